@@ -1,0 +1,53 @@
+/* core/error.c: error names and the thread-local detail message. */
+#include "core/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char s_msg[1024];
+
+const char *dgcn_strerror(int code) {
+    switch (code) {
+    case DGCN_OK: return "success";
+    case DGCN_ENOMEM: return "out of memory";
+    case DGCN_EIO: return "input/output error";
+    case DGCN_EFORMAT: return "malformed input";
+    case DGCN_EINVAL: return "invalid argument";
+    case DGCN_ETIMEDOUT: return "deadline passed";
+    case DGCN_EPROTO: return "protocol error";
+    case DGCN_ETOPOLOGY: return "unusable topology";
+    case DGCN_ECOMM: return "communication failure";
+    case DGCN_EPEER: return "peer failure";
+    case DGCN_ENUMERIC: return "numerical failure";
+    case DGCN_EINTR: return "interrupted";
+    case DGCN_EUNSUPPORTED: return "not supported by this build";
+    default: return "unknown error";
+    }
+}
+
+int dgcn_error_set(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s_msg, sizeof s_msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int dgcn_error_wrap(int code, const char *fmt, ...) {
+    char prefix[512], old[sizeof s_msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, s_msg, sizeof old);
+    snprintf(s_msg, sizeof s_msg, "%s%s", prefix, old[0] ? old : dgcn_strerror(code));
+    return code;
+}
+
+const char *dgcn_error_msg(void) {
+    return s_msg;
+}
+
+void dgcn_error_clear(void) {
+    s_msg[0] = '\0';
+}

@@ -1,0 +1,53 @@
+/* core/rng.h: seeded random numbers with separate streams.
+ *
+ * dgcn_rng is xoshiro256** seeded through splitmix64 from (seed, stream): the same seed gives the
+ * same numbers on every machine, and streams with different ids (init, dropout, generation,
+ * partition, topology) are independent, so adding a draw to one never shifts another.
+ *
+ * dgcn_hash_unit() is counter-based: a pure function of its four keys. Dropout uses it keyed by
+ * (seed, iteration, layer, global element id), so an agent that owns a node draws exactly the mask
+ * the centralized run draws for that node, with no state to share. */
+#ifndef DGCN_CORE_RNG_H
+#define DGCN_CORE_RNG_H
+
+#include <stdint.h>
+
+enum dgcn_stream {
+    DGCN_STREAM_INIT = 1,      /* weight initialization */
+    DGCN_STREAM_DROPOUT = 2,   /* dropout masks (through dgcn_hash_unit) */
+    DGCN_STREAM_GENERATE = 3,  /* synthetic graphs */
+    DGCN_STREAM_PARTITION = 4, /* partitioners */
+    DGCN_STREAM_TOPOLOGY = 5,  /* random topologies and link removal */
+    DGCN_STREAM_TEST = 99      /* tests */
+};
+
+typedef struct dgcn_rng {
+    uint64_t s[4];
+} dgcn_rng;
+
+void dgcn_rng_seed(dgcn_rng *r, uint64_t seed, uint64_t stream);
+uint64_t dgcn_rng_u64(dgcn_rng *r);
+/* Uniform in [0, 1) with 53 random bits. */
+double dgcn_rng_uniform(dgcn_rng *r);
+/* Uniform integer in [0, n); n > 0; unbiased. */
+uint64_t dgcn_rng_below(dgcn_rng *r, uint64_t n);
+/* Standard normal (Box-Muller; one value per call). */
+double dgcn_rng_normal(dgcn_rng *r);
+/* Fisher-Yates shuffle of n ints. */
+void dgcn_rng_shuffle_int(dgcn_rng *r, int *a, int n);
+
+/* splitmix64 finalizer: a bijective 64-bit mix. */
+static inline uint64_t dgcn_mix64(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Counter-based uniform in [0, 1) (24 bits, exact in float) from four keys. */
+static inline float dgcn_hash_unit(uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
+    uint64_t h = dgcn_mix64(seed ^ dgcn_mix64(a ^ dgcn_mix64(b ^ dgcn_mix64(c))));
+    return (float)(h >> 40) * (1.0f / 16777216.0f);
+}
+
+#endif

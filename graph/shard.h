@@ -1,0 +1,59 @@
+/* graph/shard.h: what one agent holds: its nodes, their rows of A_hat, and its halo maps.
+ *
+ * Local row numbering: own nodes 0 .. n_own-1 (increasing global id), then halo nodes
+ * n_own .. n_own+n_halo-1 grouped by owning peer (peers in increasing agent id) and increasing
+ * global id within a peer. So the halo rows received from peer p are one contiguous range, and the
+ * rows an agent sends to p are listed in the same order p stores them.
+ *
+ * Forward exchange with peer p: send own rows send_idx[send_ptr[p] .. send_ptr[p+1]), receive
+ * rows n_own + recv_ptr[p] .. n_own + recv_ptr[p+1]. Backward is the mirror: send those halo rows
+ * back, add the received rows into own rows send_idx[...]. Peers are the agents this agent shares
+ * data edges with (its required links); the communication topology may add more neighbours. */
+#ifndef DGCN_GRAPH_SHARD_H
+#define DGCN_GRAPH_SHARD_H
+
+#include "graph/csr.h"
+#include "graph/dataset.h"
+
+#include <stdint.h>
+
+typedef struct dgcn_shard {
+    uint64_t plan_id;        /* identifies the plan the shard belongs to */
+    int32_t agent;           /* this agent's id */
+    int32_t n_agents;        /* M */
+    int32_t n_global;        /* nodes in the whole graph */
+    int32_t n_train_global;  /* training nodes in the whole graph */
+    int32_t d, c;            /* feature dimension, classes */
+    int32_t n_own, n_halo;
+    int32_t *gid;            /* (n_own + n_halo) global id of each local row */
+    dgcn_csr a;              /* (n_own, n_own + n_halo) rows of A_hat, local column ids */
+    dgcn_csr x;              /* (n_own, d) preprocessed features */
+    int32_t *label;          /* (n_own) class or -1 */
+    uint8_t *split;          /* (n_own) enum dgcn_split */
+    int32_t n_peers;
+    int32_t *peer;           /* (n_peers) peer agent ids, increasing */
+    int32_t *send_ptr;       /* (n_peers + 1) offsets into send_idx */
+    int32_t *send_idx;       /* (send_ptr[n_peers]) own local rows to send, peer by peer */
+    int32_t *recv_ptr;       /* (n_peers + 1) offsets of each peer's halo range (from 0) */
+} dgcn_shard;
+
+/* Builds the shards of all m agents from a preprocessed dataset, its A_hat (n, n) and a partition.
+ * shards is an array of m structs, initialized here; on failure all are safe to fini. */
+int dgcn_shard_build_all(const dgcn_dataset *ds, const dgcn_csr *a_hat, const int32_t *owner,
+                         int32_t m, uint64_t plan_id, dgcn_shard *shards);
+
+void dgcn_shard_fini(dgcn_shard *s);
+
+/* Serialization (protobuf, graph/shard.proto). pack: *buf malloc'd, caller frees. unpack checks
+ * every size and index before use; a malformed or truncated buffer is DGCN_EFORMAT. */
+int dgcn_shard_pack(const dgcn_shard *s, uint8_t **buf, size_t *len);
+int dgcn_shard_unpack(dgcn_shard *s, const uint8_t *buf, size_t len);
+
+/* A plan on disk: dir/manifest.txt plus dir/shard-<k>.pb per agent. write_plan writes all;
+ * read_shard loads agent k's shard and checks it against the manifest (plan id, agent, M): a
+ * truncated file or a shard of another plan is DGCN_EFORMAT naming the file. */
+int dgcn_plan_write(const char *dir, const dgcn_shard *shards, int32_t m, const int32_t *owner,
+                    int32_t n_global, const char *method, uint64_t seed);
+int dgcn_plan_read_shard(const char *dir, int32_t agent, dgcn_shard *s);
+
+#endif

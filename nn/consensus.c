@@ -1,0 +1,208 @@
+/* nn/consensus.c: DGD, adapt-then-combine DGD, gradient tracking and GT-Adam as pure updates over
+ * (own vector, received vectors, mixing row, gradient, state). See nn/consensus.h. */
+#include "nn/consensus.h"
+
+#include "core/error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dgcn_consensus {
+    dgcn_consensus_config cfg;
+    int64_t n_params; /* P */
+    int64_t msg_len;  /* P or 2P */
+    double *acc;      /* (msg_len) mixing accumulator */
+    float *y;         /* (P) tracked gradient y_k (tracking kinds) */
+    float *ymix;      /* (P) sum_t c_kt y_t from the last mix */
+    float *g_old;     /* (P) scaled gradient of the previous round */
+    float *m, *v;     /* (P) Adam moments (GT_ADAM) */
+    int started;      /* 1 once y_k(0) = g_k(0) was set */
+    int64_t rounds;   /* Adam rounds so far (bias correction) */
+};
+
+static const char *const s_kind_names[] = {"dgd", "dgd-atc", "gt", "gt-adam"};
+
+int dgcn_consensus_kind_parse(const char *name, dgcn_consensus_kind *out) {
+    for (int k = 0; k < 4; k++) {
+        if (name && strcmp(name, s_kind_names[k]) == 0) {
+            *out = (dgcn_consensus_kind)k;
+            return DGCN_OK;
+        }
+    }
+    return dgcn_error_set(DGCN_EINVAL, "unknown optimizer '%s' (expected dgd, dgd-atc, gt, gt-adam)",
+                          name ? name : "(null)");
+}
+
+const char *dgcn_consensus_kind_name(dgcn_consensus_kind k) {
+    return (k >= 0 && (int)k < 4) ? s_kind_names[k] : "unknown";
+}
+
+double dgcn_step_at(const dgcn_step_schedule *s, int64_t n) {
+    if (s->decay <= 0.0 || s->power == 0.0 || n <= 0) return s->alpha0;
+    return s->alpha0 / pow(1.0 + (double)n / s->decay, s->power);
+}
+
+dgcn_consensus_config dgcn_consensus_defaults(dgcn_consensus_kind kind, double alpha0) {
+    dgcn_consensus_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.step.alpha0 = alpha0;
+    c.step.decay = 0.0;
+    c.step.power = 0.0;
+    c.grad_scale = 1.0;
+    c.beta1 = 0.9;
+    c.beta2 = 0.999;
+    c.eps = 1e-8;
+    return c;
+}
+
+int dgcn_consensus_config_check(const dgcn_consensus_config *cfg) {
+    if (!cfg) return dgcn_error_set(DGCN_EINVAL, "consensus: config is NULL");
+    if (cfg->kind < 0 || (int)cfg->kind > 3)
+        return dgcn_error_set(DGCN_EINVAL, "consensus: kind %d is not a consensus optimizer",
+                              (int)cfg->kind);
+    if (!(cfg->step.alpha0 > 0.0) || !isfinite(cfg->step.alpha0))
+        return dgcn_error_set(DGCN_EINVAL, "consensus: step alpha0 = %g must be finite and > 0",
+                              cfg->step.alpha0);
+    if (!(cfg->step.power >= 0.0) || !isfinite(cfg->step.power) || !isfinite(cfg->step.decay))
+        return dgcn_error_set(DGCN_EINVAL, "consensus: step power = %g / decay = %g invalid",
+                              cfg->step.power, cfg->step.decay);
+    if (!(cfg->grad_scale > 0.0) || !isfinite(cfg->grad_scale))
+        return dgcn_error_set(DGCN_EINVAL, "consensus: grad_scale = %g must be finite and > 0",
+                              cfg->grad_scale);
+    if (cfg->kind == DGCN_CONSENSUS_GT_ADAM) {
+        if (!(cfg->beta1 >= 0.0 && cfg->beta1 < 1.0) || !(cfg->beta2 >= 0.0 && cfg->beta2 < 1.0))
+            return dgcn_error_set(DGCN_EINVAL, "consensus: gt-adam betas (%g, %g) must be in [0, 1)",
+                                  cfg->beta1, cfg->beta2);
+        if (!(cfg->eps > 0.0))
+            return dgcn_error_set(DGCN_EINVAL, "consensus: gt-adam eps = %g must be > 0", cfg->eps);
+    }
+    return DGCN_OK;
+}
+
+static int s_tracking(dgcn_consensus_kind k) {
+    return k == DGCN_CONSENSUS_GT || k == DGCN_CONSENSUS_GT_ADAM;
+}
+
+int dgcn_consensus_new(dgcn_consensus **out, const dgcn_consensus_config *cfg, int64_t n_params) {
+    int rc;
+    dgcn_consensus *c = NULL;
+    *out = NULL;
+    DGCN_CHECK(dgcn_consensus_config_check(cfg));
+    if (n_params <= 0 || n_params > (INT32_MAX / 2))
+        return dgcn_error_set(DGCN_EINVAL, "consensus: n_params = %lld out of range",
+                              (long long)n_params);
+    DGCN_ALLOC(c, 1);
+    c->cfg = *cfg;
+    c->n_params = n_params;
+    c->msg_len = s_tracking(cfg->kind) ? 2 * n_params : n_params;
+    DGCN_ALLOC(c->acc, c->msg_len);
+    if (s_tracking(cfg->kind)) {
+        DGCN_ALLOC(c->y, n_params);
+        DGCN_ALLOC(c->ymix, n_params);
+        DGCN_ALLOC(c->g_old, n_params);
+    }
+    if (cfg->kind == DGCN_CONSENSUS_GT_ADAM) {
+        DGCN_ALLOC(c->m, n_params);
+        DGCN_ALLOC(c->v, n_params);
+    }
+    *out = c;
+    return DGCN_OK;
+fail:
+    dgcn_consensus_destroy(&c);
+    return rc;
+}
+
+void dgcn_consensus_destroy(dgcn_consensus **pc) {
+    if (!pc || !*pc) return;
+    dgcn_consensus *c = *pc;
+    free(c->acc);
+    free(c->y);
+    free(c->ymix);
+    free(c->g_old);
+    free(c->m);
+    free(c->v);
+    free(c);
+    *pc = NULL;
+}
+
+int64_t dgcn_consensus_msg_len(const dgcn_consensus *c) { return c->msg_len; }
+
+const float *dgcn_consensus_tracker(const dgcn_consensus *c) { return c->y; }
+
+int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, const float *grad,
+                           float *msg /* (msg_len) */) {
+    const int64_t p = c->n_params;
+    const double alpha = dgcn_step_at(&c->cfg.step, n);
+    const double s = c->cfg.grad_scale;
+    switch (c->cfg.kind) {
+    case DGCN_CONSENSUS_DGD:
+        memcpy(msg, theta, (size_t)p * sizeof *msg);
+        return DGCN_OK;
+    case DGCN_CONSENSUS_DGD_ATC:
+        for (int64_t i = 0; i < p; i++) msg[i] = (float)((double)theta[i] - alpha * s * grad[i]);
+        return DGCN_OK;
+    case DGCN_CONSENSUS_GT:
+    case DGCN_CONSENSUS_GT_ADAM:
+        break;
+    }
+    /* y_k(n) = ymix_k(n-1) + s g_k(n) - s g_k(n-1); y_k(0) = s g_k(0). */
+    for (int64_t i = 0; i < p; i++) {
+        float gt = (float)(s * grad[i]);
+        c->y[i] = c->started ? (float)((double)c->ymix[i] + gt - c->g_old[i]) : gt;
+        c->g_old[i] = gt;
+    }
+    c->started = 1;
+    float *step_out = msg;    /* (P) theta_k - direction */
+    float *track_out = msg + p; /* (P) y_k */
+    if (c->cfg.kind == DGCN_CONSENSUS_GT) {
+        for (int64_t i = 0; i < p; i++)
+            step_out[i] = (float)((double)theta[i] - alpha * c->y[i]);
+    } else {
+        const double b1 = c->cfg.beta1, b2 = c->cfg.beta2, eps = c->cfg.eps;
+        c->rounds++;
+        const double bc1 = 1.0 - pow(b1, (double)c->rounds);
+        const double bc2 = 1.0 - pow(b2, (double)c->rounds);
+        for (int64_t i = 0; i < p; i++) {
+            double yi = c->y[i];
+            double mi = b1 * c->m[i] + (1.0 - b1) * yi;
+            double vi = b2 * c->v[i] + (1.0 - b2) * yi * yi;
+            c->m[i] = (float)mi;
+            c->v[i] = (float)vi;
+            double d = alpha * (mi / bc1) / (sqrt(vi / bc2) + eps);
+            step_out[i] = (float)((double)theta[i] - d);
+        }
+    }
+    memcpy(track_out, c->y, (size_t)p * sizeof *track_out);
+    return DGCN_OK;
+}
+
+int dgcn_consensus_mix(dgcn_consensus *c, int64_t n, const float *grad, const double *mix_row,
+                       int32_t n_nb, const float *own_msg /* (msg_len) */,
+                       const float *const *recv /* [n_nb] (msg_len) */, float *theta /* (P) */) {
+    const int64_t p = c->n_params, len = c->msg_len;
+    for (int32_t j = 0; j <= n_nb; j++) {
+        if (!isfinite(mix_row[j]))
+            return dgcn_error_set(DGCN_EINVAL, "consensus: mixing weight %d is not finite", j);
+    }
+    double *acc = c->acc;
+    const double c0 = mix_row[0];
+    for (int64_t i = 0; i < len; i++) acc[i] = c0 * own_msg[i];
+    for (int32_t j = 0; j < n_nb; j++) {
+        const double w = mix_row[j + 1];
+        const float *r = recv[j];
+        if (w == 0.0) continue;
+        for (int64_t i = 0; i < len; i++) acc[i] += w * r[i];
+    }
+    if (c->cfg.kind == DGCN_CONSENSUS_DGD) {
+        const double alpha = dgcn_step_at(&c->cfg.step, n), s = c->cfg.grad_scale;
+        for (int64_t i = 0; i < p; i++) theta[i] = (float)(acc[i] - alpha * s * grad[i]);
+        return DGCN_OK;
+    }
+    for (int64_t i = 0; i < p; i++) theta[i] = (float)acc[i];
+    if (s_tracking(c->cfg.kind)) {
+        for (int64_t i = 0; i < p; i++) c->ymix[i] = (float)acc[p + i];
+    }
+    return DGCN_OK;
+}

@@ -1,0 +1,490 @@
+/* tests/test_topologies.c: communication graphs, mixing weights, spectra and topology design. */
+#include "topologies/design.h"
+#include "topologies/generate.h"
+#include "topologies/graph.h"
+#include "topologies/io.h"
+#include "topologies/spectral.h"
+#include "topologies/weights.h"
+
+#include "core/error.h"
+#include "core/rng.h"
+
+#include "tests/testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+static int s_cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void s_check_degrees(const dgcn_topo *g, int32_t dmin, int32_t dmax) {
+    int32_t lo, hi;
+    dgcn_topo_degree_stats(g, &lo, &hi, NULL);
+    ck_assert_int_eq(lo, dmin);
+    ck_assert_int_eq(hi, dmax);
+}
+
+START_TEST(test_generator_counts) {
+    dgcn_topo g;
+    ck_assert_int_eq(dgcn_topo_gen_complete(&g, 7), 0);
+    ck_assert_int_eq(dgcn_topo_links(&g), 21);
+    s_check_degrees(&g, 6, 6);
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_gen_ring(&g, 9), 0);
+    ck_assert_int_eq(dgcn_topo_links(&g), 9);
+    s_check_degrees(&g, 2, 2);
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_gen_line(&g, 9), 0);
+    ck_assert_int_eq(dgcn_topo_links(&g), 8);
+    s_check_degrees(&g, 1, 2);
+    ck_assert(dgcn_topo_connected(&g));
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_gen_star(&g, 9), 0);
+    ck_assert_int_eq(dgcn_topo_links(&g), 8);
+    ck_assert_int_eq(dgcn_topo_degree(&g, 0), 8);
+    s_check_degrees(&g, 1, 8);
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_gen_torus(&g, 4, 5), 0);
+    ck_assert_int_eq(dgcn_topo_links(&g), 40);
+    s_check_degrees(&g, 4, 4);
+    ck_assert(dgcn_topo_has(&g, 0, 4) && dgcn_topo_has(&g, 0, 15) && !dgcn_topo_has(&g, 0, 6));
+    dgcn_topo_fini(&g);
+    int32_t r, c;
+    dgcn_topo_torus_shape(20, &r, &c);
+    ck_assert(r == 4 && c == 5);
+    ck_assert_int_eq(dgcn_topo_gen_hypercube(&g, 16), 0);
+    ck_assert_int_eq(dgcn_topo_links(&g), 32);
+    s_check_degrees(&g, 4, 4);
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_gen_hypercube(&g, 12), DGCN_EINVAL);
+    dgcn_topo_fini(&g);
+    /* exponential on 8: offsets +-1, +-2, 4 -> degree 5 */
+    ck_assert_int_eq(dgcn_topo_gen_exponential(&g, 8), 0);
+    ck_assert_int_eq(dgcn_topo_links(&g), 20);
+    s_check_degrees(&g, 5, 5);
+    ck_assert(dgcn_topo_has(&g, 3, 7) && dgcn_topo_has(&g, 0, 6) && !dgcn_topo_has(&g, 0, 3));
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_gen_regular(&g, 12, 3, 5, 1), 0);
+    ck_assert_int_eq(dgcn_topo_links(&g), 18);
+    s_check_degrees(&g, 3, 3);
+    ck_assert(dgcn_topo_connected(&g));
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_gen_regular(&g, 30, 8, 5, 1), 0);
+    s_check_degrees(&g, 8, 8);
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_gen_regular(&g, 7, 3, 5, 1), DGCN_EINVAL); /* m*k odd */
+    dgcn_topo_fini(&g);
+}
+END_TEST
+
+START_TEST(test_random_generators) {
+    dgcn_topo a, b;
+    /* p = 0 and p = 1 are deterministic */
+    ck_assert_int_eq(dgcn_topo_gen_erdos_renyi(&a, 10, 1.0, 1, 1), 0);
+    ck_assert_int_eq(dgcn_topo_links(&a), 45);
+    dgcn_topo_fini(&a);
+    ck_assert_int_eq(dgcn_topo_gen_erdos_renyi(&a, 10, 0.0, 1, 0), 0);
+    ck_assert_int_eq(dgcn_topo_links(&a), 0);
+    dgcn_topo_fini(&a);
+    ck_assert_int_eq(dgcn_topo_gen_erdos_renyi(&a, 10, 0.0, 1, 1), DGCN_ETOPOLOGY);
+    dgcn_topo_fini(&a);
+    /* same seed, same graph; drawn connected; mean link count near p M(M-1)/2 */
+    ck_assert_int_eq(dgcn_topo_gen_erdos_renyi(&a, 40, 0.3, 7, 1), 0);
+    ck_assert_int_eq(dgcn_topo_gen_erdos_renyi(&b, 40, 0.3, 7, 1), 0);
+    ck_assert(memcmp(a.adj, b.adj, 40 * 40) == 0);
+    ck_assert(dgcn_topo_connected(&a));
+    ck_assert(labs((long)dgcn_topo_links(&a) - 234) < 60);
+    dgcn_topo_fini(&a);
+    dgcn_topo_fini(&b);
+    /* geometric: radius sqrt(2) links every pair; a connected draw otherwise */
+    ck_assert_int_eq(dgcn_topo_gen_geometric(&a, 12, 1.5, 3, 1), 0);
+    ck_assert_int_eq(dgcn_topo_links(&a), 66);
+    dgcn_topo_fini(&a);
+    ck_assert_int_eq(dgcn_topo_gen_geometric(&a, 30, 0.4, 3, 1), 0);
+    ck_assert(dgcn_topo_connected(&a));
+    dgcn_topo_fini(&a);
+    /* spec strings */
+    ck_assert_int_eq(dgcn_topo_generate(&a, "regular:4", 10, 1), 0);
+    s_check_degrees(&a, 4, 4);
+    dgcn_topo_fini(&a);
+    ck_assert_int_eq(dgcn_topo_generate(&a, "er:x", 10, 1), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_topo_generate(&a, "tree", 10, 1), DGCN_EINVAL);
+    ck_assert(strstr(dgcn_error_msg(), "tree") != NULL);
+}
+END_TEST
+
+/* Sorted eigenvalues of c against sorted expected values. */
+static void s_check_spectrum(int32_t m, const double *c, double *expect) {
+    double *eig = malloc((size_t)m * sizeof *eig);
+    ck_assert_int_eq(dgcn_topo_eigenvalues(m, c, eig), 0);
+    qsort(expect, (size_t)m, sizeof *expect, s_cmp);
+    for (int32_t i = 0; i < m; i++) ck_assert_double_eq_tol(eig[i], expect[i], 1e-6);
+    free(eig);
+}
+
+START_TEST(test_closed_form_spectra) {
+    dgcn_topo g;
+    dgcn_topo_report rep;
+    double c[32 * 32], expect[32];
+    /* ring, Metropolis weights 1/3: eigenvalues 1/3 + 2/3 cos(2 pi j / M) */
+    int32_t m = 11;
+    dgcn_topo_gen_ring(&g, m);
+    ck_assert_int_eq(dgcn_topo_weights(&g, DGCN_MIX_MH, c), 0);
+    ck_assert_double_eq_tol(c[1], 1.0 / 3, 1e-15);
+    for (int j = 0; j < m; j++) expect[j] = 1.0 / 3 + 2.0 / 3 * cos(2 * M_PI * j / m);
+    s_check_spectrum(m, c, expect);
+    ck_assert_int_eq(dgcn_topo_analyze(&g, c, &rep), 0);
+    double slem = fmax(fabs(1.0 / 3 + 2.0 / 3 * cos(2 * M_PI / m)), fabs(1.0 / 3 + 2.0 / 3 * cos(2 * M_PI * 5 / m)));
+    ck_assert_double_eq_tol(rep.slem, slem, 1e-6);
+    ck_assert_double_eq_tol(rep.gap, 1 - slem, 1e-6);
+    ck_assert_double_eq_tol(rep.norm_cj, slem, 1e-6);
+    ck_assert_int_eq(rep.links, m);
+    dgcn_topo_fini(&g);
+    /* complete, uniform weights: gap 1 */
+    dgcn_topo_gen_complete(&g, 9);
+    ck_assert_int_eq(dgcn_topo_weights(&g, DGCN_MIX_UNIFORM, c), 0);
+    ck_assert_int_eq(dgcn_topo_analyze(&g, c, &rep), 0);
+    ck_assert_double_eq_tol(rep.gap, 1.0, 1e-6);
+    ck_assert_double_eq_tol(rep.norm_cj, 0.0, 1e-6);
+    dgcn_topo_fini(&g);
+    /* hypercube of dimension d, max-degree weights 1/(d+1): eigenvalues 1 - 2 j/(d+1) with
+     * multiplicity binom(d, j) */
+    int d = 5;
+    dgcn_topo_gen_hypercube(&g, 1 << d);
+    ck_assert_int_eq(dgcn_topo_weights(&g, DGCN_MIX_MAXDEG, c), 0);
+    for (int k = 0; k < (1 << d); k++) expect[k] = 1.0 - 2.0 * __builtin_popcount((unsigned)k) / (d + 1);
+    s_check_spectrum(1 << d, c, expect);
+    ck_assert_int_eq(dgcn_topo_analyze(&g, c, &rep), 0);
+    ck_assert_double_eq_tol(rep.slem, (d - 1.0) / (d + 1.0), 1e-6);
+    ck_assert_double_eq_tol(rep.gap, 2.0 / (d + 1.0), 1e-6);
+    dgcn_topo_fini(&g);
+    /* 4 x 5 torus, max-degree weights 1/5: eigenvalues (1 + 2 cos(2 pi a/4) + 2 cos(2 pi b/5)) / 5 */
+    dgcn_topo_gen_torus(&g, 4, 5);
+    ck_assert_int_eq(dgcn_topo_weights(&g, DGCN_MIX_MAXDEG, c), 0);
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 5; b++) expect[a * 5 + b] = (1 + 2 * cos(2 * M_PI * a / 4) + 2 * cos(2 * M_PI * b / 5)) / 5;
+    s_check_spectrum(20, c, expect);
+    ck_assert_int_eq(dgcn_topo_analyze(&g, c, &rep), 0);
+    double tslem = 0;
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 5; b++)
+            if (a || b) tslem = fmax(tslem, fabs(1 + 2 * cos(2 * M_PI * a / 4) + 2 * cos(2 * M_PI * b / 5)) / 5);
+    ck_assert_double_eq_tol(tslem, (3 + 2 * cos(2 * M_PI / 5)) / 5, 1e-12);
+    ck_assert_double_eq_tol(rep.slem, tslem, 1e-6);
+    dgcn_topo_fini(&g);
+}
+END_TEST
+
+START_TEST(test_every_rule_doubly_stochastic) {
+    const char *kinds[] = {"complete", "ring", "line", "star", "torus", "hypercube", "exponential",
+                           "er:0.3", "geometric:0.5", "regular:3"};
+    const dgcn_mixing_rule rules[] = {DGCN_MIX_MH, DGCN_MIX_MAXDEG, DGCN_MIX_LAZY_MH,
+                                      DGCN_MIX_LAZY_MAXDEG, DGCN_MIX_UNIFORM, DGCN_MIX_FASTEST};
+    double c[16 * 16];
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        dgcn_topo g;
+        ck_assert_msg(dgcn_topo_generate(&g, kinds[i], 16, 4) == 0, "%s: %s", kinds[i], dgcn_error_msg());
+        for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
+            int rc = dgcn_topo_weights(&g, rules[r], c);
+            if (rules[r] == DGCN_MIX_UNIFORM && strcmp(kinds[i], "complete")) {
+                ck_assert_int_eq(rc, DGCN_ETOPOLOGY);
+                continue;
+            }
+            ck_assert_msg(rc == 0, "%s/%s: %s", kinds[i], dgcn_topo_weights_name(rules[r]), dgcn_error_msg());
+            rc = dgcn_topo_weights_check(16, c, &g, 1e-9);
+            ck_assert_msg(rc == 0, "%s/%s: %s", kinds[i], dgcn_topo_weights_name(rules[r]), dgcn_error_msg());
+        }
+        dgcn_topo_fini(&g);
+    }
+    /* the checker catches a bad matrix and names the row */
+    double bad[4] = {0.5, 0.5, 0.5, 0.6};
+    ck_assert_int_eq(dgcn_topo_weights_check(2, bad, NULL, 1e-9), DGCN_ETOPOLOGY);
+    ck_assert(strstr(dgcn_error_msg(), "row 1") != NULL);
+    double asym[4] = {0.5, 0.5, 0.4, 0.6};
+    ck_assert_int_eq(dgcn_topo_weights_check(2, asym, NULL, 1e-9), DGCN_ETOPOLOGY);
+    dgcn_mixing_rule rule;
+    ck_assert_int_eq(dgcn_topo_weights_parse("lazy-mh", &rule), 0);
+    ck_assert_int_eq(rule, DGCN_MIX_LAZY_MH);
+    ck_assert_int_eq(dgcn_topo_weights_parse("best", &rule), DGCN_EINVAL);
+}
+END_TEST
+
+static char s_dir[64];
+
+static const char *s_write(const char *name, const char *text) {
+    static char path[128];
+    snprintf(path, sizeof path, "%s/%s", s_dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void s_expect_error(const char *name, const char *text, const char *where) {
+    dgcn_topo g;
+    const char *path = s_write(name, text);
+    ck_assert_int_eq(dgcn_topo_read_edges(&g, path), DGCN_EFORMAT);
+    char want[160];
+    snprintf(want, sizeof want, "%s:%s", path, where);
+    ck_assert_msg(strstr(dgcn_error_msg(), want) != NULL, "message '%s' lacks '%s'", dgcn_error_msg(), want);
+    ck_assert_ptr_null(g.adj);
+}
+
+START_TEST(test_edge_list_files) {
+    strcpy(s_dir, "/tmp/dgcn_topo_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    s_expect_error("a.edges", "0 1\n1 x\n", "2:");
+    s_expect_error("b.edges", "# c\n0 1\n\n2 2\n", "4:");
+    s_expect_error("c.edges", "0 1 5\n", "1:");
+    s_expect_error("d.edges", "# agents 3\n0 1\n1 3\n", "3:");
+    s_expect_error("e.edges", "0 -1\n", "1:");
+    s_expect_error("f.edges", "# agents x\n", "1:");
+    /* a generated graph survives a write/read round trip, isolated agents included */
+    dgcn_topo g, h;
+    ck_assert_int_eq(dgcn_topo_gen_star(&g, 6), 0);
+    dgcn_topo_set(&g, 0, 5, 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/star.edges", s_dir);
+    ck_assert_int_eq(dgcn_topo_write_edges(&g, path), 0);
+    ck_assert_int_eq(dgcn_topo_read_edges(&h, path), 0);
+    ck_assert_int_eq(h.m, 6);
+    ck_assert(memcmp(g.adj, h.adj, 36) == 0);
+    dgcn_topo_fini(&h);
+    /* without a header the count is the largest id + 1; repeated links count once */
+    ck_assert_int_eq(dgcn_topo_read_edges(&h, s_write("g.edges", "0 1\n1 0\n  3\t2 \n")), 0);
+    ck_assert_int_eq(h.m, 4);
+    ck_assert_int_eq(dgcn_topo_links(&h), 2);
+    dgcn_topo_fini(&h);
+    ck_assert_int_eq(dgcn_topo_read_edges(&h, "/nonexistent/x.edges"), DGCN_EIO);
+    /* weights and DOT */
+    double c[36], *c2 = NULL;
+    int32_t m2 = 0;
+    ck_assert_int_eq(dgcn_topo_weights(&g, DGCN_MIX_MH, c), 0);
+    snprintf(path, sizeof path, "%s/star.weights", s_dir);
+    ck_assert_int_eq(dgcn_topo_write_weights(6, c, path), 0);
+    ck_assert_int_eq(dgcn_topo_read_weights(path, &m2, &c2), 0);
+    ck_assert_int_eq(m2, 6);
+    for (int i = 0; i < 36; i++) ck_assert(c2[i] == c[i]);
+    free(c2);
+    snprintf(path, sizeof path, "%s/star.dot", s_dir);
+    ck_assert_int_eq(dgcn_topo_write_dot(&g, c, path), 0);
+    FILE *f = fopen(path, "r");
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    ck_assert(strstr(buf, "0 -- 1 [label=\"0.2\"]") && !strstr(buf, "0 -- 5"));
+    dgcn_topo_fini(&g);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", s_dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(test_matrix_union) {
+    uint8_t links[9] = {0, 1, 0, 1, 0, 0, 0, 0, 0};
+    dgcn_topo req, ring, u;
+    ck_assert_int_eq(dgcn_topo_from_matrix(&req, 3, links), 0);
+    ck_assert_int_eq(dgcn_topo_links(&req), 1);
+    ck_assert(!dgcn_topo_connected(&req));
+    int32_t comp[3];
+    ck_assert_int_eq(dgcn_topo_components(&req, comp), 2);
+    links[5] = 1; /* (1, 2) without (2, 1) */
+    ck_assert_int_eq(dgcn_topo_from_matrix(&u, 3, links), DGCN_ETOPOLOGY);
+    ck_assert(strstr(dgcn_error_msg(), "(1, 2)") != NULL);
+    dgcn_topo_gen_line(&ring, 3);
+    dgcn_topo_set(&ring, 0, 1, 0);
+    ck_assert_int_eq(dgcn_topo_union(&u, &req, &ring), 0);
+    ck_assert_int_eq(dgcn_topo_links(&u), 2);
+    ck_assert(dgcn_topo_connected(&u) && dgcn_topo_contains(&u, &req) && dgcn_topo_contains(&u, &ring));
+    dgcn_topo_fini(&u);
+    dgcn_topo_fini(&ring);
+    dgcn_topo_fini(&req);
+}
+END_TEST
+
+START_TEST(test_link_removal) {
+    dgcn_topo g, out;
+    dgcn_topo_gen_complete(&g, 10); /* 45 links */
+    for (uint64_t seed = 0; seed < 5; seed++) {
+        ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 0.75, seed, DGCN_REMOVE_KEEP_TREE), 0);
+        ck_assert_int_eq(dgcn_topo_links(&out), 45 - 34);
+        ck_assert(dgcn_topo_connected(&out) && dgcn_topo_contains(&g, &out));
+        dgcn_topo_fini(&out);
+        ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 0.6, seed, DGCN_REMOVE_RETRY), 0);
+        ck_assert_int_eq(dgcn_topo_links(&out), 45 - 27);
+        ck_assert(dgcn_topo_connected(&out));
+        dgcn_topo_fini(&out);
+    }
+    /* 37 removals leave 8 links: fewer than a spanning tree needs */
+    ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 37.0 / 45, 1, DGCN_REMOVE_KEEP_TREE), DGCN_ETOPOLOGY);
+    ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 37.0 / 45, 1, DGCN_REMOVE_RETRY), DGCN_ETOPOLOGY);
+    ck_assert_ptr_null(out.adj);
+    ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 1.0, 1, DGCN_REMOVE_ALLOW), 0);
+    ck_assert_int_eq(dgcn_topo_links(&out), 0);
+    dgcn_topo_fini(&out);
+    ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 1.5, 1, DGCN_REMOVE_ALLOW), DGCN_EINVAL);
+    dgcn_topo_fini(&g);
+    /* a ring loses connectivity with two removals; RETRY cannot help, KEEP_TREE keeps one */
+    dgcn_topo_gen_ring(&g, 8);
+    ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 0.25, 1, DGCN_REMOVE_RETRY), DGCN_ETOPOLOGY);
+    ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 0.125, 1, DGCN_REMOVE_KEEP_TREE), 0);
+    ck_assert_int_eq(dgcn_topo_links(&out), 7);
+    ck_assert(dgcn_topo_connected(&out));
+    dgcn_topo_fini(&out);
+    dgcn_topo_fini(&g);
+}
+END_TEST
+
+START_TEST(test_fastest_mixing) {
+    double c[12 * 12];
+    dgcn_topo g;
+    dgcn_design_result res;
+    /* path of n agents: the optimum has weight 1/2 on every link, SLEM cos(pi / n) */
+    dgcn_topo_gen_line(&g, 8);
+    ck_assert_int_eq(dgcn_topo_fastest(&g, NULL, c, &res), 0);
+    ck_assert_int_eq(dgcn_topo_weights_check(8, c, &g, 1e-9), 0);
+    ck_assert_double_eq_tol(res.norm_cj, cos(M_PI / 8), 1e-4);
+    ck_assert_double_eq_tol(c[1], 0.5, 1e-2);
+    dgcn_topo_fini(&g);
+    /* ring of n (even): by symmetry one weight w = 1/(a+b), a = 1 - cos(2 pi/n), b = 2 */
+    dgcn_topo_gen_ring(&g, 10);
+    ck_assert_int_eq(dgcn_topo_fastest(&g, NULL, c, &res), 0);
+    double a = 1 - cos(2 * M_PI / 10), b = 2;
+    ck_assert_double_eq_tol(res.norm_cj, (b - a) / (a + b), 1e-4);
+    ck_assert_int_eq(dgcn_topo_weights_check(10, c, &g, 1e-9), 0);
+    dgcn_topo_fini(&g);
+    dgcn_topo_gen_complete(&g, 6);
+    ck_assert_int_eq(dgcn_topo_fastest(&g, NULL, c, &res), 0);
+    ck_assert_double_eq_tol(res.norm_cj, 0.0, 1e-4);
+    dgcn_topo_fini(&g);
+}
+END_TEST
+
+/* Design on a required graph: every required link kept, exactly feasible, large gamma no worse
+ * than Metropolis-Hastings and within 1e-3 of the fastest-mixing optimum; smaller gamma adds
+ * links without raising the norm. */
+static void s_check_design(const dgcn_topo *req, double optimum) {
+    int32_t m = req->m;
+    double *c = malloc((size_t)m * m * sizeof *c), *mh = malloc((size_t)m * m * sizeof *mh);
+    const double gammas[] = {100.0, 1.0, 0.3, 0.2, 0.1, 0.03};
+    double prev_norm = 2.0;
+    int64_t prev_links = 0;
+    for (size_t i = 0; i < sizeof gammas / sizeof gammas[0]; i++) {
+        dgcn_design_opts o;
+        dgcn_design_defaults(&o);
+        o.gamma = gammas[i];
+        dgcn_topo sup;
+        dgcn_design_result res;
+        ck_assert_msg(dgcn_topo_design(req, &o, &sup, c, &res) == 0, "%s", dgcn_error_msg());
+        ck_assert(dgcn_topo_contains(&sup, req));
+        ck_assert_msg(dgcn_topo_weights_check(m, c, &sup, 1e-9) == 0, "%s", dgcn_error_msg());
+        for (int32_t k = 0; k < m; k++)
+            for (int32_t t = 0; t < m; t++)
+                if (dgcn_topo_has(req, k, t)) ck_assert(c[k * m + t] >= o.eps * (1 - 1e-9));
+        double norm, norm_mh;
+        ck_assert_int_eq(dgcn_topo_norm_cj(m, c, &norm), 0);
+        ck_assert_double_eq_tol(norm, res.norm_cj, 1e-12);
+        ck_assert_int_eq(res.links, dgcn_topo_links(&sup));
+        ck_assert(res.iterations > 0);
+        ck_assert_int_eq(dgcn_topo_weights(&sup, DGCN_MIX_MH, mh), 0);
+        ck_assert_int_eq(dgcn_topo_norm_cj(m, mh, &norm_mh), 0);
+        ck_assert(norm <= norm_mh + 1e-12);
+        if (i == 0) {
+            ck_assert_int_eq(res.links, dgcn_topo_links(req));
+            ck_assert_double_eq_tol(norm, optimum, 1e-3);
+        }
+        ck_assert_msg(res.links >= prev_links, "gamma %g: %lld links after %lld", gammas[i],
+                      (long long)res.links, (long long)prev_links);
+        ck_assert_msg(norm <= prev_norm + 1e-4, "gamma %g: norm %g after %g", gammas[i], norm, prev_norm);
+        prev_norm = norm;
+        prev_links = res.links;
+        dgcn_topo_fini(&sup);
+    }
+    ck_assert(prev_links > dgcn_topo_links(req));
+    free(c);
+    free(mh);
+}
+
+START_TEST(test_design_path) {
+    dgcn_topo req;
+    dgcn_topo_gen_line(&req, 8);
+    s_check_design(&req, cos(M_PI / 8));
+    dgcn_topo_fini(&req);
+}
+END_TEST
+
+START_TEST(test_design_random_tree) {
+    dgcn_topo req;
+    dgcn_rng rng;
+    dgcn_rng_seed(&rng, 11, DGCN_STREAM_TEST);
+    dgcn_topo_init(&req, 10);
+    for (int32_t k = 1; k < 10; k++) dgcn_topo_set(&req, k, (int32_t)dgcn_rng_below(&rng, (uint64_t)k), 1);
+    ck_assert_int_eq(dgcn_topo_links(&req), 9);
+    ck_assert(dgcn_topo_connected(&req));
+    /* the optimum on the tree, from a tighter independent solve */
+    dgcn_design_opts o;
+    dgcn_design_defaults(&o);
+    o.tol_abs = 1e-9;
+    o.tol_rel = 1e-8;
+    o.max_iter = 100000;
+    double c[100];
+    dgcn_design_result res;
+    ck_assert_int_eq(dgcn_topo_fastest(&req, &o, c, &res), 0);
+    ck_assert(res.converged);
+    s_check_design(&req, res.norm_cj);
+    dgcn_topo_fini(&req);
+}
+END_TEST
+
+START_TEST(test_design_bad_options) {
+    dgcn_topo req, sup;
+    dgcn_topo_gen_star(&req, 6);
+    dgcn_design_opts o;
+    dgcn_design_defaults(&o);
+    double c[36];
+    o.eps = 0.3; /* 5 required links at the hub */
+    ck_assert_int_eq(dgcn_topo_design(&req, &o, &sup, c, NULL), DGCN_EINVAL);
+    ck_assert_ptr_null(sup.adj);
+    o.eps = 1e-3;
+    o.gamma = -1;
+    ck_assert_int_eq(dgcn_topo_design(&req, &o, &sup, c, NULL), DGCN_EINVAL);
+    dgcn_topo_fini(&req);
+}
+END_TEST
+
+static Suite *s_suite(void) {
+    Suite *s = suite_create("topologies");
+    struct { const char *name; const TTest *fn; } cases[] = {
+        {"generator_counts", test_generator_counts},
+        {"random_generators", test_random_generators},
+        {"closed_form_spectra", test_closed_form_spectra},
+        {"every_rule_doubly_stochastic", test_every_rule_doubly_stochastic},
+        {"edge_list_files", test_edge_list_files},
+        {"matrix_union", test_matrix_union},
+        {"link_removal", test_link_removal},
+        {"fastest_mixing", test_fastest_mixing},
+        {"design_path", test_design_path},
+        {"design_random_tree", test_design_random_tree},
+        {"design_bad_options", test_design_bad_options},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, cases[i].fn);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void) { return dgcn_test_run(s_suite()); }

@@ -1,0 +1,213 @@
+/* coordinator/cmd_topology.c: `dgcn topology`: generate, analyze and design communication graphs. */
+#include "coordinator/args.h"
+#include "coordinator/commands.h"
+
+#include "topologies/design.h"
+#include "topologies/generate.h"
+#include "topologies/graph.h"
+#include "topologies/io.h"
+#include "topologies/spectral.h"
+#include "topologies/weights.h"
+
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char s_usage[] =
+    "usage: dgcn topology generate|analyze|design [options]   (dgcn topology <verb> --help)\n"
+    "\n"
+    "Communication graphs between agents and their mixing matrices:\n"
+    "  generate  build a family (ring, complete, line, star, torus, hypercube, exponential,\n"
+    "            er:P, geometric:R, regular:K) and print its properties\n"
+    "  analyze   read an edge list and print its properties under a mixing rule\n"
+    "  design    choose the links for a required-links graph (the paper's ADMM program)";
+
+static const char s_usage_generate[] =
+    "usage: dgcn topology generate --kind KIND --agents M [--seed S] [--weights RULE] [--out PREFIX]\n"
+    "\n"
+    "KIND: ring, complete, line, star, torus, hypercube, exponential, er:P, geometric:R, regular:K\n"
+    "(random kinds are redrawn until connected). RULE: mh, maxdeg, lazy-mh, lazy-maxdeg, uniform,\n"
+    "fastest. Prints agents, links, degree statistics, connectivity, SLEM, spectral gap and\n"
+    "||C - 11^T/M||_2; with --out writes PREFIX.edges, PREFIX.dot and PREFIX.weights.";
+
+static const char s_usage_analyze[] =
+    "usage: dgcn topology analyze --edges FILE [--weights RULE] [--out PREFIX]\n"
+    "\n"
+    "FILE: one link 'u v' per line, 0-based ids, optional '# agents M' header. Prints the same\n"
+    "properties as generate; with --out writes PREFIX.dot and PREFIX.weights.";
+
+static const char s_usage_design[] =
+    "usage: dgcn topology design --required FILE --gamma G [--eps E] [--threshold T] [--out PREFIX]\n"
+    "\n"
+    "Minimizes ||C - 11^T/M||_2 + G * sum over non-required pairs |c_kt| subject to C symmetric,\n"
+    "C 1 = 1, c_kt >= E on the required links of FILE (an edge list) and c_kt >= 0, by ADMM; keeps\n"
+    "the links whose weight exceeds T and returns the fastest-mixing weights on them. Large G keeps\n"
+    "only the required links; smaller G adds links for faster consensus. With --out writes\n"
+    "PREFIX.edges (the chosen links), PREFIX.dot and PREFIX.weights.";
+
+static int s_fail(const char *verb, int rc) {
+    fprintf(stderr, "dgcn topology %s: %s: %s\n", verb, dgcn_strerror(rc), dgcn_error_msg());
+    return 1;
+}
+
+static void s_print(const dgcn_topo_report *r, const char *weights) {
+    printf("agents        %d\n", r->agents);
+    printf("links         %lld\n", (long long)r->links);
+    printf("degree        min %d  max %d  mean %.3f\n", r->deg_min, r->deg_max, r->deg_mean);
+    printf("connected     %s\n", r->connected ? "yes" : "no");
+    printf("weights       %s\n", weights);
+    printf("SLEM          %.9f\n", r->slem);
+    printf("spectral gap  %.9f\n", r->gap);
+    printf("||C-J||_2     %.9f\n", r->norm_cj);
+}
+
+/* Writes PREFIX.edges (when edges), PREFIX.dot and PREFIX.weights. */
+static int s_write(const char *prefix, const dgcn_topo *g, const double *c, int edges) {
+    char path[4096];
+    int rc = DGCN_OK;
+    if (edges) {
+        snprintf(path, sizeof path, "%s.edges", prefix);
+        if ((rc = dgcn_topo_write_edges(g, path))) return rc;
+    }
+    snprintf(path, sizeof path, "%s.dot", prefix);
+    if ((rc = dgcn_topo_write_dot(g, c, path))) return rc;
+    snprintf(path, sizeof path, "%s.weights", prefix);
+    if ((rc = dgcn_topo_write_weights(g->m, c, path))) return rc;
+    printf("wrote         %s%s.dot, .weights\n", prefix, edges ? ".edges, " : "");
+    return DGCN_OK;
+}
+
+/* Mixing matrix of g under the named rule, analysis, printing and files. */
+static int s_report(const char *verb, const dgcn_topo *g, const char *weights, const char *out, int edges) {
+    dgcn_mixing_rule rule;
+    dgcn_topo_report rep;
+    double *c = NULL;
+    int rc = dgcn_topo_weights_parse(weights, &rule);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", dgcn_error_msg());
+        return 2;
+    }
+    c = malloc((size_t)g->m * g->m * sizeof *c);
+    if (!c) return s_fail(verb, dgcn_error_set(DGCN_ENOMEM, "mixing matrix of %d agents", g->m));
+    if (!(rc = dgcn_topo_weights(g, rule, c)) && !(rc = dgcn_topo_weights_check(g->m, c, g, 1e-9)) &&
+        !(rc = dgcn_topo_analyze(g, c, &rep))) {
+        s_print(&rep, weights);
+        if (out) rc = s_write(out, g, c, edges);
+    }
+    free(c);
+    return rc ? s_fail(verb, rc) : 0;
+}
+
+static int s_generate(int argc, char **argv) {
+    const char *kind = NULL, *weights = "mh", *out = NULL;
+    int agents = 0;
+    uint64_t seed = 0;
+    const dgcn_arg table[] = {
+        {"kind", DGCN_ARG_STRING, &kind, "graph family (see above)", 1, 0},
+        {"agents", DGCN_ARG_INT, &agents, "number of agents M", 1, 46340},
+        {"seed", DGCN_ARG_U64, &seed, "seed of the random families", 1, 0},
+        {"weights", DGCN_ARG_STRING, &weights, "mixing rule", 1, 0},
+        {"out", DGCN_ARG_STRING, &out, "output prefix", 1, 0},
+        DGCN_ARGS_END};
+    int a = dgcn_args_parse(s_usage_generate, table, argc, argv);
+    if (a) return a == 1 ? 0 : 2;
+    if (!kind || agents < 1) {
+        fprintf(stderr, "error: generate needs --kind and --agents (see --help)\n");
+        return 2;
+    }
+    dgcn_topo g;
+    int rc = dgcn_topo_generate(&g, kind, agents, seed);
+    if (rc) return rc == DGCN_EINVAL ? (fprintf(stderr, "error: %s\n", dgcn_error_msg()), 2) : s_fail("generate", rc);
+    printf("kind          %s\n", kind);
+    rc = s_report("generate", &g, weights, out, 1);
+    dgcn_topo_fini(&g);
+    return rc;
+}
+
+static int s_analyze(int argc, char **argv) {
+    const char *edges = NULL, *weights = "mh", *out = NULL;
+    const dgcn_arg table[] = {
+        {"edges", DGCN_ARG_STRING, &edges, "edge-list file", 1, 0},
+        {"weights", DGCN_ARG_STRING, &weights, "mixing rule", 1, 0},
+        {"out", DGCN_ARG_STRING, &out, "output prefix", 1, 0},
+        DGCN_ARGS_END};
+    int a = dgcn_args_parse(s_usage_analyze, table, argc, argv);
+    if (a) return a == 1 ? 0 : 2;
+    if (!edges) {
+        fprintf(stderr, "error: analyze needs --edges FILE (see --help)\n");
+        return 2;
+    }
+    dgcn_topo g;
+    int rc = dgcn_topo_read_edges(&g, edges);
+    if (rc) return s_fail("analyze", rc);
+    rc = s_report("analyze", &g, weights, out, 0);
+    dgcn_topo_fini(&g);
+    return rc;
+}
+
+static int s_design(int argc, char **argv) {
+    const char *required = NULL, *out = NULL;
+    dgcn_design_opts o;
+    dgcn_design_defaults(&o);
+    o.gamma = -1;
+    const dgcn_arg table[] = {
+        {"required", DGCN_ARG_STRING, &required, "edge list of the required links", 1, 0},
+        {"gamma", DGCN_ARG_DOUBLE, &o.gamma, "weight of the l1 penalty on extra links (>= 0)", 1, 0},
+        {"eps", DGCN_ARG_DOUBLE, &o.eps, "lower bound on required links' weights", 0, 1},
+        {"threshold", DGCN_ARG_DOUBLE, &o.threshold, "weight above which an extra link is kept", 0, 1},
+        {"max-iter", DGCN_ARG_INT, &o.max_iter, "ADMM iteration cap per solve", 1, 100000000},
+        {"out", DGCN_ARG_STRING, &out, "output prefix", 1, 0},
+        DGCN_ARGS_END};
+    int a = dgcn_args_parse(s_usage_design, table, argc, argv);
+    if (a) return a == 1 ? 0 : 2;
+    if (!required || o.gamma < 0) {
+        fprintf(stderr, "error: design needs --required FILE and --gamma G >= 0 (see --help)\n");
+        return 2;
+    }
+    int rc;
+    dgcn_topo req = {0}, sup = {0};
+    double *c = NULL;
+    dgcn_design_result res;
+    dgcn_topo_report rep;
+    DGCN_CHECK(dgcn_topo_read_edges(&req, required));
+    c = malloc((size_t)req.m * req.m * sizeof *c);
+    if (!c) {
+        rc = dgcn_error_set(DGCN_ENOMEM, "mixing matrix of %d agents", req.m);
+        goto fail;
+    }
+    DGCN_CHECK(dgcn_topo_design(&req, &o, &sup, c, &res));
+    DGCN_CHECK(dgcn_topo_weights_check(sup.m, c, &sup, 1e-9));
+    DGCN_CHECK(dgcn_topo_analyze(&sup, c, &rep));
+    printf("required      %lld links\n", (long long)dgcn_topo_links(&req));
+    printf("gamma         %g\n", o.gamma);
+    printf("extra links   %lld\n", (long long)res.extra_links);
+    printf("ADMM          %d + %d iterations (design + refine), %s, %.1f ms\n", res.iterations,
+           res.refine_iterations, res.converged ? "converged" : "iteration cap reached", res.time_ms);
+    printf("objective     %.9f (ADMM, before refining)\n", res.objective);
+    s_print(&rep, res.used_metropolis ? "metropolis on the designed support" : "fastest on the designed support");
+    if (out) DGCN_CHECK(s_write(out, &sup, c, 1));
+fail:
+    free(c);
+    dgcn_topo_fini(&sup);
+    dgcn_topo_fini(&req);
+    return rc ? s_fail("design", rc) : 0;
+}
+
+int dgcn_cmd_topology(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "%s\n", s_usage);
+        return 2;
+    }
+    const char *verb = argv[1];
+    if (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help")) {
+        printf("%s\n", s_usage);
+        return 0;
+    }
+    if (!strcmp(verb, "generate")) return s_generate(argc - 1, argv + 1);
+    if (!strcmp(verb, "analyze")) return s_analyze(argc - 1, argv + 1);
+    if (!strcmp(verb, "design")) return s_design(argc - 1, argv + 1);
+    fprintf(stderr, "dgcn topology: unknown verb '%s' (generate, analyze, design)\n", verb);
+    return 2;
+}

@@ -19,10 +19,10 @@ dgcn_csbm_params dgcn_csbm_defaults(void) {
     p.n = 2000;
     p.c = 5;
     p.avg_degree = 8.0;
-    p.homophily = 0.8;
+    p.homophily = 0.7;
     p.d = 500;
     p.feat_nnz = 20;
-    p.signal = 0.3;
+    p.signal = 0.25;
     p.train_per_class = 20;
     p.n_val = 500;
     p.n_test = 1000;

@@ -1,0 +1,4 @@
+# graph: CSR, dataset loader and writer (with a corpus of broken folders), CSBM generator, and the
+# generate command (compiled in directly, so the suite needs only dgcn_graph).
+dgcn_add_suite(graph TIMEOUT 120 LIBS dgcn_graph
+               SOURCES ${CMAKE_SOURCE_DIR}/coordinator/cmd_generate.c)

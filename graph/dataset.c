@@ -379,7 +379,10 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
             const char *vs = p;
             float val = 0.0f;
             int okv = 0;
-            if (p < e && ((*p >= '0' && *p <= '9') || *p == '-' || *p == '.')) {
+            const char *z = p; /* decimal text only: no hex, inf or nan */
+            while (z < e && *z != ' ' && strchr("0123456789.-+eE", *z)) z++;
+            if (p < e && ((*p >= '0' && *p <= '9') || *p == '-' || *p == '.') &&
+                (z == e || *z == ' ')) {
                 char *end = NULL;
                 errno = 0;
                 val = strtof(p, &end);
@@ -389,7 +392,7 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
                 }
             }
             if (!okv) {
-                const char *z = vs;
+                z = vs;
                 while (z < e && *z != ' ') z++;
                 rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected value %s after '%lld:', "
                                     "found '%s'", t.path, (long long)t.line, kind, (long long)idx,

@@ -135,6 +135,7 @@ START_TEST(csr_gcn_norm_dense) {
             double want = dense[i][j] / sqrt(deg[i] * deg[j]);
             ck_assert_double_eq_tol(got[i][j], want, 1e-6);
         }
+    dgcn_csr_fini(&h);
     /* Rejects a diagonal entry in A. */
     dgcn_csr bad;
     ck_assert_int_eq(dgcn_csr_init(&bad, 2, 2, 1), DGCN_OK);
@@ -331,6 +332,8 @@ static const s_broken s_corpus[] = {
      DGCN_EFORMAT, "features.txt:2:", "found '0'"},
     {"features.txt", "0 2 0:1 3:1\n1 1 1:inf\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
      DGCN_EFORMAT, "features.txt:2:", "found 'inf'"},
+    {"features.txt", "0 2 0:1 3:1\n1 1 1:0x1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
+     DGCN_EFORMAT, "features.txt:2:", "found '0x1'"},
     {"features.txt", "0 2 0:1 3:1\n1 1 1:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 1 1:1\n",
      DGCN_EFORMAT, "features.txt:6:", "expected 8 idx:val pairs in all (feature_nnz"},
     /* labels */
@@ -389,6 +392,43 @@ START_TEST(load_rejects_broken) {
     /* A failed load leaves ds zeroed and safe to fini. */
     ck_assert_ptr_null(ds.label);
     dgcn_dataset_fini(&ds);
+    s_rmtree(s_tmp);
+}
+END_TEST
+
+/* Every single-byte substitution of the tiny folder loads or fails cleanly (never crashes, never
+ * fails without naming the folder). */
+START_TEST(load_survives_byte_mutations) {
+    static const char subst[] = {'0', '7', '-', ' ', '\n', 'x', ':', '\r'};
+    s_mktmp();
+    int failures = 0, tried = 0;
+    for (int f = 0; f < S_N_GOOD; f++) {
+        const char *good = s_good_files[f][1];
+        size_t len = strlen(good);
+        char *text = malloc(len + 1);
+        ck_assert_ptr_nonnull(text);
+        for (size_t pos = 0; pos < len; pos++)
+            for (size_t q = 0; q < sizeof subst; q++) {
+                if (good[pos] == subst[q]) continue;
+                s_write_good(s_tmp);
+                memcpy(text, good, len + 1);
+                text[pos] = subst[q];
+                s_write_text(s_tmp, s_good_files[f][0], text);
+                dgcn_dataset ds;
+                int rc = dgcn_dataset_load(&ds, s_tmp);
+                tried++;
+                if (rc != DGCN_OK) {
+                    failures++;
+                    ck_assert_int_eq(rc, DGCN_EFORMAT);
+                    ck_assert_msg(strstr(dgcn_error_msg(), s_tmp) != NULL, "%s",
+                                  dgcn_error_msg());
+                }
+                dgcn_dataset_fini(&ds);
+            }
+        free(text);
+    }
+    /* Most substitutions must be caught (a few, e.g. a different valid label, are legal). */
+    ck_assert_int_gt(failures, tried * 3 / 4);
     s_rmtree(s_tmp);
 }
 END_TEST
@@ -625,6 +665,7 @@ static Suite *s_suite(void) {
     tc = tcase_create("load_rejects_broken");
     tcase_add_loop_test(tc, load_rejects_broken, 0, S_N_CORPUS);
     suite_add_tcase(s, tc);
+    S_TC("load_survives_byte_mutations", load_survives_byte_mutations);
     S_TC("roundtrip_generated", roundtrip_generated);
     tc = tcase_create("roundtrip_shipped");
     tcase_set_timeout(tc, 60);

@@ -1,0 +1,94 @@
+/* agent/agent.h: one agent of a distributed GCN run.
+ *
+ * An agent holds one shard (graph/shard.h), a GCN instance over the shard's block, its own copy
+ * theta_k of the parameters (one contiguous vector), its local gradient, the consensus state
+ * (nn/consensus.h) and a transport endpoint (comm/transport.h) whose neighbours are the agent's
+ * COMMUNICATION neighbours. Every data peer of the shard must be a communication neighbour (else
+ * DGCN_ETOPOLOGY naming the missing links); neighbours that are not data peers get zero-length
+ * halo messages, so every exchange stays a barrier between neighbours.
+ *
+ * One training iteration (dgcn_agent_step) = L forward halo exchanges + L backward halo exchanges
+ * + 1 consensus exchange. All buffers are allocated by dgcn_agent_new; step, evaluate and gradient
+ * allocate nothing.
+ *
+ * Exchange tags. The transport checks the iteration field of every message exactly (a neighbour
+ * runs at most one exchange ahead). An agent tags the exchanges of a pass with 4 * iter + purpose,
+ * purpose 0 = training step, 1 = evaluation, 2 = gradient (verification); the layer field is the
+ * layer and the channel separates forward, backward and consensus. So the (tag, layer, channel)
+ * sequences of a training step and an evaluation of the same iteration are distinct, and a
+ * message from a neighbour that runs a different pass is a protocol error, not mixed in. All the
+ * agents of a run must make the same sequence of step / evaluate / gradient calls. */
+#ifndef DGCN_AGENT_AGENT_H
+#define DGCN_AGENT_AGENT_H
+
+#include "comm/transport.h"
+#include "graph/shard.h"
+#include "nn/consensus.h"
+#include "nn/gcn.h"
+
+#include <stdint.h>
+
+enum dgcn_agent_purpose {
+    DGCN_AGENT_TAG_STEP = 0,
+    DGCN_AGENT_TAG_EVAL = 1,
+    DGCN_AGENT_TAG_GRADIENT = 2,
+    DGCN_AGENT_TAG_STRIDE = 4
+};
+
+typedef struct dgcn_agent_opts {
+    dgcn_consensus_config consensus; /* optimizer; grad_scale 0 means M (shard's n_agents) */
+    uint64_t init_seed;              /* Glorot init of theta (same seed on every agent) */
+    uint64_t dropout_seed;           /* dropout masks, keyed with the iteration */
+} dgcn_agent_opts;
+
+/* DGD step 0.1 (constant), grad_scale M, seeds 1. */
+dgcn_agent_opts dgcn_agent_opts_defaults(void);
+
+/* Cumulative wall time per phase over all calls (ms) and the number of training steps. */
+typedef struct dgcn_agent_timing {
+    double forward_ms;
+    double backward_ms;
+    double consensus_ms;
+    int64_t steps;
+} dgcn_agent_timing;
+
+typedef struct dgcn_agent dgcn_agent;
+
+/* Builds agent shard->agent. shard and t must outlive the agent (views, not owned); model's
+ * dims[0] and dims[L] must match the shard's d and c. mix_row has t->n_neighbors + 1 weights: self
+ * first, then one per transport neighbour in order; all >= 0, summing to 1 (within 1e-6).
+ * Errors: DGCN_ETOPOLOGY (a data peer is not a neighbour: names every missing link),
+ * DGCN_EINVAL (shard/transport/model/mixing mismatch), DGCN_ENOMEM. theta starts at the Glorot
+ * initialization from opts->init_seed. */
+int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_config *model,
+                   dgcn_transport *t, const double *mix_row, const dgcn_agent_opts *opts);
+void dgcn_agent_destroy(dgcn_agent **a);
+
+/* Overwrites theta_k with theta (n_params floats). */
+int dgcn_agent_set_params(dgcn_agent *a, const float *theta);
+const float *dgcn_agent_params(const dgcn_agent *a);
+int64_t dgcn_agent_n_params(const dgcn_agent *a);
+
+/* One training iteration iter (>= 0, increasing): forward with dropout keyed by iter, backward,
+ * consensus exchange and update. train_ev (may be NULL) receives the block's sums from this
+ * iteration's (training-mode) forward, before the update. */
+int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev);
+
+/* Forward without dropout at the current theta_k (exchanges halos, tag 4 iter + 1); fills ev. */
+int dgcn_agent_evaluate(dgcn_agent *a, int64_t iter, dgcn_eval *ev);
+
+/* Forward (dropout keyed by iter when training != 0) and backward at the current theta_k without
+ * updating it; grad_out (n_params) receives g_k. Tag 4 iter + 2. For verification. training = 0
+ * computes the gradient of the dropout-free forward. */
+int dgcn_agent_gradient(dgcn_agent *a, int64_t iter, int training, float *grad_out);
+
+/* The logits (n_own, c) of the last forward. */
+const float *dgcn_agent_logits(const dgcn_agent *a);
+/* The tracked gradient y_k (n_params, scaled) for tracking optimizers, else NULL. */
+const float *dgcn_agent_tracker(const dgcn_agent *a);
+
+dgcn_agent_timing dgcn_agent_timings(const dgcn_agent *a);
+/* The transport's sent-side totals per channel. */
+dgcn_traffic dgcn_agent_traffic(const dgcn_agent *a);
+
+#endif

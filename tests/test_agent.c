@@ -1,0 +1,696 @@
+/* tests/test_agent.c: the consensus optimizers (nn/consensus.h) against hand-computed values, and
+ * the agent (agent/agent.h) against the centralized model over the inproc transport. */
+#include "agent/agent.h"
+#include "comm/inproc.h"
+#include "core/error.h"
+#include "graph/csr.h"
+#include "graph/dataset.h"
+#include "graph/generate.h"
+#include "graph/partition.h"
+#include "graph/shard.h"
+#include "nn/consensus.h"
+#include "nn/gcn.h"
+#include "tests/testutil.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * (e) consensus functions */
+
+START_TEST(test_step_schedule) {
+    dgcn_step_schedule s = {1.0, 10.0, 1.0};
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 0), 1.0, 1e-15);
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 10), 0.5, 1e-15);
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 30), 0.25, 1e-15);
+    s.power = 0.5;
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 30), 0.5, 1e-15);
+    s.decay = 0.0;
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 1000), 1.0, 1e-15);
+}
+END_TEST
+
+START_TEST(test_config_check) {
+    dgcn_consensus_config c = dgcn_consensus_defaults(DGCN_CONSENSUS_GT, 0.1);
+    ck_assert_int_eq(dgcn_consensus_config_check(&c), DGCN_OK);
+    c.step.alpha0 = -1.0;
+    ck_assert_int_eq(dgcn_consensus_config_check(&c), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "alpha0"));
+    c = dgcn_consensus_defaults(DGCN_CONSENSUS_GT_ADAM, 0.1);
+    c.beta1 = 1.0;
+    ck_assert_int_eq(dgcn_consensus_config_check(&c), DGCN_EINVAL);
+    c = dgcn_consensus_defaults(DGCN_CONSENSUS_DGD, 0.1);
+    c.grad_scale = 0.0;
+    ck_assert_int_eq(dgcn_consensus_config_check(&c), DGCN_EINVAL);
+    dgcn_consensus_kind k;
+    ck_assert_int_eq(dgcn_consensus_kind_parse("gt-adam", &k), DGCN_OK);
+    ck_assert_int_eq(k, DGCN_CONSENSUS_GT_ADAM);
+    ck_assert_int_eq(dgcn_consensus_kind_parse("sgd", &k), DGCN_EINVAL);
+    ck_assert_str_eq(dgcn_consensus_kind_name(DGCN_CONSENSUS_DGD_ATC), "dgd-atc");
+}
+END_TEST
+
+/* theta = (1, 2), g = (0.5, -1), neighbours' messages (3, 4), (5, 6), row (0.5, 0.25, 0.25),
+ * alpha = 0.1, scale 2. */
+START_TEST(test_dgd_values) {
+    dgcn_consensus_config cfg = dgcn_consensus_defaults(DGCN_CONSENSUS_DGD, 0.1);
+    cfg.grad_scale = 2.0;
+    dgcn_consensus *c = NULL;
+    ck_assert_int_eq(dgcn_consensus_new(&c, &cfg, 2), DGCN_OK);
+    ck_assert_int_eq(dgcn_consensus_msg_len(c), 2);
+    ck_assert_ptr_null(dgcn_consensus_tracker(c));
+    float theta[2] = {1, 2}, g[2] = {0.5f, -1}, msg[2];
+    float r0[2] = {3, 4}, r1[2] = {5, 6};
+    const float *recv[2] = {r0, r1};
+    double row[3] = {0.5, 0.25, 0.25};
+    ck_assert_int_eq(dgcn_consensus_prepare(c, 0, theta, g, msg), DGCN_OK);
+    ck_assert_float_eq(msg[0], 1.0f);
+    ck_assert_float_eq(msg[1], 2.0f);
+    ck_assert_int_eq(dgcn_consensus_mix(c, 0, g, row, 2, msg, recv, theta), DGCN_OK);
+    /* mix = (2.5, 3.5); minus 0.1 * 2 * g */
+    ck_assert_float_eq_tol(theta[0], 2.4f, 1e-6f);
+    ck_assert_float_eq_tol(theta[1], 3.7f, 1e-6f);
+    dgcn_consensus_destroy(&c);
+    ck_assert_ptr_null(c);
+    dgcn_consensus_destroy(&c);
+}
+END_TEST
+
+START_TEST(test_dgd_atc_values) {
+    dgcn_consensus_config cfg = dgcn_consensus_defaults(DGCN_CONSENSUS_DGD_ATC, 0.1);
+    cfg.grad_scale = 2.0;
+    dgcn_consensus *c = NULL;
+    ck_assert_int_eq(dgcn_consensus_new(&c, &cfg, 2), DGCN_OK);
+    float theta[2] = {1, 2}, g[2] = {0.5f, -1}, msg[2];
+    float r0[2] = {3, 4}, r1[2] = {5, 6};
+    const float *recv[2] = {r0, r1};
+    double row[3] = {0.5, 0.25, 0.25};
+    ck_assert_int_eq(dgcn_consensus_prepare(c, 0, theta, g, msg), DGCN_OK);
+    ck_assert_float_eq_tol(msg[0], 0.9f, 1e-6f);
+    ck_assert_float_eq_tol(msg[1], 2.2f, 1e-6f);
+    ck_assert_int_eq(dgcn_consensus_mix(c, 0, g, row, 2, msg, recv, theta), DGCN_OK);
+    ck_assert_float_eq_tol(theta[0], 2.45f, 1e-6f);
+    ck_assert_float_eq_tol(theta[1], 3.6f, 1e-6f);
+    dgcn_consensus_destroy(&c);
+}
+END_TEST
+
+/* P = 1, alpha = 0.5, two agents, row (0.5, 0.5). Round 0: theta 1, g 2 -> y 2, msg (0, 2);
+ * neighbour sends (4, -2) -> theta 2, ymix 0. Round 1: g 3 -> y = 0 + 3 - 2 = 1, msg (1.5, 1). */
+START_TEST(test_gt_values) {
+    dgcn_consensus_config cfg = dgcn_consensus_defaults(DGCN_CONSENSUS_GT, 0.5);
+    dgcn_consensus *c = NULL;
+    ck_assert_int_eq(dgcn_consensus_new(&c, &cfg, 1), DGCN_OK);
+    ck_assert_int_eq(dgcn_consensus_msg_len(c), 2);
+    float theta[1] = {1}, g0[1] = {2}, g1[1] = {3}, msg[2];
+    float r0[2] = {4, -2};
+    const float *recv[1] = {r0};
+    double row[2] = {0.5, 0.5};
+    ck_assert_int_eq(dgcn_consensus_prepare(c, 0, theta, g0, msg), DGCN_OK);
+    ck_assert_float_eq(msg[0], 0.0f);
+    ck_assert_float_eq(msg[1], 2.0f);
+    ck_assert_float_eq(dgcn_consensus_tracker(c)[0], 2.0f);
+    ck_assert_int_eq(dgcn_consensus_mix(c, 0, g0, row, 1, msg, recv, theta), DGCN_OK);
+    ck_assert_float_eq(theta[0], 2.0f);
+    ck_assert_int_eq(dgcn_consensus_prepare(c, 1, theta, g1, msg), DGCN_OK);
+    ck_assert_float_eq(dgcn_consensus_tracker(c)[0], 1.0f);
+    ck_assert_float_eq(msg[0], 1.5f);
+    ck_assert_float_eq(msg[1], 1.0f);
+    dgcn_consensus_destroy(&c);
+}
+END_TEST
+
+/* One agent alone (row (1)): round 0 theta 1, g 2; round 1 g 1. Adam on y with b1 0.9,
+ * b2 0.999, alpha 0.1, computed here in closed form. */
+START_TEST(test_gt_adam_values) {
+    dgcn_consensus_config cfg = dgcn_consensus_defaults(DGCN_CONSENSUS_GT_ADAM, 0.1);
+    dgcn_consensus *c = NULL;
+    ck_assert_int_eq(dgcn_consensus_new(&c, &cfg, 1), DGCN_OK);
+    float theta[1] = {1}, g0[1] = {2}, g1[1] = {1}, msg[2];
+    double row[1] = {1.0};
+    ck_assert_int_eq(dgcn_consensus_prepare(c, 0, theta, g0, msg), DGCN_OK);
+    /* m = 0.2, v = 0.004, mhat = 2, vhat = 4: d = 0.1 * 2 / 2 */
+    ck_assert_double_eq_tol(msg[0], 0.9, 1e-6);
+    ck_assert_float_eq(msg[1], 2.0f);
+    ck_assert_int_eq(dgcn_consensus_mix(c, 0, g0, row, 0, msg, NULL, theta), DGCN_OK);
+    ck_assert_double_eq_tol(theta[0], 0.9, 1e-6);
+    ck_assert_int_eq(dgcn_consensus_prepare(c, 1, theta, g1, msg), DGCN_OK);
+    /* y = 2 + 1 - 2 = 1; m = 0.28, v = 0.004996; bias corrections 0.19 and 0.001999 */
+    double d = 0.1 * (0.28 / 0.19) / (sqrt(0.004996 / 0.001999) + 1e-8);
+    ck_assert_double_eq_tol(msg[0], 0.9 - d, 1e-6);
+    ck_assert_float_eq(msg[1], 1.0f);
+    dgcn_consensus_destroy(&c);
+}
+END_TEST
+
+/* Gradient tracking on a ring of 4 with Metropolis weights 1/3: after every round, the sum of the
+ * trackers equals s times the sum of the current gradients (C doubly stochastic), and the
+ * parameters of all agents approach consensus. */
+START_TEST(test_gt_tracking_invariant) {
+    enum { M = 4, P = 3 };
+    dgcn_consensus_config cfg = dgcn_consensus_defaults(DGCN_CONSENSUS_GT, 0.2);
+    cfg.grad_scale = M;
+    dgcn_consensus *c[M] = {0};
+    float theta[M][P], grad[M][P], msg[M][2 * P];
+    for (int k = 0; k < M; k++) {
+        ck_assert_int_eq(dgcn_consensus_new(&c[k], &cfg, P), DGCN_OK);
+        for (int i = 0; i < P; i++) theta[k][i] = (float)(k * 0.7 - i * 0.3);
+    }
+    double row[3] = {1.0 / 3, 1.0 / 3, 1.0 / 3};
+    for (int n = 0; n < 100; n++) {
+        /* local quadratic losses f_k = 0.5 (theta - b_k)^2 / M: g_k = (theta_k - b_k) / M */
+        for (int k = 0; k < M; k++)
+            for (int i = 0; i < P; i++) grad[k][i] = (float)((theta[k][i] - (k + i)) / M);
+        for (int k = 0; k < M; k++)
+            ck_assert_int_eq(dgcn_consensus_prepare(c[k], n, theta[k], grad[k], msg[k]), DGCN_OK);
+        for (int i = 0; i < P; i++) {
+            double sy = 0.0, sg = 0.0;
+            for (int k = 0; k < M; k++) {
+                sy += dgcn_consensus_tracker(c[k])[i];
+                sg += M * (double)grad[k][i];
+            }
+            ck_assert_double_eq_tol(sy, sg, 1e-4);
+        }
+        for (int k = 0; k < M; k++) {
+            const float *recv[2] = {msg[(k + M - 1) % M], msg[(k + 1) % M]};
+            ck_assert_int_eq(
+                dgcn_consensus_mix(c[k], n, grad[k], row, 2, msg[k], recv, theta[k]), DGCN_OK);
+        }
+    }
+    /* the minimizer of sum_k f_k is the mean of b_k: (1.5 + i) */
+    for (int k = 0; k < M; k++) {
+        for (int i = 0; i < P; i++) ck_assert_double_eq_tol(theta[k][i], 1.5 + i, 1e-3);
+        dgcn_consensus_destroy(&c[k]);
+    }
+}
+END_TEST
+
+
+/* ---------------------------------------------------------------------------------------------
+ * The agents against the centralized model. A small CSBM graph, preprocessed, A_hat; the
+ * centralized model runs on the whole graph (no halo, no hook); M agents run as threads over the
+ * inproc transport. */
+
+enum { MAX_M = 8 };
+
+typedef struct fixture {
+    dgcn_dataset ds;
+    dgcn_csr a_hat;           /* (n, n) */
+    int32_t *gid;             /* (n) identity */
+    dgcn_model_config cfg;
+    int64_t n_params;
+    float *theta0;            /* (P) Glorot init, seed 11 */
+} fixture;
+
+/* CSBM with 150 nodes, 3 classes, 40 features; links (M x M) when given drops every cross edge
+ * between agents that are not linked (owner required), then A_hat is built from the result. */
+static void s_fixture_init(fixture *f, float dropout, const int32_t *owner, int32_t m,
+                           const uint8_t *links) {
+    memset(f, 0, sizeof *f);
+    dgcn_csbm_params p = dgcn_csbm_defaults();
+    p.n = 150;
+    p.c = 3;
+    p.avg_degree = 5;
+    p.d = 40;
+    p.feat_nnz = 6;
+    p.train_per_class = 10;
+    p.n_val = 30;
+    p.n_test = 40;
+    p.seed = 7;
+    ck_assert_msg(dgcn_generate_csbm(&f->ds, &p) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_msg(dgcn_dataset_preprocess(&f->ds, 1) == DGCN_OK, "%s", dgcn_error_msg());
+    if (links) {
+        dgcn_csr dropped = {0};
+        int64_t n_dropped = 0;
+        ck_assert_int_eq(dgcn_partition_drop_cross_edges(&dropped, &f->ds.adj, owner, m, links,
+                                                         &n_dropped),
+                         DGCN_OK);
+        dgcn_csr_fini(&f->ds.adj);
+        f->ds.adj = dropped;
+    }
+    ck_assert_msg(dgcn_csr_gcn_norm(&f->a_hat, &f->ds.adj) == DGCN_OK, "%s", dgcn_error_msg());
+    f->gid = malloc((size_t)f->ds.n * sizeof *f->gid);
+    for (int32_t i = 0; i < f->ds.n; i++) f->gid[i] = i;
+    f->cfg = dgcn_model_defaults(DGCN_MODEL_GCN, f->ds.d, f->ds.c);
+    f->cfg.dropout = dropout;
+    f->n_params = dgcn_model_n_params(&f->cfg);
+    f->theta0 = malloc((size_t)f->n_params * sizeof *f->theta0);
+    dgcn_model_init(&f->cfg, f->theta0, 11);
+}
+
+static void s_fixture_fini(fixture *f) {
+    free(f->theta0);
+    free(f->gid);
+    dgcn_csr_fini(&f->a_hat);
+    dgcn_dataset_fini(&f->ds);
+}
+
+static dgcn_block s_central_block(const fixture *f) {
+    dgcn_block b = {
+        .n_own = f->ds.n, .n_halo = 0, .a = &f->a_hat, .x = &f->ds.x, .gid = f->gid,
+        .label = f->ds.label, .split = f->ds.split, .n_train_global = f->ds.n_train,
+        .reg_share = 1.0f,
+    };
+    return b;
+}
+
+/* A distributed run: shards, fabric, endpoints and agents. */
+typedef struct run {
+    int32_t m;
+    int32_t owner[1024];
+    dgcn_shard shards[MAX_M];
+    dgcn_inproc_fabric *fabric;
+    dgcn_transport *t[MAX_M];
+    dgcn_agent *agent[MAX_M];
+} run;
+
+typedef enum job_kind { JOB_GRADIENT, JOB_STEP, JOB_EVALUATE } job_kind;
+
+typedef struct job {
+    dgcn_agent *agent;
+    job_kind kind;
+    int64_t iter;
+    int training;
+    float *grad;      /* (P) for JOB_GRADIENT */
+    dgcn_eval ev;
+    int rc;
+    char msg[512];
+} job;
+
+static void *s_job_main(void *arg) {
+    job *j = arg;
+    memset(&j->ev, 0, sizeof j->ev);
+    switch (j->kind) {
+    case JOB_GRADIENT: j->rc = dgcn_agent_gradient(j->agent, j->iter, j->training, j->grad); break;
+    case JOB_STEP: j->rc = dgcn_agent_step(j->agent, j->iter, &j->ev); break;
+    case JOB_EVALUATE: j->rc = dgcn_agent_evaluate(j->agent, j->iter, &j->ev); break;
+    }
+    if (j->rc != DGCN_OK) snprintf(j->msg, sizeof j->msg, "%s", dgcn_error_msg());
+    return NULL;
+}
+
+/* Runs jobs[0..m) on m threads and checks that all succeeded. */
+static void s_run_jobs(job *jobs, int32_t m) {
+    pthread_t th[MAX_M];
+    for (int32_t k = 0; k < m; k++) ck_assert_int_eq(pthread_create(&th[k], NULL, s_job_main, &jobs[k]), 0);
+    for (int32_t k = 0; k < m; k++) pthread_join(th[k], NULL);
+    for (int32_t k = 0; k < m; k++)
+        ck_assert_msg(jobs[k].rc == DGCN_OK, "agent %d: %s (%s)", k, dgcn_strerror(jobs[k].rc),
+                      jobs[k].msg);
+}
+
+/* Neighbours of agent k in a complete (ring != 0: ring) topology, and a uniform (ring:
+ * Metropolis 1/3) mixing row. Returns the neighbour count. */
+static int32_t s_topology(int32_t m, int32_t k, int ring, int32_t *nb, double *row) {
+    int32_t n = 0;
+    for (int32_t t = 0; t < m; t++) {
+        if (t == k) continue;
+        int adjacent = (t == (k + 1) % m) || (k == (t + 1) % m);
+        if (!ring || adjacent) nb[n++] = t;
+    }
+    double w = ring ? (m > 2 ? 1.0 / 3.0 : 0.5) : 1.0 / m;
+    if (ring && m == 1) w = 1.0;
+    row[0] = 1.0 - w * n;
+    for (int32_t i = 0; i < n; i++) row[i + 1] = w;
+    return n;
+}
+
+static void s_run_init(run *r, const fixture *f, int32_t m, int ring, const int32_t *owner,
+                       const dgcn_agent_opts *opts, int distinct_init) {
+    memset(r, 0, sizeof *r);
+    r->m = m;
+    ck_assert_int_le(f->ds.n, 1024);
+    if (owner) memcpy(r->owner, owner, (size_t)f->ds.n * sizeof *owner);
+    else ck_assert_int_eq(dgcn_partition(&f->ds.adj, m, DGCN_PARTITION_BFS, 5, r->owner), DGCN_OK);
+    ck_assert_msg(dgcn_shard_build_all(&f->ds, &f->a_hat, r->owner, m, 77, r->shards) == DGCN_OK,
+                  "%s", dgcn_error_msg());
+    ck_assert_int_eq(dgcn_inproc_fabric_new(m, 99, 20000, &r->fabric), DGCN_OK);
+    for (int32_t k = 0; k < m; k++) {
+        int32_t nb[MAX_M];
+        double row[MAX_M + 1];
+        int32_t n_nb = s_topology(m, k, ring, nb, row);
+        ck_assert_int_eq(dgcn_inproc_open(r->fabric, k, nb, n_nb, &r->t[k]), DGCN_OK);
+        dgcn_agent_opts o = *opts;
+        if (distinct_init) o.init_seed = opts->init_seed + 1000 * (uint64_t)k;
+        ck_assert_msg(dgcn_agent_new(&r->agent[k], &r->shards[k], &f->cfg, r->t[k], row, &o) ==
+                          DGCN_OK,
+                      "agent %d: %s", k, dgcn_error_msg());
+        ck_assert_int_eq(dgcn_agent_n_params(r->agent[k]), f->n_params);
+        if (!distinct_init) ck_assert_int_eq(dgcn_agent_set_params(r->agent[k], f->theta0), DGCN_OK);
+    }
+}
+
+static void s_run_fini(run *r) {
+    for (int32_t k = 0; k < r->m; k++) {
+        dgcn_agent_destroy(&r->agent[k]);
+        ck_assert_ptr_null(r->agent[k]);
+        dgcn_transport_close(&r->t[k]);
+        dgcn_shard_fini(&r->shards[k]);
+    }
+    dgcn_inproc_fabric_destroy(&r->fabric);
+}
+
+static double s_rel_err(const float *a, const float *b, int64_t n) {
+    double num = 0.0, den = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)a[i] - b[i];
+        num += d * d;
+        den += (double)b[i] * b[i];
+    }
+    return sqrt(num) / (sqrt(den) + 1e-30);
+}
+
+/* (a) same weights everywhere: logits and the sum of the local gradients equal the centralized
+ * ones, with dropout on, for M in {1, 2, 3, 5}. */
+START_TEST(test_equivalence) {
+    static const int32_t ms[] = {1, 2, 3, 5};
+    const int32_t m = ms[_i];
+    fixture f;
+    s_fixture_init(&f, 0.5f, NULL, 0, NULL);
+    const int64_t iter = 3;
+    const uint64_t dseed = 42;
+    /* centralized */
+    dgcn_block cb = s_central_block(&f);
+    dgcn_gcn *cg = NULL;
+    ck_assert_msg(dgcn_gcn_new(&cg, &f.cfg, &cb, NULL, NULL) == DGCN_OK, "%s", dgcn_error_msg());
+    float *g_c = malloc((size_t)f.n_params * sizeof *g_c);
+    ck_assert_int_eq(dgcn_gcn_forward(cg, f.theta0, 1, dseed, iter, NULL), DGCN_OK);
+    ck_assert_int_eq(dgcn_gcn_backward(cg, f.theta0, g_c), DGCN_OK);
+    const float *logit_c = dgcn_gcn_logits(cg);
+    const int32_t c = f.ds.c;
+
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.dropout_seed = dseed;
+    run r;
+    s_run_init(&r, &f, m, 0, NULL, &opts, 0);
+    job jobs[MAX_M];
+    float *g_k = malloc((size_t)m * f.n_params * sizeof *g_k);
+    for (int32_t k = 0; k < m; k++)
+        jobs[k] = (job){.agent = r.agent[k], .kind = JOB_GRADIENT, .iter = iter, .training = 1,
+                        .grad = g_k + (int64_t)k * f.n_params};
+    s_run_jobs(jobs, m);
+
+    /* logits: gather every agent's rows into global order */
+    float *logit_d = calloc((size_t)f.ds.n * c, sizeof *logit_d);
+    int32_t covered = 0;
+    for (int32_t k = 0; k < m; k++) {
+        const float *lk = dgcn_agent_logits(r.agent[k]);
+        for (int32_t i = 0; i < r.shards[k].n_own; i++) {
+            memcpy(logit_d + (int64_t)r.shards[k].gid[i] * c, lk + (int64_t)i * c,
+                   (size_t)c * sizeof *lk);
+            covered++;
+        }
+    }
+    ck_assert_int_eq(covered, f.ds.n);
+    double e_logit = s_rel_err(logit_d, logit_c, (int64_t)f.ds.n * c);
+    ck_assert_msg(e_logit <= 1e-5, "M = %d: logits rel err %g", m, e_logit);
+
+    float *g_sum = calloc((size_t)f.n_params, sizeof *g_sum);
+    for (int32_t k = 0; k < m; k++)
+        for (int64_t i = 0; i < f.n_params; i++) g_sum[i] += g_k[(int64_t)k * f.n_params + i];
+    double e_grad = s_rel_err(g_sum, g_c, f.n_params);
+    ck_assert_msg(e_grad <= 1e-5, "M = %d: gradient rel err %g", m, e_grad);
+    fprintf(stderr, "equivalence M = %d: logits rel err %.3g, gradient rel err %.3g\n", m, e_logit,
+            e_grad);
+
+    /* evaluation exchanges (tag 4 iter + 1) run after the gradient pass without collision */
+    for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_EVALUATE, .iter = iter};
+    s_run_jobs(jobs, m);
+    dgcn_eval ev_c;
+    ck_assert_int_eq(dgcn_gcn_forward(cg, f.theta0, 0, dseed, iter, &ev_c), DGCN_OK);
+    double loss_d = 0.0;
+    int32_t correct_d = 0;
+    for (int32_t k = 0; k < m; k++) {
+        loss_d += jobs[k].ev.loss_sum[DGCN_SPLIT_TRAIN];
+        correct_d += jobs[k].ev.correct[DGCN_SPLIT_TEST];
+    }
+    ck_assert_double_eq_tol(loss_d, ev_c.loss_sum[DGCN_SPLIT_TRAIN],
+                            1e-4 * fabs(ev_c.loss_sum[DGCN_SPLIT_TRAIN]));
+    ck_assert_int_eq(correct_d, ev_c.correct[DGCN_SPLIT_TEST]);
+    if (m > 1) {
+        dgcn_traffic tr = dgcn_agent_traffic(r.agent[0]);
+        ck_assert_uint_gt(tr.bytes[DGCN_CH_HALO_FWD], 0);
+        ck_assert_uint_eq(tr.messages[DGCN_CH_PARAMS], 0);
+    }
+    free(g_sum);
+    free(logit_d);
+    free(g_k);
+    s_run_fini(&r);
+    free(g_c);
+    dgcn_gcn_destroy(&cg);
+    s_fixture_fini(&f);
+}
+END_TEST
+
+/* (b) a data peer that is not a communication neighbour is refused, naming the link. */
+START_TEST(test_missing_link) {
+    fixture f;
+    s_fixture_init(&f, 0.0f, NULL, 0, NULL);
+    const int32_t m = 3;
+    int32_t owner[1024];
+    ck_assert_int_eq(dgcn_partition(&f.ds.adj, m, DGCN_PARTITION_BFS, 5, owner), DGCN_OK);
+    dgcn_shard shards[3];
+    ck_assert_int_eq(dgcn_shard_build_all(&f.ds, &f.a_hat, owner, m, 77, shards), DGCN_OK);
+    ck_assert_int_gt(shards[0].n_peers, 0);
+    const int32_t peer = shards[0].peer[0];
+    dgcn_inproc_fabric *fab = NULL;
+    ck_assert_int_eq(dgcn_inproc_fabric_new(m, 99, 2000, &fab), DGCN_OK);
+    /* agent 0's neighbours: every agent except its first data peer */
+    int32_t nb[2];
+    int32_t n_nb = 0;
+    for (int32_t t = 1; t < m; t++)
+        if (t != peer) nb[n_nb++] = t;
+    double row[3] = {1.0, 0.0, 0.0};
+    dgcn_transport *t0 = NULL;
+    ck_assert_int_eq(dgcn_inproc_open(fab, 0, nb, n_nb, &t0), DGCN_OK);
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    dgcn_agent *a = NULL;
+    ck_assert_int_eq(dgcn_agent_new(&a, &shards[0], &f.cfg, t0, row, &opts), DGCN_ETOPOLOGY);
+    ck_assert_ptr_null(a);
+    char link[32];
+    snprintf(link, sizeof link, "0-%d", peer);
+    ck_assert_msg(strstr(dgcn_error_msg(), link) != NULL, "message '%s' lacks link %s",
+                  dgcn_error_msg(), link);
+    /* a mixing row that does not sum to 1 is refused too */
+    dgcn_transport_close(&t0);
+    int32_t all[2] = {1, 2};
+    ck_assert_int_eq(dgcn_inproc_open(fab, 0, all, 2, &t0), DGCN_OK);
+    double bad[3] = {0.5, 0.2, 0.2};
+    ck_assert_int_eq(dgcn_agent_new(&a, &shards[0], &f.cfg, t0, bad, &opts), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "mixing row"));
+    /* a shard given to another agent's endpoint is refused */
+    double good[3] = {0.5, 0.25, 0.25};
+    ck_assert_int_eq(dgcn_agent_new(&a, &shards[1], &f.cfg, t0, good, &opts), DGCN_EINVAL);
+    dgcn_transport_close(&t0);
+    dgcn_inproc_fabric_destroy(&fab);
+    for (int32_t k = 0; k < m; k++) dgcn_shard_fini(&shards[k]);
+    s_fixture_fini(&f);
+}
+END_TEST
+
+/* Centralized full-batch gradient descent: theta <- theta - alpha g(theta), n steps; loss[i]
+ * (n + 1 entries, may be NULL) is the dropout-free training loss (mean cross-entropy) after i
+ * steps. */
+static void s_central_gd(const fixture *f, float *theta, double alpha, int n, double *loss) {
+    dgcn_block cb = s_central_block(f);
+    dgcn_gcn *cg = NULL;
+    ck_assert_int_eq(dgcn_gcn_new(&cg, &f->cfg, &cb, NULL, NULL), DGCN_OK);
+    float *g = malloc((size_t)f->n_params * sizeof *g);
+    for (int it = 0; it <= n; it++) {
+        if (loss) {
+            dgcn_eval ev;
+            ck_assert_int_eq(dgcn_gcn_forward(cg, theta, 0, 1, it, &ev), DGCN_OK);
+            loss[it] = ev.loss_sum[DGCN_SPLIT_TRAIN] / f->ds.n_train;
+        }
+        if (it == n) break;
+        ck_assert_int_eq(dgcn_gcn_forward(cg, theta, 1, 1, it, NULL), DGCN_OK);
+        ck_assert_int_eq(dgcn_gcn_backward(cg, theta, g), DGCN_OK);
+        for (int64_t i = 0; i < f->n_params; i++) theta[i] = (float)(theta[i] - alpha * g[i]);
+    }
+    free(g);
+    dgcn_gcn_destroy(&cg);
+}
+
+static double s_max_abs_diff(const float *a, const float *b, int64_t n) {
+    double m = 0.0;
+    for (int64_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+/* (c) complete topology, uniform weights 1/M, constant step, dropout off: adapt-then-combine DGD
+ * with grad_scale M is centralized gradient descent; the paper's combine-then-adapt DGD keeps its
+ * average close to it. */
+START_TEST(test_dgd_matches_central) {
+    static const int32_t ms[] = {3, 5};
+    const int32_t m = ms[_i];
+    const int n_iter = 20;
+    const double alpha = 0.5;
+    fixture f;
+    s_fixture_init(&f, 0.0f, NULL, 0, NULL);
+    float *theta_c = malloc((size_t)f.n_params * sizeof *theta_c);
+    memcpy(theta_c, f.theta0, (size_t)f.n_params * sizeof *theta_c);
+    s_central_gd(&f, theta_c, alpha, n_iter, NULL);
+    double moved = s_max_abs_diff(theta_c, f.theta0, f.n_params);
+    ck_assert_double_gt(moved, 1e-2); /* the comparison is not vacuous */
+
+    for (int form = 0; form < 2; form++) {
+        dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+        opts.consensus = dgcn_consensus_defaults(form == 0 ? DGCN_CONSENSUS_DGD_ATC : DGCN_CONSENSUS_DGD,
+                                                 alpha);
+        opts.consensus.grad_scale = 0.0; /* M */
+        run r;
+        s_run_init(&r, &f, m, 0, NULL, &opts, 0);
+        job jobs[MAX_M];
+        for (int it = 0; it < n_iter; it++) {
+            for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = it};
+            s_run_jobs(jobs, m);
+        }
+        double worst = 0.0;
+        float *avg = calloc((size_t)f.n_params, sizeof *avg);
+        for (int32_t k = 0; k < m; k++) {
+            const float *th = dgcn_agent_params(r.agent[k]);
+            worst = fmax(worst, s_max_abs_diff(th, theta_c, f.n_params));
+            for (int64_t i = 0; i < f.n_params; i++) avg[i] += th[i] / (float)m;
+        }
+        double avg_err = s_max_abs_diff(avg, theta_c, f.n_params);
+        fprintf(stderr, "%s M = %d: max |theta_k - theta_central| = %.3g, average %.3g (moved %.3g)\n",
+                form == 0 ? "dgd-atc" : "dgd", m, worst, avg_err, moved);
+        if (form == 0) ck_assert_msg(worst <= 1e-4, "dgd-atc M = %d: deviation %g", m, worst);
+        else ck_assert_msg(avg_err <= 0.05 * moved, "dgd M = %d: average deviation %g", m, avg_err);
+        dgcn_agent_timing tm = dgcn_agent_timings(r.agent[0]);
+        ck_assert_int_eq(tm.steps, n_iter);
+        dgcn_traffic tr = dgcn_agent_traffic(r.agent[0]);
+        ck_assert_uint_eq(tr.bytes[DGCN_CH_PARAMS], (uint64_t)n_iter * (m - 1) * f.n_params * 4);
+        free(avg);
+        s_run_fini(&r);
+    }
+    free(theta_c);
+    s_fixture_fini(&f);
+}
+END_TEST
+
+/* (d) gradient tracking on a ring (cross edges between non-adjacent agents dropped), agents
+ * starting from different weights: the consensus error falls below 1e-3 and the global training
+ * loss goes down with the centralized one. */
+START_TEST(test_gt_ring) {
+    const int32_t m = 5;
+    const int n_iter = 150;
+    const double alpha = 5.0;
+    fixture f0;
+    s_fixture_init(&f0, 0.0f, NULL, 0, NULL);
+    int32_t owner[1024];
+    ck_assert_int_eq(dgcn_partition(&f0.ds.adj, m, DGCN_PARTITION_BFS, 5, owner), DGCN_OK);
+    s_fixture_fini(&f0);
+    uint8_t links[MAX_M * MAX_M] = {0};
+    for (int32_t k = 0; k < m; k++) {
+        links[k * m + (k + 1) % m] = 1;
+        links[((k + 1) % m) * m + k] = 1;
+    }
+    fixture f;
+    s_fixture_init(&f, 0.0f, owner, m, links);
+
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.consensus = dgcn_consensus_defaults(DGCN_CONSENSUS_GT, alpha);
+    opts.consensus.grad_scale = 0.0;
+    opts.init_seed = 3;
+    run r;
+    s_run_init(&r, &f, m, 1, owner, &opts, 1);
+
+    float *theta_c = calloc((size_t)f.n_params, sizeof *theta_c);
+    for (int32_t k = 0; k < m; k++) {
+        const float *th = dgcn_agent_params(r.agent[k]);
+        for (int64_t i = 0; i < f.n_params; i++) theta_c[i] += th[i] / (float)m;
+    }
+    double *loss_c = malloc((size_t)(n_iter + 1) * sizeof *loss_c);
+    s_central_gd(&f, theta_c, alpha, n_iter, loss_c);
+
+    float *avg = malloc((size_t)f.n_params * sizeof *avg);
+    job jobs[MAX_M];
+    double cons_first = -1.0, cons = 0.0, loss_d = 0.0;
+    for (int it = 0; it < n_iter; it++) {
+        for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = it};
+        s_run_jobs(jobs, m);
+        for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_EVALUATE, .iter = it};
+        s_run_jobs(jobs, m);
+        memset(avg, 0, (size_t)f.n_params * sizeof *avg);
+        for (int32_t k = 0; k < m; k++) {
+            const float *th = dgcn_agent_params(r.agent[k]);
+            for (int64_t i = 0; i < f.n_params; i++) avg[i] += th[i] / (float)m;
+        }
+        double num = 0.0, den = 0.0;
+        for (int32_t k = 0; k < m; k++) {
+            const float *th = dgcn_agent_params(r.agent[k]);
+            for (int64_t i = 0; i < f.n_params; i++) {
+                double d = (double)th[i] - avg[i];
+                num += d * d;
+            }
+        }
+        for (int64_t i = 0; i < f.n_params; i++) den += (double)avg[i] * avg[i];
+        cons = sqrt(num / m) / sqrt(den);
+        if (cons_first < 0) cons_first = cons;
+        loss_d = 0.0;
+        for (int32_t k = 0; k < m; k++) loss_d += jobs[k].ev.loss_sum[DGCN_SPLIT_TRAIN];
+        loss_d /= f.ds.n_train;
+        if (it >= 20)
+            ck_assert_msg(fabs(loss_d - loss_c[it + 1]) < 0.15 * loss_c[it + 1],
+                          "iteration %d: distributed loss %g vs centralized %g", it, loss_d,
+                          loss_c[it + 1]);
+        if (it % 30 == 0 || it == n_iter - 1)
+            fprintf(stderr, "gt ring M = %d, iteration %d: consensus error %.3g, loss %.5f "
+                            "(centralized %.5f)\n", m, it, cons, loss_d,
+                    loss_c[it + 1]);
+    }
+    ck_assert_msg(cons < 1e-3 && cons < cons_first, "consensus error %g (first %g)", cons, cons_first);
+    ck_assert_double_lt(loss_d, 0.5 * loss_c[0]);
+    ck_assert_msg(fabs(loss_d - loss_c[n_iter]) < 0.1 * loss_c[n_iter],
+                  "distributed loss %g vs centralized %g", loss_d, loss_c[n_iter]);
+    ck_assert_ptr_nonnull(dgcn_agent_tracker(r.agent[0]));
+    free(avg);
+    free(loss_c);
+    free(theta_c);
+    s_run_fini(&r);
+    s_fixture_fini(&f);
+}
+END_TEST
+
+static Suite *s_suite(void) {
+    Suite *s = suite_create("agent");
+    struct {
+        const char *name;
+        const TTest *fn;
+    } cases[] = {
+        {"step_schedule", test_step_schedule},
+        {"config_check", test_config_check},
+        {"dgd_values", test_dgd_values},
+        {"dgd_atc_values", test_dgd_atc_values},
+        {"gt_values", test_gt_values},
+        {"gt_adam_values", test_gt_adam_values},
+        {"gt_tracking_invariant", test_gt_tracking_invariant},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, cases[i].fn);
+        suite_add_tcase(s, tc);
+    }
+    TCase *tc = tcase_create("equivalence");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_equivalence, 0, 4);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("missing_link");
+    tcase_add_test(tc, test_missing_link);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("dgd_matches_central");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_dgd_matches_central, 0, 2);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("gt_ring");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_gt_ring);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return dgcn_test_run(s_suite()); }

@@ -36,7 +36,8 @@ int dgcn_dataset_write(const dgcn_dataset *ds, const char *dir);
 
 /* Standard preprocessing: binarize count features when binarize != 0, then row-normalize.
  * When the dataset has no features, replaces x with seeded synthetic features: d columns, each
- * row a noisy one-hot of a class-dependent pattern (documented in dgcn_dataset_synth_features). */
+ * row a noisy one-hot of a class-dependent pattern (documented in dgcn_dataset_synth_features),
+ * with d = ds->d (500 when 0) and seed 1; has_features stays 0 to record that they are synthetic. */
 int dgcn_dataset_preprocess(dgcn_dataset *ds, int binarize);
 
 /* Fills x (n, d) with synthetic sparse features for a graph-only dataset: node i gets k = 8 random

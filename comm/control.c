@@ -1,0 +1,342 @@
+/* comm/control.c: the coordinator protocol between plain C structs and protobuf-c bytes. */
+#include "comm/control.h"
+
+#include "comm/control.pb-c.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *dgcn_ctl_kind_name(int kind) {
+    switch (kind) {
+    case DGCN_CTL_HELLO: return "hello";
+    case DGCN_CTL_SETUP: return "setup";
+    case DGCN_CTL_REPORT: return "report";
+    case DGCN_CTL_CONTROL: return "control";
+    case DGCN_CTL_ERROR: return "error";
+    default: return "none";
+    }
+}
+
+static char *s_str(const char *s) {
+    return (char *)(uintptr_t)(s ? s : "");
+}
+
+/* ---- pack ---- */
+
+static int s_pack_env(const Dgcn__ControlEnvelope *env, void **buf, size_t *len) {
+    size_t n = dgcn__control_envelope__get_packed_size(env);
+    if (n > DGCN_CONTROL_MAX_BYTES)
+        return dgcn_error_set(DGCN_EINVAL, "control message of %zu bytes exceeds the %zu-byte cap",
+                              n, DGCN_CONTROL_MAX_BYTES);
+    uint8_t *b = malloc(n ? n : 1);
+    if (!b) return dgcn_error_set(DGCN_ENOMEM, "out of memory packing a %zu-byte control message", n);
+    dgcn__control_envelope__pack(env, b);
+    *buf = b;
+    *len = n;
+    return DGCN_OK;
+}
+
+static int s_pack_setup(const dgcn_ctl_setup *s, Dgcn__ControlEnvelope *env, void **buf,
+                        size_t *len) {
+    int rc = DGCN_OK;
+    Dgcn__Setup pb = DGCN__SETUP__INIT;
+    Dgcn__KeyValue *kv = NULL, **kvp = NULL;
+    char **eps = NULL;
+    if (s->n_neighbors < 0 || s->n_config < 0 || (s->n_neighbors > 0 && !s->neighbors) ||
+        (s->n_config > 0 && (!s->config_keys || !s->config_values)) ||
+        (s->shard_len > 0 && !s->shard))
+        return dgcn_error_set(DGCN_EINVAL, "setup for agent %d: inconsistent counts and arrays",
+                              s->agent);
+    pb.run_id = s->run_id;
+    pb.agent = s->agent;
+    pb.n_agents = s->n_agents;
+    pb.n_neighbors = (size_t)s->n_neighbors;
+    pb.neighbors = (int32_t *)(uintptr_t)s->neighbors;
+    pb.n_mixing = s->mixing ? (size_t)s->n_neighbors + 1 : 0;
+    pb.mixing = (double *)(uintptr_t)s->mixing;
+    if (s->neighbor_endpoints && s->n_neighbors > 0) {
+        DGCN_ALLOC(eps, s->n_neighbors);
+        for (int32_t i = 0; i < s->n_neighbors; i++) eps[i] = s_str(s->neighbor_endpoints[i]);
+        pb.n_neighbor_endpoints = (size_t)s->n_neighbors;
+        pb.neighbor_endpoints = eps;
+    }
+    DGCN_ALLOC(kv, s->n_config);
+    DGCN_ALLOC(kvp, s->n_config);
+    for (int32_t i = 0; i < s->n_config; i++) {
+        dgcn__key_value__init(&kv[i]);
+        kv[i].key = s_str(s->config_keys[i]);
+        kv[i].value = s_str(s->config_values[i]);
+        kvp[i] = &kv[i];
+    }
+    pb.n_config = (size_t)s->n_config;
+    pb.config = kvp;
+    pb.shard.len = s->shard_len;
+    pb.shard.data = (uint8_t *)(uintptr_t)s->shard;
+    pb.endpoint = s_str(s->endpoint);
+    env->body_case = DGCN__CONTROL_ENVELOPE__BODY_SETUP;
+    env->setup = &pb;
+    rc = s_pack_env(env, buf, len);
+fail:
+    free(eps);
+    free(kv);
+    free(kvp);
+    return rc;
+}
+
+int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
+    *buf = NULL;
+    *len = 0;
+    if (!m) return dgcn_error_set(DGCN_EINVAL, "dgcn_ctl_pack: NULL message");
+    Dgcn__ControlEnvelope env = DGCN__CONTROL_ENVELOPE__INIT;
+    switch (m->kind) {
+    case DGCN_CTL_HELLO: {
+        Dgcn__Hello pb = DGCN__HELLO__INIT;
+        pb.run_id = m->u.hello.run_id;
+        pb.agent = m->u.hello.agent;
+        pb.endpoint = s_str(m->u.hello.endpoint);
+        env.body_case = DGCN__CONTROL_ENVELOPE__BODY_HELLO;
+        env.hello = &pb;
+        return s_pack_env(&env, buf, len);
+    }
+    case DGCN_CTL_SETUP: return s_pack_setup(&m->u.setup, &env, buf, len);
+    case DGCN_CTL_REPORT: {
+        const dgcn_ctl_report *r = &m->u.report;
+        if (r->n_params < 0 || (r->n_params > 0 && !r->params) || r->n_phases < 0 ||
+            (r->n_phases > 0 && !r->phase_ms))
+            return dgcn_error_set(DGCN_EINVAL, "report of agent %d: inconsistent counts and arrays",
+                                  r->agent);
+        Dgcn__Report pb = DGCN__REPORT__INIT;
+        pb.run_id = r->run_id;
+        pb.agent = r->agent;
+        pb.iter = r->iter;
+        pb.n_loss_sum = DGCN_SPLITS;
+        pb.loss_sum = (double *)(uintptr_t)r->loss_sum;
+        pb.n_correct = DGCN_SPLITS;
+        pb.correct = (int64_t *)(uintptr_t)r->correct;
+        pb.n_count = DGCN_SPLITS;
+        pb.count = (int64_t *)(uintptr_t)r->count;
+        pb.n_params = (size_t)r->n_params;
+        pb.params = (float *)(uintptr_t)r->params;
+        pb.n_bytes = DGCN_CH_COUNT;
+        pb.bytes = (uint64_t *)(uintptr_t)r->traffic.bytes;
+        pb.n_messages = DGCN_CH_COUNT;
+        pb.messages = (uint64_t *)(uintptr_t)r->traffic.messages;
+        pb.n_phase_ms = (size_t)r->n_phases;
+        pb.phase_ms = (double *)(uintptr_t)r->phase_ms;
+        env.body_case = DGCN__CONTROL_ENVELOPE__BODY_REPORT;
+        env.report = &pb;
+        return s_pack_env(&env, buf, len);
+    }
+    case DGCN_CTL_CONTROL: {
+        if (m->u.control.cmd < DGCN_CMD_START || m->u.control.cmd > DGCN_CMD_HEARTBEAT)
+            return dgcn_error_set(DGCN_EINVAL, "control message with unknown command %d",
+                                  m->u.control.cmd);
+        Dgcn__Control pb = DGCN__CONTROL__INIT;
+        pb.kind = (Dgcn__Control__Kind)m->u.control.cmd;
+        pb.iter = m->u.control.iter;
+        env.body_case = DGCN__CONTROL_ENVELOPE__BODY_CONTROL;
+        env.control = &pb;
+        return s_pack_env(&env, buf, len);
+    }
+    case DGCN_CTL_ERROR: {
+        Dgcn__Error pb = DGCN__ERROR__INIT;
+        pb.agent = m->u.error.agent;
+        pb.iter = m->u.error.iter;
+        pb.code = m->u.error.code;
+        pb.message = s_str(m->u.error.message);
+        env.body_case = DGCN__CONTROL_ENVELOPE__BODY_ERROR;
+        env.error = &pb;
+        return s_pack_env(&env, buf, len);
+    }
+    default: return dgcn_error_set(DGCN_EINVAL, "dgcn_ctl_pack: unknown message kind %d", m->kind);
+    }
+}
+
+/* ---- unpack ---- */
+
+static char *s_dup(const char *s) {
+    if (!s || !*s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* Copies n elements of size sz into *dst (NULL when n == 0). */
+static int s_copy(void **dst, const void *src, size_t n, size_t sz) {
+    *dst = NULL;
+    if (n == 0) return DGCN_OK;
+    *dst = malloc(n * sz);
+    if (!*dst) return dgcn_error_set(DGCN_ENOMEM, "out of memory (%zu x %zu bytes)", n, sz);
+    memcpy(*dst, src, n * sz);
+    return DGCN_OK;
+}
+
+#define S_NEED_DUP(dst, src)                                                                       \
+    do {                                                                                           \
+        (dst) = s_dup(src);                                                                        \
+        if ((src) && *(src) && !(dst)) {                                                           \
+            rc = dgcn_error_set(DGCN_ENOMEM, "out of memory copying a string");                    \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+static int s_unpack_setup(const Dgcn__Setup *pb, dgcn_ctl_setup *s) {
+    int rc = DGCN_OK;
+    size_t n = pb->n_neighbors;
+    if (n > INT32_MAX || pb->n_config > INT32_MAX)
+        return dgcn_error_set(DGCN_EPROTO, "setup: too many neighbours or config entries");
+    if (pb->n_mixing != 0 && pb->n_mixing != n + 1)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "setup for agent %d: %zu mixing weights for %zu neighbours "
+                              "(expected %zu)",
+                              pb->agent, pb->n_mixing, n, n + 1);
+    if (pb->n_neighbor_endpoints != 0 && pb->n_neighbor_endpoints != n)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "setup for agent %d: %zu neighbour endpoints for %zu neighbours",
+                              pb->agent, pb->n_neighbor_endpoints, n);
+    s->run_id = pb->run_id;
+    s->agent = pb->agent;
+    s->n_agents = pb->n_agents;
+    s->n_neighbors = (int32_t)n;
+    DGCN_CHECK(s_copy((void **)&s->neighbors, pb->neighbors, n, sizeof(int32_t)));
+    DGCN_CHECK(s_copy((void **)&s->mixing, pb->mixing, pb->n_mixing, sizeof(double)));
+    if (pb->n_neighbor_endpoints) {
+        DGCN_ALLOC(s->neighbor_endpoints, n);
+        for (size_t i = 0; i < n; i++)
+            S_NEED_DUP(s->neighbor_endpoints[i], pb->neighbor_endpoints[i]);
+    }
+    s->n_config = (int32_t)pb->n_config;
+    DGCN_ALLOC(s->config_keys, pb->n_config);
+    DGCN_ALLOC(s->config_values, pb->n_config);
+    for (size_t i = 0; i < pb->n_config; i++) {
+        const char *k = pb->config[i]->key, *v = pb->config[i]->value;
+        s->config_keys[i] = malloc(strlen(k) + 1);
+        s->config_values[i] = malloc(strlen(v) + 1);
+        if (!s->config_keys[i] || !s->config_values[i]) {
+            rc = dgcn_error_set(DGCN_ENOMEM, "out of memory copying setup config");
+            goto fail;
+        }
+        strcpy(s->config_keys[i], k);
+        strcpy(s->config_values[i], v);
+    }
+    DGCN_CHECK(s_copy((void **)&s->shard, pb->shard.data, pb->shard.len, 1));
+    s->shard_len = pb->shard.len;
+    S_NEED_DUP(s->endpoint, pb->endpoint);
+    return DGCN_OK;
+fail:
+    return rc; /* the caller's fini releases what was copied */
+}
+
+static int s_unpack_report(const Dgcn__Report *pb, dgcn_ctl_report *r) {
+    int rc = DGCN_OK;
+    if (pb->n_loss_sum != DGCN_SPLITS || pb->n_correct != DGCN_SPLITS ||
+        pb->n_count != DGCN_SPLITS || pb->n_bytes != DGCN_CH_COUNT ||
+        pb->n_messages != DGCN_CH_COUNT || pb->n_phase_ms > INT32_MAX)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "report of agent %d, iteration %lld: expected %d values per split "
+                              "and %d per channel",
+                              pb->agent, (long long)pb->iter, DGCN_SPLITS, DGCN_CH_COUNT);
+    r->run_id = pb->run_id;
+    r->agent = pb->agent;
+    r->iter = pb->iter;
+    memcpy(r->loss_sum, pb->loss_sum, sizeof r->loss_sum);
+    memcpy(r->correct, pb->correct, sizeof r->correct);
+    memcpy(r->count, pb->count, sizeof r->count);
+    memcpy(r->traffic.bytes, pb->bytes, sizeof r->traffic.bytes);
+    memcpy(r->traffic.messages, pb->messages, sizeof r->traffic.messages);
+    r->n_params = (int64_t)pb->n_params;
+    DGCN_CHECK(s_copy((void **)&r->params, pb->params, pb->n_params, sizeof(float)));
+    r->n_phases = (int32_t)pb->n_phase_ms;
+    DGCN_CHECK(s_copy((void **)&r->phase_ms, pb->phase_ms, pb->n_phase_ms, sizeof(double)));
+    return DGCN_OK;
+fail:
+    return rc;
+}
+
+int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m) {
+    int rc = DGCN_OK;
+    memset(m, 0, sizeof *m);
+    if (len > DGCN_CONTROL_MAX_BYTES)
+        return dgcn_error_set(DGCN_EPROTO, "control message of %zu bytes exceeds the %zu-byte cap",
+                              len, DGCN_CONTROL_MAX_BYTES);
+    if (len > 0 && !buf) return dgcn_error_set(DGCN_EINVAL, "dgcn_ctl_unpack: NULL buffer");
+    Dgcn__ControlEnvelope *env = dgcn__control_envelope__unpack(NULL, len, buf);
+    if (!env)
+        return dgcn_error_set(DGCN_EPROTO, "control message of %zu bytes is malformed or truncated",
+                              len);
+    switch (env->body_case) {
+    case DGCN__CONTROL_ENVELOPE__BODY_HELLO:
+        m->kind = DGCN_CTL_HELLO;
+        m->u.hello.run_id = env->hello->run_id;
+        m->u.hello.agent = env->hello->agent;
+        S_NEED_DUP(m->u.hello.endpoint, env->hello->endpoint);
+        break;
+    case DGCN__CONTROL_ENVELOPE__BODY_SETUP:
+        m->kind = DGCN_CTL_SETUP;
+        DGCN_CHECK(s_unpack_setup(env->setup, &m->u.setup));
+        break;
+    case DGCN__CONTROL_ENVELOPE__BODY_REPORT:
+        m->kind = DGCN_CTL_REPORT;
+        DGCN_CHECK(s_unpack_report(env->report, &m->u.report));
+        break;
+    case DGCN__CONTROL_ENVELOPE__BODY_CONTROL:
+        m->kind = DGCN_CTL_CONTROL;
+        m->u.control.cmd = (int32_t)env->control->kind;
+        m->u.control.iter = env->control->iter;
+        if (m->u.control.cmd < DGCN_CMD_START || m->u.control.cmd > DGCN_CMD_HEARTBEAT) {
+            rc = dgcn_error_set(DGCN_EPROTO, "control message with unknown command %d",
+                                m->u.control.cmd);
+            goto fail;
+        }
+        break;
+    case DGCN__CONTROL_ENVELOPE__BODY_ERROR:
+        m->kind = DGCN_CTL_ERROR;
+        m->u.error.agent = env->error->agent;
+        m->u.error.iter = env->error->iter;
+        m->u.error.code = env->error->code;
+        S_NEED_DUP(m->u.error.message, env->error->message);
+        break;
+    default:
+        rc = dgcn_error_set(DGCN_EPROTO, "control message of %zu bytes carries no known body", len);
+        goto fail;
+    }
+    dgcn__control_envelope__free_unpacked(env, NULL);
+    return DGCN_OK;
+fail:
+    dgcn__control_envelope__free_unpacked(env, NULL);
+    dgcn_ctl_msg_fini(m);
+    return rc;
+}
+
+void dgcn_ctl_msg_fini(dgcn_ctl_msg *m) {
+    if (!m) return;
+    switch (m->kind) {
+    case DGCN_CTL_HELLO: free(m->u.hello.endpoint); break;
+    case DGCN_CTL_SETUP: {
+        dgcn_ctl_setup *s = &m->u.setup;
+        if (s->neighbor_endpoints)
+            for (int32_t i = 0; i < s->n_neighbors; i++) free(s->neighbor_endpoints[i]);
+        for (int32_t i = 0; i < s->n_config; i++) {
+            if (s->config_keys) free(s->config_keys[i]);
+            if (s->config_values) free(s->config_values[i]);
+        }
+        free(s->neighbor_endpoints);
+        free(s->config_keys);
+        free(s->config_values);
+        free(s->neighbors);
+        free(s->mixing);
+        free(s->shard);
+        free(s->endpoint);
+        break;
+    }
+    case DGCN_CTL_REPORT:
+        free(m->u.report.params);
+        free(m->u.report.phase_ms);
+        break;
+    case DGCN_CTL_ERROR: free(m->u.error.message); break;
+    default: break;
+    }
+    memset(m, 0, sizeof *m);
+}

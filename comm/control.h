@@ -1,0 +1,109 @@
+/* comm/control.h: the coordinator protocol as plain C structs, packed to and from bytes.
+ *
+ * The bytes travel through dgcn_transport_send_coord / dgcn_hub_send; the wire format is
+ * comm/control.proto (one ControlEnvelope per message). Unpacking checks the size first
+ * (DGCN_CONTROL_MAX_BYTES) and rejects anything protobuf-c cannot parse with DGCN_EPROTO. */
+#ifndef DGCN_COMM_CONTROL_H
+#define DGCN_COMM_CONTROL_H
+
+#include "comm/transport.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DGCN_CONTROL_MAX_BYTES ((size_t)1 << 30) /* 1 GiB: a set-up message carries a shard */
+#define DGCN_SPLITS 3                            /* train, val, test */
+
+typedef enum dgcn_ctl_kind {
+    DGCN_CTL_NONE = 0,
+    DGCN_CTL_HELLO,
+    DGCN_CTL_SETUP,
+    DGCN_CTL_REPORT,
+    DGCN_CTL_CONTROL,
+    DGCN_CTL_ERROR
+} dgcn_ctl_kind;
+
+typedef enum dgcn_ctl_cmd {
+    DGCN_CMD_NONE = 0,
+    DGCN_CMD_START = 1,
+    DGCN_CMD_STOP = 2,
+    DGCN_CMD_ABORT = 3,
+    DGCN_CMD_HEARTBEAT = 4
+} dgcn_ctl_cmd;
+
+typedef struct dgcn_ctl_hello {
+    uint64_t run_id;
+    int32_t agent;
+    char *endpoint; /* mesh endpoint the agent bound, or NULL */
+} dgcn_ctl_hello;
+
+typedef struct dgcn_ctl_setup {
+    uint64_t run_id;
+    int32_t agent;
+    int32_t n_agents;
+    int32_t n_neighbors;
+    int32_t *neighbors;        /* [n_neighbors] increasing agent ids */
+    double *mixing;            /* [n_neighbors + 1]: self weight, then one per neighbour */
+    char **neighbor_endpoints; /* [n_neighbors] or NULL */
+    int32_t n_config;
+    char **config_keys;        /* [n_config] */
+    char **config_values;      /* [n_config] */
+    uint8_t *shard;            /* [shard_len] bytes, or NULL */
+    size_t shard_len;
+    char *endpoint;            /* where this agent binds, or NULL */
+} dgcn_ctl_setup;
+
+typedef struct dgcn_ctl_report {
+    uint64_t run_id;
+    int32_t agent;
+    int64_t iter;
+    double loss_sum[DGCN_SPLITS];  /* summed cross-entropy per split */
+    int64_t correct[DGCN_SPLITS];  /* correctly classified nodes per split */
+    int64_t count[DGCN_SPLITS];    /* labelled nodes per split */
+    int64_t n_params;
+    float *params;                 /* [n_params] or NULL (optional) */
+    dgcn_traffic traffic;          /* per channel */
+    int32_t n_phases;
+    double *phase_ms;              /* [n_phases] milliseconds per phase */
+} dgcn_ctl_report;
+
+typedef struct dgcn_ctl_control {
+    int32_t cmd; /* dgcn_ctl_cmd */
+    int64_t iter;
+} dgcn_ctl_control;
+
+typedef struct dgcn_ctl_error {
+    int32_t agent;
+    int64_t iter;
+    int32_t code;  /* dgcn_err */
+    char *message;
+} dgcn_ctl_error;
+
+/* One coordinator-protocol message. Pointers are owned by whoever filled it: the caller for pack,
+ * the message for unpack (release with dgcn_ctl_msg_fini). */
+typedef struct dgcn_ctl_msg {
+    int kind; /* dgcn_ctl_kind */
+    union {
+        dgcn_ctl_hello hello;
+        dgcn_ctl_setup setup;
+        dgcn_ctl_report report;
+        dgcn_ctl_control control;
+        dgcn_ctl_error error;
+    } u;
+} dgcn_ctl_msg;
+
+/* Packs m into *buf (malloc'd, caller frees) of *len bytes. DGCN_EINVAL for an unknown kind,
+ * inconsistent counts or a result over DGCN_CONTROL_MAX_BYTES. */
+int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len);
+
+/* Unpacks len bytes into *m (which then owns its arrays; dgcn_ctl_msg_fini releases them).
+ * DGCN_EPROTO for an oversized, malformed or empty message. On error *m is empty. */
+int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m);
+
+/* Frees what dgcn_ctl_unpack allocated and zeroes *m; accepts an empty message. */
+void dgcn_ctl_msg_fini(dgcn_ctl_msg *m);
+
+/* "hello", "setup", "report", "control", "error" or "none". */
+const char *dgcn_ctl_kind_name(int kind);
+
+#endif

@@ -1,0 +1,68 @@
+/* comm/hub.c: bookkeeping shared by the coordinator endpoints of all backends. */
+#include "comm/hub_int.h"
+
+#include "core/error.h"
+#include "core/timer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int dgcn__hub_init(dgcn_hub *h, const dgcn_hub_ops *ops, int32_t n_agents, uint64_t run_id,
+                   int deadline_ms) {
+    int rc = DGCN_OK;
+    if (n_agents <= 0)
+        return dgcn_error_set(DGCN_EINVAL, "hub: number of agents must be positive (got %d)",
+                              n_agents);
+    if (deadline_ms <= 0)
+        return dgcn_error_set(DGCN_EINVAL, "hub: deadline must be positive (got %d ms)",
+                              deadline_ms);
+    h->ops = ops;
+    h->n_agents = n_agents;
+    h->run_id = run_id;
+    h->deadline_ms = deadline_ms;
+    memset(&h->traffic, 0, sizeof h->traffic);
+    DGCN_ALLOC(h->last_heard_ms, n_agents);
+    for (int32_t a = 0; a < n_agents; a++) h->last_heard_ms[a] = -1.0;
+    return DGCN_OK;
+fail:
+    return rc;
+}
+
+void dgcn__hub_fini(dgcn_hub *h) {
+    if (!h) return;
+    free(h->last_heard_ms);
+    h->last_heard_ms = NULL;
+}
+
+void dgcn__hub_heard(dgcn_hub *h, int32_t a) {
+    if (a >= 0 && a < h->n_agents) h->last_heard_ms[a] = dgcn_now_ms();
+}
+
+int dgcn__hub_check_agent(const dgcn_hub *h, int32_t agent) {
+    if (agent < 0 || agent >= h->n_agents)
+        return dgcn_error_set(DGCN_EINVAL, "hub: agent %d is not in [0, %d)", agent, h->n_agents);
+    return DGCN_OK;
+}
+
+int dgcn__hub_timeout(const dgcn_hub *h, int waited_ms) {
+    char who[640];
+    size_t off = 0;
+    int n = 0;
+    double now = dgcn_now_ms();
+    who[0] = '\0';
+    for (int32_t a = 0; a < h->n_agents; a++) {
+        double t = h->last_heard_ms[a];
+        if (t >= 0 && now - t < waited_ms) continue;
+        n++;
+        if (off + 48 >= sizeof who) continue;
+        int w = t < 0 ? snprintf(who + off, sizeof who - off, "%s%d (never heard)", off ? ", " : "", a)
+                      : snprintf(who + off, sizeof who - off, "%s%d (silent %.0f ms)",
+                                 off ? ", " : "", a, now - t);
+        if (w > 0) off += (size_t)w;
+    }
+    return dgcn_error_set(DGCN_ETIMEDOUT,
+                          "coordinator: no message from any agent within %d ms; %d silent "
+                          "agent(s): %s%s",
+                          waited_ms, n, who, off + 48 >= sizeof who ? ", ..." : "");
+}

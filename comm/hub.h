@@ -1,0 +1,50 @@
+/* comm/hub.h: the coordinator's endpoint, the same for every backend.
+ *
+ * A hub sends opaque messages to one agent and receives from any agent. The backends open it:
+ * dgcn_inproc_hub(), dgcn_zmq_hub_open(), dgcn_mpi_hub_open(). Messages are checked on receipt
+ * (run id, agent id, size) before the caller sees them. */
+#ifndef DGCN_COMM_HUB_H
+#define DGCN_COMM_HUB_H
+
+#include "comm/transport.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dgcn_hub_ops {
+    const char *name;
+    /* Sends len bytes to agent `agent`; the caller keeps buf. Blocks at most the hub's deadline
+     * (e.g. while the agent has not connected yet). */
+    int (*send)(dgcn_hub *h, int32_t agent, const void *buf, size_t len);
+    /* Receives one message from any agent: *agent, *buf (malloc'd, caller frees), *len. Blocks at
+     * most deadline_ms (< 0: the hub's deadline); DGCN_ETIMEDOUT names the silent agents. */
+    int (*recv_any)(dgcn_hub *h, int32_t *agent, void **buf, size_t *len, int deadline_ms);
+    /* Releases everything; accepts NULL and sets *h to NULL. */
+    void (*close)(dgcn_hub **h);
+} dgcn_hub_ops;
+
+/* Common head of every backend's hub. */
+struct dgcn_hub {
+    const dgcn_hub_ops *ops;
+    int32_t n_agents;
+    uint64_t run_id;
+    int deadline_ms;        /* default bound on every receive, ms */
+    double *last_heard_ms;  /* [n_agents] dgcn_now_ms() of the last message, < 0: never */
+    dgcn_traffic traffic;   /* sent side; everything is on DGCN_CH_CONTROL */
+};
+
+static inline int dgcn_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
+    return h->ops->send(h, agent, buf, len);
+}
+static inline int dgcn_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len,
+                                    int deadline_ms) {
+    return h->ops->recv_any(h, agent, buf, len, deadline_ms);
+}
+static inline void dgcn_hub_close(dgcn_hub **h) {
+    if (h && *h) (*h)->ops->close(h);
+}
+
+/* Largest coordinator message any backend accepts (bytes): a set-up message carries a shard. */
+#define DGCN_COORD_MAX_BYTES ((size_t)1 << 30)
+
+#endif

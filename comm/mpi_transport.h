@@ -1,0 +1,45 @@
+/* comm/mpi_transport.h: the MPI backend, and the only MPI calls the rest of dgcn makes.
+ *
+ * World rank 0 is the coordinator, ranks 1..M are agents 0..M-1. Errors are returned
+ * (MPI_ERRORS_RETURN), never fatal. Neighbour exchanges run on a distributed-graph communicator
+ * over the agents with MPI_Isend/MPI_Irecv polled with MPI_Test until the deadline; each message
+ * carries a 32-byte header (run id, sender, iteration, layer, channel, length) that is checked.
+ * Opening is collective: rank 0 calls dgcn_mpi_hub_open while every other rank calls dgcn_mpi_open;
+ * dgcn_mpi_set_neighbors is collective over the agents. In a build without MPI every function
+ * returns DGCN_EUNSUPPORTED. */
+#ifndef DGCN_COMM_MPI_TRANSPORT_H
+#define DGCN_COMM_MPI_TRANSPORT_H
+
+#include "comm/hub.h"
+#include "comm/transport.h"
+
+#include <stdint.h>
+
+/* 1 when built with MPI, else 0. */
+int dgcn_mpi_available(void);
+
+/* MPI_Init_thread (funneled) and MPI_ERRORS_RETURN on the world communicator. */
+int dgcn_mpi_init(int *argc, char ***argv);
+
+/* MPI_Finalize, if initialised and not yet finalised. */
+int dgcn_mpi_finalize(void);
+
+/* This process's world rank and the world size. */
+int dgcn_mpi_rank(int *rank, int *size);
+
+/* Rank 0: the coordinator's endpoint for size-1 agents; broadcasts run_id to the agents. */
+int dgcn_mpi_hub_open(uint64_t run_id, int deadline_ms, dgcn_hub **h);
+
+/* Ranks >= 1: agent rank-1's endpoint (no neighbours yet); learns the run id from rank 0 within
+ * deadline_ms. */
+int dgcn_mpi_open(int deadline_ms, dgcn_transport **t);
+
+/* Collective over the agents: sets the neighbours (increasing agent ids, symmetric across agents)
+ * and builds the distributed-graph communicator. Once per endpoint. */
+int dgcn_mpi_set_neighbors(dgcn_transport *t, const int32_t *neighbors, int32_t n);
+
+/* Blocks until every agent endpoint has called it (MPI_Ibarrier over the agents, bounded by the
+ * endpoint's deadline). */
+int dgcn_mpi_agent_barrier(dgcn_transport *t);
+
+#endif

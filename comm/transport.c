@@ -1,0 +1,230 @@
+/* comm/transport.c: what every backend shares: channel names, endpoint bookkeeping, the checks a
+ * receiver makes on a neighbour message, byte accounting and deadline arithmetic. */
+#include "comm/transport_int.h"
+
+#include "core/error.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *dgcn_channel_name(int ch) {
+    switch (ch) {
+    case DGCN_CH_HALO_FWD: return "halo_fwd";
+    case DGCN_CH_HALO_BWD: return "halo_bwd";
+    case DGCN_CH_PARAMS: return "params";
+    case DGCN_CH_CONTROL: return "control";
+    default: return "unknown";
+    }
+}
+
+int dgcn__transport_set_neighbors(dgcn_transport *t, const int32_t *neighbors, int32_t n) {
+    int rc = DGCN_OK;
+    int32_t *nb = NULL;
+    dgcn_traffic *pl = NULL;
+    if (n < 0 || (n > 0 && !neighbors))
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: invalid neighbour list (n = %d)", t->self, n);
+    for (int32_t i = 0; i < n; i++) {
+        if (neighbors[i] < 0 || neighbors[i] >= t->n_agents || neighbors[i] == t->self)
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "agent %d: neighbour %d is not an agent id in [0, %d) other than "
+                                  "itself",
+                                  t->self, neighbors[i], t->n_agents);
+        if (i > 0 && neighbors[i] <= neighbors[i - 1])
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "agent %d: neighbours must be increasing and distinct (%d after %d)",
+                                  t->self, neighbors[i], neighbors[i - 1]);
+    }
+    DGCN_ALLOC(nb, n);
+    DGCN_ALLOC(pl, n);
+    if (n > 0) memcpy(nb, neighbors, (size_t)n * sizeof *nb);
+    free(t->neighbors);
+    free(t->per_link);
+    t->neighbors = nb;
+    t->per_link = pl;
+    t->n_neighbors = n;
+    return DGCN_OK;
+fail:
+    free(nb);
+    free(pl);
+    return rc;
+}
+
+int dgcn__transport_init(dgcn_transport *t, const dgcn_transport_ops *ops, int32_t self,
+                         int32_t n_agents, const int32_t *neighbors, int32_t n_neighbors,
+                         uint64_t run_id, int deadline_ms) {
+    if (n_agents <= 0 || self < 0 || self >= n_agents)
+        return dgcn_error_set(DGCN_EINVAL, "agent id %d is not in [0, %d)", self, n_agents);
+    if (deadline_ms <= 0)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: deadline must be positive (got %d ms)", self,
+                              deadline_ms);
+    t->ops = ops;
+    t->self = self;
+    t->n_agents = n_agents;
+    t->run_id = run_id;
+    t->deadline_ms = deadline_ms;
+    memset(&t->traffic, 0, sizeof t->traffic);
+    t->neighbors = NULL;
+    t->per_link = NULL;
+    t->n_neighbors = 0;
+    return dgcn__transport_set_neighbors(t, neighbors, n_neighbors);
+}
+
+void dgcn__transport_fini(dgcn_transport *t) {
+    if (!t) return;
+    free(t->neighbors);
+    free(t->per_link);
+    t->neighbors = NULL;
+    t->per_link = NULL;
+    t->n_neighbors = 0;
+}
+
+int dgcn__neighbor_index(const dgcn_transport *t, int32_t who) {
+    int lo = 0, hi = t->n_neighbors - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (t->neighbors[mid] == who) return mid;
+        if (t->neighbors[mid] < who) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+int dgcn__check_exchange(const dgcn_transport *t, const dgcn_exchange *x) {
+    if (!x) return dgcn_error_set(DGCN_EINVAL, "agent %d: NULL exchange", t->self);
+    if (x->channel != DGCN_CH_HALO_FWD && x->channel != DGCN_CH_HALO_BWD &&
+        x->channel != DGCN_CH_PARAMS)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d, iteration %" PRId64
+                              ": channel %d cannot carry a neighbour exchange",
+                              t->self, x->iter, x->channel);
+    if (t->n_neighbors > 0 && (!x->send_len || !x->recv_len || !x->send || !x->recv))
+        return dgcn_error_set(DGCN_EINVAL, "agent %d, iteration %" PRId64
+                              ": exchange without buffer arrays", t->self, x->iter);
+    for (int i = 0; i < t->n_neighbors; i++) {
+        if (x->send_len[i] < 0 || x->recv_len[i] < 0 || (x->send_len[i] > 0 && !x->send[i]) ||
+            (x->recv_len[i] > 0 && !x->recv[i]))
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "agent %d, iteration %" PRId64 ", layer %d, channel %s: bad "
+                                  "buffer for neighbour %d (send %d, recv %d floats)",
+                                  t->self, x->iter, x->layer, dgcn_channel_name(x->channel),
+                                  t->neighbors[i], x->send_len[i], x->recv_len[i]);
+    }
+    return DGCN_OK;
+}
+
+dgcn__hdr dgcn__make_hdr(const dgcn_transport *t, const dgcn_exchange *x, int i) {
+    dgcn__hdr h;
+    memset(&h, 0, sizeof h);
+    h.run_id = t->run_id;
+    h.sender = t->self;
+    h.channel = x->channel;
+    h.iter = x->iter;
+    h.layer = x->layer;
+    h.length = x->send_len[i];
+    return h;
+}
+
+void dgcn__count_send(dgcn_transport *t, int i, int ch, int32_t n) {
+    uint64_t b = (uint64_t)n * sizeof(float);
+    t->traffic.bytes[ch] += b;
+    t->traffic.messages[ch] += 1;
+    if (i >= 0) {
+        t->per_link[i].bytes[ch] += b;
+        t->per_link[i].messages[ch] += 1;
+    }
+}
+
+int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h,
+                const void *payload, size_t n_bytes, char *got, int *ahead, int *slot) {
+    const char *chn = dgcn_channel_name(x->channel);
+    *ahead = 0;
+    *slot = -1;
+    if (h->run_id != t->run_id)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d, iteration %" PRId64 ", layer %d, channel %s: message "
+                              "from a foreign run (run id %016" PRIx64 ", expected %016" PRIx64
+                              ", claimed sender %d)",
+                              t->self, x->iter, x->layer, chn, h->run_id, t->run_id, h->sender);
+    int i = dgcn__neighbor_index(t, h->sender);
+    if (i < 0)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d, iteration %" PRId64 ", layer %d, channel %s: message "
+                              "from agent %d, which is not a neighbour",
+                              t->self, x->iter, x->layer, chn, h->sender);
+    if (h->channel < 0 || h->channel >= DGCN_CH_COUNT || h->channel == DGCN_CH_CONTROL)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d, iteration %" PRId64 ": neighbour %d sent on invalid "
+                              "channel %d",
+                              t->self, x->iter, h->sender, h->channel);
+    if (h->length < 0 || n_bytes != (size_t)h->length * sizeof(float))
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d, iteration %" PRId64 ": neighbour %d sent %zu payload "
+                              "bytes but its header says %d floats",
+                              t->self, x->iter, h->sender, n_bytes, h->length);
+    if (got[i]) {
+        *ahead = 1;
+        *slot = i;
+        return DGCN_OK;
+    }
+    if (h->channel != x->channel || h->iter != x->iter || h->layer != x->layer)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d: neighbour %d sent iteration %" PRId64 ", layer %d, "
+                              "channel %s while iteration %" PRId64 ", layer %d, channel %s was "
+                              "expected (stale or out of order)",
+                              t->self, h->sender, h->iter, h->layer, dgcn_channel_name(h->channel),
+                              x->iter, x->layer, chn);
+    if (h->length != x->recv_len[i])
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d, iteration %" PRId64 ", layer %d, channel %s: neighbour %d "
+                              "sent %d floats, expected %d",
+                              t->self, x->iter, x->layer, chn, h->sender, h->length,
+                              x->recv_len[i]);
+    if (n_bytes > 0) memcpy(x->recv[i], payload, n_bytes);
+    got[i] = 1;
+    return DGCN_OK;
+}
+
+int dgcn__timeout(const dgcn_transport *t, const dgcn_exchange *x, const char *got,
+                  int waited_ms) {
+    char who[512];
+    size_t off = 0;
+    who[0] = '\0';
+    for (int i = 0; i < t->n_neighbors && off + 16 < sizeof who; i++) {
+        if (got[i]) continue;
+        int w = snprintf(who + off, sizeof who - off, "%s%d", off ? ", " : "", t->neighbors[i]);
+        if (w > 0) off += (size_t)w;
+    }
+    return dgcn_error_set(DGCN_ETIMEDOUT,
+                          "agent %d: no message from neighbour(s) %s within %d ms (iteration "
+                          "%" PRId64 ", layer %d, channel %s)",
+                          t->self, who, waited_ms, x->iter, x->layer,
+                          dgcn_channel_name(x->channel));
+}
+
+struct timespec dgcn__deadline_after(int deadline_ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (deadline_ms < 0) deadline_ms = 0;
+    ts.tv_sec += deadline_ms / 1000;
+    ts.tv_nsec += (long)(deadline_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec += 1;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+int dgcn__ms_left(const struct timespec *deadline) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double ms = (double)(deadline->tv_sec - now.tv_sec) * 1e3 +
+                (double)(deadline->tv_nsec - now.tv_nsec) * 1e-6;
+    if (ms <= 0) return 0;
+    return (int)(ms + 0.999);
+}
+
+void dgcn__nap(int us) {
+    struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000L};
+    nanosleep(&ts, NULL);
+}

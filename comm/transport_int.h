@@ -1,0 +1,69 @@
+/* comm/transport_int.h: helpers shared by the transport backends (not public).
+ *
+ * The matching rule every backend follows: messages from one neighbour arrive in the order they
+ * were sent, and a neighbour runs at most one exchange ahead. So during an exchange the first
+ * message from neighbour i must be exactly the expected one (channel, iteration, layer, length);
+ * a second message from i during the same exchange belongs to the next exchange and is parked in
+ * a one-message slot; a third is a protocol error. */
+#ifndef DGCN_COMM_TRANSPORT_INT_H
+#define DGCN_COMM_TRANSPORT_INT_H
+
+#include "comm/transport.h"
+
+#include <stdint.h>
+#include <time.h>
+
+/* Header carried by every neighbour message. */
+typedef struct dgcn__hdr {
+    uint64_t run_id;
+    int32_t sender;  /* agent id */
+    int32_t channel; /* dgcn_channel */
+    int64_t iter;
+    int32_t layer;
+    int32_t length;  /* payload floats */
+} dgcn__hdr;
+
+/* Fills the common head of an endpoint: copies neighbors (must be increasing, distinct, in
+ * [0, n_agents) and != self) and allocates the per-link counters. */
+int dgcn__transport_init(dgcn_transport *t, const dgcn_transport_ops *ops, int32_t self,
+                         int32_t n_agents, const int32_t *neighbors, int32_t n_neighbors,
+                         uint64_t run_id, int deadline_ms);
+void dgcn__transport_fini(dgcn_transport *t);
+
+/* Replaces the neighbour list (and per-link counters) of an initialised endpoint. */
+int dgcn__transport_set_neighbors(dgcn_transport *t, const int32_t *neighbors, int32_t n);
+
+/* Index of agent `who` in t->neighbors, or -1. O(log n). */
+int dgcn__neighbor_index(const dgcn_transport *t, int32_t who);
+
+/* Validates an exchange descriptor against the endpoint (channel, pointers, lengths). */
+int dgcn__check_exchange(const dgcn_transport *t, const dgcn_exchange *x);
+
+/* Header for this endpoint's message to neighbour i in exchange x. */
+dgcn__hdr dgcn__make_hdr(const dgcn_transport *t, const dgcn_exchange *x, int i);
+
+/* Counts one sent message of n floats to neighbour i on channel ch. */
+void dgcn__count_send(dgcn_transport *t, int i, int ch, int32_t n);
+
+/* Routes one received neighbour message. Checks run id, sender and channel; if neighbour i has
+ * not delivered yet in this exchange, checks iteration, layer and length exactly and copies the
+ * payload (n_bytes bytes, any alignment) into x->recv[i], setting got[i] and *ahead = 0. If it has,
+ * sets *ahead = 1 and *slot = i: the caller parks the message (one per neighbour) for the next
+ * exchange. Never writes x->recv on error. */
+int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h,
+                const void *payload, size_t n_bytes, char *got, int *ahead, int *slot);
+
+/* DGCN_ETIMEDOUT naming every neighbour with got[i] == 0. */
+int dgcn__timeout(const dgcn_transport *t, const dgcn_exchange *x, const char *got,
+                  int waited_ms);
+
+/* Absolute CLOCK_MONOTONIC time deadline_ms from now. */
+struct timespec dgcn__deadline_after(int deadline_ms);
+
+/* Milliseconds left until an absolute monotonic deadline (>= 0). */
+int dgcn__ms_left(const struct timespec *deadline);
+
+/* Sleeps about us microseconds (polling backoff). */
+void dgcn__nap(int us);
+
+#endif

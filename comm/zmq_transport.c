@@ -1,0 +1,637 @@
+/* comm/zmq_transport.c: agents and coordinator over ZeroMQ. Agent mesh: each agent binds a ROUTER
+ * and connects one DEALER per neighbour (routing id "a<agent>"), so the receiver knows who sent a
+ * frame before it looks inside and can bound its size by what it expects from that neighbour. */
+#include "comm/zmq_transport.h"
+
+#include "comm/hub_int.h"
+#include "comm/message.pb-c.h"
+#include "comm/transport_int.h"
+#include "core/error.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define S_LINGER_MS 1000
+#define S_HDR_SLACK 128 /* protobuf bytes beyond the payload: header fields and tags */
+
+typedef struct s_zt {
+    dgcn_transport base;
+    void *ctx;
+    void *coord;   /* DEALER to the hub, or NULL */
+    void *mesh;    /* ROUTER this agent bound, or NULL */
+    void **out;    /* [n_neighbors] DEALER to each neighbour */
+    Dgcn__NeighborMsg **parked; /* [n_neighbors] one message of the next exchange */
+    char *got;     /* [n_neighbors] */
+    size_t max_msg;
+} s_zt;
+
+typedef struct s_zhub {
+    dgcn_hub base;
+    void *ctx;
+    void *sock; /* ROUTER */
+} s_zhub;
+
+static const dgcn_transport_ops s_ops;
+
+static int s_zerr(const char *what, const char *where) {
+    return dgcn_error_set(DGCN_ECOMM, "%s: %s failed: %s", where, what, zmq_strerror(zmq_errno()));
+}
+
+static void s_routing_id(char *buf, size_t cap, int32_t agent) {
+    snprintf(buf, cap, "a%d", (int)agent);
+}
+
+/* Parses "a<agent>"; -1 when it is not one. */
+static int32_t s_parse_id(const void *data, size_t n) {
+    char tmp[16];
+    if (n < 2 || n >= sizeof tmp || ((const char *)data)[0] != 'a') return -1;
+    memcpy(tmp, data, n);
+    tmp[n] = '\0';
+    char *end = NULL;
+    long v = strtol(tmp + 1, &end, 10);
+    if (*end != '\0' || v < 0 || v > INT32_MAX) return -1;
+    return (int32_t)v;
+}
+
+static int s_set_linger(void *sock, int deadline_ms) {
+    int linger = deadline_ms < S_LINGER_MS ? deadline_ms : S_LINGER_MS;
+    return zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+}
+
+/* Sends msg (taking it) within the absolute deadline; flags may hold ZMQ_SNDMORE. On EHOSTUNREACH
+ * (ROUTER_MANDATORY, peer not yet connected) retries until the deadline. */
+static int s_send_msg(void *sock, zmq_msg_t *msg, int flags, const struct timespec *dl,
+                      int *unreachable) {
+    *unreachable = 0;
+    for (;;) {
+        if (zmq_msg_send(msg, sock, flags | ZMQ_DONTWAIT) >= 0) return DGCN_OK;
+        int e = zmq_errno();
+        int left = dgcn__ms_left(dl);
+        if (e == EHOSTUNREACH) {
+            *unreachable = 1;
+            if (left <= 0) break;
+            dgcn__nap(2000);
+            continue;
+        }
+        if (e != EAGAIN && e != EINTR) {
+            zmq_msg_close(msg);
+            return DGCN_ECOMM;
+        }
+        if (left <= 0) break;
+        zmq_pollitem_t it = {sock, 0, ZMQ_POLLOUT, 0};
+        zmq_poll(&it, 1, left);
+    }
+    zmq_msg_close(msg);
+    return DGCN_ETIMEDOUT;
+}
+
+/* Receives the remaining frames of a multipart message and drops them. */
+static void s_drain_more(void *sock) {
+    int more = 0;
+    size_t sz = sizeof more;
+    while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        zmq_msg_close(&m);
+        sz = sizeof more;
+    }
+}
+
+/* Receives [identity][body] from a ROUTER that has input: *id (-1 if not "a<k>"), body in *body
+ * (initialised; caller closes). */
+static int s_recv_routed(void *sock, int32_t *id, zmq_msg_t *body, const char *where) {
+    zmq_msg_t idm;
+    zmq_msg_init(&idm);
+    zmq_msg_init(body);
+    if (zmq_msg_recv(&idm, sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&idm);
+        return s_zerr("zmq_msg_recv", where);
+    }
+    *id = s_parse_id(zmq_msg_data(&idm), zmq_msg_size(&idm));
+    int more = zmq_msg_more(&idm);
+    zmq_msg_close(&idm);
+    if (!more) return DGCN_OK; /* an empty body */
+    if (zmq_msg_recv(body, sock, ZMQ_DONTWAIT) < 0) return s_zerr("zmq_msg_recv", where);
+    s_drain_more(sock);
+    return DGCN_OK;
+}
+
+/* ---- agent endpoint ---- */
+
+static int s_park_or_drop(s_zt *p, const dgcn_exchange *x, Dgcn__NeighborMsg *m) {
+    dgcn__hdr h = {m->run_id, m->sender, m->channel, m->iter, m->layer, m->length};
+    int ahead = 0, slot = -1;
+    int rc = dgcn__route(&p->base, x, &h, m->payload.data, m->payload.len, p->got, &ahead, &slot);
+    if (rc == DGCN_OK && ahead) {
+        if (!p->parked[slot]) {
+            p->parked[slot] = m;
+            return DGCN_OK;
+        }
+        rc = dgcn_error_set(DGCN_EPROTO,
+                            "agent %d, iteration %" PRId64 ", layer %d, channel %s: neighbour %d "
+                            "is more than one exchange ahead",
+                            p->base.self, x->iter, x->layer, dgcn_channel_name(x->channel),
+                            m->sender);
+    }
+    dgcn__neighbor_msg__free_unpacked(m, NULL);
+    return rc;
+}
+
+static int s_send_neighbor(s_zt *p, const dgcn_exchange *x, int i, const struct timespec *dl) {
+    dgcn_transport *t = &p->base;
+    Dgcn__NeighborMsg m = DGCN__NEIGHBOR_MSG__INIT;
+    m.run_id = t->run_id;
+    m.sender = t->self;
+    m.iter = x->iter;
+    m.layer = x->layer;
+    m.channel = x->channel;
+    m.length = x->send_len[i];
+    m.payload.len = (size_t)x->send_len[i] * sizeof(float);
+    m.payload.data = (uint8_t *)(uintptr_t)x->send[i];
+    size_t n = dgcn__neighbor_msg__get_packed_size(&m);
+    zmq_msg_t z;
+    if (zmq_msg_init_size(&z, n) != 0)
+        return dgcn_error_set(DGCN_ENOMEM, "agent %d: cannot allocate a %zu-byte frame", t->self, n);
+    dgcn__neighbor_msg__pack(&m, zmq_msg_data(&z));
+    int unreach = 0;
+    int rc = s_send_msg(p->out[i], &z, 0, dl, &unreach);
+    if (rc == DGCN_ETIMEDOUT)
+        return dgcn_error_set(DGCN_ETIMEDOUT,
+                              "agent %d: could not send to neighbour %d within %d ms (iteration "
+                              "%" PRId64 ", layer %d, channel %s)",
+                              t->self, t->neighbors[i], t->deadline_ms, x->iter, x->layer,
+                              dgcn_channel_name(x->channel));
+    if (rc)
+        return dgcn_error_set(DGCN_ECOMM, "agent %d: sending to neighbour %d failed: %s", t->self,
+                              t->neighbors[i], zmq_strerror(zmq_errno()));
+    dgcn__count_send(t, i, x->channel, x->send_len[i]);
+    return DGCN_OK;
+}
+
+static int s_count(const char *got, int n) {
+    int c = 0;
+    for (int i = 0; i < n; i++) c += got[i] != 0;
+    return c;
+}
+
+/* Receives and routes one frame from the mesh socket. */
+static int s_recv_one(s_zt *p, const dgcn_exchange *x) {
+    dgcn_transport *t = &p->base;
+    const char *chn = dgcn_channel_name(x->channel);
+    int32_t id = -1;
+    zmq_msg_t body;
+    int rc = s_recv_routed(p->mesh, &id, &body, "agent mesh");
+    if (rc) goto done;
+    int i = id >= 0 ? dgcn__neighbor_index(t, id) : -1;
+    if (i < 0) {
+        rc = dgcn_error_set(DGCN_EPROTO,
+                            "agent %d, iteration %" PRId64 ", layer %d, channel %s: frame from a "
+                            "peer that is not a neighbour (routing id agent %d)",
+                            t->self, x->iter, x->layer, chn, id);
+        goto done;
+    }
+    size_t size = zmq_msg_size(&body);
+    size_t cap = p->got[i] ? p->max_msg : (size_t)x->recv_len[i] * sizeof(float) + S_HDR_SLACK;
+    if (size > cap) {
+        rc = dgcn_error_set(DGCN_EPROTO,
+                            "agent %d, iteration %" PRId64 ", layer %d, channel %s: frame of %zu "
+                            "bytes from neighbour %d exceeds the %zu bytes expected",
+                            t->self, x->iter, x->layer, chn, size, id, cap);
+        goto done;
+    }
+    Dgcn__NeighborMsg *m = dgcn__neighbor_msg__unpack(NULL, size, zmq_msg_data(&body));
+    if (!m) {
+        rc = dgcn_error_set(DGCN_EPROTO,
+                            "agent %d, iteration %" PRId64 ", layer %d, channel %s: frame of %zu "
+                            "bytes from neighbour %d is not a neighbour message",
+                            t->self, x->iter, x->layer, chn, size, id);
+        goto done;
+    }
+    if (m->sender != id) {
+        rc = dgcn_error_set(DGCN_EPROTO,
+                            "agent %d, iteration %" PRId64 ": frame from neighbour %d claims "
+                            "sender %d",
+                            t->self, x->iter, id, m->sender);
+        dgcn__neighbor_msg__free_unpacked(m, NULL);
+        goto done;
+    }
+    rc = s_park_or_drop(p, x, m);
+done:
+    zmq_msg_close(&body);
+    return rc;
+}
+
+static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
+    s_zt *p = (s_zt *)t;
+    int rc = dgcn__check_exchange(t, x);
+    if (rc) return rc;
+    int n = t->n_neighbors;
+    if (n > 0 && (!p->mesh || !p->out || !p->parked || !p->got))
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: exchange before dgcn_zmq_bind and "
+                              "dgcn_zmq_connect_neighbors succeeded",
+                              t->self);
+    struct timespec dl = dgcn__deadline_after(t->deadline_ms);
+    for (int i = 0; i < n; i++) {
+        rc = s_send_neighbor(p, x, i, &dl);
+        if (rc) return rc;
+    }
+    for (int i = 0; i < n; i++) p->got[i] = 0;
+    for (int i = 0; i < n; i++) {
+        Dgcn__NeighborMsg *m = p->parked[i];
+        if (!m) continue;
+        p->parked[i] = NULL;
+        rc = s_park_or_drop(p, x, m);
+        if (rc) return rc;
+    }
+    while (s_count(p->got, n) < n) {
+        zmq_pollitem_t it = {p->mesh, 0, ZMQ_POLLIN, 0};
+        int left = dgcn__ms_left(&dl);
+        int r = zmq_poll(&it, 1, left);
+        if (r < 0 && zmq_errno() != EINTR) return s_zerr("zmq_poll", "agent mesh");
+        if (r > 0 && (it.revents & ZMQ_POLLIN)) {
+            rc = s_recv_one(p, x);
+            if (rc) return rc;
+            continue;
+        }
+        if (dgcn__ms_left(&dl) <= 0) return dgcn__timeout(t, x, p->got, t->deadline_ms);
+    }
+    return DGCN_OK;
+}
+
+static int s_send_coord(dgcn_transport *t, const void *buf, size_t len) {
+    s_zt *p = (s_zt *)t;
+    if (!p->coord)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: no coordinator link (opened without one)",
+                              t->self);
+    if (len > DGCN_COORD_MAX_BYTES)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: coordinator message of %zu bytes exceeds %zu",
+                              t->self, len, DGCN_COORD_MAX_BYTES);
+    Dgcn__CoordMsg m = DGCN__COORD_MSG__INIT;
+    m.run_id = t->run_id;
+    m.agent = t->self;
+    m.body.len = len;
+    m.body.data = (uint8_t *)(uintptr_t)buf;
+    size_t n = dgcn__coord_msg__get_packed_size(&m);
+    zmq_msg_t z;
+    if (zmq_msg_init_size(&z, n) != 0)
+        return dgcn_error_set(DGCN_ENOMEM, "agent %d: cannot allocate a %zu-byte frame", t->self, n);
+    dgcn__coord_msg__pack(&m, zmq_msg_data(&z));
+    struct timespec dl = dgcn__deadline_after(t->deadline_ms);
+    int unreach = 0;
+    int rc = s_send_msg(p->coord, &z, 0, &dl, &unreach);
+    if (rc == DGCN_ETIMEDOUT)
+        return dgcn_error_set(DGCN_ETIMEDOUT,
+                              "agent %d: could not send to the coordinator within %d ms (channel "
+                              "control)",
+                              t->self, t->deadline_ms);
+    if (rc) return s_zerr("zmq_msg_send", "agent to coordinator");
+    dgcn__count_send(t, -1, DGCN_CH_CONTROL, (int32_t)((len + 3) / 4));
+    return DGCN_OK;
+}
+
+static int s_recv_coord(dgcn_transport *t, void **buf, size_t *len, int deadline_ms) {
+    s_zt *p = (s_zt *)t;
+    int rc = DGCN_OK;
+    *buf = NULL;
+    *len = 0;
+    if (!p->coord)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: no coordinator link (opened without one)",
+                              t->self);
+    if (deadline_ms < 0) deadline_ms = t->deadline_ms;
+    zmq_pollitem_t it = {p->coord, 0, ZMQ_POLLIN, 0};
+    struct timespec dl = dgcn__deadline_after(deadline_ms);
+    for (;;) {
+        int r = zmq_poll(&it, 1, dgcn__ms_left(&dl));
+        if (r > 0) break;
+        if (r < 0 && zmq_errno() != EINTR) return s_zerr("zmq_poll", "agent coordinator link");
+        if (dgcn__ms_left(&dl) <= 0)
+            return dgcn_error_set(DGCN_ETIMEDOUT,
+                                  "agent %d: no message from the coordinator within %d ms "
+                                  "(channel control)",
+                                  t->self, deadline_ms);
+    }
+    zmq_msg_t z;
+    zmq_msg_init(&z);
+    if (zmq_msg_recv(&z, p->coord, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&z);
+        return s_zerr("zmq_msg_recv", "agent coordinator link");
+    }
+    s_drain_more(p->coord);
+    size_t size = zmq_msg_size(&z);
+    Dgcn__CoordMsg *m = NULL;
+    if (size > DGCN_COORD_MAX_BYTES + S_HDR_SLACK) {
+        rc = dgcn_error_set(DGCN_EPROTO, "agent %d: coordinator frame of %zu bytes exceeds %zu",
+                            t->self, size, DGCN_COORD_MAX_BYTES + S_HDR_SLACK);
+        goto done;
+    }
+    m = dgcn__coord_msg__unpack(NULL, size, zmq_msg_data(&z));
+    if (!m) {
+        rc = dgcn_error_set(DGCN_EPROTO, "agent %d: coordinator frame of %zu bytes is malformed",
+                            t->self, size);
+        goto done;
+    }
+    if (m->run_id != t->run_id || m->agent != t->self) {
+        rc = dgcn_error_set(DGCN_EPROTO,
+                            "agent %d: coordinator message for run %016" PRIx64 ", agent %d "
+                            "(expected run %016" PRIx64 ")",
+                            t->self, m->run_id, m->agent, t->run_id);
+        goto done;
+    }
+    *buf = malloc(m->body.len ? m->body.len : 1);
+    if (!*buf) {
+        rc = dgcn_error_set(DGCN_ENOMEM, "agent %d: out of memory (%zu bytes)", t->self,
+                            m->body.len);
+        goto done;
+    }
+    if (m->body.len) memcpy(*buf, m->body.data, m->body.len);
+    *len = m->body.len;
+done:
+    if (m) dgcn__coord_msg__free_unpacked(m, NULL);
+    zmq_msg_close(&z);
+    return rc;
+}
+
+static void s_close(dgcn_transport **tp) {
+    if (!tp || !*tp) return;
+    s_zt *p = (s_zt *)*tp;
+    for (int i = 0; i < p->base.n_neighbors; i++) {
+        if (p->out && p->out[i]) zmq_close(p->out[i]);
+        if (p->parked && p->parked[i]) dgcn__neighbor_msg__free_unpacked(p->parked[i], NULL);
+    }
+    if (p->mesh) zmq_close(p->mesh);
+    if (p->coord) zmq_close(p->coord);
+    if (p->ctx) zmq_ctx_term(p->ctx);
+    free(p->out);
+    free(p->parked);
+    free(p->got);
+    dgcn__transport_fini(&p->base);
+    free(p);
+    *tp = NULL;
+}
+
+static const dgcn_transport_ops s_ops = {"zmq", s_exchange, s_send_coord, s_recv_coord, s_close};
+
+static void *s_socket(void *ctx, int type, int deadline_ms, int32_t routing_id) {
+    void *s = zmq_socket(ctx, type);
+    if (!s) return NULL;
+    s_set_linger(s, deadline_ms);
+    if (routing_id >= 0) {
+        char id[16];
+        s_routing_id(id, sizeof id, routing_id);
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id));
+    }
+    return s;
+}
+
+int dgcn_zmq_open(const dgcn_zmq_opts *o, dgcn_transport **out) {
+    int rc = DGCN_OK;
+    s_zt *p = NULL;
+    *out = NULL;
+    if (!o) return dgcn_error_set(DGCN_EINVAL, "zmq: NULL options");
+    DGCN_ALLOC(p, 1);
+    DGCN_CHECK(dgcn__transport_init(&p->base, &s_ops, o->agent, o->n_agents, NULL, 0, o->run_id,
+                                    o->deadline_ms));
+    p->max_msg = o->max_msg_bytes ? o->max_msg_bytes : DGCN_COORD_MAX_BYTES;
+    p->ctx = zmq_ctx_new();
+    if (!p->ctx) {
+        rc = s_zerr("zmq_ctx_new", "zmq open");
+        goto fail;
+    }
+    if (o->coordinator) {
+        p->coord = s_socket(p->ctx, ZMQ_DEALER, o->deadline_ms, o->agent);
+        if (!p->coord || zmq_connect(p->coord, o->coordinator) != 0) {
+            rc = dgcn_error_set(DGCN_ECOMM, "agent %d: cannot connect to coordinator %s: %s",
+                                o->agent, o->coordinator, zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+    }
+    *out = &p->base;
+    return DGCN_OK;
+fail:
+    if (p) {
+        dgcn_transport *t = &p->base;
+        p->base.ops = &s_ops;
+        s_close(&t);
+    }
+    return rc;
+}
+
+static s_zt *s_cast(dgcn_transport *t) {
+    return t && t->ops == &s_ops ? (s_zt *)t : NULL;
+}
+
+int dgcn_zmq_bind(dgcn_transport *t, const char *endpoint, char *actual, size_t cap) {
+    s_zt *p = s_cast(t);
+    if (!p || !endpoint)
+        return dgcn_error_set(DGCN_EINVAL, "zmq bind: not a zmq endpoint or no endpoint given");
+    if (p->mesh) return dgcn_error_set(DGCN_EINVAL, "agent %d: mesh already bound", t->self);
+    p->mesh = s_socket(p->ctx, ZMQ_ROUTER, t->deadline_ms, -1);
+    int64_t maxsz = (int64_t)p->max_msg + S_HDR_SLACK;
+    if (!p->mesh) return s_zerr("zmq_socket", "agent mesh");
+    zmq_setsockopt(p->mesh, ZMQ_MAXMSGSIZE, &maxsz, sizeof maxsz);
+    if (zmq_bind(p->mesh, endpoint) != 0) {
+        int rc = dgcn_error_set(DGCN_ECOMM, "agent %d: cannot bind %s: %s", t->self, endpoint,
+                                zmq_strerror(zmq_errno()));
+        zmq_close(p->mesh);
+        p->mesh = NULL;
+        return rc;
+    }
+    if (actual && cap) {
+        size_t sz = cap;
+        if (zmq_getsockopt(p->mesh, ZMQ_LAST_ENDPOINT, actual, &sz) != 0)
+            snprintf(actual, cap, "%s", endpoint);
+    }
+    return DGCN_OK;
+}
+
+int dgcn_zmq_connect_neighbors(dgcn_transport *t, const int32_t *neighbors,
+                               const char *const *endpoints, int32_t n) {
+    int rc = DGCN_OK;
+    s_zt *p = s_cast(t);
+    if (!p) return dgcn_error_set(DGCN_EINVAL, "zmq connect: not a zmq endpoint");
+    if (p->out) return dgcn_error_set(DGCN_EINVAL, "agent %d: neighbours already set", t->self);
+    if (n > 0 && !endpoints)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: no neighbour endpoints", t->self);
+    DGCN_CHECK(dgcn__transport_set_neighbors(t, neighbors, n));
+    DGCN_ALLOC(p->out, n);
+    DGCN_ALLOC(p->parked, n);
+    DGCN_ALLOC(p->got, n);
+    for (int32_t i = 0; i < n; i++) {
+        p->out[i] = s_socket(p->ctx, ZMQ_DEALER, t->deadline_ms, t->self);
+        if (!p->out[i] || !endpoints[i] || zmq_connect(p->out[i], endpoints[i]) != 0) {
+            rc = dgcn_error_set(DGCN_ECOMM, "agent %d: cannot connect to neighbour %d at %s: %s",
+                                t->self, neighbors[i], endpoints[i] ? endpoints[i] : "(null)",
+                                zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+    }
+    return DGCN_OK;
+fail:
+    return rc; /* partially connected sockets are released by close */
+}
+
+/* ---- coordinator endpoint ---- */
+
+static int s_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
+    s_zhub *p = (s_zhub *)h;
+    int rc = dgcn__hub_check_agent(h, agent);
+    if (rc) return rc;
+    if (len > DGCN_COORD_MAX_BYTES)
+        return dgcn_error_set(DGCN_EINVAL, "hub: message of %zu bytes to agent %d exceeds %zu",
+                              len, agent, DGCN_COORD_MAX_BYTES);
+    Dgcn__CoordMsg m = DGCN__COORD_MSG__INIT;
+    m.run_id = h->run_id;
+    m.agent = agent;
+    m.body.len = len;
+    m.body.data = (uint8_t *)(uintptr_t)buf;
+    size_t n = dgcn__coord_msg__get_packed_size(&m);
+    char id[16];
+    s_routing_id(id, sizeof id, agent);
+    struct timespec dl = dgcn__deadline_after(h->deadline_ms);
+    zmq_msg_t zi, zb;
+    zmq_msg_init_size(&zi, strlen(id));
+    memcpy(zmq_msg_data(&zi), id, strlen(id));
+    int unreach = 0;
+    rc = s_send_msg(p->sock, &zi, ZMQ_SNDMORE, &dl, &unreach);
+    if (rc == DGCN_ETIMEDOUT)
+        return dgcn_error_set(DGCN_ETIMEDOUT,
+                              "coordinator: agent %d %s within %d ms (channel control)", agent,
+                              unreach ? "has not connected" : "is not accepting messages",
+                              h->deadline_ms);
+    if (rc) return s_zerr("zmq_msg_send", "coordinator");
+    if (zmq_msg_init_size(&zb, n) != 0) {
+        zmq_msg_init(&zb);
+        zmq_msg_send(&zb, p->sock, 0); /* finish the multipart message */
+        return dgcn_error_set(DGCN_ENOMEM, "hub: cannot allocate a %zu-byte frame", n);
+    }
+    dgcn__coord_msg__pack(&m, zmq_msg_data(&zb));
+    rc = s_send_msg(p->sock, &zb, 0, &dl, &unreach);
+    if (rc) return dgcn_error_set(rc, "coordinator: sending to agent %d failed", agent);
+    h->traffic.bytes[DGCN_CH_CONTROL] += len;
+    h->traffic.messages[DGCN_CH_CONTROL] += 1;
+    return DGCN_OK;
+}
+
+static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len,
+                          int deadline_ms) {
+    s_zhub *p = (s_zhub *)h;
+    int rc = DGCN_OK;
+    *agent = -1;
+    *buf = NULL;
+    *len = 0;
+    if (deadline_ms < 0) deadline_ms = h->deadline_ms;
+    struct timespec dl = dgcn__deadline_after(deadline_ms);
+    zmq_pollitem_t it = {p->sock, 0, ZMQ_POLLIN, 0};
+    for (;;) {
+        int r = zmq_poll(&it, 1, dgcn__ms_left(&dl));
+        if (r > 0) break;
+        if (r < 0 && zmq_errno() != EINTR) return s_zerr("zmq_poll", "coordinator");
+        if (dgcn__ms_left(&dl) <= 0) return dgcn__hub_timeout(h, deadline_ms);
+    }
+    int32_t id = -1;
+    zmq_msg_t body;
+    Dgcn__CoordMsg *m = NULL;
+    rc = s_recv_routed(p->sock, &id, &body, "coordinator");
+    if (rc) goto done;
+    size_t size = zmq_msg_size(&body);
+    if (id < 0 || id >= h->n_agents) {
+        rc = dgcn_error_set(DGCN_EPROTO, "coordinator: frame from a peer that is not an agent "
+                            "(routing id agent %d)", id);
+        goto done;
+    }
+    if (size > DGCN_COORD_MAX_BYTES + S_HDR_SLACK) {
+        rc = dgcn_error_set(DGCN_EPROTO, "coordinator: frame of %zu bytes from agent %d exceeds %zu",
+                            size, id, DGCN_COORD_MAX_BYTES + S_HDR_SLACK);
+        goto done;
+    }
+    m = dgcn__coord_msg__unpack(NULL, size, zmq_msg_data(&body));
+    if (!m) {
+        rc = dgcn_error_set(DGCN_EPROTO, "coordinator: frame of %zu bytes from agent %d is malformed",
+                            size, id);
+        goto done;
+    }
+    if (m->run_id != h->run_id || m->agent != id) {
+        rc = dgcn_error_set(DGCN_EPROTO,
+                            "coordinator: message from agent %d claims run %016" PRIx64
+                            " and agent %d (expected run %016" PRIx64 ")",
+                            id, m->run_id, m->agent, h->run_id);
+        goto done;
+    }
+    *buf = malloc(m->body.len ? m->body.len : 1);
+    if (!*buf) {
+        rc = dgcn_error_set(DGCN_ENOMEM, "coordinator: out of memory (%zu bytes)", m->body.len);
+        goto done;
+    }
+    if (m->body.len) memcpy(*buf, m->body.data, m->body.len);
+    *len = m->body.len;
+    *agent = id;
+    dgcn__hub_heard(h, id);
+done:
+    if (m) dgcn__coord_msg__free_unpacked(m, NULL);
+    zmq_msg_close(&body);
+    return rc;
+}
+
+static void s_hub_close(dgcn_hub **hp) {
+    if (!hp || !*hp) return;
+    s_zhub *p = (s_zhub *)*hp;
+    if (p->sock) zmq_close(p->sock);
+    if (p->ctx) zmq_ctx_term(p->ctx);
+    dgcn__hub_fini(&p->base);
+    free(p);
+    *hp = NULL;
+}
+
+static const dgcn_hub_ops s_hub_ops = {"zmq", s_hub_send, s_hub_recv_any, s_hub_close};
+
+int dgcn_zmq_hub_open(const char *endpoint, int32_t n_agents, uint64_t run_id, int deadline_ms,
+                      char *actual, size_t cap, dgcn_hub **out) {
+    int rc = DGCN_OK;
+    s_zhub *p = NULL;
+    *out = NULL;
+    if (!endpoint) return dgcn_error_set(DGCN_EINVAL, "zmq hub: no endpoint given");
+    DGCN_ALLOC(p, 1);
+    p->base.ops = &s_hub_ops;
+    DGCN_CHECK(dgcn__hub_init(&p->base, &s_hub_ops, n_agents, run_id, deadline_ms));
+    p->ctx = zmq_ctx_new();
+    if (!p->ctx) {
+        rc = s_zerr("zmq_ctx_new", "zmq hub");
+        goto fail;
+    }
+    p->sock = s_socket(p->ctx, ZMQ_ROUTER, deadline_ms, -1);
+    int one = 1;
+    int64_t maxsz = (int64_t)(DGCN_COORD_MAX_BYTES + S_HDR_SLACK);
+    if (!p->sock) {
+        rc = s_zerr("zmq_socket", "zmq hub");
+        goto fail;
+    }
+    zmq_setsockopt(p->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(p->sock, ZMQ_MAXMSGSIZE, &maxsz, sizeof maxsz);
+    if (zmq_bind(p->sock, endpoint) != 0) {
+        rc = dgcn_error_set(DGCN_ECOMM, "coordinator: cannot bind %s: %s", endpoint,
+                            zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    if (actual && cap) {
+        size_t sz = cap;
+        if (zmq_getsockopt(p->sock, ZMQ_LAST_ENDPOINT, actual, &sz) != 0)
+            snprintf(actual, cap, "%s", endpoint);
+    }
+    *out = &p->base;
+    return DGCN_OK;
+fail:
+    if (p) {
+        dgcn_hub *h = &p->base;
+        s_hub_close(&h);
+    }
+    return rc;
+}

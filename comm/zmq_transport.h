@@ -1,0 +1,44 @@
+/* comm/zmq_transport.h: the ZeroMQ backend (tcp:// or ipc://), protobuf-c on the wire.
+ *
+ * The coordinator binds one ROUTER endpoint (dgcn_zmq_hub_open); each agent connects a DEALER to it
+ * (dgcn_zmq_open) that identifies itself by its agent id. For the neighbour mesh each agent binds
+ * its own ROUTER (dgcn_zmq_bind, e.g. ipc://RUNDIR/agent-3.sock or tcp://HOST:PORT) and connects
+ * one DEALER to each neighbour's (dgcn_zmq_connect_neighbors). Frames are size-checked against
+ * the expected length before they are unpacked; sockets linger at most 1 s on close. */
+#ifndef DGCN_COMM_ZMQ_TRANSPORT_H
+#define DGCN_COMM_ZMQ_TRANSPORT_H
+
+#include "comm/hub.h"
+#include "comm/transport.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dgcn_zmq_opts {
+    int32_t agent;            /* this agent's id in [0, n_agents) */
+    int32_t n_agents;
+    uint64_t run_id;
+    int deadline_ms;          /* bound on every receive and on a blocked send, ms (> 0) */
+    const char *coordinator;  /* the hub's endpoint to connect to; NULL: no coordinator link */
+    size_t max_msg_bytes;     /* cap on a neighbour frame that arrives one exchange early; 0: 1 GiB */
+} dgcn_zmq_opts;
+
+/* Opens an agent endpoint with no neighbours yet, connected to the coordinator if o->coordinator. */
+int dgcn_zmq_open(const dgcn_zmq_opts *o, dgcn_transport **t);
+
+/* Binds the agent's mesh endpoint (tcp://HOST:PORT, tcp://HOST:0 for any port, ipc://PATH). The
+ * endpoint actually bound (port resolved) goes to actual[cap] when actual != NULL. Once per
+ * endpoint. */
+int dgcn_zmq_bind(dgcn_transport *t, const char *endpoint, char *actual, size_t cap);
+
+/* Sets the neighbours (increasing agent ids) and connects to their mesh endpoints ([n] strings, as
+ * they bound them). Once per endpoint; the caller keeps the arrays. */
+int dgcn_zmq_connect_neighbors(dgcn_transport *t, const int32_t *neighbors,
+                               const char *const *endpoints, int32_t n);
+
+/* The coordinator's endpoint, bound at `endpoint` (tcp://0.0.0.0:PORT, tcp://HOST:0, ipc://PATH); the
+ * endpoint actually bound goes to actual[cap] when actual != NULL. */
+int dgcn_zmq_hub_open(const char *endpoint, int32_t n_agents, uint64_t run_id, int deadline_ms,
+                      char *actual, size_t cap, dgcn_hub **h);
+
+#endif

@@ -312,7 +312,10 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
     int rc = DGCN_OK;
     s_text t;
     DGCN_CHECK(s_text_open(&t, dir, "features.txt"));
-    DGCN_CHECK(dgcn_csr_init(&ds->x, ds->n, ds->d, m->feature_nnz));
+    /* A pair takes at least 4 bytes (" i:v"), so a file of len bytes holds at most len / 4: an
+     * inflated feature_nnz cannot force a huge allocation (the count check below reports it). */
+    int64_t cap = m->feature_nnz < (int64_t)(t.len / 4) + 1 ? m->feature_nnz : (int64_t)(t.len / 4) + 1;
+    DGCN_CHECK(dgcn_csr_init(&ds->x, ds->n, ds->d, cap));
     const char *b, *e;
     char show[80];
     const char *what = "'<node_id> <nnz> <idx>:<val> ...'";
@@ -434,6 +437,7 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
                             (long long)m->feature_nnz, (long long)p_nnz);
         goto fail;
     }
+    ds->x.nnz = p_nnz;
 fail:
     s_text_close(&t);
     return rc;
@@ -444,8 +448,10 @@ static int s_read_edges(dgcn_dataset *ds, const char *dir) {
     s_text t;
     int32_t *u = NULL, *v = NULL; /* (n_edges) */
     DGCN_CHECK(s_text_open(&t, dir, "edges.txt"));
-    DGCN_ALLOC(u, ds->n_edges);
-    DGCN_ALLOC(v, ds->n_edges);
+    /* A valid line takes at least 4 bytes ("u v\n"): cap the allocation by the file size. */
+    int64_t cap = ds->n_edges < (int64_t)(t.len / 4) + 1 ? ds->n_edges : (int64_t)(t.len / 4) + 1;
+    DGCN_ALLOC(u, cap);
+    DGCN_ALLOC(v, cap);
     const char *b, *e;
     char show[80];
     char what[96];

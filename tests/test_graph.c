@@ -292,7 +292,15 @@ static const s_broken s_corpus[] = {
      DGCN_EFORMAT, "meta.txt:11:", "num_edges"},
     {"meta.txt", "name tiny\nnum_nodes six\n", DGCN_EFORMAT, "meta.txt:2:", "found 'six'"},
     {"meta.txt", "name tiny\nnum_nodes 6\nnum_nodes 6\n", DGCN_EFORMAT, "meta.txt:3:", "twice"},
-    /* counts disagreeing with meta.txt */
+    /* counts disagreeing with meta.txt, including absurd ones that must not be allocated */
+    {"meta.txt", "name tiny\nnum_nodes 6\nnum_features 5\nnum_classes 2\nnum_edges 1000000000000\n"
+                 "features_available 1\nfeature_values binary\nfeature_nnz 8\nnum_train 2\n"
+                 "num_val 2\nnum_test 1\n",
+     DGCN_EFORMAT, "edges.txt:6:", "expected 1000000000000 lines (num_edges"},
+    {"meta.txt", "name tiny\nnum_nodes 6\nnum_features 5\nnum_classes 2\nnum_edges 5\n"
+                 "features_available 1\nfeature_values binary\nfeature_nnz 999999999999\n"
+                 "num_train 2\nnum_val 2\nnum_test 1\n",
+     DGCN_EFORMAT, "features.txt:6:", "expected 999999999999 idx:val pairs in all"},
     {"labels.txt", "0\n1\n0\n1\n-1\n", DGCN_EFORMAT, "labels.txt:6:", "expected 6 lines"},
     {"labels.txt", "0\n1\n0\n1\n-1\n1\n0\n", DGCN_EFORMAT, "labels.txt:7:", "found more"},
     {"edges.txt", "0 1\n0 2\n1 3\n2 5\n", DGCN_EFORMAT, "edges.txt:5:", "expected 5 lines"},

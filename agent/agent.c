@@ -50,6 +50,14 @@ dgcn_agent_opts dgcn_agent_opts_defaults(void) {
     return o;
 }
 
+static const char *s_purpose_name(const dgcn_agent *a) {
+    switch (a->tag % DGCN_AGENT_TAG_STRIDE) {
+    case DGCN_AGENT_TAG_STEP: return "training step";
+    case DGCN_AGENT_TAG_EVAL: return "evaluation";
+    default: return "gradient";
+    }
+}
+
 /* Forward: gather own send rows per neighbour, receive the halo rows in place.
  * Backward: send halo rows back, add received rows into own rows in neighbour order. */
 static int s_exchange(void *ctx, int layer, dgcn_phase phase, float *rows, int32_t width) {
@@ -99,9 +107,9 @@ static int s_exchange(void *ctx, int layer, dgcn_phase phase, float *rows, int32
         .recv_len = a->x_recv_len,
     };
     int rc = dgcn_transport_exchange(a->t, &x);
-    if (rc != DGCN_OK)
-        return dgcn_error_wrap(rc, "agent %d, iteration %lld, layer %d, %s exchange: ", s->agent,
-                               (long long)a->iter, layer, dgcn_channel_name(x.channel));
+    if (rc != DGCN_OK) /* the model adds the iteration and the layer */
+        return dgcn_error_wrap(rc, "agent %d, %s pass (tag %lld): ", s->agent, s_purpose_name(a),
+                               (long long)a->tag);
     if (phase == DGCN_PHASE_BACKWARD) {
         for (int32_t i = 0; i < a->n_nb; i++) {
             const int32_t p = a->nb_peer[i];
@@ -339,8 +347,8 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
     };
     rc = dgcn_transport_exchange(a->t, &x);
     if (rc != DGCN_OK) {
-        dgcn_error_wrap(rc, "agent %d, iteration %lld, params exchange: ", a->shard->agent,
-                        (long long)iter);
+        dgcn_error_wrap(rc, "agent %d, iteration %lld, params exchange (tag %lld): ",
+                        a->shard->agent, (long long)iter, (long long)a->tag);
         goto fail;
     }
     DGCN_CHECK(dgcn_consensus_mix(a->cons, iter, a->grad, a->mix_row, a->n_nb, a->msg,

@@ -655,6 +655,47 @@ START_TEST(test_gt_ring) {
 }
 END_TEST
 
+/* A silent neighbour ends the pass at the deadline with a message naming the agent and the
+ * iteration; a neighbour running a different pass (evaluation vs training step of the same
+ * iteration) is refused instead of mixed in. */
+START_TEST(test_deadline_and_mismatch) {
+    fixture f;
+    s_fixture_init(&f, 0.0f, NULL, 0, NULL);
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    run r;
+    s_run_init(&r, &f, 2, 0, NULL, &opts, 0);
+    ck_assert_int_gt(r.shards[0].n_peers, 0);
+    /* shorten the deadline of both endpoints */
+    r.t[0]->deadline_ms = 300;
+    r.t[1]->deadline_ms = 300;
+    job jobs[2];
+    jobs[0] = (job){.agent = r.agent[0], .kind = JOB_STEP, .iter = 4};
+    s_job_main(&jobs[0]);
+    ck_assert_int_eq(jobs[0].rc, DGCN_ETIMEDOUT);
+    ck_assert_msg(strstr(jobs[0].msg, "iteration 4") != NULL, "message: %s", jobs[0].msg);
+    fprintf(stderr, "silent neighbour: %s\n", jobs[0].msg);
+    s_run_fini(&r);
+
+    s_run_init(&r, &f, 2, 0, NULL, &opts, 0);
+    r.t[0]->deadline_ms = 1000;
+    r.t[1]->deadline_ms = 1000;
+    jobs[0] = (job){.agent = r.agent[0], .kind = JOB_EVALUATE, .iter = 2};
+    jobs[1] = (job){.agent = r.agent[1], .kind = JOB_STEP, .iter = 2};
+    pthread_t th[2];
+    for (int k = 0; k < 2; k++) ck_assert_int_eq(pthread_create(&th[k], NULL, s_job_main, &jobs[k]), 0);
+    for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_msg(jobs[k].rc == DGCN_EPROTO || jobs[k].rc == DGCN_ETIMEDOUT,
+                      "agent %d: %s (%s)", k, dgcn_strerror(jobs[k].rc), jobs[k].msg);
+    }
+    ck_assert_msg(jobs[0].rc == DGCN_EPROTO || jobs[1].rc == DGCN_EPROTO, "%s / %s", jobs[0].msg,
+                  jobs[1].msg);
+    fprintf(stderr, "mismatched passes: %s | %s\n", jobs[0].msg, jobs[1].msg);
+    s_run_fini(&r);
+    s_fixture_fini(&f);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     Suite *s = suite_create("agent");
     struct {
@@ -685,6 +726,9 @@ static Suite *s_suite(void) {
     tc = tcase_create("dgd_matches_central");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_dgd_matches_central, 0, 2);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("deadline_and_mismatch");
+    tcase_add_test(tc, test_deadline_and_mismatch);
     suite_add_tcase(s, tc);
     tc = tcase_create("gt_ring");
     tcase_set_timeout(tc, 120);

@@ -30,8 +30,8 @@ typedef struct dgcn_csbm_params {
 } dgcn_csbm_params;
 
 /* The defaults listed above. They are tuned so that the graph matters: on the default graph
- * (seeds 1, 2) softmax regression on the row-normalized features reaches about 50% test
- * accuracy while the same regression on A_hat^2 X (a linearized 2-layer GCN) reaches about 95%. */
+ * (seed 1, Kipf and Welling's training setup, 3 runs) a 2-layer GCN reaches about 96% test
+ * accuracy and a 2-layer MLP about 52%. */
 dgcn_csbm_params dgcn_csbm_defaults(void);
 
 /* Generates a dataset (raw features, values 1). Validates p (DGCN_EINVAL names the bad field). */

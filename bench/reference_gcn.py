@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""bench/reference_gcn.py: the PyTorch reference GCN that dgcn's benchmarks are measured against.
+
+Kipf and Welling's setup, as dgcn's baseline runs it: 2 layers, 16 hidden units, no bias, dropout
+0.5 on each layer's input, Glorot-uniform weights, Adam lr 0.01, weight decay 5e-4 on the first
+layer, 200 epochs, row-normalized features (binarized first when they are counts), A_hat =
+D^-1/2 (A + I) D^-1/2 as a sparse tensor, dense features (as in the common PyTorch ports).
+An epoch is one training step plus one evaluation forward on the validation nodes, as in dgcn.
+
+Usage: /usr/bin/python3 bench/reference_gcn.py DATASET_DIR [--seeds N] [--epochs E] [--threads T]
+Prints one JSON line: dataset, test accuracy mean/std, median ms per epoch, peak RSS in MB.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import torch
+
+
+def read_ints(path):
+    with open(path) as f:
+        return [int(line) for line in f]
+
+
+def load(folder, binarize):
+    meta = dict(line.split(" ", 1) for line in open(os.path.join(folder, "meta.txt")).read().splitlines())
+    n, d = int(meta["num_nodes"]), int(meta["num_features"])
+    labels = torch.tensor(read_ints(os.path.join(folder, "labels.txt")))
+    rows, cols, vals = [], [], []
+    with open(os.path.join(folder, "features.txt")) as f:
+        for i, line in enumerate(f):
+            parts = line.split()
+            for pair in parts[2:]:
+                j, v = pair.split(":")
+                rows.append(i)
+                cols.append(int(j))
+                vals.append(1.0 if binarize else float(v))
+    x = torch.zeros(n, d)
+    x[torch.tensor(rows), torch.tensor(cols)] = torch.tensor(vals)
+    s = x.sum(1, keepdim=True)
+    s[s == 0] = 1
+    x = x / s
+    eu, ev = [], []
+    with open(os.path.join(folder, "edges.txt")) as f:
+        for line in f:
+            u, v = line.split()
+            eu.append(int(u))
+            ev.append(int(v))
+    u = torch.tensor(eu + ev + list(range(n)))
+    v = torch.tensor(ev + eu + list(range(n)))
+    deg = torch.bincount(u, minlength=n).float()
+    w = deg[u].rsqrt() * deg[v].rsqrt()
+    adj = torch.sparse_coo_tensor(torch.stack([u, v]), w, (n, n)).coalesce()
+    split = {k: torch.tensor(read_ints(os.path.join(folder, k + ".txt"))) for k in ("train", "val", "test")}
+    return x, adj, labels, split, int(meta["num_classes"]), meta.get("feature_values") == "count"
+
+
+class GCN(torch.nn.Module):
+    def __init__(self, d, h, c):
+        super().__init__()
+        self.w0 = torch.nn.Parameter(torch.empty(d, h))
+        self.w1 = torch.nn.Parameter(torch.empty(h, c))
+        torch.nn.init.xavier_uniform_(self.w0)
+        torch.nn.init.xavier_uniform_(self.w1)
+
+    def forward(self, x, adj):
+        x = torch.nn.functional.dropout(x, 0.5, self.training)
+        h = torch.relu(torch.sparse.mm(adj, x @ self.w0))
+        h = torch.nn.functional.dropout(h, 0.5, self.training)
+        return torch.sparse.mm(adj, h @ self.w1)
+
+
+def run(x, adj, labels, split, c, seed, epochs):
+    torch.manual_seed(seed)
+    model = GCN(x.shape[1], 16, c)
+    opt = torch.optim.Adam([{"params": [model.w0], "weight_decay": 5e-4},
+                            {"params": [model.w1], "weight_decay": 0.0}], lr=0.01)
+    tr, va, te = split["train"], split["val"], split["test"]
+    times = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        model.train()
+        opt.zero_grad()
+        out = model(x, adj)
+        loss = torch.nn.functional.cross_entropy(out[tr], labels[tr])
+        loss.backward()
+        opt.step()
+        model.eval()
+        with torch.no_grad():
+            out = model(x, adj)
+            torch.nn.functional.cross_entropy(out[va], labels[va])
+        times.append((time.perf_counter() - t0) * 1e3)
+    model.eval()
+    with torch.no_grad():
+        pred = model(x, adj).argmax(1)
+    return (pred[te] == labels[te]).float().mean().item(), statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    meta_counts = "feature_values count" in open(os.path.join(a.data, "meta.txt")).read()
+    x, adj, labels, split, c, _ = load(a.data, binarize=meta_counts)
+    accs, ms = [], []
+    for s in range(a.seeds):
+        acc, m = run(x, adj, labels, split, c, s, a.epochs)
+        accs.append(acc)
+        ms.append(m)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({"impl": "pytorch-%s" % torch.__version__, "dataset": os.path.basename(a.data.rstrip("/")),
+                      "test_acc_mean": statistics.mean(accs),
+                      "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                      "ms_per_epoch_median": statistics.median(ms), "peak_mb": peak_mb,
+                      "seeds": a.seeds, "epochs": a.epochs, "threads": a.threads}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# launch/test.sh: set up (install missing packages, build) and run the whole test suite, first in the
+# release build, then under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Suites that need ../shared/data skip with a message when it is absent.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$here/launch/setup.sh" --sanitize
+# shellcheck source=launch/env.sh
+. "$here/launch/env.sh"
+jobs="$(nproc 2>/dev/null || echo 2)"
+echo "== tests (release build)"
+ctest --test-dir "$here/build" --output-on-failure -j "$jobs"
+echo "== tests (ASan + UBSan build)"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export LSAN_OPTIONS="suppressions=$here/launch/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+ctest --test-dir "$here/build-asan" --output-on-failure -j "$jobs"
+echo "== all tests passed"

@@ -162,6 +162,42 @@ static int s_map_peers(dgcn_agent *a) {
     return DGCN_OK;
 }
 
+/* The halo maps index the row matrix directly, so they are checked before any exchange. */
+static int s_check_shard(const dgcn_shard *s) {
+    if (s->n_own <= 0 || s->n_halo < 0 || s->n_peers < 0 || s->n_peers >= s->n_agents)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: shard sizes invalid (n_own %d, n_halo %d, "
+                              "%d peers of %d agents)", s->agent, s->n_own, s->n_halo, s->n_peers,
+                              s->n_agents);
+    if (s->a.n_rows != s->n_own || s->a.n_cols != s->n_own + s->n_halo || s->x.n_rows != s->n_own)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: shard A_hat (%d x %d) or X (%d rows) does not "
+                              "match %d own + %d halo rows", s->agent, s->a.n_rows, s->a.n_cols,
+                              s->x.n_rows, s->n_own, s->n_halo);
+    if (s->n_peers > 0 && (!s->peer || !s->send_ptr || !s->send_idx || !s->recv_ptr))
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: shard halo maps missing", s->agent);
+    if (s->n_peers > 0 && (s->send_ptr[0] != 0 || s->recv_ptr[0] != 0 ||
+                           s->recv_ptr[s->n_peers] != s->n_halo))
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: shard halo offsets do not cover %d halo rows",
+                              s->agent, s->n_halo);
+    if (s->n_peers == 0 && s->n_halo != 0)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: shard has %d halo rows but no peers",
+                              s->agent, s->n_halo);
+    for (int32_t p = 0; p < s->n_peers; p++) {
+        if (s->peer[p] < 0 || s->peer[p] >= s->n_agents || s->peer[p] == s->agent ||
+            (p > 0 && s->peer[p] <= s->peer[p - 1]))
+            return dgcn_error_set(DGCN_EINVAL, "agent %d: shard peer %d = %d invalid", s->agent, p,
+                                  s->peer[p]);
+        if (s->send_ptr[p + 1] < s->send_ptr[p] || s->recv_ptr[p + 1] < s->recv_ptr[p])
+            return dgcn_error_set(DGCN_EINVAL, "agent %d: shard offsets for peer %d decrease",
+                                  s->agent, s->peer[p]);
+        for (int32_t r = s->send_ptr[p]; r < s->send_ptr[p + 1]; r++)
+            if (s->send_idx[r] < 0 || s->send_idx[r] >= s->n_own)
+                return dgcn_error_set(DGCN_EINVAL, "agent %d: shard send row %d for peer %d is %d, "
+                                      "outside [0, %d)", s->agent, r, s->peer[p], s->send_idx[r],
+                                      s->n_own);
+    }
+    return DGCN_OK;
+}
+
 static int s_check_inputs(const dgcn_shard *s, const dgcn_model_config *model,
                           const dgcn_transport *t, const double *mix_row) {
     if (!s || !model || !t || !mix_row)
@@ -170,7 +206,9 @@ static int s_check_inputs(const dgcn_shard *s, const dgcn_model_config *model,
         return dgcn_error_set(DGCN_EINVAL,
                               "agent: shard of agent %d/%d given to transport endpoint %d/%d",
                               s->agent, s->n_agents, t->self, t->n_agents);
-    int rc = dgcn_model_config_check(model);
+    int rc = s_check_shard(s);
+    if (rc != DGCN_OK) return rc;
+    rc = dgcn_model_config_check(model);
     if (rc != DGCN_OK) return dgcn_error_wrap(rc, "agent %d: ", s->agent);
     const int L = model->n_layers;
     if (model->dims[0] != s->d || model->dims[L] != s->c)

@@ -483,6 +483,18 @@ START_TEST(test_missing_link) {
     /* a shard given to another agent's endpoint is refused */
     double good[3] = {0.5, 0.25, 0.25};
     ck_assert_int_eq(dgcn_agent_new(&a, &shards[1], &f.cfg, t0, good, &opts), DGCN_EINVAL);
+    /* a corrupt halo map is refused before any exchange */
+    int32_t saved = shards[0].send_idx[0];
+    shards[0].send_idx[0] = shards[0].n_own;
+    ck_assert_int_eq(dgcn_agent_new(&a, &shards[0], &f.cfg, t0, good, &opts), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "send row"));
+    shards[0].send_idx[0] = saved;
+    /* a model whose widths do not match the shard is refused */
+    dgcn_model_config wrong = f.cfg;
+    wrong.dims[0] += 1;
+    ck_assert_int_eq(dgcn_agent_new(&a, &shards[0], &wrong, t0, good, &opts), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_agent_new(&a, &shards[0], &f.cfg, t0, good, &opts), DGCN_OK);
+    dgcn_agent_destroy(&a);
     dgcn_transport_close(&t0);
     dgcn_inproc_fabric_destroy(&fab);
     for (int32_t k = 0; k < m; k++) dgcn_shard_fini(&shards[k]);

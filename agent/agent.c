@@ -409,8 +409,11 @@ fail:
 
 int dgcn_agent_gradient(dgcn_agent *a, int64_t iter, int training, float *grad_out) {
     int rc;
+    if (!training && a->model.dropout > 0.0f)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: a dropout-free gradient needs a model without "
+                              "dropout (this one has %g)", a->shard->agent, a->model.dropout);
     DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_GRADIENT));
-    DGCN_CHECK(s_pass(a, training, 1, NULL));
+    DGCN_CHECK(s_pass(a, 1, 1, NULL)); /* backward needs a training forward; p = 0 is exact */
     if (grad_out) memcpy(grad_out, a->grad, (size_t)a->n_params * sizeof *grad_out);
     return DGCN_OK;
 fail:

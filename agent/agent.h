@@ -77,9 +77,9 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev);
 /* Forward without dropout at the current theta_k (exchanges halos, tag 4 iter + 1); fills ev. */
 int dgcn_agent_evaluate(dgcn_agent *a, int64_t iter, dgcn_eval *ev);
 
-/* Forward (dropout keyed by iter when training != 0) and backward at the current theta_k without
- * updating it; grad_out (n_params) receives g_k. Tag 4 iter + 2. For verification. training = 0
- * computes the gradient of the dropout-free forward. */
+/* Forward (dropout keyed by iter) and backward at the current theta_k without updating it;
+ * grad_out (n_params, may be NULL) receives g_k. Tag 4 iter + 2. For verification. training = 0
+ * asks for the dropout-free gradient: only a model with dropout 0 has it (else DGCN_EINVAL). */
 int dgcn_agent_gradient(dgcn_agent *a, int64_t iter, int training, float *grad_out);
 
 /* The logits (n_own, c) of the last forward. */

@@ -434,6 +434,8 @@ START_TEST(test_equivalence) {
         ck_assert_uint_gt(tr.bytes[DGCN_CH_HALO_FWD], 0);
         ck_assert_uint_eq(tr.messages[DGCN_CH_PARAMS], 0);
     }
+    /* the dropout-free gradient of a model with dropout is refused before any exchange */
+    ck_assert_int_eq(dgcn_agent_gradient(r.agent[0], iter + 1, 0, NULL), DGCN_EINVAL);
     free(g_sum);
     free(logit_d);
     free(g_k);

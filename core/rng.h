@@ -44,10 +44,23 @@ static inline uint64_t dgcn_mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-/* Counter-based uniform in [0, 1) (24 bits, exact in float) from four keys. */
-static inline float dgcn_hash_unit(uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
-    uint64_t h = dgcn_mix64(seed ^ dgcn_mix64(a ^ dgcn_mix64(b ^ dgcn_mix64(c))));
+/* Counter-based hashing in two steps so hot loops pay one mix per element: the prefix binds
+ * (seed, a, b) (e.g. seed, iteration, layer) once per pass; the element key c is mixed in per
+ * element the way splitmix64 mixes its counter. */
+static inline uint64_t dgcn_hash_prefix(uint64_t seed, uint64_t a, uint64_t b) {
+    return dgcn_mix64(seed ^ dgcn_mix64(a ^ dgcn_mix64(b ^ 0x632BE59BD9B4E019ull)));
+}
+
+/* Uniform in [0, 1) (24 bits, exact in float) for element c under a prefix. */
+static inline float dgcn_hash_unit_prefixed(uint64_t prefix, uint64_t c) {
+    uint64_t h = dgcn_mix64(prefix + c * 0x9E3779B97F4A7C15ull);
     return (float)(h >> 40) * (1.0f / 16777216.0f);
+}
+
+/* Counter-based uniform in [0, 1) from four keys: a pure function, equal to
+ * dgcn_hash_unit_prefixed(dgcn_hash_prefix(seed, a, b), c). */
+static inline float dgcn_hash_unit(uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
+    return dgcn_hash_unit_prefixed(dgcn_hash_prefix(seed, a, b), c);
 }
 
 #endif

@@ -572,7 +572,7 @@ START_TEST(test_dgd_matches_central) {
         fprintf(stderr, "%s M = %d: max |theta_k - theta_central| = %.3g, average %.3g (moved %.3g)\n",
                 form == 0 ? "dgd-atc" : "dgd", m, worst, avg_err, moved);
         if (form == 0) ck_assert_msg(worst <= 1e-4, "dgd-atc M = %d: deviation %g", m, worst);
-        else ck_assert_msg(avg_err <= 0.05 * moved, "dgd M = %d: average deviation %g", m, avg_err);
+        else ck_assert_msg(avg_err <= 0.1 * moved, "dgd M = %d: average deviation %g", m, avg_err);
         dgcn_agent_timing tm = dgcn_agent_timings(r.agent[0]);
         ck_assert_int_eq(tm.steps, n_iter);
         dgcn_traffic tr = dgcn_agent_traffic(r.agent[0]);

@@ -46,23 +46,26 @@ int dgcn__hub_check_agent(const dgcn_hub *h, int32_t agent) {
 }
 
 int dgcn__hub_timeout(const dgcn_hub *h, int waited_ms) {
-    char who[640];
-    size_t off = 0;
-    int n = 0;
+    char never[320], last[320];
+    size_t on = 0, ol = 0;
     double now = dgcn_now_ms();
-    who[0] = '\0';
+    never[0] = last[0] = '\0';
     for (int32_t a = 0; a < h->n_agents; a++) {
         double t = h->last_heard_ms[a];
-        if (t >= 0 && now - t < waited_ms) continue;
-        n++;
-        if (off + 48 >= sizeof who) continue;
-        int w = t < 0 ? snprintf(who + off, sizeof who - off, "%s%d (never heard)", off ? ", " : "", a)
-                      : snprintf(who + off, sizeof who - off, "%s%d (silent %.0f ms)",
-                                 off ? ", " : "", a, now - t);
-        if (w > 0) off += (size_t)w;
+        int w;
+        if (t < 0) {
+            if (on + 24 >= sizeof never) continue;
+            w = snprintf(never + on, sizeof never - on, "%s%d", on ? ", " : "", a);
+            if (w > 0) on += (size_t)w;
+        } else {
+            if (ol + 40 >= sizeof last) continue;
+            w = snprintf(last + ol, sizeof last - ol, "%s%d (%.0f ms ago)", ol ? ", " : "", a,
+                         now - t);
+            if (w > 0) ol += (size_t)w;
+        }
     }
     return dgcn_error_set(DGCN_ETIMEDOUT,
-                          "coordinator: no message from any agent within %d ms; %d silent "
-                          "agent(s): %s%s",
-                          waited_ms, n, who, off + 48 >= sizeof who ? ", ..." : "");
+                          "coordinator: no message from any agent within %d ms (channel control); "
+                          "silent agents: never heard: %s; last heard: %s",
+                          waited_ms, on ? never : "none", ol ? last : "none");
 }

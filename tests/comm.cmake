@@ -1,0 +1,17 @@
+# comm: the transport conformance suite (inproc, zmq over ipc:// and tcp://), and the same pattern
+# over MPI as its own CTest entry under mpirun.
+dgcn_add_suite(comm TIMEOUT 120 LIBS dgcn_comm)
+target_link_libraries(test_comm PRIVATE PkgConfig::ZMQ PkgConfig::PROTOBUF_C)
+
+if(DGCN_WITH_MPI)
+  find_program(DGCN_MPIRUN NAMES mpirun mpiexec)
+  add_executable(mpi_conformance mpi_conformance.c)
+  target_link_libraries(mpi_conformance PRIVATE dgcn_comm)
+  if(DGCN_MPIRUN)
+    # rank 0 is the coordinator, ranks 1..4 are a ring / complete graph of four agents
+    add_test(NAME comm_mpi COMMAND ${DGCN_MPIRUN} --allow-run-as-root --oversubscribe -np 5
+             $<TARGET_FILE:mpi_conformance>)
+    set_tests_properties(comm_mpi PROPERTIES TIMEOUT 120
+      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+  endif()
+endif()

@@ -1,0 +1,616 @@
+/* tests/test_comm.c: one conformance suite for the inproc and zmq (ipc:// and tcp://) transports,
+ * the coordinator hub and the control protocol. The MPI backend runs the same pattern in
+ * tests/mpi_conformance.c under mpirun. Agents run as threads of this process. */
+#include "comm/control.h"
+#include "comm/hub.h"
+#include "comm/inproc.h"
+#include "comm/control.pb-c.h"
+#include "comm/message.pb-c.h"
+#include "comm/transport.h"
+#include "comm/zmq_transport.h"
+#include "core/error.h"
+#include "core/timer.h"
+#include "tests/comm_pattern.h"
+#include "tests/testutil.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+enum { B_INPROC = 0, B_ZMQ_IPC = 1, B_ZMQ_TCP = 2, B_COUNT = 3 };
+static const char *s_backend_name[B_COUNT] = {"inproc", "zmq-ipc", "zmq-tcp"};
+
+#define RUN_ID 0x5eed0000c0ffeeULL
+#define MAXM 8
+
+typedef struct net {
+    int kind, m;
+    dgcn_inproc_fabric *f;
+    dgcn_transport *t[MAXM];
+    dgcn_hub *hub;
+    char dir[64];
+} net;
+
+/* Opens m agents with a ring (topo 0), complete graph (topo 1) or no neighbours (topo -1), and the
+ * hub when with_hub. */
+static void net_open(net *w, int kind, int m, int topo, int deadline_ms, int with_hub) {
+    memset(w, 0, sizeof *w);
+    w->kind = kind;
+    w->m = m;
+    int32_t nb[MAXM][MAXM];
+    int nn[MAXM];
+    for (int k = 0; k < m; k++) nn[k] = topo < 0 ? 0 : tp_neighbors(topo, m, k, nb[k]);
+    if (kind == B_INPROC) {
+        ck_assert_int_eq(dgcn_inproc_fabric_new(m, RUN_ID, deadline_ms, &w->f), DGCN_OK);
+        if (with_hub) ck_assert_int_eq(dgcn_inproc_hub(w->f, &w->hub), DGCN_OK);
+        for (int k = 0; k < m; k++)
+            ck_assert_msg(dgcn_inproc_open(w->f, k, nb[k], nn[k], &w->t[k]) == DGCN_OK, "%s",
+                          dgcn_error_msg());
+        return;
+    }
+    snprintf(w->dir, sizeof w->dir, "/tmp/dgcn-comm-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(w->dir));
+    char hub_ep[256] = "";
+    if (with_hub) {
+        char want[128];
+        if (kind == B_ZMQ_IPC) snprintf(want, sizeof want, "ipc://%s/hub.sock", w->dir);
+        else snprintf(want, sizeof want, "tcp://127.0.0.1:0");
+        ck_assert_msg(dgcn_zmq_hub_open(want, m, RUN_ID, deadline_ms, hub_ep, sizeof hub_ep,
+                                        &w->hub) == DGCN_OK,
+                      "%s", dgcn_error_msg());
+    }
+    char eps[MAXM][256];
+    for (int k = 0; k < m; k++) {
+        dgcn_zmq_opts o = {k, m, RUN_ID, deadline_ms, with_hub ? hub_ep : NULL, 0};
+        ck_assert_msg(dgcn_zmq_open(&o, &w->t[k]) == DGCN_OK, "%s", dgcn_error_msg());
+        if (topo < 0) continue;
+        char want[128];
+        if (kind == B_ZMQ_IPC) snprintf(want, sizeof want, "ipc://%s/agent-%d.sock", w->dir, k);
+        else snprintf(want, sizeof want, "tcp://127.0.0.1:0");
+        ck_assert_msg(dgcn_zmq_bind(w->t[k], want, eps[k], sizeof eps[k]) == DGCN_OK, "%s",
+                      dgcn_error_msg());
+    }
+    if (topo < 0) return;
+    for (int k = 0; k < m; k++) {
+        const char *e[MAXM];
+        for (int i = 0; i < nn[k]; i++) e[i] = eps[nb[k][i]];
+        ck_assert_msg(dgcn_zmq_connect_neighbors(w->t[k], nb[k], e, nn[k]) == DGCN_OK, "%s",
+                      dgcn_error_msg());
+    }
+}
+
+static void s_rm_dir(const char *dir) {
+    if (!dir[0]) return;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void net_close(net *w) {
+    for (int k = 0; k < w->m; k++) {
+        dgcn_transport_close(&w->t[k]);
+        ck_assert_ptr_null(w->t[k]);
+    }
+    dgcn_hub_close(&w->hub);
+    ck_assert_ptr_null(w->hub);
+    dgcn_inproc_fabric_destroy(&w->f);
+    s_rm_dir(w->dir);
+}
+
+typedef struct job {
+    dgcn_transport *t;
+    int64_t iters;
+    int zero_len;
+    tp_result r;
+} job;
+
+static void *s_job(void *arg) {
+    job *j = arg;
+    tp_run(j->t, j->iters, j->zero_len, &j->r);
+    return NULL;
+}
+
+/* Runs the pattern on every agent of w in its own thread. */
+static void s_run_all(net *w, int64_t iters, int zero_len, job *jobs) {
+    pthread_t th[MAXM];
+    for (int k = 0; k < w->m; k++) {
+        jobs[k].t = w->t[k];
+        jobs[k].iters = iters;
+        jobs[k].zero_len = zero_len;
+        ck_assert_int_eq(pthread_create(&th[k], NULL, s_job, &jobs[k]), 0);
+    }
+    for (int k = 0; k < w->m; k++) pthread_join(th[k], NULL);
+}
+
+static void s_pattern(int kind, int topo, int64_t iters, int zero_len) {
+    net w;
+    job jobs[MAXM];
+    net_open(&w, kind, 4, topo, 5000, 0);
+    s_run_all(&w, iters, zero_len, jobs);
+    for (int k = 0; k < 4; k++)
+        ck_assert_msg(jobs[k].r.fails == 0, "%s agent %d: %d failures (%s: %s)",
+                      s_backend_name[kind], k, jobs[k].r.fails, dgcn_strerror(jobs[k].r.rc),
+                      jobs[k].r.msg);
+    net_close(&w);
+}
+
+/* ---- exchanges ---- */
+
+START_TEST(test_ring_exact) { s_pattern(_i, 0, 50, 0); }
+END_TEST
+
+START_TEST(test_complete_exact) { s_pattern(_i, 1, 50, 0); }
+END_TEST
+
+START_TEST(test_zero_length) { s_pattern(_i, 1, 5, 1); }
+END_TEST
+
+START_TEST(test_counters) {
+    net w;
+    job jobs[MAXM];
+    net_open(&w, _i, 4, 1, 5000, 0);
+    s_run_all(&w, 3, 0, jobs);
+    for (int k = 0; k < 4; k++) {
+        dgcn_transport *t = w.t[k];
+        ck_assert_int_eq(jobs[k].r.fails, 0);
+        ck_assert_int_eq(t->n_neighbors, 3);
+        for (int ch = 0; ch < DGCN_CH_COUNT; ch++) {
+            ck_assert_uint_eq(t->traffic.bytes[ch], jobs[k].r.expect.bytes[ch]);
+            ck_assert_uint_eq(t->traffic.messages[ch], jobs[k].r.expect.messages[ch]);
+            for (int i = 0; i < 3; i++) {
+                ck_assert_uint_eq(t->per_link[i].bytes[ch], jobs[k].r.expect_link[i].bytes[ch]);
+                ck_assert_uint_eq(t->per_link[i].messages[ch],
+                                  jobs[k].r.expect_link[i].messages[ch]);
+            }
+        }
+        /* 3 iterations: 2 forward, 2 backward, 1 params exchange per neighbour each */
+        ck_assert_uint_eq(t->traffic.messages[DGCN_CH_HALO_FWD], 3 * 2 * 3);
+        ck_assert_uint_eq(t->traffic.messages[DGCN_CH_PARAMS], 3 * 1 * 3);
+        ck_assert_uint_eq(t->traffic.messages[DGCN_CH_CONTROL], 0);
+        ck_assert_uint_gt(t->traffic.bytes[DGCN_CH_HALO_FWD], 0);
+    }
+    net_close(&w);
+}
+END_TEST
+
+/* ---- deadlines ---- */
+
+START_TEST(test_timeout_names_peer) {
+    net w;
+    const int deadline = 300;
+    net_open(&w, _i, 2, 0, deadline, 0);
+    float s[4] = {1, 2, 3, 4}, r[4] = {-1, -1, -1, -1};
+    const float *sp[1] = {s};
+    float *rp[1] = {r};
+    int32_t len[1] = {4};
+    dgcn_exchange x = {DGCN_CH_HALO_BWD, 7, 2, sp, len, rp, len};
+    double t0 = dgcn_now_ms();
+    int rc = dgcn_transport_exchange(w.t[0], &x); /* agent 1 never answers */
+    double el = dgcn_now_ms() - t0;
+    ck_assert_int_eq(rc, DGCN_ETIMEDOUT);
+    ck_assert_msg(el >= deadline - 5 && el < deadline + 700, "waited %.0f ms", el);
+    const char *msg = dgcn_error_msg();
+    ck_assert_msg(strstr(msg, "neighbour(s) 1 ") && strstr(msg, "iteration 7") &&
+                      strstr(msg, "layer 2") && strstr(msg, "halo_bwd"),
+                  "%s", msg);
+    ck_assert(r[0] == -1 && r[3] == -1);
+    net_close(&w);
+}
+END_TEST
+
+/* ---- bad peers ---- */
+
+enum { BAD_FOREIGN, BAD_LENGTH, BAD_STALE, BAD_NOT_NEIGHBOR, BAD_GARBAGE, BAD_OVERSIZE, BAD_COUNT };
+static const char *s_bad_expect[BAD_COUNT] = {"foreign run", "expected 4", "stale or out of order",
+                                              "not a neighbour", "not a neighbour message",
+                                              "exceeds"};
+
+/* Agent 0 of 4 with neighbours 1 (and 2 when nn == 2) played by the test (inject for inproc, raw
+ * sockets for zmq); agent 3 is a stranger. */
+typedef struct fake {
+    int kind;
+    dgcn_inproc_fabric *f;
+    dgcn_transport *t;
+    void *ctx, *sink[2], *peer[4];
+    char dir[64];
+} fake;
+
+static void fake_open(fake *z, int kind, int nn) {
+    memset(z, 0, sizeof *z);
+    z->kind = kind;
+    int32_t nb[2] = {1, 2};
+    if (kind == B_INPROC) {
+        ck_assert_int_eq(dgcn_inproc_fabric_new(4, RUN_ID, 1000, &z->f), DGCN_OK);
+        ck_assert_int_eq(dgcn_inproc_open(z->f, 0, nb, nn, &z->t), DGCN_OK);
+        return;
+    }
+    char ep0[256], ep[2][256], want[128];
+    snprintf(z->dir, sizeof z->dir, "/tmp/dgcn-comm-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(z->dir));
+    dgcn_zmq_opts o = {0, 4, RUN_ID, 1000, NULL, 0};
+    ck_assert_int_eq(dgcn_zmq_open(&o, &z->t), DGCN_OK);
+    if (kind == B_ZMQ_IPC) snprintf(want, sizeof want, "ipc://%s/agent-0.sock", z->dir);
+    else snprintf(want, sizeof want, "tcp://127.0.0.1:0");
+    ck_assert_int_eq(dgcn_zmq_bind(z->t, want, ep0, sizeof ep0), DGCN_OK);
+    z->ctx = zmq_ctx_new();
+    int linger = 0;
+    const char *e[2];
+    for (int i = 0; i < nn; i++) {
+        z->sink[i] = zmq_socket(z->ctx, ZMQ_ROUTER);
+        zmq_setsockopt(z->sink[i], ZMQ_LINGER, &linger, sizeof linger);
+        if (kind == B_ZMQ_IPC) snprintf(want, sizeof want, "ipc://%s/agent-%d.sock", z->dir, i + 1);
+        else snprintf(want, sizeof want, "tcp://127.0.0.1:*");
+        ck_assert_int_eq(zmq_bind(z->sink[i], want), 0);
+        size_t sz = sizeof ep[i];
+        zmq_getsockopt(z->sink[i], ZMQ_LAST_ENDPOINT, ep[i], &sz);
+        e[i] = ep[i];
+    }
+    ck_assert_int_eq(dgcn_zmq_connect_neighbors(z->t, nb, e, nn), DGCN_OK);
+    for (int a = 1; a < 4; a++) {
+        char id[4] = {'a', (char)('0' + a), 0, 0};
+        z->peer[a] = zmq_socket(z->ctx, ZMQ_DEALER);
+        zmq_setsockopt(z->peer[a], ZMQ_LINGER, &linger, sizeof linger);
+        zmq_setsockopt(z->peer[a], ZMQ_ROUTING_ID, id, 2);
+        ck_assert_int_eq(zmq_connect(z->peer[a], ep0), 0);
+    }
+}
+
+static void fake_close(fake *z) {
+    dgcn_transport_close(&z->t);
+    dgcn_inproc_fabric_destroy(&z->f);
+    for (int a = 0; a < 4; a++)
+        if (z->peer[a]) zmq_close(z->peer[a]);
+    for (int i = 0; i < 2; i++)
+        if (z->sink[i]) zmq_close(z->sink[i]);
+    if (z->ctx) zmq_ctx_term(z->ctx);
+    s_rm_dir(z->dir);
+}
+
+/* Sends a neighbour message with the given header as agent `sender`. */
+static void fake_send(fake *z, uint64_t run_id, int32_t sender, int64_t iter, int32_t n,
+                      const float *v) {
+    if (z->kind == B_INPROC) {
+        ck_assert_int_eq(dgcn_inproc_inject(z->f, 0, run_id, sender, DGCN_CH_PARAMS, iter, 0, v, n),
+                         DGCN_OK);
+        return;
+    }
+    Dgcn__NeighborMsg m = DGCN__NEIGHBOR_MSG__INIT;
+    m.run_id = run_id;
+    m.sender = sender;
+    m.iter = iter;
+    m.layer = 0;
+    m.channel = DGCN_CH_PARAMS;
+    m.length = n;
+    m.payload.len = (size_t)n * 4;
+    m.payload.data = (uint8_t *)(uintptr_t)v;
+    uint8_t buf[1024];
+    size_t len = dgcn__neighbor_msg__pack(&m, buf);
+    void *s = z->peer[sender];
+    ck_assert_int_eq(zmq_send(s, buf, len, 0), (int)len);
+}
+
+static void fake_send_raw(fake *z, const void *buf, size_t len) {
+    ck_assert_int_eq(zmq_send(z->peer[1], buf, len, 0), (int)len);
+}
+
+START_TEST(test_bad_peer) {
+    int kind = _i / BAD_COUNT, bad = _i % BAD_COUNT;
+    if (kind == B_INPROC && (bad == BAD_GARBAGE || bad == BAD_OVERSIZE)) return; /* no bytes */
+    fake z;
+    fake_open(&z, kind, 1);
+    const float good[4] = {1.5f, -2.0f, 3.25f, 1e-3f}, evil[5] = {666, 666, 666, 666, 666};
+    switch (bad) {
+    case BAD_FOREIGN: fake_send(&z, RUN_ID ^ 1, 1, 9, 4, evil); break;
+    case BAD_LENGTH: fake_send(&z, RUN_ID, 1, 9, 5, evil); break;
+    case BAD_STALE: fake_send(&z, RUN_ID, 1, 8, 4, evil); break;
+    case BAD_NOT_NEIGHBOR: fake_send(&z, RUN_ID, 3, 9, 4, evil); break;
+    case BAD_GARBAGE: fake_send_raw(&z, "\xff\xff\xff\xff garbage", 12); break;
+    case BAD_OVERSIZE: {
+        size_t n = 1 << 16;
+        char *big = malloc(n);
+        ck_assert_ptr_nonnull(big);
+        memset(big, 0x42, n);
+        fake_send_raw(&z, big, n);
+        free(big);
+        break;
+    }
+    }
+    float mine[4] = {9, 9, 9, 9}, r[4] = {-7, -7, -7, -7};
+    const float *sp[1] = {mine};
+    float *rp[1] = {r};
+    int32_t len[1] = {4};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, len, rp, len};
+    int rc = dgcn_transport_exchange(z.t, &x);
+    ck_assert_msg(rc == DGCN_EPROTO, "%s case %d: got %s (%s)", s_backend_name[kind], bad,
+                  dgcn_strerror(rc), dgcn_error_msg());
+    ck_assert_msg(strstr(dgcn_error_msg(), s_bad_expect[bad]), "%s", dgcn_error_msg());
+    for (int j = 0; j < 4; j++) ck_assert(r[j] == -7); /* nothing mixed in */
+    /* the real message that follows is received intact */
+    fake_send(&z, RUN_ID, 1, 9, 4, good);
+    rc = dgcn_transport_exchange(z.t, &x);
+    ck_assert_msg(rc == DGCN_OK, "%s", dgcn_error_msg());
+    for (int j = 0; j < 4; j++) ck_assert(r[j] == good[j]);
+    fake_close(&z);
+}
+END_TEST
+
+/* A neighbour one exchange ahead is buffered; one two exchanges ahead is rejected. */
+START_TEST(test_ahead_buffered) {
+    fake z;
+    fake_open(&z, _i, 2);
+    const float v[6][2] = {{1, 2}, {3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}};
+    float mine[2] = {0, 0}, r1[2] = {0, 0}, r2[2] = {0, 0};
+    const float *sp[2] = {mine, mine};
+    float *rp[2] = {r1, r2};
+    int32_t len[2] = {2, 2};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 1, 0, sp, len, rp, len};
+    fake_send(&z, RUN_ID, 1, 1, 2, v[0]);
+    fake_send(&z, RUN_ID, 1, 2, 2, v[1]); /* neighbour 1 is already one exchange ahead */
+    fake_send(&z, RUN_ID, 2, 1, 2, v[2]);
+    ck_assert_msg(dgcn_transport_exchange(z.t, &x) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert(r1[0] == 1 && r1[1] == 2 && r2[0] == 5 && r2[1] == 6);
+    x.iter = 2;
+    fake_send(&z, RUN_ID, 2, 2, 2, v[3]);
+    ck_assert_msg(dgcn_transport_exchange(z.t, &x) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert(r1[0] == 3 && r1[1] == 4 && r2[0] == 7 && r2[1] == 8);
+    /* neighbour 1 sends iterations 3, 4 and 5 while neighbour 2 is still silent */
+    x.iter = 3;
+    fake_send(&z, RUN_ID, 1, 3, 2, v[4]);
+    fake_send(&z, RUN_ID, 1, 4, 2, v[5]);
+    fake_send(&z, RUN_ID, 1, 5, 2, v[5]);
+    int rc = dgcn_transport_exchange(z.t, &x);
+    ck_assert_msg(rc == DGCN_EPROTO && strstr(dgcn_error_msg(), "more than one exchange ahead"),
+                  "%s: %s", dgcn_strerror(rc), dgcn_error_msg());
+    fake_close(&z);
+}
+END_TEST
+
+/* ---- hub ---- */
+
+static void s_fill(uint8_t *b, size_t n, int seed) {
+    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(seed * 31 + i * 7);
+}
+
+START_TEST(test_hub) {
+    net w;
+    const int deadline = 300;
+    net_open(&w, _i, 4, -1, deadline, 1);
+    uint8_t out[4][3000], chk[3000];
+    size_t n[4];
+    for (int k = 0; k < 4; k++) {
+        n[k] = 100 + (size_t)k * 900;
+        s_fill(out[k], n[k], k);
+    }
+    /* agents 0 and 2 speak; 1 and 3 stay silent */
+    ck_assert_int_eq(dgcn_transport_send_coord(w.t[0], out[0], n[0]), DGCN_OK);
+    ck_assert_int_eq(dgcn_transport_send_coord(w.t[2], out[2], n[2]), DGCN_OK);
+    int seen[4] = {0};
+    for (int r = 0; r < 2; r++) {
+        int32_t a = -1;
+        void *buf = NULL;
+        size_t len = 0;
+        ck_assert_msg(dgcn_hub_recv_any(w.hub, &a, &buf, &len, -1) == DGCN_OK, "%s",
+                      dgcn_error_msg());
+        ck_assert(a == 0 || a == 2);
+        seen[a]++;
+        ck_assert_uint_eq(len, n[a]);
+        ck_assert_int_eq(memcmp(buf, out[a], len), 0);
+        free(buf);
+    }
+    ck_assert(seen[0] == 1 && seen[2] == 1);
+    int32_t a = -1;
+    void *buf = NULL;
+    size_t len = 0;
+    double t0 = dgcn_now_ms();
+    int rc = dgcn_hub_recv_any(w.hub, &a, &buf, &len, 250);
+    double el = dgcn_now_ms() - t0;
+    ck_assert_int_eq(rc, DGCN_ETIMEDOUT);
+    ck_assert_msg(el >= 245 && el < 250 + 700, "waited %.0f ms", el);
+    ck_assert_msg(strstr(dgcn_error_msg(), "never heard: 1, 3;"), "%s", dgcn_error_msg());
+    ck_assert_ptr_null(buf);
+    /* the hub addresses each agent */
+    uint64_t total = 0;
+    for (int k = 0; k < 4; k++) {
+        s_fill(chk, n[k], 10 + k);
+        ck_assert_msg(dgcn_hub_send(w.hub, k, chk, n[k]) == DGCN_OK, "%s", dgcn_error_msg());
+        total += n[k];
+    }
+    for (int k = 3; k >= 0; k--) {
+        ck_assert_msg(dgcn_transport_recv_coord(w.t[k], &buf, &len, -1) == DGCN_OK, "%s",
+                      dgcn_error_msg());
+        s_fill(chk, n[k], 10 + k);
+        ck_assert_uint_eq(len, n[k]);
+        ck_assert_int_eq(memcmp(buf, chk, len), 0);
+        free(buf);
+    }
+    ck_assert_uint_eq(w.hub->traffic.bytes[DGCN_CH_CONTROL], total);
+    ck_assert_uint_eq(w.hub->traffic.messages[DGCN_CH_CONTROL], 4);
+    ck_assert_uint_eq(w.t[0]->traffic.messages[DGCN_CH_CONTROL], 1);
+    ck_assert_uint_eq(w.t[1]->traffic.messages[DGCN_CH_CONTROL], 0);
+    /* an agent waiting on a silent coordinator */
+    t0 = dgcn_now_ms();
+    rc = dgcn_transport_recv_coord(w.t[1], &buf, &len, 200);
+    el = dgcn_now_ms() - t0;
+    ck_assert_int_eq(rc, DGCN_ETIMEDOUT);
+    ck_assert_msg(el >= 195 && el < 900, "waited %.0f ms", el);
+    ck_assert_msg(strstr(dgcn_error_msg(), "agent 1") && strstr(dgcn_error_msg(), "coordinator"),
+                  "%s", dgcn_error_msg());
+    ck_assert_int_eq(dgcn_hub_send(w.hub, 4, chk, 1), DGCN_EINVAL);
+    net_close(&w);
+}
+END_TEST
+
+/* ---- control protocol ---- */
+
+static dgcn_ctl_msg s_roundtrip(const dgcn_ctl_msg *m, size_t *packed_len) {
+    void *buf = NULL;
+    size_t len = 0;
+    ck_assert_msg(dgcn_ctl_pack(m, &buf, &len) == DGCN_OK, "%s", dgcn_error_msg());
+    dgcn_ctl_msg o;
+    ck_assert_msg(dgcn_ctl_unpack(buf, len, &o) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_int_eq(o.kind, m->kind);
+    /* every strict prefix is rejected */
+    for (size_t cut = 0; cut < len; cut++) {
+        dgcn_ctl_msg t;
+        ck_assert_msg(dgcn_ctl_unpack(buf, cut, &t) == DGCN_EPROTO, "prefix %zu of %zu accepted",
+                      cut, len);
+        ck_assert_int_eq(t.kind, DGCN_CTL_NONE);
+    }
+    free(buf);
+    if (packed_len) *packed_len = len;
+    return o;
+}
+
+START_TEST(test_control_roundtrip) {
+    dgcn_ctl_msg m, o;
+    memset(&m, 0, sizeof m);
+    m.kind = DGCN_CTL_HELLO;
+    m.u.hello = (dgcn_ctl_hello){RUN_ID, 3, "tcp://10.0.0.3:5001"};
+    o = s_roundtrip(&m, NULL);
+    ck_assert(o.u.hello.run_id == RUN_ID && o.u.hello.agent == 3);
+    ck_assert_str_eq(o.u.hello.endpoint, "tcp://10.0.0.3:5001");
+    dgcn_ctl_msg_fini(&o);
+
+    int32_t nb[3] = {0, 2, 5};
+    double mix[4] = {0.25, 0.25, 0.125, 0.375};
+    char *eps[3] = {"ipc:///r/agent-0.sock", "ipc:///r/agent-2.sock", "ipc:///r/agent-5.sock"};
+    char *keys[2] = {"lr", "layers"}, *vals[2] = {"0.01", "2"};
+    uint8_t shard[300];
+    s_fill(shard, sizeof shard, 5);
+    memset(&m, 0, sizeof m);
+    m.kind = DGCN_CTL_SETUP;
+    m.u.setup = (dgcn_ctl_setup){RUN_ID, 1, 6, 3, nb, mix, eps, 2, keys, vals, shard, sizeof shard,
+                                 "ipc:///r/agent-1.sock"};
+    o = s_roundtrip(&m, NULL);
+    const dgcn_ctl_setup *s = &o.u.setup;
+    ck_assert(s->run_id == RUN_ID && s->agent == 1 && s->n_agents == 6 && s->n_neighbors == 3);
+    ck_assert_int_eq(memcmp(s->neighbors, nb, sizeof nb), 0);
+    ck_assert_int_eq(memcmp(s->mixing, mix, sizeof mix), 0);
+    for (int i = 0; i < 3; i++) ck_assert_str_eq(s->neighbor_endpoints[i], eps[i]);
+    ck_assert_int_eq(s->n_config, 2);
+    ck_assert_str_eq(s->config_keys[1], "layers");
+    ck_assert_str_eq(s->config_values[0], "0.01");
+    ck_assert_uint_eq(s->shard_len, sizeof shard);
+    ck_assert_int_eq(memcmp(s->shard, shard, sizeof shard), 0);
+    ck_assert_str_eq(s->endpoint, "ipc:///r/agent-1.sock");
+    dgcn_ctl_msg_fini(&o);
+    ck_assert_int_eq(o.kind, DGCN_CTL_NONE);
+
+    float params[5] = {0.5f, -1.25f, 3e-7f, 0, 42};
+    double phases[2] = {1.5, 20.25};
+    memset(&m, 0, sizeof m);
+    m.kind = DGCN_CTL_REPORT;
+    dgcn_ctl_report *r = &m.u.report;
+    r->run_id = RUN_ID;
+    r->agent = 2;
+    r->iter = 1234567890123LL;
+    for (int i = 0; i < DGCN_SPLITS; i++) {
+        r->loss_sum[i] = 0.1 * (i + 1);
+        r->correct[i] = 10 + i;
+        r->count[i] = 100 + i;
+    }
+    for (int c = 0; c < DGCN_CH_COUNT; c++) {
+        r->traffic.bytes[c] = (uint64_t)1 << (30 + c);
+        r->traffic.messages[c] = (uint64_t)c * 7;
+    }
+    r->n_params = 5;
+    r->params = params;
+    r->n_phases = 2;
+    r->phase_ms = phases;
+    o = s_roundtrip(&m, NULL);
+    const dgcn_ctl_report *q = &o.u.report;
+    ck_assert(q->run_id == RUN_ID && q->agent == 2 && q->iter == 1234567890123LL);
+    ck_assert_int_eq(memcmp(q->loss_sum, r->loss_sum, sizeof q->loss_sum), 0);
+    ck_assert_int_eq(memcmp(q->correct, r->correct, sizeof q->correct), 0);
+    ck_assert_int_eq(memcmp(q->count, r->count, sizeof q->count), 0);
+    ck_assert_int_eq(memcmp(&q->traffic, &r->traffic, sizeof q->traffic), 0);
+    ck_assert(q->n_params == 5 && memcmp(q->params, params, sizeof params) == 0);
+    ck_assert(q->n_phases == 2 && memcmp(q->phase_ms, phases, sizeof phases) == 0);
+    dgcn_ctl_msg_fini(&o);
+
+    memset(&m, 0, sizeof m);
+    m.kind = DGCN_CTL_CONTROL;
+    m.u.control = (dgcn_ctl_control){DGCN_CMD_ABORT, 77};
+    o = s_roundtrip(&m, NULL);
+    ck_assert(o.u.control.cmd == DGCN_CMD_ABORT && o.u.control.iter == 77);
+    dgcn_ctl_msg_fini(&o);
+
+    memset(&m, 0, sizeof m);
+    m.kind = DGCN_CTL_ERROR;
+    m.u.error = (dgcn_ctl_error){4, 19, DGCN_ETIMEDOUT, "agent 4: no message from neighbour 2"};
+    o = s_roundtrip(&m, NULL);
+    ck_assert(o.u.error.agent == 4 && o.u.error.iter == 19 && o.u.error.code == DGCN_ETIMEDOUT);
+    ck_assert_str_eq(o.u.error.message, "agent 4: no message from neighbour 2");
+    dgcn_ctl_msg_fini(&o);
+}
+END_TEST
+
+START_TEST(test_control_rejects) {
+    dgcn_ctl_msg o;
+    const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02};
+    ck_assert_int_eq(dgcn_ctl_unpack(garbage, sizeof garbage, &o), DGCN_EPROTO);
+    ck_assert_int_eq(dgcn_ctl_unpack(garbage, DGCN_CONTROL_MAX_BYTES + 1, &o), DGCN_EPROTO);
+    ck_assert_msg(strstr(dgcn_error_msg(), "exceeds"), "%s", dgcn_error_msg());
+    /* a valid envelope whose command is unknown */
+    const uint8_t bad_cmd[] = {0x22, 0x02, 0x08, 0x09}; /* control { kind: 9 } */
+    ck_assert_int_eq(dgcn_ctl_unpack(bad_cmd, sizeof bad_cmd, &o), DGCN_EPROTO);
+    /* setup whose mixing row does not match its neighbours */
+    int32_t nb[2] = {1, 2};
+    double mix[2] = {0.5, 0.5};
+    Dgcn__Setup su = DGCN__SETUP__INIT;
+    su.n_neighbors = 2;
+    su.neighbors = nb;
+    su.n_mixing = 2;
+    su.mixing = mix;
+    Dgcn__ControlEnvelope env = DGCN__CONTROL_ENVELOPE__INIT;
+    env.body_case = DGCN__CONTROL_ENVELOPE__BODY_SETUP;
+    env.setup = &su;
+    uint8_t packed[256];
+    size_t plen = dgcn__control_envelope__pack(&env, packed);
+    ck_assert_int_eq(dgcn_ctl_unpack(packed, plen, &o), DGCN_EPROTO);
+    ck_assert_msg(strstr(dgcn_error_msg(), "mixing weights"), "%s", dgcn_error_msg());
+    /* pack refuses what it cannot represent */
+    dgcn_ctl_msg m;
+    void *buf = NULL;
+    size_t len = 0;
+    memset(&m, 0, sizeof m);
+    m.kind = 99;
+    ck_assert_int_eq(dgcn_ctl_pack(&m, &buf, &len), DGCN_EINVAL);
+    m.kind = DGCN_CTL_CONTROL;
+    m.u.control = (dgcn_ctl_control){42, 0};
+    ck_assert_int_eq(dgcn_ctl_pack(&m, &buf, &len), DGCN_EINVAL);
+}
+END_TEST
+
+static Suite *s_suite(void) {
+    Suite *s = suite_create("comm");
+    struct {
+        const char *name;
+        const TTest *fn;
+        int n;
+    } cases[] = {
+        {"ring_exact", test_ring_exact, B_COUNT},
+        {"complete_exact", test_complete_exact, B_COUNT},
+        {"zero_length", test_zero_length, B_COUNT},
+        {"counters", test_counters, B_COUNT},
+        {"timeout", test_timeout_names_peer, B_COUNT},
+        {"bad_peer", test_bad_peer, B_COUNT * BAD_COUNT},
+        {"ahead_buffered", test_ahead_buffered, B_COUNT},
+        {"hub", test_hub, B_COUNT},
+        {"control_roundtrip", test_control_roundtrip, 1},
+        {"control_rejects", test_control_rejects, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_set_timeout(tc, 60);
+        tcase_add_loop_test(tc, cases[i].fn, 0, cases[i].n);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void) {
+    return dgcn_test_run(s_suite());
+}

@@ -13,6 +13,40 @@
 #include <string.h>
 
 #define S_ACC_MAX 64 /* widths up to this use a stack accumulator per row */
+#define S_CHUNK 8    /* elementwise loops run in chunks of this constant length, which vectorize */
+
+/* The dropout factor of one element: scale when kept, else 0 (branch-free). */
+static inline float s_keep(uint64_t k, uint32_t col, float p, float scale) {
+    return dgcn_dropout_unit(k, col) >= p ? scale : 0.0f;
+}
+
+/* out[i] = in[i] * factor(k, col[i]) for i < n (a sparse row's stored entries). */
+static inline void s_mask_sparse(float *restrict out, const float *restrict in,
+                                 const int32_t *restrict col, int64_t n, uint64_t k, float p,
+                                 float scale) {
+    int64_t i = 0;
+    for (; i + S_CHUNK <= n; i += S_CHUNK)
+        for (int t = 0; t < S_CHUNK; t++)
+            out[i + t] = in[i + t] * s_keep(k, (uint32_t)col[i + t], p, scale);
+    for (; i < n; i++) out[i] = in[i] * s_keep(k, (uint32_t)col[i], p, scale);
+}
+
+/* out[j] = in[j] * factor(k, j) for j < w (a dense row); out and in do not overlap. */
+static inline void s_mask_dense(float *restrict out, const float *restrict in, int32_t w, uint64_t k,
+                                float p, float scale) {
+    int32_t j = 0;
+    for (; j + S_CHUNK <= w; j += S_CHUNK)
+        for (int t = 0; t < S_CHUNK; t++) out[j + t] = in[j + t] * s_keep(k, (uint32_t)(j + t), p, scale);
+    for (; j < w; j++) out[j] = in[j] * s_keep(k, (uint32_t)j, p, scale);
+}
+
+/* x[j] *= factor(k, j) for j < w, in place. */
+static inline void s_mask_dense_inplace(float *x, int32_t w, uint64_t k, float p, float scale) {
+    int32_t j = 0;
+    for (; j + S_CHUNK <= w; j += S_CHUNK)
+        for (int t = 0; t < S_CHUNK; t++) x[j + t] *= s_keep(k, (uint32_t)(j + t), p, scale);
+    for (; j < w; j++) x[j] *= s_keep(k, (uint32_t)j, p, scale);
+}
 
 /* ---- dense products ---- */
 
@@ -39,51 +73,86 @@ void dgcn_matmul_backward(float *din, float *dw, const float *dout, const float 
 
 /* ---- sparse x dense ---- */
 
-/* y = a m over rows [0, n_rows), width W (a constant after inlining). */
-static inline void s_spmm(float *restrict y, const int64_t *restrict rp, const int32_t *restrict col,
-                          const float *restrict val, const float *restrict m, int32_t n_rows,
-                          int32_t W) {
-    for (int32_t r = 0; r < n_rows; r++) {
-        float acc[S_ACC_MAX];
-        for (int32_t j = 0; j < W; j++) acc[j] = 0.0f;
-        for (int64_t e = rp[r]; e < rp[r + 1]; e++) {
-            const float v = val[e];
-            const float *restrict mr = m + (size_t)col[e] * (size_t)W;
-            for (int32_t j = 0; j < W; j++) acc[j] += v * mr[j];
-        }
-        float *restrict yr = y + (size_t)r * (size_t)W;
-        for (int32_t j = 0; j < W; j++) yr[j] = acc[j];
+/* Four floats in a register (SSE on x86-64); loads and stores are unaligned. */
+typedef float s_v4 __attribute__((vector_size(16)));
+
+static inline s_v4 s_load4(const float *p) {
+    s_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void s_store4(float *p, s_v4 v) {
+    memcpy(p, &v, sizeof v);
+}
+
+/* yr[0..W) += sum over e < ne of v[e] * m[col[e], 0..W), for a compile-time W <= 16 + 3: the
+ * accumulators stay in registers (up to four 4-float vectors and three scalars). */
+static inline __attribute__((always_inline)) void s_row_fma(float *restrict yr,
+                                                            const int32_t *restrict col,
+                                                            const float *restrict v, int64_t ne,
+                                                            const float *restrict m, const int W) {
+    const int NV = W / 4, T = W % 4;
+    s_v4 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f;
+    for (int64_t e = 0; e < ne; e++) {
+        const float *restrict mr = m + (size_t)col[e] * (size_t)W;
+        const float s = v[e];
+        if (NV > 0) a0 += s * s_load4(mr);
+        if (NV > 1) a1 += s * s_load4(mr + 4);
+        if (NV > 2) a2 += s * s_load4(mr + 8);
+        if (NV > 3) a3 += s * s_load4(mr + 12);
+        if (T > 0) t0 += s * mr[4 * NV];
+        if (T > 1) t1 += s * mr[4 * NV + 1];
+        if (T > 2) t2 += s * mr[4 * NV + 2];
+    }
+    if (NV > 0) s_store4(yr, s_load4(yr) + a0);
+    if (NV > 1) s_store4(yr + 4, s_load4(yr + 4) + a1);
+    if (NV > 2) s_store4(yr + 8, s_load4(yr + 8) + a2);
+    if (NV > 3) s_store4(yr + 12, s_load4(yr + 12) + a3);
+    if (T > 0) yr[4 * NV] += t0;
+    if (T > 1) yr[4 * NV + 1] += t1;
+    if (T > 2) yr[4 * NV + 2] += t2;
+}
+
+/* The same for any width, accumulating in memory. */
+static void s_row_fma_wide(float *restrict yr, const int32_t *restrict col, const float *restrict v,
+                           int64_t ne, const float *restrict m, int32_t w) {
+    for (int64_t e = 0; e < ne; e++) {
+        const float *restrict mr = m + (size_t)col[e] * (size_t)w;
+        const float s = v[e];
+        for (int32_t j = 0; j < w; j++) yr[j] += s * mr[j];
     }
 }
 
-/* The same for any width (accumulating straight into y). */
-static void s_spmm_wide(float *restrict y, const int64_t *restrict rp, const int32_t *restrict col,
-                        const float *restrict val, const float *restrict m, int32_t n_rows,
-                        int32_t w) {
-    for (int32_t r = 0; r < n_rows; r++) {
-        float *restrict yr = y + (size_t)r * (size_t)w;
-        memset(yr, 0, (size_t)w * sizeof *yr);
-        for (int64_t e = rp[r]; e < rp[r + 1]; e++) {
-            const float v = val[e];
-            const float *restrict mr = m + (size_t)col[e] * (size_t)w;
-            for (int32_t j = 0; j < w; j++) yr[j] += v * mr[j];
-        }
+/* Widths with a register-resident copy of s_row_fma: 1..16 (hidden layers, class counts). */
+#define S_WIDTH_CASES(X)                                                                           \
+    X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
+
+/* y = a m over all rows, width W (constant after inlining). */
+static inline __attribute__((always_inline)) void s_spmm(float *restrict y, const dgcn_csr *a,
+                                                         const float *restrict m, const int W) {
+    const int64_t *restrict rp = a->rowptr;
+    for (int32_t r = 0; r < a->n_rows; r++) {
+        float *restrict yr = y + (size_t)r * (size_t)W;
+        for (int j = 0; j < W; j++) yr[j] = 0.0f;
+        s_row_fma(yr, a->col + rp[r], a->val + rp[r], rp[r + 1] - rp[r], m, W);
     }
 }
 
 void dgcn_spmm(float *y, const dgcn_csr *a, const float *m, int32_t w) {
-    const int64_t *rp = a->rowptr;
-    const int32_t *col = a->col;
-    const float *val = a->val;
-    int32_t n = a->n_rows;
     switch (w) {
-    case 16: s_spmm(y, rp, col, val, m, n, 16); break;
-    case 8: s_spmm(y, rp, col, val, m, n, 8); break;
-    case 7: s_spmm(y, rp, col, val, m, n, 7); break;
-    case 32: s_spmm(y, rp, col, val, m, n, 32); break;
-    default:
-        if (w <= S_ACC_MAX) s_spmm(y, rp, col, val, m, n, w);
-        else s_spmm_wide(y, rp, col, val, m, n, w);
+#define S_CASE(W)                                                                                  \
+    case W: s_spmm(y, a, m, W); return;
+        S_WIDTH_CASES(S_CASE)
+#undef S_CASE
+    default: break;
+    }
+    for (int32_t r = 0; r < a->n_rows; r++) {
+        float *yr = y + (size_t)r * (size_t)w;
+        memset(yr, 0, (size_t)w * sizeof *yr);
+        s_row_fma_wide(yr, a->col + a->rowptr[r], a->val + a->rowptr[r],
+                       a->rowptr[r + 1] - a->rowptr[r], m, w);
     }
 }
 
@@ -116,29 +185,33 @@ void dgcn_csr_transpose_fill(dgcn_csr *at, const dgcn_csr *a, int64_t *count) {
         }
 }
 
-/* y = dropout(x) w for width W; the keep test is skipped when drop == 0. */
-static inline void s_sparse_dropout_matmul(float *restrict y, float *restrict xd_val,
-                                           const dgcn_csr *x, const float *restrict w, int32_t W,
-                                           const int32_t *gid, int drop, float p, float scale,
-                                           uint64_t seed, int64_t iter, int layer) {
+/* y = dropout(x) w, width W (constant after inlining; 0 = use w_rt through the memory path). Each
+ * row's values are masked in chunks first (vectorized, branch-free: a dropped entry adds zeros,
+ * as a branch on a random mask would mispredict half the time), then accumulated. */
+static inline __attribute__((always_inline)) void s_sparse_dropout_matmul(
+    float *restrict y, float *restrict xd_val, const dgcn_csr *x, const float *restrict w,
+    const int W, int32_t w_rt, const int32_t *gid, int drop, float p, float scale, uint64_t seed,
+    int64_t iter, int layer) {
     const int64_t *restrict rp = x->rowptr;
     const int32_t *restrict col = x->col;
     const float *restrict val = x->val;
-    const uint64_t d = (uint64_t)x->n_cols;
+    const int32_t fo = W ? W : w_rt;
     for (int32_t r = 0; r < x->n_rows; r++) {
-        float acc[S_ACC_MAX];
-        for (int32_t j = 0; j < W; j++) acc[j] = 0.0f;
-        const uint64_t base = drop ? (uint64_t)gid[r] * d : 0;
-        /* Branch-free: a dropped entry adds zeros (a branch on a random mask mispredicts). */
-        for (int64_t e = rp[r]; e < rp[r + 1]; e++) {
-            float v = val[e];
-            if (drop) v *= (float)dgcn_dropout_keep(seed, iter, layer, base + (uint64_t)col[e], p) * scale;
-            if (xd_val) xd_val[e] = v;
-            const float *restrict wr = w + (size_t)col[e] * (size_t)W;
-            for (int32_t j = 0; j < W; j++) acc[j] += v * wr[j];
+        float *restrict yr = y + (size_t)r * (size_t)fo;
+        for (int32_t j = 0; j < fo; j++) yr[j] = 0.0f;
+        const uint64_t k = drop ? dgcn_dropout_row_key(seed, iter, layer, gid[r]) : 0;
+        for (int64_t e0 = rp[r]; e0 < rp[r + 1]; e0 += S_ACC_MAX) {
+            const int64_t ne = rp[r + 1] - e0 < S_ACC_MAX ? rp[r + 1] - e0 : S_ACC_MAX;
+            float vb[S_ACC_MAX];
+            const float *v = val + e0;
+            if (drop) {
+                float *dst = xd_val ? xd_val + e0 : vb;
+                s_mask_sparse(dst, val + e0, col + e0, ne, k, p, scale);
+                v = dst;
+            }
+            if (W) s_row_fma(yr, col + e0, v, ne, w, W);
+            else s_row_fma_wide(yr, col + e0, v, ne, w, fo);
         }
-        float *restrict yr = y + (size_t)r * (size_t)W;
-        for (int32_t j = 0; j < W; j++) yr[j] = acc[j];
     }
 }
 
@@ -147,33 +220,17 @@ void dgcn_sparse_dropout_matmul_forward(float *y, float *xd_val, const dgcn_csr 
                                         int64_t iter, int layer) {
     int drop = p > 0.0f && gid != NULL;
     float scale = drop ? 1.0f / (1.0f - p) : 1.0f;
-    if (fo > S_ACC_MAX) {
-        /* Wide outputs: accumulate straight into y. */
-        memset(y, 0, (size_t)x->n_rows * (size_t)fo * sizeof *y);
-        for (int32_t r = 0; r < x->n_rows; r++) {
-            float *restrict yr = y + (size_t)r * (size_t)fo;
-            for (int64_t e = x->rowptr[r]; e < x->rowptr[r + 1]; e++) {
-                float v = x->val[e];
-                if (drop)
-                    v = dgcn_dropout_keep(seed, iter, layer,
-                                          (uint64_t)gid[r] * (uint64_t)x->n_cols + (uint64_t)x->col[e], p)
-                            ? v * scale
-                            : 0.0f;
-                if (xd_val) xd_val[e] = v;
-                const float *restrict wr = w + (size_t)x->col[e] * (size_t)fo;
-                for (int32_t j = 0; j < fo; j++) yr[j] += v * wr[j];
-            }
-        }
-        return;
-    }
     switch (fo) {
-    case 16: s_sparse_dropout_matmul(y, xd_val, x, w, 16, gid, drop, p, scale, seed, iter, layer); break;
-    case 7: s_sparse_dropout_matmul(y, xd_val, x, w, 7, gid, drop, p, scale, seed, iter, layer); break;
-    default: s_sparse_dropout_matmul(y, xd_val, x, w, fo, gid, drop, p, scale, seed, iter, layer);
+#define S_CASE(W)                                                                                  \
+    case W: s_sparse_dropout_matmul(y, xd_val, x, w, W, W, gid, drop, p, scale, seed, iter, layer); break;
+        S_WIDTH_CASES(S_CASE)
+#undef S_CASE
+    default: s_sparse_dropout_matmul(y, xd_val, x, w, 0, fo, gid, drop, p, scale, seed, iter, layer);
     }
+    if (xd_val && !drop) memcpy(xd_val, x->val, (size_t)x->nnz * sizeof *xd_val);
 }
 
-static inline void s_sparse_matmul_backward(float *restrict dw, const dgcn_csr *x,
+static inline __attribute__((always_inline)) void s_sparse_matmul_backward(float *restrict dw, const dgcn_csr *x,
                                             const float *restrict xd_val, const float *restrict dy,
                                             int32_t W) {
     const int64_t *restrict rp = x->rowptr;
@@ -203,11 +260,9 @@ void dgcn_dropout_forward(float *out, const float *in, int32_t n, int32_t w, con
                           float p, uint64_t seed, int64_t iter, int layer) {
     float scale = 1.0f / (1.0f - p);
     for (int32_t r = 0; r < n; r++) {
-        uint64_t base = (uint64_t)gid[r] * (uint64_t)w;
-        for (int32_t j = 0; j < w; j++) {
-            size_t i = (size_t)r * (size_t)w + (size_t)j;
-            out[i] = in[i] * ((float)dgcn_dropout_keep(seed, iter, layer, base + (uint64_t)j, p) * scale);
-        }
+        uint64_t k = dgcn_dropout_row_key(seed, iter, layer, gid[r]);
+        if (out == in) s_mask_dense_inplace(out + (size_t)r * (size_t)w, w, k, p, scale);
+        else s_mask_dense(out + (size_t)r * (size_t)w, in + (size_t)r * (size_t)w, w, k, p, scale);
     }
 }
 
@@ -215,26 +270,35 @@ void dgcn_dropout_backward(float *din, const float *dout, int32_t n, int32_t w, 
                            float p, uint64_t seed, int64_t iter, int layer) {
     float scale = 1.0f / (1.0f - p);
     for (int32_t r = 0; r < n; r++) {
-        uint64_t base = (uint64_t)gid[r] * (uint64_t)w;
-        for (int32_t j = 0; j < w; j++) {
-            size_t i = (size_t)r * (size_t)w + (size_t)j;
-            din[i] += dout[i] * ((float)dgcn_dropout_keep(seed, iter, layer, base + (uint64_t)j, p) * scale);
-        }
+        uint64_t k = dgcn_dropout_row_key(seed, iter, layer, gid[r]);
+        float *restrict dr = din + (size_t)r * (size_t)w;
+        const float *restrict gr = dout + (size_t)r * (size_t)w;
+        for (int32_t j = 0; j < w; j++) dr[j] += gr[j] * s_keep(k, (uint32_t)j, p, scale);
     }
 }
 
 void dgcn_relu_forward(float *out, const float *in, int64_t n) {
-    for (int64_t i = 0; i < n; i++) out[i] = fmaxf(in[i], 0.0f);
+    if (out != in) memcpy(out, in, (size_t)n * sizeof *out);
+    int64_t i = 0;
+    for (; i + S_CHUNK <= n; i += S_CHUNK)
+        for (int t = 0; t < S_CHUNK; t++) out[i + t] = out[i + t] > 0.0f ? out[i + t] : 0.0f;
+    for (; i < n; i++) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
 }
 
 void dgcn_relu_backward(float *restrict din, const float *restrict dout, const float *restrict in,
                         int64_t n) {
-    for (int64_t i = 0; i < n; i++) din[i] += dout[i] * (in[i] > 0.0f ? 1.0f : 0.0f);
+    int64_t i = 0;
+    for (; i + S_CHUNK <= n; i += S_CHUNK)
+        for (int t = 0; t < S_CHUNK; t++) din[i + t] += dout[i + t] * (in[i + t] > 0.0f ? 1.0f : 0.0f);
+    for (; i < n; i++) din[i] += dout[i] * (in[i] > 0.0f ? 1.0f : 0.0f);
 }
 
 void dgcn_relu_dropout_backward(float *restrict dz, const float *restrict dhd,
                                 const float *restrict hd, float scale, int64_t n) {
-    for (int64_t i = 0; i < n; i++) dz[i] = dhd[i] * (hd[i] != 0.0f ? scale : 0.0f);
+    int64_t i = 0;
+    for (; i + S_CHUNK <= n; i += S_CHUNK)
+        for (int t = 0; t < S_CHUNK; t++) dz[i + t] = dhd[i + t] * (hd[i + t] != 0.0f ? scale : 0.0f);
+    for (; i < n; i++) dz[i] = dhd[i] * (hd[i] != 0.0f ? scale : 0.0f);
 }
 
 void dgcn_softmax_xent(float *dlogits, const float *logits, const int32_t *label,

@@ -4,10 +4,12 @@
  * pointer. Backward kernels ACCUMULATE into their gradient outputs (the caller zeroes them), except
  * where a comment says "overwrites". No kernel allocates.
  *
- * Dropout is counter-based (core/rng.h): element (row r, column j) of a layer-`layer` input of
- * width w is kept when dgcn_hash_unit(seed, iter, layer, gid[r] * w + j) >= p and then scaled by
- * 1 / (1 - p), so a block of rows draws exactly the centralized run's mask for those rows. For the
- * sparse features the mask is drawn on stored nonzeros only (a zero stays zero either way). */
+ * Dropout is counter-based (core/rng.h): element (row r, column j) of a layer-`layer` input is
+ * kept when dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, layer, gid[r]), j) >= p and then
+ * scaled by 1 / (1 - p), so a block of rows draws exactly the centralized run's mask for those rows.
+ * The four 64-bit mixes are paid once per row and each element costs one cheap 32-bit hash (a
+ * full dgcn_hash_unit per element would be most of a Cora epoch). For the sparse features the mask
+ * is drawn on stored nonzeros only (a zero stays zero either way). */
 #ifndef DGCN_NN_KERNELS_H
 #define DGCN_NN_KERNELS_H
 
@@ -17,9 +19,24 @@
 
 #include <stdint.h>
 
-/* Keep test of element `key` for the dropout of layer `layer` (nonzero = kept). */
-static inline int dgcn_dropout_keep(uint64_t seed, int64_t iter, int layer, uint64_t key, float p) {
-    return dgcn_hash_unit(seed, (uint64_t)iter, (uint64_t)layer, key) >= p;
+/* The 64-bit key of one row of a layer-`layer` dropout: dgcn_hash_unit's mix of
+ * (seed, iter, layer, gid), a pure function of those four. */
+static inline uint64_t dgcn_dropout_row_key(uint64_t seed, int64_t iter, int layer, int32_t gid) {
+    return dgcn_mix64(seed ^ dgcn_mix64((uint64_t)iter ^ dgcn_mix64((uint64_t)layer ^
+                                                                    dgcn_mix64((uint64_t)gid))));
+}
+
+/* Uniform in [0, 1) (24 bits) of column col of the row keyed k: the 32-bit murmur3 finalizer of
+ * a Weyl step from the key, a bijection of col for a fixed k (no two columns of a row share a
+ * draw), cheap enough to vectorize. The element is kept when this is >= p. */
+static inline float dgcn_dropout_unit(uint64_t k, uint32_t col) {
+    uint32_t h = ((uint32_t)k + col * 0x9E3779B9u) ^ (uint32_t)(k >> 32);
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return (float)(int32_t)(h >> 8) * (1.0f / 16777216.0f);
 }
 
 /* ---- dense products (cblas_sgemm) ---- */
@@ -47,7 +64,7 @@ void dgcn_spmm_t_scatter(float *g_full /* (a->n_cols, w) */, const dgcn_csr *a,
 void dgcn_csr_transpose_fill(dgcn_csr *at, const dgcn_csr *a, int64_t *count /* (a->n_cols) */);
 
 /* y = dropout(x) w for sparse features x (n, d) and dense weights w (d, fo), the mask drawn on x's
- * stored nonzeros with keys gid[r] * d + col. p == 0 or gid == NULL means no dropout. When xd_val is
+ * stored nonzeros (columns as keys). p == 0 or gid == NULL means no dropout. When xd_val is
  * not NULL it receives the dropped-and-scaled value of every stored entry (0 where dropped), which
  * is what dgcn_sparse_matmul_backward needs. Overwrites y. */
 void dgcn_sparse_dropout_matmul_forward(float *y /* (x->n_rows, fo) */, float *xd_val /* (x->nnz) */,
@@ -62,7 +79,7 @@ void dgcn_sparse_matmul_backward(float *dw /* (x->n_cols, fo) */, const dgcn_csr
 
 /* ---- elementwise ---- */
 
-/* out = dropout(in) with keys gid[r] * w + j; out may equal in. */
+/* out = dropout(in) with the row keys of gid; out may equal in. */
 void dgcn_dropout_forward(float *out /* (n, w) */, const float *in /* (n, w) */, int32_t n,
                           int32_t w, const int32_t *gid /* (n) */, float p, uint64_t seed,
                           int64_t iter, int layer);

@@ -44,7 +44,19 @@ void dgcn_adam_step(dgcn_adam *a, float *restrict theta, const float *restrict g
     const float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
     const float c1 = 1.0f - beta1, c2 = 1.0f - beta2;
     float *restrict m = a->m, *restrict v = a->v;
-    for (int64_t i = 0; i < a->n; i++) {
+    /* Chunks of constant length 8 vectorize at -O2; the tail runs one by one. */
+    const int64_t n = a->n;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float *restrict mc = m + i, *restrict vc = v + i, *restrict tc = theta + i;
+        const float *restrict gc = grad + i;
+        for (int t = 0; t < 8; t++) {
+            mc[t] = beta1 * mc[t] + c1 * gc[t];
+            vc[t] = beta2 * vc[t] + c2 * gc[t] * gc[t];
+            tc[t] -= step * mc[t] / (sqrtf(vc[t]) * inv_sqrt_bc2 + eps);
+        }
+    }
+    for (; i < n; i++) {
         const float g = grad[i];
         m[i] = beta1 * m[i] + c1 * g;
         v[i] = beta2 * v[i] + c2 * g * g;

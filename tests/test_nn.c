@@ -1,6 +1,7 @@
 /* tests/test_nn.c: the nn module: kernels, the GCN/MLP model and the optimizers.
  *
- * Kernels are checked against dense double-precision products and by central differences of their
+ * Masks come from the keys documented in nn/kernels.h. Kernels are checked against dense
+ * double-precision products and by central differences of their
  * forward against their backward. The whole model is checked against a double-precision reference
  * written here (itself checked by central differences), and the block invariant of PAPER.md by
  * running 2 and 3 row blocks in threads wired through an in-process exchange hook. */
@@ -187,7 +188,7 @@ START_TEST(test_sparse_xw) {
             for (int32_t k = 0; k < d; k++) {
                 if (xd[i * d + k] == 0.0) continue;
                 stored++;
-                if (dgcn_hash_unit(seed, (uint64_t)iter, 0, (uint64_t)gid[i] * d + k) < p) continue;
+                if (dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, 0, gid[i]), (uint32_t)k) < p) continue;
                 kept++;
                 for (int32_t j = 0; j < fo; j++) yref[i * fo + j] += 2.0 * (float)xd[i * d + k] * w[k * fo + j];
             }
@@ -531,7 +532,7 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
         hd[l] = s_xcalloc((size_t)n * fi, sizeof(double));
         for (int32_t i = 0; i < n; i++)
             for (int32_t k = 0; k < fi; k++) {
-                int keep = p == 0.0 || dgcn_hash_unit(seed, (uint64_t)iter, (uint64_t)l, (uint64_t)i * fi + k) >= (float)p;
+                int keep = p == 0.0 || dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, l, i), (uint32_t)k) >= (float)p;
                 hd[l][(size_t)i * fi + k] = keep ? h[(size_t)i * fi + k] * scale : 0.0;
             }
         double *m = s_xcalloc((size_t)n * fo, sizeof(double));
@@ -601,7 +602,7 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
                         for (int32_t j = 0; j < fo; j++) s += dm[(size_t)i * fo + j] * w[(size_t)k * fo + j];
                         /* dropout' then ReLU' at Z_{l-1} */
                         size_t ik = (size_t)i * fi + k;
-                        int kept = p == 0.0 || dgcn_hash_unit(seed, (uint64_t)iter, (uint64_t)l, (uint64_t)i * fi + k) >= (float)p;
+                        int kept = p == 0.0 || dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, l, i), (uint32_t)k) >= (float)p;
                         dz[ik] = kept && z[l - 1][ik] > 0 ? s * scale : 0.0;
                     }
             }

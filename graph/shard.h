@@ -15,6 +15,7 @@
 #include "graph/csr.h"
 #include "graph/dataset.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct dgcn_shard {

@@ -11,7 +11,9 @@ if(DGCN_WITH_MPI)
     # rank 0 is the coordinator, ranks 1..4 are a ring / complete graph of four agents
     add_test(NAME comm_mpi COMMAND ${DGCN_MPIRUN} --allow-run-as-root --oversubscribe -np 5
              $<TARGET_FILE:mpi_conformance>)
+    # Open MPI's own start-up allocations (in dlopen'ed components) are never freed, so leak
+    # detection is off for this entry only; ASan and UBSan still check every access.
     set_tests_properties(comm_mpi PROPERTIES TIMEOUT 120
-      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1;ASAN_OPTIONS=detect_leaks=0")
   endif()
 endif()

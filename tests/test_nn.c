@@ -165,10 +165,11 @@ END_TEST
 START_TEST(test_sparse_xw) {
     dgcn_rng rng;
     dgcn_rng_seed(&rng, 2, DGCN_STREAM_TEST);
-    const int32_t n = 11, d = 23;
+    /* Rows of ~100 stored entries cross the kernel's 64-entry chunks. */
+    const int32_t n = 11, d = 150;
     const int32_t fos[] = {16, 7, 5, 80};
-    double xd[11 * 23];
-    s_rand_dense(xd, n * d, 0.5, &rng);
+    double xd[11 * 150];
+    s_rand_dense(xd, n * d, 0.3, &rng);
     dgcn_csr x = s_csr_dense(xd, n, d);
     int32_t gid[11];
     for (int32_t i = 0; i < n; i++) gid[i] = 100 + 3 * i;

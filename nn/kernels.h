@@ -79,7 +79,7 @@ void dgcn_sparse_matmul_backward(float *dw /* (x->n_cols, fo) */, const dgcn_csr
 
 /* ---- elementwise ---- */
 
-/* out = dropout(in) with the row keys of gid; out may equal in. */
+/* out = dropout(in) with the row keys of gid; out may equal in (else they must not overlap). */
 void dgcn_dropout_forward(float *out /* (n, w) */, const float *in /* (n, w) */, int32_t n,
                           int32_t w, const int32_t *gid /* (n) */, float p, uint64_t seed,
                           int64_t iter, int layer);

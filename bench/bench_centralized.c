@@ -1,0 +1,74 @@
+/* bench/bench_centralized.c: time centralized training per epoch and report peak memory.
+ *
+ * One dataset per process, so the peak resident set is this dataset's alone. Prints one JSON line
+ * (see bench/README.md), the same fields as bench/reference_gcn.py for side-by-side ratios. */
+#include "coordinator/args.h"
+#include "coordinator/baseline.h"
+#include "coordinator/data_source.h"
+#include "coordinator/rundir.h"
+
+#include "core/error.h"
+#include "core/timer.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static const char s_usage[] =
+    "usage: bench_centralized [--data DIR | generator options] [--seeds N] [--epochs E] [--model gcn|mlp]\n"
+    "\nTrains the centralized model once per seed and prints one JSON line: test accuracy mean and\n"
+    "std, the median epoch time (training step + validation evaluation) and the peak resident set.";
+
+int main(int argc, char **argv) {
+    dgcn_data_source src;
+    dgcn_data_source_defaults(&src);
+    int seeds = 10, epochs = 200;
+    const char *model = "gcn";
+    const dgcn_arg table[] = {
+        DGCN_DATA_SOURCE_ARGS(&src),
+        {"seeds", DGCN_ARG_INT, &seeds, "runs", 1, 1000},
+        {"epochs", DGCN_ARG_INT, &epochs, "epochs per run", 1, 100000},
+        {"model", DGCN_ARG_STRING, &model, "gcn or mlp", 1, 0},
+        DGCN_ARGS_END,
+    };
+    int prc = dgcn_args_parse(s_usage, table, argc, argv);
+    if (prc) return prc == 1 ? 0 : 2;
+    dgcn_dataset ds = {0};
+    dgcn_csr a_hat = {0};
+    double t0 = dgcn_now_ms();
+    int rc = dgcn_data_source_open(&src, &ds, &a_hat);
+    double load_ms = dgcn_now_ms() - t0;
+    if (rc) {
+        fprintf(stderr, "error: %s\n", dgcn_error_msg());
+        return 1;
+    }
+    dgcn_baseline_opts o = dgcn_baseline_defaults(strcmp(model, "mlp") ? DGCN_MODEL_GCN : DGCN_MODEL_MLP, &ds);
+    o.epochs = epochs;
+    double *acc = calloc((size_t)seeds, sizeof *acc), *ms = calloc((size_t)seeds, sizeof *ms);
+    if (!acc || !ms) return 1;
+    for (int s = 0; s < seeds && !rc; s++) {
+        dgcn_baseline_result r;
+        o.seed = (uint64_t)s;
+        rc = dgcn_baseline_run(&ds, &a_hat, &o, &r);
+        acc[s] = r.test_acc;
+        ms[s] = r.ms_per_epoch_median;
+    }
+    if (rc) {
+        fprintf(stderr, "error: %s\n", dgcn_error_msg());
+        return 1;
+    }
+    double m, sd;
+    dgcn_mean_std(acc, seeds, &m, &sd);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"impl\":\"dgcn\",\"dataset\":\"%s\",\"nodes\":%d,\"edges\":%lld,\"model\":\"%s\","
+           "\"test_acc_mean\":%.6f,\"test_acc_std\":%.6f,\"ms_per_epoch_median\":%.4f,"
+           "\"peak_mb\":%.1f,\"load_ms\":%.1f,\"seeds\":%d,\"epochs\":%d,\"threads\":1}\n",
+           ds.name, ds.n, (long long)ds.n_edges, model, m, sd, dgcn_median(ms, seeds),
+           ru.ru_maxrss / 1024.0, load_ms, seeds, epochs);
+    free(acc);
+    free(ms);
+    dgcn_dataset_fini(&ds);
+    dgcn_csr_fini(&a_hat);
+    return 0;
+}

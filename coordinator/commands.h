@@ -15,6 +15,8 @@ typedef struct dgcn_command {
 int dgcn_cmd_generate(int argc, char **argv);
 int dgcn_cmd_baseline(int argc, char **argv);
 int dgcn_cmd_topology(int argc, char **argv);
+int dgcn_cmd_agent(int argc, char **argv);
+int dgcn_cmd_verify(int argc, char **argv);
 int dgcn_cmd_partition(int argc, char **argv);
 
 #endif

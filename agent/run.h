@@ -1,0 +1,83 @@
+/* agent/run.h: the agent side of the coordinator protocol (comm/control.h).
+ *
+ * An agent process (or thread) owns one transport endpoint with a coordinator link and runs:
+ *   1. Hello {run id, agent, mesh endpoint}            -> coordinator
+ *   2. Setup {neighbours, mixing row, config, shard}   <- coordinator
+ *      the mesh hook connects the neighbours; the shard comes as bytes or from a plan folder
+ *   3. verify: one forward + backward at the config's initial weights; Report LOGITS (params =
+ *      the (n_own, c) logits, rows in the shard's own order) and Report GRADIENT (params = g_k,
+ *      traffic, phase times).
+ *      train: iterations of dgcn_agent_step; at iteration 0, every eval_every and at the end an
+ *      evaluation and a Report {iter, per-split sums, traffic, phase times, params if asked}.
+ *      Between iterations a Control STOP ends the run early (with a final report), ABORT at once.
+ *   4. after the last report the agent waits for Control STOP (so nothing queued is lost) and
+ *      returns.
+ * Any failure is sent to the coordinator as Error {agent, iteration, code, message} before the
+ * function returns its code. */
+#ifndef DGCN_AGENT_RUN_H
+#define DGCN_AGENT_RUN_H
+
+#include "comm/control.h"
+#include "comm/transport.h"
+#include "nn/consensus.h"
+#include "nn/gcn.h"
+
+#include <signal.h>
+#include <stdint.h>
+
+typedef enum dgcn_run_mode { DGCN_RUN_VERIFY = 0, DGCN_RUN_TRAIN = 1 } dgcn_run_mode;
+
+/* Report.iter of the two verification reports. */
+enum { DGCN_RUN_REPORT_LOGITS = -1, DGCN_RUN_REPORT_GRADIENT = -2 };
+
+/* Phases in Report.phase_ms (cumulative milliseconds). */
+enum { DGCN_RUN_PHASE_FORWARD = 0, DGCN_RUN_PHASE_BACKWARD = 1, DGCN_RUN_PHASE_CONSENSUS = 2,
+       DGCN_RUN_PHASE_EVAL = 3, DGCN_RUN_N_PHASES = 4 };
+
+/* What the coordinator tells every agent, carried as Setup key/values. */
+typedef struct dgcn_run_config {
+    dgcn_run_mode mode;
+    dgcn_model_config model;
+    dgcn_consensus_config consensus; /* grad_scale 0 means M */
+    int64_t iterations;              /* train: steps */
+    int64_t eval_every;              /* train: report interval (>= 1) */
+    uint64_t init_seed;              /* Glorot init of theta, the same on every agent */
+    uint64_t dropout_seed;
+    int training;                    /* verify: gradient with dropout (1) or without (0) */
+    int report_params;               /* train: parameter vector in every report */
+    char plan[1024];                 /* plan folder to read the shard from, or "" (shard bytes) */
+} dgcn_run_config;
+
+/* Verify mode, defaults for d features and c classes: Kipf's model without dropout, DGD 0.1. */
+dgcn_run_config dgcn_run_config_defaults(int32_t d, int32_t c);
+
+/* To key/value strings: *keys and *values are malloc'd arrays of *n malloc'd strings (free with
+ * dgcn_run_kv_free). */
+int dgcn_run_config_to_kv(const dgcn_run_config *c, int32_t *n, char ***keys, char ***values);
+void dgcn_run_kv_free(int32_t n, char **keys, char **values);
+
+/* From key/values (unknown keys and malformed values are DGCN_EINVAL naming the key). */
+int dgcn_run_config_from_kv(dgcn_run_config *c, int32_t n, char *const *keys,
+                            char *const *values);
+
+/* Connects the neighbours the setup names (zmq: endpoints; mpi: collective communicator; inproc:
+ * checks the endpoint's neighbours). */
+typedef int (*dgcn_run_mesh_fn)(void *ctx, dgcn_transport *t, const dgcn_ctl_setup *s);
+int dgcn_run_mesh_zmq(void *ctx, dgcn_transport *t, const dgcn_ctl_setup *s);
+int dgcn_run_mesh_mpi(void *ctx, dgcn_transport *t, const dgcn_ctl_setup *s);
+int dgcn_run_mesh_fixed(void *ctx, dgcn_transport *t, const dgcn_ctl_setup *s);
+
+typedef struct dgcn_run_agent_opts {
+    const char *endpoint;         /* mesh endpoint bound, sent in Hello (NULL: none) */
+    dgcn_run_mesh_fn mesh;        /* required */
+    void *mesh_ctx;
+    int setup_deadline_ms;        /* wait for Setup and for the final STOP (<= 0: endpoint's) */
+    volatile sig_atomic_t *stop;  /* optional: set by a signal handler, ends the run (EINTR) */
+} dgcn_run_agent_opts;
+
+/* Runs the protocol above on t (t->self is the agent id). Returns DGCN_OK after a completed run
+ * (or an early STOP), else the failure's code (already reported to the coordinator when the link
+ * works). The caller keeps and closes t. */
+int dgcn_run_agent(dgcn_transport *t, const dgcn_run_agent_opts *o);
+
+#endif

@@ -1,0 +1,275 @@
+/* coordinator/cmd_verify.c: `dgcn verify`: one distributed forward and backward against the
+ * centralized computation, and the bytes each channel moved against the plan's prediction.
+ *
+ * Every agent starts from the same Glorot weights (seed --seed); each computes its block's logits
+ * and its local gradient g_k once. The coordinator runs the same model on the whole graph
+ * (n_halo = 0) and compares: logits matched by global id, and sum_k g_k against the central
+ * gradient (the blocks' losses add up to the central loss, nn/gcn.h). The difference printed is
+ * max_i |dist_i - central_i| / max_i |central_i| (relative to the vector's largest entry). */
+#include "agent/run.h"
+#include "coordinator/args.h"
+#include "coordinator/commands.h"
+#include "coordinator/data_source.h"
+#include "coordinator/session.h"
+#include "core/error.h"
+#include "graph/partition.h"
+#include "graph/shard.h"
+#include "nn/gcn.h"
+#include "topologies/generate.h"
+#include "topologies/graph.h"
+#include "topologies/weights.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char s_usage[] =
+    "usage: dgcn verify [--data DIR | generator options] --agents M --transport mpi|zmq|inproc\n"
+    "                   [--partition bfs|metis|random|block] [--seed S] [--topology required|complete|...]\n"
+    "\n"
+    "Runs one distributed forward and backward pass (every agent starting from the same random\n"
+    "weights) and the same pass centrally on the whole graph, then prints the largest relative\n"
+    "difference of the logits (matched by global node id) and of the summed gradients, and the bytes\n"
+    "each channel moved beside the plan's prediction. Exit status 0 only when both differences are\n"
+    "<= 1e-5 and the halo bytes match exactly. The topology is used as given (no required links\n"
+    "added), so one that lacks a required link fails naming it. Under mpirun (-np M+1, --transport\n"
+    "mpi) rank 0 coordinates and M is the number of other ranks.";
+
+#define S_TOL 1e-5
+
+/* max |a - b| / max |b| over n entries. */
+static double s_rel_diff(const float *a, const float *b, int64_t n) {
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > num || d != d) num = d != d ? INFINITY : d;
+        if (fabs((double)b[i]) > den) den = fabs((double)b[i]);
+    }
+    return den > 0 ? num / den : num;
+}
+
+/* The communication graph for spec: "required" (the partition's required links) or any
+ * topologies/ family. */
+static int s_topology(const char *spec, const uint8_t *required, int32_t m, uint64_t seed,
+                      dgcn_topo *topo) {
+    if (!strcmp(spec, "required")) return dgcn_topo_from_matrix(topo, m, required);
+    return dgcn_topo_generate(topo, spec, m, seed);
+}
+
+int dgcn_cmd_verify(int argc, char **argv) {
+    dgcn_data_source src;
+    dgcn_data_source_defaults(&src);
+    int agents = 4, hidden = 16, deadline_ms = 30000, training = 0;
+    const char *transport = "zmq", *partition = "bfs", *topology = "required", *out = NULL,
+               *tcp = NULL;
+    uint64_t seed = 1;
+    const dgcn_arg table[] = {
+        DGCN_DATA_SOURCE_ARGS(&src),
+        {"agents", DGCN_ARG_INT, &agents, "number of agents M (mpi: the ranks after rank 0)", 1, 1e6},
+        {"transport", DGCN_ARG_STRING, &transport, "mpi|zmq|inproc", 1, 0},
+        {"partition", DGCN_ARG_STRING, &partition, "bfs|metis|random|block", 1, 0},
+        {"seed", DGCN_ARG_U64, &seed, "seed of the partition, the weights and the dropout masks", 1, 0},
+        {"topology", DGCN_ARG_STRING, &topology, "required|complete|ring|line|star|... (as given)", 1, 0},
+        {"hidden", DGCN_ARG_INT, &hidden, "hidden width of the 2-layer GCN", 1, 1e6},
+        {"training", DGCN_ARG_FLAG, &training, "compare the training-mode gradient (dropout 0.5)", 1, 0},
+        {"deadline-ms", DGCN_ARG_INT, &deadline_ms, "bound on every wait, ms", 1, 1e9},
+        {"out", DGCN_ARG_STRING, &out, "folder for the zmq ipc sockets (default /tmp/dgcn-verify-PID)", 1, 0},
+        {"tcp", DGCN_ARG_STRING, &tcp, "zmq: tcp endpoints on this host instead of ipc", 1, 0},
+        DGCN_ARGS_END};
+    int a = dgcn_args_parse(s_usage, table, argc, argv);
+    if (a == 1) return 0;
+    if (a) return 2;
+
+    int rc = DGCN_OK, status = 1;
+    dgcn_backend backend;
+    dgcn_partition_method pm;
+    if (dgcn_backend_parse(transport, &backend) || dgcn_partition_method_parse(partition, &pm)) {
+        fprintf(stderr, "dgcn verify: %s\n", dgcn_error_msg());
+        return 2;
+    }
+    if (backend == DGCN_BACKEND_MPI) {
+        int is_agent = 0;
+        int32_t m = 0;
+        rc = dgcn_session_mpi_enter(&argc, &argv, deadline_ms, &is_agent, &m);
+        if (is_agent || rc) {
+            if (rc) fprintf(stderr, "dgcn verify (mpi %s): %s\n", is_agent ? "agent" : "rank 0",
+                            dgcn_error_msg());
+            return rc ? 1 : 0;
+        }
+        agents = m;
+    }
+
+    dgcn_dataset ds;
+    dgcn_csr a_hat;
+    memset(&ds, 0, sizeof ds);
+    memset(&a_hat, 0, sizeof a_hat);
+    int32_t m = agents;
+    int32_t *owner = NULL;
+    uint8_t *links = NULL;
+    dgcn_shard *shards = NULL;
+    dgcn_topo topo = {0, NULL};
+    double *mixw = NULL;
+    dgcn_ctl_setup *setups = NULL;
+    uint8_t **packed = NULL;
+    char **keys = NULL, **values = NULL;
+    int32_t n_kv = 0;
+    dgcn_session *sess = NULL;
+    float *theta = NULL, *dist_logits = NULL, *dist_grad = NULL, *central_grad = NULL;
+    int32_t *gid_all = NULL;
+    dgcn_gcn *central = NULL;
+    char sockdir[512];
+    snprintf(sockdir, sizeof sockdir, "%s", out ? out : "");
+    if (!out) snprintf(sockdir, sizeof sockdir, "/tmp/dgcn-verify-%d", (int)getpid());
+
+    DGCN_CHECK(dgcn_data_source_open(&src, &ds, &a_hat));
+    if (m > ds.n) DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "--agents %d exceeds the %d nodes", m, ds.n));
+    DGCN_ALLOC(owner, ds.n);
+    DGCN_ALLOC(links, (size_t)m * m);
+    DGCN_ALLOC(shards, m);
+    DGCN_CHECK(dgcn_partition(&ds.adj, m, pm, seed, owner));
+    DGCN_CHECK(dgcn_partition_required_links(&ds.adj, owner, m, links));
+    DGCN_CHECK(dgcn_shard_build_all(&ds, &a_hat, owner, m, seed, shards));
+    DGCN_CHECK(s_topology(topology, links, m, seed, &topo));
+    DGCN_ALLOC(mixw, (size_t)m * m);
+    DGCN_CHECK(dgcn_topo_weights(&topo, DGCN_MIX_MH, mixw));
+
+    dgcn_run_config cfg = dgcn_run_config_defaults(ds.d, ds.c);
+    cfg.model.dims[1] = hidden;
+    cfg.model.dropout = training ? 0.5f : 0.0f;
+    cfg.training = training;
+    cfg.init_seed = seed;
+    cfg.dropout_seed = seed;
+    DGCN_CHECK(dgcn_model_config_check(&cfg.model));
+    DGCN_CHECK(dgcn_run_config_to_kv(&cfg, &n_kv, &keys, &values));
+
+    DGCN_ALLOC(setups, m);
+    DGCN_ALLOC(packed, m);
+    for (int32_t k = 0; k < m; k++) {
+        dgcn_ctl_setup *s = &setups[k];
+        int32_t deg = dgcn_topo_degree(&topo, k);
+        DGCN_ALLOC(s->neighbors, deg);
+        DGCN_ALLOC(s->mixing, deg + 1);
+        s->mixing[0] = mixw[(size_t)k * m + k];
+        for (int32_t t = 0; t < m; t++)
+            if (topo.adj[(size_t)k * m + t]) {
+                s->neighbors[s->n_neighbors] = t;
+                s->mixing[++s->n_neighbors] = mixw[(size_t)k * m + t];
+            }
+        s->n_config = n_kv;
+        s->config_keys = keys;
+        s->config_values = values;
+        DGCN_CHECK(dgcn_shard_pack(&shards[k], &packed[k], &s->shard_len));
+        s->shard = packed[k];
+    }
+
+    dgcn_session_opts so = {backend, m, deadline_ms, sockdir, tcp, NULL};
+    DGCN_CHECK(dgcn_session_start(&sess, &so));
+    DGCN_CHECK(dgcn_session_setup(sess, setups));
+
+    int64_t np = dgcn_model_n_params(&cfg.model);
+    int32_t c = ds.c;
+    DGCN_ALLOC(dist_logits, (size_t)ds.n * c);
+    DGCN_ALLOC(dist_grad, np);
+    dgcn_traffic tr;
+    memset(&tr, 0, sizeof tr);
+    int got_logits = 0, got_grad = 0;
+    while (got_logits < m || got_grad < m) {
+        dgcn_ctl_msg msg;
+        DGCN_CHECK(dgcn_session_recv(sess, &msg, -1));
+        dgcn_ctl_report *r = &msg.u.report;
+        const dgcn_shard *sh = &shards[r->agent];
+        if (r->iter == DGCN_RUN_REPORT_LOGITS && r->n_params == (int64_t)sh->n_own * c) {
+            for (int32_t i = 0; i < sh->n_own; i++)
+                memcpy(dist_logits + (size_t)sh->gid[i] * c, r->params + (size_t)i * c,
+                       sizeof(float) * (size_t)c);
+            got_logits++;
+        } else if (r->iter == DGCN_RUN_REPORT_GRADIENT && r->n_params == np) {
+            for (int64_t i = 0; i < np; i++) dist_grad[i] += r->params[i];
+            for (int ch = 0; ch < DGCN_CH_COUNT; ch++) {
+                tr.bytes[ch] += r->traffic.bytes[ch];
+                tr.messages[ch] += r->traffic.messages[ch];
+            }
+            got_grad++;
+        } else {
+            rc = dgcn_error_set(DGCN_EPROTO, "agent %d sent report %" PRId64 " with %" PRId64
+                                " values", r->agent, r->iter, r->n_params);
+        }
+        dgcn_ctl_msg_fini(&msg);
+        if (rc) goto fail;
+    }
+    DGCN_CHECK(dgcn_session_finish(sess));
+    dgcn_session_destroy(&sess);
+
+    /* The same pass centrally. */
+    DGCN_ALLOC(theta, np);
+    DGCN_ALLOC(central_grad, np);
+    DGCN_ALLOC(gid_all, ds.n);
+    for (int32_t i = 0; i < ds.n; i++) gid_all[i] = i;
+    dgcn_model_init(&cfg.model, theta, cfg.init_seed);
+    dgcn_block blk = {ds.n, 0, &a_hat, &ds.x, gid_all, ds.label, ds.split, ds.n_train, 1.0f};
+    DGCN_CHECK(dgcn_gcn_new(&central, &cfg.model, &blk, NULL, NULL));
+    DGCN_CHECK(dgcn_gcn_forward(central, theta, 1, cfg.dropout_seed, 0, NULL));
+    DGCN_CHECK(dgcn_gcn_backward(central, theta, central_grad));
+    double d_logits = s_rel_diff(dist_logits, dgcn_gcn_logits(central), (int64_t)ds.n * c);
+    double d_grad = s_rel_diff(dist_grad, central_grad, np);
+
+    uint64_t halo_rows = 0, width_sum = 0;
+    for (int32_t k = 0; k < m; k++) halo_rows += (uint64_t)shards[k].n_halo;
+    for (int l = 0; l < cfg.model.n_layers; l++) width_sum += (uint64_t)cfg.model.dims[l + 1];
+    uint64_t predicted = halo_rows * width_sum * 4;
+
+    printf("verify: %d agents over %s, partition %s, topology %s, %d nodes, %" PRId64 " params, %s "
+           "gradient\n", m, dgcn_backend_name(backend), partition, topology, ds.n, np,
+           training ? "training-mode (dropout)" : "dropout-free");
+    printf("  logits    max relative difference %.3e %s\n", d_logits, d_logits <= S_TOL ? "ok" : "FAIL");
+    printf("  gradient  max relative difference %.3e %s\n", d_grad, d_grad <= S_TOL ? "ok" : "FAIL");
+    int bytes_ok = tr.bytes[DGCN_CH_HALO_FWD] == predicted && tr.bytes[DGCN_CH_HALO_BWD] == predicted;
+    printf("  %-9s %12s %12s %10s\n", "channel", "bytes", "predicted", "messages");
+    for (int ch = 0; ch < DGCN_CH_COUNT; ch++) {
+        char pred[32] = "-";
+        if (ch == DGCN_CH_HALO_FWD || ch == DGCN_CH_HALO_BWD)
+            snprintf(pred, sizeof pred, "%" PRIu64, predicted);
+        if (ch == DGCN_CH_PARAMS) snprintf(pred, sizeof pred, "0");
+        printf("  %-9s %12" PRIu64 " %12s %10" PRIu64 "\n", dgcn_channel_name(ch), tr.bytes[ch], pred,
+               tr.messages[ch]);
+    }
+    bytes_ok = bytes_ok && tr.bytes[DGCN_CH_PARAMS] == 0;
+    printf("  halo bytes %s\n", bytes_ok ? "match the plan" : "DIFFER from the plan");
+    status = (d_logits <= S_TOL && d_grad <= S_TOL && bytes_ok) ? 0 : 1;
+    printf("verify: %s\n", status == 0 ? "PASS" : "FAIL");
+
+fail:
+    if (rc) {
+        fprintf(stderr, "dgcn verify: %s: %s\n", dgcn_strerror(rc), dgcn_error_msg());
+        status = 1;
+    }
+    dgcn_session_destroy(&sess);
+    if (!out) rmdir(sockdir);
+    dgcn_gcn_destroy(&central);
+    free(theta);
+    free(central_grad);
+    free(dist_logits);
+    free(dist_grad);
+    free(gid_all);
+    for (int32_t k = 0; setups && k < m; k++) {
+        free(setups[k].neighbors);
+        free(setups[k].mixing);
+    }
+    free(setups);
+    for (int32_t k = 0; packed && k < m; k++) free(packed[k]);
+    free(packed);
+    dgcn_run_kv_free(n_kv, keys, values);
+    free(mixw);
+    dgcn_topo_fini(&topo);
+    for (int32_t k = 0; shards && k < m; k++) dgcn_shard_fini(&shards[k]);
+    free(shards);
+    free(links);
+    free(owner);
+    dgcn_csr_fini(&a_hat);
+    dgcn_dataset_fini(&ds);
+    if (backend == DGCN_BACKEND_MPI && status == 0) dgcn_session_mpi_leave();
+    return status;
+}

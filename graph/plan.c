@@ -220,7 +220,11 @@ int dgcn_plan_read_shard(const char *dir, int32_t agent, dgcn_shard *s) {
         goto fail;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || (int64_t)st.st_size != mf.bytes) {
+    if (fstat(fileno(f), &st) != 0) {
+        rc = dgcn_error_set(DGCN_EIO, "%s: cannot stat: %s", path, strerror(errno));
+        goto fail;
+    }
+    if ((int64_t)st.st_size != mf.bytes) {
         rc = dgcn_error_set(DGCN_EFORMAT, "%s: %lld bytes, the manifest says %lld (truncated or replaced)",
                             path, (long long)st.st_size, (long long)mf.bytes);
         goto fail;

@@ -579,6 +579,29 @@ START_TEST(test_distributed_spmm) {
 }
 END_TEST
 
+START_TEST(test_build_rejects_bad_input) {
+    s_fixture f;
+    s_fixture_make(&f, 50, 0.08, 3, DGCN_PARTITION_RANDOM, 12);
+    dgcn_shard sh[4];
+    for (int32_t i = 0; i < 50; i++) f.owner[i] = f.owner[i] == 2 ? 1 : f.owner[i]; /* agent 2 empty */
+    ck_assert_int_eq(dgcn_shard_build_all(&f.ds, &f.a_hat, f.owner, 3, 1, sh), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "agent 2"));
+    for (int k = 0; k < 3; k++) {
+        ck_assert_ptr_null(sh[k].gid);
+        dgcn_shard_fini(&sh[k]);
+    }
+    f.owner[7] = 3;
+    ck_assert_int_eq(dgcn_shard_build_all(&f.ds, &f.a_hat, f.owner, 3, 1, sh), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "node 7"));
+    f.owner[7] = 0;
+    ck_assert_int_eq(dgcn_shard_build_all(&f.ds, &f.adj, f.owner, 2, 1, sh), DGCN_OK); /* any A */
+    for (int k = 0; k < 2; k++) dgcn_shard_fini(&sh[k]);
+    ck_assert_int_eq(dgcn_plan_read_shard("/nonexistent-plan-dir", 0, &sh[0]), DGCN_EIO);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "manifest.txt"));
+    s_fixture_free(&f);
+}
+END_TEST
+
 static void s_assert_shard_eq(const dgcn_shard *a, const dgcn_shard *b) {
     ck_assert(a->plan_id == b->plan_id);
     ck_assert_int_eq(a->agent, b->agent);
@@ -810,6 +833,7 @@ static Suite *s_suite(void) {
         {"drop_cross_edges", test_drop_cross_edges},
         {"shard_invariants", test_shard_invariants},
         {"distributed_spmm", test_distributed_spmm},
+        {"build_rejects_bad_input", test_build_rejects_bad_input},
         {"pack_roundtrip", test_pack_roundtrip},
         {"unpack_rejects", test_unpack_rejects},
         {"plan_files", test_plan_files},

@@ -93,7 +93,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
     if (backend == DGCN_BACKEND_MPI) {
         int is_agent = 0;
         int32_t m = 0;
-        rc = dgcn_session_mpi_enter(&argc, &argv, deadline_ms, &is_agent, &m);
+        rc = dgcn_session_mpi_enter(&argc, &argv, deadline_ms, 1, &is_agent, &m);
         if (is_agent || rc) {
             if (rc) fprintf(stderr, "dgcn verify (mpi %s): %s\n", is_agent ? "agent" : "rank 0",
                             dgcn_error_msg());

@@ -17,6 +17,7 @@ int dgcn_cmd_baseline(int argc, char **argv);
 int dgcn_cmd_topology(int argc, char **argv);
 int dgcn_cmd_agent(int argc, char **argv);
 int dgcn_cmd_verify(int argc, char **argv);
+int dgcn_cmd_train(int argc, char **argv);
 int dgcn_cmd_partition(int argc, char **argv);
 
 #endif

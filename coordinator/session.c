@@ -464,7 +464,7 @@ void dgcn_session_destroy(dgcn_session **sp) {
 
 /* ---- mpi ---- */
 
-int dgcn_session_mpi_enter(int *argc, char ***argv, int deadline_ms, int *is_agent,
+int dgcn_session_mpi_enter(int *argc, char ***argv, int deadline_ms, int n_runs, int *is_agent,
                            int32_t *n_agents) {
     int rc = DGCN_OK;
     *is_agent = 0;
@@ -477,14 +477,17 @@ int dgcn_session_mpi_enter(int *argc, char ***argv, int deadline_ms, int *is_age
     if (rank == 0) return DGCN_OK;
     *is_agent = 1;
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
-    dgcn_transport *t = NULL;
-    DGCN_CHECK(dgcn_mpi_open(deadline_ms, &t));
-    dgcn_run_agent_opts o;
-    memset(&o, 0, sizeof o);
-    o.mesh = dgcn_run_mesh_mpi;
-    o.setup_deadline_ms = deadline_ms;
-    rc = dgcn_run_agent(t, &o);
-    dgcn_transport_close(&t);
+    for (int run = 0; run < n_runs && rc == DGCN_OK; run++) {
+        dgcn_transport *t = NULL;
+        DGCN_CHECK(dgcn_mpi_open(deadline_ms, &t));
+        dgcn_run_agent_opts o;
+        memset(&o, 0, sizeof o);
+        o.mesh = dgcn_run_mesh_mpi;
+        o.setup_deadline_ms = deadline_ms;
+        o.stop = &s_signalled;
+        rc = dgcn_run_agent(t, &o);
+        dgcn_transport_close(&t);
+    }
     if (rc == DGCN_OK) dgcn_mpi_finalize();
     return rc;
 fail:

@@ -58,10 +58,10 @@ void dgcn_session_destroy(dgcn_session **s);
 dgcn_hub *dgcn_session_hub(dgcn_session *s);
 uint64_t dgcn_session_run_id(const dgcn_session *s);
 
-/* For commands given --transport mpi: initializes MPI; on ranks >= 1 runs the agent loop, sets
- * *is_agent = 1 and returns its status (the caller exits with it); on rank 0 sets *is_agent = 0
- * and *n_agents = world size - 1. */
-int dgcn_session_mpi_enter(int *argc, char ***argv, int deadline_ms, int *is_agent,
+/* For commands given --transport mpi: initializes MPI; on ranks >= 1 runs the agent loop n_runs
+ * times (one session each), sets *is_agent = 1 and returns its status (the caller exits with it);
+ * on rank 0 sets *is_agent = 0 and *n_agents = world size - 1. */
+int dgcn_session_mpi_enter(int *argc, char ***argv, int deadline_ms, int n_runs, int *is_agent,
                            int32_t *n_agents);
 
 /* Ends MPI on rank 0 after a successful run (a failed run exits without it so that mpirun stops

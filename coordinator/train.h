@@ -1,0 +1,54 @@
+/* coordinator/train.h: a distributed training run from plan to summary.
+ *
+ * Plans (partition, shards, communication topology, mixing weights), starts one session per seed,
+ * gathers the agents' reports into global figures per evaluated iteration (training loss, accuracy
+ * per split, consensus error max_k ||theta_k - mean|| / ||mean||, bytes per channel, ms per
+ * phase), trains the centralized GCN and MLP baselines on the same seeds, and writes the run
+ * directory: config.json, plan/, topology.edges, topology.dot, metrics.jsonl, summary.json, plots/. */
+#ifndef DGCN_COORDINATOR_TRAIN_H
+#define DGCN_COORDINATOR_TRAIN_H
+
+#include "coordinator/data_source.h"
+#include "coordinator/session.h"
+
+#include <stdint.h>
+
+typedef struct dgcn_train_opts {
+    dgcn_data_source src;
+    int agents;              /* M (mpi: world size - 1) */
+    const char *partition;   /* bfs|metis|random|block */
+    const char *topology;    /* required|designed|complete|ring|...|er:P (topologies/) */
+    const char *cross_edges; /* keep (required links added to the family) | drop */
+    const char *weights;     /* mixing rule, mh */
+    const char *optimizer;   /* dgd|dgd-atc|gt|gt-adam (default gt-adam) */
+    double lr;               /* step; <= 0: 0.01 for gt-adam, 5 otherwise (plain gradient steps) */
+    int hidden;              /* 16 */
+    double dropout;          /* 0.5 */
+    int iters;               /* 200 */
+    int seeds;               /* 1 */
+    uint64_t seed;           /* first seed; the plan uses it, seed i trains with seed + i */
+    dgcn_backend backend;
+    const char *tcp_host;    /* zmq over tcp on this host instead of ipc */
+    int eval_every;          /* 10 */
+    int deadline_ms;         /* 30000 */
+    const char *out;         /* run directory */
+    int progress;            /* print one line per evaluated iteration */
+    int baselines;           /* train the centralized GCN and MLP too (1) */
+} dgcn_train_opts;
+
+void dgcn_train_defaults(dgcn_train_opts *o);
+
+typedef struct dgcn_train_result {
+    double test_acc_mean, test_acc_std;
+    double central_test_acc_mean, central_test_acc_std;
+    double mlp_test_acc_mean, mlp_test_acc_std;
+    double consensus_error;   /* at the end, mean over seeds */
+    double bytes_per_iter;    /* halo + params, all agents */
+    double ms_per_iter_median;
+} dgcn_train_result;
+
+/* Runs everything above on rank 0 / the coordinator. On failure the run directory holds what was
+ * written so far and dgcn_error_msg() names the agent and iteration. */
+int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *r);
+
+#endif

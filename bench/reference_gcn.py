@@ -4,10 +4,13 @@
 Kipf and Welling's setup, as dgcn's baseline runs it: 2 layers, 16 hidden units, no bias, dropout
 0.5 on each layer's input, Glorot-uniform weights, Adam lr 0.01, weight decay 5e-4 on the first
 layer, 200 epochs, row-normalized features (binarized first when they are counts), A_hat =
-D^-1/2 (A + I) D^-1/2 as a sparse tensor, dense features (as in the common PyTorch ports).
+D^-1/2 (A + I) D^-1/2 as a sparse tensor. Features are a sparse tensor by default (dropout on its
+stored values, torch.sparse.mm for X W), the faster of the two common PyTorch forms; --dense-features
+uses a dense X as pygcn does.
 An epoch is one training step plus one evaluation forward on the validation nodes, as in dgcn.
 
 Usage: /usr/bin/python3 bench/reference_gcn.py DATASET_DIR [--seeds N] [--epochs E] [--threads T]
+       [--dense-features]
 Prints one JSON line: dataset, test accuracy mean/std, median ms per epoch, peak RSS in MB.
 """
 import argparse
@@ -26,7 +29,7 @@ def read_ints(path):
         return [int(line) for line in f]
 
 
-def load(folder, binarize):
+def load(folder, binarize, dense):
     meta = dict(line.split(" ", 1) for line in open(os.path.join(folder, "meta.txt")).read().splitlines())
     n, d = int(meta["num_nodes"]), int(meta["num_features"])
     labels = torch.tensor(read_ints(os.path.join(folder, "labels.txt")))
@@ -39,11 +42,15 @@ def load(folder, binarize):
                 rows.append(i)
                 cols.append(int(j))
                 vals.append(1.0 if binarize else float(v))
-    x = torch.zeros(n, d)
-    x[torch.tensor(rows), torch.tensor(cols)] = torch.tensor(vals)
-    s = x.sum(1, keepdim=True)
-    s[s == 0] = 1
-    x = x / s
+    r, cidx, val = torch.tensor(rows), torch.tensor(cols), torch.tensor(vals)
+    rowsum = torch.zeros(n).index_add_(0, r, val)
+    rowsum[rowsum == 0] = 1
+    val = val / rowsum[r]
+    if dense:
+        x = torch.zeros(n, d)
+        x[r, cidx] = val
+    else:
+        x = torch.sparse_coo_tensor(torch.stack([r, cidx]), val, (n, d)).coalesce()
     eu, ev = [], []
     with open(os.path.join(folder, "edges.txt")) as f:
         for line in f:
@@ -68,8 +75,13 @@ class GCN(torch.nn.Module):
         torch.nn.init.xavier_uniform_(self.w1)
 
     def forward(self, x, adj):
-        x = torch.nn.functional.dropout(x, 0.5, self.training)
-        h = torch.relu(torch.sparse.mm(adj, x @ self.w0))
+        if x.is_sparse:
+            v = torch.nn.functional.dropout(x.values(), 0.5, self.training)
+            xd = torch.sparse_coo_tensor(x.indices(), v, x.shape)
+            h = torch.relu(torch.sparse.mm(adj, torch.sparse.mm(xd, self.w0)))
+        else:
+            x = torch.nn.functional.dropout(x, 0.5, self.training)
+            h = torch.relu(torch.sparse.mm(adj, x @ self.w0))
         h = torch.nn.functional.dropout(h, 0.5, self.training)
         return torch.sparse.mm(adj, h @ self.w1)
 
@@ -106,10 +118,11 @@ def main():
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--dense-features", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     meta_counts = "feature_values count" in open(os.path.join(a.data, "meta.txt")).read()
-    x, adj, labels, split, c, _ = load(a.data, binarize=meta_counts)
+    x, adj, labels, split, c, _ = load(a.data, binarize=meta_counts, dense=a.dense_features)
     accs, ms = [], []
     for s in range(a.seeds):
         acc, m = run(x, adj, labels, split, c, s, a.epochs)
@@ -120,7 +133,8 @@ def main():
                       "test_acc_mean": statistics.mean(accs),
                       "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
                       "ms_per_epoch_median": statistics.median(ms), "peak_mb": peak_mb,
-                      "seeds": a.seeds, "epochs": a.epochs, "threads": a.threads}))
+                      "seeds": a.seeds, "epochs": a.epochs, "threads": a.threads,
+                      "features": "dense" if a.dense_features else "sparse"}))
 
 
 if __name__ == "__main__":

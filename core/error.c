@@ -34,7 +34,7 @@ int dgcn_error_set(int code, const char *fmt, ...) {
 }
 
 int dgcn_error_wrap(int code, const char *fmt, ...) {
-    char prefix[512], old[sizeof s_msg];
+    char prefix[256], old[sizeof s_msg - sizeof prefix];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);

@@ -1,0 +1,417 @@
+/* tests/test_e2e.c: the dgcn program end to end: verify on every transport, training runs that agree
+ * across transports, and failures (a missing required link, a killed agent) that end cleanly. */
+#include "testutil.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_OUT_CAP (1 << 20)
+#define S_GEN "--nodes", "300", "--val", "50", "--test", "100"
+
+static double s_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* Starts argv (argv[0] a path) in its own process group with stdout and stderr on a pipe. */
+static pid_t s_start(char *const argv[], int *fd) {
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setpgid(0, 0);
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        close(p[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    *fd = p[0];
+    return pid;
+}
+
+/* Reads what is available into out (NUL-terminated, at most cap) until the process exits or
+ * until_ms passes or `until` appears in the output; returns the exit status, or -1 when it is
+ * still running. */
+static int s_collect(pid_t pid, int fd, char *out, size_t *len, size_t cap, double until_ms,
+                     const char *until) {
+    for (;;) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        int r = poll(&pf, 1, 50);
+        if (r > 0) {
+            char buf[4096];
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n > 0) {
+                size_t k = (size_t)n < cap - 1 - *len ? (size_t)n : cap - 1 - *len;
+                memcpy(out + *len, buf, k);
+                *len += k;
+                out[*len] = '\0';
+                if (until && strstr(out, until)) return -1;
+                continue;
+            }
+        }
+        int st = 0;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            ssize_t n;
+            char buf[4096];
+            while ((n = read(fd, buf, sizeof buf)) > 0) {
+                size_t k = (size_t)n < cap - 1 - *len ? (size_t)n : cap - 1 - *len;
+                memcpy(out + *len, buf, k);
+                *len += k;
+                out[*len] = '\0';
+            }
+            close(fd);
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        if (s_now_ms() > until_ms) return -1;
+    }
+}
+
+/* Runs argv to completion within timeout_s (killed otherwise: a failure). */
+static int s_run(char *const argv[], char *out, int timeout_s) {
+    int fd;
+    size_t len = 0;
+    out[0] = '\0';
+    pid_t pid = s_start(argv, &fd);
+    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + timeout_s * 1e3, NULL);
+    if (st == -1) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(fd);
+        ck_abort_msg("%s did not finish within %d s; output:\n%s", argv[1], timeout_s, out);
+    }
+    return st;
+}
+
+/* Pids of live processes whose command line contains "agent" and marker. */
+static int s_find_agents(const char *marker, pid_t *pids, int cap) {
+    int n = 0;
+    DIR *d = opendir("/proc");
+    if (!d) return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0) continue;
+        char path[64], buf[4096];
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t k = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        int has_agent = 0, has_marker = 0;
+        for (size_t i = 0; i < k; i += strlen(buf + i) + 1) {
+            buf[k] = '\0';
+            if (!strcmp(buf + i, "agent")) has_agent = 1;
+            if (strstr(buf + i, marker)) has_marker = 1;
+        }
+        /* a zombie has an empty cmdline: it is gone as far as the run is concerned */
+        if (has_agent && has_marker && n < cap) pids[n++] = (pid_t)pid;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The number after `label` in out, or NAN. */
+static double s_number_after(const char *out, const char *label) {
+    const char *p = strstr(out, label);
+    return p ? strtod(p + strlen(label), NULL) : NAN;
+}
+
+static void s_mkdtemp(char *buf, size_t cap, const char *tag) {
+    snprintf(buf, cap, "/tmp/dgcn-e2e-%s-XXXXXX", tag);
+    ck_assert_ptr_nonnull(mkdtemp(buf));
+}
+
+static void s_rm_rf(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* Checks a verify run's output: PASS, both differences <= 1e-5, halo bytes as predicted. */
+static void s_check_verify(const char *out, int m) {
+    ck_assert_msg(strstr(out, "verify: PASS"), "verify with %d agents failed:\n%s", m, out);
+    double dl = s_number_after(out, "logits    max relative difference ");
+    double dg = s_number_after(out, "gradient  max relative difference ");
+    ck_assert_msg(dl <= 1e-5 && dg <= 1e-5, "differences %g %g:\n%s", dl, dg, out);
+    double fwd = s_number_after(out, "halo_fwd ");
+    double bwd = s_number_after(out, "halo_bwd ");
+    ck_assert_msg(fwd == bwd, "forward and backward halo bytes differ:\n%s", out);
+    if (m == 1) ck_assert_msg(fwd == 0, "one agent has no halo but moved %g bytes", fwd);
+    else ck_assert_msg(fwd > 0, "%d agents moved no halo bytes:\n%s", m, out);
+}
+
+static void s_verify_on(const char *transport) {
+    static const char *ms[] = {"1", "2", "3", "5"};
+    char *out = malloc(S_OUT_CAP), dir[128];
+    s_mkdtemp(dir, sizeof dir, "v");
+    for (int i = 0; i < 4; i++) {
+        char *argv[] = {DGCN_BINARY, "verify", "--agents", (char *)ms[i], "--transport",
+                        (char *)transport, S_GEN, "--deadline-ms", "10000", "--out", dir, NULL};
+        int st = s_run(argv, out, 60);
+        ck_assert_msg(st == 0, "verify %s M=%s exited %d:\n%s", transport, ms[i], st, out);
+        s_check_verify(out, atoi(ms[i]));
+    }
+    s_rm_rf(dir);
+    free(out);
+}
+
+START_TEST(test_verify_inproc) { s_verify_on("inproc"); }
+END_TEST
+
+START_TEST(test_verify_zmq) { s_verify_on("zmq"); }
+END_TEST
+
+static int s_have_mpirun(void) {
+    return system("command -v mpirun >/dev/null 2>&1") == 0;
+}
+
+START_TEST(test_verify_mpi) {
+    if (!s_have_mpirun()) {
+        fprintf(stderr, "SKIP: mpirun not in PATH\n");
+        return;
+    }
+    char *out = malloc(S_OUT_CAP);
+    char *argv[] = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "4", DGCN_BINARY,
+                    "verify", "--transport", "mpi", S_GEN, "--deadline-ms", "10000", NULL};
+    int st = s_run(argv, out, 90);
+    ck_assert_msg(st == 0, "mpirun verify exited %d:\n%s", st, out);
+    ck_assert_ptr_nonnull(strstr(out, "3 agents over mpi"));
+    s_check_verify(out, 3);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_verify_cora_partitioners) {
+    char path[1024];
+    if (!dgcn_test_dataset("cora", path, sizeof path)) return;
+    static const char *methods[] = {"bfs", "metis", "random", "block"};
+    char *out = malloc(S_OUT_CAP), dir[128];
+    s_mkdtemp(dir, sizeof dir, "c");
+    for (int i = 0; i < 4; i++) {
+        char *argv[] = {DGCN_BINARY, "verify", "--data", path, "--agents", "8", "--transport", "zmq",
+                        "--partition", (char *)methods[i], "--deadline-ms", "20000", "--out", dir,
+                        NULL};
+        int st = s_run(argv, out, 120);
+        ck_assert_msg(st == 0, "verify cora %s exited %d:\n%s", methods[i], st, out);
+        s_check_verify(out, 8);
+    }
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_verify_missing_link) {
+    /* A random partition of 5 agents links every pair; a line 0-1-2-3-4 lacks 0-2. */
+    char *out = malloc(S_OUT_CAP), dir[128];
+    s_mkdtemp(dir, sizeof dir, "l");
+    char *argv[] = {DGCN_BINARY, "verify", "--agents", "5", "--transport", "zmq", "--partition",
+                    "random", "--topology", "line", S_GEN, "--deadline-ms", "5000", "--out", dir, NULL};
+    double t0 = s_now_ms();
+    int st = s_run(argv, out, 60);
+    ck_assert_msg(st != 0, "verify with a line topology succeeded:\n%s", out);
+    const char *msg = strstr(out, "dgcn verify:");
+    ck_assert_msg(msg && strstr(msg, "required link"), "no missing-link error:\n%s", out);
+    /* every link named must be one the line lacks (|k - t| >= 2), and there is at least one */
+    const char *p = strstr(msg, "not neighbours): ");
+    ck_assert_msg(p != NULL, "the error names no link:\n%s", out);
+    p += strlen("not neighbours): ");
+    int named = 0, k, t, used;
+    while (sscanf(p, "%d-%d%n", &k, &t, &used) == 2) {
+        ck_assert_msg(abs(k - t) >= 2 && k >= 0 && k < 5 && t >= 0 && t < 5,
+                      "link %d-%d is in the line topology:\n%s", k, t, out);
+        named++;
+        p += used;
+        if (strncmp(p, ", ", 2)) break;
+        p += 2;
+    }
+    ck_assert_msg(named > 0, "the error names no link:\n%s", out);
+    ck_assert_msg(s_now_ms() - t0 < 8000, "the failure took %.0f ms", s_now_ms() - t0);
+    pid_t left[8];
+    ck_assert_int_eq(s_find_agents(dir, left, 8), 0);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
+/* Starts a long training run, SIGKILLs agent 1 once it has reported, and checks the ending. */
+START_TEST(test_kill_agent_mid_train) {
+    char *out = malloc(S_OUT_CAP), dir[128];
+    s_mkdtemp(dir, sizeof dir, "k");
+    char *argv[] = {DGCN_BINARY, "train", "--agents", "3", "--transport", "zmq", S_GEN,
+                    "--iters", "1000000", "--eval-every", "20", "--deadline-ms", "3000",
+                    "--no-baselines", "--out", dir, NULL};
+    int fd;
+    size_t len = 0;
+    out[0] = '\0';
+    pid_t pid = s_start(argv, &fd);
+    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 60000, "iter    40");
+    ck_assert_msg(st == -1, "training ended before the kill (%d):\n%s", st, out);
+    pid_t agents[8];
+    int n = s_find_agents(dir, agents, 8);
+    ck_assert_msg(n == 3, "found %d agent processes, expected 3", n);
+    /* agent 1: the process whose command line has "--agent" "1" */
+    pid_t victim = 0;
+    for (int i = 0; i < n && !victim; i++) {
+        char path[64], buf[4096];
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int)agents[i]);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t k = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[k] = '\0';
+        for (size_t j = 0; j < k; j += strlen(buf + j) + 1)
+            if (!strcmp(buf + j, "--agent") && j + 8 < k && !strcmp(buf + j + 8, "1")) victim = agents[i];
+    }
+    ck_assert_msg(victim > 0, "agent 1 not found");
+    double t0 = s_now_ms();
+    kill(victim, SIGKILL);
+    st = s_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 3000 + 5000, NULL);
+    double took = s_now_ms() - t0;
+    if (st == -1) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    ck_assert_msg(st > 0, "coordinator status %d after the kill (%.0f ms):\n%s", st, took,
+                  out + (len > 2000 ? len - 2000 : 0));
+    ck_assert_msg(took < 3000 + 2000, "the coordinator took %.0f ms to notice", took);
+    ck_assert_msg(strstr(out, "agent 1 was killed by signal 9"),
+                  "the error does not name agent 1:\n%s", out + (len > 2000 ? len - 2000 : 0));
+    ck_assert_int_eq(s_find_agents(dir, agents, 8), 0);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
+/* The numeric fields of metrics.jsonl that do not depend on timing or on the transport's own
+ * control messages, in file order. */
+static int s_metric_numbers(const char *path, double *v, int cap) {
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    static char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = line;
+        while ((p = strchr(p, '"'))) {
+            char *q = strchr(p + 1, '"');
+            if (!q) break;
+            char key[64];
+            snprintf(key, sizeof key, "%.*s", (int)(q - p - 1), p + 1);
+            p = q + 1;
+            if (*p != ':') continue;
+            p++;
+            if (*p == '{') continue;
+            if (!strcmp(key, "elapsed_ms") || !strcmp(key, "control") || !strcmp(key, "forward") ||
+                !strcmp(key, "backward") || !strcmp(key, "consensus") || !strcmp(key, "eval"))
+                continue;
+            char *end;
+            double x = strtod(p, &end);
+            if (end != p && n < cap) v[n++] = x;
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+static void s_check_summary(const char *dir) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no %s", path);
+    static char buf[8192];
+    size_t k = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[k] = '\0';
+    static const char *keys[] = {"test_acc_mean", "test_acc_std", "central_test_acc_mean",
+                                 "mlp_test_acc_mean", "consensus_error", "iterations", "agents",
+                                 "bytes_per_iter", "ms_per_iter_median"};
+    for (int i = 0; i < 9; i++) {
+        char q[64];
+        snprintf(q, sizeof q, "\"%s\":", keys[i]);
+        ck_assert_msg(strstr(buf, q), "summary.json lacks %s: %s", keys[i], buf);
+    }
+    double acc = s_number_after(buf, "\"test_acc_mean\":");
+    ck_assert_msg(acc >= 0 && acc <= 1, "test_acc_mean %g is not a fraction", acc);
+    ck_assert_int_eq((int)s_number_after(buf, "\"iterations\":"), 20);
+    ck_assert_int_eq((int)s_number_after(buf, "\"agents\":"), 3);
+    for (const char *name = "config.json"; name; name = !strcmp(name, "config.json") ? "topology.edges"
+         : !strcmp(name, "topology.edges") ? "plan/manifest.txt" : NULL) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        ck_assert_msg(stat(path, &st) == 0, "run dir lacks %s", name);
+    }
+}
+
+START_TEST(test_train_transports_agree) {
+    static const char *transports[] = {"inproc", "zmq", "mpi"};
+    int n_tr = s_have_mpirun() ? 3 : 2;
+    char *out = malloc(S_OUT_CAP), dirs[3][128];
+    static double vals[3][4096];
+    int nv[3];
+    for (int t = 0; t < n_tr; t++) {
+        s_mkdtemp(dirs[t], sizeof dirs[t], transports[t]);
+        char *base[] = {DGCN_BINARY, "train", "--transport", (char *)transports[t], S_GEN,
+                        "--iters", "20", "--eval-every", "5", "--seed", "3", "--deadline-ms", "10000",
+                        "--quiet", "--out", dirs[t], "--agents", "3", NULL};
+        char *mpi[] = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "4", DGCN_BINARY,
+                       "train", "--transport", "mpi", S_GEN, "--iters", "20", "--eval-every", "5",
+                       "--seed", "3", "--deadline-ms", "10000", "--quiet", "--out", dirs[t], NULL};
+        int st = s_run(t == 2 ? mpi : base, out, 120);
+        ck_assert_msg(st == 0, "train over %s exited %d:\n%s", transports[t], st, out);
+        s_check_summary(dirs[t]);
+        char path[256];
+        snprintf(path, sizeof path, "%s/metrics.jsonl", dirs[t]);
+        nv[t] = s_metric_numbers(path, vals[t], 4096);
+        ck_assert_msg(nv[t] == 5 * 11, "%s: %d numeric fields, expected 5 lines x 11", path, nv[t]);
+    }
+    for (int t = 1; t < n_tr; t++) {
+        ck_assert_int_eq(nv[t], nv[0]);
+        for (int i = 0; i < nv[0]; i++)
+            ck_assert_msg(vals[t][i] == vals[0][i], "%s differs from inproc at field %d: %.17g vs "
+                          "%.17g", transports[t], i, vals[t][i], vals[0][i]);
+    }
+    for (int t = 0; t < n_tr; t++) s_rm_rf(dirs[t]);
+    free(out);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("e2e");
+    struct {
+        const char *name;
+        const TTest *fn;
+        int timeout;
+    } cases[] = {
+        {"verify_inproc", test_verify_inproc, 120},
+        {"verify_zmq", test_verify_zmq, 120},
+        {"verify_mpi", test_verify_mpi, 120},
+        {"verify_cora_partitioners", test_verify_cora_partitioners, 240},
+        {"verify_missing_link", test_verify_missing_link, 60},
+        {"kill_agent_mid_train", test_kill_agent_mid_train, 90},
+        {"train_transports_agree", test_train_transports_agree, 240},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_set_timeout(tc, cases[i].timeout);
+        tcase_add_test(tc, cases[i].fn);
+        suite_add_tcase(s, tc);
+    }
+    return dgcn_test_run(s);
+}

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # launch/run.sh: set up (install missing packages, build) and run dgcn's main job on the embedded
-# default, a generated graph. Extra arguments go to the dgcn command.
+# default: 8 agent processes over ZeroMQ training on a generated graph, beside the centralized
+# GCN and MLP. Extra arguments go to dgcn train (e.g. --data ../shared/data/cora --agents 10).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$here/launch/setup.sh"
 # shellcheck source=launch/env.sh
 . "$here/launch/env.sh"
-exec "$here/build/coordinator/dgcn" baseline --out "$here/runs/demo" "$@"
+exec "$here/build/coordinator/dgcn" train --out "$here/runs/demo" "$@"

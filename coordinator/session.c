@@ -23,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* OpenBLAS reads OPENBLAS_NUM_THREADS when it loads; an MPI agent rank is already running. */
+void openblas_set_num_threads(int num_threads);
+
 #define S_SLICE_MS 100 /* how often a wait looks at the children and the signal flag */
 
 static volatile sig_atomic_t s_signalled = 0;
@@ -477,6 +480,7 @@ int dgcn_session_mpi_enter(int *argc, char ***argv, int deadline_ms, int n_runs,
     if (rank == 0) return DGCN_OK;
     *is_agent = 1;
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    openblas_set_num_threads(1);
     for (int run = 0; run < n_runs && rc == DGCN_OK; run++) {
         dgcn_transport *t = NULL;
         DGCN_CHECK(dgcn_mpi_open(deadline_ms, &t));

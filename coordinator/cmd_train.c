@@ -34,7 +34,7 @@ int dgcn_cmd_train(int argc, char **argv) {
         {"agents", DGCN_ARG_INT, &o.agents, "number of agents M (mpi: the ranks after rank 0)", 1, 1e6},
         {"partition", DGCN_ARG_STRING, &o.partition, "bfs|metis|random|block", 1, 0},
         {"topology", DGCN_ARG_STRING, &o.topology,
-         "required|designed|complete|ring|line|star|torus|hypercube|exponential|er:P|geometric:R|regular:K", 1, 0},
+         "required|designed|complete|ring|line|star|torus|hypercube|exponential|er:P|geometric:R|regular:K|file:EDGES", 1, 0},
         {"cross-edges", DGCN_ARG_STRING, &o.cross_edges, "keep (add the required links) | drop (drop uncovered data edges)", 1, 0},
         {"weights", DGCN_ARG_STRING, &o.weights, "mixing rule: mh|maxdeg|lazy-mh|lazy-maxdeg|uniform|fastest", 1, 0},
         {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam", 1, 0},

@@ -103,7 +103,14 @@ static int s_plan_build(const dgcn_train_opts *o, const dgcn_dataset *ds, const 
         have_c = 1;
     } else {
         dgcn_topo fam = {0, NULL};
-        rc = dgcn_topo_generate(&fam, o->topology, m, o->seed);
+        if (!strncmp(o->topology, "file:", 5)) {
+            rc = dgcn_topo_read_edges(&fam, o->topology + 5);
+            if (rc == DGCN_OK && fam.m != m)
+                rc = dgcn_error_set(DGCN_ETOPOLOGY, "topology file %s has %d agents, expected %d",
+                                    o->topology + 5, fam.m, m);
+        } else {
+            rc = dgcn_topo_generate(&fam, o->topology, m, o->seed);
+        }
         if (rc == DGCN_OK && !drop) rc = dgcn_topo_union(&p->topo, &fam, &p->required);
         else if (rc == DGCN_OK) rc = dgcn_topo_copy(&p->topo, &fam);
         dgcn_topo_fini(&fam);

@@ -19,5 +19,6 @@ int dgcn_cmd_agent(int argc, char **argv);
 int dgcn_cmd_verify(int argc, char **argv);
 int dgcn_cmd_train(int argc, char **argv);
 int dgcn_cmd_partition(int argc, char **argv);
+int dgcn_cmd_study(int argc, char **argv);
 
 #endif

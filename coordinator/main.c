@@ -12,6 +12,7 @@ static const dgcn_command s_commands[] = {
     {"verify", dgcn_cmd_verify, "one distributed forward and backward pass checked against the centralized one"},
     {"agent", dgcn_cmd_agent, "run one agent process of a distributed run (started by the coordinator)"},
     {"partition", dgcn_cmd_partition, "split a dataset among agents and write one shard file per agent"},
+    {"study", dgcn_cmd_study, "train over many topologies and link-removal fractions and compare them in one table"},
 };
 static const int s_n_commands = (int)(sizeof s_commands / sizeof s_commands[0]);
 

@@ -1,0 +1,74 @@
+/* coordinator/cmd_study.c: `dgcn study`: the sparse-connectivity study over topologies and link
+ * removal fractions, one `dgcn train` run per configuration, gathered in one table. */
+#include "coordinator/args.h"
+#include "coordinator/commands.h"
+#include "coordinator/study.h"
+#include "core/error.h"
+
+#include <stdio.h>
+
+static const char s_usage[] =
+    "usage: dgcn study [--data DIR | generator options] [--agents M] [--topologies LIST]\n"
+    "                  [--remove LIST] [--seeds S] [--iters N] [--optimizer dgd|gt|gt-adam]\n"
+    "                  [--transport inproc|zmq] --out DIR\n"
+    "\n"
+    "For every topology in LIST (required, designed, a family such as ring, line, complete, er:0.3,\n"
+    "or a union such as required+ring) and every removal fraction f in --remove, removes a random\n"
+    "fraction f of the topology's links keeping it connected, and trains on it with `dgcn train`\n"
+    "(--cross-edges drop: data edges between agents without a link are dropped). A configuration\n"
+    "that cannot stay connected is listed as disconnected. DIR receives study.tsv and study.md (links,\n"
+    "spectral gap of the mixing matrix, test accuracy mean +- std over seeds, iterations until the\n"
+    "seeds' mean training loss is within --tolerance of the centralized GCN's final one, final\n"
+    "consensus error, bytes per iteration), plots/study.png, topologies/ and runs/ (one train run\n"
+    "directory per configuration, with its train.log). Designed topologies use fastest-mixing\n"
+    "weights, the others --weights. Exit status 0 when every configuration trained or was reported\n"
+    "disconnected, 1 when a run failed, 2 on a usage error.";
+
+int dgcn_cmd_study(int argc, char **argv) {
+    dgcn_study_opts o;
+    dgcn_study_defaults(&o);
+    int quiet = 0;
+    const dgcn_arg table[] = {
+        DGCN_DATA_SOURCE_ARGS(&o.src),
+        {"agents", DGCN_ARG_INT, &o.agents, "number of agents M", 2, 1e6},
+        {"partition", DGCN_ARG_STRING, &o.partition, "bfs|metis|random|block", 1, 0},
+        {"topologies", DGCN_ARG_STRING, &o.topologies,
+         "comma-separated: required|designed|complete|ring|line|star|torus|hypercube|exponential|"
+         "er:P|geometric:R|regular:K, or unions with '+'", 1, 0},
+        {"remove", DGCN_ARG_STRING, &o.removals, "comma-separated fractions of links removed, in [0, 1)", 1, 0},
+        {"weights", DGCN_ARG_STRING, &o.weights, "mixing rule of non-designed topologies (mh|maxdeg|lazy-mh|...)", 1, 0},
+        {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam", 1, 0},
+        {"lr", DGCN_ARG_DOUBLE, &o.lr, "step size (0: train's default for the optimizer)", 0, 100},
+        {"hidden", DGCN_ARG_INT, &o.hidden, "hidden width", 1, 1e6},
+        {"dropout", DGCN_ARG_DOUBLE, &o.dropout, "dropout probability", 0, 0.99},
+        {"iters", DGCN_ARG_INT, &o.iters, "training iterations per run", 1, 1e9},
+        {"seeds", DGCN_ARG_INT, &o.seeds, "runs per configuration (seeds seed, seed+1, ...)", 1, 1e4},
+        {"seed", DGCN_ARG_U64, &o.seed, "first seed; also the partition's and the removals'", 1, 0},
+        {"transport", DGCN_ARG_STRING, &o.transport, "inproc | zmq", 1, 0},
+        {"eval-every", DGCN_ARG_INT, &o.eval_every, "report interval in iterations", 1, 1e9},
+        {"tolerance", DGCN_ARG_DOUBLE, &o.tolerance, "relative margin over the centralized training loss", 0, 10},
+        {"timeout", DGCN_ARG_INT, &o.timeout_s, "bound on one configuration's training, seconds", 1, 1e7},
+        {"program", DGCN_ARG_STRING, &o.program, "the dgcn executable that runs train", 1, 0},
+        {"out", DGCN_ARG_STRING, &o.out, "study folder (created)", 1, 0},
+        {"quiet", DGCN_ARG_FLAG, &quiet, "no progress lines", 1, 0},
+        DGCN_ARGS_END};
+    int a = dgcn_args_parse(s_usage, table, argc, argv);
+    if (a == 1) return 0;
+    if (a) return 2;
+    if (!o.out) {
+        fprintf(stderr, "dgcn study: --out DIR is required\n");
+        return 2;
+    }
+    o.progress = !quiet;
+    dgcn_study_result r;
+    int rc = dgcn_study_run(&o, &r);
+    if (rc) {
+        fprintf(stderr, "dgcn study: %s: %s\n", dgcn_strerror(rc), dgcn_error_msg());
+        dgcn_study_result_fini(&r);
+        return rc == DGCN_EINVAL ? 2 : 1;
+    }
+    int failed = r.n_failed;
+    if (failed) fprintf(stderr, "dgcn study: %d configuration(s) failed; see %s/study.md\n", failed, o.out);
+    dgcn_study_result_fini(&r);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,99 @@
+/* coordinator/study.h: the sparse-connectivity study, many training runs compared in one table.
+ *
+ * A study runs `dgcn train` once per (topology, removal fraction) configuration. Each topology
+ * spec is built over the same partition as train's (same method and seed): "required" (the agent
+ * pairs that share data edges), "designed" (the paper's ADMM design on the required links), a
+ * family of topologies/generate.h ("ring", "er:0.3", ...), or a union of these written with '+'
+ * ("required+ring"). A fraction f of its links is then removed at random, keeping the graph
+ * connected (dgcn_topo_remove_links, redrawing first and keeping a spanning tree when redrawing
+ * fails); a configuration whose removal cannot stay connected is reported as such and not trained.
+ * The resulting graph goes to train as an edge-list file (--topology file:PATH) with
+ * --cross-edges drop, so the data edges between agents that lost their link are dropped.
+ *
+ * Output folder: study.tsv and study.md (the table), config.json, topologies/<config>.edges,
+ * runs/<config>/ (train's run directories, with train.log), plots/ (accuracy vs removal per
+ * topology and consensus error vs iteration per configuration, side by side in study.png). */
+#ifndef DGCN_COORDINATOR_STUDY_H
+#define DGCN_COORDINATOR_STUDY_H
+
+#include "coordinator/data_source.h"
+
+#include <stdint.h>
+
+typedef struct dgcn_study_opts {
+    dgcn_data_source src;
+    const char *program;    /* the dgcn executable that runs `train` (e.g. /proc/self/exe) */
+    int agents;             /* M [10] */
+    const char *partition;  /* bfs|metis|random|block [bfs] */
+    const char *topologies; /* comma-separated specs [required,designed,complete,ring,line] */
+    const char *removals;   /* comma-separated fractions in [0, 1) [0,0.25,0.5,0.75] */
+    const char *weights;    /* mixing rule for non-designed topologies [mh]; designed ones: fastest */
+    const char *optimizer;  /* dgd|dgd-atc|gt|gt-adam [gt-adam] */
+    double lr;              /* 0: train's default for the optimizer */
+    int hidden;             /* [16] */
+    double dropout;         /* [0.5] */
+    int iters;              /* [200] */
+    int seeds;              /* [1] */
+    uint64_t seed;          /* plan, removal draws and first training seed [1] */
+    const char *transport;  /* zmq|mpi|inproc [inproc] */
+    int eval_every;         /* [10] */
+    double tolerance;       /* relative margin over the centralized training loss [0.01] */
+    int timeout_s;          /* bound on one configuration's training, seconds [3600] */
+    const char *out;        /* study folder (created) */
+    int progress;           /* one line per configuration on stdout [1] */
+} dgcn_study_opts;
+
+void dgcn_study_defaults(dgcn_study_opts *o);
+
+/* Status of one configuration. */
+typedef enum dgcn_study_status {
+    DGCN_STUDY_OK = 0,           /* trained */
+    DGCN_STUDY_DISCONNECTED = 1, /* no connected graph with that many links removed; not trained */
+    DGCN_STUDY_FAILED = 2        /* train failed (see runs/<config>/train.log) */
+} dgcn_study_status;
+
+typedef struct dgcn_study_row {
+    char topology[128];      /* the spec */
+    double removal;          /* fraction of its links removed */
+    char name[160];          /* folder-safe configuration name */
+    dgcn_study_status status;
+    int64_t links;           /* after removal */
+    double gap;              /* spectral gap of the mixing matrix (1 - SLEM) */
+    double test_acc_mean, test_acc_std; /* over seeds, in [0, 1] */
+    int64_t iters_to_central; /* first reported iteration with the seeds' mean training loss within
+                                 tolerance of the centralized one; -1 when never */
+    double consensus_error;  /* final, mean over seeds */
+    double bytes_per_iter;   /* halo + parameter bytes of all agents per iteration */
+    double ms_per_iter;      /* median */
+} dgcn_study_row;
+
+typedef struct dgcn_study_result {
+    int n_rows;
+    dgcn_study_row *rows;       /* [n_rows], topology-major in the order given */
+    double central_train_loss;  /* centralized GCN's final training loss (no dropout), seed mean */
+    double central_test_acc_mean, central_test_acc_std;
+    int n_failed;               /* rows with DGCN_STUDY_FAILED */
+} dgcn_study_result;
+
+void dgcn_study_result_fini(dgcn_study_result *r);
+
+/* Splits a comma-separated topology list into *specs (malloc'ed array of malloc'ed strings the
+ * caller frees with dgcn_study_list_free) after checking every spec over m agents; DGCN_EINVAL
+ * names the bad item (empty item, unknown family, malformed parameter, repeated spec). */
+int dgcn_study_parse_topologies(const char *list, int32_t m, char ***specs, int *n);
+void dgcn_study_list_free(char **specs, int n);
+/* Parses a comma-separated list of removal fractions in [0, 1) into *fr (malloc'ed); DGCN_EINVAL
+ * names the bad item (not a number, out of range, repeated). */
+int dgcn_study_parse_removals(const char *list, double **fr, int *n);
+
+/* First iteration in a train metrics.jsonl at which the mean training loss over the seeds
+ * reporting that iteration is <= target; *iter = -1 when never. DGCN_EIO / DGCN_EFORMAT name the
+ * file and line. */
+int dgcn_study_iters_to_loss(const char *metrics_path, double target, int64_t *iter);
+
+/* Runs the whole study (see above). Returns DGCN_OK when every configuration either trained or was
+ * reported disconnected; a failed training run is counted in r->n_failed and the study goes on.
+ * Errors before any training (bad lists, data, output folder) return their code. */
+int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r);
+
+#endif

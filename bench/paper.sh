@@ -5,18 +5,21 @@
 # (metrics, summaries, plots) stay in runs/paper/.
 #
 #   bench/paper.sh [--seeds N] [--iters N] [--optimizer gt-adam|gt|dgd] [--transport inproc|zmq]
+#                   [--topology designed|required|...]   (ring: the required links plus a ring, which keeps graphs
+#                   with many components connected; the required links alone can leave agents disconnected)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$here/launch/env.sh"
 data="${DGCN_DATA:-$here/../shared/data}"
 dgcn="$here/build/coordinator/dgcn"
-seeds=10 iters=200 optimizer=gt-adam transport=inproc
+seeds=10 iters=200 optimizer=gt-adam transport=inproc topology=ring
 while [ $# -gt 0 ]; do
   case "$1" in
     --seeds) seeds=$2; shift 2 ;;
     --iters) iters=$2; shift 2 ;;
     --optimizer) optimizer=$2; shift 2 ;;
     --transport) transport=$2; shift 2 ;;
+    --topology) topology=$2; shift 2 ;;
     -h|--help) sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "paper.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -27,7 +30,7 @@ printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
 for ds in cora citeseer; do
   for m in 5 10 15 20; do
     out="$here/runs/paper/$ds-m$m"
-    "$dgcn" train --data "$data/$ds" --agents "$m" --partition bfs --topology required \
+    "$dgcn" train --data "$data/$ds" --agents "$m" --partition bfs --topology "$topology" \
       --optimizer "$optimizer" --iters "$iters" --seeds "$seeds" --transport "$transport" \
       --out "$out" > "$out.log" 2>&1 || { echo "paper.sh: $ds M=$m failed, see $out.log" >&2; exit 1; }
     /usr/bin/python3 - "$out/summary.json" "$ds" "$m" <<'PY'

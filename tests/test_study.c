@@ -1,0 +1,330 @@
+/* tests/test_study.c: dgcn study: list parsing, the iterations-to-loss reading of metrics files, a
+ * tiny study on a generated graph (every configuration in the table, sane values, the graphs train
+ * used), failed runs counted, and the command's usage errors. */
+#include "coordinator/commands.h"
+#include "coordinator/data_source.h"
+#include "coordinator/study.h"
+#include "core/error.h"
+#include "graph/partition.h"
+#include "topologies/graph.h"
+#include "topologies/io.h"
+
+#include "tests/testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void s_mkdtemp(char *buf, size_t cap, const char *tag) {
+    snprintf(buf, cap, "/tmp/dgcn-study-%s-XXXXXX", tag);
+    ck_assert_ptr_nonnull(mkdtemp(buf));
+}
+
+static void s_rm(const char *dir) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A small generated graph that trains in well under a second per run. */
+static void s_small_source(dgcn_data_source *s) {
+    dgcn_data_source_defaults(s);
+    s->nodes = 300;
+    s->classes = 3;
+    s->features = 60;
+    s->feature_nnz = 8;
+    s->train_per_class = 10;
+    s->val = 60;
+    s->test = 100;
+}
+
+static int s_bad_topologies(const char *list, const char *needle) {
+    char **specs = (char **)1;
+    int n = -1;
+    int rc = dgcn_study_parse_topologies(list, 6, &specs, &n);
+    ck_assert_msg(rc == DGCN_EINVAL, "'%s' accepted (rc %d)", list, rc);
+    ck_assert_ptr_null(specs);
+    ck_assert_int_eq(n, 0);
+    ck_assert_msg(strstr(dgcn_error_msg(), needle), "'%s': message '%s' lacks '%s'", list,
+                  dgcn_error_msg(), needle);
+    return rc;
+}
+
+START_TEST(test_parse_topologies) {
+    char **specs = NULL;
+    int n = 0;
+    ck_assert_int_eq(dgcn_study_parse_topologies("required, designed,ring,er:0.3,required+line", 6,
+                                                 &specs, &n), 0);
+    ck_assert_int_eq(n, 5);
+    ck_assert_str_eq(specs[1], "designed");
+    ck_assert_str_eq(specs[3], "er:0.3");
+    ck_assert_str_eq(specs[4], "required+line");
+    dgcn_study_list_free(specs, n);
+    s_bad_topologies("ring,,line", "item 2 is empty");
+    s_bad_topologies("ring,bogus", "bogus");
+    s_bad_topologies("er:abc", "er:abc");
+    s_bad_topologies("ring,ring", "listed twice");
+    s_bad_topologies("ring+", "empty part");
+    s_bad_topologies("", "empty list");
+}
+END_TEST
+
+static void s_bad_removals(const char *list, const char *needle) {
+    double *fr = (double *)1;
+    int n = -1;
+    int rc = dgcn_study_parse_removals(list, &fr, &n);
+    ck_assert_msg(rc == DGCN_EINVAL, "'%s' accepted (rc %d)", list, rc);
+    ck_assert_ptr_null(fr);
+    ck_assert_msg(strstr(dgcn_error_msg(), needle), "'%s': message '%s' lacks '%s'", list,
+                  dgcn_error_msg(), needle);
+}
+
+START_TEST(test_parse_removals) {
+    double *fr = NULL;
+    int n = 0;
+    ck_assert_int_eq(dgcn_study_parse_removals("0, 0.25,0.5,0.75", &fr, &n), 0);
+    ck_assert_int_eq(n, 4);
+    ck_assert(fr[0] == 0 && fr[1] == 0.25 && fr[2] == 0.5 && fr[3] == 0.75);
+    free(fr);
+    s_bad_removals("0,0.5x", "not a number");
+    s_bad_removals("0,1", "[0, 1)");
+    s_bad_removals("-0.1", "[0, 1)");
+    s_bad_removals("0.5,0.5", "repeats item 1");
+    s_bad_removals("0,,0.5", "item 2 is empty");
+    s_bad_removals("nan", "not a number");
+}
+END_TEST
+
+START_TEST(test_iters_to_loss) {
+    char dir[256], path[300];
+    s_mkdtemp(dir, sizeof dir, "m");
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    /* Seed means per iteration: 0 -> 2.0, 10 -> 1.2, 20 -> 0.6. */
+    fputs("{\"seed\":1,\"iter\":0,\"train_loss\":2.0,\"consensus_error\":0}\n"
+          "{\"seed\":1,\"iter\":10,\"train_loss\":1.0,\"consensus_error\":0.5}\n"
+          "{\"seed\":1,\"iter\":20,\"train_loss\":0.5,\"consensus_error\":0.25}\n"
+          "{\"seed\":2,\"iter\":0,\"train_loss\":2.0,\"consensus_error\":0}\n"
+          "{\"seed\":2,\"iter\": 10,\"train_loss\": 1.4,\"consensus_error\":null}\n"
+          "{\"seed\":2,\"iter\":20,\"train_loss\":0.7,\"consensus_error\":0.1}\n", f);
+    fclose(f);
+    int64_t it = 0;
+    ck_assert_int_eq(dgcn_study_iters_to_loss(path, 1.2 + 1e-12, &it), 0);
+    ck_assert_int_eq(it, 10);
+    ck_assert_int_eq(dgcn_study_iters_to_loss(path, 1.19, &it), 0);
+    ck_assert_int_eq(it, 20);
+    ck_assert_int_eq(dgcn_study_iters_to_loss(path, 0.59, &it), 0);
+    ck_assert_int_eq(it, -1);
+    ck_assert_int_eq(dgcn_study_iters_to_loss(path, 5, &it), 0);
+    ck_assert_int_eq(it, 0);
+
+    f = fopen(path, "w");
+    fputs("{\"seed\":1,\"iter\":0,\"train_loss\":2.0,\"consensus_error\":0}\n"
+          "{\"seed\":1,\"iteration\":10}\n", f);
+    fclose(f);
+    ck_assert_int_eq(dgcn_study_iters_to_loss(path, 1, &it), DGCN_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "metrics.jsonl:2:"));
+    snprintf(path, sizeof path, "%s/absent.jsonl", dir);
+    ck_assert_int_eq(dgcn_study_iters_to_loss(path, 1, &it), DGCN_EIO);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "absent.jsonl"));
+    s_rm(dir);
+}
+END_TEST
+
+/* Lines of a file (0 when absent). */
+static int s_count_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int n = 0, c, last = '\n';
+    while ((c = fgetc(f)) != EOF) {
+        if (c == '\n') n++;
+        last = c;
+    }
+    fclose(f);
+    return n + (last != '\n');
+}
+
+static const dgcn_study_row *s_row(const dgcn_study_result *r, const char *topo, double removal) {
+    for (int i = 0; i < r->n_rows; i++)
+        if (!strcmp(r->rows[i].topology, topo) && r->rows[i].removal == removal) return &r->rows[i];
+    ck_abort_msg("no row for %s removal %g", topo, removal);
+    return NULL;
+}
+
+START_TEST(test_tiny_study) {
+    char dir[256], path[600];
+    s_mkdtemp(dir, sizeof dir, "tiny");
+    dgcn_study_opts o;
+    dgcn_study_defaults(&o);
+    s_small_source(&o.src);
+    o.program = DGCN_BINARY;
+    o.agents = 4;
+    o.topologies = "required,ring,complete";
+    o.removals = "0,0.5";
+    o.iters = 20;
+    o.seeds = 2;
+    o.eval_every = 5;
+    o.transport = "inproc";
+    o.timeout_s = 120;
+    o.out = dir;
+    o.progress = 0;
+    dgcn_study_result r;
+    int rc = dgcn_study_run(&o, &r);
+    ck_assert_msg(rc == 0, "study failed: %s", dgcn_error_msg());
+    ck_assert_int_eq(r.n_rows, 6);
+    ck_assert_int_eq(r.n_failed, 0);
+    ck_assert(r.central_train_loss > 0 && isfinite(r.central_train_loss));
+    ck_assert(r.central_test_acc_mean >= 0 && r.central_test_acc_mean <= 1);
+
+    /* The required links, computed here from the same partition train uses. */
+    dgcn_dataset ds;
+    dgcn_csr a_hat;
+    ck_assert_int_eq(dgcn_data_source_open(&o.src, &ds, &a_hat), 0);
+    int32_t owner[300];
+    uint8_t links[16];
+    ck_assert_int_eq(ds.n, 300);
+    ck_assert_int_eq(dgcn_partition(&ds.adj, 4, DGCN_PARTITION_BFS, o.seed, owner), 0);
+    ck_assert_int_eq(dgcn_partition_required_links(&ds.adj, owner, 4, links), 0);
+    int64_t req = 0;
+    for (int k = 0; k < 16; k++) req += links[k];
+    req /= 2;
+    dgcn_dataset_fini(&ds);
+    dgcn_csr_fini(&a_hat);
+
+    const dgcn_study_row *w = s_row(&r, "required", 0);
+    ck_assert_int_eq(w->links, req);
+    ck_assert_int_eq(s_row(&r, "required", 0.5)->links, req - (int64_t)llround(0.5 * req));
+    ck_assert_int_eq(s_row(&r, "complete", 0)->links, 6);
+    ck_assert_int_eq(s_row(&r, "complete", 0.5)->links, 3);
+    ck_assert_int_eq(s_row(&r, "ring", 0)->links, 4);
+    /* A 4-ring without 2 links is disconnected: reported, not trained. */
+    ck_assert_int_eq(s_row(&r, "ring", 0.5)->status, DGCN_STUDY_DISCONNECTED);
+    /* A complete graph of 4 with Metropolis-Hastings weights is 11^T/4: gap 1; a ring of 4 with
+     * weights 1/3: eigenvalues 1/3 + 2/3 cos(2 pi j / 4) = 1, 1/3, -1/3, 1/3, gap 2/3. */
+    ck_assert_double_eq_tol(s_row(&r, "complete", 0)->gap, 1.0, 1e-9);
+    ck_assert_double_eq_tol(s_row(&r, "ring", 0)->gap, 2.0 / 3.0, 1e-9);
+
+    int trained = 0;
+    for (int i = 0; i < r.n_rows; i++) {
+        w = &r.rows[i];
+        if (w->status == DGCN_STUDY_DISCONNECTED) continue;
+        ck_assert_msg(w->status == DGCN_STUDY_OK, "%s failed", w->name);
+        trained++;
+        ck_assert_msg(w->test_acc_mean >= 0 && w->test_acc_mean <= 1, "%s acc %g", w->name,
+                      w->test_acc_mean);
+        ck_assert(w->test_acc_std >= 0);
+        ck_assert_msg(w->gap > 0 && w->gap <= 1 + 1e-12, "%s gap %g", w->name, w->gap);
+        ck_assert(w->consensus_error >= 0 && isfinite(w->consensus_error));
+        ck_assert(w->bytes_per_iter > 0);
+        ck_assert(w->iters_to_central >= -1 && w->iters_to_central <= o.iters);
+        /* Train ran on exactly the graph the study wrote. */
+        dgcn_topo mine, used;
+        snprintf(path, sizeof path, "%s/topologies/%s.edges", dir, w->name);
+        ck_assert_int_eq(dgcn_topo_read_edges(&mine, path), 0);
+        snprintf(path, sizeof path, "%s/runs/%s/topology.edges", dir, w->name);
+        ck_assert_int_eq(dgcn_topo_read_edges(&used, path), 0);
+        ck_assert_int_eq(dgcn_topo_links(&mine), w->links);
+        ck_assert(dgcn_topo_connected(&mine));
+        ck_assert(dgcn_topo_contains(&mine, &used) && dgcn_topo_contains(&used, &mine));
+        dgcn_topo_fini(&mine);
+        dgcn_topo_fini(&used);
+    }
+    ck_assert_int_eq(trained, 5);
+    /* Links fall with removal for every topology. */
+    ck_assert(s_row(&r, "required", 0.5)->links < s_row(&r, "required", 0)->links);
+    ck_assert(s_row(&r, "complete", 0.5)->links < s_row(&r, "complete", 0)->links);
+
+    snprintf(path, sizeof path, "%s/study.tsv", dir);
+    ck_assert_int_eq(s_count_lines(path), 1 + 6);
+    snprintf(path, sizeof path, "%s/study.md", dir);
+    ck_assert_int_eq(s_count_lines(path), 3 + 2 + 6);
+    snprintf(path, sizeof path, "%s/plots/accuracy.tsv", dir);
+    ck_assert_int_gt(s_count_lines(path), 5);
+    snprintf(path, sizeof path, "%s/plots/consensus.tsv", dir);
+    ck_assert_int_gt(s_count_lines(path), 5 * 4);
+    dgcn_study_result_fini(&r);
+    s_rm(dir);
+}
+END_TEST
+
+START_TEST(test_failed_runs_counted) {
+    char dir[256];
+    s_mkdtemp(dir, sizeof dir, "fail");
+    dgcn_study_opts o;
+    dgcn_study_defaults(&o);
+    s_small_source(&o.src);
+    o.program = "/bin/false";
+    o.agents = 3;
+    o.topologies = "complete";
+    o.removals = "0,0.3";
+    o.iters = 2;
+    o.out = dir;
+    o.progress = 0;
+    dgcn_study_result r;
+    ck_assert_int_eq(dgcn_study_run(&o, &r), 0);
+    ck_assert_int_eq(r.n_rows, 2);
+    ck_assert_int_eq(r.n_failed, 2);
+    ck_assert_int_eq(r.rows[0].status, DGCN_STUDY_FAILED);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "train.log"));
+    dgcn_study_result_fini(&r);
+    s_rm(dir);
+}
+END_TEST
+
+static int s_cmd(const char *const *args) {
+    char *argv[32];
+    int argc = 0;
+    while (args[argc]) {
+        argv[argc] = (char *)args[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    return dgcn_cmd_study(argc, argv);
+}
+
+START_TEST(test_command_usage_errors) {
+    const char *help[] = {"study", "--help", NULL};
+    ck_assert_int_eq(s_cmd(help), 0);
+    const char *no_out[] = {"study", "--agents", "3", NULL};
+    ck_assert_int_eq(s_cmd(no_out), 2);
+    const char *bad_topo[] = {"study", "--topologies", "ring,hexagon", "--out", "/tmp/dgcn-study-never", NULL};
+    ck_assert_int_eq(s_cmd(bad_topo), 2);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "hexagon"));
+    const char *bad_rm[] = {"study", "--remove", "0,1.5", "--out", "/tmp/dgcn-study-never", NULL};
+    ck_assert_int_eq(s_cmd(bad_rm), 2);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "1.5"));
+    const char *one[] = {"study", "--agents", "1", "--out", "/tmp/dgcn-study-never", NULL};
+    ck_assert_int_eq(s_cmd(one), 2);
+    ck_assert_int_eq(access("/tmp/dgcn-study-never", F_OK), -1);
+}
+END_TEST
+
+static Suite *s_suite(void) {
+    Suite *s = suite_create("study");
+    struct {
+        const char *name;
+        const TTest *t;
+        int timeout;
+    } cases[] = {
+        {"parse_topologies", test_parse_topologies, 10},
+        {"parse_removals", test_parse_removals, 10},
+        {"iters_to_loss", test_iters_to_loss, 10},
+        {"tiny_study", test_tiny_study, 200},
+        {"failed_runs_counted", test_failed_runs_counted, 30},
+        {"command_usage_errors", test_command_usage_errors, 10},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_set_timeout(tc, cases[i].timeout);
+        tcase_add_test(tc, cases[i].t);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void) {
+    return dgcn_test_run(s_suite());
+}

@@ -621,9 +621,9 @@ static int s_write_plots(const dgcn_study_opts *o, const dgcn_study_result *r, c
     if (!blocks) return DGCN_OK;
     for (int s = 0, sl = 0; s < n_specs && sl + 200 < (int)sizeof specs_t; s++)
         sl += snprintf(specs_t + sl, sizeof specs_t - (size_t)sl, "%s%s", s ? " " : "", specs[s]);
-    char script[8192];
+    char script[10240];
     snprintf(script, sizeof script,
-             "set terminal pngcairo size 1300,480\n"
+             "set terminal pngcairo noenhanced size 1300,480\n"
              "set output 'study.png'\n"
              "set multiplot layout 1,2\n"
              "set key outside right top font ',8'\n"

@@ -125,6 +125,7 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
     r->val_acc = s_acc(&ev, DGCN_SPLIT_VAL);
     r->test_acc = s_acc(&ev, DGCN_SPLIT_TEST);
     r->train_acc = s_acc(&ev, DGCN_SPLIT_TRAIN);
+    r->train_xent = ev.loss_sum[DGCN_SPLIT_TRAIN] / ds->n_train;
     r->ms_per_epoch_median = dgcn_median(ms, epoch);
     rc = DGCN_OK;
 fail:

@@ -31,6 +31,8 @@ typedef struct dgcn_baseline_result {
     double train_loss;          /* last epoch's training loss (data term + weight decay) */
     double val_loss, val_acc;   /* with the final weights */
     double test_acc, train_acc; /* with the final weights */
+    double train_xent;          /* final weights' training cross-entropy without dropout or weight
+                                 * decay: the figure dgcn train reports for the agents */
     double ms_per_epoch_median; /* median wall time of an epoch (step + evaluation) */
 } dgcn_baseline_result;
 

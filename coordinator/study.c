@@ -9,7 +9,6 @@
 #include "core/timer.h"
 #include "graph/partition.h"
 #include "nn/gcn.h"
-#include "nn/optim.h"
 #include "topologies/design.h"
 #include "topologies/generate.h"
 #include "topologies/graph.h"
@@ -349,56 +348,17 @@ int dgcn_study_iters_to_loss(const char *metrics_path, double target, int64_t *i
  * train reports for the agents. */
 static int s_central(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_study_opts *o,
                      uint64_t seed, double *train_loss, double *test_acc) {
-    int rc = DGCN_OK;
-    dgcn_gcn *g = NULL;
-    dgcn_adam adam;
-    memset(&adam, 0, sizeof adam);
-    int32_t *gid = NULL;
-    float *theta = NULL, *grad = NULL;
     dgcn_baseline_opts b = dgcn_baseline_defaults(DGCN_MODEL_GCN, ds);
     b.model.dims[1] = o->hidden;
     b.model.dropout = (float)o->dropout;
-    DGCN_CHECK(dgcn_model_config_check(&b.model));
-    if (ds->n_train < 1) DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "dataset %s has no training nodes", ds->name));
-    int64_t np = dgcn_model_n_params(&b.model);
-    DGCN_ALLOC(gid, ds->n);
-    DGCN_ALLOC(theta, np);
-    DGCN_ALLOC(grad, np);
-    for (int32_t i = 0; i < ds->n; i++) gid[i] = i;
-    dgcn_block blk = {
-        .n_own = ds->n,
-        .n_halo = 0,
-        .a = a_hat,
-        .x = &ds->x,
-        .gid = gid,
-        .label = ds->label,
-        .split = ds->split,
-        .n_train_global = ds->n_train,
-        .reg_share = 1.0f,
-    };
-    DGCN_CHECK(dgcn_gcn_new(&g, &b.model, &blk, NULL, NULL));
-    DGCN_CHECK(dgcn_adam_init(&adam, np));
-    dgcn_model_init(&b.model, theta, seed);
-    dgcn_eval ev;
-    for (int e = 0; e < o->iters; e++) {
-        DGCN_CHECK(dgcn_gcn_forward(g, theta, 1, seed, e, NULL));
-        DGCN_CHECK(dgcn_gcn_backward(g, theta, grad));
-        dgcn_adam_step(&adam, theta, grad, (float)b.lr, 0.9f, 0.999f, 1e-8f);
-    }
-    DGCN_CHECK(dgcn_gcn_forward(g, theta, 0, seed, o->iters, &ev));
-    *train_loss = ev.loss_sum[DGCN_SPLIT_TRAIN] / ds->n_train;
-    *test_acc = ev.count[DGCN_SPLIT_TEST] ? (double)ev.correct[DGCN_SPLIT_TEST] / ev.count[DGCN_SPLIT_TEST]
-                                          : NAN;
-    if (!isfinite(*train_loss))
-        DGCN_CHECK(dgcn_error_set(DGCN_ENUMERIC, "centralized GCN seed %" PRIu64 ": training loss %g",
-                                  seed, *train_loss));
-fail:
-    dgcn_gcn_destroy(&g);
-    dgcn_adam_fini(&adam);
-    free(gid);
-    free(theta);
-    free(grad);
-    return rc;
+    b.epochs = o->iters;
+    b.seed = seed;
+    dgcn_baseline_result r;
+    int rc = dgcn_baseline_run(ds, a_hat, &b, &r);
+    if (rc) return rc;
+    *train_loss = r.train_xent;
+    *test_acc = r.test_acc;
+    return DGCN_OK;
 }
 
 /* An argv under construction for the child. */

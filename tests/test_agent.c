@@ -711,44 +711,21 @@ START_TEST(test_deadline_and_mismatch) {
 END_TEST
 
 static Suite *s_suite(void) {
-    Suite *s = suite_create("agent");
-    struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = {
-        {"step_schedule", test_step_schedule},
-        {"config_check", test_config_check},
-        {"dgd_values", test_dgd_values},
-        {"dgd_atc_values", test_dgd_atc_values},
-        {"gt_values", test_gt_values},
-        {"gt_adam_values", test_gt_adam_values},
-        {"gt_tracking_invariant", test_gt_tracking_invariant},
+    const dgcn_test_case cases[] = {
+        {"step_schedule", test_step_schedule, 0, 0},
+        {"config_check", test_config_check, 0, 0},
+        {"dgd_values", test_dgd_values, 0, 0},
+        {"dgd_atc_values", test_dgd_atc_values, 0, 0},
+        {"gt_values", test_gt_values, 0, 0},
+        {"gt_adam_values", test_gt_adam_values, 0, 0},
+        {"gt_tracking_invariant", test_gt_tracking_invariant, 0, 0},
+        {"equivalence", test_equivalence, 4, 120},
+        {"missing_link", test_missing_link, 0, 4},
+        {"dgd_matches_central", test_dgd_matches_central, 2, 120},
+        {"deadline_and_mismatch", test_deadline_and_mismatch, 0, 4},
+        {"gt_ring", test_gt_ring, 0, 120},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].fn);
-        suite_add_tcase(s, tc);
-    }
-    TCase *tc = tcase_create("equivalence");
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_equivalence, 0, 4);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("missing_link");
-    tcase_add_test(tc, test_missing_link);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("dgd_matches_central");
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_dgd_matches_central, 0, 2);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("deadline_and_mismatch");
-    tcase_add_test(tc, test_deadline_and_mismatch);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("gt_ring");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_gt_ring);
-    suite_add_tcase(s, tc);
-    return s;
+    return DGCN_TEST_SUITE("agent", cases);
 }
 
 int main(void) { return dgcn_test_run(s_suite()); }

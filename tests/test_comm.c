@@ -585,30 +585,19 @@ START_TEST(test_control_rejects) {
 END_TEST
 
 static Suite *s_suite(void) {
-    Suite *s = suite_create("comm");
-    struct {
-        const char *name;
-        const TTest *fn;
-        int n;
-    } cases[] = {
-        {"ring_exact", test_ring_exact, B_COUNT},
-        {"complete_exact", test_complete_exact, B_COUNT},
-        {"zero_length", test_zero_length, B_COUNT},
-        {"counters", test_counters, B_COUNT},
-        {"timeout", test_timeout_names_peer, B_COUNT},
-        {"bad_peer", test_bad_peer, B_COUNT * BAD_COUNT},
-        {"ahead_buffered", test_ahead_buffered, B_COUNT},
-        {"hub", test_hub, B_COUNT},
-        {"control_roundtrip", test_control_roundtrip, 1},
-        {"control_rejects", test_control_rejects, 1},
+    const dgcn_test_case cases[] = {
+        {"ring_exact", test_ring_exact, B_COUNT, 0},
+        {"complete_exact", test_complete_exact, B_COUNT, 0},
+        {"zero_length", test_zero_length, B_COUNT, 0},
+        {"counters", test_counters, B_COUNT, 0},
+        {"timeout", test_timeout_names_peer, B_COUNT, 0},
+        {"bad_peer", test_bad_peer, B_COUNT * BAD_COUNT, 0},
+        {"ahead_buffered", test_ahead_buffered, B_COUNT, 0},
+        {"hub", test_hub, B_COUNT, 0},
+        {"control_roundtrip", test_control_roundtrip, 1, 0},
+        {"control_rejects", test_control_rejects, 1, 0},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_set_timeout(tc, 60);
-        tcase_add_loop_test(tc, cases[i].fn, 0, cases[i].n);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return DGCN_TEST_SUITE("comm", cases);
 }
 
 int main(void) {

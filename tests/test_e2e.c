@@ -396,26 +396,17 @@ START_TEST(test_train_transports_agree) {
 }
 END_TEST
 
-int main(void) {
-    Suite *s = suite_create("e2e");
-    struct {
-        const char *name;
-        const TTest *fn;
-        int timeout;
-    } cases[] = {
-        {"verify_inproc", test_verify_inproc, 120},
-        {"verify_zmq", test_verify_zmq, 120},
-        {"verify_mpi", test_verify_mpi, 120},
-        {"verify_cora_partitioners", test_verify_cora_partitioners, 240},
-        {"verify_missing_link", test_verify_missing_link, 60},
-        {"kill_agent_mid_train", test_kill_agent_mid_train, 90},
-        {"train_transports_agree", test_train_transports_agree, 240},
+static Suite *s_suite(void) {
+    const dgcn_test_case cases[] = {
+        {"verify_inproc", test_verify_inproc, 0, 120},
+        {"verify_zmq", test_verify_zmq, 0, 120},
+        {"verify_mpi", test_verify_mpi, 0, 120},
+        {"verify_cora_partitioners", test_verify_cora_partitioners, 0, 240},
+        {"verify_missing_link", test_verify_missing_link, 0, 60},
+        {"kill_agent_mid_train", test_kill_agent_mid_train, 0, 90},
+        {"train_transports_agree", test_train_transports_agree, 0, 240},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_set_timeout(tc, cases[i].timeout);
-        tcase_add_test(tc, cases[i].fn);
-        suite_add_tcase(s, tc);
-    }
-    return dgcn_test_run(s);
+    return DGCN_TEST_SUITE("e2e", cases);
 }
+
+int main(void) { return dgcn_test_run(s_suite()); }

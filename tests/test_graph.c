@@ -653,42 +653,26 @@ START_TEST(cmd_generate_usage_errors) {
 END_TEST
 
 static Suite *s_suite(void) {
-    Suite *s = suite_create("graph");
-    TCase *tc;
-#define S_TC(name, fn)                                                                             \
-    tc = tcase_create(name);                                                                       \
-    tcase_set_timeout(tc, 60);                                                                     \
-    tcase_add_test(tc, fn);                                                                        \
-    suite_add_tcase(s, tc)
-    S_TC("csr_from_edges", csr_from_edges_small);
-    S_TC("csr_from_edges_rejects", csr_from_edges_rejects);
-    S_TC("csr_gcn_norm", csr_gcn_norm_dense);
-    S_TC("csr_row_normalize", csr_row_normalize_binarize);
-    tc = tcase_create("load_shipped");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, load_shipped, 0, 4);
-    suite_add_tcase(s, tc);
-    S_TC("load_missing_folder", load_missing_folder);
-    S_TC("load_good_tiny", load_good_tiny);
-    tc = tcase_create("load_rejects_broken");
-    tcase_add_loop_test(tc, load_rejects_broken, 0, S_N_CORPUS);
-    suite_add_tcase(s, tc);
-    S_TC("load_survives_byte_mutations", load_survives_byte_mutations);
-    S_TC("roundtrip_generated", roundtrip_generated);
-    tc = tcase_create("roundtrip_shipped");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, roundtrip_shipped, 0, 2);
-    suite_add_tcase(s, tc);
-    S_TC("generate_deterministic", generate_deterministic);
-    S_TC("generate_counts", generate_counts_and_structure);
-    tc = tcase_create("generate_homophily");
-    tcase_add_loop_test(tc, generate_homophily, 0, 4);
-    suite_add_tcase(s, tc);
-    S_TC("generate_rejects", generate_rejects_bad_params);
-    S_TC("cmd_generate", cmd_generate_writes_loadable);
-    S_TC("cmd_generate_usage", cmd_generate_usage_errors);
-#undef S_TC
-    return s;
+    const dgcn_test_case cases[] = {
+        {"csr_from_edges", csr_from_edges_small, 0, 0},
+        {"csr_from_edges_rejects", csr_from_edges_rejects, 0, 0},
+        {"csr_gcn_norm", csr_gcn_norm_dense, 0, 0},
+        {"csr_row_normalize", csr_row_normalize_binarize, 0, 0},
+        {"load_shipped", load_shipped, 4, 60},
+        {"load_missing_folder", load_missing_folder, 0, 0},
+        {"load_good_tiny", load_good_tiny, 0, 0},
+        {"load_rejects_broken", load_rejects_broken, S_N_CORPUS, 4},
+        {"load_survives_byte_mutations", load_survives_byte_mutations, 0, 0},
+        {"roundtrip_generated", roundtrip_generated, 0, 0},
+        {"roundtrip_shipped", roundtrip_shipped, 2, 60},
+        {"generate_deterministic", generate_deterministic, 0, 0},
+        {"generate_counts", generate_counts_and_structure, 0, 0},
+        {"generate_homophily", generate_homophily, 4, 4},
+        {"generate_rejects", generate_rejects_bad_params, 0, 0},
+        {"cmd_generate", cmd_generate_writes_loadable, 0, 0},
+        {"cmd_generate_usage", cmd_generate_usage_errors, 0, 0},
+    };
+    return DGCN_TEST_SUITE("graph", cases);
 }
 
 int main(void) { return dgcn_test_run(s_suite()); }

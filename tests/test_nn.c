@@ -1083,27 +1083,22 @@ START_TEST(test_adam) {
 END_TEST
 
 static Suite *s_suite(void) {
-    Suite *s = suite_create("nn");
-    struct {
-        const char *name;
-        const TTest *test;
-    } cases[] = {
-        {"spmm", test_spmm},           {"sparse_xw", test_sparse_xw},
-        {"dense", test_dense},         {"relu", test_relu},
-        {"dropout", test_dropout},     {"xent", test_xent},
-        {"gcn_grad", test_gcn_grad},   {"mlp_grad", test_mlp_grad},
-        {"block_invariant", test_block_invariant},
-        {"hook_calls", test_hook_calls},
-        {"config", test_config},       {"bad_block", test_bad_block},
-        {"adam", test_adam},
+    const dgcn_test_case cases[] = {
+        {"spmm", test_spmm, 0, 0},
+        {"sparse_xw", test_sparse_xw, 0, 0},
+        {"dense", test_dense, 0, 0},
+        {"relu", test_relu, 0, 0},
+        {"dropout", test_dropout, 0, 0},
+        {"xent", test_xent, 0, 0},
+        {"gcn_grad", test_gcn_grad, 0, 0},
+        {"mlp_grad", test_mlp_grad, 0, 0},
+        {"block_invariant", test_block_invariant, 0, 0},
+        {"hook_calls", test_hook_calls, 0, 0},
+        {"config", test_config, 0, 0},
+        {"bad_block", test_bad_block, 0, 0},
+        {"adam", test_adam, 0, 0},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return DGCN_TEST_SUITE("nn", cases);
 }
 
 int main(void) {

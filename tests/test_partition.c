@@ -818,33 +818,23 @@ START_TEST(test_plan_files) {
 END_TEST
 
 static Suite *s_suite(void) {
-    Suite *s = suite_create("partition");
-    struct {
-        const char *name;
-        const TTest *test;
-    } cases[] = {
-        {"methods_valid", test_methods_valid},
-        {"seeds_differ", test_seeds_differ},
-        {"balance_and_errors", test_balance_and_errors},
-        {"bfs_connected_parts", test_bfs_connected_parts},
-        {"bfs_unreached_components", test_bfs_unreached_components},
-        {"metis_beats_random_on_cora", test_metis_beats_random_on_cora},
-        {"required_links_and_stats", test_required_links_and_stats},
-        {"drop_cross_edges", test_drop_cross_edges},
-        {"shard_invariants", test_shard_invariants},
-        {"distributed_spmm", test_distributed_spmm},
-        {"build_rejects_bad_input", test_build_rejects_bad_input},
-        {"pack_roundtrip", test_pack_roundtrip},
-        {"unpack_rejects", test_unpack_rejects},
-        {"plan_files", test_plan_files},
+    const dgcn_test_case cases[] = {
+        {"methods_valid", test_methods_valid, 0, 0},
+        {"seeds_differ", test_seeds_differ, 0, 0},
+        {"balance_and_errors", test_balance_and_errors, 0, 0},
+        {"bfs_connected_parts", test_bfs_connected_parts, 0, 0},
+        {"bfs_unreached_components", test_bfs_unreached_components, 0, 0},
+        {"metis_beats_random_on_cora", test_metis_beats_random_on_cora, 0, 0},
+        {"required_links_and_stats", test_required_links_and_stats, 0, 0},
+        {"drop_cross_edges", test_drop_cross_edges, 0, 0},
+        {"shard_invariants", test_shard_invariants, 0, 0},
+        {"distributed_spmm", test_distributed_spmm, 0, 0},
+        {"build_rejects_bad_input", test_build_rejects_bad_input, 0, 0},
+        {"pack_roundtrip", test_pack_roundtrip, 0, 0},
+        {"unpack_rejects", test_unpack_rejects, 0, 0},
+        {"plan_files", test_plan_files, 0, 0},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return DGCN_TEST_SUITE("partition", cases);
 }
 
 int main(void) {

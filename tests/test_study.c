@@ -303,26 +303,15 @@ START_TEST(test_command_usage_errors) {
 END_TEST
 
 static Suite *s_suite(void) {
-    Suite *s = suite_create("study");
-    struct {
-        const char *name;
-        const TTest *t;
-        int timeout;
-    } cases[] = {
-        {"parse_topologies", test_parse_topologies, 10},
-        {"parse_removals", test_parse_removals, 10},
-        {"iters_to_loss", test_iters_to_loss, 10},
-        {"tiny_study", test_tiny_study, 200},
-        {"failed_runs_counted", test_failed_runs_counted, 30},
-        {"command_usage_errors", test_command_usage_errors, 10},
+    const dgcn_test_case cases[] = {
+        {"parse_topologies", test_parse_topologies, 0, 10},
+        {"parse_removals", test_parse_removals, 0, 10},
+        {"iters_to_loss", test_iters_to_loss, 0, 10},
+        {"tiny_study", test_tiny_study, 0, 200},
+        {"failed_runs_counted", test_failed_runs_counted, 0, 30},
+        {"command_usage_errors", test_command_usage_errors, 0, 10},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_set_timeout(tc, cases[i].timeout);
-        tcase_add_test(tc, cases[i].t);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return DGCN_TEST_SUITE("study", cases);
 }
 
 int main(void) {

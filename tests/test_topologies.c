@@ -464,27 +464,20 @@ START_TEST(test_design_bad_options) {
 END_TEST
 
 static Suite *s_suite(void) {
-    Suite *s = suite_create("topologies");
-    struct { const char *name; const TTest *fn; } cases[] = {
-        {"generator_counts", test_generator_counts},
-        {"random_generators", test_random_generators},
-        {"closed_form_spectra", test_closed_form_spectra},
-        {"every_rule_doubly_stochastic", test_every_rule_doubly_stochastic},
-        {"edge_list_files", test_edge_list_files},
-        {"matrix_union", test_matrix_union},
-        {"link_removal", test_link_removal},
-        {"fastest_mixing", test_fastest_mixing},
-        {"design_path", test_design_path},
-        {"design_random_tree", test_design_random_tree},
-        {"design_bad_options", test_design_bad_options},
+    const dgcn_test_case cases[] = {
+        {"generator_counts", test_generator_counts, 0, 120},
+        {"random_generators", test_random_generators, 0, 120},
+        {"closed_form_spectra", test_closed_form_spectra, 0, 120},
+        {"every_rule_doubly_stochastic", test_every_rule_doubly_stochastic, 0, 120},
+        {"edge_list_files", test_edge_list_files, 0, 120},
+        {"matrix_union", test_matrix_union, 0, 120},
+        {"link_removal", test_link_removal, 0, 120},
+        {"fastest_mixing", test_fastest_mixing, 0, 120},
+        {"design_path", test_design_path, 0, 120},
+        {"design_random_tree", test_design_random_tree, 0, 120},
+        {"design_bad_options", test_design_bad_options, 0, 120},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_set_timeout(tc, 120);
-        tcase_add_test(tc, cases[i].fn);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return DGCN_TEST_SUITE("topologies", cases);
 }
 
 int main(void) { return dgcn_test_run(s_suite()); }

@@ -19,6 +19,31 @@ static inline const char *dgcn_test_dataset(const char *name, char *buf, size_t 
     return buf;
 }
 
+/* One row of a suite's table: a test, run as a loop test over _i = 0 .. loops-1 when loops > 0. */
+typedef struct dgcn_test_case {
+    const char *name;
+    const TTest *fn;
+    int loops;   /* 0: a plain test */
+    int timeout; /* seconds; 0: 60 */
+} dgcn_test_case;
+
+/* A suite with one TCase per row of cases[0..n). */
+static inline Suite *dgcn_test_suite(const char *name, const dgcn_test_case *cases, size_t n) {
+    Suite *s = suite_create(name);
+    for (size_t i = 0; i < n; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_set_timeout(tc, cases[i].timeout > 0 ? cases[i].timeout : 60);
+        if (cases[i].loops > 0)
+            tcase_add_loop_test(tc, cases[i].fn, 0, cases[i].loops);
+        else
+            tcase_add_test(tc, cases[i].fn);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+#define DGCN_TEST_SUITE(name, cases) dgcn_test_suite(name, cases, sizeof cases / sizeof cases[0])
+
 /* Runs a suite with Check's default fork mode and returns the process exit status. */
 static inline int dgcn_test_run(Suite *s) {
     SRunner *sr = srunner_create(s);

@@ -272,6 +272,25 @@ static int s_count_error(const s_text *t, int64_t want, const char *key, int mor
                           (long long)t->line);
 }
 
+/* The next of `want` records of t (a count from meta.txt under `key`): [*b, *e) is the line. A
+ * truncated or malformed line, or the end of the file before `want` records, is DGCN_EFORMAT. */
+static int s_record(s_text *t, int64_t want, const char *key, const char *what, const char **b,
+                    const char **e) {
+    int r = s_next(t, b, e, what);
+    if (r < 0) return DGCN_EFORMAT;
+    if (r == 0) return s_count_error(t, want, key, 0);
+    return DGCN_OK;
+}
+
+/* After `want` records: the file must end here. */
+static int s_record_end(s_text *t, int64_t want, const char *key, const char *what) {
+    const char *b, *e;
+    int r = s_next(t, &b, &e, what);
+    if (r < 0) return DGCN_EFORMAT;
+    if (r == 1) return s_count_error(t, want, key, 1);
+    return DGCN_OK;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * labels.txt, features.txt, edges.txt, split files */
 
@@ -283,17 +302,8 @@ static int s_read_labels(dgcn_dataset *ds, const char *dir) {
     char show[80];
     char what[96];
     snprintf(what, sizeof what, "a class in [-1, %d)", (int)ds->c);
-    for (int32_t i = 0; i <= ds->n; i++) {
-        int r = s_next(&t, &b, &e, what);
-        if (r < 0) {
-            rc = DGCN_EFORMAT;
-            goto fail;
-        }
-        if (r == 0 && i == ds->n) break;
-        if (r == 0 || i == ds->n) {
-            rc = s_count_error(&t, ds->n, "num_nodes", r == 1);
-            goto fail;
-        }
+    for (int32_t i = 0; i < ds->n; i++) {
+        DGCN_CHECK(s_record(&t, ds->n, "num_nodes", what, &b, &e));
         const char *p = b;
         int64_t v;
         if (s_int(&p, e, -1, ds->c - 1, &v) != 0 || !s_at_end(p, e)) {
@@ -303,6 +313,7 @@ static int s_read_labels(dgcn_dataset *ds, const char *dir) {
         }
         ds->label[i] = (int32_t)v;
     }
+    DGCN_CHECK(s_record_end(&t, ds->n, "num_nodes", what));
 fail:
     s_text_close(&t);
     return rc;
@@ -323,17 +334,8 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
                        : m->feature_kind == 1 ? "a positive integer (count)"
                                               : "a positive finite float";
     int64_t p_nnz = 0;
-    for (int32_t i = 0; i <= ds->n; i++) {
-        int r = s_next(&t, &b, &e, what);
-        if (r < 0) {
-            rc = DGCN_EFORMAT;
-            goto fail;
-        }
-        if (r == 0 && i == ds->n) break;
-        if (r == 0 || i == ds->n) {
-            rc = s_count_error(&t, ds->n, "num_nodes", r == 1);
-            goto fail;
-        }
+    for (int32_t i = 0; i < ds->n; i++) {
+        DGCN_CHECK(s_record(&t, ds->n, "num_nodes", what, &b, &e));
         const char *p = b;
         int64_t id, nnz;
         if (s_int(&p, e, INT64_MIN / 2, INT64_MAX / 2, &id) != 0 || p >= e || *p != ' ') goto bad;
@@ -431,6 +433,7 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
                             (long long)t.line, what, s_show(b, e, show, sizeof show));
         goto fail;
     }
+    DGCN_CHECK(s_record_end(&t, ds->n, "num_nodes", what));
     if (p_nnz != m->feature_nnz) {
         rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected %lld idx:val pairs in all "
                             "(feature_nnz in meta.txt), found %lld", t.path, (long long)t.line,
@@ -456,17 +459,8 @@ static int s_read_edges(dgcn_dataset *ds, const char *dir) {
     char show[80];
     char what[96];
     snprintf(what, sizeof what, "'u v' with 0 <= u < v < %d", (int)ds->n);
-    for (int64_t i = 0; i <= ds->n_edges; i++) {
-        int r = s_next(&t, &b, &e, what);
-        if (r < 0) {
-            rc = DGCN_EFORMAT;
-            goto fail;
-        }
-        if (r == 0 && i == ds->n_edges) break;
-        if (r == 0 || i == ds->n_edges) {
-            rc = s_count_error(&t, ds->n_edges, "num_edges", r == 1);
-            goto fail;
-        }
+    for (int64_t i = 0; i < ds->n_edges; i++) {
+        DGCN_CHECK(s_record(&t, ds->n_edges, "num_edges", what, &b, &e));
         const char *p = b;
         int64_t a, c;
         if (s_int(&p, e, 0, ds->n - 1, &a) != 0 || p >= e || *p != ' ') goto bad;
@@ -497,6 +491,7 @@ static int s_read_edges(dgcn_dataset *ds, const char *dir) {
                             (long long)t.line, what, s_show(b, e, show, sizeof show));
         goto fail;
     }
+    DGCN_CHECK(s_record_end(&t, ds->n_edges, "num_edges", what));
     rc = dgcn_csr_from_edges(&ds->adj, ds->n, u, v, ds->n_edges);
     if (rc) dgcn_error_wrap(rc, "%s: ", t.path);
 fail:
@@ -518,17 +513,8 @@ static int s_read_split(dgcn_dataset *ds, const char *dir, int which, int64_t wa
     char what[96];
     snprintf(what, sizeof what, "a node id in [0, %d)", (int)ds->n);
     int64_t prev = -1;
-    for (int64_t i = 0; i <= want; i++) {
-        int r = s_next(&t, &b, &e, what);
-        if (r < 0) {
-            rc = DGCN_EFORMAT;
-            goto fail;
-        }
-        if (r == 0 && i == want) break;
-        if (r == 0 || i == want) {
-            rc = s_count_error(&t, want, s_split_keys[which], r == 1);
-            goto fail;
-        }
+    for (int64_t i = 0; i < want; i++) {
+        DGCN_CHECK(s_record(&t, want, s_split_keys[which], what, &b, &e));
         const char *p = b;
         int64_t id;
         if (s_int(&p, e, 0, ds->n - 1, &id) != 0 || !s_at_end(p, e)) {
@@ -557,6 +543,7 @@ static int s_read_split(dgcn_dataset *ds, const char *dir, int which, int64_t wa
         }
         ds->split[id] = (uint8_t)which;
     }
+    DGCN_CHECK(s_record_end(&t, want, s_split_keys[which], what));
 fail:
     s_text_close(&t);
     return rc;

@@ -209,14 +209,7 @@ int dgcn_generate_csbm(dgcn_dataset *ds, const dgcn_csbm_params *p) {
         }
     }
 
-    free(set.slot);
-    free(members);
-    free(start);
-    free(eu);
-    free(ev);
-    free(perm);
-    free(taken);
-    return DGCN_OK;
+    rc = DGCN_OK;
 fail:
     free(set.slot);
     free(members);
@@ -225,6 +218,6 @@ fail:
     free(ev);
     free(perm);
     free(taken);
-    dgcn_dataset_fini(ds);
+    if (rc) dgcn_dataset_fini(ds);
     return rc;
 }

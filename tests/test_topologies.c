@@ -447,6 +447,38 @@ START_TEST(test_design_random_tree) {
 }
 END_TEST
 
+/* Required links in two components (paths 0-1-2-3 and 4-5-6-7): for every gamma the design joins
+ * them, keeps every required link, and returns a valid matrix that mixes (||C - J||_2 < 1). */
+START_TEST(test_design_connects_components) {
+    const double gammas[] = {100, 1, 0.1, 0.01};
+    for (int gi = 0; gi < 4; gi++) {
+        dgcn_topo req, sup;
+        ck_assert_int_eq(dgcn_topo_init(&req, 8), DGCN_OK);
+        for (int k = 0; k < 3; k++) {
+            dgcn_topo_set(&req, k, k + 1, 1);
+            dgcn_topo_set(&req, 4 + k, 5 + k, 1);
+        }
+        ck_assert_int_eq(dgcn_topo_connected(&req), 0);
+        dgcn_design_opts o;
+        dgcn_design_defaults(&o);
+        o.gamma = gammas[gi];
+        double c[64];
+        dgcn_design_result r;
+        ck_assert_msg(dgcn_topo_design(&req, &o, &sup, c, &r) == DGCN_OK, "%s", dgcn_error_msg());
+        ck_assert_msg(dgcn_topo_connected(&sup), "gamma %g: designed support is disconnected",
+                      gammas[gi]);
+        ck_assert(dgcn_topo_contains(&sup, &req));
+        ck_assert_int_ge(r.extra_links, 1);
+        ck_assert_msg(dgcn_topo_weights_check(8, c, &sup, 1e-9) == DGCN_OK, "%s", dgcn_error_msg());
+        double nrm;
+        ck_assert_int_eq(dgcn_topo_norm_cj(8, c, &nrm), DGCN_OK);
+        ck_assert_msg(nrm < 1 - 1e-6, "gamma %g: ||C - J|| = %.9f", gammas[gi], nrm);
+        dgcn_topo_fini(&req);
+        dgcn_topo_fini(&sup);
+    }
+}
+END_TEST
+
 START_TEST(test_design_bad_options) {
     dgcn_topo req, sup;
     dgcn_topo_gen_star(&req, 6);
@@ -475,6 +507,7 @@ static Suite *s_suite(void) {
         {"fastest_mixing", test_fastest_mixing, 0, 120},
         {"design_path", test_design_path, 0, 120},
         {"design_random_tree", test_design_random_tree, 0, 120},
+        {"design_connects_components", test_design_connects_components, 0, 120},
         {"design_bad_options", test_design_bad_options, 0, 120},
     };
     return DGCN_TEST_SUITE("topologies", cases);

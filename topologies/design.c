@@ -284,6 +284,35 @@ int dgcn_topo_fastest(const dgcn_topo *g, const dgcn_design_opts *o, double *c, 
     return DGCN_OK;
 }
 
+/* Consensus needs a connected graph, and the convex program cannot ask for one: while the support
+ * has several components, no single extra link lowers ||C - J||_2 (its eigenvalue 1 has
+ * multiplicity components - 1), so a large gamma keeps none. Joins the components of g by the
+ * pairs with the largest design weight x2 between two different components (lowest ids on ties),
+ * one at a time, Kruskal-style: at most m - 1 links, O(m^3) in all. */
+static int s_connect(dgcn_topo *g, const double *x2 /* (m, m) */) {
+    int rc = DGCN_OK;
+    int32_t m = g->m, *comp = NULL;
+    DGCN_ALLOC(comp, m);
+    while (dgcn_topo_components(g, comp) > 1) {
+        int32_t bk = -1, bt = -1;
+        double best = -INFINITY;
+        for (int32_t k = 0; k < m; k++)
+            for (int32_t t = k + 1; t < m; t++) {
+                if (comp[k] == comp[t]) continue;
+                double w = 0.5 * (x2[(int64_t)k * m + t] + x2[(int64_t)t * m + k]);
+                if (w > best) {
+                    best = w;
+                    bk = k;
+                    bt = t;
+                }
+            }
+        dgcn_topo_set(g, bk, bt, 1);
+    }
+fail:
+    free(comp);
+    return rc;
+}
+
 int dgcn_topo_design(const dgcn_topo *required, const dgcn_design_opts *o, dgcn_topo *support,
                      double *c, dgcn_design_result *res) {
     int rc = DGCN_OK;
@@ -321,6 +350,7 @@ int dgcn_topo_design(const dgcn_topo *required, const dgcn_design_opts *o, dgcn_
     for (int32_t k = 0; k < m; k++)
         for (int32_t t = k + 1; t < m; t++)
             if (fmax(x2[(int64_t)k * m + t], x2[(int64_t)t * m + k]) > o->threshold) dgcn_topo_set(&cand, k, t, 1);
+    DGCN_CHECK(s_connect(&cand, x2));
     DGCN_CHECK(s_fastest(&cand, required, o->eps, o, c, &st2, &r.used_metropolis, &r.norm_cj));
     r.refine_iterations = st2.iterations;
     r.converged = st.converged && st2.converged;

@@ -12,7 +12,10 @@
  * residual rho * sqrt(2) ||C - C_prev|| below tol_abs * sqrt(2) m + tol_rel * scale, with the
  * penalty rho rebalanced (x2 or /2) every 10 iterations while one residual exceeds 10x the other.
  *
- * The design keeps the required links plus the other pairs whose X2 weight exceeds threshold.
+ * The design keeps the required links plus the other pairs whose X2 weight exceeds threshold;
+ * when that support is disconnected (the program alone never connects components: one extra link
+ * cannot lower a norm held at 1 by the others), the components are joined by the inter-component
+ * pairs of largest X2 weight, so the result is always connected.
  * X2 meets the bounds exactly but C 1 = 1 only to the ADMM tolerance, so the final matrix is the
  * fastest-mixing matrix on that support (the same ADMM with the off-support entries fixed at 0
  * and no l1 term), made exactly feasible by symmetrizing, scaling the off-diagonal down if a row

@@ -39,6 +39,8 @@ int dgcn_cmd_train(int argc, char **argv) {
         {"weights", DGCN_ARG_STRING, &o.weights, "mixing rule: mh|maxdeg|lazy-mh|lazy-maxdeg|uniform|fastest", 1, 0},
         {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam", 1, 0},
         {"lr", DGCN_ARG_DOUBLE, &o.lr, "step size (0: 0.01 for gt-adam, 5 for the plain gradient methods)", 0, 100},
+        {"lr-decay", DGCN_ARG_DOUBLE, &o.lr_decay, "step schedule lr / (1 + n / D)^P over iterations n (0: constant)", 0, 1e12},
+        {"lr-power", DGCN_ARG_DOUBLE, &o.lr_power, "exponent P of the step schedule", 0, 10},
         {"hidden", DGCN_ARG_INT, &o.hidden, "hidden width", 1, 1e6},
         {"dropout", DGCN_ARG_DOUBLE, &o.dropout, "dropout probability", 0, 0.99},
         {"iters", DGCN_ARG_INT, &o.iters, "training iterations", 1, 1e9},

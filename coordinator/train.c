@@ -31,6 +31,8 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->weights = "mh";
     o->optimizer = "gt-adam";
     o->lr = 0;
+    o->lr_decay = 0;
+    o->lr_power = 1;
     o->hidden = 16;
     o->dropout = 0.5;
     o->iters = 200;
@@ -198,6 +200,10 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const s_
     cfg.consensus = dgcn_consensus_defaults(cfg.consensus.kind, o->lr > 0 ? o->lr
                                             : cfg.consensus.kind == DGCN_CONSENSUS_GT_ADAM ? 0.01 : 5.0);
     cfg.consensus.grad_scale = 0.0;
+    if (o->lr_decay > 0) {
+        cfg.consensus.step.decay = o->lr_decay;
+        cfg.consensus.step.power = o->lr_power;
+    }
     cfg.iterations = o->iters;
     cfg.eval_every = o->eval_every;
     cfg.init_seed = seed;
@@ -381,6 +387,8 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_consensus_kind k = DGCN_CONSENSUS_DGD;
     dgcn_consensus_kind_parse(o->optimizer, &k);
     dgcn_json_num(&j, "lr", o->lr > 0 ? o->lr : k == DGCN_CONSENSUS_GT_ADAM ? 0.01 : 5.0);
+    dgcn_json_num(&j, "lr_decay", o->lr_decay);
+    dgcn_json_num(&j, "lr_power", o->lr_power);
     dgcn_json_int(&j, "hidden", o->hidden);
     dgcn_json_num(&j, "dropout", o->dropout);
     dgcn_json_int(&j, "iterations", o->iters);

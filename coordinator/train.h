@@ -22,6 +22,8 @@ typedef struct dgcn_train_opts {
     const char *weights;     /* mixing rule, mh */
     const char *optimizer;   /* dgd|dgd-atc|gt|gt-adam (default gt-adam) */
     double lr;               /* step; <= 0: 0.01 for gt-adam, 5 otherwise (plain gradient steps) */
+    double lr_decay;         /* step schedule lr / (1 + n / lr_decay)^lr_power; <= 0: constant */
+    double lr_power;         /* 1 */
     int hidden;              /* 16 */
     double dropout;          /* 0.5 */
     int iters;               /* 200 */

@@ -361,6 +361,45 @@ static int s_pass(dgcn_agent *a, int training, int backward, dgcn_eval *ev) {
     return rc;
 }
 
+int dgcn_agent_mix(dgcn_agent *a, int64_t iter) {
+    int rc;
+    DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_MIX));
+    double t0 = dgcn_now_ms();
+    const int64_t p = a->n_params;
+    for (int32_t i = 0; i < a->n_nb; i++) {
+        a->x_send[i] = a->theta;
+        a->x_send_len[i] = (int32_t)p;
+        a->x_recv[i] = a->msg_recv + (int64_t)i * a->msg_len;
+        a->x_recv_len[i] = (int32_t)p;
+    }
+    dgcn_exchange x = {
+        .channel = DGCN_CH_PARAMS,
+        .iter = a->tag,
+        .layer = 0,
+        .send = a->x_send,
+        .send_len = a->x_send_len,
+        .recv = a->x_recv,
+        .recv_len = a->x_recv_len,
+    };
+    rc = dgcn_transport_exchange(a->t, &x);
+    if (rc != DGCN_OK) {
+        dgcn_error_wrap(rc, "agent %d, averaging round %lld, params exchange (tag %lld): ",
+                        a->shard->agent, (long long)iter, (long long)a->tag);
+        goto fail;
+    }
+    /* a->msg (msg_len >= P floats) holds the mixture until every neighbour's copy is read */
+    for (int64_t k = 0; k < p; k++) {
+        double acc = a->mix_row[0] * a->theta[k];
+        for (int32_t i = 0; i < a->n_nb; i++) acc += a->mix_row[i + 1] * a->x_recv[i][k];
+        a->msg[k] = (float)acc;
+    }
+    memcpy(a->theta, a->msg, (size_t)p * sizeof *a->theta);
+    a->timing.consensus_ms += dgcn_now_ms() - t0;
+    return DGCN_OK;
+fail:
+    return rc;
+}
+
 int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
     int rc;
     DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_STEP));

@@ -32,6 +32,7 @@ enum dgcn_agent_purpose {
     DGCN_AGENT_TAG_STEP = 0,
     DGCN_AGENT_TAG_EVAL = 1,
     DGCN_AGENT_TAG_GRADIENT = 2,
+    DGCN_AGENT_TAG_MIX = 3,
     DGCN_AGENT_TAG_STRIDE = 4
 };
 
@@ -73,6 +74,11 @@ int64_t dgcn_agent_n_params(const dgcn_agent *a);
  * consensus exchange and update. train_ev (may be NULL) receives the block's sums from this
  * iteration's (training-mode) forward, before the update. */
 int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev);
+
+/* One round of pure averaging, theta_k <- sum_t c_kt theta_t (self weight first), with no gradient:
+ * one params exchange of P floats per link, tag 4 iter + 3. Rounds at the end of a run bring the
+ * copies together by the mixing matrix's second-largest eigenvalue modulus per round. */
+int dgcn_agent_mix(dgcn_agent *a, int64_t iter);
 
 /* Forward without dropout at the current theta_k (exchanges halos, tag 4 iter + 1); fills ev. */
 int dgcn_agent_evaluate(dgcn_agent *a, int64_t iter, dgcn_eval *ev);

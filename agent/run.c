@@ -85,6 +85,7 @@ int dgcn_run_config_to_kv(const dgcn_run_config *c, int32_t *n, char ***keys, ch
     DGCN_CHECK(s_kv_add(&cnt, k, v, "eps", "%.17g", c->consensus.eps));
     DGCN_CHECK(s_kv_add(&cnt, k, v, "iterations", "%" PRId64, c->iterations));
     DGCN_CHECK(s_kv_add(&cnt, k, v, "eval_every", "%" PRId64, c->eval_every));
+    DGCN_CHECK(s_kv_add(&cnt, k, v, "final_mixing", "%" PRId64, c->final_mixing));
     DGCN_CHECK(s_kv_add(&cnt, k, v, "init_seed", "%" PRIu64, c->init_seed));
     DGCN_CHECK(s_kv_add(&cnt, k, v, "dropout_seed", "%" PRIu64, c->dropout_seed));
     DGCN_CHECK(s_kv_add(&cnt, k, v, "training", "%d", c->training));
@@ -193,6 +194,8 @@ int dgcn_run_config_from_kv(dgcn_run_config *c, int32_t n, char *const *keys,
             DGCN_CHECK(s_parse_i64(k, v, 0, INT64_C(1) << 40, &c->iterations));
         } else if (!strcmp(k, "eval_every")) {
             DGCN_CHECK(s_parse_i64(k, v, 1, INT64_C(1) << 40, &c->eval_every));
+        } else if (!strcmp(k, "final_mixing")) {
+            DGCN_CHECK(s_parse_i64(k, v, 0, INT64_C(1) << 20, &c->final_mixing));
         } else if (!strcmp(k, "init_seed")) {
             DGCN_CHECK(s_parse_u64(k, v, &c->init_seed));
         } else if (!strcmp(k, "dropout_seed")) {
@@ -368,6 +371,9 @@ static int s_train(s_run *r) {
                                   "aborted the run", r->t->self, n);
         if (cmd == DGCN_CMD_STOP) break;
         DGCN_CHECK(dgcn_agent_step(r->agent, n, NULL));
+        if (n + 1 == c->iterations)
+            for (int64_t k = 0; k < c->final_mixing; k++)
+                DGCN_CHECK(dgcn_agent_mix(r->agent, c->iterations + k));
         if ((n + 1) % c->eval_every == 0 || n + 1 == c->iterations) {
             r->iter = n + 1;
             DGCN_CHECK(s_eval_report(r, n + 1));

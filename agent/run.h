@@ -9,6 +9,8 @@
  *      traffic, phase times).
  *      train: iterations of dgcn_agent_step; at iteration 0, every eval_every and at the end an
  *      evaluation and a Report {iter, per-split sums, traffic, phase times, params if asked}.
+ *      With final_mixing R > 0, R rounds of pure averaging (dgcn_agent_mix) precede the last
+ *      report, so it describes the copies after they have been brought together.
  *      Between iterations a Control STOP ends the run early (with a final report), ABORT at once.
  *   4. after the last report the agent waits for Control STOP (so nothing queued is lost) and
  *      returns.
@@ -41,6 +43,7 @@ typedef struct dgcn_run_config {
     dgcn_consensus_config consensus; /* grad_scale 0 means M */
     int64_t iterations;              /* train: steps */
     int64_t eval_every;              /* train: report interval (>= 1) */
+    int64_t final_mixing;            /* train: averaging rounds before the last report (0) */
     uint64_t init_seed;              /* Glorot init of theta, the same on every agent */
     uint64_t dropout_seed;
     int training;                    /* verify: gradient with dropout (1) or without (0) */

@@ -40,6 +40,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->seed = 1;
     o->backend = DGCN_BACKEND_ZMQ;
     o->eval_every = 10;
+    o->final_mixing = 0;
     o->deadline_ms = 30000;
     o->progress = 1;
     o->baselines = 1;
@@ -206,6 +207,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const s_
     }
     cfg.iterations = o->iters;
     cfg.eval_every = o->eval_every;
+    cfg.final_mixing = o->final_mixing;
     cfg.init_seed = seed;
     cfg.dropout_seed = seed;
     cfg.report_params = 1;
@@ -396,6 +398,7 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_int(&j, "seed", (long long)o->seed);
     dgcn_json_str(&j, "transport", dgcn_backend_name(o->backend));
     dgcn_json_int(&j, "eval_every", o->eval_every);
+    dgcn_json_int(&j, "final_mixing", o->final_mixing);
     dgcn_json_int(&j, "deadline_ms", o->deadline_ms);
     dgcn_json_end(&j);
 }

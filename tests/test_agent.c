@@ -266,7 +266,7 @@ typedef struct run {
     dgcn_agent *agent[MAX_M];
 } run;
 
-typedef enum job_kind { JOB_GRADIENT, JOB_STEP, JOB_EVALUATE } job_kind;
+typedef enum job_kind { JOB_GRADIENT, JOB_STEP, JOB_EVALUATE, JOB_MIX } job_kind;
 
 typedef struct job {
     dgcn_agent *agent;
@@ -286,6 +286,7 @@ static void *s_job_main(void *arg) {
     case JOB_GRADIENT: j->rc = dgcn_agent_gradient(j->agent, j->iter, j->training, j->grad); break;
     case JOB_STEP: j->rc = dgcn_agent_step(j->agent, j->iter, &j->ev); break;
     case JOB_EVALUATE: j->rc = dgcn_agent_evaluate(j->agent, j->iter, &j->ev); break;
+    case JOB_MIX: j->rc = dgcn_agent_mix(j->agent, j->iter); break;
     }
     if (j->rc != DGCN_OK) snprintf(j->msg, sizeof j->msg, "%s", dgcn_error_msg());
     return NULL;
@@ -588,6 +589,72 @@ END_TEST
 /* (d) gradient tracking on a ring (cross edges between non-adjacent agents dropped), agents
  * starting from different weights: the consensus error falls below 1e-3 and the global training
  * loss goes down with the centralized one. */
+/* Averaging rounds on a ring of 5 (Metropolis weights 1/3, second-largest eigenvalue modulus
+ * 1/3 + 2/3 cos(2 pi / 5)): the first round is exactly the weighted sum of the copies, the
+ * average is preserved, and the disagreement shrinks at least by that modulus per round. */
+START_TEST(test_mix_rounds) {
+    const int32_t m = 5, rounds = 10;
+    fixture f0;
+    s_fixture_init(&f0, 0.0f, NULL, 0, NULL);
+    int32_t owner[1024];
+    ck_assert_int_eq(dgcn_partition(&f0.ds.adj, m, DGCN_PARTITION_BFS, 5, owner), DGCN_OK);
+    s_fixture_fini(&f0);
+    uint8_t links[MAX_M * MAX_M] = {0};
+    for (int32_t k = 0; k < m; k++) {
+        links[k * m + (k + 1) % m] = 1;
+        links[((k + 1) % m) * m + k] = 1;
+    }
+    fixture f;
+    s_fixture_init(&f, 0.0f, owner, m, links);
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.init_seed = 3;
+    run r;
+    s_run_init(&r, &f, m, 1, owner, &opts, 1);
+    const int64_t p = f.n_params;
+    double *before = malloc((size_t)(m * p) * sizeof *before), *mean = calloc((size_t)p, sizeof *mean);
+    for (int32_t k = 0; k < m; k++)
+        for (int64_t i = 0; i < p; i++) {
+            before[k * p + i] = dgcn_agent_params(r.agent[k])[i];
+            mean[i] += before[k * p + i] / m;
+        }
+    double dis0 = 0.0;
+    for (int64_t i = 0; i < m * p; i++) dis0 += pow(before[i] - mean[i % p], 2);
+    dis0 = sqrt(dis0);
+    ck_assert_double_gt(dis0, 0.1);
+    const double slem = 1.0 / 3.0 + 2.0 / 3.0 * cos(2 * 3.14159265358979323846 / m);
+    job jobs[MAX_M];
+    for (int rd = 0; rd < rounds; rd++) {
+        for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_MIX, .iter = rd};
+        s_run_jobs(jobs, m);
+        if (rd == 0)
+            for (int32_t k = 0; k < m; k++) {
+                const float *th = dgcn_agent_params(r.agent[k]);
+                int32_t l = (k + m - 1) % m, u = (k + 1) % m;
+                for (int64_t i = 0; i < p; i++) {
+                    double want = (before[k * p + i] + before[l * p + i] + before[u * p + i]) / 3.0;
+                    ck_assert_msg(fabs(th[i] - want) <= 1e-6 * (fabs(want) + 1e-3),
+                                  "agent %d param %lld: %.9g, expected %.9g", k, (long long)i, th[i], want);
+                }
+            }
+    }
+    double dis = 0.0, mean_err = 0.0;
+    for (int64_t i = 0; i < p; i++) {
+        double avg = 0.0;
+        for (int32_t k = 0; k < m; k++) avg += dgcn_agent_params(r.agent[k])[i] / (double)m;
+        mean_err = fmax(mean_err, fabs(avg - mean[i]));
+        for (int32_t k = 0; k < m; k++) dis += pow(dgcn_agent_params(r.agent[k])[i] - avg, 2);
+    }
+    dis = sqrt(dis);
+    ck_assert_msg(mean_err < 1e-6, "the average moved by %g", mean_err);
+    ck_assert_msg(dis <= pow(slem, rounds) * dis0 * 1.001 + 1e-5, "disagreement %g after %d rounds, "
+                  "bound %g", dis, rounds, pow(slem, rounds) * dis0);
+    free(before);
+    free(mean);
+    s_run_fini(&r);
+    s_fixture_fini(&f);
+}
+END_TEST
+
 START_TEST(test_gt_ring) {
     const int32_t m = 5;
     const int n_iter = 150;
@@ -724,6 +791,7 @@ static Suite *s_suite(void) {
         {"dgd_matches_central", test_dgd_matches_central, 2, 120},
         {"deadline_and_mismatch", test_deadline_and_mismatch, 0, 4},
         {"gt_ring", test_gt_ring, 0, 120},
+        {"mix_rounds", test_mix_rounds, 0, 60},
     };
     return DGCN_TEST_SUITE("agent", cases);
 }

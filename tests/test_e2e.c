@@ -373,10 +373,11 @@ START_TEST(test_train_transports_agree) {
         s_mkdtemp(dirs[t], sizeof dirs[t], transports[t]);
         char *base[] = {DGCN_BINARY, "train", "--transport", (char *)transports[t], S_GEN,
                         "--iters", "20", "--eval-every", "5", "--seed", "3", "--deadline-ms", "10000",
-                        "--quiet", "--out", dirs[t], "--agents", "3", NULL};
+                        "--final-mixing", "3", "--quiet", "--out", dirs[t], "--agents", "3", NULL};
         char *mpi[] = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "4", DGCN_BINARY,
                        "train", "--transport", "mpi", S_GEN, "--iters", "20", "--eval-every", "5",
-                       "--seed", "3", "--deadline-ms", "10000", "--quiet", "--out", dirs[t], NULL};
+                       "--seed", "3", "--deadline-ms", "10000", "--final-mixing", "3", "--quiet", "--out",
+                       dirs[t], NULL};
         int st = s_run(t == 2 ? mpi : base, out, 120);
         ck_assert_msg(st == 0, "train over %s exited %d:\n%s", transports[t], st, out);
         s_check_summary(dirs[t]);

@@ -86,33 +86,77 @@ static inline void s_store4(float *p, s_v4 v) {
     memcpy(p, &v, sizeof v);
 }
 
-/* yr[0..W) += sum over e < ne of v[e] * m[col[e], 0..W), for a compile-time W <= 16 + 3: the
- * accumulators stay in registers (up to four 4-float vectors and three scalars). */
+/* Eight floats in a register (one AVX register, or two SSE ones without AVX). Loaded through an
+ * out-parameter: returning it by value is an ABI question on builds without AVX. */
+typedef float s_v8 __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) void s_load8(s_v8 *v, const float *p) {
+    memcpy(v, p, sizeof *v);
+}
+
+static inline __attribute__((always_inline)) void s_store8(float *p, const s_v8 *v) {
+    memcpy(p, v, sizeof *v);
+}
+
+/* acc += s * p[0..8) */
+static inline __attribute__((always_inline)) void s_fma8(s_v8 *acc, float s, const float *p) {
+    s_v8 x;
+    s_load8(&x, p);
+    *acc += s * x;
+}
+
+/* yr[0..W) += sum over e < ne of v[e] * m[col[e], 0..W), for a compile-time W <= 16 + 7: the
+ * accumulators stay in registers (8-float vectors, then a 4-float vector, then scalars). Even and
+ * odd entries feed separate accumulators, so consecutive multiply-adds do not wait on each other. */
 static inline __attribute__((always_inline)) void s_row_fma(float *restrict yr,
                                                             const int32_t *restrict col,
                                                             const float *restrict v, int64_t ne,
                                                             const float *restrict m, const int W) {
-    const int NV = W / 4, T = W % 4;
-    s_v4 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    const int N8 = W / 8, N4 = (W % 8) / 4, T = W % 4, o4 = 8 * N8, ot = o4 + 4 * N4;
+    s_v8 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
+    s_v4 c0 = {0}, d0 = {0};
     float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f;
-    for (int64_t e = 0; e < ne; e++) {
+    int64_t e = 0;
+    for (; e + 1 < ne; e += 2) {
+        const float *restrict mr = m + (size_t)col[e] * (size_t)W;
+        const float *restrict mq = m + (size_t)col[e + 1] * (size_t)W;
+        const float s = v[e], q = v[e + 1];
+        if (N8 > 0) {
+            s_fma8(&a0, s, mr);
+            s_fma8(&b0, q, mq);
+        }
+        if (N8 > 1) {
+            s_fma8(&a1, s, mr + 8);
+            s_fma8(&b1, q, mq + 8);
+        }
+        if (N4 > 0) {
+            c0 += s * s_load4(mr + o4);
+            d0 += q * s_load4(mq + o4);
+        }
+        if (T > 0) t0 += s * mr[ot] + q * mq[ot];
+        if (T > 1) t1 += s * mr[ot + 1] + q * mq[ot + 1];
+        if (T > 2) t2 += s * mr[ot + 2] + q * mq[ot + 2];
+    }
+    if (e < ne) {
         const float *restrict mr = m + (size_t)col[e] * (size_t)W;
         const float s = v[e];
-        if (NV > 0) a0 += s * s_load4(mr);
-        if (NV > 1) a1 += s * s_load4(mr + 4);
-        if (NV > 2) a2 += s * s_load4(mr + 8);
-        if (NV > 3) a3 += s * s_load4(mr + 12);
-        if (T > 0) t0 += s * mr[4 * NV];
-        if (T > 1) t1 += s * mr[4 * NV + 1];
-        if (T > 2) t2 += s * mr[4 * NV + 2];
+        if (N8 > 0) s_fma8(&a0, s, mr);
+        if (N8 > 1) s_fma8(&a1, s, mr + 8);
+        if (N4 > 0) c0 += s * s_load4(mr + o4);
+        if (T > 0) t0 += s * mr[ot];
+        if (T > 1) t1 += s * mr[ot + 1];
+        if (T > 2) t2 += s * mr[ot + 2];
     }
-    if (NV > 0) s_store4(yr, s_load4(yr) + a0);
-    if (NV > 1) s_store4(yr + 4, s_load4(yr + 4) + a1);
-    if (NV > 2) s_store4(yr + 8, s_load4(yr + 8) + a2);
-    if (NV > 3) s_store4(yr + 12, s_load4(yr + 12) + a3);
-    if (T > 0) yr[4 * NV] += t0;
-    if (T > 1) yr[4 * NV + 1] += t1;
-    if (T > 2) yr[4 * NV + 2] += t2;
+    a0 += b0;
+    a1 += b1;
+    if (N8 > 0) s_fma8(&a0, 1.0f, yr);
+    if (N8 > 1) s_fma8(&a1, 1.0f, yr + 8);
+    if (N8 > 0) s_store8(yr, &a0);
+    if (N8 > 1) s_store8(yr + 8, &a1);
+    if (N4 > 0) s_store4(yr + o4, s_load4(yr + o4) + (c0 + d0));
+    if (T > 0) yr[ot] += t0;
+    if (T > 1) yr[ot + 1] += t1;
+    if (T > 2) yr[ot + 2] += t2;
 }
 
 /* The same for any width, accumulating in memory. */
@@ -317,17 +361,21 @@ void dgcn_softmax_xent(float *dlogits, const float *logits, const int32_t *label
                 arg = j;
             }
         float sum = 0.0f;
-        for (int32_t j = 0; j < c; j++) sum += expf(z[j] - zmax);
+        float *dz = dlogits && s == DGCN_SPLIT_TRAIN ? dlogits + (size_t)r * (size_t)c : NULL;
+        if (dz) { /* the exponentials once, kept in the gradient row */
+            for (int32_t j = 0; j < c; j++) sum += dz[j] = expf(z[j] - zmax);
+        } else {
+            for (int32_t j = 0; j < c; j++) sum += expf(z[j] - zmax);
+        }
         float lse = zmax + logf(sum);
         if (ev) {
             ev->loss_sum[s] += (double)(lse - z[y]);
             ev->correct[s] += arg == y;
             ev->count[s] += 1;
         }
-        if (dlogits && s == DGCN_SPLIT_TRAIN) {
-            float *dz = dlogits + (size_t)r * (size_t)c;
+        if (dz) {
             float inv = grad_scale / sum;
-            for (int32_t j = 0; j < c; j++) dz[j] = expf(z[j] - zmax) * inv;
+            for (int32_t j = 0; j < c; j++) dz[j] *= inv;
             dz[y] -= grad_scale;
         }
     }

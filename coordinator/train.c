@@ -414,6 +414,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     memset(res, 0, sizeof *res);
     FILE *metrics = NULL, *tsv = NULL, *f = NULL;
     double *dist = NULL, *central = NULL, *mlp = NULL, *cons = NULL, *intervals = NULL;
+    double *central_ms = NULL;
     int n_intervals = 0;
     char path[4096];
     if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->agents < 1)
@@ -461,6 +462,21 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     fclose(tsv);
     tsv = NULL;
 
+    /* The analytic minimum of one training iteration's traffic (all agents, payload bytes). */
+    {
+        int64_t halo = 0, dir_links = 0;
+        for (int32_t k = 0; k < p.m; k++) {
+            halo += p.shards[k].n_halo;
+            dir_links += dgcn_topo_degree(&p.topo, k);
+        }
+        dgcn_consensus_kind kind = DGCN_CONSENSUS_GT_ADAM;
+        dgcn_consensus_kind_parse(o->optimizer, &kind);
+        int64_t widths = o->hidden + ds.c; /* M = H W per layer: hidden, then classes */
+        int64_t np = (int64_t)ds.d * o->hidden + (int64_t)o->hidden * ds.c;
+        int64_t msg = (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM) ? 2 * np : np;
+        res->bytes_per_iter_min = (double)(2 * halo * widths * 4 + dir_links * msg * 4);
+    }
+    DGCN_ALLOC(central_ms, o->seeds);
     for (int si = 0; si < o->seeds && o->baselines; si++) {
         for (int kind = 0; kind < 2; kind++) {
             dgcn_baseline_opts b = dgcn_baseline_defaults(kind ? DGCN_MODEL_MLP : DGCN_MODEL_GCN, &ds);
@@ -471,6 +487,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
             dgcn_baseline_result br;
             DGCN_CHECK(dgcn_baseline_run(&ds, &a_hat, &b, &br));
             (kind ? mlp : central)[si] = br.test_acc;
+            if (!kind) central_ms[si] = br.ms_per_epoch_median;
         }
     }
     dgcn_mean_std(dist, o->seeds, &res->test_acc_mean, &res->test_acc_std);
@@ -479,7 +496,9 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     if (o->baselines) {
         dgcn_mean_std(central, o->seeds, &res->central_test_acc_mean, &res->central_test_acc_std);
         dgcn_mean_std(mlp, o->seeds, &res->mlp_test_acc_mean, &res->mlp_test_acc_std);
+        res->central_ms_per_epoch = dgcn_median(central_ms, o->seeds);
     } else {
+        res->central_ms_per_epoch = NAN;
         res->central_test_acc_mean = res->mlp_test_acc_mean = NAN;
         res->central_test_acc_std = res->mlp_test_acc_std = NAN;
     }
@@ -499,7 +518,9 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_int(&j, "agents", p.m);
     dgcn_json_int(&j, "seeds", o->seeds);
     dgcn_json_num(&j, "bytes_per_iter", res->bytes_per_iter);
+    dgcn_json_num(&j, "bytes_per_iter_min", res->bytes_per_iter_min);
     dgcn_json_num(&j, "ms_per_iter_median", res->ms_per_iter_median);
+    dgcn_json_num(&j, "central_ms_per_epoch", res->central_ms_per_epoch);
     dgcn_json_num_array(&j, "test_acc", dist, o->seeds);
     dgcn_json_end(&j);
     fclose(f);
@@ -522,6 +543,7 @@ fail:
     free(mlp);
     free(cons);
     free(intervals);
+    free(central_ms);
     s_plan_fini(&p);
     dgcn_csr_fini(&a_hat);
     dgcn_dataset_fini(&ds);

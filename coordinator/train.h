@@ -46,7 +46,10 @@ typedef struct dgcn_train_result {
     double central_test_acc_mean, central_test_acc_std;
     double mlp_test_acc_mean, mlp_test_acc_std;
     double consensus_error;   /* at the end, mean over seeds */
-    double bytes_per_iter;    /* halo + params, all agents */
+    double bytes_per_iter;    /* halo + params, all agents, measured (evaluations included) */
+    double bytes_per_iter_min; /* what one training iteration must move: every halo row once per
+                                * layer each way, and one consensus message per link direction */
+    double central_ms_per_epoch; /* median epoch of the centralized GCN baseline (NaN without) */
     double ms_per_iter_median;
 } dgcn_train_result;
 

@@ -354,6 +354,11 @@ static void s_check_summary(const char *dir) {
     double acc = s_number_after(buf, "\"test_acc_mean\":");
     ck_assert_msg(acc >= 0 && acc <= 1, "test_acc_mean %g is not a fraction", acc);
     ck_assert_int_eq((int)s_number_after(buf, "\"iterations\":"), 20);
+    /* measured traffic = the analytic minimum of 20 iterations + evaluations + averaging rounds */
+    double bpi = s_number_after(buf, "\"bytes_per_iter\":");
+    double bmin = s_number_after(buf, "\"bytes_per_iter_min\":");
+    ck_assert_msg(bmin > 0 && bpi >= bmin && bpi < 2 * bmin, "bytes per iteration %g, minimum %g",
+                  bpi, bmin);
     ck_assert_int_eq((int)s_number_after(buf, "\"agents\":"), 3);
     for (const char *name = "config.json"; name; name = !strcmp(name, "config.json") ? "topology.edges"
          : !strcmp(name, "topology.edges") ? "plan/manifest.txt" : NULL) {

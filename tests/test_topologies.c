@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 
+#include "coordinator/commands.h"
 #include "tests/testutil.h"
 
 #include <math.h>
@@ -495,6 +496,54 @@ START_TEST(test_design_bad_options) {
 }
 END_TEST
 
+/* The command: generate writes an edge list that reads back as the asked family, analyze and
+ * design accept it, and usage errors exit 2, missing files 1. Output goes to a temporary folder. */
+START_TEST(test_cmd_topology) {
+    char dir[] = "/tmp/dgcn-topo-cmd-XXXXXX", prefix[256], edges[300], req[300], out[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(prefix, sizeof prefix, "%s/r8", dir);
+    snprintf(edges, sizeof edges, "%s/r8.edges", dir);
+    char *gen[] = {"topology", "generate", "--kind", "ring", "--agents", "8", "--out", prefix};
+    ck_assert_int_eq(dgcn_cmd_topology(8, gen), 0);
+    dgcn_topo g;
+    ck_assert_msg(dgcn_topo_read_edges(&g, edges) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_int_eq(g.m, 8);
+    ck_assert_int_eq(dgcn_topo_links(&g), 8);
+    for (int32_t k = 0; k < 8; k++) ck_assert(dgcn_topo_has(&g, k, (k + 1) % 8));
+    dgcn_topo_fini(&g);
+    char *ana[] = {"topology", "analyze", "--edges", edges, "--weights", "maxdeg"};
+    ck_assert_int_eq(dgcn_cmd_topology(6, ana), 0);
+    /* a required graph in two components: the design joins them */
+    snprintf(req, sizeof req, "%s/req.edges", dir);
+    FILE *f = fopen(req, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("# agents 6\n0 1\n1 2\n3 4\n4 5\n", f);
+    fclose(f);
+    snprintf(out, sizeof out, "%s/designed", dir);
+    char *des[] = {"topology", "design", "--required", req, "--gamma", "10", "--out", out};
+    ck_assert_int_eq(dgcn_cmd_topology(8, des), 0);
+    snprintf(edges, sizeof edges, "%s/designed.edges", dir);
+    dgcn_topo d, r;
+    ck_assert_msg(dgcn_topo_read_edges(&d, edges) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_msg(dgcn_topo_read_edges(&r, req) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert(dgcn_topo_connected(&d) && dgcn_topo_contains(&d, &r));
+    dgcn_topo_fini(&d);
+    dgcn_topo_fini(&r);
+    char *bad_verb[] = {"topology", "frob"};
+    ck_assert_int_eq(dgcn_cmd_topology(2, bad_verb), 2);
+    char *bad_kind[] = {"topology", "generate", "--kind", "bogus", "--agents", "8"};
+    ck_assert_int_eq(dgcn_cmd_topology(6, bad_kind), 2);
+    char *missing[] = {"topology", "analyze", "--edges", "/nonexistent/dgcn.edges"};
+    ck_assert_int_eq(dgcn_cmd_topology(4, missing), 1);
+    char help[] = "--help";
+    char *h[] = {"topology", "generate", help};
+    ck_assert_int_eq(dgcn_cmd_topology(3, h), 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"generator_counts", test_generator_counts, 0, 120},
@@ -508,6 +557,7 @@ static Suite *s_suite(void) {
         {"design_path", test_design_path, 0, 120},
         {"design_random_tree", test_design_random_tree, 0, 120},
         {"design_connects_components", test_design_connects_components, 0, 120},
+        {"cmd_topology", test_cmd_topology, 0, 120},
         {"design_bad_options", test_design_bad_options, 0, 120},
     };
     return DGCN_TEST_SUITE("topologies", cases);

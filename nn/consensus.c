@@ -159,20 +159,8 @@ int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, con
     if (c->cfg.kind == DGCN_CONSENSUS_GT) {
         for (int64_t i = 0; i < p; i++)
             step_out[i] = (float)((double)theta[i] - alpha * c->y[i]);
-    } else {
-        const double b1 = c->cfg.beta1, b2 = c->cfg.beta2, eps = c->cfg.eps;
-        c->rounds++;
-        const double bc1 = 1.0 - pow(b1, (double)c->rounds);
-        const double bc2 = 1.0 - pow(b2, (double)c->rounds);
-        for (int64_t i = 0; i < p; i++) {
-            double yi = c->y[i];
-            double mi = b1 * c->m[i] + (1.0 - b1) * yi;
-            double vi = b2 * c->v[i] + (1.0 - b2) * yi * yi;
-            c->m[i] = (float)mi;
-            c->v[i] = (float)vi;
-            double d = alpha * (mi / bc1) / (sqrt(vi / bc2) + eps);
-            step_out[i] = (float)((double)theta[i] - d);
-        }
+    } else { /* GT_ADAM steps after mixing, on the mixed tracker (dgcn_consensus_mix) */
+        memcpy(step_out, theta, (size_t)p * sizeof *step_out);
     }
     memcpy(track_out, c->y, (size_t)p * sizeof *track_out);
     return DGCN_OK;
@@ -200,9 +188,26 @@ int dgcn_consensus_mix(dgcn_consensus *c, int64_t n, const float *grad, const do
         for (int64_t i = 0; i < p; i++) theta[i] = (float)(acc[i] - alpha * s * grad[i]);
         return DGCN_OK;
     }
-    for (int64_t i = 0; i < p; i++) theta[i] = (float)acc[i];
     if (s_tracking(c->cfg.kind)) {
         for (int64_t i = 0; i < p; i++) c->ymix[i] = (float)acc[p + i];
+    }
+    if (c->cfg.kind != DGCN_CONSENSUS_GT_ADAM) {
+        for (int64_t i = 0; i < p; i++) theta[i] = (float)acc[i];
+        return DGCN_OK;
+    }
+    /* GT_ADAM: an Adam step on the mixed tracker from the mixed parameters */
+    const double alpha = dgcn_step_at(&c->cfg.step, n);
+    const double b1 = c->cfg.beta1, b2 = c->cfg.beta2, eps = c->cfg.eps;
+    c->rounds++;
+    const double bc1 = 1.0 - pow(b1, (double)c->rounds);
+    const double bc2 = 1.0 - pow(b2, (double)c->rounds);
+    for (int64_t i = 0; i < p; i++) {
+        double yi = c->ymix[i];
+        double mi = b1 * c->m[i] + (1.0 - b1) * yi;
+        double vi = b2 * c->v[i] + (1.0 - b2) * yi * yi;
+        c->m[i] = (float)mi;
+        c->v[i] = (float)vi;
+        theta[i] = (float)(acc[i] - alpha * (mi / bc1) / (sqrt(vi / bc2) + eps));
     }
     return DGCN_OK;
 }

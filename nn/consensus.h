@@ -22,10 +22,12 @@
  *           y_k(n) = ymix_k(n-1) + gt_k(n) - gt_k(n-1)  with ymix_k(n-1) = sum_t c_kt y_t(n-1);
  *           theta_k(n+1) = sum_t c_kt (theta_t(n) - alpha y_t(n)).
  *           Message: [theta_k - alpha y_k, y_k] (2 n_params floats).
- *  GT_ADAM  gradient tracking whose local direction is an Adam step on the tracked gradient:
- *           y_k as in GT; m_k = b1 m_k + (1-b1) y_k; v_k = b2 v_k + (1-b2) y_k^2;
- *           d_k = alpha * (m_k / (1-b1^j)) / (sqrt(v_k / (1-b2^j)) + eps), j = rounds so far;
- *           theta_k(n+1) = sum_t c_kt (theta_t - d_t). Message: [theta_k - d_k, y_k].
+ *  GT_ADAM  gradient tracking whose step is Adam on the MIXED tracker (combine, then adapt):
+ *           y_k as in GT; message [theta_k, y_k]; after the exchange ymix_k = sum_t c_kt y_t,
+ *           m_k = b1 m_k + (1-b1) ymix_k; v_k = b2 v_k + (1-b2) ymix_k^2;
+ *           theta_k(n+1) = sum_t c_kt theta_t - alpha (m_k / (1-b1^j)) / (sqrt(v_k / (1-b2^j)) + eps),
+ *           j = rounds so far. Adam is nonlinear, so stepping on the mixed tracker matters: with
+ *           C = 11^T/M every ymix_k is the centralized gradient and this IS centralized Adam.
  * All sums run in double in neighbour order (self first), so results do not depend on arrival
  * order. */
 #ifndef DGCN_NN_CONSENSUS_H

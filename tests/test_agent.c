@@ -10,6 +10,7 @@
 #include "graph/shard.h"
 #include "nn/consensus.h"
 #include "nn/gcn.h"
+#include "nn/optim.h"
 #include "tests/testutil.h"
 
 #include <math.h>
@@ -122,8 +123,9 @@ START_TEST(test_gt_values) {
 }
 END_TEST
 
-/* One agent alone (row (1)): round 0 theta 1, g 2; round 1 g 1. Adam on y with b1 0.9,
- * b2 0.999, alpha 0.1, computed here in closed form. */
+/* One agent alone (row (1)): round 0 theta 1, g 2; round 1 g 1. The message carries theta and y;
+ * Adam (b1 0.9, b2 0.999, alpha 0.1) steps after mixing, on the mixed tracker, computed here in
+ * closed form. */
 START_TEST(test_gt_adam_values) {
     dgcn_consensus_config cfg = dgcn_consensus_defaults(DGCN_CONSENSUS_GT_ADAM, 0.1);
     dgcn_consensus *c = NULL;
@@ -131,17 +133,44 @@ START_TEST(test_gt_adam_values) {
     float theta[1] = {1}, g0[1] = {2}, g1[1] = {1}, msg[2];
     double row[1] = {1.0};
     ck_assert_int_eq(dgcn_consensus_prepare(c, 0, theta, g0, msg), DGCN_OK);
-    /* m = 0.2, v = 0.004, mhat = 2, vhat = 4: d = 0.1 * 2 / 2 */
-    ck_assert_double_eq_tol(msg[0], 0.9, 1e-6);
+    ck_assert_float_eq(msg[0], 1.0f);
     ck_assert_float_eq(msg[1], 2.0f);
     ck_assert_int_eq(dgcn_consensus_mix(c, 0, g0, row, 0, msg, NULL, theta), DGCN_OK);
+    /* ymix = 2: m = 0.2, v = 0.004, mhat = 2, vhat = 4: d = 0.1 * 2 / 2 */
     ck_assert_double_eq_tol(theta[0], 0.9, 1e-6);
     ck_assert_int_eq(dgcn_consensus_prepare(c, 1, theta, g1, msg), DGCN_OK);
-    /* y = 2 + 1 - 2 = 1; m = 0.28, v = 0.004996; bias corrections 0.19 and 0.001999 */
-    double d = 0.1 * (0.28 / 0.19) / (sqrt(0.004996 / 0.001999) + 1e-8);
-    ck_assert_double_eq_tol(msg[0], 0.9 - d, 1e-6);
+    /* y = 2 + 1 - 2 = 1 */
+    ck_assert_double_eq_tol(msg[0], 0.9, 1e-6);
     ck_assert_float_eq(msg[1], 1.0f);
+    ck_assert_int_eq(dgcn_consensus_mix(c, 1, g1, row, 0, msg, NULL, theta), DGCN_OK);
+    /* m = 0.28, v = 0.004996; bias corrections 0.19 and 0.001999 */
+    double d = 0.1 * (0.28 / 0.19) / (sqrt(0.004996 / 0.001999) + 1e-8);
+    ck_assert_double_eq_tol(theta[0], 0.9 - d, 1e-6);
     dgcn_consensus_destroy(&c);
+}
+END_TEST
+
+/* Two agents, row (0.5, 0.5): the step uses the MIXED tracker, so both agents take the same Adam
+ * step on the average of their trackers (a step on their own trackers would differ). */
+START_TEST(test_gt_adam_steps_on_mixed_tracker) {
+    dgcn_consensus_config cfg = dgcn_consensus_defaults(DGCN_CONSENSUS_GT_ADAM, 0.1);
+    cfg.grad_scale = 1.0;
+    dgcn_consensus *c[2] = {NULL, NULL};
+    float theta[2][1] = {{1}, {1}}, g[2][1] = {{3}, {-1}}, msg[2][2];
+    double row[2] = {0.5, 0.5};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(dgcn_consensus_new(&c[k], &cfg, 1), DGCN_OK);
+        ck_assert_int_eq(dgcn_consensus_prepare(c[k], 0, theta[k], g[k], msg[k]), DGCN_OK);
+    }
+    for (int k = 0; k < 2; k++) {
+        const float *recv[1] = {msg[1 - k]};
+        ck_assert_int_eq(dgcn_consensus_mix(c[k], 0, g[k], row, 1, msg[k], recv, theta[k]), DGCN_OK);
+    }
+    /* ymix = 1 for both: the first Adam step is alpha * sign = 0.1 */
+    ck_assert_double_eq_tol(theta[0][0], 0.9, 1e-6);
+    ck_assert_double_eq_tol(theta[1][0], 0.9, 1e-6);
+    dgcn_consensus_destroy(&c[0]);
+    dgcn_consensus_destroy(&c[1]);
 }
 END_TEST
 
@@ -586,9 +615,6 @@ START_TEST(test_dgd_matches_central) {
 }
 END_TEST
 
-/* (d) gradient tracking on a ring (cross edges between non-adjacent agents dropped), agents
- * starting from different weights: the consensus error falls below 1e-3 and the global training
- * loss goes down with the centralized one. */
 /* Averaging rounds on a ring of 5 (Metropolis weights 1/3, second-largest eigenvalue modulus
  * 1/3 + 2/3 cos(2 pi / 5)): the first round is exactly the weighted sum of the copies, the
  * average is preserved, and the disagreement shrinks at least by that modulus per round. */
@@ -655,6 +681,63 @@ START_TEST(test_mix_rounds) {
 }
 END_TEST
 
+/* Centralized Adam (nn/optim.h, PyTorch's form) on the whole graph, n steps from theta. */
+static void s_central_adam(const fixture *f, float *theta, double lr, int n) {
+    dgcn_block cb = s_central_block(f);
+    dgcn_gcn *cg = NULL;
+    ck_assert_int_eq(dgcn_gcn_new(&cg, &f->cfg, &cb, NULL, NULL), DGCN_OK);
+    float *g = malloc((size_t)f->n_params * sizeof *g);
+    dgcn_adam adam = {0};
+    ck_assert_int_eq(dgcn_adam_init(&adam, f->n_params), DGCN_OK);
+    for (int it = 0; it < n; it++) {
+        ck_assert_int_eq(dgcn_gcn_forward(cg, theta, 1, 1, it, NULL), DGCN_OK);
+        ck_assert_int_eq(dgcn_gcn_backward(cg, theta, g), DGCN_OK);
+        dgcn_adam_step(&adam, theta, g, (float)lr, 0.9f, 0.999f, 1e-8f);
+    }
+    dgcn_adam_fini(&adam);
+    free(g);
+    dgcn_gcn_destroy(&cg);
+}
+
+/* Complete topology, uniform weights 1/M, dropout on: gt-adam steps on the mixed tracker, which is
+ * then the centralized gradient, so every agent follows centralized Adam. */
+START_TEST(test_gt_adam_matches_central_adam) {
+    static const int32_t ms[] = {3, 5};
+    const int32_t m = ms[_i];
+    const int n_iter = 20;
+    const double lr = 0.01;
+    fixture f;
+    s_fixture_init(&f, 0.5f, NULL, 0, NULL);
+    float *theta_c = malloc((size_t)f.n_params * sizeof *theta_c);
+    memcpy(theta_c, f.theta0, (size_t)f.n_params * sizeof *theta_c);
+    s_central_adam(&f, theta_c, lr, n_iter);
+    double moved = s_max_abs_diff(theta_c, f.theta0, f.n_params);
+    ck_assert_double_gt(moved, 0.1); /* 20 Adam steps of 0.01 */
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.consensus = dgcn_consensus_defaults(DGCN_CONSENSUS_GT_ADAM, lr);
+    opts.consensus.grad_scale = 0.0; /* M */
+    run r;
+    s_run_init(&r, &f, m, 0, NULL, &opts, 0);
+    job jobs[MAX_M];
+    for (int it = 0; it < n_iter; it++) {
+        for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = it};
+        s_run_jobs(jobs, m);
+    }
+    double worst = 0.0;
+    for (int32_t k = 0; k < m; k++)
+        worst = fmax(worst, s_max_abs_diff(dgcn_agent_params(r.agent[k]), theta_c, f.n_params));
+    fprintf(stderr, "gt-adam M = %d: max |theta_k - theta_central_adam| = %.3g (moved %.3g)\n", m,
+            worst, moved);
+    ck_assert_msg(worst <= 1e-4, "gt-adam M = %d: deviation %g from centralized Adam", m, worst);
+    s_run_fini(&r);
+    free(theta_c);
+    s_fixture_fini(&f);
+}
+END_TEST
+
+/* (d) gradient tracking on a ring (cross edges between non-adjacent agents dropped), agents
+ * starting from different weights: the consensus error falls below 1e-3 and the global training
+ * loss goes down with the centralized one. */
 START_TEST(test_gt_ring) {
     const int32_t m = 5;
     const int n_iter = 150;
@@ -785,12 +868,14 @@ static Suite *s_suite(void) {
         {"dgd_atc_values", test_dgd_atc_values, 0, 0},
         {"gt_values", test_gt_values, 0, 0},
         {"gt_adam_values", test_gt_adam_values, 0, 0},
+        {"gt_adam_steps_on_mixed_tracker", test_gt_adam_steps_on_mixed_tracker, 0, 0},
         {"gt_tracking_invariant", test_gt_tracking_invariant, 0, 0},
         {"equivalence", test_equivalence, 4, 120},
         {"missing_link", test_missing_link, 0, 4},
         {"dgd_matches_central", test_dgd_matches_central, 2, 120},
         {"deadline_and_mismatch", test_deadline_and_mismatch, 0, 4},
         {"gt_ring", test_gt_ring, 0, 120},
+        {"gt_adam_matches_central_adam", test_gt_adam_matches_central_adam, 2, 120},
         {"mix_rounds", test_mix_rounds, 0, 60},
     };
     return DGCN_TEST_SUITE("agent", cases);

@@ -361,16 +361,14 @@ static int s_pass(dgcn_agent *a, int training, int backward, dgcn_eval *ev) {
     return rc;
 }
 
-int dgcn_agent_mix(dgcn_agent *a, int64_t iter) {
-    int rc;
-    DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_MIX));
-    double t0 = dgcn_now_ms();
-    const int64_t p = a->n_params;
+/* The params exchange of the current tag: buf (len floats) to every neighbour; neighbour i's
+ * message lands in a->x_recv[i]. what names the pass in an error ("iteration", "averaging round"). */
+static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, const char *what) {
     for (int32_t i = 0; i < a->n_nb; i++) {
-        a->x_send[i] = a->theta;
-        a->x_send_len[i] = (int32_t)p;
+        a->x_send[i] = buf;
+        a->x_send_len[i] = (int32_t)len;
         a->x_recv[i] = a->msg_recv + (int64_t)i * a->msg_len;
-        a->x_recv_len[i] = (int32_t)p;
+        a->x_recv_len[i] = (int32_t)len;
     }
     dgcn_exchange x = {
         .channel = DGCN_CH_PARAMS,
@@ -381,12 +379,19 @@ int dgcn_agent_mix(dgcn_agent *a, int64_t iter) {
         .recv = a->x_recv,
         .recv_len = a->x_recv_len,
     };
-    rc = dgcn_transport_exchange(a->t, &x);
-    if (rc != DGCN_OK) {
-        dgcn_error_wrap(rc, "agent %d, averaging round %lld, params exchange (tag %lld): ",
-                        a->shard->agent, (long long)iter, (long long)a->tag);
-        goto fail;
-    }
+    int rc = dgcn_transport_exchange(a->t, &x);
+    if (rc != DGCN_OK)
+        dgcn_error_wrap(rc, "agent %d, %s %lld, params exchange (tag %lld): ", a->shard->agent,
+                        what, (long long)a->iter, (long long)a->tag);
+    return rc;
+}
+
+int dgcn_agent_mix(dgcn_agent *a, int64_t iter) {
+    int rc;
+    DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_MIX));
+    double t0 = dgcn_now_ms();
+    const int64_t p = a->n_params;
+    DGCN_CHECK(s_params_exchange(a, a->theta, p, "averaging round"));
     /* a->msg (msg_len >= P floats) holds the mixture until every neighbour's copy is read */
     for (int64_t k = 0; k < p; k++) {
         double acc = a->mix_row[0] * a->theta[k];
@@ -407,27 +412,7 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
 
     double t0 = dgcn_now_ms();
     DGCN_CHECK(dgcn_consensus_prepare(a->cons, iter, a->theta, a->grad, a->msg));
-    for (int32_t i = 0; i < a->n_nb; i++) {
-        a->x_send[i] = a->msg;
-        a->x_send_len[i] = (int32_t)a->msg_len;
-        a->x_recv[i] = a->msg_recv + (int64_t)i * a->msg_len;
-        a->x_recv_len[i] = (int32_t)a->msg_len;
-    }
-    dgcn_exchange x = {
-        .channel = DGCN_CH_PARAMS,
-        .iter = a->tag,
-        .layer = 0,
-        .send = a->x_send,
-        .send_len = a->x_send_len,
-        .recv = a->x_recv,
-        .recv_len = a->x_recv_len,
-    };
-    rc = dgcn_transport_exchange(a->t, &x);
-    if (rc != DGCN_OK) {
-        dgcn_error_wrap(rc, "agent %d, iteration %lld, params exchange (tag %lld): ",
-                        a->shard->agent, (long long)iter, (long long)a->tag);
-        goto fail;
-    }
+    DGCN_CHECK(s_params_exchange(a, a->msg, a->msg_len, "iteration"));
     DGCN_CHECK(dgcn_consensus_mix(a->cons, iter, a->grad, a->mix_row, a->n_nb, a->msg,
                                   (const float *const *)a->x_recv, a->theta));
     a->timing.consensus_ms += dgcn_now_ms() - t0;

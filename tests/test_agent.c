@@ -615,14 +615,11 @@ START_TEST(test_dgd_matches_central) {
 }
 END_TEST
 
-/* Averaging rounds on a ring of 5 (Metropolis weights 1/3, second-largest eigenvalue modulus
- * 1/3 + 2/3 cos(2 pi / 5)): the first round is exactly the weighted sum of the copies, the
- * average is preserved, and the disagreement shrinks at least by that modulus per round. */
-START_TEST(test_mix_rounds) {
-    const int32_t m = 5, rounds = 10;
+/* The fixture graph (no dropout) partitioned by BFS into m agents joined in a ring, with the data
+ * edges between agents that are not ring neighbours dropped (owner receives the partition). */
+static void s_ring_fixture(fixture *f, int32_t m, int32_t *owner /* (1024) */) {
     fixture f0;
     s_fixture_init(&f0, 0.0f, NULL, 0, NULL);
-    int32_t owner[1024];
     ck_assert_int_eq(dgcn_partition(&f0.ds.adj, m, DGCN_PARTITION_BFS, 5, owner), DGCN_OK);
     s_fixture_fini(&f0);
     uint8_t links[MAX_M * MAX_M] = {0};
@@ -630,8 +627,17 @@ START_TEST(test_mix_rounds) {
         links[k * m + (k + 1) % m] = 1;
         links[((k + 1) % m) * m + k] = 1;
     }
+    s_fixture_init(f, 0.0f, owner, m, links);
+}
+
+/* Averaging rounds on a ring of 5 (Metropolis weights 1/3, second-largest eigenvalue modulus
+ * 1/3 + 2/3 cos(2 pi / 5)): the first round is exactly the weighted sum of the copies, the
+ * average is preserved, and the disagreement shrinks at least by that modulus per round. */
+START_TEST(test_mix_rounds) {
+    const int32_t m = 5, rounds = 10;
+    int32_t owner[1024];
     fixture f;
-    s_fixture_init(&f, 0.0f, owner, m, links);
+    s_ring_fixture(&f, m, owner);
     dgcn_agent_opts opts = dgcn_agent_opts_defaults();
     opts.init_seed = 3;
     run r;
@@ -742,18 +748,9 @@ START_TEST(test_gt_ring) {
     const int32_t m = 5;
     const int n_iter = 150;
     const double alpha = 5.0;
-    fixture f0;
-    s_fixture_init(&f0, 0.0f, NULL, 0, NULL);
     int32_t owner[1024];
-    ck_assert_int_eq(dgcn_partition(&f0.ds.adj, m, DGCN_PARTITION_BFS, 5, owner), DGCN_OK);
-    s_fixture_fini(&f0);
-    uint8_t links[MAX_M * MAX_M] = {0};
-    for (int32_t k = 0; k < m; k++) {
-        links[k * m + (k + 1) % m] = 1;
-        links[((k + 1) % m) * m + k] = 1;
-    }
     fixture f;
-    s_fixture_init(&f, 0.0f, owner, m, links);
+    s_ring_fixture(&f, m, owner);
 
     dgcn_agent_opts opts = dgcn_agent_opts_defaults();
     opts.consensus = dgcn_consensus_defaults(DGCN_CONSENSUS_GT, alpha);

@@ -255,19 +255,28 @@ START_TEST(test_verify_missing_link) {
 }
 END_TEST
 
+/* Starts a long training run of 3 zmq agent processes (run directory dir, deadline 3 s) and
+ * returns once iteration 40 has been reported; *fd, out and *len continue the output. */
+static pid_t s_start_long_train(const char *dir, int *fd, char *out, size_t *len) {
+    char *argv[] = {DGCN_BINARY, "train", "--agents", "3", "--transport", "zmq", S_GEN,
+                    "--iters", "1000000", "--eval-every", "20", "--deadline-ms", "3000",
+                    "--no-baselines", "--out", (char *)dir, NULL};
+    *len = 0;
+    out[0] = '\0';
+    pid_t pid = s_start(argv, fd);
+    int st = s_collect(pid, *fd, out, len, S_OUT_CAP, s_now_ms() + 60000, "iter    40");
+    ck_assert_msg(st == -1, "training ended early (%d):\n%s", st, out);
+    return pid;
+}
+
 /* Starts a long training run, SIGKILLs agent 1 once it has reported, and checks the ending. */
 START_TEST(test_kill_agent_mid_train) {
     char *out = malloc(S_OUT_CAP), dir[128];
     s_mkdtemp(dir, sizeof dir, "k");
-    char *argv[] = {DGCN_BINARY, "train", "--agents", "3", "--transport", "zmq", S_GEN,
-                    "--iters", "1000000", "--eval-every", "20", "--deadline-ms", "3000",
-                    "--no-baselines", "--out", dir, NULL};
     int fd;
-    size_t len = 0;
-    out[0] = '\0';
-    pid_t pid = s_start(argv, &fd);
-    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 60000, "iter    40");
-    ck_assert_msg(st == -1, "training ended before the kill (%d):\n%s", st, out);
+    size_t len;
+    pid_t pid = s_start_long_train(dir, &fd, out, &len);
+    int st;
     pid_t agents[8];
     int n = s_find_agents(dir, agents, 8);
     ck_assert_msg(n == 3, "found %d agent processes, expected 3", n);
@@ -298,6 +307,35 @@ START_TEST(test_kill_agent_mid_train) {
     ck_assert_msg(took < 3000 + 2000, "the coordinator took %.0f ms to notice", took);
     ck_assert_msg(strstr(out, "agent 1 was killed by signal 9"),
                   "the error does not name agent 1:\n%s", out + (len > 2000 ? len - 2000 : 0));
+    ck_assert_int_eq(s_find_agents(dir, agents, 8), 0);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
+/* Ctrl-C (SIGINT to the terminal's process group: the coordinator and its agents) stops the run
+ * within the deadline with a non-zero status that says it was interrupted, leaving no agent. */
+START_TEST(test_interrupt_mid_train) {
+    char *out = malloc(S_OUT_CAP), dir[128];
+    s_mkdtemp(dir, sizeof dir, "i");
+    int fd;
+    size_t len;
+    pid_t pid = s_start_long_train(dir, &fd, out, &len);
+    pid_t agents[8];
+    ck_assert_int_eq(s_find_agents(dir, agents, 8), 3);
+    double t0 = s_now_ms();
+    kill(-pid, SIGINT);
+    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 3000 + 5000, NULL);
+    double took = s_now_ms() - t0;
+    if (st == -1) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    ck_assert_msg(st > 0, "coordinator status %d after SIGINT (%.0f ms):\n%s", st, took,
+                  out + (len > 2000 ? len - 2000 : 0));
+    ck_assert_msg(took < 3000 + 2000, "stopping took %.0f ms", took);
+    ck_assert_msg(strstr(out, "interrupted"), "the error does not say interrupted:\n%s",
+                  out + (len > 2000 ? len - 2000 : 0));
     ck_assert_int_eq(s_find_agents(dir, agents, 8), 0);
     s_rm_rf(dir);
     free(out);
@@ -410,6 +448,7 @@ static Suite *s_suite(void) {
         {"verify_cora_partitioners", test_verify_cora_partitioners, 0, 240},
         {"verify_missing_link", test_verify_missing_link, 0, 60},
         {"kill_agent_mid_train", test_kill_agent_mid_train, 0, 90},
+        {"interrupt_mid_train", test_interrupt_mid_train, 0, 90},
         {"train_transports_agree", test_train_transports_agree, 0, 240},
     };
     return DGCN_TEST_SUITE("e2e", cases);

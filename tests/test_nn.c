@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "graph/csr.h"
 #include "graph/dataset.h"
+#include "nn/consensus.h"
 #include "nn/gcn.h"
 #include "nn/kernels.h"
 #include "nn/optim.h"
@@ -1082,6 +1083,83 @@ START_TEST(test_adam) {
 }
 END_TEST
 
+/* ---- the training step allocates nothing ---- */
+
+/* The suite links with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc (tests/nn.cmake): every
+ * allocation made from dgcn's code or this file passes through these counters. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+static volatile int s_counting; /* volatile: the compiler assumes malloc never reads it */
+static volatile long s_allocs;
+void *__wrap_malloc(size_t n) {
+    s_allocs += s_counting;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t size) {
+    s_allocs += s_counting;
+    return __real_calloc(n, size);
+}
+void *__wrap_realloc(void *p, size_t n) {
+    s_allocs += s_counting;
+    return __real_realloc(p, n);
+}
+
+/* After set-up, training steps (forward with dropout, backward, Adam, an evaluation forward) and
+ * consensus rounds (gt-adam prepare and mix) make no allocation, for the GCN and the MLP. */
+START_TEST(test_step_allocates_nothing) {
+    s_problem pr;
+    s_problem_make(&pr, 60, 12, 5, 77);
+    for (int kind = 0; kind < 2; kind++) {
+        dgcn_model_config cfg = dgcn_model_defaults(kind ? DGCN_MODEL_MLP : DGCN_MODEL_GCN, pr.d, pr.c);
+        int64_t np = dgcn_model_n_params(&cfg);
+        float *theta = s_xcalloc((size_t)np, sizeof *theta), *grad = s_xcalloc((size_t)np, sizeof *grad);
+        float *msg = s_xcalloc((size_t)(2 * np), sizeof *msg);
+        dgcn_model_init(&cfg, theta, 1);
+        dgcn_block blk = {.n_own = pr.n, .a = kind ? NULL : &pr.a_csr, .x = &pr.x_csr, .gid = pr.gid,
+                          .label = pr.label, .split = pr.split, .n_train_global = pr.n_train,
+                          .reg_share = 1.0f};
+        dgcn_gcn *g = NULL;
+        dgcn_adam adam = {0};
+        dgcn_consensus *cons = NULL;
+        dgcn_consensus_config cc = dgcn_consensus_defaults(DGCN_CONSENSUS_GT_ADAM, 0.01);
+        cc.grad_scale = 1.0;
+        ck_assert_int_eq(dgcn_gcn_new(&g, &cfg, &blk, NULL, NULL), DGCN_OK);
+        ck_assert_int_eq(dgcn_adam_init(&adam, np), DGCN_OK);
+        ck_assert_int_eq(dgcn_consensus_new(&cons, &cc, np), DGCN_OK);
+        const double self[1] = {1.0};
+        dgcn_eval ev;
+        /* no ck_assert inside the counted loop: Check itself allocates to record each one */
+        int rc = DGCN_OK;
+        s_allocs = 0;
+        s_counting = 1;
+        for (int it = 0; it < 5; it++) {
+            rc |= dgcn_gcn_forward(g, theta, 1, 3, it, &ev);
+            rc |= dgcn_gcn_backward(g, theta, grad);
+            dgcn_adam_step(&adam, theta, grad, 0.01f, 0.9f, 0.999f, 1e-8f);
+            rc |= dgcn_gcn_forward(g, theta, 0, 3, it, &ev);
+            rc |= dgcn_consensus_prepare(cons, it, theta, grad, msg);
+            rc |= dgcn_consensus_mix(cons, it, grad, self, 0, msg, NULL, theta);
+        }
+        s_counting = 0;
+        ck_assert_int_eq(rc, DGCN_OK);
+        ck_assert_msg(s_allocs == 0, "%s: %ld allocations in 5 training steps", kind ? "mlp" : "gcn",
+                      s_allocs);
+        /* the counter does count */
+        s_counting = 1;
+        void *volatile probe = malloc(16); /* volatile: a malloc/free pair may be elided */
+        s_counting = 0;
+        free(probe);
+        ck_assert_int_eq(s_allocs, 1);
+        dgcn_consensus_destroy(&cons);
+        dgcn_adam_fini(&adam);
+        dgcn_gcn_destroy(&g);
+        free(theta), free(grad), free(msg);
+    }
+    s_problem_free(&pr);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"spmm", test_spmm, 0, 0},
@@ -1097,6 +1175,7 @@ static Suite *s_suite(void) {
         {"config", test_config, 0, 0},
         {"bad_block", test_bad_block, 0, 0},
         {"adam", test_adam, 0, 0},
+        {"step_allocates_nothing", test_step_allocates_nothing, 0, 0},
     };
     return DGCN_TEST_SUITE("nn", cases);
 }

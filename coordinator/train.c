@@ -26,7 +26,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     dgcn_data_source_defaults(&o->src);
     o->agents = 8;
     o->partition = "bfs";
-    o->topology = "required";
+    o->topology = "designed";
     o->cross_edges = "keep";
     o->weights = "mh";
     o->optimizer = "gt-adam";
@@ -121,7 +121,9 @@ static int s_plan_build(const dgcn_train_opts *o, const dgcn_dataset *ds, const 
     }
     if (!dgcn_topo_connected(&p->topo))
         DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY, "topology %s over %d agents is disconnected; the "
-                                  "agents could not reach consensus", o->topology, m));
+                                  "agents could not reach consensus (--topology designed always "
+                                  "connects them; a family such as ring is joined to the required "
+                                  "links)", o->topology, m));
     if (!have_c) DGCN_CHECK(dgcn_topo_weights(&p->topo, rule, p->c));
     if (drop) {
         DGCN_CHECK(dgcn_partition_drop_cross_edges(&p->adj_used, &ds->adj, p->owner, m,

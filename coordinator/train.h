@@ -17,7 +17,7 @@ typedef struct dgcn_train_opts {
     dgcn_data_source src;
     int agents;              /* M (mpi: world size - 1) */
     const char *partition;   /* bfs|metis|random|block */
-    const char *topology;    /* required|designed|complete|ring|...|er:P (topologies/) */
+    const char *topology;    /* designed (default)|required|complete|ring|...|er:P|file:EDGES */
     const char *cross_edges; /* keep (required links added to the family) | drop */
     const char *weights;     /* mixing rule, mh */
     const char *optimizer;   /* dgd|dgd-atc|gt|gt-adam (default gt-adam) */

@@ -49,6 +49,7 @@ int dgcn_cmd_train(int argc, char **argv) {
         {"transport", DGCN_ARG_STRING, &transport, "zmq (ipc://) | mpi | inproc", 1, 0},
         {"tcp", DGCN_ARG_STRING, &o.tcp_host, "zmq over tcp on this host address instead of ipc", 1, 0},
         {"eval-every", DGCN_ARG_INT, &o.eval_every, "report interval in iterations", 1, 1e9},
+        {"shard-files", DGCN_ARG_FLAG, &o.shard_files, "agents read their shard from RUNDIR/plan (shared file system) instead of the set-up message", 1, 0},
         {"final-mixing", DGCN_ARG_INT, &o.final_mixing, "rounds of pure averaging after the last step (the last report follows them)", 0, 1e6},
         {"deadline-ms", DGCN_ARG_INT, &o.deadline_ms, "bound on every wait, ms", 1, 1e9},
         {"out", DGCN_ARG_STRING, &o.out, "run directory (default runs/train-TIMESTAMP)", 1, 0},

@@ -1,5 +1,7 @@
 /* coordinator/train.c: planning a distributed run, running it seed by seed, turning the agents'
  * reports into global metrics, and writing the run directory. */
+#define _XOPEN_SOURCE 700 /* realpath */
+
 #include "coordinator/train.h"
 
 #include "agent/run.h"
@@ -213,6 +215,13 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const s_
     cfg.init_seed = seed;
     cfg.dropout_seed = seed;
     cfg.report_params = 1;
+    if (o->shard_files) {
+        char abs[4096];
+        if (!realpath(o->out, abs))
+            DGCN_CHECK(dgcn_error_set(DGCN_EIO, "cannot resolve the run directory %s", o->out));
+        if (snprintf(cfg.plan, sizeof cfg.plan, "%s/plan", abs) >= (int)sizeof cfg.plan)
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "run directory path too long for a plan: %s", abs));
+    }
     DGCN_CHECK(dgcn_model_config_check(&cfg.model));
     DGCN_CHECK(dgcn_run_config_to_kv(&cfg, &n_kv, &keys, &values));
     int64_t np = dgcn_model_n_params(&cfg.model);
@@ -232,8 +241,8 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const s_
         s->n_config = n_kv;
         s->config_keys = keys;
         s->config_values = values;
-        s->shard = p->packed[k];
-        s->shard_len = p->packed_len[k];
+        s->shard = o->shard_files ? NULL : p->packed[k];
+        s->shard_len = o->shard_files ? 0 : p->packed_len[k];
     }
     int n_evals = 1 + (o->iters + o->eval_every - 1) / o->eval_every;
     DGCN_ALLOC(slots, n_evals);
@@ -401,6 +410,7 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_str(&j, "transport", dgcn_backend_name(o->backend));
     dgcn_json_int(&j, "eval_every", o->eval_every);
     dgcn_json_int(&j, "final_mixing", o->final_mixing);
+    dgcn_json_int(&j, "shard_files", o->shard_files);
     dgcn_json_int(&j, "deadline_ms", o->deadline_ms);
     dgcn_json_end(&j);
 }

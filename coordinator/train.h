@@ -32,6 +32,8 @@ typedef struct dgcn_train_opts {
     dgcn_backend backend;
     const char *tcp_host;    /* zmq over tcp on this host instead of ipc */
     int eval_every;          /* 10 */
+    int shard_files;         /* agents read their shard from RUNDIR/plan (a shared file system)
+                              * instead of receiving it in the set-up message */
     int final_mixing;        /* averaging rounds after the last step, before the last report (0) */
     int deadline_ms;         /* 30000 */
     const char *out;         /* run directory */

@@ -440,6 +440,32 @@ START_TEST(test_train_transports_agree) {
 }
 END_TEST
 
+/* Agents that read their shards from the run directory's plan (a shared file system) compute what
+ * agents that receive them in the set-up message compute, metric for metric. */
+START_TEST(test_train_shard_files) {
+    char *out = malloc(S_OUT_CAP), dirs[2][128];
+    static double vals[2][4096];
+    int nv[2];
+    for (int t = 0; t < 2; t++) {
+        s_mkdtemp(dirs[t], sizeof dirs[t], t ? "sf" : "sb");
+        char *argv[] = {DGCN_BINARY, "train", "--transport", "zmq", S_GEN, "--agents", "3",
+                        "--iters", "10", "--eval-every", "5", "--deadline-ms", "10000", "--quiet",
+                        "--no-baselines", "--out", dirs[t], t ? "--shard-files" : NULL, NULL};
+        int st = s_run(argv, out, 120);
+        ck_assert_msg(st == 0, "train %s exited %d:\n%s", t ? "--shard-files" : "", st, out);
+        char path[256];
+        snprintf(path, sizeof path, "%s/metrics.jsonl", dirs[t]);
+        nv[t] = s_metric_numbers(path, vals[t], 4096);
+        ck_assert_int_gt(nv[t], 0);
+    }
+    ck_assert_int_eq(nv[0], nv[1]);
+    for (int i = 0; i < nv[0]; i++)
+        ck_assert_msg(vals[0][i] == vals[1][i], "field %d: %.17g vs %.17g", i, vals[0][i], vals[1][i]);
+    for (int t = 0; t < 2; t++) s_rm_rf(dirs[t]);
+    free(out);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"verify_inproc", test_verify_inproc, 0, 120},
@@ -450,6 +476,7 @@ static Suite *s_suite(void) {
         {"kill_agent_mid_train", test_kill_agent_mid_train, 0, 90},
         {"interrupt_mid_train", test_interrupt_mid_train, 0, 90},
         {"train_transports_agree", test_train_transports_agree, 0, 240},
+        {"train_shard_files", test_train_shard_files, 0, 120},
     };
     return DGCN_TEST_SUITE("e2e", cases);
 }

@@ -269,6 +269,24 @@ static pid_t s_start_long_train(const char *dir, int *fd, char *out, size_t *len
     return pid;
 }
 
+/* After a disruption at t0: the coordinator must exit non-zero within the 3 s deadline + 2 s, its
+ * output must contain phrase, and no agent of dir may remain. */
+static void s_expect_ended(pid_t pid, int fd, char *out, size_t *len, double t0, const char *dir,
+                           const char *phrase) {
+    int st = s_collect(pid, fd, out, len, S_OUT_CAP, t0 + 3000 + 5000, NULL);
+    double took = s_now_ms() - t0;
+    if (st == -1) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    const char *tail = out + (*len > 2000 ? *len - 2000 : 0);
+    ck_assert_msg(st > 0, "coordinator status %d (%.0f ms):\n%s", st, took, tail);
+    ck_assert_msg(took < 3000 + 2000, "the coordinator took %.0f ms to end the run", took);
+    ck_assert_msg(strstr(out, phrase), "the output does not say '%s':\n%s", phrase, tail);
+    pid_t agents[8];
+    ck_assert_int_eq(s_find_agents(dir, agents, 8), 0);
+}
+
 /* Starts a long training run, SIGKILLs agent 1 once it has reported, and checks the ending. */
 START_TEST(test_kill_agent_mid_train) {
     char *out = malloc(S_OUT_CAP), dir[128];
@@ -276,7 +294,6 @@ START_TEST(test_kill_agent_mid_train) {
     int fd;
     size_t len;
     pid_t pid = s_start_long_train(dir, &fd, out, &len);
-    int st;
     pid_t agents[8];
     int n = s_find_agents(dir, agents, 8);
     ck_assert_msg(n == 3, "found %d agent processes, expected 3", n);
@@ -296,18 +313,7 @@ START_TEST(test_kill_agent_mid_train) {
     ck_assert_msg(victim > 0, "agent 1 not found");
     double t0 = s_now_ms();
     kill(victim, SIGKILL);
-    st = s_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 3000 + 5000, NULL);
-    double took = s_now_ms() - t0;
-    if (st == -1) {
-        kill(-pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-    ck_assert_msg(st > 0, "coordinator status %d after the kill (%.0f ms):\n%s", st, took,
-                  out + (len > 2000 ? len - 2000 : 0));
-    ck_assert_msg(took < 3000 + 2000, "the coordinator took %.0f ms to notice", took);
-    ck_assert_msg(strstr(out, "agent 1 was killed by signal 9"),
-                  "the error does not name agent 1:\n%s", out + (len > 2000 ? len - 2000 : 0));
-    ck_assert_int_eq(s_find_agents(dir, agents, 8), 0);
+    s_expect_ended(pid, fd, out, &len, t0, dir, "agent 1 was killed by signal 9");
     s_rm_rf(dir);
     free(out);
 }
@@ -325,18 +331,7 @@ START_TEST(test_interrupt_mid_train) {
     ck_assert_int_eq(s_find_agents(dir, agents, 8), 3);
     double t0 = s_now_ms();
     kill(-pid, SIGINT);
-    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 3000 + 5000, NULL);
-    double took = s_now_ms() - t0;
-    if (st == -1) {
-        kill(-pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-    ck_assert_msg(st > 0, "coordinator status %d after SIGINT (%.0f ms):\n%s", st, took,
-                  out + (len > 2000 ? len - 2000 : 0));
-    ck_assert_msg(took < 3000 + 2000, "stopping took %.0f ms", took);
-    ck_assert_msg(strstr(out, "interrupted"), "the error does not say interrupted:\n%s",
-                  out + (len > 2000 ? len - 2000 : 0));
-    ck_assert_int_eq(s_find_agents(dir, agents, 8), 0);
+    s_expect_ended(pid, fd, out, &len, t0, dir, "interrupted");
     s_rm_rf(dir);
     free(out);
 }

@@ -19,7 +19,7 @@ typedef struct dgcn_dataset {
     int32_t d;          /* feature dimension */
     int32_t c;          /* classes */
     int64_t n_edges;    /* undirected edges (each counted once) */
-    int has_features;   /* 0 when the folder has no features.txt (pubmed) */
+    int has_features;   /* 0 when the folder has no features.txt */
     int count_features; /* 1 when meta.txt says feature_values count */
     dgcn_csr adj;       /* (n, n) symmetric A, no self-loops, values 1 */
     dgcn_csr x;         /* (n, d) features; raw as loaded until dgcn_dataset_preprocess */

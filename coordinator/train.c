@@ -1,21 +1,18 @@
-/* coordinator/train.c: planning a distributed run, running it seed by seed, turning the agents'
- * reports into global metrics, and writing the run directory. */
+/* coordinator/train.c: a distributed run from its plan, seed by seed: the agents' reports turned
+ * into global metrics, the run directory written. */
 #define _XOPEN_SOURCE 700 /* realpath */
 
 #include "coordinator/train.h"
 
 #include "agent/run.h"
 #include "coordinator/baseline.h"
+#include "coordinator/plan.h"
 #include "coordinator/rundir.h"
 #include "core/error.h"
 #include "core/timer.h"
-#include "graph/partition.h"
 #include "graph/shard.h"
-#include "topologies/design.h"
-#include "topologies/generate.h"
 #include "topologies/graph.h"
 #include "topologies/io.h"
-#include "topologies/weights.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -30,7 +27,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->partition = "bfs";
     o->topology = "designed";
     o->cross_edges = "keep";
-    o->weights = "mh";
+    o->weights = "auto";
     o->optimizer = "gt-adam";
     o->lr = 0;
     o->lr_decay = 0;
@@ -48,101 +45,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->baselines = 1;
 }
 
-/* The plan: everything the agents get, fixed across seeds. */
-typedef struct s_plan {
-    int32_t m;
-    int32_t *owner;      /* (n) */
-    dgcn_csr adj_used;   /* (n, n) the data graph the agents see (cross edges maybe dropped) */
-    dgcn_csr a_hat_used; /* its normalization */
-    int64_t n_dropped;
-    dgcn_shard *shards;  /* [m] */
-    dgcn_topo required, topo;
-    double *c;           /* (m, m) mixing matrix */
-    uint8_t **packed;    /* [m] shard bytes */
-    size_t *packed_len;
-} s_plan;
-
-static void s_plan_fini(s_plan *p) {
-    for (int32_t k = 0; p->shards && k < p->m; k++) dgcn_shard_fini(&p->shards[k]);
-    for (int32_t k = 0; p->packed && k < p->m; k++) free(p->packed[k]);
-    free(p->shards);
-    free(p->packed);
-    free(p->packed_len);
-    free(p->owner);
-    free(p->c);
-    dgcn_csr_fini(&p->adj_used);
-    dgcn_csr_fini(&p->a_hat_used);
-    dgcn_topo_fini(&p->required);
-    dgcn_topo_fini(&p->topo);
-    memset(p, 0, sizeof *p);
-}
-
-static int s_plan_build(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_csr *a_hat,
-                        s_plan *p) {
-    int rc = DGCN_OK;
-    int32_t m = o->agents;
-    uint8_t *links = NULL;
-    dgcn_partition_method pm;
-    dgcn_mixing_rule rule;
-    int drop = !strcmp(o->cross_edges, "drop");
-    memset(p, 0, sizeof *p);
-    p->m = m;
-    if (!drop && strcmp(o->cross_edges, "keep"))
-        return dgcn_error_set(DGCN_EINVAL, "--cross-edges %s (keep|drop)", o->cross_edges);
-    DGCN_CHECK(dgcn_partition_method_parse(o->partition, &pm));
-    DGCN_CHECK(dgcn_topo_weights_parse(o->weights, &rule));
-    if (m > ds->n) DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "--agents %d exceeds the %d nodes", m, ds->n));
-    DGCN_ALLOC(p->owner, ds->n);
-    DGCN_ALLOC(links, (size_t)m * m);
-    DGCN_ALLOC(p->c, (size_t)m * m);
-    DGCN_CHECK(dgcn_partition(&ds->adj, m, pm, o->seed, p->owner));
-    DGCN_CHECK(dgcn_partition_required_links(&ds->adj, p->owner, m, links));
-    DGCN_CHECK(dgcn_topo_from_matrix(&p->required, m, links));
-    int have_c = 0;
-    if (!strcmp(o->topology, "required")) {
-        DGCN_CHECK(dgcn_topo_copy(&p->topo, &p->required));
-    } else if (!strcmp(o->topology, "designed")) {
-        dgcn_design_opts d;
-        dgcn_design_defaults(&d);
-        DGCN_CHECK(dgcn_topo_design(&p->required, &d, &p->topo, p->c, NULL));
-        have_c = 1;
-    } else {
-        dgcn_topo fam = {0, NULL};
-        if (!strncmp(o->topology, "file:", 5)) {
-            rc = dgcn_topo_read_edges(&fam, o->topology + 5);
-            if (rc == DGCN_OK && fam.m != m)
-                rc = dgcn_error_set(DGCN_ETOPOLOGY, "topology file %s has %d agents, expected %d",
-                                    o->topology + 5, fam.m, m);
-        } else {
-            rc = dgcn_topo_generate(&fam, o->topology, m, o->seed);
-        }
-        if (rc == DGCN_OK && !drop) rc = dgcn_topo_union(&p->topo, &fam, &p->required);
-        else if (rc == DGCN_OK) rc = dgcn_topo_copy(&p->topo, &fam);
-        dgcn_topo_fini(&fam);
-        if (rc) goto fail;
-    }
-    if (!dgcn_topo_connected(&p->topo))
-        DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY, "topology %s over %d agents is disconnected; the "
-                                  "agents could not reach consensus (--topology designed always "
-                                  "connects them; a family such as ring is joined to the required "
-                                  "links)", o->topology, m));
-    if (!have_c) DGCN_CHECK(dgcn_topo_weights(&p->topo, rule, p->c));
-    if (drop) {
-        DGCN_CHECK(dgcn_partition_drop_cross_edges(&p->adj_used, &ds->adj, p->owner, m,
-                                                   p->topo.adj, &p->n_dropped));
-        DGCN_CHECK(dgcn_csr_gcn_norm(&p->a_hat_used, &p->adj_used));
-    }
-    DGCN_ALLOC(p->shards, m);
-    DGCN_ALLOC(p->packed, m);
-    DGCN_ALLOC(p->packed_len, m);
-    DGCN_CHECK(dgcn_shard_build_all(ds, drop ? &p->a_hat_used : a_hat, p->owner, m, o->seed,
-                                    p->shards));
-    for (int32_t k = 0; k < m; k++)
-        DGCN_CHECK(dgcn_shard_pack(&p->shards[k], &p->packed[k], &p->packed_len[k]));
-fail:
-    free(links);
-    return rc;
-}
+void dgcn_train_result_fini(dgcn_train_result *r) { dgcn_curve_fini(&r->curve); }
 
 /* One evaluated iteration being gathered from the agents. */
 typedef struct s_slot {
@@ -163,38 +66,17 @@ typedef struct s_seed_out {
 
 static const char *s_phase_names[DGCN_RUN_N_PHASES] = {"forward", "backward", "consensus", "eval"};
 
-static double s_consensus_error(const float *params, int32_t m, int64_t np) {
-    double mean_norm = 0, worst = 0;
-    for (int64_t i = 0; i < np; i++) {
-        double s = 0;
-        for (int32_t k = 0; k < m; k++) s += params[(size_t)k * np + i];
-        s /= m;
-        mean_norm += s * s;
-    }
-    for (int32_t k = 0; k < m; k++) {
-        double d = 0;
-        for (int64_t i = 0; i < np; i++) {
-            double s = 0;
-            for (int32_t t = 0; t < m; t++) s += params[(size_t)t * np + i];
-            double x = params[(size_t)k * np + i] - s / m;
-            d += x * x;
-        }
-        if (d > worst) worst = d;
-    }
-    return mean_norm > 0 ? sqrt(worst / mean_norm) : sqrt(worst);
-}
-
 /* One seed: a session from set-up to the last report. */
-static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const s_plan *p, int si,
+static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_plan *p, int si,
                       FILE *metrics, FILE *tsv, double *intervals, int *n_intervals,
-                      s_seed_out *res) {
+                      dgcn_curve *curve, int curve_cap, double t_start, s_seed_out *res) {
     int rc = DGCN_OK;
     int32_t m = p->m;
     dgcn_session *sess = NULL;
     dgcn_ctl_setup *setups = NULL;
-    char **keys = NULL, **values = NULL;
-    int32_t n_kv = 0;
     s_slot *slots = NULL;
+    double *mean = NULL;
+    FILE *log = o->log ? o->log : stdout;
     uint64_t seed = o->seed + (uint64_t)si;
 
     dgcn_run_config cfg = dgcn_run_config_defaults(ds->d, ds->c);
@@ -223,33 +105,15 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const s_
             DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "run directory path too long for a plan: %s", abs));
     }
     DGCN_CHECK(dgcn_model_config_check(&cfg.model));
-    DGCN_CHECK(dgcn_run_config_to_kv(&cfg, &n_kv, &keys, &values));
     int64_t np = dgcn_model_n_params(&cfg.model);
-
-    DGCN_ALLOC(setups, m);
-    for (int32_t k = 0; k < m; k++) {
-        dgcn_ctl_setup *s = &setups[k];
-        int32_t deg = dgcn_topo_degree(&p->topo, k);
-        DGCN_ALLOC(s->neighbors, deg);
-        DGCN_ALLOC(s->mixing, deg + 1);
-        s->mixing[0] = p->c[(size_t)k * m + k];
-        for (int32_t t = 0; t < m; t++)
-            if (p->topo.adj[(size_t)k * m + t]) {
-                s->neighbors[s->n_neighbors] = t;
-                s->mixing[++s->n_neighbors] = p->c[(size_t)k * m + t];
-            }
-        s->n_config = n_kv;
-        s->config_keys = keys;
-        s->config_values = values;
-        s->shard = o->shard_files ? NULL : p->packed[k];
-        s->shard_len = o->shard_files ? 0 : p->packed_len[k];
-    }
+    DGCN_CHECK(dgcn_plan_setups(p, &cfg, !o->shard_files, &setups));
+    DGCN_ALLOC(mean, np);
     int n_evals = 1 + (o->iters + o->eval_every - 1) / o->eval_every;
     DGCN_ALLOC(slots, n_evals);
 
     char sockdir[4096];
     snprintf(sockdir, sizeof sockdir, "%s", o->out);
-    dgcn_session_opts so = {o->backend, m, o->deadline_ms, sockdir, o->tcp_host, NULL};
+    dgcn_session_opts so = {o->backend, m, o->deadline_ms, sockdir, o->tcp_host, o->program};
     DGCN_CHECK(dgcn_session_start(&sess, &so));
     DGCN_CHECK(dgcn_session_setup(sess, setups));
     double t0 = dgcn_now_ms(), t_prev = t0;
@@ -257,6 +121,10 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const s_
     int done = 0;
     while (done < n_evals) {
         dgcn_ctl_msg msg;
+        if (o->max_ms > 0 && dgcn_now_ms() - t_start > o->max_ms)
+            DGCN_CHECK(dgcn_error_set(DGCN_ETIMEDOUT, "train: not finished within %.0f s (seed %"
+                                      PRIu64 ", %d of %d evaluations)", o->max_ms / 1e3, seed,
+                                      done, n_evals));
         DGCN_CHECK(dgcn_session_recv(sess, &msg, -1));
         dgcn_ctl_report *r = &msg.u.report;
         int64_t n = r->iter;
@@ -299,7 +167,8 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const s_
         for (int s = 0; s < DGCN_SPLITS; s++)
             acc[s] = sl->count[s] ? (double)sl->correct[s] / (double)sl->count[s] : 0.0;
         double loss = sl->count[0] ? sl->loss[0] / (double)sl->count[0] : 0.0;
-        double cons = s_consensus_error(sl->params, m, np);
+        double cons = dgcn_observe_consensus_error(sl->params, m, np, mean);
+        DGCN_CHECK(dgcn_curve_add(curve, curve_cap, n, loss, cons));
         uint64_t moved = sl->tr.bytes[DGCN_CH_HALO_FWD] + sl->tr.bytes[DGCN_CH_HALO_BWD] +
                          sl->tr.bytes[DGCN_CH_PARAMS];
         double bpi = n > 0 ? (double)moved / (double)n : 0.0;
@@ -331,10 +200,11 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const s_
         if (tsv)
             fprintf(tsv, "%" PRId64 " %.8g %.6g %.6g %.6g %.6g\n", n, loss, acc[0], acc[1], acc[2],
                     cons > 0 ? cons : 1e-12);
-        if (o->progress)
-            printf("seed %" PRIu64 " iter %5" PRId64 "  loss %.4f  val %.4f  consensus %.3e  "
-                   "%.0f B/iter  %.1f it/s\n", seed, n, loss, acc[1], cons, bpi, ips);
-        fflush(stdout);
+        if (o->progress) {
+            fprintf(log, "seed %" PRIu64 " iter %5" PRId64 "  loss %.4f  val %.4f  consensus %.3e  "
+                    "%.0f B/iter  %.1f it/s\n", seed, n, loss, acc[1], cons, bpi, ips);
+            fflush(log);
+        }
         res->test_acc = acc[2];
         res->consensus = cons;
         res->bytes_per_iter = bpi;
@@ -350,12 +220,8 @@ fail:
     dgcn_session_destroy(&sess);
     for (int i = 0; slots && i < n_evals; i++) free(slots[i].params);
     free(slots);
-    for (int32_t k = 0; setups && k < m; k++) {
-        free(setups[k].neighbors);
-        free(setups[k].mixing);
-    }
-    free(setups);
-    dgcn_run_kv_free(n_kv, keys, values);
+    dgcn_plan_setups_free(&setups, m);
+    free(mean);
     return rc;
 }
 
@@ -378,7 +244,7 @@ static const char s_plot_script[] =
     "unset multiplot\n";
 
 static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset *ds,
-                           const s_plan *p) {
+                           const dgcn_plan *p) {
     char desc[512];
     dgcn_data_source_describe(&o->src, desc, sizeof desc);
     dgcn_json j;
@@ -391,11 +257,15 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_int(&j, "agents", p->m);
     dgcn_json_str(&j, "partition", o->partition);
     dgcn_json_str(&j, "topology", o->topology);
+    dgcn_json_num(&j, "removal", o->removal);
     dgcn_json_int(&j, "topology_links", (long long)dgcn_topo_links(&p->topo));
     dgcn_json_int(&j, "required_links", (long long)dgcn_topo_links(&p->required));
-    dgcn_json_str(&j, "cross_edges", o->cross_edges);
+    dgcn_json_str(&j, "cross_edges", dgcn_cross_edges_name(p->cross));
     dgcn_json_int(&j, "dropped_edges", (long long)p->n_dropped);
-    dgcn_json_str(&j, "weights", o->weights);
+    dgcn_json_str(&j, "weights", p->weights);
+    char id[32];
+    snprintf(id, sizeof id, "%016" PRIx64, p->id);
+    dgcn_json_str(&j, "plan_id", id);
     dgcn_json_str(&j, "optimizer", o->optimizer);
     dgcn_consensus_kind k = DGCN_CONSENSUS_DGD;
     dgcn_consensus_kind_parse(o->optimizer, &k);
@@ -419,23 +289,39 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     int rc = DGCN_OK;
     dgcn_dataset ds;
     dgcn_csr a_hat;
-    s_plan p;
+    dgcn_plan p;
     memset(&ds, 0, sizeof ds);
     memset(&a_hat, 0, sizeof a_hat);
     memset(&p, 0, sizeof p);
     memset(res, 0, sizeof *res);
+    res->central_ms_per_epoch = res->ms_per_iter_median = NAN;
     FILE *metrics = NULL, *tsv = NULL, *f = NULL;
     double *dist = NULL, *central = NULL, *mlp = NULL, *cons = NULL, *intervals = NULL;
     double *central_ms = NULL;
     int n_intervals = 0;
     char path[4096];
+    FILE *log = o->log ? o->log : stdout;
+    double t_start = dgcn_now_ms();
+    int curve_cap = 2 + (o->iters + o->eval_every - 1) / o->eval_every;
     if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->agents < 1)
         return dgcn_error_set(DGCN_EINVAL, "train: --iters, --seeds, --eval-every and --agents must "
                               "be >= 1");
+    DGCN_CHECK(dgcn_curve_init(&res->curve, curve_cap));
 
     DGCN_CHECK(dgcn_rundir_make(o->out));
     DGCN_CHECK(dgcn_data_source_open(&o->src, &ds, &a_hat));
-    DGCN_CHECK(s_plan_build(o, &ds, &a_hat, &p));
+    dgcn_plan_opts po;
+    dgcn_plan_defaults(&po);
+    po.agents = o->agents;
+    po.partition = o->partition;
+    po.seed = o->seed;
+    po.topology = o->topology;
+    po.removal = o->removal;
+    po.cross_edges = o->cross_edges;
+    po.weights = o->weights;
+    DGCN_CHECK(dgcn_plan_build(&p, &ds, &a_hat, &po));
+    res->links = dgcn_topo_links(&p.topo);
+    res->required_links = dgcn_topo_links(&p.required);
 
     DGCN_CHECK(dgcn_rundir_fopen(o->out, "config.json", "w", &f));
     s_write_config(f, o, &ds, &p);
@@ -458,7 +344,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     DGCN_ALLOC(cons, o->seeds);
     DGCN_ALLOC(intervals, (size_t)o->seeds * (size_t)(o->iters + 2));
     if (o->progress)
-        printf("train: %d agents over %s, partition %s, topology %s (%" PRId64 " links, %" PRId64
+        fprintf(log, "train: %d agents over %s, partition %s, topology %s (%" PRId64 " links, %" PRId64
                " required), optimizer %s, %d iterations x %d seed(s), run dir %s\n", p.m,
                dgcn_backend_name(o->backend), o->partition, o->topology, dgcn_topo_links(&p.topo),
                dgcn_topo_links(&p.required), o->optimizer, o->iters, o->seeds, o->out);
@@ -466,7 +352,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         s_seed_out so;
         memset(&so, 0, sizeof so);
         if (si) fprintf(tsv, "\n\n");
-        DGCN_CHECK(s_run_seed(o, &ds, &p, si, metrics, tsv, intervals, &n_intervals, &so));
+        DGCN_CHECK(s_run_seed(o, &ds, &p, si, metrics, tsv, intervals, &n_intervals, &res->curve,
+                              curve_cap, t_start, &so));
         dist[si] = so.test_acc;
         cons[si] = so.consensus;
         res->bytes_per_iter += so.bytes_per_iter / o->seeds;
@@ -474,19 +361,15 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     fclose(tsv);
     tsv = NULL;
 
-    /* The analytic minimum of one training iteration's traffic (all agents, payload bytes). */
+    /* The analytic minimum of one training iteration's traffic (all agents, payload bytes): the
+     * rows M = H W of each layer (hidden, then classes) and the optimizer's consensus message. */
     {
-        int64_t halo = 0, dir_links = 0;
-        for (int32_t k = 0; k < p.m; k++) {
-            halo += p.shards[k].n_halo;
-            dir_links += dgcn_topo_degree(&p.topo, k);
-        }
         dgcn_consensus_kind kind = DGCN_CONSENSUS_GT_ADAM;
         dgcn_consensus_kind_parse(o->optimizer, &kind);
-        int64_t widths = o->hidden + ds.c; /* M = H W per layer: hidden, then classes */
+        int32_t widths[2] = {o->hidden, ds.c};
         int64_t np = (int64_t)ds.d * o->hidden + (int64_t)o->hidden * ds.c;
         int64_t msg = (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM) ? 2 * np : np;
-        res->bytes_per_iter_min = (double)(2 * halo * widths * 4 + dir_links * msg * 4);
+        res->bytes_per_iter_min = (double)dgcn_plan_min_bytes(&p, widths, 2, msg);
     }
     DGCN_ALLOC(central_ms, o->seeds);
     for (int si = 0; si < o->seeds && o->baselines; si++) {
@@ -539,13 +422,14 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     f = NULL;
     dgcn_rundir_plot(o->out, "train", s_plot_script);
 
-    printf("test accuracy over %d seed(s): distributed %.4f +- %.4f", o->seeds, res->test_acc_mean,
-           res->test_acc_std);
+    fprintf(log, "test accuracy over %d seed(s): distributed %.4f +- %.4f", o->seeds,
+            res->test_acc_mean, res->test_acc_std);
     if (o->baselines)
-        printf(" | centralized GCN %.4f +- %.4f | MLP %.4f +- %.4f", res->central_test_acc_mean,
-               res->central_test_acc_std, res->mlp_test_acc_mean, res->mlp_test_acc_std);
-    printf("\nconsensus error %.3e, %.0f bytes/iter, %.2f ms/iter (median)\n", res->consensus_error,
-           res->bytes_per_iter, res->ms_per_iter_median);
+        fprintf(log, " | centralized GCN %.4f +- %.4f | MLP %.4f +- %.4f", res->central_test_acc_mean,
+                res->central_test_acc_std, res->mlp_test_acc_mean, res->mlp_test_acc_std);
+    fprintf(log, "\nconsensus error %.3e, %.0f bytes/iter, %.2f ms/iter (median)\n",
+            res->consensus_error, res->bytes_per_iter, res->ms_per_iter_median);
+    fflush(log);
 fail:
     if (f) fclose(f);
     if (tsv) fclose(tsv);
@@ -556,7 +440,7 @@ fail:
     free(cons);
     free(intervals);
     free(central_ms);
-    s_plan_fini(&p);
+    dgcn_plan_fini(&p);
     dgcn_csr_fini(&a_hat);
     dgcn_dataset_fini(&ds);
     return rc;

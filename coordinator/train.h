@@ -1,6 +1,6 @@
 /* coordinator/train.h: a distributed training run from plan to summary.
  *
- * Plans (partition, shards, communication topology, mixing weights), starts one session per seed,
+ * Plans the run (coordinator/plan.h: partition, topology, weights, shards), starts one session per seed,
  * gathers the agents' reports into global figures per evaluated iteration (training loss, accuracy
  * per split, consensus error max_k ||theta_k - mean|| / ||mean||, bytes per channel, ms per
  * phase), trains the centralized GCN and MLP baselines on the same seeds, and writes the run
@@ -9,7 +9,10 @@
 #define DGCN_COORDINATOR_TRAIN_H
 
 #include "coordinator/data_source.h"
+#include "coordinator/observe.h"
 #include "coordinator/session.h"
+
+#include <stdio.h>
 
 #include <stdint.h>
 
@@ -17,9 +20,10 @@ typedef struct dgcn_train_opts {
     dgcn_data_source src;
     int agents;              /* M (mpi: world size - 1) */
     const char *partition;   /* bfs|metis|random|block */
-    const char *topology;    /* designed (default)|required|complete|ring|...|er:P|file:EDGES */
-    const char *cross_edges; /* keep (required links added to the family) | drop */
-    const char *weights;     /* mixing rule, mh */
+    const char *topology;    /* spec (topologies/spec.h) [designed] */
+    double removal;          /* fraction of the spec's links removed, kept connected [0] */
+    const char *cross_edges; /* keep|drop|strict (coordinator/plan.h) [keep] */
+    const char *weights;     /* mixing rule or auto (the design's own for designed) [auto] */
     const char *optimizer;   /* dgd|dgd-atc|gt|gt-adam (default gt-adam) */
     double lr;               /* step; <= 0: 0.01 for gt-adam, 5 otherwise (plain gradient steps) */
     double lr_decay;         /* step schedule lr / (1 + n / lr_decay)^lr_power; <= 0: constant */
@@ -38,7 +42,10 @@ typedef struct dgcn_train_opts {
     int deadline_ms;         /* 30000 */
     const char *out;         /* run directory */
     int progress;            /* print one line per evaluated iteration */
+    FILE *log;               /* where progress and the result lines go (NULL: stdout) */
     int baselines;           /* train the centralized GCN and MLP too (1) */
+    double max_ms;           /* bound on the whole run's training, ms (<= 0: none) */
+    const char *program;     /* the dgcn binary agent processes run (NULL: this one) */
 } dgcn_train_opts;
 
 void dgcn_train_defaults(dgcn_train_opts *o);
@@ -53,10 +60,14 @@ typedef struct dgcn_train_result {
                                 * layer each way, and one consensus message per link direction */
     double central_ms_per_epoch; /* median epoch of the centralized GCN baseline (NaN without) */
     double ms_per_iter_median;
+    int64_t links, required_links; /* of the communication graph the agents used */
+    dgcn_curve curve;         /* per evaluated iteration, averaged over seeds */
 } dgcn_train_result;
 
 /* Runs everything above on rank 0 / the coordinator. On failure the run directory holds what was
- * written so far and dgcn_error_msg() names the agent and iteration. */
+ * written so far and dgcn_error_msg() names the agent and iteration. The result's curve is
+ * allocated (also on failure): release it with dgcn_train_result_fini. */
 int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *r);
+void dgcn_train_result_fini(dgcn_train_result *r);
 
 #endif

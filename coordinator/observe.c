@@ -1,0 +1,85 @@
+/* coordinator/observe.c: consensus error and run curves (observe.h). */
+#include "coordinator/observe.h"
+
+#include "core/error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+double dgcn_observe_consensus_error(const float *params, int32_t m, int64_t np, double *mean) {
+    memset(mean, 0, sizeof *mean * (size_t)np);
+    for (int32_t k = 0; k < m; k++) {
+        const float *x = params + (size_t)k * (size_t)np;
+        for (int64_t i = 0; i < np; i++) mean[i] += x[i];
+    }
+    double mean_norm = 0, worst = 0;
+    for (int64_t i = 0; i < np; i++) {
+        mean[i] /= m;
+        mean_norm += mean[i] * mean[i];
+    }
+    for (int32_t k = 0; k < m; k++) {
+        const float *x = params + (size_t)k * (size_t)np;
+        double d = 0;
+        for (int64_t i = 0; i < np; i++) {
+            double e = x[i] - mean[i];
+            d += e * e;
+        }
+        if (d > worst) worst = d;
+    }
+    return mean_norm > 0 ? sqrt(worst / mean_norm) : sqrt(worst);
+}
+
+int dgcn_curve_init(dgcn_curve *c, int capacity) {
+    int rc = DGCN_OK;
+    memset(c, 0, sizeof *c);
+    if (capacity < 1) capacity = 1;
+    DGCN_ALLOC(c->iter, capacity);
+    DGCN_ALLOC(c->train_loss, capacity);
+    DGCN_ALLOC(c->consensus, capacity);
+    DGCN_ALLOC(c->seeds, capacity);
+    return DGCN_OK;
+fail:
+    dgcn_curve_fini(c);
+    return rc;
+}
+
+void dgcn_curve_fini(dgcn_curve *c) {
+    free(c->iter);
+    free(c->train_loss);
+    free(c->consensus);
+    free(c->seeds);
+    memset(c, 0, sizeof *c);
+}
+
+int dgcn_curve_add(dgcn_curve *c, int capacity, int64_t iter, double train_loss,
+                   double consensus) {
+    int j = 0;
+    while (j < c->n && c->iter[j] < iter) j++;
+    if (j == c->n || c->iter[j] != iter) {
+        if (c->n == capacity)
+            return dgcn_error_set(DGCN_EINVAL, "curve: more than %d evaluated iterations", capacity);
+        memmove(c->iter + j + 1, c->iter + j, sizeof *c->iter * (size_t)(c->n - j));
+        memmove(c->train_loss + j + 1, c->train_loss + j, sizeof(double) * (size_t)(c->n - j));
+        memmove(c->consensus + j + 1, c->consensus + j, sizeof(double) * (size_t)(c->n - j));
+        memmove(c->seeds + j + 1, c->seeds + j, sizeof(int) * (size_t)(c->n - j));
+        c->iter[j] = iter;
+        c->train_loss[j] = c->consensus[j] = 0;
+        c->seeds[j] = 0;
+        c->n++;
+    }
+    c->train_loss[j] += train_loss;
+    c->consensus[j] += consensus;
+    c->seeds[j]++;
+    return DGCN_OK;
+}
+
+double dgcn_curve_loss(const dgcn_curve *c, int j) { return c->train_loss[j] / c->seeds[j]; }
+
+double dgcn_curve_consensus(const dgcn_curve *c, int j) { return c->consensus[j] / c->seeds[j]; }
+
+int64_t dgcn_curve_iters_to_loss(const dgcn_curve *c, double target) {
+    for (int j = 0; j < c->n; j++)
+        if (dgcn_curve_loss(c, j) <= target) return c->iter[j];
+    return -1;
+}

@@ -1,0 +1,40 @@
+/* coordinator/observe.h: what the coordinator computes from the agents' reports.
+ *
+ * The consensus error of the parameter copies and the curves of a run (one point per evaluated
+ * iteration, averaged over seeds) from which a study reads how fast a run approached a target. */
+#ifndef DGCN_COORDINATOR_OBSERVE_H
+#define DGCN_COORDINATOR_OBSERVE_H
+
+#include <stdint.h>
+
+/* max_k ||theta_k - mean|| / ||mean|| over the m copies (rows of params); the absolute distance
+ * when the mean is zero. mean is a workspace of np doubles. O(m np) time, one pass per copy. */
+double dgcn_observe_consensus_error(const float *params /* (m, np) */, int32_t m, int64_t np,
+                                    double *mean /* (np) workspace */);
+
+/* A run's curves: point j is evaluated iteration iter[j] (increasing), with the training loss and
+ * the consensus error averaged over the seeds that reported it. */
+typedef struct dgcn_curve {
+    int n;              /* points */
+    int64_t *iter;      /* (n) */
+    double *train_loss; /* (n) */
+    double *consensus;  /* (n) */
+    int *seeds;         /* (n) seeds that reported point j */
+} dgcn_curve;
+
+/* A curve with room for n points (all zero, n = 0 used); on failure c is safe to fini. */
+int dgcn_curve_init(dgcn_curve *c, int capacity);
+void dgcn_curve_fini(dgcn_curve *c);
+
+/* Adds one seed's value at iteration iter (a new point when iter is not there yet; points must be
+ * added in increasing iteration order within a seed, and every seed reports the same ones). */
+int dgcn_curve_add(dgcn_curve *c, int capacity, int64_t iter, double train_loss, double consensus);
+
+/* The mean over seeds of point j's training loss and consensus error. */
+double dgcn_curve_loss(const dgcn_curve *c, int j);
+double dgcn_curve_consensus(const dgcn_curve *c, int j);
+
+/* The first iteration whose seed-mean training loss is <= target, or -1 when none is. */
+int64_t dgcn_curve_iters_to_loss(const dgcn_curve *c, double target);
+
+#endif

@@ -1,0 +1,242 @@
+/* coordinator/plan.c: building a run plan stage by stage (see plan.h). */
+#include "coordinator/plan.h"
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "graph/partition.h"
+#include "topologies/spec.h"
+#include "topologies/weights.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int dgcn_cross_edges_parse(const char *name, dgcn_cross_edges *out) {
+    if (name && !strcmp(name, "keep")) *out = DGCN_CROSS_KEEP;
+    else if (name && !strcmp(name, "drop")) *out = DGCN_CROSS_DROP;
+    else if (name && !strcmp(name, "strict")) *out = DGCN_CROSS_STRICT;
+    else return dgcn_error_set(DGCN_EINVAL, "--cross-edges %s (keep|drop|strict)",
+                               name ? name : "(null)");
+    return DGCN_OK;
+}
+
+const char *dgcn_cross_edges_name(dgcn_cross_edges p) {
+    return p == DGCN_CROSS_KEEP ? "keep" : p == DGCN_CROSS_DROP ? "drop" : "strict";
+}
+
+void dgcn_plan_defaults(dgcn_plan_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->agents = 1;
+    o->partition = "bfs";
+    o->seed = 1;
+    o->topology = "designed";
+    o->removal = 0;
+    o->cross_edges = "keep";
+    o->weights = "auto";
+    o->connected = 1;
+    o->shards = 1;
+}
+
+void dgcn_plan_fini(dgcn_plan *p) {
+    for (int32_t k = 0; p->shards && k < p->m; k++) dgcn_shard_fini(&p->shards[k]);
+    free(p->shards);
+    free(p->owner);
+    free(p->c);
+    dgcn_topo_fini(&p->required);
+    dgcn_topo_fini(&p->topo);
+    dgcn_csr_fini(&p->adj_dropped);
+    dgcn_csr_fini(&p->a_hat_dropped);
+    memset(p, 0, sizeof *p);
+}
+
+/* FNV-1a 64 over the dataset's name and sizes, the method, seed, M and the owner array. */
+static uint64_t s_plan_id(const dgcn_dataset *ds, const char *method, uint64_t seed, int32_t m,
+                          const int32_t *owner) {
+    uint64_t h = 0xcbf29ce484222325ull;
+#define S_MIX(p, n)                                                                                \
+    for (size_t i_ = 0; i_ < (size_t)(n); i_++) h = (h ^ ((const uint8_t *)(p))[i_]) * 0x100000001b3ull
+    S_MIX(ds->name, strlen(ds->name));
+    S_MIX(&ds->n, sizeof ds->n);
+    S_MIX(&ds->n_edges, sizeof ds->n_edges);
+    S_MIX(method, strlen(method));
+    S_MIX(&seed, sizeof seed);
+    S_MIX(&m, sizeof m);
+    S_MIX(owner, (size_t)ds->n * sizeof *owner);
+#undef S_MIX
+    return dgcn_mix64(h);
+}
+
+/* Stage 3 without the connectivity check: the spec's graph, the removal, the policy. *have_c when
+ * p->c holds the design's matrix for the final graph. */
+static int s_topology(dgcn_plan *p, const dgcn_plan_opts *o, int *have_c) {
+    int rc = DGCN_OK;
+    dgcn_topo spec = {0, NULL}, cut = {0, NULL};
+    int32_t m = p->m;
+    DGCN_CHECK(dgcn_topo_spec_build(o->topology, m, &p->required, o->seed, &spec, p->c, have_c));
+    if (o->removal > 0) {
+        rc = dgcn_topo_remove_links(&cut, &spec, o->removal, o->seed, DGCN_REMOVE_RETRY);
+        if (rc == DGCN_ETOPOLOGY) {
+            dgcn_topo_fini(&cut);
+            rc = dgcn_topo_remove_links(&cut, &spec, o->removal, o->seed, DGCN_REMOVE_KEEP_TREE);
+        }
+        if (rc) goto fail;
+        *have_c = 0;
+    } else {
+        cut = spec;
+        spec.adj = NULL;
+        spec.m = 0;
+    }
+    if (p->cross == DGCN_CROSS_KEEP) {
+        DGCN_CHECK(dgcn_topo_union(&p->topo, &cut, &p->required));
+        if (*have_c && dgcn_topo_links(&p->topo) != dgcn_topo_links(&cut)) *have_c = 0;
+    } else {
+        p->topo = cut;
+        cut.adj = NULL;
+        cut.m = 0;
+    }
+    if (p->cross == DGCN_CROSS_STRICT && !dgcn_topo_contains(&p->topo, &p->required)) {
+        char missing[1024];
+        size_t used = 0;
+        int64_t n_missing = 0;
+        for (int32_t k = 0; k < m; k++)
+            for (int32_t t = k + 1; t < m; t++)
+                if (dgcn_topo_has(&p->required, k, t) && !dgcn_topo_has(&p->topo, k, t)) {
+                    n_missing++;
+                    if (used + 32 < sizeof missing)
+                        used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d-%d",
+                                                 n_missing > 1 ? ", " : "", k, t);
+                }
+        DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY, "topology %s over %d agents lacks %" PRId64
+                                  " required link(s) (data peers that are not neighbours): %s%s; "
+                                  "--cross-edges keep adds them, drop drops those data edges",
+                                  o->topology, m, n_missing, missing,
+                                  used + 32 >= sizeof missing ? ", ..." : ""));
+    }
+fail:
+    dgcn_topo_fini(&spec);
+    dgcn_topo_fini(&cut);
+    return rc;
+}
+
+int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
+                    const dgcn_plan_opts *o) {
+    int rc = DGCN_OK;
+    uint8_t *links = NULL;
+    dgcn_partition_method pm;
+    int32_t m = o->agents;
+    memset(p, 0, sizeof *p);
+    p->m = m;
+    p->n = ds->n;
+    p->a_hat = a_hat;
+    DGCN_CHECK(dgcn_partition_method_parse(o->partition, &pm));
+    DGCN_CHECK(dgcn_cross_edges_parse(o->cross_edges, &p->cross));
+    dgcn_mixing_rule rule = DGCN_MIX_MH;
+    int auto_weights = !o->weights || !strcmp(o->weights, "auto");
+    if (!auto_weights) DGCN_CHECK(dgcn_topo_weights_parse(o->weights, &rule));
+    if (m < 1 || m > ds->n)
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "--agents %d: need 1 to %d (the nodes)", m, ds->n));
+    if (!(o->removal >= 0 && o->removal < 1))
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "link removal %g: a fraction in [0, 1)", o->removal));
+    if (o->topology) DGCN_CHECK(dgcn_topo_spec_check(o->topology, m, NULL));
+
+    /* 1-2: partition and required links */
+    DGCN_ALLOC(p->owner, ds->n);
+    DGCN_ALLOC(links, (size_t)m * m);
+    DGCN_CHECK(dgcn_partition(&ds->adj, m, pm, o->seed, p->owner));
+    DGCN_CHECK(dgcn_partition_required_links(&ds->adj, p->owner, m, links));
+    DGCN_CHECK(dgcn_topo_from_matrix(&p->required, m, links));
+    p->id = s_plan_id(ds, o->partition, o->seed, m, p->owner);
+
+    /* 3-4: topology and weights */
+    if (o->topology) {
+        int have_c = 0;
+        DGCN_ALLOC(p->c, (size_t)m * m);
+        DGCN_CHECK(s_topology(p, o, &have_c));
+        if (o->connected && !dgcn_topo_connected(&p->topo))
+            DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY, "topology %s over %d agents is disconnected; "
+                                      "the agents could not reach consensus (--topology designed "
+                                      "always connects them; with --cross-edges keep a family such "
+                                      "as ring is joined to the required links)", o->topology, m));
+        if (have_c && auto_weights) {
+            snprintf(p->weights, sizeof p->weights, "design");
+        } else {
+            DGCN_CHECK(dgcn_topo_weights(&p->topo, rule, p->c));
+            snprintf(p->weights, sizeof p->weights, "%s", dgcn_topo_weights_name(rule));
+        }
+        if (p->cross == DGCN_CROSS_DROP) {
+            DGCN_CHECK(dgcn_partition_drop_cross_edges(&p->adj_dropped, &ds->adj, p->owner, m,
+                                                       p->topo.adj, &p->n_dropped));
+            DGCN_CHECK(dgcn_csr_gcn_norm(&p->a_hat_dropped, &p->adj_dropped));
+            p->a_hat = &p->a_hat_dropped;
+        }
+    }
+
+    /* 5: shards */
+    if (o->shards) {
+        DGCN_ALLOC(p->shards, m);
+        DGCN_CHECK(dgcn_shard_build_all(ds, p->a_hat, p->owner, m, p->id, p->shards));
+    }
+fail:
+    free(links);
+    return rc;
+}
+
+void dgcn_plan_setups_free(dgcn_ctl_setup **setups, int32_t m) {
+    if (!setups || !*setups) return;
+    dgcn_ctl_setup *s = *setups;
+    for (int32_t k = 0; k < m; k++) {
+        free(s[k].neighbors);
+        free(s[k].mixing);
+        free(s[k].shard);
+        dgcn_run_kv_free(s[k].n_config, s[k].config_keys, s[k].config_values);
+    }
+    free(s);
+    *setups = NULL;
+}
+
+int dgcn_plan_setups(const dgcn_plan *p, const dgcn_run_config *cfg, int with_shards,
+                     dgcn_ctl_setup **out) {
+    int rc = DGCN_OK;
+    int32_t m = p->m;
+    dgcn_ctl_setup *setups = NULL;
+    *out = NULL;
+    if (!p->c || (with_shards && !p->shards))
+        return dgcn_error_set(DGCN_EINVAL, "plan: set-up messages need a topology%s",
+                              with_shards ? " and shards" : "");
+    DGCN_ALLOC(setups, m);
+    for (int32_t k = 0; k < m; k++) {
+        dgcn_ctl_setup *s = &setups[k];
+        int32_t deg = dgcn_topo_degree(&p->topo, k);
+        DGCN_ALLOC(s->neighbors, deg);
+        DGCN_ALLOC(s->mixing, deg + 1);
+        s->mixing[0] = p->c[(size_t)k * m + k];
+        for (int32_t t = 0; t < m; t++)
+            if (dgcn_topo_has(&p->topo, k, t)) {
+                s->neighbors[s->n_neighbors] = t;
+                s->mixing[++s->n_neighbors] = p->c[(size_t)k * m + t];
+            }
+        DGCN_CHECK(dgcn_run_config_to_kv(cfg, &s->n_config, &s->config_keys, &s->config_values));
+        if (with_shards) DGCN_CHECK(dgcn_shard_pack(&p->shards[k], &s->shard, &s->shard_len));
+    }
+    *out = setups;
+    return DGCN_OK;
+fail:
+    dgcn_plan_setups_free(&setups, m);
+    return rc;
+}
+
+uint64_t dgcn_plan_halo_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers) {
+    uint64_t rows = 0, width_sum = 0;
+    for (int32_t k = 0; p->shards && k < p->m; k++) rows += (uint64_t)p->shards[k].n_halo;
+    for (int l = 0; l < n_layers; l++) width_sum += (uint64_t)widths[l];
+    return rows * width_sum * sizeof(float);
+}
+
+uint64_t dgcn_plan_min_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers,
+                             int64_t msg_floats) {
+    uint64_t directed_links = 0;
+    for (int32_t k = 0; p->c && k < p->m; k++) directed_links += (uint64_t)dgcn_topo_degree(&p->topo, k);
+    return 2 * dgcn_plan_halo_bytes(p, widths, n_layers) +
+           directed_links * (uint64_t)msg_floats * sizeof(float);
+}

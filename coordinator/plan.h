@@ -1,0 +1,98 @@
+/* coordinator/plan.h: the run plan: from a dataset and options to what every agent receives.
+ *
+ * Every command that distributes a graph (train, verify, study, partition, topology generate)
+ * builds its plan here, in these stages, each from the previous ones:
+ *   1. partition   owner[i] in [0, M) for every node (graph/partition.h; seeded)
+ *   2. required    the agent pairs that share data edges
+ *   3. topology    the communication graph named by the spec (topologies/spec.h), minus a random
+ *                  fraction of its links kept connected (removal), then the cross-edge policy:
+ *                    keep    the required links are added, so every data edge has a link;
+ *                    drop    the data edges between agents without a link are dropped and A_hat
+ *                            is renormalized (the model changes: the paper's sparse setting);
+ *                    strict  the graph is used as given; a missing required link is DGCN_ETOPOLOGY
+ *                            naming every missing pair.
+ *                  With opts.connected a disconnected result is DGCN_ETOPOLOGY.
+ *   4. weights     the mixing matrix: the design's own for a spec that is one 'designed' term
+ *                  (rule "auto", no removal, no links added by the policy), else the rule
+ *                  (topologies/weights.h; "auto" means Metropolis-Hastings there)
+ *   5. shards      one per agent (graph/shard.h), cut from the A_hat the agents see
+ * Set-up messages (dgcn_plan_setups) and the predicted traffic come from the plan. The same dataset,
+ * options and seed give the same plan, bit for bit. The plan id stored in the shards is a hash of
+ * the dataset's name and sizes, the partition method, the seed, M and the owner array. */
+#ifndef DGCN_COORDINATOR_PLAN_H
+#define DGCN_COORDINATOR_PLAN_H
+
+#include "agent/run.h"
+#include "comm/control.h"
+#include "graph/csr.h"
+#include "graph/dataset.h"
+#include "graph/shard.h"
+#include "topologies/graph.h"
+
+#include <stdint.h>
+
+typedef enum dgcn_cross_edges {
+    DGCN_CROSS_KEEP = 0,  /* add the required links to the topology */
+    DGCN_CROSS_DROP = 1,  /* drop the data edges the topology does not cover */
+    DGCN_CROSS_STRICT = 2 /* a missing required link is an error */
+} dgcn_cross_edges;
+
+/* "keep", "drop", "strict" <-> enum; DGCN_EINVAL naming the value otherwise. */
+int dgcn_cross_edges_parse(const char *name, dgcn_cross_edges *out);
+const char *dgcn_cross_edges_name(dgcn_cross_edges p);
+
+typedef struct dgcn_plan_opts {
+    int32_t agents;          /* M >= 1, at most the number of nodes */
+    const char *partition;   /* bfs|metis|random|block [bfs] */
+    uint64_t seed;           /* partition, random families, removal draws [1] */
+    const char *topology;    /* spec of topologies/spec.h; NULL: stop after the required links
+                              * (no topology, weights or policy) [designed] */
+    double removal;          /* fraction of the spec's links removed at random, connected [0] */
+    const char *cross_edges; /* keep|drop|strict [keep] */
+    const char *weights;     /* mixing rule name or "auto" [auto] */
+    int connected;           /* a disconnected topology is an error [1] */
+    int shards;              /* build the shards (stage 5) [1] */
+} dgcn_plan_opts;
+
+void dgcn_plan_defaults(dgcn_plan_opts *o);
+
+typedef struct dgcn_plan {
+    int32_t m;               /* agents */
+    int32_t n;               /* nodes */
+    uint64_t id;             /* plan id (see above) */
+    int32_t *owner;          /* (n) agent of each node */
+    dgcn_topo required;      /* agent pairs sharing data edges */
+    dgcn_topo topo;          /* the communication graph (m = 0 when opts.topology is NULL) */
+    double *c;               /* (m, m) mixing matrix, or NULL without a topology */
+    char weights[32];        /* the rule that produced c: a rule name or "design" */
+    dgcn_cross_edges cross;  /* the policy applied */
+    int64_t n_dropped;       /* data edges dropped (policy drop) */
+    dgcn_csr adj_dropped;    /* (n, n) the data graph after dropping (policy drop only) */
+    dgcn_csr a_hat_dropped;  /* its normalization (policy drop only) */
+    const dgcn_csr *a_hat;   /* (n, n) the A_hat the agents see: the caller's or a_hat_dropped */
+    dgcn_shard *shards;      /* [m] or NULL without stage 5 */
+} dgcn_plan;
+
+/* Builds the plan of ds (preprocessed) and its A_hat under o. On failure *p is safe to fini and
+ * dgcn_error_msg() names the stage's problem. The plan keeps a pointer to a_hat: keep it alive. */
+int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
+                    const dgcn_plan_opts *o);
+void dgcn_plan_fini(dgcn_plan *p);
+
+/* The set-up message of every agent: neighbours and mixing row from the topology, cfg as the run
+ * configuration, and the packed shard when with_shards (else the agents read it from cfg->plan).
+ * *setups is a malloc'd array of m messages that owns its arrays: free with dgcn_plan_setups_free. */
+int dgcn_plan_setups(const dgcn_plan *p, const dgcn_run_config *cfg, int with_shards,
+                     dgcn_ctl_setup **setups);
+void dgcn_plan_setups_free(dgcn_ctl_setup **setups, int32_t m);
+
+/* Bytes of one halo exchange in one direction for a model whose layers produce rows of the given
+ * widths: every agent's halo rows once per layer, 4 bytes per float. */
+uint64_t dgcn_plan_halo_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers);
+
+/* What one training iteration must move, all agents: every halo row once per layer each way, and
+ * one consensus message of msg_floats floats per link direction. */
+uint64_t dgcn_plan_min_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers,
+                             int64_t msg_floats);
+
+#endif

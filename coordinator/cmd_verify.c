@@ -10,14 +10,10 @@
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
 #include "coordinator/data_source.h"
+#include "coordinator/plan.h"
 #include "coordinator/session.h"
 #include "core/error.h"
-#include "graph/partition.h"
-#include "graph/shard.h"
 #include "nn/gcn.h"
-#include "topologies/generate.h"
-#include "topologies/graph.h"
-#include "topologies/weights.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -28,15 +24,19 @@
 
 static const char s_usage[] =
     "usage: dgcn verify [--data DIR | generator options] --agents M --transport mpi|zmq|inproc\n"
-    "                   [--partition bfs|metis|random|block] [--seed S] [--topology required|complete|...]\n"
+    "                   [--partition bfs|metis|random|block] [--seed S] [--topology SPEC]\n"
+    "                   [--cross-edges strict|keep|drop]\n"
     "\n"
     "Runs one distributed forward and backward pass (every agent starting from the same random\n"
     "weights) and the same pass centrally on the whole graph, then prints the largest relative\n"
     "difference of the logits (matched by global node id) and of the summed gradients, and the bytes\n"
     "each channel moved beside the plan's prediction. Exit status 0 only when both differences are\n"
-    "<= 1e-5 and the halo bytes match exactly. The topology is used as given (no required links\n"
-    "added), so one that lacks a required link fails naming it. Under mpirun (-np M+1, --transport\n"
-    "mpi) rank 0 coordinates and M is the number of other ranks.";
+    "<= 1e-5 and the halo bytes match exactly. SPEC is the topology grammar of docs/topologies.md\n"
+    "(required, designed, ring, required+ring, file:EDGES, ...). By default (--cross-edges strict)\n"
+    "the topology is used as given, so one that lacks a required link fails naming it; keep adds\n"
+    "the required links, drop drops the data edges across missing links (and the centralized pass\n"
+    "runs on the same reduced graph). Under mpirun (-np M+1, --transport mpi) rank 0 coordinates\n"
+    "and M is the number of other ranks.";
 
 #define S_TOL 1e-5
 
@@ -51,20 +51,12 @@ static double s_rel_diff(const float *a, const float *b, int64_t n) {
     return den > 0 ? num / den : num;
 }
 
-/* The communication graph for spec: "required" (the partition's required links) or any
- * topologies/ family. */
-static int s_topology(const char *spec, const uint8_t *required, int32_t m, uint64_t seed,
-                      dgcn_topo *topo) {
-    if (!strcmp(spec, "required")) return dgcn_topo_from_matrix(topo, m, required);
-    return dgcn_topo_generate(topo, spec, m, seed);
-}
-
 int dgcn_cmd_verify(int argc, char **argv) {
     dgcn_data_source src;
     dgcn_data_source_defaults(&src);
     int agents = 4, hidden = 16, deadline_ms = 30000, training = 0;
     const char *transport = "zmq", *partition = "bfs", *topology = "required", *out = NULL,
-               *tcp = NULL;
+               *tcp = NULL, *cross = "strict";
     uint64_t seed = 1;
     const dgcn_arg table[] = {
         DGCN_DATA_SOURCE_ARGS(&src),
@@ -72,7 +64,8 @@ int dgcn_cmd_verify(int argc, char **argv) {
         {"transport", DGCN_ARG_STRING, &transport, "mpi|zmq|inproc", 1, 0},
         {"partition", DGCN_ARG_STRING, &partition, "bfs|metis|random|block", 1, 0},
         {"seed", DGCN_ARG_U64, &seed, "seed of the partition, the weights and the dropout masks", 1, 0},
-        {"topology", DGCN_ARG_STRING, &topology, "required|complete|ring|line|star|... (as given)", 1, 0},
+        {"topology", DGCN_ARG_STRING, &topology, "topology spec: required|designed|ring|...|A+B|file:EDGES", 1, 0},
+        {"cross-edges", DGCN_ARG_STRING, &cross, "strict (as given) | keep (add the required links) | drop", 1, 0},
         {"hidden", DGCN_ARG_INT, &hidden, "hidden width of the 2-layer GCN", 1, 1e6},
         {"training", DGCN_ARG_FLAG, &training, "compare the training-mode gradient (dropout 0.5)", 1, 0},
         {"deadline-ms", DGCN_ARG_INT, &deadline_ms, "bound on every wait, ms", 1, 1e9},
@@ -85,8 +78,8 @@ int dgcn_cmd_verify(int argc, char **argv) {
 
     int rc = DGCN_OK, status = 1;
     dgcn_backend backend;
-    dgcn_partition_method pm;
-    if (dgcn_backend_parse(transport, &backend) || dgcn_partition_method_parse(partition, &pm)) {
+    dgcn_cross_edges policy;
+    if (dgcn_backend_parse(transport, &backend) || dgcn_cross_edges_parse(cross, &policy)) {
         fprintf(stderr, "dgcn verify: %s\n", dgcn_error_msg());
         return 2;
     }
@@ -107,15 +100,9 @@ int dgcn_cmd_verify(int argc, char **argv) {
     memset(&ds, 0, sizeof ds);
     memset(&a_hat, 0, sizeof a_hat);
     int32_t m = agents;
-    int32_t *owner = NULL;
-    uint8_t *links = NULL;
-    dgcn_shard *shards = NULL;
-    dgcn_topo topo = {0, NULL};
-    double *mixw = NULL;
+    dgcn_plan plan;
+    memset(&plan, 0, sizeof plan);
     dgcn_ctl_setup *setups = NULL;
-    uint8_t **packed = NULL;
-    char **keys = NULL, **values = NULL;
-    int32_t n_kv = 0;
     dgcn_session *sess = NULL;
     float *theta = NULL, *dist_logits = NULL, *dist_grad = NULL, *central_grad = NULL;
     int32_t *gid_all = NULL;
@@ -125,16 +112,15 @@ int dgcn_cmd_verify(int argc, char **argv) {
     if (!out) snprintf(sockdir, sizeof sockdir, "/tmp/dgcn-verify-%d", (int)getpid());
 
     DGCN_CHECK(dgcn_data_source_open(&src, &ds, &a_hat));
-    if (m > ds.n) DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "--agents %d exceeds the %d nodes", m, ds.n));
-    DGCN_ALLOC(owner, ds.n);
-    DGCN_ALLOC(links, (size_t)m * m);
-    DGCN_ALLOC(shards, m);
-    DGCN_CHECK(dgcn_partition(&ds.adj, m, pm, seed, owner));
-    DGCN_CHECK(dgcn_partition_required_links(&ds.adj, owner, m, links));
-    DGCN_CHECK(dgcn_shard_build_all(&ds, &a_hat, owner, m, seed, shards));
-    DGCN_CHECK(s_topology(topology, links, m, seed, &topo));
-    DGCN_ALLOC(mixw, (size_t)m * m);
-    DGCN_CHECK(dgcn_topo_weights(&topo, DGCN_MIX_MH, mixw));
+    dgcn_plan_opts po;
+    dgcn_plan_defaults(&po);
+    po.agents = m;
+    po.partition = partition;
+    po.seed = seed;
+    po.topology = topology;
+    po.cross_edges = cross;
+    po.connected = 0; /* one pass needs no consensus */
+    DGCN_CHECK(dgcn_plan_build(&plan, &ds, &a_hat, &po));
 
     dgcn_run_config cfg = dgcn_run_config_defaults(ds.d, ds.c);
     cfg.model.dims[1] = hidden;
@@ -143,27 +129,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
     cfg.init_seed = seed;
     cfg.dropout_seed = seed;
     DGCN_CHECK(dgcn_model_config_check(&cfg.model));
-    DGCN_CHECK(dgcn_run_config_to_kv(&cfg, &n_kv, &keys, &values));
-
-    DGCN_ALLOC(setups, m);
-    DGCN_ALLOC(packed, m);
-    for (int32_t k = 0; k < m; k++) {
-        dgcn_ctl_setup *s = &setups[k];
-        int32_t deg = dgcn_topo_degree(&topo, k);
-        DGCN_ALLOC(s->neighbors, deg);
-        DGCN_ALLOC(s->mixing, deg + 1);
-        s->mixing[0] = mixw[(size_t)k * m + k];
-        for (int32_t t = 0; t < m; t++)
-            if (topo.adj[(size_t)k * m + t]) {
-                s->neighbors[s->n_neighbors] = t;
-                s->mixing[++s->n_neighbors] = mixw[(size_t)k * m + t];
-            }
-        s->n_config = n_kv;
-        s->config_keys = keys;
-        s->config_values = values;
-        DGCN_CHECK(dgcn_shard_pack(&shards[k], &packed[k], &s->shard_len));
-        s->shard = packed[k];
-    }
+    DGCN_CHECK(dgcn_plan_setups(&plan, &cfg, 1, &setups));
 
     dgcn_session_opts so = {backend, m, deadline_ms, sockdir, tcp, NULL};
     DGCN_CHECK(dgcn_session_start(&sess, &so));
@@ -180,7 +146,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
         dgcn_ctl_msg msg;
         DGCN_CHECK(dgcn_session_recv(sess, &msg, -1));
         dgcn_ctl_report *r = &msg.u.report;
-        const dgcn_shard *sh = &shards[r->agent];
+        const dgcn_shard *sh = &plan.shards[r->agent];
         if (r->iter == DGCN_RUN_REPORT_LOGITS && r->n_params == (int64_t)sh->n_own * c) {
             for (int32_t i = 0; i < sh->n_own; i++)
                 memcpy(dist_logits + (size_t)sh->gid[i] * c, r->params + (size_t)i * c,
@@ -209,17 +175,14 @@ int dgcn_cmd_verify(int argc, char **argv) {
     DGCN_ALLOC(gid_all, ds.n);
     for (int32_t i = 0; i < ds.n; i++) gid_all[i] = i;
     dgcn_model_init(&cfg.model, theta, cfg.init_seed);
-    dgcn_block blk = {ds.n, 0, &a_hat, &ds.x, gid_all, ds.label, ds.split, ds.n_train, 1.0f};
+    dgcn_block blk = {ds.n, 0, plan.a_hat, &ds.x, gid_all, ds.label, ds.split, ds.n_train, 1.0f};
     DGCN_CHECK(dgcn_gcn_new(&central, &cfg.model, &blk, NULL, NULL));
     DGCN_CHECK(dgcn_gcn_forward(central, theta, 1, cfg.dropout_seed, 0, NULL));
     DGCN_CHECK(dgcn_gcn_backward(central, theta, central_grad));
     double d_logits = s_rel_diff(dist_logits, dgcn_gcn_logits(central), (int64_t)ds.n * c);
     double d_grad = s_rel_diff(dist_grad, central_grad, np);
 
-    uint64_t halo_rows = 0, width_sum = 0;
-    for (int32_t k = 0; k < m; k++) halo_rows += (uint64_t)shards[k].n_halo;
-    for (int l = 0; l < cfg.model.n_layers; l++) width_sum += (uint64_t)cfg.model.dims[l + 1];
-    uint64_t predicted = halo_rows * width_sum * 4;
+    uint64_t predicted = dgcn_plan_halo_bytes(&plan, cfg.model.dims + 1, cfg.model.n_layers);
 
     printf("verify: %d agents over %s, partition %s, topology %s, %d nodes, %" PRId64 " params, %s "
            "gradient\n", m, dgcn_backend_name(backend), partition, topology, ds.n, np,
@@ -254,20 +217,8 @@ fail:
     free(dist_logits);
     free(dist_grad);
     free(gid_all);
-    for (int32_t k = 0; setups && k < m; k++) {
-        free(setups[k].neighbors);
-        free(setups[k].mixing);
-    }
-    free(setups);
-    for (int32_t k = 0; packed && k < m; k++) free(packed[k]);
-    free(packed);
-    dgcn_run_kv_free(n_kv, keys, values);
-    free(mixw);
-    dgcn_topo_fini(&topo);
-    for (int32_t k = 0; shards && k < m; k++) dgcn_shard_fini(&shards[k]);
-    free(shards);
-    free(links);
-    free(owner);
+    dgcn_plan_setups_free(&setups, m);
+    dgcn_plan_fini(&plan);
     dgcn_csr_fini(&a_hat);
     dgcn_dataset_fini(&ds);
     if (backend == DGCN_BACKEND_MPI && status == 0) dgcn_session_mpi_leave();

@@ -404,8 +404,6 @@ static int s_recv_bytes(MPI_Comm comm, int source, uint64_t run_id, int deadline
 }
 
 static int s_send_coord(dgcn_transport *t, const void *buf, size_t len) {
-    s_mt *p = (s_mt *)t;
-    (void)p;
     if (len > DGCN_COORD_MAX_BYTES)
         return dgcn_error_set(DGCN_EINVAL, "agent %d: coordinator message of %zu bytes exceeds %zu",
                               t->self, len, DGCN_COORD_MAX_BYTES);

@@ -268,9 +268,10 @@ static void fake_close(fake *z) {
     s_rm_dir(z->dir);
 }
 
-/* Sends a neighbour message with the given header as agent `sender`. */
-static void fake_send(fake *z, uint64_t run_id, int32_t sender, int64_t iter, int32_t n,
-                      const float *v) {
+/* Sends a neighbour message whose header claims `sender` over the connection of agent `via` (zmq:
+ * the DEALER with routing id "a<via>"; inproc has no connection and ignores it). */
+static void fake_send_via(fake *z, int via, uint64_t run_id, int32_t sender, int64_t iter,
+                          int32_t n, const float *v) {
     if (z->kind == B_INPROC) {
         ck_assert_int_eq(dgcn_inproc_inject(z->f, 0, run_id, sender, DGCN_CH_PARAMS, iter, 0, v, n),
                          DGCN_OK);
@@ -287,8 +288,13 @@ static void fake_send(fake *z, uint64_t run_id, int32_t sender, int64_t iter, in
     m.payload.data = (uint8_t *)(uintptr_t)v;
     uint8_t buf[1024];
     size_t len = dgcn__neighbor_msg__pack(&m, buf);
-    void *s = z->peer[sender];
-    ck_assert_int_eq(zmq_send(s, buf, len, 0), (int)len);
+    ck_assert_int_eq(zmq_send(z->peer[via], buf, len, 0), (int)len);
+}
+
+/* Sends a neighbour message with the given header as agent `sender`. */
+static void fake_send(fake *z, uint64_t run_id, int32_t sender, int64_t iter, int32_t n,
+                      const float *v) {
+    fake_send_via(z, sender, run_id, sender, iter, n, v);
 }
 
 static void fake_send_raw(fake *z, const void *buf, size_t len) {
@@ -332,6 +338,34 @@ START_TEST(test_bad_peer) {
     rc = dgcn_transport_exchange(z.t, &x);
     ck_assert_msg(rc == DGCN_OK, "%s", dgcn_error_msg());
     for (int j = 0; j < 4; j++) ck_assert(r[j] == good[j]);
+    fake_close(&z);
+}
+END_TEST
+
+/* zmq: neighbour 1's connection carries a header claiming neighbour 2. The routing id decides who
+ * sent a frame, so it is rejected naming both and fills neither neighbour's buffer. */
+START_TEST(test_impersonation) {
+    int kind = B_ZMQ_IPC + _i;
+    fake z;
+    fake_open(&z, kind, 2);
+    const float evil[4] = {666, 666, 666, 666}, v1[4] = {1, 2, 3, 4}, v2[4] = {5, 6, 7, 8};
+    float mine[4] = {0, 0, 0, 0}, r1[4] = {-7, -7, -7, -7}, r2[4] = {-7, -7, -7, -7};
+    const float *sp[2] = {mine, mine};
+    float *rp[2] = {r1, r2};
+    int32_t len[2] = {4, 4};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, len, rp, len};
+    fake_send_via(&z, 1, RUN_ID, 2, 9, 4, evil);
+    int rc = dgcn_transport_exchange(z.t, &x);
+    ck_assert_msg(rc == DGCN_EPROTO, "%s: got %s (%s)", s_backend_name[kind], dgcn_strerror(rc),
+                  dgcn_error_msg());
+    ck_assert_msg(strstr(dgcn_error_msg(), "neighbour 1 claims sender 2"), "%s", dgcn_error_msg());
+    for (int j = 0; j < 4; j++) ck_assert(r1[j] == -7 && r2[j] == -7); /* nothing mixed in */
+    /* the real messages that follow are received intact, each in its own buffer */
+    fake_send(&z, RUN_ID, 2, 9, 4, v2);
+    fake_send(&z, RUN_ID, 1, 9, 4, v1);
+    rc = dgcn_transport_exchange(z.t, &x);
+    ck_assert_msg(rc == DGCN_OK, "%s", dgcn_error_msg());
+    for (int j = 0; j < 4; j++) ck_assert(r1[j] == v1[j] && r2[j] == v2[j]);
     fake_close(&z);
 }
 END_TEST
@@ -592,6 +626,7 @@ static Suite *s_suite(void) {
         {"counters", test_counters, B_COUNT, 0},
         {"timeout", test_timeout_names_peer, B_COUNT, 0},
         {"bad_peer", test_bad_peer, B_COUNT * BAD_COUNT, 0},
+        {"impersonation", test_impersonation, B_COUNT - B_ZMQ_IPC, 0},
         {"ahead_buffered", test_ahead_buffered, B_COUNT, 0},
         {"hub", test_hub, B_COUNT, 0},
         {"control_roundtrip", test_control_roundtrip, 1, 0},

@@ -476,6 +476,77 @@ START_TEST(test_hub) {
 }
 END_TEST
 
+/* zmq: a client with a valid agent identity ("a1") sends the hub a message of a foreign run (case
+ * 0) or one claiming another agent (case 1). recv_any reports DGCN_EPROTO and delivers nothing: no
+ * buffer, no agent, agent 1 still never heard; the hub keeps serving real agents, and the same
+ * client is heard once its header is right. */
+START_TEST(test_hub_forged) {
+    int kind = B_ZMQ_IPC + _i / 2, foreign = _i % 2 == 0;
+    char dir[64], want[128], ep[256];
+    snprintf(dir, sizeof dir, "/tmp/dgcn-comm-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    if (kind == B_ZMQ_IPC) snprintf(want, sizeof want, "ipc://%s/hub.sock", dir);
+    else snprintf(want, sizeof want, "tcp://127.0.0.1:0");
+    dgcn_hub *h = NULL;
+    ck_assert_msg(dgcn_zmq_hub_open(want, 4, RUN_ID, 1000, ep, sizeof ep, &h) == DGCN_OK, "%s",
+                  dgcn_error_msg());
+    dgcn_zmq_opts o = {0, 4, RUN_ID, 1000, ep, 0};
+    dgcn_transport *t0 = NULL;
+    ck_assert_msg(dgcn_zmq_open(&o, &t0) == DGCN_OK, "%s", dgcn_error_msg());
+    void *ctx = zmq_ctx_new();
+    void *raw = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(raw, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(raw, ZMQ_ROUTING_ID, "a1", 2);
+    ck_assert_int_eq(zmq_connect(raw, ep), 0);
+
+    uint8_t body[40], frame[128];
+    s_fill(body, sizeof body, 3);
+    Dgcn__CoordMsg m = DGCN__COORD_MSG__INIT;
+    m.run_id = foreign ? RUN_ID ^ 1 : RUN_ID;
+    m.agent = foreign ? 1 : 2;
+    m.body.len = sizeof body;
+    m.body.data = body;
+    size_t n = dgcn__coord_msg__pack(&m, frame);
+    ck_assert_int_eq(zmq_send(raw, frame, n, 0), (int)n);
+    int32_t a = 7;
+    void *buf = NULL;
+    size_t len = 5;
+    int rc = dgcn_hub_recv_any(h, &a, &buf, &len, -1);
+    ck_assert_msg(rc == DGCN_EPROTO, "%s: got %s (%s)", s_backend_name[kind], dgcn_strerror(rc),
+                  dgcn_error_msg());
+    char expect[128];
+    snprintf(expect, sizeof expect, "message from agent 1 claims run %016llx and agent %d",
+             (unsigned long long)m.run_id, (int)m.agent);
+    ck_assert_msg(strstr(dgcn_error_msg(), expect), "%s", dgcn_error_msg());
+    ck_assert_ptr_null(buf);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_int_eq(a, -1);
+    ck_assert(h->last_heard_ms[1] < 0);
+
+    /* a real agent is still heard */
+    ck_assert_int_eq(dgcn_transport_send_coord(t0, "ok", 3), DGCN_OK);
+    ck_assert_msg(dgcn_hub_recv_any(h, &a, &buf, &len, -1) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert(a == 0 && len == 3 && memcmp(buf, "ok", 3) == 0);
+    free(buf);
+    /* the same client with a correct header is agent 1 */
+    m.run_id = RUN_ID;
+    m.agent = 1;
+    n = dgcn__coord_msg__pack(&m, frame);
+    ck_assert_int_eq(zmq_send(raw, frame, n, 0), (int)n);
+    ck_assert_msg(dgcn_hub_recv_any(h, &a, &buf, &len, -1) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert(a == 1 && len == sizeof body && memcmp(buf, body, len) == 0);
+    ck_assert(h->last_heard_ms[1] >= 0);
+    free(buf);
+
+    zmq_close(raw);
+    zmq_ctx_term(ctx);
+    dgcn_transport_close(&t0);
+    dgcn_hub_close(&h);
+    s_rm_dir(dir);
+}
+END_TEST
+
 /* ---- control protocol ---- */
 
 static dgcn_ctl_msg s_roundtrip(const dgcn_ctl_msg *m, size_t *packed_len) {
@@ -629,6 +700,7 @@ static Suite *s_suite(void) {
         {"impersonation", test_impersonation, B_COUNT - B_ZMQ_IPC, 0},
         {"ahead_buffered", test_ahead_buffered, B_COUNT, 0},
         {"hub", test_hub, B_COUNT, 0},
+        {"hub_forged", test_hub_forged, 2 * (B_COUNT - B_ZMQ_IPC), 0},
         {"control_roundtrip", test_control_roundtrip, 1, 0},
         {"control_rejects", test_control_rejects, 1, 0},
     };

@@ -1,7 +1,7 @@
 /* tests/mpi_conformance.c: the transport conformance pattern over MPI. Run under mpirun with 5
- * ranks: rank 0 is the coordinator, ranks 1..4 are agents 0..3. Each phase opens fresh endpoints
- * (so a phase that ends in an error leaves nothing behind for the next). Exits non-zero on any
- * failure; every wait is bounded. */
+ * ranks: rank 0 is the coordinator, ranks 1..4 are agents 0..3. Each phase opens fresh endpoints,
+ * but a message that a failing phase leaves unreceived can still reach the same ranks in a later
+ * phase (Open MPI reuses communicator ids). Exits non-zero on any failure; every wait is bounded. */
 #include "comm/hub.h"
 #include "comm/mpi_transport.h"
 #include "comm/transport.h"
@@ -171,6 +171,44 @@ static void s_phase_bad(int foreign) {
     dgcn_transport_close(&t);
 }
 
+/* Agent 1 of the ring writes sender 3 into its headers (3 is also a neighbour of 0 and 2). The MPI
+ * source decides who sent a message, so 0 and 2 reject it naming both and fill no buffer with it.
+ * Agent 3 stays silent: a message of its that 0 or 2 had not received when they fail would stay
+ * queued and reach their endpoints of a later phase (Open MPI reuses communicator ids). */
+static void s_phase_impersonate(void) {
+    dgcn_hub *h;
+    dgcn_transport *t;
+    s_open(0, 600, &h, &t);
+    if (t && t->self != 3) {
+        float s[TP_MAXN][4], r[TP_MAXN][4];
+        const float *sp[TP_MAXN];
+        float *rp[TP_MAXN];
+        int32_t len[TP_MAXN];
+        for (int i = 0; i < t->n_neighbors; i++) {
+            for (int j = 0; j < 4; j++) s[i][j] = (float)(t->self * 10 + j);
+            for (int j = 0; j < 4; j++) r[i][j] = -3;
+            sp[i] = s[i];
+            rp[i] = r[i];
+            len[i] = 4;
+        }
+        int32_t keep = t->self;
+        if (t->self == 1) t->self = 3;
+        dgcn_exchange x = {DGCN_CH_PARAMS, 12, 0, sp, len, rp, len};
+        int rc = dgcn_transport_exchange(t, &x);
+        t->self = keep;
+        if (t->self == 0 || t->self == 2) {
+            CHECK(rc == DGCN_EPROTO, "agent %d: expected a protocol error, got %s (%s)", t->self,
+                  dgcn_strerror(rc), dgcn_error_msg());
+            CHECK(strstr(dgcn_error_msg(), "neighbour 1 claims sender 3"), "%s", dgcn_error_msg());
+            /* neighbours are {1, 3}: neither buffer is touched */
+            for (int j = 0; j < 4; j++)
+                CHECK(r[0][j] == -3 && r[1][j] == -3, "agent %d: forged data mixed in", t->self);
+        }
+    }
+    dgcn_hub_close(&h);
+    dgcn_transport_close(&t);
+}
+
 /* Agent 0 exchanges; nobody answers. */
 static void s_phase_timeout(void) {
     dgcn_hub *h;
@@ -213,6 +251,7 @@ int main(int argc, char **argv) {
     s_phase_hub();
     s_phase_bad(1);
     s_phase_bad(0);
+    s_phase_impersonate();
     s_phase_timeout();
     dgcn_mpi_finalize();
     if (s_rank == 0 || s_fails) printf("rank %d: %s (%d failures)\n", s_rank, s_fails ? "FAIL" : "ok", s_fails);

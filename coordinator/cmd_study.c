@@ -1,5 +1,5 @@
 /* coordinator/cmd_study.c: `dgcn study`: the sparse-connectivity study over topologies and link
- * removal fractions, one `dgcn train` run per configuration, gathered in one table. */
+ * removal fractions, one training run per configuration, gathered in one table. */
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
 #include "coordinator/study.h"
@@ -12,15 +12,16 @@ static const char s_usage[] =
     "                  [--remove LIST] [--seeds S] [--iters N] [--optimizer dgd|gt|gt-adam]\n"
     "                  [--transport inproc|zmq] --out DIR\n"
     "\n"
-    "For every topology in LIST (required, designed, a family such as ring, line, complete, er:0.3,\n"
-    "or a union such as required+ring) and every removal fraction f in --remove, removes a random\n"
-    "fraction f of the topology's links keeping it connected, and trains on it with `dgcn train`\n"
-    "(--cross-edges drop: data edges between agents without a link are dropped). A configuration\n"
+    "For every topology in LIST (the spec grammar of docs/topologies.md: required, designed, a\n"
+    "family such as ring, line, complete, er:0.3, a union such as required+ring, file:EDGES) and\n"
+    "every removal fraction f in --remove, removes a random fraction f of the topology's links\n"
+    "keeping it connected, and trains on it as `dgcn train` would, in this process (--cross-edges\n"
+    "drop: data edges between agents without a link are dropped). A configuration\n"
     "that cannot stay connected is listed as disconnected. DIR receives study.tsv and study.md (links,\n"
     "spectral gap of the mixing matrix, test accuracy mean +- std over seeds, iterations until the\n"
     "seeds' mean training loss is within --tolerance of the centralized GCN's final one, final\n"
     "consensus error, bytes per iteration), plots/study.png, topologies/ and runs/ (one train run\n"
-    "directory per configuration, with its train.log). Designed topologies use fastest-mixing\n"
+    "directory per configuration, with its progress in train.log). Designed topologies use fastest-mixing\n"
     "weights, the others --weights. Exit status 0 when every configuration trained or was reported\n"
     "disconnected, 1 when a run failed, 2 on a usage error.";
 
@@ -48,7 +49,7 @@ int dgcn_cmd_study(int argc, char **argv) {
         {"eval-every", DGCN_ARG_INT, &o.eval_every, "report interval in iterations", 1, 1e9},
         {"tolerance", DGCN_ARG_DOUBLE, &o.tolerance, "relative margin over the centralized training loss", 0, 10},
         {"timeout", DGCN_ARG_INT, &o.timeout_s, "bound on one configuration's training, seconds", 1, 1e7},
-        {"program", DGCN_ARG_STRING, &o.program, "the dgcn executable that runs train", 1, 0},
+        {"program", DGCN_ARG_STRING, &o.program, "the dgcn executable agent processes run (zmq; default: this one)", 1, 0},
         {"out", DGCN_ARG_STRING, &o.out, "study folder (created)", 1, 0},
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress lines", 1, 0},
         DGCN_ARGS_END};

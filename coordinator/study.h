@@ -17,12 +17,13 @@
 #define DGCN_COORDINATOR_STUDY_H
 
 #include "coordinator/data_source.h"
+#include "coordinator/observe.h"
 
 #include <stdint.h>
 
 typedef struct dgcn_study_opts {
     dgcn_data_source src;
-    const char *program;    /* the dgcn executable that runs `train` (e.g. /proc/self/exe) */
+    const char *program;    /* the dgcn executable agent processes run (zmq); NULL: this one */
     int agents;             /* M [10] */
     const char *partition;  /* bfs|metis|random|block [bfs] */
     const char *topologies; /* comma-separated specs [required,designed,complete,ring,line] */
@@ -65,6 +66,7 @@ typedef struct dgcn_study_row {
     double consensus_error;  /* final, mean over seeds */
     double bytes_per_iter;   /* halo + parameter bytes of all agents per iteration */
     double ms_per_iter;      /* median */
+    dgcn_curve curve;        /* training loss and consensus error per evaluated iteration (owned) */
 } dgcn_study_row;
 
 typedef struct dgcn_study_result {
@@ -85,11 +87,6 @@ void dgcn_study_list_free(char **specs, int n);
 /* Parses a comma-separated list of removal fractions in [0, 1) into *fr (malloc'ed); DGCN_EINVAL
  * names the bad item (not a number, out of range, repeated). */
 int dgcn_study_parse_removals(const char *list, double **fr, int *n);
-
-/* First iteration in a train metrics.jsonl at which the mean training loss over the seeds
- * reporting that iteration is <= target; *iter = -1 when never. DGCN_EIO / DGCN_EFORMAT name the
- * file and line. */
-int dgcn_study_iters_to_loss(const char *metrics_path, double target, int64_t *iter);
 
 /* Runs the whole study (see above). Returns DGCN_OK when every configuration either trained or was
  * reported disconnected; a failed training run is counted in r->n_failed and the study goes on.

@@ -27,7 +27,7 @@ static int s_split(const char *spec, s_term *terms, int cap) {
             return dgcn_error_set(DGCN_EINVAL, "topology '%s': more than %d terms", spec, cap), -1;
         const char *e = strncmp(p, "file:", 5) ? strchr(p, '+') : NULL;
         size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (!len) return dgcn_error_set(DGCN_EINVAL, "topology '%s': empty term", spec), -1;
+        if (!len) return dgcn_error_set(DGCN_EINVAL, "topology '%s': an empty part between '+'", spec), -1;
         terms[n].p = p;
         terms[n].len = len;
         n++;

@@ -2,9 +2,9 @@
  * (one shard file per agent plus a manifest) that agents on a shared file system load. */
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
+#include "coordinator/plan.h"
 
 #include "core/error.h"
-#include "core/rng.h"
 #include "core/timer.h"
 #include "graph/dataset.h"
 #include "graph/partition.h"
@@ -22,23 +22,6 @@ static const char s_usage[] =
     "plan PLAN/: manifest.txt, owner.txt and shard-<k>.pb per agent (docs/partitioning.md). Prints\n"
     "nodes per agent, edge cut, halo fraction, required links and the predicted halo bytes per\n"
     "iteration of a 2-layer GCN with H hidden units.";
-
-/* The plan id: FNV-1a 64 over the dataset's name and sizes, the method, seed and owner array. */
-static uint64_t s_plan_id(const dgcn_dataset *ds, const char *method, uint64_t seed, int32_t m,
-                          const int32_t *owner) {
-    uint64_t h = 0xcbf29ce484222325ull;
-#define S_MIX(p, n)                                                                                \
-    for (size_t i_ = 0; i_ < (size_t)(n); i_++) h = (h ^ ((const uint8_t *)(p))[i_]) * 0x100000001b3ull
-    S_MIX(ds->name, strlen(ds->name));
-    S_MIX(&ds->n, sizeof ds->n);
-    S_MIX(&ds->n_edges, sizeof ds->n_edges);
-    S_MIX(method, strlen(method));
-    S_MIX(&seed, sizeof seed);
-    S_MIX(&m, sizeof m);
-    S_MIX(owner, (size_t)ds->n * sizeof *owner);
-#undef S_MIX
-    return dgcn_mix64(h);
-}
 
 int dgcn_cmd_partition(int argc, char **argv) {
     const char *data = NULL, *method_name = "bfs", *out = NULL;
@@ -60,7 +43,7 @@ int dgcn_cmd_partition(int argc, char **argv) {
         return 2;
     }
     dgcn_partition_method method;
-    if (dgcn_partition_method_parse(method_name, &method) != DGCN_OK) {
+    if (dgcn_partition_method_parse(method_name, &method) != DGCN_OK) { /* a usage error: exit 2 */
         fprintf(stderr, "error: %s\n", dgcn_error_msg());
         return 2;
     }
@@ -68,8 +51,8 @@ int dgcn_cmd_partition(int argc, char **argv) {
     int rc;
     dgcn_dataset ds = {0};
     dgcn_csr a_hat = {0};
-    int32_t *owner = NULL;
-    dgcn_shard *shards = NULL;
+    dgcn_plan plan;
+    memset(&plan, 0, sizeof plan);
     int32_t m = agents;
     double t0 = dgcn_now_ms();
     DGCN_CHECK(dgcn_dataset_load(&ds, data));
@@ -81,21 +64,22 @@ int dgcn_cmd_partition(int argc, char **argv) {
         rc = dgcn_error_set(DGCN_EINVAL, "--agents %d exceeds the %d nodes of %s", (int)m, (int)ds.n, data);
         goto fail;
     }
-    DGCN_ALLOC(owner, ds.n);
     double t1 = dgcn_now_ms();
-    DGCN_CHECK(dgcn_partition(&ds.adj, m, method, seed, owner));
-    double t_part = dgcn_now_ms() - t1;
+    dgcn_plan_opts po;
+    dgcn_plan_defaults(&po);
+    po.agents = m;
+    po.partition = method_name;
+    po.seed = seed;
+    po.topology = NULL; /* partition, required links and shards only */
+    DGCN_CHECK(dgcn_plan_build(&plan, &ds, &a_hat, &po));
+    double t_plan = dgcn_now_ms() - t1;
     int32_t widths[2] = {hidden, ds.c};
     dgcn_partition_stats st;
-    DGCN_CHECK(dgcn_partition_stats_compute(&ds.adj, owner, m, widths, 2, &st));
-    DGCN_ALLOC(shards, m);
-    uint64_t plan_id = s_plan_id(&ds, method_name, seed, m, owner);
+    DGCN_CHECK(dgcn_partition_stats_compute(&ds.adj, plan.owner, m, widths, 2, &st));
     t1 = dgcn_now_ms();
-    DGCN_CHECK(dgcn_shard_build_all(&ds, &a_hat, owner, m, plan_id, shards));
-    double t_build = dgcn_now_ms() - t1;
-    t1 = dgcn_now_ms();
-    DGCN_CHECK(dgcn_plan_write(out, shards, m, owner, ds.n, method_name, seed));
+    DGCN_CHECK(dgcn_plan_write(out, plan.shards, m, plan.owner, ds.n, method_name, seed));
     double t_write = dgcn_now_ms() - t1;
+    uint64_t plan_id = plan.id;
 
     int64_t max_pairs = (int64_t)m * (m - 1) / 2;
     printf("plan %016" PRIx64 ": %s, %d agents, method %s, seed %" PRIu64 "\n", plan_id, ds.name, (int)m,
@@ -108,16 +92,13 @@ int dgcn_cmd_partition(int argc, char **argv) {
     printf("  required links    %d of %lld agent pairs\n", (int)st.required_links, (long long)max_pairs);
     printf("  halo bytes/iter   %lld (widths %d and %d, forward and backward)\n",
            (long long)st.halo_bytes_per_iter, hidden, ds.c);
-    printf("  time              partition %.1f ms, shards %.1f ms, write %.1f ms\n", t_part, t_build, t_write);
+    printf("  time              plan (partition and shards) %.1f ms, write %.1f ms\n", t_plan, t_write);
     printf("  written           %s/manifest.txt, %s/owner.txt, %s/shard-<0..%d>.pb\n", out, out, out,
            (int)m - 1);
     rc = DGCN_OK;
 fail:
     if (rc) fprintf(stderr, "error: %s\n", dgcn_error_msg()[0] ? dgcn_error_msg() : dgcn_strerror(rc));
-    if (shards)
-        for (int32_t k = 0; k < m; k++) dgcn_shard_fini(&shards[k]);
-    free(shards);
-    free(owner);
+    dgcn_plan_fini(&plan);
     dgcn_csr_fini(&a_hat);
     dgcn_dataset_fini(&ds);
     return rc ? 1 : 0;

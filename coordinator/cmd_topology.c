@@ -1,11 +1,14 @@
 /* coordinator/cmd_topology.c: `dgcn topology`: generate, analyze and design communication graphs. */
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
+#include "coordinator/data_source.h"
+#include "coordinator/plan.h"
 
 #include "topologies/design.h"
 #include "topologies/generate.h"
 #include "topologies/graph.h"
 #include "topologies/io.h"
+#include "topologies/spec.h"
 #include "topologies/spectral.h"
 #include "topologies/weights.h"
 
@@ -19,17 +22,21 @@ static const char s_usage[] =
     "usage: dgcn topology generate|analyze|design [options]   (dgcn topology <verb> --help)\n"
     "\n"
     "Communication graphs between agents and their mixing matrices:\n"
-    "  generate  build a family (ring, complete, line, star, torus, hypercube, exponential,\n"
-    "            er:P, geometric:R, regular:K) and print its properties\n"
+    "  generate  build a topology from a spec (a family such as ring, required, designed,\n"
+    "            unions A+B, file:EDGES) and print its properties\n"
     "  analyze   read an edge list and print its properties under a mixing rule\n"
     "  design    choose the links for a required-links graph (the paper's ADMM program)";
 
 static const char s_usage_generate[] =
-    "usage: dgcn topology generate --kind KIND --agents M [--seed S] [--weights RULE] [--out PREFIX]\n"
+    "usage: dgcn topology generate --kind SPEC --agents M [--seed S] [--weights RULE] [--out PREFIX]\n"
+    "                              [--data DIR | generator options] [--partition METHOD]\n"
     "\n"
-    "KIND: ring, complete, line, star, torus, hypercube, exponential, er:P, geometric:R, regular:K\n"
-    "(random kinds are redrawn until connected). RULE: mh, maxdeg, lazy-mh, lazy-maxdeg, uniform,\n"
-    "fastest. Prints agents, links, degree statistics, connectivity, SLEM, spectral gap and\n"
+    "SPEC is the topology grammar of docs/topologies.md: a family (ring, complete, line, star, torus,\n"
+    "hypercube, exponential, er:P, geometric:R, regular:K; random ones redrawn until connected),\n"
+    "required or designed[:GAMMA] (the required links of the run plan that partitions the dataset,\n"
+    "--data or the generated graph, over M agents with METHOD and seed S), unions A+B, file:EDGES.\n"
+    "RULE: auto (the design's own weights for designed, else mh), mh, maxdeg, lazy-mh, lazy-maxdeg,\n"
+    "uniform, fastest. Prints agents, links, degree statistics, connectivity, SLEM, spectral gap and\n"
     "||C - 11^T/M||_2; with --out writes PREFIX.edges, PREFIX.dot and PREFIX.weights.";
 
 static const char s_usage_analyze[] =
@@ -79,6 +86,18 @@ static int s_write(const char *prefix, const dgcn_topo *g, const double *c, int 
     return DGCN_OK;
 }
 
+/* Analysis of g under the mixing matrix c, printing and files. */
+static int s_report_c(const char *verb, const dgcn_topo *g, const double *c, const char *weights,
+                      const char *out, int edges) {
+    dgcn_topo_report rep;
+    int rc;
+    if (!(rc = dgcn_topo_weights_check(g->m, c, g, 1e-9)) && !(rc = dgcn_topo_analyze(g, c, &rep))) {
+        s_print(&rep, weights);
+        if (out) rc = s_write(out, g, c, edges);
+    }
+    return rc ? s_fail(verb, rc) : 0;
+}
+
 /* Mixing matrix of g under the named rule, analysis, printing and files. */
 static int s_report(const char *verb, const dgcn_topo *g, const char *weights, const char *out, int edges) {
     dgcn_mixing_rule rule;
@@ -101,15 +120,19 @@ static int s_report(const char *verb, const dgcn_topo *g, const char *weights, c
 }
 
 static int s_generate(int argc, char **argv) {
-    const char *kind = NULL, *weights = "mh", *out = NULL;
+    const char *kind = NULL, *weights = "auto", *out = NULL, *partition = "bfs";
     int agents = 0;
     uint64_t seed = 0;
+    dgcn_data_source src;
+    dgcn_data_source_defaults(&src);
     const dgcn_arg table[] = {
-        {"kind", DGCN_ARG_STRING, &kind, "graph family (see above)", 1, 0},
+        {"kind", DGCN_ARG_STRING, &kind, "topology spec (see above)", 1, 0},
         {"agents", DGCN_ARG_INT, &agents, "number of agents M", 1, 46340},
-        {"seed", DGCN_ARG_U64, &seed, "seed of the random families", 1, 0},
-        {"weights", DGCN_ARG_STRING, &weights, "mixing rule", 1, 0},
+        {"seed", DGCN_ARG_U64, &seed, "seed of the random families and of the partition", 1, 0},
+        {"weights", DGCN_ARG_STRING, &weights, "mixing rule, or auto", 1, 0},
         {"out", DGCN_ARG_STRING, &out, "output prefix", 1, 0},
+        {"partition", DGCN_ARG_STRING, &partition, "required/designed: bfs|metis|random|block", 1, 0},
+        DGCN_DATA_SOURCE_ARGS(&src),
         DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage_generate, table, argc, argv);
     if (a) return a == 1 ? 0 : 2;
@@ -117,12 +140,51 @@ static int s_generate(int argc, char **argv) {
         fprintf(stderr, "error: generate needs --kind and --agents (see --help)\n");
         return 2;
     }
-    dgcn_topo g;
-    int rc = dgcn_topo_generate(&g, kind, agents, seed);
+    dgcn_topo_spec_info info;
+    int rc = dgcn_topo_spec_check(kind, agents, &info);
     if (rc) return rc == DGCN_EINVAL ? (fprintf(stderr, "error: %s\n", dgcn_error_msg()), 2) : s_fail("generate", rc);
-    printf("kind          %s\n", kind);
-    rc = s_report("generate", &g, weights, out, 1);
-    dgcn_topo_fini(&g);
+    if (!info.needs_required) {
+        if (!strcmp(weights, "auto")) weights = "mh";
+        dgcn_topo g;
+        rc = dgcn_topo_spec_build(kind, agents, NULL, seed, &g, NULL, NULL);
+        if (rc) return s_fail("generate", rc);
+        printf("kind          %s\n", kind);
+        rc = s_report("generate", &g, weights, out, 1);
+        dgcn_topo_fini(&g);
+        return rc;
+    }
+    /* The spec needs the required links: the run plan of the dataset, without shards. */
+    dgcn_dataset ds;
+    dgcn_csr a_hat;
+    dgcn_plan plan;
+    memset(&ds, 0, sizeof ds);
+    memset(&a_hat, 0, sizeof a_hat);
+    memset(&plan, 0, sizeof plan);
+    dgcn_plan_opts po;
+    dgcn_plan_defaults(&po);
+    po.agents = agents;
+    po.partition = partition;
+    po.seed = seed;
+    po.topology = kind;
+    po.cross_edges = "drop"; /* the spec as written */
+    po.weights = weights;
+    po.connected = 0;
+    po.shards = 0;
+    rc = dgcn_data_source_open(&src, &ds, &a_hat);
+    if (!rc) rc = dgcn_plan_build(&plan, &ds, &a_hat, &po);
+    if (!rc) {
+        char desc[512];
+        dgcn_data_source_describe(&src, desc, sizeof desc);
+        printf("kind          %s\n", kind);
+        printf("data          %s, partition %s, %lld required links\n", desc, partition,
+               (long long)dgcn_topo_links(&plan.required));
+        rc = s_report_c("generate", &plan.topo, plan.c, plan.weights, out, 1);
+    } else {
+        rc = s_fail("generate", rc);
+    }
+    dgcn_plan_fini(&plan);
+    dgcn_csr_fini(&a_hat);
+    dgcn_dataset_fini(&ds);
     return rc;
 }
 

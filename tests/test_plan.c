@@ -1,0 +1,382 @@
+/* tests/test_plan.c: the run plan and what the coordinator observes.
+ *
+ * The topology grammar (accepted and rejected specs, unions, files, the design term), the plan's
+ * stages (determinism, the three cross-edge policies, connectivity, removal), the traffic it
+ * predicts (recomputed here from the partition alone), and the consensus error and curves. */
+#include "coordinator/data_source.h"
+#include "coordinator/observe.h"
+#include "coordinator/plan.h"
+#include "core/error.h"
+#include "topologies/generate.h"
+#include "topologies/io.h"
+#include "topologies/spec.h"
+
+#include "tests/testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- the grammar ------------------------------------------------------------------------------ */
+
+static void s_bad_spec(const char *spec, const char *needle) {
+    int rc = dgcn_topo_spec_check(spec, 8, NULL);
+    ck_assert_msg(rc == DGCN_EINVAL, "'%s' accepted (rc %d)", spec, rc);
+    ck_assert_msg(strstr(dgcn_error_msg(), needle), "'%s': message '%s' lacks '%s'", spec,
+                  dgcn_error_msg(), needle);
+}
+
+START_TEST(test_spec_grammar) {
+    dgcn_topo_spec_info in;
+    ck_assert_int_eq(dgcn_topo_spec_check("ring", 8, &in), 0);
+    ck_assert(in.terms == 1 && !in.needs_required && !in.designed && !in.single_design);
+    ck_assert_int_eq(dgcn_topo_spec_check("required+ring+er:0.5", 8, &in), 0);
+    ck_assert(in.terms == 3 && in.needs_required && !in.designed);
+    ck_assert_int_eq(dgcn_topo_spec_check("designed:0.05", 8, &in), 0);
+    ck_assert(in.terms == 1 && in.needs_required && in.designed && in.single_design);
+    ck_assert_int_eq(dgcn_topo_spec_check("designed+line", 8, &in), 0);
+    ck_assert(in.designed && !in.single_design);
+    s_bad_spec("", "empty");
+    s_bad_spec("ring+", "empty part");
+    s_bad_spec("+ring", "empty part");
+    s_bad_spec("ring++line", "empty part");
+    s_bad_spec("hexagon", "hexagon");
+    s_bad_spec("ring+er:x", "er:x");
+    s_bad_spec("designed:", "gamma");
+    s_bad_spec("designed:-1", "-1");
+    ck_assert_int_eq(dgcn_topo_spec_check("hypercube", 8, NULL), 0);
+    ck_assert_int_eq(dgcn_topo_spec_check("hypercube", 6, NULL), DGCN_EINVAL);
+}
+END_TEST
+
+START_TEST(test_spec_build) {
+    dgcn_topo req, ring, line, u, g;
+    ck_assert_int_eq(dgcn_topo_init(&req, 6), 0);
+    dgcn_topo_set(&req, 0, 3, 1);
+    dgcn_topo_set(&req, 1, 4, 1);
+    ck_assert_int_eq(dgcn_topo_gen_ring(&ring, 6), 0);
+    ck_assert_int_eq(dgcn_topo_gen_line(&line, 6), 0);
+    /* a union is the OR of its terms, in any order */
+    ck_assert_int_eq(dgcn_topo_spec_build("required+ring", 6, &req, 1, &g, NULL, NULL), 0);
+    ck_assert_int_eq(dgcn_topo_union(&u, &req, &ring), 0);
+    ck_assert(dgcn_topo_contains(&g, &u) && dgcn_topo_contains(&u, &g));
+    ck_assert_int_eq(dgcn_topo_links(&g), 8);
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_spec_build("ring+line", 6, NULL, 1, &g, NULL, NULL), 0);
+    ck_assert(dgcn_topo_contains(&g, &ring) && dgcn_topo_contains(&ring, &g));
+    dgcn_topo_fini(&g);
+    /* required needs the required links */
+    ck_assert_int_eq(dgcn_topo_spec_build("required", 6, NULL, 1, &g, NULL, NULL), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "required links"));
+    /* a file term takes the rest of the spec, '+' included */
+    char dir[] = "/tmp/dgcn-plan-XXXXXX", path[128], spec[160];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/a+b.edges", dir);
+    ck_assert_int_eq(dgcn_topo_write_edges(&line, path), 0);
+    snprintf(spec, sizeof spec, "required+file:%s", path);
+    ck_assert_int_eq(dgcn_topo_spec_build(spec, 6, &req, 1, &g, NULL, NULL), 0);
+    ck_assert_int_eq(dgcn_topo_links(&g), 5 + 2);
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_spec_build(spec, 6, NULL, 1, &g, NULL, NULL), DGCN_EINVAL);
+    snprintf(spec, sizeof spec, "file:%s", path);
+    ck_assert_int_eq(dgcn_topo_spec_check(spec, 7, NULL), DGCN_ETOPOLOGY);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "6 agents, expected 7"));
+    unlink(path);
+    rmdir(dir);
+    /* designed: a superset of the required links, with its own weights only when alone */
+    double c[36];
+    int have_c = -1;
+    ck_assert_int_eq(dgcn_topo_spec_build("designed", 6, &req, 1, &g, c, &have_c), 0);
+    ck_assert_int_eq(have_c, 1);
+    ck_assert(dgcn_topo_contains(&g, &req) && dgcn_topo_connected(&g));
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_spec_build("designed+ring", 6, &req, 1, &g, c, &have_c), 0);
+    ck_assert_int_eq(have_c, 0);
+    dgcn_topo_fini(&g);
+    dgcn_topo_fini(&req);
+    dgcn_topo_fini(&ring);
+    dgcn_topo_fini(&line);
+    dgcn_topo_fini(&u);
+}
+END_TEST
+
+/* ---- the plan --------------------------------------------------------------------------------- */
+
+static dgcn_dataset s_ds;
+static dgcn_csr s_a_hat;
+
+static void s_setup(void) {
+    dgcn_data_source src;
+    dgcn_data_source_defaults(&src);
+    src.nodes = 400;
+    src.classes = 4;
+    src.features = 40;
+    src.feature_nnz = 6;
+    src.train_per_class = 10;
+    src.val = 50;
+    src.test = 100;
+    if (dgcn_data_source_open(&src, &s_ds, &s_a_hat)) {
+        fprintf(stderr, "test_plan: cannot generate the test graph: %s\n", dgcn_error_msg());
+        exit(EXIT_FAILURE);
+    }
+}
+
+static void s_teardown(void) {
+    dgcn_csr_fini(&s_a_hat);
+    dgcn_dataset_fini(&s_ds);
+}
+
+static dgcn_plan_opts s_opts(int32_t m, const char *topology, const char *cross) {
+    dgcn_plan_opts o;
+    dgcn_plan_defaults(&o);
+    o.agents = m;
+    o.partition = "random";
+    o.seed = 7;
+    o.topology = topology;
+    o.cross_edges = cross;
+    return o;
+}
+
+START_TEST(test_plan_deterministic) {
+    dgcn_plan a, b;
+    dgcn_plan_opts o = s_opts(6, "exponential", "keep");
+    ck_assert_int_eq(dgcn_plan_build(&a, &s_ds, &s_a_hat, &o), 0);
+    ck_assert_int_eq(dgcn_plan_build(&b, &s_ds, &s_a_hat, &o), 0);
+    ck_assert(a.id == b.id && a.id != 0);
+    ck_assert_mem_eq(a.owner, b.owner, sizeof(int32_t) * (size_t)s_ds.n);
+    ck_assert_mem_eq(a.topo.adj, b.topo.adj, 36);
+    ck_assert_mem_eq(a.c, b.c, sizeof(double) * 36);
+    for (int32_t k = 0; k < 6; k++) {
+        uint8_t *pa = NULL, *pb = NULL;
+        size_t la = 0, lb = 0;
+        ck_assert_int_eq(dgcn_shard_pack(&a.shards[k], &pa, &la), 0);
+        ck_assert_int_eq(dgcn_shard_pack(&b.shards[k], &pb, &lb), 0);
+        ck_assert(la == lb && !memcmp(pa, pb, la));
+        ck_assert(a.shards[k].plan_id == a.id);
+        free(pa);
+        free(pb);
+    }
+    /* another seed, another partition and id */
+    o.seed = 8;
+    dgcn_plan c;
+    ck_assert_int_eq(dgcn_plan_build(&c, &s_ds, &s_a_hat, &o), 0);
+    ck_assert(c.id != a.id);
+    ck_assert(memcmp(c.owner, a.owner, sizeof(int32_t) * (size_t)s_ds.n) != 0);
+    dgcn_plan_fini(&a);
+    dgcn_plan_fini(&b);
+    dgcn_plan_fini(&c);
+}
+END_TEST
+
+START_TEST(test_plan_policies) {
+    /* A random partition of 6 agents on this graph links every pair; a line lacks 0-2 at least. */
+    dgcn_plan p;
+    dgcn_plan_opts o = s_opts(6, "line", "strict");
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), DGCN_ETOPOLOGY);
+    const char *msg = dgcn_error_msg();
+    ck_assert_msg(strstr(msg, "required link") && strstr(msg, "0-2"), "%s", msg);
+    ck_assert_msg(!strstr(msg, "0-1") && !strstr(msg, "2-3"), "names a line link: %s", msg);
+    dgcn_plan_fini(&p);
+
+    o.cross_edges = "keep";
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), 0);
+    ck_assert(dgcn_topo_contains(&p.topo, &p.required));
+    ck_assert(p.a_hat == &s_a_hat && p.n_dropped == 0);
+    ck_assert_str_eq(p.weights, "mh");
+    dgcn_plan_fini(&p);
+
+    o.cross_edges = "drop";
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), 0);
+    ck_assert_int_eq(dgcn_topo_links(&p.topo), 5);
+    ck_assert(p.n_dropped > 0 && p.a_hat == &p.a_hat_dropped);
+    ck_assert_int_eq(p.adj_dropped.nnz, s_ds.adj.nnz - 2 * p.n_dropped);
+    /* every remaining cross edge joins linked agents */
+    for (int32_t i = 0; i < s_ds.n; i++)
+        for (int64_t e = p.adj_dropped.rowptr[i]; e < p.adj_dropped.rowptr[i + 1]; e++) {
+            int32_t a = p.owner[i], b = p.owner[p.adj_dropped.col[e]];
+            ck_assert(a == b || dgcn_topo_has(&p.topo, a, b));
+        }
+    dgcn_plan_fini(&p);
+
+    /* consensus needs a connected graph; verify-style plans may go without */
+    o = s_opts(6, "file:/nonexistent/x.edges", "drop");
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), DGCN_EIO);
+    dgcn_plan_fini(&p);
+    dgcn_cross_edges pol;
+    ck_assert_int_eq(dgcn_cross_edges_parse("sometimes", &pol), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "sometimes"));
+}
+END_TEST
+
+START_TEST(test_plan_connected_and_removal) {
+    dgcn_plan p;
+    /* 'required' under a block partition of a graph with few cross edges is connected here; a
+     * removal of half the links keeps it connected, and the policy drop keeps it as drawn */
+    dgcn_plan_opts o = s_opts(5, "complete", "drop");
+    o.removal = 0.5;
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), 0);
+    ck_assert_int_eq(dgcn_topo_links(&p.topo), 5);
+    ck_assert(dgcn_topo_connected(&p.topo));
+    dgcn_plan_fini(&p);
+    /* removing 3 of a 4-ring's 4 links cannot stay connected */
+    o = s_opts(4, "ring", "drop");
+    o.removal = 0.75;
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), DGCN_ETOPOLOGY);
+    dgcn_plan_fini(&p);
+    /* one link among 4 agents is disconnected: refused for training, kept when connected = 0 */
+    char path[] = "/tmp/dgcn-plan-edges-XXXXXX", spec[64];
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    ck_assert(write(fd, "# agents 4\n0 1\n", 15) == 15);
+    close(fd);
+    snprintf(spec, sizeof spec, "file:%s", path);
+    o = s_opts(4, spec, "drop");
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), DGCN_ETOPOLOGY);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "disconnected"));
+    dgcn_plan_fini(&p);
+    o.connected = 0;
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), 0);
+    ck_assert_int_eq(dgcn_topo_links(&p.topo), 1);
+    dgcn_plan_fini(&p);
+    unlink(path);
+}
+END_TEST
+
+/* Halo rows recomputed from the partition alone: for each agent, the distinct foreign nodes
+ * adjacent to one of its own. */
+static int64_t s_halo_rows(const dgcn_csr *adj, const int32_t *owner, int32_t m, int32_t n) {
+    int64_t rows = 0;
+    char *seen = calloc((size_t)n, 1);
+    for (int32_t k = 0; k < m; k++) {
+        memset(seen, 0, (size_t)n);
+        for (int32_t i = 0; i < n; i++) {
+            if (owner[i] != k) continue;
+            for (int64_t e = adj->rowptr[i]; e < adj->rowptr[i + 1]; e++) {
+                int32_t j = adj->col[e];
+                if (owner[j] != k && !seen[j]) {
+                    seen[j] = 1;
+                    rows++;
+                }
+            }
+        }
+    }
+    free(seen);
+    return rows;
+}
+
+START_TEST(test_plan_bytes) {
+    dgcn_plan p;
+    dgcn_plan_opts o = s_opts(5, "ring", "keep");
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), 0);
+    int64_t rows = s_halo_rows(&s_ds.adj, p.owner, 5, s_ds.n);
+    ck_assert(rows > 0);
+    int32_t widths[2] = {16, 4};
+    ck_assert_uint_eq(dgcn_plan_halo_bytes(&p, widths, 2), (uint64_t)rows * 20 * 4);
+    int64_t directed = 2 * dgcn_topo_links(&p.topo);
+    /* both halo directions, plus one 100-float message per link direction */
+    ck_assert_uint_eq(dgcn_plan_min_bytes(&p, widths, 2, 100),
+                      (uint64_t)(2 * rows * 20 * 4 + directed * 100 * 4));
+    dgcn_plan_fini(&p);
+}
+END_TEST
+
+START_TEST(test_plan_setups) {
+    dgcn_plan p;
+    dgcn_plan_opts o = s_opts(4, "ring", "drop");
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), 0);
+    dgcn_run_config cfg = dgcn_run_config_defaults(s_ds.d, s_ds.c);
+    dgcn_ctl_setup *s = NULL;
+    ck_assert_int_eq(dgcn_plan_setups(&p, &cfg, 1, &s), 0);
+    for (int32_t k = 0; k < 4; k++) {
+        ck_assert_int_eq(s[k].n_neighbors, 2);
+        double row = s[k].mixing[0];
+        for (int32_t i = 0; i < s[k].n_neighbors; i++) {
+            int32_t t = s[k].neighbors[i];
+            ck_assert(dgcn_topo_has(&p.topo, k, t));
+            ck_assert(s[k].mixing[i + 1] == p.c[k * 4 + t]);
+            row += s[k].mixing[i + 1];
+        }
+        ck_assert_double_eq_tol(row, 1.0, 1e-12);
+        dgcn_shard sh;
+        ck_assert_int_eq(dgcn_shard_unpack(&sh, s[k].shard, s[k].shard_len), 0);
+        ck_assert_int_eq(sh.agent, k);
+        ck_assert(sh.plan_id == p.id);
+        dgcn_shard_fini(&sh);
+    }
+    dgcn_plan_setups_free(&s, 4);
+    ck_assert_ptr_null(s);
+    dgcn_plan_fini(&p);
+}
+END_TEST
+
+/* ---- observations ----------------------------------------------------------------------------- */
+
+START_TEST(test_consensus_error) {
+    double mean[2];
+    /* copies (0,0), (1,0), (2,0): mean (1,0), distances 1, 0, 1: the largest is 1 (a sum over
+     * copies would give sqrt 2, a mean sqrt(2/3)) */
+    const float a[] = {0, 0, 1, 0, 2, 0};
+    ck_assert_double_eq_tol(dgcn_observe_consensus_error(a, 3, 2, mean), 1.0, 1e-12);
+    /* one copy far out: (0,0) x3 and (4,0): mean (1,0); distances 1,1,1,3 */
+    const float b[] = {0, 0, 0, 0, 0, 0, 4, 0};
+    ck_assert_double_eq_tol(dgcn_observe_consensus_error(b, 4, 2, mean), 3.0, 1e-12);
+    /* relative to the mean's norm */
+    const float c[] = {2, 0, 4, 0};
+    ck_assert_double_eq_tol(dgcn_observe_consensus_error(c, 2, 2, mean), 1.0 / 3.0, 1e-12);
+    /* at consensus: 0; with a zero mean: the absolute distance */
+    const float d[] = {1, 2, 1, 2};
+    ck_assert(dgcn_observe_consensus_error(d, 2, 2, mean) == 0.0);
+    const float e[] = {1, 0, -1, 0};
+    ck_assert_double_eq_tol(dgcn_observe_consensus_error(e, 2, 2, mean), 1.0, 1e-12);
+}
+END_TEST
+
+START_TEST(test_curve_iters_to_loss) {
+    dgcn_curve c;
+    ck_assert_int_eq(dgcn_curve_init(&c, 3), 0);
+    /* seed means per iteration: 0 -> 2.0, 10 -> 1.2, 20 -> 0.6 */
+    ck_assert_int_eq(dgcn_curve_add(&c, 3, 0, 2.0, 0), 0);
+    ck_assert_int_eq(dgcn_curve_add(&c, 3, 10, 1.0, 0.5), 0);
+    ck_assert_int_eq(dgcn_curve_add(&c, 3, 20, 0.5, 0.25), 0);
+    ck_assert_int_eq(dgcn_curve_add(&c, 3, 0, 2.0, 0), 0);
+    ck_assert_int_eq(dgcn_curve_add(&c, 3, 10, 1.4, NAN), 0);
+    ck_assert_int_eq(dgcn_curve_add(&c, 3, 20, 0.7, 0.1), 0);
+    ck_assert_int_eq(c.n, 3);
+    ck_assert_double_eq_tol(dgcn_curve_loss(&c, 1), 1.2, 1e-12);
+    ck_assert(isnan(dgcn_curve_consensus(&c, 1)));
+    ck_assert_double_eq_tol(dgcn_curve_consensus(&c, 2), 0.175, 1e-12);
+    ck_assert_int_eq(dgcn_curve_iters_to_loss(&c, 1.2 + 1e-12), 10);
+    ck_assert_int_eq(dgcn_curve_iters_to_loss(&c, 1.19), 20);
+    ck_assert_int_eq(dgcn_curve_iters_to_loss(&c, 0.59), -1);
+    ck_assert_int_eq(dgcn_curve_iters_to_loss(&c, 5), 0);
+    ck_assert_int_eq(dgcn_curve_iters_to_loss(&c, 2.0), 0); /* reaching the target counts */
+    /* a fourth iteration does not fit */
+    ck_assert_int_eq(dgcn_curve_add(&c, 3, 30, 0.1, 0), DGCN_EINVAL);
+    dgcn_curve_fini(&c);
+}
+END_TEST
+
+static Suite *s_suite(void) {
+    const dgcn_test_case cases[] = {
+        {"spec_grammar", test_spec_grammar, 0, 10},
+        {"spec_build", test_spec_build, 0, 30},
+        {"plan_deterministic", test_plan_deterministic, 0, 30},
+        {"plan_policies", test_plan_policies, 0, 30},
+        {"plan_connected_and_removal", test_plan_connected_and_removal, 0, 30},
+        {"plan_bytes", test_plan_bytes, 0, 30},
+        {"plan_setups", test_plan_setups, 0, 30},
+        {"consensus_error", test_consensus_error, 0, 10},
+        {"curve_iters_to_loss", test_curve_iters_to_loss, 0, 10},
+    };
+    Suite *s = DGCN_TEST_SUITE("plan", cases);
+    return s;
+}
+
+int main(void) {
+    s_setup();
+    int rc = dgcn_test_run(s_suite());
+    s_teardown();
+    return rc;
+}

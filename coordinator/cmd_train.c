@@ -14,9 +14,11 @@ static const char s_usage[] =
     "                  [--topology SPEC] [--optimizer dgd|gt|gt-adam] [--iters N] [--seeds S]\n"
     "                  [--transport zmq|mpi|inproc] [--out RUNDIR]\n"
     "\n"
-    "Partitions the graph over M agents, connects them by the communication topology (the required\n"
-    "links, i.e. agent pairs sharing data edges, are added to a generated family unless\n"
-    "--cross-edges drop removes the data edges the topology does not cover), and trains the GCN with\n"
+    "Plans the run (coordinator/plan.h): partitions the graph over M agents and connects them by the\n"
+    "communication topology SPEC (docs/topologies.md: designed, required, ring, required+ring,\n"
+    "file:EDGES, ...; the required links, i.e. agent pairs sharing data edges, are added unless\n"
+    "--cross-edges drop removes the data edges the topology does not cover or strict refuses it),\n"
+    "and trains the GCN with\n"
     "the consensus optimizer. Prints one line per evaluated iteration (global training loss,\n"
     "validation accuracy, consensus error max_k ||theta_k - mean|| / ||mean||, bytes per iteration,\n"
     "iterations per second), then trains the centralized GCN and MLP on the same seeds and compares\n"
@@ -34,9 +36,10 @@ int dgcn_cmd_train(int argc, char **argv) {
         {"agents", DGCN_ARG_INT, &o.agents, "number of agents M (mpi: the ranks after rank 0)", 1, 1e6},
         {"partition", DGCN_ARG_STRING, &o.partition, "bfs|metis|random|block", 1, 0},
         {"topology", DGCN_ARG_STRING, &o.topology,
-         "required|designed|complete|ring|line|star|torus|hypercube|exponential|er:P|geometric:R|regular:K|file:EDGES", 1, 0},
-        {"cross-edges", DGCN_ARG_STRING, &o.cross_edges, "keep (add the required links) | drop (drop uncovered data edges)", 1, 0},
-        {"weights", DGCN_ARG_STRING, &o.weights, "mixing rule: mh|maxdeg|lazy-mh|lazy-maxdeg|uniform|fastest", 1, 0},
+         "spec: designed[:G]|required|complete|ring|line|star|torus|hypercube|exponential|er:P|geometric:R|regular:K|A+B|file:EDGES", 1, 0},
+        {"remove", DGCN_ARG_DOUBLE, &o.removal, "fraction of the spec's links removed at random, kept connected", 0, 0.99},
+        {"cross-edges", DGCN_ARG_STRING, &o.cross_edges, "keep (add the required links) | drop (drop uncovered data edges) | strict (refuse)", 1, 0},
+        {"weights", DGCN_ARG_STRING, &o.weights, "mixing rule: auto|mh|maxdeg|lazy-mh|lazy-maxdeg|uniform|fastest", 1, 0},
         {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam", 1, 0},
         {"lr", DGCN_ARG_DOUBLE, &o.lr, "step size (0: 0.01 for gt-adam, 5 for the plain gradient methods)", 0, 100},
         {"lr-decay", DGCN_ARG_DOUBLE, &o.lr_decay, "step schedule lr / (1 + n / D)^P over iterations n (0: constant)", 0, 1e12},

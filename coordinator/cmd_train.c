@@ -33,13 +33,13 @@ int dgcn_cmd_train(int argc, char **argv) {
     int quiet = 0, no_baselines = 0;
     const dgcn_arg table[] = {
         DGCN_DATA_SOURCE_ARGS(&o.src),
-        {"agents", DGCN_ARG_INT, &o.agents, "number of agents M (mpi: the ranks after rank 0)", 1, 1e6},
-        {"partition", DGCN_ARG_STRING, &o.partition, "bfs|metis|random|block", 1, 0},
-        {"topology", DGCN_ARG_STRING, &o.topology,
+        {"agents", DGCN_ARG_INT, &o.plan.agents, "number of agents M (mpi: the ranks after rank 0)", 1, 1e6},
+        {"partition", DGCN_ARG_STRING, &o.plan.partition, "bfs|metis|random|block", 1, 0},
+        {"topology", DGCN_ARG_STRING, &o.plan.topology,
          "spec: designed[:G]|required|complete|ring|line|star|torus|hypercube|exponential|er:P|geometric:R|regular:K|A+B|file:EDGES", 1, 0},
-        {"remove", DGCN_ARG_DOUBLE, &o.removal, "fraction of the spec's links removed at random, kept connected", 0, 0.99},
-        {"cross-edges", DGCN_ARG_STRING, &o.cross_edges, "keep (add the required links) | drop (drop uncovered data edges) | strict (refuse)", 1, 0},
-        {"weights", DGCN_ARG_STRING, &o.weights, "mixing rule: auto|mh|maxdeg|lazy-mh|lazy-maxdeg|uniform|fastest", 1, 0},
+        {"remove", DGCN_ARG_DOUBLE, &o.plan.removal, "fraction of the spec's links removed at random, kept connected", 0, 0.99},
+        {"cross-edges", DGCN_ARG_STRING, &o.plan.cross_edges, "keep (add the required links) | drop (drop uncovered data edges) | strict (refuse)", 1, 0},
+        {"weights", DGCN_ARG_STRING, &o.plan.weights, "mixing rule: auto|mh|maxdeg|lazy-mh|lazy-maxdeg|uniform|fastest", 1, 0},
         {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam", 1, 0},
         {"lr", DGCN_ARG_DOUBLE, &o.lr, "step size (0: 0.01 for gt-adam, 5 for the plain gradient methods)", 0, 100},
         {"lr-decay", DGCN_ARG_DOUBLE, &o.lr_decay, "step schedule lr / (1 + n / D)^P over iterations n (0: constant)", 0, 1e12},
@@ -48,7 +48,7 @@ int dgcn_cmd_train(int argc, char **argv) {
         {"dropout", DGCN_ARG_DOUBLE, &o.dropout, "dropout probability", 0, 0.99},
         {"iters", DGCN_ARG_INT, &o.iters, "training iterations", 1, 1e9},
         {"seeds", DGCN_ARG_INT, &o.seeds, "runs with seeds seed, seed+1, ...", 1, 1e4},
-        {"seed", DGCN_ARG_U64, &o.seed, "first seed (also the plan's)", 1, 0},
+        {"seed", DGCN_ARG_U64, &o.plan.seed, "first seed (also the plan's)", 1, 0},
         {"transport", DGCN_ARG_STRING, &transport, "zmq (ipc://) | mpi | inproc", 1, 0},
         {"tcp", DGCN_ARG_STRING, &o.tcp_host, "zmq over tcp on this host address instead of ipc", 1, 0},
         {"eval-every", DGCN_ARG_INT, &o.eval_every, "report interval in iterations", 1, 1e9},
@@ -77,7 +77,7 @@ int dgcn_cmd_train(int argc, char **argv) {
                             dgcn_error_msg());
             return rc ? 1 : 0;
         }
-        o.agents = m;
+        o.plan.agents = m;
     }
     char def_out[64];
     if (!o.out) {

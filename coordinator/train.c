@@ -23,11 +23,8 @@
 void dgcn_train_defaults(dgcn_train_opts *o) {
     memset(o, 0, sizeof *o);
     dgcn_data_source_defaults(&o->src);
-    o->agents = 8;
-    o->partition = "bfs";
-    o->topology = "designed";
-    o->cross_edges = "keep";
-    o->weights = "auto";
+    dgcn_plan_defaults(&o->plan);
+    o->plan.agents = 8;
     o->optimizer = "gt-adam";
     o->lr = 0;
     o->lr_decay = 0;
@@ -36,7 +33,6 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->dropout = 0.5;
     o->iters = 200;
     o->seeds = 1;
-    o->seed = 1;
     o->backend = DGCN_BACKEND_ZMQ;
     o->eval_every = 10;
     o->final_mixing = 0;
@@ -77,7 +73,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
     s_slot *slots = NULL;
     double *mean = NULL;
     FILE *log = o->log ? o->log : stdout;
-    uint64_t seed = o->seed + (uint64_t)si;
+    uint64_t seed = o->plan.seed + (uint64_t)si;
 
     dgcn_run_config cfg = dgcn_run_config_defaults(ds->d, ds->c);
     cfg.mode = DGCN_RUN_TRAIN;
@@ -255,9 +251,9 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_int(&j, "features", ds->d);
     dgcn_json_int(&j, "classes", ds->c);
     dgcn_json_int(&j, "agents", p->m);
-    dgcn_json_str(&j, "partition", o->partition);
-    dgcn_json_str(&j, "topology", o->topology);
-    dgcn_json_num(&j, "removal", o->removal);
+    dgcn_json_str(&j, "partition", o->plan.partition);
+    dgcn_json_str(&j, "topology", o->plan.topology);
+    dgcn_json_num(&j, "removal", o->plan.removal);
     dgcn_json_int(&j, "topology_links", (long long)dgcn_topo_links(&p->topo));
     dgcn_json_int(&j, "required_links", (long long)dgcn_topo_links(&p->required));
     dgcn_json_str(&j, "cross_edges", dgcn_cross_edges_name(p->cross));
@@ -276,7 +272,7 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_num(&j, "dropout", o->dropout);
     dgcn_json_int(&j, "iterations", o->iters);
     dgcn_json_int(&j, "seeds", o->seeds);
-    dgcn_json_int(&j, "seed", (long long)o->seed);
+    dgcn_json_int(&j, "seed", (long long)o->plan.seed);
     dgcn_json_str(&j, "transport", dgcn_backend_name(o->backend));
     dgcn_json_int(&j, "eval_every", o->eval_every);
     dgcn_json_int(&j, "final_mixing", o->final_mixing);
@@ -303,23 +299,14 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     FILE *log = o->log ? o->log : stdout;
     double t_start = dgcn_now_ms();
     int curve_cap = 2 + (o->iters + o->eval_every - 1) / o->eval_every;
-    if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->agents < 1)
+    if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->plan.agents < 1)
         return dgcn_error_set(DGCN_EINVAL, "train: --iters, --seeds, --eval-every and --agents must "
                               "be >= 1");
     DGCN_CHECK(dgcn_curve_init(&res->curve, curve_cap));
 
     DGCN_CHECK(dgcn_rundir_make(o->out));
     DGCN_CHECK(dgcn_data_source_open(&o->src, &ds, &a_hat));
-    dgcn_plan_opts po;
-    dgcn_plan_defaults(&po);
-    po.agents = o->agents;
-    po.partition = o->partition;
-    po.seed = o->seed;
-    po.topology = o->topology;
-    po.removal = o->removal;
-    po.cross_edges = o->cross_edges;
-    po.weights = o->weights;
-    DGCN_CHECK(dgcn_plan_build(&p, &ds, &a_hat, &po));
+    DGCN_CHECK(dgcn_plan_build(&p, &ds, &a_hat, &o->plan));
     res->links = dgcn_topo_links(&p.topo);
     res->required_links = dgcn_topo_links(&p.required);
 
@@ -328,7 +315,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     fclose(f);
     f = NULL;
     snprintf(path, sizeof path, "%s/plan", o->out);
-    DGCN_CHECK(dgcn_plan_write(path, p.shards, p.m, p.owner, ds.n, o->partition, o->seed));
+    DGCN_CHECK(dgcn_plan_write(path, p.shards, p.m, p.owner, ds.n, o->plan.partition, o->plan.seed));
     snprintf(path, sizeof path, "%s/topology.edges", o->out);
     DGCN_CHECK(dgcn_topo_write_edges(&p.topo, path));
     snprintf(path, sizeof path, "%s/topology.dot", o->out);
@@ -346,7 +333,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     if (o->progress)
         fprintf(log, "train: %d agents over %s, partition %s, topology %s (%" PRId64 " links, %" PRId64
                " required), optimizer %s, %d iterations x %d seed(s), run dir %s\n", p.m,
-               dgcn_backend_name(o->backend), o->partition, o->topology, dgcn_topo_links(&p.topo),
+               dgcn_backend_name(o->backend), o->plan.partition, o->plan.topology, dgcn_topo_links(&p.topo),
                dgcn_topo_links(&p.required), o->optimizer, o->iters, o->seeds, o->out);
     for (int si = 0; si < o->seeds; si++) {
         s_seed_out so;
@@ -378,7 +365,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
             b.model.dims[1] = o->hidden;
             b.model.dropout = (float)o->dropout;
             b.epochs = o->iters;
-            b.seed = o->seed + (uint64_t)si;
+            b.seed = o->plan.seed + (uint64_t)si;
             dgcn_baseline_result br;
             DGCN_CHECK(dgcn_baseline_run(&ds, &a_hat, &b, &br));
             (kind ? mlp : central)[si] = br.test_acc;

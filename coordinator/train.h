@@ -10,20 +10,17 @@
 
 #include "coordinator/data_source.h"
 #include "coordinator/observe.h"
+#include "coordinator/plan.h"
 #include "coordinator/session.h"
 
-#include <stdio.h>
-
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct dgcn_train_opts {
     dgcn_data_source src;
-    int agents;              /* M (mpi: world size - 1) */
-    const char *partition;   /* bfs|metis|random|block */
-    const char *topology;    /* spec (topologies/spec.h) [designed] */
-    double removal;          /* fraction of the spec's links removed, kept connected [0] */
-    const char *cross_edges; /* keep|drop|strict (coordinator/plan.h) [keep] */
-    const char *weights;     /* mixing rule or auto (the design's own for designed) [auto] */
+    dgcn_plan_opts plan;     /* the run plan (coordinator/plan.h): agents M (mpi: world size - 1)
+                              * [8], partition [bfs], seed (also the first training seed) [1],
+                              * topology spec [designed], removal, cross_edges [keep], weights */
     const char *optimizer;   /* dgd|dgd-atc|gt|gt-adam (default gt-adam) */
     double lr;               /* step; <= 0: 0.01 for gt-adam, 5 otherwise (plain gradient steps) */
     double lr_decay;         /* step schedule lr / (1 + n / lr_decay)^lr_power; <= 0: constant */
@@ -32,7 +29,6 @@ typedef struct dgcn_train_opts {
     double dropout;          /* 0.5 */
     int iters;               /* 200 */
     int seeds;               /* 1 */
-    uint64_t seed;           /* first seed; the plan uses it, seed i trains with seed + i */
     dgcn_backend backend;
     const char *tcp_host;    /* zmq over tcp on this host instead of ipc */
     int eval_every;          /* 10 */

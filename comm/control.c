@@ -24,24 +24,24 @@ static char *s_str(const char *s) {
 
 /* ---- pack ---- */
 
-static int s_pack_env(const Dgcn__ControlEnvelope *env, void **buf, size_t *len) {
-    size_t n = dgcn__control_envelope__get_packed_size(env);
+static int s_pack_env(const Dgcnpb__ControlEnvelope *env, void **buf, size_t *len) {
+    size_t n = dgcnpb__control_envelope__get_packed_size(env);
     if (n > DGCN_CONTROL_MAX_BYTES)
         return dgcn_error_set(DGCN_EINVAL, "control message of %zu bytes exceeds the %zu-byte cap",
                               n, DGCN_CONTROL_MAX_BYTES);
     uint8_t *b = malloc(n ? n : 1);
     if (!b) return dgcn_error_set(DGCN_ENOMEM, "out of memory packing a %zu-byte control message", n);
-    dgcn__control_envelope__pack(env, b);
+    dgcnpb__control_envelope__pack(env, b);
     *buf = b;
     *len = n;
     return DGCN_OK;
 }
 
-static int s_pack_setup(const dgcn_ctl_setup *s, Dgcn__ControlEnvelope *env, void **buf,
+static int s_pack_setup(const dgcn_ctl_setup *s, Dgcnpb__ControlEnvelope *env, void **buf,
                         size_t *len) {
     int rc = DGCN_OK;
-    Dgcn__Setup pb = DGCN__SETUP__INIT;
-    Dgcn__KeyValue *kv = NULL, **kvp = NULL;
+    Dgcnpb__Setup pb = DGCNPB__SETUP__INIT;
+    Dgcnpb__KeyValue *kv = NULL, **kvp = NULL;
     char **eps = NULL;
     if (s->n_neighbors < 0 || s->n_config < 0 || (s->n_neighbors > 0 && !s->neighbors) ||
         (s->n_config > 0 && (!s->config_keys || !s->config_values)) ||
@@ -64,7 +64,7 @@ static int s_pack_setup(const dgcn_ctl_setup *s, Dgcn__ControlEnvelope *env, voi
     DGCN_ALLOC(kv, s->n_config);
     DGCN_ALLOC(kvp, s->n_config);
     for (int32_t i = 0; i < s->n_config; i++) {
-        dgcn__key_value__init(&kv[i]);
+        dgcnpb__key_value__init(&kv[i]);
         kv[i].key = s_str(s->config_keys[i]);
         kv[i].value = s_str(s->config_values[i]);
         kvp[i] = &kv[i];
@@ -74,7 +74,7 @@ static int s_pack_setup(const dgcn_ctl_setup *s, Dgcn__ControlEnvelope *env, voi
     pb.shard.len = s->shard_len;
     pb.shard.data = (uint8_t *)(uintptr_t)s->shard;
     pb.endpoint = s_str(s->endpoint);
-    env->body_case = DGCN__CONTROL_ENVELOPE__BODY_SETUP;
+    env->body_case = DGCNPB__CONTROL_ENVELOPE__BODY_SETUP;
     env->setup = &pb;
     rc = s_pack_env(env, buf, len);
 fail:
@@ -88,14 +88,14 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
     *buf = NULL;
     *len = 0;
     if (!m) return dgcn_error_set(DGCN_EINVAL, "dgcn_ctl_pack: NULL message");
-    Dgcn__ControlEnvelope env = DGCN__CONTROL_ENVELOPE__INIT;
+    Dgcnpb__ControlEnvelope env = DGCNPB__CONTROL_ENVELOPE__INIT;
     switch (m->kind) {
     case DGCN_CTL_HELLO: {
-        Dgcn__Hello pb = DGCN__HELLO__INIT;
+        Dgcnpb__Hello pb = DGCNPB__HELLO__INIT;
         pb.run_id = m->u.hello.run_id;
         pb.agent = m->u.hello.agent;
         pb.endpoint = s_str(m->u.hello.endpoint);
-        env.body_case = DGCN__CONTROL_ENVELOPE__BODY_HELLO;
+        env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_HELLO;
         env.hello = &pb;
         return s_pack_env(&env, buf, len);
     }
@@ -106,7 +106,7 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
             (r->n_phases > 0 && !r->phase_ms))
             return dgcn_error_set(DGCN_EINVAL, "report of agent %d: inconsistent counts and arrays",
                                   r->agent);
-        Dgcn__Report pb = DGCN__REPORT__INIT;
+        Dgcnpb__Report pb = DGCNPB__REPORT__INIT;
         pb.run_id = r->run_id;
         pb.agent = r->agent;
         pb.iter = r->iter;
@@ -124,7 +124,7 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
         pb.messages = (uint64_t *)(uintptr_t)r->traffic.messages;
         pb.n_phase_ms = (size_t)r->n_phases;
         pb.phase_ms = (double *)(uintptr_t)r->phase_ms;
-        env.body_case = DGCN__CONTROL_ENVELOPE__BODY_REPORT;
+        env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_REPORT;
         env.report = &pb;
         return s_pack_env(&env, buf, len);
     }
@@ -132,20 +132,20 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
         if (m->u.control.cmd < DGCN_CMD_START || m->u.control.cmd > DGCN_CMD_HEARTBEAT)
             return dgcn_error_set(DGCN_EINVAL, "control message with unknown command %d",
                                   m->u.control.cmd);
-        Dgcn__Control pb = DGCN__CONTROL__INIT;
-        pb.kind = (Dgcn__Control__Kind)m->u.control.cmd;
+        Dgcnpb__Control pb = DGCNPB__CONTROL__INIT;
+        pb.kind = (Dgcnpb__Control__Kind)m->u.control.cmd;
         pb.iter = m->u.control.iter;
-        env.body_case = DGCN__CONTROL_ENVELOPE__BODY_CONTROL;
+        env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_CONTROL;
         env.control = &pb;
         return s_pack_env(&env, buf, len);
     }
     case DGCN_CTL_ERROR: {
-        Dgcn__Error pb = DGCN__ERROR__INIT;
+        Dgcnpb__Error pb = DGCNPB__ERROR__INIT;
         pb.agent = m->u.error.agent;
         pb.iter = m->u.error.iter;
         pb.code = m->u.error.code;
         pb.message = s_str(m->u.error.message);
-        env.body_case = DGCN__CONTROL_ENVELOPE__BODY_ERROR;
+        env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_ERROR;
         env.error = &pb;
         return s_pack_env(&env, buf, len);
     }
@@ -182,7 +182,7 @@ static int s_copy(void **dst, const void *src, size_t n, size_t sz) {
         }                                                                                          \
     } while (0)
 
-static int s_unpack_setup(const Dgcn__Setup *pb, dgcn_ctl_setup *s) {
+static int s_unpack_setup(const Dgcnpb__Setup *pb, dgcn_ctl_setup *s) {
     int rc = DGCN_OK;
     size_t n = pb->n_neighbors;
     if (n > INT32_MAX || pb->n_config > INT32_MAX)
@@ -229,7 +229,7 @@ fail:
     return rc; /* the caller's fini releases what was copied */
 }
 
-static int s_unpack_report(const Dgcn__Report *pb, dgcn_ctl_report *r) {
+static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
     int rc = DGCN_OK;
     if (pb->n_loss_sum != DGCN_SPLITS || pb->n_correct != DGCN_SPLITS ||
         pb->n_count != DGCN_SPLITS || pb->n_bytes != DGCN_CH_COUNT ||
@@ -262,26 +262,26 @@ int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m) {
         return dgcn_error_set(DGCN_EPROTO, "control message of %zu bytes exceeds the %zu-byte cap",
                               len, DGCN_CONTROL_MAX_BYTES);
     if (len > 0 && !buf) return dgcn_error_set(DGCN_EINVAL, "dgcn_ctl_unpack: NULL buffer");
-    Dgcn__ControlEnvelope *env = dgcn__control_envelope__unpack(NULL, len, buf);
+    Dgcnpb__ControlEnvelope *env = dgcnpb__control_envelope__unpack(NULL, len, buf);
     if (!env)
         return dgcn_error_set(DGCN_EPROTO, "control message of %zu bytes is malformed or truncated",
                               len);
     switch (env->body_case) {
-    case DGCN__CONTROL_ENVELOPE__BODY_HELLO:
+    case DGCNPB__CONTROL_ENVELOPE__BODY_HELLO:
         m->kind = DGCN_CTL_HELLO;
         m->u.hello.run_id = env->hello->run_id;
         m->u.hello.agent = env->hello->agent;
         S_NEED_DUP(m->u.hello.endpoint, env->hello->endpoint);
         break;
-    case DGCN__CONTROL_ENVELOPE__BODY_SETUP:
+    case DGCNPB__CONTROL_ENVELOPE__BODY_SETUP:
         m->kind = DGCN_CTL_SETUP;
         DGCN_CHECK(s_unpack_setup(env->setup, &m->u.setup));
         break;
-    case DGCN__CONTROL_ENVELOPE__BODY_REPORT:
+    case DGCNPB__CONTROL_ENVELOPE__BODY_REPORT:
         m->kind = DGCN_CTL_REPORT;
         DGCN_CHECK(s_unpack_report(env->report, &m->u.report));
         break;
-    case DGCN__CONTROL_ENVELOPE__BODY_CONTROL:
+    case DGCNPB__CONTROL_ENVELOPE__BODY_CONTROL:
         m->kind = DGCN_CTL_CONTROL;
         m->u.control.cmd = (int32_t)env->control->kind;
         m->u.control.iter = env->control->iter;
@@ -291,7 +291,7 @@ int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m) {
             goto fail;
         }
         break;
-    case DGCN__CONTROL_ENVELOPE__BODY_ERROR:
+    case DGCNPB__CONTROL_ENVELOPE__BODY_ERROR:
         m->kind = DGCN_CTL_ERROR;
         m->u.error.agent = env->error->agent;
         m->u.error.iter = env->error->iter;
@@ -302,10 +302,10 @@ int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m) {
         rc = dgcn_error_set(DGCN_EPROTO, "control message of %zu bytes carries no known body", len);
         goto fail;
     }
-    dgcn__control_envelope__free_unpacked(env, NULL);
+    dgcnpb__control_envelope__free_unpacked(env, NULL);
     return DGCN_OK;
 fail:
-    dgcn__control_envelope__free_unpacked(env, NULL);
+    dgcnpb__control_envelope__free_unpacked(env, NULL);
     dgcn_ctl_msg_fini(m);
     return rc;
 }

@@ -24,7 +24,7 @@ typedef struct s_zt {
     void *coord;   /* DEALER to the hub, or NULL */
     void *mesh;    /* ROUTER this agent bound, or NULL */
     void **out;    /* [n_neighbors] DEALER to each neighbour */
-    Dgcn__NeighborMsg **parked; /* [n_neighbors] one message of the next exchange */
+    Dgcnpb__NeighborMsg **parked; /* [n_neighbors] one message of the next exchange */
     char *got;     /* [n_neighbors] */
     size_t max_msg;
 } s_zt;
@@ -126,7 +126,7 @@ static int s_recv_routed(void *sock, int32_t *id, zmq_msg_t *body, const char *w
 
 /* ---- agent endpoint ---- */
 
-static int s_park_or_drop(s_zt *p, const dgcn_exchange *x, Dgcn__NeighborMsg *m) {
+static int s_park_or_drop(s_zt *p, const dgcn_exchange *x, Dgcnpb__NeighborMsg *m) {
     dgcn__hdr h = {m->run_id, m->sender, m->channel, m->iter, m->layer, m->length};
     int ahead = 0, slot = -1;
     int rc = dgcn__route(&p->base, x, &h, m->payload.data, m->payload.len, p->got, &ahead, &slot);
@@ -141,13 +141,13 @@ static int s_park_or_drop(s_zt *p, const dgcn_exchange *x, Dgcn__NeighborMsg *m)
                             p->base.self, x->iter, x->layer, dgcn_channel_name(x->channel),
                             m->sender);
     }
-    dgcn__neighbor_msg__free_unpacked(m, NULL);
+    dgcnpb__neighbor_msg__free_unpacked(m, NULL);
     return rc;
 }
 
 static int s_send_neighbor(s_zt *p, const dgcn_exchange *x, int i, const struct timespec *dl) {
     dgcn_transport *t = &p->base;
-    Dgcn__NeighborMsg m = DGCN__NEIGHBOR_MSG__INIT;
+    Dgcnpb__NeighborMsg m = DGCNPB__NEIGHBOR_MSG__INIT;
     m.run_id = t->run_id;
     m.sender = t->self;
     m.iter = x->iter;
@@ -156,11 +156,11 @@ static int s_send_neighbor(s_zt *p, const dgcn_exchange *x, int i, const struct 
     m.length = x->send_len[i];
     m.payload.len = (size_t)x->send_len[i] * sizeof(float);
     m.payload.data = (uint8_t *)(uintptr_t)x->send[i];
-    size_t n = dgcn__neighbor_msg__get_packed_size(&m);
+    size_t n = dgcnpb__neighbor_msg__get_packed_size(&m);
     zmq_msg_t z;
     if (zmq_msg_init_size(&z, n) != 0)
         return dgcn_error_set(DGCN_ENOMEM, "agent %d: cannot allocate a %zu-byte frame", t->self, n);
-    dgcn__neighbor_msg__pack(&m, zmq_msg_data(&z));
+    dgcnpb__neighbor_msg__pack(&m, zmq_msg_data(&z));
     int unreach = 0;
     int rc = s_send_msg(p->out[i], &z, 0, dl, &unreach);
     if (rc == DGCN_ETIMEDOUT)
@@ -207,7 +207,7 @@ static int s_recv_one(s_zt *p, const dgcn_exchange *x) {
                             t->self, x->iter, x->layer, chn, size, id, cap);
         goto done;
     }
-    Dgcn__NeighborMsg *m = dgcn__neighbor_msg__unpack(NULL, size, zmq_msg_data(&body));
+    Dgcnpb__NeighborMsg *m = dgcnpb__neighbor_msg__unpack(NULL, size, zmq_msg_data(&body));
     if (!m) {
         rc = dgcn_error_set(DGCN_EPROTO,
                             "agent %d, iteration %" PRId64 ", layer %d, channel %s: frame of %zu "
@@ -220,7 +220,7 @@ static int s_recv_one(s_zt *p, const dgcn_exchange *x) {
                             "agent %d, iteration %" PRId64 ": frame from neighbour %d claims "
                             "sender %d",
                             t->self, x->iter, id, m->sender);
-        dgcn__neighbor_msg__free_unpacked(m, NULL);
+        dgcnpb__neighbor_msg__free_unpacked(m, NULL);
         goto done;
     }
     rc = s_park_or_drop(p, x, m);
@@ -246,7 +246,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     }
     for (int i = 0; i < n; i++) p->got[i] = 0;
     for (int i = 0; i < n; i++) {
-        Dgcn__NeighborMsg *m = p->parked[i];
+        Dgcnpb__NeighborMsg *m = p->parked[i];
         if (!m) continue;
         p->parked[i] = NULL;
         rc = s_park_or_drop(p, x, m);
@@ -275,16 +275,16 @@ static int s_send_coord(dgcn_transport *t, const void *buf, size_t len) {
     if (len > DGCN_COORD_MAX_BYTES)
         return dgcn_error_set(DGCN_EINVAL, "agent %d: coordinator message of %zu bytes exceeds %zu",
                               t->self, len, DGCN_COORD_MAX_BYTES);
-    Dgcn__CoordMsg m = DGCN__COORD_MSG__INIT;
+    Dgcnpb__CoordMsg m = DGCNPB__COORD_MSG__INIT;
     m.run_id = t->run_id;
     m.agent = t->self;
     m.body.len = len;
     m.body.data = (uint8_t *)(uintptr_t)buf;
-    size_t n = dgcn__coord_msg__get_packed_size(&m);
+    size_t n = dgcnpb__coord_msg__get_packed_size(&m);
     zmq_msg_t z;
     if (zmq_msg_init_size(&z, n) != 0)
         return dgcn_error_set(DGCN_ENOMEM, "agent %d: cannot allocate a %zu-byte frame", t->self, n);
-    dgcn__coord_msg__pack(&m, zmq_msg_data(&z));
+    dgcnpb__coord_msg__pack(&m, zmq_msg_data(&z));
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
     int unreach = 0;
     int rc = s_send_msg(p->coord, &z, 0, &dl, &unreach);
@@ -327,13 +327,13 @@ static int s_recv_coord(dgcn_transport *t, void **buf, size_t *len, int deadline
     }
     s_drain_more(p->coord);
     size_t size = zmq_msg_size(&z);
-    Dgcn__CoordMsg *m = NULL;
+    Dgcnpb__CoordMsg *m = NULL;
     if (size > DGCN_COORD_MAX_BYTES + S_HDR_SLACK) {
         rc = dgcn_error_set(DGCN_EPROTO, "agent %d: coordinator frame of %zu bytes exceeds %zu",
                             t->self, size, DGCN_COORD_MAX_BYTES + S_HDR_SLACK);
         goto done;
     }
-    m = dgcn__coord_msg__unpack(NULL, size, zmq_msg_data(&z));
+    m = dgcnpb__coord_msg__unpack(NULL, size, zmq_msg_data(&z));
     if (!m) {
         rc = dgcn_error_set(DGCN_EPROTO, "agent %d: coordinator frame of %zu bytes is malformed",
                             t->self, size);
@@ -355,7 +355,7 @@ static int s_recv_coord(dgcn_transport *t, void **buf, size_t *len, int deadline
     if (m->body.len) memcpy(*buf, m->body.data, m->body.len);
     *len = m->body.len;
 done:
-    if (m) dgcn__coord_msg__free_unpacked(m, NULL);
+    if (m) dgcnpb__coord_msg__free_unpacked(m, NULL);
     zmq_msg_close(&z);
     return rc;
 }
@@ -365,7 +365,7 @@ static void s_close(dgcn_transport **tp) {
     s_zt *p = (s_zt *)*tp;
     for (int i = 0; i < p->base.n_neighbors; i++) {
         if (p->out && p->out[i]) zmq_close(p->out[i]);
-        if (p->parked && p->parked[i]) dgcn__neighbor_msg__free_unpacked(p->parked[i], NULL);
+        if (p->parked && p->parked[i]) dgcnpb__neighbor_msg__free_unpacked(p->parked[i], NULL);
     }
     if (p->mesh) zmq_close(p->mesh);
     if (p->coord) zmq_close(p->coord);
@@ -488,12 +488,12 @@ static int s_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
     if (len > DGCN_COORD_MAX_BYTES)
         return dgcn_error_set(DGCN_EINVAL, "hub: message of %zu bytes to agent %d exceeds %zu",
                               len, agent, DGCN_COORD_MAX_BYTES);
-    Dgcn__CoordMsg m = DGCN__COORD_MSG__INIT;
+    Dgcnpb__CoordMsg m = DGCNPB__COORD_MSG__INIT;
     m.run_id = h->run_id;
     m.agent = agent;
     m.body.len = len;
     m.body.data = (uint8_t *)(uintptr_t)buf;
-    size_t n = dgcn__coord_msg__get_packed_size(&m);
+    size_t n = dgcnpb__coord_msg__get_packed_size(&m);
     char id[16];
     s_routing_id(id, sizeof id, agent);
     struct timespec dl = dgcn__deadline_after(h->deadline_ms);
@@ -513,7 +513,7 @@ static int s_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
         zmq_msg_send(&zb, p->sock, 0); /* finish the multipart message */
         return dgcn_error_set(DGCN_ENOMEM, "hub: cannot allocate a %zu-byte frame", n);
     }
-    dgcn__coord_msg__pack(&m, zmq_msg_data(&zb));
+    dgcnpb__coord_msg__pack(&m, zmq_msg_data(&zb));
     rc = s_send_msg(p->sock, &zb, 0, &dl, &unreach);
     if (rc) return dgcn_error_set(rc, "coordinator: sending to agent %d failed", agent);
     h->traffic.bytes[DGCN_CH_CONTROL] += len;
@@ -539,7 +539,7 @@ static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len,
     }
     int32_t id = -1;
     zmq_msg_t body;
-    Dgcn__CoordMsg *m = NULL;
+    Dgcnpb__CoordMsg *m = NULL;
     rc = s_recv_routed(p->sock, &id, &body, "coordinator");
     if (rc) goto done;
     size_t size = zmq_msg_size(&body);
@@ -553,7 +553,7 @@ static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len,
                             size, id, DGCN_COORD_MAX_BYTES + S_HDR_SLACK);
         goto done;
     }
-    m = dgcn__coord_msg__unpack(NULL, size, zmq_msg_data(&body));
+    m = dgcnpb__coord_msg__unpack(NULL, size, zmq_msg_data(&body));
     if (!m) {
         rc = dgcn_error_set(DGCN_EPROTO, "coordinator: frame of %zu bytes from agent %d is malformed",
                             size, id);
@@ -576,7 +576,7 @@ static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len,
     *agent = id;
     dgcn__hub_heard(h, id);
 done:
-    if (m) dgcn__coord_msg__free_unpacked(m, NULL);
+    if (m) dgcnpb__coord_msg__free_unpacked(m, NULL);
     zmq_msg_close(&body);
     return rc;
 }

@@ -275,7 +275,7 @@ fail:
 /* ---- serialization -------------------------------------------------------------------------- */
 
 int dgcn_shard_pack(const dgcn_shard *s, uint8_t **buf, size_t *len) {
-    Dgcn__Shard msg = DGCN__SHARD__INIT;
+    Dgcnpb__Shard msg = DGCNPB__SHARD__INIT;
     int32_t n_loc = s->n_own + s->n_halo;
     msg.plan_id = s->plan_id;
     msg.agent = s->agent;
@@ -309,12 +309,12 @@ int dgcn_shard_pack(const dgcn_shard *s, uint8_t **buf, size_t *len) {
     msg.recv_ptr = s->recv_ptr;
     msg.n_send_idx = s->send_ptr ? (size_t)s->send_ptr[s->n_peers] : 0;
     msg.send_idx = s->send_idx;
-    size_t n = dgcn__shard__get_packed_size(&msg);
+    size_t n = dgcnpb__shard__get_packed_size(&msg);
     *buf = malloc(n ? n : 1);
     if (!*buf)
         return dgcn_error_set(DGCN_ENOMEM, "shard pack: out of memory (%zu bytes) for agent %d", n,
                               (int)s->agent);
-    *len = dgcn__shard__pack(&msg, *buf);
+    *len = dgcnpb__shard__pack(&msg, *buf);
     return DGCN_OK;
 }
 
@@ -371,7 +371,7 @@ static int s_cmp_i32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int s_validate(const Dgcn__Shard *m) {
+static int s_validate(const Dgcnpb__Shard *m) {
     int rc = DGCN_OK;
     int32_t k = m->agent;
     int32_t *sorted = NULL;
@@ -458,7 +458,7 @@ fail:
 int dgcn_shard_unpack(dgcn_shard *s, const uint8_t *buf, size_t len) {
     int rc = DGCN_OK;
     memset(s, 0, sizeof *s);
-    Dgcn__Shard *m = dgcn__shard__unpack(NULL, len, buf);
+    Dgcnpb__Shard *m = dgcnpb__shard__unpack(NULL, len, buf);
     if (!m)
         return dgcn_error_set(DGCN_EFORMAT, "shard: %zu bytes are not a valid Shard message "
                                             "(truncated or corrupted)", len);
@@ -488,10 +488,10 @@ int dgcn_shard_unpack(dgcn_shard *s, const uint8_t *buf, size_t len) {
     S_COPY(s->send_ptr, m->send_ptr, m->n_send_ptr);
     S_COPY(s->send_idx, m->send_idx, m->n_send_idx);
     S_COPY(s->recv_ptr, m->recv_ptr, m->n_recv_ptr);
-    dgcn__shard__free_unpacked(m, NULL);
+    dgcnpb__shard__free_unpacked(m, NULL);
     return DGCN_OK;
 fail:
-    dgcn__shard__free_unpacked(m, NULL);
+    dgcnpb__shard__free_unpacked(m, NULL);
     dgcn_shard_fini(s);
     return rc;
 }

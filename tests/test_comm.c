@@ -277,7 +277,7 @@ static void fake_send_via(fake *z, int via, uint64_t run_id, int32_t sender, int
                          DGCN_OK);
         return;
     }
-    Dgcn__NeighborMsg m = DGCN__NEIGHBOR_MSG__INIT;
+    Dgcnpb__NeighborMsg m = DGCNPB__NEIGHBOR_MSG__INIT;
     m.run_id = run_id;
     m.sender = sender;
     m.iter = iter;
@@ -287,7 +287,7 @@ static void fake_send_via(fake *z, int via, uint64_t run_id, int32_t sender, int
     m.payload.len = (size_t)n * 4;
     m.payload.data = (uint8_t *)(uintptr_t)v;
     uint8_t buf[1024];
-    size_t len = dgcn__neighbor_msg__pack(&m, buf);
+    size_t len = dgcnpb__neighbor_msg__pack(&m, buf);
     ck_assert_int_eq(zmq_send(z->peer[via], buf, len, 0), (int)len);
 }
 
@@ -502,12 +502,12 @@ START_TEST(test_hub_forged) {
 
     uint8_t body[40], frame[128];
     s_fill(body, sizeof body, 3);
-    Dgcn__CoordMsg m = DGCN__COORD_MSG__INIT;
+    Dgcnpb__CoordMsg m = DGCNPB__COORD_MSG__INIT;
     m.run_id = foreign ? RUN_ID ^ 1 : RUN_ID;
     m.agent = foreign ? 1 : 2;
     m.body.len = sizeof body;
     m.body.data = body;
-    size_t n = dgcn__coord_msg__pack(&m, frame);
+    size_t n = dgcnpb__coord_msg__pack(&m, frame);
     ck_assert_int_eq(zmq_send(raw, frame, n, 0), (int)n);
     int32_t a = 7;
     void *buf = NULL;
@@ -532,7 +532,7 @@ START_TEST(test_hub_forged) {
     /* the same client with a correct header is agent 1 */
     m.run_id = RUN_ID;
     m.agent = 1;
-    n = dgcn__coord_msg__pack(&m, frame);
+    n = dgcnpb__coord_msg__pack(&m, frame);
     ck_assert_int_eq(zmq_send(raw, frame, n, 0), (int)n);
     ck_assert_msg(dgcn_hub_recv_any(h, &a, &buf, &len, -1) == DGCN_OK, "%s", dgcn_error_msg());
     ck_assert(a == 1 && len == sizeof body && memcmp(buf, body, len) == 0);
@@ -664,16 +664,16 @@ START_TEST(test_control_rejects) {
     /* setup whose mixing row does not match its neighbours */
     int32_t nb[2] = {1, 2};
     double mix[2] = {0.5, 0.5};
-    Dgcn__Setup su = DGCN__SETUP__INIT;
+    Dgcnpb__Setup su = DGCNPB__SETUP__INIT;
     su.n_neighbors = 2;
     su.neighbors = nb;
     su.n_mixing = 2;
     su.mixing = mix;
-    Dgcn__ControlEnvelope env = DGCN__CONTROL_ENVELOPE__INIT;
-    env.body_case = DGCN__CONTROL_ENVELOPE__BODY_SETUP;
+    Dgcnpb__ControlEnvelope env = DGCNPB__CONTROL_ENVELOPE__INIT;
+    env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_SETUP;
     env.setup = &su;
     uint8_t packed[256];
-    size_t plen = dgcn__control_envelope__pack(&env, packed);
+    size_t plen = dgcnpb__control_envelope__pack(&env, packed);
     ck_assert_int_eq(dgcn_ctl_unpack(packed, plen, &o), DGCN_EPROTO);
     ck_assert_msg(strstr(dgcn_error_msg(), "mixing weights"), "%s", dgcn_error_msg());
     /* pack refuses what it cannot represent */

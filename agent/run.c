@@ -390,7 +390,7 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
         return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up is for agent %d of run %016" PRIx64
                               " (this run is %016" PRIx64 ")", t->self, s->agent, s->run_id,
                               t->run_id);
-    if (!s->mixing && s->n_neighbors >= 0)
+    if (!s->mixing) /* even without neighbours: the self weight */
         return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up carries no mixing row", t->self);
     DGCN_CHECK(dgcn_run_config_from_kv(&r->cfg, s->n_config, s->config_keys, s->config_values));
     if (r->cfg.plan[0]) DGCN_CHECK(dgcn_plan_read_shard(r->cfg.plan, t->self, &r->shard));

@@ -8,14 +8,12 @@
 #include "core/timer.h"
 #include "graph/shard.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- configuration as key/values ---- */
+/* ---- configuration ---- */
 
 dgcn_run_config dgcn_run_config_defaults(int32_t d, int32_t c) {
     dgcn_run_config r;
@@ -32,189 +30,117 @@ dgcn_run_config dgcn_run_config_defaults(int32_t d, int32_t c) {
     return r;
 }
 
-#define S_MAX_KV 24
+_Static_assert(DGCN_MAX_LAYERS + 1 <= DGCN_CTL_MAX_DIMS, "dims fit a dgcn_ctl_config");
+#define S_SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(S_SAME(DGCN_RUN_VERIFY, DGCN_CTL_MODE_VERIFY) &&
+               S_SAME(DGCN_RUN_TRAIN, DGCN_CTL_MODE_TRAIN), "run modes are RunConfig.Mode");
+_Static_assert(S_SAME(DGCN_MODEL_GCN, DGCN_CTL_MODEL_GCN) &&
+               S_SAME(DGCN_MODEL_MLP, DGCN_CTL_MODEL_MLP), "model kinds are RunConfig.Model");
+_Static_assert(S_SAME(DGCN_CONSENSUS_DGD, DGCN_CTL_OPT_DGD) &&
+               S_SAME(DGCN_CONSENSUS_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
+               S_SAME(DGCN_CONSENSUS_GT, DGCN_CTL_OPT_GT) &&
+               S_SAME(DGCN_CONSENSUS_GT_ADAM, DGCN_CTL_OPT_GT_ADAM),
+               "optimizers are RunConfig.Optimizer");
+#undef S_SAME
 
-static int s_kv_add(int32_t *n, char **keys, char **values, const char *k, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int s_kv_add(int32_t *n, char **keys, char **values, const char *k, const char *fmt, ...) {
-    char buf[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    keys[*n] = strdup(k);
-    values[*n] = strdup(buf);
-    (*n)++;
-    if (!keys[*n - 1] || !values[*n - 1])
-        return dgcn_error_set(DGCN_ENOMEM, "out of memory building the set-up configuration");
-    return DGCN_OK;
-}
-
-void dgcn_run_kv_free(int32_t n, char **keys, char **values) {
-    for (int32_t i = 0; i < n; i++) {
-        if (keys) free(keys[i]);
-        if (values) free(values[i]);
-    }
-    free(keys);
-    free(values);
-}
-
-int dgcn_run_config_to_kv(const dgcn_run_config *c, int32_t *n, char ***keys, char ***values) {
-    int rc = DGCN_OK;
-    char **k = NULL, **v = NULL;
-    int32_t cnt = 0;
-    DGCN_ALLOC(k, S_MAX_KV);
-    DGCN_ALLOC(v, S_MAX_KV);
-    char dims[256] = "";
-    size_t off = 0;
+void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out) {
+    memset(out, 0, sizeof *out);
+    out->mode = c->mode;
+    out->model = c->model.kind;
     for (int l = 0; l <= c->model.n_layers && l <= DGCN_MAX_LAYERS; l++)
-        off += (size_t)snprintf(dims + off, sizeof dims - off, "%s%d", l ? "," : "",
-                                (int)c->model.dims[l]);
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "mode", "%s", c->mode == DGCN_RUN_TRAIN ? "train" : "verify"));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "model", "%s", c->model.kind == DGCN_MODEL_MLP ? "mlp" : "gcn"));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "dims", "%s", dims));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "dropout", "%.9g", (double)c->model.dropout));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "weight_decay", "%.9g", (double)c->model.weight_decay));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "optimizer", "%s", dgcn_consensus_kind_name(c->consensus.kind)));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "lr", "%.17g", c->consensus.step.alpha0));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "lr_decay", "%.17g", c->consensus.step.decay));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "lr_power", "%.17g", c->consensus.step.power));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "grad_scale", "%.17g", c->consensus.grad_scale));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "beta1", "%.17g", c->consensus.beta1));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "beta2", "%.17g", c->consensus.beta2));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "eps", "%.17g", c->consensus.eps));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "iterations", "%" PRId64, c->iterations));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "eval_every", "%" PRId64, c->eval_every));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "final_mixing", "%" PRId64, c->final_mixing));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "init_seed", "%" PRIu64, c->init_seed));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "dropout_seed", "%" PRIu64, c->dropout_seed));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "training", "%d", c->training));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "report_params", "%d", c->report_params));
-    DGCN_CHECK(s_kv_add(&cnt, k, v, "plan", "%s", c->plan));
-    *n = cnt;
-    *keys = k;
-    *values = v;
-    return DGCN_OK;
-fail:
-    dgcn_run_kv_free(cnt, k, v);
-    return rc;
+        out->dims[out->n_dims++] = c->model.dims[l];
+    out->dropout = c->model.dropout;
+    out->weight_decay = c->model.weight_decay;
+    out->optimizer = c->consensus.kind;
+    out->lr = c->consensus.step.alpha0;
+    out->lr_decay = c->consensus.step.decay;
+    out->lr_power = c->consensus.step.power;
+    out->grad_scale = c->consensus.grad_scale;
+    out->beta1 = c->consensus.beta1;
+    out->beta2 = c->consensus.beta2;
+    out->eps = c->consensus.eps;
+    out->iterations = c->iterations;
+    out->eval_every = c->eval_every;
+    out->final_mixing = c->final_mixing;
+    out->init_seed = c->init_seed;
+    out->dropout_seed = c->dropout_seed;
+    out->training = c->training;
+    out->report_params = c->report_params;
+    memcpy(out->plan, c->plan, sizeof out->plan);
+    out->plan[sizeof out->plan - 1] = '\0';
 }
 
-static int s_parse_i64(const char *key, const char *s, int64_t lo, int64_t hi, int64_t *out) {
-    char *end = NULL;
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (errno || end == s || *end || x < lo || x > hi)
-        return dgcn_error_set(DGCN_EINVAL, "set-up: config %s = '%s' is not an integer in [%" PRId64
-                              ", %" PRId64 "]", key, s, lo, hi);
-    *out = x;
+static int s_check_i64(const char *field, int64_t x, int64_t lo, int64_t hi) {
+    if (x < lo || x > hi)
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config %s = %" PRId64 " is not in [%" PRId64
+                              ", %" PRId64 "]", field, x, lo, hi);
     return DGCN_OK;
 }
 
-static int s_parse_u64(const char *key, const char *s, uint64_t *out) {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (errno || end == s || *end || *s == '-')
-        return dgcn_error_set(DGCN_EINVAL, "set-up: config %s = '%s' is not an unsigned integer",
-                              key, s);
-    *out = x;
+static int s_check_real(const char *field, double x) {
+    if (x != x) return dgcn_error_set(DGCN_EINVAL, "set-up: config %s is not a number", field);
     return DGCN_OK;
 }
 
-static int s_parse_f64(const char *key, const char *s, double *out) {
-    char *end = NULL;
-    errno = 0;
-    double x = strtod(s, &end);
-    if (errno || end == s || *end || x != x)
-        return dgcn_error_set(DGCN_EINVAL, "set-up: config %s = '%s' is not a number", key, s);
-    *out = x;
-    return DGCN_OK;
-}
-
-int dgcn_run_config_from_kv(dgcn_run_config *c, int32_t n, char *const *keys,
-                            char *const *values) {
+int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
     int rc = DGCN_OK;
-    *c = dgcn_run_config_defaults(1, 1);
-    int have_dims = 0;
-    for (int32_t i = 0; i < n; i++) {
-        const char *k = keys[i] ? keys[i] : "", *v = values[i] ? values[i] : "";
-        int64_t x = 0;
-        double f = 0;
-        if (!strcmp(k, "mode")) {
-            if (!strcmp(v, "verify")) c->mode = DGCN_RUN_VERIFY;
-            else if (!strcmp(v, "train")) c->mode = DGCN_RUN_TRAIN;
-            else return dgcn_error_set(DGCN_EINVAL, "set-up: config mode = '%s' (verify|train)", v);
-        } else if (!strcmp(k, "model")) {
-            if (!strcmp(v, "gcn")) c->model.kind = DGCN_MODEL_GCN;
-            else if (!strcmp(v, "mlp")) c->model.kind = DGCN_MODEL_MLP;
-            else return dgcn_error_set(DGCN_EINVAL, "set-up: config model = '%s' (gcn|mlp)", v);
-        } else if (!strcmp(k, "dims")) {
-            int nd = 0;
-            const char *p = v;
-            while (*p) {
-                char *end = NULL;
-                long d = strtol(p, &end, 10);
-                if (end == p || d < 1 || d > INT32_MAX || nd > DGCN_MAX_LAYERS ||
-                    (*end && *end != ','))
-                    return dgcn_error_set(DGCN_EINVAL, "set-up: config dims = '%s' is not a list "
-                                          "of 2..%d positive integers", v, DGCN_MAX_LAYERS + 1);
-                c->model.dims[nd++] = (int32_t)d;
-                p = *end ? end + 1 : end;
-            }
-            if (nd < 2)
-                return dgcn_error_set(DGCN_EINVAL, "set-up: config dims = '%s' needs at least two "
-                                      "widths", v);
-            c->model.n_layers = nd - 1;
-            have_dims = 1;
-        } else if (!strcmp(k, "dropout")) {
-            DGCN_CHECK(s_parse_f64(k, v, &f));
-            c->model.dropout = (float)f;
-        } else if (!strcmp(k, "weight_decay")) {
-            DGCN_CHECK(s_parse_f64(k, v, &f));
-            c->model.weight_decay = (float)f;
-        } else if (!strcmp(k, "optimizer")) {
-            if (dgcn_consensus_kind_parse(v, &c->consensus.kind) != DGCN_OK)
-                return dgcn_error_set(DGCN_EINVAL, "set-up: config optimizer = '%s' is unknown", v);
-        } else if (!strcmp(k, "lr")) {
-            DGCN_CHECK(s_parse_f64(k, v, &c->consensus.step.alpha0));
-        } else if (!strcmp(k, "lr_decay")) {
-            DGCN_CHECK(s_parse_f64(k, v, &c->consensus.step.decay));
-        } else if (!strcmp(k, "lr_power")) {
-            DGCN_CHECK(s_parse_f64(k, v, &c->consensus.step.power));
-        } else if (!strcmp(k, "grad_scale")) {
-            DGCN_CHECK(s_parse_f64(k, v, &c->consensus.grad_scale));
-        } else if (!strcmp(k, "beta1")) {
-            DGCN_CHECK(s_parse_f64(k, v, &c->consensus.beta1));
-        } else if (!strcmp(k, "beta2")) {
-            DGCN_CHECK(s_parse_f64(k, v, &c->consensus.beta2));
-        } else if (!strcmp(k, "eps")) {
-            DGCN_CHECK(s_parse_f64(k, v, &c->consensus.eps));
-        } else if (!strcmp(k, "iterations")) {
-            DGCN_CHECK(s_parse_i64(k, v, 0, INT64_C(1) << 40, &c->iterations));
-        } else if (!strcmp(k, "eval_every")) {
-            DGCN_CHECK(s_parse_i64(k, v, 1, INT64_C(1) << 40, &c->eval_every));
-        } else if (!strcmp(k, "final_mixing")) {
-            DGCN_CHECK(s_parse_i64(k, v, 0, INT64_C(1) << 20, &c->final_mixing));
-        } else if (!strcmp(k, "init_seed")) {
-            DGCN_CHECK(s_parse_u64(k, v, &c->init_seed));
-        } else if (!strcmp(k, "dropout_seed")) {
-            DGCN_CHECK(s_parse_u64(k, v, &c->dropout_seed));
-        } else if (!strcmp(k, "training")) {
-            DGCN_CHECK(s_parse_i64(k, v, 0, 1, &x));
-            c->training = (int)x;
-        } else if (!strcmp(k, "report_params")) {
-            DGCN_CHECK(s_parse_i64(k, v, 0, 1, &x));
-            c->report_params = (int)x;
-        } else if (!strcmp(k, "plan")) {
-            if (strlen(v) >= sizeof c->plan)
-                return dgcn_error_set(DGCN_EINVAL, "set-up: config plan path is too long");
-            strcpy(c->plan, v);
-        } else {
-            return dgcn_error_set(DGCN_EINVAL, "set-up: unknown config key '%s'", k);
-        }
+    dgcn_run_config r = dgcn_run_config_defaults(1, 1);
+    if (in->mode != DGCN_CTL_MODE_VERIFY && in->mode != DGCN_CTL_MODE_TRAIN)
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config mode = %d (0 verify, 1 train)",
+                              (int)in->mode);
+    r.mode = (dgcn_run_mode)in->mode;
+    if (in->model != DGCN_CTL_MODEL_GCN && in->model != DGCN_CTL_MODEL_MLP)
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config model = %d (0 gcn, 1 mlp)",
+                              (int)in->model);
+    r.model.kind = (dgcn_model_kind)in->model;
+    if (in->n_dims < 2 || in->n_dims > DGCN_MAX_LAYERS + 1)
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config dims has %d widths (2..%d)",
+                              (int)in->n_dims, DGCN_MAX_LAYERS + 1);
+    for (int32_t l = 0; l < in->n_dims; l++) {
+        if (in->dims[l] < 1)
+            return dgcn_error_set(DGCN_EINVAL, "set-up: config dims[%d] = %d is not positive",
+                                  (int)l, (int)in->dims[l]);
+        r.model.dims[l] = in->dims[l];
     }
-    if (!have_dims) return dgcn_error_set(DGCN_EINVAL, "set-up: config has no dims");
+    r.model.n_layers = in->n_dims - 1;
+    DGCN_CHECK(s_check_real("dropout", in->dropout));
+    r.model.dropout = in->dropout;
+    DGCN_CHECK(s_check_real("weight_decay", in->weight_decay));
+    r.model.weight_decay = in->weight_decay;
+    if (in->optimizer < DGCN_CTL_OPT_DGD || in->optimizer > DGCN_CTL_OPT_GT_ADAM)
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config optimizer = %d is unknown (0..%d)",
+                              (int)in->optimizer, DGCN_CTL_OPT_GT_ADAM);
+    r.consensus.kind = (dgcn_consensus_kind)in->optimizer;
+    DGCN_CHECK(s_check_real("lr", in->lr));
+    DGCN_CHECK(s_check_real("lr_decay", in->lr_decay));
+    DGCN_CHECK(s_check_real("lr_power", in->lr_power));
+    DGCN_CHECK(s_check_real("grad_scale", in->grad_scale));
+    DGCN_CHECK(s_check_real("beta1", in->beta1));
+    DGCN_CHECK(s_check_real("beta2", in->beta2));
+    DGCN_CHECK(s_check_real("eps", in->eps));
+    r.consensus.step.alpha0 = in->lr;
+    r.consensus.step.decay = in->lr_decay;
+    r.consensus.step.power = in->lr_power;
+    r.consensus.grad_scale = in->grad_scale;
+    r.consensus.beta1 = in->beta1;
+    r.consensus.beta2 = in->beta2;
+    r.consensus.eps = in->eps;
+    DGCN_CHECK(s_check_i64("iterations", in->iterations, 0, INT64_C(1) << 40));
+    DGCN_CHECK(s_check_i64("eval_every", in->eval_every, 1, INT64_C(1) << 40));
+    DGCN_CHECK(s_check_i64("final_mixing", in->final_mixing, 0, INT64_C(1) << 20));
+    DGCN_CHECK(s_check_i64("training", in->training, 0, 1));
+    DGCN_CHECK(s_check_i64("report_params", in->report_params, 0, 1));
+    r.iterations = in->iterations;
+    r.eval_every = in->eval_every;
+    r.final_mixing = in->final_mixing;
+    r.init_seed = in->init_seed;
+    r.dropout_seed = in->dropout_seed;
+    r.training = in->training;
+    r.report_params = in->report_params;
+    if (!memchr(in->plan, 0, sizeof in->plan))
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config plan path is too long");
+    memcpy(r.plan, in->plan, sizeof r.plan);
+    *c = r;
     return DGCN_OK;
 fail:
     return rc;
@@ -392,7 +318,7 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
                               t->run_id);
     if (!s->mixing) /* even without neighbours: the self weight */
         return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up carries no mixing row", t->self);
-    DGCN_CHECK(dgcn_run_config_from_kv(&r->cfg, s->n_config, s->config_keys, s->config_values));
+    DGCN_CHECK(dgcn_run_config_from_ctl(&r->cfg, &s->config));
     if (r->cfg.plan[0]) DGCN_CHECK(dgcn_plan_read_shard(r->cfg.plan, t->self, &r->shard));
     else if (s->shard && s->shard_len) DGCN_CHECK(dgcn_shard_unpack(&r->shard, s->shard, s->shard_len));
     else return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up carries neither a shard nor a plan",

@@ -36,7 +36,7 @@ enum { DGCN_RUN_REPORT_LOGITS = -1, DGCN_RUN_REPORT_GRADIENT = -2 };
 enum { DGCN_RUN_PHASE_FORWARD = 0, DGCN_RUN_PHASE_BACKWARD = 1, DGCN_RUN_PHASE_CONSENSUS = 2,
        DGCN_RUN_PHASE_EVAL = 3, DGCN_RUN_N_PHASES = 4 };
 
-/* What the coordinator tells every agent, carried as Setup key/values. */
+/* What the coordinator tells every agent, carried as Setup.config (dgcn_ctl_config). */
 typedef struct dgcn_run_config {
     dgcn_run_mode mode;
     dgcn_model_config model;
@@ -48,20 +48,19 @@ typedef struct dgcn_run_config {
     uint64_t dropout_seed;
     int training;                    /* verify: gradient with dropout (1) or without (0) */
     int report_params;               /* train: parameter vector in every report */
-    char plan[1024];                 /* plan folder to read the shard from, or "" (shard bytes) */
+    char plan[DGCN_CTL_PLAN_MAX];    /* plan folder to read the shard from, or "" (shard bytes) */
 } dgcn_run_config;
 
 /* Verify mode, defaults for d features and c classes: Kipf's model without dropout, DGD 0.1. */
 dgcn_run_config dgcn_run_config_defaults(int32_t d, int32_t c);
 
-/* To key/value strings: *keys and *values are malloc'd arrays of *n malloc'd strings (free with
- * dgcn_run_kv_free). */
-int dgcn_run_config_to_kv(const dgcn_run_config *c, int32_t *n, char ***keys, char ***values);
-void dgcn_run_kv_free(int32_t n, char **keys, char **values);
+/* To the wire form: every field of out is set (dims: the n_layers + 1 widths). */
+void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out);
 
-/* From key/values (unknown keys and malformed values are DGCN_EINVAL naming the key). */
-int dgcn_run_config_from_kv(dgcn_run_config *c, int32_t n, char *const *keys,
-                            char *const *values);
+/* From the wire form, checking ranges and enum values: DGCN_EINVAL naming the field (mode, model,
+ * dims, optimizer, a NaN among the reals, iterations, eval_every, final_mixing, training,
+ * report_params, plan). *c is set only on success. */
+int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in);
 
 /* Connects the neighbours the setup names (zmq: endpoints; mpi: collective communicator; inproc:
  * checks the endpoint's neighbours). */

@@ -7,6 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The wire enums of comm/config.proto, as comm/control.h names them. */
+#define S_SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(S_SAME(DGCNPB__RUN_CONFIG__MODE__MODE_VERIFY, DGCN_CTL_MODE_VERIFY) &&
+               S_SAME(DGCNPB__RUN_CONFIG__MODE__MODE_TRAIN, DGCN_CTL_MODE_TRAIN), "RunConfig.Mode");
+_Static_assert(S_SAME(DGCNPB__RUN_CONFIG__MODEL__MODEL_GCN, DGCN_CTL_MODEL_GCN) &&
+               S_SAME(DGCNPB__RUN_CONFIG__MODEL__MODEL_MLP, DGCN_CTL_MODEL_MLP), "RunConfig.Model");
+_Static_assert(S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_DGD, DGCN_CTL_OPT_DGD) &&
+               S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
+               S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_GT, DGCN_CTL_OPT_GT) &&
+               S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_GT_ADAM, DGCN_CTL_OPT_GT_ADAM),
+               "RunConfig.Optimizer");
+#undef S_SAME
+
 const char *dgcn_ctl_kind_name(int kind) {
     switch (kind) {
     case DGCN_CTL_HELLO: return "hello";
@@ -37,17 +50,52 @@ static int s_pack_env(const Dgcnpb__ControlEnvelope *env, void **buf, size_t *le
     return DGCN_OK;
 }
 
+/* Every field present; *pb points into c (which must outlive it). */
+static void s_pack_config(const dgcn_ctl_config *c, Dgcnpb__RunConfig *pb) {
+    dgcnpb__run_config__init(pb);
+#define S_PUT(f, v) (pb->has_##f = 1, pb->f = (v))
+    S_PUT(mode, (Dgcnpb__RunConfig__Mode)c->mode);
+    S_PUT(model, (Dgcnpb__RunConfig__Model)c->model);
+    pb->n_dims = (size_t)c->n_dims;
+    pb->dims = (int32_t *)(uintptr_t)c->dims;
+    S_PUT(dropout, c->dropout);
+    S_PUT(weight_decay, c->weight_decay);
+    S_PUT(optimizer, (Dgcnpb__RunConfig__Optimizer)c->optimizer);
+    S_PUT(lr, c->lr);
+    S_PUT(lr_decay, c->lr_decay);
+    S_PUT(lr_power, c->lr_power);
+    S_PUT(grad_scale, c->grad_scale);
+    S_PUT(beta1, c->beta1);
+    S_PUT(beta2, c->beta2);
+    S_PUT(eps, c->eps);
+    S_PUT(iterations, c->iterations);
+    S_PUT(eval_every, c->eval_every);
+    S_PUT(final_mixing, c->final_mixing);
+    S_PUT(init_seed, c->init_seed);
+    S_PUT(dropout_seed, c->dropout_seed);
+    S_PUT(training, c->training != 0);
+    S_PUT(report_params, c->report_params != 0);
+#undef S_PUT
+    pb->plan = (char *)(uintptr_t)c->plan;
+}
+
 static int s_pack_setup(const dgcn_ctl_setup *s, Dgcnpb__ControlEnvelope *env, void **buf,
                         size_t *len) {
     int rc = DGCN_OK;
     Dgcnpb__Setup pb = DGCNPB__SETUP__INIT;
-    Dgcnpb__KeyValue *kv = NULL, **kvp = NULL;
+    Dgcnpb__RunConfig cfg;
     char **eps = NULL;
-    if (s->n_neighbors < 0 || s->n_config < 0 || (s->n_neighbors > 0 && !s->neighbors) ||
-        (s->n_config > 0 && (!s->config_keys || !s->config_values)) ||
+    const dgcn_ctl_config *c = &s->config;
+    if (s->n_neighbors < 0 || (s->n_neighbors > 0 && !s->neighbors) ||
         (s->shard_len > 0 && !s->shard))
         return dgcn_error_set(DGCN_EINVAL, "setup for agent %d: inconsistent counts and arrays",
                               s->agent);
+    if (c->n_dims < 1 || c->n_dims > DGCN_CTL_MAX_DIMS)
+        return dgcn_error_set(DGCN_EINVAL, "setup for agent %d: config has %d widths in dims "
+                              "(1..%d)", s->agent, c->n_dims, DGCN_CTL_MAX_DIMS);
+    if (!memchr(c->plan, 0, sizeof c->plan))
+        return dgcn_error_set(DGCN_EINVAL, "setup for agent %d: config plan is not terminated "
+                              "within %d bytes", s->agent, DGCN_CTL_PLAN_MAX);
     pb.run_id = s->run_id;
     pb.agent = s->agent;
     pb.n_agents = s->n_agents;
@@ -61,16 +109,8 @@ static int s_pack_setup(const dgcn_ctl_setup *s, Dgcnpb__ControlEnvelope *env, v
         pb.n_neighbor_endpoints = (size_t)s->n_neighbors;
         pb.neighbor_endpoints = eps;
     }
-    DGCN_ALLOC(kv, s->n_config);
-    DGCN_ALLOC(kvp, s->n_config);
-    for (int32_t i = 0; i < s->n_config; i++) {
-        dgcnpb__key_value__init(&kv[i]);
-        kv[i].key = s_str(s->config_keys[i]);
-        kv[i].value = s_str(s->config_values[i]);
-        kvp[i] = &kv[i];
-    }
-    pb.n_config = (size_t)s->n_config;
-    pb.config = kvp;
+    s_pack_config(c, &cfg);
+    pb.config = &cfg;
     pb.shard.len = s->shard_len;
     pb.shard.data = (uint8_t *)(uintptr_t)s->shard;
     pb.endpoint = s_str(s->endpoint);
@@ -79,8 +119,6 @@ static int s_pack_setup(const dgcn_ctl_setup *s, Dgcnpb__ControlEnvelope *env, v
     rc = s_pack_env(env, buf, len);
 fail:
     free(eps);
-    free(kv);
-    free(kvp);
     return rc;
 }
 
@@ -182,11 +220,60 @@ static int s_copy(void **dst, const void *src, size_t n, size_t sz) {
         }                                                                                          \
     } while (0)
 
+/* Every RunConfig field must be present, and no other: a missing one is named, an unknown one
+ * is named by its number. */
+static int s_unpack_config(const Dgcnpb__RunConfig *pb, int32_t agent, dgcn_ctl_config *c) {
+    if (!pb) return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: no config", agent);
+    if (pb->base.n_unknown_fields > 0)
+        return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config carries unknown field %u",
+                              agent, (unsigned)pb->base.unknown_fields[0].tag);
+#define S_TAKE(f, dst)                                                                             \
+    do {                                                                                           \
+        if (!pb->has_##f)                                                                          \
+            return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field '%s'",      \
+                                  agent, #f);                                                      \
+        (dst) = pb->f;                                                                             \
+    } while (0)
+    S_TAKE(mode, c->mode);
+    S_TAKE(model, c->model);
+    if (pb->n_dims == 0)
+        return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field 'dims'", agent);
+    if (pb->n_dims > DGCN_CTL_MAX_DIMS)
+        return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config field 'dims' has %zu widths "
+                              "(at most %d)", agent, pb->n_dims, DGCN_CTL_MAX_DIMS);
+    c->n_dims = (int32_t)pb->n_dims;
+    memcpy(c->dims, pb->dims, pb->n_dims * sizeof *c->dims);
+    S_TAKE(dropout, c->dropout);
+    S_TAKE(weight_decay, c->weight_decay);
+    S_TAKE(optimizer, c->optimizer);
+    S_TAKE(lr, c->lr);
+    S_TAKE(lr_decay, c->lr_decay);
+    S_TAKE(lr_power, c->lr_power);
+    S_TAKE(grad_scale, c->grad_scale);
+    S_TAKE(beta1, c->beta1);
+    S_TAKE(beta2, c->beta2);
+    S_TAKE(eps, c->eps);
+    S_TAKE(iterations, c->iterations);
+    S_TAKE(eval_every, c->eval_every);
+    S_TAKE(final_mixing, c->final_mixing);
+    S_TAKE(init_seed, c->init_seed);
+    S_TAKE(dropout_seed, c->dropout_seed);
+    S_TAKE(training, c->training);
+    S_TAKE(report_params, c->report_params);
+#undef S_TAKE
+    if (!pb->plan)
+        return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field 'plan'", agent);
+    if (strlen(pb->plan) >= sizeof c->plan)
+        return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config field 'plan' is longer than "
+                              "%d bytes", agent, DGCN_CTL_PLAN_MAX - 1);
+    strcpy(c->plan, pb->plan);
+    return DGCN_OK;
+}
+
 static int s_unpack_setup(const Dgcnpb__Setup *pb, dgcn_ctl_setup *s) {
     int rc = DGCN_OK;
     size_t n = pb->n_neighbors;
-    if (n > INT32_MAX || pb->n_config > INT32_MAX)
-        return dgcn_error_set(DGCN_EPROTO, "setup: too many neighbours or config entries");
+    if (n > INT32_MAX) return dgcn_error_set(DGCN_EPROTO, "setup: too many neighbours");
     if (pb->n_mixing != 0 && pb->n_mixing != n + 1)
         return dgcn_error_set(DGCN_EPROTO,
                               "setup for agent %d: %zu mixing weights for %zu neighbours "
@@ -196,6 +283,7 @@ static int s_unpack_setup(const Dgcnpb__Setup *pb, dgcn_ctl_setup *s) {
         return dgcn_error_set(DGCN_EPROTO,
                               "setup for agent %d: %zu neighbour endpoints for %zu neighbours",
                               pb->agent, pb->n_neighbor_endpoints, n);
+    DGCN_CHECK(s_unpack_config(pb->config, pb->agent, &s->config));
     s->run_id = pb->run_id;
     s->agent = pb->agent;
     s->n_agents = pb->n_agents;
@@ -206,20 +294,6 @@ static int s_unpack_setup(const Dgcnpb__Setup *pb, dgcn_ctl_setup *s) {
         DGCN_ALLOC(s->neighbor_endpoints, n);
         for (size_t i = 0; i < n; i++)
             S_NEED_DUP(s->neighbor_endpoints[i], pb->neighbor_endpoints[i]);
-    }
-    s->n_config = (int32_t)pb->n_config;
-    DGCN_ALLOC(s->config_keys, pb->n_config);
-    DGCN_ALLOC(s->config_values, pb->n_config);
-    for (size_t i = 0; i < pb->n_config; i++) {
-        const char *k = pb->config[i]->key, *v = pb->config[i]->value;
-        s->config_keys[i] = malloc(strlen(k) + 1);
-        s->config_values[i] = malloc(strlen(v) + 1);
-        if (!s->config_keys[i] || !s->config_values[i]) {
-            rc = dgcn_error_set(DGCN_ENOMEM, "out of memory copying setup config");
-            goto fail;
-        }
-        strcpy(s->config_keys[i], k);
-        strcpy(s->config_values[i], v);
     }
     DGCN_CHECK(s_copy((void **)&s->shard, pb->shard.data, pb->shard.len, 1));
     s->shard_len = pb->shard.len;
@@ -318,13 +392,7 @@ void dgcn_ctl_msg_fini(dgcn_ctl_msg *m) {
         dgcn_ctl_setup *s = &m->u.setup;
         if (s->neighbor_endpoints)
             for (int32_t i = 0; i < s->n_neighbors; i++) free(s->neighbor_endpoints[i]);
-        for (int32_t i = 0; i < s->n_config; i++) {
-            if (s->config_keys) free(s->config_keys[i]);
-            if (s->config_values) free(s->config_values[i]);
-        }
         free(s->neighbor_endpoints);
-        free(s->config_keys);
-        free(s->config_values);
         free(s->neighbors);
         free(s->mixing);
         free(s->shard);

@@ -37,6 +37,41 @@ typedef struct dgcn_ctl_hello {
     char *endpoint; /* mesh endpoint the agent bound, or NULL */
 } dgcn_ctl_hello;
 
+/* RunConfig enums (comm/config.proto), as on the wire. */
+enum { DGCN_CTL_MODE_VERIFY = 0, DGCN_CTL_MODE_TRAIN = 1 };
+enum { DGCN_CTL_MODEL_GCN = 0, DGCN_CTL_MODEL_MLP = 1 };
+enum { DGCN_CTL_OPT_DGD = 0, DGCN_CTL_OPT_DGD_ATC = 1, DGCN_CTL_OPT_GT = 2,
+       DGCN_CTL_OPT_GT_ADAM = 3 };
+
+#define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */
+#define DGCN_CTL_PLAN_MAX 1024 /* bytes of the plan path, NUL included */
+
+/* The run configuration, one field per RunConfig field (comm/config.proto; meanings in
+ * docs/running.md). Owns nothing: a plain value, copied freely. Unpacking fills every field or
+ * fails; ranges and enum values are the receiver's to check (dgcn_run_config_from_ctl). */
+typedef struct dgcn_ctl_config {
+    int32_t mode;                 /* DGCN_CTL_MODE_* */
+    int32_t model;                /* DGCN_CTL_MODEL_* */
+    int32_t n_dims;               /* widths in dims, 1..DGCN_CTL_MAX_DIMS */
+    int32_t dims[DGCN_CTL_MAX_DIMS]; /* widths d, hidden..., c */
+    float dropout;                /* probability */
+    float weight_decay;           /* L2 coefficient on W_0 */
+    int32_t optimizer;            /* DGCN_CTL_OPT_* */
+    double lr;                    /* initial step alpha0 */
+    double lr_decay;              /* iterations; <= 0: constant step */
+    double lr_power;              /* exponent of the schedule */
+    double grad_scale;            /* gradient multiplier; 0: M */
+    double beta1, beta2, eps;     /* gt-adam moments */
+    int64_t iterations;           /* train: steps */
+    int64_t eval_every;           /* train: iterations between reports */
+    int64_t final_mixing;         /* train: averaging rounds before the last report */
+    uint64_t init_seed;           /* Glorot init of theta */
+    uint64_t dropout_seed;        /* dropout masks */
+    int training;                 /* verify: gradient with dropout (0 or 1) */
+    int report_params;            /* train: parameter vector in every report (0 or 1) */
+    char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, "" for the shard bytes */
+} dgcn_ctl_config;
+
 typedef struct dgcn_ctl_setup {
     uint64_t run_id;
     int32_t agent;
@@ -45,9 +80,7 @@ typedef struct dgcn_ctl_setup {
     int32_t *neighbors;        /* [n_neighbors] increasing agent ids */
     double *mixing;            /* [n_neighbors + 1]: self weight, then one per neighbour */
     char **neighbor_endpoints; /* [n_neighbors] or NULL */
-    int32_t n_config;
-    char **config_keys;        /* [n_config] */
-    char **config_values;      /* [n_config] */
+    dgcn_ctl_config config;    /* by value */
     uint8_t *shard;            /* [shard_len] bytes, or NULL */
     size_t shard_len;
     char *endpoint;            /* where this agent binds, or NULL */
@@ -93,11 +126,14 @@ typedef struct dgcn_ctl_msg {
 } dgcn_ctl_msg;
 
 /* Packs m into *buf (malloc'd, caller frees) of *len bytes. DGCN_EINVAL for an unknown kind,
- * inconsistent counts or a result over DGCN_CONTROL_MAX_BYTES. */
+ * inconsistent counts (a setup's config.n_dims outside 1..DGCN_CTL_MAX_DIMS, an unterminated
+ * config.plan) or a result over DGCN_CONTROL_MAX_BYTES. */
 int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len);
 
 /* Unpacks len bytes into *m (which then owns its arrays; dgcn_ctl_msg_fini releases them).
- * DGCN_EPROTO for an oversized, malformed or empty message. On error *m is empty. */
+ * DGCN_EPROTO for an oversized, malformed or empty message, and for a setup whose config is
+ * absent, lacks a field (the message names it), carries a field number RunConfig does not have
+ * (named), more than DGCN_CTL_MAX_DIMS widths or a plan path too long. On error *m is empty. */
 int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m);
 
 /* Frees what dgcn_ctl_unpack allocated and zeroes *m; accepts an empty message. */

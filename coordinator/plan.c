@@ -189,7 +189,6 @@ void dgcn_plan_setups_free(dgcn_ctl_setup **setups, int32_t m) {
         free(s[k].neighbors);
         free(s[k].mixing);
         free(s[k].shard);
-        dgcn_run_kv_free(s[k].n_config, s[k].config_keys, s[k].config_values);
     }
     free(s);
     *setups = NULL;
@@ -216,7 +215,7 @@ int dgcn_plan_setups(const dgcn_plan *p, const dgcn_run_config *cfg, int with_sh
                 s->neighbors[s->n_neighbors] = t;
                 s->mixing[++s->n_neighbors] = p->c[(size_t)k * m + t];
             }
-        DGCN_CHECK(dgcn_run_config_to_kv(cfg, &s->n_config, &s->config_keys, &s->config_values));
+        dgcn_run_config_to_ctl(cfg, &s->config);
         if (with_shards) DGCN_CHECK(dgcn_shard_pack(&p->shards[k], &s->shard, &s->shard_len));
     }
     *out = setups;

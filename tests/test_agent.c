@@ -1,6 +1,7 @@
 /* tests/test_agent.c: the consensus optimizers (nn/consensus.h) against hand-computed values, and
  * the agent (agent/agent.h) against the centralized model over the inproc transport. */
 #include "agent/agent.h"
+#include "agent/run.h"
 #include "comm/inproc.h"
 #include "core/error.h"
 #include "graph/csr.h"
@@ -857,10 +858,102 @@ START_TEST(test_deadline_and_mismatch) {
 }
 END_TEST
 
+/* ---- the run configuration from its wire form ---- */
+
+START_TEST(test_run_config_from_ctl) {
+    dgcn_run_config a = dgcn_run_config_defaults(1433, 7), b;
+    a.mode = DGCN_RUN_TRAIN;
+    a.model.kind = DGCN_MODEL_MLP;
+    a.consensus = dgcn_consensus_defaults(DGCN_CONSENSUS_GT_ADAM, 0.01);
+    a.consensus.step.decay = 100;
+    a.consensus.step.power = 0.5;
+    a.iterations = 200;
+    a.eval_every = 20;
+    a.final_mixing = 5;
+    a.init_seed = 11;
+    a.dropout_seed = 12;
+    a.report_params = 1;
+    strcpy(a.plan, "/runs/x/plan");
+    dgcn_ctl_config ok;
+    dgcn_run_config_to_ctl(&a, &ok);
+    ck_assert_msg(dgcn_run_config_from_ctl(&b, &ok) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert(b.mode == a.mode && b.model.kind == a.model.kind && b.model.n_layers == 2);
+    ck_assert_int_eq(memcmp(b.model.dims, a.model.dims, 3 * sizeof *a.model.dims), 0);
+    ck_assert(b.model.dropout == a.model.dropout && b.model.weight_decay == a.model.weight_decay);
+    ck_assert_int_eq(memcmp(&b.consensus, &a.consensus, sizeof a.consensus), 0);
+    ck_assert(b.iterations == 200 && b.eval_every == 20 && b.final_mixing == 5);
+    ck_assert(b.init_seed == 11 && b.dropout_seed == 12 && b.training == 0 && b.report_params == 1);
+    ck_assert_str_eq(b.plan, "/runs/x/plan");
+
+    /* one bad field at a time: DGCN_EINVAL naming it, *c untouched */
+    enum { N_BAD = 28 };
+    dgcn_ctl_config bad[N_BAD];
+    const char *field[N_BAD];
+    int n = 0;
+#define S_BAD(name, stmt)                                                                          \
+    do {                                                                                           \
+        bad[n] = ok;                                                                               \
+        dgcn_ctl_config *c = &bad[n];                                                              \
+        stmt;                                                                                      \
+        field[n++] = name;                                                                         \
+    } while (0)
+    S_BAD("mode", c->mode = 2);
+    S_BAD("mode", c->mode = -1);
+    S_BAD("model", c->model = 2);
+    S_BAD("dims", c->n_dims = 1);
+    S_BAD("dims", c->n_dims = DGCN_MAX_LAYERS + 2);
+    S_BAD("dims", c->dims[1] = 0);
+    S_BAD("dropout", c->dropout = NAN);
+    S_BAD("weight_decay", c->weight_decay = NAN);
+    S_BAD("optimizer", c->optimizer = 4);
+    S_BAD("optimizer", c->optimizer = -1);
+    S_BAD("lr", c->lr = NAN);
+    S_BAD("lr_decay", c->lr_decay = NAN);
+    S_BAD("lr_power", c->lr_power = NAN);
+    S_BAD("grad_scale", c->grad_scale = NAN);
+    S_BAD("beta1", c->beta1 = NAN);
+    S_BAD("beta2", c->beta2 = NAN);
+    S_BAD("eps", c->eps = NAN);
+    S_BAD("iterations", c->iterations = -1);
+    S_BAD("iterations", c->iterations = (INT64_C(1) << 40) + 1);
+    S_BAD("eval_every", c->eval_every = 0);
+    S_BAD("eval_every", c->eval_every = (INT64_C(1) << 40) + 1);
+    S_BAD("final_mixing", c->final_mixing = -1);
+    S_BAD("final_mixing", c->final_mixing = (INT64_C(1) << 20) + 1);
+    S_BAD("training", c->training = 2);
+    S_BAD("training", c->training = -1);
+    S_BAD("report_params", c->report_params = 2);
+    S_BAD("report_params", c->report_params = -1);
+    S_BAD("plan", memset(c->plan, 'p', sizeof c->plan));
+#undef S_BAD
+    ck_assert_int_eq(n, N_BAD);
+    for (int i = 0; i < n; i++) {
+        dgcn_run_config c = a;
+        ck_assert_msg(dgcn_run_config_from_ctl(&c, &bad[i]) == DGCN_EINVAL, "case %d (%s) accepted",
+                      i, field[i]);
+        char want[64];
+        snprintf(want, sizeof want, "config %s", field[i]);
+        ck_assert_msg(strstr(dgcn_error_msg(), want), "case %d: '%s' does not name %s", i,
+                      dgcn_error_msg(), field[i]);
+        ck_assert_int_eq(memcmp(&c, &a, sizeof c), 0);
+    }
+    /* the edges of the ranges are accepted */
+    dgcn_ctl_config edge = ok;
+    edge.iterations = 0;
+    edge.eval_every = INT64_C(1) << 40;
+    edge.final_mixing = INT64_C(1) << 20;
+    edge.n_dims = DGCN_MAX_LAYERS + 1;
+    for (int l = 0; l < edge.n_dims; l++) edge.dims[l] = 1;
+    ck_assert_msg(dgcn_run_config_from_ctl(&b, &edge) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_int_eq(b.model.n_layers, DGCN_MAX_LAYERS);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"step_schedule", test_step_schedule, 0, 0},
         {"config_check", test_config_check, 0, 0},
+        {"run_config_from_ctl", test_run_config_from_ctl, 0, 0},
         {"dgd_values", test_dgd_values, 0, 0},
         {"dgd_atc_values", test_dgd_atc_values, 0, 0},
         {"gt_values", test_gt_values, 0, 0},

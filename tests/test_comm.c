@@ -4,6 +4,7 @@
 #include "comm/control.h"
 #include "comm/hub.h"
 #include "comm/inproc.h"
+#include "comm/config.pb-c.h"
 #include "comm/control.pb-c.h"
 #include "comm/message.pb-c.h"
 #include "comm/transport.h"
@@ -14,6 +15,7 @@
 #include "tests/testutil.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -568,6 +570,55 @@ static dgcn_ctl_msg s_roundtrip(const dgcn_ctl_msg *m, size_t *packed_len) {
     return o;
 }
 
+/* A config whose every field differs from its zero value (and from the others of its type). */
+static dgcn_ctl_config s_full_config(void) {
+    dgcn_ctl_config c;
+    memset(&c, 0, sizeof c);
+    c.mode = DGCN_CTL_MODE_TRAIN;
+    c.model = DGCN_CTL_MODEL_MLP;
+    c.n_dims = 3;
+    c.dims[0] = 1433;
+    c.dims[1] = 16;
+    c.dims[2] = 7;
+    c.dropout = 0.5f;
+    c.weight_decay = 5e-4f;
+    c.optimizer = DGCN_CTL_OPT_GT_ADAM;
+    c.lr = 0.01;
+    c.lr_decay = 250.5;
+    c.lr_power = 0.75;
+    c.grad_scale = 8;
+    c.beta1 = 0.9;
+    c.beta2 = 0.999;
+    c.eps = 1e-8;
+    c.iterations = (int64_t)1 << 33;
+    c.eval_every = 25;
+    c.final_mixing = 3;
+    c.init_seed = UINT64_MAX - 1;
+    c.dropout_seed = 0x8000000000000001ULL;
+    c.training = 1;
+    c.report_params = 1;
+    snprintf(c.plan, sizeof c.plan, "/runs/train-20261127/plan");
+    return c;
+}
+
+static void s_config_eq(const dgcn_ctl_config *a, const dgcn_ctl_config *b) {
+    ck_assert_int_eq(a->mode, b->mode);
+    ck_assert_int_eq(a->model, b->model);
+    ck_assert_int_eq(a->n_dims, b->n_dims);
+    for (int32_t i = 0; i < a->n_dims; i++) ck_assert_int_eq(a->dims[i], b->dims[i]);
+    ck_assert(a->dropout == b->dropout && a->weight_decay == b->weight_decay);
+    ck_assert_int_eq(a->optimizer, b->optimizer);
+    ck_assert(a->lr == b->lr && a->lr_decay == b->lr_decay && a->lr_power == b->lr_power);
+    ck_assert(a->grad_scale == b->grad_scale && a->beta1 == b->beta1 && a->beta2 == b->beta2 &&
+              a->eps == b->eps);
+    ck_assert(a->iterations == b->iterations && a->eval_every == b->eval_every &&
+              a->final_mixing == b->final_mixing);
+    ck_assert(a->init_seed == b->init_seed && a->dropout_seed == b->dropout_seed);
+    ck_assert_int_eq(a->training, b->training);
+    ck_assert_int_eq(a->report_params, b->report_params);
+    ck_assert_str_eq(a->plan, b->plan);
+}
+
 START_TEST(test_control_roundtrip) {
     dgcn_ctl_msg m, o;
     memset(&m, 0, sizeof m);
@@ -581,12 +632,12 @@ START_TEST(test_control_roundtrip) {
     int32_t nb[3] = {0, 2, 5};
     double mix[4] = {0.25, 0.25, 0.125, 0.375};
     char *eps[3] = {"ipc:///r/agent-0.sock", "ipc:///r/agent-2.sock", "ipc:///r/agent-5.sock"};
-    char *keys[2] = {"lr", "layers"}, *vals[2] = {"0.01", "2"};
+    dgcn_ctl_config cfg = s_full_config();
     uint8_t shard[300];
     s_fill(shard, sizeof shard, 5);
     memset(&m, 0, sizeof m);
     m.kind = DGCN_CTL_SETUP;
-    m.u.setup = (dgcn_ctl_setup){RUN_ID, 1, 6, 3, nb, mix, eps, 2, keys, vals, shard, sizeof shard,
+    m.u.setup = (dgcn_ctl_setup){RUN_ID, 1, 6, 3, nb, mix, eps, cfg, shard, sizeof shard,
                                  "ipc:///r/agent-1.sock"};
     o = s_roundtrip(&m, NULL);
     const dgcn_ctl_setup *s = &o.u.setup;
@@ -594,9 +645,9 @@ START_TEST(test_control_roundtrip) {
     ck_assert_int_eq(memcmp(s->neighbors, nb, sizeof nb), 0);
     ck_assert_int_eq(memcmp(s->mixing, mix, sizeof mix), 0);
     for (int i = 0; i < 3; i++) ck_assert_str_eq(s->neighbor_endpoints[i], eps[i]);
-    ck_assert_int_eq(s->n_config, 2);
-    ck_assert_str_eq(s->config_keys[1], "layers");
-    ck_assert_str_eq(s->config_values[0], "0.01");
+    ck_assert_int_eq(s->config.n_dims, 3); /* two layers */
+    ck_assert(s->config.lr == 0.01);
+    s_config_eq(&s->config, &cfg);
     ck_assert_uint_eq(s->shard_len, sizeof shard);
     ck_assert_int_eq(memcmp(s->shard, shard, sizeof shard), 0);
     ck_assert_str_eq(s->endpoint, "ipc:///r/agent-1.sock");
@@ -689,6 +740,231 @@ START_TEST(test_control_rejects) {
 }
 END_TEST
 
+/* ---- the set-up's RunConfig on the wire ---- */
+
+/* A RunConfig with every field present, built with the generated API; *pb points into dims. */
+static void s_pb_full_config(Dgcnpb__RunConfig *pb, int32_t *dims /* (3) */) {
+    dgcnpb__run_config__init(pb);
+    dims[0] = 1433;
+    dims[1] = 16;
+    dims[2] = 7;
+#define S_PUT(f, v) (pb->has_##f = 1, pb->f = (v))
+    S_PUT(mode, DGCNPB__RUN_CONFIG__MODE__MODE_TRAIN);
+    S_PUT(model, DGCNPB__RUN_CONFIG__MODEL__MODEL_GCN);
+    pb->n_dims = 3;
+    pb->dims = dims;
+    S_PUT(dropout, 0.5f);
+    S_PUT(weight_decay, 5e-4f);
+    S_PUT(optimizer, DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_GT);
+    S_PUT(lr, 5.0);
+    S_PUT(lr_decay, 0.0);
+    S_PUT(lr_power, 0.0);
+    S_PUT(grad_scale, 0.0);
+    S_PUT(beta1, 0.9);
+    S_PUT(beta2, 0.999);
+    S_PUT(eps, 1e-8);
+    S_PUT(iterations, 100);
+    S_PUT(eval_every, 10);
+    S_PUT(final_mixing, 0);
+    S_PUT(init_seed, 7);
+    S_PUT(dropout_seed, 7);
+    S_PUT(training, 0);
+    S_PUT(report_params, 1);
+#undef S_PUT
+    pb->plan = "";
+}
+
+/* Packs a setup for agent 0 of 1 (mixing row {1}) carrying cfg, and unpacks it into *o. */
+static int s_unpack_with_config(Dgcnpb__RunConfig *cfg, dgcn_ctl_msg *o) {
+    double mix[1] = {1.0};
+    Dgcnpb__Setup su = DGCNPB__SETUP__INIT;
+    su.run_id = RUN_ID;
+    su.n_agents = 1;
+    su.n_mixing = 1;
+    su.mixing = mix;
+    su.config = cfg;
+    Dgcnpb__ControlEnvelope env = DGCNPB__CONTROL_ENVELOPE__INIT;
+    env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_SETUP;
+    env.setup = &su;
+    uint8_t packed[1024];
+    ck_assert_uint_le(dgcnpb__control_envelope__get_packed_size(&env), sizeof packed);
+    size_t plen = dgcnpb__control_envelope__pack(&env, packed);
+    return dgcn_ctl_unpack(packed, plen, o);
+}
+
+START_TEST(test_config_missing_field) {
+    Dgcnpb__RunConfig full, cfg;
+    int32_t dims[3];
+    dgcn_ctl_msg o;
+    s_pb_full_config(&full, dims);
+    ck_assert_msg(s_unpack_with_config(&full, &o) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_int_eq(o.u.setup.config.iterations, 100);
+    dgcn_ctl_msg_fini(&o);
+    ck_assert_int_eq(s_unpack_with_config(NULL, &o), DGCN_EPROTO);
+    ck_assert_msg(strstr(dgcn_error_msg(), "no config"), "%s", dgcn_error_msg());
+    /* each field of the descriptor left out in turn */
+    const ProtobufCMessageDescriptor *d = &dgcnpb__run_config__descriptor;
+    ck_assert_uint_eq(d->n_fields, 21);
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        cfg = full;
+        char *base = (char *)&cfg;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED)
+            *(size_t *)(base + f->quantifier_offset) = 0;
+        else if (f->type == PROTOBUF_C_TYPE_STRING)
+            *(char **)(base + f->offset) = NULL;
+        else
+            *(protobuf_c_boolean *)(base + f->quantifier_offset) = 0;
+        ck_assert_msg(s_unpack_with_config(&cfg, &o) == DGCN_EPROTO, "config without %s accepted",
+                      f->name);
+        char want[64];
+        snprintf(want, sizeof want, "lacks field '%s'", f->name);
+        ck_assert_msg(strstr(dgcn_error_msg(), want), "without %s: %s", f->name, dgcn_error_msg());
+        ck_assert_int_eq(o.kind, DGCN_CTL_NONE);
+    }
+}
+END_TEST
+
+START_TEST(test_config_unknown_field) {
+    Dgcnpb__RunConfig cfg;
+    int32_t dims[3];
+    dgcn_ctl_msg o;
+    s_pb_full_config(&cfg, dims);
+    /* field 42 (varint 5): what a sender with a newer RunConfig would add */
+    uint8_t value[1] = {5};
+    ProtobufCMessageUnknownField uf = {42, PROTOBUF_C_WIRE_TYPE_VARINT, sizeof value, value};
+    cfg.base.n_unknown_fields = 1;
+    cfg.base.unknown_fields = &uf;
+    ck_assert_int_eq(s_unpack_with_config(&cfg, &o), DGCN_EPROTO);
+    ck_assert_msg(strstr(dgcn_error_msg(), "unknown field 42"), "%s", dgcn_error_msg());
+    ck_assert_int_eq(o.kind, DGCN_CTL_NONE);
+    /* and the same config without it is fine */
+    cfg.base.n_unknown_fields = 0;
+    ck_assert_msg(s_unpack_with_config(&cfg, &o) == DGCN_OK, "%s", dgcn_error_msg());
+    dgcn_ctl_msg_fini(&o);
+}
+END_TEST
+
+START_TEST(test_config_pack_rejects) {
+    dgcn_ctl_msg m;
+    void *buf = NULL;
+    size_t len = 0;
+    memset(&m, 0, sizeof m);
+    m.kind = DGCN_CTL_SETUP;
+    m.u.setup.config = s_full_config();
+    m.u.setup.config.n_dims = 0;
+    ck_assert_int_eq(dgcn_ctl_pack(&m, &buf, &len), DGCN_EINVAL);
+    ck_assert_msg(strstr(dgcn_error_msg(), "dims"), "%s", dgcn_error_msg());
+    m.u.setup.config.n_dims = DGCN_CTL_MAX_DIMS + 1;
+    ck_assert_int_eq(dgcn_ctl_pack(&m, &buf, &len), DGCN_EINVAL);
+    m.u.setup.config = s_full_config();
+    memset(m.u.setup.config.plan, 'x', sizeof m.u.setup.config.plan);
+    ck_assert_int_eq(dgcn_ctl_pack(&m, &buf, &len), DGCN_EINVAL);
+    ck_assert_msg(strstr(dgcn_error_msg(), "plan"), "%s", dgcn_error_msg());
+    ck_assert_ptr_null(buf);
+}
+END_TEST
+
+/* ---- docs/running.md lists exactly RunConfig's fields ---- */
+
+#define S_MAX_FIELDS 64
+
+typedef struct s_names {
+    int n;
+    char name[S_MAX_FIELDS][64];
+} s_names;
+
+static int s_names_has(const s_names *s, const char *name) {
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->name[i], name)) return 1;
+    return 0;
+}
+
+static void s_names_add(s_names *s, const char *name, size_t len) {
+    ck_assert_int_lt(s->n, S_MAX_FIELDS);
+    ck_assert_uint_lt(len, sizeof s->name[0]);
+    memcpy(s->name[s->n], name, len);
+    s->name[s->n][len] = '\0';
+    s->n++;
+}
+
+static FILE *s_open_source(const char *rel) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", DGCN_SOURCE_DIR, rel);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f, "cannot open %s", path);
+    return f;
+}
+
+/* The field names of `message RunConfig` (fields at its top level, not enum values). */
+static void s_proto_fields(const char *rel, s_names *out) {
+    FILE *f = s_open_source(rel);
+    char line[1024];
+    int depth = 0, in = 0;
+    out->n = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *c = strstr(line, "//");
+        if (c) *c = '\0';
+        char label[32], type[64], name[64];
+        if (!in) {
+            if (sscanf(line, " message %63s", name) == 1 && !strcmp(name, "RunConfig")) in = 1;
+            else continue;
+        } else if (depth == 1 &&
+                   sscanf(line, " %31s %63s %63[A-Za-z0-9_]", label, type, name) == 3 &&
+                   (!strcmp(label, "optional") || !strcmp(label, "required") ||
+                    !strcmp(label, "repeated"))) {
+            s_names_add(out, name, strlen(name));
+        }
+        for (char *p = line; *p; p++) depth += (*p == '{') - (*p == '}');
+        if (in && depth == 0) break;
+    }
+    fclose(f);
+    ck_assert_msg(in, "%s: no message RunConfig", rel);
+}
+
+/* The first column (`name`) of the table under the heading that starts with `heading`. */
+static void s_doc_fields(const char *rel, const char *heading, s_names *out) {
+    FILE *f = s_open_source(rel);
+    char line[4096];
+    int found = 0;
+    out->n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!found) {
+            found = !strncmp(line, heading, strlen(heading));
+            continue;
+        }
+        if (line[0] == '#') break;                 /* the next section */
+        if (line[0] != '|') {
+            if (out->n > 0) break;                 /* the table has ended */
+            continue;
+        }
+        char *a = strchr(line, '`'), *b = a ? strchr(a + 1, '`') : NULL;
+        char *bar = strchr(line + 1, '|');
+        if (!a || !b || !bar || b > bar) continue; /* header, rule, or a row without a `name` */
+        s_names_add(out, a + 1, (size_t)(b - a - 1));
+    }
+    fclose(f);
+    ck_assert_msg(found, "%s: no heading '%s'", rel, heading);
+}
+
+START_TEST(test_config_doc_lists_fields) {
+    s_names proto, doc;
+    s_proto_fields("comm/config.proto", &proto);
+    s_doc_fields("docs/running.md", "### Setup.config", &doc);
+    ck_assert_int_eq(proto.n, (int)dgcnpb__run_config__descriptor.n_fields);
+    char missing[2048] = "";
+    for (int i = 0; i < proto.n; i++)
+        if (!s_names_has(&doc, proto.name[i]))
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing),
+                     " %s (in comm/config.proto, not in docs/running.md)", proto.name[i]);
+    for (int i = 0; i < doc.n; i++)
+        if (!s_names_has(&proto, doc.name[i]))
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing),
+                     " %s (in docs/running.md, not in comm/config.proto)", doc.name[i]);
+    ck_assert_msg(!missing[0], "RunConfig fields:%s", missing);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"ring_exact", test_ring_exact, B_COUNT, 0},
@@ -703,6 +979,10 @@ static Suite *s_suite(void) {
         {"hub_forged", test_hub_forged, 2 * (B_COUNT - B_ZMQ_IPC), 0},
         {"control_roundtrip", test_control_roundtrip, 1, 0},
         {"control_rejects", test_control_rejects, 1, 0},
+        {"config_missing_field", test_config_missing_field, 0, 0},
+        {"config_unknown_field", test_config_unknown_field, 0, 0},
+        {"config_pack_rejects", test_config_pack_rejects, 0, 0},
+        {"config_doc_lists_fields", test_config_doc_lists_fields, 0, 0},
     };
     return DGCN_TEST_SUITE("comm", cases);
 }

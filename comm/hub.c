@@ -1,5 +1,8 @@
-/* comm/hub.c: bookkeeping shared by the coordinator endpoints of all backends. */
+/* comm/hub.c: opening the coordinator's endpoint by address, and the bookkeeping shared by the
+ * hubs of all backends. */
 #include "comm/hub_int.h"
+
+#include "comm/transport_int.h"
 
 #include "core/error.h"
 #include "core/timer.h"
@@ -7,6 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int dgcn_hub_open(const char *address, int32_t n_agents, uint64_t run_id, int deadline_ms,
+                  char *actual, size_t cap, dgcn_hub **h) {
+    *h = NULL;
+    const dgcn__scheme *sc = dgcn__scheme_find(address);
+    if (!sc) return DGCN_EINVAL;
+    return sc->hub_open(address, n_agents, run_id, deadline_ms, actual, cap, h);
+}
 
 int dgcn__hub_init(dgcn_hub *h, const dgcn_hub_ops *ops, int32_t n_agents, uint64_t run_id,
                    int deadline_ms) {

@@ -1,8 +1,8 @@
 /* comm/hub.h: the coordinator's endpoint, the same for every backend.
  *
- * A hub sends opaque messages to one agent and receives from any agent. The backends open it:
- * dgcn_inproc_hub(), dgcn_zmq_hub_open(), dgcn_mpi_hub_open(). Messages are checked on receipt
- * (run id, agent id, size) before the caller sees them. */
+ * A hub sends opaque messages to one agent and receives from any agent. dgcn_hub_open() opens it by
+ * address (comm/transport.h lists the schemes). Messages are checked on receipt (run id, agent id,
+ * size) before the caller sees them. */
 #ifndef DGCN_COMM_HUB_H
 #define DGCN_COMM_HUB_H
 
@@ -32,6 +32,16 @@ struct dgcn_hub {
     double *last_heard_ms;  /* [n_agents] dgcn_now_ms() of the last message, < 0: never */
     dgcn_traffic traffic;   /* sent side; everything is on DGCN_CH_CONTROL */
 };
+
+/* Opens the coordinator's endpoint of an n_agents run at address: inproc://NAME creates the
+ * process-wide fabric NAME (DGCN_EINVAL if it exists; it lives until the hub and every endpoint on
+ * it are closed), ipc://PATH binds a socket (the folder is created if absent; on close the socket
+ * files the agents bind by default beside it are removed), tcp://HOST:PORT binds (port 0: any),
+ * mpi:// on world rank 0 of M+1 ranks (collective with the agents' dgcn_transport_open; agents then
+ * learn run_id from it). The address agents connect to (port resolved) goes to actual[cap] when
+ * actual != NULL. Blocks at most deadline_ms, the default bound of every later receive. */
+int dgcn_hub_open(const char *address, int32_t n_agents, uint64_t run_id, int deadline_ms,
+                  char *actual, size_t cap, dgcn_hub **h);
 
 static inline int dgcn_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
     return h->ops->send(h, agent, buf, len);

@@ -1,5 +1,6 @@
 /* comm/inproc.c: agents as threads; mailboxes guarded by a mutex and a condition variable that
- * waits on CLOCK_MONOTONIC deadlines. */
+ * waits on CLOCK_MONOTONIC deadlines. Fabrics are reference counted; a named one (inproc://NAME)
+ * sits in a process-wide registry from the hub's open until its last reference goes. */
 #include "comm/inproc.h"
 
 #include "comm/hub_int.h"
@@ -7,9 +8,12 @@
 #include "core/error.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct s_msg {
     struct s_msg *next;
@@ -32,6 +36,9 @@ typedef struct s_box {
 } s_box;
 
 struct dgcn_inproc_fabric {
+    int refs;     /* the creator's, the hub's and each endpoint's; under s_reg_mu */
+    char *name;   /* registered as inproc://name, or NULL */
+    struct dgcn_inproc_fabric *next_named; /* registry list, under s_reg_mu */
     int32_t n_agents;
     uint64_t run_id;
     int deadline_ms;
@@ -44,6 +51,7 @@ typedef struct s_inproc {
     dgcn_inproc_fabric *f;
     s_msg **parked; /* [n_neighbors] one message of the next exchange per neighbour */
     char *got;      /* [n_neighbors] */
+    int connected;  /* the neighbours are set (opened with some, or connect) */
 } s_inproc;
 
 typedef struct s_inproc_hub {
@@ -94,9 +102,10 @@ static int s_wait(s_box *b, const struct timespec *deadline) {
     return e == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
-void dgcn_inproc_fabric_destroy(dgcn_inproc_fabric **fp) {
-    if (!fp || !*fp) return;
-    dgcn_inproc_fabric *f = *fp;
+static pthread_mutex_t s_reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static dgcn_inproc_fabric *s_named; /* fabrics with a name, under s_reg_mu */
+
+static void s_free_fabric(dgcn_inproc_fabric *f) {
     for (int i = 0; i < f->n_init; i++) {
         s_drain(&f->boxes[i].nb);
         s_drain(&f->boxes[i].co);
@@ -104,7 +113,33 @@ void dgcn_inproc_fabric_destroy(dgcn_inproc_fabric **fp) {
         pthread_mutex_destroy(&f->boxes[i].mu);
     }
     free(f->boxes);
+    free(f->name);
     free(f);
+}
+
+static void s_ref(dgcn_inproc_fabric *f) {
+    pthread_mutex_lock(&s_reg_mu);
+    f->refs++;
+    pthread_mutex_unlock(&s_reg_mu);
+}
+
+/* Drops one reference; the last one unregisters and frees the fabric. */
+static void s_unref(dgcn_inproc_fabric *f) {
+    pthread_mutex_lock(&s_reg_mu);
+    int last = --f->refs == 0;
+    if (last && f->name)
+        for (dgcn_inproc_fabric **q = &s_named; *q; q = &(*q)->next_named)
+            if (*q == f) {
+                *q = f->next_named;
+                break;
+            }
+    pthread_mutex_unlock(&s_reg_mu);
+    if (last) s_free_fabric(f);
+}
+
+void dgcn_inproc_fabric_destroy(dgcn_inproc_fabric **fp) {
+    if (!fp || !*fp) return;
+    s_unref(*fp);
     *fp = NULL;
 }
 
@@ -118,6 +153,7 @@ int dgcn_inproc_fabric_new(int32_t n_agents, uint64_t run_id, int deadline_ms,
                               "inproc fabric: need n_agents > 0 and deadline > 0 (got %d, %d ms)",
                               n_agents, deadline_ms);
     DGCN_ALLOC(f, 1);
+    f->refs = 1;
     f->n_agents = n_agents;
     f->run_id = run_id;
     f->deadline_ms = deadline_ms;
@@ -287,14 +323,46 @@ static void s_close(dgcn_transport **tp) {
     free(p->parked);
     free(p->got);
     dgcn__transport_fini(&p->base);
+    s_unref(p->f);
     free(p);
     *tp = NULL;
 }
 
-static const dgcn_transport_ops s_ops = {"inproc", s_exchange, s_send_coord, s_recv_coord, s_close};
+/* The mesh is the fabric: connecting only sets the neighbours (the addresses are ignored). */
+static int s_connect(dgcn_transport *t, const int32_t *neighbors, const char *const *addresses,
+                     int32_t n) {
+    int rc = DGCN_OK;
+    s_inproc *p = (s_inproc *)t;
+    s_msg **parked = NULL;
+    char *got = NULL;
+    if (p->connected) return dgcn_error_set(DGCN_EINVAL, "agent %d: neighbours already set", t->self);
+    DGCN_ALLOC(parked, n);
+    DGCN_ALLOC(got, n);
+    DGCN_CHECK(dgcn__transport_set_neighbors(t, neighbors, n));
+    free(p->parked); /* empty: nothing is parked before the first exchange */
+    free(p->got);
+    p->parked = parked;
+    p->got = got;
+    p->connected = 1;
+    return DGCN_OK;
+fail:
+    free(parked);
+    free(got);
+    return rc;
+}
 
-int dgcn_inproc_open(dgcn_inproc_fabric *f, int32_t agent, const int32_t *neighbors,
-                     int32_t n_neighbors, dgcn_transport **out) {
+static const dgcn_transport_ops s_ops = {
+    .name = "inproc",
+    .bind = dgcn__bind_none,
+    .connect = s_connect,
+    .exchange = s_exchange,
+    .send_coord = s_send_coord,
+    .recv_coord = s_recv_coord,
+    .close = s_close,
+};
+
+static int s_open(dgcn_inproc_fabric *f, int32_t agent, const int32_t *neighbors,
+                  int32_t n_neighbors, int deadline_ms, dgcn_transport **out) {
     int rc = DGCN_OK;
     s_inproc *p = NULL;
     *out = NULL;
@@ -304,10 +372,10 @@ int dgcn_inproc_open(dgcn_inproc_fabric *f, int32_t agent, const int32_t *neighb
                               f->n_agents);
     DGCN_ALLOC(p, 1);
     DGCN_CHECK(dgcn__transport_init(&p->base, &s_ops, agent, f->n_agents, neighbors, n_neighbors,
-                                    f->run_id, f->deadline_ms));
-    p->f = f;
+                                    f->run_id, deadline_ms));
     DGCN_ALLOC(p->parked, n_neighbors);
     DGCN_ALLOC(p->got, n_neighbors);
+    p->connected = n_neighbors > 0;
     s_box *b = &f->boxes[agent];
     pthread_mutex_lock(&b->mu);
     int busy = b->open;
@@ -317,6 +385,8 @@ int dgcn_inproc_open(dgcn_inproc_fabric *f, int32_t agent, const int32_t *neighb
         rc = dgcn_error_set(DGCN_EINVAL, "inproc: agent %d is already open", agent);
         goto fail;
     }
+    s_ref(f);
+    p->f = f;
     *out = &p->base;
     return DGCN_OK;
 fail:
@@ -327,6 +397,13 @@ fail:
         free(p);
     }
     return rc;
+}
+
+int dgcn_inproc_open(dgcn_inproc_fabric *f, int32_t agent, const int32_t *neighbors,
+                     int32_t n_neighbors, dgcn_transport **out) {
+    *out = NULL;
+    if (!f) return dgcn_error_set(DGCN_EINVAL, "inproc: NULL fabric");
+    return s_open(f, agent, neighbors, n_neighbors, f->deadline_ms, out);
 }
 
 int dgcn_inproc_inject(dgcn_inproc_fabric *f, int32_t to, uint64_t run_id, int32_t sender,
@@ -396,6 +473,7 @@ static void s_hub_close(dgcn_hub **hp) {
     b->open = 0;
     pthread_mutex_unlock(&b->mu);
     dgcn__hub_fini(&p->base);
+    s_unref(p->f);
     free(p);
     *hp = NULL;
 }
@@ -419,6 +497,7 @@ int dgcn_inproc_hub(dgcn_inproc_fabric *f, dgcn_hub **out) {
         rc = dgcn_error_set(DGCN_EINVAL, "inproc: the coordinator endpoint is already open");
         goto fail;
     }
+    s_ref(f);
     *out = &p->base;
     return DGCN_OK;
 fail:
@@ -428,3 +507,86 @@ fail:
     }
     return rc;
 }
+
+/* ---- the inproc:// scheme ---- */
+
+#define S_PREFIX "inproc://"
+
+/* Finds the fabric registered as name and takes a reference to it, or NULL. */
+static dgcn_inproc_fabric *s_find_ref(const char *name) {
+    pthread_mutex_lock(&s_reg_mu);
+    dgcn_inproc_fabric *f = s_named;
+    while (f && strcmp(f->name, name)) f = f->next_named;
+    if (f) f->refs++;
+    pthread_mutex_unlock(&s_reg_mu);
+    return f;
+}
+
+static int s_scheme_hub_open(const char *address, int32_t n_agents, uint64_t run_id,
+                             int deadline_ms, char *actual, size_t cap, dgcn_hub **h) {
+    int rc = DGCN_OK;
+    dgcn_inproc_fabric *f = NULL;
+    const char *name = address + strlen(S_PREFIX);
+    *h = NULL;
+    if (!*name) return dgcn_error_set(DGCN_EINVAL, "inproc: address '%s' has no name", address);
+    DGCN_CHECK(dgcn_inproc_fabric_new(n_agents, run_id, deadline_ms, &f));
+    f->name = strdup(name);
+    if (!f->name) DGCN_CHECK(dgcn_error_set(DGCN_ENOMEM, "out of memory"));
+    pthread_mutex_lock(&s_reg_mu);
+    dgcn_inproc_fabric *g = s_named;
+    while (g && strcmp(g->name, name)) g = g->next_named;
+    if (!g) {
+        f->next_named = s_named;
+        s_named = f;
+    }
+    pthread_mutex_unlock(&s_reg_mu);
+    if (g) {
+        free(f->name); /* never registered */
+        f->name = NULL;
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "inproc: %s is already open in this process",
+                                  address));
+    }
+    DGCN_CHECK(dgcn_inproc_hub(f, h));
+    if (actual && cap) snprintf(actual, cap, "%s", address);
+fail:
+    dgcn_inproc_fabric_destroy(&f); /* the hub holds its own reference */
+    return rc;
+}
+
+static int s_scheme_open(const char *address, int32_t agent, int32_t n_agents, uint64_t run_id,
+                         int deadline_ms, dgcn_transport **t) {
+    *t = NULL;
+    dgcn_inproc_fabric *f = s_find_ref(address + strlen(S_PREFIX));
+    if (!f)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: no %s in this process (the coordinator's "
+                              "dgcn_hub_open creates it)", agent, address);
+    int rc = DGCN_OK;
+    if (n_agents != f->n_agents || run_id != f->run_id)
+        rc = dgcn_error_set(DGCN_EINVAL, "agent %d: %s is a run of %d agents with run id %016"
+                            PRIx64 ", not %d agents with run id %016" PRIx64, agent, address,
+                            f->n_agents, f->run_id, n_agents, run_id);
+    else
+        rc = s_open(f, agent, NULL, 0, deadline_ms, t);
+    s_unref(f);
+    return rc;
+}
+
+static int s_name_address(const char *rundir, const char *tcp_host, char *out, size_t cap) {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static unsigned long counter;
+    pthread_mutex_lock(&mu);
+    unsigned long n = ++counter;
+    pthread_mutex_unlock(&mu);
+    snprintf(out, cap, S_PREFIX "run-%ld-%lu", (long)getpid(), n);
+    return DGCN_OK;
+}
+
+const dgcn__scheme dgcn__scheme_inproc = {
+    .scheme = "inproc",
+    .form = S_PREFIX "NAME",
+    .kind = "inproc",
+    .launcher = "threads",
+    .name_address = s_name_address,
+    .open = s_scheme_open,
+    .hub_open = s_scheme_hub_open,
+};

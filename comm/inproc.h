@@ -2,7 +2,9 @@
  *
  * A fabric holds one mailbox per agent and one for the coordinator (mutex + condition variable on
  * CLOCK_MONOTONIC). Messages are copied into the receiver's mailbox, so senders never wait; every
- * receive waits at most its deadline. Used for tests and for simulating networks of many agents. */
+ * receive waits at most its deadline. Used for tests and for simulating networks of many agents.
+ * Outside comm/ the fabric is reached by address (dgcn_hub_open("inproc://NAME") creates it); this
+ * header is for comm's own tests, which play malformed peers with dgcn_inproc_inject. */
 #ifndef DGCN_COMM_INPROC_H
 #define DGCN_COMM_INPROC_H
 
@@ -18,8 +20,8 @@ typedef struct dgcn_inproc_fabric dgcn_inproc_fabric;
 int dgcn_inproc_fabric_new(int32_t n_agents, uint64_t run_id, int deadline_ms,
                            dgcn_inproc_fabric **f);
 
-/* Frees the fabric and any undelivered messages; close its endpoints first. Accepts NULL and sets
- * *f to NULL. */
+/* Drops the caller's reference: the fabric and any undelivered messages are freed once its hub and
+ * endpoints are closed too. Accepts NULL and sets *f to NULL. */
 void dgcn_inproc_fabric_destroy(dgcn_inproc_fabric **f);
 
 /* Agent `agent`'s endpoint with the given neighbours (increasing agent ids; the fabric keeps no

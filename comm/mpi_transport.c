@@ -3,7 +3,11 @@
  * run once at start-up. */
 #include "comm/mpi_transport.h"
 
+#include "comm/transport_int.h"
 #include "core/error.h"
+
+#include <stdio.h>
+#include <string.h>
 
 #ifndef DGCN_HAVE_MPI
 
@@ -469,7 +473,20 @@ static void s_close(dgcn_transport **tp) {
     *tp = NULL;
 }
 
-static const dgcn_transport_ops s_ops = {"mpi", s_exchange, s_send_coord, s_recv_coord, s_close};
+static int s_connect(dgcn_transport *t, const int32_t *neighbors, const char *const *addresses,
+                     int32_t n) {
+    return dgcn_mpi_set_neighbors(t, neighbors, n);
+}
+
+static const dgcn_transport_ops s_ops = {
+    .name = "mpi",
+    .bind = dgcn__bind_none,
+    .connect = s_connect,
+    .exchange = s_exchange,
+    .send_coord = s_send_coord,
+    .recv_coord = s_recv_coord,
+    .close = s_close,
+};
 
 int dgcn_mpi_open(int deadline_ms, dgcn_transport **out) {
     int rc = DGCN_OK;
@@ -634,3 +651,64 @@ fail:
 }
 
 #endif
+
+/* ---- the mpi:// scheme (in either build: without MPI every call is DGCN_EUNSUPPORTED) ---- */
+
+static int s_check_address(const char *address) {
+    if (strcmp(address, "mpi://"))
+        return dgcn_error_set(DGCN_EINVAL, "mpi: the address is mpi:// (got '%s')", address);
+    return DGCN_OK;
+}
+
+static int s_scheme_open(const char *address, int32_t agent, int32_t n_agents, uint64_t run_id,
+                         int deadline_ms, dgcn_transport **t) {
+    *t = NULL;
+    int rc = s_check_address(address);
+    if (rc == DGCN_OK) rc = dgcn_mpi_open(deadline_ms, t);
+    if (rc) return rc;
+    if ((agent >= 0 && agent != (*t)->self) || (n_agents > 0 && n_agents != (*t)->n_agents)) {
+        rc = dgcn_error_set(DGCN_EINVAL, "mpi: this rank is agent %d of %d, not agent %d of %d",
+                            (*t)->self, (*t)->n_agents, agent, n_agents);
+        dgcn_transport_close(t);
+    }
+    return rc;
+}
+
+static int s_scheme_hub_open(const char *address, int32_t n_agents, uint64_t run_id,
+                             int deadline_ms, char *actual, size_t cap, dgcn_hub **h) {
+    *h = NULL;
+    int rank = 0, size = 0;
+    int rc = s_check_address(address);
+    if (rc == DGCN_OK) rc = dgcn_mpi_rank(&rank, &size);
+    if (rc) return rc;
+    if (rank != 0 || size - 1 != n_agents)
+        return dgcn_error_set(DGCN_EINVAL, "mpi: the coordinator must be rank 0 of M+1 ranks "
+                              "(rank %d of %d, M = %d)", rank, size, n_agents);
+    rc = dgcn_mpi_hub_open(run_id, deadline_ms, h);
+    if (rc == DGCN_OK && actual && cap) snprintf(actual, cap, "%s", address);
+    return rc;
+}
+
+static int s_job_join(int *argc, char ***argv, int *rank, int *size) {
+    int rc = dgcn_mpi_init(argc, argv);
+    return rc ? rc : dgcn_mpi_rank(rank, size);
+}
+
+static int s_job_leave(void) { return dgcn_mpi_finalize(); }
+
+static int s_name_address(const char *rundir, const char *tcp_host, char *out, size_t cap) {
+    snprintf(out, cap, "mpi://");
+    return DGCN_OK;
+}
+
+const dgcn__scheme dgcn__scheme_mpi = {
+    .scheme = "mpi",
+    .form = "mpi://",
+    .kind = "mpi",
+    .launcher = "job",
+    .name_address = s_name_address,
+    .open = s_scheme_open,
+    .hub_open = s_scheme_hub_open,
+    .job_join = s_job_join,
+    .job_leave = s_job_leave,
+};

@@ -1,4 +1,5 @@
-/* comm/mpi_transport.h: the MPI backend, and the only MPI calls the rest of dgcn makes.
+/* comm/mpi_transport.h: the MPI backend. Outside comm/ it is reached by the address mpi://
+ * (comm/transport.h); this header is for comm's own tests (tests/mpi_conformance.c).
  *
  * World rank 0 is the coordinator, ranks 1..M are agents 0..M-1. Errors are returned
  * (MPI_ERRORS_RETURN), never fatal. Neighbour exchanges run on a distributed-graph communicator

@@ -1,5 +1,6 @@
-/* comm/transport.c: what every backend shares: channel names, endpoint bookkeeping, the checks a
- * receiver makes on a neighbour message, byte accounting and deadline arithmetic. */
+/* comm/transport.c: what every backend shares: the scheme registry that opens endpoints by address,
+ * channel names, endpoint bookkeeping, the checks a receiver makes on a neighbour message, byte
+ * accounting and deadline arithmetic. */
 #include "comm/transport_int.h"
 
 #include "core/error.h"
@@ -8,6 +9,120 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- the scheme registry ---- */
+
+static const dgcn__scheme *const s_schemes[] = {&dgcn__scheme_inproc, &dgcn__scheme_ipc,
+                                                &dgcn__scheme_tcp, &dgcn__scheme_mpi};
+#define S_N_SCHEMES (sizeof s_schemes / sizeof s_schemes[0])
+
+static const dgcn__scheme *s_joined; /* the job joined by dgcn_transport_job_join, or NULL */
+
+/* "names: inproc, zmq, mpi; addresses: inproc://NAME, ..." from the registry. */
+static void s_known(char *buf, size_t cap) {
+    size_t off = 0;
+    off += (size_t)snprintf(buf + off, cap - off, "names:");
+    for (size_t i = 0; i < S_N_SCHEMES && off < cap; i++)
+        if (s_schemes[i]->name_address)
+            off += (size_t)snprintf(buf + off, cap - off, "%s %s", i ? "," : "",
+                                    s_schemes[i]->kind);
+    if (off < cap) off += (size_t)snprintf(buf + off, cap - off, "; addresses:");
+    for (size_t i = 0; i < S_N_SCHEMES && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "%s %s", i ? "," : "", s_schemes[i]->form);
+}
+
+const dgcn__scheme *dgcn__scheme_find(const char *address) {
+    const char *sep = address ? strstr(address, "://") : NULL;
+    for (size_t i = 0; sep && i < S_N_SCHEMES; i++) {
+        size_t n = strlen(s_schemes[i]->scheme);
+        if ((size_t)(sep - address) == n && !strncmp(address, s_schemes[i]->scheme, n))
+            return s_schemes[i];
+    }
+    char known[512];
+    s_known(known, sizeof known);
+    if (sep)
+        dgcn_error_set(DGCN_EINVAL, "unknown transport scheme '%.*s' in '%s' (%s)",
+                       (int)(sep - address), address, address, known);
+    else
+        dgcn_error_set(DGCN_EINVAL, "unknown transport '%s' (%s)", address ? address : "(null)",
+                       known);
+    return NULL;
+}
+
+/* The entry a name or an address selects (a name: the first entry of that kind with a name
+ * address). */
+static const dgcn__scheme *s_lookup(const char *name_or_address) {
+    if (name_or_address && !strstr(name_or_address, "://"))
+        for (size_t i = 0; i < S_N_SCHEMES; i++)
+            if (s_schemes[i]->name_address && !strcmp(name_or_address, s_schemes[i]->kind))
+                return s_schemes[i];
+    return dgcn__scheme_find(name_or_address);
+}
+
+int dgcn_transport_lookup(const char *name_or_address, dgcn_transport_info *info) {
+    const dgcn__scheme *sc = s_lookup(name_or_address);
+    if (!sc) return DGCN_EINVAL;
+    if (info) {
+        info->scheme = sc->scheme;
+        info->kind = sc->kind;
+        info->launcher = sc->launcher;
+    }
+    return DGCN_OK;
+}
+
+const char *dgcn_transport_kind(const char *name_or_address) {
+    dgcn_transport_info info;
+    if (dgcn_transport_lookup(name_or_address, &info) != DGCN_OK) {
+        dgcn_error_clear();
+        return "unknown";
+    }
+    return info.kind;
+}
+
+int dgcn_transport_address(const char *name_or_address, const char *rundir, const char *tcp_host,
+                           char *out, size_t cap) {
+    const dgcn__scheme *sc = s_lookup(name_or_address);
+    if (!sc) return DGCN_EINVAL;
+    if (strstr(name_or_address, "://")) {
+        if ((size_t)snprintf(out, cap, "%s", name_or_address) >= cap)
+            return dgcn_error_set(DGCN_EINVAL, "transport address '%s' is too long",
+                                  name_or_address);
+        return DGCN_OK;
+    }
+    return sc->name_address(rundir, tcp_host, out, cap);
+}
+
+int dgcn_transport_open(const char *coordinator_address, int32_t agent, int32_t n_agents,
+                        uint64_t run_id, int deadline_ms, dgcn_transport **t) {
+    *t = NULL;
+    const dgcn__scheme *sc = dgcn__scheme_find(coordinator_address);
+    if (!sc) return DGCN_EINVAL;
+    return sc->open(coordinator_address, agent, n_agents, run_id, deadline_ms, t);
+}
+
+int dgcn_transport_job_join(const char *address, int *argc, char ***argv, int *rank, int *size) {
+    *rank = 0;
+    *size = 1;
+    const dgcn__scheme *sc = dgcn__scheme_find(address);
+    if (!sc) return DGCN_EINVAL;
+    if (!sc->job_join) return DGCN_OK;
+    int rc = sc->job_join(argc, argv, rank, size);
+    if (rc == DGCN_OK) s_joined = sc;
+    return rc;
+}
+
+int dgcn_transport_job_leave(void) {
+    const dgcn__scheme *sc = s_joined;
+    s_joined = NULL;
+    return sc ? sc->job_leave() : DGCN_OK;
+}
+
+int dgcn__bind_none(dgcn_transport *t, const char *address, char *actual, size_t cap) {
+    if (actual && cap) actual[0] = '\0';
+    return DGCN_OK;
+}
+
+/* ---- channels and endpoint bookkeeping ---- */
 
 const char *dgcn_channel_name(int ch) {
     switch (ch) {

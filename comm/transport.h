@@ -4,9 +4,14 @@
  *  - dgcn_transport: one agent's endpoint. It exchanges float buffers with the agent's communication
  *    neighbours (a neighbour exchange: one buffer to each neighbour, one from each) and carries
  *    opaque messages to and from the coordinator.
- *  - dgcn_hub: the coordinator's endpoint, one per run: a message to one agent, a message from any.
- * Backends: "inproc" (agents are threads of one process), "zmq" (tcp:// or ipc://), "mpi" (rank 0
- * coordinator, ranks 1..M agents). Only comm/ includes zmq.h or mpi.h.
+ *  - dgcn_hub (comm/hub.h): the coordinator's endpoint, one per run: a message to one agent, a
+ *    message from any.
+ * Both are opened by address; the scheme chooses the backend:
+ *    inproc://NAME     agents are threads of the coordinator's process (the hub creates NAME)
+ *    ipc://PATH        ZeroMQ over a Unix socket
+ *    tcp://HOST:PORT   ZeroMQ over TCP (tcp://HOST:0: any free port)
+ *    mpi://            MPI under mpirun: world rank 0 is the coordinator, ranks 1..M the agents
+ * Nothing outside comm/ names a backend; only comm/ includes zmq.h or mpi.h.
  *
  * Every receive is bounded by a deadline; passing it returns DGCN_ETIMEDOUT with a detail that
  * names the peer, the iteration, the layer and the channel. Every neighbour message carries a
@@ -54,7 +59,18 @@ typedef struct dgcn_hub dgcn_hub;
 
 /* Backend operations of an agent endpoint (one const table per backend). */
 typedef struct dgcn_transport_ops {
-    const char *name;
+    const char *name; /* the backend: "inproc", "zmq", "mpi" */
+    /* Binds the endpoint neighbours will reach (address NULL: a default derived from the
+     * coordinator's address, e.g. ipc://DIR/agent-K.sock beside ipc://DIR/coord.sock, or
+     * tcp://HOST:0) and writes the address to announce in Hello to actual[cap] (port resolved; ""
+     * when the backend needs none: inproc, mpi). Once per endpoint; does not block. */
+    int (*bind)(dgcn_transport *t, const char *address, char *actual, size_t cap);
+    /* Sets the neighbours (increasing agent ids, symmetric across agents) and connects to them at
+     * addresses[i], as each announced it (ignored where bind announces ""). Once per endpoint;
+     * the caller keeps the arrays. mpi: collective over the agents, blocks until every agent has
+     * called it; the others do not block. */
+    int (*connect)(dgcn_transport *t, const int32_t *neighbors, const char *const *addresses,
+                   int32_t n);
     /* Sends x->send[i] to each neighbour i and receives x->recv[i] from each; blocks until all have
      * arrived or until the endpoint's deadline passes (per exchange). Buffers stay the caller's. */
     int (*exchange)(dgcn_transport *t, const dgcn_exchange *x);
@@ -63,7 +79,7 @@ typedef struct dgcn_transport_ops {
     /* Receives one coordinator message; on success *buf (malloc'd, caller frees) and *len. Blocks
      * at most deadline_ms (< 0: the endpoint's deadline). */
     int (*recv_coord)(dgcn_transport *t, void **buf, size_t *len, int deadline_ms);
-    /* Releases everything; accepts NULL and sets *t to NULL. */
+    /* Releases everything; accepts NULL and sets *t to NULL. Blocks at most 1 s (zmq linger). */
     void (*close)(dgcn_transport **t);
 } dgcn_transport_ops;
 
@@ -80,6 +96,54 @@ struct dgcn_transport {
     dgcn_traffic *per_link;/* [n_neighbors] sent-side counters per neighbour */
 };
 
+/* ---- opening by address ---- */
+
+/* What a transport name or address stands for. The strings are static. */
+typedef struct dgcn_transport_info {
+    const char *scheme;   /* "inproc", "ipc", "tcp", "mpi" (a name: its default scheme) */
+    const char *kind;     /* the backend: "inproc", "zmq", "mpi" (progress lines, config.json) */
+    const char *launcher; /* how a coordinator starts the agents: "threads" (of its own process),
+                           * "processes" (`dgcn agent`), "job" (an external launcher: mpirun) */
+} dgcn_transport_info;
+
+/* Looks up a transport name (inproc, zmq, mpi) or an address (SCHEME://...). DGCN_EINVAL names an
+ * unknown one and lists the known names and schemes. info may be NULL (a validity check). */
+int dgcn_transport_lookup(const char *name_or_address, dgcn_transport_info *info);
+
+/* The backend's name of a transport name or address ("inproc", "zmq", "mpi"), or "unknown". */
+const char *dgcn_transport_kind(const char *name_or_address);
+
+/* The hub's address for a transport name or address: inproc -> inproc://run-PID-N (a new name on
+ * each call), zmq -> ipc://RUNDIR/coord.sock, or tcp://TCP_HOST:0 when tcp_host is given,
+ * mpi -> mpi://; an address is checked and copied. DGCN_EINVAL for an unknown scheme, for zmq over
+ * ipc without a run directory and for an ipc path too long for a socket. */
+int dgcn_transport_address(const char *name_or_address, const char *rundir, const char *tcp_host,
+                           char *out, size_t cap);
+
+/* Opens agent `agent`'s endpoint of an n_agents run and links it to the coordinator whose hub
+ * listens at coordinator_address (as dgcn_hub_open reported it). agent -1: the job decides (mpi:
+ * world rank - 1; n_agents and run_id then come from the job and the hub). No neighbours yet:
+ * bind, then connect. inproc: the hub must be open; mpi: collective with the hub's
+ * dgcn_hub_open. Blocks at most deadline_ms, which also bounds every later receive. */
+int dgcn_transport_open(const char *coordinator_address, int32_t agent, int32_t n_agents,
+                        uint64_t run_id, int deadline_ms, dgcn_transport **t);
+
+/* Joins the job that started this process, for transports whose processes an external launcher
+ * starts (mpi:// under mpirun: initialises MPI): *rank in [0, *size). For any other transport it
+ * does nothing: *rank = 0, *size = 1. Call once, from the main thread, before opening. */
+int dgcn_transport_job_join(const char *address, int *argc, char ***argv, int *rank, int *size);
+
+/* Leaves the job joined by dgcn_transport_job_join (MPI_Finalize); nothing if none. */
+int dgcn_transport_job_leave(void);
+
+static inline int dgcn_transport_bind(dgcn_transport *t, const char *address, char *actual,
+                                      size_t cap) {
+    return t->ops->bind(t, address, actual, cap);
+}
+static inline int dgcn_transport_connect(dgcn_transport *t, const int32_t *neighbors,
+                                         const char *const *addresses, int32_t n) {
+    return t->ops->connect(t, neighbors, addresses, n);
+}
 static inline int dgcn_transport_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     return t->ops->exchange(t, x);
 }

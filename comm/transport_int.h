@@ -8,10 +8,45 @@
 #ifndef DGCN_COMM_TRANSPORT_INT_H
 #define DGCN_COMM_TRANSPORT_INT_H
 
+#include "comm/hub.h"
 #include "comm/transport.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+/* One entry of the scheme registry (comm/transport.c): what an address SCHEME://... opens. A backend
+ * defines one entry per scheme it serves and the registry lists it; nothing else names a backend. */
+typedef struct dgcn__scheme {
+    const char *scheme;   /* "tcp" for tcp://... */
+    const char *form;     /* how an address looks, for messages: "tcp://HOST:PORT" */
+    const char *kind;     /* the backend, also the transport name that selects it: "zmq" */
+    const char *launcher; /* "threads", "processes" or "job" (coordinator/launch.c) */
+    /* The hub's address for the transport name `kind` (NULL: the entry is not a name's default). */
+    int (*name_address)(const char *rundir, const char *tcp_host, char *out, size_t cap);
+    /* dgcn_transport_open and dgcn_hub_open for an address of this scheme (see their contracts). */
+    int (*open)(const char *address, int32_t agent, int32_t n_agents, uint64_t run_id,
+                int deadline_ms, dgcn_transport **t);
+    int (*hub_open)(const char *address, int32_t n_agents, uint64_t run_id, int deadline_ms,
+                    char *actual, size_t cap, dgcn_hub **h);
+    /* launcher "job" only (else NULL): joins / leaves the externally started job. */
+    int (*job_join)(int *argc, char ***argv, int *rank, int *size);
+    int (*job_leave)(void);
+} dgcn__scheme;
+
+/* The entries (defined by the backends). */
+extern const dgcn__scheme dgcn__scheme_inproc;
+extern const dgcn__scheme dgcn__scheme_ipc;
+extern const dgcn__scheme dgcn__scheme_tcp;
+extern const dgcn__scheme dgcn__scheme_mpi;
+
+/* The entry of address's scheme, or NULL with DGCN_EINVAL set naming it and listing the known
+ * schemes. */
+const dgcn__scheme *dgcn__scheme_find(const char *address);
+
+/* A bind or connect that a backend does not need: bind announces "" and connect only sets the
+ * neighbour list. */
+int dgcn__bind_none(dgcn_transport *t, const char *address, char *actual, size_t cap);
 
 /* Header carried by every neighbour message. */
 typedef struct dgcn__hdr {

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define S_LINGER_MS 1000
@@ -27,12 +29,15 @@ typedef struct s_zt {
     Dgcnpb__NeighborMsg **parked; /* [n_neighbors] one message of the next exchange */
     char *got;     /* [n_neighbors] */
     size_t max_msg;
+    char *coord_ep; /* the hub's endpoint connected to, or NULL */
+    char *ipc_path; /* the ipc socket file the mesh bound, or NULL */
 } s_zt;
 
 typedef struct s_zhub {
     dgcn_hub base;
     void *ctx;
-    void *sock; /* ROUTER */
+    void *sock;    /* ROUTER */
+    char *ipc_dir; /* folder of the ipc socket it bound, or NULL */
 } s_zhub;
 
 static const dgcn_transport_ops s_ops;
@@ -370,6 +375,9 @@ static void s_close(dgcn_transport **tp) {
     if (p->mesh) zmq_close(p->mesh);
     if (p->coord) zmq_close(p->coord);
     if (p->ctx) zmq_ctx_term(p->ctx);
+    if (p->ipc_path) unlink(p->ipc_path);
+    free(p->ipc_path);
+    free(p->coord_ep);
     free(p->out);
     free(p->parked);
     free(p->got);
@@ -378,7 +386,24 @@ static void s_close(dgcn_transport **tp) {
     *tp = NULL;
 }
 
-static const dgcn_transport_ops s_ops = {"zmq", s_exchange, s_send_coord, s_recv_coord, s_close};
+static int s_bind(dgcn_transport *t, const char *endpoint, char *actual, size_t cap) {
+    return dgcn_zmq_bind(t, endpoint, actual, cap);
+}
+
+static int s_connect(dgcn_transport *t, const int32_t *neighbors, const char *const *endpoints,
+                     int32_t n) {
+    return dgcn_zmq_connect_neighbors(t, neighbors, endpoints, n);
+}
+
+static const dgcn_transport_ops s_ops = {
+    .name = "zmq",
+    .bind = s_bind,
+    .connect = s_connect,
+    .exchange = s_exchange,
+    .send_coord = s_send_coord,
+    .recv_coord = s_recv_coord,
+    .close = s_close,
+};
 
 static void *s_socket(void *ctx, int type, int deadline_ms, int32_t routing_id) {
     void *s = zmq_socket(ctx, type);
@@ -407,6 +432,8 @@ int dgcn_zmq_open(const dgcn_zmq_opts *o, dgcn_transport **out) {
         goto fail;
     }
     if (o->coordinator) {
+        p->coord_ep = strdup(o->coordinator);
+        if (!p->coord_ep) DGCN_CHECK(dgcn_error_set(DGCN_ENOMEM, "out of memory"));
         p->coord = s_socket(p->ctx, ZMQ_DEALER, o->deadline_ms, o->agent);
         if (!p->coord || zmq_connect(p->coord, o->coordinator) != 0) {
             rc = dgcn_error_set(DGCN_ECOMM, "agent %d: cannot connect to coordinator %s: %s",
@@ -429,11 +456,39 @@ static s_zt *s_cast(dgcn_transport *t) {
     return t && t->ops == &s_ops ? (s_zt *)t : NULL;
 }
 
+/* The mesh endpoint agent k binds by default: ipc://DIR/agent-K.sock beside an ipc coordinator,
+ * tcp://HOST:0 on the coordinator's host for a tcp one (127.0.0.1 when it bound every interface). */
+static int s_default_bind(const char *coord, int32_t agent, char *out, size_t cap) {
+    if (!coord)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: no mesh endpoint given and no coordinator "
+                              "address to derive one from", agent);
+    if (!strncmp(coord, "ipc://", 6)) {
+        const char *slash = strrchr(coord + 6, '/');
+        int dir_len = slash ? (int)(slash - (coord + 6)) : 1;
+        snprintf(out, cap, "ipc://%.*s/agent-%d.sock", dir_len, slash ? coord + 6 : ".", agent);
+        return DGCN_OK;
+    }
+    char host[256] = "127.0.0.1";
+    const char *h = coord + (strncmp(coord, "tcp://", 6) ? 0 : 6), *colon = strrchr(h, ':');
+    if (colon && (size_t)(colon - h) < sizeof host && strncmp(h, "0.0.0.0", 7) &&
+        strncmp(h, "*", 1)) {
+        memcpy(host, h, (size_t)(colon - h));
+        host[colon - h] = '\0';
+    }
+    snprintf(out, cap, "tcp://%s:0", host);
+    return DGCN_OK;
+}
+
 int dgcn_zmq_bind(dgcn_transport *t, const char *endpoint, char *actual, size_t cap) {
     s_zt *p = s_cast(t);
-    if (!p || !endpoint)
-        return dgcn_error_set(DGCN_EINVAL, "zmq bind: not a zmq endpoint or no endpoint given");
+    char def[1024];
+    if (!p) return dgcn_error_set(DGCN_EINVAL, "zmq bind: not a zmq endpoint");
     if (p->mesh) return dgcn_error_set(DGCN_EINVAL, "agent %d: mesh already bound", t->self);
+    if (!endpoint) {
+        int rc = s_default_bind(p->coord_ep, t->self, def, sizeof def);
+        if (rc) return rc;
+        endpoint = def;
+    }
     p->mesh = s_socket(p->ctx, ZMQ_ROUTER, t->deadline_ms, -1);
     int64_t maxsz = (int64_t)p->max_msg + S_HDR_SLACK;
     if (!p->mesh) return s_zerr("zmq_socket", "agent mesh");
@@ -445,6 +500,7 @@ int dgcn_zmq_bind(dgcn_transport *t, const char *endpoint, char *actual, size_t 
         p->mesh = NULL;
         return rc;
     }
+    if (!strncmp(endpoint, "ipc://", 6)) p->ipc_path = strdup(endpoint + 6);
     if (actual && cap) {
         size_t sz = cap;
         if (zmq_getsockopt(p->mesh, ZMQ_LAST_ENDPOINT, actual, &sz) != 0)
@@ -586,6 +642,13 @@ static void s_hub_close(dgcn_hub **hp) {
     s_zhub *p = (s_zhub *)*hp;
     if (p->sock) zmq_close(p->sock);
     if (p->ctx) zmq_ctx_term(p->ctx);
+    /* what agents that bound the default endpoint and died left behind */
+    for (int32_t k = 0; p->ipc_dir && k < p->base.n_agents; k++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/agent-%d.sock", p->ipc_dir, k);
+        unlink(path);
+    }
+    free(p->ipc_dir);
     dgcn__hub_fini(&p->base);
     free(p);
     *hp = NULL;
@@ -621,6 +684,11 @@ int dgcn_zmq_hub_open(const char *endpoint, int32_t n_agents, uint64_t run_id, i
                             zmq_strerror(zmq_errno()));
         goto fail;
     }
+    if (!strncmp(endpoint, "ipc://", 6)) {
+        const char *slash = strrchr(endpoint + 6, '/');
+        p->ipc_dir = slash ? strndup(endpoint + 6, (size_t)(slash - (endpoint + 6)))
+                           : strdup(".");
+    }
     if (actual && cap) {
         size_t sz = cap;
         if (zmq_getsockopt(p->sock, ZMQ_LAST_ENDPOINT, actual, &sz) != 0)
@@ -635,3 +703,82 @@ fail:
     }
     return rc;
 }
+
+/* ---- the ipc:// and tcp:// schemes ---- */
+
+/* Creates the folders of an ipc path (mkdir -p of its directory). */
+static int s_make_parent(const char *path) {
+    char dir[1024];
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return DGCN_OK;
+    if ((size_t)(slash - path) >= sizeof dir)
+        return dgcn_error_set(DGCN_EINVAL, "ipc path %s is too long", path);
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    for (char *q = dir + 1;; q++) {
+        char c = *q;
+        if (c != '/' && c != '\0') continue;
+        *q = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            return dgcn_error_set(DGCN_EIO, "cannot create %s for an ipc socket: %s", dir,
+                                  strerror(errno));
+        *q = c;
+        if (!c) break;
+    }
+    return DGCN_OK;
+}
+
+static int s_scheme_open(const char *address, int32_t agent, int32_t n_agents, uint64_t run_id,
+                         int deadline_ms, dgcn_transport **t) {
+    dgcn_zmq_opts o;
+    memset(&o, 0, sizeof o);
+    o.agent = agent;
+    o.n_agents = n_agents;
+    o.run_id = run_id;
+    o.deadline_ms = deadline_ms;
+    o.coordinator = address;
+    return dgcn_zmq_open(&o, t);
+}
+
+static int s_scheme_hub_open(const char *address, int32_t n_agents, uint64_t run_id,
+                             int deadline_ms, char *actual, size_t cap, dgcn_hub **h) {
+    *h = NULL;
+    if (!strncmp(address, "ipc://", 6)) {
+        int rc = s_make_parent(address + 6);
+        if (rc) return rc;
+    }
+    return dgcn_zmq_hub_open(address, n_agents, run_id, deadline_ms, actual, cap, h);
+}
+
+/* The transport name "zmq": ipc://RUNDIR/coord.sock, or tcp://TCP_HOST:0. */
+static int s_name_address(const char *rundir, const char *tcp_host, char *out, size_t cap) {
+    if (tcp_host) {
+        snprintf(out, cap, "tcp://%s:0", tcp_host);
+        return DGCN_OK;
+    }
+    if (!rundir || !*rundir)
+        return dgcn_error_set(DGCN_EINVAL, "zmq over ipc needs a run directory");
+    if ((size_t)snprintf(out, cap, "ipc://%s/coord.sock", rundir) >= cap || strlen(out) > 100)
+        return dgcn_error_set(DGCN_EINVAL, "ipc path ipc://%s/coord.sock is too long for a "
+                              "socket; use a shorter --out or tcp", rundir);
+    return DGCN_OK;
+}
+
+const dgcn__scheme dgcn__scheme_ipc = {
+    .scheme = "ipc",
+    .form = "ipc://PATH",
+    .kind = "zmq",
+    .launcher = "processes",
+    .name_address = s_name_address,
+    .open = s_scheme_open,
+    .hub_open = s_scheme_hub_open,
+};
+
+const dgcn__scheme dgcn__scheme_tcp = {
+    .scheme = "tcp",
+    .form = "tcp://HOST:PORT",
+    .kind = "zmq",
+    .launcher = "processes",
+    .open = s_scheme_open,
+    .hub_open = s_scheme_hub_open,
+};

@@ -1,4 +1,5 @@
-/* comm/zmq_transport.h: the ZeroMQ backend (tcp:// or ipc://), protobuf-c on the wire.
+/* comm/zmq_transport.h: the ZeroMQ backend (tcp:// or ipc://), protobuf-c on the wire. Outside comm/
+ * it is reached by address (comm/transport.h); this header is for comm's own tests.
  *
  * The coordinator binds one ROUTER endpoint (dgcn_zmq_hub_open); each agent connects a DEALER to it
  * (dgcn_zmq_open) that identifies itself by its agent id. For the neighbour mesh each agent binds
@@ -26,9 +27,10 @@ typedef struct dgcn_zmq_opts {
 /* Opens an agent endpoint with no neighbours yet, connected to the coordinator if o->coordinator. */
 int dgcn_zmq_open(const dgcn_zmq_opts *o, dgcn_transport **t);
 
-/* Binds the agent's mesh endpoint (tcp://HOST:PORT, tcp://HOST:0 for any port, ipc://PATH). The
+/* Binds the agent's mesh endpoint (tcp://HOST:PORT, tcp://HOST:0 for any port, ipc://PATH; NULL:
+ * ipc://DIR/agent-K.sock beside an ipc coordinator, tcp://HOST:0 on a tcp coordinator's host). The
  * endpoint actually bound (port resolved) goes to actual[cap] when actual != NULL. Once per
- * endpoint. */
+ * endpoint; an ipc socket file is removed on close. */
 int dgcn_zmq_bind(dgcn_transport *t, const char *endpoint, char *actual, size_t cap);
 
 /* Sets the neighbours (increasing agent ids) and connects to their mesh endpoints ([n] strings, as

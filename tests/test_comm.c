@@ -23,62 +23,61 @@
 
 enum { B_INPROC = 0, B_ZMQ_IPC = 1, B_ZMQ_TCP = 2, B_COUNT = 3 };
 static const char *s_backend_name[B_COUNT] = {"inproc", "zmq-ipc", "zmq-tcp"};
+static const char *s_kind_name[B_COUNT] = {"inproc", "zmq", "zmq"};
 
 #define RUN_ID 0x5eed0000c0ffeeULL
 #define MAXM 8
 
 typedef struct net {
     int kind, m;
-    dgcn_inproc_fabric *f;
     dgcn_transport *t[MAXM];
     dgcn_hub *hub;
     char dir[64];
 } net;
 
-/* Opens m agents with a ring (topo 0), complete graph (topo 1) or no neighbours (topo -1), and the
- * hub when with_hub. */
-static void net_open(net *w, int kind, int m, int topo, int deadline_ms, int with_hub) {
+/* Opens the hub and m agents by address, as the coordinator and dgcn_run_agent do: a ring (topo 0),
+ * complete graph (topo 1) or no neighbours (topo -1). */
+static void net_open(net *w, int kind, int m, int topo, int deadline_ms) {
+    static int serial;
     memset(w, 0, sizeof *w);
     w->kind = kind;
     w->m = m;
     int32_t nb[MAXM][MAXM];
     int nn[MAXM];
     for (int k = 0; k < m; k++) nn[k] = topo < 0 ? 0 : tp_neighbors(topo, m, k, nb[k]);
+    char want[128], hub_ep[256] = "";
     if (kind == B_INPROC) {
-        ck_assert_int_eq(dgcn_inproc_fabric_new(m, RUN_ID, deadline_ms, &w->f), DGCN_OK);
-        if (with_hub) ck_assert_int_eq(dgcn_inproc_hub(w->f, &w->hub), DGCN_OK);
-        for (int k = 0; k < m; k++)
-            ck_assert_msg(dgcn_inproc_open(w->f, k, nb[k], nn[k], &w->t[k]) == DGCN_OK, "%s",
-                          dgcn_error_msg());
-        return;
-    }
-    snprintf(w->dir, sizeof w->dir, "/tmp/dgcn-comm-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(w->dir));
-    char hub_ep[256] = "";
-    if (with_hub) {
-        char want[128];
+        snprintf(want, sizeof want, "inproc://comm-test-%d", ++serial);
+    } else {
+        snprintf(w->dir, sizeof w->dir, "/tmp/dgcn-comm-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(w->dir));
         if (kind == B_ZMQ_IPC) snprintf(want, sizeof want, "ipc://%s/hub.sock", w->dir);
         else snprintf(want, sizeof want, "tcp://127.0.0.1:0");
-        ck_assert_msg(dgcn_zmq_hub_open(want, m, RUN_ID, deadline_ms, hub_ep, sizeof hub_ep,
-                                        &w->hub) == DGCN_OK,
-                      "%s", dgcn_error_msg());
     }
+    ck_assert_msg(dgcn_hub_open(want, m, RUN_ID, deadline_ms, hub_ep, sizeof hub_ep, &w->hub) ==
+                      DGCN_OK, "%s", dgcn_error_msg());
+    if (kind == B_ZMQ_TCP) ck_assert_msg(strcmp(hub_ep, want), "port not resolved: %s", hub_ep);
+    else ck_assert_str_eq(hub_ep, want);
     char eps[MAXM][256];
     for (int k = 0; k < m; k++) {
-        dgcn_zmq_opts o = {k, m, RUN_ID, deadline_ms, with_hub ? hub_ep : NULL, 0};
-        ck_assert_msg(dgcn_zmq_open(&o, &w->t[k]) == DGCN_OK, "%s", dgcn_error_msg());
+        ck_assert_msg(dgcn_transport_open(hub_ep, k, m, RUN_ID, deadline_ms, &w->t[k]) == DGCN_OK,
+                      "%s", dgcn_error_msg());
+        ck_assert_str_eq(w->t[k]->ops->name, s_kind_name[kind]);
         if (topo < 0) continue;
-        char want[128];
-        if (kind == B_ZMQ_IPC) snprintf(want, sizeof want, "ipc://%s/agent-%d.sock", w->dir, k);
-        else snprintf(want, sizeof want, "tcp://127.0.0.1:0");
-        ck_assert_msg(dgcn_zmq_bind(w->t[k], want, eps[k], sizeof eps[k]) == DGCN_OK, "%s",
+        ck_assert_msg(dgcn_transport_bind(w->t[k], NULL, eps[k], sizeof eps[k]) == DGCN_OK, "%s",
                       dgcn_error_msg());
+        /* the default mesh endpoint is derived from the coordinator's address */
+        char def[128] = "";
+        if (kind == B_ZMQ_IPC) snprintf(def, sizeof def, "ipc://%s/agent-%d.sock", w->dir, k);
+        if (kind == B_ZMQ_TCP) snprintf(def, sizeof def, "tcp://127.0.0.1:");
+        ck_assert_msg(!strncmp(eps[k], def, strlen(def)) && (kind != B_INPROC || !eps[k][0]),
+                      "agent %d bound %s, expected %s", k, eps[k], def);
     }
     if (topo < 0) return;
     for (int k = 0; k < m; k++) {
         const char *e[MAXM];
         for (int i = 0; i < nn[k]; i++) e[i] = eps[nb[k][i]];
-        ck_assert_msg(dgcn_zmq_connect_neighbors(w->t[k], nb[k], e, nn[k]) == DGCN_OK, "%s",
+        ck_assert_msg(dgcn_transport_connect(w->t[k], nb[k], e, nn[k]) == DGCN_OK, "%s",
                       dgcn_error_msg());
     }
 }
@@ -97,7 +96,6 @@ static void net_close(net *w) {
     }
     dgcn_hub_close(&w->hub);
     ck_assert_ptr_null(w->hub);
-    dgcn_inproc_fabric_destroy(&w->f);
     s_rm_dir(w->dir);
 }
 
@@ -129,7 +127,7 @@ static void s_run_all(net *w, int64_t iters, int zero_len, job *jobs) {
 static void s_pattern(int kind, int topo, int64_t iters, int zero_len) {
     net w;
     job jobs[MAXM];
-    net_open(&w, kind, 4, topo, 5000, 0);
+    net_open(&w, kind, 4, topo, 5000);
     s_run_all(&w, iters, zero_len, jobs);
     for (int k = 0; k < 4; k++)
         ck_assert_msg(jobs[k].r.fails == 0, "%s agent %d: %d failures (%s: %s)",
@@ -152,7 +150,7 @@ END_TEST
 START_TEST(test_counters) {
     net w;
     job jobs[MAXM];
-    net_open(&w, _i, 4, 1, 5000, 0);
+    net_open(&w, _i, 4, 1, 5000);
     s_run_all(&w, 3, 0, jobs);
     for (int k = 0; k < 4; k++) {
         dgcn_transport *t = w.t[k];
@@ -182,7 +180,7 @@ END_TEST
 START_TEST(test_timeout_names_peer) {
     net w;
     const int deadline = 300;
-    net_open(&w, _i, 2, 0, deadline, 0);
+    net_open(&w, _i, 2, 0, deadline);
     float s[4] = {1, 2, 3, 4}, r[4] = {-1, -1, -1, -1};
     const float *sp[1] = {s};
     float *rp[1] = {r};
@@ -412,7 +410,7 @@ static void s_fill(uint8_t *b, size_t n, int seed) {
 START_TEST(test_hub) {
     net w;
     const int deadline = 300;
-    net_open(&w, _i, 4, -1, deadline, 1);
+    net_open(&w, _i, 4, -1, deadline);
     uint8_t out[4][3000], chk[3000];
     size_t n[4];
     for (int k = 0; k < 4; k++) {
@@ -546,6 +544,129 @@ START_TEST(test_hub_forged) {
     dgcn_transport_close(&t0);
     dgcn_hub_close(&h);
     s_rm_dir(dir);
+}
+END_TEST
+
+/* ---- opening by address ---- */
+
+/* Transport names map to hub addresses; addresses pass through; unknown schemes are refused,
+ * naming them and listing the known ones. */
+START_TEST(test_address) {
+    char a[256], b[256];
+    ck_assert_int_eq(dgcn_transport_address("inproc", NULL, NULL, a, sizeof a), DGCN_OK);
+    ck_assert_int_eq(dgcn_transport_address("inproc", NULL, NULL, b, sizeof b), DGCN_OK);
+    ck_assert_msg(!strncmp(a, "inproc://run-", 13) && strcmp(a, b), "%s, %s", a, b);
+    ck_assert_int_eq(dgcn_transport_address("zmq", "/r/x", NULL, a, sizeof a), DGCN_OK);
+    ck_assert_str_eq(a, "ipc:///r/x/coord.sock");
+    ck_assert_int_eq(dgcn_transport_address("zmq", "/r/x", "127.0.0.1", a, sizeof a), DGCN_OK);
+    ck_assert_str_eq(a, "tcp://127.0.0.1:0");
+    ck_assert_int_eq(dgcn_transport_address("zmq", NULL, NULL, a, sizeof a), DGCN_EINVAL);
+    ck_assert_msg(strstr(dgcn_error_msg(), "run directory"), "%s", dgcn_error_msg());
+    char longdir[200];
+    memset(longdir, 'd', sizeof longdir - 1);
+    longdir[sizeof longdir - 1] = '\0';
+    ck_assert_int_eq(dgcn_transport_address("zmq", longdir, NULL, a, sizeof a), DGCN_EINVAL);
+    ck_assert_msg(strstr(dgcn_error_msg(), "too long"), "%s", dgcn_error_msg());
+    ck_assert_int_eq(dgcn_transport_address("mpi", NULL, NULL, a, sizeof a), DGCN_OK);
+    ck_assert_str_eq(a, "mpi://");
+    ck_assert_int_eq(dgcn_transport_address("tcp://10.1.2.3:5555", NULL, NULL, a, sizeof a),
+                     DGCN_OK);
+    ck_assert_str_eq(a, "tcp://10.1.2.3:5555");
+    ck_assert_int_eq(dgcn_transport_address("pigeon://coop", "/r", NULL, a, sizeof a), DGCN_EINVAL);
+    const char *msg = dgcn_error_msg();
+    ck_assert_msg(strstr(msg, "'pigeon'") && strstr(msg, "inproc://NAME") &&
+                      strstr(msg, "ipc://PATH") && strstr(msg, "tcp://HOST:PORT") &&
+                      strstr(msg, "mpi://"),
+                  "%s", msg);
+    ck_assert_int_eq(dgcn_transport_lookup("zmq-ipc", NULL), DGCN_EINVAL);
+    ck_assert_msg(strstr(dgcn_error_msg(), "'zmq-ipc'") && strstr(dgcn_error_msg(), "inproc, zmq, mpi"),
+                  "%s", dgcn_error_msg());
+    /* what each names: backend kind (config.json) and launcher */
+    static const char *q[][3] = {{"inproc", "inproc", "threads"}, {"inproc://x", "inproc", "threads"},
+                                 {"zmq", "zmq", "processes"}, {"ipc:///r/c.sock", "zmq", "processes"},
+                                 {"tcp://h:1", "zmq", "processes"}, {"mpi", "mpi", "job"},
+                                 {"mpi://", "mpi", "job"}};
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        dgcn_transport_info info;
+        ck_assert_int_eq(dgcn_transport_lookup(q[i][0], &info), DGCN_OK);
+        ck_assert_str_eq(info.kind, q[i][1]);
+        ck_assert_str_eq(info.launcher, q[i][2]);
+        ck_assert_str_eq(dgcn_transport_kind(q[i][0]), q[i][1]);
+    }
+    ck_assert_str_eq(dgcn_transport_kind("nope"), "unknown");
+    dgcn_hub *h = NULL;
+    dgcn_transport *t = NULL;
+    ck_assert_int_eq(dgcn_hub_open("pigeon://x", 2, RUN_ID, 100, NULL, 0, &h), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_transport_open("pigeon://x", 0, 2, RUN_ID, 100, &t), DGCN_EINVAL);
+    ck_assert(h == NULL && t == NULL);
+    /* transports that are not jobs: joining is a no-op */
+    int argc = 1, rank = -1, size = -1;
+    char *args[] = {"x", NULL}, **argv = args;
+    ck_assert_int_eq(dgcn_transport_job_join("inproc://x", &argc, &argv, &rank, &size), DGCN_OK);
+    ck_assert(rank == 0 && size == 1);
+    ck_assert_int_eq(dgcn_transport_job_leave(), DGCN_OK);
+}
+END_TEST
+
+typedef struct xjob {
+    dgcn_transport *t;
+    dgcn_exchange x;
+    int rc;
+} xjob;
+
+static void *s_xjob(void *arg) {
+    xjob *j = arg;
+    j->rc = dgcn_transport_exchange(j->t, &j->x);
+    return NULL;
+}
+
+/* inproc://NAME: the hub creates the fabric; agents find it by name; it lives until the hub and
+ * every endpoint are closed, and then the name is free again. */
+START_TEST(test_inproc_named) {
+    const char *addr = "inproc://named-test";
+    dgcn_hub *h = NULL, *h2 = NULL;
+    dgcn_transport *t[2] = {NULL, NULL}, *x = NULL;
+    ck_assert_int_eq(dgcn_transport_open(addr, 0, 2, RUN_ID, 500, &x), DGCN_EINVAL);
+    ck_assert_msg(strstr(dgcn_error_msg(), "dgcn_hub_open creates it"), "%s", dgcn_error_msg());
+    ck_assert_int_eq(dgcn_hub_open("inproc://", 2, RUN_ID, 500, NULL, 0, &h), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_hub_open(addr, 2, RUN_ID, 500, NULL, 0, &h), DGCN_OK);
+    ck_assert_int_eq(dgcn_hub_open(addr, 2, RUN_ID, 500, NULL, 0, &h2), DGCN_EINVAL);
+    ck_assert_msg(strstr(dgcn_error_msg(), "already open"), "%s", dgcn_error_msg());
+    ck_assert_int_eq(dgcn_transport_open(addr, 0, 3, RUN_ID, 500, &x), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_transport_open(addr, 0, 2, RUN_ID + 1, 500, &x), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_transport_open(addr, 2, 2, RUN_ID, 500, &x), DGCN_EINVAL);
+    ck_assert_ptr_null(x);
+    for (int k = 0; k < 2; k++) {
+        int32_t nb = 1 - k;
+        const char *ep = "";
+        ck_assert_int_eq(dgcn_transport_open(addr, k, 2, RUN_ID, 500, &t[k]), DGCN_OK);
+        ck_assert_int_eq(dgcn_transport_connect(t[k], &nb, &ep, 1), DGCN_OK);
+        ck_assert_int_eq(dgcn_transport_connect(t[k], &nb, &ep, 1), DGCN_EINVAL);
+    }
+    ck_assert_int_eq(dgcn_transport_open(addr, 1, 2, RUN_ID, 500, &x), DGCN_EINVAL);
+    /* the hub goes first; the agents still exchange on the fabric */
+    ck_assert_int_eq(dgcn_transport_send_coord(t[1], "hi", 2), DGCN_OK);
+    dgcn_hub_close(&h);
+    float v[2] = {1, 2}, r[2] = {0, 0};
+    const float *sp[2][1] = {{&v[0]}, {&v[1]}};
+    float *rp[2][1] = {{&r[0]}, {&r[1]}};
+    int32_t len[1] = {1};
+    xjob xj = {t[0], {DGCN_CH_PARAMS, 0, 0, sp[0], len, rp[0], len}, -1};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, s_xjob, &xj), 0);
+    dgcn_exchange x1 = {DGCN_CH_PARAMS, 0, 0, sp[1], len, rp[1], len};
+    ck_assert_msg(dgcn_transport_exchange(t[1], &x1) == DGCN_OK, "%s", dgcn_error_msg());
+    pthread_join(th, NULL);
+    ck_assert_int_eq(xj.rc, DGCN_OK);
+    ck_assert(r[0] == 2 && r[1] == 1);
+    ck_assert_int_eq(dgcn_hub_open(addr, 2, RUN_ID, 500, NULL, 0, &h2), DGCN_EINVAL);
+    dgcn_transport_close(&t[0]);
+    ck_assert_int_eq(dgcn_hub_open(addr, 2, RUN_ID, 500, NULL, 0, &h2), DGCN_EINVAL);
+    dgcn_transport_close(&t[1]);
+    /* every reference is gone: the name is free */
+    ck_assert_msg(dgcn_hub_open(addr, 2, RUN_ID, 500, NULL, 0, &h2) == DGCN_OK, "%s",
+                  dgcn_error_msg());
+    dgcn_hub_close(&h2);
 }
 END_TEST
 
@@ -977,6 +1098,8 @@ static Suite *s_suite(void) {
         {"ahead_buffered", test_ahead_buffered, B_COUNT, 0},
         {"hub", test_hub, B_COUNT, 0},
         {"hub_forged", test_hub_forged, 2 * (B_COUNT - B_ZMQ_IPC), 0},
+        {"address", test_address, 0, 0},
+        {"inproc_named", test_inproc_named, 0, 0},
         {"control_roundtrip", test_control_roundtrip, 1, 0},
         {"control_rejects", test_control_rejects, 1, 0},
         {"config_missing_field", test_config_missing_field, 0, 0},

@@ -2,8 +2,6 @@
 #include "agent/run.h"
 
 #include "agent/agent.h"
-#include "comm/mpi_transport.h"
-#include "comm/zmq_transport.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "graph/shard.h"
@@ -144,30 +142,6 @@ int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
     return DGCN_OK;
 fail:
     return rc;
-}
-
-/* ---- mesh hooks ---- */
-
-int dgcn_run_mesh_zmq(void *ctx, dgcn_transport *t, const dgcn_ctl_setup *s) {
-    if (s->n_neighbors > 0 && !s->neighbor_endpoints)
-        return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up names %d neighbours but no endpoints",
-                              t->self, s->n_neighbors);
-    return dgcn_zmq_connect_neighbors(t, s->neighbors, (const char *const *)s->neighbor_endpoints,
-                                      s->n_neighbors);
-}
-
-int dgcn_run_mesh_mpi(void *ctx, dgcn_transport *t, const dgcn_ctl_setup *s) {
-    return dgcn_mpi_set_neighbors(t, s->neighbors, s->n_neighbors);
-}
-
-int dgcn_run_mesh_fixed(void *ctx, dgcn_transport *t, const dgcn_ctl_setup *s) {
-    int same = t->n_neighbors == s->n_neighbors;
-    for (int32_t i = 0; same && i < s->n_neighbors; i++) same = t->neighbors[i] == s->neighbors[i];
-    if (!same)
-        return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up names %d neighbours, the endpoint was "
-                              "opened with %d different ones", t->self, s->n_neighbors,
-                              t->n_neighbors);
-    return DGCN_OK;
 }
 
 /* ---- the run ---- */
@@ -327,7 +301,11 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
         return dgcn_error_set(DGCN_EPROTO, "agent %d: received the shard of agent %d of %d (run "
                               "has %d agents)", t->self, r->shard.agent, r->shard.n_agents,
                               t->n_agents);
-    DGCN_CHECK(r->o->mesh(r->o->mesh_ctx, t, s));
+    if (s->n_neighbors > 0 && !s->neighbor_endpoints)
+        return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up names %d neighbours but no endpoints",
+                              t->self, s->n_neighbors);
+    DGCN_CHECK(dgcn_transport_connect(t, s->neighbors, (const char *const *)s->neighbor_endpoints,
+                                      s->n_neighbors));
     *mix = s->mixing;
     dgcn_agent_opts ao = dgcn_agent_opts_defaults();
     ao.consensus = r->cfg.consensus;

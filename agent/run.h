@@ -3,7 +3,8 @@
  * An agent process (or thread) owns one transport endpoint with a coordinator link and runs:
  *   1. Hello {run id, agent, mesh endpoint}            -> coordinator
  *   2. Setup {neighbours, mixing row, config, shard}   <- coordinator
- *      the mesh hook connects the neighbours; the shard comes as bytes or from a plan folder
+ *      dgcn_transport_connect links the neighbours at the endpoints they announced; the shard
+ *      comes as bytes or from a plan folder
  *   3. verify: one forward + backward at the config's initial weights; Report LOGITS (params =
  *      the (n_own, c) logits, rows in the shard's own order) and Report GRADIENT (params = g_k,
  *      traffic, phase times).
@@ -62,24 +63,15 @@ void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out);
  * report_params, plan). *c is set only on success. */
 int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in);
 
-/* Connects the neighbours the setup names (zmq: endpoints; mpi: collective communicator; inproc:
- * checks the endpoint's neighbours). */
-typedef int (*dgcn_run_mesh_fn)(void *ctx, dgcn_transport *t, const dgcn_ctl_setup *s);
-int dgcn_run_mesh_zmq(void *ctx, dgcn_transport *t, const dgcn_ctl_setup *s);
-int dgcn_run_mesh_mpi(void *ctx, dgcn_transport *t, const dgcn_ctl_setup *s);
-int dgcn_run_mesh_fixed(void *ctx, dgcn_transport *t, const dgcn_ctl_setup *s);
-
 typedef struct dgcn_run_agent_opts {
-    const char *endpoint;         /* mesh endpoint bound, sent in Hello (NULL: none) */
-    dgcn_run_mesh_fn mesh;        /* required */
-    void *mesh_ctx;
+    const char *endpoint;         /* mesh endpoint bound (dgcn_transport_bind), sent in Hello */
     int setup_deadline_ms;        /* wait for Setup and for the final STOP (<= 0: endpoint's) */
     volatile sig_atomic_t *stop;  /* optional: set by a signal handler, ends the run (EINTR) */
 } dgcn_run_agent_opts;
 
-/* Runs the protocol above on t (t->self is the agent id). Returns DGCN_OK after a completed run
- * (or an early STOP), else the failure's code (already reported to the coordinator when the link
- * works). The caller keeps and closes t. */
+/* Runs the protocol above on t (t->self is the agent id), an endpoint opened and bound but not yet
+ * connected. Returns DGCN_OK after a completed run (or an early STOP), else the failure's code
+ * (already reported to the coordinator when the link works). The caller keeps and closes t. */
 int dgcn_run_agent(dgcn_transport *t, const dgcn_run_agent_opts *o);
 
 #endif

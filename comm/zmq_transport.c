@@ -36,8 +36,8 @@ typedef struct s_zt {
 typedef struct s_zhub {
     dgcn_hub base;
     void *ctx;
-    void *sock;    /* ROUTER */
-    char *ipc_dir; /* folder of the ipc socket it bound, or NULL */
+    void *sock;     /* ROUTER */
+    char *ipc_path; /* the ipc socket file it bound, or NULL */
 } s_zhub;
 
 static const dgcn_transport_ops s_ops;
@@ -642,13 +642,19 @@ static void s_hub_close(dgcn_hub **hp) {
     s_zhub *p = (s_zhub *)*hp;
     if (p->sock) zmq_close(p->sock);
     if (p->ctx) zmq_ctx_term(p->ctx);
-    /* what agents that bound the default endpoint and died left behind */
-    for (int32_t k = 0; p->ipc_dir && k < p->base.n_agents; k++) {
-        char path[1200];
-        snprintf(path, sizeof path, "%s/agent-%d.sock", p->ipc_dir, k);
-        unlink(path);
+    /* its socket file, and what agents that bound the default endpoint and died left behind */
+    if (p->ipc_path) {
+        const char *slash = strrchr(p->ipc_path, '/');
+        int dir_len = slash ? (int)(slash - p->ipc_path) : 1;
+        for (int32_t k = 0; k < p->base.n_agents; k++) {
+            char path[1200];
+            snprintf(path, sizeof path, "%.*s/agent-%d.sock", dir_len, slash ? p->ipc_path : ".",
+                     k);
+            unlink(path);
+        }
+        unlink(p->ipc_path);
     }
-    free(p->ipc_dir);
+    free(p->ipc_path);
     dgcn__hub_fini(&p->base);
     free(p);
     *hp = NULL;
@@ -684,11 +690,7 @@ int dgcn_zmq_hub_open(const char *endpoint, int32_t n_agents, uint64_t run_id, i
                             zmq_strerror(zmq_errno()));
         goto fail;
     }
-    if (!strncmp(endpoint, "ipc://", 6)) {
-        const char *slash = strrchr(endpoint + 6, '/');
-        p->ipc_dir = slash ? strndup(endpoint + 6, (size_t)(slash - (endpoint + 6)))
-                           : strdup(".");
-    }
+    if (!strncmp(endpoint, "ipc://", 6)) p->ipc_path = strdup(endpoint + 6);
     if (actual && cap) {
         size_t sz = cap;
         if (zmq_getsockopt(p->sock, ZMQ_LAST_ENDPOINT, actual, &sz) != 0)

@@ -1,9 +1,10 @@
-/* coordinator/cmd_agent.c: `dgcn agent`: one agent process of a ZeroMQ run.
+/* coordinator/cmd_agent.c: `dgcn agent`: one agent process of a run whose agents are processes.
  *
- * Started by a coordinator's session (or by hand on another host with tcp:// endpoints): connects to
- * the coordinator, binds its mesh endpoint, then follows the protocol of agent/run.h. */
+ * Started by a coordinator's session (or by hand on another host with tcp:// endpoints): opens its
+ * endpoint at the coordinator's address, binds its mesh endpoint, then follows the protocol of
+ * agent/run.h. */
 #include "agent/run.h"
-#include "comm/zmq_transport.h"
+#include "comm/transport.h"
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
 #include "core/error.h"
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char s_usage[] =
     "usage: dgcn agent --coordinator ENDPOINT --agent K --agents M --run-id X [--bind ENDPOINT]\n"
@@ -55,35 +55,10 @@ int dgcn_cmd_agent(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL); /* ends the run between iterations */
 
-    char def_bind[1024], actual[1024];
-    if (!bind) {
-        if (!strncmp(coord, "ipc://", 6)) {
-            const char *slash = strrchr(coord + 6, '/');
-            int dir_len = slash ? (int)(slash - (coord + 6)) : 1;
-            snprintf(def_bind, sizeof def_bind, "ipc://%.*s/agent-%d.sock", dir_len,
-                     slash ? coord + 6 : ".", agent);
-        } else {
-            char host[256] = "127.0.0.1";
-            const char *h = coord + 6, *colon = strrchr(h, ':');
-            if (colon && (size_t)(colon - h) < sizeof host && strncmp(h, "0.0.0.0", 7) &&
-                strncmp(h, "*", 1)) {
-                memcpy(host, h, (size_t)(colon - h));
-                host[colon - h] = '\0';
-            }
-            snprintf(def_bind, sizeof def_bind, "tcp://%s:0", host);
-        }
-        bind = def_bind;
-    }
-    dgcn_zmq_opts zo;
-    memset(&zo, 0, sizeof zo);
-    zo.agent = agent;
-    zo.n_agents = agents;
-    zo.run_id = run_id;
-    zo.deadline_ms = deadline_ms;
-    zo.coordinator = coord;
+    char actual[1024];
     dgcn_transport *t = NULL;
-    int rc = dgcn_zmq_open(&zo, &t);
-    if (rc == DGCN_OK) rc = dgcn_zmq_bind(t, bind, actual, sizeof actual);
+    int rc = dgcn_transport_open(coord, agent, agents, run_id, deadline_ms, &t);
+    if (rc == DGCN_OK) rc = dgcn_transport_bind(t, bind, actual, sizeof actual);
     if (rc) {
         fprintf(stderr, "dgcn agent %d: %s: %s\n", agent, dgcn_strerror(rc), dgcn_error_msg());
         dgcn_transport_close(&t);
@@ -92,12 +67,10 @@ int dgcn_cmd_agent(int argc, char **argv) {
     dgcn_run_agent_opts o;
     memset(&o, 0, sizeof o);
     o.endpoint = actual;
-    o.mesh = dgcn_run_mesh_zmq;
     o.setup_deadline_ms = deadline_ms;
     o.stop = &s_stop;
     rc = dgcn_run_agent(t, &o);
     dgcn_transport_close(&t);
-    if (!strncmp(actual, "ipc://", 6)) unlink(actual + 6);
     if (rc) {
         fprintf(stderr, "dgcn agent %d: %s: %s\n", agent, dgcn_strerror(rc), dgcn_error_msg());
         return 1;

@@ -49,7 +49,7 @@ int dgcn_cmd_train(int argc, char **argv) {
         {"iters", DGCN_ARG_INT, &o.iters, "training iterations", 1, 1e9},
         {"seeds", DGCN_ARG_INT, &o.seeds, "runs with seeds seed, seed+1, ...", 1, 1e4},
         {"seed", DGCN_ARG_U64, &o.plan.seed, "first seed (also the plan's)", 1, 0},
-        {"transport", DGCN_ARG_STRING, &transport, "zmq (ipc://) | mpi | inproc", 1, 0},
+        {"transport", DGCN_ARG_STRING, &transport, "zmq (ipc://) | mpi | inproc, or an address: inproc://NAME, ipc://PATH, tcp://HOST:PORT, mpi://", 1, 0},
         {"tcp", DGCN_ARG_STRING, &o.tcp_host, "zmq over tcp on this host address instead of ipc", 1, 0},
         {"eval-every", DGCN_ARG_INT, &o.eval_every, "report interval in iterations", 1, 1e9},
         {"shard-files", DGCN_ARG_FLAG, &o.shard_files, "agents read their shard from RUNDIR/plan (shared file system) instead of the set-up message", 1, 0},
@@ -62,18 +62,19 @@ int dgcn_cmd_train(int argc, char **argv) {
     int a = dgcn_args_parse(s_usage, table, argc, argv);
     if (a == 1) return 0;
     if (a) return 2;
-    if (dgcn_backend_parse(transport, &o.backend)) {
+    o.transport = transport;
+    if (dgcn_transport_lookup(transport, NULL)) {
         fprintf(stderr, "dgcn train: %s\n", dgcn_error_msg());
         return 2;
     }
     o.progress = !quiet;
     o.baselines = !no_baselines;
-    if (o.backend == DGCN_BACKEND_MPI) {
+    {
         int is_agent = 0;
-        int32_t m = 0;
-        int rc = dgcn_session_mpi_enter(&argc, &argv, o.deadline_ms, o.seeds, &is_agent, &m);
+        int32_t m = o.plan.agents;
+        int rc = dgcn_session_job_enter(transport, &argc, &argv, o.deadline_ms, o.seeds, &is_agent, &m);
         if (is_agent || rc) {
-            if (rc) fprintf(stderr, "dgcn train (mpi %s): %s\n", is_agent ? "agent" : "rank 0",
+            if (rc) fprintf(stderr, "dgcn train (%s %s): %s\n", transport, is_agent ? "agent" : "rank 0",
                             dgcn_error_msg());
             return rc ? 1 : 0;
         }
@@ -93,6 +94,6 @@ int dgcn_cmd_train(int argc, char **argv) {
         fprintf(stderr, "dgcn train: %s: %s\n", dgcn_strerror(rc), dgcn_error_msg());
         return 1;
     }
-    if (o.backend == DGCN_BACKEND_MPI) dgcn_session_mpi_leave();
+    dgcn_session_job_leave();
     return 0;
 }

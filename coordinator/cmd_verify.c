@@ -61,7 +61,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
     const dgcn_arg table[] = {
         DGCN_DATA_SOURCE_ARGS(&src),
         {"agents", DGCN_ARG_INT, &agents, "number of agents M (mpi: the ranks after rank 0)", 1, 1e6},
-        {"transport", DGCN_ARG_STRING, &transport, "mpi|zmq|inproc", 1, 0},
+        {"transport", DGCN_ARG_STRING, &transport, "mpi|zmq|inproc or an address (inproc://NAME, ipc://PATH, tcp://HOST:PORT, mpi://)", 1, 0},
         {"partition", DGCN_ARG_STRING, &partition, "bfs|metis|random|block", 1, 0},
         {"seed", DGCN_ARG_U64, &seed, "seed of the partition, the weights and the dropout masks", 1, 0},
         {"topology", DGCN_ARG_STRING, &topology, "topology spec: required|designed|ring|...|A+B|file:EDGES", 1, 0},
@@ -77,18 +77,17 @@ int dgcn_cmd_verify(int argc, char **argv) {
     if (a) return 2;
 
     int rc = DGCN_OK, status = 1;
-    dgcn_backend backend;
     dgcn_cross_edges policy;
-    if (dgcn_backend_parse(transport, &backend) || dgcn_cross_edges_parse(cross, &policy)) {
+    if (dgcn_transport_lookup(transport, NULL) || dgcn_cross_edges_parse(cross, &policy)) {
         fprintf(stderr, "dgcn verify: %s\n", dgcn_error_msg());
         return 2;
     }
-    if (backend == DGCN_BACKEND_MPI) {
+    {
         int is_agent = 0;
-        int32_t m = 0;
-        rc = dgcn_session_mpi_enter(&argc, &argv, deadline_ms, 1, &is_agent, &m);
+        int32_t m = agents;
+        rc = dgcn_session_job_enter(transport, &argc, &argv, deadline_ms, 1, &is_agent, &m);
         if (is_agent || rc) {
-            if (rc) fprintf(stderr, "dgcn verify (mpi %s): %s\n", is_agent ? "agent" : "rank 0",
+            if (rc) fprintf(stderr, "dgcn verify (%s %s): %s\n", transport, is_agent ? "agent" : "rank 0",
                             dgcn_error_msg());
             return rc ? 1 : 0;
         }
@@ -131,7 +130,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
     DGCN_CHECK(dgcn_model_config_check(&cfg.model));
     DGCN_CHECK(dgcn_plan_setups(&plan, &cfg, 1, &setups));
 
-    dgcn_session_opts so = {backend, m, deadline_ms, sockdir, tcp, NULL};
+    dgcn_session_opts so = {transport, m, deadline_ms, sockdir, tcp, NULL};
     DGCN_CHECK(dgcn_session_start(&sess, &so));
     DGCN_CHECK(dgcn_session_setup(sess, setups));
 
@@ -185,7 +184,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
     uint64_t predicted = dgcn_plan_halo_bytes(&plan, cfg.model.dims + 1, cfg.model.n_layers);
 
     printf("verify: %d agents over %s, partition %s, topology %s, %d nodes, %" PRId64 " params, %s "
-           "gradient\n", m, dgcn_backend_name(backend), partition, topology, ds.n, np,
+           "gradient\n", m, dgcn_transport_kind(transport), partition, topology, ds.n, np,
            training ? "training-mode (dropout)" : "dropout-free");
     printf("  logits    max relative difference %.3e %s\n", d_logits, d_logits <= S_TOL ? "ok" : "FAIL");
     printf("  gradient  max relative difference %.3e %s\n", d_grad, d_grad <= S_TOL ? "ok" : "FAIL");
@@ -221,6 +220,6 @@ fail:
     dgcn_plan_fini(&plan);
     dgcn_csr_fini(&a_hat);
     dgcn_dataset_fini(&ds);
-    if (backend == DGCN_BACKEND_MPI && status == 0) dgcn_session_mpi_leave();
+    if (status == 0) dgcn_session_job_leave();
     return status;
 }

@@ -1,73 +1,37 @@
-/* coordinator/session.c: starting, watching and stopping the agents of one run on a backend. */
-#define _GNU_SOURCE
+/* coordinator/session.c: starting, watching and stopping the agents of one run, on any transport. */
 #include "coordinator/session.h"
 
-#include "agent/run.h"
-#include "comm/inproc.h"
-#include "comm/mpi_transport.h"
-#include "comm/zmq_transport.h"
+#include "comm/transport.h"
 #include "core/error.h"
 #include "core/timer.h"
-#include "coordinator/rundir.h"
+#include "coordinator/launch.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-/* OpenBLAS reads OPENBLAS_NUM_THREADS when it loads; an MPI agent rank is already running. */
-void openblas_set_num_threads(int num_threads);
-
-#define S_SLICE_MS 100 /* how often a wait looks at the children and the signal flag */
+#define S_SLICE_MS 100 /* how often a wait looks at the agents and the signal flag */
 
 static volatile sig_atomic_t s_signalled = 0;
 
 static void s_on_signal(int sig) { s_signalled = sig; }
 
-typedef struct s_thread {
-    pthread_t tid;
-    int started;
-    dgcn_transport *t;
-    dgcn_run_agent_opts opts;
-    int rc;
-    char err[512];
-} s_thread;
-
 struct dgcn_session {
     dgcn_session_opts o;
     uint64_t run_id;
     dgcn_hub *hub;
-    dgcn_inproc_fabric *fabric;    /* inproc */
-    s_thread *threads;             /* [M] inproc */
-    pid_t *pids;                   /* [M] zmq, 0 once reaped */
-    int *exit_status;              /* [M] zmq wait status once reaped */
+    dgcn_launch *launch;
     char **endpoints;              /* [M] mesh endpoints from the hellos */
     int64_t *last_iter;            /* [M] last reported iteration, -1 none */
     int setup_done, finished;
+    int handlers;                  /* SIGINT and SIGTERM are ours until destroy */
     struct sigaction old_int, old_term;
-    char coord_ep[512];
+    char address[1024];            /* the hub's address as agents reach it */
 };
-
-int dgcn_backend_parse(const char *name, dgcn_backend *out) {
-    if (name && !strcmp(name, "inproc")) *out = DGCN_BACKEND_INPROC;
-    else if (name && !strcmp(name, "zmq")) *out = DGCN_BACKEND_ZMQ;
-    else if (name && !strcmp(name, "mpi")) *out = DGCN_BACKEND_MPI;
-    else return dgcn_error_set(DGCN_EINVAL, "unknown transport '%s' (inproc|zmq|mpi)",
-                               name ? name : "(null)");
-    return DGCN_OK;
-}
-
-const char *dgcn_backend_name(dgcn_backend b) {
-    return b == DGCN_BACKEND_INPROC ? "inproc" : b == DGCN_BACKEND_ZMQ ? "zmq" : "mpi";
-}
 
 dgcn_hub *dgcn_session_hub(dgcn_session *s) { return s->hub; }
 uint64_t dgcn_session_run_id(const dgcn_session *s) { return s->run_id; }
@@ -83,68 +47,18 @@ static uint64_t s_make_run_id(void) {
     return x ? x : 1;
 }
 
-/* ---- zmq children ---- */
-
-static int s_spawn(dgcn_session *s, int32_t k) {
-    const char *prog = s->o.program ? s->o.program : "/proc/self/exe";
-    char agent[16], agents[16], run_id[32], deadline[16], bind[600];
-    snprintf(agent, sizeof agent, "%d", k);
-    snprintf(agents, sizeof agents, "%d", s->o.n_agents);
-    snprintf(run_id, sizeof run_id, "%" PRIu64, s->run_id);
-    snprintf(deadline, sizeof deadline, "%d", s->o.deadline_ms);
-    if (s->o.tcp_host) snprintf(bind, sizeof bind, "tcp://%s:0", s->o.tcp_host);
-    else snprintf(bind, sizeof bind, "ipc://%s/agent-%d.sock", s->o.rundir, k);
-    char *argv[] = {(char *)prog, "agent", "--coordinator", s->coord_ep, "--agent", agent,
-                    "--agents", agents, "--run-id", run_id, "--deadline-ms", deadline, "--bind", bind, NULL};
-    pid_t pid = fork();
-    if (pid < 0)
-        return dgcn_error_set(DGCN_ECOMM, "cannot start agent %d: fork: %s", k, strerror(errno));
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the coordinator, which stops the agents */
-        setenv("OPENBLAS_NUM_THREADS", "1", 1);
-        execv(prog, argv);
-        fprintf(stderr, "dgcn: cannot exec %s for agent %d: %s\n", prog, k, strerror(errno));
-        _exit(127);
-    }
-    s->pids[k] = pid;
-    return DGCN_OK;
+/* The first agent that ended before the run finished, or -1; how[cap] says how. */
+static int32_t s_ended(dgcn_session *s, char *how, size_t cap) {
+    for (int32_t k = 0; s->launch && !s->finished && k < s->o.n_agents; k++)
+        if (dgcn_launch_ended(s->launch, k, how, cap)) return k;
+    return -1;
 }
 
-/* Reaps children that exited; returns the first one that ended before the run finished. */
-static int32_t s_reap(dgcn_session *s) {
-    int32_t dead = -1;
-    for (int32_t k = 0; s->pids && k < s->o.n_agents; k++) {
-        if (s->pids[k] <= 0) continue;
-        int st = 0;
-        pid_t r = waitpid(s->pids[k], &st, WNOHANG);
-        if (r == s->pids[k]) {
-            s->pids[k] = 0;
-            s->exit_status[k] = st;
-            if (dead < 0 && !s->finished) dead = k;
-        }
-    }
-    return dead;
-}
-
-static int s_dead_error(dgcn_session *s, int32_t k) {
-    int st = s->exit_status[k];
-    char how[64];
-    if (WIFSIGNALED(st)) snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(st));
-    else snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(st));
+static int s_dead_error(dgcn_session *s, int32_t k, const char *how) {
     if (s->last_iter[k] >= 0)
         return dgcn_error_set(DGCN_EPEER, "agent %d %s (last report: iteration %" PRId64 ")", k,
                               how, s->last_iter[k]);
     return dgcn_error_set(DGCN_EPEER, "agent %d %s before its first report", k, how);
-}
-
-/* ---- inproc threads ---- */
-
-static void *s_thread_main(void *arg) {
-    s_thread *th = arg;
-    th->rc = dgcn_run_agent(th->t, &th->opts);
-    if (th->rc) snprintf(th->err, sizeof th->err, "%s", dgcn_error_msg());
-    return NULL;
 }
 
 /* ---- start ---- */
@@ -152,6 +66,8 @@ static void *s_thread_main(void *arg) {
 int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o) {
     int rc = DGCN_OK;
     dgcn_session *s = NULL;
+    dgcn_transport_info info;
+    char want[1024];
     *out = NULL;
     if (o->n_agents < 1 || o->deadline_ms <= 0)
         return dgcn_error_set(DGCN_EINVAL, "session: need at least one agent and a positive "
@@ -170,38 +86,16 @@ int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o) {
     s_signalled = 0;
     sigaction(SIGINT, &sa, &s->old_int);
     sigaction(SIGTERM, &sa, &s->old_term);
+    s->handlers = 1;
 
-    if (o->backend == DGCN_BACKEND_INPROC) {
-        DGCN_CHECK(dgcn_inproc_fabric_new(o->n_agents, s->run_id, o->deadline_ms, &s->fabric));
-        DGCN_CHECK(dgcn_inproc_hub(s->fabric, &s->hub));
-        DGCN_ALLOC(s->threads, o->n_agents);
-    } else if (o->backend == DGCN_BACKEND_ZMQ) {
-        char actual[512];
-        if (o->tcp_host) {
-            snprintf(s->coord_ep, sizeof s->coord_ep, "tcp://%s:0", o->tcp_host);
-        } else {
-            if (!o->rundir) return dgcn_error_set(DGCN_EINVAL, "session: zmq over ipc needs a run directory");
-            DGCN_CHECK(dgcn_rundir_make(o->rundir));
-            snprintf(s->coord_ep, sizeof s->coord_ep, "ipc://%s/coord.sock", o->rundir);
-            if (strlen(s->coord_ep) > 100)
-                DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "session: ipc path %s is too long for a "
-                                          "socket; use a shorter --out or tcp", s->coord_ep));
-        }
-        DGCN_CHECK(dgcn_zmq_hub_open(s->coord_ep, o->n_agents, s->run_id, o->deadline_ms, actual,
-                                     sizeof actual, &s->hub));
-        snprintf(s->coord_ep, sizeof s->coord_ep, "%s", actual);
-        DGCN_ALLOC(s->pids, o->n_agents);
-        DGCN_ALLOC(s->exit_status, o->n_agents);
-        for (int32_t k = 0; k < o->n_agents; k++) DGCN_CHECK(s_spawn(s, k));
-    } else {
-        int rank = 0, size = 0;
-        DGCN_CHECK(dgcn_mpi_rank(&rank, &size));
-        if (rank != 0 || size - 1 != o->n_agents)
-            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "session: mpi coordinator must be rank 0 of M+1 "
-                                      "ranks (rank %d of %d, M = %d)", rank, size, o->n_agents));
-        DGCN_CHECK(dgcn_mpi_hub_open(s->run_id, o->deadline_ms, &s->hub));
-        s->run_id = s->hub->run_id;
-    }
+    DGCN_CHECK(dgcn_transport_lookup(o->transport, &info));
+    DGCN_CHECK(dgcn_transport_address(o->transport, o->rundir, o->tcp_host, want, sizeof want));
+    DGCN_CHECK(dgcn_hub_open(want, o->n_agents, s->run_id, o->deadline_ms, s->address,
+                             sizeof s->address, &s->hub));
+    s->run_id = s->hub->run_id; /* a job's hub may have its own */
+    dgcn_launch_opts lo = {s->address, o->n_agents, s->run_id, o->deadline_ms, o->program,
+                           &s_signalled};
+    DGCN_CHECK(dgcn_launch_start(info.launcher, &lo, &s->launch));
     *out = s;
     return DGCN_OK;
 fail:
@@ -209,7 +103,7 @@ fail:
     return rc;
 }
 
-/* Receives one protocol message from any agent, watching the signal flag and the children. */
+/* Receives one protocol message from any agent, watching the signal flag and the agents. */
 static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadline_ms) {
     int rc = DGCN_OK;
     memset(m, 0, sizeof *m);
@@ -231,8 +125,9 @@ static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadl
             return DGCN_OK;
         }
         if (rc != DGCN_ETIMEDOUT) return rc;
-        int32_t dead = s_reap(s);
-        if (dead >= 0) return s_dead_error(s, dead);
+        char how[640];
+        int32_t dead = s_ended(s, how, sizeof how);
+        if (dead >= 0) return s_dead_error(s, dead, how);
         if (dgcn_now_ms() >= end) {
             char it[400] = "";
             size_t off = 0;
@@ -261,19 +156,6 @@ int dgcn_session_setup(dgcn_session *s, dgcn_ctl_setup *setups) {
     int rc = DGCN_OK;
     int32_t m = s->o.n_agents;
     char **nb_ep = NULL;
-    if (s->o.backend == DGCN_BACKEND_INPROC) {
-        for (int32_t k = 0; k < m; k++) {
-            s_thread *th = &s->threads[k];
-            DGCN_CHECK(dgcn_inproc_open(s->fabric, k, setups[k].neighbors, setups[k].n_neighbors,
-                                        &th->t));
-            th->opts.mesh = dgcn_run_mesh_fixed;
-            th->opts.setup_deadline_ms = s->o.deadline_ms;
-            th->opts.stop = &s_signalled;
-            if (pthread_create(&th->tid, NULL, s_thread_main, th) != 0)
-                DGCN_CHECK(dgcn_error_set(DGCN_ENOMEM, "cannot start the thread of agent %d", k));
-            th->started = 1;
-        }
-    }
     int32_t heard = 0;
     uint8_t *seen = NULL;
     DGCN_ALLOC(seen, m);
@@ -363,139 +245,45 @@ static void s_send_cmd(dgcn_session *s, int cmd) {
     size_t len = 0;
     if (dgcn_ctl_pack(&msg, &buf, &len) != DGCN_OK) return;
     for (int32_t k = 0; k < s->o.n_agents; k++) {
-        if (s->pids && s->pids[k] <= 0) continue; /* already gone */
+        char how[640];
+        if (s->launch && dgcn_launch_ended(s->launch, k, how, sizeof how)) continue; /* gone */
         if (dgcn_hub_send(s->hub, k, buf, len) != DGCN_OK) dgcn_error_clear();
     }
     free(buf);
 }
 
-/* Waits up to wait_ms for the children, then kills what remains; always reaps. */
-static void s_stop_children(dgcn_session *s, int wait_ms, int term_first) {
-    if (!s->pids) return;
-    double end = dgcn_now_ms() + wait_ms;
-    int pass = 0;
-    for (;;) {
-        int alive = 0;
-        (void)s_reap(s);
-        for (int32_t k = 0; k < s->o.n_agents; k++) alive += s->pids[k] > 0;
-        if (!alive) return;
-        if (dgcn_now_ms() >= end) {
-            if (pass == 0 && term_first) {
-                for (int32_t k = 0; k < s->o.n_agents; k++)
-                    if (s->pids[k] > 0) kill(s->pids[k], SIGTERM);
-                end = dgcn_now_ms() + 1000;
-                pass = 1;
-                continue;
-            }
-            for (int32_t k = 0; k < s->o.n_agents; k++)
-                if (s->pids[k] > 0) {
-                    kill(s->pids[k], SIGKILL);
-                    int st = 0;
-                    waitpid(s->pids[k], &st, 0);
-                    s->pids[k] = 0;
-                    s->exit_status[k] = st;
-                }
-            return;
-        }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-}
-
-static void s_join_threads(dgcn_session *s) {
-    for (int32_t k = 0; s->threads && k < s->o.n_agents; k++) {
-        s_thread *th = &s->threads[k];
-        if (th->started) pthread_join(th->tid, NULL);
-        th->started = 0;
-        dgcn_transport_close(&th->t);
-    }
-}
-
 int dgcn_session_finish(dgcn_session *s) {
-    int rc = DGCN_OK;
     s->finished = 1;
     s_send_cmd(s, DGCN_CMD_STOP);
-    if (s->o.backend == DGCN_BACKEND_ZMQ) {
-        s_stop_children(s, s->o.deadline_ms, 1);
-        for (int32_t k = 0; k < s->o.n_agents; k++) {
-            int st = s->exit_status[k];
-            if (rc == DGCN_OK && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
-                rc = dgcn_error_set(DGCN_EPEER, "agent %d did not exit cleanly after the run "
-                                    "(status 0x%x)", k, st);
-        }
-    } else if (s->o.backend == DGCN_BACKEND_INPROC) {
-        s_join_threads(s);
-        for (int32_t k = 0; k < s->o.n_agents; k++)
-            if (rc == DGCN_OK && s->threads[k].rc)
-                rc = dgcn_error_set(DGCN_EPEER, "agent %d ended with an error: %s", k,
-                                    s->threads[k].err);
-    }
-    return rc;
+    return dgcn_launch_finish(s->launch, s->o.deadline_ms);
 }
 
 void dgcn_session_destroy(dgcn_session **sp) {
     if (!sp || !*sp) return;
     dgcn_session *s = *sp;
-    if (!s->finished && s->hub) {
-        if (s->o.backend != DGCN_BACKEND_ZMQ) s_send_cmd(s, DGCN_CMD_ABORT);
+    if (!s->finished && s->hub && s->launch) {
+        if (dgcn_launch_aborts_by_message(s->launch)) s_send_cmd(s, DGCN_CMD_ABORT);
         s->finished = 1;
     }
-    s_stop_children(s, 0, 1);
-    s_join_threads(s);
+    dgcn_launch_destroy(&s->launch);
     dgcn_hub_close(&s->hub);
-    dgcn_inproc_fabric_destroy(&s->fabric);
-    if (s->o.backend == DGCN_BACKEND_ZMQ && !s->o.tcp_host && s->o.rundir) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/coord.sock", s->o.rundir);
-        unlink(path);
-        for (int32_t k = 0; k < s->o.n_agents; k++) {
-            snprintf(path, sizeof path, "%s/agent-%d.sock", s->o.rundir, k);
-            unlink(path);
-        }
-    }
     for (int32_t k = 0; s->endpoints && k < s->o.n_agents; k++) free(s->endpoints[k]);
     free(s->endpoints);
-    free(s->threads);
-    free(s->pids);
-    free(s->exit_status);
     free(s->last_iter);
-    sigaction(SIGINT, &s->old_int, NULL);
-    sigaction(SIGTERM, &s->old_term, NULL);
+    if (s->handlers) {
+        sigaction(SIGINT, &s->old_int, NULL);
+        sigaction(SIGTERM, &s->old_term, NULL);
+    }
     free(s);
     *sp = NULL;
 }
 
-/* ---- mpi ---- */
+/* ---- jobs ---- */
 
-int dgcn_session_mpi_enter(int *argc, char ***argv, int deadline_ms, int n_runs, int *is_agent,
-                           int32_t *n_agents) {
-    int rc = DGCN_OK;
-    *is_agent = 0;
-    DGCN_CHECK(dgcn_mpi_init(argc, argv));
-    int rank = 0, size = 0;
-    DGCN_CHECK(dgcn_mpi_rank(&rank, &size));
-    if (size < 2) return dgcn_error_set(DGCN_EINVAL, "--transport mpi needs mpirun -np M+1 (M >= 1 "
-                                        "agents); this job has %d rank(s)", size);
-    *n_agents = size - 1;
-    if (rank == 0) return DGCN_OK;
-    *is_agent = 1;
-    setenv("OPENBLAS_NUM_THREADS", "1", 1);
-    openblas_set_num_threads(1);
-    for (int run = 0; run < n_runs && rc == DGCN_OK; run++) {
-        dgcn_transport *t = NULL;
-        DGCN_CHECK(dgcn_mpi_open(deadline_ms, &t));
-        dgcn_run_agent_opts o;
-        memset(&o, 0, sizeof o);
-        o.mesh = dgcn_run_mesh_mpi;
-        o.setup_deadline_ms = deadline_ms;
-        o.stop = &s_signalled;
-        rc = dgcn_run_agent(t, &o);
-        dgcn_transport_close(&t);
-    }
-    if (rc == DGCN_OK) dgcn_mpi_finalize();
-    return rc;
-fail:
-    return rc;
+int dgcn_session_job_enter(const char *transport, int *argc, char ***argv, int deadline_ms,
+                           int n_runs, int *is_agent, int32_t *n_agents) {
+    return dgcn_launch_enter(transport, argc, argv, deadline_ms, n_runs, &s_signalled, is_agent,
+                             n_agents);
 }
 
-void dgcn_session_mpi_leave(void) { dgcn_mpi_finalize(); }
+void dgcn_session_job_leave(void) { dgcn_transport_job_leave(); }

@@ -1,15 +1,13 @@
 /* coordinator/session.h: one distributed run's agents and the coordinator's link to them.
  *
- * A session starts the agents on a backend and hands the coordinator a dgcn_hub:
- *  - inproc: agents are threads of this process running dgcn_run_agent (agent/run.h);
- *  - zmq:    M child processes `dgcn agent --coordinator ipc://RUNDIR/coord.sock --agent k
- *            --run-id X` (or tcp://), each binding its own mesh endpoint; OPENBLAS_NUM_THREADS=1;
- *            children die with the coordinator (PR_SET_PDEATHSIG) and are always reaped;
- *  - mpi:    under mpirun, rank 0 is the coordinator and ranks 1..M run the agent loop
- *            (dgcn_session_mpi_enter).
+ * A session opens the coordinator's hub at the transport's address (comm/hub.h) and starts the
+ * agents the way the address's scheme says (coordinator/launch.h: threads for inproc://, `dgcn
+ * agent` processes for ipc:// and tcp://, the ranks of an mpirun job for mpi://); the agents open
+ * their endpoints at the hub's address, bind, and announce their mesh endpoints in Hello.
  * Every wait is bounded by the session's deadline. An agent that reports an error, dies or stays
  * silent ends the run with DGCN_EPEER / DGCN_ETIMEDOUT naming the agent and its last iteration.
- * SIGINT and SIGTERM during a session end it with DGCN_EINTR; destroy stops every agent. */
+ * SIGINT and SIGTERM during a session end it with DGCN_EINTR; destroy stops every agent and
+ * restores the signal handlers. */
 #ifndef DGCN_COORDINATOR_SESSION_H
 #define DGCN_COORDINATOR_SESSION_H
 
@@ -18,25 +16,20 @@
 
 #include <stdint.h>
 
-typedef enum dgcn_backend { DGCN_BACKEND_INPROC = 0, DGCN_BACKEND_ZMQ = 1, DGCN_BACKEND_MPI = 2 } dgcn_backend;
-
-/* "inproc", "zmq", "mpi" <-> enum; DGCN_EINVAL for an unknown name. */
-int dgcn_backend_parse(const char *name, dgcn_backend *out);
-const char *dgcn_backend_name(dgcn_backend b);
-
 typedef struct dgcn_session_opts {
-    dgcn_backend backend;
-    int32_t n_agents;     /* M (mpi: must be the world size - 1) */
-    int deadline_ms;      /* bound on every wait (> 0) */
-    const char *rundir;   /* zmq over ipc: the sockets live here (created if absent) */
-    const char *tcp_host; /* zmq: use tcp://HOST:PORT endpoints on this host instead of ipc */
-    const char *program;  /* zmq: the dgcn binary to start (NULL: /proc/self/exe) */
+    const char *transport; /* a name (inproc, zmq, mpi) or an address (comm/transport.h) */
+    int32_t n_agents;      /* M (a job: must be its size - 1) */
+    int deadline_ms;       /* bound on every wait (> 0) */
+    const char *rundir;    /* a name's address is derived from it (zmq: ipc://RUNDIR/coord.sock) */
+    const char *tcp_host;  /* zmq: tcp://TCP_HOST:0 instead of ipc (dgcn_transport_address) */
+    const char *program;   /* agents started as processes: the dgcn binary (NULL: /proc/self/exe) */
 } dgcn_session_opts;
 
 typedef struct dgcn_session dgcn_session;
 
-/* Starts the agents (zmq: spawns the processes; inproc: threads start in setup; mpi: opens the hub,
- * collective with the agent ranks). */
+/* Opens the hub and starts the agents (processes or threads; a job's agent ranks are already
+ * running and the hub's open is collective with them). On failure nothing is left running and the
+ * signal handlers are restored. */
 int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o);
 
 /* Waits for every agent's Hello, then sends setups[k] to agent k after filling in run_id, agent,
@@ -58,14 +51,16 @@ void dgcn_session_destroy(dgcn_session **s);
 dgcn_hub *dgcn_session_hub(dgcn_session *s);
 uint64_t dgcn_session_run_id(const dgcn_session *s);
 
-/* For commands given --transport mpi: initializes MPI; on ranks >= 1 runs the agent loop n_runs
- * times (one session each), sets *is_agent = 1 and returns its status (the caller exits with it);
- * on rank 0 sets *is_agent = 0 and *n_agents = world size - 1. */
-int dgcn_session_mpi_enter(int *argc, char ***argv, int deadline_ms, int n_runs, int *is_agent,
-                           int32_t *n_agents);
+/* For every command that starts a session, before anything else: when the transport's agents are
+ * the ranks of an externally started job (mpi:// under mpirun), joins it; on ranks >= 1 runs the
+ * agent loop n_runs times (one session each), sets *is_agent = 1 and returns its status (the caller
+ * exits with it); on rank 0 sets *n_agents = ranks - 1. For other transports it does nothing:
+ * *is_agent = 0 and *n_agents is left as it is. */
+int dgcn_session_job_enter(const char *transport, int *argc, char ***argv, int deadline_ms,
+                           int n_runs, int *is_agent, int32_t *n_agents);
 
-/* Ends MPI on rank 0 after a successful run (a failed run exits without it so that mpirun stops
- * the agents). */
-void dgcn_session_mpi_leave(void);
+/* Leaves the job after a successful run (a failed run exits without it so that the job's launcher
+ * stops the agents); nothing for other transports. */
+void dgcn_session_job_leave(void);
 
 #endif

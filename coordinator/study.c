@@ -367,8 +367,8 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
     t.program = o->program;
     dgcn_train_result res;
     memset(&res, 0, sizeof res);
-    rc = dgcn_backend_parse(o->transport, &t.backend);
-    if (rc == DGCN_OK) rc = dgcn_train_run(&t, &res);
+    t.transport = o->transport;
+    rc = dgcn_train_run(&t, &res);
     if (rc) {
         fprintf(lf, "train: %s: %s\n", dgcn_strerror(rc), dgcn_error_msg());
         rc = dgcn_error_wrap(rc, "train failed (see %s): ", log);

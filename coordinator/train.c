@@ -33,7 +33,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->dropout = 0.5;
     o->iters = 200;
     o->seeds = 1;
-    o->backend = DGCN_BACKEND_ZMQ;
+    o->transport = "zmq";
     o->eval_every = 10;
     o->final_mixing = 0;
     o->deadline_ms = 30000;
@@ -109,7 +109,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
 
     char sockdir[4096];
     snprintf(sockdir, sizeof sockdir, "%s", o->out);
-    dgcn_session_opts so = {o->backend, m, o->deadline_ms, sockdir, o->tcp_host, o->program};
+    dgcn_session_opts so = {o->transport, m, o->deadline_ms, sockdir, o->tcp_host, o->program};
     DGCN_CHECK(dgcn_session_start(&sess, &so));
     DGCN_CHECK(dgcn_session_setup(sess, setups));
     double t0 = dgcn_now_ms(), t_prev = t0;
@@ -273,7 +273,7 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_int(&j, "iterations", o->iters);
     dgcn_json_int(&j, "seeds", o->seeds);
     dgcn_json_int(&j, "seed", (long long)o->plan.seed);
-    dgcn_json_str(&j, "transport", dgcn_backend_name(o->backend));
+    dgcn_json_str(&j, "transport", dgcn_transport_kind(o->transport));
     dgcn_json_int(&j, "eval_every", o->eval_every);
     dgcn_json_int(&j, "final_mixing", o->final_mixing);
     dgcn_json_int(&j, "shard_files", o->shard_files);
@@ -333,7 +333,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     if (o->progress)
         fprintf(log, "train: %d agents over %s, partition %s, topology %s (%" PRId64 " links, %" PRId64
                " required), optimizer %s, %d iterations x %d seed(s), run dir %s\n", p.m,
-               dgcn_backend_name(o->backend), o->plan.partition, o->plan.topology, dgcn_topo_links(&p.topo),
+               dgcn_transport_kind(o->transport), o->plan.partition, o->plan.topology,
+               dgcn_topo_links(&p.topo),
                dgcn_topo_links(&p.required), o->optimizer, o->iters, o->seeds, o->out);
     for (int si = 0; si < o->seeds; si++) {
         s_seed_out so;

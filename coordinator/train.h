@@ -29,7 +29,7 @@ typedef struct dgcn_train_opts {
     double dropout;          /* 0.5 */
     int iters;               /* 200 */
     int seeds;               /* 1 */
-    dgcn_backend backend;
+    const char *transport;   /* "zmq" (default), "inproc", "mpi" or an address (comm/transport.h) */
     const char *tcp_host;    /* zmq over tcp on this host instead of ipc */
     int eval_every;          /* 10 */
     int shard_files;         /* agents read their shard from RUNDIR/plan (a shared file system)

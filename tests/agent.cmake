@@ -1,2 +1,4 @@
-# agent: the consensus optimizers and the distributed agent against the centralized model.
-dgcn_add_suite(agent TIMEOUT 300 LIBS dgcn_agent dgcn_nn dgcn_graph dgcn_comm dgcn_core)
+# agent: the consensus optimizers and the distributed agent against the centralized model, and how
+# a coordinator's session fails to start.
+dgcn_add_suite(agent TIMEOUT 300 LIBS dgcn_coordinator dgcn_agent dgcn_nn dgcn_graph dgcn_comm
+               dgcn_core)

@@ -1,8 +1,11 @@
-/* tests/test_agent.c: the consensus optimizers (nn/consensus.h) against hand-computed values, and
- * the agent (agent/agent.h) against the centralized model over the inproc transport. */
+/* tests/test_agent.c: the consensus optimizers (nn/consensus.h) against hand-computed values, the
+ * agent (agent/agent.h) against the centralized model over the inproc transport, and the failures
+ * of a coordinator's session start (coordinator/session.h). */
 #include "agent/agent.h"
 #include "agent/run.h"
-#include "comm/inproc.h"
+#include "comm/hub.h"
+#include "comm/transport.h"
+#include "coordinator/session.h"
 #include "core/error.h"
 #include "graph/csr.h"
 #include "graph/dataset.h"
@@ -16,6 +19,8 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,12 +291,34 @@ static dgcn_block s_central_block(const fixture *f) {
     return b;
 }
 
+/* Opens agent k's endpoint on the inproc fabric at address with the given neighbours. */
+static dgcn_transport *s_open_agent(const char *address, int32_t k, int32_t m, int deadline_ms,
+                                    const int32_t *nb, int32_t n_nb) {
+    dgcn_transport *t = NULL;
+    const char *eps[16] = {""};
+    for (int32_t i = 0; i < n_nb && i < 16; i++) eps[i] = "";
+    ck_assert_msg(dgcn_transport_open(address, k, m, 99, deadline_ms, &t) == DGCN_OK, "%s",
+                  dgcn_error_msg());
+    ck_assert_msg(dgcn_transport_connect(t, nb, eps, n_nb) == DGCN_OK, "%s", dgcn_error_msg());
+    return t;
+}
+
+/* A fresh inproc:// address with its hub (the hub holds the fabric). */
+static dgcn_hub *s_open_fabric(int32_t m, int deadline_ms, char *address, size_t cap) {
+    dgcn_hub *h = NULL;
+    ck_assert_int_eq(dgcn_transport_address("inproc", NULL, NULL, address, cap), DGCN_OK);
+    ck_assert_msg(dgcn_hub_open(address, m, 99, deadline_ms, NULL, 0, &h) == DGCN_OK, "%s",
+                  dgcn_error_msg());
+    return h;
+}
+
 /* A distributed run: shards, fabric, endpoints and agents. */
 typedef struct run {
     int32_t m;
     int32_t owner[1024];
     dgcn_shard shards[MAX_M];
-    dgcn_inproc_fabric *fabric;
+    dgcn_hub *hub; /* holds the inproc fabric */
+    char address[128];
     dgcn_transport *t[MAX_M];
     dgcn_agent *agent[MAX_M];
 } run;
@@ -357,12 +384,12 @@ static void s_run_init(run *r, const fixture *f, int32_t m, int ring, const int3
     else ck_assert_int_eq(dgcn_partition(&f->ds.adj, m, DGCN_PARTITION_BFS, 5, r->owner), DGCN_OK);
     ck_assert_msg(dgcn_shard_build_all(&f->ds, &f->a_hat, r->owner, m, 77, r->shards) == DGCN_OK,
                   "%s", dgcn_error_msg());
-    ck_assert_int_eq(dgcn_inproc_fabric_new(m, 99, 20000, &r->fabric), DGCN_OK);
+    r->hub = s_open_fabric(m, 20000, r->address, sizeof r->address);
     for (int32_t k = 0; k < m; k++) {
         int32_t nb[MAX_M];
         double row[MAX_M + 1];
         int32_t n_nb = s_topology(m, k, ring, nb, row);
-        ck_assert_int_eq(dgcn_inproc_open(r->fabric, k, nb, n_nb, &r->t[k]), DGCN_OK);
+        r->t[k] = s_open_agent(r->address, k, m, 20000, nb, n_nb);
         dgcn_agent_opts o = *opts;
         if (distinct_init) o.init_seed = opts->init_seed + 1000 * (uint64_t)k;
         ck_assert_msg(dgcn_agent_new(&r->agent[k], &r->shards[k], &f->cfg, r->t[k], row, &o) ==
@@ -380,7 +407,7 @@ static void s_run_fini(run *r) {
         dgcn_transport_close(&r->t[k]);
         dgcn_shard_fini(&r->shards[k]);
     }
-    dgcn_inproc_fabric_destroy(&r->fabric);
+    dgcn_hub_close(&r->hub);
 }
 
 static double s_rel_err(const float *a, const float *b, int64_t n) {
@@ -488,8 +515,8 @@ START_TEST(test_missing_link) {
     ck_assert_int_eq(dgcn_shard_build_all(&f.ds, &f.a_hat, owner, m, 77, shards), DGCN_OK);
     ck_assert_int_gt(shards[0].n_peers, 0);
     const int32_t peer = shards[0].peer[0];
-    dgcn_inproc_fabric *fab = NULL;
-    ck_assert_int_eq(dgcn_inproc_fabric_new(m, 99, 2000, &fab), DGCN_OK);
+    char address[128];
+    dgcn_hub *fab = s_open_fabric(m, 2000, address, sizeof address);
     /* agent 0's neighbours: every agent except its first data peer */
     int32_t nb[2];
     int32_t n_nb = 0;
@@ -497,7 +524,7 @@ START_TEST(test_missing_link) {
         if (t != peer) nb[n_nb++] = t;
     double row[3] = {1.0, 0.0, 0.0};
     dgcn_transport *t0 = NULL;
-    ck_assert_int_eq(dgcn_inproc_open(fab, 0, nb, n_nb, &t0), DGCN_OK);
+    t0 = s_open_agent(address, 0, m, 2000, nb, n_nb);
     dgcn_agent_opts opts = dgcn_agent_opts_defaults();
     dgcn_agent *a = NULL;
     ck_assert_int_eq(dgcn_agent_new(&a, &shards[0], &f.cfg, t0, row, &opts), DGCN_ETOPOLOGY);
@@ -509,7 +536,7 @@ START_TEST(test_missing_link) {
     /* a mixing row that does not sum to 1 is refused too */
     dgcn_transport_close(&t0);
     int32_t all[2] = {1, 2};
-    ck_assert_int_eq(dgcn_inproc_open(fab, 0, all, 2, &t0), DGCN_OK);
+    t0 = s_open_agent(address, 0, m, 2000, all, 2);
     double bad[3] = {0.5, 0.2, 0.2};
     ck_assert_int_eq(dgcn_agent_new(&a, &shards[0], &f.cfg, t0, bad, &opts), DGCN_EINVAL);
     ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "mixing row"));
@@ -529,7 +556,7 @@ START_TEST(test_missing_link) {
     ck_assert_int_eq(dgcn_agent_new(&a, &shards[0], &f.cfg, t0, good, &opts), DGCN_OK);
     dgcn_agent_destroy(&a);
     dgcn_transport_close(&t0);
-    dgcn_inproc_fabric_destroy(&fab);
+    dgcn_hub_close(&fab);
     for (int32_t k = 0; k < m; k++) dgcn_shard_fini(&shards[k]);
     s_fixture_fini(&f);
 }
@@ -949,6 +976,44 @@ START_TEST(test_run_config_from_ctl) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------------------------------------
+ * a session that cannot start */
+
+static void s_sentinel(int sig) { (void)sig; }
+
+/* Every failure of dgcn_session_start leaves nothing behind: the caller's SIGINT and SIGTERM
+ * handlers are back (and, under ASan, nothing leaks). */
+START_TEST(test_session_start_fails_cleanly) {
+    struct sigaction mine, old_int, old_term, cur;
+    memset(&mine, 0, sizeof mine);
+    mine.sa_handler = s_sentinel;
+    sigemptyset(&mine.sa_mask);
+    sigaction(SIGINT, &mine, &old_int);
+    sigaction(SIGTERM, &mine, &old_term);
+    static const char *bad[][3] = {
+        {"zmq", NULL, "run directory"},           /* ipc without a run directory */
+        {"pigeon://coop", "/tmp", "'pigeon'"},    /* unknown scheme */
+        {"inproc://", NULL, "no name"},           /* the hub cannot open */
+        {"mpi", NULL, "MPI"},                     /* not a job */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dgcn_session *s = NULL;
+        dgcn_session_opts o = {bad[i][0], 2, 1000, bad[i][1], NULL, NULL};
+        int rc = dgcn_session_start(&s, &o);
+        ck_assert_msg(rc != DGCN_OK && strstr(dgcn_error_msg(), bad[i][2]), "%s: %s (%s)",
+                      bad[i][0], dgcn_strerror(rc), dgcn_error_msg());
+        ck_assert_ptr_null(s);
+        sigaction(SIGINT, NULL, &cur);
+        ck_assert_msg(cur.sa_handler == s_sentinel, "%s: SIGINT handler not restored", bad[i][0]);
+        sigaction(SIGTERM, NULL, &cur);
+        ck_assert_msg(cur.sa_handler == s_sentinel, "%s: SIGTERM handler not restored",
+                      bad[i][0]);
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"step_schedule", test_step_schedule, 0, 0},
@@ -967,6 +1032,7 @@ static Suite *s_suite(void) {
         {"gt_ring", test_gt_ring, 0, 120},
         {"gt_adam_matches_central_adam", test_gt_adam_matches_central_adam, 2, 120},
         {"mix_rounds", test_mix_rounds, 0, 60},
+        {"session_start_fails_cleanly", test_session_start_fails_cleanly, 0, 0},
     };
     return DGCN_TEST_SUITE("agent", cases);
 }

@@ -1,0 +1,57 @@
+/* coordinator/launch.h: how a session starts, watches and stops its agents.
+ *
+ * One small table per way of starting agents, chosen by the launcher name that the transport's
+ * scheme reports (dgcn_transport_lookup), never by backend:
+ *  - "threads":   M threads of this process; each opens its endpoint at the hub's address, binds,
+ *                 and runs dgcn_run_agent (agent/run.h);
+ *  - "processes": M children `dgcn agent --coordinator ADDRESS --agent k --agents M --run-id X
+ *                 --deadline-ms D`, each binding its default mesh endpoint; OPENBLAS_NUM_THREADS=1;
+ *                 they die with the coordinator (PR_SET_PDEATHSIG) and are always reaped;
+ *  - "job":       an external launcher (mpirun) started the agents: they are the job's ranks >= 1,
+ *                 running dgcn_launch_job_enter; nothing to start, watch or stop here. */
+#ifndef DGCN_COORDINATOR_LAUNCH_H
+#define DGCN_COORDINATOR_LAUNCH_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dgcn_launch_opts {
+    const char *address;          /* the hub's address as agents reach it (port resolved) */
+    int32_t n_agents;             /* M */
+    uint64_t run_id;
+    int deadline_ms;              /* bound on every wait of the agents (> 0) */
+    const char *program;          /* processes: the dgcn binary (NULL: /proc/self/exe) */
+    volatile sig_atomic_t *stop;  /* threads: set by a signal handler, ends the agents' runs */
+} dgcn_launch_opts;
+
+typedef struct dgcn_launch dgcn_launch;
+
+/* Starts the agents the way `launcher` names ("threads", "processes", "job"); the strings of o
+ * are copied. DGCN_EINVAL for an unknown launcher. */
+int dgcn_launch_start(const char *launcher, const dgcn_launch_opts *o, dgcn_launch **l);
+
+/* 1 when the agents must be told ABORT through the hub to stop early (threads, job); 0 when
+ * dgcn_launch_destroy stops them itself (processes). */
+int dgcn_launch_aborts_by_message(const dgcn_launch *l);
+
+/* Does not block: 1 if agent k has ended, with how[cap] saying how ("exited with status 1", "was
+ * killed by signal 9", "ended with an error: ..."); else 0. A job's ranks are never seen to end. */
+int dgcn_launch_ended(dgcn_launch *l, int32_t k, char *how, size_t cap);
+
+/* After a run: waits up to wait_ms for every agent to end by itself (processes: then SIGTERM and,
+ * 1 s later, SIGKILL). DGCN_EPEER names the first agent that did not end cleanly. */
+int dgcn_launch_finish(dgcn_launch *l, int wait_ms);
+
+/* Stops what still runs (processes: SIGTERM, 1 s, SIGKILL; threads: joins them, which the hub's
+ * ABORT or the deadline ends) and frees everything. Accepts NULL; sets *l to NULL. */
+void dgcn_launch_destroy(dgcn_launch **l);
+
+/* The agent side of the transport's launcher (a name or an address, dgcn_transport_lookup): for
+ * "job", joins the job (mpi://: MPI_Init) and sets *n_agents = ranks - 1; on ranks >= 1 runs the
+ * agent loop n_runs times (one session each), sets *is_agent = 1 and returns its status. Any other
+ * launcher (and rank 0) sets *is_agent = 0 and leaves *n_agents as it is. */
+int dgcn_launch_enter(const char *transport, int *argc, char ***argv, int deadline_ms, int n_runs,
+                      volatile sig_atomic_t *stop, int *is_agent, int32_t *n_agents);
+
+#endif

@@ -402,13 +402,16 @@ static void s_check_summary(const char *dir) {
 }
 
 START_TEST(test_train_transports_agree) {
-    static const char *transports[] = {"inproc", "zmq", "mpi"};
-    int n_tr = s_have_mpirun() ? 3 : 2;
-    char *out = malloc(S_OUT_CAP), dirs[3][128];
-    static double vals[3][4096];
-    int nv[3];
+    /* an address passes through: zmq over tcp, agents bound on the coordinator's host */
+    static const char *transports[] = {"inproc", "zmq", "tcp://127.0.0.1:0", "mpi"};
+    static const char *labels[] = {"inproc", "zmq", "tcp", "mpi"};
+    static const char *kinds[] = {"inproc", "zmq", "zmq", "mpi"}; /* config.json's transport */
+    int n_tr = s_have_mpirun() ? 4 : 3;
+    char *out = malloc(S_OUT_CAP), dirs[4][128];
+    static double vals[4][4096];
+    int nv[4];
     for (int t = 0; t < n_tr; t++) {
-        s_mkdtemp(dirs[t], sizeof dirs[t], transports[t]);
+        s_mkdtemp(dirs[t], sizeof dirs[t], labels[t]);
         char *base[] = {DGCN_BINARY, "train", "--transport", (char *)transports[t], S_GEN,
                         "--iters", "20", "--eval-every", "5", "--seed", "3", "--deadline-ms", "10000",
                         "--final-mixing", "3", "--quiet", "--out", dirs[t], "--agents", "3", NULL};
@@ -416,10 +419,17 @@ START_TEST(test_train_transports_agree) {
                        "train", "--transport", "mpi", S_GEN, "--iters", "20", "--eval-every", "5",
                        "--seed", "3", "--deadline-ms", "10000", "--final-mixing", "3", "--quiet", "--out",
                        dirs[t], NULL};
-        int st = s_run(t == 2 ? mpi : base, out, 120);
+        int st = s_run(t == 3 ? mpi : base, out, 120);
         ck_assert_msg(st == 0, "train over %s exited %d:\n%s", transports[t], st, out);
         s_check_summary(dirs[t]);
-        char path[256];
+        char path[256], cfg[4096], want[64];
+        snprintf(path, sizeof path, "%s/config.json", dirs[t]);
+        FILE *f = fopen(path, "r");
+        ck_assert_ptr_nonnull(f);
+        cfg[fread(cfg, 1, sizeof cfg - 1, f)] = '\0';
+        fclose(f);
+        snprintf(want, sizeof want, "\"transport\":\"%s\"", kinds[t]);
+        ck_assert_msg(strstr(cfg, want), "%s lacks %s: %s", path, want, cfg);
         snprintf(path, sizeof path, "%s/metrics.jsonl", dirs[t]);
         nv[t] = s_metric_numbers(path, vals[t], 4096);
         ck_assert_msg(nv[t] == 5 * 11, "%s: %d numeric fields, expected 5 lines x 11", path, nv[t]);

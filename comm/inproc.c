@@ -335,7 +335,8 @@ static int s_connect(dgcn_transport *t, const int32_t *neighbors, const char *co
     s_inproc *p = (s_inproc *)t;
     s_msg **parked = NULL;
     char *got = NULL;
-    if (p->connected) return dgcn_error_set(DGCN_EINVAL, "agent %d: neighbours already set", t->self);
+    if (p->connected)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: neighbours already set", t->self);
     DGCN_ALLOC(parked, n);
     DGCN_ALLOC(got, n);
     DGCN_CHECK(dgcn__transport_set_neighbors(t, neighbors, n));

@@ -15,8 +15,9 @@
 #include <stdint.h>
 #include <time.h>
 
-/* One entry of the scheme registry (comm/transport.c): what an address SCHEME://... opens. A backend
- * defines one entry per scheme it serves and the registry lists it; nothing else names a backend. */
+/* One entry of the scheme registry (comm/transport.c): what an address SCHEME://... opens. A
+ * backend defines one entry per scheme it serves and the registry lists it; nothing else names a
+ * backend. */
 typedef struct dgcn__scheme {
     const char *scheme;   /* "tcp" for tcp://... */
     const char *form;     /* how an address looks, for messages: "tcp://HOST:PORT" */

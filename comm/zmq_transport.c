@@ -457,7 +457,8 @@ static s_zt *s_cast(dgcn_transport *t) {
 }
 
 /* The mesh endpoint agent k binds by default: ipc://DIR/agent-K.sock beside an ipc coordinator,
- * tcp://HOST:0 on the coordinator's host for a tcp one (127.0.0.1 when it bound every interface). */
+ * tcp://HOST:0 on the coordinator's host for a tcp one (127.0.0.1 when it bound every
+ * interface). */
 static int s_default_bind(const char *coord, int32_t agent, char *out, size_t cap) {
     if (!coord)
         return dgcn_error_set(DGCN_EINVAL, "agent %d: no mesh endpoint given and no coordinator "

@@ -1,5 +1,5 @@
-/* comm/zmq_transport.h: the ZeroMQ backend (tcp:// or ipc://), protobuf-c on the wire. Outside comm/
- * it is reached by address (comm/transport.h); this header is for comm's own tests.
+/* comm/zmq_transport.h: the ZeroMQ backend (tcp:// or ipc://), protobuf-c on the wire. Outside
+ * comm/ it is reached by address (comm/transport.h); this header is for comm's own tests.
  *
  * The coordinator binds one ROUTER endpoint (dgcn_zmq_hub_open); each agent connects a DEALER to it
  * (dgcn_zmq_open) that identifies itself by its agent id. For the neighbour mesh each agent binds

@@ -1,4 +1,5 @@
-/* coordinator/session.c: starting, watching and stopping the agents of one run, on any transport. */
+/* coordinator/session.c: starting, watching and stopping the agents of one run, on any
+ * transport. */
 #include "coordinator/session.h"
 
 #include "comm/transport.h"

@@ -579,13 +579,15 @@ START_TEST(test_address) {
                       strstr(msg, "mpi://"),
                   "%s", msg);
     ck_assert_int_eq(dgcn_transport_lookup("zmq-ipc", NULL), DGCN_EINVAL);
-    ck_assert_msg(strstr(dgcn_error_msg(), "'zmq-ipc'") && strstr(dgcn_error_msg(), "inproc, zmq, mpi"),
+    ck_assert_msg(strstr(dgcn_error_msg(), "'zmq-ipc'") &&
+                      strstr(dgcn_error_msg(), "inproc, zmq, mpi"),
                   "%s", dgcn_error_msg());
     /* what each names: backend kind (config.json) and launcher */
-    static const char *q[][3] = {{"inproc", "inproc", "threads"}, {"inproc://x", "inproc", "threads"},
-                                 {"zmq", "zmq", "processes"}, {"ipc:///r/c.sock", "zmq", "processes"},
-                                 {"tcp://h:1", "zmq", "processes"}, {"mpi", "mpi", "job"},
-                                 {"mpi://", "mpi", "job"}};
+    static const char *q[][3] = {
+        {"inproc", "inproc", "threads"},      {"inproc://x", "inproc", "threads"},
+        {"zmq", "zmq", "processes"},          {"ipc:///r/c.sock", "zmq", "processes"},
+        {"tcp://h:1", "zmq", "processes"},    {"mpi", "mpi", "job"},
+        {"mpi://", "mpi", "job"}};
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
         dgcn_transport_info info;
         ck_assert_int_eq(dgcn_transport_lookup(q[i][0], &info), DGCN_OK);

@@ -293,7 +293,7 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
     if (!s->mixing) /* even without neighbours: the self weight */
         return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up carries no mixing row", t->self);
     DGCN_CHECK(dgcn_run_config_from_ctl(&r->cfg, &s->config));
-    if (r->cfg.plan[0]) DGCN_CHECK(dgcn_plan_read_shard(r->cfg.plan, t->self, &r->shard));
+    if (r->cfg.plan[0]) DGCN_CHECK(dgcn_shard_dir_read(r->cfg.plan, t->self, &r->shard));
     else if (s->shard && s->shard_len) DGCN_CHECK(dgcn_shard_unpack(&r->shard, s->shard, s->shard_len));
     else return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up carries neither a shard nor a plan",
                                t->self);

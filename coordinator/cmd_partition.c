@@ -77,7 +77,7 @@ int dgcn_cmd_partition(int argc, char **argv) {
     dgcn_partition_stats st;
     DGCN_CHECK(dgcn_partition_stats_compute(&ds.adj, plan.owner, m, widths, 2, &st));
     t1 = dgcn_now_ms();
-    DGCN_CHECK(dgcn_plan_write(out, plan.shards, m, plan.owner, ds.n, method_name, seed));
+    DGCN_CHECK(dgcn_shard_dir_write(out, plan.shards, m, plan.owner, ds.n, method_name, seed));
     double t_write = dgcn_now_ms() - t1;
     uint64_t plan_id = plan.id;
 

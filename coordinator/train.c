@@ -315,7 +315,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     fclose(f);
     f = NULL;
     snprintf(path, sizeof path, "%s/plan", o->out);
-    DGCN_CHECK(dgcn_plan_write(path, p.shards, p.m, p.owner, ds.n, o->plan.partition, o->plan.seed));
+    DGCN_CHECK(dgcn_shard_dir_write(path, p.shards, p.m, p.owner, ds.n, o->plan.partition, o->plan.seed));
     snprintf(path, sizeof path, "%s/topology.edges", o->out);
     DGCN_CHECK(dgcn_topo_write_edges(&p.topo, path));
     snprintf(path, sizeof path, "%s/topology.dot", o->out);

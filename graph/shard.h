@@ -50,11 +50,12 @@ void dgcn_shard_fini(dgcn_shard *s);
 int dgcn_shard_pack(const dgcn_shard *s, uint8_t **buf, size_t *len);
 int dgcn_shard_unpack(dgcn_shard *s, const uint8_t *buf, size_t len);
 
-/* A plan on disk: dir/manifest.txt plus dir/shard-<k>.pb per agent. write_plan writes all;
- * read_shard loads agent k's shard and checks it against the manifest (plan id, agent, M): a
- * truncated file or a shard of another plan is DGCN_EFORMAT naming the file. */
-int dgcn_plan_write(const char *dir, const dgcn_shard *shards, int32_t m, const int32_t *owner,
-                    int32_t n_global, const char *method, uint64_t seed);
-int dgcn_plan_read_shard(const char *dir, int32_t agent, dgcn_shard *s);
+/* A plan folder on disk (graph/shard_dir.c): dir/manifest.txt, dir/owner.txt and
+ * dir/shard-<k>.pb per agent. dir_write writes all; dir_read loads agent k's shard and checks it
+ * against the manifest (plan id, agent, M): a truncated file or a shard of another plan is
+ * DGCN_EFORMAT naming the file. */
+int dgcn_shard_dir_write(const char *dir, const dgcn_shard *shards, int32_t m,
+                         const int32_t *owner, int32_t n_global, const char *method, uint64_t seed);
+int dgcn_shard_dir_read(const char *dir, int32_t agent, dgcn_shard *s);
 
 #endif

@@ -596,7 +596,7 @@ START_TEST(test_build_rejects_bad_input) {
     f.owner[7] = 0;
     ck_assert_int_eq(dgcn_shard_build_all(&f.ds, &f.adj, f.owner, 2, 1, sh), DGCN_OK); /* any A */
     for (int k = 0; k < 2; k++) dgcn_shard_fini(&sh[k]);
-    ck_assert_int_eq(dgcn_plan_read_shard("/nonexistent-plan-dir", 0, &sh[0]), DGCN_EIO);
+    ck_assert_int_eq(dgcn_shard_dir_read("/nonexistent-plan-dir", 0, &sh[0]), DGCN_EIO);
     ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "manifest.txt"));
     s_fixture_free(&f);
 }
@@ -756,26 +756,26 @@ START_TEST(test_plan_files) {
     s_fixture fa, fb;
     s_fixture_make(&fa, 100, 0.05, 4, DGCN_PARTITION_BFS, 1);
     s_fixture_make(&fb, 100, 0.05, 4, DGCN_PARTITION_BFS, 2);
-    ck_assert_int_eq(dgcn_plan_write(da, fa.sh, 4, fa.owner, 100, "bfs", 1), DGCN_OK);
-    ck_assert_int_eq(dgcn_plan_write(db, fb.sh, 4, fb.owner, 100, "bfs", 2), DGCN_OK);
+    ck_assert_int_eq(dgcn_shard_dir_write(da, fa.sh, 4, fa.owner, 100, "bfs", 1), DGCN_OK);
+    ck_assert_int_eq(dgcn_shard_dir_write(db, fb.sh, 4, fb.owner, 100, "bfs", 2), DGCN_OK);
     for (int32_t k = 0; k < 4; k++) {
         dgcn_shard s;
-        ck_assert_int_eq(dgcn_plan_read_shard(da, k, &s), DGCN_OK);
+        ck_assert_int_eq(dgcn_shard_dir_read(da, k, &s), DGCN_OK);
         s_assert_shard_eq(&fa.sh[k], &s);
         dgcn_shard_fini(&s);
     }
     dgcn_shard s;
-    ck_assert_int_eq(dgcn_plan_read_shard(da, 4, &s), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_shard_dir_read(da, 4, &s), DGCN_EINVAL);
 
     /* truncated shard file */
     size_t len;
     snprintf(path, sizeof path, "%s/shard-1.pb", da);
     uint8_t *orig = s_slurp(path, &len);
     s_spit(path, orig, len - 3);
-    ck_assert_int_eq(dgcn_plan_read_shard(da, 1, &s), DGCN_EFORMAT);
+    ck_assert_int_eq(dgcn_shard_dir_read(da, 1, &s), DGCN_EFORMAT);
     ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "shard-1.pb"));
     s_spit(path, orig, len);
-    ck_assert_int_eq(dgcn_plan_read_shard(da, 1, &s), DGCN_OK);
+    ck_assert_int_eq(dgcn_shard_dir_read(da, 1, &s), DGCN_OK);
     dgcn_shard_fini(&s);
 
     /* another plan's shard in place of ours: caught by size or checksum */
@@ -783,7 +783,7 @@ START_TEST(test_plan_files) {
     size_t lenb;
     uint8_t *other = s_slurp(pathb, &lenb);
     s_spit(path, other, lenb);
-    ck_assert_int_eq(dgcn_plan_read_shard(da, 1, &s), DGCN_EFORMAT);
+    ck_assert_int_eq(dgcn_shard_dir_read(da, 1, &s), DGCN_EFORMAT);
     ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "shard-1.pb"));
 
     /* ... and with the manifest edited to match its size and checksum: caught by the plan id */
@@ -802,7 +802,7 @@ START_TEST(test_plan_files) {
         fprintf(mf, "%s\n", ln);
     }
     fclose(mf);
-    ck_assert_int_eq(dgcn_plan_read_shard(da, 1, &s), DGCN_EFORMAT);
+    ck_assert_int_eq(dgcn_shard_dir_read(da, 1, &s), DGCN_EFORMAT);
     ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "shard-1.pb"));
     ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "plan"));
     ck_assert_ptr_null(s.gid);

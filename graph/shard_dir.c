@@ -1,4 +1,4 @@
-/* graph/plan.c: a partition plan on disk: dir/manifest.txt, dir/owner.txt and one
+/* graph/shard_dir.c: a partition plan on disk: dir/manifest.txt, dir/owner.txt and one
  * dir/shard-<k>.pb per agent (graph/shard.proto).
  *
  * manifest.txt is "key value" lines: format, plan_id (16 hex digits), agents, nodes, method, seed,
@@ -37,7 +37,7 @@ static int s_write_file(const char *path, const uint8_t *buf, size_t len) {
     return DGCN_OK;
 }
 
-int dgcn_plan_write(const char *dir, const dgcn_shard *shards, int32_t m, const int32_t *owner,
+int dgcn_shard_dir_write(const char *dir, const dgcn_shard *shards, int32_t m, const int32_t *owner,
                     int32_t n_global, const char *method, uint64_t seed) {
     int rc = DGCN_OK;
     char path[4096], tmp[4096];
@@ -206,7 +206,7 @@ done:
     return rc;
 }
 
-int dgcn_plan_read_shard(const char *dir, int32_t agent, dgcn_shard *s) {
+int dgcn_shard_dir_read(const char *dir, int32_t agent, dgcn_shard *s) {
     int rc = DGCN_OK;
     s_manifest mf;
     char path[4096];

@@ -22,7 +22,7 @@ void dgcn_data_source_defaults(dgcn_data_source *s) {
     s->gen_seed = p.seed;
 }
 
-static dgcn_csbm_params s_params(const dgcn_data_source *s) {
+dgcn_csbm_params dgcn_data_source_csbm(const dgcn_data_source *s) {
     dgcn_csbm_params p = dgcn_csbm_defaults();
     p.n = s->nodes;
     p.c = s->classes;
@@ -44,7 +44,7 @@ int dgcn_data_source_open(const dgcn_data_source *s, dgcn_dataset *ds, dgcn_csr 
     if (s->dir) {
         DGCN_CHECK(dgcn_dataset_load(ds, s->dir));
     } else {
-        dgcn_csbm_params p = s_params(s);
+        dgcn_csbm_params p = dgcn_data_source_csbm(s);
         DGCN_CHECK(dgcn_generate_csbm(ds, &p));
     }
     DGCN_CHECK(dgcn_dataset_preprocess(ds, ds->count_features && !s->raw_counts));

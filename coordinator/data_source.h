@@ -16,9 +16,9 @@ typedef struct dgcn_data_source {
     int raw_counts;         /* keep count features as counts (default: binarize them) */
 } dgcn_data_source;
 
-/* The option-table rows for a dgcn_data_source *s (put them inside a dgcn_arg table). */
-#define DGCN_DATA_SOURCE_ARGS(s)                                                                   \
-    {"data", DGCN_ARG_STRING, &(s)->dir, "dataset folder (format: docs/datasets.md); default: a generated graph", 1, 0}, \
+/* The option-table rows of the generator's parameters, except its seed, for a dgcn_data_source *s.
+ * `dgcn generate` uses them too, so both accept the same names and ranges. */
+#define DGCN_CSBM_ARGS(s)                                                                          \
     {"nodes", DGCN_ARG_INT, &(s)->nodes, "generated graph: nodes", 2, 1e8},                       \
     {"classes", DGCN_ARG_INT, &(s)->classes, "generated graph: classes", 2, 1000},                \
     {"degree", DGCN_ARG_DOUBLE, &(s)->degree, "generated graph: average degree", 0.1, 1e4},       \
@@ -28,11 +28,19 @@ typedef struct dgcn_data_source {
     {"signal", DGCN_ARG_DOUBLE, &(s)->signal, "generated graph: fraction of class-block features", 0, 1}, \
     {"train-per-class", DGCN_ARG_INT, &(s)->train_per_class, "generated graph: training nodes per class", 1, 1e6}, \
     {"val", DGCN_ARG_INT, &(s)->val, "generated graph: validation nodes", 0, 1e8},                \
-    {"test", DGCN_ARG_INT, &(s)->test, "generated graph: test nodes", 0, 1e8},                    \
+    {"test", DGCN_ARG_INT, &(s)->test, "generated graph: test nodes", 0, 1e8}
+
+/* The option-table rows for a dgcn_data_source *s (put them inside a dgcn_arg table). */
+#define DGCN_DATA_SOURCE_ARGS(s)                                                                   \
+    {"data", DGCN_ARG_STRING, &(s)->dir, "dataset folder (format: docs/datasets.md); default: a generated graph", 1, 0}, \
+    DGCN_CSBM_ARGS(s),                                                                             \
     {"gen-seed", DGCN_ARG_U64, &(s)->gen_seed, "generated graph: seed", 1, 0},                    \
     {"raw-counts", DGCN_ARG_FLAG, &(s)->raw_counts, "keep count features as counts instead of binarizing", 1, 0}
 
 void dgcn_data_source_defaults(dgcn_data_source *s);
+
+/* The generator's parameters as set in s (used when s->dir is NULL). */
+dgcn_csbm_params dgcn_data_source_csbm(const dgcn_data_source *s);
 
 /* Loads (or generates) the dataset, preprocesses its features and builds A_hat. On failure both
  * outputs are safe to fini and dgcn_error_msg() says what went wrong. */

@@ -1,5 +1,6 @@
 /* tests/test_e2e.c: the dgcn program end to end: verify on every transport, training runs that agree
- * across transports, and failures (a missing required link, a killed agent) that end cleanly. */
+ * across transports, failures (a missing required link, a killed agent) that end cleanly, and a
+ * usage error's message. */
 #include "testutil.h"
 
 #include <check.h>
@@ -471,6 +472,27 @@ START_TEST(test_train_shard_files) {
 }
 END_TEST
 
+/* A bad option value is a usage error (exit 2) whose message names the option, its range and the
+ * value, and nothing is written. */
+START_TEST(test_generate_bad_value) {
+    char *out = malloc(S_OUT_CAP), dir[128], path[160];
+    s_mkdtemp(dir, sizeof dir, "gen");
+    snprintf(path, sizeof path, "%s/g", dir);
+    char *range[] = {DGCN_BINARY, "generate", "--out", path, "--homophily", "2", NULL};
+    int st = s_run(range, out, 30);
+    ck_assert_msg(st == 2, "generate --homophily 2 exited %d:\n%s", st, out);
+    ck_assert_msg(strstr(out, "--homophily must be in [0, 1], got 2"), "message:\n%s", out);
+    char *type[] = {DGCN_BINARY, "generate", "--out", path, "--nodes=12abc", NULL};
+    st = s_run(type, out, 30);
+    ck_assert_msg(st == 2, "generate --nodes=12abc exited %d:\n%s", st, out);
+    ck_assert_msg(strstr(out, "--nodes expects an integer, got '12abc'"), "message:\n%s", out);
+    struct stat sb;
+    ck_assert_msg(stat(path, &sb) != 0, "%s was created", path);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"verify_inproc", test_verify_inproc, 0, 120},
@@ -482,6 +504,7 @@ static Suite *s_suite(void) {
         {"interrupt_mid_train", test_interrupt_mid_train, 0, 90},
         {"train_transports_agree", test_train_transports_agree, 0, 240},
         {"train_shard_files", test_train_shard_files, 0, 120},
+        {"generate_bad_value", test_generate_bad_value, 0, 30},
     };
     return DGCN_TEST_SUITE("e2e", cases);
 }

@@ -39,9 +39,9 @@ static char *s_str(const char *s) {
 
 static int s_pack_env(const Dgcnpb__ControlEnvelope *env, void **buf, size_t *len) {
     size_t n = dgcnpb__control_envelope__get_packed_size(env);
-    if (n > DGCN_CONTROL_MAX_BYTES)
+    if (n > DGCN_COORD_MAX_BYTES)
         return dgcn_error_set(DGCN_EINVAL, "control message of %zu bytes exceeds the %zu-byte cap",
-                              n, DGCN_CONTROL_MAX_BYTES);
+                              n, DGCN_COORD_MAX_BYTES);
     uint8_t *b = malloc(n ? n : 1);
     if (!b) return dgcn_error_set(DGCN_ENOMEM, "out of memory packing a %zu-byte control message", n);
     dgcnpb__control_envelope__pack(env, b);
@@ -332,9 +332,9 @@ fail:
 int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m) {
     int rc = DGCN_OK;
     memset(m, 0, sizeof *m);
-    if (len > DGCN_CONTROL_MAX_BYTES)
+    if (len > DGCN_COORD_MAX_BYTES)
         return dgcn_error_set(DGCN_EPROTO, "control message of %zu bytes exceeds the %zu-byte cap",
-                              len, DGCN_CONTROL_MAX_BYTES);
+                              len, DGCN_COORD_MAX_BYTES);
     if (len > 0 && !buf) return dgcn_error_set(DGCN_EINVAL, "dgcn_ctl_unpack: NULL buffer");
     Dgcnpb__ControlEnvelope *env = dgcnpb__control_envelope__unpack(NULL, len, buf);
     if (!env)

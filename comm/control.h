@@ -2,7 +2,7 @@
  *
  * The bytes travel through dgcn_transport_send_coord / dgcn_hub_send; the wire format is
  * comm/control.proto (one ControlEnvelope per message). Unpacking checks the size first
- * (DGCN_CONTROL_MAX_BYTES) and rejects anything protobuf-c cannot parse with DGCN_EPROTO. */
+ * (DGCN_COORD_MAX_BYTES) and rejects anything protobuf-c cannot parse with DGCN_EPROTO. */
 #ifndef DGCN_COMM_CONTROL_H
 #define DGCN_COMM_CONTROL_H
 
@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DGCN_CONTROL_MAX_BYTES ((size_t)1 << 30) /* 1 GiB: a set-up message carries a shard */
 #define DGCN_SPLITS 3                            /* train, val, test */
 
 typedef enum dgcn_ctl_kind {
@@ -127,7 +126,7 @@ typedef struct dgcn_ctl_msg {
 
 /* Packs m into *buf (malloc'd, caller frees) of *len bytes. DGCN_EINVAL for an unknown kind,
  * inconsistent counts (a setup's config.n_dims outside 1..DGCN_CTL_MAX_DIMS, an unterminated
- * config.plan) or a result over DGCN_CONTROL_MAX_BYTES. */
+ * config.plan) or a result over DGCN_COORD_MAX_BYTES. */
 int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len);
 
 /* Unpacks len bytes into *m (which then owns its arrays; dgcn_ctl_msg_fini releases them).

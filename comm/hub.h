@@ -54,7 +54,4 @@ static inline void dgcn_hub_close(dgcn_hub **h) {
     if (h && *h) (*h)->ops->close(h);
 }
 
-/* Largest coordinator message any backend accepts (bytes): a set-up message carries a shard. */
-#define DGCN_COORD_MAX_BYTES ((size_t)1 << 30)
-
 #endif

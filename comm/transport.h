@@ -25,6 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Largest coordinator message (bytes) that any backend carries and the control protocol packs or
+ * unpacks: 1 GiB, since a set-up message carries a shard. */
+#define DGCN_COORD_MAX_BYTES ((size_t)1 << 30)
+
 typedef enum dgcn_channel {
     DGCN_CH_HALO_FWD = 0, /* forward halo rows */
     DGCN_CH_HALO_BWD = 1, /* backward halo gradient rows */

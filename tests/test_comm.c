@@ -830,7 +830,7 @@ START_TEST(test_control_rejects) {
     dgcn_ctl_msg o;
     const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02};
     ck_assert_int_eq(dgcn_ctl_unpack(garbage, sizeof garbage, &o), DGCN_EPROTO);
-    ck_assert_int_eq(dgcn_ctl_unpack(garbage, DGCN_CONTROL_MAX_BYTES + 1, &o), DGCN_EPROTO);
+    ck_assert_int_eq(dgcn_ctl_unpack(garbage, DGCN_COORD_MAX_BYTES + 1, &o), DGCN_EPROTO);
     ck_assert_msg(strstr(dgcn_error_msg(), "exceeds"), "%s", dgcn_error_msg());
     /* a valid envelope whose command is unknown */
     const uint8_t bad_cmd[] = {0x22, 0x02, 0x08, 0x09}; /* control { kind: 9 } */

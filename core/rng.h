@@ -1,12 +1,15 @@
 /* core/rng.h: seeded random numbers with separate streams.
  *
  * dgcn_rng is xoshiro256** seeded through splitmix64 from (seed, stream): the same seed gives the
- * same numbers on every machine, and streams with different ids (init, dropout, generation,
+ * same numbers on every machine, and streams with different ids (initialization, generation,
  * partition, topology) are independent, so adding a draw to one never shifts another.
  *
- * dgcn_hash_unit() is counter-based: a pure function of its four keys. Dropout uses it keyed by
- * (seed, iteration, layer, global element id), so an agent that owns a node draws exactly the mask
- * the centralized run draws for that node, with no state to share. */
+ * Dropout draws nothing from a stream: its masks are counter-based, a pure function of (seed,
+ * iteration, layer, global node id, column) built on dgcn_mix64 by nn/kernels.h (one 64-bit key
+ * per row, dgcn_dropout_row_key; one 32-bit hash of the key and the column per element,
+ * dgcn_dropout_unit), so an agent that owns a node draws exactly the mask the centralized run draws
+ * for that node, with no state to share. dgcn_hash_unit() is a general counter-based uniform of the
+ * same kind, a pure function of its four keys. */
 #ifndef DGCN_CORE_RNG_H
 #define DGCN_CORE_RNG_H
 
@@ -14,7 +17,7 @@
 
 enum dgcn_stream {
     DGCN_STREAM_INIT = 1,      /* weight initialization */
-    DGCN_STREAM_DROPOUT = 2,   /* dropout masks (through dgcn_hash_unit) */
+    DGCN_STREAM_DROPOUT = 2,   /* reserved: dropout masks are counter-based (nn/kernels.h) */
     DGCN_STREAM_GENERATE = 3,  /* synthetic graphs */
     DGCN_STREAM_PARTITION = 4, /* partitioners */
     DGCN_STREAM_TOPOLOGY = 5,  /* random topologies and link removal */

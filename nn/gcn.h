@@ -9,7 +9,7 @@
  *
  * Layer l (PAPER.md): M = dropout(H_l) W_l; Z = A_hat M; H_{l+1} = ReLU(Z) (no ReLU on the output,
  * which feeds softmax cross-entropy). The MLP skips A_hat (Z = M) and never exchanges.
- * Dropout masks are counter-based (core/rng.h), keyed by (seed, iteration, layer, global node id,
+ * Dropout masks are counter-based (nn/kernels.h), keyed by (seed, iteration, layer, global node id,
  * column), so a distributed run draws exactly the centralized run's masks.
  *
  * The loss is the cross-entropy summed over the training nodes in the block divided by the GLOBAL

@@ -4,11 +4,12 @@
  * pointer. Backward kernels ACCUMULATE into their gradient outputs (the caller zeroes them), except
  * where a comment says "overwrites". No kernel allocates.
  *
- * Dropout is counter-based (core/rng.h): element (row r, column j) of a layer-`layer` input is
- * kept when dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, layer, gid[r]), j) >= p and then
- * scaled by 1 / (1 - p), so a block of rows draws exactly the centralized run's mask for those rows.
- * The four 64-bit mixes are paid once per row and each element costs one cheap 32-bit hash (a
- * full dgcn_hash_unit per element would be most of a Cora epoch). For the sparse features the mask
+ * Dropout is counter-based (on core/rng.h's dgcn_mix64): element (row r, column j) of a
+ * layer-`layer` input is kept when dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, layer,
+ * gid[r]), j) >= p and then scaled by 1 / (1 - p), so a block of rows draws exactly the
+ * centralized run's mask for those rows.
+ * The four 64-bit mixes are paid once per row and each element costs one cheap 32-bit hash (four
+ * 64-bit mixes per element would be most of a Cora epoch). For the sparse features the mask
  * is drawn on stored nonzeros only (a zero stays zero either way). */
 #ifndef DGCN_NN_KERNELS_H
 #define DGCN_NN_KERNELS_H
@@ -19,8 +20,8 @@
 
 #include <stdint.h>
 
-/* The 64-bit key of one row of a layer-`layer` dropout: dgcn_hash_unit's mix of
- * (seed, iter, layer, gid), a pure function of those four. */
+/* The 64-bit key of one row of a layer-`layer` dropout: nested splitmix64 finalizers (dgcn_mix64)
+ * of (seed, iter, layer, gid), a pure function of those four. */
 static inline uint64_t dgcn_dropout_row_key(uint64_t seed, int64_t iter, int layer, int32_t gid) {
     return dgcn_mix64(seed ^ dgcn_mix64((uint64_t)iter ^ dgcn_mix64((uint64_t)layer ^
                                                                     dgcn_mix64((uint64_t)gid))));

@@ -19,7 +19,8 @@ for arg in "$@"; do
 done
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libzmq3-dev libprotobuf-c-dev
-          protobuf-c-compiler libopenblas-dev liblapacke-dev libmetis-dev check gnuplot-nox)
+          protobuf-c-compiler libopenblas-dev liblapacke-dev libmetis-dev check gnuplot-nox
+          clang-format)
 [ "$bench" = 1 ] && packages+=(python3-torch)
 
 missing=()

@@ -44,7 +44,8 @@ static inline Suite *dgcn_test_suite(const char *name, const dgcn_test_case *cas
 
 #define DGCN_TEST_SUITE(name, cases) dgcn_test_suite(name, cases, sizeof cases / sizeof cases[0])
 
-/* Runs a suite with Check's default fork mode and returns the process exit status. */
+/* Runs a suite, each test in its own forked child (Check's default; tests/CMakeLists.txt says why),
+ * and returns the process exit status. */
 static inline int dgcn_test_run(Suite *s) {
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

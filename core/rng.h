@@ -8,8 +8,7 @@
  * iteration, layer, global node id, column) built on dgcn_mix64 by nn/kernels.h (one 64-bit key
  * per row, dgcn_dropout_row_key; one 32-bit hash of the key and the column per element,
  * dgcn_dropout_unit), so an agent that owns a node draws exactly the mask the centralized run draws
- * for that node, with no state to share. dgcn_hash_unit() is a general counter-based uniform of the
- * same kind, a pure function of its four keys. */
+ * for that node, with no state to share. */
 #ifndef DGCN_CORE_RNG_H
 #define DGCN_CORE_RNG_H
 
@@ -17,7 +16,7 @@
 
 enum dgcn_stream {
     DGCN_STREAM_INIT = 1,      /* weight initialization */
-    DGCN_STREAM_DROPOUT = 2,   /* reserved: dropout masks are counter-based (nn/kernels.h) */
+    /* 2 is unused: dropout masks are counter-based (nn/kernels.h), not a stream */
     DGCN_STREAM_GENERATE = 3,  /* synthetic graphs */
     DGCN_STREAM_PARTITION = 4, /* partitioners */
     DGCN_STREAM_TOPOLOGY = 5,  /* random topologies and link removal */
@@ -45,25 +44,6 @@ static inline uint64_t dgcn_mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
-}
-
-/* Counter-based hashing in two steps so hot loops pay one mix per element: the prefix binds
- * (seed, a, b) (e.g. seed, iteration, layer) once per pass; the element key c is mixed in per
- * element the way splitmix64 mixes its counter. */
-static inline uint64_t dgcn_hash_prefix(uint64_t seed, uint64_t a, uint64_t b) {
-    return dgcn_mix64(seed ^ dgcn_mix64(a ^ dgcn_mix64(b ^ 0x632BE59BD9B4E019ull)));
-}
-
-/* Uniform in [0, 1) (24 bits, exact in float) for element c under a prefix. */
-static inline float dgcn_hash_unit_prefixed(uint64_t prefix, uint64_t c) {
-    uint64_t h = dgcn_mix64(prefix + c * 0x9E3779B97F4A7C15ull);
-    return (float)(h >> 40) * (1.0f / 16777216.0f);
-}
-
-/* Counter-based uniform in [0, 1) from four keys: a pure function, equal to
- * dgcn_hash_unit_prefixed(dgcn_hash_prefix(seed, a, b), c). */
-static inline float dgcn_hash_unit(uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
-    return dgcn_hash_unit_prefixed(dgcn_hash_prefix(seed, a, b), c);
 }
 
 #endif

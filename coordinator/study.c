@@ -16,6 +16,7 @@
 #include "topologies/spectral.h"
 #include "topologies/weights.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -175,12 +176,13 @@ static const char *s_status_name(dgcn_study_status s) {
     return s == DGCN_STUDY_OK ? "ok" : s == DGCN_STUDY_DISCONNECTED ? "disconnected" : "failed";
 }
 
-/* A folder-safe name: "er:0.3" removal 0.25 -> "er-0.3_r0.25". */
+/* A folder-safe name: "er:0.3" removal 0.25 -> "er-0.3_r0.25"; every character other than letters,
+ * digits, '.', '_', '+' and '-' becomes '-'. */
 static void s_config_name(char *buf, size_t cap, const char *spec, double removal) {
     char s[128];
     snprintf(s, sizeof s, "%s", spec);
     for (char *p = s; *p; p++)
-        if (*p == ':') *p = '-';
+        if (!isalnum((unsigned char)*p) && !strchr("._+-", *p)) *p = '-';
     snprintf(buf, cap, "%s_r%g", s, removal);
 }
 

@@ -11,32 +11,32 @@
 #include <string.h>
 
 struct dgcn_agent {
-    const dgcn_shard *shard;   /* view */
-    dgcn_transport *t;         /* view */
+    const dgcn_shard *shard; /* view */
+    dgcn_transport *t;       /* view */
     dgcn_model_config model;
     dgcn_agent_opts opts;
     dgcn_block blk;
     dgcn_gcn *gcn;
     dgcn_consensus *cons;
-    int64_t n_params;          /* P */
-    int64_t msg_len;           /* floats per consensus message */
-    float *theta;              /* (P) theta_k */
-    float *grad;               /* (P) g_k of the last backward */
-    float *msg;                /* (msg_len) own consensus message */
-    float *msg_recv;           /* (n_nb, msg_len) neighbours' consensus messages */
-    double *mix_row;           /* (n_nb + 1) self weight, then one per neighbour */
-    int32_t n_nb;              /* communication neighbours */
-    int32_t *nb_peer;          /* (n_nb) index into shard->peer, or -1 when not a data peer */
-    int32_t max_width;         /* widest exchanged layer output */
-    float *halo_buf;           /* (sum over peers of send rows, max_width) gather / receive space */
-    int64_t *halo_off;         /* (n_nb) offset of neighbour i's part of halo_buf */
-    const float **x_send;      /* (n_nb) exchange send pointers */
-    float **x_recv;            /* (n_nb) exchange receive pointers */
-    int32_t *x_send_len;       /* (n_nb) */
-    int32_t *x_recv_len;       /* (n_nb) */
-    float dummy[1];            /* target of zero-length messages */
-    int64_t tag;               /* transport iteration field of the current pass */
-    int64_t iter;              /* user iteration of the current pass (error messages) */
+    int64_t n_params;     /* P */
+    int64_t msg_len;      /* floats per consensus message */
+    float *theta;         /* (P) theta_k */
+    float *grad;          /* (P) g_k of the last backward */
+    float *msg;           /* (msg_len) own consensus message */
+    float *msg_recv;      /* (n_nb, msg_len) neighbours' consensus messages */
+    double *mix_row;      /* (n_nb + 1) self weight, then one per neighbour */
+    int32_t n_nb;         /* communication neighbours */
+    int32_t *nb_peer;     /* (n_nb) index into shard->peer, or -1 when not a data peer */
+    int32_t max_width;    /* widest exchanged layer output */
+    float *halo_buf;      /* (sum over peers of send rows, max_width) gather / receive space */
+    int64_t *halo_off;    /* (n_nb) offset of neighbour i's part of halo_buf */
+    const float **x_send; /* (n_nb) exchange send pointers */
+    float **x_recv;       /* (n_nb) exchange receive pointers */
+    int32_t *x_send_len;  /* (n_nb) */
+    int32_t *x_recv_len;  /* (n_nb) */
+    float dummy[1];       /* target of zero-length messages */
+    int64_t tag;          /* transport iteration field of the current pass */
+    int64_t iter;         /* user iteration of the current pass (error messages) */
     dgcn_agent_timing timing;
 };
 
@@ -65,9 +65,9 @@ static int s_exchange(void *ctx, int layer, dgcn_phase phase, float *rows, int32
     const dgcn_shard *s = a->shard;
     const int32_t n_own = s->n_own;
     if (width <= 0 || width > a->max_width)
-        return dgcn_error_set(DGCN_EINVAL,
-                              "agent %d, iteration %lld, layer %d: exchange width %d outside (0, %d]",
-                              s->agent, (long long)a->iter, layer, width, a->max_width);
+        return dgcn_error_set(
+            DGCN_EINVAL, "agent %d, iteration %lld, layer %d: exchange width %d outside (0, %d]",
+            s->agent, (long long)a->iter, layer, width, a->max_width);
     for (int32_t i = 0; i < a->n_nb; i++) {
         const int32_t p = a->nb_peer[i];
         float *buf = a->halo_buf + a->halo_off[i];
@@ -165,17 +165,19 @@ static int s_map_peers(dgcn_agent *a) {
 /* The halo maps index the row matrix directly, so they are checked before any exchange. */
 static int s_check_shard(const dgcn_shard *s) {
     if (s->n_own <= 0 || s->n_halo < 0 || s->n_peers < 0 || s->n_peers >= s->n_agents)
-        return dgcn_error_set(DGCN_EINVAL, "agent %d: shard sizes invalid (n_own %d, n_halo %d, "
-                              "%d peers of %d agents)", s->agent, s->n_own, s->n_halo, s->n_peers,
-                              s->n_agents);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: shard sizes invalid (n_own %d, n_halo %d, "
+                              "%d peers of %d agents)",
+                              s->agent, s->n_own, s->n_halo, s->n_peers, s->n_agents);
     if (s->a.n_rows != s->n_own || s->a.n_cols != s->n_own + s->n_halo || s->x.n_rows != s->n_own)
-        return dgcn_error_set(DGCN_EINVAL, "agent %d: shard A_hat (%d x %d) or X (%d rows) does not "
-                              "match %d own + %d halo rows", s->agent, s->a.n_rows, s->a.n_cols,
-                              s->x.n_rows, s->n_own, s->n_halo);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: shard A_hat (%d x %d) or X (%d rows) does not "
+                              "match %d own + %d halo rows",
+                              s->agent, s->a.n_rows, s->a.n_cols, s->x.n_rows, s->n_own, s->n_halo);
     if (s->n_peers > 0 && (!s->peer || !s->send_ptr || !s->send_idx || !s->recv_ptr))
         return dgcn_error_set(DGCN_EINVAL, "agent %d: shard halo maps missing", s->agent);
-    if (s->n_peers > 0 && (s->send_ptr[0] != 0 || s->recv_ptr[0] != 0 ||
-                           s->recv_ptr[s->n_peers] != s->n_halo))
+    if (s->n_peers > 0 &&
+        (s->send_ptr[0] != 0 || s->recv_ptr[0] != 0 || s->recv_ptr[s->n_peers] != s->n_halo))
         return dgcn_error_set(DGCN_EINVAL, "agent %d: shard halo offsets do not cover %d halo rows",
                               s->agent, s->n_halo);
     if (s->n_peers == 0 && s->n_halo != 0)
@@ -191,9 +193,10 @@ static int s_check_shard(const dgcn_shard *s) {
                                   s->agent, s->peer[p]);
         for (int32_t r = s->send_ptr[p]; r < s->send_ptr[p + 1]; r++)
             if (s->send_idx[r] < 0 || s->send_idx[r] >= s->n_own)
-                return dgcn_error_set(DGCN_EINVAL, "agent %d: shard send row %d for peer %d is %d, "
-                                      "outside [0, %d)", s->agent, r, s->peer[p], s->send_idx[r],
-                                      s->n_own);
+                return dgcn_error_set(DGCN_EINVAL,
+                                      "agent %d: shard send row %d for peer %d is %d, "
+                                      "outside [0, %d)",
+                                      s->agent, r, s->peer[p], s->send_idx[r], s->n_own);
     }
     return DGCN_OK;
 }
@@ -201,7 +204,8 @@ static int s_check_shard(const dgcn_shard *s) {
 static int s_check_inputs(const dgcn_shard *s, const dgcn_model_config *model,
                           const dgcn_transport *t, const double *mix_row) {
     if (!s || !model || !t || !mix_row)
-        return dgcn_error_set(DGCN_EINVAL, "agent: shard, model, transport and mix_row are required");
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent: shard, model, transport and mix_row are required");
     if (s->agent != t->self || s->n_agents != t->n_agents)
         return dgcn_error_set(DGCN_EINVAL,
                               "agent: shard of agent %d/%d given to transport endpoint %d/%d",
@@ -219,12 +223,15 @@ static int s_check_inputs(const dgcn_shard *s, const dgcn_model_config *model,
     double sum = 0.0;
     for (int32_t i = 0; i <= t->n_neighbors; i++) {
         if (!isfinite(mix_row[i]) || mix_row[i] < 0.0)
-            return dgcn_error_set(DGCN_EINVAL, "agent %d: mixing weight %d = %g must be finite and "
-                                  ">= 0", s->agent, i, mix_row[i]);
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "agent %d: mixing weight %d = %g must be finite and "
+                                  ">= 0",
+                                  s->agent, i, mix_row[i]);
         sum += mix_row[i];
     }
     if (fabs(sum - 1.0) > 1e-6)
-        return dgcn_error_set(DGCN_EINVAL, "agent %d: mixing row sums to %.9g, not 1", s->agent, sum);
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: mixing row sums to %.9g, not 1", s->agent,
+                              sum);
     return DGCN_OK;
 }
 
@@ -258,7 +265,8 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
         int64_t n_send = shard->send_ptr[p + 1] - shard->send_ptr[p];
         int64_t n_halo = shard->recv_ptr[p + 1] - shard->recv_ptr[p];
         if ((n_send > n_halo ? n_send : n_halo) * a->max_width > INT32_MAX) {
-            rc = dgcn_error_set(DGCN_EINVAL, "agent %d: halo message to agent %d exceeds 2^31 floats",
+            rc = dgcn_error_set(DGCN_EINVAL,
+                                "agent %d: halo message to agent %d exceeds 2^31 floats",
                                 shard->agent, shard->peer[p]);
             goto fail;
         }
@@ -341,8 +349,8 @@ dgcn_traffic dgcn_agent_traffic(const dgcn_agent *a) { return a->t->traffic; }
 
 static int s_begin(dgcn_agent *a, int64_t iter, int purpose) {
     if (iter < 0 || iter > (INT64_MAX / DGCN_AGENT_TAG_STRIDE) - 1)
-        return dgcn_error_set(DGCN_EINVAL, "agent %d: iteration %lld out of range",
-                              a->shard->agent, (long long)iter);
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: iteration %lld out of range", a->shard->agent,
+                              (long long)iter);
     a->iter = iter;
     a->tag = iter * DGCN_AGENT_TAG_STRIDE + purpose;
     return DGCN_OK;
@@ -434,8 +442,10 @@ fail:
 int dgcn_agent_gradient(dgcn_agent *a, int64_t iter, int training, float *grad_out) {
     int rc;
     if (!training && a->model.dropout > 0.0f)
-        return dgcn_error_set(DGCN_EINVAL, "agent %d: a dropout-free gradient needs a model without "
-                              "dropout (this one has %g)", a->shard->agent, a->model.dropout);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: a dropout-free gradient needs a model without "
+                              "dropout (this one has %g)",
+                              a->shard->agent, a->model.dropout);
     DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_GRADIENT));
     DGCN_CHECK(s_pass(a, 1, 1, NULL)); /* backward needs a training forward; p = 0 is exact */
     if (grad_out) memcpy(grad_out, a->grad, (size_t)a->n_params * sizeof *grad_out);

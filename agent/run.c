@@ -31,13 +31,15 @@ dgcn_run_config dgcn_run_config_defaults(int32_t d, int32_t c) {
 _Static_assert(DGCN_MAX_LAYERS + 1 <= DGCN_CTL_MAX_DIMS, "dims fit a dgcn_ctl_config");
 #define S_SAME(a, b) ((int)(a) == (int)(b))
 _Static_assert(S_SAME(DGCN_RUN_VERIFY, DGCN_CTL_MODE_VERIFY) &&
-               S_SAME(DGCN_RUN_TRAIN, DGCN_CTL_MODE_TRAIN), "run modes are RunConfig.Mode");
+                   S_SAME(DGCN_RUN_TRAIN, DGCN_CTL_MODE_TRAIN),
+               "run modes are RunConfig.Mode");
 _Static_assert(S_SAME(DGCN_MODEL_GCN, DGCN_CTL_MODEL_GCN) &&
-               S_SAME(DGCN_MODEL_MLP, DGCN_CTL_MODEL_MLP), "model kinds are RunConfig.Model");
+                   S_SAME(DGCN_MODEL_MLP, DGCN_CTL_MODEL_MLP),
+               "model kinds are RunConfig.Model");
 _Static_assert(S_SAME(DGCN_CONSENSUS_DGD, DGCN_CTL_OPT_DGD) &&
-               S_SAME(DGCN_CONSENSUS_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
-               S_SAME(DGCN_CONSENSUS_GT, DGCN_CTL_OPT_GT) &&
-               S_SAME(DGCN_CONSENSUS_GT_ADAM, DGCN_CTL_OPT_GT_ADAM),
+                   S_SAME(DGCN_CONSENSUS_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
+                   S_SAME(DGCN_CONSENSUS_GT, DGCN_CTL_OPT_GT) &&
+                   S_SAME(DGCN_CONSENSUS_GT_ADAM, DGCN_CTL_OPT_GT_ADAM),
                "optimizers are RunConfig.Optimizer");
 #undef S_SAME
 
@@ -70,8 +72,10 @@ void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out) {
 
 static int s_check_i64(const char *field, int64_t x, int64_t lo, int64_t hi) {
     if (x < lo || x > hi)
-        return dgcn_error_set(DGCN_EINVAL, "set-up: config %s = %" PRId64 " is not in [%" PRId64
-                              ", %" PRId64 "]", field, x, lo, hi);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "set-up: config %s = %" PRId64 " is not in [%" PRId64 ", %" PRId64
+                              "]",
+                              field, x, lo, hi);
     return DGCN_OK;
 }
 
@@ -221,9 +225,11 @@ static int s_poll_control(s_run *r, int *cmd) {
     free(buf);
     if (rc) return rc;
     if (m.kind == DGCN_CTL_CONTROL) *cmd = m.u.control.cmd;
-    else rc = dgcn_error_set(DGCN_EPROTO, "agent %d, iteration %" PRId64 ": unexpected %s message "
-                             "from the coordinator during the run", r->t->self, r->iter,
-                             dgcn_ctl_kind_name(m.kind));
+    else
+        rc = dgcn_error_set(DGCN_EPROTO,
+                            "agent %d, iteration %" PRId64 ": unexpected %s message "
+                            "from the coordinator during the run",
+                            r->t->self, r->iter, dgcn_ctl_kind_name(m.kind));
     dgcn_ctl_msg_fini(&m);
     return rc;
 }
@@ -236,8 +242,8 @@ static int s_verify(s_run *r) {
     r->iter = 0;
     DGCN_CHECK(dgcn_agent_gradient(r->agent, 0, r->cfg.training, grad));
     const float *logits = dgcn_agent_logits(r->agent);
-    DGCN_CHECK(s_report(r, DGCN_RUN_REPORT_LOGITS, NULL, logits,
-                        (int64_t)r->shard.n_own * r->shard.c));
+    DGCN_CHECK(
+        s_report(r, DGCN_RUN_REPORT_LOGITS, NULL, logits, (int64_t)r->shard.n_own * r->shard.c));
     DGCN_CHECK(s_report(r, DGCN_RUN_REPORT_GRADIENT, NULL, grad, np));
 fail:
     free(grad);
@@ -267,8 +273,10 @@ static int s_train(s_run *r) {
                                   r->t->self, n);
         DGCN_CHECK(s_poll_control(r, &cmd));
         if (cmd == DGCN_CMD_ABORT)
-            return dgcn_error_set(DGCN_EPEER, "agent %d, iteration %" PRId64 ": the coordinator "
-                                  "aborted the run", r->t->self, n);
+            return dgcn_error_set(DGCN_EPEER,
+                                  "agent %d, iteration %" PRId64 ": the coordinator "
+                                  "aborted the run",
+                                  r->t->self, n);
         if (cmd == DGCN_CMD_STOP) break;
         DGCN_CHECK(dgcn_agent_step(r->agent, n, NULL));
         if (n + 1 == c->iterations)
@@ -287,20 +295,24 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
     int rc = DGCN_OK;
     dgcn_transport *t = r->t;
     if (s->agent != t->self || s->run_id != t->run_id)
-        return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up is for agent %d of run %016" PRIx64
-                              " (this run is %016" PRIx64 ")", t->self, s->agent, s->run_id,
-                              t->run_id);
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d: set-up is for agent %d of run %016" PRIx64
+                              " (this run is %016" PRIx64 ")",
+                              t->self, s->agent, s->run_id, t->run_id);
     if (!s->mixing) /* even without neighbours: the self weight */
         return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up carries no mixing row", t->self);
     DGCN_CHECK(dgcn_run_config_from_ctl(&r->cfg, &s->config));
     if (r->cfg.plan[0]) DGCN_CHECK(dgcn_shard_dir_read(r->cfg.plan, t->self, &r->shard));
-    else if (s->shard && s->shard_len) DGCN_CHECK(dgcn_shard_unpack(&r->shard, s->shard, s->shard_len));
-    else return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up carries neither a shard nor a plan",
-                               t->self);
+    else if (s->shard && s->shard_len)
+        DGCN_CHECK(dgcn_shard_unpack(&r->shard, s->shard, s->shard_len));
+    else
+        return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up carries neither a shard nor a plan",
+                              t->self);
     if (r->shard.agent != t->self || r->shard.n_agents != t->n_agents)
-        return dgcn_error_set(DGCN_EPROTO, "agent %d: received the shard of agent %d of %d (run "
-                              "has %d agents)", t->self, r->shard.agent, r->shard.n_agents,
-                              t->n_agents);
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d: received the shard of agent %d of %d (run "
+                              "has %d agents)",
+                              t->self, r->shard.agent, r->shard.n_agents, t->n_agents);
     if (s->n_neighbors > 0 && !s->neighbor_endpoints)
         return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up names %d neighbours but no endpoints",
                               t->self, s->n_neighbors);
@@ -341,8 +353,10 @@ int dgcn_run_agent(dgcn_transport *t, const dgcn_run_agent_opts *o) {
     }
     rc = s_recv(&r, &setup, o->setup_deadline_ms > 0 ? o->setup_deadline_ms : -1);
     if (rc == DGCN_OK && setup.kind == DGCN_CTL_CONTROL)
-        rc = dgcn_error_set(DGCN_EPEER, "agent %d: the coordinator ended the run before set-up "
-                            "(control %d)", t->self, setup.u.control.cmd);
+        rc = dgcn_error_set(DGCN_EPEER,
+                            "agent %d: the coordinator ended the run before set-up "
+                            "(control %d)",
+                            t->self, setup.u.control.cmd);
     else if (rc == DGCN_OK && setup.kind != DGCN_CTL_SETUP)
         rc = dgcn_error_set(DGCN_EPROTO, "agent %d: expected a set-up message, got %s", t->self,
                             dgcn_ctl_kind_name(setup.kind));

@@ -34,8 +34,13 @@ typedef enum dgcn_run_mode { DGCN_RUN_VERIFY = 0, DGCN_RUN_TRAIN = 1 } dgcn_run_
 enum { DGCN_RUN_REPORT_LOGITS = -1, DGCN_RUN_REPORT_GRADIENT = -2 };
 
 /* Phases in Report.phase_ms (cumulative milliseconds). */
-enum { DGCN_RUN_PHASE_FORWARD = 0, DGCN_RUN_PHASE_BACKWARD = 1, DGCN_RUN_PHASE_CONSENSUS = 2,
-       DGCN_RUN_PHASE_EVAL = 3, DGCN_RUN_N_PHASES = 4 };
+enum {
+    DGCN_RUN_PHASE_FORWARD = 0,
+    DGCN_RUN_PHASE_BACKWARD = 1,
+    DGCN_RUN_PHASE_CONSENSUS = 2,
+    DGCN_RUN_PHASE_EVAL = 3,
+    DGCN_RUN_N_PHASES = 4
+};
 
 /* What the coordinator tells every agent, carried as Setup.config (dgcn_ctl_config). */
 typedef struct dgcn_run_config {
@@ -47,9 +52,9 @@ typedef struct dgcn_run_config {
     int64_t final_mixing;            /* train: averaging rounds before the last report (0) */
     uint64_t init_seed;              /* Glorot init of theta, the same on every agent */
     uint64_t dropout_seed;
-    int training;                    /* verify: gradient with dropout (1) or without (0) */
-    int report_params;               /* train: parameter vector in every report */
-    char plan[DGCN_CTL_PLAN_MAX];    /* plan folder to read the shard from, or "" (shard bytes) */
+    int training;                 /* verify: gradient with dropout (1) or without (0) */
+    int report_params;            /* train: parameter vector in every report */
+    char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, or "" (shard bytes) */
 } dgcn_run_config;
 
 /* Verify mode, defaults for d features and c classes: Kipf's model without dropout, DGD 0.1. */
@@ -64,9 +69,9 @@ void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out);
 int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in);
 
 typedef struct dgcn_run_agent_opts {
-    const char *endpoint;         /* mesh endpoint bound (dgcn_transport_bind), sent in Hello */
-    int setup_deadline_ms;        /* wait for Setup and for the final STOP (<= 0: endpoint's) */
-    volatile sig_atomic_t *stop;  /* optional: set by a signal handler, ends the run (EINTR) */
+    const char *endpoint;        /* mesh endpoint bound (dgcn_transport_bind), sent in Hello */
+    int setup_deadline_ms;       /* wait for Setup and for the final STOP (<= 0: endpoint's) */
+    volatile sig_atomic_t *stop; /* optional: set by a signal handler, ends the run (EINTR) */
 } dgcn_run_agent_opts;
 
 /* Runs the protocol above on t (t->self is the agent id), an endpoint opened and bound but not yet

@@ -42,7 +42,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "error: %s\n", dgcn_error_msg());
         return 1;
     }
-    dgcn_baseline_opts o = dgcn_baseline_defaults(strcmp(model, "mlp") ? DGCN_MODEL_GCN : DGCN_MODEL_MLP, &ds);
+    dgcn_baseline_opts o = dgcn_baseline_defaults(strcmp(model, "mlp") ? DGCN_MODEL_GCN
+                                                                       : DGCN_MODEL_MLP,
+                                                  &ds);
     o.epochs = epochs;
     double *acc = calloc((size_t)seeds, sizeof *acc), *ms = calloc((size_t)seeds, sizeof *ms);
     if (!acc || !ms) return 1;

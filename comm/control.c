@@ -10,13 +10,15 @@
 /* The wire enums of comm/config.proto, as comm/control.h names them. */
 #define S_SAME(a, b) ((int)(a) == (int)(b))
 _Static_assert(S_SAME(DGCNPB__RUN_CONFIG__MODE__MODE_VERIFY, DGCN_CTL_MODE_VERIFY) &&
-               S_SAME(DGCNPB__RUN_CONFIG__MODE__MODE_TRAIN, DGCN_CTL_MODE_TRAIN), "RunConfig.Mode");
+                   S_SAME(DGCNPB__RUN_CONFIG__MODE__MODE_TRAIN, DGCN_CTL_MODE_TRAIN),
+               "RunConfig.Mode");
 _Static_assert(S_SAME(DGCNPB__RUN_CONFIG__MODEL__MODEL_GCN, DGCN_CTL_MODEL_GCN) &&
-               S_SAME(DGCNPB__RUN_CONFIG__MODEL__MODEL_MLP, DGCN_CTL_MODEL_MLP), "RunConfig.Model");
+                   S_SAME(DGCNPB__RUN_CONFIG__MODEL__MODEL_MLP, DGCN_CTL_MODEL_MLP),
+               "RunConfig.Model");
 _Static_assert(S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_DGD, DGCN_CTL_OPT_DGD) &&
-               S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
-               S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_GT, DGCN_CTL_OPT_GT) &&
-               S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_GT_ADAM, DGCN_CTL_OPT_GT_ADAM),
+                   S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
+                   S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_GT, DGCN_CTL_OPT_GT) &&
+                   S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_GT_ADAM, DGCN_CTL_OPT_GT_ADAM),
                "RunConfig.Optimizer");
 #undef S_SAME
 
@@ -31,9 +33,7 @@ const char *dgcn_ctl_kind_name(int kind) {
     }
 }
 
-static char *s_str(const char *s) {
-    return (char *)(uintptr_t)(s ? s : "");
-}
+static char *s_str(const char *s) { return (char *)(uintptr_t)(s ? s : ""); }
 
 /* ---- pack ---- */
 
@@ -43,7 +43,8 @@ static int s_pack_env(const Dgcnpb__ControlEnvelope *env, void **buf, size_t *le
         return dgcn_error_set(DGCN_EINVAL, "control message of %zu bytes exceeds the %zu-byte cap",
                               n, DGCN_COORD_MAX_BYTES);
     uint8_t *b = malloc(n ? n : 1);
-    if (!b) return dgcn_error_set(DGCN_ENOMEM, "out of memory packing a %zu-byte control message", n);
+    if (!b)
+        return dgcn_error_set(DGCN_ENOMEM, "out of memory packing a %zu-byte control message", n);
     dgcnpb__control_envelope__pack(env, b);
     *buf = b;
     *len = n;
@@ -91,11 +92,15 @@ static int s_pack_setup(const dgcn_ctl_setup *s, Dgcnpb__ControlEnvelope *env, v
         return dgcn_error_set(DGCN_EINVAL, "setup for agent %d: inconsistent counts and arrays",
                               s->agent);
     if (c->n_dims < 1 || c->n_dims > DGCN_CTL_MAX_DIMS)
-        return dgcn_error_set(DGCN_EINVAL, "setup for agent %d: config has %d widths in dims "
-                              "(1..%d)", s->agent, c->n_dims, DGCN_CTL_MAX_DIMS);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "setup for agent %d: config has %d widths in dims "
+                              "(1..%d)",
+                              s->agent, c->n_dims, DGCN_CTL_MAX_DIMS);
     if (!memchr(c->plan, 0, sizeof c->plan))
-        return dgcn_error_set(DGCN_EINVAL, "setup for agent %d: config plan is not terminated "
-                              "within %d bytes", s->agent, DGCN_CTL_PLAN_MAX);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "setup for agent %d: config plan is not terminated "
+                              "within %d bytes",
+                              s->agent, DGCN_CTL_PLAN_MAX);
     pb.run_id = s->run_id;
     pb.agent = s->agent;
     pb.n_agents = s->n_agents;
@@ -239,8 +244,10 @@ static int s_unpack_config(const Dgcnpb__RunConfig *pb, int32_t agent, dgcn_ctl_
     if (pb->n_dims == 0)
         return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field 'dims'", agent);
     if (pb->n_dims > DGCN_CTL_MAX_DIMS)
-        return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config field 'dims' has %zu widths "
-                              "(at most %d)", agent, pb->n_dims, DGCN_CTL_MAX_DIMS);
+        return dgcn_error_set(DGCN_EPROTO,
+                              "setup for agent %d: config field 'dims' has %zu widths "
+                              "(at most %d)",
+                              agent, pb->n_dims, DGCN_CTL_MAX_DIMS);
     c->n_dims = (int32_t)pb->n_dims;
     memcpy(c->dims, pb->dims, pb->n_dims * sizeof *c->dims);
     S_TAKE(dropout, c->dropout);
@@ -264,8 +271,10 @@ static int s_unpack_config(const Dgcnpb__RunConfig *pb, int32_t agent, dgcn_ctl_
     if (!pb->plan)
         return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field 'plan'", agent);
     if (strlen(pb->plan) >= sizeof c->plan)
-        return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config field 'plan' is longer than "
-                              "%d bytes", agent, DGCN_CTL_PLAN_MAX - 1);
+        return dgcn_error_set(DGCN_EPROTO,
+                              "setup for agent %d: config field 'plan' is longer than "
+                              "%d bytes",
+                              agent, DGCN_CTL_PLAN_MAX - 1);
     strcpy(c->plan, pb->plan);
     return DGCN_OK;
 }

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DGCN_SPLITS 3                            /* train, val, test */
+#define DGCN_SPLITS 3 /* train, val, test */
 
 typedef enum dgcn_ctl_kind {
     DGCN_CTL_NONE = 0,
@@ -39,8 +39,12 @@ typedef struct dgcn_ctl_hello {
 /* RunConfig enums (comm/config.proto), as on the wire. */
 enum { DGCN_CTL_MODE_VERIFY = 0, DGCN_CTL_MODE_TRAIN = 1 };
 enum { DGCN_CTL_MODEL_GCN = 0, DGCN_CTL_MODEL_MLP = 1 };
-enum { DGCN_CTL_OPT_DGD = 0, DGCN_CTL_OPT_DGD_ATC = 1, DGCN_CTL_OPT_GT = 2,
-       DGCN_CTL_OPT_GT_ADAM = 3 };
+enum {
+    DGCN_CTL_OPT_DGD = 0,
+    DGCN_CTL_OPT_DGD_ATC = 1,
+    DGCN_CTL_OPT_GT = 2,
+    DGCN_CTL_OPT_GT_ADAM = 3
+};
 
 #define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */
 #define DGCN_CTL_PLAN_MAX 1024 /* bytes of the plan path, NUL included */
@@ -49,25 +53,25 @@ enum { DGCN_CTL_OPT_DGD = 0, DGCN_CTL_OPT_DGD_ATC = 1, DGCN_CTL_OPT_GT = 2,
  * docs/running.md). Owns nothing: a plain value, copied freely. Unpacking fills every field or
  * fails; ranges and enum values are the receiver's to check (dgcn_run_config_from_ctl). */
 typedef struct dgcn_ctl_config {
-    int32_t mode;                 /* DGCN_CTL_MODE_* */
-    int32_t model;                /* DGCN_CTL_MODEL_* */
-    int32_t n_dims;               /* widths in dims, 1..DGCN_CTL_MAX_DIMS */
+    int32_t mode;                    /* DGCN_CTL_MODE_* */
+    int32_t model;                   /* DGCN_CTL_MODEL_* */
+    int32_t n_dims;                  /* widths in dims, 1..DGCN_CTL_MAX_DIMS */
     int32_t dims[DGCN_CTL_MAX_DIMS]; /* widths d, hidden..., c */
-    float dropout;                /* probability */
-    float weight_decay;           /* L2 coefficient on W_0 */
-    int32_t optimizer;            /* DGCN_CTL_OPT_* */
-    double lr;                    /* initial step alpha0 */
-    double lr_decay;              /* iterations; <= 0: constant step */
-    double lr_power;              /* exponent of the schedule */
-    double grad_scale;            /* gradient multiplier; 0: M */
-    double beta1, beta2, eps;     /* gt-adam moments */
-    int64_t iterations;           /* train: steps */
-    int64_t eval_every;           /* train: iterations between reports */
-    int64_t final_mixing;         /* train: averaging rounds before the last report */
-    uint64_t init_seed;           /* Glorot init of theta */
-    uint64_t dropout_seed;        /* dropout masks */
-    int training;                 /* verify: gradient with dropout (0 or 1) */
-    int report_params;            /* train: parameter vector in every report (0 or 1) */
+    float dropout;                   /* probability */
+    float weight_decay;              /* L2 coefficient on W_0 */
+    int32_t optimizer;               /* DGCN_CTL_OPT_* */
+    double lr;                       /* initial step alpha0 */
+    double lr_decay;                 /* iterations; <= 0: constant step */
+    double lr_power;                 /* exponent of the schedule */
+    double grad_scale;               /* gradient multiplier; 0: M */
+    double beta1, beta2, eps;        /* gt-adam moments */
+    int64_t iterations;              /* train: steps */
+    int64_t eval_every;              /* train: iterations between reports */
+    int64_t final_mixing;            /* train: averaging rounds before the last report */
+    uint64_t init_seed;              /* Glorot init of theta */
+    uint64_t dropout_seed;           /* dropout masks */
+    int training;                    /* verify: gradient with dropout (0 or 1) */
+    int report_params;               /* train: parameter vector in every report (0 or 1) */
     char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, "" for the shard bytes */
 } dgcn_ctl_config;
 
@@ -82,21 +86,21 @@ typedef struct dgcn_ctl_setup {
     dgcn_ctl_config config;    /* by value */
     uint8_t *shard;            /* [shard_len] bytes, or NULL */
     size_t shard_len;
-    char *endpoint;            /* where this agent binds, or NULL */
+    char *endpoint; /* where this agent binds, or NULL */
 } dgcn_ctl_setup;
 
 typedef struct dgcn_ctl_report {
     uint64_t run_id;
     int32_t agent;
     int64_t iter;
-    double loss_sum[DGCN_SPLITS];  /* summed cross-entropy per split */
-    int64_t correct[DGCN_SPLITS];  /* correctly classified nodes per split */
-    int64_t count[DGCN_SPLITS];    /* labelled nodes per split */
+    double loss_sum[DGCN_SPLITS]; /* summed cross-entropy per split */
+    int64_t correct[DGCN_SPLITS]; /* correctly classified nodes per split */
+    int64_t count[DGCN_SPLITS];   /* labelled nodes per split */
     int64_t n_params;
-    float *params;                 /* [n_params] or NULL (optional) */
-    dgcn_traffic traffic;          /* per channel */
+    float *params;        /* [n_params] or NULL (optional) */
+    dgcn_traffic traffic; /* per channel */
     int32_t n_phases;
-    double *phase_ms;              /* [n_phases] milliseconds per phase */
+    double *phase_ms; /* [n_phases] milliseconds per phase */
 } dgcn_ctl_report;
 
 typedef struct dgcn_ctl_control {
@@ -107,7 +111,7 @@ typedef struct dgcn_ctl_control {
 typedef struct dgcn_ctl_error {
     int32_t agent;
     int64_t iter;
-    int32_t code;  /* dgcn_err */
+    int32_t code; /* dgcn_err */
     char *message;
 } dgcn_ctl_error;
 

@@ -28,9 +28,9 @@ struct dgcn_hub {
     const dgcn_hub_ops *ops;
     int32_t n_agents;
     uint64_t run_id;
-    int deadline_ms;        /* default bound on every receive, ms */
-    double *last_heard_ms;  /* [n_agents] dgcn_now_ms() of the last message, < 0: never */
-    dgcn_traffic traffic;   /* sent side; everything is on DGCN_CH_CONTROL */
+    int deadline_ms;       /* default bound on every receive, ms */
+    double *last_heard_ms; /* [n_agents] dgcn_now_ms() of the last message, < 0: never */
+    dgcn_traffic traffic;  /* sent side; everything is on DGCN_CH_CONTROL */
 };
 
 /* Opens the coordinator's endpoint of an n_agents run at address: inproc://NAME creates the

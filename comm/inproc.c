@@ -17,8 +17,8 @@
 
 typedef struct s_msg {
     struct s_msg *next;
-    dgcn__hdr h;          /* neighbour messages only */
-    int32_t from;         /* agent id of the sender (coordinator messages) */
+    dgcn__hdr h;  /* neighbour messages only */
+    int32_t from; /* agent id of the sender (coordinator messages) */
     size_t n_bytes;
     unsigned char data[]; /* (n_bytes) */
 } s_msg;
@@ -36,8 +36,8 @@ typedef struct s_box {
 } s_box;
 
 struct dgcn_inproc_fabric {
-    int refs;     /* the creator's, the hub's and each endpoint's; under s_reg_mu */
-    char *name;   /* registered as inproc://name, or NULL */
+    int refs;   /* the creator's, the hub's and each endpoint's; under s_reg_mu */
+    char *name; /* registered as inproc://name, or NULL */
     struct dgcn_inproc_fabric *next_named; /* registry list, under s_reg_mu */
     int32_t n_agents;
     uint64_t run_id;
@@ -187,8 +187,8 @@ static int s_send_neighbors(s_inproc *p, const dgcn_exchange *x) {
         size_t nb = (size_t)x->send_len[i] * sizeof(float);
         s_msg *m = s_msg_new(x->send[i], nb);
         if (!m)
-            return dgcn_error_set(DGCN_ENOMEM, "agent %d: out of memory sending %zu bytes",
-                                  t->self, nb);
+            return dgcn_error_set(DGCN_ENOMEM, "agent %d: out of memory sending %zu bytes", t->self,
+                                  nb);
         m->h = dgcn__make_hdr(t, x, i);
         m->from = t->self;
         s_post(&p->f->boxes[t->neighbors[i]], &p->f->boxes[t->neighbors[i]].nb, m);
@@ -431,8 +431,8 @@ static int s_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
     int rc = dgcn__hub_check_agent(h, agent);
     if (rc) return rc;
     if (len > DGCN_COORD_MAX_BYTES)
-        return dgcn_error_set(DGCN_EINVAL, "hub: message of %zu bytes to agent %d exceeds %zu",
-                              len, agent, DGCN_COORD_MAX_BYTES);
+        return dgcn_error_set(DGCN_EINVAL, "hub: message of %zu bytes to agent %d exceeds %zu", len,
+                              agent, DGCN_COORD_MAX_BYTES);
     s_msg *m = s_msg_new(buf, len);
     if (!m) return dgcn_error_set(DGCN_ENOMEM, "hub: out of memory (%zu bytes)", len);
     m->from = -1;
@@ -442,8 +442,7 @@ static int s_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
     return DGCN_OK;
 }
 
-static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len,
-                          int deadline_ms) {
+static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len, int deadline_ms) {
     s_inproc_hub *p = (s_inproc_hub *)h;
     s_msg *m = NULL;
     if (deadline_ms < 0) deadline_ms = h->deadline_ms;
@@ -544,8 +543,8 @@ static int s_scheme_hub_open(const char *address, int32_t n_agents, uint64_t run
     if (g) {
         free(f->name); /* never registered */
         f->name = NULL;
-        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "inproc: %s is already open in this process",
-                                  address));
+        DGCN_CHECK(
+            dgcn_error_set(DGCN_EINVAL, "inproc: %s is already open in this process", address));
     }
     DGCN_CHECK(dgcn_inproc_hub(f, h));
     if (actual && cap) snprintf(actual, cap, "%s", address);
@@ -559,15 +558,17 @@ static int s_scheme_open(const char *address, int32_t agent, int32_t n_agents, u
     *t = NULL;
     dgcn_inproc_fabric *f = s_find_ref(address + strlen(S_PREFIX));
     if (!f)
-        return dgcn_error_set(DGCN_EINVAL, "agent %d: no %s in this process (the coordinator's "
-                              "dgcn_hub_open creates it)", agent, address);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: no %s in this process (the coordinator's "
+                              "dgcn_hub_open creates it)",
+                              agent, address);
     int rc = DGCN_OK;
     if (n_agents != f->n_agents || run_id != f->run_id)
-        rc = dgcn_error_set(DGCN_EINVAL, "agent %d: %s is a run of %d agents with run id %016"
-                            PRIx64 ", not %d agents with run id %016" PRIx64, agent, address,
-                            f->n_agents, f->run_id, n_agents, run_id);
-    else
-        rc = s_open(f, agent, NULL, 0, deadline_ms, t);
+        rc = dgcn_error_set(DGCN_EINVAL,
+                            "agent %d: %s is a run of %d agents with run id %016" PRIx64
+                            ", not %d agents with run id %016" PRIx64,
+                            agent, address, f->n_agents, f->run_id, n_agents, run_id);
+    else rc = s_open(f, agent, NULL, 0, deadline_ms, t);
     s_unref(f);
     return rc;
 }

@@ -13,7 +13,8 @@
 
 int dgcn_mpi_available(void) { return 0; }
 static int s_unsupported(void) {
-    return dgcn_error_set(DGCN_EUNSUPPORTED, "this build has no MPI (configure with DGCN_WITH_MPI=ON)");
+    return dgcn_error_set(DGCN_EUNSUPPORTED,
+                          "this build has no MPI (configure with DGCN_WITH_MPI=ON)");
 }
 int dgcn_mpi_init(int *argc, char ***argv) { return s_unsupported(); }
 int dgcn_mpi_finalize(void) { return s_unsupported(); }
@@ -48,8 +49,8 @@ int dgcn_mpi_agent_barrier(dgcn_transport *t) { return s_unsupported(); }
 
 typedef struct s_mt {
     dgcn_transport base;
-    MPI_Comm agents; /* all agents, rank = agent id */
-    MPI_Comm graph;  /* distributed graph over the topology, or MPI_COMM_NULL */
+    MPI_Comm agents;      /* all agents, rank = agent id */
+    MPI_Comm graph;       /* distributed graph over the topology, or MPI_COMM_NULL */
     unsigned char **sbuf; /* [n_neighbors] header + payload, grown on demand */
     size_t *scap;         /* [n_neighbors] */
     unsigned char **rbuf; /* [n_neighbors] */
@@ -57,7 +58,7 @@ typedef struct s_mt {
     MPI_Request *req;     /* [2 n_neighbors]: receives, then sends */
     char *got;            /* [n_neighbors] */
     char *sent;           /* [n_neighbors] */
-    int keep_bufs;        /* a send could not be completed or cancelled: buffers may still be read */
+    int keep_bufs; /* a send could not be completed or cancelled: buffers may still be read */
 } s_mt;
 
 typedef struct s_mhub {
@@ -376,8 +377,9 @@ static int s_recv_bytes(MPI_Comm comm, int source, uint64_t run_id, int deadline
     if (count < S_COORD_HDR || (size_t)count > DGCN_COORD_MAX_BYTES + S_COORD_HDR) {
         char dummy[1];
         MPI_Mrecv(dummy, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE); /* drops it (truncated) */
-        return dgcn_error_set(DGCN_EPROTO, "%s: message of %d bytes from rank %d has an invalid size",
-                              who, count, st.MPI_SOURCE);
+        return dgcn_error_set(DGCN_EPROTO,
+                              "%s: message of %d bytes from rank %d has an invalid size", who,
+                              count, st.MPI_SOURCE);
     }
     unsigned char *b = malloc((size_t)count);
     if (!b) {
@@ -508,8 +510,8 @@ int dgcn_mpi_open(int deadline_ms, dgcn_transport **out) {
     MPI_Comm_set_errhandler(p->agents, MPI_ERRORS_RETURN);
     uint64_t run_id = 0;
     DGCN_CHECK(s_bcast_run_id(&run_id, deadline_ms));
-    DGCN_CHECK(dgcn__transport_init(&p->base, &s_ops, rank - 1, size - 1, NULL, 0, run_id,
-                                    deadline_ms));
+    DGCN_CHECK(
+        dgcn__transport_init(&p->base, &s_ops, rank - 1, size - 1, NULL, 0, run_id, deadline_ms));
     *out = &p->base;
     return DGCN_OK;
 fail:
@@ -520,9 +522,7 @@ fail:
     return rc;
 }
 
-static s_mt *s_cast(dgcn_transport *t) {
-    return t && t->ops == &s_ops ? (s_mt *)t : NULL;
-}
+static s_mt *s_cast(dgcn_transport *t) { return t && t->ops == &s_ops ? (s_mt *)t : NULL; }
 
 int dgcn_mpi_set_neighbors(dgcn_transport *t, const int32_t *neighbors, int32_t n) {
     int rc = DGCN_OK;
@@ -575,8 +575,8 @@ static int s_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
     int rc = dgcn__hub_check_agent(h, agent);
     if (rc) return rc;
     if (len > DGCN_COORD_MAX_BYTES)
-        return dgcn_error_set(DGCN_EINVAL, "hub: message of %zu bytes to agent %d exceeds %zu",
-                              len, agent, DGCN_COORD_MAX_BYTES);
+        return dgcn_error_set(DGCN_EINVAL, "hub: message of %zu bytes to agent %d exceeds %zu", len,
+                              agent, DGCN_COORD_MAX_BYTES);
     int to = 0;
     rc = s_send_bytes(MPI_COMM_WORLD, agent + 1, h->run_id, agent, buf, len, h->deadline_ms, &to);
     if (rc == DGCN_ETIMEDOUT)
@@ -590,8 +590,7 @@ static int s_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
     return DGCN_OK;
 }
 
-static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len,
-                          int deadline_ms) {
+static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len, int deadline_ms) {
     if (deadline_ms < 0) deadline_ms = h->deadline_ms;
     int from = -1;
     int32_t claimed = -1;
@@ -682,8 +681,10 @@ static int s_scheme_hub_open(const char *address, int32_t n_agents, uint64_t run
     if (rc == DGCN_OK) rc = dgcn_mpi_rank(&rank, &size);
     if (rc) return rc;
     if (rank != 0 || size - 1 != n_agents)
-        return dgcn_error_set(DGCN_EINVAL, "mpi: the coordinator must be rank 0 of M+1 ranks "
-                              "(rank %d of %d, M = %d)", rank, size, n_agents);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "mpi: the coordinator must be rank 0 of M+1 ranks "
+                              "(rank %d of %d, M = %d)",
+                              rank, size, n_agents);
     rc = dgcn_mpi_hub_open(run_id, deadline_ms, h);
     if (rc == DGCN_OK && actual && cap) snprintf(actual, cap, "%s", address);
     return rc;

@@ -147,9 +147,9 @@ int dgcn__transport_set_neighbors(dgcn_transport *t, const int32_t *neighbors, i
                                   "itself",
                                   t->self, neighbors[i], t->n_agents);
         if (i > 0 && neighbors[i] <= neighbors[i - 1])
-            return dgcn_error_set(DGCN_EINVAL,
-                                  "agent %d: neighbours must be increasing and distinct (%d after %d)",
-                                  t->self, neighbors[i], neighbors[i - 1]);
+            return dgcn_error_set(
+                DGCN_EINVAL, "agent %d: neighbours must be increasing and distinct (%d after %d)",
+                t->self, neighbors[i], neighbors[i - 1]);
     }
     DGCN_ALLOC(nb, n);
     DGCN_ALLOC(pl, n);
@@ -210,12 +210,14 @@ int dgcn__check_exchange(const dgcn_transport *t, const dgcn_exchange *x) {
     if (!x) return dgcn_error_set(DGCN_EINVAL, "agent %d: NULL exchange", t->self);
     if (x->channel != DGCN_CH_HALO_FWD && x->channel != DGCN_CH_HALO_BWD &&
         x->channel != DGCN_CH_PARAMS)
-        return dgcn_error_set(DGCN_EINVAL, "agent %d, iteration %" PRId64
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d, iteration %" PRId64
                               ": channel %d cannot carry a neighbour exchange",
                               t->self, x->iter, x->channel);
     if (t->n_neighbors > 0 && (!x->send_len || !x->recv_len || !x->send || !x->recv))
-        return dgcn_error_set(DGCN_EINVAL, "agent %d, iteration %" PRId64
-                              ": exchange without buffer arrays", t->self, x->iter);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d, iteration %" PRId64 ": exchange without buffer arrays",
+                              t->self, x->iter);
     for (int i = 0; i < t->n_neighbors; i++) {
         if (x->send_len[i] < 0 || x->recv_len[i] < 0 || (x->send_len[i] > 0 && !x->send[i]) ||
             (x->recv_len[i] > 0 && !x->recv[i]))
@@ -250,8 +252,8 @@ void dgcn__count_send(dgcn_transport *t, int i, int ch, int32_t n) {
     }
 }
 
-int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h,
-                const void *payload, size_t n_bytes, char *got, int *ahead, int *slot) {
+int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h, const void *payload,
+                size_t n_bytes, char *got, int *ahead, int *slot) {
     const char *chn = dgcn_channel_name(x->channel);
     *ahead = 0;
     *slot = -1;
@@ -300,8 +302,7 @@ int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h,
     return DGCN_OK;
 }
 
-int dgcn__timeout(const dgcn_transport *t, const dgcn_exchange *x, const char *got,
-                  int waited_ms) {
+int dgcn__timeout(const dgcn_transport *t, const dgcn_exchange *x, const char *got, int waited_ms) {
     char who[512];
     size_t off = 0;
     who[0] = '\0';

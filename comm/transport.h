@@ -43,13 +43,13 @@ const char *dgcn_channel_name(int ch); /* "halo_fwd", "halo_bwd", "params", "con
  * opened with. A zero length still sends and receives a (header-only) message so that every
  * exchange is a barrier between neighbours. */
 typedef struct dgcn_exchange {
-    int channel;             /* DGCN_CH_HALO_FWD, DGCN_CH_HALO_BWD or DGCN_CH_PARAMS */
-    int64_t iter;            /* iteration, checked by the receiver */
-    int32_t layer;           /* layer (0 for params), checked by the receiver */
-    const float *const *send;/* [n_neighbors] buffers to send */
-    const int32_t *send_len; /* [n_neighbors] floats in each */
-    float *const *recv;      /* [n_neighbors] buffers to fill */
-    const int32_t *recv_len; /* [n_neighbors] floats expected from each */
+    int channel;              /* DGCN_CH_HALO_FWD, DGCN_CH_HALO_BWD or DGCN_CH_PARAMS */
+    int64_t iter;             /* iteration, checked by the receiver */
+    int32_t layer;            /* layer (0 for params), checked by the receiver */
+    const float *const *send; /* [n_neighbors] buffers to send */
+    const int32_t *send_len;  /* [n_neighbors] floats in each */
+    float *const *recv;       /* [n_neighbors] buffers to fill */
+    const int32_t *recv_len;  /* [n_neighbors] floats expected from each */
 } dgcn_exchange;
 
 /* Per-endpoint traffic counters (sent side). */
@@ -90,14 +90,14 @@ typedef struct dgcn_transport_ops {
 /* Common head of every backend's endpoint struct. */
 struct dgcn_transport {
     const dgcn_transport_ops *ops;
-    int32_t self;          /* agent id in [0, n_agents) */
+    int32_t self; /* agent id in [0, n_agents) */
     int32_t n_agents;
     int32_t n_neighbors;
-    int32_t *neighbors;    /* [n_neighbors] agent ids, increasing */
+    int32_t *neighbors; /* [n_neighbors] agent ids, increasing */
     uint64_t run_id;
-    int deadline_ms;       /* bound on every receive */
-    dgcn_traffic traffic;  /* totals */
-    dgcn_traffic *per_link;/* [n_neighbors] sent-side counters per neighbour */
+    int deadline_ms;        /* bound on every receive */
+    dgcn_traffic traffic;   /* totals */
+    dgcn_traffic *per_link; /* [n_neighbors] sent-side counters per neighbour */
 };
 
 /* ---- opening by address ---- */

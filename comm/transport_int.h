@@ -56,7 +56,7 @@ typedef struct dgcn__hdr {
     int32_t channel; /* dgcn_channel */
     int64_t iter;
     int32_t layer;
-    int32_t length;  /* payload floats */
+    int32_t length; /* payload floats */
 } dgcn__hdr;
 
 /* Fills the common head of an endpoint: copies neighbors (must be increasing, distinct, in
@@ -86,12 +86,11 @@ void dgcn__count_send(dgcn_transport *t, int i, int ch, int32_t n);
  * payload (n_bytes bytes, any alignment) into x->recv[i], setting got[i] and *ahead = 0. If it has,
  * sets *ahead = 1 and *slot = i: the caller parks the message (one per neighbour) for the next
  * exchange. Never writes x->recv on error. */
-int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h,
-                const void *payload, size_t n_bytes, char *got, int *ahead, int *slot);
+int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h, const void *payload,
+                size_t n_bytes, char *got, int *ahead, int *slot);
 
 /* DGCN_ETIMEDOUT naming every neighbour with got[i] == 0. */
-int dgcn__timeout(const dgcn_transport *t, const dgcn_exchange *x, const char *got,
-                  int waited_ms);
+int dgcn__timeout(const dgcn_transport *t, const dgcn_exchange *x, const char *got, int waited_ms);
 
 /* Absolute CLOCK_MONOTONIC time deadline_ms from now. */
 struct timespec dgcn__deadline_after(int deadline_ms);

@@ -23,11 +23,11 @@
 typedef struct s_zt {
     dgcn_transport base;
     void *ctx;
-    void *coord;   /* DEALER to the hub, or NULL */
-    void *mesh;    /* ROUTER this agent bound, or NULL */
-    void **out;    /* [n_neighbors] DEALER to each neighbour */
+    void *coord;                  /* DEALER to the hub, or NULL */
+    void *mesh;                   /* ROUTER this agent bound, or NULL */
+    void **out;                   /* [n_neighbors] DEALER to each neighbour */
     Dgcnpb__NeighborMsg **parked; /* [n_neighbors] one message of the next exchange */
-    char *got;     /* [n_neighbors] */
+    char *got;                    /* [n_neighbors] */
     size_t max_msg;
     char *coord_ep; /* the hub's endpoint connected to, or NULL */
     char *ipc_path; /* the ipc socket file the mesh bound, or NULL */
@@ -164,7 +164,8 @@ static int s_send_neighbor(s_zt *p, const dgcn_exchange *x, int i, const struct 
     size_t n = dgcnpb__neighbor_msg__get_packed_size(&m);
     zmq_msg_t z;
     if (zmq_msg_init_size(&z, n) != 0)
-        return dgcn_error_set(DGCN_ENOMEM, "agent %d: cannot allocate a %zu-byte frame", t->self, n);
+        return dgcn_error_set(DGCN_ENOMEM, "agent %d: cannot allocate a %zu-byte frame", t->self,
+                              n);
     dgcnpb__neighbor_msg__pack(&m, zmq_msg_data(&z));
     int unreach = 0;
     int rc = s_send_msg(p->out[i], &z, 0, dl, &unreach);
@@ -288,7 +289,8 @@ static int s_send_coord(dgcn_transport *t, const void *buf, size_t len) {
     size_t n = dgcnpb__coord_msg__get_packed_size(&m);
     zmq_msg_t z;
     if (zmq_msg_init_size(&z, n) != 0)
-        return dgcn_error_set(DGCN_ENOMEM, "agent %d: cannot allocate a %zu-byte frame", t->self, n);
+        return dgcn_error_set(DGCN_ENOMEM, "agent %d: cannot allocate a %zu-byte frame", t->self,
+                              n);
     dgcnpb__coord_msg__pack(&m, zmq_msg_data(&z));
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
     int unreach = 0;
@@ -452,17 +454,17 @@ fail:
     return rc;
 }
 
-static s_zt *s_cast(dgcn_transport *t) {
-    return t && t->ops == &s_ops ? (s_zt *)t : NULL;
-}
+static s_zt *s_cast(dgcn_transport *t) { return t && t->ops == &s_ops ? (s_zt *)t : NULL; }
 
 /* The mesh endpoint agent k binds by default: ipc://DIR/agent-K.sock beside an ipc coordinator,
  * tcp://HOST:0 on the coordinator's host for a tcp one (127.0.0.1 when it bound every
  * interface). */
 static int s_default_bind(const char *coord, int32_t agent, char *out, size_t cap) {
     if (!coord)
-        return dgcn_error_set(DGCN_EINVAL, "agent %d: no mesh endpoint given and no coordinator "
-                              "address to derive one from", agent);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: no mesh endpoint given and no coordinator "
+                              "address to derive one from",
+                              agent);
     if (!strncmp(coord, "ipc://", 6)) {
         const char *slash = strrchr(coord + 6, '/');
         int dir_len = slash ? (int)(slash - (coord + 6)) : 1;
@@ -543,8 +545,8 @@ static int s_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
     int rc = dgcn__hub_check_agent(h, agent);
     if (rc) return rc;
     if (len > DGCN_COORD_MAX_BYTES)
-        return dgcn_error_set(DGCN_EINVAL, "hub: message of %zu bytes to agent %d exceeds %zu",
-                              len, agent, DGCN_COORD_MAX_BYTES);
+        return dgcn_error_set(DGCN_EINVAL, "hub: message of %zu bytes to agent %d exceeds %zu", len,
+                              agent, DGCN_COORD_MAX_BYTES);
     Dgcnpb__CoordMsg m = DGCNPB__COORD_MSG__INIT;
     m.run_id = h->run_id;
     m.agent = agent;
@@ -578,8 +580,7 @@ static int s_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
     return DGCN_OK;
 }
 
-static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len,
-                          int deadline_ms) {
+static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len, int deadline_ms) {
     s_zhub *p = (s_zhub *)h;
     int rc = DGCN_OK;
     *agent = -1;
@@ -601,19 +602,22 @@ static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len,
     if (rc) goto done;
     size_t size = zmq_msg_size(&body);
     if (id < 0 || id >= h->n_agents) {
-        rc = dgcn_error_set(DGCN_EPROTO, "coordinator: frame from a peer that is not an agent "
-                            "(routing id agent %d)", id);
+        rc = dgcn_error_set(DGCN_EPROTO,
+                            "coordinator: frame from a peer that is not an agent "
+                            "(routing id agent %d)",
+                            id);
         goto done;
     }
     if (size > DGCN_COORD_MAX_BYTES + S_HDR_SLACK) {
-        rc = dgcn_error_set(DGCN_EPROTO, "coordinator: frame of %zu bytes from agent %d exceeds %zu",
-                            size, id, DGCN_COORD_MAX_BYTES + S_HDR_SLACK);
+        rc = dgcn_error_set(DGCN_EPROTO,
+                            "coordinator: frame of %zu bytes from agent %d exceeds %zu", size, id,
+                            DGCN_COORD_MAX_BYTES + S_HDR_SLACK);
         goto done;
     }
     m = dgcnpb__coord_msg__unpack(NULL, size, zmq_msg_data(&body));
     if (!m) {
-        rc = dgcn_error_set(DGCN_EPROTO, "coordinator: frame of %zu bytes from agent %d is malformed",
-                            size, id);
+        rc = dgcn_error_set(DGCN_EPROTO,
+                            "coordinator: frame of %zu bytes from agent %d is malformed", size, id);
         goto done;
     }
     if (m->run_id != h->run_id || m->agent != id) {
@@ -762,8 +766,10 @@ static int s_name_address(const char *rundir, const char *tcp_host, char *out, s
     if (!rundir || !*rundir)
         return dgcn_error_set(DGCN_EINVAL, "zmq over ipc needs a run directory");
     if ((size_t)snprintf(out, cap, "ipc://%s/coord.sock", rundir) >= cap || strlen(out) > 100)
-        return dgcn_error_set(DGCN_EINVAL, "ipc path ipc://%s/coord.sock is too long for a "
-                              "socket; use a shorter --out or tcp", rundir);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "ipc path ipc://%s/coord.sock is too long for a "
+                              "socket; use a shorter --out or tcp",
+                              rundir);
     return DGCN_OK;
 }
 

@@ -16,12 +16,12 @@
 #include <stdint.h>
 
 typedef struct dgcn_zmq_opts {
-    int32_t agent;            /* this agent's id in [0, n_agents) */
+    int32_t agent; /* this agent's id in [0, n_agents) */
     int32_t n_agents;
     uint64_t run_id;
-    int deadline_ms;          /* bound on every receive and on a blocked send, ms (> 0) */
-    const char *coordinator;  /* the hub's endpoint to connect to; NULL: no coordinator link */
-    size_t max_msg_bytes;     /* cap on a neighbour frame that arrives one exchange early; 0: 1 GiB */
+    int deadline_ms;         /* bound on every receive and on a blocked send, ms (> 0) */
+    const char *coordinator; /* the hub's endpoint to connect to; NULL: no coordinator link */
+    size_t max_msg_bytes; /* cap on a neighbour frame that arrives one exchange early; 0: 1 GiB */
 } dgcn_zmq_opts;
 
 /* Opens an agent endpoint with no neighbours yet, connected to the coordinator if o->coordinator. */

@@ -52,14 +52,16 @@ static int s_set(const dgcn_arg *a, const char *val, const char *usage) {
         if (errno || end == val || *end || v < -2147483647L || v > 2147483647L)
             return s_bad(usage, "--%s expects an integer, got '%s'", a->name, val);
         if (a->min <= a->max && (v < a->min || v > a->max)) {
-            fprintf(stderr, "error: --%s must be in [%g, %g], got %ld\n", a->name, a->min, a->max, v);
+            fprintf(stderr, "error: --%s must be in [%g, %g], got %ld\n", a->name, a->min, a->max,
+                    v);
             return 2;
         }
         *(int *)a->dst = (int)v;
         return 0;
     }
     case DGCN_ARG_U64: {
-        if (val[0] == '-') return s_bad(usage, "--%s expects a non-negative integer, got '%s'", a->name, val);
+        if (val[0] == '-')
+            return s_bad(usage, "--%s expects a non-negative integer, got '%s'", a->name, val);
         unsigned long long v = strtoull(val, &end, 10);
         if (errno || end == val || *end)
             return s_bad(usage, "--%s expects a non-negative integer, got '%s'", a->name, val);
@@ -71,7 +73,8 @@ static int s_set(const dgcn_arg *a, const char *val, const char *usage) {
         if (errno || end == val || *end || !isfinite(v))
             return s_bad(usage, "--%s expects a number, got '%s'", a->name, val);
         if (a->min <= a->max && (v < a->min || v > a->max)) {
-            fprintf(stderr, "error: --%s must be in [%g, %g], got %g\n", a->name, a->min, a->max, v);
+            fprintf(stderr, "error: --%s must be in [%g, %g], got %g\n", a->name, a->min, a->max,
+                    v);
             return 2;
         }
         *(double *)a->dst = v;
@@ -89,7 +92,8 @@ int dgcn_args_parse(const char *usage, const dgcn_arg *table, int argc, char **a
             return 1;
         }
         if (strncmp(arg, "--", 2) != 0) {
-            fprintf(stderr, "error: unexpected argument '%s' (options start with --; see --help)\n", arg);
+            fprintf(stderr, "error: unexpected argument '%s' (options start with --; see --help)\n",
+                    arg);
             return 2;
         }
         const char *name = arg + 2, *eq = strchr(name, '=');

@@ -21,11 +21,12 @@ typedef struct dgcn_arg {
     const char *name; /* without the leading "--" */
     dgcn_arg_kind kind;
     void *dst;
-    const char *help;   /* one line; the default is printed from *dst */
-    double min, max;    /* inclusive range for numbers (ignored when min > max) */
+    const char *help; /* one line; the default is printed from *dst */
+    double min, max;  /* inclusive range for numbers (ignored when min > max) */
 } dgcn_arg;
 
-#define DGCN_ARGS_END {NULL, DGCN_ARG_FLAG, NULL, NULL, 0, 0}
+#define DGCN_ARGS_END                                                                              \
+    { NULL, DGCN_ARG_FLAG, NULL, NULL, 0, 0 }
 
 /* Parses argv[1..argc) against the table (argv[0] is the command name). Returns 0 on success,
  * 1 when --help was printed (the caller exits 0), 2 after printing a usage error to stderr. */

@@ -1,10 +1,10 @@
 /* coordinator/baseline.c: centralized GCN and MLP training. */
 #include "coordinator/baseline.h"
 
+#include "coordinator/rundir.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "nn/optim.h"
-#include "coordinator/rundir.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -44,7 +44,8 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
 
     DGCN_CHECK(dgcn_model_config_check(&o->model));
     if (o->epochs < 1) return dgcn_error_set(DGCN_EINVAL, "epochs must be >= 1, got %d", o->epochs);
-    if (ds->n_train < 1) return dgcn_error_set(DGCN_EINVAL, "dataset %s has no training nodes", ds->name);
+    if (ds->n_train < 1)
+        return dgcn_error_set(DGCN_EINVAL, "dataset %s has no training nodes", ds->name);
     const int64_t np = dgcn_model_n_params(&o->model);
     const int64_t n0 = (int64_t)o->model.dims[0] * o->model.dims[1];
     DGCN_ALLOC(gid, ds->n);
@@ -87,8 +88,9 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
                                 o->label, (unsigned long long)o->seed, epoch, train_loss);
             goto fail;
         }
-        const double val_loss =
-            ev.count[DGCN_SPLIT_VAL] ? ev.loss_sum[DGCN_SPLIT_VAL] / ev.count[DGCN_SPLIT_VAL] : 0.0;
+        const double val_loss = ev.count[DGCN_SPLIT_VAL]
+                                    ? ev.loss_sum[DGCN_SPLIT_VAL] / ev.count[DGCN_SPLIT_VAL]
+                                    : 0.0;
         val_hist[epoch] = val_loss;
         r->train_loss = train_loss;
         if (o->curve_loss) o->curve_loss[epoch] = train_loss;
@@ -121,7 +123,8 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
     }
     r->epochs = epoch;
     DGCN_CHECK(dgcn_gcn_forward(g, theta, 0, o->seed, epoch, &ev));
-    r->val_loss = ev.count[DGCN_SPLIT_VAL] ? ev.loss_sum[DGCN_SPLIT_VAL] / ev.count[DGCN_SPLIT_VAL] : 0;
+    r->val_loss = ev.count[DGCN_SPLIT_VAL] ? ev.loss_sum[DGCN_SPLIT_VAL] / ev.count[DGCN_SPLIT_VAL]
+                                           : 0;
     r->val_acc = s_acc(&ev, DGCN_SPLIT_VAL);
     r->test_acc = s_acc(&ev, DGCN_SPLIT_TEST);
     r->train_acc = s_acc(&ev, DGCN_SPLIT_TRAIN);

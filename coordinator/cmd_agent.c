@@ -36,7 +36,8 @@ int dgcn_cmd_agent(int argc, char **argv) {
         {"agent", DGCN_ARG_INT, &agent, "this agent's id K in [0, M) (required)", 0, 1e7},
         {"agents", DGCN_ARG_INT, &agents, "number of agents M (required)", 1, 1e7},
         {"run-id", DGCN_ARG_U64, &run_id, "the run's id (required)", 1, 0},
-        {"bind", DGCN_ARG_STRING, &bind, "mesh endpoint to bind (default: derived from --coordinator)", 1, 0},
+        {"bind", DGCN_ARG_STRING, &bind,
+         "mesh endpoint to bind (default: derived from --coordinator)", 1, 0},
         {"deadline-ms", DGCN_ARG_INT, &deadline_ms, "bound on every wait, ms", 1, 1e9},
         DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage, table, argc, argv);

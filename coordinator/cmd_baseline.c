@@ -19,17 +19,16 @@ static const char s_usage[] =
     "test accuracy as mean +- std over the seeds. RUNDIR receives config.json, metrics.jsonl (one\n"
     "line per epoch and seed), summary.json and plots/.";
 
-static const char s_plot[] =
-    "set terminal pngcairo size 1000,400\n"
-    "set output 'baseline.png'\n"
-    "set multiplot layout 1,2\n"
-    "set xlabel 'epoch'\n"
-    "set key off\n"
-    "set title 'training loss (mean over seeds)'\n"
-    "plot 'baseline.tsv' using 1:2 with lines lw 2\n"
-    "set title 'validation accuracy (mean over seeds)'\n"
-    "plot 'baseline.tsv' using 1:3 with lines lw 2\n"
-    "unset multiplot\n";
+static const char s_plot[] = "set terminal pngcairo size 1000,400\n"
+                             "set output 'baseline.png'\n"
+                             "set multiplot layout 1,2\n"
+                             "set xlabel 'epoch'\n"
+                             "set key off\n"
+                             "set title 'training loss (mean over seeds)'\n"
+                             "plot 'baseline.tsv' using 1:2 with lines lw 2\n"
+                             "set title 'validation accuracy (mean over seeds)'\n"
+                             "plot 'baseline.tsv' using 1:3 with lines lw 2\n"
+                             "unset multiplot\n";
 
 /* Writes plots/baseline.tsv: epoch, mean training loss, mean validation accuracy over the seeds
  * that ran that epoch (NaN marks epochs a seed did not run). */
@@ -75,7 +74,8 @@ int dgcn_cmd_baseline(int argc, char **argv) {
         {"hidden", DGCN_ARG_INT, &hidden, "hidden units", 1, 100000},
         {"dropout", DGCN_ARG_DOUBLE, &dropout, "dropout probability", 0, 0.99},
         {"weight-decay", DGCN_ARG_DOUBLE, &wd, "L2 weight decay on the first layer", 0, 1},
-        {"early-stop", DGCN_ARG_INT, &patience, "early-stopping window on validation loss (0 = off; Kipf: 10)", 0, 1000000},
+        {"early-stop", DGCN_ARG_INT, &patience,
+         "early-stopping window on validation loss (0 = off; Kipf: 10)", 0, 1000000},
         {"out", DGCN_ARG_STRING, &out, "run directory (created)", 1, 0},
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress line", 1, 0},
         DGCN_ARGS_END,
@@ -101,7 +101,8 @@ int dgcn_cmd_baseline(int argc, char **argv) {
     dgcn_data_source_describe(&src, desc, sizeof desc);
     double t_load = dgcn_now_ms();
     DGCN_CHECK(dgcn_data_source_open(&src, &ds, &a_hat));
-    fprintf(stderr, "dataset %s: %d nodes, %lld edges, %d features, %d classes, %d/%d/%d split (%.0f ms)\n",
+    fprintf(stderr,
+            "dataset %s: %d nodes, %lld edges, %d features, %d classes, %d/%d/%d split (%.0f ms)\n",
             ds.name, ds.n, (long long)ds.n_edges, ds.d, ds.c, ds.n_train, ds.n_val, ds.n_test,
             dgcn_now_ms() - t_load);
 
@@ -160,7 +161,8 @@ int dgcn_cmd_baseline(int argc, char **argv) {
         epochs_run = r.epochs > epochs_run ? r.epochs : epochs_run;
         if (!quiet)
             fprintf(stderr, "seed %llu: test acc %.4f  val acc %.4f  (%d epochs, %.3f ms/epoch)\n",
-                    (unsigned long long)o.seed, r.test_acc, r.val_acc, r.epochs, r.ms_per_epoch_median);
+                    (unsigned long long)o.seed, r.test_acc, r.val_acc, r.epochs,
+                    r.ms_per_epoch_median);
     }
     double tm, ts, vm, vs;
     dgcn_mean_std(test, seeds, &tm, &ts);
@@ -193,7 +195,8 @@ int dgcn_cmd_baseline(int argc, char **argv) {
     }
     rc = DGCN_OK;
 fail:
-    if (rc) fprintf(stderr, "error: %s\n", dgcn_error_msg()[0] ? dgcn_error_msg() : dgcn_strerror(rc));
+    if (rc)
+        fprintf(stderr, "error: %s\n", dgcn_error_msg()[0] ? dgcn_error_msg() : dgcn_strerror(rc));
     if (f) fclose(f);
     if (metrics) fclose(metrics);
     free(test);

@@ -28,11 +28,14 @@ int dgcn_cmd_partition(int argc, char **argv) {
     int agents = 0, hidden = 16;
     uint64_t seed = 0;
     const dgcn_arg table[] = {
-        {"data", DGCN_ARG_STRING, &data, "dataset folder (required; format: docs/datasets.md)", 1, 0},
+        {"data", DGCN_ARG_STRING, &data, "dataset folder (required; format: docs/datasets.md)", 1,
+         0},
         {"agents", DGCN_ARG_INT, &agents, "number of agents M (required)", 1, 1e7},
-        {"method", DGCN_ARG_STRING, &method_name, "bfs (the paper's), metis, random or block", 1, 0},
+        {"method", DGCN_ARG_STRING, &method_name, "bfs (the paper's), metis, random or block", 1,
+         0},
         {"seed", DGCN_ARG_U64, &seed, "partition seed", 1, 0},
-        {"hidden", DGCN_ARG_INT, &hidden, "hidden units, for the predicted bytes per iteration", 1, 1e6},
+        {"hidden", DGCN_ARG_INT, &hidden, "hidden units, for the predicted bytes per iteration", 1,
+         1e6},
         {"out", DGCN_ARG_STRING, &out, "plan directory to write (required)", 1, 0},
         DGCN_ARGS_END,
     };
@@ -58,10 +61,11 @@ int dgcn_cmd_partition(int argc, char **argv) {
     DGCN_CHECK(dgcn_dataset_load(&ds, data));
     DGCN_CHECK(dgcn_dataset_preprocess(&ds, ds.count_features));
     DGCN_CHECK(dgcn_csr_gcn_norm(&a_hat, &ds.adj));
-    fprintf(stderr, "dataset %s: %d nodes, %lld edges, %d features, %d classes (%.0f ms)\n", ds.name,
-            ds.n, (long long)ds.n_edges, ds.d, ds.c, dgcn_now_ms() - t0);
+    fprintf(stderr, "dataset %s: %d nodes, %lld edges, %d features, %d classes (%.0f ms)\n",
+            ds.name, ds.n, (long long)ds.n_edges, ds.d, ds.c, dgcn_now_ms() - t0);
     if (m > ds.n) {
-        rc = dgcn_error_set(DGCN_EINVAL, "--agents %d exceeds the %d nodes of %s", (int)m, (int)ds.n, data);
+        rc = dgcn_error_set(DGCN_EINVAL, "--agents %d exceeds the %d nodes of %s", (int)m,
+                            (int)ds.n, data);
         goto fail;
     }
     double t1 = dgcn_now_ms();
@@ -82,22 +86,27 @@ int dgcn_cmd_partition(int argc, char **argv) {
     uint64_t plan_id = plan.id;
 
     int64_t max_pairs = (int64_t)m * (m - 1) / 2;
-    printf("plan %016" PRIx64 ": %s, %d agents, method %s, seed %" PRIu64 "\n", plan_id, ds.name, (int)m,
-           method_name, seed);
+    printf("plan %016" PRIx64 ": %s, %d agents, method %s, seed %" PRIu64 "\n", plan_id, ds.name,
+           (int)m, method_name, seed);
     printf("  nodes per agent   min %d  mean %.1f  max %d\n", (int)st.min_nodes, st.mean_nodes,
            (int)st.max_nodes);
     printf("  edge cut          %lld of %lld edges (%.1f %%)\n", (long long)st.edge_cut,
-           (long long)ds.n_edges, ds.n_edges ? 100.0 * (double)st.edge_cut / (double)ds.n_edges : 0.0);
-    printf("  halo rows         %lld (halo fraction %.3f)\n", (long long)st.halo_total, st.halo_fraction);
-    printf("  required links    %d of %lld agent pairs\n", (int)st.required_links, (long long)max_pairs);
+           (long long)ds.n_edges,
+           ds.n_edges ? 100.0 * (double)st.edge_cut / (double)ds.n_edges : 0.0);
+    printf("  halo rows         %lld (halo fraction %.3f)\n", (long long)st.halo_total,
+           st.halo_fraction);
+    printf("  required links    %d of %lld agent pairs\n", (int)st.required_links,
+           (long long)max_pairs);
     printf("  halo bytes/iter   %lld (widths %d and %d, forward and backward)\n",
            (long long)st.halo_bytes_per_iter, hidden, ds.c);
-    printf("  time              plan (partition and shards) %.1f ms, write %.1f ms\n", t_plan, t_write);
-    printf("  written           %s/manifest.txt, %s/owner.txt, %s/shard-<0..%d>.pb\n", out, out, out,
-           (int)m - 1);
+    printf("  time              plan (partition and shards) %.1f ms, write %.1f ms\n", t_plan,
+           t_write);
+    printf("  written           %s/manifest.txt, %s/owner.txt, %s/shard-<0..%d>.pb\n", out, out,
+           out, (int)m - 1);
     rc = DGCN_OK;
 fail:
-    if (rc) fprintf(stderr, "error: %s\n", dgcn_error_msg()[0] ? dgcn_error_msg() : dgcn_strerror(rc));
+    if (rc)
+        fprintf(stderr, "error: %s\n", dgcn_error_msg()[0] ? dgcn_error_msg() : dgcn_strerror(rc));
     dgcn_plan_fini(&plan);
     dgcn_csr_fini(&a_hat);
     dgcn_dataset_fini(&ds);

@@ -35,21 +35,28 @@ int dgcn_cmd_study(int argc, char **argv) {
         {"partition", DGCN_ARG_STRING, &o.partition, "bfs|metis|random|block", 1, 0},
         {"topologies", DGCN_ARG_STRING, &o.topologies,
          "comma-separated: required|designed|complete|ring|line|star|torus|hypercube|exponential|"
-         "er:P|geometric:R|regular:K, or unions with '+'", 1, 0},
-        {"remove", DGCN_ARG_STRING, &o.removals, "comma-separated fractions of links removed, in [0, 1)", 1, 0},
-        {"weights", DGCN_ARG_STRING, &o.weights, "mixing rule of non-designed topologies (mh|maxdeg|lazy-mh|...)", 1, 0},
+         "er:P|geometric:R|regular:K, or unions with '+'",
+         1, 0},
+        {"remove", DGCN_ARG_STRING, &o.removals,
+         "comma-separated fractions of links removed, in [0, 1)", 1, 0},
+        {"weights", DGCN_ARG_STRING, &o.weights,
+         "mixing rule of non-designed topologies (mh|maxdeg|lazy-mh|...)", 1, 0},
         {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam", 1, 0},
         {"lr", DGCN_ARG_DOUBLE, &o.lr, "step size (0: train's default for the optimizer)", 0, 100},
         {"hidden", DGCN_ARG_INT, &o.hidden, "hidden width", 1, 1e6},
         {"dropout", DGCN_ARG_DOUBLE, &o.dropout, "dropout probability", 0, 0.99},
         {"iters", DGCN_ARG_INT, &o.iters, "training iterations per run", 1, 1e9},
-        {"seeds", DGCN_ARG_INT, &o.seeds, "runs per configuration (seeds seed, seed+1, ...)", 1, 1e4},
+        {"seeds", DGCN_ARG_INT, &o.seeds, "runs per configuration (seeds seed, seed+1, ...)", 1,
+         1e4},
         {"seed", DGCN_ARG_U64, &o.seed, "first seed; also the partition's and the removals'", 1, 0},
         {"transport", DGCN_ARG_STRING, &o.transport, "inproc | zmq", 1, 0},
         {"eval-every", DGCN_ARG_INT, &o.eval_every, "report interval in iterations", 1, 1e9},
-        {"tolerance", DGCN_ARG_DOUBLE, &o.tolerance, "relative margin over the centralized training loss", 0, 10},
-        {"timeout", DGCN_ARG_INT, &o.timeout_s, "bound on one configuration's training, seconds", 1, 1e7},
-        {"program", DGCN_ARG_STRING, &o.program, "the dgcn executable agent processes run (zmq; default: this one)", 1, 0},
+        {"tolerance", DGCN_ARG_DOUBLE, &o.tolerance,
+         "relative margin over the centralized training loss", 0, 10},
+        {"timeout", DGCN_ARG_INT, &o.timeout_s, "bound on one configuration's training, seconds", 1,
+         1e7},
+        {"program", DGCN_ARG_STRING, &o.program,
+         "the dgcn executable agent processes run (zmq; default: this one)", 1, 0},
         {"out", DGCN_ARG_STRING, &o.out, "study folder (created)", 1, 0},
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress lines", 1, 0},
         DGCN_ARGS_END};
@@ -69,7 +76,8 @@ int dgcn_cmd_study(int argc, char **argv) {
         return rc == DGCN_EINVAL ? 2 : 1;
     }
     int failed = r.n_failed;
-    if (failed) fprintf(stderr, "dgcn study: %d configuration(s) failed; see %s/study.md\n", failed, o.out);
+    if (failed)
+        fprintf(stderr, "dgcn study: %d configuration(s) failed; see %s/study.md\n", failed, o.out);
     dgcn_study_result_fini(&r);
     return failed ? 1 : 0;
 }

@@ -91,7 +91,8 @@ static int s_report_c(const char *verb, const dgcn_topo *g, const double *c, con
                       const char *out, int edges) {
     dgcn_topo_report rep;
     int rc;
-    if (!(rc = dgcn_topo_weights_check(g->m, c, g, 1e-9)) && !(rc = dgcn_topo_analyze(g, c, &rep))) {
+    if (!(rc = dgcn_topo_weights_check(g->m, c, g, 1e-9)) &&
+        !(rc = dgcn_topo_analyze(g, c, &rep))) {
         s_print(&rep, weights);
         if (out) rc = s_write(out, g, c, edges);
     }
@@ -99,7 +100,8 @@ static int s_report_c(const char *verb, const dgcn_topo *g, const double *c, con
 }
 
 /* Mixing matrix of g under the named rule, analysis, printing and files. */
-static int s_report(const char *verb, const dgcn_topo *g, const char *weights, const char *out, int edges) {
+static int s_report(const char *verb, const dgcn_topo *g, const char *weights, const char *out,
+                    int edges) {
     dgcn_mixing_rule rule;
     dgcn_topo_report rep;
     double *c = NULL;
@@ -110,7 +112,8 @@ static int s_report(const char *verb, const dgcn_topo *g, const char *weights, c
     }
     c = malloc((size_t)g->m * g->m * sizeof *c);
     if (!c) return s_fail(verb, dgcn_error_set(DGCN_ENOMEM, "mixing matrix of %d agents", g->m));
-    if (!(rc = dgcn_topo_weights(g, rule, c)) && !(rc = dgcn_topo_weights_check(g->m, c, g, 1e-9)) &&
+    if (!(rc = dgcn_topo_weights(g, rule, c)) &&
+        !(rc = dgcn_topo_weights_check(g->m, c, g, 1e-9)) &&
         !(rc = dgcn_topo_analyze(g, c, &rep))) {
         s_print(&rep, weights);
         if (out) rc = s_write(out, g, c, edges);
@@ -125,15 +128,16 @@ static int s_generate(int argc, char **argv) {
     uint64_t seed = 0;
     dgcn_data_source src;
     dgcn_data_source_defaults(&src);
-    const dgcn_arg table[] = {
-        {"kind", DGCN_ARG_STRING, &kind, "topology spec (see above)", 1, 0},
-        {"agents", DGCN_ARG_INT, &agents, "number of agents M", 1, 46340},
-        {"seed", DGCN_ARG_U64, &seed, "seed of the random families and of the partition", 1, 0},
-        {"weights", DGCN_ARG_STRING, &weights, "mixing rule, or auto", 1, 0},
-        {"out", DGCN_ARG_STRING, &out, "output prefix", 1, 0},
-        {"partition", DGCN_ARG_STRING, &partition, "required/designed: bfs|metis|random|block", 1, 0},
-        DGCN_DATA_SOURCE_ARGS(&src),
-        DGCN_ARGS_END};
+    const dgcn_arg table[] = {{"kind", DGCN_ARG_STRING, &kind, "topology spec (see above)", 1, 0},
+                              {"agents", DGCN_ARG_INT, &agents, "number of agents M", 1, 46340},
+                              {"seed", DGCN_ARG_U64, &seed,
+                               "seed of the random families and of the partition", 1, 0},
+                              {"weights", DGCN_ARG_STRING, &weights, "mixing rule, or auto", 1, 0},
+                              {"out", DGCN_ARG_STRING, &out, "output prefix", 1, 0},
+                              {"partition", DGCN_ARG_STRING, &partition,
+                               "required/designed: bfs|metis|random|block", 1, 0},
+                              DGCN_DATA_SOURCE_ARGS(&src),
+                              DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage_generate, table, argc, argv);
     if (a) return a == 1 ? 0 : 2;
     if (!kind || agents < 1) {
@@ -142,7 +146,9 @@ static int s_generate(int argc, char **argv) {
     }
     dgcn_topo_spec_info info;
     int rc = dgcn_topo_spec_check(kind, agents, &info);
-    if (rc) return rc == DGCN_EINVAL ? (fprintf(stderr, "error: %s\n", dgcn_error_msg()), 2) : s_fail("generate", rc);
+    if (rc)
+        return rc == DGCN_EINVAL ? (fprintf(stderr, "error: %s\n", dgcn_error_msg()), 2)
+                                 : s_fail("generate", rc);
     if (!info.needs_required) {
         if (!strcmp(weights, "auto")) weights = "mh";
         dgcn_topo g;
@@ -190,11 +196,10 @@ static int s_generate(int argc, char **argv) {
 
 static int s_analyze(int argc, char **argv) {
     const char *edges = NULL, *weights = "mh", *out = NULL;
-    const dgcn_arg table[] = {
-        {"edges", DGCN_ARG_STRING, &edges, "edge-list file", 1, 0},
-        {"weights", DGCN_ARG_STRING, &weights, "mixing rule", 1, 0},
-        {"out", DGCN_ARG_STRING, &out, "output prefix", 1, 0},
-        DGCN_ARGS_END};
+    const dgcn_arg table[] = {{"edges", DGCN_ARG_STRING, &edges, "edge-list file", 1, 0},
+                              {"weights", DGCN_ARG_STRING, &weights, "mixing rule", 1, 0},
+                              {"out", DGCN_ARG_STRING, &out, "output prefix", 1, 0},
+                              DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage_analyze, table, argc, argv);
     if (a) return a == 1 ? 0 : 2;
     if (!edges) {
@@ -216,9 +221,11 @@ static int s_design(int argc, char **argv) {
     o.gamma = -1;
     const dgcn_arg table[] = {
         {"required", DGCN_ARG_STRING, &required, "edge list of the required links", 1, 0},
-        {"gamma", DGCN_ARG_DOUBLE, &o.gamma, "weight of the l1 penalty on extra links (>= 0)", 1, 0},
+        {"gamma", DGCN_ARG_DOUBLE, &o.gamma, "weight of the l1 penalty on extra links (>= 0)", 1,
+         0},
         {"eps", DGCN_ARG_DOUBLE, &o.eps, "lower bound on required links' weights", 0, 1},
-        {"threshold", DGCN_ARG_DOUBLE, &o.threshold, "weight above which an extra link is kept", 0, 1},
+        {"threshold", DGCN_ARG_DOUBLE, &o.threshold, "weight above which an extra link is kept", 0,
+         1},
         {"max-iter", DGCN_ARG_INT, &o.max_iter, "ADMM iteration cap per solve", 1, 100000000},
         {"out", DGCN_ARG_STRING, &out, "output prefix", 1, 0},
         DGCN_ARGS_END};
@@ -246,9 +253,11 @@ static int s_design(int argc, char **argv) {
     printf("gamma         %g\n", o.gamma);
     printf("extra links   %lld\n", (long long)res.extra_links);
     printf("ADMM          %d + %d iterations (design + refine), %s, %.1f ms\n", res.iterations,
-           res.refine_iterations, res.converged ? "converged" : "iteration cap reached", res.time_ms);
+           res.refine_iterations, res.converged ? "converged" : "iteration cap reached",
+           res.time_ms);
     printf("objective     %.9f (ADMM, before refining)\n", res.objective);
-    s_print(&rep, res.used_metropolis ? "metropolis on the designed support" : "fastest on the designed support");
+    s_print(&rep, res.used_metropolis ? "metropolis on the designed support"
+                                      : "fastest on the designed support");
     if (out) DGCN_CHECK(s_write(out, &sup, c, 1));
 fail:
     free(c);

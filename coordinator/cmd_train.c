@@ -33,27 +33,41 @@ int dgcn_cmd_train(int argc, char **argv) {
     int quiet = 0, no_baselines = 0;
     const dgcn_arg table[] = {
         DGCN_DATA_SOURCE_ARGS(&o.src),
-        {"agents", DGCN_ARG_INT, &o.plan.agents, "number of agents M (mpi: the ranks after rank 0)", 1, 1e6},
+        {"agents", DGCN_ARG_INT, &o.plan.agents, "number of agents M (mpi: the ranks after rank 0)",
+         1, 1e6},
         {"partition", DGCN_ARG_STRING, &o.plan.partition, "bfs|metis|random|block", 1, 0},
         {"topology", DGCN_ARG_STRING, &o.plan.topology,
-         "spec: designed[:G]|required|complete|ring|line|star|torus|hypercube|exponential|er:P|geometric:R|regular:K|A+B|file:EDGES", 1, 0},
-        {"remove", DGCN_ARG_DOUBLE, &o.plan.removal, "fraction of the spec's links removed at random, kept connected", 0, 0.99},
-        {"cross-edges", DGCN_ARG_STRING, &o.plan.cross_edges, "keep (add the required links) | drop (drop uncovered data edges) | strict (refuse)", 1, 0},
-        {"weights", DGCN_ARG_STRING, &o.plan.weights, "mixing rule: auto|mh|maxdeg|lazy-mh|lazy-maxdeg|uniform|fastest", 1, 0},
+         "spec: designed[:G]|required|complete|ring|line|star|torus|hypercube|exponential|er:P|geometric:R|regular:K|A+B|file:EDGES",
+         1, 0},
+        {"remove", DGCN_ARG_DOUBLE, &o.plan.removal,
+         "fraction of the spec's links removed at random, kept connected", 0, 0.99},
+        {"cross-edges", DGCN_ARG_STRING, &o.plan.cross_edges,
+         "keep (add the required links) | drop (drop uncovered data edges) | strict (refuse)", 1,
+         0},
+        {"weights", DGCN_ARG_STRING, &o.plan.weights,
+         "mixing rule: auto|mh|maxdeg|lazy-mh|lazy-maxdeg|uniform|fastest", 1, 0},
         {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam", 1, 0},
-        {"lr", DGCN_ARG_DOUBLE, &o.lr, "step size (0: 0.01 for gt-adam, 5 for the plain gradient methods)", 0, 100},
-        {"lr-decay", DGCN_ARG_DOUBLE, &o.lr_decay, "step schedule lr / (1 + n / D)^P over iterations n (0: constant)", 0, 1e12},
+        {"lr", DGCN_ARG_DOUBLE, &o.lr,
+         "step size (0: 0.01 for gt-adam, 5 for the plain gradient methods)", 0, 100},
+        {"lr-decay", DGCN_ARG_DOUBLE, &o.lr_decay,
+         "step schedule lr / (1 + n / D)^P over iterations n (0: constant)", 0, 1e12},
         {"lr-power", DGCN_ARG_DOUBLE, &o.lr_power, "exponent P of the step schedule", 0, 10},
         {"hidden", DGCN_ARG_INT, &o.hidden, "hidden width", 1, 1e6},
         {"dropout", DGCN_ARG_DOUBLE, &o.dropout, "dropout probability", 0, 0.99},
         {"iters", DGCN_ARG_INT, &o.iters, "training iterations", 1, 1e9},
         {"seeds", DGCN_ARG_INT, &o.seeds, "runs with seeds seed, seed+1, ...", 1, 1e4},
         {"seed", DGCN_ARG_U64, &o.plan.seed, "first seed (also the plan's)", 1, 0},
-        {"transport", DGCN_ARG_STRING, &transport, "zmq (ipc://) | mpi | inproc, or an address: inproc://NAME, ipc://PATH, tcp://HOST:PORT, mpi://", 1, 0},
-        {"tcp", DGCN_ARG_STRING, &o.tcp_host, "zmq over tcp on this host address instead of ipc", 1, 0},
+        {"transport", DGCN_ARG_STRING, &transport,
+         "zmq (ipc://) | mpi | inproc, or an address: inproc://NAME, ipc://PATH, tcp://HOST:PORT, mpi://",
+         1, 0},
+        {"tcp", DGCN_ARG_STRING, &o.tcp_host, "zmq over tcp on this host address instead of ipc", 1,
+         0},
         {"eval-every", DGCN_ARG_INT, &o.eval_every, "report interval in iterations", 1, 1e9},
-        {"shard-files", DGCN_ARG_FLAG, &o.shard_files, "agents read their shard from RUNDIR/plan (shared file system) instead of the set-up message", 1, 0},
-        {"final-mixing", DGCN_ARG_INT, &o.final_mixing, "rounds of pure averaging after the last step (the last report follows them)", 0, 1e6},
+        {"shard-files", DGCN_ARG_FLAG, &o.shard_files,
+         "agents read their shard from RUNDIR/plan (shared file system) instead of the set-up message",
+         1, 0},
+        {"final-mixing", DGCN_ARG_INT, &o.final_mixing,
+         "rounds of pure averaging after the last step (the last report follows them)", 0, 1e6},
         {"deadline-ms", DGCN_ARG_INT, &o.deadline_ms, "bound on every wait, ms", 1, 1e9},
         {"out", DGCN_ARG_STRING, &o.out, "run directory (default runs/train-TIMESTAMP)", 1, 0},
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress lines", 1, 0},
@@ -72,10 +86,12 @@ int dgcn_cmd_train(int argc, char **argv) {
     {
         int is_agent = 0;
         int32_t m = o.plan.agents;
-        int rc = dgcn_session_job_enter(transport, &argc, &argv, o.deadline_ms, o.seeds, &is_agent, &m);
+        int rc = dgcn_session_job_enter(transport, &argc, &argv, o.deadline_ms, o.seeds, &is_agent,
+                                        &m);
         if (is_agent || rc) {
-            if (rc) fprintf(stderr, "dgcn train (%s %s): %s\n", transport, is_agent ? "agent" : "rank 0",
-                            dgcn_error_msg());
+            if (rc)
+                fprintf(stderr, "dgcn train (%s %s): %s\n", transport,
+                        is_agent ? "agent" : "rank 0", dgcn_error_msg());
             return rc ? 1 : 0;
         }
         o.plan.agents = m;

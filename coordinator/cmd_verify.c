@@ -60,16 +60,23 @@ int dgcn_cmd_verify(int argc, char **argv) {
     uint64_t seed = 1;
     const dgcn_arg table[] = {
         DGCN_DATA_SOURCE_ARGS(&src),
-        {"agents", DGCN_ARG_INT, &agents, "number of agents M (mpi: the ranks after rank 0)", 1, 1e6},
-        {"transport", DGCN_ARG_STRING, &transport, "mpi|zmq|inproc or an address (inproc://NAME, ipc://PATH, tcp://HOST:PORT, mpi://)", 1, 0},
+        {"agents", DGCN_ARG_INT, &agents, "number of agents M (mpi: the ranks after rank 0)", 1,
+         1e6},
+        {"transport", DGCN_ARG_STRING, &transport,
+         "mpi|zmq|inproc or an address (inproc://NAME, ipc://PATH, tcp://HOST:PORT, mpi://)", 1, 0},
         {"partition", DGCN_ARG_STRING, &partition, "bfs|metis|random|block", 1, 0},
-        {"seed", DGCN_ARG_U64, &seed, "seed of the partition, the weights and the dropout masks", 1, 0},
-        {"topology", DGCN_ARG_STRING, &topology, "topology spec: required|designed|ring|...|A+B|file:EDGES", 1, 0},
-        {"cross-edges", DGCN_ARG_STRING, &cross, "strict (as given) | keep (add the required links) | drop", 1, 0},
+        {"seed", DGCN_ARG_U64, &seed, "seed of the partition, the weights and the dropout masks", 1,
+         0},
+        {"topology", DGCN_ARG_STRING, &topology,
+         "topology spec: required|designed|ring|...|A+B|file:EDGES", 1, 0},
+        {"cross-edges", DGCN_ARG_STRING, &cross,
+         "strict (as given) | keep (add the required links) | drop", 1, 0},
         {"hidden", DGCN_ARG_INT, &hidden, "hidden width of the 2-layer GCN", 1, 1e6},
-        {"training", DGCN_ARG_FLAG, &training, "compare the training-mode gradient (dropout 0.5)", 1, 0},
+        {"training", DGCN_ARG_FLAG, &training, "compare the training-mode gradient (dropout 0.5)",
+         1, 0},
         {"deadline-ms", DGCN_ARG_INT, &deadline_ms, "bound on every wait, ms", 1, 1e9},
-        {"out", DGCN_ARG_STRING, &out, "folder for the zmq ipc sockets (default /tmp/dgcn-verify-PID)", 1, 0},
+        {"out", DGCN_ARG_STRING, &out,
+         "folder for the zmq ipc sockets (default /tmp/dgcn-verify-PID)", 1, 0},
         {"tcp", DGCN_ARG_STRING, &tcp, "zmq: tcp endpoints on this host instead of ipc", 1, 0},
         DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage, table, argc, argv);
@@ -87,8 +94,9 @@ int dgcn_cmd_verify(int argc, char **argv) {
         int32_t m = agents;
         rc = dgcn_session_job_enter(transport, &argc, &argv, deadline_ms, 1, &is_agent, &m);
         if (is_agent || rc) {
-            if (rc) fprintf(stderr, "dgcn verify (%s %s): %s\n", transport, is_agent ? "agent" : "rank 0",
-                            dgcn_error_msg());
+            if (rc)
+                fprintf(stderr, "dgcn verify (%s %s): %s\n", transport,
+                        is_agent ? "agent" : "rank 0", dgcn_error_msg());
             return rc ? 1 : 0;
         }
         agents = m;
@@ -159,8 +167,9 @@ int dgcn_cmd_verify(int argc, char **argv) {
             }
             got_grad++;
         } else {
-            rc = dgcn_error_set(DGCN_EPROTO, "agent %d sent report %" PRId64 " with %" PRId64
-                                " values", r->agent, r->iter, r->n_params);
+            rc = dgcn_error_set(DGCN_EPROTO,
+                                "agent %d sent report %" PRId64 " with %" PRId64 " values",
+                                r->agent, r->iter, r->n_params);
         }
         dgcn_ctl_msg_fini(&msg);
         if (rc) goto fail;
@@ -184,19 +193,23 @@ int dgcn_cmd_verify(int argc, char **argv) {
     uint64_t predicted = dgcn_plan_halo_bytes(&plan, cfg.model.dims + 1, cfg.model.n_layers);
 
     printf("verify: %d agents over %s, partition %s, topology %s, %d nodes, %" PRId64 " params, %s "
-           "gradient\n", m, dgcn_transport_kind(transport), partition, topology, ds.n, np,
+           "gradient\n",
+           m, dgcn_transport_kind(transport), partition, topology, ds.n, np,
            training ? "training-mode (dropout)" : "dropout-free");
-    printf("  logits    max relative difference %.3e %s\n", d_logits, d_logits <= S_TOL ? "ok" : "FAIL");
-    printf("  gradient  max relative difference %.3e %s\n", d_grad, d_grad <= S_TOL ? "ok" : "FAIL");
-    int bytes_ok = tr.bytes[DGCN_CH_HALO_FWD] == predicted && tr.bytes[DGCN_CH_HALO_BWD] == predicted;
+    printf("  logits    max relative difference %.3e %s\n", d_logits,
+           d_logits <= S_TOL ? "ok" : "FAIL");
+    printf("  gradient  max relative difference %.3e %s\n", d_grad,
+           d_grad <= S_TOL ? "ok" : "FAIL");
+    int bytes_ok = tr.bytes[DGCN_CH_HALO_FWD] == predicted &&
+                   tr.bytes[DGCN_CH_HALO_BWD] == predicted;
     printf("  %-9s %12s %12s %10s\n", "channel", "bytes", "predicted", "messages");
     for (int ch = 0; ch < DGCN_CH_COUNT; ch++) {
         char pred[32] = "-";
         if (ch == DGCN_CH_HALO_FWD || ch == DGCN_CH_HALO_BWD)
             snprintf(pred, sizeof pred, "%" PRIu64, predicted);
         if (ch == DGCN_CH_PARAMS) snprintf(pred, sizeof pred, "0");
-        printf("  %-9s %12" PRIu64 " %12s %10" PRIu64 "\n", dgcn_channel_name(ch), tr.bytes[ch], pred,
-               tr.messages[ch]);
+        printf("  %-9s %12" PRIu64 " %12s %10" PRIu64 "\n", dgcn_channel_name(ch), tr.bytes[ch],
+               pred, tr.messages[ch]);
     }
     bytes_ok = bytes_ok && tr.bytes[DGCN_CH_PARAMS] == 0;
     printf("  halo bytes %s\n", bytes_ok ? "match the plan" : "DIFFER from the plan");

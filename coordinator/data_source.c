@@ -59,7 +59,8 @@ void dgcn_data_source_describe(const dgcn_data_source *s, char *buf, size_t cap)
         snprintf(buf, cap, "%s", s->dir);
         return;
     }
-    snprintf(buf, cap, "csbm(nodes=%d,classes=%d,degree=%g,homophily=%g,features=%d,signal=%g,seed=%llu)",
+    snprintf(buf, cap,
+             "csbm(nodes=%d,classes=%d,degree=%g,homophily=%g,features=%d,signal=%g,seed=%llu)",
              s->nodes, s->classes, s->degree, s->homophily, s->features, s->signal,
              (unsigned long long)s->gen_seed);
 }

@@ -9,33 +9,58 @@
 #include "graph/generate.h"
 
 typedef struct dgcn_data_source {
-    const char *dir;        /* dataset folder, or NULL for the generated graph */
+    const char *dir; /* dataset folder, or NULL for the generated graph */
     int nodes, classes, features, feature_nnz, train_per_class, val, test;
     double degree, homophily, signal;
     uint64_t gen_seed;
-    int raw_counts;         /* keep count features as counts (default: binarize them) */
+    int raw_counts; /* keep count features as counts (default: binarize them) */
 } dgcn_data_source;
 
 /* The option-table rows of the generator's parameters, except its seed, for a dgcn_data_source *s.
  * `dgcn generate` uses them too, so both accept the same names and ranges. */
 #define DGCN_CSBM_ARGS(s)                                                                          \
-    {"nodes", DGCN_ARG_INT, &(s)->nodes, "generated graph: nodes", 2, 1e8},                       \
-    {"classes", DGCN_ARG_INT, &(s)->classes, "generated graph: classes", 2, 1000},                \
-    {"degree", DGCN_ARG_DOUBLE, &(s)->degree, "generated graph: average degree", 0.1, 1e4},       \
-    {"homophily", DGCN_ARG_DOUBLE, &(s)->homophily, "generated graph: fraction of intra-class edges", 0, 1}, \
-    {"features", DGCN_ARG_INT, &(s)->features, "generated graph: feature dimension", 1, 1e7},     \
-    {"feature-nnz", DGCN_ARG_INT, &(s)->feature_nnz, "generated graph: active features per node", 1, 1e6}, \
-    {"signal", DGCN_ARG_DOUBLE, &(s)->signal, "generated graph: fraction of class-block features", 0, 1}, \
-    {"train-per-class", DGCN_ARG_INT, &(s)->train_per_class, "generated graph: training nodes per class", 1, 1e6}, \
-    {"val", DGCN_ARG_INT, &(s)->val, "generated graph: validation nodes", 0, 1e8},                \
-    {"test", DGCN_ARG_INT, &(s)->test, "generated graph: test nodes", 0, 1e8}
+    {"nodes", DGCN_ARG_INT, &(s)->nodes, "generated graph: nodes", 2, 1e8},                        \
+        {"classes", DGCN_ARG_INT, &(s)->classes, "generated graph: classes", 2, 1000},             \
+        {"degree", DGCN_ARG_DOUBLE, &(s)->degree, "generated graph: average degree", 0.1, 1e4},    \
+        {"homophily",                                                                              \
+         DGCN_ARG_DOUBLE,                                                                          \
+         &(s)->homophily,                                                                          \
+         "generated graph: fraction of intra-class edges",                                         \
+         0,                                                                                        \
+         1},                                                                                       \
+        {"features", DGCN_ARG_INT, &(s)->features, "generated graph: feature dimension", 1, 1e7},  \
+        {"feature-nnz",                                                                            \
+         DGCN_ARG_INT,                                                                             \
+         &(s)->feature_nnz,                                                                        \
+         "generated graph: active features per node",                                              \
+         1,                                                                                        \
+         1e6},                                                                                     \
+        {"signal",                                                                                 \
+         DGCN_ARG_DOUBLE,                                                                          \
+         &(s)->signal,                                                                             \
+         "generated graph: fraction of class-block features",                                      \
+         0,                                                                                        \
+         1},                                                                                       \
+        {"train-per-class",                                                                        \
+         DGCN_ARG_INT,                                                                             \
+         &(s)->train_per_class,                                                                    \
+         "generated graph: training nodes per class",                                              \
+         1,                                                                                        \
+         1e6},                                                                                     \
+        {"val", DGCN_ARG_INT, &(s)->val, "generated graph: validation nodes", 0, 1e8}, {           \
+        "test", DGCN_ARG_INT, &(s)->test, "generated graph: test nodes", 0, 1e8                    \
+    }
 
 /* The option-table rows for a dgcn_data_source *s (put them inside a dgcn_arg table). */
 #define DGCN_DATA_SOURCE_ARGS(s)                                                                   \
-    {"data", DGCN_ARG_STRING, &(s)->dir, "dataset folder (format: docs/datasets.md); default: a generated graph", 1, 0}, \
-    DGCN_CSBM_ARGS(s),                                                                             \
-    {"gen-seed", DGCN_ARG_U64, &(s)->gen_seed, "generated graph: seed", 1, 0},                    \
-    {"raw-counts", DGCN_ARG_FLAG, &(s)->raw_counts, "keep count features as counts instead of binarizing", 1, 0}
+    {"data",    DGCN_ARG_STRING,                                                                   \
+     &(s)->dir, "dataset folder (format: docs/datasets.md); default: a generated graph",           \
+     1,         0},                                                                                \
+        DGCN_CSBM_ARGS(s),                                                                         \
+        {"gen-seed", DGCN_ARG_U64, &(s)->gen_seed, "generated graph: seed", 1, 0}, {               \
+        "raw-counts", DGCN_ARG_FLAG, &(s)->raw_counts,                                             \
+            "keep count features as counts instead of binarizing", 1, 0                            \
+    }
 
 void dgcn_data_source_defaults(dgcn_data_source *s);
 

@@ -36,12 +36,12 @@ typedef struct s_thread {
 /* One way of starting agents. */
 typedef struct s_launcher {
     const char *name;
-    int aborts_by_message;               /* see dgcn_launch_aborts_by_message */
-    int (*start)(dgcn_launch *l);        /* starts the agents; on error stop still runs */
+    int aborts_by_message;        /* see dgcn_launch_aborts_by_message */
+    int (*start)(dgcn_launch *l); /* starts the agents; on error stop still runs */
     int (*ended)(dgcn_launch *l, int32_t k, char *how, size_t cap); /* does not block */
     int (*finish)(dgcn_launch *l, int wait_ms); /* blocks about wait_ms at most (threads: until
                                                  * they return, which their deadline bounds) */
-    void (*stop)(dgcn_launch *l);        /* stops what runs and frees the way's state */
+    void (*stop)(dgcn_launch *l);               /* stops what runs and frees the way's state */
     /* the agent side (job only): see dgcn_launch_enter */
     int (*enter)(const char *address, int *argc, char ***argv, int deadline_ms, int n_runs,
                  volatile sig_atomic_t *stop, int *is_agent, int32_t *n_agents);
@@ -51,9 +51,9 @@ struct dgcn_launch {
     const s_launcher *way;
     dgcn_launch_opts o; /* o.address and o.program point to the copies below */
     char *address, *program;
-    s_thread *threads;  /* [M] threads */
-    pid_t *pids;        /* [M] processes: > 0 running, -1 reaped, 0 never started */
-    int *exit_status;   /* [M] processes: wait status once reaped */
+    s_thread *threads; /* [M] threads */
+    pid_t *pids;       /* [M] processes: > 0 running, -1 reaped, 0 never started */
+    int *exit_status;  /* [M] processes: wait status once reaped */
 };
 
 /* Opens agent k's endpoint at the hub's address, binds the default mesh endpoint and runs the
@@ -144,8 +144,9 @@ static int s_spawn(dgcn_launch *l, int32_t k) {
     snprintf(agents, sizeof agents, "%d", l->o.n_agents);
     snprintf(run_id, sizeof run_id, "%" PRIu64, l->o.run_id);
     snprintf(deadline, sizeof deadline, "%d", l->o.deadline_ms);
-    char *argv[] = {(char *)prog, "agent", "--coordinator", l->address, "--agent", agent,
-                    "--agents", agents, "--run-id", run_id, "--deadline-ms", deadline, NULL};
+    char *argv[] = {(char *)prog, "agent", "--coordinator", l->address, "--agent",       agent,
+                    "--agents",   agents,  "--run-id",      run_id,     "--deadline-ms", deadline,
+                    NULL};
     pid_t pid = fork();
     if (pid < 0)
         return dgcn_error_set(DGCN_ECOMM, "cannot start agent %d: fork: %s", k, strerror(errno));
@@ -231,8 +232,10 @@ static int s_processes_finish(dgcn_launch *l, int wait_ms) {
     for (int32_t k = 0; k < l->o.n_agents; k++) {
         int st = l->exit_status[k];
         if (rc == DGCN_OK && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
-            rc = dgcn_error_set(DGCN_EPEER, "agent %d did not exit cleanly after the run "
-                                "(status 0x%x)", k, st);
+            rc = dgcn_error_set(DGCN_EPEER,
+                                "agent %d did not exit cleanly after the run "
+                                "(status 0x%x)",
+                                k, st);
     }
     return rc;
 }
@@ -257,8 +260,10 @@ static int s_job_enter(const char *address, int *argc, char ***argv, int deadlin
     int rc = DGCN_OK, rank = 0, size = 0;
     DGCN_CHECK(dgcn_transport_job_join(address, argc, argv, &rank, &size));
     if (size < 2)
-        return dgcn_error_set(DGCN_EINVAL, "--transport %s needs a job of M+1 processes (M >= 1 "
-                              "agents, e.g. mpirun -np M+1); this job has %d", address, size);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "--transport %s needs a job of M+1 processes (M >= 1 "
+                              "agents, e.g. mpirun -np M+1); this job has %d",
+                              address, size);
     *n_agents = size - 1;
     if (rank == 0) return DGCN_OK;
     *is_agent = 1;

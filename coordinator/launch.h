@@ -17,12 +17,12 @@
 #include <stdint.h>
 
 typedef struct dgcn_launch_opts {
-    const char *address;          /* the hub's address as agents reach it (port resolved) */
-    int32_t n_agents;             /* M */
+    const char *address; /* the hub's address as agents reach it (port resolved) */
+    int32_t n_agents;    /* M */
     uint64_t run_id;
-    int deadline_ms;              /* bound on every wait of the agents (> 0) */
-    const char *program;          /* processes: the dgcn binary (NULL: /proc/self/exe) */
-    volatile sig_atomic_t *stop;  /* threads: set by a signal handler, ends the agents' runs */
+    int deadline_ms;             /* bound on every wait of the agents (> 0) */
+    const char *program;         /* processes: the dgcn binary (NULL: /proc/self/exe) */
+    volatile sig_atomic_t *stop; /* threads: set by a signal handler, ends the agents' runs */
 } dgcn_launch_opts;
 
 typedef struct dgcn_launch dgcn_launch;

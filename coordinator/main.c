@@ -7,12 +7,18 @@
 static const dgcn_command s_commands[] = {
     {"generate", dgcn_cmd_generate, "write a generated graph (contextual SBM) as a dataset folder"},
     {"baseline", dgcn_cmd_baseline, "train the centralized GCN or MLP over several seeds"},
-    {"topology", dgcn_cmd_topology, "generate, analyze or design communication graphs between agents"},
-    {"train", dgcn_cmd_train, "train a GCN fully distributed over M agents and compare with the centralized one"},
-    {"verify", dgcn_cmd_verify, "one distributed forward and backward pass checked against the centralized one"},
-    {"agent", dgcn_cmd_agent, "run one agent process of a distributed run (started by the coordinator)"},
-    {"partition", dgcn_cmd_partition, "split a dataset among agents and write one shard file per agent"},
-    {"study", dgcn_cmd_study, "train over many topologies and link-removal fractions and compare them in one table"},
+    {"topology", dgcn_cmd_topology,
+     "generate, analyze or design communication graphs between agents"},
+    {"train", dgcn_cmd_train,
+     "train a GCN fully distributed over M agents and compare with the centralized one"},
+    {"verify", dgcn_cmd_verify,
+     "one distributed forward and backward pass checked against the centralized one"},
+    {"agent", dgcn_cmd_agent,
+     "run one agent process of a distributed run (started by the coordinator)"},
+    {"partition", dgcn_cmd_partition,
+     "split a dataset among agents and write one shard file per agent"},
+    {"study", dgcn_cmd_study,
+     "train over many topologies and link-removal fractions and compare them in one table"},
 };
 static const int s_n_commands = (int)(sizeof s_commands / sizeof s_commands[0]);
 

@@ -52,13 +52,13 @@ void dgcn_curve_fini(dgcn_curve *c) {
     memset(c, 0, sizeof *c);
 }
 
-int dgcn_curve_add(dgcn_curve *c, int capacity, int64_t iter, double train_loss,
-                   double consensus) {
+int dgcn_curve_add(dgcn_curve *c, int capacity, int64_t iter, double train_loss, double consensus) {
     int j = 0;
     while (j < c->n && c->iter[j] < iter) j++;
     if (j == c->n || c->iter[j] != iter) {
         if (c->n == capacity)
-            return dgcn_error_set(DGCN_EINVAL, "curve: more than %d evaluated iterations", capacity);
+            return dgcn_error_set(DGCN_EINVAL, "curve: more than %d evaluated iterations",
+                                  capacity);
         memmove(c->iter + j + 1, c->iter + j, sizeof *c->iter * (size_t)(c->n - j));
         memmove(c->train_loss + j + 1, c->train_loss + j, sizeof(double) * (size_t)(c->n - j));
         memmove(c->consensus + j + 1, c->consensus + j, sizeof(double) * (size_t)(c->n - j));

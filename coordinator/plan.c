@@ -16,8 +16,9 @@ int dgcn_cross_edges_parse(const char *name, dgcn_cross_edges *out) {
     if (name && !strcmp(name, "keep")) *out = DGCN_CROSS_KEEP;
     else if (name && !strcmp(name, "drop")) *out = DGCN_CROSS_DROP;
     else if (name && !strcmp(name, "strict")) *out = DGCN_CROSS_STRICT;
-    else return dgcn_error_set(DGCN_EINVAL, "--cross-edges %s (keep|drop|strict)",
-                               name ? name : "(null)");
+    else
+        return dgcn_error_set(DGCN_EINVAL, "--cross-edges %s (keep|drop|strict)",
+                              name ? name : "(null)");
     return DGCN_OK;
 }
 
@@ -55,7 +56,8 @@ static uint64_t s_plan_id(const dgcn_dataset *ds, const char *method, uint64_t s
                           const int32_t *owner) {
     uint64_t h = 0xcbf29ce484222325ull;
 #define S_MIX(p, n)                                                                                \
-    for (size_t i_ = 0; i_ < (size_t)(n); i_++) h = (h ^ ((const uint8_t *)(p))[i_]) * 0x100000001b3ull
+    for (size_t i_ = 0; i_ < (size_t)(n); i_++)                                                    \
+    h = (h ^ ((const uint8_t *)(p))[i_]) * 0x100000001b3ull
     S_MIX(ds->name, strlen(ds->name));
     S_MIX(&ds->n, sizeof ds->n);
     S_MIX(&ds->n_edges, sizeof ds->n_edges);
@@ -107,7 +109,8 @@ static int s_topology(dgcn_plan *p, const dgcn_plan_opts *o, int *have_c) {
                         used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d-%d",
                                                  n_missing > 1 ? ", " : "", k, t);
                 }
-        DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY, "topology %s over %d agents lacks %" PRId64
+        DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY,
+                                  "topology %s over %d agents lacks %" PRId64
                                   " required link(s) (data peers that are not neighbours): %s%s; "
                                   "--cross-edges keep adds them, drop drops those data edges",
                                   o->topology, m, n_missing, missing,
@@ -137,7 +140,8 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
     if (m < 1 || m > ds->n)
         DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "--agents %d: need 1 to %d (the nodes)", m, ds->n));
     if (!(o->removal >= 0 && o->removal < 1))
-        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "link removal %g: a fraction in [0, 1)", o->removal));
+        DGCN_CHECK(
+            dgcn_error_set(DGCN_EINVAL, "link removal %g: a fraction in [0, 1)", o->removal));
     if (o->topology) DGCN_CHECK(dgcn_topo_spec_check(o->topology, m, NULL));
 
     /* 1-2: partition and required links */
@@ -154,10 +158,12 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
         DGCN_ALLOC(p->c, (size_t)m * m);
         DGCN_CHECK(s_topology(p, o, &have_c));
         if (o->connected && !dgcn_topo_connected(&p->topo))
-            DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY, "topology %s over %d agents is disconnected; "
+            DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY,
+                                      "topology %s over %d agents is disconnected; "
                                       "the agents could not reach consensus (--topology designed "
                                       "always connects them; with --cross-edges keep a family such "
-                                      "as ring is joined to the required links)", o->topology, m));
+                                      "as ring is joined to the required links)",
+                                      o->topology, m));
         if (have_c && auto_weights) {
             snprintf(p->weights, sizeof p->weights, "design");
         } else {
@@ -235,7 +241,8 @@ uint64_t dgcn_plan_halo_bytes(const dgcn_plan *p, const int32_t *widths, int n_l
 uint64_t dgcn_plan_min_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers,
                              int64_t msg_floats) {
     uint64_t directed_links = 0;
-    for (int32_t k = 0; p->c && k < p->m; k++) directed_links += (uint64_t)dgcn_topo_degree(&p->topo, k);
+    for (int32_t k = 0; p->c && k < p->m; k++)
+        directed_links += (uint64_t)dgcn_topo_degree(&p->topo, k);
     return 2 * dgcn_plan_halo_bytes(p, widths, n_layers) +
            directed_links * (uint64_t)msg_floats * sizeof(float);
 }

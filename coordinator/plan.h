@@ -57,20 +57,20 @@ typedef struct dgcn_plan_opts {
 void dgcn_plan_defaults(dgcn_plan_opts *o);
 
 typedef struct dgcn_plan {
-    int32_t m;               /* agents */
-    int32_t n;               /* nodes */
-    uint64_t id;             /* plan id (see above) */
-    int32_t *owner;          /* (n) agent of each node */
-    dgcn_topo required;      /* agent pairs sharing data edges */
-    dgcn_topo topo;          /* the communication graph (m = 0 when opts.topology is NULL) */
-    double *c;               /* (m, m) mixing matrix, or NULL without a topology */
-    char weights[32];        /* the rule that produced c: a rule name or "design" */
-    dgcn_cross_edges cross;  /* the policy applied */
-    int64_t n_dropped;       /* data edges dropped (policy drop) */
-    dgcn_csr adj_dropped;    /* (n, n) the data graph after dropping (policy drop only) */
-    dgcn_csr a_hat_dropped;  /* its normalization (policy drop only) */
-    const dgcn_csr *a_hat;   /* (n, n) the A_hat the agents see: the caller's or a_hat_dropped */
-    dgcn_shard *shards;      /* [m] or NULL without stage 5 */
+    int32_t m;              /* agents */
+    int32_t n;              /* nodes */
+    uint64_t id;            /* plan id (see above) */
+    int32_t *owner;         /* (n) agent of each node */
+    dgcn_topo required;     /* agent pairs sharing data edges */
+    dgcn_topo topo;         /* the communication graph (m = 0 when opts.topology is NULL) */
+    double *c;              /* (m, m) mixing matrix, or NULL without a topology */
+    char weights[32];       /* the rule that produced c: a rule name or "design" */
+    dgcn_cross_edges cross; /* the policy applied */
+    int64_t n_dropped;      /* data edges dropped (policy drop) */
+    dgcn_csr adj_dropped;   /* (n, n) the data graph after dropping (policy drop only) */
+    dgcn_csr a_hat_dropped; /* its normalization (policy drop only) */
+    const dgcn_csr *a_hat;  /* (n, n) the A_hat the agents see: the caller's or a_hat_dropped */
+    dgcn_shard *shards;     /* [m] or NULL without stage 5 */
 } dgcn_plan;
 
 /* Builds the plan of ds (preprocessed) and its A_hat under o. On failure *p is safe to fini and

@@ -18,7 +18,8 @@ int dgcn_rundir_make(const char *path) {
             char c = *p;
             *p = '\0';
             if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return dgcn_error_set(DGCN_EIO, "cannot create directory %s: %s", buf, strerror(errno));
+                return dgcn_error_set(DGCN_EIO, "cannot create directory %s: %s", buf,
+                                      strerror(errno));
             *p = c;
             if (!c) break;
         }
@@ -68,10 +69,8 @@ void dgcn_json_object(dgcn_json *j, const char *key) {
 
 void dgcn_json_num(dgcn_json *j, const char *key, double v) {
     s_key(j, key);
-    if (isfinite(v))
-        fprintf(j->f, "%.9g", v);
-    else
-        fputs("null", j->f);
+    if (isfinite(v)) fprintf(j->f, "%.9g", v);
+    else fputs("null", j->f);
 }
 
 void dgcn_json_int(dgcn_json *j, const char *key, long long v) {
@@ -83,12 +82,9 @@ void dgcn_json_str(dgcn_json *j, const char *key, const char *v) {
     s_key(j, key);
     fputc('"', j->f);
     for (const char *p = v ? v : ""; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(j->f, "\\%c", *p);
-        else if ((unsigned char)*p < 0x20)
-            fprintf(j->f, "\\u%04x", *p);
-        else
-            fputc(*p, j->f);
+        if (*p == '"' || *p == '\\') fprintf(j->f, "\\%c", *p);
+        else if ((unsigned char)*p < 0x20) fprintf(j->f, "\\u%04x", *p);
+        else fputc(*p, j->f);
     }
     fputc('"', j->f);
 }
@@ -98,10 +94,8 @@ void dgcn_json_num_array(dgcn_json *j, const char *key, const double *v, int n) 
     fputc('[', j->f);
     for (int i = 0; i < n; i++) {
         if (i) fputc(',', j->f);
-        if (isfinite(v[i]))
-            fprintf(j->f, "%.9g", v[i]);
-        else
-            fputs("null", j->f);
+        if (isfinite(v[i])) fprintf(j->f, "%.9g", v[i]);
+        else fputs("null", j->f);
     }
     fputc(']', j->f);
 }
@@ -119,8 +113,9 @@ int dgcn_rundir_plot(const char *dir, const char *name, const char *script) {
     fclose(f);
     f = NULL;
     if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "note: gnuplot not found; plot script left in %s/%s (run launch/setup.sh)\n",
-                plots, file);
+        fprintf(stderr,
+                "note: gnuplot not found; plot script left in %s/%s (run launch/setup.sh)\n", plots,
+                file);
         return DGCN_OK;
     }
     snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s' 2>gnuplot.log", plots, file);

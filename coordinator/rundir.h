@@ -17,12 +17,12 @@ int dgcn_rundir_fopen(const char *dir, const char *name, const char *mode, FILE 
 /* A minimal streaming JSON object writer: keys in order, commas handled. */
 typedef struct dgcn_json {
     FILE *f;
-    int n;     /* members written at the current level */
+    int n; /* members written at the current level */
     int depth;
 } dgcn_json;
 
-void dgcn_json_begin(dgcn_json *j, FILE *f);        /* "{" */
-void dgcn_json_end(dgcn_json *j);                   /* "}" (and "\n" at depth 0) */
+void dgcn_json_begin(dgcn_json *j, FILE *f);                 /* "{" */
+void dgcn_json_end(dgcn_json *j);                            /* "}" (and "\n" at depth 0) */
 void dgcn_json_num(dgcn_json *j, const char *key, double v); /* NaN/inf written as null */
 void dgcn_json_int(dgcn_json *j, const char *key, long long v);
 void dgcn_json_str(dgcn_json *j, const char *key, const char *v);

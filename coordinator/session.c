@@ -3,9 +3,9 @@
 #include "coordinator/session.h"
 
 #include "comm/transport.h"
+#include "coordinator/launch.h"
 #include "core/error.h"
 #include "core/timer.h"
-#include "coordinator/launch.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -26,12 +26,12 @@ struct dgcn_session {
     uint64_t run_id;
     dgcn_hub *hub;
     dgcn_launch *launch;
-    char **endpoints;              /* [M] mesh endpoints from the hellos */
-    int64_t *last_iter;            /* [M] last reported iteration, -1 none */
+    char **endpoints;   /* [M] mesh endpoints from the hellos */
+    int64_t *last_iter; /* [M] last reported iteration, -1 none */
     int setup_done, finished;
-    int handlers;                  /* SIGINT and SIGTERM are ours until destroy */
+    int handlers; /* SIGINT and SIGTERM are ours until destroy */
     struct sigaction old_int, old_term;
-    char address[1024];            /* the hub's address as agents reach it */
+    char address[1024]; /* the hub's address as agents reach it */
 };
 
 dgcn_hub *dgcn_session_hub(dgcn_session *s) { return s->hub; }
@@ -71,8 +71,10 @@ int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o) {
     char want[1024];
     *out = NULL;
     if (o->n_agents < 1 || o->deadline_ms <= 0)
-        return dgcn_error_set(DGCN_EINVAL, "session: need at least one agent and a positive "
-                              "deadline (got %d agents, %d ms)", o->n_agents, o->deadline_ms);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "session: need at least one agent and a positive "
+                              "deadline (got %d agents, %d ms)",
+                              o->n_agents, o->deadline_ms);
     DGCN_ALLOC(s, 1);
     s->o = *o;
     s->run_id = s_make_run_id();
@@ -94,8 +96,8 @@ int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o) {
     DGCN_CHECK(dgcn_hub_open(want, o->n_agents, s->run_id, o->deadline_ms, s->address,
                              sizeof s->address, &s->hub));
     s->run_id = s->hub->run_id; /* a job's hub may have its own */
-    dgcn_launch_opts lo = {s->address, o->n_agents, s->run_id, o->deadline_ms, o->program,
-                           &s_signalled};
+    dgcn_launch_opts lo = {s->address,     o->n_agents, s->run_id,
+                           o->deadline_ms, o->program,  &s_signalled};
     DGCN_CHECK(dgcn_launch_start(info.launcher, &lo, &s->launch));
     *out = s;
     return DGCN_OK;
@@ -112,8 +114,10 @@ static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadl
     double end = dgcn_now_ms() + deadline_ms;
     for (;;) {
         if (s_signalled)
-            return dgcn_error_set(DGCN_EINTR, "coordinator: interrupted by signal %d; stopping the "
-                                  "agents", (int)s_signalled);
+            return dgcn_error_set(DGCN_EINTR,
+                                  "coordinator: interrupted by signal %d; stopping the "
+                                  "agents",
+                                  (int)s_signalled);
         double left = end - dgcn_now_ms();
         int slice = left < S_SLICE_MS ? (int)(left > 0 ? left : 0) : S_SLICE_MS;
         void *buf = NULL;
@@ -136,21 +140,23 @@ static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadl
             for (int32_t k = 0; k < s->o.n_agents && off + 64 < sizeof it; k++) {
                 double h = s->hub->last_heard_ms ? s->hub->last_heard_ms[k] : -1;
                 if (h >= 0 && now - h < deadline_ms) continue;
-                off += (size_t)snprintf(it + off, sizeof it - off, "%sagent %d (last report: "
-                                        "iteration %" PRId64 ")", off ? ", " : "", k,
-                                        s->last_iter[k]);
+                off += (size_t)snprintf(it + off, sizeof it - off,
+                                        "%sagent %d (last report: "
+                                        "iteration %" PRId64 ")",
+                                        off ? ", " : "", k, s->last_iter[k]);
             }
-            return dgcn_error_set(DGCN_ETIMEDOUT, "coordinator: no message from any agent within "
-                                  "%d ms; silent: %s", deadline_ms, off ? it : "none");
+            return dgcn_error_set(DGCN_ETIMEDOUT,
+                                  "coordinator: no message from any agent within "
+                                  "%d ms; silent: %s",
+                                  deadline_ms, off ? it : "none");
         }
     }
 }
 
 static int s_peer_error(dgcn_session *s, int32_t from, const dgcn_ctl_msg *m) {
     const dgcn_ctl_error *e = &m->u.error;
-    return dgcn_error_set(DGCN_EPEER, "agent %d failed at iteration %" PRId64 " (%s): %s",
-                          e->agent, e->iter, dgcn_strerror(e->code),
-                          e->message ? e->message : "");
+    return dgcn_error_set(DGCN_EPEER, "agent %d failed at iteration %" PRId64 " (%s): %s", e->agent,
+                          e->iter, dgcn_strerror(e->code), e->message ? e->message : "");
 }
 
 int dgcn_session_setup(dgcn_session *s, dgcn_ctl_setup *setups) {
@@ -171,8 +177,10 @@ int dgcn_session_setup(dgcn_session *s, dgcn_ctl_setup *setups) {
         if (msg.kind == DGCN_CTL_ERROR) {
             rc = s_peer_error(s, from, &msg);
         } else if (msg.kind != DGCN_CTL_HELLO || msg.u.hello.agent != from || seen[from]) {
-            rc = dgcn_error_set(DGCN_EPROTO, "coordinator: expected one hello from agent %d, got "
-                                "%s", from, dgcn_ctl_kind_name(msg.kind));
+            rc = dgcn_error_set(DGCN_EPROTO,
+                                "coordinator: expected one hello from agent %d, got "
+                                "%s",
+                                from, dgcn_ctl_kind_name(msg.kind));
         } else {
             seen[from] = 1;
             heard++;
@@ -198,8 +206,10 @@ int dgcn_session_setup(dgcn_session *s, dgcn_ctl_setup *setups) {
         for (int32_t i = 0; i < st->n_neighbors; i++) {
             int32_t t = st->neighbors[i];
             if (t < 0 || t >= m || t == k)
-                DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "coordinator: agent %d's neighbour %d is "
-                                          "out of range", k, t));
+                DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                          "coordinator: agent %d's neighbour %d is "
+                                          "out of range",
+                                          k, t));
             nb_ep[i] = s->endpoints[t];
         }
         char **saved = st->neighbor_endpoints;
@@ -231,8 +241,9 @@ int dgcn_session_recv(dgcn_session *s, dgcn_ctl_msg *m, int deadline_ms) {
         return DGCN_OK;
     }
     if (m->kind == DGCN_CTL_ERROR) rc = s_peer_error(s, from, m);
-    else rc = dgcn_error_set(DGCN_EPROTO, "coordinator: unexpected %s message from agent %d",
-                             dgcn_ctl_kind_name(m->kind), from);
+    else
+        rc = dgcn_error_set(DGCN_EPROTO, "coordinator: unexpected %s message from agent %d",
+                            dgcn_ctl_kind_name(m->kind), from);
     dgcn_ctl_msg_fini(m);
     return rc;
 }

@@ -75,7 +75,8 @@ static int s_split(const char *list, const char *what, char ***items, int *n) {
         while (len && (*p == ' ' || *p == '\t')) p++, len--;
         while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
         if (!len || k == S_MAX_ITEMS) {
-            int rc = !len ? dgcn_error_set(DGCN_EINVAL, "%s '%s': item %d is empty", what, list, k + 1)
+            int rc = !len ? dgcn_error_set(DGCN_EINVAL, "%s '%s': item %d is empty", what, list,
+                                           k + 1)
                           : dgcn_error_set(DGCN_EINVAL, "%s '%s': more than %d items", what, list,
                                            S_MAX_ITEMS);
             dgcn_study_list_free(v, k);
@@ -133,7 +134,8 @@ int dgcn_study_parse_removals(const char *list, double **fr, int *n) {
         errno = 0;
         double x = strtod(items[i], &end);
         if (end == items[i] || *end || errno || !isfinite(x))
-            rc = dgcn_error_set(DGCN_EINVAL, "--remove item %d '%s': not a number", i + 1, items[i]);
+            rc = dgcn_error_set(DGCN_EINVAL, "--remove item %d '%s': not a number", i + 1,
+                                items[i]);
         else if (x < 0 || x >= 1)
             rc = dgcn_error_set(DGCN_EINVAL, "--remove item %d '%s': a fraction must be in [0, 1)",
                                 i + 1, items[i]);
@@ -207,10 +209,11 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
     fclose(f);
     rc = dgcn_rundir_fopen(o->out, "study.md", "w", &f);
     if (rc) return rc;
-    fprintf(f, "Data %s, %d agents (%s partition), optimizer %s, %d iterations, %d seed(s), "
-               "cross edges dropped where a link is missing.\n"
-               "Centralized GCN: test accuracy %.2f +- %.2f %%, final training loss %.4f "
-               "(target: within %g %%).\n\n",
+    fprintf(f,
+            "Data %s, %d agents (%s partition), optimizer %s, %d iterations, %d seed(s), "
+            "cross edges dropped where a link is missing.\n"
+            "Centralized GCN: test accuracy %.2f +- %.2f %%, final training loss %.4f "
+            "(target: within %g %%).\n\n",
             data, o->agents, o->partition, o->optimizer, o->iters, o->seeds,
             100 * r->central_test_acc_mean, 100 * r->central_test_acc_std, r->central_train_loss,
             100 * o->tolerance);
@@ -222,7 +225,8 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
         char gap[32], acc[64], it[32], ce[32], by[32];
         s_fmt_or_dash(gap, sizeof gap, "%.3f", w->gap);
         if (w->status == DGCN_STUDY_OK) {
-            snprintf(acc, sizeof acc, "%.2f +- %.2f", 100 * w->test_acc_mean, 100 * w->test_acc_std);
+            snprintf(acc, sizeof acc, "%.2f +- %.2f", 100 * w->test_acc_mean,
+                     100 * w->test_acc_std);
             if (w->iters_to_central >= 0) snprintf(it, sizeof it, "%" PRId64, w->iters_to_central);
             else snprintf(it, sizeof it, "-");
             s_fmt_or_dash(ce, sizeof ce, "%.2e", w->consensus_error);
@@ -236,8 +240,8 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
         char links[32];
         if (w->status == DGCN_STUDY_DISCONNECTED) snprintf(links, sizeof links, "-");
         else snprintf(links, sizeof links, "%" PRId64, w->links);
-        fprintf(f, "| %s | %g | %s | %s | %s | %s | %s | %s |\n", w->topology, w->removal, links, gap,
-                acc, it, ce, by);
+        fprintf(f, "| %s | %g | %s | %s | %s | %s | %s | %s |\n", w->topology, w->removal, links,
+                gap, acc, it, ce, by);
     }
     fclose(f);
     return DGCN_OK;
@@ -405,11 +409,14 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     memset(r, 0, sizeof *r);
     int32_t m = o->agents;
 
-    if (m < 2) return dgcn_error_set(DGCN_EINVAL, "--agents %d: a study needs at least 2 agents", m);
-    if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->timeout_s < 1 || !(o->tolerance >= 0))
+    if (m < 2)
+        return dgcn_error_set(DGCN_EINVAL, "--agents %d: a study needs at least 2 agents", m);
+    if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->timeout_s < 1 ||
+        !(o->tolerance >= 0))
         return dgcn_error_set(DGCN_EINVAL, "--iters, --seeds, --eval-every and --timeout must be "
-                              ">= 1 and --tolerance >= 0");
-    if (!o->out || !*o->out) return dgcn_error_set(DGCN_EINVAL, "--out: a study folder is required");
+                                           ">= 1 and --tolerance >= 0");
+    if (!o->out || !*o->out)
+        return dgcn_error_set(DGCN_EINVAL, "--out: a study folder is required");
     dgcn_partition_method pm;
     dgcn_mixing_rule rule;
     DGCN_CHECK(dgcn_partition_method_parse(o->partition, &pm));
@@ -444,16 +451,18 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     DGCN_ALLOC(central_acc, o->seeds);
     DGCN_ALLOC(central_loss, o->seeds);
     for (int s = 0; s < o->seeds; s++)
-        DGCN_CHECK(s_central(&ds, &a_hat, o, o->seed + (uint64_t)s, &central_loss[s], &central_acc[s]));
+        DGCN_CHECK(
+            s_central(&ds, &a_hat, o, o->seed + (uint64_t)s, &central_loss[s], &central_acc[s]));
     double loss_std;
     dgcn_mean_std(central_loss, o->seeds, &r->central_train_loss, &loss_std);
     dgcn_mean_std(central_acc, o->seeds, &r->central_test_acc_mean, &r->central_test_acc_std);
     double target = r->central_train_loss * (1 + o->tolerance);
     if (o->progress)
-        printf("study: %s, %d agents, %d required links; centralized GCN test accuracy %.2f +- %.2f %%, "
-               "training loss %.4f; %d configurations\n", data, m, (int)required_links,
-               100 * r->central_test_acc_mean, 100 * r->central_test_acc_std, r->central_train_loss,
-               n_specs * n_fr);
+        printf(
+            "study: %s, %d agents, %d required links; centralized GCN test accuracy %.2f +- %.2f %%, "
+            "training loss %.4f; %d configurations\n",
+            data, m, (int)required_links, 100 * r->central_test_acc_mean,
+            100 * r->central_test_acc_std, r->central_train_loss, n_specs * n_fr);
 
     DGCN_ALLOC(r->rows, (size_t)n_specs * n_fr);
     for (int s = 0; s < n_specs; s++) {
@@ -496,8 +505,8 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
             DGCN_CHECK(dgcn_topo_write_edges(&plan.topo, path));
             dgcn_plan_fini(&plan);
             if (o->progress) {
-                printf("[%d/%d] %s removal %g: %" PRId64 " links, spectral gap %.3f ... ", r->n_rows,
-                       n_specs * n_fr, specs[s], fr[i], w->links, w->gap);
+                printf("[%d/%d] %s removal %g: %" PRId64 " links, spectral gap %.3f ... ",
+                       r->n_rows, n_specs * n_fr, specs[s], fr[i], w->links, w->gap);
                 fflush(stdout);
             }
             rc = s_train_config(o, path, weights, target, w);
@@ -512,11 +521,13 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
             }
             if (o->progress) {
                 char it[32];
-                if (w->iters_to_central >= 0) snprintf(it, sizeof it, "%" PRId64, w->iters_to_central);
+                if (w->iters_to_central >= 0)
+                    snprintf(it, sizeof it, "%" PRId64, w->iters_to_central);
                 else snprintf(it, sizeof it, "never");
                 printf("test accuracy %.2f +- %.2f %%, central loss reached at %s, consensus %.2e, "
-                       "%.0f B/iter (%.1f s)\n", 100 * w->test_acc_mean, 100 * w->test_acc_std, it,
-                       w->consensus_error, w->bytes_per_iter, (dgcn_now_ms() - t0) / 1e3);
+                       "%.0f B/iter (%.1f s)\n",
+                       100 * w->test_acc_mean, 100 * w->test_acc_std, it, w->consensus_error,
+                       w->bytes_per_iter, (dgcn_now_ms() - t0) / 1e3);
             }
         }
     }

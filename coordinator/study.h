@@ -28,20 +28,20 @@ typedef struct dgcn_study_opts {
     const char *partition;  /* bfs|metis|random|block [bfs] */
     const char *topologies; /* comma-separated specs [required,designed,complete,ring,line] */
     const char *removals;   /* comma-separated fractions in [0, 1) [0,0.25,0.5,0.75] */
-    const char *weights;    /* mixing rule for non-designed topologies [mh]; designed ones: fastest */
-    const char *optimizer;  /* dgd|dgd-atc|gt|gt-adam [gt-adam] */
-    double lr;              /* 0: train's default for the optimizer */
-    int hidden;             /* [16] */
-    double dropout;         /* [0.5] */
-    int iters;              /* [200] */
-    int seeds;              /* [1] */
-    uint64_t seed;          /* plan, removal draws and first training seed [1] */
-    const char *transport;  /* zmq|mpi|inproc [inproc] */
-    int eval_every;         /* [10] */
-    double tolerance;       /* relative margin over the centralized training loss [0.01] */
-    int timeout_s;          /* bound on one configuration's training, seconds [3600] */
-    const char *out;        /* study folder (created) */
-    int progress;           /* one line per configuration on stdout [1] */
+    const char *weights; /* mixing rule for non-designed topologies [mh]; designed ones: fastest */
+    const char *optimizer; /* dgd|dgd-atc|gt|gt-adam [gt-adam] */
+    double lr;             /* 0: train's default for the optimizer */
+    int hidden;            /* [16] */
+    double dropout;        /* [0.5] */
+    int iters;             /* [200] */
+    int seeds;             /* [1] */
+    uint64_t seed;         /* plan, removal draws and first training seed [1] */
+    const char *transport; /* zmq|mpi|inproc [inproc] */
+    int eval_every;        /* [10] */
+    double tolerance;      /* relative margin over the centralized training loss [0.01] */
+    int timeout_s;         /* bound on one configuration's training, seconds [3600] */
+    const char *out;       /* study folder (created) */
+    int progress;          /* one line per configuration on stdout [1] */
 } dgcn_study_opts;
 
 void dgcn_study_defaults(dgcn_study_opts *o);
@@ -54,27 +54,27 @@ typedef enum dgcn_study_status {
 } dgcn_study_status;
 
 typedef struct dgcn_study_row {
-    char topology[128];      /* the spec */
-    double removal;          /* fraction of its links removed */
-    char name[160];          /* folder-safe configuration name */
+    char topology[128]; /* the spec */
+    double removal;     /* fraction of its links removed */
+    char name[160];     /* folder-safe configuration name */
     dgcn_study_status status;
-    int64_t links;           /* after removal */
-    double gap;              /* spectral gap of the mixing matrix (1 - SLEM) */
+    int64_t links;                      /* after removal */
+    double gap;                         /* spectral gap of the mixing matrix (1 - SLEM) */
     double test_acc_mean, test_acc_std; /* over seeds, in [0, 1] */
     int64_t iters_to_central; /* first reported iteration with the seeds' mean training loss within
                                  tolerance of the centralized one; -1 when never */
-    double consensus_error;  /* final, mean over seeds */
-    double bytes_per_iter;   /* halo + parameter bytes of all agents per iteration */
-    double ms_per_iter;      /* median */
-    dgcn_curve curve;        /* training loss and consensus error per evaluated iteration (owned) */
+    double consensus_error;   /* final, mean over seeds */
+    double bytes_per_iter;    /* halo + parameter bytes of all agents per iteration */
+    double ms_per_iter;       /* median */
+    dgcn_curve curve; /* training loss and consensus error per evaluated iteration (owned) */
 } dgcn_study_row;
 
 typedef struct dgcn_study_result {
     int n_rows;
-    dgcn_study_row *rows;       /* [n_rows], topology-major in the order given */
-    double central_train_loss;  /* centralized GCN's final training loss (no dropout), seed mean */
+    dgcn_study_row *rows;      /* [n_rows], topology-major in the order given */
+    double central_train_loss; /* centralized GCN's final training loss (no dropout), seed mean */
     double central_test_acc_mean, central_test_acc_std;
-    int n_failed;               /* rows with DGCN_STUDY_FAILED */
+    int n_failed; /* rows with DGCN_STUDY_FAILED */
 } dgcn_study_result;
 
 void dgcn_study_result_fini(dgcn_study_result *r);

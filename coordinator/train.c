@@ -56,7 +56,8 @@ typedef struct s_slot {
 
 typedef struct s_seed_out {
     double test_acc, consensus;
-    double bytes_per_iter; /* halo + params bytes of all agents per iteration (evaluations included) */
+    double
+        bytes_per_iter; /* halo + params bytes of all agents per iteration (evaluations included) */
     double train_ms;
 } s_seed_out;
 
@@ -80,8 +81,10 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
     cfg.model.dims[1] = o->hidden;
     cfg.model.dropout = (float)o->dropout;
     DGCN_CHECK(dgcn_consensus_kind_parse(o->optimizer, &cfg.consensus.kind));
-    cfg.consensus = dgcn_consensus_defaults(cfg.consensus.kind, o->lr > 0 ? o->lr
-                                            : cfg.consensus.kind == DGCN_CONSENSUS_GT_ADAM ? 0.01 : 5.0);
+    cfg.consensus = dgcn_consensus_defaults(cfg.consensus.kind,
+                                            o->lr > 0                                      ? o->lr
+                                            : cfg.consensus.kind == DGCN_CONSENSUS_GT_ADAM ? 0.01
+                                                                                           : 5.0);
     cfg.consensus.grad_scale = 0.0;
     if (o->lr_decay > 0) {
         cfg.consensus.step.decay = o->lr_decay;
@@ -98,7 +101,8 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
         if (!realpath(o->out, abs))
             DGCN_CHECK(dgcn_error_set(DGCN_EIO, "cannot resolve the run directory %s", o->out));
         if (snprintf(cfg.plan, sizeof cfg.plan, "%s/plan", abs) >= (int)sizeof cfg.plan)
-            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "run directory path too long for a plan: %s", abs));
+            DGCN_CHECK(
+                dgcn_error_set(DGCN_EINVAL, "run directory path too long for a plan: %s", abs));
     }
     DGCN_CHECK(dgcn_model_config_check(&cfg.model));
     int64_t np = dgcn_model_n_params(&cfg.model);
@@ -118,17 +122,20 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
     while (done < n_evals) {
         dgcn_ctl_msg msg;
         if (o->max_ms > 0 && dgcn_now_ms() - t_start > o->max_ms)
-            DGCN_CHECK(dgcn_error_set(DGCN_ETIMEDOUT, "train: not finished within %.0f s (seed %"
-                                      PRIu64 ", %d of %d evaluations)", o->max_ms / 1e3, seed,
-                                      done, n_evals));
+            DGCN_CHECK(dgcn_error_set(DGCN_ETIMEDOUT,
+                                      "train: not finished within %.0f s (seed %" PRIu64
+                                      ", %d of %d evaluations)",
+                                      o->max_ms / 1e3, seed, done, n_evals));
         DGCN_CHECK(dgcn_session_recv(sess, &msg, -1));
         dgcn_ctl_report *r = &msg.u.report;
         int64_t n = r->iter;
         int idx = n <= 0 ? 0 : (int)((n + o->eval_every - 1) / o->eval_every);
         if (n < 0 || n > o->iters || idx >= n_evals || r->n_params != np) {
-            rc = dgcn_error_set(DGCN_EPROTO, "agent %d: report for iteration %" PRId64 " with %"
-                                PRId64 " parameters (expected an evaluated iteration <= %d, %"
-                                PRId64 " parameters)", r->agent, n, r->n_params, o->iters, np);
+            rc = dgcn_error_set(DGCN_EPROTO,
+                                "agent %d: report for iteration %" PRId64 " with %" PRId64
+                                " parameters (expected an evaluated iteration <= %d, %" PRId64
+                                " parameters)",
+                                r->agent, n, r->n_params, o->iters, np);
             dgcn_ctl_msg_fini(&msg);
             goto fail;
         }
@@ -197,8 +204,10 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
             fprintf(tsv, "%" PRId64 " %.8g %.6g %.6g %.6g %.6g\n", n, loss, acc[0], acc[1], acc[2],
                     cons > 0 ? cons : 1e-12);
         if (o->progress) {
-            fprintf(log, "seed %" PRIu64 " iter %5" PRId64 "  loss %.4f  val %.4f  consensus %.3e  "
-                    "%.0f B/iter  %.1f it/s\n", seed, n, loss, acc[1], cons, bpi, ips);
+            fprintf(log,
+                    "seed %" PRIu64 " iter %5" PRId64 "  loss %.4f  val %.4f  consensus %.3e  "
+                    "%.0f B/iter  %.1f it/s\n",
+                    seed, n, loss, acc[1], cons, bpi, ips);
             fflush(log);
         }
         res->test_acc = acc[2];
@@ -300,7 +309,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     double t_start = dgcn_now_ms();
     int curve_cap = 2 + (o->iters + o->eval_every - 1) / o->eval_every;
     if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->plan.agents < 1)
-        return dgcn_error_set(DGCN_EINVAL, "train: --iters, --seeds, --eval-every and --agents must "
+        return dgcn_error_set(DGCN_EINVAL,
+                              "train: --iters, --seeds, --eval-every and --agents must "
                               "be >= 1");
     DGCN_CHECK(dgcn_curve_init(&res->curve, curve_cap));
 
@@ -315,7 +325,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     fclose(f);
     f = NULL;
     snprintf(path, sizeof path, "%s/plan", o->out);
-    DGCN_CHECK(dgcn_shard_dir_write(path, p.shards, p.m, p.owner, ds.n, o->plan.partition, o->plan.seed));
+    DGCN_CHECK(
+        dgcn_shard_dir_write(path, p.shards, p.m, p.owner, ds.n, o->plan.partition, o->plan.seed));
     snprintf(path, sizeof path, "%s/topology.edges", o->out);
     DGCN_CHECK(dgcn_topo_write_edges(&p.topo, path));
     snprintf(path, sizeof path, "%s/topology.dot", o->out);
@@ -331,11 +342,12 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     DGCN_ALLOC(cons, o->seeds);
     DGCN_ALLOC(intervals, (size_t)o->seeds * (size_t)(o->iters + 2));
     if (o->progress)
-        fprintf(log, "train: %d agents over %s, partition %s, topology %s (%" PRId64 " links, %" PRId64
-               " required), optimizer %s, %d iterations x %d seed(s), run dir %s\n", p.m,
-               dgcn_transport_kind(o->transport), o->plan.partition, o->plan.topology,
-               dgcn_topo_links(&p.topo),
-               dgcn_topo_links(&p.required), o->optimizer, o->iters, o->seeds, o->out);
+        fprintf(log,
+                "train: %d agents over %s, partition %s, topology %s (%" PRId64 " links, %" PRId64
+                " required), optimizer %s, %d iterations x %d seed(s), run dir %s\n",
+                p.m, dgcn_transport_kind(o->transport), o->plan.partition, o->plan.topology,
+                dgcn_topo_links(&p.topo), dgcn_topo_links(&p.required), o->optimizer, o->iters,
+                o->seeds, o->out);
     for (int si = 0; si < o->seeds; si++) {
         s_seed_out so;
         memset(&so, 0, sizeof so);
@@ -362,7 +374,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     DGCN_ALLOC(central_ms, o->seeds);
     for (int si = 0; si < o->seeds && o->baselines; si++) {
         for (int kind = 0; kind < 2; kind++) {
-            dgcn_baseline_opts b = dgcn_baseline_defaults(kind ? DGCN_MODEL_MLP : DGCN_MODEL_GCN, &ds);
+            dgcn_baseline_opts b = dgcn_baseline_defaults(kind ? DGCN_MODEL_MLP : DGCN_MODEL_GCN,
+                                                          &ds);
             b.model.dims[1] = o->hidden;
             b.model.dropout = (float)o->dropout;
             b.epochs = o->iters;
@@ -413,8 +426,9 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     fprintf(log, "test accuracy over %d seed(s): distributed %.4f +- %.4f", o->seeds,
             res->test_acc_mean, res->test_acc_std);
     if (o->baselines)
-        fprintf(log, " | centralized GCN %.4f +- %.4f | MLP %.4f +- %.4f", res->central_test_acc_mean,
-                res->central_test_acc_std, res->mlp_test_acc_mean, res->mlp_test_acc_std);
+        fprintf(log, " | centralized GCN %.4f +- %.4f | MLP %.4f +- %.4f",
+                res->central_test_acc_mean, res->central_test_acc_std, res->mlp_test_acc_mean,
+                res->mlp_test_acc_std);
     fprintf(log, "\nconsensus error %.3e, %.0f bytes/iter, %.2f ms/iter (median)\n",
             res->consensus_error, res->bytes_per_iter, res->ms_per_iter_median);
     fflush(log);

@@ -18,30 +18,30 @@
 
 typedef struct dgcn_train_opts {
     dgcn_data_source src;
-    dgcn_plan_opts plan;     /* the run plan (coordinator/plan.h): agents M (mpi: world size - 1)
+    dgcn_plan_opts plan;   /* the run plan (coordinator/plan.h): agents M (mpi: world size - 1)
                               * [8], partition [bfs], seed (also the first training seed) [1],
                               * topology spec [designed], removal, cross_edges [keep], weights */
-    const char *optimizer;   /* dgd|dgd-atc|gt|gt-adam (default gt-adam) */
-    double lr;               /* step; <= 0: 0.01 for gt-adam, 5 otherwise (plain gradient steps) */
-    double lr_decay;         /* step schedule lr / (1 + n / lr_decay)^lr_power; <= 0: constant */
-    double lr_power;         /* 1 */
-    int hidden;              /* 16 */
-    double dropout;          /* 0.5 */
-    int iters;               /* 200 */
-    int seeds;               /* 1 */
-    const char *transport;   /* "zmq" (default), "inproc", "mpi" or an address (comm/transport.h) */
-    const char *tcp_host;    /* zmq over tcp on this host instead of ipc */
-    int eval_every;          /* 10 */
-    int shard_files;         /* agents read their shard from RUNDIR/plan (a shared file system)
+    const char *optimizer; /* dgd|dgd-atc|gt|gt-adam (default gt-adam) */
+    double lr;             /* step; <= 0: 0.01 for gt-adam, 5 otherwise (plain gradient steps) */
+    double lr_decay;       /* step schedule lr / (1 + n / lr_decay)^lr_power; <= 0: constant */
+    double lr_power;       /* 1 */
+    int hidden;            /* 16 */
+    double dropout;        /* 0.5 */
+    int iters;             /* 200 */
+    int seeds;             /* 1 */
+    const char *transport; /* "zmq" (default), "inproc", "mpi" or an address (comm/transport.h) */
+    const char *tcp_host;  /* zmq over tcp on this host instead of ipc */
+    int eval_every;        /* 10 */
+    int shard_files;       /* agents read their shard from RUNDIR/plan (a shared file system)
                               * instead of receiving it in the set-up message */
-    int final_mixing;        /* averaging rounds after the last step, before the last report (0) */
-    int deadline_ms;         /* 30000 */
-    const char *out;         /* run directory */
-    int progress;            /* print one line per evaluated iteration */
-    FILE *log;               /* where progress and the result lines go (NULL: stdout) */
-    int baselines;           /* train the centralized GCN and MLP too (1) */
-    double max_ms;           /* bound on the whole run's training, ms (<= 0: none) */
-    const char *program;     /* the dgcn binary agent processes run (NULL: this one) */
+    int final_mixing;      /* averaging rounds after the last step, before the last report (0) */
+    int deadline_ms;       /* 30000 */
+    const char *out;       /* run directory */
+    int progress;          /* print one line per evaluated iteration */
+    FILE *log;             /* where progress and the result lines go (NULL: stdout) */
+    int baselines;         /* train the centralized GCN and MLP too (1) */
+    double max_ms;         /* bound on the whole run's training, ms (<= 0: none) */
+    const char *program;   /* the dgcn binary agent processes run (NULL: this one) */
 } dgcn_train_opts;
 
 void dgcn_train_defaults(dgcn_train_opts *o);
@@ -50,14 +50,14 @@ typedef struct dgcn_train_result {
     double test_acc_mean, test_acc_std;
     double central_test_acc_mean, central_test_acc_std;
     double mlp_test_acc_mean, mlp_test_acc_std;
-    double consensus_error;   /* at the end, mean over seeds */
-    double bytes_per_iter;    /* halo + params, all agents, measured (evaluations included) */
-    double bytes_per_iter_min; /* what one training iteration must move: every halo row once per
+    double consensus_error;      /* at the end, mean over seeds */
+    double bytes_per_iter;       /* halo + params, all agents, measured (evaluations included) */
+    double bytes_per_iter_min;   /* what one training iteration must move: every halo row once per
                                 * layer each way, and one consensus message per link direction */
     double central_ms_per_epoch; /* median epoch of the centralized GCN baseline (NaN without) */
     double ms_per_iter_median;
     int64_t links, required_links; /* of the communication graph the agents used */
-    dgcn_curve curve;         /* per evaluated iteration, averaged over seeds */
+    dgcn_curve curve;              /* per evaluated iteration, averaged over seeds */
 } dgcn_train_result;
 
 /* Runs everything above on rank 0 / the coordinator. On failure the run directory holds what was

@@ -44,10 +44,6 @@ int dgcn_error_wrap(int code, const char *fmt, ...) {
     return code;
 }
 
-const char *dgcn_error_msg(void) {
-    return s_msg;
-}
+const char *dgcn_error_msg(void) { return s_msg; }
 
-void dgcn_error_clear(void) {
-    s_msg[0] = '\0';
-}
+void dgcn_error_clear(void) { s_msg[0] = '\0'; }

@@ -55,7 +55,7 @@ void dgcn_error_clear(void);
         size_t n_ = (size_t)(n);                                                                   \
         (p) = calloc(n_ ? n_ : 1, sizeof *(p));                                                    \
         if (!(p)) {                                                                                \
-            rc = dgcn_error_set(DGCN_ENOMEM, "out of memory (%zu x %zu bytes) at %s:%d", n_,      \
+            rc = dgcn_error_set(DGCN_ENOMEM, "out of memory (%zu x %zu bytes) at %s:%d", n_,       \
                                 sizeof *(p), __FILE__, __LINE__);                                  \
             goto fail;                                                                             \
         }                                                                                          \

@@ -3,9 +3,7 @@
 
 #include <math.h>
 
-static inline uint64_t s_rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
+static inline uint64_t s_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 void dgcn_rng_seed(dgcn_rng *r, uint64_t seed, uint64_t stream) {
     uint64_t z = dgcn_mix64(seed) ^ dgcn_mix64(stream * 0xD1B54A32D192ED03ull + 1);

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 enum dgcn_stream {
-    DGCN_STREAM_INIT = 1,      /* weight initialization */
+    DGCN_STREAM_INIT = 1, /* weight initialization */
     /* 2 is unused: dropout masks are counter-based (nn/kernels.h), not a stream */
     DGCN_STREAM_GENERATE = 3,  /* synthetic graphs */
     DGCN_STREAM_PARTITION = 4, /* partitioners */

@@ -20,7 +20,7 @@
 
 typedef struct s_text {
     char path[4096];
-    char *buf;    /* (len + 1) file contents, NUL-terminated */
+    char *buf; /* (len + 1) file contents, NUL-terminated */
     size_t len;
     size_t pos;   /* start of the next line */
     int64_t line; /* 1-based number of the line last returned */
@@ -89,8 +89,10 @@ static int s_next(s_text *t, const char **b, const char **e, const char *what) {
     t->line++;
     char show[80];
     if (!nl) {
-        dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected %s ending with a newline, found '%s' at end "
-                       "of file (truncated?)", t->path, (long long)t->line, what,
+        dgcn_error_set(DGCN_EFORMAT,
+                       "%s:%lld: expected %s ending with a newline, found '%s' at end "
+                       "of file (truncated?)",
+                       t->path, (long long)t->line, what,
                        s_show(start, t->buf + t->len, show, sizeof show));
         return -1;
     }
@@ -147,18 +149,17 @@ typedef struct s_meta {
     char name[64];
 } s_meta;
 
-static const char *const s_meta_int_keys[] = {"num_nodes",          "num_features", "num_classes",
-                                              "num_edges",          "features_available",
-                                              "feature_nnz",        "num_train",    "num_val",
-                                              "num_test"};
+static const char *const s_meta_int_keys[] = {
+    "num_nodes",   "num_features", "num_classes", "num_edges", "features_available",
+    "feature_nnz", "num_train",    "num_val",     "num_test"};
 enum { S_N_META_INT = 9 };
 
 static int s_read_meta(s_meta *m, const char *dir) {
     int rc = DGCN_OK;
     s_text t;
-    int64_t *slot[S_N_META_INT] = {&m->num_nodes,  &m->num_features, &m->num_classes,
-                                   &m->num_edges,  &m->features_available, &m->feature_nnz,
-                                   &m->num_train,  &m->num_val,      &m->num_test};
+    int64_t *slot[S_N_META_INT] = {
+        &m->num_nodes,   &m->num_features, &m->num_classes, &m->num_edges, &m->features_available,
+        &m->feature_nnz, &m->num_train,    &m->num_val,     &m->num_test};
     int seen[S_N_META_INT] = {0};
     int seen_values = 0, seen_name = 0;
     memset(m, 0, sizeof *m);
@@ -188,10 +189,10 @@ static int s_read_meta(s_meta *m, const char *dir) {
             const char *p = v;
             int64_t hi = k == 4 ? 1 : (k == 5 || k == 3) ? INT64_C(1) << 40 : INT32_MAX;
             if (s_int(&p, e, 0, hi, slot[k]) != 0 || !s_at_end(p, e)) {
-                rc = dgcn_error_set(DGCN_EFORMAT,
-                                    "%s:%lld: expected %s to be an integer in [0, %lld], found '%s'",
-                                    t.path, (long long)t.line, s_meta_int_keys[k], (long long)hi,
-                                    s_show(v, e, show, sizeof show));
+                rc = dgcn_error_set(
+                    DGCN_EFORMAT, "%s:%lld: expected %s to be an integer in [0, %lld], found '%s'",
+                    t.path, (long long)t.line, s_meta_int_keys[k], (long long)hi,
+                    s_show(v, e, show, sizeof show));
                 goto fail;
             }
         }
@@ -208,8 +209,8 @@ static int s_read_meta(s_meta *m, const char *dir) {
             else {
                 rc = dgcn_error_set(DGCN_EFORMAT,
                                     "%s:%lld: expected feature_values binary, count or float32, "
-                                    "found '%s'", t.path, (long long)t.line,
-                                    s_show(v, e, show, sizeof show));
+                                    "found '%s'",
+                                    t.path, (long long)t.line, s_show(v, e, show, sizeof show));
                 goto fail;
             }
         } else if (!known && kl == 4 && !memcmp(b, "name", 4)) {
@@ -230,25 +231,31 @@ static int s_read_meta(s_meta *m, const char *dir) {
     }
     for (int k = 0; k < S_N_META_INT; k++) {
         if (seen[k] || (k == 5 && seen[4] && m->features_available == 0)) continue;
-        rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected a line '%s <value>', found end of file "
-                            "without it", t.path, (long long)t.line + 1, s_meta_int_keys[k]);
+        rc = dgcn_error_set(DGCN_EFORMAT,
+                            "%s:%lld: expected a line '%s <value>', found end of file "
+                            "without it",
+                            t.path, (long long)t.line + 1, s_meta_int_keys[k]);
         goto fail;
     }
     if (m->features_available && !seen_values) {
-        rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected a line 'feature_values <kind>' since "
-                            "features_available is 1, found end of file without it", t.path,
-                            (long long)t.line + 1);
+        rc = dgcn_error_set(DGCN_EFORMAT,
+                            "%s:%lld: expected a line 'feature_values <kind>' since "
+                            "features_available is 1, found end of file without it",
+                            t.path, (long long)t.line + 1);
         goto fail;
     }
     if (m->num_classes < 1 || m->num_features < 1) {
-        rc = dgcn_error_set(DGCN_EFORMAT, "%s: expected num_classes >= 1 and num_features >= 1, "
-                            "found %lld and %lld", t.path, (long long)m->num_classes,
-                            (long long)m->num_features);
+        rc = dgcn_error_set(DGCN_EFORMAT,
+                            "%s: expected num_classes >= 1 and num_features >= 1, "
+                            "found %lld and %lld",
+                            t.path, (long long)m->num_classes, (long long)m->num_features);
         goto fail;
     }
     if (m->num_train + m->num_val + m->num_test > m->num_nodes) {
-        rc = dgcn_error_set(DGCN_EFORMAT, "%s: expected num_train + num_val + num_test <= num_nodes "
-                            "(%lld), found %lld", t.path, (long long)m->num_nodes,
+        rc = dgcn_error_set(DGCN_EFORMAT,
+                            "%s: expected num_train + num_val + num_test <= num_nodes "
+                            "(%lld), found %lld",
+                            t.path, (long long)m->num_nodes,
                             (long long)(m->num_train + m->num_val + m->num_test));
         goto fail;
     }
@@ -265,10 +272,14 @@ fail:
 /* Error for a file with a different number of lines than meta.txt says. */
 static int s_count_error(const s_text *t, int64_t want, const char *key, int more) {
     if (more)
-        return dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected %lld lines (%s in meta.txt), found "
-                              "more", t->path, (long long)t->line, (long long)want, key);
-    return dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected %lld lines (%s in meta.txt), found end of "
-                          "file after %lld", t->path, (long long)t->line + 1, (long long)want, key,
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "%s:%lld: expected %lld lines (%s in meta.txt), found "
+                              "more",
+                              t->path, (long long)t->line, (long long)want, key);
+    return dgcn_error_set(DGCN_EFORMAT,
+                          "%s:%lld: expected %lld lines (%s in meta.txt), found end of "
+                          "file after %lld",
+                          t->path, (long long)t->line + 1, (long long)want, key,
                           (long long)t->line);
 }
 
@@ -325,12 +336,13 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
     DGCN_CHECK(s_text_open(&t, dir, "features.txt"));
     /* A pair takes at least 4 bytes (" i:v"), so a file of len bytes holds at most len / 4: an
      * inflated feature_nnz cannot force a huge allocation (the count check below reports it). */
-    int64_t cap = m->feature_nnz < (int64_t)(t.len / 4) + 1 ? m->feature_nnz : (int64_t)(t.len / 4) + 1;
+    int64_t cap = m->feature_nnz < (int64_t)(t.len / 4) + 1 ? m->feature_nnz
+                                                            : (int64_t)(t.len / 4) + 1;
     DGCN_CHECK(dgcn_csr_init(&ds->x, ds->n, ds->d, cap));
     const char *b, *e;
     char show[80];
     const char *what = "'<node_id> <nnz> <idx>:<val> ...'";
-    const char *kind = m->feature_kind == 0 ? "1 (binary)"
+    const char *kind = m->feature_kind == 0   ? "1 (binary)"
                        : m->feature_kind == 1 ? "a positive integer (count)"
                                               : "a positive finite float";
     int64_t p_nnz = 0;
@@ -340,25 +352,28 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
         int64_t id, nnz;
         if (s_int(&p, e, INT64_MIN / 2, INT64_MAX / 2, &id) != 0 || p >= e || *p != ' ') goto bad;
         if (id != i) {
-            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected node_id %d (the 0-based line "
-                                "number), found %lld", t.path, (long long)t.line, (int)i,
-                                (long long)id);
+            rc = dgcn_error_set(DGCN_EFORMAT,
+                                "%s:%lld: expected node_id %d (the 0-based line "
+                                "number), found %lld",
+                                t.path, (long long)t.line, (int)i, (long long)id);
             goto fail;
         }
         p++;
         if (s_int(&p, e, 0, ds->d, &nnz) != 0) goto bad;
         if (p_nnz + nnz > m->feature_nnz) {
-            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected %lld idx:val pairs in all "
-                                "(feature_nnz in meta.txt), found more", t.path,
-                                (long long)t.line, (long long)m->feature_nnz);
+            rc = dgcn_error_set(DGCN_EFORMAT,
+                                "%s:%lld: expected %lld idx:val pairs in all "
+                                "(feature_nnz in meta.txt), found more",
+                                t.path, (long long)t.line, (long long)m->feature_nnz);
             goto fail;
         }
         int64_t prev = -1;
         for (int64_t k = 0; k < nnz; k++) {
             if (p >= e) {
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected %lld idx:val pairs (the nnz "
-                                    "field), found %lld", t.path, (long long)t.line,
-                                    (long long)nnz, (long long)k);
+                rc = dgcn_error_set(DGCN_EFORMAT,
+                                    "%s:%lld: expected %lld idx:val pairs (the nnz "
+                                    "field), found %lld",
+                                    t.path, (long long)t.line, (long long)nnz, (long long)k);
                 goto fail;
             }
             if (*p != ' ') goto bad;
@@ -368,15 +383,18 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
             int ri = s_int(&p, e, 0, INT64_MAX / 2, &idx);
             if (ri == -1 || p >= e || *p != ':') goto bad;
             if (ri == -2 || idx >= ds->d) {
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected feature index in [0, %d), "
-                                    "found '%s'", t.path, (long long)t.line, (int)ds->d,
+                rc = dgcn_error_set(DGCN_EFORMAT,
+                                    "%s:%lld: expected feature index in [0, %d), "
+                                    "found '%s'",
+                                    t.path, (long long)t.line, (int)ds->d,
                                     s_show(q, p, show, sizeof show));
                 goto fail;
             }
             if (idx <= prev) {
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected feature indices strictly "
-                                    "increasing, found %lld after %lld", t.path,
-                                    (long long)t.line, (long long)idx, (long long)prev);
+                rc = dgcn_error_set(DGCN_EFORMAT,
+                                    "%s:%lld: expected feature indices strictly "
+                                    "increasing, found %lld after %lld",
+                                    t.path, (long long)t.line, (long long)idx, (long long)prev);
                 goto fail;
             }
             prev = idx;
@@ -399,8 +417,10 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
             if (!okv) {
                 z = vs;
                 while (z < e && *z != ' ') z++;
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected value %s after '%lld:', "
-                                    "found '%s'", t.path, (long long)t.line, kind, (long long)idx,
+                rc = dgcn_error_set(DGCN_EFORMAT,
+                                    "%s:%lld: expected value %s after '%lld:', "
+                                    "found '%s'",
+                                    t.path, (long long)t.line, kind, (long long)idx,
                                     s_show(vs, z, show, sizeof show));
                 goto fail;
             }
@@ -408,8 +428,10 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
             if (good && m->feature_kind == 0) good = val == 1.0f;
             if (good && m->feature_kind == 1) good = val == floorf(val);
             if (!good) {
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected value %s after '%lld:', "
-                                    "found '%s'", t.path, (long long)t.line, kind, (long long)idx,
+                rc = dgcn_error_set(DGCN_EFORMAT,
+                                    "%s:%lld: expected value %s after '%lld:', "
+                                    "found '%s'",
+                                    t.path, (long long)t.line, kind, (long long)idx,
                                     s_show(vs, p, show, sizeof show));
                 goto fail;
             }
@@ -418,11 +440,11 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
         }
         if (!s_at_end(p, e)) {
             if (*p == ' ' && p + 1 < e && p[1] >= '0' && p[1] <= '9')
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected %lld idx:val pairs (the nnz "
-                                    "field), found more", t.path, (long long)t.line,
-                                    (long long)nnz);
-            else
-                goto bad;
+                rc = dgcn_error_set(DGCN_EFORMAT,
+                                    "%s:%lld: expected %lld idx:val pairs (the nnz "
+                                    "field), found more",
+                                    t.path, (long long)t.line, (long long)nnz);
+            else goto bad;
             goto fail;
         }
         p_nnz += nnz;
@@ -435,9 +457,10 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
     }
     DGCN_CHECK(s_record_end(&t, ds->n, "num_nodes", what));
     if (p_nnz != m->feature_nnz) {
-        rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected %lld idx:val pairs in all "
-                            "(feature_nnz in meta.txt), found %lld", t.path, (long long)t.line,
-                            (long long)m->feature_nnz, (long long)p_nnz);
+        rc = dgcn_error_set(DGCN_EFORMAT,
+                            "%s:%lld: expected %lld idx:val pairs in all "
+                            "(feature_nnz in meta.txt), found %lld",
+                            t.path, (long long)t.line, (long long)m->feature_nnz, (long long)p_nnz);
         goto fail;
     }
     ds->x.nnz = p_nnz;
@@ -478,9 +501,11 @@ static int s_read_edges(dgcn_dataset *ds, const char *dir) {
             goto fail;
         }
         if (i > 0 && (a < u[i - 1] || (a == u[i - 1] && c < v[i - 1]))) {
-            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected edges sorted by u then v, found "
-                                "'%s' after '%d %d'", t.path, (long long)t.line,
-                                s_show(b, e, show, sizeof show), (int)u[i - 1], (int)v[i - 1]);
+            rc = dgcn_error_set(DGCN_EFORMAT,
+                                "%s:%lld: expected edges sorted by u then v, found "
+                                "'%s' after '%d %d'",
+                                t.path, (long long)t.line, s_show(b, e, show, sizeof show),
+                                (int)u[i - 1], (int)v[i - 1]);
             goto fail;
         }
         u[i] = (int32_t)a;
@@ -523,21 +548,26 @@ static int s_read_split(dgcn_dataset *ds, const char *dir, int which, int64_t wa
             goto fail;
         }
         if (id <= prev) {
-            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected node ids strictly ascending, "
-                                "found %s %lld after %lld", t.path, (long long)t.line,
-                                id == prev ? "duplicate" : "unsorted", (long long)id,
-                                (long long)prev);
+            rc = dgcn_error_set(DGCN_EFORMAT,
+                                "%s:%lld: expected node ids strictly ascending, "
+                                "found %s %lld after %lld",
+                                t.path, (long long)t.line, id == prev ? "duplicate" : "unsorted",
+                                (long long)id, (long long)prev);
             goto fail;
         }
         prev = id;
         if (ds->label[id] < 0) {
-            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected a labelled node, found node %lld "
-                                "with label -1", t.path, (long long)t.line, (long long)id);
+            rc = dgcn_error_set(DGCN_EFORMAT,
+                                "%s:%lld: expected a labelled node, found node %lld "
+                                "with label -1",
+                                t.path, (long long)t.line, (long long)id);
             goto fail;
         }
         if (ds->split[id] != DGCN_SPLIT_NONE) {
-            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%lld: expected disjoint splits, found node %lld "
-                                "already in %s", t.path, (long long)t.line, (long long)id,
+            rc = dgcn_error_set(DGCN_EFORMAT,
+                                "%s:%lld: expected disjoint splits, found node %lld "
+                                "already in %s",
+                                t.path, (long long)t.line, (long long)id,
                                 s_split_files[ds->split[id]]);
             goto fail;
         }
@@ -626,8 +656,10 @@ int dgcn_dataset_write(const dgcn_dataset *ds, const char *dir) {
         for (int64_t k = 0; k < ds->x.nnz; k++) {
             float v = ds->x.val[k];
             if (!(isfinite(v) && v > 0.0f))
-                return dgcn_error_set(DGCN_EINVAL, "dataset_write: feature value %g at entry %lld "
-                                      "is not positive and finite", (double)v, (long long)k);
+                return dgcn_error_set(DGCN_EINVAL,
+                                      "dataset_write: feature value %g at entry %lld "
+                                      "is not positive and finite",
+                                      (double)v, (long long)k);
             if (v != 1.0f) kind = kind == 2 || v != floorf(v) ? 2 : 1;
         }
         if (ds->count_features && kind == 0) kind = 1;
@@ -636,13 +668,17 @@ int dgcn_dataset_write(const dgcn_dataset *ds, const char *dir) {
     for (int32_t i = 0; i < ds->n; i++) unlabeled += ds->label[i] < 0;
 
     if (!(f = s_create(dir, "meta.txt", path, sizeof path))) return DGCN_EIO;
-    fprintf(f, "name %s\nnum_nodes %d\nnum_features %d\nnum_classes %d\nnum_edges %lld\n"
-               "features_available %d\n", ds->name[0] ? ds->name : "dataset", (int)ds->n,
-            (int)ds->d, (int)ds->c, (long long)(ds->adj.nnz / 2), ds->has_features ? 1 : 0);
+    fprintf(f,
+            "name %s\nnum_nodes %d\nnum_features %d\nnum_classes %d\nnum_edges %lld\n"
+            "features_available %d\n",
+            ds->name[0] ? ds->name : "dataset", (int)ds->n, (int)ds->d, (int)ds->c,
+            (long long)(ds->adj.nnz / 2), ds->has_features ? 1 : 0);
     if (ds->has_features)
         fprintf(f, "feature_values %s\nfeature_nnz %lld\nnodes_without_features %lld\n",
-                kind == 0 ? "binary" : kind == 1 ? "count" : "float32", (long long)feature_nnz,
-                (long long)empty_rows);
+                kind == 0   ? "binary"
+                : kind == 1 ? "count"
+                            : "float32",
+                (long long)feature_nnz, (long long)empty_rows);
     fprintf(f, "num_train %d\nnum_val %d\nnum_test %d\nnum_unlabeled %lld\n", (int)ds->n_train,
             (int)ds->n_val, (int)ds->n_test, (long long)unlabeled);
     if ((rc = s_close(f, path))) return rc;
@@ -687,8 +723,8 @@ int dgcn_dataset_synth_features(dgcn_dataset *ds, int32_t d, uint64_t seed) {
     int rc = DGCN_OK;
     dgcn_csr x = {0};
     if (d < 1 || ds->c < 1)
-        return dgcn_error_set(DGCN_EINVAL, "synth_features: d = %d and c = %d must be >= 1",
-                              (int)d, (int)ds->c);
+        return dgcn_error_set(DGCN_EINVAL, "synth_features: d = %d and c = %d must be >= 1", (int)d,
+                              (int)ds->c);
     int32_t k = d < 8 ? d : 8;
     int32_t block = d / ds->c; /* columns owned by each class */
     DGCN_CHECK(dgcn_csr_init(&x, ds->n, d, (int64_t)ds->n * k));

@@ -11,7 +11,12 @@
 
 #include <stdint.h>
 
-enum dgcn_split { DGCN_SPLIT_NONE = 0, DGCN_SPLIT_TRAIN = 1, DGCN_SPLIT_VAL = 2, DGCN_SPLIT_TEST = 3 };
+enum dgcn_split {
+    DGCN_SPLIT_NONE = 0,
+    DGCN_SPLIT_TRAIN = 1,
+    DGCN_SPLIT_VAL = 2,
+    DGCN_SPLIT_TEST = 3
+};
 
 typedef struct dgcn_dataset {
     char name[64];

@@ -43,7 +43,8 @@ static int s_validate(const dgcn_csbm_params *p) {
     if (p->c == 1 && p->homophily < 1.0 && p->avg_degree > 0.0)
         S_BAD("homophily", "with one class every edge is intra-class; expected 1, found %g",
               p->homophily);
-    if (p->d < p->c) S_BAD("d", "expected feature dimension >= classes (%d), found %d", (int)p->c, (int)p->d);
+    if (p->d < p->c)
+        S_BAD("d", "expected feature dimension >= classes (%d), found %d", (int)p->c, (int)p->d);
     if (p->feat_nnz < 0 || p->feat_nnz > p->d)
         S_BAD("feat_nnz", "expected 0 <= active features <= d = %d, found %d", (int)p->d,
               (int)p->feat_nnz);
@@ -86,11 +87,11 @@ static int s_pairset_add(s_pairset *s, int32_t a, int32_t b) {
 
 int dgcn_generate_csbm(dgcn_dataset *ds, const dgcn_csbm_params *p) {
     int rc = DGCN_OK;
-    int32_t *members = NULL; /* (n) node ids grouped by class */
-    int32_t *start = NULL;   /* (c + 1) offsets into members */
+    int32_t *members = NULL;        /* (n) node ids grouped by class */
+    int32_t *start = NULL;          /* (c + 1) offsets into members */
     int32_t *eu = NULL, *ev = NULL; /* (E) edges */
-    int32_t *perm = NULL;    /* (n) */
-    int32_t *taken = NULL;   /* (c) training nodes taken per class */
+    int32_t *perm = NULL;           /* (n) */
+    int32_t *taken = NULL;          /* (c) training nodes taken per class */
     s_pairset set = {0};
     memset(ds, 0, sizeof *ds);
     DGCN_CHECK(s_validate(p));
@@ -132,7 +133,8 @@ int dgcn_generate_csbm(dgcn_dataset *ds, const dgcn_csbm_params *p) {
         int intra = dgcn_rng_uniform(&r) < p->homophily;
         for (;;) {
             if (++attempts > max_attempts) {
-                rc = dgcn_error_set(DGCN_EINVAL, "csbm: avg_degree: could not place %lld distinct "
+                rc = dgcn_error_set(DGCN_EINVAL,
+                                    "csbm: avg_degree: could not place %lld distinct "
                                     "edges (graph too dense for the class sizes)",
                                     (long long)n_edges);
                 goto fail;
@@ -140,10 +142,12 @@ int dgcn_generate_csbm(dgcn_dataset *ds, const dgcn_csbm_params *p) {
             int32_t a = (int32_t)dgcn_rng_below(&r, (uint64_t)n), b;
             int32_t ca = ds->label[a];
             if (intra) {
-                b = members[start[ca] + (int32_t)dgcn_rng_below(&r, (uint64_t)(start[ca + 1] - start[ca]))];
+                b = members[start[ca] +
+                            (int32_t)dgcn_rng_below(&r, (uint64_t)(start[ca + 1] - start[ca]))];
             } else {
                 int32_t cb = (ca + 1 + (int32_t)dgcn_rng_below(&r, (uint64_t)(c - 1))) % c;
-                b = members[start[cb] + (int32_t)dgcn_rng_below(&r, (uint64_t)(start[cb + 1] - start[cb]))];
+                b = members[start[cb] +
+                            (int32_t)dgcn_rng_below(&r, (uint64_t)(start[cb + 1] - start[cb]))];
             }
             if (a == b || !s_pairset_add(&set, a, b)) continue;
             eu[e] = a;

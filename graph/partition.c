@@ -20,7 +20,8 @@ int dgcn_partition_method_parse(const char *name, dgcn_partition_method *out) {
             *out = (dgcn_partition_method)i;
             return DGCN_OK;
         }
-    return dgcn_error_set(DGCN_EINVAL, "partition: unknown method '%s' (expected bfs, metis, random or block)",
+    return dgcn_error_set(DGCN_EINVAL,
+                          "partition: unknown method '%s' (expected bfs, metis, random or block)",
                           name ? name : "(null)");
 }
 
@@ -66,10 +67,8 @@ static void s_push(s_queues *q, int32_t k, int32_t v) {
     int64_t e = q->used++;
     q->node[e] = v;
     q->next[e] = -1;
-    if (q->tail[k] < 0)
-        q->head[k] = e;
-    else
-        q->next[q->tail[k]] = (int32_t)e;
+    if (q->tail[k] < 0) q->head[k] = e;
+    else q->next[q->tail[k]] = (int32_t)e;
     q->tail[k] = e;
 }
 
@@ -205,7 +204,8 @@ static int s_partition_metis(const dgcn_csr *adj, int32_t m, uint64_t seed, int3
     }
     xadj[n] = (idx_t)e_out;
     if (e_out > (int64_t)INT32_MAX && sizeof(idx_t) == 4) {
-        rc = dgcn_error_set(DGCN_EINVAL, "partition metis: %lld entries exceed METIS's 32-bit idx_t",
+        rc = dgcn_error_set(DGCN_EINVAL,
+                            "partition metis: %lld entries exceed METIS's 32-bit idx_t",
                             (long long)e_out);
         goto fail;
     }
@@ -214,17 +214,19 @@ static int s_partition_metis(const dgcn_csr *adj, int32_t m, uint64_t seed, int3
     METIS_SetDefaultOptions(options);
     options[METIS_OPTION_SEED] = (idx_t)(seed & 0x7fffffff);
     options[METIS_OPTION_NUMBERING] = 0;
-    int mrc = METIS_PartGraphKway(&nvtxs, &ncon, xadj, adjncy, NULL, NULL, NULL, &nparts, NULL, NULL,
-                                  options, &objval, part);
+    int mrc = METIS_PartGraphKway(&nvtxs, &ncon, xadj, adjncy, NULL, NULL, NULL, &nparts, NULL,
+                                  NULL, options, &objval, part);
     if (mrc != METIS_OK) {
-        rc = dgcn_error_set(mrc == METIS_ERROR_MEMORY ? DGCN_ENOMEM : DGCN_EINVAL,
-                            "partition metis: METIS_PartGraphKway failed (code %d) for %d nodes, %d parts",
-                            mrc, (int)n, (int)m);
+        rc = dgcn_error_set(
+            mrc == METIS_ERROR_MEMORY ? DGCN_ENOMEM : DGCN_EINVAL,
+            "partition metis: METIS_PartGraphKway failed (code %d) for %d nodes, %d parts", mrc,
+            (int)n, (int)m);
         goto fail;
     }
     for (int32_t i = 0; i < n; i++) {
         if (part[i] < 0 || part[i] >= m) {
-            rc = dgcn_error_set(DGCN_ENUMERIC, "partition metis: node %d got part %d", (int)i, (int)part[i]);
+            rc = dgcn_error_set(DGCN_ENUMERIC, "partition metis: node %d got part %d", (int)i,
+                                (int)part[i]);
             goto fail;
         }
         owner[i] = (int32_t)part[i];
@@ -259,7 +261,8 @@ int dgcn_partition(const dgcn_csr *adj, int32_t m, dgcn_partition_method method,
     if (rc) return rc;
     int32_t n = adj->n_rows;
     if (m < 1 || m > n)
-        return dgcn_error_set(DGCN_EINVAL, "partition: %d agents for %d nodes (need 1 <= agents <= nodes)",
+        return dgcn_error_set(DGCN_EINVAL,
+                              "partition: %d agents for %d nodes (need 1 <= agents <= nodes)",
                               (int)m, (int)n);
     switch (method) {
     case DGCN_PARTITION_BFS: return s_partition_bfs(adj, m, seed, owner);
@@ -344,7 +347,8 @@ int dgcn_partition_drop_cross_edges(dgcn_csr *out, const dgcn_csr *adj, const in
     for (int32_t k = 0; k < m; k++)
         for (int32_t t = 0; t < m; t++)
             if ((links[(size_t)k * m + t] != 0) != (links[(size_t)t * m + k] != 0))
-                return dgcn_error_set(DGCN_EINVAL, "drop cross edges: links matrix not symmetric at (%d, %d)",
+                return dgcn_error_set(DGCN_EINVAL,
+                                      "drop cross edges: links matrix not symmetric at (%d, %d)",
                                       (int)k, (int)t);
     int32_t n = adj->n_rows;
 #define S_KEEP(i, j) (owner[i] == owner[j] || links[(size_t)owner[i] * m + owner[j]])
@@ -352,10 +356,8 @@ int dgcn_partition_drop_cross_edges(dgcn_csr *out, const dgcn_csr *adj, const in
     for (int32_t i = 0; i < n; i++)
         for (int64_t e = adj->rowptr[i]; e < adj->rowptr[i + 1]; e++) {
             int32_t j = adj->col[e];
-            if (S_KEEP(i, j))
-                kept++;
-            else if (j > i)
-                dropped++;
+            if (S_KEEP(i, j)) kept++;
+            else if (j > i) dropped++;
         }
     DGCN_CHECK(dgcn_csr_init(out, n, adj->n_cols, kept));
     int64_t o = 0;

@@ -34,10 +34,10 @@ typedef struct dgcn_partition_stats {
     int32_t m;
     int32_t min_nodes, max_nodes; /* nodes per agent */
     double mean_nodes;
-    int64_t edge_cut;             /* undirected data edges between different agents */
-    int64_t halo_total;           /* sum over agents of distinct halo nodes */
-    double halo_fraction;         /* halo_total / n */
-    int32_t required_links;       /* undirected agent pairs with a data edge */
+    int64_t edge_cut;       /* undirected data edges between different agents */
+    int64_t halo_total;     /* sum over agents of distinct halo nodes */
+    double halo_fraction;   /* halo_total / n */
+    int32_t required_links; /* undirected agent pairs with a data edge */
     /* bytes per iteration over all links for a 2-layer model of widths h and c: forward
      * (h + c) * 4 per halo row plus the same backward; filled by dgcn_partition_stats_compute. */
     int64_t halo_bytes_per_iter;

@@ -58,7 +58,8 @@ static int s_check_inputs(const dgcn_dataset *ds, const dgcn_csr *a_hat, const i
         return dgcn_error_set(DGCN_EINVAL, "shard build: A_hat is %d x %d, dataset has %d nodes",
                               (int)a_hat->n_rows, (int)a_hat->n_cols, (int)n);
     if (!ds->x.rowptr || ds->x.n_rows != n)
-        return dgcn_error_set(DGCN_EINVAL, "shard build: features have %d rows, dataset has %d nodes",
+        return dgcn_error_set(DGCN_EINVAL,
+                              "shard build: features have %d rows, dataset has %d nodes",
                               (int)ds->x.n_rows, (int)n);
     if (!ds->label || !ds->split)
         return dgcn_error_set(DGCN_EINVAL, "shard build: dataset has no labels or split");
@@ -68,7 +69,8 @@ static int s_check_inputs(const dgcn_dataset *ds, const dgcn_csr *a_hat, const i
                                   (int)i, (int)owner[i], (int)m);
         for (int64_t e = a_hat->rowptr[i]; e < a_hat->rowptr[i + 1]; e++)
             if (a_hat->col[e] < 0 || a_hat->col[e] >= n)
-                return dgcn_error_set(DGCN_EINVAL, "shard build: A_hat column %d out of range in row %d",
+                return dgcn_error_set(DGCN_EINVAL,
+                                      "shard build: A_hat column %d out of range in row %d",
                                       (int)a_hat->col[e], (int)i);
     }
     return DGCN_OK;
@@ -225,13 +227,13 @@ int dgcn_shard_build_all(const dgcn_dataset *ds, const dgcn_csr *a_hat, const in
     DGCN_ALLOC(r_start, (size_t)m + 1);
     DGCN_ALLOC(s_start, (size_t)m + 1);
     for (int64_t p = 0; p < np; p++) perm_a[p] = p;
-    s_counting_sort(perm_a, perm_b, np, pj, n, cnt);  /* by j */
-    s_counting_sort(perm_b, perm_a, np, po, m, cnt);  /* by (owner j, j) */
-    s_counting_sort(perm_a, rv, np, pk, m, cnt);      /* by (k, owner j, j) */
+    s_counting_sort(perm_a, perm_b, np, pj, n, cnt); /* by j */
+    s_counting_sort(perm_b, perm_a, np, po, m, cnt); /* by (owner j, j) */
+    s_counting_sort(perm_a, rv, np, pk, m, cnt);     /* by (k, owner j, j) */
     memcpy(r_start, cnt, ((size_t)m + 1) * sizeof *cnt);
     r_start[m] = np;
-    s_counting_sort(perm_b, perm_a, np, pk, m, cnt);  /* by (k, j) */
-    s_counting_sort(perm_a, sv, np, po, m, cnt);      /* by (owner j, k, j) */
+    s_counting_sort(perm_b, perm_a, np, pk, m, cnt); /* by (k, j) */
+    s_counting_sort(perm_a, sv, np, po, m, cnt);     /* by (owner j, k, j) */
     memcpy(s_start, cnt, ((size_t)m + 1) * sizeof *cnt);
     s_start[m] = np;
 
@@ -246,8 +248,9 @@ int dgcn_shard_build_all(const dgcn_dataset *ds, const dgcn_csr *a_hat, const in
         s->n_train_global = ds->n_train;
         s->d = ds->d;
         s->c = ds->c;
-        DGCN_CHECK(s_build_one(ds, a_hat, owner, own_list + own_ptr[k], lidx, pk, pj, rv, r_start[k],
-                               r_start[k + 1], sv, s_start[k], s_start[k + 1], hloc, row_buf, s));
+        DGCN_CHECK(s_build_one(ds, a_hat, owner, own_list + own_ptr[k], lidx, pk, pj, rv,
+                               r_start[k], r_start[k + 1], sv, s_start[k], s_start[k + 1], hloc,
+                               row_buf, s));
     }
     rc = DGCN_OK;
 fail:
@@ -321,20 +324,24 @@ int dgcn_shard_pack(const dgcn_shard *s, uint8_t **buf, size_t *len) {
 /* Checks a CSR given as protobuf arrays: rowptr from 0, monotone, ending at nnz; columns in
  * [0, n_cols) and strictly increasing within a row. */
 static int s_check_csr(const char *what, int32_t agent, size_t n_rowptr, const int64_t *rowptr,
-                       size_t n_col, const int32_t *col, size_t n_val, int32_t n_rows, int32_t n_cols) {
+                       size_t n_col, const int32_t *col, size_t n_val, int32_t n_rows,
+                       int32_t n_cols) {
     if (n_rowptr != (size_t)n_rows + 1)
-        return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: %s has %zu row offsets, expected %d",
-                              (int)agent, what, n_rowptr, (int)n_rows + 1);
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "shard of agent %d: %s has %zu row offsets, expected %d", (int)agent,
+                              what, n_rowptr, (int)n_rows + 1);
     if (n_col != n_val)
         return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: %s has %zu columns but %zu values",
                               (int)agent, what, n_col, n_val);
     if (rowptr[0] != 0 || rowptr[n_rows] != (int64_t)n_col)
-        return dgcn_error_set(DGCN_EFORMAT,
-                              "shard of agent %d: %s row offsets run from %lld to %lld, expected 0 to %zu",
-                              (int)agent, what, (long long)rowptr[0], (long long)rowptr[n_rows], n_col);
+        return dgcn_error_set(
+            DGCN_EFORMAT,
+            "shard of agent %d: %s row offsets run from %lld to %lld, expected 0 to %zu",
+            (int)agent, what, (long long)rowptr[0], (long long)rowptr[n_rows], n_col);
     for (int32_t r = 0; r < n_rows; r++) {
         if (rowptr[r + 1] < rowptr[r] || rowptr[r + 1] > (int64_t)n_col)
-            return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: %s row offsets not monotone at row %d",
+            return dgcn_error_set(DGCN_EFORMAT,
+                                  "shard of agent %d: %s row offsets not monotone at row %d",
                                   (int)agent, what, (int)r);
         for (int64_t e = rowptr[r]; e < rowptr[r + 1]; e++) {
             if (col[e] < 0 || col[e] >= n_cols)
@@ -357,7 +364,8 @@ static int s_check_ptr(const char *what, int32_t agent, size_t n_ptr, const int3
         return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: %s has %zu entries, expected %zu",
                               (int)agent, what, n_ptr, n_peers + 1);
     if (ptr[0] != 0 || ptr[n_peers] != total)
-        return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: %s runs from %d to %d, expected 0 to %lld",
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "shard of agent %d: %s runs from %d to %d, expected 0 to %lld",
                               (int)agent, what, (int)ptr[0], (int)ptr[n_peers], (long long)total);
     for (size_t p = 0; p < n_peers; p++)
         if (ptr[p + 1] < ptr[p])
@@ -376,72 +384,81 @@ static int s_validate(const Dgcnpb__Shard *m) {
     int32_t k = m->agent;
     int32_t *sorted = NULL;
     if (m->n_agents < 1 || k < 0 || k >= m->n_agents)
-        return dgcn_error_set(DGCN_EFORMAT, "shard: agent %d not in [0, %d)", (int)k, (int)m->n_agents);
+        return dgcn_error_set(DGCN_EFORMAT, "shard: agent %d not in [0, %d)", (int)k,
+                              (int)m->n_agents);
     if (m->n_own < 1 || m->n_halo < 0 || m->n_global < 1 ||
         (int64_t)m->n_own + m->n_halo > (int64_t)m->n_global)
         return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: %d own + %d halo rows for %d nodes",
                               (int)k, (int)m->n_own, (int)m->n_halo, (int)m->n_global);
     if (m->d < 0 || m->c < 1 || m->n_train_global < 0 || m->n_train_global > m->n_global)
-        return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: bad sizes d=%d c=%d n_train=%d", (int)k,
-                              (int)m->d, (int)m->c, (int)m->n_train_global);
+        return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: bad sizes d=%d c=%d n_train=%d",
+                              (int)k, (int)m->d, (int)m->c, (int)m->n_train_global);
     int32_t n_own = m->n_own, n_loc = m->n_own + m->n_halo;
     if (m->n_gid != (size_t)n_loc)
-        return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: %zu global ids for %d local rows", (int)k,
-                              m->n_gid, (int)n_loc);
+        return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: %zu global ids for %d local rows",
+                              (int)k, m->n_gid, (int)n_loc);
     for (int32_t r = 0; r < n_loc; r++)
         if (m->gid[r] < 0 || m->gid[r] >= m->n_global)
-            return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: global id %d of row %d not in [0, %d)",
+            return dgcn_error_set(DGCN_EFORMAT,
+                                  "shard of agent %d: global id %d of row %d not in [0, %d)",
                                   (int)k, (int)m->gid[r], (int)r, (int)m->n_global);
     for (int32_t r = 1; r < n_own; r++)
         if (m->gid[r] <= m->gid[r - 1])
-            return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: own global ids not increasing at row %d",
+            return dgcn_error_set(DGCN_EFORMAT,
+                                  "shard of agent %d: own global ids not increasing at row %d",
                                   (int)k, (int)r);
     if ((rc = s_check_csr("A_hat", k, m->n_a_rowptr, m->a_rowptr, m->n_a_col, m->a_col, m->n_a_val,
                           n_own, n_loc)))
         return rc;
-    if ((rc = s_check_csr("features", k, m->n_x_rowptr, m->x_rowptr, m->n_x_col, m->x_col, m->n_x_val,
-                          n_own, m->d)))
+    if ((rc = s_check_csr("features", k, m->n_x_rowptr, m->x_rowptr, m->n_x_col, m->x_col,
+                          m->n_x_val, n_own, m->d)))
         return rc;
     if (m->n_label != (size_t)n_own || m->split.len != (size_t)n_own)
-        return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: %zu labels and %zu split flags for %d rows",
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "shard of agent %d: %zu labels and %zu split flags for %d rows",
                               (int)k, m->n_label, m->split.len, (int)n_own);
     for (int32_t r = 0; r < n_own; r++) {
         if (m->label[r] < -1 || m->label[r] >= m->c)
-            return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: label %d of row %d not in [-1, %d)",
-                                  (int)k, (int)m->label[r], (int)r, (int)m->c);
+            return dgcn_error_set(DGCN_EFORMAT,
+                                  "shard of agent %d: label %d of row %d not in [-1, %d)", (int)k,
+                                  (int)m->label[r], (int)r, (int)m->c);
         if (m->split.data[r] > DGCN_SPLIT_TEST)
-            return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: split flag %d of row %d", (int)k,
-                                  (int)m->split.data[r], (int)r);
+            return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: split flag %d of row %d",
+                                  (int)k, (int)m->split.data[r], (int)r);
     }
     for (size_t p = 0; p < m->n_peer; p++) {
         int32_t t = m->peer[p];
         if (t < 0 || t >= m->n_agents || t == k || (p > 0 && t <= m->peer[p - 1]))
-            return dgcn_error_set(DGCN_EFORMAT,
-                                  "shard of agent %d: peer %d at position %zu (peers must increase, lie in "
-                                  "[0, %d) and differ from the agent)",
-                                  (int)k, (int)t, p, (int)m->n_agents);
+            return dgcn_error_set(
+                DGCN_EFORMAT,
+                "shard of agent %d: peer %d at position %zu (peers must increase, lie in "
+                "[0, %d) and differ from the agent)",
+                (int)k, (int)t, p, (int)m->n_agents);
     }
-    if ((rc = s_check_ptr("send_ptr", k, m->n_send_ptr, m->send_ptr, m->n_peer, (int64_t)m->n_send_idx)))
+    if ((rc = s_check_ptr("send_ptr", k, m->n_send_ptr, m->send_ptr, m->n_peer,
+                          (int64_t)m->n_send_idx)))
         return rc;
-    if ((rc = s_check_ptr("recv_ptr", k, m->n_recv_ptr, m->recv_ptr, m->n_peer, m->n_halo))) return rc;
+    if ((rc = s_check_ptr("recv_ptr", k, m->n_recv_ptr, m->recv_ptr, m->n_peer, m->n_halo)))
+        return rc;
     for (size_t e = 0; e < m->n_send_idx; e++)
         if (m->send_idx[e] < 0 || m->send_idx[e] >= n_own)
-            return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: send index %d not in [0, %d)", (int)k,
-                                  (int)m->send_idx[e], (int)n_own);
+            return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: send index %d not in [0, %d)",
+                                  (int)k, (int)m->send_idx[e], (int)n_own);
     for (size_t p = 0; p < m->n_peer; p++)
         for (int32_t h = m->recv_ptr[p] + 1; h < m->recv_ptr[p + 1]; h++)
             if (m->gid[n_own + h] <= m->gid[n_own + h - 1])
-                return dgcn_error_set(DGCN_EFORMAT,
-                                      "shard of agent %d: halo global ids not increasing for peer %d",
-                                      (int)k, (int)m->peer[p]);
+                return dgcn_error_set(
+                    DGCN_EFORMAT, "shard of agent %d: halo global ids not increasing for peer %d",
+                    (int)k, (int)m->peer[p]);
     /* Every local row is a distinct node. */
     DGCN_ALLOC(sorted, n_loc);
     memcpy(sorted, m->gid, (size_t)n_loc * sizeof *sorted);
     qsort(sorted, (size_t)n_loc, sizeof *sorted, s_cmp_i32);
     for (int32_t r = 1; r < n_loc; r++)
         if (sorted[r] == sorted[r - 1]) {
-            rc = dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: node %d appears twice among local rows",
-                                (int)k, (int)sorted[r]);
+            rc = dgcn_error_set(DGCN_EFORMAT,
+                                "shard of agent %d: node %d appears twice among local rows", (int)k,
+                                (int)sorted[r]);
             goto fail;
         }
 fail:
@@ -460,8 +477,10 @@ int dgcn_shard_unpack(dgcn_shard *s, const uint8_t *buf, size_t len) {
     memset(s, 0, sizeof *s);
     Dgcnpb__Shard *m = dgcnpb__shard__unpack(NULL, len, buf);
     if (!m)
-        return dgcn_error_set(DGCN_EFORMAT, "shard: %zu bytes are not a valid Shard message "
-                                            "(truncated or corrupted)", len);
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "shard: %zu bytes are not a valid Shard message "
+                              "(truncated or corrupted)",
+                              len);
     DGCN_CHECK(s_validate(m));
     s->plan_id = m->plan_id;
     s->agent = m->agent;

@@ -19,23 +19,23 @@
 #include <stdint.h>
 
 typedef struct dgcn_shard {
-    uint64_t plan_id;        /* identifies the plan the shard belongs to */
-    int32_t agent;           /* this agent's id */
-    int32_t n_agents;        /* M */
-    int32_t n_global;        /* nodes in the whole graph */
-    int32_t n_train_global;  /* training nodes in the whole graph */
-    int32_t d, c;            /* feature dimension, classes */
+    uint64_t plan_id;       /* identifies the plan the shard belongs to */
+    int32_t agent;          /* this agent's id */
+    int32_t n_agents;       /* M */
+    int32_t n_global;       /* nodes in the whole graph */
+    int32_t n_train_global; /* training nodes in the whole graph */
+    int32_t d, c;           /* feature dimension, classes */
     int32_t n_own, n_halo;
-    int32_t *gid;            /* (n_own + n_halo) global id of each local row */
-    dgcn_csr a;              /* (n_own, n_own + n_halo) rows of A_hat, local column ids */
-    dgcn_csr x;              /* (n_own, d) preprocessed features */
-    int32_t *label;          /* (n_own) class or -1 */
-    uint8_t *split;          /* (n_own) enum dgcn_split */
+    int32_t *gid;   /* (n_own + n_halo) global id of each local row */
+    dgcn_csr a;     /* (n_own, n_own + n_halo) rows of A_hat, local column ids */
+    dgcn_csr x;     /* (n_own, d) preprocessed features */
+    int32_t *label; /* (n_own) class or -1 */
+    uint8_t *split; /* (n_own) enum dgcn_split */
     int32_t n_peers;
-    int32_t *peer;           /* (n_peers) peer agent ids, increasing */
-    int32_t *send_ptr;       /* (n_peers + 1) offsets into send_idx */
-    int32_t *send_idx;       /* (send_ptr[n_peers]) own local rows to send, peer by peer */
-    int32_t *recv_ptr;       /* (n_peers + 1) offsets of each peer's halo range (from 0) */
+    int32_t *peer;     /* (n_peers) peer agent ids, increasing */
+    int32_t *send_ptr; /* (n_peers + 1) offsets into send_idx */
+    int32_t *send_idx; /* (send_ptr[n_peers]) own local rows to send, peer by peer */
+    int32_t *recv_ptr; /* (n_peers + 1) offsets of each peer's halo range (from 0) */
 } dgcn_shard;
 
 /* Builds the shards of all m agents from a preprocessed dataset, its A_hat (n, n) and a partition.
@@ -54,8 +54,8 @@ int dgcn_shard_unpack(dgcn_shard *s, const uint8_t *buf, size_t len);
  * dir/shard-<k>.pb per agent. dir_write writes all; dir_read loads agent k's shard and checks it
  * against the manifest (plan id, agent, M): a truncated file or a shard of another plan is
  * DGCN_EFORMAT naming the file. */
-int dgcn_shard_dir_write(const char *dir, const dgcn_shard *shards, int32_t m,
-                         const int32_t *owner, int32_t n_global, const char *method, uint64_t seed);
+int dgcn_shard_dir_write(const char *dir, const dgcn_shard *shards, int32_t m, const int32_t *owner,
+                         int32_t n_global, const char *method, uint64_t seed);
 int dgcn_shard_dir_read(const char *dir, int32_t agent, dgcn_shard *s);
 
 #endif

@@ -29,7 +29,8 @@ static uint64_t s_fnv1a64(const uint8_t *p, size_t n) {
 
 static int s_write_file(const char *path, const uint8_t *buf, size_t len) {
     FILE *f = fopen(path, "wb");
-    if (!f) return dgcn_error_set(DGCN_EIO, "%s: cannot open for writing: %s", path, strerror(errno));
+    if (!f)
+        return dgcn_error_set(DGCN_EIO, "%s: cannot open for writing: %s", path, strerror(errno));
     size_t w = len ? fwrite(buf, 1, len, f) : 0;
     int bad = w != len;
     if (fclose(f) != 0) bad = 1;
@@ -38,7 +39,7 @@ static int s_write_file(const char *path, const uint8_t *buf, size_t len) {
 }
 
 int dgcn_shard_dir_write(const char *dir, const dgcn_shard *shards, int32_t m, const int32_t *owner,
-                    int32_t n_global, const char *method, uint64_t seed) {
+                         int32_t n_global, const char *method, uint64_t seed) {
     int rc = DGCN_OK;
     char path[4096], tmp[4096];
     uint8_t *buf = NULL;
@@ -47,11 +48,12 @@ int dgcn_shard_dir_write(const char *dir, const dgcn_shard *shards, int32_t m, c
     FILE *f = NULL;
     if (m < 1) return dgcn_error_set(DGCN_EINVAL, "plan write: %d agents", (int)m);
     for (int32_t k = 0; k < m; k++)
-        if (shards[k].agent != k || shards[k].n_agents != m || shards[k].plan_id != shards[0].plan_id ||
-            shards[k].n_global != n_global)
+        if (shards[k].agent != k || shards[k].n_agents != m ||
+            shards[k].plan_id != shards[0].plan_id || shards[k].n_global != n_global)
             return dgcn_error_set(DGCN_EINVAL,
                                   "plan write: shard %d says agent %d of %d, plan %016" PRIx64
-                                  ", %d nodes (expected agent %d of %d, plan %016" PRIx64 ", %d nodes)",
+                                  ", %d nodes (expected agent %d of %d, plan %016" PRIx64
+                                  ", %d nodes)",
                                   (int)k, (int)shards[k].agent, (int)shards[k].n_agents,
                                   shards[k].plan_id, (int)shards[k].n_global, (int)k, (int)m,
                                   shards[0].plan_id, (int)n_global);
@@ -86,9 +88,10 @@ int dgcn_shard_dir_write(const char *dir, const dgcn_shard *shards, int32_t m, c
         rc = dgcn_error_set(DGCN_EIO, "%s: cannot open for writing: %s", tmp, strerror(errno));
         goto fail;
     }
-    fprintf(f, "format %s\nplan_id %016" PRIx64 "\nagents %d\nnodes %d\nmethod %s\nseed %" PRIu64 "\n",
-            S_FORMAT, shards[0].plan_id, (int)m, (int)n_global, method && *method ? method : "unknown",
-            seed);
+    fprintf(f,
+            "format %s\nplan_id %016" PRIx64 "\nagents %d\nnodes %d\nmethod %s\nseed %" PRIu64 "\n",
+            S_FORMAT, shards[0].plan_id, (int)m, (int)n_global,
+            method && *method ? method : "unknown", seed);
     for (int32_t k = 0; k < m; k++)
         fprintf(f, "shard %d shard-%d.pb %zu %016" PRIx64 "\n", (int)k, (int)k, sizes[k], sums[k]);
     int bad = ferror(f) != 0;
@@ -128,7 +131,8 @@ static int s_read_manifest(const char *dir, int32_t agent, s_manifest *mf) {
         lineno++;
         size_t len = strlen(line);
         if (len == 0 || line[len - 1] != '\n') {
-            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%d: line too long or not terminated", path, lineno);
+            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%d: line too long or not terminated", path,
+                                lineno);
             goto done;
         }
         char key[32], val[256];
@@ -140,8 +144,8 @@ static int s_read_manifest(const char *dir, int32_t agent, s_manifest *mf) {
         }
         if (!strcmp(key, "format")) {
             if (strcmp(val, S_FORMAT)) {
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%d: format '%s', expected '%s'", path, lineno, val,
-                                    S_FORMAT);
+                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%d: format '%s', expected '%s'", path, lineno,
+                                    val, S_FORMAT);
                 goto done;
             }
             have_format = 1;
@@ -149,7 +153,8 @@ static int s_read_manifest(const char *dir, int32_t agent, s_manifest *mf) {
             char *end;
             mf->plan_id = strtoull(val, &end, 16);
             if (*end || strlen(val) != 16) {
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%d: plan_id '%s' is not 16 hex digits", path, lineno, val);
+                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%d: plan_id '%s' is not 16 hex digits", path,
+                                    lineno, val);
                 goto done;
             }
             have_id = 1;
@@ -157,30 +162,30 @@ static int s_read_manifest(const char *dir, int32_t agent, s_manifest *mf) {
             char *end;
             long v = strtol(val, &end, 10);
             if (*end || v < 1 || v > INT32_MAX) {
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%d: %s '%s' is not a positive integer", path, lineno,
-                                    key, val);
+                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%d: %s '%s' is not a positive integer", path,
+                                    lineno, key, val);
                 goto done;
             }
-            if (key[0] == 'a')
-                mf->agents = (int32_t)v;
-            else
-                mf->nodes = (int32_t)v;
+            if (key[0] == 'a') mf->agents = (int32_t)v;
+            else mf->nodes = (int32_t)v;
         } else if (!strcmp(key, "method") || !strcmp(key, "seed")) {
             /* informational */
         } else if (!strcmp(key, "shard")) {
             char file[256], sum[64];
             if (sscanf(line, "shard %d %255s %lld %63s", &k, file, &bytes, sum) != 4 || bytes < 0 ||
                 strchr(file, '/') || strlen(sum) != 16) {
-                rc = dgcn_error_set(DGCN_EFORMAT,
-                                    "%s:%d: expected 'shard <agent> <file> <bytes> <16 hex digit checksum>'",
-                                    path, lineno);
+                rc = dgcn_error_set(
+                    DGCN_EFORMAT,
+                    "%s:%d: expected 'shard <agent> <file> <bytes> <16 hex digit checksum>'", path,
+                    lineno);
                 goto done;
             }
             if (k == agent) {
                 char *end;
                 mf->sum = strtoull(sum, &end, 16);
                 if (*end) {
-                    rc = dgcn_error_set(DGCN_EFORMAT, "%s:%d: checksum '%s' is not hex", path, lineno, sum);
+                    rc = dgcn_error_set(DGCN_EFORMAT, "%s:%d: checksum '%s' is not hex", path,
+                                        lineno, sum);
                     goto done;
                 }
                 snprintf(mf->file, sizeof mf->file, "%s", file);
@@ -197,10 +202,12 @@ static int s_read_manifest(const char *dir, int32_t agent, s_manifest *mf) {
         goto done;
     }
     if (agent < 0 || agent >= mf->agents) {
-        rc = dgcn_error_set(DGCN_EINVAL, "%s: agent %d not in [0, %d)", path, (int)agent, (int)mf->agents);
+        rc = dgcn_error_set(DGCN_EINVAL, "%s: agent %d not in [0, %d)", path, (int)agent,
+                            (int)mf->agents);
         goto done;
     }
-    if (!mf->have_shard) rc = dgcn_error_set(DGCN_EFORMAT, "%s: no shard line for agent %d", path, (int)agent);
+    if (!mf->have_shard)
+        rc = dgcn_error_set(DGCN_EFORMAT, "%s: no shard line for agent %d", path, (int)agent);
 done:
     fclose(f);
     return rc;
@@ -225,19 +232,23 @@ int dgcn_shard_dir_read(const char *dir, int32_t agent, dgcn_shard *s) {
         goto fail;
     }
     if ((int64_t)st.st_size != mf.bytes) {
-        rc = dgcn_error_set(DGCN_EFORMAT, "%s: %lld bytes, the manifest says %lld (truncated or replaced)",
-                            path, (long long)st.st_size, (long long)mf.bytes);
+        rc = dgcn_error_set(DGCN_EFORMAT,
+                            "%s: %lld bytes, the manifest says %lld (truncated or replaced)", path,
+                            (long long)st.st_size, (long long)mf.bytes);
         goto fail;
     }
     DGCN_ALLOC(buf, mf.bytes);
     if (mf.bytes > 0 && fread(buf, 1, (size_t)mf.bytes, f) != (size_t)mf.bytes) {
-        rc = dgcn_error_set(DGCN_EFORMAT, "%s: short read (expected %lld bytes)", path, (long long)mf.bytes);
+        rc = dgcn_error_set(DGCN_EFORMAT, "%s: short read (expected %lld bytes)", path,
+                            (long long)mf.bytes);
         goto fail;
     }
     uint64_t sum = s_fnv1a64(buf, (size_t)mf.bytes);
     if (sum != mf.sum) {
-        rc = dgcn_error_set(DGCN_EFORMAT, "%s: checksum %016" PRIx64 ", the manifest says %016" PRIx64
-                                          " (corrupted or from another plan)", path, sum, mf.sum);
+        rc = dgcn_error_set(DGCN_EFORMAT,
+                            "%s: checksum %016" PRIx64 ", the manifest says %016" PRIx64
+                            " (corrupted or from another plan)",
+                            path, sum, mf.sum);
         goto fail;
     }
     rc = dgcn_shard_unpack(s, buf, (size_t)mf.bytes);
@@ -248,10 +259,11 @@ int dgcn_shard_dir_read(const char *dir, int32_t agent, dgcn_shard *s) {
     if (s->plan_id != mf.plan_id || s->agent != agent || s->n_agents != mf.agents ||
         s->n_global != mf.nodes) {
         rc = dgcn_error_set(DGCN_EFORMAT,
-                            "%s: shard of plan %016" PRIx64 ", agent %d of %d, %d nodes; the manifest wants "
+                            "%s: shard of plan %016" PRIx64
+                            ", agent %d of %d, %d nodes; the manifest wants "
                             "plan %016" PRIx64 ", agent %d of %d, %d nodes",
-                            path, s->plan_id, (int)s->agent, (int)s->n_agents, (int)s->n_global, mf.plan_id,
-                            (int)agent, (int)mf.agents, (int)mf.nodes);
+                            path, s->plan_id, (int)s->agent, (int)s->n_agents, (int)s->n_global,
+                            mf.plan_id, (int)agent, (int)mf.agents, (int)mf.nodes);
         goto fail;
     }
 fail:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# launch/test.sh: set up (install missing packages, build) and run the whole test suite, first in the
-# release build, then under AddressSanitizer + UndefinedBehaviorSanitizer.
+# launch/test.sh: set up (install missing packages, build), check that the C sources match
+# .clang-format, and run the whole test suite, first in the release build, then under
+# AddressSanitizer + UndefinedBehaviorSanitizer.
 # Suites that need ../shared/data skip with a message when it is absent.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -8,6 +9,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=launch/env.sh
 . "$here/launch/env.sh"
 jobs="$(nproc 2>/dev/null || echo 2)"
+echo "== format (launch/format.sh --check)"
+"$here/launch/format.sh" --check
 echo "== tests (release build)"
 ctest --test-dir "$here/build" --output-on-failure -j "$jobs"
 echo "== tests (ASan + UBSan build)"

@@ -30,7 +30,8 @@ int dgcn_consensus_kind_parse(const char *name, dgcn_consensus_kind *out) {
             return DGCN_OK;
         }
     }
-    return dgcn_error_set(DGCN_EINVAL, "unknown optimizer '%s' (expected dgd, dgd-atc, gt, gt-adam)",
+    return dgcn_error_set(DGCN_EINVAL,
+                          "unknown optimizer '%s' (expected dgd, dgd-atc, gt, gt-adam)",
                           name ? name : "(null)");
 }
 
@@ -73,8 +74,9 @@ int dgcn_consensus_config_check(const dgcn_consensus_config *cfg) {
                               cfg->grad_scale);
     if (cfg->kind == DGCN_CONSENSUS_GT_ADAM) {
         if (!(cfg->beta1 >= 0.0 && cfg->beta1 < 1.0) || !(cfg->beta2 >= 0.0 && cfg->beta2 < 1.0))
-            return dgcn_error_set(DGCN_EINVAL, "consensus: gt-adam betas (%g, %g) must be in [0, 1)",
-                                  cfg->beta1, cfg->beta2);
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "consensus: gt-adam betas (%g, %g) must be in [0, 1)", cfg->beta1,
+                                  cfg->beta2);
         if (!(cfg->eps > 0.0))
             return dgcn_error_set(DGCN_EINVAL, "consensus: gt-adam eps = %g must be > 0", cfg->eps);
     }
@@ -137,15 +139,12 @@ int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, con
     const double alpha = dgcn_step_at(&c->cfg.step, n);
     const double s = c->cfg.grad_scale;
     switch (c->cfg.kind) {
-    case DGCN_CONSENSUS_DGD:
-        memcpy(msg, theta, (size_t)p * sizeof *msg);
-        return DGCN_OK;
+    case DGCN_CONSENSUS_DGD: memcpy(msg, theta, (size_t)p * sizeof *msg); return DGCN_OK;
     case DGCN_CONSENSUS_DGD_ATC:
         for (int64_t i = 0; i < p; i++) msg[i] = (float)((double)theta[i] - alpha * s * grad[i]);
         return DGCN_OK;
     case DGCN_CONSENSUS_GT:
-    case DGCN_CONSENSUS_GT_ADAM:
-        break;
+    case DGCN_CONSENSUS_GT_ADAM: break;
     }
     /* y_k(n) = ymix_k(n-1) + s g_k(n) - s g_k(n-1); y_k(0) = s g_k(0). */
     for (int64_t i = 0; i < p; i++) {
@@ -154,11 +153,10 @@ int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, con
         c->g_old[i] = gt;
     }
     c->started = 1;
-    float *step_out = msg;    /* (P) theta_k - direction */
+    float *step_out = msg;      /* (P) theta_k - direction */
     float *track_out = msg + p; /* (P) y_k */
     if (c->cfg.kind == DGCN_CONSENSUS_GT) {
-        for (int64_t i = 0; i < p; i++)
-            step_out[i] = (float)((double)theta[i] - alpha * c->y[i]);
+        for (int64_t i = 0; i < p; i++) step_out[i] = (float)((double)theta[i] - alpha * c->y[i]);
     } else { /* GT_ADAM steps after mixing, on the mixed tracker (dgcn_consensus_mix) */
         memcpy(step_out, theta, (size_t)p * sizeof *step_out);
     }

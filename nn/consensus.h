@@ -59,8 +59,8 @@ double dgcn_step_at(const dgcn_step_schedule *s, int64_t n);
 typedef struct dgcn_consensus_config {
     dgcn_consensus_kind kind;
     dgcn_step_schedule step;
-    double grad_scale;          /* s: multiplies every local gradient (use M; see above) */
-    double beta1, beta2, eps;   /* GT_ADAM moments (0.9, 0.999, 1e-8) */
+    double grad_scale;        /* s: multiplies every local gradient (use M; see above) */
+    double beta1, beta2, eps; /* GT_ADAM moments (0.9, 0.999, 1e-8) */
 } dgcn_consensus_config;
 
 /* kind with step alpha0 constant, grad_scale 1, Adam defaults. */

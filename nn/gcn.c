@@ -27,24 +27,24 @@ struct dgcn_gcn {
     dgcn_block blk;
     dgcn_exchange_fn exchange;
     void *ctx;
-    int32_t n_m;     /* rows of the M buffers: n_own + n_halo (GCN) or n_own (MLP) */
-    int32_t max_w;   /* widest of dims[1..L] */
-    dgcn_csr at;     /* (n_own + n_halo, n_own) transpose of blk.a (GCN only) */
-    float *arena;    /* owns every float buffer below */
-    float *xd_val;   /* (x->nnz) dropped-and-scaled features of the last training forward */
-    float *m[DGCN_MAX_LAYERS];      /* (n_m, dims[l+1]) M_l, own rows then halo rows */
-    float *h[DGCN_MAX_LAYERS];      /* (n_own, dims[l]) H_l for l >= 1 */
-    float *hd_buf[DGCN_MAX_LAYERS]; /* (n_own, dims[l]) dropout(H_l) for l >= 1 */
+    int32_t n_m;   /* rows of the M buffers: n_own + n_halo (GCN) or n_own (MLP) */
+    int32_t max_w; /* widest of dims[1..L] */
+    dgcn_csr at;   /* (n_own + n_halo, n_own) transpose of blk.a (GCN only) */
+    float *arena;  /* owns every float buffer below */
+    float *xd_val; /* (x->nnz) dropped-and-scaled features of the last training forward */
+    float *m[DGCN_MAX_LAYERS];        /* (n_m, dims[l+1]) M_l, own rows then halo rows */
+    float *h[DGCN_MAX_LAYERS];        /* (n_own, dims[l]) H_l for l >= 1 */
+    float *hd_buf[DGCN_MAX_LAYERS];   /* (n_own, dims[l]) dropout(H_l) for l >= 1 */
     const float *hd[DGCN_MAX_LAYERS]; /* the layer inputs of the last forward (hd_buf or h) */
-    const float *x_used;            /* values of dropout(X) in the last forward (xd_val or x->val) */
-    float *logits;   /* (n_own, dims[L]) */
-    float *dlogits;  /* (n_own, dims[L]) gradient of the loss, from the last training forward */
-    float *dz[2];    /* (n_own, max_w) ping-pong gradients w.r.t. Z */
-    float *dm;       /* (n_m, max_w) gradient w.r.t. M over own + halo rows */
-    float *dhd;      /* (n_own, max_w) gradient w.r.t. Hd */
-    float drop_scale;   /* 1 / (1 - p) of the last forward, 1 without dropout */
-    int trained;        /* the last forward was a training forward */
-    int64_t iter;       /* iteration of the last forward (error messages) */
+    const float *x_used; /* values of dropout(X) in the last forward (xd_val or x->val) */
+    float *logits;       /* (n_own, dims[L]) */
+    float *dlogits;      /* (n_own, dims[L]) gradient of the loss, from the last training forward */
+    float *dz[2];        /* (n_own, max_w) ping-pong gradients w.r.t. Z */
+    float *dm;           /* (n_m, max_w) gradient w.r.t. M over own + halo rows */
+    float *dhd;          /* (n_own, max_w) gradient w.r.t. Hd */
+    float drop_scale;    /* 1 / (1 - p) of the last forward, 1 without dropout */
+    int trained;         /* the last forward was a training forward */
+    int64_t iter;        /* iteration of the last forward (error messages) */
 };
 
 dgcn_model_config dgcn_model_defaults(dgcn_model_kind kind, int32_t d, int32_t c) {
@@ -111,16 +111,19 @@ static int s_check_csr(const dgcn_csr *m, int32_t n_rows, int32_t n_cols, const 
     if (!m->rowptr || (m->nnz > 0 && (!m->col || !m->val)) || m->nnz < 0)
         return dgcn_error_set(DGCN_EINVAL, "gcn block: %s has missing arrays", what);
     if (m->rowptr[0] != 0 || m->rowptr[n_rows] != m->nnz)
-        return dgcn_error_set(DGCN_EINVAL, "gcn block: %s rowptr spans [%lld, %lld], expected [0, %lld]",
-                              what, (long long)m->rowptr[0], (long long)m->rowptr[n_rows],
+        return dgcn_error_set(DGCN_EINVAL,
+                              "gcn block: %s rowptr spans [%lld, %lld], expected [0, %lld]", what,
+                              (long long)m->rowptr[0], (long long)m->rowptr[n_rows],
                               (long long)m->nnz);
     for (int32_t r = 0; r < n_rows; r++) {
         if (m->rowptr[r + 1] < m->rowptr[r])
-            return dgcn_error_set(DGCN_EINVAL, "gcn block: %s rowptr decreases at row %d", what, (int)r);
+            return dgcn_error_set(DGCN_EINVAL, "gcn block: %s rowptr decreases at row %d", what,
+                                  (int)r);
         for (int64_t e = m->rowptr[r]; e < m->rowptr[r + 1]; e++)
             if (m->col[e] < 0 || m->col[e] >= n_cols)
-                return dgcn_error_set(DGCN_EINVAL, "gcn block: %s row %d has column %d outside [0, %d)",
-                                      what, (int)r, (int)m->col[e], (int)n_cols);
+                return dgcn_error_set(DGCN_EINVAL,
+                                      "gcn block: %s row %d has column %d outside [0, %d)", what,
+                                      (int)r, (int)m->col[e], (int)n_cols);
     }
     return DGCN_OK;
 }
@@ -136,7 +139,8 @@ static int s_check_block(const dgcn_model_config *cfg, const dgcn_block *blk,
         return dgcn_error_set(DGCN_EINVAL, "gcn block: n_own + n_halo overflows");
     if ((rc = s_check_csr(blk->x, blk->n_own, cfg->dims[0], "features x"))) return rc;
     if (cfg->kind == DGCN_MODEL_GCN) {
-        if ((rc = s_check_csr(blk->a, blk->n_own, blk->n_own + blk->n_halo, "a_hat block"))) return rc;
+        if ((rc = s_check_csr(blk->a, blk->n_own, blk->n_own + blk->n_halo, "a_hat block")))
+            return rc;
         if (blk->n_halo > 0 && !exchange)
             return dgcn_error_set(DGCN_EINVAL, "gcn block: %d halo rows but no exchange hook",
                                   (int)blk->n_halo);
@@ -149,14 +153,17 @@ static int s_check_block(const dgcn_model_config *cfg, const dgcn_block *blk,
             return dgcn_error_set(DGCN_EINVAL, "gcn block: row %d has global id %d < 0", (int)r,
                                   (int)blk->gid[r]);
         if (blk->label[r] < -1 || blk->label[r] >= c)
-            return dgcn_error_set(DGCN_EINVAL, "gcn block: row %d (node %d) has label %d outside [-1, %d)",
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "gcn block: row %d (node %d) has label %d outside [-1, %d)",
                                   (int)r, (int)blk->gid[r], (int)blk->label[r], (int)c);
         if (blk->split[r] > DGCN_SPLIT_TEST)
-            return dgcn_error_set(DGCN_EINVAL, "gcn block: row %d (node %d) has split %d outside [0, 3]",
-                                  (int)r, (int)blk->gid[r], (int)blk->split[r]);
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "gcn block: row %d (node %d) has split %d outside [0, 3]", (int)r,
+                                  (int)blk->gid[r], (int)blk->split[r]);
     }
     if (blk->n_train_global < 0)
-        return dgcn_error_set(DGCN_EINVAL, "gcn block: n_train_global %d < 0", (int)blk->n_train_global);
+        return dgcn_error_set(DGCN_EINVAL, "gcn block: n_train_global %d < 0",
+                              (int)blk->n_train_global);
     if (!(blk->reg_share >= 0.0f) || !isfinite(blk->reg_share))
         return dgcn_error_set(DGCN_EINVAL, "gcn block: reg_share %g must be finite and >= 0",
                               (double)blk->reg_share);
@@ -239,9 +246,7 @@ void dgcn_gcn_destroy(dgcn_gcn **g) {
     *g = NULL;
 }
 
-const float *dgcn_gcn_logits(const dgcn_gcn *g) {
-    return g->logits;
-}
+const float *dgcn_gcn_logits(const dgcn_gcn *g) { return g->logits; }
 
 /* Calls the exchange hook (when there is one) and names the layer and phase on failure. */
 static int s_exchange(dgcn_gcn *g, int layer, dgcn_phase phase, float *rows, int32_t width) {
@@ -274,8 +279,8 @@ int dgcn_gcn_forward(dgcn_gcn *g, const float *theta, int training, uint64_t see
         float *m = g->m[l];
         /* M_l = dropout(H_l) W_l over the own rows. */
         if (l == 0) {
-            dgcn_sparse_dropout_matmul_forward(m, drop ? g->xd_val : NULL, blk->x, w, fo, blk->gid, p,
-                                               seed, iter, 0);
+            dgcn_sparse_dropout_matmul_forward(m, drop ? g->xd_val : NULL, blk->x, w, fo, blk->gid,
+                                               p, seed, iter, 0);
             g->x_used = drop ? g->xd_val : blk->x->val;
         } else {
             dgcn_matmul_forward(m, g->hd[l], w, n, fi, fo);
@@ -309,10 +314,13 @@ fail:
 
 int dgcn_gcn_backward(dgcn_gcn *g, const float *theta, float *grad) {
     int rc;
-    if (!g || !theta || !grad) return dgcn_error_set(DGCN_EINVAL, "dgcn_gcn_backward: NULL argument");
+    if (!g || !theta || !grad)
+        return dgcn_error_set(DGCN_EINVAL, "dgcn_gcn_backward: NULL argument");
     if (!g->trained)
-        return dgcn_error_set(DGCN_EINVAL, "dgcn_gcn_backward: iteration %lld: no training forward "
-                              "to differentiate", (long long)g->iter);
+        return dgcn_error_set(DGCN_EINVAL,
+                              "dgcn_gcn_backward: iteration %lld: no training forward "
+                              "to differentiate",
+                              (long long)g->iter);
     const dgcn_model_config *cfg = &g->cfg;
     const dgcn_block *blk = &g->blk;
     const int L = cfg->n_layers;

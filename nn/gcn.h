@@ -32,10 +32,10 @@ typedef enum dgcn_model_kind { DGCN_MODEL_GCN = 0, DGCN_MODEL_MLP = 1 } dgcn_mod
 
 typedef struct dgcn_model_config {
     dgcn_model_kind kind;
-    int n_layers;                         /* L >= 1 (default 2) */
-    int32_t dims[DGCN_MAX_LAYERS + 1];    /* dims[0] = features, dims[L] = classes */
-    float dropout;                        /* drop probability on every layer's input (0.5) */
-    float weight_decay;                   /* L2 on W_0 (5e-4) */
+    int n_layers;                      /* L >= 1 (default 2) */
+    int32_t dims[DGCN_MAX_LAYERS + 1]; /* dims[0] = features, dims[L] = classes */
+    float dropout;                     /* drop probability on every layer's input (0.5) */
+    float weight_decay;                /* L2 on W_0 (5e-4) */
 } dgcn_model_config;
 
 /* Kipf and Welling's setup for d features and c classes: 2 layers, 16 hidden, dropout 0.5, 5e-4. */

@@ -32,11 +32,12 @@ static inline void s_mask_sparse(float *restrict out, const float *restrict in,
 }
 
 /* out[j] = in[j] * factor(k, j) for j < w (a dense row); out and in do not overlap. */
-static inline void s_mask_dense(float *restrict out, const float *restrict in, int32_t w, uint64_t k,
-                                float p, float scale) {
+static inline void s_mask_dense(float *restrict out, const float *restrict in, int32_t w,
+                                uint64_t k, float p, float scale) {
     int32_t j = 0;
     for (; j + S_CHUNK <= w; j += S_CHUNK)
-        for (int t = 0; t < S_CHUNK; t++) out[j + t] = in[j + t] * s_keep(k, (uint32_t)(j + t), p, scale);
+        for (int t = 0; t < S_CHUNK; t++)
+            out[j + t] = in[j + t] * s_keep(k, (uint32_t)(j + t), p, scale);
     for (; j < w; j++) out[j] = in[j] * s_keep(k, (uint32_t)j, p, scale);
 }
 
@@ -67,8 +68,8 @@ void dgcn_matmul_backward(float *din, float *dw, const float *dout, const float 
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fi, fo, n, 1.0f, in, fi, dout, fo, 1.0f,
                 dw, fo);
     if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, fi, fo, 1.0f, dout, fo, w, fo,
-                    1.0f, din, fi);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, fi, fo, 1.0f, dout, fo, w, fo, 1.0f,
+                    din, fi);
 }
 
 /* ---- sparse x dense ---- */
@@ -82,9 +83,7 @@ static inline s_v4 s_load4(const float *p) {
     return v;
 }
 
-static inline void s_store4(float *p, s_v4 v) {
-    memcpy(p, &v, sizeof v);
-}
+static inline void s_store4(float *p, s_v4 v) { memcpy(p, &v, sizeof v); }
 
 /* Eight floats in a register (one AVX register, or two SSE ones without AVX). Loaded through an
  * out-parameter: returning it by value is an ABI question on builds without AVX. */
@@ -232,10 +231,10 @@ void dgcn_csr_transpose_fill(dgcn_csr *at, const dgcn_csr *a, int64_t *count) {
 /* y = dropout(x) w, width W (constant after inlining; 0 = use w_rt through the memory path). Each
  * row's values are masked in chunks first (vectorized, branch-free: a dropped entry adds zeros,
  * as a branch on a random mask would mispredict half the time), then accumulated. */
-static inline __attribute__((always_inline)) void s_sparse_dropout_matmul(
-    float *restrict y, float *restrict xd_val, const dgcn_csr *x, const float *restrict w,
-    const int W, int32_t w_rt, const int32_t *gid, int drop, float p, float scale, uint64_t seed,
-    int64_t iter, int layer) {
+static inline __attribute__((always_inline)) void
+s_sparse_dropout_matmul(float *restrict y, float *restrict xd_val, const dgcn_csr *x,
+                        const float *restrict w, const int W, int32_t w_rt, const int32_t *gid,
+                        int drop, float p, float scale, uint64_t seed, int64_t iter, int layer) {
     const int64_t *restrict rp = x->rowptr;
     const int32_t *restrict col = x->col;
     const float *restrict val = x->val;
@@ -266,17 +265,20 @@ void dgcn_sparse_dropout_matmul_forward(float *y, float *xd_val, const dgcn_csr 
     float scale = drop ? 1.0f / (1.0f - p) : 1.0f;
     switch (fo) {
 #define S_CASE(W)                                                                                  \
-    case W: s_sparse_dropout_matmul(y, xd_val, x, w, W, W, gid, drop, p, scale, seed, iter, layer); break;
+    case W:                                                                                        \
+        s_sparse_dropout_matmul(y, xd_val, x, w, W, W, gid, drop, p, scale, seed, iter, layer);    \
+        break;
         S_WIDTH_CASES(S_CASE)
 #undef S_CASE
-    default: s_sparse_dropout_matmul(y, xd_val, x, w, 0, fo, gid, drop, p, scale, seed, iter, layer);
+    default:
+        s_sparse_dropout_matmul(y, xd_val, x, w, 0, fo, gid, drop, p, scale, seed, iter, layer);
     }
     if (xd_val && !drop) memcpy(xd_val, x->val, (size_t)x->nnz * sizeof *xd_val);
 }
 
-static inline __attribute__((always_inline)) void s_sparse_matmul_backward(float *restrict dw, const dgcn_csr *x,
-                                            const float *restrict xd_val, const float *restrict dy,
-                                            int32_t W) {
+static inline __attribute__((always_inline)) void
+s_sparse_matmul_backward(float *restrict dw, const dgcn_csr *x, const float *restrict xd_val,
+                         const float *restrict dy, int32_t W) {
     const int64_t *restrict rp = x->rowptr;
     const int32_t *restrict col = x->col;
     for (int32_t r = 0; r < x->n_rows; r++) {
@@ -333,7 +335,8 @@ void dgcn_relu_backward(float *restrict din, const float *restrict dout, const f
                         int64_t n) {
     int64_t i = 0;
     for (; i + S_CHUNK <= n; i += S_CHUNK)
-        for (int t = 0; t < S_CHUNK; t++) din[i + t] += dout[i + t] * (in[i + t] > 0.0f ? 1.0f : 0.0f);
+        for (int t = 0; t < S_CHUNK; t++)
+            din[i + t] += dout[i + t] * (in[i + t] > 0.0f ? 1.0f : 0.0f);
     for (; i < n; i++) din[i] += dout[i] * (in[i] > 0.0f ? 1.0f : 0.0f);
 }
 
@@ -341,12 +344,14 @@ void dgcn_relu_dropout_backward(float *restrict dz, const float *restrict dhd,
                                 const float *restrict hd, float scale, int64_t n) {
     int64_t i = 0;
     for (; i + S_CHUNK <= n; i += S_CHUNK)
-        for (int t = 0; t < S_CHUNK; t++) dz[i + t] = dhd[i + t] * (hd[i + t] != 0.0f ? scale : 0.0f);
+        for (int t = 0; t < S_CHUNK; t++)
+            dz[i + t] = dhd[i + t] * (hd[i + t] != 0.0f ? scale : 0.0f);
     for (; i < n; i++) dz[i] = dhd[i] * (hd[i] != 0.0f ? scale : 0.0f);
 }
 
 void dgcn_softmax_xent(float *dlogits, const float *logits, const int32_t *label,
-                       const uint8_t *split, int32_t n, int32_t c, float grad_scale, dgcn_eval *ev) {
+                       const uint8_t *split, int32_t n, int32_t c, float grad_scale,
+                       dgcn_eval *ev) {
     if (dlogits) memset(dlogits, 0, (size_t)n * (size_t)c * sizeof *dlogits);
     for (int32_t r = 0; r < n; r++) {
         int s = split[r];

@@ -23,8 +23,8 @@
 /* The 64-bit key of one row of a layer-`layer` dropout: nested splitmix64 finalizers (dgcn_mix64)
  * of (seed, iter, layer, gid), a pure function of those four. */
 static inline uint64_t dgcn_dropout_row_key(uint64_t seed, int64_t iter, int layer, int32_t gid) {
-    return dgcn_mix64(seed ^ dgcn_mix64((uint64_t)iter ^ dgcn_mix64((uint64_t)layer ^
-                                                                    dgcn_mix64((uint64_t)gid))));
+    return dgcn_mix64(seed ^ dgcn_mix64((uint64_t)iter ^
+                                        dgcn_mix64((uint64_t)layer ^ dgcn_mix64((uint64_t)gid))));
 }
 
 /* Uniform in [0, 1) (24 bits) of column col of the row keyed k: the 32-bit murmur3 finalizer of
@@ -54,8 +54,8 @@ void dgcn_matmul_backward(float *din /* (n, fi) or NULL */, float *dw /* (fi, fo
 
 /* y = a m for a CSR a (n_rows, n_cols) and a dense m (n_cols, w). Overwrites y.
  * The transposed product G_full = A^T G is dgcn_spmm on the transpose of A (dgcn_csr_transpose). */
-void dgcn_spmm(float *y /* (a->n_rows, w) */, const dgcn_csr *a, const float *m /* (a->n_cols, w) */,
-               int32_t w);
+void dgcn_spmm(float *y /* (a->n_rows, w) */, const dgcn_csr *a,
+               const float *m /* (a->n_cols, w) */, int32_t w);
 /* g_full += a^T g by scattering each row of g (the transpose-free form of the backward product). */
 void dgcn_spmm_t_scatter(float *g_full /* (a->n_cols, w) */, const dgcn_csr *a,
                          const float *g /* (a->n_rows, w) */, int32_t w);
@@ -68,9 +68,10 @@ void dgcn_csr_transpose_fill(dgcn_csr *at, const dgcn_csr *a, int64_t *count /* 
  * stored nonzeros (columns as keys). p == 0 or gid == NULL means no dropout. When xd_val is
  * not NULL it receives the dropped-and-scaled value of every stored entry (0 where dropped), which
  * is what dgcn_sparse_matmul_backward needs. Overwrites y. */
-void dgcn_sparse_dropout_matmul_forward(float *y /* (x->n_rows, fo) */, float *xd_val /* (x->nnz) */,
-                                        const dgcn_csr *x, const float *w /* (x->n_cols, fo) */,
-                                        int32_t fo, const int32_t *gid /* (x->n_rows) */, float p,
+void dgcn_sparse_dropout_matmul_forward(float *y /* (x->n_rows, fo) */,
+                                        float *xd_val /* (x->nnz) */, const dgcn_csr *x,
+                                        const float *w /* (x->n_cols, fo) */, int32_t fo,
+                                        const int32_t *gid /* (x->n_rows) */, float p,
                                         uint64_t seed, int64_t iter, int layer);
 /* dw += dropout(x)^T dy, with dropout(x) given as x's pattern with the values xd_val (x->val itself
  * when no dropout was applied). */
@@ -91,8 +92,8 @@ void dgcn_dropout_backward(float *din /* (n, w) */, const float *dout /* (n, w) 
 /* out = max(in, 0); out may equal in. */
 void dgcn_relu_forward(float *out /* (n) */, const float *in /* (n) */, int64_t n);
 /* din += dout where in > 0 (in is the ReLU's input or output: same sign pattern). */
-void dgcn_relu_backward(float *din /* (n) */, const float *dout /* (n) */, const float *in /* (n) */,
-                        int64_t n);
+void dgcn_relu_backward(float *din /* (n) */, const float *dout /* (n) */,
+                        const float *in /* (n) */, int64_t n);
 /* The backward of hd = dropout(relu(z)) in one pass, without redrawing the mask: overwrites
  * dz = dhd * scale where hd != 0, else 0 (hd != 0 exactly when the element was kept and z > 0). */
 void dgcn_relu_dropout_backward(float *dz /* (n) */, const float *dhd /* (n) */,

@@ -9,10 +9,10 @@
 #include <stdint.h>
 
 typedef struct dgcn_adam {
-    int64_t n;  /* parameters */
-    float *m;   /* (n) first-moment estimate */
-    float *v;   /* (n) second-moment estimate */
-    int64_t t;  /* steps taken */
+    int64_t n; /* parameters */
+    float *m;  /* (n) first-moment estimate */
+    float *v;  /* (n) second-moment estimate */
+    int64_t t; /* steps taken */
 } dgcn_adam;
 
 /* Zeroed moments for n parameters, t = 0. */

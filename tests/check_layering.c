@@ -18,8 +18,17 @@ static const char *const s_exempt_files[] = {"tests/test_comm.c", "tests/mpi_con
 
 /* What may not appear outside comm/ (matched anywhere on a line, comments included). */
 static const char *const s_banned[] = {
-    "comm/zmq_transport.h", "comm/mpi_transport.h", "comm/inproc.h", "<zmq.h>", "<mpi.h>",
-    "\"zmq.h\"", "\"mpi.h\"", "DGCN_BACKEND_", "dgcn_zmq_", "dgcn_mpi_", "dgcn_inproc_",
+    "comm/zmq_transport.h",
+    "comm/mpi_transport.h",
+    "comm/inproc.h",
+    "<zmq.h>",
+    "<mpi.h>",
+    "\"zmq.h\"",
+    "\"mpi.h\"",
+    "DGCN_BACKEND_",
+    "dgcn_zmq_",
+    "dgcn_mpi_",
+    "dgcn_inproc_",
 };
 
 static int s_ends_with(const char *s, const char *suffix) {
@@ -75,13 +84,16 @@ int main(void) {
     }
     int st = pclose(p);
     if (st != 0 || files == 0) {
-        fprintf(stderr, "check_layering: could not list the sources of %s with git (status %d, "
-                        "%d files)\n", root, st, files);
+        fprintf(stderr,
+                "check_layering: could not list the sources of %s with git (status %d, "
+                "%d files)\n",
+                root, st, files);
         return 2;
     }
     if (bad) {
         printf("%d line(s) outside comm/ name a transport backend: open transports by address "
-               "(comm/transport.h, comm/hub.h) instead\n", bad);
+               "(comm/transport.h, comm/hub.h) instead\n",
+               bad);
         return 1;
     }
     printf("check_layering: %d sources outside comm/ name no transport backend\n", files);

@@ -34,10 +34,10 @@ static inline float tp_val(int s, int r, int64_t it, int step, int j) {
 
 /* Counters a pattern run produces (sent side). */
 typedef struct tp_result {
-    int fails;            /* mismatched values or failed exchanges */
-    int rc;               /* first error code */
-    char msg[512];        /* its detail */
-    dgcn_traffic expect;  /* independently computed totals */
+    int fails;           /* mismatched values or failed exchanges */
+    int rc;              /* first error code */
+    char msg[512];       /* its detail */
+    dgcn_traffic expect; /* independently computed totals */
     dgcn_traffic expect_link[TP_MAXN];
 } tp_result;
 

@@ -23,7 +23,7 @@ static int s_rank;
     do {                                                                                           \
         if (!(cond)) {                                                                             \
             s_fails++;                                                                             \
-            fprintf(stderr, "rank %d: FAIL %s:%d: ", s_rank, __FILE__, __LINE__);                \
+            fprintf(stderr, "rank %d: FAIL %s:%d: ", s_rank, __FILE__, __LINE__);                  \
             fprintf(stderr, __VA_ARGS__);                                                          \
             fprintf(stderr, "\n");                                                                 \
         }                                                                                          \
@@ -254,6 +254,7 @@ int main(int argc, char **argv) {
     s_phase_impersonate();
     s_phase_timeout();
     dgcn_mpi_finalize();
-    if (s_rank == 0 || s_fails) printf("rank %d: %s (%d failures)\n", s_rank, s_fails ? "FAIL" : "ok", s_fails);
+    if (s_rank == 0 || s_fails)
+        printf("rank %d: %s (%d failures)\n", s_rank, s_fails ? "FAIL" : "ok", s_fails);
     return s_fails ? 1 : 0;
 }

@@ -170,7 +170,8 @@ START_TEST(test_gt_adam_steps_on_mixed_tracker) {
     }
     for (int k = 0; k < 2; k++) {
         const float *recv[1] = {msg[1 - k]};
-        ck_assert_int_eq(dgcn_consensus_mix(c[k], 0, g[k], row, 1, msg[k], recv, theta[k]), DGCN_OK);
+        ck_assert_int_eq(dgcn_consensus_mix(c[k], 0, g[k], row, 1, msg[k], recv, theta[k]),
+                         DGCN_OK);
     }
     /* ymix = 1 for both: the first Adam step is alpha * sign = 0.1 */
     ck_assert_double_eq_tol(theta[0][0], 0.9, 1e-6);
@@ -210,8 +211,8 @@ START_TEST(test_gt_tracking_invariant) {
         }
         for (int k = 0; k < M; k++) {
             const float *recv[2] = {msg[(k + M - 1) % M], msg[(k + 1) % M]};
-            ck_assert_int_eq(
-                dgcn_consensus_mix(c[k], n, grad[k], row, 2, msg[k], recv, theta[k]), DGCN_OK);
+            ck_assert_int_eq(dgcn_consensus_mix(c[k], n, grad[k], row, 2, msg[k], recv, theta[k]),
+                             DGCN_OK);
         }
     }
     /* the minimizer of sum_k f_k is the mean of b_k: (1.5 + i) */
@@ -222,7 +223,6 @@ START_TEST(test_gt_tracking_invariant) {
 }
 END_TEST
 
-
 /* ---------------------------------------------------------------------------------------------
  * The agents against the centralized model. A small CSBM graph, preprocessed, A_hat; the
  * centralized model runs on the whole graph (no halo, no hook); M agents run as threads over the
@@ -232,11 +232,11 @@ enum { MAX_M = 8 };
 
 typedef struct fixture {
     dgcn_dataset ds;
-    dgcn_csr a_hat;           /* (n, n) */
-    int32_t *gid;             /* (n) identity */
+    dgcn_csr a_hat; /* (n, n) */
+    int32_t *gid;   /* (n) identity */
     dgcn_model_config cfg;
     int64_t n_params;
-    float *theta0;            /* (P) Glorot init, seed 11 */
+    float *theta0; /* (P) Glorot init, seed 11 */
 } fixture;
 
 /* CSBM with 150 nodes, 3 classes, 40 features; links (M x M) when given drops every cross edge
@@ -284,8 +284,14 @@ static void s_fixture_fini(fixture *f) {
 
 static dgcn_block s_central_block(const fixture *f) {
     dgcn_block b = {
-        .n_own = f->ds.n, .n_halo = 0, .a = &f->a_hat, .x = &f->ds.x, .gid = f->gid,
-        .label = f->ds.label, .split = f->ds.split, .n_train_global = f->ds.n_train,
+        .n_own = f->ds.n,
+        .n_halo = 0,
+        .a = &f->a_hat,
+        .x = &f->ds.x,
+        .gid = f->gid,
+        .label = f->ds.label,
+        .split = f->ds.split,
+        .n_train_global = f->ds.n_train,
         .reg_share = 1.0f,
     };
     return b;
@@ -330,7 +336,7 @@ typedef struct job {
     job_kind kind;
     int64_t iter;
     int training;
-    float *grad;      /* (P) for JOB_GRADIENT */
+    float *grad; /* (P) for JOB_GRADIENT */
     dgcn_eval ev;
     int rc;
     char msg[512];
@@ -352,7 +358,8 @@ static void *s_job_main(void *arg) {
 /* Runs jobs[0..m) on m threads and checks that all succeeded. */
 static void s_run_jobs(job *jobs, int32_t m) {
     pthread_t th[MAX_M];
-    for (int32_t k = 0; k < m; k++) ck_assert_int_eq(pthread_create(&th[k], NULL, s_job_main, &jobs[k]), 0);
+    for (int32_t k = 0; k < m; k++)
+        ck_assert_int_eq(pthread_create(&th[k], NULL, s_job_main, &jobs[k]), 0);
     for (int32_t k = 0; k < m; k++) pthread_join(th[k], NULL);
     for (int32_t k = 0; k < m; k++)
         ck_assert_msg(jobs[k].rc == DGCN_OK, "agent %d: %s (%s)", k, dgcn_strerror(jobs[k].rc),
@@ -396,7 +403,8 @@ static void s_run_init(run *r, const fixture *f, int32_t m, int ring, const int3
                           DGCN_OK,
                       "agent %d: %s", k, dgcn_error_msg());
         ck_assert_int_eq(dgcn_agent_n_params(r->agent[k]), f->n_params);
-        if (!distinct_init) ck_assert_int_eq(dgcn_agent_set_params(r->agent[k], f->theta0), DGCN_OK);
+        if (!distinct_init)
+            ck_assert_int_eq(dgcn_agent_set_params(r->agent[k], f->theta0), DGCN_OK);
     }
 }
 
@@ -446,7 +454,10 @@ START_TEST(test_equivalence) {
     job jobs[MAX_M];
     float *g_k = malloc((size_t)m * f.n_params * sizeof *g_k);
     for (int32_t k = 0; k < m; k++)
-        jobs[k] = (job){.agent = r.agent[k], .kind = JOB_GRADIENT, .iter = iter, .training = 1,
+        jobs[k] = (job){.agent = r.agent[k],
+                        .kind = JOB_GRADIENT,
+                        .iter = iter,
+                        .training = 1,
                         .grad = g_k + (int64_t)k * f.n_params};
     s_run_jobs(jobs, m);
 
@@ -474,7 +485,8 @@ START_TEST(test_equivalence) {
             e_grad);
 
     /* evaluation exchanges (tag 4 iter + 1) run after the gradient pass without collision */
-    for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_EVALUATE, .iter = iter};
+    for (int32_t k = 0; k < m; k++)
+        jobs[k] = (job){.agent = r.agent[k], .kind = JOB_EVALUATE, .iter = iter};
     s_run_jobs(jobs, m);
     dgcn_eval ev_c;
     ck_assert_int_eq(dgcn_gcn_forward(cg, f.theta0, 0, dseed, iter, &ev_c), DGCN_OK);
@@ -609,14 +621,16 @@ START_TEST(test_dgd_matches_central) {
 
     for (int form = 0; form < 2; form++) {
         dgcn_agent_opts opts = dgcn_agent_opts_defaults();
-        opts.consensus = dgcn_consensus_defaults(form == 0 ? DGCN_CONSENSUS_DGD_ATC : DGCN_CONSENSUS_DGD,
+        opts.consensus = dgcn_consensus_defaults(form == 0 ? DGCN_CONSENSUS_DGD_ATC
+                                                           : DGCN_CONSENSUS_DGD,
                                                  alpha);
         opts.consensus.grad_scale = 0.0; /* M */
         run r;
         s_run_init(&r, &f, m, 0, NULL, &opts, 0);
         job jobs[MAX_M];
         for (int it = 0; it < n_iter; it++) {
-            for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = it};
+            for (int32_t k = 0; k < m; k++)
+                jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = it};
             s_run_jobs(jobs, m);
         }
         double worst = 0.0;
@@ -627,7 +641,8 @@ START_TEST(test_dgd_matches_central) {
             for (int64_t i = 0; i < f.n_params; i++) avg[i] += th[i] / (float)m;
         }
         double avg_err = s_max_abs_diff(avg, theta_c, f.n_params);
-        fprintf(stderr, "%s M = %d: max |theta_k - theta_central| = %.3g, average %.3g (moved %.3g)\n",
+        fprintf(stderr,
+                "%s M = %d: max |theta_k - theta_central| = %.3g, average %.3g (moved %.3g)\n",
                 form == 0 ? "dgd-atc" : "dgd", m, worst, avg_err, moved);
         if (form == 0) ck_assert_msg(worst <= 1e-4, "dgd-atc M = %d: deviation %g", m, worst);
         else ck_assert_msg(avg_err <= 0.1 * moved, "dgd M = %d: average deviation %g", m, avg_err);
@@ -671,7 +686,8 @@ START_TEST(test_mix_rounds) {
     run r;
     s_run_init(&r, &f, m, 1, owner, &opts, 1);
     const int64_t p = f.n_params;
-    double *before = malloc((size_t)(m * p) * sizeof *before), *mean = calloc((size_t)p, sizeof *mean);
+    double *before = malloc((size_t)(m * p) * sizeof *before),
+           *mean = calloc((size_t)p, sizeof *mean);
     for (int32_t k = 0; k < m; k++)
         for (int64_t i = 0; i < p; i++) {
             before[k * p + i] = dgcn_agent_params(r.agent[k])[i];
@@ -684,7 +700,8 @@ START_TEST(test_mix_rounds) {
     const double slem = 1.0 / 3.0 + 2.0 / 3.0 * cos(2 * 3.14159265358979323846 / m);
     job jobs[MAX_M];
     for (int rd = 0; rd < rounds; rd++) {
-        for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_MIX, .iter = rd};
+        for (int32_t k = 0; k < m; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_MIX, .iter = rd};
         s_run_jobs(jobs, m);
         if (rd == 0)
             for (int32_t k = 0; k < m; k++) {
@@ -693,7 +710,8 @@ START_TEST(test_mix_rounds) {
                 for (int64_t i = 0; i < p; i++) {
                     double want = (before[k * p + i] + before[l * p + i] + before[u * p + i]) / 3.0;
                     ck_assert_msg(fabs(th[i] - want) <= 1e-6 * (fabs(want) + 1e-3),
-                                  "agent %d param %lld: %.9g, expected %.9g", k, (long long)i, th[i], want);
+                                  "agent %d param %lld: %.9g, expected %.9g", k, (long long)i,
+                                  th[i], want);
                 }
             }
     }
@@ -706,8 +724,10 @@ START_TEST(test_mix_rounds) {
     }
     dis = sqrt(dis);
     ck_assert_msg(mean_err < 1e-6, "the average moved by %g", mean_err);
-    ck_assert_msg(dis <= pow(slem, rounds) * dis0 * 1.001 + 1e-5, "disagreement %g after %d rounds, "
-                  "bound %g", dis, rounds, pow(slem, rounds) * dis0);
+    ck_assert_msg(dis <= pow(slem, rounds) * dis0 * 1.001 + 1e-5,
+                  "disagreement %g after %d rounds, "
+                  "bound %g",
+                  dis, rounds, pow(slem, rounds) * dis0);
     free(before);
     free(mean);
     s_run_fini(&r);
@@ -754,7 +774,8 @@ START_TEST(test_gt_adam_matches_central_adam) {
     s_run_init(&r, &f, m, 0, NULL, &opts, 0);
     job jobs[MAX_M];
     for (int it = 0; it < n_iter; it++) {
-        for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = it};
+        for (int32_t k = 0; k < m; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = it};
         s_run_jobs(jobs, m);
     }
     double worst = 0.0;
@@ -799,9 +820,11 @@ START_TEST(test_gt_ring) {
     job jobs[MAX_M];
     double cons_first = -1.0, cons = 0.0, loss_d = 0.0;
     for (int it = 0; it < n_iter; it++) {
-        for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = it};
+        for (int32_t k = 0; k < m; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = it};
         s_run_jobs(jobs, m);
-        for (int32_t k = 0; k < m; k++) jobs[k] = (job){.agent = r.agent[k], .kind = JOB_EVALUATE, .iter = it};
+        for (int32_t k = 0; k < m; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_EVALUATE, .iter = it};
         s_run_jobs(jobs, m);
         memset(avg, 0, (size_t)f.n_params * sizeof *avg);
         for (int32_t k = 0; k < m; k++) {
@@ -827,11 +850,13 @@ START_TEST(test_gt_ring) {
                           "iteration %d: distributed loss %g vs centralized %g", it, loss_d,
                           loss_c[it + 1]);
         if (it % 30 == 0 || it == n_iter - 1)
-            fprintf(stderr, "gt ring M = %d, iteration %d: consensus error %.3g, loss %.5f "
-                            "(centralized %.5f)\n", m, it, cons, loss_d,
-                    loss_c[it + 1]);
+            fprintf(stderr,
+                    "gt ring M = %d, iteration %d: consensus error %.3g, loss %.5f "
+                    "(centralized %.5f)\n",
+                    m, it, cons, loss_d, loss_c[it + 1]);
     }
-    ck_assert_msg(cons < 1e-3 && cons < cons_first, "consensus error %g (first %g)", cons, cons_first);
+    ck_assert_msg(cons < 1e-3 && cons < cons_first, "consensus error %g (first %g)", cons,
+                  cons_first);
     ck_assert_double_lt(loss_d, 0.5 * loss_c[0]);
     ck_assert_msg(fabs(loss_d - loss_c[n_iter]) < 0.1 * loss_c[n_iter],
                   "distributed loss %g vs centralized %g", loss_d, loss_c[n_iter]);
@@ -871,7 +896,8 @@ START_TEST(test_deadline_and_mismatch) {
     jobs[0] = (job){.agent = r.agent[0], .kind = JOB_EVALUATE, .iter = 2};
     jobs[1] = (job){.agent = r.agent[1], .kind = JOB_STEP, .iter = 2};
     pthread_t th[2];
-    for (int k = 0; k < 2; k++) ck_assert_int_eq(pthread_create(&th[k], NULL, s_job_main, &jobs[k]), 0);
+    for (int k = 0; k < 2; k++)
+        ck_assert_int_eq(pthread_create(&th[k], NULL, s_job_main, &jobs[k]), 0);
     for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
     for (int k = 0; k < 2; k++) {
         ck_assert_msg(jobs[k].rc == DGCN_EPROTO || jobs[k].rc == DGCN_ETIMEDOUT,
@@ -991,10 +1017,10 @@ START_TEST(test_session_start_fails_cleanly) {
     sigaction(SIGINT, &mine, &old_int);
     sigaction(SIGTERM, &mine, &old_term);
     static const char *bad[][3] = {
-        {"zmq", NULL, "run directory"},           /* ipc without a run directory */
-        {"pigeon://coop", "/tmp", "'pigeon'"},    /* unknown scheme */
-        {"inproc://", NULL, "no name"},           /* the hub cannot open */
-        {"mpi", NULL, "MPI"},                     /* not a job */
+        {"zmq", NULL, "run directory"},        /* ipc without a run directory */
+        {"pigeon://coop", "/tmp", "'pigeon'"}, /* unknown scheme */
+        {"inproc://", NULL, "no name"},        /* the hub cannot open */
+        {"mpi", NULL, "MPI"},                  /* not a job */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dgcn_session *s = NULL;
@@ -1006,8 +1032,7 @@ START_TEST(test_session_start_fails_cleanly) {
         sigaction(SIGINT, NULL, &cur);
         ck_assert_msg(cur.sa_handler == s_sentinel, "%s: SIGINT handler not restored", bad[i][0]);
         sigaction(SIGTERM, NULL, &cur);
-        ck_assert_msg(cur.sa_handler == s_sentinel, "%s: SIGTERM handler not restored",
-                      bad[i][0]);
+        ck_assert_msg(cur.sa_handler == s_sentinel, "%s: SIGTERM handler not restored", bad[i][0]);
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -1,11 +1,11 @@
 /* tests/test_comm.c: one conformance suite for the inproc and zmq (ipc:// and tcp://) transports,
  * the coordinator hub and the control protocol. The MPI backend runs the same pattern in
  * tests/mpi_conformance.c under mpirun. Agents run as threads of this process. */
+#include "comm/config.pb-c.h"
 #include "comm/control.h"
+#include "comm/control.pb-c.h"
 #include "comm/hub.h"
 #include "comm/inproc.h"
-#include "comm/config.pb-c.h"
-#include "comm/control.pb-c.h"
 #include "comm/message.pb-c.h"
 #include "comm/transport.h"
 #include "comm/zmq_transport.h"
@@ -55,7 +55,8 @@ static void net_open(net *w, int kind, int m, int topo, int deadline_ms) {
         else snprintf(want, sizeof want, "tcp://127.0.0.1:0");
     }
     ck_assert_msg(dgcn_hub_open(want, m, RUN_ID, deadline_ms, hub_ep, sizeof hub_ep, &w->hub) ==
-                      DGCN_OK, "%s", dgcn_error_msg());
+                      DGCN_OK,
+                  "%s", dgcn_error_msg());
     if (kind == B_ZMQ_TCP) ck_assert_msg(strcmp(hub_ep, want), "port not resolved: %s", hub_ep);
     else ck_assert_str_eq(hub_ep, want);
     char eps[MAXM][256];
@@ -203,8 +204,11 @@ END_TEST
 /* ---- bad peers ---- */
 
 enum { BAD_FOREIGN, BAD_LENGTH, BAD_STALE, BAD_NOT_NEIGHBOR, BAD_GARBAGE, BAD_OVERSIZE, BAD_COUNT };
-static const char *s_bad_expect[BAD_COUNT] = {"foreign run", "expected 4", "stale or out of order",
-                                              "not a neighbour", "not a neighbour message",
+static const char *s_bad_expect[BAD_COUNT] = {"foreign run",
+                                              "expected 4",
+                                              "stale or out of order",
+                                              "not a neighbour",
+                                              "not a neighbour message",
                                               "exceeds"};
 
 /* Agent 0 of 4 with neighbours 1 (and 2 when nn == 2) played by the test (inject for inproc, raw
@@ -583,11 +587,13 @@ START_TEST(test_address) {
                       strstr(dgcn_error_msg(), "inproc, zmq, mpi"),
                   "%s", dgcn_error_msg());
     /* what each names: backend kind (config.json) and launcher */
-    static const char *q[][3] = {
-        {"inproc", "inproc", "threads"},      {"inproc://x", "inproc", "threads"},
-        {"zmq", "zmq", "processes"},          {"ipc:///r/c.sock", "zmq", "processes"},
-        {"tcp://h:1", "zmq", "processes"},    {"mpi", "mpi", "job"},
-        {"mpi://", "mpi", "job"}};
+    static const char *q[][3] = {{"inproc", "inproc", "threads"},
+                                 {"inproc://x", "inproc", "threads"},
+                                 {"zmq", "zmq", "processes"},
+                                 {"ipc:///r/c.sock", "zmq", "processes"},
+                                 {"tcp://h:1", "zmq", "processes"},
+                                 {"mpi", "mpi", "job"},
+                                 {"mpi://", "mpi", "job"}};
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
         dgcn_transport_info info;
         ck_assert_int_eq(dgcn_transport_lookup(q[i][0], &info), DGCN_OK);
@@ -760,8 +766,8 @@ START_TEST(test_control_roundtrip) {
     s_fill(shard, sizeof shard, 5);
     memset(&m, 0, sizeof m);
     m.kind = DGCN_CTL_SETUP;
-    m.u.setup = (dgcn_ctl_setup){RUN_ID, 1, 6, 3, nb, mix, eps, cfg, shard, sizeof shard,
-                                 "ipc:///r/agent-1.sock"};
+    m.u.setup = (dgcn_ctl_setup){
+        RUN_ID, 1, 6, 3, nb, mix, eps, cfg, shard, sizeof shard, "ipc:///r/agent-1.sock"};
     o = s_roundtrip(&m, NULL);
     const dgcn_ctl_setup *s = &o.u.setup;
     ck_assert(s->run_id == RUN_ID && s->agent == 1 && s->n_agents == 6 && s->n_neighbors == 3);
@@ -932,12 +938,9 @@ START_TEST(test_config_missing_field) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         cfg = full;
         char *base = (char *)&cfg;
-        if (f->label == PROTOBUF_C_LABEL_REPEATED)
-            *(size_t *)(base + f->quantifier_offset) = 0;
-        else if (f->type == PROTOBUF_C_TYPE_STRING)
-            *(char **)(base + f->offset) = NULL;
-        else
-            *(protobuf_c_boolean *)(base + f->quantifier_offset) = 0;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) *(size_t *)(base + f->quantifier_offset) = 0;
+        else if (f->type == PROTOBUF_C_TYPE_STRING) *(char **)(base + f->offset) = NULL;
+        else *(protobuf_c_boolean *)(base + f->quantifier_offset) = 0;
         ck_assert_msg(s_unpack_with_config(&cfg, &o) == DGCN_EPROTO, "config without %s accepted",
                       f->name);
         char want[64];
@@ -1056,9 +1059,9 @@ static void s_doc_fields(const char *rel, const char *heading, s_names *out) {
             found = !strncmp(line, heading, strlen(heading));
             continue;
         }
-        if (line[0] == '#') break;                 /* the next section */
+        if (line[0] == '#') break; /* the next section */
         if (line[0] != '|') {
-            if (out->n > 0) break;                 /* the table has ended */
+            if (out->n > 0) break; /* the table has ended */
             continue;
         }
         char *a = strchr(line, '`'), *b = a ? strchr(a + 1, '`') : NULL;
@@ -1112,6 +1115,4 @@ static Suite *s_suite(void) {
     return DGCN_TEST_SUITE("comm", cases);
 }
 
-int main(void) {
-    return dgcn_test_run(s_suite());
-}
+int main(void) { return dgcn_test_run(s_suite()); }

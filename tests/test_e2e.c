@@ -168,8 +168,9 @@ static void s_verify_on(const char *transport) {
     char *out = malloc(S_OUT_CAP), dir[128];
     s_mkdtemp(dir, sizeof dir, "v");
     for (int i = 0; i < 4; i++) {
-        char *argv[] = {DGCN_BINARY, "verify", "--agents", (char *)ms[i], "--transport",
-                        (char *)transport, S_GEN, "--deadline-ms", "10000", "--out", dir, NULL};
+        char *argv[] = {DGCN_BINARY,   "verify",          "--agents", (char *)ms[i],
+                        "--transport", (char *)transport, S_GEN,      "--deadline-ms",
+                        "10000",       "--out",           dir,        NULL};
         int st = s_run(argv, out, 60);
         ck_assert_msg(st == 0, "verify %s M=%s exited %d:\n%s", transport, ms[i], st, out);
         s_check_verify(out, atoi(ms[i]));
@@ -184,9 +185,7 @@ END_TEST
 START_TEST(test_verify_zmq) { s_verify_on("zmq"); }
 END_TEST
 
-static int s_have_mpirun(void) {
-    return system("command -v mpirun >/dev/null 2>&1") == 0;
-}
+static int s_have_mpirun(void) { return system("command -v mpirun >/dev/null 2>&1") == 0; }
 
 START_TEST(test_verify_mpi) {
     if (!s_have_mpirun()) {
@@ -194,8 +193,19 @@ START_TEST(test_verify_mpi) {
         return;
     }
     char *out = malloc(S_OUT_CAP);
-    char *argv[] = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "4", DGCN_BINARY,
-                    "verify", "--transport", "mpi", S_GEN, "--deadline-ms", "10000", NULL};
+    char *argv[] = {"mpirun",
+                    "--allow-run-as-root",
+                    "--oversubscribe",
+                    "-np",
+                    "4",
+                    DGCN_BINARY,
+                    "verify",
+                    "--transport",
+                    "mpi",
+                    S_GEN,
+                    "--deadline-ms",
+                    "10000",
+                    NULL};
     int st = s_run(argv, out, 90);
     ck_assert_msg(st == 0, "mpirun verify exited %d:\n%s", st, out);
     ck_assert_ptr_nonnull(strstr(out, "3 agents over mpi"));
@@ -211,8 +221,20 @@ START_TEST(test_verify_cora_partitioners) {
     char *out = malloc(S_OUT_CAP), dir[128];
     s_mkdtemp(dir, sizeof dir, "c");
     for (int i = 0; i < 4; i++) {
-        char *argv[] = {DGCN_BINARY, "verify", "--data", path, "--agents", "8", "--transport", "zmq",
-                        "--partition", (char *)methods[i], "--deadline-ms", "20000", "--out", dir,
+        char *argv[] = {DGCN_BINARY,
+                        "verify",
+                        "--data",
+                        path,
+                        "--agents",
+                        "8",
+                        "--transport",
+                        "zmq",
+                        "--partition",
+                        (char *)methods[i],
+                        "--deadline-ms",
+                        "20000",
+                        "--out",
+                        dir,
                         NULL};
         int st = s_run(argv, out, 120);
         ck_assert_msg(st == 0, "verify cora %s exited %d:\n%s", methods[i], st, out);
@@ -227,8 +249,9 @@ START_TEST(test_verify_missing_link) {
     /* A random partition of 5 agents links every pair; a line 0-1-2-3-4 lacks 0-2. */
     char *out = malloc(S_OUT_CAP), dir[128];
     s_mkdtemp(dir, sizeof dir, "l");
-    char *argv[] = {DGCN_BINARY, "verify", "--agents", "5", "--transport", "zmq", "--partition",
-                    "random", "--topology", "line", S_GEN, "--deadline-ms", "5000", "--out", dir, NULL};
+    char *argv[] = {DGCN_BINARY,   "verify", "--agents",   "5",    "--transport", "zmq",
+                    "--partition", "random", "--topology", "line", S_GEN,         "--deadline-ms",
+                    "5000",        "--out",  dir,          NULL};
     double t0 = s_now_ms();
     int st = s_run(argv, out, 60);
     ck_assert_msg(st != 0, "verify with a line topology succeeded:\n%s", out);
@@ -259,9 +282,15 @@ END_TEST
 /* Starts a long training run of 3 zmq agent processes (run directory dir, deadline 3 s) and
  * returns once iteration 40 has been reported; *fd, out and *len continue the output. */
 static pid_t s_start_long_train(const char *dir, int *fd, char *out, size_t *len) {
-    char *argv[] = {DGCN_BINARY, "train", "--agents", "3", "--transport", "zmq", S_GEN,
-                    "--iters", "1000000", "--eval-every", "20", "--deadline-ms", "3000",
-                    "--no-baselines", "--out", (char *)dir, NULL};
+    char *argv[] = {DGCN_BINARY,   "train",
+                    "--agents",    "3",
+                    "--transport", "zmq",
+                    S_GEN,         "--iters",
+                    "1000000",     "--eval-every",
+                    "20",          "--deadline-ms",
+                    "3000",        "--no-baselines",
+                    "--out",       (char *)dir,
+                    NULL};
     *len = 0;
     out[0] = '\0';
     pid_t pid = s_start(argv, fd);
@@ -309,7 +338,8 @@ START_TEST(test_kill_agent_mid_train) {
         fclose(f);
         buf[k] = '\0';
         for (size_t j = 0; j < k; j += strlen(buf + j) + 1)
-            if (!strcmp(buf + j, "--agent") && j + 8 < k && !strcmp(buf + j + 8, "1")) victim = agents[i];
+            if (!strcmp(buf + j, "--agent") && j + 8 < k && !strcmp(buf + j + 8, "1"))
+                victim = agents[i];
     }
     ck_assert_msg(victim > 0, "agent 1 not found");
     double t0 = s_now_ms();
@@ -377,9 +407,15 @@ static void s_check_summary(const char *dir) {
     size_t k = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[k] = '\0';
-    static const char *keys[] = {"test_acc_mean", "test_acc_std", "central_test_acc_mean",
-                                 "mlp_test_acc_mean", "consensus_error", "iterations", "agents",
-                                 "bytes_per_iter", "ms_per_iter_median"};
+    static const char *keys[] = {"test_acc_mean",
+                                 "test_acc_std",
+                                 "central_test_acc_mean",
+                                 "mlp_test_acc_mean",
+                                 "consensus_error",
+                                 "iterations",
+                                 "agents",
+                                 "bytes_per_iter",
+                                 "ms_per_iter_median"};
     for (int i = 0; i < 9; i++) {
         char q[64];
         snprintf(q, sizeof q, "\"%s\":", keys[i]);
@@ -394,8 +430,10 @@ static void s_check_summary(const char *dir) {
     ck_assert_msg(bmin > 0 && bpi >= bmin && bpi < 2 * bmin, "bytes per iteration %g, minimum %g",
                   bpi, bmin);
     ck_assert_int_eq((int)s_number_after(buf, "\"agents\":"), 3);
-    for (const char *name = "config.json"; name; name = !strcmp(name, "config.json") ? "topology.edges"
-         : !strcmp(name, "topology.edges") ? "plan/manifest.txt" : NULL) {
+    for (const char *name = "config.json"; name;
+         name = !strcmp(name, "config.json")      ? "topology.edges"
+                : !strcmp(name, "topology.edges") ? "plan/manifest.txt"
+                                                  : NULL) {
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, name);
         ck_assert_msg(stat(path, &st) == 0, "run dir lacks %s", name);
@@ -413,13 +451,36 @@ START_TEST(test_train_transports_agree) {
     int nv[4];
     for (int t = 0; t < n_tr; t++) {
         s_mkdtemp(dirs[t], sizeof dirs[t], labels[t]);
-        char *base[] = {DGCN_BINARY, "train", "--transport", (char *)transports[t], S_GEN,
-                        "--iters", "20", "--eval-every", "5", "--seed", "3", "--deadline-ms", "10000",
-                        "--final-mixing", "3", "--quiet", "--out", dirs[t], "--agents", "3", NULL};
-        char *mpi[] = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "4", DGCN_BINARY,
-                       "train", "--transport", "mpi", S_GEN, "--iters", "20", "--eval-every", "5",
-                       "--seed", "3", "--deadline-ms", "10000", "--final-mixing", "3", "--quiet", "--out",
-                       dirs[t], NULL};
+        char *base[] = {DGCN_BINARY, "train",          "--transport", (char *)transports[t],
+                        S_GEN,       "--iters",        "20",          "--eval-every",
+                        "5",         "--seed",         "3",           "--deadline-ms",
+                        "10000",     "--final-mixing", "3",           "--quiet",
+                        "--out",     dirs[t],          "--agents",    "3",
+                        NULL};
+        char *mpi[] = {"mpirun",
+                       "--allow-run-as-root",
+                       "--oversubscribe",
+                       "-np",
+                       "4",
+                       DGCN_BINARY,
+                       "train",
+                       "--transport",
+                       "mpi",
+                       S_GEN,
+                       "--iters",
+                       "20",
+                       "--eval-every",
+                       "5",
+                       "--seed",
+                       "3",
+                       "--deadline-ms",
+                       "10000",
+                       "--final-mixing",
+                       "3",
+                       "--quiet",
+                       "--out",
+                       dirs[t],
+                       NULL};
         int st = s_run(t == 3 ? mpi : base, out, 120);
         ck_assert_msg(st == 0, "train over %s exited %d:\n%s", transports[t], st, out);
         s_check_summary(dirs[t]);
@@ -438,8 +499,10 @@ START_TEST(test_train_transports_agree) {
     for (int t = 1; t < n_tr; t++) {
         ck_assert_int_eq(nv[t], nv[0]);
         for (int i = 0; i < nv[0]; i++)
-            ck_assert_msg(vals[t][i] == vals[0][i], "%s differs from inproc at field %d: %.17g vs "
-                          "%.17g", transports[t], i, vals[t][i], vals[0][i]);
+            ck_assert_msg(vals[t][i] == vals[0][i],
+                          "%s differs from inproc at field %d: %.17g vs "
+                          "%.17g",
+                          transports[t], i, vals[t][i], vals[0][i]);
     }
     for (int t = 0; t < n_tr; t++) s_rm_rf(dirs[t]);
     free(out);
@@ -454,9 +517,25 @@ START_TEST(test_train_shard_files) {
     int nv[2];
     for (int t = 0; t < 2; t++) {
         s_mkdtemp(dirs[t], sizeof dirs[t], t ? "sf" : "sb");
-        char *argv[] = {DGCN_BINARY, "train", "--transport", "zmq", S_GEN, "--agents", "3",
-                        "--iters", "10", "--eval-every", "5", "--deadline-ms", "10000", "--quiet",
-                        "--no-baselines", "--out", dirs[t], t ? "--shard-files" : NULL, NULL};
+        char *argv[] = {DGCN_BINARY,
+                        "train",
+                        "--transport",
+                        "zmq",
+                        S_GEN,
+                        "--agents",
+                        "3",
+                        "--iters",
+                        "10",
+                        "--eval-every",
+                        "5",
+                        "--deadline-ms",
+                        "10000",
+                        "--quiet",
+                        "--no-baselines",
+                        "--out",
+                        dirs[t],
+                        t ? "--shard-files" : NULL,
+                        NULL};
         int st = s_run(argv, out, 120);
         ck_assert_msg(st == 0, "train %s exited %d:\n%s", t ? "--shard-files" : "", st, out);
         char path[256];
@@ -466,7 +545,8 @@ START_TEST(test_train_shard_files) {
     }
     ck_assert_int_eq(nv[0], nv[1]);
     for (int i = 0; i < nv[0]; i++)
-        ck_assert_msg(vals[0][i] == vals[1][i], "field %d: %.17g vs %.17g", i, vals[0][i], vals[1][i]);
+        ck_assert_msg(vals[0][i] == vals[1][i], "field %d: %.17g vs %.17g", i, vals[0][i],
+                      vals[1][i]);
     for (int t = 0; t < 2; t++) s_rm_rf(dirs[t]);
     free(out);
 }

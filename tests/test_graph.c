@@ -1,8 +1,8 @@
 /* tests/test_graph.c: CSR construction and normalization, the strict dataset loader (shipped
  * datasets and a corpus of broken folders), write/load round trips, the CSBM generator and the
  * generate command. */
-#include "core/error.h"
 #include "coordinator/commands.h"
+#include "core/error.h"
 #include "graph/csr.h"
 #include "graph/dataset.h"
 #include "graph/generate.h"
@@ -289,19 +289,22 @@ static const s_broken s_corpus[] = {
     {"features.txt", NULL, DGCN_EIO, "features.txt", "cannot open"},
     {"test.txt", NULL, DGCN_EIO, "test.txt", "cannot open"},
     /* meta.txt */
-    {"meta.txt", "name tiny\nnum_nodes 6\nnum_features 5\nnum_classes 2\nfeatures_available 1\n"
-                 "feature_values binary\nfeature_nnz 8\nnum_train 2\nnum_val 2\nnum_test 1\n",
+    {"meta.txt",
+     "name tiny\nnum_nodes 6\nnum_features 5\nnum_classes 2\nfeatures_available 1\n"
+     "feature_values binary\nfeature_nnz 8\nnum_train 2\nnum_val 2\nnum_test 1\n",
      DGCN_EFORMAT, "meta.txt:11:", "num_edges"},
     {"meta.txt", "name tiny\nnum_nodes six\n", DGCN_EFORMAT, "meta.txt:2:", "found 'six'"},
     {"meta.txt", "name tiny\nnum_nodes 6\nnum_nodes 6\n", DGCN_EFORMAT, "meta.txt:3:", "twice"},
     /* counts disagreeing with meta.txt, including absurd ones that must not be allocated */
-    {"meta.txt", "name tiny\nnum_nodes 6\nnum_features 5\nnum_classes 2\nnum_edges 1000000000000\n"
-                 "features_available 1\nfeature_values binary\nfeature_nnz 8\nnum_train 2\n"
-                 "num_val 2\nnum_test 1\n",
+    {"meta.txt",
+     "name tiny\nnum_nodes 6\nnum_features 5\nnum_classes 2\nnum_edges 1000000000000\n"
+     "features_available 1\nfeature_values binary\nfeature_nnz 8\nnum_train 2\n"
+     "num_val 2\nnum_test 1\n",
      DGCN_EFORMAT, "edges.txt:6:", "expected 1000000000000 lines (num_edges"},
-    {"meta.txt", "name tiny\nnum_nodes 6\nnum_features 5\nnum_classes 2\nnum_edges 5\n"
-                 "features_available 1\nfeature_values binary\nfeature_nnz 999999999999\n"
-                 "num_train 2\nnum_val 2\nnum_test 1\n",
+    {"meta.txt",
+     "name tiny\nnum_nodes 6\nnum_features 5\nnum_classes 2\nnum_edges 5\n"
+     "features_available 1\nfeature_values binary\nfeature_nnz 999999999999\n"
+     "num_train 2\nnum_val 2\nnum_test 1\n",
      DGCN_EFORMAT, "features.txt:6:", "expected 999999999999 idx:val pairs in all"},
     {"labels.txt", "0\n1\n0\n1\n-1\n", DGCN_EFORMAT, "labels.txt:6:", "expected 6 lines"},
     {"labels.txt", "0\n1\n0\n1\n-1\n1\n0\n", DGCN_EFORMAT, "labels.txt:7:", "found more"},
@@ -324,34 +327,36 @@ static const s_broken s_corpus[] = {
     {"edges.txt", "0 1\n0 2\n1 3\n2 5\n3 6\n", DGCN_EFORMAT, "edges.txt:5:", "0 <= u < v < 6"},
     {"val.txt", "2\n6\n", DGCN_EFORMAT, "val.txt:2:", "node id in [0, 6)"},
     /* features.txt content */
-    {"features.txt", "0 2 0:1 3:1\n1 1 1:1\n3 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
-     DGCN_EFORMAT, "features.txt:3:", "expected node_id 2"},
-    {"features.txt", "0 3 0:1 3:1\n1 1 1:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
-     DGCN_EFORMAT, "features.txt:1:", "expected 3 idx:val pairs (the nnz field), found 2"},
-    {"features.txt", "0 1 0:1 3:1\n1 1 1:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
-     DGCN_EFORMAT, "features.txt:1:", "expected 1 idx:val pairs (the nnz field), found more"},
-    {"features.txt", "0 2 3:1 0:1\n1 1 1:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
-     DGCN_EFORMAT, "features.txt:1:", "strictly increasing, found 0 after 3"},
-    {"features.txt", "0 2 3:1 3:1\n1 1 1:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
-     DGCN_EFORMAT, "features.txt:1:", "strictly increasing, found 3 after 3"},
-    {"features.txt", "0 2 0:1 3:1\n1 1 5:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
-     DGCN_EFORMAT, "features.txt:2:", "feature index in [0, 5)"},
+    {"features.txt", "0 2 0:1 3:1\n1 1 1:1\n3 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n", DGCN_EFORMAT,
+     "features.txt:3:", "expected node_id 2"},
+    {"features.txt", "0 3 0:1 3:1\n1 1 1:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n", DGCN_EFORMAT,
+     "features.txt:1:", "expected 3 idx:val pairs (the nnz field), found 2"},
+    {"features.txt", "0 1 0:1 3:1\n1 1 1:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n", DGCN_EFORMAT,
+     "features.txt:1:", "expected 1 idx:val pairs (the nnz field), found more"},
+    {"features.txt", "0 2 3:1 0:1\n1 1 1:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n", DGCN_EFORMAT,
+     "features.txt:1:", "strictly increasing, found 0 after 3"},
+    {"features.txt", "0 2 3:1 3:1\n1 1 1:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n", DGCN_EFORMAT,
+     "features.txt:1:", "strictly increasing, found 3 after 3"},
+    {"features.txt", "0 2 0:1 3:1\n1 1 5:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n", DGCN_EFORMAT,
+     "features.txt:2:", "feature index in [0, 5)"},
     {"features.txt", "0 2 0:1 3:1\n1 1 1:-1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
      DGCN_EFORMAT, "features.txt:2:", "expected value 1 (binary)"},
-    {"features.txt", "0 2 0:1 3:1\n1 1 1:0\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
-     DGCN_EFORMAT, "features.txt:2:", "found '0'"},
+    {"features.txt", "0 2 0:1 3:1\n1 1 1:0\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n", DGCN_EFORMAT,
+     "features.txt:2:", "found '0'"},
     {"features.txt", "0 2 0:1 3:1\n1 1 1:inf\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
      DGCN_EFORMAT, "features.txt:2:", "found 'inf'"},
     {"features.txt", "0 2 0:1 3:1\n1 1 1:0x1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 2 1:1 4:1\n",
      DGCN_EFORMAT, "features.txt:2:", "found '0x1'"},
-    {"features.txt", "0 2 0:1 3:1\n1 1 1:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 1 1:1\n",
-     DGCN_EFORMAT, "features.txt:6:", "expected 8 idx:val pairs in all (feature_nnz"},
+    {"features.txt", "0 2 0:1 3:1\n1 1 1:1\n2 2 0:1 2:1\n3 0\n4 1 4:1\n5 1 1:1\n", DGCN_EFORMAT,
+     "features.txt:6:", "expected 8 idx:val pairs in all (feature_nnz"},
     /* labels */
     {"labels.txt", "0\n1\n2\n1\n-1\n1\n", DGCN_EFORMAT, "labels.txt:3:", "class in [-1, 2)"},
     /* edges */
-    {"edges.txt", "0 1\n0 1\n1 3\n2 5\n3 4\n", DGCN_EFORMAT, "edges.txt:2:", "duplicate edge '0 1'"},
+    {"edges.txt", "0 1\n0 1\n1 3\n2 5\n3 4\n", DGCN_EFORMAT,
+     "edges.txt:2:", "duplicate edge '0 1'"},
     {"edges.txt", "0 1\n2 2\n1 3\n2 5\n3 4\n", DGCN_EFORMAT, "edges.txt:2:", "self-loop '2 2'"},
-    {"edges.txt", "1 0\n0 2\n1 3\n2 5\n3 4\n", DGCN_EFORMAT, "edges.txt:1:", "u < v < 6, found '1 0'"},
+    {"edges.txt", "1 0\n0 2\n1 3\n2 5\n3 4\n", DGCN_EFORMAT,
+     "edges.txt:1:", "u < v < 6, found '1 0'"},
     {"edges.txt", "0 1\n0 2\n2 5\n1 3\n3 4\n", DGCN_EFORMAT, "edges.txt:4:", "sorted by u then v"},
     /* split files */
     {"train.txt", "1\n0\n", DGCN_EFORMAT, "train.txt:2:", "unsorted 0 after 1"},
@@ -430,8 +435,7 @@ START_TEST(load_survives_byte_mutations) {
                 if (rc != DGCN_OK) {
                     failures++;
                     ck_assert_int_eq(rc, DGCN_EFORMAT);
-                    ck_assert_msg(strstr(dgcn_error_msg(), s_tmp) != NULL, "%s",
-                                  dgcn_error_msg());
+                    ck_assert_msg(strstr(dgcn_error_msg(), s_tmp) != NULL, "%s", dgcn_error_msg());
                 }
                 dgcn_dataset_fini(&ds);
             }
@@ -549,7 +553,8 @@ START_TEST(generate_counts_and_structure) {
         if (ds.split[i] == DGCN_SPLIT_TRAIN) per_class_train[ds.label[i]]++;
         for (int64_t k = ds.adj.rowptr[i]; k < ds.adj.rowptr[i + 1]; k++) {
             ck_assert_int_ne(ds.adj.col[k], i); /* no self-loop */
-            if (k > ds.adj.rowptr[i]) ck_assert_int_lt(ds.adj.col[k - 1], ds.adj.col[k]); /* no dup */
+            if (k > ds.adj.rowptr[i])
+                ck_assert_int_lt(ds.adj.col[k - 1], ds.adj.col[k]); /* no dup */
         }
         ck_assert_int_eq(ds.x.rowptr[i + 1] - ds.x.rowptr[i], 12);
         int in_block = 0;
@@ -616,8 +621,8 @@ START_TEST(cmd_generate_writes_loadable) {
     s_mktmp();
     char out[512];
     snprintf(out, sizeof out, "%s/g", s_tmp);
-    char *argv[] = {"generate", "--out", out, "--nodes", "800", "--classes", "4", "--degree", "6",
-                    "--val", "100", "--test", "200", "--seed", "9"};
+    char *argv[] = {"generate", "--out", out,   "--nodes", "800", "--classes", "4", "--degree",
+                    "6",        "--val", "100", "--test",  "200", "--seed",    "9"};
     ck_assert_int_eq(dgcn_cmd_generate((int)(sizeof argv / sizeof *argv), argv), 0);
     dgcn_dataset a, b;
     ck_assert_msg(dgcn_dataset_load(&a, out) == DGCN_OK, "%s", dgcn_error_msg());

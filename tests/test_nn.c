@@ -116,13 +116,16 @@ START_TEST(test_spmm) {
     int64_t *count = s_xcalloc((size_t)nc, sizeof *count);
     dgcn_csr_transpose_fill(&at, &a, count);
     for (int32_t c = 0; c < nc; c++)
-        for (int64_t e = at.rowptr[c] + 1; e < at.rowptr[c + 1]; e++) ck_assert_int_lt(at.col[e - 1], at.col[e]);
+        for (int64_t e = at.rowptr[c] + 1; e < at.rowptr[c + 1]; e++)
+            ck_assert_int_lt(at.col[e - 1], at.col[e]);
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
         int32_t w = widths[wi];
         float *m = s_xcalloc((size_t)nc * w, sizeof *m), *y = s_xcalloc((size_t)nr * w, sizeof *y);
-        float *r = s_xcalloc((size_t)nr * w, sizeof *r), *g1 = s_xcalloc((size_t)nc * w, sizeof *g1);
+        float *r = s_xcalloc((size_t)nr * w, sizeof *r),
+              *g1 = s_xcalloc((size_t)nc * w, sizeof *g1);
         float *g2 = s_xcalloc((size_t)nc * w, sizeof *g2);
-        double *yref = s_xcalloc((size_t)nr * w, sizeof *yref), *gref = s_xcalloc((size_t)nc * w, sizeof *gref);
+        double *yref = s_xcalloc((size_t)nr * w, sizeof *yref),
+               *gref = s_xcalloc((size_t)nc * w, sizeof *gref);
         s_rand_float(m, (int64_t)nc * w, &rng);
         s_rand_float(r, (int64_t)nr * w, &rng);
         for (int32_t i = 0; i < nr; i++)
@@ -181,8 +184,10 @@ START_TEST(test_sparse_xw) {
     for (size_t fi = 0; fi < sizeof fos / sizeof *fos; fi++) {
         int32_t fo = fos[fi];
         float *w = s_xcalloc((size_t)d * fo, sizeof *w), *y = s_xcalloc((size_t)n * fo, sizeof *y);
-        float *r = s_xcalloc((size_t)n * fo, sizeof *r), *dw = s_xcalloc((size_t)d * fo, sizeof *dw);
-        double *yref = s_xcalloc((size_t)n * fo, sizeof *yref), *fd = s_xcalloc((size_t)d * fo, sizeof *fd);
+        float *r = s_xcalloc((size_t)n * fo, sizeof *r),
+              *dw = s_xcalloc((size_t)d * fo, sizeof *dw);
+        double *yref = s_xcalloc((size_t)n * fo, sizeof *yref),
+               *fd = s_xcalloc((size_t)d * fo, sizeof *fd);
         s_rand_float(w, (int64_t)d * fo, &rng);
         s_rand_float(r, (int64_t)n * fo, &rng);
         int64_t kept = 0, stored = 0;
@@ -190,9 +195,11 @@ START_TEST(test_sparse_xw) {
             for (int32_t k = 0; k < d; k++) {
                 if (xd[i * d + k] == 0.0) continue;
                 stored++;
-                if (dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, 0, gid[i]), (uint32_t)k) < p) continue;
+                if (dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, 0, gid[i]), (uint32_t)k) < p)
+                    continue;
                 kept++;
-                for (int32_t j = 0; j < fo; j++) yref[i * fo + j] += 2.0 * (float)xd[i * d + k] * w[k * fo + j];
+                for (int32_t j = 0; j < fo; j++)
+                    yref[i * fo + j] += 2.0 * (float)xd[i * d + k] * w[k * fo + j];
             }
         ck_assert_int_gt(kept, 0);
         ck_assert_int_lt(kept, stored);
@@ -218,7 +225,8 @@ START_TEST(test_sparse_xw) {
         memset(yref, 0, (size_t)n * fo * sizeof *yref);
         for (int32_t i = 0; i < n; i++)
             for (int32_t k = 0; k < d; k++)
-                for (int32_t j = 0; j < fo; j++) yref[i * fo + j] += (double)(float)xd[i * d + k] * w[k * fo + j];
+                for (int32_t j = 0; j < fo; j++)
+                    yref[i * fo + j] += (double)(float)xd[i * d + k] * w[k * fo + j];
         ck_assert_double_le(s_rel_err_fd(y, yref, (int64_t)n * fo), 1e-6);
         free(w), free(y), free(r), free(dw), free(yref), free(fd);
     }
@@ -467,7 +475,7 @@ typedef struct s_problem {
     uint8_t *split; /* (n) */
     int32_t n_train;
     dgcn_csr a_csr, x_csr;
-    int32_t *gid;   /* (n) identity */
+    int32_t *gid; /* (n) identity */
 } s_problem;
 
 static void s_problem_make(s_problem *pr, int32_t n, int32_t d, int32_t c, uint64_t seed) {
@@ -484,7 +492,8 @@ static void s_problem_make(s_problem *pr, int32_t n, int32_t d, int32_t c, uint6
     for (int32_t i = 0; i < n; i++) pr->a_hat[(size_t)i * n + i] = 1.0;
     for (int32_t i = 0; i < n; i++)
         for (int32_t j = i + 1; j < n; j++)
-            if (dgcn_rng_uniform(&rng) < 4.0 / n) pr->a_hat[(size_t)i * n + j] = pr->a_hat[(size_t)j * n + i] = 1.0;
+            if (dgcn_rng_uniform(&rng) < 4.0 / n)
+                pr->a_hat[(size_t)i * n + j] = pr->a_hat[(size_t)j * n + i] = 1.0;
     for (int32_t i = 0; i < n; i++)
         for (int32_t j = 0; j < n; j++) deg[i] += pr->a_hat[(size_t)i * n + j];
     for (int32_t i = 0; i < n; i++)
@@ -521,8 +530,8 @@ static void s_problem_free(s_problem *pr) {
 /* The double-precision reference: the loss J(theta) of PAPER.md with dropout masks from the
  * documented keys; logits (n, c) and grad (n_params) when not NULL. */
 static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, const double *theta,
-                          uint64_t seed, int64_t iter, int training, float reg_share, double *logits,
-                          double *grad) {
+                          uint64_t seed, int64_t iter, int training, float reg_share,
+                          double *logits, double *grad) {
     const int L = cfg->n_layers;
     const int32_t n = pr->n;
     const double p = training ? cfg->dropout : 0.0, scale = 1.0 / (1.0 - p);
@@ -534,19 +543,23 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
         hd[l] = s_xcalloc((size_t)n * fi, sizeof(double));
         for (int32_t i = 0; i < n; i++)
             for (int32_t k = 0; k < fi; k++) {
-                int keep = p == 0.0 || dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, l, i), (uint32_t)k) >= (float)p;
+                int keep = p == 0.0 || dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, l, i),
+                                                         (uint32_t)k) >= (float)p;
                 hd[l][(size_t)i * fi + k] = keep ? h[(size_t)i * fi + k] * scale : 0.0;
             }
         double *m = s_xcalloc((size_t)n * fo, sizeof(double));
         for (int32_t i = 0; i < n; i++)
             for (int32_t k = 0; k < fi; k++)
-                for (int32_t j = 0; j < fo; j++) m[(size_t)i * fo + j] += hd[l][(size_t)i * fi + k] * w[(size_t)k * fo + j];
+                for (int32_t j = 0; j < fo; j++)
+                    m[(size_t)i * fo + j] += hd[l][(size_t)i * fi + k] * w[(size_t)k * fo + j];
         z[l] = s_xcalloc((size_t)n * fo, sizeof(double));
         if (cfg->kind == DGCN_MODEL_GCN) {
             for (int32_t i = 0; i < n; i++)
                 for (int32_t k = 0; k < n; k++)
                     if (pr->a_hat[(size_t)i * n + k] != 0.0)
-                        for (int32_t j = 0; j < fo; j++) z[l][(size_t)i * fo + j] += pr->a_hat[(size_t)i * n + k] * m[(size_t)k * fo + j];
+                        for (int32_t j = 0; j < fo; j++)
+                            z[l][(size_t)i * fo + j] += pr->a_hat[(size_t)i * n + k] *
+                                                        m[(size_t)k * fo + j];
         } else {
             memcpy(z[l], m, (size_t)n * fo * sizeof(double));
         }
@@ -569,7 +582,8 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
         for (int j = 1; j < c; j++) mx = fmax(mx, out[(size_t)i * c + j]);
         for (int j = 0; j < c; j++) s += exp(out[(size_t)i * c + j] - mx);
         J += (mx + log(s) - out[(size_t)i * c + pr->label[i]]) / pr->n_train;
-        for (int j = 0; j < c; j++) dz[(size_t)i * c + j] = exp(out[(size_t)i * c + j] - mx) / s / pr->n_train;
+        for (int j = 0; j < c; j++)
+            dz[(size_t)i * c + j] = exp(out[(size_t)i * c + j] - mx) / s / pr->n_train;
         dz[(size_t)i * c + pr->label[i]] -= 1.0 / pr->n_train;
     }
     double reg = 0;
@@ -587,13 +601,17 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
                 for (int32_t i = 0; i < n; i++)
                     for (int32_t k = 0; k < n; k++)
                         if (pr->a_hat[(size_t)i * n + k] != 0.0)
-                            for (int32_t j = 0; j < fo; j++) dm[(size_t)k * fo + j] += pr->a_hat[(size_t)i * n + k] * dz[(size_t)i * fo + j];
+                            for (int32_t j = 0; j < fo; j++)
+                                dm[(size_t)k * fo + j] += pr->a_hat[(size_t)i * n + k] *
+                                                          dz[(size_t)i * fo + j];
             } else {
                 memcpy(dm, dz, (size_t)n * fo * sizeof(double));
             }
             for (int32_t i = 0; i < n; i++)
                 for (int32_t k = 0; k < fi; k++)
-                    for (int32_t j = 0; j < fo; j++) dw[(size_t)k * fo + j] += hd[l][(size_t)i * fi + k] * dm[(size_t)i * fo + j];
+                    for (int32_t j = 0; j < fo; j++)
+                        dw[(size_t)k * fo + j] += hd[l][(size_t)i * fi + k] *
+                                                  dm[(size_t)i * fo + j];
             free(dz);
             dz = NULL;
             if (l > 0) {
@@ -601,16 +619,20 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
                 for (int32_t i = 0; i < n; i++)
                     for (int32_t k = 0; k < fi; k++) {
                         double s = 0;
-                        for (int32_t j = 0; j < fo; j++) s += dm[(size_t)i * fo + j] * w[(size_t)k * fo + j];
+                        for (int32_t j = 0; j < fo; j++)
+                            s += dm[(size_t)i * fo + j] * w[(size_t)k * fo + j];
                         /* dropout' then ReLU' at Z_{l-1} */
                         size_t ik = (size_t)i * fi + k;
-                        int kept = p == 0.0 || dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, l, i), (uint32_t)k) >= (float)p;
+                        int kept = p == 0.0 ||
+                                   dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, l, i),
+                                                     (uint32_t)k) >= (float)p;
                         dz[ik] = kept && z[l - 1][ik] > 0 ? s * scale : 0.0;
                     }
             }
             free(dm);
         }
-        for (int64_t i = 0; i < (int64_t)cfg->dims[0] * cfg->dims[1]; i++) grad[i] += reg_share * cfg->weight_decay * theta[i];
+        for (int64_t i = 0; i < (int64_t)cfg->dims[0] * cfg->dims[1]; i++)
+            grad[i] += reg_share * cfg->weight_decay * theta[i];
     }
     free(dz);
     for (int l = 0; l < L; l++) free(hd[l]), free(z[l]);
@@ -630,16 +652,23 @@ static void s_check_model(dgcn_model_kind kind, int n_layers) {
     cfg.weight_decay = 0.05f; /* large enough to matter in the check */
     ck_assert_int_eq(dgcn_model_config_check(&cfg), DGCN_OK);
     int64_t np = dgcn_model_n_params(&cfg);
-    float *theta = s_xcalloc((size_t)np, sizeof *theta), *grad = s_xcalloc((size_t)np, sizeof *grad);
+    float *theta = s_xcalloc((size_t)np, sizeof *theta),
+          *grad = s_xcalloc((size_t)np, sizeof *grad);
     double *thd = s_xcalloc((size_t)np, sizeof *thd), *gref = s_xcalloc((size_t)np, sizeof *gref);
     double *fd = s_xcalloc((size_t)np, sizeof *fd);
     double *lref = s_xcalloc((size_t)pr.n * pr.c, sizeof *lref);
     dgcn_model_init(&cfg, theta, 5);
     for (int64_t i = 0; i < np; i++) thd[i] = theta[i] *= 2.0f; /* livelier activations */
     const float reg_share = 0.5f;
-    dgcn_block blk = {.n_own = pr.n, .n_halo = 0, .a = kind == DGCN_MODEL_GCN ? &pr.a_csr : NULL,
-                      .x = &pr.x_csr, .gid = pr.gid, .label = pr.label, .split = pr.split,
-                      .n_train_global = pr.n_train, .reg_share = reg_share};
+    dgcn_block blk = {.n_own = pr.n,
+                      .n_halo = 0,
+                      .a = kind == DGCN_MODEL_GCN ? &pr.a_csr : NULL,
+                      .x = &pr.x_csr,
+                      .gid = pr.gid,
+                      .label = pr.label,
+                      .split = pr.split,
+                      .n_train_global = pr.n_train,
+                      .reg_share = reg_share};
     dgcn_gcn *g = NULL;
     ck_assert_int_eq(dgcn_gcn_new(&g, &cfg, &blk, NULL, NULL), DGCN_OK);
     const uint64_t seed = 1234;
@@ -652,7 +681,8 @@ static void s_check_model(dgcn_model_kind kind, int n_layers) {
     ck_assert_double_le(s_rel_err_fd(grad, gref, np), 1e-5);
     double reg = 0;
     for (int64_t i = 0; i < (int64_t)cfg.dims[0] * cfg.dims[1]; i++) reg += thd[i] * thd[i];
-    double Jmodel = ev.loss_sum[DGCN_SPLIT_TRAIN] / pr.n_train + reg_share * cfg.weight_decay / 2 * reg;
+    double Jmodel = ev.loss_sum[DGCN_SPLIT_TRAIN] / pr.n_train +
+                    reg_share * cfg.weight_decay / 2 * reg;
     ck_assert_double_le(fabs(Jmodel - J), 1e-5 * fabs(J));
     ck_assert_int_eq(ev.count[DGCN_SPLIT_TRAIN], pr.n_train);
     const double eps = 1e-6;
@@ -713,8 +743,8 @@ enum { S_MAX_BLOCKS = 3 };
 typedef struct s_shared {
     pthread_barrier_t bar;
     int32_t n, n_blocks, max_w;
-    float *glob;                      /* (n, max_w) forward rows by global id */
-    float *contrib[S_MAX_BLOCKS];     /* (n, max_w) each block's backward halo rows by global id */
+    float *glob;                  /* (n, max_w) forward rows by global id */
+    float *contrib[S_MAX_BLOCKS]; /* (n, max_w) each block's backward halo rows by global id */
 } s_shared;
 
 typedef struct s_part {
@@ -742,7 +772,8 @@ static int s_hook(void *ctx, int layer, dgcn_phase phase, float *rows, int32_t w
     ck_assert_int_ge(layer, 0);
     if (phase == DGCN_PHASE_FORWARD) {
         for (int32_t r = 0; r < n_own; r++)
-            memcpy(sh->glob + (size_t)pt->gid[r] * width, rows + (size_t)r * width, (size_t)width * sizeof *rows);
+            memcpy(sh->glob + (size_t)pt->gid[r] * width, rows + (size_t)r * width,
+                   (size_t)width * sizeof *rows);
         pthread_barrier_wait(&sh->bar);
         for (int32_t h = 0; h < n_halo; h++)
             memcpy(rows + (size_t)(n_own + h) * width, sh->glob + (size_t)pt->halo_gid[h] * width,
@@ -794,7 +825,8 @@ static void s_part_make(s_part *pt, const s_problem *pr, const int *owner, int b
     for (int32_t j = 0; j < n; j++) {
         if (owner[j] == b) continue;
         int needed = 0;
-        for (int32_t r = 0; r < n_own && !needed; r++) needed = pr->a_hat[(size_t)pt->gid[r] * n + j] != 0.0;
+        for (int32_t r = 0; r < n_own && !needed; r++)
+            needed = pr->a_hat[(size_t)pt->gid[r] * n + j] != 0.0;
         if (needed) {
             pt->halo_gid[n_halo] = j;
             loc[j] = n_own + n_halo++;
@@ -815,8 +847,14 @@ static void s_part_make(s_part *pt, const s_problem *pr, const int *owner, int b
     pt->a = s_csr_dense(ad, n_own, n_own + n_halo);
     pt->x = s_csr_dense(xd, n_own, pr->d);
     pt->b = b;
-    pt->blk = (dgcn_block){.n_own = n_own, .n_halo = n_halo, .a = &pt->a, .x = &pt->x, .gid = pt->gid,
-                           .label = pt->label, .split = pt->split, .n_train_global = pr->n_train};
+    pt->blk = (dgcn_block){.n_own = n_own,
+                           .n_halo = n_halo,
+                           .a = &pt->a,
+                           .x = &pt->x,
+                           .gid = pt->gid,
+                           .label = pt->label,
+                           .split = pt->split,
+                           .n_train_global = pr->n_train};
     free(ad), free(xd), free(loc);
 }
 
@@ -843,8 +881,14 @@ static void s_check_blocks(int n_blocks, int n_layers) {
     const uint64_t seed = 31;
     const int64_t iter = 12;
     /* Centralized. */
-    dgcn_block cb = {.n_own = pr.n, .a = &pr.a_csr, .x = &pr.x_csr, .gid = pr.gid, .label = pr.label,
-                     .split = pr.split, .n_train_global = pr.n_train, .reg_share = 1.0f};
+    dgcn_block cb = {.n_own = pr.n,
+                     .a = &pr.a_csr,
+                     .x = &pr.x_csr,
+                     .gid = pr.gid,
+                     .label = pr.label,
+                     .split = pr.split,
+                     .n_train_global = pr.n_train,
+                     .reg_share = 1.0f};
     dgcn_gcn *central = NULL;
     dgcn_eval cev;
     ck_assert_int_eq(dgcn_gcn_new(&central, &cfg, &cb, NULL, NULL), DGCN_OK);
@@ -855,7 +899,8 @@ static void s_check_blocks(int n_blocks, int n_layers) {
     dgcn_rng rng;
     dgcn_rng_seed(&rng, 7 + (uint64_t)n_blocks, DGCN_STREAM_TEST);
     int *owner = s_xcalloc((size_t)pr.n, sizeof *owner);
-    for (int32_t i = 0; i < pr.n; i++) owner[i] = i < n_blocks ? i : (int)dgcn_rng_below(&rng, (uint64_t)n_blocks);
+    for (int32_t i = 0; i < pr.n; i++)
+        owner[i] = i < n_blocks ? i : (int)dgcn_rng_below(&rng, (uint64_t)n_blocks);
     s_shared sh = {.n = pr.n, .n_blocks = n_blocks, .max_w = 16};
     pthread_barrier_init(&sh.bar, NULL, (unsigned)n_blocks);
     sh.glob = s_xcalloc((size_t)pr.n * sh.max_w, sizeof *sh.glob);
@@ -873,10 +918,12 @@ static void s_check_blocks(int n_blocks, int n_layers) {
         parts[b].seed = seed;
         parts[b].iter = iter;
         total_halo += parts[b].blk.n_halo;
-        ck_assert_int_eq(dgcn_gcn_new(&parts[b].g, &cfg, &parts[b].blk, s_hook, &parts[b]), DGCN_OK);
+        ck_assert_int_eq(dgcn_gcn_new(&parts[b].g, &cfg, &parts[b].blk, s_hook, &parts[b]),
+                         DGCN_OK);
     }
     ck_assert_int_gt(total_halo, 0);
-    for (int b = 0; b < n_blocks; b++) ck_assert_int_eq(pthread_create(&th[b], NULL, s_part_run, &parts[b]), 0);
+    for (int b = 0; b < n_blocks; b++)
+        ck_assert_int_eq(pthread_create(&th[b], NULL, s_part_run, &parts[b]), 0);
     for (int b = 0; b < n_blocks; b++) pthread_join(th[b], NULL);
     double num = 0, den = 0, loss = 0;
     int32_t count = 0, correct = 0;
@@ -889,7 +936,8 @@ static void s_check_blocks(int n_blocks, int n_layers) {
             for (int32_t j = 0; j < pr.c; j++) {
                 double dv = (double)lb[(size_t)r * pr.c + j] - lc[(size_t)pt->gid[r] * pr.c + j];
                 num += dv * dv;
-                den += (double)lc[(size_t)pt->gid[r] * pr.c + j] * lc[(size_t)pt->gid[r] * pr.c + j];
+                den += (double)lc[(size_t)pt->gid[r] * pr.c + j] *
+                       lc[(size_t)pt->gid[r] * pr.c + j];
             }
         dgcn_axpy(gsum, 1.0f, pt->grad, np);
         loss += pt->ev.loss_sum[DGCN_SPLIT_TRAIN];
@@ -899,7 +947,8 @@ static void s_check_blocks(int n_blocks, int n_layers) {
     ck_assert_double_gt(den, 0.0);
     ck_assert_double_le(sqrt(num / den), 1e-5);
     ck_assert_double_le(s_rel_err_ff(gsum, gc, np), 1e-5);
-    ck_assert_double_le(fabs(loss - cev.loss_sum[DGCN_SPLIT_TRAIN]), 1e-5 * cev.loss_sum[DGCN_SPLIT_TRAIN]);
+    ck_assert_double_le(fabs(loss - cev.loss_sum[DGCN_SPLIT_TRAIN]),
+                        1e-5 * cev.loss_sum[DGCN_SPLIT_TRAIN]);
     ck_assert_int_eq(count, cev.count[DGCN_SPLIT_TEST]);
     ck_assert_int_eq(correct, cev.correct[DGCN_SPLIT_TEST]);
     /* A block alone (its own gradient) is not the centralized gradient: the check has teeth. */
@@ -936,8 +985,14 @@ START_TEST(test_hook_calls) {
     int64_t np = dgcn_model_n_params(&cfg);
     float *theta = s_xcalloc((size_t)np, sizeof *theta);
     dgcn_model_init(&cfg, theta, 1);
-    dgcn_block blk = {.n_own = pr.n, .a = &pr.a_csr, .x = &pr.x_csr, .gid = pr.gid, .label = pr.label,
-                      .split = pr.split, .n_train_global = pr.n_train, .reg_share = 1.0f};
+    dgcn_block blk = {.n_own = pr.n,
+                      .a = &pr.a_csr,
+                      .x = &pr.x_csr,
+                      .gid = pr.gid,
+                      .label = pr.label,
+                      .split = pr.split,
+                      .n_train_global = pr.n_train,
+                      .reg_share = 1.0f};
     int calls = 0;
     dgcn_gcn *g = NULL;
     ck_assert_int_eq(dgcn_gcn_new(&g, &cfg, &blk, s_failing_hook, &calls), DGCN_OK);
@@ -1011,7 +1066,8 @@ START_TEST(test_config) {
     /* The first value is the first draw of (seed, DGCN_STREAM_INIT). */
     dgcn_rng rng;
     dgcn_rng_seed(&rng, 3, DGCN_STREAM_INIT);
-    ck_assert_float_eq(t1[0], (float)((2.0 * dgcn_rng_uniform(&rng) - 1.0) * sqrt(6.0 / (1433 + 16))));
+    ck_assert_float_eq(t1[0],
+                       (float)((2.0 * dgcn_rng_uniform(&rng) - 1.0) * sqrt(6.0 / (1433 + 16))));
     free(t1), free(t2);
 }
 END_TEST
@@ -1020,8 +1076,14 @@ START_TEST(test_bad_block) {
     s_problem pr;
     s_problem_make(&pr, 12, 5, 3, 66);
     dgcn_model_config cfg = dgcn_model_defaults(DGCN_MODEL_GCN, pr.d, pr.c);
-    dgcn_block ok = {.n_own = pr.n, .a = &pr.a_csr, .x = &pr.x_csr, .gid = pr.gid, .label = pr.label,
-                     .split = pr.split, .n_train_global = pr.n_train, .reg_share = 1.0f};
+    dgcn_block ok = {.n_own = pr.n,
+                     .a = &pr.a_csr,
+                     .x = &pr.x_csr,
+                     .gid = pr.gid,
+                     .label = pr.label,
+                     .split = pr.split,
+                     .n_train_global = pr.n_train,
+                     .reg_share = 1.0f};
     dgcn_gcn *g = NULL;
     ck_assert_int_eq(dgcn_gcn_new(&g, &cfg, &ok, NULL, NULL), DGCN_OK);
     dgcn_gcn_destroy(&g);
@@ -1111,13 +1173,20 @@ START_TEST(test_step_allocates_nothing) {
     s_problem pr;
     s_problem_make(&pr, 60, 12, 5, 77);
     for (int kind = 0; kind < 2; kind++) {
-        dgcn_model_config cfg = dgcn_model_defaults(kind ? DGCN_MODEL_MLP : DGCN_MODEL_GCN, pr.d, pr.c);
+        dgcn_model_config cfg = dgcn_model_defaults(kind ? DGCN_MODEL_MLP : DGCN_MODEL_GCN, pr.d,
+                                                    pr.c);
         int64_t np = dgcn_model_n_params(&cfg);
-        float *theta = s_xcalloc((size_t)np, sizeof *theta), *grad = s_xcalloc((size_t)np, sizeof *grad);
+        float *theta = s_xcalloc((size_t)np, sizeof *theta),
+              *grad = s_xcalloc((size_t)np, sizeof *grad);
         float *msg = s_xcalloc((size_t)(2 * np), sizeof *msg);
         dgcn_model_init(&cfg, theta, 1);
-        dgcn_block blk = {.n_own = pr.n, .a = kind ? NULL : &pr.a_csr, .x = &pr.x_csr, .gid = pr.gid,
-                          .label = pr.label, .split = pr.split, .n_train_global = pr.n_train,
+        dgcn_block blk = {.n_own = pr.n,
+                          .a = kind ? NULL : &pr.a_csr,
+                          .x = &pr.x_csr,
+                          .gid = pr.gid,
+                          .label = pr.label,
+                          .split = pr.split,
+                          .n_train_global = pr.n_train,
                           .reg_share = 1.0f};
         dgcn_gcn *g = NULL;
         dgcn_adam adam = {0};
@@ -1143,8 +1212,8 @@ START_TEST(test_step_allocates_nothing) {
         }
         s_counting = 0;
         ck_assert_int_eq(rc, DGCN_OK);
-        ck_assert_msg(s_allocs == 0, "%s: %ld allocations in 5 training steps", kind ? "mlp" : "gcn",
-                      s_allocs);
+        ck_assert_msg(s_allocs == 0, "%s: %ld allocations in 5 training steps",
+                      kind ? "mlp" : "gcn", s_allocs);
         /* the counter does count */
         s_counting = 1;
         void *volatile probe = malloc(16); /* volatile: a malloc/free pair may be elided */
@@ -1180,6 +1249,4 @@ static Suite *s_suite(void) {
     return DGCN_TEST_SUITE("nn", cases);
 }
 
-int main(void) {
-    return dgcn_test_run(s_suite());
-}
+int main(void) { return dgcn_test_run(s_suite()); }

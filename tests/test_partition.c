@@ -261,7 +261,8 @@ START_TEST(test_bfs_unreached_components) {
                 }
                 ok = good;
             }
-        ck_assert_msg(ok, "seed %d: isolated nodes not dealt by the smallest-agent rule", (int)seed);
+        ck_assert_msg(ok, "seed %d: isolated nodes not dealt by the smallest-agent rule",
+                      (int)seed);
     }
     dgcn_csr_fini(&e);
 }
@@ -389,8 +390,8 @@ typedef struct s_fixture {
     dgcn_shard *sh;
 } s_fixture;
 
-static void s_fixture_make(s_fixture *f, int32_t n, double p, int32_t m, dgcn_partition_method method,
-                           uint64_t seed) {
+static void s_fixture_make(s_fixture *f, int32_t n, double p, int32_t m,
+                           dgcn_partition_method method, uint64_t seed) {
     memset(f, 0, sizeof *f);
     s_random_graph(&f->adj, n, p, seed);
     ck_assert_int_eq(dgcn_csr_gcn_norm(&f->a_hat, &f->adj), DGCN_OK);
@@ -438,8 +439,10 @@ static void s_check_shards(const s_fixture *f) {
             ck_assert_int_eq(s->split[r], f->ds.split[g]);
             int64_t xb = f->ds.x.rowptr[g], xl = f->ds.x.rowptr[g + 1] - xb;
             ck_assert_int_eq(s->x.rowptr[r + 1] - s->x.rowptr[r], xl);
-            ck_assert(!memcmp(s->x.col + s->x.rowptr[r], f->ds.x.col + xb, (size_t)xl * sizeof(int32_t)));
-            ck_assert(!memcmp(s->x.val + s->x.rowptr[r], f->ds.x.val + xb, (size_t)xl * sizeof(float)));
+            ck_assert(
+                !memcmp(s->x.col + s->x.rowptr[r], f->ds.x.col + xb, (size_t)xl * sizeof(int32_t)));
+            ck_assert(
+                !memcmp(s->x.val + s->x.rowptr[r], f->ds.x.val + xb, (size_t)xl * sizeof(float)));
         }
         /* halo = brute-force set of non-owned columns of own rows */
         memset(in_halo, 0, (size_t)n);
@@ -456,7 +459,8 @@ static void s_check_shards(const s_fixture *f) {
         for (int32_t p = 0; p < s->n_peers; p++) {
             ck_assert_int_ne(s->peer[p], k);
             if (p) ck_assert_int_gt(s->peer[p], s->peer[p - 1]);
-            ck_assert_int_gt(s->recv_ptr[p + 1], s->recv_ptr[p]); /* symmetric graph: both non-empty */
+            ck_assert_int_gt(s->recv_ptr[p + 1],
+                             s->recv_ptr[p]); /* symmetric graph: both non-empty */
             ck_assert_int_gt(s->send_ptr[p + 1], s->send_ptr[p]);
             for (int32_t h = s->recv_ptr[p]; h < s->recv_ptr[p + 1]; h++) {
                 int32_t g = s->gid[s->n_own + h];
@@ -470,7 +474,8 @@ static void s_check_shards(const s_fixture *f) {
         ck_assert_int_eq(s->a.n_cols, s->n_own + s->n_halo);
         for (int32_t r = 0; r < s->n_own; r++) {
             int32_t g = s->gid[r];
-            ck_assert_int_eq(s->a.rowptr[r + 1] - s->a.rowptr[r], f->a_hat.rowptr[g + 1] - f->a_hat.rowptr[g]);
+            ck_assert_int_eq(s->a.rowptr[r + 1] - s->a.rowptr[r],
+                             f->a_hat.rowptr[g + 1] - f->a_hat.rowptr[g]);
             for (int64_t e = s->a.rowptr[r]; e < s->a.rowptr[r + 1]; e++) {
                 if (e > s->a.rowptr[r]) ck_assert_int_gt(s->a.col[e], s->a.col[e - 1]);
                 int32_t gj = s->gid[s->a.col[e]];
@@ -532,14 +537,16 @@ START_TEST(test_distributed_spmm) {
         for (int32_t i = 0; i < n; i++)
             for (int64_t e = f.a_hat.rowptr[i]; e < f.a_hat.rowptr[i + 1]; e++)
                 for (int32_t c = 0; c < fdim; c++)
-                    z[(size_t)i * fdim + c] += (double)f.a_hat.val[e] * b[(size_t)f.a_hat.col[e] * fdim + c];
+                    z[(size_t)i * fdim + c] += (double)f.a_hat.val[e] *
+                                               b[(size_t)f.a_hat.col[e] * fdim + c];
         /* local B blocks: own rows only, as each agent would hold them */
         float **loc = calloc((size_t)f.m, sizeof *loc);
         for (int32_t k = 0; k < f.m; k++) {
             const dgcn_shard *s = &f.sh[k];
             loc[k] = calloc((size_t)(s->n_own + s->n_halo) * fdim, sizeof(float));
             for (int32_t rr = 0; rr < s->n_own; rr++)
-                memcpy(loc[k] + (size_t)rr * fdim, b + (size_t)s->gid[rr] * fdim, fdim * sizeof(float));
+                memcpy(loc[k] + (size_t)rr * fdim, b + (size_t)s->gid[rr] * fdim,
+                       fdim * sizeof(float));
         }
         /* exchange: t sends its rows send_idx[...] to k, k stores them at its halo range for t */
         for (int32_t t = 0; t < f.m; t++) {
@@ -583,7 +590,8 @@ START_TEST(test_build_rejects_bad_input) {
     s_fixture f;
     s_fixture_make(&f, 50, 0.08, 3, DGCN_PARTITION_RANDOM, 12);
     dgcn_shard sh[4];
-    for (int32_t i = 0; i < 50; i++) f.owner[i] = f.owner[i] == 2 ? 1 : f.owner[i]; /* agent 2 empty */
+    for (int32_t i = 0; i < 50; i++)
+        f.owner[i] = f.owner[i] == 2 ? 1 : f.owner[i]; /* agent 2 empty */
     ck_assert_int_eq(dgcn_shard_build_all(&f.ds, &f.a_hat, f.owner, 3, 1, sh), DGCN_EINVAL);
     ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "agent 2"));
     for (int k = 0; k < 3; k++) {
@@ -796,7 +804,8 @@ START_TEST(test_plan_files) {
     ck_assert_ptr_nonnull(mf);
     for (char *ln = strtok(man, "\n"); ln; ln = strtok(NULL, "\n")) {
         if (!strncmp(ln, "shard 1 ", 8)) {
-            snprintf(line, sizeof line, "shard 1 shard-1.pb %zu %016" PRIx64, lenb, s_fnv(other, lenb));
+            snprintf(line, sizeof line, "shard 1 shard-1.pb %zu %016" PRIx64, lenb,
+                     s_fnv(other, lenb));
             ln = line;
         }
         fprintf(mf, "%s\n", ln);
@@ -837,6 +846,4 @@ static Suite *s_suite(void) {
     return DGCN_TEST_SUITE("partition", cases);
 }
 
-int main(void) {
-    return dgcn_test_run(s_suite());
-}
+int main(void) { return dgcn_test_run(s_suite()); }

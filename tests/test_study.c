@@ -55,7 +55,8 @@ START_TEST(test_parse_topologies) {
     char **specs = NULL;
     int n = 0;
     ck_assert_int_eq(dgcn_study_parse_topologies("required, designed,ring,er:0.3,required+line", 6,
-                                                 &specs, &n), 0);
+                                                 &specs, &n),
+                     0);
     ck_assert_int_eq(n, 5);
     ck_assert_str_eq(specs[1], "designed");
     ck_assert_str_eq(specs[3], "er:0.3");
@@ -253,7 +254,8 @@ START_TEST(test_command_usage_errors) {
     ck_assert_int_eq(s_cmd(help), 0);
     const char *no_out[] = {"study", "--agents", "3", NULL};
     ck_assert_int_eq(s_cmd(no_out), 2);
-    const char *bad_topo[] = {"study", "--topologies", "ring,hexagon", "--out", "/tmp/dgcn-study-never", NULL};
+    const char *bad_topo[] = {"study", "--topologies",          "ring,hexagon",
+                              "--out", "/tmp/dgcn-study-never", NULL};
     ck_assert_int_eq(s_cmd(bad_topo), 2);
     ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "hexagon"));
     const char *bad_rm[] = {"study", "--remove", "0,1.5", "--out", "/tmp/dgcn-study-never", NULL};
@@ -276,6 +278,4 @@ static Suite *s_suite(void) {
     return DGCN_TEST_SUITE("study", cases);
 }
 
-int main(void) {
-    return dgcn_test_run(s_suite());
-}
+int main(void) { return dgcn_test_run(s_suite()); }

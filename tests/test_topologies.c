@@ -144,7 +144,8 @@ START_TEST(test_closed_form_spectra) {
     for (int j = 0; j < m; j++) expect[j] = 1.0 / 3 + 2.0 / 3 * cos(2 * M_PI * j / m);
     s_check_spectrum(m, c, expect);
     ck_assert_int_eq(dgcn_topo_analyze(&g, c, &rep), 0);
-    double slem = fmax(fabs(1.0 / 3 + 2.0 / 3 * cos(2 * M_PI / m)), fabs(1.0 / 3 + 2.0 / 3 * cos(2 * M_PI * 5 / m)));
+    double slem = fmax(fabs(1.0 / 3 + 2.0 / 3 * cos(2 * M_PI / m)),
+                       fabs(1.0 / 3 + 2.0 / 3 * cos(2 * M_PI * 5 / m)));
     ck_assert_double_eq_tol(rep.slem, slem, 1e-6);
     ck_assert_double_eq_tol(rep.gap, 1 - slem, 1e-6);
     ck_assert_double_eq_tol(rep.norm_cj, slem, 1e-6);
@@ -162,7 +163,8 @@ START_TEST(test_closed_form_spectra) {
     int d = 5;
     dgcn_topo_gen_hypercube(&g, 1 << d);
     ck_assert_int_eq(dgcn_topo_weights(&g, DGCN_MIX_MAXDEG, c), 0);
-    for (int k = 0; k < (1 << d); k++) expect[k] = 1.0 - 2.0 * __builtin_popcount((unsigned)k) / (d + 1);
+    for (int k = 0; k < (1 << d); k++)
+        expect[k] = 1.0 - 2.0 * __builtin_popcount((unsigned)k) / (d + 1);
     s_check_spectrum(1 << d, c, expect);
     ck_assert_int_eq(dgcn_topo_analyze(&g, c, &rep), 0);
     ck_assert_double_eq_tol(rep.slem, (d - 1.0) / (d + 1.0), 1e-6);
@@ -172,13 +174,16 @@ START_TEST(test_closed_form_spectra) {
     dgcn_topo_gen_torus(&g, 4, 5);
     ck_assert_int_eq(dgcn_topo_weights(&g, DGCN_MIX_MAXDEG, c), 0);
     for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 5; b++) expect[a * 5 + b] = (1 + 2 * cos(2 * M_PI * a / 4) + 2 * cos(2 * M_PI * b / 5)) / 5;
+        for (int b = 0; b < 5; b++)
+            expect[a * 5 + b] = (1 + 2 * cos(2 * M_PI * a / 4) + 2 * cos(2 * M_PI * b / 5)) / 5;
     s_check_spectrum(20, c, expect);
     ck_assert_int_eq(dgcn_topo_analyze(&g, c, &rep), 0);
     double tslem = 0;
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 5; b++)
-            if (a || b) tslem = fmax(tslem, fabs(1 + 2 * cos(2 * M_PI * a / 4) + 2 * cos(2 * M_PI * b / 5)) / 5);
+            if (a || b)
+                tslem = fmax(tslem,
+                             fabs(1 + 2 * cos(2 * M_PI * a / 4) + 2 * cos(2 * M_PI * b / 5)) / 5);
     ck_assert_double_eq_tol(tslem, (3 + 2 * cos(2 * M_PI / 5)) / 5, 1e-12);
     ck_assert_double_eq_tol(rep.slem, tslem, 1e-6);
     dgcn_topo_fini(&g);
@@ -186,23 +191,26 @@ START_TEST(test_closed_form_spectra) {
 END_TEST
 
 START_TEST(test_every_rule_doubly_stochastic) {
-    const char *kinds[] = {"complete", "ring", "line", "star", "torus", "hypercube", "exponential",
-                           "er:0.3", "geometric:0.5", "regular:3"};
-    const dgcn_mixing_rule rules[] = {DGCN_MIX_MH, DGCN_MIX_MAXDEG, DGCN_MIX_LAZY_MH,
+    const char *kinds[] = {"complete",  "ring",        "line",   "star",          "torus",
+                           "hypercube", "exponential", "er:0.3", "geometric:0.5", "regular:3"};
+    const dgcn_mixing_rule rules[] = {DGCN_MIX_MH,          DGCN_MIX_MAXDEG,  DGCN_MIX_LAZY_MH,
                                       DGCN_MIX_LAZY_MAXDEG, DGCN_MIX_UNIFORM, DGCN_MIX_FASTEST};
     double c[16 * 16];
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         dgcn_topo g;
-        ck_assert_msg(dgcn_topo_generate(&g, kinds[i], 16, 4) == 0, "%s: %s", kinds[i], dgcn_error_msg());
+        ck_assert_msg(dgcn_topo_generate(&g, kinds[i], 16, 4) == 0, "%s: %s", kinds[i],
+                      dgcn_error_msg());
         for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
             int rc = dgcn_topo_weights(&g, rules[r], c);
             if (rules[r] == DGCN_MIX_UNIFORM && strcmp(kinds[i], "complete")) {
                 ck_assert_int_eq(rc, DGCN_ETOPOLOGY);
                 continue;
             }
-            ck_assert_msg(rc == 0, "%s/%s: %s", kinds[i], dgcn_topo_weights_name(rules[r]), dgcn_error_msg());
+            ck_assert_msg(rc == 0, "%s/%s: %s", kinds[i], dgcn_topo_weights_name(rules[r]),
+                          dgcn_error_msg());
             rc = dgcn_topo_weights_check(16, c, &g, 1e-9);
-            ck_assert_msg(rc == 0, "%s/%s: %s", kinds[i], dgcn_topo_weights_name(rules[r]), dgcn_error_msg());
+            ck_assert_msg(rc == 0, "%s/%s: %s", kinds[i], dgcn_topo_weights_name(rules[r]),
+                          dgcn_error_msg());
         }
         dgcn_topo_fini(&g);
     }
@@ -237,7 +245,8 @@ static void s_expect_error(const char *name, const char *text, const char *where
     ck_assert_int_eq(dgcn_topo_read_edges(&g, path), DGCN_EFORMAT);
     char want[160];
     snprintf(want, sizeof want, "%s:%s", path, where);
-    ck_assert_msg(strstr(dgcn_error_msg(), want) != NULL, "message '%s' lacks '%s'", dgcn_error_msg(), want);
+    ck_assert_msg(strstr(dgcn_error_msg(), want) != NULL, "message '%s' lacks '%s'",
+                  dgcn_error_msg(), want);
     ck_assert_ptr_null(g.adj);
 }
 
@@ -307,7 +316,8 @@ START_TEST(test_matrix_union) {
     dgcn_topo_set(&ring, 0, 1, 0);
     ck_assert_int_eq(dgcn_topo_union(&u, &req, &ring), 0);
     ck_assert_int_eq(dgcn_topo_links(&u), 2);
-    ck_assert(dgcn_topo_connected(&u) && dgcn_topo_contains(&u, &req) && dgcn_topo_contains(&u, &ring));
+    ck_assert(dgcn_topo_connected(&u) && dgcn_topo_contains(&u, &req) &&
+              dgcn_topo_contains(&u, &ring));
     dgcn_topo_fini(&u);
     dgcn_topo_fini(&ring);
     dgcn_topo_fini(&req);
@@ -328,8 +338,10 @@ START_TEST(test_link_removal) {
         dgcn_topo_fini(&out);
     }
     /* 37 removals leave 8 links: fewer than a spanning tree needs */
-    ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 37.0 / 45, 1, DGCN_REMOVE_KEEP_TREE), DGCN_ETOPOLOGY);
-    ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 37.0 / 45, 1, DGCN_REMOVE_RETRY), DGCN_ETOPOLOGY);
+    ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 37.0 / 45, 1, DGCN_REMOVE_KEEP_TREE),
+                     DGCN_ETOPOLOGY);
+    ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 37.0 / 45, 1, DGCN_REMOVE_RETRY),
+                     DGCN_ETOPOLOGY);
     ck_assert_ptr_null(out.adj);
     ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 1.0, 1, DGCN_REMOVE_ALLOW), 0);
     ck_assert_int_eq(dgcn_topo_links(&out), 0);
@@ -407,7 +419,8 @@ static void s_check_design(const dgcn_topo *req, double optimum) {
         }
         ck_assert_msg(res.links >= prev_links, "gamma %g: %lld links after %lld", gammas[i],
                       (long long)res.links, (long long)prev_links);
-        ck_assert_msg(norm <= prev_norm + 1e-4, "gamma %g: norm %g after %g", gammas[i], norm, prev_norm);
+        ck_assert_msg(norm <= prev_norm + 1e-4, "gamma %g: norm %g after %g", gammas[i], norm,
+                      prev_norm);
         prev_norm = norm;
         prev_links = res.links;
         dgcn_topo_fini(&sup);
@@ -430,7 +443,8 @@ START_TEST(test_design_random_tree) {
     dgcn_rng rng;
     dgcn_rng_seed(&rng, 11, DGCN_STREAM_TEST);
     dgcn_topo_init(&req, 10);
-    for (int32_t k = 1; k < 10; k++) dgcn_topo_set(&req, k, (int32_t)dgcn_rng_below(&rng, (uint64_t)k), 1);
+    for (int32_t k = 1; k < 10; k++)
+        dgcn_topo_set(&req, k, (int32_t)dgcn_rng_below(&rng, (uint64_t)k), 1);
     ck_assert_int_eq(dgcn_topo_links(&req), 9);
     ck_assert(dgcn_topo_connected(&req));
     /* the optimum on the tree, from a tighter independent solve */

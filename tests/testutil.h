@@ -33,10 +33,8 @@ static inline Suite *dgcn_test_suite(const char *name, const dgcn_test_case *cas
     for (size_t i = 0; i < n; i++) {
         TCase *tc = tcase_create(cases[i].name);
         tcase_set_timeout(tc, cases[i].timeout > 0 ? cases[i].timeout : 60);
-        if (cases[i].loops > 0)
-            tcase_add_loop_test(tc, cases[i].fn, 0, cases[i].loops);
-        else
-            tcase_add_test(tc, cases[i].fn);
+        if (cases[i].loops > 0) tcase_add_loop_test(tc, cases[i].fn, 0, cases[i].loops);
+        else tcase_add_test(tc, cases[i].fn);
         suite_add_tcase(s, tc);
     }
     return s;

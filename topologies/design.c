@@ -15,11 +15,11 @@
 
 /* What the X2 prox does with an entry. */
 enum {
-    S_OFF = 0,  /* fixed at 0 (off the allowed support) */
-    S_DIAG,     /* >= 0, no penalty */
-    S_NONNEG,   /* link, >= 0, no penalty */
-    S_REQ,      /* required link, >= eps, no penalty */
-    S_FREE      /* non-required pair: gamma |c|, >= 0 */
+    S_OFF = 0, /* fixed at 0 (off the allowed support) */
+    S_DIAG,    /* >= 0, no penalty */
+    S_NONNEG,  /* link, >= 0, no penalty */
+    S_REQ,     /* required link, >= eps, no penalty */
+    S_FREE     /* non-required pair: gamma |c|, >= 0 */
 };
 
 #define S_ALPHA 1.0 /* ADMM relaxation (1 = none; 1.6 was slower on sparse supports) */
@@ -60,7 +60,8 @@ static void s_project_affine(int32_t m, const double *p /* (m, m) */, double *c 
     for (int32_t k = 0; k < m; k++) a[k] = (a[k] - s) / m;
     for (int32_t k = 0; k < m; k++)
         for (int32_t t = 0; t < m; t++)
-            c[(int64_t)k * m + t] = 0.5 * (p[(int64_t)k * m + t] + p[(int64_t)t * m + k]) - a[k] - a[t];
+            c[(int64_t)k * m + t] = 0.5 * (p[(int64_t)k * m + t] + p[(int64_t)t * m + k]) - a[k] -
+                                    a[t];
 }
 
 static int s_cmp_desc(const void *x, const void *y) {
@@ -85,8 +86,8 @@ static double s_clip_level(int32_t m, const double *lam, double t, double *a) {
 }
 
 /* The ADMM of design.h on the entry kinds kind (m x m). x2 (m x m) receives the last X2. */
-static int s_admm(int32_t m, const uint8_t *kind, double gamma, double eps, const dgcn_design_opts *o,
-                  double *x2, s_admm_stats *st) {
+static int s_admm(int32_t m, const uint8_t *kind, double gamma, double eps,
+                  const dgcn_design_opts *o, double *x2, s_admm_stats *st) {
     int rc = DGCN_OK;
     int64_t mm = (int64_t)m * m;
     double *buf = NULL, *work = NULL;
@@ -99,7 +100,8 @@ static int s_admm(int32_t m, const uint8_t *kind, double gamma, double eps, cons
     lapack_int iwq, info;
     info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', m, q, m, lam, &wq, -1, &iwq, -1);
     if (info != 0) {
-        rc = dgcn_error_set(DGCN_ENUMERIC, "topology ADMM: dsyevd workspace query failed (info %d)", (int)info);
+        rc = dgcn_error_set(DGCN_ENUMERIC, "topology ADMM: dsyevd workspace query failed (info %d)",
+                            (int)info);
         goto fail;
     }
     lapack_int lwork = (lapack_int)wq, liwork = iwq;
@@ -120,9 +122,12 @@ static int s_admm(int32_t m, const uint8_t *kind, double gamma, double eps, cons
                 int64_t i = (int64_t)k * m + t, j = (int64_t)t * m + k;
                 q[i] = 0.5 * (c[i] - u1[i] + c[j] - u1[j]) - jv;
             }
-        info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', m, q, m, lam, work, lwork, iwork, liwork);
+        info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', m, q, m, lam, work, lwork, iwork,
+                                   liwork);
         if (info != 0) {
-            rc = dgcn_error_set(DGCN_ENUMERIC, "topology ADMM: dsyevd failed at iteration %d (info %d)", it, (int)info);
+            rc = dgcn_error_set(DGCN_ENUMERIC,
+                                "topology ADMM: dsyevd failed at iteration %d (info %d)", it,
+                                (int)info);
             goto fail;
         }
         double theta = s_clip_level(m, lam, 1.0 / rho, scratch);
@@ -162,12 +167,15 @@ static int s_admm(int32_t m, const uint8_t *kind, double gamma, double eps, cons
         }
         double r = sqrt(r2), s = rho * sqrt(2.0 * d2);
         double eps_pri = o->tol_abs * sqrt(2.0) * m +
-                         o->tol_rel * fmax(sqrt(s_frob2(x1, mm) + s_frob2(x2, mm)), sqrt(2.0 * s_frob2(c, mm)));
-        double eps_dual = o->tol_abs * sqrt(2.0) * m + o->tol_rel * rho * sqrt(s_frob2(u1, mm) + s_frob2(u2, mm));
+                         o->tol_rel * fmax(sqrt(s_frob2(x1, mm) + s_frob2(x2, mm)),
+                                           sqrt(2.0 * s_frob2(c, mm)));
+        double eps_dual = o->tol_abs * sqrt(2.0) * m +
+                          o->tol_rel * rho * sqrt(s_frob2(u1, mm) + s_frob2(u2, mm));
         st->r_primal = r;
         st->r_dual = s;
         if (!isfinite(r) || !isfinite(s)) {
-            rc = dgcn_error_set(DGCN_ENUMERIC, "topology ADMM: residual not finite at iteration %d", it);
+            rc = dgcn_error_set(DGCN_ENUMERIC, "topology ADMM: residual not finite at iteration %d",
+                                it);
             goto fail;
         }
         if (r <= eps_pri && s <= eps_dual) {
@@ -212,8 +220,9 @@ static void s_repair(int32_t m, const double *x, double *c) {
 
 /* Fastest mixing on the links of g (kinds S_REQ with eps for links of req, S_NONNEG for the
  * others), repaired, or Metropolis-Hastings on g when that mixes faster. */
-static int s_fastest(const dgcn_topo *g, const dgcn_topo *req, double eps, const dgcn_design_opts *o,
-                     double *c, s_admm_stats *st, int *used_mh, double *norm) {
+static int s_fastest(const dgcn_topo *g, const dgcn_topo *req, double eps,
+                     const dgcn_design_opts *o, double *c, s_admm_stats *st, int *used_mh,
+                     double *norm) {
     int rc = DGCN_OK;
     int32_t m = g->m;
     int64_t mm = (int64_t)m * m;
@@ -224,10 +233,10 @@ static int s_fastest(const dgcn_topo *g, const dgcn_topo *req, double eps, const
     DGCN_ALLOC(mh, mm);
     for (int32_t k = 0; k < m; k++)
         for (int32_t t = 0; t < m; t++)
-            kind[(int64_t)k * m + t] = k == t                                    ? S_DIAG
-                                       : !dgcn_topo_has(g, k, t)                 ? S_OFF
-                                       : req && dgcn_topo_has(req, k, t)         ? S_REQ
-                                                                                 : S_NONNEG;
+            kind[(int64_t)k * m + t] = k == t                            ? S_DIAG
+                                       : !dgcn_topo_has(g, k, t)         ? S_OFF
+                                       : req && dgcn_topo_has(req, k, t) ? S_REQ
+                                                                         : S_NONNEG;
     DGCN_CHECK(s_admm(m, kind, 0.0, eps, o, x2, st));
     s_repair(m, x2, c);
     DGCN_CHECK(dgcn_topo_norm_cj(m, c, norm));
@@ -249,18 +258,22 @@ static int s_check_opts(const dgcn_design_opts *o, const dgcn_topo *req) {
     int32_t max_deg = 0;
     if (req) dgcn_topo_degree_stats(req, NULL, &max_deg, NULL);
     if (!(o->gamma >= 0 && isfinite(o->gamma)))
-        return dgcn_error_set(DGCN_EINVAL, "topology design: gamma %g must be finite and >= 0", o->gamma);
+        return dgcn_error_set(DGCN_EINVAL, "topology design: gamma %g must be finite and >= 0",
+                              o->gamma);
     if (!(o->eps >= 0 && o->eps * max_deg <= 1.0))
-        return dgcn_error_set(DGCN_EINVAL,
-                              "topology design: eps %g infeasible (needs eps >= 0 and eps * max required "
-                              "degree %d <= 1)", o->eps, max_deg);
+        return dgcn_error_set(
+            DGCN_EINVAL,
+            "topology design: eps %g infeasible (needs eps >= 0 and eps * max required "
+            "degree %d <= 1)",
+            o->eps, max_deg);
     if (!(o->threshold >= 0 && o->rho > 0 && o->tol_abs > 0 && o->tol_rel >= 0 && o->max_iter > 0))
         return dgcn_error_set(DGCN_EINVAL, "topology design: threshold >= 0, rho > 0, tol_abs > 0, "
                                            "tol_rel >= 0 and max_iter > 0 required");
     return DGCN_OK;
 }
 
-int dgcn_topo_fastest(const dgcn_topo *g, const dgcn_design_opts *o, double *c, dgcn_design_result *res) {
+int dgcn_topo_fastest(const dgcn_topo *g, const dgcn_design_opts *o, double *c,
+                      dgcn_design_result *res) {
     dgcn_design_opts def;
     if (!o) dgcn_design_defaults(&def), o = &def;
     int rc = s_check_opts(o, NULL);
@@ -328,7 +341,9 @@ int dgcn_topo_design(const dgcn_topo *required, const dgcn_design_opts *o, dgcn_
     DGCN_ALLOC(x2, mm);
     for (int32_t k = 0; k < m; k++)
         for (int32_t t = 0; t < m; t++)
-            kind[(int64_t)k * m + t] = k == t ? S_DIAG : dgcn_topo_has(required, k, t) ? S_REQ : S_FREE;
+            kind[(int64_t)k * m + t] = k == t                          ? S_DIAG
+                                       : dgcn_topo_has(required, k, t) ? S_REQ
+                                                                       : S_FREE;
     s_admm_stats st = {0}, st2 = {0};
     DGCN_CHECK(s_admm(m, kind, o->gamma, o->eps, o, x2, &st));
     r.iterations = st.iterations;
@@ -349,7 +364,8 @@ int dgcn_topo_design(const dgcn_topo *required, const dgcn_design_opts *o, dgcn_
     DGCN_CHECK(dgcn_topo_copy(&cand, required));
     for (int32_t k = 0; k < m; k++)
         for (int32_t t = k + 1; t < m; t++)
-            if (fmax(x2[(int64_t)k * m + t], x2[(int64_t)t * m + k]) > o->threshold) dgcn_topo_set(&cand, k, t, 1);
+            if (fmax(x2[(int64_t)k * m + t], x2[(int64_t)t * m + k]) > o->threshold)
+                dgcn_topo_set(&cand, k, t, 1);
     DGCN_CHECK(s_connect(&cand, x2));
     DGCN_CHECK(s_fastest(&cand, required, o->eps, o, c, &st2, &r.used_metropolis, &r.norm_cj));
     r.refine_iterations = st2.iterations;

@@ -38,16 +38,16 @@ typedef struct dgcn_design_opts {
 } dgcn_design_opts;
 
 typedef struct dgcn_design_result {
-    int iterations;        /* ADMM iterations of the design solve */
-    int refine_iterations; /* ADMM iterations of the fastest-mixing solve on the support */
-    int converged;         /* 1 when both solves met the stopping rule before max_iter */
-    int used_metropolis;   /* 1 when Metropolis-Hastings weights beat the refined matrix */
-    double objective;      /* design objective at the ADMM solution (X2) */
+    int iterations;          /* ADMM iterations of the design solve */
+    int refine_iterations;   /* ADMM iterations of the fastest-mixing solve on the support */
+    int converged;           /* 1 when both solves met the stopping rule before max_iter */
+    int used_metropolis;     /* 1 when Metropolis-Hastings weights beat the refined matrix */
+    double objective;        /* design objective at the ADMM solution (X2) */
     double r_primal, r_dual; /* final residuals of the design solve */
-    double norm_cj;        /* ||C - 11^T/m||_2 of the returned matrix */
-    int64_t links;         /* links of the returned support */
-    int64_t extra_links;   /* links beyond the required ones */
-    double time_ms;        /* wall time of the whole call */
+    double norm_cj;          /* ||C - 11^T/m||_2 of the returned matrix */
+    int64_t links;           /* links of the returned support */
+    int64_t extra_links;     /* links beyond the required ones */
+    double time_ms;          /* wall time of the whole call */
 } dgcn_design_result;
 
 void dgcn_design_defaults(dgcn_design_opts *o);

@@ -96,8 +96,9 @@ static int s_draw_until_connected(dgcn_topo *out, int32_t m, uint64_t seed, int 
         if (rc) goto fail;
         if (!connected || dgcn_topo_connected(out)) return DGCN_OK;
     }
-    rc = dgcn_error_set(DGCN_ETOPOLOGY, "%s with %d agents: no connected draw in %d tries (seed %llu)",
-                        what, m, S_MAX_DRAWS, (unsigned long long)seed);
+    rc = dgcn_error_set(DGCN_ETOPOLOGY,
+                        "%s with %d agents: no connected draw in %d tries (seed %llu)", what, m,
+                        S_MAX_DRAWS, (unsigned long long)seed);
 fail:
     dgcn_topo_fini(out);
     return rc;
@@ -173,14 +174,16 @@ static int s_draw_regular(dgcn_topo *out, dgcn_rng *rng, const void *param) {
         }
     }
     free(stubs);
-    return dgcn_error_set(DGCN_ETOPOLOGY, "regular graph: no %d-regular pairing of %d agents found", k, m);
+    return dgcn_error_set(DGCN_ETOPOLOGY, "regular graph: no %d-regular pairing of %d agents found",
+                          k, m);
 }
 
 int dgcn_topo_gen_regular(dgcn_topo *out, int32_t m, int32_t k, uint64_t seed, int connected) {
     memset(out, 0, sizeof *out);
     if (k < 0 || k >= m || ((int64_t)m * k) % 2)
         return dgcn_error_set(DGCN_EINVAL,
-                              "regular graph: degree %d with %d agents (need 0 <= k < m, m*k even)", k, m);
+                              "regular graph: degree %d with %d agents (need 0 <= k < m, m*k even)",
+                              k, m);
     return s_draw_until_connected(out, m, seed, connected, s_draw_regular, &k, "regular graph");
 }
 
@@ -215,12 +218,17 @@ int dgcn_topo_generate(dgcn_topo *out, const char *spec, int32_t m, uint64_t see
         return dgcn_topo_gen_geometric(out, m, v, seed, 1);
     if (r == 0 && (r = s_param(spec, "regular", &v)) > 0) {
         if (!(v >= 0 && v <= 46340) || v != (double)(int32_t)v)
-            return dgcn_error_set(DGCN_EINVAL, "topology kind '%s': degree must be a non-negative integer", spec);
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "topology kind '%s': degree must be a non-negative integer",
+                                  spec);
         return dgcn_topo_gen_regular(out, m, (int32_t)v, seed, 1);
     }
-    if (r < 0) return dgcn_error_set(DGCN_EINVAL, "topology kind '%s': malformed parameter after ':'", spec);
-    return dgcn_error_set(DGCN_EINVAL,
-                          "unknown topology kind '%s' (ring, complete, line, star, torus, hypercube, "
-                          "exponential, er:P, geometric:R, regular:K)",
-                          spec);
+    if (r < 0)
+        return dgcn_error_set(DGCN_EINVAL, "topology kind '%s': malformed parameter after ':'",
+                              spec);
+    return dgcn_error_set(
+        DGCN_EINVAL,
+        "unknown topology kind '%s' (ring, complete, line, star, torus, hypercube, "
+        "exponential, er:P, geometric:R, regular:K)",
+        spec);
 }

@@ -41,10 +41,11 @@ int dgcn_topo_from_matrix(dgcn_topo *out, int32_t m, const uint8_t *links) {
             uint8_t v = links[(int64_t)k * m + t];
             if (v > 1 || (k == t && v) || v != links[(int64_t)t * m + k]) {
                 dgcn_topo_fini(out);
-                return dgcn_error_set(DGCN_ETOPOLOGY,
-                                      "topology: link matrix entry (%d, %d) = %u is not a symmetric "
-                                      "0/1 off-diagonal value (entry (%d, %d) = %u)",
-                                      k, t, v, t, k, links[(int64_t)t * m + k]);
+                return dgcn_error_set(
+                    DGCN_ETOPOLOGY,
+                    "topology: link matrix entry (%d, %d) = %u is not a symmetric "
+                    "0/1 off-diagonal value (entry (%d, %d) = %u)",
+                    k, t, v, t, k, links[(int64_t)t * m + k]);
             }
             out->adj[(int64_t)k * m + t] = v;
         }
@@ -95,7 +96,8 @@ int32_t dgcn_topo_components(const dgcn_topo *g, int32_t *comp) {
                 for (int32_t k = 0; k < m; k++)
                     if (comp[k] == n_comp)
                         for (int32_t t = 0; t < m; t++)
-                            if (comp[t] < 0 && g->adj[(int64_t)k * m + t]) comp[t] = n_comp, changed = 1;
+                            if (comp[t] < 0 && g->adj[(int64_t)k * m + t])
+                                comp[t] = n_comp, changed = 1;
             }
         } else {
             int32_t head = 0, tail = 0;
@@ -118,7 +120,8 @@ int32_t dgcn_topo_components(const dgcn_topo *g, int32_t *comp) {
 int dgcn_topo_connected(const dgcn_topo *g) {
     int32_t *comp = malloc((size_t)g->m * sizeof *comp);
     if (!comp) { /* reported as not connected, which every caller turns into an error */
-        dgcn_error_set(DGCN_ENOMEM, "topology: out of memory checking connectivity of %d agents", g->m);
+        dgcn_error_set(DGCN_ENOMEM, "topology: out of memory checking connectivity of %d agents",
+                       g->m);
         return 0;
     }
     int32_t n = dgcn_topo_components(g, comp);
@@ -189,16 +192,19 @@ int dgcn_topo_remove_links(dgcn_topo *out, const dgcn_topo *g, double fraction, 
                 if (a != b) parent[a] = b;
             }
             if (n_remove > n_links - (m - 1)) {
-                rc = dgcn_error_set(DGCN_ETOPOLOGY,
-                                    "link removal: removing %lld of %lld links would leave fewer than "
-                                    "the %d links of a spanning tree",
-                                    (long long)n_remove, (long long)n_links, m - 1);
+                rc = dgcn_error_set(
+                    DGCN_ETOPOLOGY,
+                    "link removal: removing %lld of %lld links would leave fewer than "
+                    "the %d links of a spanning tree",
+                    (long long)n_remove, (long long)n_links, m - 1);
                 goto fail;
             }
             for (int64_t i = 0; i < n_links && removed < n_remove; i++)
-                if (!in_tree[order[i]]) dgcn_topo_set(out, eu[order[i]], ev[order[i]], 0), removed++;
+                if (!in_tree[order[i]])
+                    dgcn_topo_set(out, eu[order[i]], ev[order[i]], 0), removed++;
         } else {
-            for (int64_t i = 0; i < n_remove; i++) dgcn_topo_set(out, eu[order[i]], ev[order[i]], 0);
+            for (int64_t i = 0; i < n_remove; i++)
+                dgcn_topo_set(out, eu[order[i]], ev[order[i]], 0);
         }
         if (mode == DGCN_REMOVE_ALLOW || dgcn_topo_connected(out)) goto done;
     }

@@ -64,14 +64,17 @@ int dgcn_topo_read_edges(dgcn_topo *out, const char *path) {
             long hm;
             int h = s_header(s, &hm);
             if (h < 0) {
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%ld: malformed header (expected '# agents M' with 1 <= M <= %d)",
-                                    path, lineno, S_MAX_AGENTS);
+                rc = dgcn_error_set(
+                    DGCN_EFORMAT,
+                    "%s:%ld: malformed header (expected '# agents M' with 1 <= M <= %d)", path,
+                    lineno, S_MAX_AGENTS);
                 goto fail;
             }
             if (h > 0) {
                 if (m_header && m_header != hm) {
-                    rc = dgcn_error_set(DGCN_EFORMAT, "%s:%ld: second '# agents' header (%ld, earlier %ld)",
-                                        path, lineno, hm, m_header);
+                    rc = dgcn_error_set(DGCN_EFORMAT,
+                                        "%s:%ld: second '# agents' header (%ld, earlier %ld)", path,
+                                        lineno, hm, m_header);
                     goto fail;
                 }
                 m_header = hm;
@@ -81,13 +84,14 @@ int dgcn_topo_read_edges(dgcn_topo *out, const char *path) {
         if (s_rest_blank(s)) continue;
         long u = s_id(&s), v = u >= 0 ? s_id(&s) : -1;
         if (u == -2 || v == -2) {
-            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%ld: agent id larger than %d", path, lineno, S_MAX_AGENTS);
+            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%ld: agent id larger than %d", path, lineno,
+                                S_MAX_AGENTS);
             goto fail;
         }
         if (u < 0 || v < 0 || !s_rest_blank(s)) {
-            rc = dgcn_error_set(DGCN_EFORMAT,
-                                "%s:%ld: expected two non-negative agent ids 'u v' and nothing else",
-                                path, lineno);
+            rc = dgcn_error_set(
+                DGCN_EFORMAT, "%s:%ld: expected two non-negative agent ids 'u v' and nothing else",
+                path, lineno);
             goto fail;
         }
         if (u == v) {
@@ -124,8 +128,9 @@ int dgcn_topo_read_edges(dgcn_topo *out, const char *path) {
     }
     for (size_t i = 0; i < n; i++)
         if (eu[i] >= m || ev[i] >= m) {
-            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%ld: agent id %d out of range (header says %ld agents)",
-                                path, elines[i], eu[i] >= m ? eu[i] : ev[i], m);
+            rc = dgcn_error_set(DGCN_EFORMAT,
+                                "%s:%ld: agent id %d out of range (header says %ld agents)", path,
+                                elines[i], eu[i] >= m ? eu[i] : ev[i], m);
             goto fail;
         }
     DGCN_CHECK(dgcn_topo_init(out, (int32_t)m));
@@ -168,8 +173,7 @@ int dgcn_topo_write_dot(const dgcn_topo *g, const double *weights, const char *p
             if (!dgcn_topo_has(g, k, t)) continue;
             if (weights)
                 fprintf(f, "  %d -- %d [label=\"%.3g\"];\n", k, t, weights[(int64_t)k * g->m + t]);
-            else
-                fprintf(f, "  %d -- %d;\n", k, t);
+            else fprintf(f, "  %d -- %d;\n", k, t);
         }
     fprintf(f, "}\n");
     return s_close(f, path);
@@ -206,7 +210,8 @@ int dgcn_topo_read_weights(const char *path, int32_t *m_out, double **c_out) {
         }
         if (s_rest_blank(s)) continue;
         if (!c) {
-            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%ld: numbers before the '# agents M' header", path, lineno);
+            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%ld: numbers before the '# agents M' header",
+                                path, lineno);
             goto fail;
         }
         if (row >= m) {
@@ -218,7 +223,8 @@ int dgcn_topo_read_weights(const char *path, int32_t *m_out, double **c_out) {
             errno = 0;
             double v = strtod(s, &end);
             if (end == s || errno || !isfinite(v)) {
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s:%ld: expected %ld finite numbers, entry %ld is not one",
+                rc = dgcn_error_set(DGCN_EFORMAT,
+                                    "%s:%ld: expected %ld finite numbers, entry %ld is not one",
                                     path, lineno, m, t + 1);
                 goto fail;
             }
@@ -226,13 +232,15 @@ int dgcn_topo_read_weights(const char *path, int32_t *m_out, double **c_out) {
             s = end;
         }
         if (!s_rest_blank(s)) {
-            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%ld: more than %ld numbers on the row", path, lineno, m);
+            rc = dgcn_error_set(DGCN_EFORMAT, "%s:%ld: more than %ld numbers on the row", path,
+                                lineno, m);
             goto fail;
         }
         row++;
     }
     if (!c || row != m) {
-        rc = dgcn_error_set(DGCN_EFORMAT, "%s: %ld rows for %ld agents (or no '# agents M' header)", path, row, m);
+        rc = dgcn_error_set(DGCN_EFORMAT, "%s: %ld rows for %ld agents (or no '# agents M' header)",
+                            path, row, m);
         goto fail;
     }
     *c_out = c;

@@ -27,7 +27,9 @@ static int s_split(const char *spec, s_term *terms, int cap) {
             return dgcn_error_set(DGCN_EINVAL, "topology '%s': more than %d terms", spec, cap), -1;
         const char *e = strncmp(p, "file:", 5) ? strchr(p, '+') : NULL;
         size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (!len) return dgcn_error_set(DGCN_EINVAL, "topology '%s': an empty part between '+'", spec), -1;
+        if (!len)
+            return dgcn_error_set(DGCN_EINVAL, "topology '%s': an empty part between '+'", spec),
+                   -1;
         terms[n].p = p;
         terms[n].len = len;
         n++;
@@ -50,7 +52,8 @@ static int s_design_term(const char *spec, const s_term *t, double *gamma) {
     if (t->len < 9 || memcmp(t->p, "designed:", 9)) return 0;
     char buf[64], *end = NULL;
     if (t->len - 9 >= sizeof buf || t->len == 9)
-        return dgcn_error_set(DGCN_EINVAL, "topology '%s': malformed gamma after 'designed:'", spec),
+        return dgcn_error_set(DGCN_EINVAL, "topology '%s': malformed gamma after 'designed:'",
+                              spec),
                -1;
     memcpy(buf, t->p + 9, t->len - 9);
     buf[t->len - 9] = '\0';
@@ -78,11 +81,15 @@ static int s_build_term(const char *spec, const s_term *t, int32_t m, const dgcn
     if (design < 0) return DGCN_EINVAL;
     if (s_is(t, "required") || design) {
         if (!required)
-            return dgcn_error_set(DGCN_EINVAL, "topology '%s': term '%s' needs the required links "
-                                  "of a partition (give a dataset)", spec, buf);
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "topology '%s': term '%s' needs the required links "
+                                  "of a partition (give a dataset)",
+                                  spec, buf);
         if (required->m != m)
-            return dgcn_error_set(DGCN_EINVAL, "topology '%s': required links of %d agents, "
-                                  "expected %d", spec, required->m, m);
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "topology '%s': required links of %d agents, "
+                                  "expected %d",
+                                  spec, required->m, m);
         if (!design) return dgcn_topo_copy(out, required);
         dgcn_design_opts d;
         dgcn_design_defaults(&d);
@@ -154,8 +161,8 @@ int dgcn_topo_spec_build(const char *spec, int32_t m, const dgcn_topo *required,
     int n = s_split(spec, terms, S_MAX_TERMS);
     DGCN_CHECK(dgcn_topo_init(&acc, m));
     for (int i = 0; i < n; i++) {
-        DGCN_CHECK(s_build_term(spec, &terms[i], m, required, seed, &part,
-                                info.single_design ? c : NULL));
+        DGCN_CHECK(
+            s_build_term(spec, &terms[i], m, required, seed, &part, info.single_design ? c : NULL));
         dgcn_topo u = {0, NULL};
         rc = dgcn_topo_union(&u, &acc, &part);
         dgcn_topo_fini(&part);

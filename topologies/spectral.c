@@ -14,7 +14,9 @@ int dgcn_topo_eigenvalues(int32_t m, const double *c, double *eig) {
     DGCN_ALLOC(a, (size_t)m * m);
     memcpy(a, c, (size_t)m * m * sizeof *a);
     lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'U', m, a, m, eig);
-    if (info != 0) rc = dgcn_error_set(DGCN_ENUMERIC, "dsyevd on a %d x %d matrix failed (info %d)", m, m, (int)info);
+    if (info != 0)
+        rc = dgcn_error_set(DGCN_ENUMERIC, "dsyevd on a %d x %d matrix failed (info %d)", m, m,
+                            (int)info);
 fail:
     free(a);
     return rc;

@@ -15,8 +15,8 @@ int dgcn_topo_norm_cj(int32_t m, const double *c /* (m, m) */, double *norm);
 
 typedef struct dgcn_topo_report {
     int32_t agents;
-    int64_t links;              /* undirected */
-    int32_t deg_min, deg_max;   /* links per agent */
+    int64_t links;            /* undirected */
+    int32_t deg_min, deg_max; /* links per agent */
     double deg_mean;
     int connected;              /* 1 or 0 */
     double slem;                /* max |eigenvalue| of C other than its largest (0 for m = 1) */
@@ -27,6 +27,7 @@ typedef struct dgcn_topo_report {
 
 /* Properties of g with mixing matrix c (c may be NULL: only the graph's properties, spectral
  * fields set to NaN). */
-int dgcn_topo_analyze(const dgcn_topo *g, const double *c /* (m, m) or NULL */, dgcn_topo_report *r);
+int dgcn_topo_analyze(const dgcn_topo *g, const double *c /* (m, m) or NULL */,
+                      dgcn_topo_report *r);
 
 #endif

@@ -8,7 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const s_names[] = {"mh", "maxdeg", "lazy-mh", "lazy-maxdeg", "uniform", "fastest"};
+static const char *const s_names[] = {"mh",          "maxdeg",  "lazy-mh",
+                                      "lazy-maxdeg", "uniform", "fastest"};
 
 int dgcn_topo_weights_parse(const char *name, dgcn_mixing_rule *out) {
     for (int i = 0; i < (int)(sizeof s_names / sizeof s_names[0]); i++)
@@ -16,9 +17,9 @@ int dgcn_topo_weights_parse(const char *name, dgcn_mixing_rule *out) {
             *out = (dgcn_mixing_rule)i;
             return DGCN_OK;
         }
-    return dgcn_error_set(DGCN_EINVAL,
-                          "unknown mixing weights '%s' (mh, maxdeg, lazy-mh, lazy-maxdeg, uniform, fastest)",
-                          name);
+    return dgcn_error_set(
+        DGCN_EINVAL,
+        "unknown mixing weights '%s' (mh, maxdeg, lazy-mh, lazy-maxdeg, uniform, fastest)", name);
 }
 
 const char *dgcn_topo_weights_name(dgcn_mixing_rule rule) {
@@ -61,9 +62,10 @@ int dgcn_topo_weights(const dgcn_topo *g, dgcn_mixing_rule rule, double *c) {
     }
     case DGCN_MIX_UNIFORM:
         if (dgcn_topo_links(g) != (int64_t)m * (m - 1) / 2)
-            return dgcn_error_set(DGCN_ETOPOLOGY,
-                                  "uniform weights need the complete graph (%d agents have %lld of %lld links)",
-                                  m, (long long)dgcn_topo_links(g), (long long)m * (m - 1) / 2);
+            return dgcn_error_set(
+                DGCN_ETOPOLOGY,
+                "uniform weights need the complete graph (%d agents have %lld of %lld links)", m,
+                (long long)dgcn_topo_links(g), (long long)m * (m - 1) / 2);
         for (int64_t i = 0; i < (int64_t)m * m; i++) c[i] = 1.0 / m;
         return DGCN_OK;
     case DGCN_MIX_FASTEST: return dgcn_topo_fastest(g, NULL, c, NULL);
@@ -73,22 +75,30 @@ int dgcn_topo_weights(const dgcn_topo *g, dgcn_mixing_rule rule, double *c) {
 
 int dgcn_topo_weights_check(int32_t m, const double *c, const dgcn_topo *g, double tol) {
     if (g && g->m != m)
-        return dgcn_error_set(DGCN_ETOPOLOGY, "mixing matrix is %d x %d for a graph of %d agents", m, m, g->m);
+        return dgcn_error_set(DGCN_ETOPOLOGY, "mixing matrix is %d x %d for a graph of %d agents",
+                              m, m, g->m);
     for (int32_t k = 0; k < m; k++) {
         double s = 0;
         for (int32_t t = 0; t < m; t++) {
             double v = c[(int64_t)k * m + t], w = c[(int64_t)t * m + k];
             if (!isfinite(v) || v < -tol)
-                return dgcn_error_set(DGCN_ETOPOLOGY, "mixing matrix entry (%d, %d) = %.17g is negative or not finite", k, t, v);
+                return dgcn_error_set(
+                    DGCN_ETOPOLOGY,
+                    "mixing matrix entry (%d, %d) = %.17g is negative or not finite", k, t, v);
             if (fabs(v - w) > tol)
-                return dgcn_error_set(DGCN_ETOPOLOGY, "mixing matrix not symmetric: (%d, %d) = %.17g, (%d, %d) = %.17g",
-                                      k, t, v, t, k, w);
+                return dgcn_error_set(
+                    DGCN_ETOPOLOGY,
+                    "mixing matrix not symmetric: (%d, %d) = %.17g, (%d, %d) = %.17g", k, t, v, t,
+                    k, w);
             if (g && t != k && !dgcn_topo_has(g, k, t) && fabs(v) > tol)
-                return dgcn_error_set(DGCN_ETOPOLOGY, "mixing matrix entry (%d, %d) = %.17g off the graph's links", k, t, v);
+                return dgcn_error_set(DGCN_ETOPOLOGY,
+                                      "mixing matrix entry (%d, %d) = %.17g off the graph's links",
+                                      k, t, v);
             s += v;
         }
         if (fabs(s - 1.0) > tol)
-            return dgcn_error_set(DGCN_ETOPOLOGY, "mixing matrix row %d sums to %.17g, not 1", k, s);
+            return dgcn_error_set(DGCN_ETOPOLOGY, "mixing matrix row %d sums to %.17g, not 1", k,
+                                  s);
     }
     return DGCN_OK;
 }

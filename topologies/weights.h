@@ -28,6 +28,7 @@ int dgcn_topo_weights(const dgcn_topo *g, dgcn_mixing_rule rule, double *c /* (m
 /* Checks that c is symmetric, non-negative, with unit row sums (to tol, e.g. 1e-9), and, when g
  * is not NULL, zero off the support (links of g plus the diagonal). DGCN_ETOPOLOGY naming the
  * first offending entry or row otherwise. */
-int dgcn_topo_weights_check(int32_t m, const double *c /* (m, m) */, const dgcn_topo *g, double tol);
+int dgcn_topo_weights_check(int32_t m, const double *c /* (m, m) */, const dgcn_topo *g,
+                            double tol);
 
 #endif

@@ -3,7 +3,8 @@
 # one thread, on the same machine in the same session. Prints a Markdown table of ratios and writes
 # the raw JSON lines to bench/results/<date>.jsonl.
 #
-#   bench/run.sh [--quick]     (--quick: Cora only, 3 seeds)
+#   bench/run.sh [--quick] [DATASET...]   (--quick: Cora only, 3 seeds; DATASET...: only these rows,
+#                                          e.g. bench/run.sh cora pubmed)
 # Needs the release build (launch/setup.sh --bench also installs python3-torch) and ../shared/data.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,9 +19,21 @@ mkdir -p "$here/bench/results"
 out="$here/bench/results/$(date +%Y%m%d-%H%M%S).jsonl"
 big="${TMPDIR:-/tmp}/dgcn-bench-csbm-100k"
 
-sets=("cora 10" "citeseer 10" "coauthor_physics 3" "csbm-100k 3")
-[ "${1:-}" = "--quick" ] && sets=("cora 3")
-if [ "${1:-}" != "--quick" ] && [ ! -f "$big/meta.txt" ]; then
+sets=("cora 10" "citeseer 10" "pubmed 10" "coauthor_physics 3" "csbm-100k 3")
+if [ "${1:-}" = "--quick" ]; then
+  sets=("cora 3")
+elif [ $# -gt 0 ]; then
+  pick=()
+  for want in "$@"; do
+    found=0
+    for s in "${sets[@]}"; do
+      [ "${s%% *}" = "$want" ] && { pick+=("$s"); found=1; }
+    done
+    [ "$found" = 1 ] || { echo "bench: unknown dataset $want (cora citeseer pubmed coauthor_physics csbm-100k)" >&2; exit 2; }
+  done
+  sets=("${pick[@]}")
+fi
+if printf '%s\n' "${sets[@]}" | grep -q '^csbm-100k ' && [ ! -f "$big/meta.txt" ]; then
   "$dgcn" generate --nodes 100000 --degree 20 --classes 10 --features 500 --out "$big" >&2
 fi
 

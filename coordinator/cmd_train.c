@@ -106,6 +106,7 @@ int dgcn_cmd_train(int argc, char **argv) {
     }
     dgcn_train_result r;
     int rc = dgcn_train_run(&o, &r);
+    dgcn_train_result_fini(&r);
     if (rc) {
         fprintf(stderr, "dgcn train: %s: %s\n", dgcn_strerror(rc), dgcn_error_msg());
         return 1;

@@ -15,6 +15,7 @@ echo "== tests (release build)"
 ctest --test-dir "$here/build" --output-on-failure -j "$jobs"
 echo "== tests (ASan + UBSan build)"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export CK_TIMEOUT_MULTIPLIER=4 # instrumented code runs several times slower; per-test bounds stretch
 export LSAN_OPTIONS="suppressions=$here/launch/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir "$here/build-asan" --output-on-failure -j "$jobs"

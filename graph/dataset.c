@@ -6,6 +6,7 @@
 #include "graph/dataset.h"
 
 #include "core/error.h"
+#include "core/file.h"
 #include "core/rng.h"
 
 #include <errno.h>
@@ -18,6 +19,13 @@
 /* ---------------------------------------------------------------------------------------------
  * Reading files line by line */
 
+/* Longest file the loader reads: meta.txt in all, the other files per line (a line of labels.txt,
+ * edges.txt or a split file; a node's line of features.txt plus each idx:val pair). Generous
+ * bounds that reject a huge file before it is read; leading zeros and long decimals still fit. */
+#define S_META_MAX (INT64_C(1) << 20)
+#define S_LINE_MAX 64
+#define S_PAIR_MAX 64
+
 typedef struct s_text {
     char path[4096];
     char *buf; /* (len + 1) file contents, NUL-terminated */
@@ -26,33 +34,56 @@ typedef struct s_text {
     int64_t line; /* 1-based number of the line last returned */
 } s_text;
 
-static int s_text_open(s_text *t, const char *dir, const char *file) {
+/* Opens dir/file and reads it whole. A file longer than max_bytes (a bound the counts in meta.txt
+ * imply, said in `why`) is rejected before it is read. Errors name the file. */
+static int s_text_open(s_text *t, const char *dir, const char *file, int64_t max_bytes,
+                       const char *why) {
     int rc = DGCN_OK;
+    FILE *f = NULL;
+    int64_t sz = 0;
     memset(t, 0, sizeof *t);
     snprintf(t->path, sizeof t->path, "%s/%s", dir, file);
-    FILE *f = fopen(t->path, "rb");
-    if (!f) return dgcn_error_set(DGCN_EIO, "%s: cannot open: %s", t->path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) goto io;
-    long sz = ftell(f);
-    if (sz < 0 || fseek(f, 0, SEEK_SET) != 0) goto io;
+    DGCN_CHECK(dgcn_file_open_read(t->path, INT64_MAX, &f, &sz));
+    if (sz > max_bytes) {
+        rc = dgcn_error_set(DGCN_EFORMAT, "%s: %lld bytes, more than the %lld allowed by %s",
+                            t->path, (long long)sz, (long long)max_bytes, why);
+        goto fail;
+    }
     t->len = (size_t)sz;
-    DGCN_ALLOC(t->buf, t->len + 1);
-    if (t->len && fread(t->buf, 1, t->len, f) != t->len) goto io;
+    t->buf = malloc(t->len + 1);
+    if (!t->buf) {
+        rc = dgcn_error_set(DGCN_ENOMEM, "%s: out of memory reading %zu bytes", t->path, t->len);
+        goto fail;
+    }
+    if (t->len && fread(t->buf, 1, t->len, f) != t->len) {
+        rc = dgcn_error_set(DGCN_EIO, "%s: cannot read: %s", t->path,
+                            ferror(f) ? strerror(errno) : "shorter than its size (changed?)");
+        goto fail;
+    }
     t->buf[t->len] = '\0';
+    if (t->len >= 3 && !memcmp(t->buf, "\xEF\xBB\xBF", 3)) {
+        rc = dgcn_error_set(DGCN_EFORMAT,
+                            "%s:1: found a UTF-8 byte order mark (BOM) at the start; expected "
+                            "plain text without one",
+                            t->path);
+        goto fail;
+    }
     fclose(f);
     return DGCN_OK;
-io:
-    rc = dgcn_error_set(DGCN_EIO, "%s: cannot read: %s", t->path, strerror(errno));
 fail:
-    fclose(f);
+    if (f) fclose(f);
     free(t->buf);
     t->buf = NULL;
     return rc;
 }
 
-static void s_text_close(s_text *t) {
+/* Frees t and returns rc; an out-of-memory failure while reading t gets t's path in front. */
+static int s_text_close(s_text *t, int rc) {
+    if (rc == DGCN_ENOMEM && t->path[0] && !strstr(dgcn_error_msg(), t->path))
+        dgcn_error_wrap(rc, "%s: ", t->path);
     free(t->buf);
     t->buf = NULL;
+    return rc;
 }
 
 /* Up to 60 characters of a line, for messages. */
@@ -163,7 +194,7 @@ static int s_read_meta(s_meta *m, const char *dir) {
     int seen[S_N_META_INT] = {0};
     int seen_values = 0, seen_name = 0;
     memset(m, 0, sizeof *m);
-    DGCN_CHECK(s_text_open(&t, dir, "meta.txt"));
+    DGCN_CHECK(s_text_open(&t, dir, "meta.txt", S_META_MAX, "the 1 MiB limit on meta.txt"));
     const char *b, *e;
     int r;
     char show[80];
@@ -265,8 +296,7 @@ static int s_read_meta(s_meta *m, const char *dir) {
         snprintf(m->name, sizeof m->name, "%s", base);
     }
 fail:
-    s_text_close(&t);
-    return rc;
+    return s_text_close(&t, rc);
 }
 
 /* Error for a file with a different number of lines than meta.txt says. */
@@ -305,10 +335,27 @@ static int s_record_end(s_text *t, int64_t want, const char *key, const char *wh
 /* ---------------------------------------------------------------------------------------------
  * labels.txt, features.txt, edges.txt, split files */
 
+/* Reads labels.txt and allocates ds->label and ds->split: a num_nodes larger than labels.txt can
+ * hold (a line takes at least 2 bytes) is an error naming meta.txt before anything is allocated. */
 static int s_read_labels(dgcn_dataset *ds, const char *dir) {
     int rc = DGCN_OK;
     s_text t;
-    DGCN_CHECK(s_text_open(&t, dir, "labels.txt"));
+    DGCN_CHECK(
+        s_text_open(&t, dir, "labels.txt", (int64_t)ds->n * S_LINE_MAX, "num_nodes in meta.txt"));
+    if ((int64_t)ds->n > (int64_t)(t.len + 1) / 2) {
+        rc = dgcn_error_set(DGCN_EFORMAT,
+                            "%s/meta.txt: num_nodes %d is more than %s (%zu bytes) can hold "
+                            "(at most %zu lines)",
+                            dir, (int)ds->n, t.path, t.len, (t.len + 1) / 2);
+        goto fail;
+    }
+    ds->label = malloc(((size_t)ds->n + 1) * sizeof *ds->label);
+    ds->split = calloc((size_t)ds->n + 1, sizeof *ds->split);
+    if (!ds->label || !ds->split) {
+        rc = dgcn_error_set(DGCN_ENOMEM, "%s: out of memory for %d nodes (num_nodes in meta.txt)",
+                            t.path, (int)ds->n);
+        goto fail;
+    }
     const char *b, *e;
     char show[80];
     char what[96];
@@ -326,14 +373,15 @@ static int s_read_labels(dgcn_dataset *ds, const char *dir) {
     }
     DGCN_CHECK(s_record_end(&t, ds->n, "num_nodes", what));
 fail:
-    s_text_close(&t);
-    return rc;
+    return s_text_close(&t, rc);
 }
 
 static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
     int rc = DGCN_OK;
     s_text t;
-    DGCN_CHECK(s_text_open(&t, dir, "features.txt"));
+    DGCN_CHECK(s_text_open(&t, dir, "features.txt",
+                           (int64_t)ds->n * S_LINE_MAX + m->feature_nnz * S_PAIR_MAX,
+                           "num_nodes and feature_nnz in meta.txt"));
     /* A pair takes at least 4 bytes (" i:v"), so a file of len bytes holds at most len / 4: an
      * inflated feature_nnz cannot force a huge allocation (the count check below reports it). */
     int64_t cap = m->feature_nnz < (int64_t)(t.len / 4) + 1 ? m->feature_nnz
@@ -465,15 +513,15 @@ static int s_read_features(dgcn_dataset *ds, const char *dir, const s_meta *m) {
     }
     ds->x.nnz = p_nnz;
 fail:
-    s_text_close(&t);
-    return rc;
+    return s_text_close(&t, rc);
 }
 
 static int s_read_edges(dgcn_dataset *ds, const char *dir) {
     int rc = DGCN_OK;
     s_text t;
     int32_t *u = NULL, *v = NULL; /* (n_edges) */
-    DGCN_CHECK(s_text_open(&t, dir, "edges.txt"));
+    DGCN_CHECK(
+        s_text_open(&t, dir, "edges.txt", ds->n_edges * S_LINE_MAX, "num_edges in meta.txt"));
     /* A valid line takes at least 4 bytes ("u v\n"): cap the allocation by the file size. */
     int64_t cap = ds->n_edges < (int64_t)(t.len / 4) + 1 ? ds->n_edges : (int64_t)(t.len / 4) + 1;
     DGCN_ALLOC(u, cap);
@@ -522,8 +570,7 @@ static int s_read_edges(dgcn_dataset *ds, const char *dir) {
 fail:
     free(u);
     free(v);
-    s_text_close(&t);
-    return rc;
+    return s_text_close(&t, rc);
 }
 
 static const char *const s_split_files[4] = {"", "train.txt", "val.txt", "test.txt"};
@@ -532,7 +579,9 @@ static const char *const s_split_keys[4] = {"", "num_train", "num_val", "num_tes
 static int s_read_split(dgcn_dataset *ds, const char *dir, int which, int64_t want) {
     int rc = DGCN_OK;
     s_text t;
-    DGCN_CHECK(s_text_open(&t, dir, s_split_files[which]));
+    char why[64];
+    snprintf(why, sizeof why, "%s in meta.txt", s_split_keys[which]);
+    DGCN_CHECK(s_text_open(&t, dir, s_split_files[which], want * S_LINE_MAX, why));
     const char *b, *e;
     char show[80];
     char what[96];
@@ -575,8 +624,7 @@ static int s_read_split(dgcn_dataset *ds, const char *dir, int which, int64_t wa
     }
     DGCN_CHECK(s_record_end(&t, want, s_split_keys[which], what));
 fail:
-    s_text_close(&t);
-    return rc;
+    return s_text_close(&t, rc);
 }
 
 int dgcn_dataset_load(dgcn_dataset *ds, const char *dir) {
@@ -591,8 +639,6 @@ int dgcn_dataset_load(dgcn_dataset *ds, const char *dir) {
     ds->n_edges = m.num_edges;
     ds->has_features = (int)m.features_available;
     ds->count_features = m.features_available && m.feature_kind == 1;
-    DGCN_ALLOC(ds->label, ds->n);
-    DGCN_ALLOC(ds->split, ds->n);
     DGCN_CHECK(s_read_labels(ds, dir));
     if (ds->has_features) DGCN_CHECK(s_read_features(ds, dir, &m));
     DGCN_CHECK(s_read_edges(ds, dir));

@@ -8,6 +8,7 @@
 #include "graph/shard.h"
 
 #include "core/error.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 
 #define S_FORMAT "dgcn-plan-1"
+#define S_MANIFEST_MAX (INT64_C(64) << 20) /* bytes; about 100 per agent */
 
 static uint64_t s_fnv1a64(const uint8_t *p, size_t n) {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -122,11 +124,12 @@ typedef struct s_manifest {
 static int s_read_manifest(const char *dir, int32_t agent, s_manifest *mf) {
     char path[4096], line[1024];
     snprintf(path, sizeof path, "%s/manifest.txt", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return dgcn_error_set(DGCN_EIO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = NULL;
+    int rc = dgcn_file_open_read(path, S_MANIFEST_MAX, &f, NULL);
+    if (rc) return rc;
     memset(mf, 0, sizeof *mf);
     mf->agents = mf->nodes = -1;
-    int rc = DGCN_OK, lineno = 0, have_format = 0, have_id = 0;
+    int lineno = 0, have_format = 0, have_id = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
         size_t len = strlen(line);
@@ -222,22 +225,19 @@ int dgcn_shard_dir_read(const char *dir, int32_t agent, dgcn_shard *s) {
     memset(s, 0, sizeof *s);
     DGCN_CHECK(s_read_manifest(dir, agent, &mf));
     snprintf(path, sizeof path, "%s/%s", dir, mf.file);
-    if (!(f = fopen(path, "rb"))) {
-        rc = dgcn_error_set(DGCN_EIO, "%s: cannot open: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        rc = dgcn_error_set(DGCN_EIO, "%s: cannot stat: %s", path, strerror(errno));
-        goto fail;
-    }
-    if ((int64_t)st.st_size != mf.bytes) {
+    int64_t size;
+    DGCN_CHECK(dgcn_file_open_read(path, INT64_MAX, &f, &size));
+    if (size != mf.bytes) {
         rc = dgcn_error_set(DGCN_EFORMAT,
                             "%s: %lld bytes, the manifest says %lld (truncated or replaced)", path,
-                            (long long)st.st_size, (long long)mf.bytes);
+                            (long long)size, (long long)mf.bytes);
         goto fail;
     }
-    DGCN_ALLOC(buf, mf.bytes);
+    if (!(buf = malloc((size_t)mf.bytes + 1))) {
+        rc = dgcn_error_set(DGCN_ENOMEM, "%s: out of memory reading %lld bytes", path,
+                            (long long)mf.bytes);
+        goto fail;
+    }
     if (mf.bytes > 0 && fread(buf, 1, (size_t)mf.bytes, f) != (size_t)mf.bytes) {
         rc = dgcn_error_set(DGCN_EFORMAT, "%s: short read (expected %lld bytes)", path,
                             (long long)mf.bytes);

@@ -275,13 +275,17 @@ static void s_write_good(const char *dir) {
     for (int f = 0; f < S_N_GOOD; f++) s_write_text(dir, s_good_files[f][0], s_good_files[f][1]);
 }
 
+/* Content markers: put a directory or a FIFO in the file's place. */
+static const char S_A_DIR[] = "(a directory)", S_A_FIFO[] = "(a FIFO)";
+
 typedef struct s_broken {
     const char *file;     /* file to replace */
-    const char *content;  /* its new content, or NULL to delete it */
+    const char *content;  /* its new content, NULL to delete it, or S_A_DIR or S_A_FIFO */
     int code;             /* expected error code */
     const char *where;    /* "file:line:" the message must contain */
     const char *fragment; /* part of what was expected / found */
 } s_broken;
+#define S_GOOD_LABELS "0\n1\n0\n1\n-1\n1\n"
 
 static const s_broken s_corpus[] = {
     /* missing files */
@@ -364,6 +368,41 @@ static const s_broken s_corpus[] = {
     {"test.txt", "4\n", DGCN_EFORMAT, "test.txt:1:", "node 4 with label -1"},
     {"test.txt", "1\n", DGCN_EFORMAT, "test.txt:1:", "node 1 already in train.txt"},
     {"val.txt", "2\n5\n", DGCN_EFORMAT, "test.txt:1:", "node 5 already in val.txt"},
+    /* not a regular file in a data file's place: an error naming it, never a hang */
+    {"edges.txt", S_A_DIR, DGCN_EIO, "edges.txt", "expected a regular file, found a directory"},
+    {"labels.txt", S_A_FIFO, DGCN_EIO, "labels.txt", "expected a regular file, found a FIFO"},
+    {"meta.txt", S_A_FIFO, DGCN_EIO, "meta.txt", "expected a regular file, found a FIFO"},
+    /* a UTF-8 byte order mark is named as such */
+    {"meta.txt",
+     "\xEF\xBB\xBFname tiny\nnum_nodes 6\nnum_features 5\nnum_classes 2\nnum_edges 5\n"
+     "features_available 1\nfeature_values binary\nfeature_nnz 8\nnum_train 2\n"
+     "num_val 2\nnum_test 1\n",
+     DGCN_EFORMAT, "meta.txt:1:", "byte order mark (BOM)"},
+    {"train.txt",
+     "\xEF\xBB\xBF"
+     "0\n1\n",
+     DGCN_EFORMAT, "train.txt:1:", "byte order mark (BOM)"},
+    /* counts larger than the files could describe are rejected before they are allocated */
+    {"meta.txt",
+     "name tiny\nnum_nodes 2000000000\nnum_features 5\nnum_classes 2\nnum_edges 5\n"
+     "features_available 1\nfeature_values binary\nfeature_nnz 8\nnum_train 2\n"
+     "num_val 2\nnum_test 1\n",
+     DGCN_EFORMAT, "meta.txt", "num_nodes 2000000000 is more than"},
+    /* a file far larger than its counts allow is rejected before it is read */
+    {"labels.txt",
+     S_GOOD_LABELS "0000000000000000000000000000000000000000000000000000000000000000"
+                   "0000000000000000000000000000000000000000000000000000000000000000"
+                   "0000000000000000000000000000000000000000000000000000000000000000"
+                   "0000000000000000000000000000000000000000000000000000000000000000"
+                   "0000000000000000000000000000000000000000000000000000000000000000"
+                   "0000000000000000000000000000000000000000000000000000000000000000"
+                   "0000000000000000000000000000000000000000000000000000000000000000"
+                   "0000000000000000000000000000000000000000000000000000000000000000\n",
+     DGCN_EFORMAT, "labels.txt", "more than the 384 allowed by num_nodes in meta.txt"},
+    {"val.txt",
+     "2\n3\n                                                                "
+     "                                                                 \n",
+     DGCN_EFORMAT, "val.txt", "more than the 128 allowed by num_val in meta.txt"},
 };
 enum { S_N_CORPUS = (int)(sizeof s_corpus / sizeof s_corpus[0]) };
 
@@ -390,8 +429,11 @@ START_TEST(load_rejects_broken) {
     s_write_good(s_tmp);
     char path[512];
     snprintf(path, sizeof path, "%s/%s", s_tmp, b->file);
-    if (b->content) s_write_text(s_tmp, b->file, b->content);
-    else ck_assert_int_eq(unlink(path), 0);
+    if (b->content == S_A_DIR || b->content == S_A_FIFO || !b->content)
+        ck_assert_int_eq(unlink(path), 0);
+    else s_write_text(s_tmp, b->file, b->content);
+    if (b->content == S_A_DIR) ck_assert_int_eq(mkdir(path, 0700), 0);
+    if (b->content == S_A_FIFO) ck_assert_int_eq(mkfifo(path, 0600), 0);
     dgcn_dataset ds;
     dgcn_error_clear();
     int rc = dgcn_dataset_load(&ds, s_tmp);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef M_PI
@@ -558,6 +559,33 @@ START_TEST(test_cmd_topology) {
 }
 END_TEST
 
+/* Topology files that are not regular files, or whose header promises more than they hold, are
+ * errors naming the file: never a hang on a FIFO, never an allocation the file cannot justify. */
+START_TEST(test_files_not_regular_or_inflated) {
+    strcpy(s_dir, "/tmp/dgcn_topo_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    char path[128];
+    dgcn_topo g;
+    ck_assert_int_eq(dgcn_topo_read_edges(&g, s_dir), DGCN_EIO);
+    ck_assert_msg(strstr(dgcn_error_msg(), "found a directory"), "%s", dgcn_error_msg());
+    snprintf(path, sizeof path, "%s/x.edges", s_dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_int_eq(dgcn_topo_read_edges(&g, path), DGCN_EIO);
+    ck_assert_msg(strstr(dgcn_error_msg(), "x.edges: expected a regular file, found a FIFO"), "%s",
+                  dgcn_error_msg());
+    int32_t m = 0;
+    double *c = NULL;
+    ck_assert_int_eq(dgcn_topo_read_weights(s_write("w.weights", "# agents 40000\n1\n"), &m, &c),
+                     DGCN_EFORMAT);
+    ck_assert_msg(strstr(dgcn_error_msg(), "w.weights:1: '# agents 40000' needs"), "%s",
+                  dgcn_error_msg());
+    ck_assert_ptr_null(c);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"generator_counts", test_generator_counts, 0, 120},
@@ -565,6 +593,7 @@ static Suite *s_suite(void) {
         {"closed_form_spectra", test_closed_form_spectra, 0, 120},
         {"every_rule_doubly_stochastic", test_every_rule_doubly_stochastic, 0, 120},
         {"edge_list_files", test_edge_list_files, 0, 120},
+        {"files_not_regular_or_inflated", test_files_not_regular_or_inflated, 0, 30},
         {"matrix_union", test_matrix_union, 0, 120},
         {"link_removal", test_link_removal, 0, 120},
         {"fastest_mixing", test_fastest_mixing, 0, 120},

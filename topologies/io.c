@@ -2,6 +2,7 @@
 #include "topologies/io.h"
 
 #include "core/error.h"
+#include "core/file.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -54,8 +55,7 @@ int dgcn_topo_read_edges(dgcn_topo *out, const char *path) {
     long *elines = NULL;
     long m_header = 0, max_id = -1, lineno = 0;
     memset(out, 0, sizeof *out);
-    f = fopen(path, "r");
-    if (!f) return dgcn_error_set(DGCN_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if ((rc = dgcn_file_open_read(path, INT64_MAX, &f, NULL))) return rc;
     while (getline(&line, &cap, f) != -1) {
         lineno++;
         const char *s = line;
@@ -197,15 +197,27 @@ int dgcn_topo_read_weights(const char *path, int32_t *m_out, double **c_out) {
     double *c = NULL;
     *c_out = NULL;
     *m_out = 0;
-    FILE *f = fopen(path, "r");
-    if (!f) return dgcn_error_set(DGCN_EIO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = NULL;
+    int64_t size;
+    if ((rc = dgcn_file_open_read(path, INT64_MAX, &f, &size))) return rc;
     while (getline(&line, &cap, f) != -1) {
         lineno++;
         const char *s = line;
         while (*s == ' ' || *s == '\t') s++;
         if (*s == '#') {
             if (!m && s_header(s, &m) < 0) m = 0;
-            if (m && !c) DGCN_ALLOC(c, (size_t)m * m);
+            if (m && (int64_t)m * m * 2 > size) { /* each entry takes at least 2 bytes */
+                rc = dgcn_error_set(DGCN_EFORMAT,
+                                    "%s:%ld: '# agents %ld' needs %ld x %ld numbers, more than "
+                                    "the file's %lld bytes can hold",
+                                    path, lineno, m, m, m, (long long)size);
+                goto fail;
+            }
+            if (m && !c && !(c = calloc((size_t)m * m, sizeof *c))) {
+                rc = dgcn_error_set(DGCN_ENOMEM, "%s:%ld: out of memory for %ld x %ld weights",
+                                    path, lineno, m, m);
+                goto fail;
+            }
             continue;
         }
         if (s_rest_blank(s)) continue;

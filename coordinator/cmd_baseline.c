@@ -53,15 +53,14 @@ static int s_write_curves(const char *out, const double *loss, const double *val
         }
         if (k) fprintf(f, "%d %.6g %.6g\n", e + 1, sl / k, sv / k);
     }
-    fclose(f);
-    return DGCN_OK;
+    return dgcn_rundir_fclose(&f, dir, "baseline.tsv");
 }
 
 int dgcn_cmd_baseline(int argc, char **argv) {
     dgcn_data_source src;
     dgcn_data_source_defaults(&src);
     const char *model = "gcn", *out = NULL;
-    int seeds = 10, epochs = 200, patience = 0, hidden = 16, quiet = 0;
+    int seeds = 10, epochs = 200, patience = 0, hidden = 16, quiet = 0, force = 0;
     uint64_t seed0 = 0;
     double lr = 0.01, dropout = 0.5, wd = 5e-4;
     const dgcn_arg table[] = {
@@ -77,6 +76,7 @@ int dgcn_cmd_baseline(int argc, char **argv) {
         {"early-stop", DGCN_ARG_INT, &patience,
          "early-stopping window on validation loss (0 = off; Kipf: 10)", 0, 1000000},
         {"out", DGCN_ARG_STRING, &out, "run directory (created)", 1, 0},
+        {"force", DGCN_ARG_FLAG, &force, "clear a non-empty run directory --out first", 1, 0},
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress line", 1, 0},
         DGCN_ARGS_END,
     };
@@ -115,7 +115,7 @@ int dgcn_cmd_baseline(int argc, char **argv) {
     o.patience = patience;
     o.progress = !quiet && isatty(2);
     if (out) {
-        DGCN_CHECK(dgcn_rundir_make(out));
+        DGCN_CHECK(dgcn_rundir_prepare(out, force));
         DGCN_CHECK(dgcn_rundir_fopen(out, "config.json", "w", &f));
         dgcn_json j;
         dgcn_json_begin(&j, f);
@@ -132,8 +132,7 @@ int dgcn_cmd_baseline(int argc, char **argv) {
         dgcn_json_int(&j, "seeds", seeds);
         dgcn_json_int(&j, "seed", (long long)seed0);
         dgcn_json_end(&j);
-        fclose(f);
-        f = NULL;
+        DGCN_CHECK(dgcn_rundir_fclose(&f, out, "config.json"));
         DGCN_CHECK(dgcn_rundir_fopen(out, "metrics.jsonl", "w", &metrics));
     }
     o.metrics = metrics;
@@ -171,7 +170,8 @@ int dgcn_cmd_baseline(int argc, char **argv) {
     printf("%s %s: test accuracy %.2f +- %.2f %% over %d seeds (val %.2f %%, %.3f ms/epoch)\n",
            model, ds.name, 100 * tm, 100 * ts, seeds, 100 * vm, ms_med);
     if (out) {
-        DGCN_CHECK(dgcn_rundir_fopen(out, "summary.json", "w", &f));
+        DGCN_CHECK(dgcn_rundir_fclose(&metrics, out, "metrics.jsonl"));
+        DGCN_CHECK(dgcn_rundir_fopen_tmp(out, "summary.json", &f));
         dgcn_json j;
         dgcn_json_begin(&j, f);
         dgcn_json_str(&j, "dataset", ds.name);
@@ -185,10 +185,7 @@ int dgcn_cmd_baseline(int argc, char **argv) {
         dgcn_json_num(&j, "ms_per_epoch_median", ms_med);
         dgcn_json_num_array(&j, "test_acc", test, seeds);
         dgcn_json_end(&j);
-        fclose(f);
-        f = NULL;
-        fclose(metrics);
-        metrics = NULL;
+        DGCN_CHECK(dgcn_rundir_commit(&f, out, "summary.json"));
         DGCN_CHECK(s_write_curves(out, cl, cv, seeds, epochs));
         DGCN_CHECK(dgcn_rundir_plot(out, "baseline", s_plot));
         fprintf(stderr, "run directory: %s\n", out);

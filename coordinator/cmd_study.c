@@ -58,6 +58,7 @@ int dgcn_cmd_study(int argc, char **argv) {
         {"program", DGCN_ARG_STRING, &o.program,
          "the dgcn executable agent processes run (zmq; default: this one)", 1, 0},
         {"out", DGCN_ARG_STRING, &o.out, "study folder (created)", 1, 0},
+        {"force", DGCN_ARG_FLAG, &o.force, "clear a non-empty study folder --out first", 1, 0},
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress lines", 1, 0},
         DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage, table, argc, argv);

@@ -1,6 +1,7 @@
 /* coordinator/cmd_train.c: `dgcn train`: fully distributed training of a GCN. */
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
+#include "coordinator/rundir.h"
 #include "coordinator/session.h"
 #include "coordinator/train.h"
 #include "core/error.h"
@@ -30,7 +31,7 @@ int dgcn_cmd_train(int argc, char **argv) {
     dgcn_train_opts o;
     dgcn_train_defaults(&o);
     const char *transport = "zmq";
-    int quiet = 0, no_baselines = 0;
+    int quiet = 0, no_baselines = 0, force = 0;
     const dgcn_arg table[] = {
         DGCN_DATA_SOURCE_ARGS(&o.src),
         {"agents", DGCN_ARG_INT, &o.plan.agents, "number of agents M (mpi: the ranks after rank 0)",
@@ -70,6 +71,7 @@ int dgcn_cmd_train(int argc, char **argv) {
          "rounds of pure averaging after the last step (the last report follows them)", 0, 1e6},
         {"deadline-ms", DGCN_ARG_INT, &o.deadline_ms, "bound on every wait, ms", 1, 1e9},
         {"out", DGCN_ARG_STRING, &o.out, "run directory (default runs/train-TIMESTAMP)", 1, 0},
+        {"force", DGCN_ARG_FLAG, &force, "clear a non-empty run directory --out first", 1, 0},
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress lines", 1, 0},
         {"no-baselines", DGCN_ARG_FLAG, &no_baselines, "skip the centralized GCN and MLP", 1, 0},
         DGCN_ARGS_END};
@@ -105,7 +107,9 @@ int dgcn_cmd_train(int argc, char **argv) {
         o.out = def_out;
     }
     dgcn_train_result r;
-    int rc = dgcn_train_run(&o, &r);
+    memset(&r, 0, sizeof r);
+    int rc = dgcn_rundir_prepare(o.out, force);
+    if (!rc) rc = dgcn_train_run(&o, &r);
     dgcn_train_result_fini(&r);
     if (rc) {
         fprintf(stderr, "dgcn train: %s: %s\n", dgcn_strerror(rc), dgcn_error_msg());

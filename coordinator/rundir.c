@@ -1,13 +1,18 @@
 /* coordinator/rundir.c: run directories, JSON output and plots. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "coordinator/rundir.h"
 
 #include "core/error.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int dgcn_rundir_make(const char *path) {
     char buf[4096];
@@ -17,7 +22,7 @@ int dgcn_rundir_make(const char *path) {
         if (*p == '/' || *p == '\0') {
             char c = *p;
             *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            if (mkdir(buf, 0700) != 0 && errno != EEXIST)
                 return dgcn_error_set(DGCN_EIO, "cannot create directory %s: %s", buf,
                                       strerror(errno));
             *p = c;
@@ -30,11 +35,133 @@ int dgcn_rundir_make(const char *path) {
     return DGCN_OK;
 }
 
+/* 1 when dir has an entry other than . and .., 0 when not, -1 with errno when it cannot be read. */
+static int s_has_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    struct dirent *e;
+    int any = 0;
+    while (!any && (e = readdir(d)))
+        any = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return any;
+}
+
+/* nftw callback emptying a directory: removes everything below the root (level 0), depth first. */
+static int s_clear_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    if (ftw->level == 0) return 0;
+    if (remove(path) != 0) {
+        dgcn_error_set(DGCN_EIO, "--force: cannot remove %s: %s", path, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+int dgcn_rundir_prepare(const char *dir, int force) {
+    int rc = DGCN_OK;
+    struct stat st;
+    if (lstat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return dgcn_error_set(DGCN_EINVAL, "run directory %s exists and is not a directory",
+                                  dir);
+        int any = s_has_entries(dir);
+        if (any < 0) return dgcn_error_set(DGCN_EIO, "cannot read %s: %s", dir, strerror(errno));
+        if (any && !force)
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "run directory %s is not empty (choose another --out, or "
+                                  "--force to clear it)",
+                                  dir);
+        if (any) {
+            char cfg[4096];
+            snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+            if (lstat(cfg, &st) != 0 || !S_ISREG(st.st_mode))
+                return dgcn_error_set(DGCN_EINVAL,
+                                      "--force: %s has no config.json, so it is not a run "
+                                      "directory; not clearing it",
+                                      dir);
+            dgcn_error_clear();
+            if (nftw(dir, s_clear_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+                return dgcn_error_msg()[0]
+                           ? DGCN_EIO
+                           : dgcn_error_set(DGCN_EIO, "--force: cannot clear %s: %s", dir,
+                                            strerror(errno));
+        }
+    }
+    DGCN_CHECK(dgcn_rundir_make(dir));
+    if (chmod(dir, 0700) != 0)
+        return dgcn_error_set(DGCN_EIO, "cannot make %s private (chmod 0700): %s", dir,
+                              strerror(errno));
+fail:
+    return rc;
+}
+
 int dgcn_rundir_fopen(const char *dir, const char *name, const char *mode, FILE **out) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    *out = fopen(path, mode);
-    if (!*out) return dgcn_error_set(DGCN_EIO, "cannot open %s: %s", path, strerror(errno));
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode[0] == 'a' ? O_APPEND : O_TRUNC);
+    int fd = open(path, flags, 0600);
+    *out = fd < 0 ? NULL : fdopen(fd, mode[0] == 'a' ? "a" : "w");
+    if (!*out) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return dgcn_error_set(DGCN_EIO, "cannot open %s: %s", path, strerror(e));
+    }
+    return DGCN_OK;
+}
+
+int dgcn_rundir_fflush(FILE *f, const char *dir, const char *name) {
+    errno = 0;
+    if (fflush(f) != 0 || ferror(f))
+        return dgcn_error_set(DGCN_EIO, "%s/%s: write failed: %s", dir, name,
+                              errno ? strerror(errno) : "error on an earlier write");
+    return DGCN_OK;
+}
+
+int dgcn_rundir_fclose(FILE **f, const char *dir, const char *name) {
+    if (!*f) return DGCN_OK;
+    errno = 0;
+    int bad = fflush(*f) != 0 || ferror(*f);
+    int e = errno;
+    if (fclose(*f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    *f = NULL;
+    if (bad)
+        return dgcn_error_set(DGCN_EIO, "%s/%s: write failed: %s", dir, name,
+                              e ? strerror(e) : "error on an earlier write");
+    return DGCN_OK;
+}
+
+int dgcn_rundir_fopen_tmp(const char *dir, const char *name, FILE **out) {
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s.tmp", name);
+    return dgcn_rundir_fopen(dir, tmp, "w", out);
+}
+
+int dgcn_rundir_commit(FILE **f, const char *dir, const char *name) {
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    errno = 0;
+    int bad = fflush(*f) != 0 || ferror(*f) || fsync(fileno(*f)) != 0;
+    int e = errno;
+    if (fclose(*f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    *f = NULL;
+    if (!bad && rename(tmp, path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        unlink(tmp);
+        return dgcn_error_set(DGCN_EIO, "%s: write failed: %s", path,
+                              e ? strerror(e) : "error on an earlier write");
+    }
     return DGCN_OK;
 }
 
@@ -110,8 +237,7 @@ int dgcn_rundir_plot(const char *dir, const char *name, const char *script) {
     snprintf(file, sizeof file, "%s.gp", name);
     DGCN_CHECK(dgcn_rundir_fopen(plots, file, "w", &f));
     fputs(script, f);
-    fclose(f);
-    f = NULL;
+    DGCN_CHECK(dgcn_rundir_fclose(&f, plots, file));
     if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
         fprintf(stderr,
                 "note: gnuplot not found; plot script left in %s/%s (run launch/setup.sh)\n", plots,

@@ -8,11 +8,33 @@
 
 #include <stdio.h>
 
-/* mkdir -p path. DGCN_EIO names the component that could not be created. */
+/* mkdir -p path; components it creates are mode 0700. DGCN_EIO names the component that could not
+ * be created. */
 int dgcn_rundir_make(const char *path);
 
-/* Opens path/name with fopen mode; DGCN_EIO names the file. */
+/* Makes dir ready for a new run and private (mode 0700): creates it, or accepts it when it exists
+ * and is empty. A non-empty dir is refused (DGCN_EINVAL) unless force is set, in which case it is
+ * cleared first, but only when it holds config.json (it is a run directory: nothing else is ever
+ * deleted). Symbolic links inside are removed, never followed. */
+int dgcn_rundir_prepare(const char *dir, int force);
+
+/* Opens dir/name with fopen mode "w" or "a", creating the file with mode 0600; DGCN_EIO names the
+ * file. */
 int dgcn_rundir_fopen(const char *dir, const char *name, const char *mode, FILE **out);
+
+/* Flushes f; DGCN_EIO naming dir/name when this or any earlier write to f failed (a full disk). */
+int dgcn_rundir_fflush(FILE *f, const char *dir, const char *name);
+
+/* Closes *f (NULL afterwards; *f NULL is a no-op); DGCN_EIO naming dir/name when any write to it,
+ * the flush or the close failed. */
+int dgcn_rundir_fclose(FILE **f, const char *dir, const char *name);
+
+/* A whole-file write that is all or nothing: dgcn_rundir_fopen_tmp opens dir/name.tmp;
+ * dgcn_rundir_commit checks every write, fsyncs, closes *f (NULL afterwards) and renames the file to
+ * dir/name, so dir/name is the old file or the complete new one, never a part. On failure the
+ * temporary file is removed and DGCN_EIO names dir/name. */
+int dgcn_rundir_fopen_tmp(const char *dir, const char *name, FILE **out);
+int dgcn_rundir_commit(FILE **f, const char *dir, const char *name);
 
 /* A minimal streaming JSON object writer: keys in order, commas handled. */
 typedef struct dgcn_json {

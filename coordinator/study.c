@@ -206,7 +206,7 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
                 w->iters_to_central, w->consensus_error, w->bytes_per_iter, w->ms_per_iter,
                 s_status_name(w->status));
     }
-    fclose(f);
+    if ((rc = dgcn_rundir_fclose(&f, o->out, "study.tsv"))) return rc;
     rc = dgcn_rundir_fopen(o->out, "study.md", "w", &f);
     if (rc) return rc;
     fprintf(f,
@@ -243,8 +243,7 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
         fprintf(f, "| %s | %g | %s | %s | %s | %s | %s | %s |\n", w->topology, w->removal, links,
                 gap, acc, it, ce, by);
     }
-    fclose(f);
-    return DGCN_OK;
+    return dgcn_rundir_fclose(&f, o->out, "study.md");
 }
 
 /* plots/accuracy.tsv (one block per topology: removal, mean, std) and plots/consensus.tsv (one
@@ -264,7 +263,7 @@ static int s_write_plots(const dgcn_study_opts *o, const dgcn_study_result *r, c
                 fprintf(f, "%g %.6g %.6g\n", r->rows[i].removal, 100 * r->rows[i].test_acc_mean,
                         100 * r->rows[i].test_acc_std);
     }
-    fclose(f);
+    if ((rc = dgcn_rundir_fclose(&f, dir, "accuracy.tsv"))) return rc;
     if ((rc = dgcn_rundir_fopen(dir, "consensus.tsv", "w", &f))) return rc;
     int blocks = 0;
     char titles[4096] = "", specs_t[4096] = "";
@@ -283,7 +282,7 @@ static int s_write_plots(const dgcn_study_opts *o, const dgcn_study_result *r, c
                                    w->name);
         blocks++;
     }
-    fclose(f);
+    if ((rc = dgcn_rundir_fclose(&f, dir, "consensus.tsv"))) return rc;
     if (!blocks) return DGCN_OK;
     for (int s = 0, sl = 0; s < n_specs && sl + 200 < (int)sizeof specs_t; s++)
         sl += snprintf(specs_t + sl, sizeof specs_t - (size_t)sl, "%s%s", s ? " " : "", specs[s]);
@@ -346,8 +345,8 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
     int rc = dgcn_rundir_make(run);
     if (rc) return rc;
     snprintf(log, sizeof log, "%s/train.log", run);
-    FILE *lf = fopen(log, "w");
-    if (!lf) return dgcn_error_set(DGCN_EIO, "cannot write %s: %s", log, strerror(errno));
+    FILE *lf = NULL;
+    if ((rc = dgcn_rundir_fopen(run, "train.log", "w", &lf))) return rc;
     snprintf(topo, sizeof topo, "file:%s", edges);
     dgcn_train_opts t;
     dgcn_train_defaults(&t);
@@ -389,8 +388,8 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
         memset(&res.curve, 0, sizeof res.curve);
     }
     dgcn_train_result_fini(&res);
-    fclose(lf);
-    return rc;
+    int rc_log = dgcn_rundir_fclose(&lf, run, "train.log");
+    return rc ? rc : rc_log;
 }
 
 int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
@@ -426,12 +425,11 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     if (o->program && access(o->program, X_OK))
         DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "cannot run %s: %s", o->program, strerror(errno)));
 
-    DGCN_CHECK(dgcn_rundir_make(o->out));
+    DGCN_CHECK(dgcn_rundir_prepare(o->out, o->force));
     dgcn_data_source_describe(&o->src, data, sizeof data);
     DGCN_CHECK(dgcn_rundir_fopen(o->out, "config.json", "w", &f));
     s_write_config(f, o, data);
-    fclose(f);
-    f = NULL;
+    DGCN_CHECK(dgcn_rundir_fclose(&f, o->out, "config.json"));
     snprintf(path, sizeof path, "%s/topologies", o->out);
     DGCN_CHECK(dgcn_rundir_make(path));
 

@@ -41,6 +41,7 @@ typedef struct dgcn_study_opts {
     double tolerance;      /* relative margin over the centralized training loss [0.01] */
     int timeout_s;         /* bound on one configuration's training, seconds [3600] */
     const char *out;       /* study folder (created) */
+    int force;             /* clear a non-empty study folder out first (dgcn_rundir_prepare) */
     int progress;          /* one line per configuration on stdout [1] */
 } dgcn_study_opts;
 

@@ -198,7 +198,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
             dgcn_json_end(&j);
             dgcn_json_num(&j, "elapsed_ms", now - t0);
             dgcn_json_end(&j);
-            fflush(metrics);
+            DGCN_CHECK(dgcn_rundir_fflush(metrics, o->out, "metrics.jsonl"));
         }
         if (tsv)
             fprintf(tsv, "%" PRId64 " %.8g %.6g %.6g %.6g %.6g\n", n, loss, acc[0], acc[1], acc[2],
@@ -322,8 +322,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
 
     DGCN_CHECK(dgcn_rundir_fopen(o->out, "config.json", "w", &f));
     s_write_config(f, o, &ds, &p);
-    fclose(f);
-    f = NULL;
+    DGCN_CHECK(dgcn_rundir_fclose(&f, o->out, "config.json"));
     snprintf(path, sizeof path, "%s/plan", o->out);
     DGCN_CHECK(
         dgcn_shard_dir_write(path, p.shards, p.m, p.owner, ds.n, o->plan.partition, o->plan.seed));
@@ -358,8 +357,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         cons[si] = so.consensus;
         res->bytes_per_iter += so.bytes_per_iter / o->seeds;
     }
-    fclose(tsv);
-    tsv = NULL;
+    DGCN_CHECK(dgcn_rundir_fclose(&tsv, o->out, "plots/train.tsv"));
 
     /* The analytic minimum of one training iteration's traffic (all agents, payload bytes): the
      * rows M = H W of each layer (hidden, then classes) and the optimizer's consensus message. */
@@ -400,7 +398,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     }
     res->ms_per_iter_median = n_intervals ? dgcn_median(intervals, n_intervals) : NAN;
 
-    DGCN_CHECK(dgcn_rundir_fopen(o->out, "summary.json", "w", &f));
+    DGCN_CHECK(dgcn_rundir_fclose(&metrics, o->out, "metrics.jsonl"));
+    DGCN_CHECK(dgcn_rundir_fopen_tmp(o->out, "summary.json", &f));
     dgcn_json j;
     dgcn_json_begin(&j, f);
     dgcn_json_num(&j, "test_acc_mean", res->test_acc_mean);
@@ -419,9 +418,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_num(&j, "central_ms_per_epoch", res->central_ms_per_epoch);
     dgcn_json_num_array(&j, "test_acc", dist, o->seeds);
     dgcn_json_end(&j);
-    fclose(f);
-    f = NULL;
-    dgcn_rundir_plot(o->out, "train", s_plot_script);
+    DGCN_CHECK(dgcn_rundir_commit(&f, o->out, "summary.json"));
+    DGCN_CHECK(dgcn_rundir_plot(o->out, "train", s_plot_script));
 
     fprintf(log, "test accuracy over %d seed(s): distributed %.4f +- %.4f", o->seeds,
             res->test_acc_mean, res->test_acc_std);

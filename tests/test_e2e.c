@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -27,6 +28,10 @@ static double s_now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
+/* When > 0: the largest file (bytes) processes started by s_start may write, as on a disk that
+ * fills up (RLIMIT_FSIZE; writes past it fail with EFBIG instead of raising SIGXFSZ). */
+static rlim_t s_child_fsize;
+
 /* Starts argv (argv[0] a path) in its own process group with stdout and stderr on a pipe. */
 static pid_t s_start(char *const argv[], int *fd) {
     int p[2];
@@ -35,6 +40,11 @@ static pid_t s_start(char *const argv[], int *fd) {
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         setpgid(0, 0);
+        if (s_child_fsize) {
+            struct rlimit rl = {s_child_fsize, s_child_fsize};
+            signal(SIGXFSZ, SIG_IGN);
+            if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
+        }
         dup2(p[1], 1);
         dup2(p[1], 2);
         close(p[0]);
@@ -552,6 +562,105 @@ START_TEST(test_train_shard_files) {
 }
 END_TEST
 
+/* The contents of dir/name (NUL-terminated, at most cap - 1 bytes); "" when it does not exist. */
+static void s_slurp(const char *dir, const char *name, char *buf, size_t cap) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    buf[fread(buf, 1, cap - 1, f)] = '\0';
+    fclose(f);
+}
+
+/* A run directory is created private (0700), an existing non-empty one is refused and left as it
+ * was, --force clears it (no stale shards of an earlier, larger plan) but only when it is a run
+ * directory. */
+START_TEST(test_run_dir_guarded) {
+    char *out = malloc(S_OUT_CAP), base[128], dir[200], path[300], before[4096], after[4096];
+    s_mkdtemp(base, sizeof base, "rd");
+    snprintf(dir, sizeof dir, "%s/run", base);
+    char *argv[] = {DGCN_BINARY, "train",   "--transport",
+                    "inproc",    S_GEN,     "--iters",
+                    "5",         "--quiet", "--no-baselines",
+                    "--agents",  "4",       "--out",
+                    dir,         NULL,      NULL};
+    int st = s_run(argv, out, 60);
+    ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+    struct stat sb;
+    ck_assert_int_eq(stat(dir, &sb), 0);
+    ck_assert_msg((sb.st_mode & 0777) == 0700, "run directory mode %o", sb.st_mode & 0777);
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_msg((sb.st_mode & 077) == 0, "summary.json mode %o", sb.st_mode & 0777);
+    s_slurp(dir, "summary.json", before, sizeof before);
+    ck_assert_msg(strstr(before, "\"agents\":4"), "%s", before);
+
+    /* again into the same directory, now with 2 agents: refused, nothing touched */
+    argv[15] = "2";
+    st = s_run(argv, out, 60);
+    ck_assert_msg(st != 0 && strstr(out, "is not empty") && strstr(out, "--force"),
+                  "a second run into %s exited %d:\n%s", dir, st, out);
+    s_slurp(dir, "summary.json", after, sizeof after);
+    ck_assert_str_eq(before, after);
+
+    /* --force clears it: the 2-agent plan has no shard 2 or 3 left over */
+    argv[18] = "--force";
+    st = s_run(argv, out, 60);
+    ck_assert_msg(st == 0, "train --force exited %d:\n%s", st, out);
+    s_slurp(dir, "summary.json", after, sizeof after);
+    ck_assert_msg(strstr(after, "\"agents\":2"), "%s", after);
+    snprintf(path, sizeof path, "%s/plan/shard-2.pb", dir);
+    ck_assert_msg(stat(path, &sb) != 0, "stale %s", path);
+
+    /* --force never clears a directory that is not a run directory */
+    snprintf(path, sizeof path, "%s/keep.txt", base);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    argv[17] = base;
+    st = s_run(argv, out, 60);
+    ck_assert_msg(st != 0 && strstr(out, "not a run directory"), "exited %d:\n%s", st, out);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    s_rm_rf(base);
+    free(out);
+}
+END_TEST
+
+/* A disk that fills up mid-run (file size limit 40 kB: the plan fits, metrics.jsonl does not) ends
+ * the run non-zero naming the file, and leaves no summary.json rather than an empty or cut one. */
+START_TEST(test_train_disk_full) {
+    char *out = malloc(S_OUT_CAP), dir[128], buf[4096];
+    s_mkdtemp(dir, sizeof dir, "full");
+    char *argv[] = {DGCN_BINARY,
+                    "train",
+                    "--transport",
+                    "inproc",
+                    S_GEN,
+                    "--iters",
+                    "200",
+                    "--eval-every",
+                    "1",
+                    "--quiet",
+                    "--no-baselines",
+                    "--agents",
+                    "2",
+                    "--out",
+                    dir,
+                    NULL};
+    s_child_fsize = 40000;
+    int st = s_run(argv, out, 60);
+    s_child_fsize = 0;
+    ck_assert_msg(st == 1, "train on a full disk exited %d:\n%s", st, out);
+    ck_assert_msg(strstr(out, "metrics.jsonl: write failed: File too large"),
+                  "the error does not name metrics.jsonl:\n%s", out);
+    s_slurp(dir, "summary.json", buf, sizeof buf);
+    ck_assert_msg(buf[0] == '\0', "summary.json after a failed run: '%s'", buf);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 /* A bad option value is a usage error (exit 2) whose message names the option, its range and the
  * value, and nothing is written. */
 START_TEST(test_generate_bad_value) {
@@ -585,6 +694,8 @@ static Suite *s_suite(void) {
         {"train_transports_agree", test_train_transports_agree, 0, 240},
         {"train_shard_files", test_train_shard_files, 0, 120},
         {"generate_bad_value", test_generate_bad_value, 0, 30},
+        {"run_dir_guarded", test_run_dir_guarded, 0, 120},
+        {"train_disk_full", test_train_disk_full, 0, 60},
     };
     return DGCN_TEST_SUITE("e2e", cases);
 }

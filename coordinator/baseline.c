@@ -3,6 +3,7 @@
 
 #include "coordinator/rundir.h"
 #include "core/error.h"
+#include "core/signal.h"
 #include "core/timer.h"
 #include "nn/optim.h"
 
@@ -74,6 +75,7 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
     dgcn_eval tr, ev;
     int epoch = 0;
     for (; epoch < o->epochs; epoch++) {
+        DGCN_CHECK(dgcn_signal_check("the centralized baseline"));
         double t0 = dgcn_now_ms();
         DGCN_CHECK(dgcn_gcn_forward(g, theta, 1, o->seed, epoch, &tr));
         const double reg = 0.5 * wd * s_sq_norm(theta, n0);

@@ -5,6 +5,7 @@
 #include "coordinator/rundir.h"
 
 #include "core/error.h"
+#include "core/signal.h"
 #include "core/timer.h"
 
 #include <math.h>
@@ -82,6 +83,7 @@ int dgcn_cmd_baseline(int argc, char **argv) {
     };
     int prc = dgcn_args_parse(s_usage, table, argc, argv);
     if (prc) return prc == 1 ? 0 : 2;
+    dgcn_signal_install();
     dgcn_model_kind kind;
     if (!strcmp(model, "gcn")) {
         kind = DGCN_MODEL_GCN;
@@ -203,5 +205,5 @@ fail:
     free(cv);
     dgcn_dataset_fini(&ds);
     dgcn_csr_fini(&a_hat);
-    return rc ? 1 : 0;
+    return rc ? dgcn_signal_exit_status(rc, 1) : 0;
 }

@@ -4,6 +4,7 @@
 #include "coordinator/commands.h"
 #include "coordinator/study.h"
 #include "core/error.h"
+#include "core/signal.h"
 
 #include <stdio.h>
 
@@ -68,13 +69,14 @@ int dgcn_cmd_study(int argc, char **argv) {
         fprintf(stderr, "dgcn study: --out DIR is required\n");
         return 2;
     }
+    dgcn_signal_install();
     o.progress = !quiet;
     dgcn_study_result r;
     int rc = dgcn_study_run(&o, &r);
     if (rc) {
         fprintf(stderr, "dgcn study: %s: %s\n", dgcn_strerror(rc), dgcn_error_msg());
         dgcn_study_result_fini(&r);
-        return rc == DGCN_EINVAL ? 2 : 1;
+        return dgcn_signal_exit_status(rc, rc == DGCN_EINVAL ? 2 : 1);
     }
     int failed = r.n_failed;
     if (failed)

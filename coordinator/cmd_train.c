@@ -5,6 +5,7 @@
 #include "coordinator/session.h"
 #include "coordinator/train.h"
 #include "core/error.h"
+#include "core/signal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -83,6 +84,7 @@ int dgcn_cmd_train(int argc, char **argv) {
         fprintf(stderr, "dgcn train: %s\n", dgcn_error_msg());
         return 2;
     }
+    dgcn_signal_install();
     o.progress = !quiet;
     o.baselines = !no_baselines;
     {
@@ -113,7 +115,7 @@ int dgcn_cmd_train(int argc, char **argv) {
     dgcn_train_result_fini(&r);
     if (rc) {
         fprintf(stderr, "dgcn train: %s: %s\n", dgcn_strerror(rc), dgcn_error_msg());
-        return 1;
+        return dgcn_signal_exit_status(rc, 1);
     }
     dgcn_session_job_leave();
     return 0;

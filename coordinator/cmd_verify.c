@@ -13,6 +13,7 @@
 #include "coordinator/plan.h"
 #include "coordinator/session.h"
 #include "core/error.h"
+#include "core/signal.h"
 #include "nn/gcn.h"
 
 #include <inttypes.h>
@@ -84,6 +85,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
     if (a) return 2;
 
     int rc = DGCN_OK, status = 1;
+    dgcn_signal_install();
     dgcn_cross_edges policy;
     if (dgcn_transport_lookup(transport, NULL) || dgcn_cross_edges_parse(cross, &policy)) {
         fprintf(stderr, "dgcn verify: %s\n", dgcn_error_msg());
@@ -190,6 +192,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
     double d_logits = s_rel_diff(dist_logits, dgcn_gcn_logits(central), (int64_t)ds.n * c);
     double d_grad = s_rel_diff(dist_grad, central_grad, np);
 
+    DGCN_CHECK(dgcn_signal_check("verify"));
     uint64_t predicted = dgcn_plan_halo_bytes(&plan, cfg.model.dims + 1, cfg.model.n_layers);
 
     printf("verify: %d agents over %s, partition %s, topology %s, %d nodes, %" PRId64 " params, %s "
@@ -219,7 +222,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
 fail:
     if (rc) {
         fprintf(stderr, "dgcn verify: %s: %s\n", dgcn_strerror(rc), dgcn_error_msg());
-        status = 1;
+        status = dgcn_signal_exit_status(rc, 1);
     }
     dgcn_session_destroy(&sess);
     if (!out) rmdir(sockdir);

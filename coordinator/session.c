@@ -5,6 +5,7 @@
 #include "comm/transport.h"
 #include "coordinator/launch.h"
 #include "core/error.h"
+#include "core/signal.h"
 #include "core/timer.h"
 
 #include <inttypes.h>
@@ -17,9 +18,9 @@
 
 #define S_SLICE_MS 100 /* how often a wait looks at the agents and the signal flag */
 
-static volatile sig_atomic_t s_signalled = 0;
-
-static void s_on_signal(int sig) { s_signalled = sig; }
+/* SIGINT and SIGTERM set the flag of core/signal.h; a session routes them there while it runs
+ * (a command that called dgcn_signal_install keeps them routed after it). */
+#define s_signalled (*dgcn_signal_flag())
 
 struct dgcn_session {
     dgcn_session_opts o;
@@ -82,13 +83,9 @@ int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o) {
     DGCN_ALLOC(s->last_iter, o->n_agents);
     for (int32_t k = 0; k < o->n_agents; k++) s->last_iter[k] = -1;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    s_signalled = 0;
-    sigaction(SIGINT, &sa, &s->old_int);
-    sigaction(SIGTERM, &sa, &s->old_term);
+    sigaction(SIGINT, NULL, &s->old_int);
+    sigaction(SIGTERM, NULL, &s->old_term);
+    dgcn_signal_install();
     s->handlers = 1;
 
     DGCN_CHECK(dgcn_transport_lookup(o->transport, &info));
@@ -97,7 +94,7 @@ int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o) {
                              sizeof s->address, &s->hub));
     s->run_id = s->hub->run_id; /* a job's hub may have its own */
     dgcn_launch_opts lo = {s->address,     o->n_agents, s->run_id,
-                           o->deadline_ms, o->program,  &s_signalled};
+                           o->deadline_ms, o->program,  dgcn_signal_flag()};
     DGCN_CHECK(dgcn_launch_start(info.launcher, &lo, &s->launch));
     *out = s;
     return DGCN_OK;
@@ -294,8 +291,8 @@ void dgcn_session_destroy(dgcn_session **sp) {
 
 int dgcn_session_job_enter(const char *transport, int *argc, char ***argv, int deadline_ms,
                            int n_runs, int *is_agent, int32_t *n_agents) {
-    return dgcn_launch_enter(transport, argc, argv, deadline_ms, n_runs, &s_signalled, is_agent,
-                             n_agents);
+    return dgcn_launch_enter(transport, argc, argv, deadline_ms, n_runs, dgcn_signal_flag(),
+                             is_agent, n_agents);
 }
 
 void dgcn_session_job_leave(void) { dgcn_transport_job_leave(); }

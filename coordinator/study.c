@@ -8,6 +8,7 @@
 #include "coordinator/rundir.h"
 #include "coordinator/train.h"
 #include "core/error.h"
+#include "core/signal.h"
 #include "core/timer.h"
 #include "graph/partition.h"
 #include "topologies/graph.h"
@@ -507,6 +508,7 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
                        r->n_rows, n_specs * n_fr, specs[s], fr[i], w->links, w->gap);
                 fflush(stdout);
             }
+            DGCN_CHECK(dgcn_signal_check("the study"));
             rc = s_train_config(o, path, weights, target, w);
             if (rc == DGCN_EINTR) goto fail;
             if (rc) {

@@ -9,6 +9,7 @@
 #include "coordinator/plan.h"
 #include "coordinator/rundir.h"
 #include "core/error.h"
+#include "core/signal.h"
 #include "core/timer.h"
 #include "graph/shard.h"
 #include "topologies/graph.h"
@@ -353,6 +354,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         if (si) fprintf(tsv, "\n\n");
         DGCN_CHECK(s_run_seed(o, &ds, &p, si, metrics, tsv, intervals, &n_intervals, &res->curve,
                               curve_cap, t_start, &so));
+        DGCN_CHECK(dgcn_signal_check("training"));
         dist[si] = so.test_acc;
         cons[si] = so.consensus;
         res->bytes_per_iter += so.bytes_per_iter / o->seeds;
@@ -398,6 +400,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     }
     res->ms_per_iter_median = n_intervals ? dgcn_median(intervals, n_intervals) : NAN;
 
+    DGCN_CHECK(dgcn_signal_check("the run's summary"));
     DGCN_CHECK(dgcn_rundir_fclose(&metrics, o->out, "metrics.jsonl"));
     DGCN_CHECK(dgcn_rundir_fopen_tmp(o->out, "summary.json", &f));
     dgcn_json j;
@@ -420,6 +423,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_end(&j);
     DGCN_CHECK(dgcn_rundir_commit(&f, o->out, "summary.json"));
     DGCN_CHECK(dgcn_rundir_plot(o->out, "train", s_plot_script));
+    DGCN_CHECK(dgcn_signal_check("the plots"));
 
     fprintf(log, "test accuracy over %d seed(s): distributed %.4f +- %.4f", o->seeds,
             res->test_acc_mean, res->test_acc_std);

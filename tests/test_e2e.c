@@ -661,6 +661,41 @@ START_TEST(test_train_disk_full) {
 }
 END_TEST
 
+/* SIGTERM after training, while the coordinator trains the centralized baselines, is honoured:
+ * the run stops within a second or two, says so, exits with 128 + 15 after cleaning up, and writes
+ * no summary.json. */
+START_TEST(test_sigterm_post_processing) {
+    char *out = malloc(S_OUT_CAP), dir[128], buf[4096];
+    s_mkdtemp(dir, sizeof dir, "term");
+    char *argv[] = {DGCN_BINARY, "train", "--transport", "inproc", "--nodes",
+                    "2000",      "--val", "50",          "--test", "100",
+                    "--agents",  "2",     "--iters",     "400",    "--eval-every",
+                    "100",       "--out", dir,           NULL};
+    unsetenv("ASAN_OPTIONS");
+    int fd;
+    size_t len = 0;
+    out[0] = '\0';
+    pid_t pid = s_start(argv, &fd);
+    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 60000, "iter   400");
+    ck_assert_msg(st == -1, "train ended (%d) before its last iteration:\n%s", st, out);
+    double t0 = s_now_ms();
+    kill(pid, SIGTERM);
+    st = s_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 10000, NULL);
+    if (st == -1) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    ck_assert_msg(st == 128 + SIGTERM, "exit status %d after SIGTERM:\n%s", st, out);
+    ck_assert_msg(strstr(out, "interrupted by signal 15 (SIGTERM) during"),
+                  "the output does not say the run was interrupted:\n%s", out);
+    ck_assert_msg(s_now_ms() - t0 < 2000, "%.0f ms to stop", s_now_ms() - t0);
+    s_slurp(dir, "summary.json", buf, sizeof buf);
+    ck_assert_msg(buf[0] == '\0', "summary.json after SIGTERM: '%s'", buf);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 /* A bad option value is a usage error (exit 2) whose message names the option, its range and the
  * value, and nothing is written. */
 START_TEST(test_generate_bad_value) {
@@ -696,6 +731,7 @@ static Suite *s_suite(void) {
         {"generate_bad_value", test_generate_bad_value, 0, 30},
         {"run_dir_guarded", test_run_dir_guarded, 0, 120},
         {"train_disk_full", test_train_disk_full, 0, 60},
+        {"sigterm_post_processing", test_sigterm_post_processing, 0, 90},
     };
     return DGCN_TEST_SUITE("e2e", cases);
 }

@@ -1,0 +1,25 @@
+/* core/signal.h: SIGINT and SIGTERM as a request to stop.
+ *
+ * A command that runs for long (train, study, verify, baseline) calls dgcn_signal_install() first;
+ * from then on SIGINT and SIGTERM only set a flag, which waits (coordinator/session.c) and the
+ * phases after training (baselines, summary, plots) look at through dgcn_signal_check(). The command
+ * cleans up and exits with 128 + the signal's number (dgcn_signal_exit_status). */
+#ifndef DGCN_CORE_SIGNAL_H
+#define DGCN_CORE_SIGNAL_H
+
+#include <signal.h>
+
+/* Routes SIGINT and SIGTERM to the flag (idempotent). */
+void dgcn_signal_install(void);
+
+/* The flag itself (0, or the number of the signal received), for waits that poll it. */
+volatile sig_atomic_t *dgcn_signal_flag(void);
+
+/* DGCN_OK, or DGCN_EINTR with a detail naming the signal and `what` (the phase interrupted). */
+int dgcn_signal_check(const char *what);
+
+/* The exit status for a command that ended with rc: 128 + the signal's number when rc is
+ * DGCN_EINTR and a signal was received, else `otherwise`. */
+int dgcn_signal_exit_status(int rc, int otherwise);
+
+#endif

@@ -167,6 +167,7 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
         pb.messages = (uint64_t *)(uintptr_t)r->traffic.messages;
         pb.n_phase_ms = (size_t)r->n_phases;
         pb.phase_ms = (double *)(uintptr_t)r->phase_ms;
+        pb.dropped = r->traffic.dropped;
         env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_REPORT;
         env.report = &pb;
         return s_pack_env(&env, buf, len);
@@ -329,6 +330,7 @@ static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
     memcpy(r->count, pb->count, sizeof r->count);
     memcpy(r->traffic.bytes, pb->bytes, sizeof r->traffic.bytes);
     memcpy(r->traffic.messages, pb->messages, sizeof r->traffic.messages);
+    r->traffic.dropped = pb->dropped;
     r->n_params = (int64_t)pb->n_params;
     DGCN_CHECK(s_copy((void **)&r->params, pb->params, pb->n_params, sizeof(float)));
     r->n_phases = (int32_t)pb->n_phase_ms;

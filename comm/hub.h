@@ -30,7 +30,8 @@ struct dgcn_hub {
     uint64_t run_id;
     int deadline_ms;       /* default bound on every receive, ms */
     double *last_heard_ms; /* [n_agents] dgcn_now_ms() of the last message, < 0: never */
-    dgcn_traffic traffic;  /* sent side; everything is on DGCN_CH_CONTROL */
+    dgcn_traffic traffic;  /* sent side; everything is on DGCN_CH_CONTROL; dropped: frames
+                            * received from no agent of the run (zmq) */
 };
 
 /* Opens the coordinator's endpoint of an n_agents run at address: inproc://NAME creates the

@@ -56,6 +56,7 @@ typedef struct dgcn_exchange {
 typedef struct dgcn_traffic {
     uint64_t bytes[DGCN_CH_COUNT];    /* payload bytes sent per channel */
     uint64_t messages[DGCN_CH_COUNT]; /* messages sent per channel */
+    uint64_t dropped; /* frames received from no known peer (no valid routing id), dropped */
 } dgcn_traffic;
 
 typedef struct dgcn_transport dgcn_transport;

@@ -196,7 +196,11 @@ static int s_recv_one(s_zt *p, const dgcn_exchange *x) {
     zmq_msg_t body;
     int rc = s_recv_routed(p->mesh, &id, &body, "agent mesh");
     if (rc) goto done;
-    int i = id >= 0 ? dgcn__neighbor_index(t, id) : -1;
+    if (id < 0 || id >= t->n_agents) { /* no agent of the run: dropped and counted, not fatal */
+        t->traffic.dropped++;
+        goto done;
+    }
+    int i = dgcn__neighbor_index(t, id);
     if (i < 0) {
         rc = dgcn_error_set(DGCN_EPROTO,
                             "agent %d, iteration %" PRId64 ", layer %d, channel %s: frame from a "
@@ -589,6 +593,7 @@ static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len, 
     if (deadline_ms < 0) deadline_ms = h->deadline_ms;
     struct timespec dl = dgcn__deadline_after(deadline_ms);
     zmq_pollitem_t it = {p->sock, 0, ZMQ_POLLIN, 0};
+again:
     for (;;) {
         int r = zmq_poll(&it, 1, dgcn__ms_left(&dl));
         if (r > 0) break;
@@ -601,12 +606,10 @@ static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len, 
     rc = s_recv_routed(p->sock, &id, &body, "coordinator");
     if (rc) goto done;
     size_t size = zmq_msg_size(&body);
-    if (id < 0 || id >= h->n_agents) {
-        rc = dgcn_error_set(DGCN_EPROTO,
-                            "coordinator: frame from a peer that is not an agent "
-                            "(routing id agent %d)",
-                            id);
-        goto done;
+    if (id < 0 || id >= h->n_agents) { /* not from an agent: dropped and counted, never fatal */
+        h->traffic.dropped++;
+        zmq_msg_close(&body);
+        goto again;
     }
     if (size > DGCN_COORD_MAX_BYTES + S_HDR_SLACK) {
         rc = dgcn_error_set(DGCN_EPROTO,

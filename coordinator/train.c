@@ -159,6 +159,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
             sl->tr.bytes[ch] += r->traffic.bytes[ch];
             sl->tr.messages[ch] += r->traffic.messages[ch];
         }
+        sl->tr.dropped += r->traffic.dropped;
         for (int ph = 0; ph < r->n_phases && ph < DGCN_RUN_N_PHASES; ph++)
             if (r->phase_ms[ph] > sl->phase[ph]) sl->phase[ph] = r->phase_ms[ph];
         memcpy(sl->params + (size_t)r->agent * np, r->params, sizeof(float) * (size_t)np);
@@ -197,6 +198,8 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
             for (int ph = 0; ph < DGCN_RUN_N_PHASES; ph++)
                 dgcn_json_num(&j, s_phase_names[ph], sl->phase[ph]);
             dgcn_json_end(&j);
+            uint64_t dropped = sl->tr.dropped + dgcn_session_hub(sess)->traffic.dropped;
+            if (dropped) dgcn_json_int(&j, "dropped_frames", (long long)dropped);
             dgcn_json_num(&j, "elapsed_ms", now - t0);
             dgcn_json_end(&j);
             DGCN_CHECK(dgcn_rundir_fflush(metrics, o->out, "metrics.jsonl"));

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -548,6 +549,87 @@ START_TEST(test_hub_forged) {
     dgcn_transport_close(&t0);
     dgcn_hub_close(&h);
     s_rm_dir(dir);
+}
+END_TEST
+
+/* zmq: frames from a socket that is no agent of the run (no routing id, or one naming no agent),
+ * sent to the coordinator's hub and to an agent's mesh socket, are dropped and counted: the run
+ * goes on and the real messages that follow arrive intact. */
+START_TEST(test_stranger_frames_dropped) {
+    int kind = B_ZMQ_IPC + _i;
+    char dir[64], want[128], ep[256];
+    snprintf(dir, sizeof dir, "/tmp/dgcn-comm-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    if (kind == B_ZMQ_IPC) snprintf(want, sizeof want, "ipc://%s/hub.sock", dir);
+    else snprintf(want, sizeof want, "tcp://127.0.0.1:0");
+    dgcn_hub *h = NULL;
+    ck_assert_msg(dgcn_zmq_hub_open(want, 4, RUN_ID, 1000, ep, sizeof ep, &h) == DGCN_OK, "%s",
+                  dgcn_error_msg());
+    dgcn_zmq_opts o = {0, 4, RUN_ID, 1000, ep, 0};
+    dgcn_transport *t0 = NULL;
+    ck_assert_msg(dgcn_zmq_open(&o, &t0) == DGCN_OK, "%s", dgcn_error_msg());
+    void *ctx = zmq_ctx_new();
+    int linger = 0;
+    void *anon = zmq_socket(ctx, ZMQ_DEALER); /* the ROUTER gives it a random routing id */
+    void *a9 = zmq_socket(ctx, ZMQ_DEALER);   /* names agent 9 of a 4-agent run */
+    zmq_setsockopt(anon, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(a9, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(a9, ZMQ_ROUTING_ID, "a9", 2);
+    ck_assert_int_eq(zmq_connect(anon, ep), 0);
+    ck_assert_int_eq(zmq_connect(a9, ep), 0);
+    ck_assert_int_eq(zmq_send(anon, "junk", 4, 0), 4);
+    ck_assert_int_eq(zmq_send(a9, "junk", 4, 0), 4);
+    /* let both frames reach the hub before the real one */
+    for (int k = 0; k < 100 && h->traffic.dropped < 2; k++) {
+        int32_t a = -1;
+        void *buf = NULL;
+        size_t len = 0;
+        ck_assert_int_eq(dgcn_hub_recv_any(h, &a, &buf, &len, 10), DGCN_ETIMEDOUT);
+    }
+    ck_assert_int_eq(h->traffic.dropped, 2);
+    ck_assert_int_eq(dgcn_transport_send_coord(t0, "ok", 3), DGCN_OK);
+    int32_t a = -1;
+    void *buf = NULL;
+    size_t len = 0;
+    ck_assert_msg(dgcn_hub_recv_any(h, &a, &buf, &len, -1) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert(a == 0 && len == 3 && memcmp(buf, "ok", 3) == 0);
+    free(buf);
+    zmq_close(anon);
+    zmq_close(a9);
+    zmq_ctx_term(ctx);
+    dgcn_transport_close(&t0);
+    dgcn_hub_close(&h);
+    s_rm_dir(dir);
+
+    /* an agent's mesh socket: the stranger's frame is dropped, the neighbour's is received */
+    fake z;
+    fake_open(&z, kind, 1);
+    void *stranger = zmq_socket(z.ctx, ZMQ_DEALER);
+    zmq_setsockopt(stranger, ZMQ_LINGER, &linger, sizeof linger);
+    char mesh[256];
+    size_t msz = sizeof mesh;
+    ck_assert_int_eq(zmq_getsockopt(z.peer[1], ZMQ_LAST_ENDPOINT, mesh, &msz), 0);
+    ck_assert_int_eq(zmq_connect(stranger, mesh), 0);
+    ck_assert_int_eq(zmq_send(stranger, "\xff\xff junk", 7, 0), 7);
+    const float good[4] = {1.5f, -2.0f, 3.25f, 1e-3f};
+    float mine[4] = {9, 9, 9, 9}, r[4] = {-7, -7, -7, -7};
+    const float *sp[1] = {mine};
+    float *rp[1] = {r};
+    int32_t ln[1] = {4};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, ln, rp, ln};
+    /* only the stranger has sent: the exchange waits out its deadline, the frame dropped */
+    int rc = dgcn_transport_exchange(z.t, &x);
+    ck_assert_msg(rc == DGCN_ETIMEDOUT, "%s: got %s (%s)", s_backend_name[kind], dgcn_strerror(rc),
+                  dgcn_error_msg());
+    ck_assert_msg(z.t->traffic.dropped == 1, "%s: %d frames dropped", s_backend_name[kind],
+                  (int)z.t->traffic.dropped);
+    for (int j = 0; j < 4; j++) ck_assert(r[j] == -7);
+    fake_send(&z, RUN_ID, 1, 9, 4, good);
+    rc = dgcn_transport_exchange(z.t, &x);
+    ck_assert_msg(rc == DGCN_OK, "%s", dgcn_error_msg());
+    for (int j = 0; j < 4; j++) ck_assert(r[j] == good[j]);
+    zmq_close(stranger);
+    fake_close(&z);
 }
 END_TEST
 
@@ -1102,6 +1184,7 @@ static Suite *s_suite(void) {
         {"impersonation", test_impersonation, B_COUNT - B_ZMQ_IPC, 0},
         {"ahead_buffered", test_ahead_buffered, B_COUNT, 0},
         {"hub", test_hub, B_COUNT, 0},
+        {"stranger_frames_dropped", test_stranger_frames_dropped, 2, 0},
         {"hub_forged", test_hub_forged, 2 * (B_COUNT - B_ZMQ_IPC), 0},
         {"address", test_address, 0, 0},
         {"inproc_named", test_inproc_named, 0, 0},

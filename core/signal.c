@@ -24,7 +24,10 @@ int dgcn_signal_check(const char *what) {
     int sig = (int)s_flag;
     if (!sig) return DGCN_OK;
     return dgcn_error_set(DGCN_EINTR, "interrupted by signal %d (%s) during %s", sig,
-                          sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "?", what);
+                          sig == SIGINT    ? "SIGINT"
+                          : sig == SIGTERM ? "SIGTERM"
+                                           : "?",
+                          what);
 }
 
 int dgcn_signal_exit_status(int rc, int otherwise) {

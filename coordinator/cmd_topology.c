@@ -4,6 +4,7 @@
 #include "coordinator/data_source.h"
 #include "coordinator/plan.h"
 
+#include "topologies/budget.h"
 #include "topologies/design.h"
 #include "topologies/generate.h"
 #include "topologies/graph.h"
@@ -47,6 +48,14 @@ static const char s_usage_analyze[] =
 
 static const char s_usage_design[] =
     "usage: dgcn topology design --required FILE --gamma G [--eps E] [--threshold T] [--out PREFIX]\n"
+    "       dgcn topology design --required FILE --budget B [--batch K] [--max-degree D] [--out PREFIX]\n"
+    "       dgcn topology design --required FILE --sweep PREFIX [--batch K] [--params P] [--seed S]\n"
+    "\n"
+    "--budget: the required links plus at most B links added greedily, each lowering the SLEM of\n"
+    "Metropolis-Hastings weights (nested and monotone in B; docs/topologies.md). --sweep: the whole\n"
+    "greedy front up to the complete graph beside fastest-mixing and MH weights on the required links\n"
+    "and ring, exponential and regular:4 joined with them; writes PREFIX.tsv, PREFIX.md and PREFIX.gp\n"
+    "(gnuplot; PREFIX.png). Bytes per iteration: one message of P floats per link direction.\n"
     "\n"
     "Minimizes ||C - 11^T/M||_2 + G * sum over non-required pairs |c_kt| subject to C symmetric,\n"
     "C 1 = 1, c_kt >= E on the required links of FILE (an edge list) and c_kt >= 0, by ADMM; keeps\n"
@@ -214,11 +223,151 @@ static int s_analyze(int argc, char **argv) {
     return rc;
 }
 
+/* One row of the sweep: a named topology, its links beyond the required ones, its SLEM. */
+static void s_sweep_row(FILE *tsv, FILE *md, const char *kind, int64_t extra, int64_t links,
+                        double slem, int64_t params) {
+    double bytes = 2.0 * (double)links * (double)params * sizeof(float);
+    fprintf(tsv, "%s\t%lld\t%lld\t%.9f\t%.0f\n", kind, (long long)extra, (long long)links, slem,
+            bytes);
+    if (md)
+        fprintf(md, "| %s | %lld | %lld | %.6f | %.0f |\n", kind, (long long)extra,
+                (long long)links, slem, bytes);
+}
+
+/* A reference topology for the sweep: family (NULL: the required links) joined with the required
+ * links, under weights rule. */
+static int s_sweep_ref(FILE *tsv, FILE *md, const dgcn_topo *req, const char *family,
+                       dgcn_mixing_rule rule, const char *kind, uint64_t seed, int64_t params,
+                       double *c) {
+    int rc = DGCN_OK;
+    dgcn_topo fam = {0}, u = {0};
+    dgcn_topo_report rep;
+    if (family) {
+        DGCN_CHECK(dgcn_topo_generate(&fam, family, req->m, seed));
+        DGCN_CHECK(dgcn_topo_union(&u, req, &fam));
+    } else {
+        DGCN_CHECK(dgcn_topo_copy(&u, req));
+    }
+    DGCN_CHECK(dgcn_topo_weights(&u, rule, c));
+    DGCN_CHECK(dgcn_topo_analyze(&u, c, &rep));
+    int64_t links = dgcn_topo_links(&u);
+    s_sweep_row(tsv, md, kind, links - dgcn_topo_links(req), links, rep.slem, params);
+fail:
+    dgcn_topo_fini(&fam);
+    dgcn_topo_fini(&u);
+    return rc;
+}
+
+/* The budget design's front and the reference topologies into PREFIX.tsv, .md and .gp. */
+static int s_sweep(const dgcn_topo *req, const dgcn_budget_opts *bo, const char *prefix,
+                   int64_t params, uint64_t seed) {
+    int rc = DGCN_OK;
+    int32_t m = req->m;
+    int64_t pairs = (int64_t)m * (m - 1) / 2, req_links = dgcn_topo_links(req);
+    char path[4096];
+    FILE *tsv = NULL, *md = NULL, *gp = NULL;
+    dgcn_budget_link *front = NULL;
+    double *c = NULL;
+    dgcn_topo sup = {0};
+    dgcn_budget_result res;
+    dgcn_budget_opts o = *bo;
+    o.budget = -1;
+    DGCN_ALLOC(front, pairs - req_links + 1);
+    DGCN_ALLOC(c, (int64_t)m * m);
+    DGCN_CHECK(dgcn_topo_design_budget(req, &o, &sup, NULL, front, pairs - req_links + 1, &res));
+    snprintf(path, sizeof path, "%s.tsv", prefix);
+    if (!(tsv = fopen(path, "w"))) DGCN_CHECK(dgcn_error_set(DGCN_EIO, "cannot write %s", path));
+    snprintf(path, sizeof path, "%s.md", prefix);
+    if (!(md = fopen(path, "w"))) DGCN_CHECK(dgcn_error_set(DGCN_EIO, "cannot write %s", path));
+    fprintf(tsv, "kind\textra_links\tlinks\tslem\tbytes_per_iter\n");
+    fprintf(md,
+            "%d agents, %lld required links; greedy front (batch %d): %lld extra links in %.1f "
+            "ms%s; bytes per iteration for %lld floats per message\n\n",
+            m, (long long)req_links, o.batch, (long long)res.extra_links, res.time_ms,
+            res.stopped ? ", stopped where no candidate lowered the SLEM" : "", (long long)params);
+    fprintf(md, "| topology | extra links | links | SLEM | bytes/iter |\n|---|---|---|---|---|\n");
+    s_sweep_row(tsv, md, "budget", 0, req_links, res.slem_required, params);
+    int64_t next_md = 1;
+    for (int64_t i = 0; i < res.extra_links; i++) {
+        int last = i + 1 == res.extra_links || front[i + 1].slem != front[i].slem;
+        if (!last) continue; /* inside a batch: the front is known at its end */
+        int show = i + 1 >= next_md || i + 1 == res.extra_links;
+        s_sweep_row(tsv, show ? md : NULL, "budget", i + 1, req_links + i + 1, front[i].slem,
+                    params);
+        if (show) next_md = (i + 1) * 2;
+    }
+    DGCN_CHECK(s_sweep_ref(tsv, md, req, NULL, DGCN_MIX_MH, "required-mh", seed, params, c));
+    DGCN_CHECK(
+        s_sweep_ref(tsv, md, req, NULL, DGCN_MIX_FASTEST, "required-fastest", seed, params, c));
+    DGCN_CHECK(s_sweep_ref(tsv, md, req, "ring", DGCN_MIX_MH, "required+ring", seed, params, c));
+    DGCN_CHECK(s_sweep_ref(tsv, md, req, "exponential", DGCN_MIX_MH, "required+exponential", seed,
+                           params, c));
+    if (m > 4 && m * 4 % 2 == 0)
+        DGCN_CHECK(s_sweep_ref(tsv, md, req, "regular:4", DGCN_MIX_MH, "required+regular:4", seed,
+                               params, c));
+    s_sweep_row(tsv, md, "complete-uniform", pairs - req_links, pairs, 0.0, params);
+    snprintf(path, sizeof path, "%s.gp", prefix);
+    if (!(gp = fopen(path, "w"))) DGCN_CHECK(dgcn_error_set(DGCN_EIO, "cannot write %s", path));
+    fprintf(
+        gp,
+        "set terminal pngcairo size 800,500\nset output '%s.png'\nset datafile separator "
+        "'\\t'\nset key top right\nset xlabel 'links beyond the required %lld'\nset ylabel "
+        "'SLEM'\nset logscale x 2\nset title '%d agents: greedy budget design and references'\n"
+        "plot '%s.tsv' using ($1 eq 'budget' ? $2 + 1 : 1/0):4 with linespoints title 'budget "
+        "(MH), x = extra + 1', \\\n     '' using ($1 ne 'budget' ? $2 + 1 : 1/0):4:1 with labels "
+        "point pt 7 offset 1,0.5 notitle\n",
+        prefix, (long long)req_links, m, prefix);
+    printf("sweep         %lld front points to %lld extra links (SLEM %.6f -> %.6f), %.1f ms\n",
+           (long long)res.extra_links, (long long)res.extra_links, res.slem_required, res.slem,
+           res.time_ms);
+    printf("wrote         %s.tsv, .md, .gp\n", prefix);
+fail:
+    if (tsv) fclose(tsv);
+    if (md) fclose(md);
+    if (gp) fclose(gp);
+    free(front);
+    free(c);
+    dgcn_topo_fini(&sup);
+    return rc;
+}
+
+/* `design --budget B`: the greedy design, printed and written like the ADMM design. */
+static int s_design_budget(const dgcn_topo *req, const dgcn_budget_opts *bo, const char *out) {
+    int rc = DGCN_OK;
+    dgcn_topo sup = {0};
+    double *c = NULL;
+    dgcn_budget_result res;
+    dgcn_topo_report rep;
+    DGCN_ALLOC(c, (int64_t)req->m * req->m);
+    DGCN_CHECK(dgcn_topo_design_budget(req, bo, &sup, c, NULL, 0, &res));
+    DGCN_CHECK(dgcn_topo_weights_check(sup.m, c, &sup, 1e-9));
+    DGCN_CHECK(dgcn_topo_analyze(&sup, c, &rep));
+    printf("required      %lld links, SLEM %.9f (MH)\n", (long long)dgcn_topo_links(req),
+           res.slem_required);
+    printf("budget        %lld (batch %d)\n", (long long)bo->budget, bo->batch);
+    printf("extra links   %lld (%lld joining components)%s\n", (long long)res.extra_links,
+           (long long)res.join_links,
+           res.stopped ? ", stopped: no candidate lowered the SLEM" : "");
+    printf("eigensolves   %lld (%lld Lanczos steps), %.1f ms\n", (long long)res.eigen_solves,
+           (long long)res.lanczos_steps, res.time_ms);
+    s_print(&rep, "mh on the designed support");
+    if (out) DGCN_CHECK(s_write(out, &sup, c, 1));
+fail:
+    free(c);
+    dgcn_topo_fini(&sup);
+    return rc;
+}
+
 static int s_design(int argc, char **argv) {
     const char *required = NULL, *out = NULL;
     dgcn_design_opts o;
     dgcn_design_defaults(&o);
     o.gamma = -1;
+    dgcn_budget_opts bo;
+    dgcn_budget_defaults(&bo);
+    int budget = -1, params = 1;
+    const char *sweep = NULL;
+    uint64_t seed = 1;
     const dgcn_arg table[] = {
         {"required", DGCN_ARG_STRING, &required, "edge list of the required links", 1, 0},
         {"gamma", DGCN_ARG_DOUBLE, &o.gamma, "weight of the l1 penalty on extra links (>= 0)", 1,
@@ -228,11 +377,31 @@ static int s_design(int argc, char **argv) {
          1},
         {"max-iter", DGCN_ARG_INT, &o.max_iter, "ADMM iteration cap per solve", 1, 100000000},
         {"out", DGCN_ARG_STRING, &out, "output prefix", 1, 0},
+        {"budget", DGCN_ARG_INT, &budget, "greedy design: extra links at most", 0, 2000000000},
+        {"batch", DGCN_ARG_INT, &bo.batch, "greedy design: links per eigensolve", 1, 64},
+        {"max-degree", DGCN_ARG_INT, &bo.max_degree, "greedy design: degree bound (0: none)", 0,
+         2000000000},
+        {"sweep", DGCN_ARG_STRING, &sweep, "greedy front and references to PREFIX.tsv/.md/.gp", 1,
+         0},
+        {"params", DGCN_ARG_INT, &params, "sweep: floats per consensus message", 1, 2000000000},
+        {"seed", DGCN_ARG_U64, &seed, "sweep: seed of the random references", 1, 0},
         DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage_design, table, argc, argv);
     if (a) return a == 1 ? 0 : 2;
+    if (required && (budget >= 0 || sweep)) {
+        dgcn_topo req = {0};
+        int rc = dgcn_topo_read_edges(&req, required);
+        bo.budget = budget;
+        if (!rc)
+            rc = sweep ? s_sweep(&req, &bo, sweep, params, seed) : s_design_budget(&req, &bo, out);
+        dgcn_topo_fini(&req);
+        return rc ? s_fail("design", rc) : 0;
+    }
     if (!required || o.gamma < 0) {
-        fprintf(stderr, "error: design needs --required FILE and --gamma G >= 0 (see --help)\n");
+        fprintf(
+            stderr,
+            "error: design needs --required FILE and --gamma G >= 0, --budget B or --sweep PREFIX "
+            "(see --help)\n");
         return 2;
     }
     int rc;

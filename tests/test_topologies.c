@@ -1,8 +1,10 @@
 /* tests/test_topologies.c: communication graphs, mixing weights, spectra and topology design. */
+#include "topologies/budget.h"
 #include "topologies/design.h"
 #include "topologies/generate.h"
 #include "topologies/graph.h"
 #include "topologies/io.h"
+#include "topologies/spec.h"
 #include "topologies/spectral.h"
 #include "topologies/weights.h"
 
@@ -586,6 +588,126 @@ START_TEST(test_files_not_regular_or_inflated) {
 }
 END_TEST
 
+/* The greedy budget design with the sparse eigensolver (Lanczos) against the dense one (dsyevr):
+ * the same SLEM within 1e-4 at every step of the front, and the returned SLEM equal to the full
+ * dense spectrum's (dsyevd) of the MH matrix on the returned support. */
+START_TEST(test_budget_lanczos_matches_dense) {
+    dgcn_topo req, sd, sl;
+    ck_assert_int_eq(dgcn_topo_gen_geometric(&req, 40, sqrt(3.0 / 40), 3, 1), 0);
+    dgcn_budget_opts o;
+    dgcn_budget_defaults(&o);
+    o.budget = 30;
+    dgcn_budget_link fd[30], fl[30];
+    dgcn_budget_result rd, rl;
+    o.eigen = DGCN_EIGEN_DENSE;
+    ck_assert_int_eq(dgcn_topo_design_budget(&req, &o, &sd, NULL, fd, 30, &rd), 0);
+    o.eigen = DGCN_EIGEN_LANCZOS;
+    ck_assert_int_eq(dgcn_topo_design_budget(&req, &o, &sl, NULL, fl, 30, &rl), 0);
+    ck_assert(rl.lanczos_steps > 0 && rd.lanczos_steps == 0);
+    ck_assert_int_eq(rd.extra_links, 30);
+    ck_assert_int_eq(rl.extra_links, rd.extra_links);
+    ck_assert_msg(fabs(rd.slem_required - rl.slem_required) < 1e-4, "%g %g", rd.slem_required,
+                  rl.slem_required);
+    for (int i = 0; i < 30; i++)
+        ck_assert_msg(fabs(fd[i].slem - fl[i].slem) < 1e-4, "step %d: dense %.9f lanczos %.9f", i,
+                      fd[i].slem, fl[i].slem);
+    double *c = malloc(40 * 40 * sizeof *c);
+    dgcn_topo_report rep;
+    ck_assert_int_eq(dgcn_topo_weights(&sl, DGCN_MIX_MH, c), 0);
+    ck_assert_int_eq(dgcn_topo_analyze(&sl, c, &rep), 0);
+    ck_assert_msg(fabs(rep.slem - rl.slem) < 1e-6, "%.9f %.9f", rep.slem, rl.slem);
+    double s_mh;
+    ck_assert_int_eq(dgcn_topo_slem_mh(&req, DGCN_EIGEN_LANCZOS, &s_mh), 0);
+    ck_assert_int_eq(dgcn_topo_weights(&req, DGCN_MIX_MH, c), 0);
+    ck_assert_int_eq(dgcn_topo_analyze(&req, c, &rep), 0);
+    ck_assert_msg(fabs(rep.slem - s_mh) < 1e-6, "%.9f %.9f", rep.slem, s_mh);
+    free(c);
+    dgcn_topo_fini(&req);
+    dgcn_topo_fini(&sd);
+    dgcn_topo_fini(&sl);
+}
+END_TEST
+
+/* Budgets 0 < 4 < 12 < 40 (batch 1 and batch 4): nested supports that contain the required
+ * links, at most B extra links, a non-increasing SLEM, and a front whose SLEM never rises; the MH
+ * matrix returned is a valid mixing matrix on the support. Disconnected required links are joined
+ * first. The whole budget reaches a SLEM well below the required links'. A ring, where every
+ * chord raises the SLEM of MH, keeps its SLEM. */
+START_TEST(test_budget_monotone_nested) {
+    for (int batch = 1; batch <= 4; batch += 3) {
+        dgcn_topo req;
+        ck_assert_int_eq(dgcn_topo_gen_geometric(&req, 50, sqrt(2.0 / 50), 5, 0), 0);
+        dgcn_topo prev = {0};
+        double prev_slem = 2, *c = malloc(50 * 50 * sizeof *c);
+        const int budgets[] = {0, 4, 12, 40};
+        for (int i = 0; i < 4; i++) {
+            dgcn_budget_opts o;
+            dgcn_budget_defaults(&o);
+            o.budget = budgets[i];
+            o.batch = batch;
+            dgcn_topo sup;
+            dgcn_budget_result r;
+            dgcn_budget_link front[64];
+            ck_assert_int_eq(dgcn_topo_design_budget(&req, &o, &sup, c, front, 64, &r), 0);
+            ck_assert(dgcn_topo_contains(&sup, &req) && dgcn_topo_connected(&sup));
+            ck_assert(r.extra_links <= (r.join_links > budgets[i] ? r.join_links : budgets[i]));
+            ck_assert_int_eq(dgcn_topo_links(&sup), dgcn_topo_links(&req) + r.extra_links);
+            ck_assert_int_eq(dgcn_topo_weights_check(50, c, &sup, 1e-9), 0);
+            ck_assert_msg(r.slem <= prev_slem, "budget %d: SLEM %.9f after %.9f", budgets[i],
+                          r.slem, prev_slem);
+            if (prev.m) ck_assert(dgcn_topo_contains(&sup, &prev));
+            for (int64_t j = 1; j < r.extra_links; j++)
+                ck_assert_msg(front[j].slem <= front[j - 1].slem, "front rises at %lld",
+                              (long long)j);
+            if (i == 3) {
+                ck_assert_int_eq(r.extra_links, 40);
+                ck_assert_msg(r.slem < r.slem_required - 0.05, "%g %g", r.slem, r.slem_required);
+            }
+            prev_slem = r.slem;
+            dgcn_topo_fini(&prev);
+            prev = sup;
+        }
+        dgcn_topo_fini(&prev);
+        dgcn_topo_fini(&req);
+        free(c);
+    }
+    /* On a ring every chord lowers the MH weights around it and raises the SLEM: the design
+     * keeps the ring rather than rise. */
+    dgcn_topo ring, sup;
+    ck_assert_int_eq(dgcn_topo_gen_ring(&ring, 12), 0);
+    dgcn_budget_opts o;
+    dgcn_budget_defaults(&o);
+    o.budget = 5;
+    dgcn_budget_result r;
+    dgcn_budget_link front[5];
+    ck_assert_int_eq(dgcn_topo_design_budget(&ring, &o, &sup, NULL, front, 5, &r), 0);
+    ck_assert_msg(r.slem <= r.slem_required, "%.9f > %.9f", r.slem, r.slem_required);
+    for (int64_t j = 0; j < r.extra_links; j++)
+        ck_assert_msg(front[j].slem <= (j ? front[j - 1].slem : r.slem_required),
+                      "ring: link %lld raises the SLEM to %.9f", (long long)j, front[j].slem);
+    dgcn_topo_fini(&sup);
+    dgcn_topo_fini(&ring);
+}
+END_TEST
+
+/* The grammar's 'budget:B' term: required links plus B, parsed strictly. */
+START_TEST(test_budget_spec_term) {
+    dgcn_topo req, g;
+    dgcn_topo_spec_info in;
+    ck_assert_int_eq(dgcn_topo_gen_geometric(&req, 12, 0.5, 2, 1), 0);
+    ck_assert_int_eq(dgcn_topo_spec_check("budget:5", 12, &in), 0);
+    ck_assert(in.needs_required && !in.designed);
+    ck_assert_int_eq(dgcn_topo_spec_check("budget:-1", 12, NULL), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_topo_spec_check("budget:x", 12, NULL), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_topo_spec_check("budget:", 12, NULL), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_topo_spec_build("budget:5", 12, &req, 1, &g, NULL, NULL), 0);
+    ck_assert_int_eq(dgcn_topo_links(&g), dgcn_topo_links(&req) + 5);
+    ck_assert(dgcn_topo_contains(&g, &req));
+    dgcn_topo_fini(&g);
+    dgcn_topo_fini(&req);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"generator_counts", test_generator_counts, 0, 120},
@@ -602,6 +724,9 @@ static Suite *s_suite(void) {
         {"design_connects_components", test_design_connects_components, 0, 120},
         {"cmd_topology", test_cmd_topology, 0, 120},
         {"design_bad_options", test_design_bad_options, 0, 120},
+        {"budget_lanczos_matches_dense", test_budget_lanczos_matches_dense, 0, 120},
+        {"budget_monotone_nested", test_budget_monotone_nested, 0, 120},
+        {"budget_spec_term", test_budget_spec_term, 0, 120},
     };
     return DGCN_TEST_SUITE("topologies", cases);
 }

@@ -2,6 +2,7 @@
 #include "topologies/spec.h"
 
 #include "core/error.h"
+#include "topologies/budget.h"
 #include "topologies/design.h"
 #include "topologies/generate.h"
 #include "topologies/io.h"
@@ -67,6 +68,26 @@ static int s_design_term(const char *spec, const s_term *t, double *gamma) {
     return 1;
 }
 
+/* 'budget:B': 1 and *budget (an integer >= 0), 0 when not a budget term, -1 after setting the
+ * error for a malformed budget. */
+static int s_budget_term(const char *spec, const s_term *t, int64_t *budget) {
+    if (t->len < 7 || memcmp(t->p, "budget:", 7)) return 0;
+    char buf[32], *end = NULL;
+    if (t->len - 7 >= sizeof buf || t->len == 7)
+        return dgcn_error_set(DGCN_EINVAL, "topology '%s': malformed budget after 'budget:'", spec),
+               -1;
+    memcpy(buf, t->p + 7, t->len - 7);
+    buf[t->len - 7] = '\0';
+    errno = 0;
+    long long b = strtoll(buf, &end, 10);
+    if (errno || end == buf || *end || b < 0)
+        return dgcn_error_set(DGCN_EINVAL, "topology '%s': budget '%s' is not an integer >= 0",
+                              spec, buf),
+               -1;
+    *budget = b;
+    return 1;
+}
+
 /* Builds one term into *out (initialized here). c/have_c as in dgcn_topo_spec_build, for a design
  * term only. */
 static int s_build_term(const char *spec, const s_term *t, int32_t m, const dgcn_topo *required,
@@ -77,9 +98,10 @@ static int s_build_term(const char *spec, const s_term *t, int32_t m, const dgcn
     memset(out, 0, sizeof *out);
     memcpy(buf, t->p, t->len);
     buf[t->len] = '\0';
-    int design = s_design_term(spec, t, &gamma);
-    if (design < 0) return DGCN_EINVAL;
-    if (s_is(t, "required") || design) {
+    int64_t budget = 0;
+    int design = s_design_term(spec, t, &gamma), greedy = s_budget_term(spec, t, &budget);
+    if (design < 0 || greedy < 0) return DGCN_EINVAL;
+    if (s_is(t, "required") || design || greedy) {
         if (!required)
             return dgcn_error_set(DGCN_EINVAL,
                                   "topology '%s': term '%s' needs the required links "
@@ -90,6 +112,12 @@ static int s_build_term(const char *spec, const s_term *t, int32_t m, const dgcn
                                   "topology '%s': required links of %d agents, "
                                   "expected %d",
                                   spec, required->m, m);
+        if (greedy) {
+            dgcn_budget_opts bo;
+            dgcn_budget_defaults(&bo);
+            bo.budget = budget;
+            return dgcn_topo_design_budget(required, &bo, out, NULL, NULL, 0, NULL);
+        }
         if (!design) return dgcn_topo_copy(out, required);
         dgcn_design_opts d;
         dgcn_design_defaults(&d);
@@ -131,9 +159,11 @@ int dgcn_topo_spec_check(const char *spec, int32_t m, dgcn_topo_spec_info *info)
     in.terms = n;
     for (int i = 0; i < n; i++) {
         double gamma;
+        int64_t budget;
         int design = s_design_term(spec, &terms[i], &gamma);
-        if (design < 0) return DGCN_EINVAL;
-        if (design || s_is(&terms[i], "required")) {
+        int greedy = s_budget_term(spec, &terms[i], &budget);
+        if (design < 0 || greedy < 0) return DGCN_EINVAL;
+        if (design || greedy || s_is(&terms[i], "required")) {
             in.needs_required = 1;
             in.designed |= design;
             continue;

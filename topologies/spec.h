@@ -4,12 +4,14 @@
  *   term := 'required'             the agent pairs that share data edges (from a partition)
  *         | 'designed' [':' G]     the paper's design on the required links (topologies/design.h)
  *                                  with gamma G (default 0.1); superset of the required links
+ *         | 'budget:' B            the required links plus at most B links chosen greedily to
+ *                                  lower the SLEM of Metropolis-Hastings (topologies/budget.h)
  *         | FAMILY                 complete | ring | line | star | torus | hypercube | exponential
  *                                  | er:P | geometric:R | regular:K   (topologies/generate.h)
  *         | 'file:' PATH           an edge list (topologies/io.h); PATH runs to the end of the
  *                                  spec, so a file term comes last
  *
- * Examples: "ring", "required+ring", "designed:0.05", "exponential+file:extra.edges".
+ * Examples: "ring", "required+ring", "designed:0.05", "budget:40", "exponential+file:extra.edges".
  * Every command that takes a topology (train, verify, study, topology generate, the run plan of
  * coordinator/plan.h) parses it here, so they all accept the same specs. Whether the required links
  * are then added to the graph is not part of the spec but of the run's cross-edge policy. */
@@ -24,7 +26,7 @@
 
 typedef struct dgcn_topo_spec_info {
     int terms;          /* number of terms */
-    int needs_required; /* a 'required' or 'designed' term: building needs the required links */
+    int needs_required; /* a 'required', 'designed' or 'budget' term: needs the required links */
     int designed;       /* a 'designed' term */
     int single_design;  /* the spec is one 'designed' term: its mixing matrix comes with it */
 } dgcn_topo_spec_info;

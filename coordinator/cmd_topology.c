@@ -313,8 +313,8 @@ static int s_sweep(const dgcn_topo *req, const dgcn_budget_opts *bo, const char 
         "set terminal pngcairo size 800,500\nset output '%s.png'\nset datafile separator "
         "'\\t'\nset key top right\nset xlabel 'links beyond the required %lld'\nset ylabel "
         "'SLEM'\nset logscale x 2\nset title '%d agents: greedy budget design and references'\n"
-        "plot '%s.tsv' using ($1 eq 'budget' ? $2 + 1 : 1/0):4 with linespoints title 'budget "
-        "(MH), x = extra + 1', \\\n     '' using ($1 ne 'budget' ? $2 + 1 : 1/0):4:1 with labels "
+        "plot '%s.tsv' using (strcol(1) eq 'budget' ? $2 + 1 : 1/0):4 with linespoints title 'budget "
+        "(MH), x = extra + 1', \\\n     '' using (strcol(1) ne 'budget' ? $2 + 1 : 1/0):4:1 with labels "
         "point pt 7 offset 1,0.5 notitle\n",
         prefix, (long long)req_links, m, prefix);
     printf("sweep         %lld front points to %lld extra links (SLEM %.6f -> %.6f), %.1f ms\n",

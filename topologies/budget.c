@@ -29,20 +29,23 @@ void dgcn_budget_defaults(dgcn_budget_opts *o) {
  * eigenpairs of its MH matrix on 1-perp, and the eigensolver's workspace. */
 typedef struct s_state {
     int32_t m;
-    dgcn_topo *g;   /* the support (caller's) */
-    int32_t *deg;   /* (m) links per agent */
-    int32_t *nbr;   /* (m, m) neighbour lists: row k holds deg[k] ids, in the order added */
-    int dense;      /* 1: dsyevr, 0: Lanczos */
-    double tol;     /* Lanczos residual tolerance */
-    double l2, lmin; /* largest and smallest eigenvalue of C on 1-perp */
+    dgcn_topo *g;      /* the support (caller's) */
+    int32_t *deg;      /* (m) links per agent */
+    int32_t *nbr;      /* (m, m) neighbour lists: row k holds deg[k] ids, in the order added */
+    int dense;         /* 1: dsyevr, 0: Lanczos */
+    double tol;        /* Lanczos residual tolerance */
+    double l2, lmin;   /* largest and smallest eigenvalue of C on 1-perp */
     double *v2, *vmin; /* (m) their unit eigenvectors, orthogonal to 1 */
     int have_vec;
     int kmax;
-    double *q;      /* (kmax, m) Lanczos basis, row j = q_j; dense: (m, m) matrix C - J */
-    double *w;      /* (m) */
-    double *h;      /* (kmax) */
+    double *q;            /* (kmax, m) Lanczos basis, row j = q_j; dense: (m, m) matrix C - J */
+    double *w;            /* (m) */
+    double *h;            /* (kmax) */
     double *alpha, *beta; /* (kmax) tridiagonal */
     double *td, *te, *z;  /* (kmax) tridiagonal copies, (kmax) Ritz vector coefficients */
+    double *ev, *zz;      /* (e) eigenvalues and (e, e) eigenvectors of a ranged solve,
+                           * e = m (dense) or kmax + 1 (Lanczos) */
+    lapack_int *isuppz;   /* (2 e) */
     int64_t solves, steps;
 } s_state;
 
@@ -98,15 +101,20 @@ static int s_eig_dense(s_state *s) {
             }
             a[(int64_t)k * m + k] += 1.0 - row;
         }
-        lapack_int found = 0, isuppz[2], idx = pass ? 1 : m;
-        double ev;
+        /* a ranged solve may return more than the one eigenvalue asked for when it sits in a
+         * cluster: ev and zz have room for all m */
+        lapack_int found = 0, idx = pass ? 1 : m;
         lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'U', m, a, m, 0.0, 0.0, idx,
-                                         idx, 0.0, &found, &ev, pass ? s->vmin : s->v2, m, isuppz);
-        if (info != 0 || found != 1)
-            return dgcn_error_set(DGCN_ENUMERIC, "budget design: dsyevr on %d agents failed (info %d)",
-                                  m, (int)info);
-        if (pass) s->lmin = ev;
-        else s->l2 = ev;
+                                         idx, 0.0, &found, s->ev, s->zz, m, s->isuppz);
+        if (info != 0 || found < 1)
+            return dgcn_error_set(DGCN_ENUMERIC,
+                                  "budget design: dsyevr on %d agents failed (info %d)", m,
+                                  (int)info);
+        /* the asked-for one is the first found for the smallest, the last for the largest */
+        int64_t col = pass ? 0 : found - 1;
+        memcpy(pass ? s->vmin : s->v2, s->zz + col * m, (size_t)m * sizeof *s->zz);
+        if (pass) s->lmin = s->ev[col];
+        else s->l2 = s->ev[col];
     }
     s->have_vec = 1;
     s->solves++;
@@ -118,12 +126,15 @@ static int s_eig_dense(s_state *s) {
 static int s_ritz(s_state *s, int n, int smallest, double *theta) {
     memcpy(s->td, s->alpha, (size_t)n * sizeof *s->td);
     if (n > 1) memcpy(s->te, s->beta, (size_t)(n - 1) * sizeof *s->te);
-    lapack_int found = 0, isuppz[2], idx = smallest ? 1 : n;
+    lapack_int found = 0, idx = smallest ? 1 : n;
     lapack_int info = LAPACKE_dstevr(LAPACK_COL_MAJOR, 'V', 'I', n, s->td, s->te, 0.0, 0.0, idx,
-                                     idx, 0.0, &found, theta, s->z, n, isuppz);
-    if (info != 0 || found != 1)
+                                     idx, 0.0, &found, s->ev, s->zz, n, s->isuppz);
+    if (info != 0 || found < 1)
         return dgcn_error_set(DGCN_ENUMERIC, "budget design: dstevr of order %d failed (info %d)",
                               n, (int)info);
+    int64_t col = smallest ? 0 : found - 1; /* a cluster may return several */
+    memcpy(s->z, s->zz + col * n, (size_t)n * sizeof *s->z);
+    *theta = s->ev[col];
     return DGCN_OK;
 }
 
@@ -183,9 +194,7 @@ fail:
     return rc;
 }
 
-static double s_slem(const s_state *s) {
-    return fmax(0.0, fmax(s->l2, -s->lmin));
-}
+static double s_slem(const s_state *s) { return fmax(0.0, fmax(s->l2, -s->lmin)); }
 
 /* Eigenpairs of the current support; slem = 1 when it is disconnected, 0 for one agent. */
 static int s_solve(s_state *s, double *slem) {
@@ -209,6 +218,9 @@ static void s_state_fini(s_state *s) {
     free(s->td);
     free(s->te);
     free(s->z);
+    free(s->ev);
+    free(s->zz);
+    free(s->isuppz);
     memset(s, 0, sizeof *s);
 }
 
@@ -236,6 +248,10 @@ static int s_state_init(s_state *s, dgcn_topo *g, dgcn_eigen_method eigen, doubl
     DGCN_ALLOC(s->td, s->kmax + 1);
     DGCN_ALLOC(s->te, s->kmax + 1);
     DGCN_ALLOC(s->z, s->kmax + 1);
+    int64_t e = s->dense ? m : s->kmax + 1;
+    DGCN_ALLOC(s->ev, e);
+    DGCN_ALLOC(s->zz, e * e);
+    DGCN_ALLOC(s->isuppz, 2 * e);
     for (int32_t k = 0; k < m; k++)
         for (int32_t t = 0; t < m; t++)
             if (t != k && dgcn_topo_has(g, k, t)) s->nbr[(int64_t)k * m + s->deg[k]++] = t;
@@ -341,8 +357,9 @@ int dgcn_topo_design_budget(const dgcn_topo *required, const dgcn_budget_opts *o
     memset(support, 0, sizeof *support);
     if (o->tries < 1 || o->batch < 1 || o->batch > o->tries || o->max_degree < 0 || !(o->tol > 0) ||
         (unsigned)o->eigen > DGCN_EIGEN_LANCZOS)
-        return dgcn_error_set(DGCN_EINVAL, "budget design: 1 <= batch <= tries, max_degree >= 0, tol > 0 "
-                                           "and a known eigensolver required");
+        return dgcn_error_set(DGCN_EINVAL,
+                              "budget design: 1 <= batch <= tries, max_degree >= 0, tol > 0 "
+                              "and a known eigensolver required");
     int64_t pairs = (int64_t)m * (m - 1) / 2, req_links = dgcn_topo_links(required);
     int64_t budget = o->budget < 0 || o->budget > pairs - req_links ? pairs - req_links : o->budget;
     DGCN_CHECK(dgcn_topo_copy(support, required));

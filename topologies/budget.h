@@ -53,7 +53,7 @@ typedef struct dgcn_budget_result {
     int stopped;          /* 1: stopped before the budget, no candidate kept the SLEM from rising */
     int64_t eigen_solves; /* exact SLEM evaluations */
     int64_t lanczos_steps; /* over all Lanczos solves (0 when dense) */
-    double time_ms;       /* wall time of the call */
+    double time_ms;        /* wall time of the call */
 } dgcn_budget_result;
 
 void dgcn_budget_defaults(dgcn_budget_opts *o);

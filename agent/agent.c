@@ -35,8 +35,18 @@ struct dgcn_agent {
     int32_t *x_send_len;  /* (n_nb) */
     int32_t *x_recv_len;  /* (n_nb) */
     float dummy[1];       /* target of zero-length messages */
-    int64_t tag;          /* transport iteration field of the current pass */
-    int64_t iter;         /* user iteration of the current pass (error messages) */
+    /* relay (shard->relay_rounds > 0): see s_relay_plan */
+    int32_t rounds;       /* R rounds per exchange, 0 without relay */
+    struct s_seg *seg;    /* segments sorted by (direction, round, neighbour, side, flow) */
+    int32_t *seg_ptr;     /* (2 * R * n_nb * 2 + 1) offsets into seg */
+    int64_t *transit_off; /* (n_transit) offset of each forwarded flow's slot in transit_buf */
+    float *transit_buf;   /* (sum of transit rows, max_width) rows in transit */
+    int64_t *stage_off;   /* (n_nb) offset of neighbour i's part of send_stage and recv_stage */
+    float *send_stage;    /* (sum over neighbours of the largest message, ) one round's sends */
+    float *recv_stage;    /* same, one round's receipts */
+    uint64_t relayed[DGCN_CH_COUNT]; /* bytes of rows in transit sent, per channel */
+    int64_t tag;                     /* transport iteration field of the current pass */
+    int64_t iter;                    /* user iteration of the current pass (error messages) */
     dgcn_agent_timing timing;
 };
 
@@ -127,6 +137,216 @@ static int s_exchange(void *ctx, int layer, dgcn_phase phase, float *rows, int32
     return DGCN_OK;
 }
 
+/* ---- relay ----------------------------------------------------------------------------------
+ * Under relay an exchange is R rounds of one transport exchange each; in round r the message to
+ * neighbour i is the concatenation of the segments that cross the link in that round, in
+ * increasing (src, dst) of their forward flow. A segment is a block of rows: own rows of a peer
+ * (send_idx), halo rows of a peer, or a forwarded flow's slot. The layer field of round r is
+ * layer + DGCN_AGENT_RELAY_LAYER_STRIDE * r, so rounds are told apart on the wire. */
+
+enum { S_OWN = 0, S_HALO = 1, S_TRANSIT = 2 };
+
+typedef struct s_seg {
+    int32_t key[6]; /* direction, round, neighbour, side (0 send, 1 receive), src, dst */
+    int32_t kind;   /* S_OWN, S_HALO, S_TRANSIT */
+    int32_t index;  /* peer index (S_OWN, S_HALO) or transit entry */
+    int32_t rows;
+} s_seg;
+
+static int s_cmp_seg(const void *pa, const void *pb) {
+    const s_seg *x = pa, *y = pb;
+    for (int i = 0; i < 6; i++)
+        if (x->key[i] != y->key[i]) return x->key[i] < y->key[i] ? -1 : 1;
+    return 0;
+}
+
+static int32_t s_seg_slot(const dgcn_agent *a, int dir, int32_t round, int32_t nb, int side) {
+    return ((dir * a->rounds + round) * a->n_nb + nb) * 2 + side;
+}
+
+/* Neighbour index of agent `who`, or DGCN_ETOPOLOGY naming the route that needs the link. */
+static int s_relay_nb(const dgcn_agent *a, int32_t who, int32_t src, int32_t dst, int32_t *out) {
+    for (int32_t i = 0; i < a->n_nb; i++)
+        if (a->t->neighbors[i] == who) {
+            *out = i;
+            return DGCN_OK;
+        }
+    return dgcn_error_set(DGCN_ETOPOLOGY,
+                          "agent %d: the relay route of flow %d -> %d goes through agent %d, "
+                          "which is not a neighbour",
+                          a->shard->agent, src, dst, who);
+}
+
+static void s_seg_put(s_seg *g, int dir, int32_t round, int32_t nb, int side, int32_t src,
+                      int32_t dst, int32_t kind, int32_t index, int32_t rows) {
+    g->key[0] = dir;
+    g->key[1] = round;
+    g->key[2] = nb;
+    g->key[3] = side;
+    g->key[4] = src;
+    g->key[5] = dst;
+    g->kind = kind;
+    g->index = index;
+    g->rows = rows;
+}
+
+/* Lays out every round of both directions from the shard's routes, and sizes the buffers. */
+static int s_relay_plan(dgcn_agent *a) {
+    int rc = DGCN_OK;
+    const dgcn_shard *s = a->shard;
+    const int32_t self = s->agent, R = s->relay_rounds;
+    const int64_t n_seg = 4 * ((int64_t)s->n_peers + s->n_transit);
+    a->rounds = R;
+    DGCN_ALLOC(a->seg, n_seg > 0 ? n_seg : 1);
+    int64_t g = 0;
+    for (int32_t p = 0; p < s->n_peers; p++) {
+        int32_t nb = 0, hops = s->peer_hops[p], t = s->peer[p];
+        int32_t n_send = s->send_ptr[p + 1] - s->send_ptr[p];
+        int32_t n_halo = s->recv_ptr[p + 1] - s->recv_ptr[p];
+        DGCN_CHECK(s_relay_nb(a, s->peer_via[p], self, t, &nb));
+        s_seg_put(&a->seg[g++], 0, 0, nb, 0, self, t, S_OWN, p, n_send);
+        s_seg_put(&a->seg[g++], 0, hops - 1, nb, 1, t, self, S_HALO, p, n_halo);
+        s_seg_put(&a->seg[g++], 1, 0, nb, 0, t, self, S_HALO, p, n_halo);
+        s_seg_put(&a->seg[g++], 1, hops - 1, nb, 1, self, t, S_OWN, p, n_send);
+    }
+    DGCN_ALLOC(a->transit_off, s->n_transit > 0 ? s->n_transit : 1);
+    int64_t transit_floats = 0;
+    for (int32_t e = 0; e < s->n_transit; e++) {
+        const int32_t *f = s->transit + (size_t)e * DGCN_SHARD_TRANSIT_FIELDS;
+        int32_t prev = 0, next = 0, src = f[DGCN_TRANSIT_SRC], dst = f[DGCN_TRANSIT_DST];
+        int32_t pos = f[DGCN_TRANSIT_POS], len = f[DGCN_TRANSIT_LEN], rows = f[DGCN_TRANSIT_ROWS];
+        if (len > R)
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                      "agent %d: flow %d -> %d has %d hops, more than %d rounds",
+                                      self, src, dst, len, R));
+        DGCN_CHECK(s_relay_nb(a, f[DGCN_TRANSIT_PREV], src, dst, &prev));
+        DGCN_CHECK(s_relay_nb(a, f[DGCN_TRANSIT_NEXT], src, dst, &next));
+        s_seg_put(&a->seg[g++], 0, pos - 1, prev, 1, src, dst, S_TRANSIT, e, rows);
+        s_seg_put(&a->seg[g++], 0, pos, next, 0, src, dst, S_TRANSIT, e, rows);
+        s_seg_put(&a->seg[g++], 1, len - pos - 1, next, 1, src, dst, S_TRANSIT, e, rows);
+        s_seg_put(&a->seg[g++], 1, len - pos, prev, 0, src, dst, S_TRANSIT, e, rows);
+        a->transit_off[e] = transit_floats;
+        transit_floats += (int64_t)rows * a->max_width;
+    }
+    qsort(a->seg, (size_t)g, sizeof *a->seg, s_cmp_seg);
+    const int32_t n_slots = 2 * R * a->n_nb * 2;
+    DGCN_ALLOC(a->seg_ptr, n_slots + 1);
+    for (int64_t i = 0; i < g; i++) {
+        const int32_t *k = a->seg[i].key;
+        a->seg_ptr[s_seg_slot(a, k[0], k[1], k[2], k[3]) + 1]++;
+    }
+    for (int32_t i = 0; i < n_slots; i++) a->seg_ptr[i + 1] += a->seg_ptr[i];
+    /* staging: per neighbour, the largest message of any round, direction and side */
+    DGCN_ALLOC(a->stage_off, a->n_nb);
+    int64_t stage_floats = 0;
+    for (int32_t i = 0; i < a->n_nb; i++) {
+        int64_t most = 0;
+        for (int dir = 0; dir < 2; dir++)
+            for (int32_t r = 0; r < R; r++)
+                for (int side = 0; side < 2; side++) {
+                    int32_t sl = s_seg_slot(a, dir, r, i, side);
+                    int64_t rows = 0;
+                    for (int32_t j = a->seg_ptr[sl]; j < a->seg_ptr[sl + 1]; j++)
+                        rows += a->seg[j].rows;
+                    if (rows > most) most = rows;
+                }
+        if (most * a->max_width > INT32_MAX)
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                      "agent %d: relay message to agent %d exceeds 2^31 floats",
+                                      self, a->t->neighbors[i]));
+        a->stage_off[i] = stage_floats;
+        stage_floats += most * a->max_width;
+    }
+    DGCN_ALLOC(a->transit_buf, transit_floats > 0 ? transit_floats : 1);
+    DGCN_ALLOC(a->send_stage, stage_floats > 0 ? stage_floats : 1);
+    DGCN_ALLOC(a->recv_stage, stage_floats > 0 ? stage_floats : 1);
+fail:
+    return rc;
+}
+
+/* The rows of segment g of width `width` in the agent's matrices: own rows are scattered (idx),
+ * halo rows and transit slots contiguous. */
+static float *s_seg_rows(const dgcn_agent *a, const s_seg *g, float *rows, int32_t width,
+                         const int32_t **idx) {
+    const dgcn_shard *s = a->shard;
+    *idx = NULL;
+    switch (g->kind) {
+    case S_OWN: *idx = s->send_idx + s->send_ptr[g->index]; return rows;
+    case S_HALO: return rows + (int64_t)(s->n_own + s->recv_ptr[g->index]) * width;
+    default: return a->transit_buf + a->transit_off[g->index];
+    }
+}
+
+static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows, int32_t width) {
+    dgcn_agent *a = ctx;
+    const dgcn_shard *s = a->shard;
+    const int dir = phase == DGCN_PHASE_FORWARD ? 0 : 1;
+    const int ch = dir == 0 ? DGCN_CH_HALO_FWD : DGCN_CH_HALO_BWD;
+    if (width <= 0 || width > a->max_width)
+        return dgcn_error_set(
+            DGCN_EINVAL, "agent %d, iteration %lld, layer %d: exchange width %d outside (0, %d]",
+            s->agent, (long long)a->iter, layer, width, a->max_width);
+    for (int32_t r = 0; r < a->rounds; r++) {
+        for (int32_t i = 0; i < a->n_nb; i++) {
+            int32_t sl = s_seg_slot(a, dir, r, i, 0);
+            float *out = a->send_stage + a->stage_off[i], *o = out;
+            for (int32_t j = a->seg_ptr[sl]; j < a->seg_ptr[sl + 1]; j++) {
+                const s_seg *g = &a->seg[j];
+                const int32_t *idx;
+                const float *src = s_seg_rows(a, g, rows, width, &idx);
+                const int64_t n = (int64_t)g->rows * width;
+                if (idx)
+                    for (int32_t q = 0; q < g->rows; q++)
+                        memcpy(o + (int64_t)q * width, src + (int64_t)idx[q] * width,
+                               (size_t)width * sizeof *o);
+                else memcpy(o, src, (size_t)n * sizeof *o);
+                if (g->kind == S_TRANSIT) a->relayed[ch] += (uint64_t)n * sizeof *o;
+                o += n;
+            }
+            int64_t in = 0;
+            sl = s_seg_slot(a, dir, r, i, 1);
+            for (int32_t j = a->seg_ptr[sl]; j < a->seg_ptr[sl + 1]; j++) in += a->seg[j].rows;
+            a->x_send[i] = out;
+            a->x_send_len[i] = (int32_t)(o - out);
+            a->x_recv[i] = a->recv_stage + a->stage_off[i];
+            a->x_recv_len[i] = (int32_t)(in * width);
+        }
+        dgcn_exchange x = {
+            .channel = ch,
+            .iter = a->tag,
+            .layer = layer + DGCN_AGENT_RELAY_LAYER_STRIDE * r,
+            .send = a->x_send,
+            .send_len = a->x_send_len,
+            .recv = a->x_recv,
+            .recv_len = a->x_recv_len,
+        };
+        int rc = dgcn_transport_exchange(a->t, &x);
+        if (rc != DGCN_OK)
+            return dgcn_error_wrap(rc,
+                                   "agent %d, %s pass (tag %lld), relay round %d of %d: ", s->agent,
+                                   s_purpose_name(a), (long long)a->tag, r + 1, a->rounds);
+        for (int32_t i = 0; i < a->n_nb; i++) {
+            int32_t sl = s_seg_slot(a, dir, r, i, 1);
+            const float *in = a->x_recv[i];
+            for (int32_t j = a->seg_ptr[sl]; j < a->seg_ptr[sl + 1]; j++) {
+                const s_seg *g = &a->seg[j];
+                const int32_t *idx;
+                float *dst = s_seg_rows(a, g, rows, width, &idx);
+                const int64_t n = (int64_t)g->rows * width;
+                if (idx) /* backward: own rows accumulate the gradient of their copies */
+                    for (int32_t q = 0; q < g->rows; q++) {
+                        float *d = dst + (int64_t)idx[q] * width;
+                        const float *v = in + (int64_t)q * width;
+                        for (int32_t c = 0; c < width; c++) d[c] += v[c];
+                    }
+                else memcpy(dst, in, (size_t)n * sizeof *dst);
+                in += n;
+            }
+        }
+    }
+    return DGCN_OK;
+}
+
 /* Checks that every data peer is a communication neighbour and maps neighbours to peers. */
 static int s_map_peers(dgcn_agent *a) {
     const dgcn_shard *s = a->shard;
@@ -145,7 +365,7 @@ static int s_map_peers(dgcn_agent *a) {
                 break;
             }
         }
-        if (!found) {
+        if (!found && !s->peer_via) {
             n_missing++;
             if (used < sizeof missing - 32) {
                 int w = snprintf(missing + used, sizeof missing - used, "%s%d-%d",
@@ -277,6 +497,7 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
     DGCN_ALLOC(a->x_recv, a->n_nb);
     DGCN_ALLOC(a->x_send_len, a->n_nb);
     DGCN_ALLOC(a->x_recv_len, a->n_nb);
+    if (shard->relay_rounds > 0) DGCN_CHECK(s_relay_plan(a));
 
     a->blk.n_own = shard->n_own;
     a->blk.n_halo = model->kind == DGCN_MODEL_MLP ? 0 : shard->n_halo;
@@ -287,7 +508,7 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
     a->blk.split = shard->split;
     a->blk.n_train_global = shard->n_train_global;
     a->blk.reg_share = 1.0f / (float)shard->n_agents;
-    rc = dgcn_gcn_new(&a->gcn, model, &a->blk, s_exchange, a);
+    rc = dgcn_gcn_new(&a->gcn, model, &a->blk, a->rounds > 0 ? s_exchange_relay : s_exchange, a);
     if (rc != DGCN_OK) {
         dgcn_error_wrap(rc, "agent %d: ", shard->agent);
         goto fail;
@@ -330,6 +551,13 @@ void dgcn_agent_destroy(dgcn_agent **pa) {
     free(a->x_recv);
     free(a->x_send_len);
     free(a->x_recv_len);
+    free(a->seg);
+    free(a->seg_ptr);
+    free(a->transit_off);
+    free(a->transit_buf);
+    free(a->stage_off);
+    free(a->send_stage);
+    free(a->recv_stage);
     free(a);
     *pa = NULL;
 }
@@ -346,6 +574,10 @@ const float *dgcn_agent_logits(const dgcn_agent *a) { return dgcn_gcn_logits(a->
 const float *dgcn_agent_tracker(const dgcn_agent *a) { return dgcn_consensus_tracker(a->cons); }
 dgcn_agent_timing dgcn_agent_timings(const dgcn_agent *a) { return a->timing; }
 dgcn_traffic dgcn_agent_traffic(const dgcn_agent *a) { return a->t->traffic; }
+uint64_t dgcn_agent_relayed_bytes(const dgcn_agent *a, int channel) {
+    return channel >= 0 && channel < DGCN_CH_COUNT ? a->relayed[channel] : 0;
+}
+int32_t dgcn_agent_rounds(const dgcn_agent *a) { return a->rounds > 0 ? a->rounds : 1; }
 
 static int s_begin(dgcn_agent *a, int64_t iter, int purpose) {
     if (iter < 0 || iter > (INT64_MAX / DGCN_AGENT_TAG_STRIDE) - 1)

@@ -4,8 +4,16 @@
  * theta_k of the parameters (one contiguous vector), its local gradient, the consensus state
  * (nn/consensus.h) and a transport endpoint (comm/transport.h) whose neighbours are the agent's
  * COMMUNICATION neighbours. Every data peer of the shard must be a communication neighbour (else
- * DGCN_ETOPOLOGY naming the missing links); neighbours that are not data peers get zero-length
- * halo messages, so every exchange stays a barrier between neighbours.
+ * DGCN_ETOPOLOGY naming the missing links) unless the shard carries relay routes (graph/shard.h);
+ * neighbours that are not data peers get zero-length halo messages, so every exchange stays a
+ * barrier between neighbours.
+ *
+ * Relay: with routes, one halo exchange is R = shard->relay_rounds rounds. In round r (0-based)
+ * the agent sends each neighbour ONE message: the concatenation, in increasing (src, dst) of the
+ * forward flow, of the row blocks that cross that link in that round: its own rows (forward round
+ * 0), its halo gradient rows (backward round 0), and the rows it forwards for others. Its layer
+ * field is layer + DGCN_AGENT_RELAY_LAYER_STRIDE * r. A round's deadline names the neighbour that
+ * did not deliver, i.e. the agent that failed to relay.
  *
  * One training iteration (dgcn_agent_step) = L forward halo exchanges + L backward halo exchanges
  * + 1 consensus exchange. All buffers are allocated by dgcn_agent_new; step, evaluate and gradient
@@ -35,6 +43,8 @@ enum dgcn_agent_purpose {
     DGCN_AGENT_TAG_MIX = 3,
     DGCN_AGENT_TAG_STRIDE = 4
 };
+
+enum { DGCN_AGENT_RELAY_LAYER_STRIDE = 1024 };
 
 typedef struct dgcn_agent_opts {
     dgcn_consensus_config consensus; /* optimizer; grad_scale 0 means M (shard's n_agents) */
@@ -96,5 +106,10 @@ const float *dgcn_agent_tracker(const dgcn_agent *a);
 dgcn_agent_timing dgcn_agent_timings(const dgcn_agent *a);
 /* The transport's sent-side totals per channel. */
 dgcn_traffic dgcn_agent_traffic(const dgcn_agent *a);
+/* Of those, the bytes of rows this agent forwarded for others (relay), per channel; the rest are
+ * direct (the rows' first hop). */
+uint64_t dgcn_agent_relayed_bytes(const dgcn_agent *a, int channel);
+/* Rounds per halo exchange: the relay rounds R, or 1. */
+int32_t dgcn_agent_rounds(const dgcn_agent *a);
 
 #endif

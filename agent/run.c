@@ -196,6 +196,8 @@ static int s_report(s_run *r, int64_t iter, const dgcn_eval *ev, const float *pa
     p->n_params = params ? n_params : 0;
     p->params = (float *)(uintptr_t)params;
     p->traffic = r->agent ? dgcn_agent_traffic(r->agent) : r->t->traffic;
+    for (int ch = 0; ch < DGCN_CH_COUNT && r->agent; ch++)
+        p->relayed[ch] = dgcn_agent_relayed_bytes(r->agent, ch);
     double ph[DGCN_RUN_N_PHASES] = {0};
     if (r->agent) {
         dgcn_agent_timing tm = dgcn_agent_timings(r->agent);

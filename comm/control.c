@@ -168,6 +168,8 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
         pb.n_phase_ms = (size_t)r->n_phases;
         pb.phase_ms = (double *)(uintptr_t)r->phase_ms;
         pb.dropped = r->traffic.dropped;
+        pb.n_relayed_bytes = DGCN_CH_COUNT;
+        pb.relayed_bytes = (uint64_t *)(uintptr_t)r->relayed;
         env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_REPORT;
         env.report = &pb;
         return s_pack_env(&env, buf, len);
@@ -317,7 +319,8 @@ static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
     int rc = DGCN_OK;
     if (pb->n_loss_sum != DGCN_SPLITS || pb->n_correct != DGCN_SPLITS ||
         pb->n_count != DGCN_SPLITS || pb->n_bytes != DGCN_CH_COUNT ||
-        pb->n_messages != DGCN_CH_COUNT || pb->n_phase_ms > INT32_MAX)
+        pb->n_messages != DGCN_CH_COUNT || pb->n_phase_ms > INT32_MAX ||
+        (pb->n_relayed_bytes != 0 && pb->n_relayed_bytes != DGCN_CH_COUNT))
         return dgcn_error_set(DGCN_EPROTO,
                               "report of agent %d, iteration %lld: expected %d values per split "
                               "and %d per channel",
@@ -331,6 +334,7 @@ static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
     memcpy(r->traffic.bytes, pb->bytes, sizeof r->traffic.bytes);
     memcpy(r->traffic.messages, pb->messages, sizeof r->traffic.messages);
     r->traffic.dropped = pb->dropped;
+    if (pb->n_relayed_bytes) memcpy(r->relayed, pb->relayed_bytes, sizeof r->relayed);
     r->n_params = (int64_t)pb->n_params;
     DGCN_CHECK(s_copy((void **)&r->params, pb->params, pb->n_params, sizeof(float)));
     r->n_phases = (int32_t)pb->n_phase_ms;

@@ -97,8 +97,9 @@ typedef struct dgcn_ctl_report {
     int64_t correct[DGCN_SPLITS]; /* correctly classified nodes per split */
     int64_t count[DGCN_SPLITS];   /* labelled nodes per split */
     int64_t n_params;
-    float *params;        /* [n_params] or NULL (optional) */
-    dgcn_traffic traffic; /* per channel */
+    float *params;                   /* [n_params] or NULL (optional) */
+    dgcn_traffic traffic;            /* per channel */
+    uint64_t relayed[DGCN_CH_COUNT]; /* of traffic.bytes, bytes forwarded for others (relay) */
     int32_t n_phases;
     double *phase_ms; /* [n_phases] milliseconds per phase */
 } dgcn_ctl_report;

@@ -26,7 +26,7 @@
 static const char s_usage[] =
     "usage: dgcn verify [--data DIR | generator options] --agents M --transport mpi|zmq|inproc\n"
     "                   [--partition bfs|metis|random|block] [--seed S] [--topology SPEC]\n"
-    "                   [--cross-edges strict|keep|drop]\n"
+    "                   [--cross-edges strict|keep|drop|relay]\n"
     "\n"
     "Runs one distributed forward and backward pass (every agent starting from the same random\n"
     "weights) and the same pass centrally on the whole graph, then prints the largest relative\n"
@@ -36,7 +36,8 @@ static const char s_usage[] =
     "(required, designed, ring, required+ring, file:EDGES, ...). By default (--cross-edges strict)\n"
     "the topology is used as given, so one that lacks a required link fails naming it; keep adds\n"
     "the required links, drop drops the data edges across missing links (and the centralized pass\n"
-    "runs on the same reduced graph). Under mpirun (-np M+1, --transport mpi) rank 0 coordinates\n"
+    "runs on the same reduced graph), relay forwards the rows of a missing link along shortest\n"
+    "paths of the topology (docs/relay.md; bytes split into direct and relayed). Under mpirun (-np M+1, --transport mpi) rank 0 coordinates\n"
     "and M is the number of other ranks.";
 
 #define S_TOL 1e-5
@@ -150,6 +151,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
     DGCN_ALLOC(dist_grad, np);
     dgcn_traffic tr;
     memset(&tr, 0, sizeof tr);
+    uint64_t relayed[DGCN_CH_COUNT] = {0};
     int got_logits = 0, got_grad = 0;
     while (got_logits < m || got_grad < m) {
         dgcn_ctl_msg msg;
@@ -166,6 +168,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
             for (int ch = 0; ch < DGCN_CH_COUNT; ch++) {
                 tr.bytes[ch] += r->traffic.bytes[ch];
                 tr.messages[ch] += r->traffic.messages[ch];
+                relayed[ch] += r->relayed[ch];
             }
             got_grad++;
         } else {
@@ -194,25 +197,31 @@ int dgcn_cmd_verify(int argc, char **argv) {
 
     DGCN_CHECK(dgcn_signal_check("verify"));
     uint64_t predicted = dgcn_plan_halo_bytes(&plan, cfg.model.dims + 1, cfg.model.n_layers);
+    uint64_t pred_relay = dgcn_plan_relay_bytes(&plan, cfg.model.dims + 1, cfg.model.n_layers);
 
-    printf("verify: %d agents over %s, partition %s, topology %s, %d nodes, %" PRId64 " params, %s "
-           "gradient\n",
-           m, dgcn_transport_kind(transport), partition, topology, ds.n, np,
-           training ? "training-mode (dropout)" : "dropout-free");
+    printf("verify: %d agents over %s, partition %s, topology %s, cross edges %s, %d nodes, "
+           "%" PRId64 " params, %s gradient, %d hop(s) per exchange\n",
+           m, dgcn_transport_kind(transport), partition, topology, dgcn_cross_edges_name(policy),
+           ds.n, np, training ? "training-mode (dropout)" : "dropout-free", plan.hops_max);
     printf("  logits    max relative difference %.3e %s\n", d_logits,
            d_logits <= S_TOL ? "ok" : "FAIL");
     printf("  gradient  max relative difference %.3e %s\n", d_grad,
            d_grad <= S_TOL ? "ok" : "FAIL");
-    int bytes_ok = tr.bytes[DGCN_CH_HALO_FWD] == predicted &&
-                   tr.bytes[DGCN_CH_HALO_BWD] == predicted;
-    printf("  %-9s %12s %12s %10s\n", "channel", "bytes", "predicted", "messages");
+    int bytes_ok = 1;
+    for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_HALO_BWD; ch++)
+        bytes_ok = bytes_ok && tr.bytes[ch] - relayed[ch] == predicted && relayed[ch] == pred_relay;
+    printf("  %-9s %12s %12s %12s %12s %10s\n", "channel", "direct", "predicted", "relayed",
+           "predicted", "messages");
     for (int ch = 0; ch < DGCN_CH_COUNT; ch++) {
-        char pred[32] = "-";
-        if (ch == DGCN_CH_HALO_FWD || ch == DGCN_CH_HALO_BWD)
+        char pred[32] = "-", pred_r[32] = "-";
+        if (ch == DGCN_CH_HALO_FWD || ch == DGCN_CH_HALO_BWD) {
             snprintf(pred, sizeof pred, "%" PRIu64, predicted);
+            snprintf(pred_r, sizeof pred_r, "%" PRIu64, pred_relay);
+        }
         if (ch == DGCN_CH_PARAMS) snprintf(pred, sizeof pred, "0");
-        printf("  %-9s %12" PRIu64 " %12s %10" PRIu64 "\n", dgcn_channel_name(ch), tr.bytes[ch],
-               pred, tr.messages[ch]);
+        printf("  %-9s %12" PRIu64 " %12s %12" PRIu64 " %12s %10" PRIu64 "\n",
+               dgcn_channel_name(ch), tr.bytes[ch] - relayed[ch], pred, relayed[ch], pred_r,
+               tr.messages[ch]);
     }
     bytes_ok = bytes_ok && tr.bytes[DGCN_CH_PARAMS] == 0;
     printf("  halo bytes %s\n", bytes_ok ? "match the plan" : "DIFFER from the plan");

@@ -16,14 +16,20 @@ int dgcn_cross_edges_parse(const char *name, dgcn_cross_edges *out) {
     if (name && !strcmp(name, "keep")) *out = DGCN_CROSS_KEEP;
     else if (name && !strcmp(name, "drop")) *out = DGCN_CROSS_DROP;
     else if (name && !strcmp(name, "strict")) *out = DGCN_CROSS_STRICT;
+    else if (name && !strcmp(name, "relay")) *out = DGCN_CROSS_RELAY;
     else
-        return dgcn_error_set(DGCN_EINVAL, "--cross-edges %s (keep|drop|strict)",
+        return dgcn_error_set(DGCN_EINVAL, "--cross-edges %s (keep|drop|strict|relay)",
                               name ? name : "(null)");
     return DGCN_OK;
 }
 
 const char *dgcn_cross_edges_name(dgcn_cross_edges p) {
-    return p == DGCN_CROSS_KEEP ? "keep" : p == DGCN_CROSS_DROP ? "drop" : "strict";
+    switch (p) {
+    case DGCN_CROSS_KEEP: return "keep";
+    case DGCN_CROSS_DROP: return "drop";
+    case DGCN_CROSS_STRICT: return "strict";
+    default: return "relay";
+    }
 }
 
 void dgcn_plan_defaults(dgcn_plan_opts *o) {
@@ -44,6 +50,7 @@ void dgcn_plan_fini(dgcn_plan *p) {
     free(p->shards);
     free(p->owner);
     free(p->c);
+    free(p->dist);
     dgcn_topo_fini(&p->required);
     dgcn_topo_fini(&p->topo);
     dgcn_csr_fini(&p->adj_dropped);
@@ -112,13 +119,130 @@ static int s_topology(dgcn_plan *p, const dgcn_plan_opts *o, int *have_c) {
         DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY,
                                   "topology %s over %d agents lacks %" PRId64
                                   " required link(s) (data peers that are not neighbours): %s%s; "
-                                  "--cross-edges keep adds them, drop drops those data edges",
+                                  "--cross-edges keep adds them, drop drops those data edges, "
+                                  "relay forwards their rows along shortest paths",
                                   o->topology, m, n_missing, missing,
                                   used + 32 >= sizeof missing ? ", ..." : ""));
     }
 fail:
     dgcn_topo_fini(&spec);
     dgcn_topo_fini(&cut);
+    return rc;
+}
+
+/* p->dist from breadth-first searches of p->topo. O(m^3) on the adjacency matrix. */
+static int s_distances(dgcn_plan *p) {
+    int rc = DGCN_OK;
+    int32_t m = p->m, *queue = NULL;
+    DGCN_ALLOC(p->dist, (size_t)m * m);
+    DGCN_ALLOC(queue, m);
+    for (int32_t s = 0; s < m; s++) {
+        int32_t *d = p->dist + (size_t)s * m, head = 0, tail = 0;
+        for (int32_t t = 0; t < m; t++) d[t] = -1;
+        d[s] = 0;
+        queue[tail++] = s;
+        while (head < tail) {
+            int32_t u = queue[head++];
+            for (int32_t v = 0; v < m; v++)
+                if (d[v] < 0 && dgcn_topo_has(&p->topo, u, v)) {
+                    d[v] = d[u] + 1;
+                    queue[tail++] = v;
+                }
+        }
+    }
+fail:
+    free(queue);
+    return rc;
+}
+
+/* The route from s to t (s < t): path[0] = s, ..., path[len] = t, each step to the neighbour with
+ * the smallest id one hop closer to t. route(t, s) is its reverse. */
+static int32_t s_route(const dgcn_plan *p, int32_t s, int32_t t, int32_t *path) {
+    int32_t m = p->m, len = p->dist[(size_t)s * m + t];
+    path[0] = s;
+    for (int32_t h = 1; h <= len; h++)
+        for (int32_t v = 0; v < m; v++)
+            if (dgcn_topo_has(&p->topo, path[h - 1], v) && p->dist[(size_t)v * m + t] == len - h) {
+                path[h] = v;
+                break;
+            }
+    return len;
+}
+
+static int32_t s_peer_index(const dgcn_shard *sh, int32_t agent) {
+    for (int32_t q = 0; q < sh->n_peers; q++)
+        if (sh->peer[q] == agent) return q;
+    return -1;
+}
+
+/* Fills the shards' relay fields (graph/shard.h) from the routes between every pair of peers: two
+ * passes over the pairs, the first counting each agent's transit entries. O(m^2 (m + peers)). */
+static int s_routes(dgcn_plan *p) {
+    int rc = DGCN_OK;
+    int32_t m = p->m, *path = NULL, *fill = NULL;
+    DGCN_ALLOC(path, m);
+    DGCN_ALLOC(fill, m);
+    for (int32_t k = 0; k < m; k++) {
+        dgcn_shard *sh = &p->shards[k];
+        sh->relay_rounds = p->hops_max > 0 ? p->hops_max : 1;
+        DGCN_ALLOC(sh->peer_via, sh->n_peers);
+        DGCN_ALLOC(sh->peer_hops, sh->n_peers);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (int32_t s = 0; s < m; s++) {
+            const dgcn_shard *ss = &p->shards[s];
+            for (int32_t q = 0; q < ss->n_peers; q++) {
+                int32_t t = ss->peer[q];
+                if (t < s) continue;
+                int32_t len = s_route(p, s, t, path);
+                int32_t qt = s_peer_index(&p->shards[t], s);
+                if (len < 1 || qt < 0)
+                    DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY,
+                                              "plan: no relay route between agents %d and %d", s,
+                                              t));
+                if (pass == 1) {
+                    p->shards[s].peer_via[q] = path[1];
+                    p->shards[s].peer_hops[q] = len;
+                    p->shards[t].peer_via[qt] = path[len - 1];
+                    p->shards[t].peer_hops[qt] = len;
+                }
+                const dgcn_shard *st = &p->shards[t];
+                int32_t rows_st = ss->send_ptr[q + 1] - ss->send_ptr[q];
+                int32_t rows_ts = st->send_ptr[qt + 1] - st->send_ptr[qt];
+                for (int32_t h = 1; h < len; h++) {
+                    dgcn_shard *via = &p->shards[path[h]];
+                    if (pass == 0) {
+                        via->n_transit += 2;
+                        continue;
+                    }
+                    /* s -> t at position h, and t -> s at position len - h */
+                    int32_t *e = via->transit + (size_t)fill[path[h]]++ * DGCN_SHARD_TRANSIT_FIELDS;
+                    e[DGCN_TRANSIT_SRC] = s;
+                    e[DGCN_TRANSIT_DST] = t;
+                    e[DGCN_TRANSIT_ROWS] = rows_st;
+                    e[DGCN_TRANSIT_POS] = h;
+                    e[DGCN_TRANSIT_LEN] = len;
+                    e[DGCN_TRANSIT_PREV] = path[h - 1];
+                    e[DGCN_TRANSIT_NEXT] = path[h + 1];
+                    e = via->transit + (size_t)fill[path[h]]++ * DGCN_SHARD_TRANSIT_FIELDS;
+                    e[DGCN_TRANSIT_SRC] = t;
+                    e[DGCN_TRANSIT_DST] = s;
+                    e[DGCN_TRANSIT_ROWS] = rows_ts;
+                    e[DGCN_TRANSIT_POS] = len - h;
+                    e[DGCN_TRANSIT_LEN] = len;
+                    e[DGCN_TRANSIT_PREV] = path[h + 1];
+                    e[DGCN_TRANSIT_NEXT] = path[h - 1];
+                }
+            }
+        }
+        if (pass == 0)
+            for (int32_t k = 0; k < m; k++)
+                DGCN_ALLOC(p->shards[k].transit,
+                           (size_t)p->shards[k].n_transit * DGCN_SHARD_TRANSIT_FIELDS);
+    }
+fail:
+    free(path);
+    free(fill);
     return rc;
 }
 
@@ -178,10 +302,29 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
         }
     }
 
-    /* 5: shards */
+    /* hop distances; hops per exchange over the pairs that still share data edges */
+    if (o->topology) {
+        DGCN_CHECK(s_distances(p));
+        if (p->cross == DGCN_CROSS_DROP)
+            DGCN_CHECK(dgcn_partition_required_links(p->a_hat, p->owner, m, links));
+        for (int32_t k = 0; k < m; k++)
+            for (int32_t t = 0; t < m; t++) {
+                if (t == k || !links[(size_t)k * m + t]) continue;
+                int32_t d = p->dist[(size_t)k * m + t];
+                if (d < 0)
+                    DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY,
+                                              "topology %s over %d agents: agents %d and %d share "
+                                              "data edges but no path joins them",
+                                              o->topology, m, k, t));
+                if (d > p->hops_max) p->hops_max = d;
+            }
+    }
+
+    /* 5: shards (and their relay routes) */
     if (o->shards) {
         DGCN_ALLOC(p->shards, m);
         DGCN_CHECK(dgcn_shard_build_all(ds, p->a_hat, p->owner, m, p->id, p->shards));
+        if (p->cross == DGCN_CROSS_RELAY && o->topology) DGCN_CHECK(s_routes(p));
     }
 fail:
     free(links);
@@ -238,11 +381,26 @@ uint64_t dgcn_plan_halo_bytes(const dgcn_plan *p, const int32_t *widths, int n_l
     return rows * width_sum * sizeof(float);
 }
 
+uint64_t dgcn_plan_relay_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers) {
+    uint64_t rows = 0, width_sum = 0;
+    if (p->cross != DGCN_CROSS_RELAY || !p->dist) return 0;
+    for (int32_t k = 0; p->shards && k < p->m; k++) {
+        const dgcn_shard *s = &p->shards[k];
+        for (int32_t q = 0; q < s->n_peers; q++) {
+            int32_t d = p->dist[(size_t)k * p->m + s->peer[q]];
+            rows += (uint64_t)(s->recv_ptr[q + 1] - s->recv_ptr[q]) * (uint64_t)(d - 1);
+        }
+    }
+    for (int l = 0; l < n_layers; l++) width_sum += (uint64_t)widths[l];
+    return rows * width_sum * sizeof(float);
+}
+
 uint64_t dgcn_plan_min_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers,
                              int64_t msg_floats) {
     uint64_t directed_links = 0;
     for (int32_t k = 0; p->c && k < p->m; k++)
         directed_links += (uint64_t)dgcn_topo_degree(&p->topo, k);
-    return 2 * dgcn_plan_halo_bytes(p, widths, n_layers) +
+    return 2 * (dgcn_plan_halo_bytes(p, widths, n_layers) +
+                dgcn_plan_relay_bytes(p, widths, n_layers)) +
            directed_links * (uint64_t)msg_floats * sizeof(float);
 }

@@ -10,7 +10,11 @@
  *                    drop    the data edges between agents without a link are dropped and A_hat
  *                            is renormalized (the model changes: the paper's sparse setting);
  *                    strict  the graph is used as given; a missing required link is DGCN_ETOPOLOGY
- *                            naming every missing pair.
+ *                            naming every missing pair;
+ *                    relay   the graph is used as given; the halo rows of a required pair without
+ *                            a link travel a shortest path of it, forwarded by the agents on the
+ *                            way (routes in the shards, graph/shard.h; docs/relay.md). The model
+ *                            is unchanged; an exchange takes hops_max rounds.
  *                  With opts.connected a disconnected result is DGCN_ETOPOLOGY.
  *   4. weights     the mixing matrix: the design's own for a spec that is one 'designed' term
  *                  (rule "auto", no removal, no links added by the policy), else the rule
@@ -32,12 +36,13 @@
 #include <stdint.h>
 
 typedef enum dgcn_cross_edges {
-    DGCN_CROSS_KEEP = 0,  /* add the required links to the topology */
-    DGCN_CROSS_DROP = 1,  /* drop the data edges the topology does not cover */
-    DGCN_CROSS_STRICT = 2 /* a missing required link is an error */
+    DGCN_CROSS_KEEP = 0,   /* add the required links to the topology */
+    DGCN_CROSS_DROP = 1,   /* drop the data edges the topology does not cover */
+    DGCN_CROSS_STRICT = 2, /* a missing required link is an error */
+    DGCN_CROSS_RELAY = 3   /* rows of a missing required link are relayed along shortest paths */
 } dgcn_cross_edges;
 
-/* "keep", "drop", "strict" <-> enum; DGCN_EINVAL naming the value otherwise. */
+/* "keep", "drop", "strict", "relay" <-> enum; DGCN_EINVAL naming the value otherwise. */
 int dgcn_cross_edges_parse(const char *name, dgcn_cross_edges *out);
 const char *dgcn_cross_edges_name(dgcn_cross_edges p);
 
@@ -48,7 +53,7 @@ typedef struct dgcn_plan_opts {
     const char *topology;    /* spec of topologies/spec.h; NULL: stop after the required links
                               * (no topology, weights or policy) [designed] */
     double removal;          /* fraction of the spec's links removed at random, connected [0] */
-    const char *cross_edges; /* keep|drop|strict [keep] */
+    const char *cross_edges; /* keep|drop|strict|relay [keep] */
     const char *weights;     /* mixing rule name or "auto" [auto] */
     int connected;           /* a disconnected topology is an error [1] */
     int shards;              /* build the shards (stage 5) [1] */
@@ -71,6 +76,11 @@ typedef struct dgcn_plan {
     dgcn_csr a_hat_dropped; /* its normalization (policy drop only) */
     const dgcn_csr *a_hat;  /* (n, n) the A_hat the agents see: the caller's or a_hat_dropped */
     dgcn_shard *shards;     /* [m] or NULL without stage 5 */
+    int32_t hops_max;       /* hops per exchange: max over the required pairs (of the A_hat the
+                             * agents see) of their distance in topo; 1 when every pair has a
+                             * link, 0 without required pairs or topology */
+    int32_t *dist;          /* (m, m) hop distance in topo (-1: unreachable), or NULL without a
+                             * topology */
 } dgcn_plan;
 
 /* Builds the plan of ds (preprocessed) and its A_hat under o. On failure *p is safe to fini and
@@ -87,11 +97,17 @@ int dgcn_plan_setups(const dgcn_plan *p, const dgcn_run_config *cfg, int with_sh
 void dgcn_plan_setups_free(dgcn_ctl_setup **setups, int32_t m);
 
 /* Bytes of one halo exchange in one direction for a model whose layers produce rows of the given
- * widths: every agent's halo rows once per layer, 4 bytes per float. */
+ * widths: every agent's halo rows once per layer, 4 bytes per float. These are the direct bytes:
+ * each row's first hop. */
 uint64_t dgcn_plan_halo_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers);
 
-/* What one training iteration must move, all agents: every halo row once per layer each way, and
- * one consensus message of msg_floats floats per link direction. */
+/* The relayed bytes of the same exchange under policy relay: each halo row once per hop after its
+ * first (route length - 1), 4 bytes per float; 0 under the other policies. */
+uint64_t dgcn_plan_relay_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers);
+
+/* What one training iteration must move, all agents: every halo row once per layer each way (and
+ * once per further hop under relay), and one consensus message of msg_floats floats per link
+ * direction. */
 uint64_t dgcn_plan_min_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers,
                              int64_t msg_floats);
 

@@ -25,6 +25,9 @@ void dgcn_shard_fini(dgcn_shard *s) {
     free(s->send_ptr);
     free(s->send_idx);
     free(s->recv_ptr);
+    free(s->peer_via);
+    free(s->peer_hops);
+    free(s->transit);
     memset(s, 0, sizeof *s);
 }
 
@@ -312,6 +315,15 @@ int dgcn_shard_pack(const dgcn_shard *s, uint8_t **buf, size_t *len) {
     msg.recv_ptr = s->recv_ptr;
     msg.n_send_idx = s->send_ptr ? (size_t)s->send_ptr[s->n_peers] : 0;
     msg.send_idx = s->send_idx;
+    if (s->relay_rounds > 0) {
+        msg.has_relay_rounds = 1;
+        msg.relay_rounds = s->relay_rounds;
+        msg.n_peer_via = msg.n_peer_hops = (size_t)s->n_peers;
+        msg.peer_via = s->peer_via;
+        msg.peer_hops = s->peer_hops;
+        msg.n_transit = (size_t)s->n_transit * DGCN_SHARD_TRANSIT_FIELDS;
+        msg.transit = s->transit;
+    }
     size_t n = dgcnpb__shard__get_packed_size(&msg);
     *buf = malloc(n ? n : 1);
     if (!*buf)
@@ -379,6 +391,54 @@ static int s_cmp_i32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The relay fields: sizes, agents in range and not the shard's own, hops within the rounds. */
+static int s_validate_relay(const Dgcnpb__Shard *m) {
+    int32_t k = m->agent, na = m->n_agents;
+    int32_t rounds = m->has_relay_rounds ? m->relay_rounds : 0;
+    if (rounds == 0) {
+        if (m->n_peer_via || m->n_peer_hops || m->n_transit)
+            return dgcn_error_set(DGCN_EFORMAT,
+                                  "shard of agent %d: relay routes without relay_rounds", (int)k);
+        return DGCN_OK;
+    }
+    if (rounds < 0 || rounds >= na)
+        return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: relay_rounds %d not in [1, %d)",
+                              (int)k, (int)rounds, (int)na);
+    if (m->n_peer_via != m->n_peer || m->n_peer_hops != m->n_peer ||
+        m->n_transit % DGCN_SHARD_TRANSIT_FIELDS != 0)
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "shard of agent %d: %zu relay vias, %zu hop counts for %zu peers "
+                              "and %zu transit values (a multiple of %d expected)",
+                              (int)k, m->n_peer_via, m->n_peer_hops, m->n_peer, m->n_transit,
+                              DGCN_SHARD_TRANSIT_FIELDS);
+    for (size_t p = 0; p < m->n_peer; p++) {
+        int32_t v = m->peer_via[p], h = m->peer_hops[p];
+        if (v < 0 || v >= na || v == k || h < 1 || h > rounds || (h == 1 && v != m->peer[p]))
+            return dgcn_error_set(DGCN_EFORMAT,
+                                  "shard of agent %d: route to peer %d via %d in %d hops "
+                                  "(relay_rounds %d)",
+                                  (int)k, (int)m->peer[p], (int)v, (int)h, (int)rounds);
+    }
+    for (size_t e = 0; e < m->n_transit; e += DGCN_SHARD_TRANSIT_FIELDS) {
+        const int32_t *f = m->transit + e;
+        int ok = f[DGCN_TRANSIT_ROWS] >= 0 && f[DGCN_TRANSIT_LEN] >= 2 &&
+                 f[DGCN_TRANSIT_LEN] <= rounds && f[DGCN_TRANSIT_POS] >= 1 &&
+                 f[DGCN_TRANSIT_POS] < f[DGCN_TRANSIT_LEN] &&
+                 f[DGCN_TRANSIT_SRC] != f[DGCN_TRANSIT_DST];
+        const int agents[4] = {DGCN_TRANSIT_SRC, DGCN_TRANSIT_DST, DGCN_TRANSIT_PREV,
+                               DGCN_TRANSIT_NEXT};
+        for (int i = 0; i < 4; i++)
+            ok = ok && f[agents[i]] >= 0 && f[agents[i]] < na && f[agents[i]] != k;
+        if (!ok)
+            return dgcn_error_set(DGCN_EFORMAT,
+                                  "shard of agent %d: transit entry %zu (flow %d -> %d, %d rows, "
+                                  "position %d of %d hops, from %d to %d) invalid",
+                                  (int)k, e / DGCN_SHARD_TRANSIT_FIELDS, (int)f[0], (int)f[1],
+                                  (int)f[2], (int)f[3], (int)f[4], (int)f[5], (int)f[6]);
+    }
+    return DGCN_OK;
+}
+
 static int s_validate(const Dgcnpb__Shard *m) {
     int rc = DGCN_OK;
     int32_t k = m->agent;
@@ -440,6 +500,7 @@ static int s_validate(const Dgcnpb__Shard *m) {
         return rc;
     if ((rc = s_check_ptr("recv_ptr", k, m->n_recv_ptr, m->recv_ptr, m->n_peer, m->n_halo)))
         return rc;
+    if ((rc = s_validate_relay(m))) return rc;
     for (size_t e = 0; e < m->n_send_idx; e++)
         if (m->send_idx[e] < 0 || m->send_idx[e] >= n_own)
             return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: send index %d not in [0, %d)",
@@ -507,6 +568,13 @@ int dgcn_shard_unpack(dgcn_shard *s, const uint8_t *buf, size_t len) {
     S_COPY(s->send_ptr, m->send_ptr, m->n_send_ptr);
     S_COPY(s->send_idx, m->send_idx, m->n_send_idx);
     S_COPY(s->recv_ptr, m->recv_ptr, m->n_recv_ptr);
+    if (m->has_relay_rounds && m->relay_rounds > 0) {
+        s->relay_rounds = m->relay_rounds;
+        s->n_transit = (int32_t)(m->n_transit / DGCN_SHARD_TRANSIT_FIELDS);
+        S_COPY(s->peer_via, m->peer_via, m->n_peer_via);
+        S_COPY(s->peer_hops, m->peer_hops, m->n_peer_hops);
+        S_COPY(s->transit, m->transit, m->n_transit);
+    }
     dgcnpb__shard__free_unpacked(m, NULL);
     return DGCN_OK;
 fail:

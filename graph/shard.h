@@ -8,7 +8,16 @@
  * Forward exchange with peer p: send own rows send_idx[send_ptr[p] .. send_ptr[p+1]), receive
  * rows n_own + recv_ptr[p] .. n_own + recv_ptr[p+1]. Backward is the mirror: send those halo rows
  * back, add the received rows into own rows send_idx[...]. Peers are the agents this agent shares
- * data edges with (its required links); the communication topology may add more neighbours. */
+ * data edges with (its required links); the communication topology may add more neighbours.
+ *
+ * Relay (the plan's cross-edge policy relay, coordinator/plan.h): a peer need not be a
+ * communication neighbour. Its rows then travel a fixed shortest path of the communication graph,
+ * route(s, t) from s to t, forwarded by the agents on the way; route(t, s) is route(s, t)
+ * reversed. An exchange is relay_rounds rounds; the flow s -> t (the rows s sends t forward, and
+ * back the same path reversed in the backward exchange) makes its h-th hop in round h. The shard
+ * holds what this agent needs of the routes: for each peer the neighbour next to it on the route
+ * and the route's length, and one transit entry per flow it forwards. Without relay,
+ * relay_rounds = 0 and the arrays are NULL (every peer is a neighbour). */
 #ifndef DGCN_GRAPH_SHARD_H
 #define DGCN_GRAPH_SHARD_H
 
@@ -32,11 +41,31 @@ typedef struct dgcn_shard {
     int32_t *label; /* (n_own) class or -1 */
     uint8_t *split; /* (n_own) enum dgcn_split */
     int32_t n_peers;
-    int32_t *peer;     /* (n_peers) peer agent ids, increasing */
-    int32_t *send_ptr; /* (n_peers + 1) offsets into send_idx */
-    int32_t *send_idx; /* (send_ptr[n_peers]) own local rows to send, peer by peer */
-    int32_t *recv_ptr; /* (n_peers + 1) offsets of each peer's halo range (from 0) */
+    int32_t *peer;        /* (n_peers) peer agent ids, increasing */
+    int32_t *send_ptr;    /* (n_peers + 1) offsets into send_idx */
+    int32_t *send_idx;    /* (send_ptr[n_peers]) own local rows to send, peer by peer */
+    int32_t *recv_ptr;    /* (n_peers + 1) offsets of each peer's halo range (from 0) */
+    int32_t relay_rounds; /* R >= 1 with relay (hops of the longest route), else 0 */
+    int32_t *peer_via;    /* (n_peers) with relay: neighbour on the route to peer p, else NULL */
+    int32_t *peer_hops;   /* (n_peers) with relay: route length to peer p in [1, R], else NULL */
+    int32_t n_transit;    /* flows this agent forwards */
+    int32_t *transit;     /* (n_transit, DGCN_SHARD_TRANSIT_FIELDS) one per forwarded flow */
 } dgcn_shard;
+
+/* Fields of a transit entry: the flow src -> dst of `rows` rows (forward direction) whose route
+ * has `len` hops with this agent at position pos in [1, len) (src is position 0): it arrives from
+ * neighbour prev in round pos and leaves to neighbour next in round pos + 1; the backward flow
+ * arrives from next in round len - pos and leaves to prev in round len - pos + 1. */
+enum {
+    DGCN_TRANSIT_SRC = 0,
+    DGCN_TRANSIT_DST,
+    DGCN_TRANSIT_ROWS,
+    DGCN_TRANSIT_POS,
+    DGCN_TRANSIT_LEN,
+    DGCN_TRANSIT_PREV,
+    DGCN_TRANSIT_NEXT,
+    DGCN_SHARD_TRANSIT_FIELDS
+};
 
 /* Builds the shards of all m agents from a preprocessed dataset, its A_hat (n, n) and a partition.
  * shards is an array of m structs, initialized here; on failure all are safe to fini. */

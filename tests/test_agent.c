@@ -5,6 +5,7 @@
 #include "agent/run.h"
 #include "comm/hub.h"
 #include "comm/transport.h"
+#include "coordinator/plan.h"
 #include "coordinator/session.h"
 #include "core/error.h"
 #include "graph/csr.h"
@@ -1039,6 +1040,151 @@ START_TEST(test_session_start_fails_cleanly) {
 }
 END_TEST
 
+/* ---- relay ---------------------------------------------------------------------------------
+ * The suite links with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc (tests/agent.cmake): every
+ * allocation made from dgcn's code or this file passes through these counters while s_counting. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+static volatile int s_counting;
+static _Atomic long s_allocs;
+void *__wrap_malloc(size_t n) {
+    if (s_counting) s_allocs++;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t size) {
+    if (s_counting) s_allocs++;
+    return __real_calloc(n, size);
+}
+void *__wrap_realloc(void *p, size_t n) {
+    if (s_counting) s_allocs++;
+    return __real_realloc(p, n);
+}
+
+/* (g) cross-edge policy relay on sparse topologies (random partition of 6, so most agent pairs
+ * share data edges and most lack a link): with the same weights everywhere the logits and the
+ * summed gradients equal the centralized ones (dropout on), the relayed bytes equal the plan's
+ * prediction, and a training step allocates nothing beyond the inproc transport's one block per
+ * message sent. */
+START_TEST(test_relay_equivalence) {
+    static const char *topos[] = {"ring", "line", "star"};
+    const char *topo = topos[_i];
+    const int32_t m = 6;
+    fixture f;
+    s_fixture_init(&f, 0.5f, NULL, 0, NULL);
+    const int64_t iter = 2;
+    const uint64_t dseed = 9;
+    dgcn_block cb = s_central_block(&f);
+    dgcn_gcn *cg = NULL;
+    ck_assert_msg(dgcn_gcn_new(&cg, &f.cfg, &cb, NULL, NULL) == DGCN_OK, "%s", dgcn_error_msg());
+    float *g_c = malloc((size_t)f.n_params * sizeof *g_c);
+    ck_assert_int_eq(dgcn_gcn_forward(cg, f.theta0, 1, dseed, iter, NULL), DGCN_OK);
+    ck_assert_int_eq(dgcn_gcn_backward(cg, f.theta0, g_c), DGCN_OK);
+    const int32_t c = f.ds.c;
+
+    dgcn_plan plan;
+    dgcn_plan_opts po;
+    dgcn_plan_defaults(&po);
+    po.agents = m;
+    po.partition = "random";
+    po.seed = 3;
+    po.topology = topo;
+    po.cross_edges = "relay";
+    ck_assert_msg(dgcn_plan_build(&plan, &f.ds, &f.a_hat, &po) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_int_gt(plan.hops_max, 1); /* some rows are relayed */
+    ck_assert(!dgcn_topo_contains(&plan.topo, &plan.required));
+
+    char address[128];
+    dgcn_hub *hub = s_open_fabric(m, 20000, address, sizeof address);
+    dgcn_transport *t[MAX_M];
+    dgcn_agent *ag[MAX_M];
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.dropout_seed = dseed;
+    for (int32_t k = 0; k < m; k++) {
+        int32_t nb[MAX_M], n_nb = 0;
+        double row[MAX_M + 1];
+        row[0] = plan.c[(size_t)k * m + k];
+        for (int32_t j = 0; j < m; j++)
+            if (dgcn_topo_has(&plan.topo, k, j)) {
+                nb[n_nb] = j;
+                row[++n_nb] = plan.c[(size_t)k * m + j];
+            }
+        t[k] = s_open_agent(address, k, m, 20000, nb, n_nb);
+        ck_assert_msg(dgcn_agent_new(&ag[k], &plan.shards[k], &f.cfg, t[k], row, &opts) == DGCN_OK,
+                      "agent %d: %s", k, dgcn_error_msg());
+        ck_assert_int_eq(dgcn_agent_set_params(ag[k], f.theta0), DGCN_OK);
+        ck_assert_int_eq(dgcn_agent_rounds(ag[k]), plan.hops_max);
+    }
+    job jobs[MAX_M];
+    float *g_k = malloc((size_t)m * f.n_params * sizeof *g_k);
+    for (int32_t k = 0; k < m; k++)
+        jobs[k] = (job){.agent = ag[k],
+                        .kind = JOB_GRADIENT,
+                        .iter = iter,
+                        .training = 1,
+                        .grad = g_k + (int64_t)k * f.n_params};
+    s_run_jobs(jobs, m);
+
+    float *logit_d = calloc((size_t)f.ds.n * c, sizeof *logit_d);
+    float *g_sum = calloc((size_t)f.n_params, sizeof *g_sum);
+    uint64_t relayed[2] = {0, 0};
+    for (int32_t k = 0; k < m; k++) {
+        const float *lk = dgcn_agent_logits(ag[k]);
+        for (int32_t i = 0; i < plan.shards[k].n_own; i++)
+            memcpy(logit_d + (int64_t)plan.shards[k].gid[i] * c, lk + (int64_t)i * c,
+                   (size_t)c * sizeof *lk);
+        for (int64_t i = 0; i < f.n_params; i++) g_sum[i] += g_k[(int64_t)k * f.n_params + i];
+        relayed[0] += dgcn_agent_relayed_bytes(ag[k], DGCN_CH_HALO_FWD);
+        relayed[1] += dgcn_agent_relayed_bytes(ag[k], DGCN_CH_HALO_BWD);
+    }
+    double e_logit = s_rel_err(logit_d, dgcn_gcn_logits(cg), (int64_t)f.ds.n * c);
+    double e_grad = s_rel_err(g_sum, g_c, f.n_params);
+    ck_assert_msg(e_logit <= 1e-5, "%s: logits rel err %g", topo, e_logit);
+    ck_assert_msg(e_grad <= 1e-5, "%s: gradient rel err %g", topo, e_grad);
+    uint64_t pred = dgcn_plan_relay_bytes(&plan, f.cfg.dims + 1, f.cfg.n_layers);
+    ck_assert_uint_gt(pred, 0);
+    ck_assert_uint_eq(relayed[0], pred);
+    ck_assert_uint_eq(relayed[1], pred);
+    fprintf(stderr, "relay %s M = %d, %d hops: logits rel err %.3g, gradient rel err %.3g\n", topo,
+            m, plan.hops_max, e_logit, e_grad);
+
+    /* one training step: allocations == messages sent (inproc: one block each) */
+    uint64_t msgs = 0;
+    for (int32_t k = 0; k < m; k++) {
+        dgcn_traffic tr = dgcn_agent_traffic(ag[k]);
+        for (int ch = 0; ch < DGCN_CH_COUNT; ch++) msgs -= tr.messages[ch];
+        jobs[k] = (job){.agent = ag[k], .kind = JOB_STEP, .iter = iter + 1};
+    }
+    s_allocs = 0;
+    s_counting = 1;
+    pthread_t th[MAX_M];
+    for (int32_t k = 0; k < m; k++) pthread_create(&th[k], NULL, s_job_main, &jobs[k]);
+    for (int32_t k = 0; k < m; k++) pthread_join(th[k], NULL);
+    s_counting = 0;
+    for (int32_t k = 0; k < m; k++) {
+        ck_assert_msg(jobs[k].rc == DGCN_OK, "agent %d: %s", k, jobs[k].msg);
+        dgcn_traffic tr = dgcn_agent_traffic(ag[k]);
+        for (int ch = 0; ch < DGCN_CH_COUNT; ch++) msgs += tr.messages[ch];
+    }
+    ck_assert_uint_gt(msgs, 0);
+    ck_assert_msg((uint64_t)s_allocs == msgs, "%ld allocations for %llu messages", (long)s_allocs,
+                  (unsigned long long)msgs);
+
+    for (int32_t k = 0; k < m; k++) {
+        dgcn_agent_destroy(&ag[k]);
+        dgcn_transport_close(&t[k]);
+    }
+    dgcn_hub_close(&hub);
+    free(g_sum);
+    free(logit_d);
+    free(g_k);
+    dgcn_plan_fini(&plan);
+    free(g_c);
+    dgcn_gcn_destroy(&cg);
+    s_fixture_fini(&f);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"step_schedule", test_step_schedule, 0, 0},
@@ -1052,6 +1198,7 @@ static Suite *s_suite(void) {
         {"gt_tracking_invariant", test_gt_tracking_invariant, 0, 0},
         {"equivalence", test_equivalence, 4, 120},
         {"missing_link", test_missing_link, 0, 4},
+        {"relay_equivalence", test_relay_equivalence, 3, 120},
         {"dgd_matches_central", test_dgd_matches_central, 2, 120},
         {"deadline_and_mismatch", test_deadline_and_mismatch, 0, 4},
         {"gt_ring", test_gt_ring, 0, 120},

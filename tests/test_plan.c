@@ -210,6 +210,76 @@ START_TEST(test_plan_policies) {
 }
 END_TEST
 
+/* Policy relay: the topology as given, the model unchanged, routes in the shards that follow
+ * shortest paths (checked against the distances), a relayed-bytes prediction equal to the rows the
+ * transit entries forward, and routes that survive packing (a corrupted one does not unpack). */
+START_TEST(test_plan_relay) {
+    dgcn_plan p;
+    dgcn_plan_opts o = s_opts(6, "line", "relay");
+    ck_assert_msg(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o) == 0, "%s", dgcn_error_msg());
+    ck_assert_int_eq(dgcn_topo_links(&p.topo), 5);
+    ck_assert(p.a_hat == &s_a_hat && p.n_dropped == 0);
+    ck_assert_int_eq(p.cross, DGCN_CROSS_RELAY);
+    ck_assert_str_eq(dgcn_cross_edges_name(p.cross), "relay");
+    ck_assert_int_eq(p.hops_max, 5); /* agents 0 and 5 share data edges, 5 hops apart */
+    int64_t transit = 0, hop_sum = 0;
+    uint64_t transit_rows = 0;
+    for (int32_t k = 0; k < 6; k++) {
+        const dgcn_shard *sh = &p.shards[k];
+        ck_assert_int_eq(sh->relay_rounds, 5);
+        for (int32_t q = 0; q < sh->n_peers; q++) {
+            int32_t t = sh->peer[q], via = sh->peer_via[q];
+            ck_assert_int_eq(sh->peer_hops[q], p.dist[k * 6 + t]);
+            ck_assert(dgcn_topo_has(&p.topo, k, via));
+            ck_assert_int_eq(p.dist[via * 6 + t], sh->peer_hops[q] - 1);
+            hop_sum += sh->peer_hops[q] - 1;
+        }
+        for (int32_t e = 0; e < sh->n_transit; e++) {
+            const int32_t *f = sh->transit + e * DGCN_SHARD_TRANSIT_FIELDS;
+            ck_assert_int_eq(f[DGCN_TRANSIT_POS], p.dist[f[DGCN_TRANSIT_SRC] * 6 + k]);
+            ck_assert_int_eq(f[DGCN_TRANSIT_LEN] - f[DGCN_TRANSIT_POS],
+                             p.dist[k * 6 + f[DGCN_TRANSIT_DST]]);
+            ck_assert(dgcn_topo_has(&p.topo, k, f[DGCN_TRANSIT_PREV]));
+            ck_assert(dgcn_topo_has(&p.topo, k, f[DGCN_TRANSIT_NEXT]));
+            transit_rows += (uint64_t)f[DGCN_TRANSIT_ROWS];
+        }
+        transit += sh->n_transit;
+    }
+    ck_assert_int_eq(transit, hop_sum); /* one entry per forwarded hop of every ordered pair */
+    const int32_t widths[2] = {16, 4};
+    ck_assert_uint_eq(dgcn_plan_relay_bytes(&p, widths, 2), transit_rows * 20 * 4);
+    ck_assert_uint_gt(transit_rows, 0);
+
+    /* the routes survive packing; a route through the agent itself does not unpack */
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    dgcn_shard back;
+    ck_assert_int_eq(dgcn_shard_pack(&p.shards[2], &buf, &len), 0);
+    ck_assert_int_eq(dgcn_shard_unpack(&back, buf, len), 0);
+    ck_assert_int_eq(back.relay_rounds, 5);
+    ck_assert_int_eq(back.n_transit, p.shards[2].n_transit);
+    ck_assert_mem_eq(back.transit, p.shards[2].transit,
+                     sizeof(int32_t) * (size_t)back.n_transit * DGCN_SHARD_TRANSIT_FIELDS);
+    ck_assert_mem_eq(back.peer_via, p.shards[2].peer_via, sizeof(int32_t) * (size_t)back.n_peers);
+    dgcn_shard_fini(&back);
+    free(buf);
+    p.shards[2].peer_via[0] = 2;
+    ck_assert_int_eq(dgcn_shard_pack(&p.shards[2], &buf, &len), 0);
+    ck_assert_int_eq(dgcn_shard_unpack(&back, buf, len), DGCN_EFORMAT);
+    ck_assert_msg(strstr(dgcn_error_msg(), "route to peer"), "%s", dgcn_error_msg());
+    free(buf);
+    dgcn_plan_fini(&p);
+
+    /* joined with the required links every pair is one hop and nothing is relayed */
+    o.cross_edges = "keep";
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), 0);
+    ck_assert_int_eq(p.hops_max, 1);
+    ck_assert_uint_eq(dgcn_plan_relay_bytes(&p, widths, 2), 0);
+    ck_assert_ptr_null(p.shards[0].peer_via);
+    dgcn_plan_fini(&p);
+}
+END_TEST
+
 START_TEST(test_plan_connected_and_removal) {
     dgcn_plan p;
     /* 'required' under a block partition of a graph with few cross edges is connected here; a
@@ -364,6 +434,7 @@ static Suite *s_suite(void) {
         {"spec_build", test_spec_build, 0, 30},
         {"plan_deterministic", test_plan_deterministic, 0, 30},
         {"plan_policies", test_plan_policies, 0, 30},
+        {"plan_relay", test_plan_relay, 0, 30},
         {"plan_connected_and_removal", test_plan_connected_and_removal, 0, 30},
         {"plan_bytes", test_plan_bytes, 0, 30},
         {"plan_setups", test_plan_setups, 0, 30},

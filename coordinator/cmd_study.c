@@ -17,11 +17,13 @@ static const char s_usage[] =
     "family such as ring, line, complete, er:0.3, a union such as required+ring, file:EDGES) and\n"
     "every removal fraction f in --remove, removes a random fraction f of the topology's links\n"
     "keeping it connected, and trains on it as `dgcn train` would, in this process (--cross-edges\n"
-    "drop: data edges between agents without a link are dropped). A configuration\n"
+    "drop, the default: data edges between agents without a link are dropped; relay: their rows\n"
+    "are forwarded along shortest paths; keep: the required links are added). A configuration\n"
     "that cannot stay connected is listed as disconnected. DIR receives study.tsv and study.md (links,\n"
     "spectral gap of the mixing matrix, test accuracy mean +- std over seeds, iterations until the\n"
     "seeds' mean training loss is within --tolerance of the centralized GCN's final one, final\n"
-    "consensus error, bytes per iteration), plots/study.png, topologies/ and runs/ (one train run\n"
+    "consensus error, bytes per iteration split into direct, relayed and consensus, hops per\n"
+    "halo exchange), plots/study.png, topologies/ and runs/ (one train run\n"
     "directory per configuration, with its progress in train.log). Designed topologies use fastest-mixing\n"
     "weights, the others --weights. Exit status 0 when every configuration trained or was reported\n"
     "disconnected, 1 when a run failed, 2 on a usage error.";
@@ -40,6 +42,8 @@ int dgcn_cmd_study(int argc, char **argv) {
          1, 0},
         {"remove", DGCN_ARG_STRING, &o.removals,
          "comma-separated fractions of links removed, in [0, 1)", 1, 0},
+        {"cross-edges", DGCN_ARG_STRING, &o.cross_edges,
+         "drop|relay|keep: data edges across missing links dropped, relayed, or links added", 1, 0},
         {"weights", DGCN_ARG_STRING, &o.weights,
          "mixing rule of non-designed topologies (mh|maxdeg|lazy-mh|...)", 1, 0},
         {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam", 1, 0},

@@ -19,7 +19,8 @@ static const char s_usage[] =
     "Plans the run (coordinator/plan.h): partitions the graph over M agents and connects them by the\n"
     "communication topology SPEC (docs/topologies.md: designed, required, ring, required+ring,\n"
     "file:EDGES, ...; the required links, i.e. agent pairs sharing data edges, are added unless\n"
-    "--cross-edges drop removes the data edges the topology does not cover or strict refuses it),\n"
+    "--cross-edges drop removes the data edges the topology does not cover, relay forwards their\n"
+    "rows along shortest paths of the topology, or strict refuses it),\n"
     "and trains the GCN with\n"
     "the consensus optimizer. Prints one line per evaluated iteration (global training loss,\n"
     "validation accuracy, consensus error max_k ||theta_k - mean|| / ||mean||, bytes per iteration,\n"
@@ -44,8 +45,9 @@ int dgcn_cmd_train(int argc, char **argv) {
         {"remove", DGCN_ARG_DOUBLE, &o.plan.removal,
          "fraction of the spec's links removed at random, kept connected", 0, 0.99},
         {"cross-edges", DGCN_ARG_STRING, &o.plan.cross_edges,
-         "keep (add the required links) | drop (drop uncovered data edges) | strict (refuse)", 1,
-         0},
+         "keep (add the required links) | drop (drop uncovered data edges) | relay (forward "
+         "their rows along shortest paths) | strict (refuse)",
+         1, 0},
         {"weights", DGCN_ARG_STRING, &o.plan.weights,
          "mixing rule: auto|mh|maxdeg|lazy-mh|lazy-maxdeg|uniform|fastest", 1, 0},
         {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam", 1, 0},

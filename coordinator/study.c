@@ -48,6 +48,7 @@ void dgcn_study_defaults(dgcn_study_opts *o) {
     o->tolerance = 0.01;
     o->timeout_s = 3600;
     o->progress = 1;
+    o->cross_edges = "drop";
 }
 
 void dgcn_study_result_fini(dgcn_study_result *r) {
@@ -199,23 +200,30 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
     int rc = dgcn_rundir_fopen(o->out, "study.tsv", "w", &f);
     if (rc) return rc;
     fprintf(f, "topology\tremoval\tlinks\tspectral_gap\ttest_acc_mean\ttest_acc_std\t"
-               "iters_to_central\tconsensus_error\tbytes_per_iter\tms_per_iter\tstatus\n");
+               "iters_to_central\tconsensus_error\tbytes_per_iter\tms_per_iter\tstatus\t"
+               "hops\tbytes_direct\tbytes_relayed\tbytes_params\n");
     for (int i = 0; i < r->n_rows; i++) {
         const dgcn_study_row *w = &r->rows[i];
-        fprintf(f, "%s\t%g\t%" PRId64 "\t%.6g\t%.6g\t%.6g\t%" PRId64 "\t%.6g\t%.6g\t%.6g\t%s\n",
+        fprintf(f,
+                "%s\t%g\t%" PRId64 "\t%.6g\t%.6g\t%.6g\t%" PRId64
+                "\t%.6g\t%.6g\t%.6g\t%s\t%d\t%.6g\t%.6g\t%.6g\n",
                 w->topology, w->removal, w->links, w->gap, w->test_acc_mean, w->test_acc_std,
                 w->iters_to_central, w->consensus_error, w->bytes_per_iter, w->ms_per_iter,
-                s_status_name(w->status));
+                s_status_name(w->status), w->hops, w->bytes_direct, w->bytes_relayed,
+                w->bytes_params);
     }
     if ((rc = dgcn_rundir_fclose(&f, o->out, "study.tsv"))) return rc;
     rc = dgcn_rundir_fopen(o->out, "study.md", "w", &f);
     if (rc) return rc;
     fprintf(f,
             "Data %s, %d agents (%s partition), optimizer %s, %d iterations, %d seed(s), "
-            "cross edges dropped where a link is missing.\n"
+            "cross edges where a link is missing: %s.\n"
             "Centralized GCN: test accuracy %.2f +- %.2f %%, final training loss %.4f "
             "(target: within %g %%).\n\n",
             data, o->agents, o->partition, o->optimizer, o->iters, o->seeds,
+            !strcmp(o->cross_edges, "relay")  ? "relayed along shortest paths"
+            : !strcmp(o->cross_edges, "keep") ? "the required links are added"
+                                              : "dropped",
             100 * r->central_test_acc_mean, 100 * r->central_test_acc_std, r->central_train_loss,
             100 * o->tolerance);
     fprintf(f, "| topology | removal | links | spectral gap | test accuracy (%%) | iterations to "
@@ -333,7 +341,7 @@ static void s_write_config(FILE *f, const dgcn_study_opts *o, const char *data) 
     dgcn_json_str(&j, "transport", o->transport);
     dgcn_json_int(&j, "eval_every", o->eval_every);
     dgcn_json_num(&j, "tolerance", o->tolerance);
-    dgcn_json_str(&j, "cross_edges", "drop");
+    dgcn_json_str(&j, "cross_edges", o->cross_edges);
     dgcn_json_end(&j);
 }
 
@@ -356,7 +364,7 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
     t.plan.partition = o->partition;
     t.plan.seed = o->seed;
     t.plan.topology = topo;
-    t.plan.cross_edges = "drop";
+    t.plan.cross_edges = o->cross_edges;
     t.plan.weights = weights;
     t.optimizer = o->optimizer;
     t.lr = o->lr;
@@ -384,6 +392,10 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
         row->consensus_error = res.consensus_error;
         row->bytes_per_iter = res.bytes_per_iter;
         row->ms_per_iter = res.ms_per_iter_median;
+        row->bytes_direct = res.bytes_per_iter_direct;
+        row->bytes_relayed = res.bytes_per_iter_relayed;
+        row->bytes_params = res.bytes_per_iter_params;
+        row->hops = res.hops_per_exchange;
         row->iters_to_central = dgcn_curve_iters_to_loss(&res.curve, target);
         row->curve = res.curve;
         memset(&res.curve, 0, sizeof res.curve);
@@ -478,10 +490,10 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
             w->iters_to_central = -1;
             double t0 = dgcn_now_ms();
             /* The configuration's graph: the spec minus a connected random removal, data edges
-             * across missing links dropped. */
+             * across missing links handled by the study's policy (drop by default). */
             po.topology = specs[s];
             po.removal = fr[i];
-            po.cross_edges = "drop";
+            po.cross_edges = o->cross_edges;
             po.weights = weights;
             rc = dgcn_plan_build(&plan, &ds, &a_hat, &po);
             if (rc == DGCN_ETOPOLOGY) {
@@ -525,9 +537,9 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
                     snprintf(it, sizeof it, "%" PRId64, w->iters_to_central);
                 else snprintf(it, sizeof it, "never");
                 printf("test accuracy %.2f +- %.2f %%, central loss reached at %s, consensus %.2e, "
-                       "%.0f B/iter (%.1f s)\n",
+                       "%.0f B/iter (%.0f relayed), %d hop(s) per exchange (%.1f s)\n",
                        100 * w->test_acc_mean, 100 * w->test_acc_std, it, w->consensus_error,
-                       w->bytes_per_iter, (dgcn_now_ms() - t0) / 1e3);
+                       w->bytes_per_iter, w->bytes_relayed, w->hops, (dgcn_now_ms() - t0) / 1e3);
             }
         }
     }

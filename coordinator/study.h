@@ -7,8 +7,10 @@
  * ("required+ring"). A fraction f of its links is then removed at random, keeping the graph
  * connected (dgcn_topo_remove_links, redrawing first and keeping a spanning tree when redrawing
  * fails); a configuration whose removal cannot stay connected is reported as such and not trained.
- * The resulting graph goes to train as an edge-list file (--topology file:PATH) with
- * --cross-edges drop, so the data edges between agents that lost their link are dropped.
+ * The resulting graph goes to train as an edge-list file (--topology file:PATH) with the study's
+ * cross-edge policy: drop (default: the data edges between agents that lost their link are
+ * dropped), relay (their rows are forwarded along shortest paths, the model unchanged) or keep
+ * (the required links are added back).
  *
  * Output folder: study.tsv and study.md (the table), config.json, topologies/<config>.edges,
  * runs/<config>/ (train's run directories, with train.log), plots/ (accuracy vs removal per
@@ -43,6 +45,8 @@ typedef struct dgcn_study_opts {
     const char *out;       /* study folder (created) */
     int force;             /* clear a non-empty study folder out first (dgcn_rundir_prepare) */
     int progress;          /* one line per configuration on stdout [1] */
+    const char *cross_edges; /* policy for required links the graph lacks: drop|relay|keep
+                              * (coordinator/plan.h) [drop] */
 } dgcn_study_opts;
 
 void dgcn_study_defaults(dgcn_study_opts *o);
@@ -66,8 +70,11 @@ typedef struct dgcn_study_row {
                                  tolerance of the centralized one; -1 when never */
     double consensus_error;   /* final, mean over seeds */
     double bytes_per_iter;    /* halo + parameter bytes of all agents per iteration */
-    double ms_per_iter;       /* median */
-    dgcn_curve curve; /* training loss and consensus error per evaluated iteration (owned) */
+    double bytes_direct, bytes_relayed, bytes_params; /* its parts per iteration (train.h) */
+    int32_t hops;       /* rounds per halo exchange (relay: the diameter over the required
+                               * pairs; else 1) */
+    double ms_per_iter; /* median */
+    dgcn_curve curve;   /* training loss and consensus error per evaluated iteration (owned) */
 } dgcn_study_row;
 
 typedef struct dgcn_study_result {

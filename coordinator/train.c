@@ -51,6 +51,7 @@ typedef struct s_slot {
     double loss[DGCN_SPLITS];
     int64_t correct[DGCN_SPLITS], count[DGCN_SPLITS];
     dgcn_traffic tr;
+    uint64_t relayed[DGCN_CH_COUNT]; /* of tr.bytes, forwarded for others (relay) */
     double phase[DGCN_RUN_N_PHASES]; /* max over agents, cumulative */
     float *params;                   /* (m, np) */
 } s_slot;
@@ -59,6 +60,7 @@ typedef struct s_seed_out {
     double test_acc, consensus;
     double
         bytes_per_iter; /* halo + params bytes of all agents per iteration (evaluations included) */
+    double direct_per_iter, relayed_per_iter, params_per_iter; /* its parts */
     double train_ms;
 } s_seed_out;
 
@@ -158,6 +160,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
         for (int ch = 0; ch < DGCN_CH_COUNT; ch++) {
             sl->tr.bytes[ch] += r->traffic.bytes[ch];
             sl->tr.messages[ch] += r->traffic.messages[ch];
+            sl->relayed[ch] += r->relayed[ch];
         }
         sl->tr.dropped += r->traffic.dropped;
         for (int ph = 0; ph < r->n_phases && ph < DGCN_RUN_N_PHASES; ph++)
@@ -177,6 +180,8 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
         uint64_t moved = sl->tr.bytes[DGCN_CH_HALO_FWD] + sl->tr.bytes[DGCN_CH_HALO_BWD] +
                          sl->tr.bytes[DGCN_CH_PARAMS];
         double bpi = n > 0 ? (double)moved / (double)n : 0.0;
+        uint64_t relayed = sl->relayed[DGCN_CH_HALO_FWD] + sl->relayed[DGCN_CH_HALO_BWD];
+        uint64_t halo = sl->tr.bytes[DGCN_CH_HALO_FWD] + sl->tr.bytes[DGCN_CH_HALO_BWD];
         double ips = n > it_prev && now > t_prev ? (double)(n - it_prev) * 1e3 / (now - t_prev) : 0;
         if (n > it_prev) intervals[(*n_intervals)++] = (now - t_prev) / (double)(n - it_prev);
         if (metrics) {
@@ -192,6 +197,10 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
             dgcn_json_object(&j, "bytes");
             for (int ch = 0; ch < DGCN_CH_COUNT; ch++)
                 dgcn_json_int(&j, dgcn_channel_name(ch), (long long)sl->tr.bytes[ch]);
+            dgcn_json_end(&j);
+            dgcn_json_object(&j, "bytes_relayed");
+            for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_HALO_BWD; ch++)
+                dgcn_json_int(&j, dgcn_channel_name(ch), (long long)sl->relayed[ch]);
             dgcn_json_end(&j);
             dgcn_json_num(&j, "bytes_per_iter", bpi);
             dgcn_json_object(&j, "ms");
@@ -217,6 +226,9 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
         res->test_acc = acc[2];
         res->consensus = cons;
         res->bytes_per_iter = bpi;
+        res->direct_per_iter = n > 0 ? (double)(halo - relayed) / (double)n : 0.0;
+        res->relayed_per_iter = n > 0 ? (double)relayed / (double)n : 0.0;
+        res->params_per_iter = n > 0 ? (double)sl->tr.bytes[DGCN_CH_PARAMS] / (double)n : 0.0;
         t_prev = now;
         it_prev = n;
         free(sl->params);
@@ -323,6 +335,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     DGCN_CHECK(dgcn_plan_build(&p, &ds, &a_hat, &o->plan));
     res->links = dgcn_topo_links(&p.topo);
     res->required_links = dgcn_topo_links(&p.required);
+    res->hops_per_exchange = p.hops_max;
 
     DGCN_CHECK(dgcn_rundir_fopen(o->out, "config.json", "w", &f));
     s_write_config(f, o, &ds, &p);
@@ -361,6 +374,9 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         dist[si] = so.test_acc;
         cons[si] = so.consensus;
         res->bytes_per_iter += so.bytes_per_iter / o->seeds;
+        res->bytes_per_iter_direct += so.direct_per_iter / o->seeds;
+        res->bytes_per_iter_relayed += so.relayed_per_iter / o->seeds;
+        res->bytes_per_iter_params += so.params_per_iter / o->seeds;
     }
     DGCN_CHECK(dgcn_rundir_fclose(&tsv, o->out, "plots/train.tsv"));
 
@@ -420,6 +436,10 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_int(&j, "seeds", o->seeds);
     dgcn_json_num(&j, "bytes_per_iter", res->bytes_per_iter);
     dgcn_json_num(&j, "bytes_per_iter_min", res->bytes_per_iter_min);
+    dgcn_json_num(&j, "bytes_per_iter_direct", res->bytes_per_iter_direct);
+    dgcn_json_num(&j, "bytes_per_iter_relayed", res->bytes_per_iter_relayed);
+    dgcn_json_num(&j, "bytes_per_iter_params", res->bytes_per_iter_params);
+    dgcn_json_int(&j, "hops_per_exchange", res->hops_per_exchange);
     dgcn_json_num(&j, "ms_per_iter_median", res->ms_per_iter_median);
     dgcn_json_num(&j, "central_ms_per_epoch", res->central_ms_per_epoch);
     dgcn_json_num_array(&j, "test_acc", dist, o->seeds);
@@ -434,8 +454,12 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         fprintf(log, " | centralized GCN %.4f +- %.4f | MLP %.4f +- %.4f",
                 res->central_test_acc_mean, res->central_test_acc_std, res->mlp_test_acc_mean,
                 res->mlp_test_acc_std);
-    fprintf(log, "\nconsensus error %.3e, %.0f bytes/iter, %.2f ms/iter (median)\n",
-            res->consensus_error, res->bytes_per_iter, res->ms_per_iter_median);
+    fprintf(log,
+            "\nconsensus error %.3e, %.0f bytes/iter (halo direct %.0f, relayed %.0f, params "
+            "%.0f), %d hop(s) per exchange, %.2f ms/iter (median)\n",
+            res->consensus_error, res->bytes_per_iter, res->bytes_per_iter_direct,
+            res->bytes_per_iter_relayed, res->bytes_per_iter_params, res->hops_per_exchange,
+            res->ms_per_iter_median);
     fflush(log);
 fail:
     if (f) fclose(f);

@@ -50,11 +50,16 @@ typedef struct dgcn_train_result {
     double test_acc_mean, test_acc_std;
     double central_test_acc_mean, central_test_acc_std;
     double mlp_test_acc_mean, mlp_test_acc_std;
-    double consensus_error;      /* at the end, mean over seeds */
-    double bytes_per_iter;       /* halo + params, all agents, measured (evaluations included) */
-    double bytes_per_iter_min;   /* what one training iteration must move: every halo row once per
+    double consensus_error;        /* at the end, mean over seeds */
+    double bytes_per_iter;         /* halo + params, all agents, measured (evaluations included) */
+    double bytes_per_iter_min;     /* what one training iteration must move: every halo row once per
                                 * layer each way, and one consensus message per link direction */
-    double central_ms_per_epoch; /* median epoch of the centralized GCN baseline (NaN without) */
+    double bytes_per_iter_direct;  /* of bytes_per_iter: halo rows on their first hop */
+    double bytes_per_iter_relayed; /* of bytes_per_iter: halo rows forwarded (relay) */
+    double bytes_per_iter_params;  /* of bytes_per_iter: consensus messages */
+    int32_t hops_per_exchange;     /* rounds per halo exchange: the communication graph's
+                                    * diameter over the required pairs (1 unless relay) */
+    double central_ms_per_epoch;   /* median epoch of the centralized GCN baseline (NaN without) */
     double ms_per_iter_median;
     int64_t links, required_links; /* of the communication graph the agents used */
     dgcn_curve curve;              /* per evaluated iteration, averaged over seeds */

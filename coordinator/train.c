@@ -198,10 +198,12 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
             for (int ch = 0; ch < DGCN_CH_COUNT; ch++)
                 dgcn_json_int(&j, dgcn_channel_name(ch), (long long)sl->tr.bytes[ch]);
             dgcn_json_end(&j);
-            dgcn_json_object(&j, "bytes_relayed");
-            for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_HALO_BWD; ch++)
-                dgcn_json_int(&j, dgcn_channel_name(ch), (long long)sl->relayed[ch]);
-            dgcn_json_end(&j);
+            if (p->cross == DGCN_CROSS_RELAY) {
+                dgcn_json_object(&j, "bytes_relayed");
+                for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_HALO_BWD; ch++)
+                    dgcn_json_int(&j, dgcn_channel_name(ch), (long long)sl->relayed[ch]);
+                dgcn_json_end(&j);
+            }
             dgcn_json_num(&j, "bytes_per_iter", bpi);
             dgcn_json_object(&j, "ms");
             for (int ph = 0; ph < DGCN_RUN_N_PHASES; ph++)

@@ -31,20 +31,20 @@ typedef struct dgcn_study_opts {
     const char *topologies; /* comma-separated specs [required,designed,complete,ring,line] */
     const char *removals;   /* comma-separated fractions in [0, 1) [0,0.25,0.5,0.75] */
     const char *weights; /* mixing rule for non-designed topologies [mh]; designed ones: fastest */
-    const char *optimizer; /* dgd|dgd-atc|gt|gt-adam [gt-adam] */
-    double lr;             /* 0: train's default for the optimizer */
-    int hidden;            /* [16] */
-    double dropout;        /* [0.5] */
-    int iters;             /* [200] */
-    int seeds;             /* [1] */
-    uint64_t seed;         /* plan, removal draws and first training seed [1] */
-    const char *transport; /* zmq|mpi|inproc [inproc] */
-    int eval_every;        /* [10] */
-    double tolerance;      /* relative margin over the centralized training loss [0.01] */
-    int timeout_s;         /* bound on one configuration's training, seconds [3600] */
-    const char *out;       /* study folder (created) */
-    int force;             /* clear a non-empty study folder out first (dgcn_rundir_prepare) */
-    int progress;          /* one line per configuration on stdout [1] */
+    const char *optimizer;   /* dgd|dgd-atc|gt|gt-adam [gt-adam] */
+    double lr;               /* 0: train's default for the optimizer */
+    int hidden;              /* [16] */
+    double dropout;          /* [0.5] */
+    int iters;               /* [200] */
+    int seeds;               /* [1] */
+    uint64_t seed;           /* plan, removal draws and first training seed [1] */
+    const char *transport;   /* zmq|mpi|inproc [inproc] */
+    int eval_every;          /* [10] */
+    double tolerance;        /* relative margin over the centralized training loss [0.01] */
+    int timeout_s;           /* bound on one configuration's training, seconds [3600] */
+    const char *out;         /* study folder (created) */
+    int force;               /* clear a non-empty study folder out first (dgcn_rundir_prepare) */
+    int progress;            /* one line per configuration on stdout [1] */
     const char *cross_edges; /* policy for required links the graph lacks: drop|relay|keep
                               * (coordinator/plan.h) [drop] */
 } dgcn_study_opts;

@@ -7,22 +7,26 @@
 # any run fails.
 #
 #   launch/verify-relay.sh [--quick]    (--quick: Cora, M = 8, ring and star, bfs, every transport)
+#
+# DATASETS, AGENTS, TOPOLOGIES, PARTS and TRANSPORTS (space-separated) narrow the matrix, e.g.
+#   DATASETS=pubmed AGENTS=64 TOPOLOGIES="star torus" launch/verify-relay.sh
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$here/launch/env.sh"
 data="${DGCN_DATA:-$here/../shared/data}"
 dgcn="${DGCN_BIN:-$here/build/coordinator/dgcn}"
-datasets=(cora citeseer pubmed)
-topologies=(ring line star torus hypercube exponential)
-agents=(8 64)
-parts=(bfs metis random)
+read -r -a datasets <<< "${DATASETS:-cora citeseer pubmed}"
+read -r -a topologies <<< "${TOPOLOGIES:-ring line star torus hypercube exponential}"
+read -r -a agents <<< "${AGENTS:-8 64}"
+read -r -a parts <<< "${PARTS:-bfs metis random}"
+read -r -a transports <<< "${TRANSPORTS:-inproc zmq mpi}"
 if [ "${1:-}" = "--quick" ]; then datasets=(cora); topologies=(ring star); agents=(8); parts=(bfs); fi
 pass=0 fail=0
 for ds in "${datasets[@]}"; do
   for m in "${agents[@]}"; do
     for topo in "${topologies[@]}"; do
       for part in "${parts[@]}"; do
-        for tr in inproc zmq mpi; do
+        for tr in "${transports[@]}"; do
           if [ "$tr" = mpi ]; then
             cmd=(mpirun -np $((m + 1)) "$dgcn" verify --transport mpi)
           else

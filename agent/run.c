@@ -34,7 +34,8 @@ _Static_assert(S_SAME(DGCN_RUN_VERIFY, DGCN_CTL_MODE_VERIFY) &&
                    S_SAME(DGCN_RUN_TRAIN, DGCN_CTL_MODE_TRAIN),
                "run modes are RunConfig.Mode");
 _Static_assert(S_SAME(DGCN_MODEL_GCN, DGCN_CTL_MODEL_GCN) &&
-                   S_SAME(DGCN_MODEL_MLP, DGCN_CTL_MODEL_MLP),
+                   S_SAME(DGCN_MODEL_MLP, DGCN_CTL_MODEL_MLP) &&
+                   S_SAME(DGCN_MODEL_FILTER, DGCN_CTL_MODEL_FILTER),
                "model kinds are RunConfig.Model");
 _Static_assert(S_SAME(DGCN_CONSENSUS_DGD, DGCN_CTL_OPT_DGD) &&
                    S_SAME(DGCN_CONSENSUS_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
@@ -66,6 +67,7 @@ void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out) {
     out->dropout_seed = c->dropout_seed;
     out->training = c->training;
     out->report_params = c->report_params;
+    out->order = c->model.order;
     memcpy(out->plan, c->plan, sizeof out->plan);
     out->plan[sizeof out->plan - 1] = '\0';
 }
@@ -91,10 +93,13 @@ int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
         return dgcn_error_set(DGCN_EINVAL, "set-up: config mode = %d (0 verify, 1 train)",
                               (int)in->mode);
     r.mode = (dgcn_run_mode)in->mode;
-    if (in->model != DGCN_CTL_MODEL_GCN && in->model != DGCN_CTL_MODEL_MLP)
-        return dgcn_error_set(DGCN_EINVAL, "set-up: config model = %d (0 gcn, 1 mlp)",
+    if (in->model != DGCN_CTL_MODEL_GCN && in->model != DGCN_CTL_MODEL_MLP &&
+        in->model != DGCN_CTL_MODEL_FILTER)
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config model = %d (0 gcn, 1 mlp, 2 filter)",
                               (int)in->model);
     r.model.kind = (dgcn_model_kind)in->model;
+    DGCN_CHECK(s_check_i64("order", in->order, 0, DGCN_MAX_ORDER));
+    r.model.order = in->order;
     if (in->n_dims < 2 || in->n_dims > DGCN_MAX_LAYERS + 1)
         return dgcn_error_set(DGCN_EINVAL, "set-up: config dims has %d widths (2..%d)",
                               (int)in->n_dims, DGCN_MAX_LAYERS + 1);

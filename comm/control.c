@@ -76,6 +76,7 @@ static void s_pack_config(const dgcn_ctl_config *c, Dgcnpb__RunConfig *pb) {
     S_PUT(dropout_seed, c->dropout_seed);
     S_PUT(training, c->training != 0);
     S_PUT(report_params, c->report_params != 0);
+    S_PUT(order, c->order);
 #undef S_PUT
     pb->plan = (char *)(uintptr_t)c->plan;
 }
@@ -270,6 +271,7 @@ static int s_unpack_config(const Dgcnpb__RunConfig *pb, int32_t agent, dgcn_ctl_
     S_TAKE(dropout_seed, c->dropout_seed);
     S_TAKE(training, c->training);
     S_TAKE(report_params, c->report_params);
+    S_TAKE(order, c->order);
 #undef S_TAKE
     if (!pb->plan)
         return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field 'plan'", agent);

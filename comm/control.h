@@ -38,7 +38,7 @@ typedef struct dgcn_ctl_hello {
 
 /* RunConfig enums (comm/config.proto), as on the wire. */
 enum { DGCN_CTL_MODE_VERIFY = 0, DGCN_CTL_MODE_TRAIN = 1 };
-enum { DGCN_CTL_MODEL_GCN = 0, DGCN_CTL_MODEL_MLP = 1 };
+enum { DGCN_CTL_MODEL_GCN = 0, DGCN_CTL_MODEL_MLP = 1, DGCN_CTL_MODEL_FILTER = 2 };
 enum {
     DGCN_CTL_OPT_DGD = 0,
     DGCN_CTL_OPT_DGD_ATC = 1,
@@ -73,6 +73,7 @@ typedef struct dgcn_ctl_config {
     int training;                    /* verify: gradient with dropout (0 or 1) */
     int report_params;               /* train: parameter vector in every report (0 or 1) */
     char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, "" for the shard bytes */
+    int32_t order;                /* filter order K */
 } dgcn_ctl_config;
 
 typedef struct dgcn_ctl_setup {

@@ -26,7 +26,7 @@
 static const char s_usage[] =
     "usage: dgcn verify [--data DIR | generator options] --agents M --transport mpi|zmq|inproc\n"
     "                   [--partition bfs|metis|random|block] [--seed S] [--topology SPEC]\n"
-    "                   [--cross-edges strict|keep|drop|relay]\n"
+    "                   [--cross-edges strict|keep|drop|relay] [--order K]\n"
     "\n"
     "Runs one distributed forward and backward pass (every agent starting from the same random\n"
     "weights) and the same pass centrally on the whole graph, then prints the largest relative\n"
@@ -37,8 +37,10 @@ static const char s_usage[] =
     "the topology is used as given, so one that lacks a required link fails naming it; keep adds\n"
     "the required links, drop drops the data edges across missing links (and the centralized pass\n"
     "runs on the same reduced graph), relay forwards the rows of a missing link along shortest\n"
-    "paths of the topology (docs/relay.md; bytes split into direct and relayed). Under mpirun (-np M+1, --transport mpi) rank 0 coordinates\n"
-    "and M is the number of other ranks.";
+    "paths of the topology (docs/relay.md; bytes split into direct and relayed). Under mpirun\n"
+    "(-np M+1, --transport mpi) rank 0 coordinates and M is the number of other ranks. --order K\n"
+    "verifies the graph filter of order K instead of the GCN (K halo exchanges per layer each way;\n"
+    "the plan's prediction counts all of them).";
 
 #define S_TOL 1e-5
 
@@ -56,7 +58,7 @@ static double s_rel_diff(const float *a, const float *b, int64_t n) {
 int dgcn_cmd_verify(int argc, char **argv) {
     dgcn_data_source src;
     dgcn_data_source_defaults(&src);
-    int agents = 4, hidden = 16, deadline_ms = 30000, training = 0;
+    int agents = 4, hidden = 16, deadline_ms = 30000, training = 0, order = -1;
     const char *transport = "zmq", *partition = "bfs", *topology = "required", *out = NULL,
                *tcp = NULL, *cross = "strict";
     uint64_t seed = 1;
@@ -74,6 +76,8 @@ int dgcn_cmd_verify(int argc, char **argv) {
         {"cross-edges", DGCN_ARG_STRING, &cross,
          "strict (as given) | keep (add the required links) | drop", 1, 0},
         {"hidden", DGCN_ARG_INT, &hidden, "hidden width of the 2-layer GCN", 1, 1e6},
+        {"order", DGCN_ARG_INT, &order, "graph filter of order K (0..8) instead of the GCN", 0,
+         DGCN_MAX_ORDER},
         {"training", DGCN_ARG_FLAG, &training, "compare the training-mode gradient (dropout 0.5)",
          1, 0},
         {"deadline-ms", DGCN_ARG_INT, &deadline_ms, "bound on every wait, ms", 1, 1e9},
@@ -134,6 +138,10 @@ int dgcn_cmd_verify(int argc, char **argv) {
 
     dgcn_run_config cfg = dgcn_run_config_defaults(ds.d, ds.c);
     cfg.model.dims[1] = hidden;
+    if (order >= 0) {
+        cfg.model.kind = DGCN_MODEL_FILTER;
+        cfg.model.order = order;
+    }
     cfg.model.dropout = training ? 0.5f : 0.0f;
     cfg.training = training;
     cfg.init_seed = seed;
@@ -188,7 +196,14 @@ int dgcn_cmd_verify(int argc, char **argv) {
     DGCN_ALLOC(gid_all, ds.n);
     for (int32_t i = 0; i < ds.n; i++) gid_all[i] = i;
     dgcn_model_init(&cfg.model, theta, cfg.init_seed);
-    dgcn_block blk = {ds.n, 0, plan.a_hat, &ds.x, gid_all, ds.label, ds.split, ds.n_train, 1.0f};
+    dgcn_block blk = {.n_own = ds.n,
+                      .a = plan.a_hat,
+                      .x = &ds.x,
+                      .gid = gid_all,
+                      .label = ds.label,
+                      .split = ds.split,
+                      .n_train_global = ds.n_train,
+                      .reg_share = 1.0f};
     DGCN_CHECK(dgcn_gcn_new(&central, &cfg.model, &blk, NULL, NULL));
     DGCN_CHECK(dgcn_gcn_forward(central, theta, 1, cfg.dropout_seed, 0, NULL));
     DGCN_CHECK(dgcn_gcn_backward(central, theta, central_grad));
@@ -196,13 +211,18 @@ int dgcn_cmd_verify(int argc, char **argv) {
     double d_grad = s_rel_diff(dist_grad, central_grad, np);
 
     DGCN_CHECK(dgcn_signal_check("verify"));
-    uint64_t predicted = dgcn_plan_halo_bytes(&plan, cfg.model.dims + 1, cfg.model.n_layers);
-    uint64_t pred_relay = dgcn_plan_relay_bytes(&plan, cfg.model.dims + 1, cfg.model.n_layers);
+    int32_t widths[DGCN_MAX_LAYERS * DGCN_MAX_ORDER];
+    int n_x = dgcn_model_exchange_widths(&cfg.model, widths);
+    uint64_t predicted = dgcn_plan_halo_bytes(&plan, widths, n_x);
+    uint64_t pred_relay = dgcn_plan_relay_bytes(&plan, widths, n_x);
 
-    printf("verify: %d agents over %s, partition %s, topology %s, cross edges %s, %d nodes, "
+    char model_name[32] = "gcn";
+    if (order >= 0) snprintf(model_name, sizeof model_name, "filter of order %d", order);
+    printf("verify: %d agents over %s, partition %s, topology %s, cross edges %s, %d nodes, %s, "
            "%" PRId64 " params, %s gradient, %d hop(s) per exchange\n",
            m, dgcn_transport_kind(transport), partition, topology, dgcn_cross_edges_name(policy),
-           ds.n, np, training ? "training-mode (dropout)" : "dropout-free", plan.hops_max);
+           ds.n, model_name, np, training ? "training-mode (dropout)" : "dropout-free",
+           plan.hops_max);
     printf("  logits    max relative difference %.3e %s\n", d_logits,
            d_logits <= S_TOL ? "ok" : "FAIL");
     printf("  gradient  max relative difference %.3e %s\n", d_grad,

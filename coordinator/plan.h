@@ -96,9 +96,10 @@ int dgcn_plan_setups(const dgcn_plan *p, const dgcn_run_config *cfg, int with_sh
                      dgcn_ctl_setup **setups);
 void dgcn_plan_setups_free(dgcn_ctl_setup **setups, int32_t m);
 
-/* Bytes of one halo exchange in one direction for a model whose layers produce rows of the given
- * widths: every agent's halo rows once per layer, 4 bytes per float. These are the direct bytes:
- * each row's first hop. */
+/* Bytes of one pass's halo exchanges in one direction, given the width of each exchange: every
+ * agent's halo rows once per exchange, 4 bytes per float. A GCN makes one exchange per layer (the
+ * layer widths), a filter of order K makes K (dgcn_model_exchange_widths in nn/gcn.h). These are
+ * the direct bytes: each row's first hop. */
 uint64_t dgcn_plan_halo_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers);
 
 /* The relayed bytes of the same exchange under policy relay: each halo row once per hop after its

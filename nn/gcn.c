@@ -9,6 +9,13 @@
  * block's A_hat, made once in dgcn_gcn_new), then the BACKWARD hook returns the halo rows to their
  * owners and adds theirs into ours; dW_l = Hd_l^T dM_l; dZ_l-1 = dropout'(ReLU'(dM_l W_l^T)).
  *
+ * The filter of order K (nn/gcn.h) runs Horner's scheme: P = Hd W_K, then K times P <- Hd W_k +
+ * A_hat P (a FORWARD exchange before each product), Z = P + b. Its backward walks the same chain:
+ * dP_0 = dZ; dW_k += Hd^T dP_k; dHd += dP_k W_k^T; dP_k+1 = A_hat^T dP_k settled by a BACKWARD
+ * exchange; db = column sums of dZ.
+ * A batch of B graph signals (regression) is B * width columns per node for A_hat and the
+ * exchanges, and n_own * B rows for the dense products.
+ *
  * Every buffer is carved from one float arena sized in dgcn_gcn_new; forward and backward allocate
  * nothing. */
 #include "nn/gcn.h"
@@ -19,6 +26,7 @@
 #include "nn/kernels.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,24 +35,27 @@ struct dgcn_gcn {
     dgcn_block blk;
     dgcn_exchange_fn exchange;
     void *ctx;
-    int32_t n_m;   /* rows of the M buffers: n_own + n_halo (GCN) or n_own (MLP) */
+    int32_t b;     /* signals per pass (blk.batch, at least 1) */
+    int32_t n_m;   /* rows of the M buffers: n_own + n_halo (GCN, filter) or n_own (MLP) */
     int32_t max_w; /* widest of dims[1..L] */
-    dgcn_csr at;   /* (n_own + n_halo, n_own) transpose of blk.a (GCN only) */
+    dgcn_csr at;   /* (n_own + n_halo, n_own) transpose of blk.a (GCN, filter) */
     float *arena;  /* owns every float buffer below */
     float *xd_val; /* (x->nnz) dropped-and-scaled features of the last training forward */
-    float *m[DGCN_MAX_LAYERS];        /* (n_m, dims[l+1]) M_l, own rows then halo rows */
-    float *h[DGCN_MAX_LAYERS];        /* (n_own, dims[l]) H_l for l >= 1 */
-    float *hd_buf[DGCN_MAX_LAYERS];   /* (n_own, dims[l]) dropout(H_l) for l >= 1 */
+    float *m[DGCN_MAX_LAYERS];        /* (n_m, b, dims[l+1]) M_l, own rows then halo rows */
+    float *h[DGCN_MAX_LAYERS];        /* (n_own, b, dims[l]) H_l for l >= 1 */
+    float *hd_buf[DGCN_MAX_LAYERS];   /* (n_own, b, dims[l]) dropout(H_l); l = 0 for dense xd */
     const float *hd[DGCN_MAX_LAYERS]; /* the layer inputs of the last forward (hd_buf or h) */
     const float *x_used; /* values of dropout(X) in the last forward (xd_val or x->val) */
-    float *logits;       /* (n_own, dims[L]) */
-    float *dlogits;      /* (n_own, dims[L]) gradient of the loss, from the last training forward */
-    float *dz[2];        /* (n_own, max_w) ping-pong gradients w.r.t. Z */
-    float *dm;           /* (n_m, max_w) gradient w.r.t. M over own + halo rows */
-    float *dhd;          /* (n_own, max_w) gradient w.r.t. Hd */
-    float drop_scale;    /* 1 / (1 - p) of the last forward, 1 without dropout */
-    int trained;         /* the last forward was a training forward */
-    int64_t iter;        /* iteration of the last forward (error messages) */
+    float *logits;       /* (n_own, b, dims[L]) */
+    float *dlogits;   /* (n_own, b, dims[L]) gradient of the loss, from the last training forward */
+    float *dz[2];     /* (n_own, b, max_w) ping-pong gradients w.r.t. Z */
+    float *dm;        /* (n_m, b, max_w) gradient w.r.t. M over own + halo rows */
+    float *dhd;       /* (n_own, b, max_w) gradient w.r.t. Hd */
+    float *pk[2];     /* (n_m, b, max_w) filter: the Horner terms P_k and their gradients */
+    float *tmp;       /* (n_own, b, max_w) filter: Hd W_k */
+    float drop_scale; /* 1 / (1 - p) of the last forward, 1 without dropout */
+    int trained;      /* the last forward was a training forward */
+    int64_t iter;     /* iteration of the last forward (error messages) */
 };
 
 dgcn_model_config dgcn_model_defaults(dgcn_model_kind kind, int32_t d, int32_t c) {
@@ -57,14 +68,20 @@ dgcn_model_config dgcn_model_defaults(dgcn_model_kind kind, int32_t d, int32_t c
     cfg.dims[2] = c;
     cfg.dropout = 0.5f;
     cfg.weight_decay = 5e-4f;
+    cfg.order = 1;
     return cfg;
 }
 
 int dgcn_model_config_check(const dgcn_model_config *cfg) {
     if (!cfg) return dgcn_error_set(DGCN_EINVAL, "model config: NULL");
-    if (cfg->kind != DGCN_MODEL_GCN && cfg->kind != DGCN_MODEL_MLP)
-        return dgcn_error_set(DGCN_EINVAL, "model config: kind %d is neither gcn (0) nor mlp (1)",
+    if (cfg->kind != DGCN_MODEL_GCN && cfg->kind != DGCN_MODEL_MLP &&
+        cfg->kind != DGCN_MODEL_FILTER)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "model config: kind %d is none of gcn (0), mlp (1), filter (2)",
                               (int)cfg->kind);
+    if (cfg->kind == DGCN_MODEL_FILTER && (cfg->order < 0 || cfg->order > DGCN_MAX_ORDER))
+        return dgcn_error_set(DGCN_EINVAL, "model config: filter order %d is outside [0, %d]",
+                              (int)cfg->order, DGCN_MAX_ORDER);
     if (cfg->n_layers < 1 || cfg->n_layers > DGCN_MAX_LAYERS)
         return dgcn_error_set(DGCN_EINVAL, "model config: n_layers %d is outside [1, %d]",
                               cfg->n_layers, DGCN_MAX_LAYERS);
@@ -81,9 +98,20 @@ int dgcn_model_config_check(const dgcn_model_config *cfg) {
     return DGCN_OK;
 }
 
+/* Weight matrices of a layer: K + 1 for the filter, else 1. */
+static int s_terms(const dgcn_model_config *cfg) {
+    return cfg->kind == DGCN_MODEL_FILTER ? cfg->order + 1 : 1;
+}
+
+/* Floats of layer l: its weight matrices, and the filter's bias. */
+static int64_t s_layer_params(const dgcn_model_config *cfg, int l) {
+    int64_t w = (int64_t)cfg->dims[l] * (int64_t)cfg->dims[l + 1];
+    return s_terms(cfg) * w + (cfg->kind == DGCN_MODEL_FILTER ? cfg->dims[l + 1] : 0);
+}
+
 int64_t dgcn_model_param_offset(const dgcn_model_config *cfg, int layer) {
     int64_t off = 0;
-    for (int l = 0; l < layer; l++) off += (int64_t)cfg->dims[l] * (int64_t)cfg->dims[l + 1];
+    for (int l = 0; l < layer; l++) off += s_layer_params(cfg, l);
     return off;
 }
 
@@ -91,14 +119,30 @@ int64_t dgcn_model_n_params(const dgcn_model_config *cfg) {
     return dgcn_model_param_offset(cfg, cfg->n_layers);
 }
 
+int dgcn_model_hops(const dgcn_model_config *cfg) {
+    switch (cfg->kind) {
+    case DGCN_MODEL_MLP: return 0;
+    case DGCN_MODEL_FILTER: return cfg->order;
+    default: return 1;
+    }
+}
+
+int dgcn_model_exchange_widths(const dgcn_model_config *cfg, int32_t *widths) {
+    int n = 0;
+    for (int l = 0; l < cfg->n_layers; l++)
+        for (int j = 0; j < dgcn_model_hops(cfg); j++) widths[n++] = cfg->dims[l + 1];
+    return n;
+}
+
 void dgcn_model_init(const dgcn_model_config *cfg, float *theta, uint64_t seed) {
     dgcn_rng rng;
     dgcn_rng_seed(&rng, seed, DGCN_STREAM_INIT);
     for (int l = 0; l < cfg->n_layers; l++) {
         double r = sqrt(6.0 / ((double)cfg->dims[l] + (double)cfg->dims[l + 1]));
-        int64_t n = (int64_t)cfg->dims[l] * (int64_t)cfg->dims[l + 1];
+        int64_t n = (int64_t)s_terms(cfg) * cfg->dims[l] * cfg->dims[l + 1];
         float *w = theta + dgcn_model_param_offset(cfg, l);
         for (int64_t i = 0; i < n; i++) w[i] = (float)((2.0 * dgcn_rng_uniform(&rng) - 1.0) * r);
+        if (cfg->kind == DGCN_MODEL_FILTER) memset(w + n, 0, (size_t)cfg->dims[l + 1] * sizeof *w);
     }
 }
 
@@ -137,21 +181,35 @@ static int s_check_block(const dgcn_model_config *cfg, const dgcn_block *blk,
                               (int)blk->n_own, (int)blk->n_halo);
     if ((int64_t)blk->n_own + blk->n_halo > INT32_MAX)
         return dgcn_error_set(DGCN_EINVAL, "gcn block: n_own + n_halo overflows");
-    if ((rc = s_check_csr(blk->x, blk->n_own, cfg->dims[0], "features x"))) return rc;
-    if (cfg->kind == DGCN_MODEL_GCN) {
+    if (blk->batch < 0 || blk->batch > 65536)
+        return dgcn_error_set(DGCN_EINVAL, "gcn block: batch %d is outside [0, 65536]",
+                              (int)blk->batch);
+    if (blk->batch > 1 && !blk->xd)
+        return dgcn_error_set(DGCN_EINVAL, "gcn block: a batch of %d signals needs dense input xd",
+                              (int)blk->batch);
+    if (!blk->xd && (rc = s_check_csr(blk->x, blk->n_own, cfg->dims[0], "features x"))) return rc;
+    if (cfg->kind != DGCN_MODEL_MLP) {
         if ((rc = s_check_csr(blk->a, blk->n_own, blk->n_own + blk->n_halo, "a_hat block")))
             return rc;
         if (blk->n_halo > 0 && !exchange)
             return dgcn_error_set(DGCN_EINVAL, "gcn block: %d halo rows but no exchange hook",
                                   (int)blk->n_halo);
     }
-    if (blk->n_own > 0 && (!blk->gid || !blk->label || !blk->split))
+    if (blk->n_own > 0 && !blk->gid)
+        return dgcn_error_set(DGCN_EINVAL, "gcn block: gid must not be NULL");
+    if (blk->y) {
+        if (!(blk->n_values_global > 0.0) || !isfinite(blk->n_values_global))
+            return dgcn_error_set(DGCN_EINVAL, "gcn block: n_values_global %g must be > 0",
+                                  blk->n_values_global);
+    } else if (blk->n_own > 0 && (!blk->label || !blk->split)) {
         return dgcn_error_set(DGCN_EINVAL, "gcn block: gid, label and split must not be NULL");
+    }
     int32_t c = cfg->dims[cfg->n_layers];
     for (int32_t r = 0; r < blk->n_own; r++) {
         if (blk->gid[r] < 0)
             return dgcn_error_set(DGCN_EINVAL, "gcn block: row %d has global id %d < 0", (int)r,
                                   (int)blk->gid[r]);
+        if (blk->y) continue;
         if (blk->label[r] < -1 || blk->label[r] >= c)
             return dgcn_error_set(DGCN_EINVAL,
                                   "gcn block: row %d (node %d) has label %d outside [-1, %d)",
@@ -182,25 +240,31 @@ int dgcn_gcn_new(dgcn_gcn **out, const dgcn_model_config *cfg, const dgcn_block 
     DGCN_ALLOC(g, 1);
     g->cfg = *cfg;
     g->blk = *blk;
-    g->exchange = cfg->kind == DGCN_MODEL_GCN ? exchange : NULL;
+    const int graph = cfg->kind != DGCN_MODEL_MLP;
+    g->exchange = graph ? exchange : NULL;
     g->ctx = ctx;
     g->drop_scale = 1.0f;
+    g->b = blk->batch > 1 ? blk->batch : 1;
     const int L = cfg->n_layers;
-    const size_t n_own = (size_t)blk->n_own;
-    g->n_m = cfg->kind == DGCN_MODEL_GCN ? blk->n_own + blk->n_halo : blk->n_own;
+    const size_t n_own = (size_t)blk->n_own * (size_t)g->b;
+    g->n_m = graph ? blk->n_own + blk->n_halo : blk->n_own;
     g->max_w = 1;
     for (int l = 1; l <= L; l++)
         if (cfg->dims[l] > g->max_w) g->max_w = cfg->dims[l];
-    const size_t n_m = (size_t)g->n_m, max_w = (size_t)g->max_w;
+    const size_t n_m = (size_t)g->n_m * (size_t)g->b, max_w = (size_t)g->max_w;
+    const size_t x_nnz = blk->xd ? 0 : (size_t)blk->x->nnz;
+    const size_t d0 = blk->xd ? n_own * (size_t)cfg->dims[0] : 0;
 
     /* The float arena: xd_val, then per layer M_l, H_l and Hd_l, then the output and gradients. */
-    size_t total = (size_t)blk->x->nnz;
+    size_t total = x_nnz + d0;
     for (int l = 0; l < L; l++) total += n_m * (size_t)cfg->dims[l + 1];
     for (int l = 1; l < L; l++) total += 2 * n_own * (size_t)cfg->dims[l];
-    total += 2 * n_own * (size_t)cfg->dims[L] + 3 * n_own * max_w + n_m * max_w;
+    total += 2 * n_own * (size_t)cfg->dims[L] + 4 * n_own * max_w + 3 * n_m * max_w;
     DGCN_ALLOC(g->arena, total);
     float *p = g->arena;
-    g->xd_val = p, p += blk->x->nnz;
+    g->xd_val = p, p += x_nnz;
+    g->hd_buf[0] = p, p += d0;
+    g->hd[0] = blk->xd;
     for (int l = 0; l < L; l++) g->m[l] = p, p += n_m * (size_t)cfg->dims[l + 1];
     for (int l = 1; l < L; l++) {
         g->h[l] = p, p += n_own * (size_t)cfg->dims[l];
@@ -212,10 +276,13 @@ int dgcn_gcn_new(dgcn_gcn **out, const dgcn_model_config *cfg, const dgcn_block 
     g->dz[0] = p, p += n_own * max_w;
     g->dz[1] = p, p += n_own * max_w;
     g->dhd = p, p += n_own * max_w;
+    g->tmp = p, p += n_own * max_w;
     g->dm = p, p += n_m * max_w;
-    g->x_used = blk->x->val;
+    g->pk[0] = p, p += n_m * max_w;
+    g->pk[1] = p, p += n_m * max_w;
+    g->x_used = blk->xd ? NULL : blk->x->val;
 
-    if (cfg->kind == DGCN_MODEL_GCN) {
+    if (graph) {
         const dgcn_csr *a = blk->a;
         g->at.n_rows = a->n_cols;
         g->at.n_cols = a->n_rows;
@@ -258,6 +325,100 @@ static int s_exchange(dgcn_gcn *g, int layer, dgcn_phase phase, float *rows, int
     return DGCN_OK;
 }
 
+/* out (n_own * b, fo) = Hd_l w: the sparse features with the values of the last forward's dropout
+ * (layer 0 without xd), else the dense layer input. */
+static void s_input_matmul(const dgcn_gcn *g, int l, const float *w, float *out, int32_t fo) {
+    const int32_t rows = g->blk.n_own * g->b;
+    if (l == 0 && !g->blk.xd) {
+        dgcn_csr xv = *g->blk.x;
+        xv.val = (float *)(uintptr_t)g->x_used;
+        dgcn_sparse_dropout_matmul_forward(out, NULL, &xv, w, fo, NULL, 0.0f, 0, 0, 0);
+    } else {
+        dgcn_matmul_forward(out, g->hd[l], w, rows, g->cfg.dims[l], fo);
+    }
+}
+
+/* dw += Hd_l^T dy; dhd += dy w^T when dhd is not NULL (never for layer 0). */
+static void s_input_matmul_backward(const dgcn_gcn *g, int l, const float *w, float *dw,
+                                    const float *dy, float *dhd, int32_t fo) {
+    const int32_t rows = g->blk.n_own * g->b;
+    if (l == 0 && !g->blk.xd) dgcn_sparse_matmul_backward(dw, g->blk.x, g->x_used, dy, fo);
+    else dgcn_matmul_backward(dhd, dw, dy, g->hd[l], w, rows, g->cfg.dims[l], fo);
+}
+
+/* The filter layer l of order K: z (n_own * b, fo) = sum_k A_hat^k Hd W_k + bias, by Horner. */
+static int s_filter_forward(dgcn_gcn *g, int l, const float *theta, float *z) {
+    int rc;
+    const dgcn_model_config *cfg = &g->cfg;
+    const int K = cfg->order;
+    const int32_t fi = cfg->dims[l], fo = cfg->dims[l + 1], wb = fo * g->b;
+    const int64_t rows = (int64_t)g->blk.n_own * g->b;
+    const float *w = theta + dgcn_model_param_offset(cfg, l);
+    const int64_t wsz = (int64_t)fi * fo;
+    float *pcur = K == 0 ? z : g->pk[0];
+    s_input_matmul(g, l, w + K * wsz, pcur, fo); /* P_K */
+    for (int k = K - 1; k >= 0; k--) {
+        DGCN_CHECK(s_exchange(g, l * K + (K - 1 - k), DGCN_PHASE_FORWARD, pcur, wb));
+        float *pnext = k == 0 ? z : g->pk[(K - k) & 1];
+        dgcn_spmm(pnext, g->blk.a, pcur, wb);
+        s_input_matmul(g, l, w + k * wsz, g->tmp, fo);
+        dgcn_axpy(pnext, 1.0f, g->tmp, rows * fo);
+        pcur = pnext;
+    }
+    const float *bias = w + (K + 1) * wsz;
+    for (int64_t r = 0; r < rows; r++)
+        for (int32_t j = 0; j < fo; j++) z[r * fo + j] += bias[j];
+    return DGCN_OK;
+fail:
+    return rc;
+}
+
+/* The filter layer's backward from dz (n_own * b, fo): accumulates dW_k and the bias gradient into
+ * dw, and dHd into dhd (NULL for layer 0). */
+static int s_filter_backward(dgcn_gcn *g, int l, const float *theta, const float *dz, float *dw,
+                             float *dhd) {
+    int rc;
+    const dgcn_model_config *cfg = &g->cfg;
+    const int K = cfg->order;
+    const int32_t fi = cfg->dims[l], fo = cfg->dims[l + 1], wb = fo * g->b;
+    const int64_t rows = (int64_t)g->blk.n_own * g->b;
+    const float *w = theta + dgcn_model_param_offset(cfg, l);
+    const int64_t wsz = (int64_t)fi * fo;
+    float *db = dw + (K + 1) * wsz;
+    for (int64_t r = 0; r < rows; r++)
+        for (int32_t j = 0; j < fo; j++) db[j] += dz[r * fo + j];
+    const float *dp = dz; /* dP_k, own rows */
+    for (int k = 0; k <= K; k++) {
+        s_input_matmul_backward(g, l, w + k * wsz, dw + k * wsz, dp, dhd, fo);
+        if (k == K) break;
+        float *full = g->pk[k & 1]; /* A_hat^T dP_k over own + halo rows */
+        dgcn_spmm(full, &g->at, dp, wb);
+        DGCN_CHECK(s_exchange(g, l * K + (K - 1 - k), DGCN_PHASE_BACKWARD, full, wb));
+        dp = full;
+    }
+    return DGCN_OK;
+fail:
+    return rc;
+}
+
+/* Regression loss of the output z (n, c) against y: fills ev's sums, and dz = 2 (z - y) * scale
+ * when dz is not NULL. */
+static void s_mse(float *dz, const float *z, const float *y, int64_t n, float scale,
+                  dgcn_eval *ev) {
+    double sq = 0.0, ab = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        float e = z[i] - y[i];
+        sq += (double)e * e;
+        ab += fabs((double)e);
+        if (dz) dz[i] = 2.0f * e * scale;
+    }
+    if (ev) {
+        ev->sq_sum += sq;
+        ev->abs_sum += ab;
+        ev->n_values += n;
+    }
+}
+
 int dgcn_gcn_forward(dgcn_gcn *g, const float *theta, int training, uint64_t seed, int64_t iter,
                      dgcn_eval *ev) {
     int rc;
@@ -265,7 +426,7 @@ int dgcn_gcn_forward(dgcn_gcn *g, const float *theta, int training, uint64_t see
     const dgcn_model_config *cfg = &g->cfg;
     const dgcn_block *blk = &g->blk;
     const int L = cfg->n_layers;
-    const int32_t n = blk->n_own;
+    const int32_t n = blk->n_own, nb = blk->n_own * g->b;
     const float p = training ? cfg->dropout : 0.0f;
     const int drop = p > 0.0f;
     g->trained = 0;
@@ -273,39 +434,56 @@ int dgcn_gcn_forward(dgcn_gcn *g, const float *theta, int training, uint64_t see
     g->drop_scale = drop ? 1.0f / (1.0f - p) : 1.0f;
     if (ev) memset(ev, 0, sizeof *ev);
 
+    /* Layer 0's input: the sparse features' dropped values, or dropout of the dense input. */
+    if (blk->xd) {
+        g->hd[0] = blk->xd;
+        if (drop) {
+            dgcn_dropout_forward(g->hd_buf[0], blk->xd, n, g->b * cfg->dims[0], blk->gid, p, seed,
+                                 iter, 0);
+            g->hd[0] = g->hd_buf[0];
+        }
+    }
     for (int l = 0; l < L; l++) {
         const int32_t fi = cfg->dims[l], fo = cfg->dims[l + 1];
         const float *w = theta + dgcn_model_param_offset(cfg, l);
         float *m = g->m[l];
-        /* M_l = dropout(H_l) W_l over the own rows. */
-        if (l == 0) {
+        float *z = l == L - 1 ? g->logits : g->h[l + 1];
+        if (l == 0 && !blk->xd) {
+            /* M_0 = dropout(X) W_0 (the filter's W_0,0), recording dropout(X)'s values. */
             dgcn_sparse_dropout_matmul_forward(m, drop ? g->xd_val : NULL, blk->x, w, fo, blk->gid,
                                                p, seed, iter, 0);
             g->x_used = drop ? g->xd_val : blk->x->val;
-        } else {
-            dgcn_matmul_forward(m, g->hd[l], w, n, fi, fo);
+        } else if (cfg->kind != DGCN_MODEL_FILTER) {
+            dgcn_matmul_forward(m, g->hd[l], w, nb, fi, fo);
         }
-        /* Z_l = A_hat M_l (GCN, halo rows from the neighbours) or M_l (MLP). */
-        float *z = l == L - 1 ? g->logits : g->h[l + 1];
-        if (cfg->kind == DGCN_MODEL_GCN) {
-            DGCN_CHECK(s_exchange(g, l, DGCN_PHASE_FORWARD, m, fo));
-            dgcn_spmm(z, blk->a, m, fo);
+        /* Z_l = A_hat M_l (GCN, halo rows from the neighbours), M_l (MLP), or the filter. */
+        if (cfg->kind == DGCN_MODEL_FILTER) {
+            DGCN_CHECK(s_filter_forward(g, l, theta, z));
+        } else if (cfg->kind == DGCN_MODEL_GCN) {
+            DGCN_CHECK(s_exchange(g, l, DGCN_PHASE_FORWARD, m, fo * g->b));
+            dgcn_spmm(z, blk->a, m, fo * g->b);
         } else {
-            memcpy(z, m, (size_t)n * (size_t)fo * sizeof *z);
+            memcpy(z, m, (size_t)nb * (size_t)fo * sizeof *z);
         }
         if (l < L - 1) {
-            dgcn_relu_forward(z, z, (int64_t)n * fo);
+            dgcn_relu_forward(z, z, (int64_t)nb * fo);
             if (drop) {
-                dgcn_dropout_forward(g->hd_buf[l + 1], z, n, fo, blk->gid, p, seed, iter, l + 1);
+                dgcn_dropout_forward(g->hd_buf[l + 1], z, n, g->b * fo, blk->gid, p, seed, iter,
+                                     l + 1);
                 g->hd[l + 1] = g->hd_buf[l + 1];
             } else {
                 g->hd[l + 1] = z;
             }
         }
     }
-    const float grad_scale = blk->n_train_global > 0 ? 1.0f / (float)blk->n_train_global : 0.0f;
-    dgcn_softmax_xent(training ? g->dlogits : NULL, g->logits, blk->label, blk->split, n,
-                      cfg->dims[L], grad_scale, ev);
+    if (blk->y) {
+        s_mse(training ? g->dlogits : NULL, g->logits, blk->y, (int64_t)nb * cfg->dims[L],
+              (float)(1.0 / blk->n_values_global), ev);
+    } else {
+        const float grad_scale = blk->n_train_global > 0 ? 1.0f / (float)blk->n_train_global : 0.0f;
+        dgcn_softmax_xent(training ? g->dlogits : NULL, g->logits, blk->label, blk->split, n,
+                          cfg->dims[L], grad_scale, ev);
+    }
     g->trained = training != 0;
     return DGCN_OK;
 fail:
@@ -322,35 +500,37 @@ int dgcn_gcn_backward(dgcn_gcn *g, const float *theta, float *grad) {
                               "to differentiate",
                               (long long)g->iter);
     const dgcn_model_config *cfg = &g->cfg;
-    const dgcn_block *blk = &g->blk;
     const int L = cfg->n_layers;
-    const int32_t n = blk->n_own;
+    const int32_t nb = g->blk.n_own * g->b;
     memset(grad, 0, (size_t)dgcn_model_n_params(cfg) * sizeof *grad);
 
-    const float *dz = g->dlogits; /* (n, dims[l+1]) gradient w.r.t. Z_l */
+    const float *dz = g->dlogits; /* (nb, dims[l+1]) gradient w.r.t. Z_l */
     for (int l = L - 1; l >= 0; l--) {
         const int32_t fi = cfg->dims[l], fo = cfg->dims[l + 1];
         const float *w = theta + dgcn_model_param_offset(cfg, l);
         float *dw = grad + dgcn_model_param_offset(cfg, l);
-        /* dM_l = A_hat^T dZ_l over own + halo rows; the hook settles the halo rows. */
-        const float *dm = dz;
-        if (cfg->kind == DGCN_MODEL_GCN) {
-            dgcn_spmm(g->dm, &g->at, dz, fo);
-            DGCN_CHECK(s_exchange(g, l, DGCN_PHASE_BACKWARD, g->dm, fo));
-            dm = g->dm;
-        }
-        if (l == 0) {
-            dgcn_sparse_matmul_backward(dw, blk->x, g->x_used, dm, fo);
+        float *dhd = l > 0 ? g->dhd : NULL;
+        if (dhd) memset(dhd, 0, (size_t)nb * (size_t)fi * sizeof *dhd);
+        if (cfg->kind == DGCN_MODEL_FILTER) {
+            DGCN_CHECK(s_filter_backward(g, l, theta, dz, dw, dhd));
         } else {
-            memset(g->dhd, 0, (size_t)n * (size_t)fi * sizeof *g->dhd);
-            dgcn_matmul_backward(g->dhd, dw, dm, g->hd[l], w, n, fi, fo);
+            /* dM_l = A_hat^T dZ_l over own + halo rows; the hook settles the halo rows. */
+            const float *dm = dz;
+            if (cfg->kind == DGCN_MODEL_GCN) {
+                dgcn_spmm(g->dm, &g->at, dz, fo * g->b);
+                DGCN_CHECK(s_exchange(g, l, DGCN_PHASE_BACKWARD, g->dm, fo * g->b));
+                dm = g->dm;
+            }
+            s_input_matmul_backward(g, l, w, dw, dm, dhd, fo);
+        }
+        if (l > 0) {
             float *dz_next = g->dz[l & 1];
-            dgcn_relu_dropout_backward(dz_next, g->dhd, g->hd[l], g->drop_scale, (int64_t)n * fi);
+            dgcn_relu_dropout_backward(dz_next, g->dhd, g->hd[l], g->drop_scale, (int64_t)nb * fi);
             dz = dz_next;
         }
     }
-    const float wd = blk->reg_share * cfg->weight_decay;
-    if (wd != 0.0f) dgcn_axpy(grad, wd, theta, (int64_t)cfg->dims[0] * cfg->dims[1]);
+    const float wd = g->blk.reg_share * cfg->weight_decay;
+    if (wd != 0.0f) dgcn_axpy(grad, wd, theta, (int64_t)s_terms(cfg) * cfg->dims[0] * cfg->dims[1]);
     return DGCN_OK;
 fail:
     return rc;

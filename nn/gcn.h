@@ -9,6 +9,11 @@
  *
  * Layer l (PAPER.md): M = dropout(H_l) W_l; Z = A_hat M; H_{l+1} = ReLU(Z) (no ReLU on the output,
  * which feeds softmax cross-entropy). The MLP skips A_hat (Z = M) and never exchanges.
+ * The graph filter of order K (kind DGCN_MODEL_FILTER, the paper's traffic model) has
+ *   Z = sum_{k=0..K} A_hat^k Hd W_{l,k} + b_l,
+ * evaluated as K nested products (Horner): P_K = Hd W_K, P_k = Hd W_k + A_hat P_{k+1}, Z = P_0 + b,
+ * so a layer makes K forward and K backward exchanges of width dims[l+1], each exact. K = 0 is a
+ * linear (per node) layer; K = 1 with W_{l,0} = 0 and b = 0 is the GCN layer.
  * Dropout masks are counter-based (nn/kernels.h), keyed by (seed, iteration, layer, global node id,
  * column), so a distributed run draws exactly the centralized run's masks.
  *
@@ -17,7 +22,8 @@
  * gradients add up to the centralized ones (reg_share = 1/M for M agents).
  *
  * Parameters are one contiguous vector: W_0 (dims[0], dims[1]) row-major, then W_1, ... No biases
- * (as in Kipf and Welling's reference code). All work memory is allocated by dgcn_gcn_new; forward
+ * (as in Kipf and Welling's reference code). A filter layer l holds W_{l,0} .. W_{l,K}
+ * (dims[l], dims[l+1]) each, then its bias b_l (dims[l+1]); weight decay covers layer 0's W_{0,k}. All work memory is allocated by dgcn_gcn_new; forward
  * and backward allocate nothing. */
 #ifndef DGCN_NN_GCN_H
 #define DGCN_NN_GCN_H
@@ -27,8 +33,13 @@
 #include <stdint.h>
 
 #define DGCN_MAX_LAYERS 8
+#define DGCN_MAX_ORDER 8 /* largest filter order K */
 
-typedef enum dgcn_model_kind { DGCN_MODEL_GCN = 0, DGCN_MODEL_MLP = 1 } dgcn_model_kind;
+typedef enum dgcn_model_kind {
+    DGCN_MODEL_GCN = 0,
+    DGCN_MODEL_MLP = 1,
+    DGCN_MODEL_FILTER = 2 /* graph filter of order cfg.order, with biases */
+} dgcn_model_kind;
 
 typedef struct dgcn_model_config {
     dgcn_model_kind kind;
@@ -36,6 +47,7 @@ typedef struct dgcn_model_config {
     int32_t dims[DGCN_MAX_LAYERS + 1]; /* dims[0] = features, dims[L] = classes */
     float dropout;                     /* drop probability on every layer's input (0.5) */
     float weight_decay;                /* L2 on W_0 (5e-4) */
+    int32_t order;                     /* filter order K in [0, DGCN_MAX_ORDER] (FILTER only) */
 } dgcn_model_config;
 
 /* Kipf and Welling's setup for d features and c classes: 2 layers, 16 hidden, dropout 0.5, 5e-4. */
@@ -45,12 +57,20 @@ int dgcn_model_config_check(const dgcn_model_config *cfg);
 /* Number of floats in the parameter vector, and where layer l's W_l starts in it. */
 int64_t dgcn_model_n_params(const dgcn_model_config *cfg);
 int64_t dgcn_model_param_offset(const dgcn_model_config *cfg, int layer);
-/* Glorot-uniform initialization of theta (n_params floats) from (seed, DGCN_STREAM_INIT). */
+/* Glorot-uniform initialization of theta (n_params floats) from (seed, DGCN_STREAM_INIT); filter
+ * biases start at 0. */
 void dgcn_model_init(const dgcn_model_config *cfg, float *theta, uint64_t seed);
+/* Halo exchanges per layer: 0 (MLP), 1 (GCN), K (filter of order K). */
+int dgcn_model_hops(const dgcn_model_config *cfg);
+/* The widths of one pass's forward exchanges in order (as many as n_layers * hops, at most
+ * DGCN_MAX_LAYERS * DGCN_MAX_ORDER) into widths; returns their number. The backward pass makes
+ * the same exchanges in reverse. */
+int dgcn_model_exchange_widths(const dgcn_model_config *cfg, int32_t *widths);
 
 typedef enum dgcn_phase { DGCN_PHASE_FORWARD = 0, DGCN_PHASE_BACKWARD = 1 } dgcn_phase;
 
-/* The exchange hook. rows is (n_own + n_halo, width), row-major.
+/* The exchange hook. rows is (n_own + n_halo, width), row-major. layer numbers the exchange
+ * within the pass: l for the GCN, l * K + j for hop j of a filter layer l of order K.
  * FORWARD: rows [0, n_own) hold this block's M; the hook sends the boundary rows each neighbour
  *   needs and fills rows [n_own, n_own + n_halo) with the neighbours' rows.
  * BACKWARD: rows hold this block's partial gradient w.r.t. M over own and halo rows; the hook sends
@@ -63,19 +83,30 @@ typedef struct dgcn_block {
     int32_t n_own;          /* rows owned */
     int32_t n_halo;         /* halo columns of a (0 when centralized) */
     const dgcn_csr *a;      /* (n_own, n_own + n_halo) rows of A_hat; NULL for the MLP */
-    const dgcn_csr *x;      /* (n_own, dims[0]) features, preprocessed */
+    const dgcn_csr *x;      /* (n_own, dims[0]) features, preprocessed; NULL when xd is set */
     const int32_t *gid;     /* (n_own) global node ids (dropout keys) */
-    const int32_t *label;   /* (n_own) class or -1 */
-    const uint8_t *split;   /* (n_own) enum dgcn_split */
+    const int32_t *label;   /* (n_own) class or -1; may be NULL for regression */
+    const uint8_t *split;   /* (n_own) enum dgcn_split; may be NULL for regression */
     int32_t n_train_global; /* training nodes in the whole graph (loss normalizer) */
     float reg_share;        /* this block's share of the weight decay (1 centralized, 1/M) */
+    /* Regression on a batch of graph signals (y != NULL): every pass reads xd and y afresh, so the
+     * caller refills them between passes. The loss is sum (Z - y)^2 / n_values_global over the
+     * block; every exchange carries the batch (width batch * dims[l+1]). */
+    int32_t batch;          /* signals per pass (0 means 1); > 1 needs xd */
+    const float *xd;        /* (n_own, batch, dims[0]) dense input, or NULL: x */
+    const float *y;         /* (n_own, batch, dims[L]) targets, or NULL: classification */
+    double n_values_global; /* regression: target values of the batch in the whole graph */
 } dgcn_block;
 
-/* Per-split sums over the block, indexed by enum dgcn_split (index 0 unused). */
+/* Per-split sums over the block, indexed by enum dgcn_split (index 0 unused); regression fills
+ * the last three instead. */
 typedef struct dgcn_eval {
     double loss_sum[4]; /* summed cross-entropy (not divided) */
     int32_t correct[4]; /* argmax == label */
     int32_t count[4];   /* labelled nodes */
+    double sq_sum;      /* regression: sum of (Z - y)^2 */
+    double abs_sum;     /* regression: sum of |Z - y| */
+    int64_t n_values;   /* regression: target values summed over */
 } dgcn_eval;
 
 typedef struct dgcn_gcn dgcn_gcn;
@@ -95,7 +126,7 @@ int dgcn_gcn_forward(dgcn_gcn *g, const float *theta, int training, uint64_t see
  * this block's loss (see above) with respect to theta. */
 int dgcn_gcn_backward(dgcn_gcn *g, const float *theta, float *grad);
 
-/* The block's output logits (n_own, dims[L]) from the last forward. */
+/* The block's output logits (n_own, batch, dims[L]) from the last forward. */
 const float *dgcn_gcn_logits(const dgcn_gcn *g);
 
 #endif

@@ -928,6 +928,7 @@ START_TEST(test_run_config_from_ctl) {
     a.dropout_seed = 12;
     a.report_params = 1;
     strcpy(a.plan, "/runs/x/plan");
+    a.model.order = 3;
     dgcn_ctl_config ok;
     dgcn_run_config_to_ctl(&a, &ok);
     ck_assert_msg(dgcn_run_config_from_ctl(&b, &ok) == DGCN_OK, "%s", dgcn_error_msg());
@@ -938,9 +939,10 @@ START_TEST(test_run_config_from_ctl) {
     ck_assert(b.iterations == 200 && b.eval_every == 20 && b.final_mixing == 5);
     ck_assert(b.init_seed == 11 && b.dropout_seed == 12 && b.training == 0 && b.report_params == 1);
     ck_assert_str_eq(b.plan, "/runs/x/plan");
+    ck_assert_int_eq(b.model.order, 3);
 
     /* one bad field at a time: DGCN_EINVAL naming it, *c untouched */
-    enum { N_BAD = 28 };
+    enum { N_BAD = 30 };
     dgcn_ctl_config bad[N_BAD];
     const char *field[N_BAD];
     int n = 0;
@@ -953,7 +955,7 @@ START_TEST(test_run_config_from_ctl) {
     } while (0)
     S_BAD("mode", c->mode = 2);
     S_BAD("mode", c->mode = -1);
-    S_BAD("model", c->model = 2);
+    S_BAD("model", c->model = 3); /* 2 is the filter */
     S_BAD("dims", c->n_dims = 1);
     S_BAD("dims", c->n_dims = DGCN_MAX_LAYERS + 2);
     S_BAD("dims", c->dims[1] = 0);
@@ -979,6 +981,8 @@ START_TEST(test_run_config_from_ctl) {
     S_BAD("report_params", c->report_params = 2);
     S_BAD("report_params", c->report_params = -1);
     S_BAD("plan", memset(c->plan, 'p', sizeof c->plan));
+    S_BAD("order", c->order = -1);
+    S_BAD("order", c->order = DGCN_MAX_ORDER + 1);
 #undef S_BAD
     ck_assert_int_eq(n, N_BAD);
     for (int i = 0; i < n; i++) {

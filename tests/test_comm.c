@@ -981,6 +981,7 @@ static void s_pb_full_config(Dgcnpb__RunConfig *pb, int32_t *dims /* (3) */) {
     S_PUT(dropout_seed, 7);
     S_PUT(training, 0);
     S_PUT(report_params, 1);
+    S_PUT(order, 1);
 #undef S_PUT
     pb->plan = "";
 }
@@ -1015,7 +1016,7 @@ START_TEST(test_config_missing_field) {
     ck_assert_msg(strstr(dgcn_error_msg(), "no config"), "%s", dgcn_error_msg());
     /* each field of the descriptor left out in turn */
     const ProtobufCMessageDescriptor *d = &dgcnpb__run_config__descriptor;
-    ck_assert_uint_eq(d->n_fields, 21);
+    ck_assert_uint_eq(d->n_fields, 22);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         cfg = full;

@@ -224,6 +224,42 @@ START_TEST(test_verify_mpi) {
 }
 END_TEST
 
+/* Graph filters of order 1..3 over zmq: exact, and K exchanges per layer each way, each as many
+ * bytes as order 1's, all of them in the plan's prediction (verify PASSes only when equal). */
+START_TEST(test_verify_filter_orders) {
+    static const char *orders[] = {"1", "2", "3"};
+    char *out = malloc(S_OUT_CAP), dir[128];
+    s_mkdtemp(dir, sizeof dir, "f");
+    double fwd[3];
+    for (int i = 0; i < 3; i++) {
+        char *argv[] = {DGCN_BINARY,
+                        "verify",
+                        "--agents",
+                        "3",
+                        "--transport",
+                        "zmq",
+                        S_GEN,
+                        "--order",
+                        (char *)orders[i],
+                        "--training",
+                        "--deadline-ms",
+                        "10000",
+                        "--out",
+                        dir,
+                        NULL};
+        int st = s_run(argv, out, 60);
+        ck_assert_msg(st == 0, "verify --order %s exited %d:\n%s", orders[i], st, out);
+        s_check_verify(out, 3);
+        ck_assert_msg(strstr(out, "filter of order"), "not the filter:\n%s", out);
+        fwd[i] = s_number_after(out, "halo_fwd ");
+    }
+    ck_assert_double_eq(fwd[1], 2 * fwd[0]);
+    ck_assert_double_eq(fwd[2], 3 * fwd[0]);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 START_TEST(test_verify_cora_partitioners) {
     char path[1024];
     if (!dgcn_test_dataset("cora", path, sizeof path)) return;
@@ -761,6 +797,7 @@ static Suite *s_suite(void) {
         {"verify_zmq", test_verify_zmq, 0, 120},
         {"verify_mpi", test_verify_mpi, 0, 120},
         {"verify_cora_partitioners", test_verify_cora_partitioners, 0, 240},
+        {"verify_filter_orders", test_verify_filter_orders, 0, 120},
         {"verify_missing_link", test_verify_missing_link, 0, 60},
         {"verify_relay", test_verify_relay, 3, 120},
         {"kill_agent_mid_train", test_kill_agent_mid_train, 0, 90},

@@ -529,6 +529,27 @@ static void s_problem_free(s_problem *pr) {
 
 /* The double-precision reference: the loss J(theta) of PAPER.md with dropout masks from the
  * documented keys; logits (n, c) and grad (n_params) when not NULL. */
+/* y = a_hat^k x for x (n, w): k products with the dense A_hat (or its transpose, equal here). */
+static void s_ref_power(const s_problem *pr, int k, const double *x, double *y, int32_t w) {
+    const int32_t n = pr->n;
+    double *t = s_xcalloc((size_t)n * w, sizeof *t);
+    memcpy(y, x, (size_t)n * w * sizeof *y);
+    for (int step = 0; step < k; step++) {
+        memset(t, 0, (size_t)n * w * sizeof *t);
+        for (int32_t i = 0; i < n; i++)
+            for (int32_t q = 0; q < n; q++)
+                if (pr->a_hat[(size_t)i * n + q] != 0.0)
+                    for (int32_t j = 0; j < w; j++)
+                        t[(size_t)i * w + j] += pr->a_hat[(size_t)i * n + q] * y[(size_t)q * w + j];
+        memcpy(y, t, (size_t)n * w * sizeof *y);
+    }
+    free(t);
+}
+
+/* The reference's loss. With s_ref_y set it is the mean squared error over all n * c outputs
+ * (regression), else the cross-entropy over the training nodes. */
+static const double *s_ref_y;
+
 static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, const double *theta,
                           uint64_t seed, int64_t iter, int training, float reg_share,
                           double *logits, double *grad) {
@@ -548,12 +569,32 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
                 hd[l][(size_t)i * fi + k] = keep ? h[(size_t)i * fi + k] * scale : 0.0;
             }
         double *m = s_xcalloc((size_t)n * fo, sizeof(double));
-        for (int32_t i = 0; i < n; i++)
+        z[l] = s_xcalloc((size_t)n * fo, sizeof(double));
+        if (cfg->kind == DGCN_MODEL_FILTER) {
+            /* z = sum_k A_hat^k (hd W_k) + b, each power applied literally. */
+            double *t = s_xcalloc((size_t)n * fo, sizeof(double));
+            for (int kk = 0; kk <= cfg->order; kk++) {
+                const double *wk = w + (size_t)kk * fi * fo;
+                memset(m, 0, (size_t)n * fo * sizeof(double));
+                for (int32_t i = 0; i < n; i++)
+                    for (int32_t k = 0; k < fi; k++)
+                        for (int32_t j = 0; j < fo; j++)
+                            m[(size_t)i * fo + j] += hd[l][(size_t)i * fi + k] *
+                                                     wk[(size_t)k * fo + j];
+                s_ref_power(pr, kk, m, t, fo);
+                for (int64_t i = 0; i < (int64_t)n * fo; i++) z[l][i] += t[i];
+            }
+            const double *b = w + (size_t)(cfg->order + 1) * fi * fo;
+            for (int32_t i = 0; i < n; i++)
+                for (int32_t j = 0; j < fo; j++) z[l][(size_t)i * fo + j] += b[j];
+            free(t);
+        }
+        for (int32_t i = 0; i < n && cfg->kind != DGCN_MODEL_FILTER; i++)
             for (int32_t k = 0; k < fi; k++)
                 for (int32_t j = 0; j < fo; j++)
                     m[(size_t)i * fo + j] += hd[l][(size_t)i * fi + k] * w[(size_t)k * fo + j];
-        z[l] = s_xcalloc((size_t)n * fo, sizeof(double));
-        if (cfg->kind == DGCN_MODEL_GCN) {
+        if (cfg->kind == DGCN_MODEL_FILTER) {
+        } else if (cfg->kind == DGCN_MODEL_GCN) {
             for (int32_t i = 0; i < n; i++)
                 for (int32_t k = 0; k < n; k++)
                     if (pr->a_hat[(size_t)i * n + k] != 0.0)
@@ -576,7 +617,12 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
     const int32_t c = cfg->dims[L];
     double *out = z[L - 1], J = 0.0;
     double *dz = s_xcalloc((size_t)n * c, sizeof(double));
-    for (int32_t i = 0; i < n; i++) {
+    for (int64_t i = 0; s_ref_y && i < (int64_t)n * c; i++) {
+        double e = out[i] - s_ref_y[i];
+        J += e * e / ((double)n * c);
+        dz[i] = 2.0 * e / ((double)n * c);
+    }
+    for (int32_t i = 0; i < n && !s_ref_y; i++) {
         if (pr->split[i] != DGCN_SPLIT_TRAIN || pr->label[i] < 0) continue;
         double mx = out[(size_t)i * c], s = 0;
         for (int j = 1; j < c; j++) mx = fmax(mx, out[(size_t)i * c + j]);
@@ -587,7 +633,9 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
         dz[(size_t)i * c + pr->label[i]] -= 1.0 / pr->n_train;
     }
     double reg = 0;
-    for (int64_t i = 0; i < (int64_t)cfg->dims[0] * cfg->dims[1]; i++) reg += theta[i] * theta[i];
+    const int64_t n_decay = (int64_t)(cfg->kind == DGCN_MODEL_FILTER ? cfg->order + 1 : 1) *
+                            cfg->dims[0] * cfg->dims[1];
+    for (int64_t i = 0; i < n_decay; i++) reg += theta[i] * theta[i];
     J += reg_share * cfg->weight_decay / 2.0 * reg;
     if (logits) memcpy(logits, out, (size_t)n * c * sizeof(double));
     if (grad) {
@@ -597,7 +645,27 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
             const double *w = theta + dgcn_model_param_offset(cfg, l);
             double *dw = grad + dgcn_model_param_offset(cfg, l);
             double *dm = s_xcalloc((size_t)n * fo, sizeof(double));
-            if (cfg->kind == DGCN_MODEL_GCN) {
+            double *dhs = s_xcalloc((size_t)n * fi, sizeof(double)); /* dL/d hd */
+            const int terms = cfg->kind == DGCN_MODEL_FILTER ? cfg->order + 1 : 1;
+            for (int kk = 0; kk < terms && cfg->kind == DGCN_MODEL_FILTER; kk++) {
+                const double *wk = w + (size_t)kk * fi * fo;
+                double *dwk = dw + (size_t)kk * fi * fo;
+                s_ref_power(pr, kk, dz, dm, fo); /* A_hat is symmetric */
+                for (int32_t i = 0; i < n; i++)
+                    for (int32_t k = 0; k < fi; k++)
+                        for (int32_t j = 0; j < fo; j++) {
+                            dwk[(size_t)k * fo + j] += hd[l][(size_t)i * fi + k] *
+                                                       dm[(size_t)i * fo + j];
+                            dhs[(size_t)i * fi + k] += dm[(size_t)i * fo + j] *
+                                                       wk[(size_t)k * fo + j];
+                        }
+                if (kk == cfg->order)
+                    for (int32_t i = 0; i < n; i++)
+                        for (int32_t j = 0; j < fo; j++)
+                            dw[(size_t)terms * fi * fo + j] += dz[(size_t)i * fo + j];
+            }
+            if (cfg->kind == DGCN_MODEL_FILTER) {
+            } else if (cfg->kind == DGCN_MODEL_GCN) {
                 for (int32_t i = 0; i < n; i++)
                     for (int32_t k = 0; k < n; k++)
                         if (pr->a_hat[(size_t)i * n + k] != 0.0)
@@ -607,32 +675,31 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
             } else {
                 memcpy(dm, dz, (size_t)n * fo * sizeof(double));
             }
-            for (int32_t i = 0; i < n; i++)
+            for (int32_t i = 0; i < n && cfg->kind != DGCN_MODEL_FILTER; i++)
                 for (int32_t k = 0; k < fi; k++)
-                    for (int32_t j = 0; j < fo; j++)
+                    for (int32_t j = 0; j < fo; j++) {
                         dw[(size_t)k * fo + j] += hd[l][(size_t)i * fi + k] *
                                                   dm[(size_t)i * fo + j];
+                        dhs[(size_t)i * fi + k] += dm[(size_t)i * fo + j] * w[(size_t)k * fo + j];
+                    }
             free(dz);
             dz = NULL;
             if (l > 0) {
                 dz = s_xcalloc((size_t)n * fi, sizeof(double));
                 for (int32_t i = 0; i < n; i++)
                     for (int32_t k = 0; k < fi; k++) {
-                        double s = 0;
-                        for (int32_t j = 0; j < fo; j++)
-                            s += dm[(size_t)i * fo + j] * w[(size_t)k * fo + j];
-                        /* dropout' then ReLU' at Z_{l-1} */
                         size_t ik = (size_t)i * fi + k;
+                        double s = dhs[ik];
+                        /* dropout' then ReLU' at Z_{l-1} */
                         int kept = p == 0.0 ||
                                    dgcn_dropout_unit(dgcn_dropout_row_key(seed, iter, l, i),
                                                      (uint32_t)k) >= (float)p;
                         dz[ik] = kept && z[l - 1][ik] > 0 ? s * scale : 0.0;
                     }
             }
-            free(dm);
+            free(dm), free(dhs);
         }
-        for (int64_t i = 0; i < (int64_t)cfg->dims[0] * cfg->dims[1]; i++)
-            grad[i] += reg_share * cfg->weight_decay * theta[i];
+        for (int64_t i = 0; i < n_decay; i++) grad[i] += reg_share * cfg->weight_decay * theta[i];
     }
     free(dz);
     for (int l = 0; l < L; l++) free(hd[l]), free(z[l]);
@@ -641,7 +708,8 @@ static double s_reference(const s_problem *pr, const dgcn_model_config *cfg, con
 
 /* The model's logits and gradient against the reference, and the reference gradient against central
  * differences of the reference loss; dropout on, weight decay on, fixed (seed, iter). */
-static void s_check_model(dgcn_model_kind kind, int n_layers) {
+/* With order, the filter of that order; with regress, dense input and squared-error targets. */
+static void s_check_model_full(dgcn_model_kind kind, int n_layers, int order, int regress) {
     s_problem pr;
     s_problem_make(&pr, 24, 10, 4, 11 + (uint64_t)n_layers);
     dgcn_model_config cfg = dgcn_model_defaults(kind, pr.d, pr.c);
@@ -650,6 +718,7 @@ static void s_check_model(dgcn_model_kind kind, int n_layers) {
     if (n_layers == 3) cfg.dims[2] = 5;
     cfg.dims[n_layers] = pr.c;
     cfg.weight_decay = 0.05f; /* large enough to matter in the check */
+    cfg.order = order;
     ck_assert_int_eq(dgcn_model_config_check(&cfg), DGCN_OK);
     int64_t np = dgcn_model_n_params(&cfg);
     float *theta = s_xcalloc((size_t)np, sizeof *theta),
@@ -658,17 +727,37 @@ static void s_check_model(dgcn_model_kind kind, int n_layers) {
     double *fd = s_xcalloc((size_t)np, sizeof *fd);
     double *lref = s_xcalloc((size_t)pr.n * pr.c, sizeof *lref);
     dgcn_model_init(&cfg, theta, 5);
+    /* Nonzero biases, so no ReLU input sits exactly on the kink (a fully dropped row). */
+    for (int l = 0; l < n_layers && kind == DGCN_MODEL_FILTER; l++)
+        for (int32_t j = 0; j < cfg.dims[l + 1]; j++)
+            theta[dgcn_model_param_offset(&cfg, l) +
+                  (int64_t)(order + 1) * cfg.dims[l] * cfg.dims[l + 1] + j] = 0.2f *
+                                                                              (float)cos(1.3 * j +
+                                                                                         l);
     for (int64_t i = 0; i < np; i++) thd[i] = theta[i] *= 2.0f; /* livelier activations */
+    float *xf = s_xcalloc((size_t)pr.n * pr.d, sizeof *xf), *yf = NULL;
+    double *yd = NULL;
+    for (int64_t i = 0; i < (int64_t)pr.n * pr.d; i++) xf[i] = (float)pr.x[i];
+    if (regress) {
+        yf = s_xcalloc((size_t)pr.n * pr.c, sizeof *yf);
+        yd = s_xcalloc((size_t)pr.n * pr.c, sizeof *yd);
+        for (int64_t i = 0; i < (int64_t)pr.n * pr.c; i++)
+            yd[i] = yf[i] = (float)sin(0.7 * (double)i);
+    }
+    s_ref_y = yd;
     const float reg_share = 0.5f;
     dgcn_block blk = {.n_own = pr.n,
                       .n_halo = 0,
-                      .a = kind == DGCN_MODEL_GCN ? &pr.a_csr : NULL,
-                      .x = &pr.x_csr,
+                      .a = kind != DGCN_MODEL_MLP ? &pr.a_csr : NULL,
+                      .x = regress ? NULL : &pr.x_csr,
                       .gid = pr.gid,
                       .label = pr.label,
                       .split = pr.split,
                       .n_train_global = pr.n_train,
-                      .reg_share = reg_share};
+                      .reg_share = reg_share,
+                      .xd = regress ? xf : NULL,
+                      .y = yf,
+                      .n_values_global = (double)pr.n * pr.c};
     dgcn_gcn *g = NULL;
     ck_assert_int_eq(dgcn_gcn_new(&g, &cfg, &blk, NULL, NULL), DGCN_OK);
     const uint64_t seed = 1234;
@@ -680,11 +769,15 @@ static void s_check_model(dgcn_model_kind kind, int n_layers) {
     ck_assert_double_le(s_rel_err_fd(dgcn_gcn_logits(g), lref, (int64_t)pr.n * pr.c), 1e-5);
     ck_assert_double_le(s_rel_err_fd(grad, gref, np), 1e-5);
     double reg = 0;
-    for (int64_t i = 0; i < (int64_t)cfg.dims[0] * cfg.dims[1]; i++) reg += thd[i] * thd[i];
-    double Jmodel = ev.loss_sum[DGCN_SPLIT_TRAIN] / pr.n_train +
+    const int64_t n_decay = (int64_t)(kind == DGCN_MODEL_FILTER ? order + 1 : 1) * cfg.dims[0] *
+                            cfg.dims[1];
+    for (int64_t i = 0; i < n_decay; i++) reg += thd[i] * thd[i];
+    double Jmodel = (regress ? ev.sq_sum / ((double)pr.n * pr.c)
+                             : ev.loss_sum[DGCN_SPLIT_TRAIN] / pr.n_train) +
                     reg_share * cfg.weight_decay / 2 * reg;
     ck_assert_double_le(fabs(Jmodel - J), 1e-5 * fabs(J));
-    ck_assert_int_eq(ev.count[DGCN_SPLIT_TRAIN], pr.n_train);
+    if (regress) ck_assert_int_eq(ev.n_values, (int64_t)pr.n * pr.c);
+    else ck_assert_int_eq(ev.count[DGCN_SPLIT_TRAIN], pr.n_train);
     const double eps = 1e-6;
     for (int64_t i = 0; i < np; i++) {
         double keep = thd[i];
@@ -721,12 +814,30 @@ static void s_check_model(dgcn_model_kind kind, int n_layers) {
     dgcn_gcn_destroy(&g);
     ck_assert_ptr_null(g);
     free(theta), free(grad), free(thd), free(gref), free(fd), free(lref);
+    free(xf), free(yf), free(yd);
+    s_ref_y = NULL;
     s_problem_free(&pr);
+}
+
+static void s_check_model(dgcn_model_kind kind, int n_layers) {
+    s_check_model_full(kind, n_layers, 1, 0);
 }
 
 START_TEST(test_gcn_grad) {
     s_check_model(DGCN_MODEL_GCN, 2);
     s_check_model(DGCN_MODEL_GCN, 3);
+}
+END_TEST
+
+/* The graph filter of orders 0..3 (order 0: the linear model), on classification and on
+ * regression with dense input, against the reference and central differences. */
+START_TEST(test_filter_grad) {
+    for (int k = 0; k <= 3; k++) {
+        s_check_model_full(DGCN_MODEL_FILTER, 2, k, 0);
+        s_check_model_full(DGCN_MODEL_FILTER, 1, k, 1);
+        s_check_model_full(DGCN_MODEL_FILTER, 2, k, 1);
+    }
+    s_check_model_full(DGCN_MODEL_GCN, 2, 1, 1);
 }
 END_TEST
 
@@ -754,6 +865,7 @@ typedef struct s_part {
     dgcn_csr a, x;
     int32_t *gid, *label, *halo_gid;
     uint8_t *split;
+    float *xb, *yb; /* regression: the block's rows of the signals and targets */
     dgcn_gcn *g;
     const float *theta;
     float *grad;
@@ -863,13 +975,26 @@ static void s_part_free(s_part *pt) {
     s_csr_free(&pt->a);
     s_csr_free(&pt->x);
     free(pt->gid), free(pt->label), free(pt->split), free(pt->halo_gid), free(pt->grad);
+    free(pt->xb), free(pt->yb);
 }
 
 /* Blocks in threads vs the centralized model: logits, summed gradients and loss sums. */
-static void s_check_blocks(int n_blocks, int n_layers) {
+/* kind and order choose the model; batch > 0 runs regression on that many signals (dense input
+ * and targets, a function of the node and the signal). */
+static void s_check_blocks_full(int n_blocks, int n_layers, dgcn_model_kind kind, int order,
+                                int batch) {
     s_problem pr;
     s_problem_make(&pr, 60, 12, 5, 100 + (uint64_t)n_blocks);
-    dgcn_model_config cfg = dgcn_model_defaults(DGCN_MODEL_GCN, pr.d, pr.c);
+    dgcn_model_config cfg = dgcn_model_defaults(kind, pr.d, pr.c);
+    cfg.order = order;
+    const int B = batch > 0 ? batch : 1;
+    float *xb = NULL, *yb = NULL; /* (n, B, d), (n, B, c) */
+    if (batch > 0) {
+        xb = s_xcalloc((size_t)pr.n * B * pr.d, sizeof *xb);
+        yb = s_xcalloc((size_t)pr.n * B * pr.c, sizeof *yb);
+        for (int64_t i = 0; i < (int64_t)pr.n * B * pr.d; i++) xb[i] = (float)cos(0.37 * i);
+        for (int64_t i = 0; i < (int64_t)pr.n * B * pr.c; i++) yb[i] = (float)sin(0.11 * i);
+    }
     cfg.n_layers = n_layers;
     cfg.dims[1] = 16;
     if (n_layers == 3) cfg.dims[2] = 7;
@@ -888,7 +1013,11 @@ static void s_check_blocks(int n_blocks, int n_layers) {
                      .label = pr.label,
                      .split = pr.split,
                      .n_train_global = pr.n_train,
-                     .reg_share = 1.0f};
+                     .reg_share = 1.0f,
+                     .batch = batch,
+                     .xd = xb,
+                     .y = yb,
+                     .n_values_global = (double)pr.n * B * pr.c};
     dgcn_gcn *central = NULL;
     dgcn_eval cev;
     ck_assert_int_eq(dgcn_gcn_new(&central, &cfg, &cb, NULL, NULL), DGCN_OK);
@@ -901,7 +1030,7 @@ static void s_check_blocks(int n_blocks, int n_layers) {
     int *owner = s_xcalloc((size_t)pr.n, sizeof *owner);
     for (int32_t i = 0; i < pr.n; i++)
         owner[i] = i < n_blocks ? i : (int)dgcn_rng_below(&rng, (uint64_t)n_blocks);
-    s_shared sh = {.n = pr.n, .n_blocks = n_blocks, .max_w = 16};
+    s_shared sh = {.n = pr.n, .n_blocks = n_blocks, .max_w = 16 * B};
     pthread_barrier_init(&sh.bar, NULL, (unsigned)n_blocks);
     sh.glob = s_xcalloc((size_t)pr.n * sh.max_w, sizeof *sh.glob);
     s_part parts[S_MAX_BLOCKS];
@@ -913,6 +1042,22 @@ static void s_check_blocks(int n_blocks, int n_layers) {
         s_part_make(&parts[b], &pr, owner, b);
         parts[b].sh = &sh;
         parts[b].blk.reg_share = 1.0f / (float)n_blocks;
+        if (batch > 0) { /* the block's own rows of the signals */
+            s_part *pt = &parts[b];
+            pt->xb = s_xcalloc((size_t)pt->blk.n_own * B * pr.d, sizeof *pt->xb);
+            pt->yb = s_xcalloc((size_t)pt->blk.n_own * B * pr.c, sizeof *pt->yb);
+            for (int32_t r = 0; r < pt->blk.n_own; r++) {
+                memcpy(pt->xb + (size_t)r * B * pr.d, xb + (size_t)pt->gid[r] * B * pr.d,
+                       (size_t)B * pr.d * sizeof *xb);
+                memcpy(pt->yb + (size_t)r * B * pr.c, yb + (size_t)pt->gid[r] * B * pr.c,
+                       (size_t)B * pr.c * sizeof *yb);
+            }
+            pt->blk.batch = batch;
+            pt->blk.x = NULL;
+            pt->blk.xd = pt->xb;
+            pt->blk.y = pt->yb;
+            pt->blk.n_values_global = (double)pr.n * B * pr.c;
+        }
         parts[b].theta = theta;
         parts[b].grad = s_xcalloc((size_t)np, sizeof *parts[b].grad);
         parts[b].seed = seed;
@@ -925,20 +1070,21 @@ static void s_check_blocks(int n_blocks, int n_layers) {
     for (int b = 0; b < n_blocks; b++)
         ck_assert_int_eq(pthread_create(&th[b], NULL, s_part_run, &parts[b]), 0);
     for (int b = 0; b < n_blocks; b++) pthread_join(th[b], NULL);
-    double num = 0, den = 0, loss = 0;
+    double num = 0, den = 0, loss = 0, sq = 0;
     int32_t count = 0, correct = 0;
     for (int b = 0; b < n_blocks; b++) {
         s_part *pt = &parts[b];
         ck_assert_int_eq(pt->rc_fwd, DGCN_OK);
         ck_assert_int_eq(pt->rc_bwd, DGCN_OK);
         const float *lb = dgcn_gcn_logits(pt->g);
+        const int32_t w = B * pr.c;
         for (int32_t r = 0; r < pt->blk.n_own; r++)
-            for (int32_t j = 0; j < pr.c; j++) {
-                double dv = (double)lb[(size_t)r * pr.c + j] - lc[(size_t)pt->gid[r] * pr.c + j];
+            for (int32_t j = 0; j < w; j++) {
+                double dv = (double)lb[(size_t)r * w + j] - lc[(size_t)pt->gid[r] * w + j];
                 num += dv * dv;
-                den += (double)lc[(size_t)pt->gid[r] * pr.c + j] *
-                       lc[(size_t)pt->gid[r] * pr.c + j];
+                den += (double)lc[(size_t)pt->gid[r] * w + j] * lc[(size_t)pt->gid[r] * w + j];
             }
+        sq += pt->ev.sq_sum;
         dgcn_axpy(gsum, 1.0f, pt->grad, np);
         loss += pt->ev.loss_sum[DGCN_SPLIT_TRAIN];
         count += pt->ev.count[DGCN_SPLIT_TEST];
@@ -949,6 +1095,8 @@ static void s_check_blocks(int n_blocks, int n_layers) {
     ck_assert_double_le(s_rel_err_ff(gsum, gc, np), 1e-5);
     ck_assert_double_le(fabs(loss - cev.loss_sum[DGCN_SPLIT_TRAIN]),
                         1e-5 * cev.loss_sum[DGCN_SPLIT_TRAIN]);
+    ck_assert_double_le(fabs(sq - cev.sq_sum), 1e-5 * cev.sq_sum + 1e-12);
+    if (batch > 0) ck_assert_double_gt(cev.sq_sum, 0.0);
     ck_assert_int_eq(count, cev.count[DGCN_SPLIT_TEST]);
     ck_assert_int_eq(correct, cev.correct[DGCN_SPLIT_TEST]);
     /* A block alone (its own gradient) is not the centralized gradient: the check has teeth. */
@@ -958,9 +1106,13 @@ static void s_check_blocks(int n_blocks, int n_layers) {
         free(sh.contrib[b]);
     }
     pthread_barrier_destroy(&sh.bar);
-    free(sh.glob), free(owner), free(theta), free(gc), free(gsum);
+    free(sh.glob), free(owner), free(theta), free(gc), free(gsum), free(xb), free(yb);
     dgcn_gcn_destroy(&central);
     s_problem_free(&pr);
+}
+
+static void s_check_blocks(int n_blocks, int n_layers) {
+    s_check_blocks_full(n_blocks, n_layers, DGCN_MODEL_GCN, 1, 0);
 }
 
 START_TEST(test_block_invariant) {
@@ -968,6 +1120,18 @@ START_TEST(test_block_invariant) {
     s_check_blocks(3, 2);
     s_check_blocks(2, 3);
     s_check_blocks(3, 3);
+}
+END_TEST
+
+/* The filter's K exchanges per layer are exact: orders 2 and 3, classification and a regression
+ * batch of 4 signals (exchanges 4 signals wide). */
+START_TEST(test_filter_blocks) {
+    s_check_blocks_full(3, 2, DGCN_MODEL_FILTER, 2, 0);
+    s_check_blocks_full(2, 2, DGCN_MODEL_FILTER, 3, 0);
+    s_check_blocks_full(3, 2, DGCN_MODEL_FILTER, 0, 4);
+    s_check_blocks_full(3, 2, DGCN_MODEL_FILTER, 2, 4);
+    s_check_blocks_full(3, 1, DGCN_MODEL_FILTER, 3, 2);
+    s_check_blocks_full(2, 2, DGCN_MODEL_GCN, 1, 3);
 }
 END_TEST
 
@@ -1239,7 +1403,9 @@ static Suite *s_suite(void) {
         {"xent", test_xent, 0, 0},
         {"gcn_grad", test_gcn_grad, 0, 0},
         {"mlp_grad", test_mlp_grad, 0, 0},
+        {"filter_grad", test_filter_grad, 0, 0},
         {"block_invariant", test_block_invariant, 0, 0},
+        {"filter_blocks", test_filter_blocks, 0, 0},
         {"hook_calls", test_hook_calls, 0, 0},
         {"config", test_config, 0, 0},
         {"bad_block", test_bad_block, 0, 0},

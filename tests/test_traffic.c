@@ -1,0 +1,281 @@
+/* tests/test_traffic.c: traffic series (graph/traffic.h) and the traffic experiment command:
+ * the .npz reader on archives the tests write and on one np.savez archive held as bytes, its errors,
+ * the from,to,cost reader, the samples (windows, 6:2:2 split in time order, z-score from the
+ * training part), the generator, and `dgcn traffic` end to end on a small sensor graph. */
+#include "coordinator/commands.h"
+#include "core/error.h"
+#include "graph/traffic.h"
+#include "tests/testutil.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* np.savez(f, data=np.arange(12.0).reshape(3, 2, 2) * 0.5 - 1) with numpy 1.24 (zip64 extra). */
+static const unsigned char s_numpy_npz[] =
+    "\x50\x4b\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00\x1e\x05\x3b\x01"
+    "\xe0\x00\x00\x00\xe0\x00\x00\x00\x08\x00\x14\x00\x64\x61\x74\x61\x2e\x6e"
+    "\x70\x79\x01\x00\x10\x00\xe0\x00\x00\x00\x00\x00\x00\x00\xe0\x00\x00\x00"
+    "\x00\x00\x00\x00\x93\x4e\x55\x4d\x50\x59\x01\x00\x76\x00\x7b\x27\x64\x65"
+    "\x73\x63\x72\x27\x3a\x20\x27\x3c\x66\x38\x27\x2c\x20\x27\x66\x6f\x72\x74"
+    "\x72\x61\x6e\x5f\x6f\x72\x64\x65\x72\x27\x3a\x20\x46\x61\x6c\x73\x65\x2c"
+    "\x20\x27\x73\x68\x61\x70\x65\x27\x3a\x20\x28\x33\x2c\x20\x32\x2c\x20\x32"
+    "\x29\x2c\x20\x7d\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20"
+    "\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20"
+    "\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20\x20"
+    "\x20\x20\x20\x20\x20\x0a\x00\x00\x00\x00\x00\x00\xf0\xbf\x00\x00\x00\x00"
+    "\x00\x00\xe0\xbf\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    "\xe0\x3f\x00\x00\x00\x00\x00\x00\xf0\x3f\x00\x00\x00\x00\x00\x00\xf8\x3f"
+    "\x00\x00\x00\x00\x00\x00\x00\x40\x00\x00\x00\x00\x00\x00\x04\x40\x00\x00"
+    "\x00\x00\x00\x00\x08\x40\x00\x00\x00\x00\x00\x00\x0c\x40\x00\x00\x00\x00"
+    "\x00\x00\x10\x40\x00\x00\x00\x00\x00\x00\x12\x40\x50\x4b\x01\x02\x14\x03"
+    "\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00\x1e\x05\x3b\x01\xe0\x00\x00\x00"
+    "\xe0\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x01"
+    "\x00\x00\x00\x00\x64\x61\x74\x61\x2e\x6e\x70\x79\x50\x4b\x05\x06\x00\x00"
+    "\x00\x00\x01\x00\x01\x00\x36\x00\x00\x00\x1a\x01\x00\x00\x00\x00";
+
+static void s_tmpdir(char *buf, size_t cap) {
+    snprintf(buf, cap, "/tmp/dgcn-traffic-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(buf));
+}
+
+static void s_rm_rf(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static void s_write(const char *path, const void *bytes, size_t n) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+}
+
+START_TEST(npz_numpy_archive) {
+    char dir[64], path[128];
+    s_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/pems.npz", dir);
+    s_write(path, s_numpy_npz, sizeof s_numpy_npz - 1);
+    dgcn_traffic_series s;
+    ck_assert_msg(dgcn_traffic_read_npz(&s, path) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_int_eq(s.t, 3);
+    ck_assert_int_eq(s.n, 2);
+    ck_assert_int_eq(s.f, 2);
+    ck_assert_int_eq(s.generated, 0);
+    for (int i = 0; i < 12; i++) ck_assert_float_eq(s.data[i], 0.5f * (float)i - 1.0f);
+    dgcn_traffic_series_fini(&s);
+    s_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(npz_roundtrip) {
+    char dir[64], path[128];
+    s_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/x.npz", dir);
+    dgcn_traffic_series a = {.t = 5, .n = 3, .f = 2};
+    a.data = calloc(30, sizeof *a.data);
+    for (int i = 0; i < 30; i++) a.data[i] = (float)i * 1.25f - 7.0f;
+    ck_assert_msg(dgcn_traffic_write_npz(&a, path) == DGCN_OK, "%s", dgcn_error_msg());
+    dgcn_traffic_series b;
+    ck_assert_msg(dgcn_traffic_read_npz(&b, path) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert(b.t == 5 && b.n == 3 && b.f == 2);
+    ck_assert_int_eq(memcmp(a.data, b.data, 30 * sizeof *a.data), 0);
+    dgcn_traffic_series_fini(&b);
+    /* numpy reads what we write (when Debian's python3 with numpy is there). */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "test -x /usr/bin/python3 && /usr/bin/python3 -c 'import numpy' 2>/dev/null && "
+             "/usr/bin/python3 -c \"import numpy as np; d = np.load('%s')['data']; "
+             "assert d.shape == (5, 3, 2) and d[4, 2, 1] == 29 * 1.25 - 7\"",
+             path);
+    int st = system(cmd);
+    if (st != 0) fprintf(stderr, "numpy cross-check skipped or failed (status %d)\n", st);
+    free(a.data);
+    s_rm_rf(dir);
+}
+END_TEST
+
+/* Writes bytes b[0..n) with one change at offset `at` (when at >= 0) and expects the reader to fail
+ * with code naming the path and `want`. */
+static void s_expect_bad(const char *dir, const unsigned char *b, size_t n, long at,
+                         unsigned char val, int code, const char *want) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/bad.npz", dir);
+    unsigned char *c = malloc(n + 1);
+    memcpy(c, b, n);
+    if (at >= 0) c[at] = val;
+    s_write(path, c, n);
+    dgcn_traffic_series s;
+    ck_assert_int_eq(dgcn_traffic_read_npz(&s, path), code);
+    ck_assert_msg(strstr(dgcn_error_msg(), path), "'%s' does not name the file", dgcn_error_msg());
+    ck_assert_msg(strstr(dgcn_error_msg(), want), "'%s' does not say '%s'", dgcn_error_msg(), want);
+    free(c);
+}
+
+/* The first occurrence of needle[0..k) in b[0..n), or NULL. */
+static const unsigned char *s_find(const unsigned char *b, size_t n, const char *needle, size_t k) {
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(b + i, needle, k)) return b + i;
+    return NULL;
+}
+
+START_TEST(npz_rejects) {
+    char dir[64], path[128];
+    s_tmpdir(dir, sizeof dir);
+    const unsigned char *b = s_numpy_npz;
+    const size_t n = sizeof s_numpy_npz - 1;
+    s_expect_bad(dir, b, n, 8, 8, DGCN_EFORMAT, "compressed");       /* method 8 (deflate) */
+    s_expect_bad(dir, b, n, 30, 'x', DGCN_EFORMAT, "no member 'data'"); /* xata.npy */
+    s_expect_bad(dir, b, n, 0, 'Q', DGCN_EFORMAT, "not a zip");
+    s_expect_bad(dir, b, n / 2, -1, 0, DGCN_EFORMAT, "truncated");
+    const unsigned char *descr = s_find(b, n, "<f8", 3);
+    ck_assert_ptr_nonnull(descr);
+    s_expect_bad(dir, b, n, descr - b + 1, 'c', DGCN_EFORMAT, "dtype");
+    const unsigned char *fo = s_find(b, n, "False", 5);
+    s_expect_bad(dir, b, n, fo - b, 'T', DGCN_EFORMAT, "Fortran");
+    const unsigned char *shape = s_find(b, n, "(3, 2, 2)", 9);
+    s_expect_bad(dir, b, n, shape - b + 1, '4', DGCN_EFORMAT, "needs");
+    snprintf(path, sizeof path, "%s/none.npz", dir);
+    dgcn_traffic_series s;
+    ck_assert_int_eq(dgcn_traffic_read_npz(&s, path), DGCN_EIO);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), path));
+    s_rm_rf(dir);
+}
+END_TEST
+
+static int s_read_csv(const char *dir, const char *text, int32_t n, dgcn_csr *adj, char *path,
+                      size_t cap) {
+    snprintf(path, cap, "%s/d.csv", dir);
+    s_write(path, text, strlen(text));
+    return dgcn_traffic_read_graph(adj, path, n);
+}
+
+START_TEST(csv_graph) {
+    char dir[64], path[128];
+    s_tmpdir(dir, sizeof dir);
+    dgcn_csr adj;
+    /* repeated links in both directions count once */
+    ck_assert_msg(s_read_csv(dir, "from,to,cost\n0,1,10.5\n1,2,3\n1,0,10.5\n0,1,10.5\r\n3,2,1e2\n",
+                             0, &adj, path, sizeof path) == DGCN_OK,
+                  "%s", dgcn_error_msg());
+    ck_assert_int_eq(adj.n_rows, 4);
+    ck_assert_int_eq(adj.nnz, 6);
+    dgcn_csr_fini(&adj);
+    ck_assert_int_eq(s_read_csv(dir, "from,to,cost\n0,1,1\n", 5, &adj, path, sizeof path), DGCN_OK);
+    ck_assert_int_eq(adj.n_rows, 5);
+    dgcn_csr_fini(&adj);
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"a,b,c\n0,1,1\n", ":1: expected the header"},
+        {"from,to,cost\n0,1,1\n0;2;1\n", ":3: expected 'from,to,cost'"},
+        {"from,to,cost\n0,1\n", ":2: expected"},
+        {"from,to,cost\n0,1,x\n", ":2: expected"},
+        {"from,to,cost\n0,9,1\n", ":2: sensor id 9 outside [0, 5)"},
+        {"from,to,cost\n-1,2,1\n", ":2: sensor id -1"},
+        {"from,to,cost\n2,2,1\n", ":2: link from sensor 2 to itself"},
+        {"", "empty file"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(s_read_csv(dir, bad[i].text, 5, &adj, path, sizeof path), DGCN_EFORMAT);
+        ck_assert_msg(strstr(dgcn_error_msg(), path) && strstr(dgcn_error_msg(), bad[i].want),
+                      "case %zu: '%s' lacks '%s'", i, dgcn_error_msg(), bad[i].want);
+        dgcn_csr_fini(&adj);
+    }
+    s_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(samples_windows_split_zscore) {
+    dgcn_traffic_series s = {.t = 40, .n = 3, .f = 2};
+    s.data = calloc(240, sizeof *s.data);
+    for (int t = 0; t < 40; t++)
+        for (int i = 0; i < 3; i++) {
+            s.data[(t * 3 + i) * 2] = (float)(t * 10 + i); /* feature 0 */
+            s.data[(t * 3 + i) * 2 + 1] = -1000.0f;        /* feature 1 is ignored */
+        }
+    dgcn_traffic_samples p;
+    ck_assert_int_eq(dgcn_traffic_prepare(&p, &s, 4), DGCN_OK);
+    ck_assert_int_eq(p.n_samples, 36);
+    ck_assert_int_eq(p.n_train, 21);
+    ck_assert_int_eq(p.n_val, 7);
+    ck_assert_int_eq(p.n_test, 8);
+    /* mean and std over steps 0 .. n_train + lags - 1 = 24 of feature 0 only */
+    double sum = 0, sq = 0;
+    for (int t = 0; t < 25; t++)
+        for (int i = 0; i < 3; i++) sum += t * 10 + i, sq += (double)(t * 10 + i) * (t * 10 + i);
+    double mean = sum / 75, sd = sqrt(sq / 75 - mean * mean);
+    ck_assert_double_eq_tol(p.mean, mean, 1e-9);
+    ck_assert_double_eq_tol(p.std, sd, 1e-9);
+    int32_t first[2] = {0, 30}, gid[2] = {2, 0};
+    float x[2 * 2 * 4], y[2 * 2];
+    dgcn_traffic_fill(&p, first, 2, gid, 2, x, y);
+    /* row 0 = sensor 2, sample 30: steps 30..33 -> target step 34 */
+    for (int j = 0; j < 4; j++)
+        ck_assert_float_eq_tol(x[1 * 4 + j], (float)(((30 + j) * 10 + 2 - mean) / sd), 1e-5f);
+    ck_assert_float_eq_tol(y[1], (float)((34 * 10 + 2 - mean) / sd), 1e-5f);
+    ck_assert_float_eq_tol(y[2], (float)((4 * 10 + 0 - mean) / sd), 1e-5f);
+    dgcn_traffic_samples_fini(&p);
+    s.t = 8;
+    ck_assert_int_eq(dgcn_traffic_prepare(&p, &s, 4), DGCN_EINVAL);
+    free(s.data);
+}
+END_TEST
+
+/* A ring of n sensors with chords. */
+static void s_ring_graph(dgcn_csr *adj, int32_t n) {
+    int32_t u[256], v[256], m = 0;
+    for (int32_t i = 0; i < n; i++) u[m] = i, v[m] = (i + 1) % n, m++;
+    ck_assert_int_eq(dgcn_csr_from_edges(adj, n, u, v, m), DGCN_OK);
+}
+
+START_TEST(generator_cycles) {
+    dgcn_csr adj;
+    s_ring_graph(&adj, 12);
+    dgcn_traffic_series a, b, c;
+    const int32_t T = 288 * 8;
+    ck_assert_int_eq(dgcn_traffic_generate(&a, &adj, T, 5), DGCN_OK);
+    ck_assert_int_eq(dgcn_traffic_generate(&b, &adj, T, 5), DGCN_OK);
+    ck_assert_int_eq(dgcn_traffic_generate(&c, &adj, T, 6), DGCN_OK);
+    ck_assert(a.generated == 1 && a.t == T && a.n == 12 && a.f == 1);
+    ck_assert_int_eq(memcmp(a.data, b.data, (size_t)T * 12 * sizeof *a.data), 0);
+    ck_assert_int_ne(memcmp(a.data, c.data, (size_t)T * 12 * sizeof *a.data), 0);
+    /* daily cycle: a day apart is much closer than half a day apart (weekdays 0..3) */
+    double d_day = 0, d_half = 0, lo = INFINITY;
+    for (int32_t t = 0; t < 288 * 3; t++)
+        for (int32_t i = 0; i < 12; i++) {
+            d_day += fabs(a.data[(size_t)t * 12 + i] - a.data[(size_t)(t + 288) * 12 + i]);
+            d_half += fabs(a.data[(size_t)t * 12 + i] - a.data[(size_t)(t + 144) * 12 + i]);
+            lo = fmin(lo, a.data[(size_t)t * 12 + i]);
+        }
+    ck_assert_double_lt(d_day, 0.6 * d_half);
+    ck_assert_double_ge(lo, 0.0);
+    /* weekly cycle: the weekend (days 5, 6) carries less than the weekdays */
+    double wk = 0, we = 0;
+    for (int32_t t = 0; t < 288 * 7; t++)
+        for (int32_t i = 0; i < 12; i++)
+            *(t / 288 >= 5 ? &we : &wk) += a.data[(size_t)t * 12 + i];
+    ck_assert_double_lt(we / 2, 0.9 * wk / 5);
+    dgcn_traffic_series_fini(&a), dgcn_traffic_series_fini(&b), dgcn_traffic_series_fini(&c);
+    ck_assert_int_eq(dgcn_traffic_generate(&a, &adj, 5, 1), DGCN_EINVAL);
+    dgcn_csr_fini(&adj);
+}
+END_TEST
+
+static Suite *s_suite(void) {
+    const dgcn_test_case cases[] = {
+        {"npz_numpy_archive", npz_numpy_archive, 0, 0},
+        {"npz_roundtrip", npz_roundtrip, 0, 0},
+        {"npz_rejects", npz_rejects, 0, 0},
+        {"csv_graph", csv_graph, 0, 0},
+        {"samples_windows_split_zscore", samples_windows_split_zscore, 0, 0},
+        {"generator_cycles", generator_cycles, 0, 0},
+    };
+    return DGCN_TEST_SUITE("traffic", cases);
+}
+
+int main(void) { return dgcn_test_run(s_suite()); }

@@ -476,6 +476,7 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
     a->max_width = 1;
     for (int l = 1; l <= model->n_layers; l++)
         if (model->dims[l] > a->max_width) a->max_width = model->dims[l];
+    if (a->opts.batch > 1) a->max_width *= a->opts.batch;
     DGCN_ALLOC(a->halo_off, a->n_nb);
     int64_t halo_floats = 0;
     for (int32_t i = 0; i < a->n_nb; i++) {
@@ -508,6 +509,11 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
     a->blk.split = shard->split;
     a->blk.n_train_global = shard->n_train_global;
     a->blk.reg_share = 1.0f / (float)shard->n_agents;
+    a->blk.batch = a->opts.batch;
+    a->blk.xd = a->opts.xd;
+    a->blk.y = a->opts.y;
+    a->blk.n_values_global = a->opts.n_values_global;
+    if (a->opts.xd) a->blk.x = NULL;
     rc = dgcn_gcn_new(&a->gcn, model, &a->blk, a->rounds > 0 ? s_exchange_relay : s_exchange, a);
     if (rc != DGCN_OK) {
         dgcn_error_wrap(rc, "agent %d: ", shard->agent);

@@ -50,6 +50,12 @@ typedef struct dgcn_agent_opts {
     dgcn_consensus_config consensus; /* optimizer; grad_scale 0 means M (shard's n_agents) */
     uint64_t init_seed;              /* Glorot init of theta (same seed on every agent) */
     uint64_t dropout_seed;           /* dropout masks, keyed with the iteration */
+    /* Regression on batches of graph signals (y != NULL; nn/gcn.h): every pass reads xd and y,
+     * which the caller owns and refills between calls; exchanges are batch times wider. */
+    int32_t batch;          /* signals per pass (0 or 1: one) */
+    const float *xd;        /* (n_own, batch, d) inputs of the own nodes, or NULL: the shard's x */
+    const float *y;         /* (n_own, batch, c) targets, or NULL: classification */
+    double n_values_global; /* target values of a batch over all agents (the loss normalizer) */
 } dgcn_agent_opts;
 
 /* DGD step 0.1 (constant), grad_scale M, seeds 1. */

@@ -19,6 +19,9 @@ static const dgcn_command s_commands[] = {
      "split a dataset among agents and write one shard file per agent"},
     {"study", dgcn_cmd_study,
      "train over many topologies and link-removal fractions and compare them in one table"},
+    {"traffic", dgcn_cmd_traffic,
+     "graph-signal regression on a sensor graph: graph filters of order K, centralized and over "
+     "agents"},
 };
 static const int s_n_commands = (int)(sizeof s_commands / sizeof s_commands[0]);
 

@@ -17,6 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef S_RHO
+#define S_RHO 0.3
+#define S_SIGMA 0.5
+#define S_C1 0.5
+#define S_C2 1.5
+#define S_AMP 0.25
+#define S_C0 0.3
+#define S_SCALE 250.0
+#endif
+
 void dgcn_traffic_series_fini(dgcn_traffic_series *s) {
     if (!s) return;
     free(s->data);
@@ -87,8 +97,10 @@ static int s_parse_npy(dgcn_traffic_series *s, const char *path, const unsigned 
     const char *fo = strstr(hdr, "'fortran_order':");
     const char *sh = strstr(hdr, "'shape':");
     if (!d || !fo || !sh)
-        return dgcn_error_set(DGCN_EFORMAT, "%s: data.npy header lacks descr, fortran_order or "
-                                            "shape: %s", path, hdr);
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "%s: data.npy header lacks descr, fortran_order or "
+                              "shape: %s",
+                              path, hdr);
     d += strlen("'descr':");
     while (*d == ' ') d++;
     int size = 0, is_float = 0;
@@ -97,8 +109,8 @@ static int s_parse_npy(dgcn_traffic_series *s, const char *path, const unsigned 
     else if (!strncmp(d, "'<i4'", 5)) size = 4;
     else if (!strncmp(d, "'<i8'", 5)) size = 8;
     else
-        return dgcn_error_set(DGCN_EFORMAT,
-                              "%s: data.npy dtype %.8s is not <f4, <f8, <i4 or <i8", path, d);
+        return dgcn_error_set(DGCN_EFORMAT, "%s: data.npy dtype %.8s is not <f4, <f8, <i4 or <i8",
+                              path, d);
     fo += strlen("'fortran_order':");
     while (*fo == ' ') fo++;
     if (strncmp(fo, "False", 5) != 0)
@@ -210,15 +222,17 @@ int dgcn_traffic_read_npz(dgcn_traffic_series *s, const char *path) {
         }
         if (!strcmp(name, "data.npy")) {
             if (method != 0) {
-                rc = dgcn_error_set(DGCN_EFORMAT,
-                                    "%s: member data.npy is compressed (method %u); only stored "
-                                    "members are read: re-save with numpy.savez, not savez_compressed",
-                                    path, method);
+                rc = dgcn_error_set(
+                    DGCN_EFORMAT,
+                    "%s: member data.npy is compressed (method %u); only stored "
+                    "members are read: re-save with numpy.savez, not savez_compressed",
+                    path, method);
                 goto fail;
             }
             if (csize != usize) {
-                rc = dgcn_error_set(DGCN_EFORMAT, "%s: stored member data.npy has sizes %llu != %llu",
-                                    path, (unsigned long long)csize, (unsigned long long)usize);
+                rc = dgcn_error_set(DGCN_EFORMAT,
+                                    "%s: stored member data.npy has sizes %llu != %llu", path,
+                                    (unsigned long long)csize, (unsigned long long)usize);
                 goto fail;
             }
             DGCN_CHECK(s_parse_npy(s, path, buf + data_off, csize));
@@ -252,15 +266,20 @@ static uint32_t s_crc32(const unsigned char *p, size_t n, uint32_t crc) {
     return ~crc;
 }
 
-static void s_put16(unsigned char *b, uint32_t v) { b[0] = (unsigned char)v, b[1] = (unsigned char)(v >> 8); }
-static void s_put32(unsigned char *b, uint32_t v) { s_put16(b, v & 0xFFFF), s_put16(b + 2, v >> 16); }
+static void s_put16(unsigned char *b, uint32_t v) {
+    b[0] = (unsigned char)v, b[1] = (unsigned char)(v >> 8);
+}
+static void s_put32(unsigned char *b, uint32_t v) {
+    s_put16(b, v & 0xFFFF), s_put16(b + 2, v >> 16);
+}
 
 int dgcn_traffic_write_npz(const dgcn_traffic_series *s, const char *path) {
     int rc = DGCN_OK;
     unsigned char *npy = NULL;
     FILE *f = NULL;
     char hdr[256];
-    int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d), }",
+    int hl = snprintf(hdr, sizeof hdr,
+                      "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d), }",
                       (int)s->t, (int)s->n, (int)s->f);
     int total_h = 10 + hl + 1;
     int pad = (64 - total_h % 64) % 64;
@@ -299,9 +318,11 @@ int dgcn_traffic_write_npz(const dgcn_traffic_series *s, const char *path) {
         rc = dgcn_error_set(DGCN_EIO, "%s: cannot create: %s", path, strerror(errno));
         goto fail;
     }
-    if (fwrite(lh, 1, sizeof lh, f) != sizeof lh || fwrite(name, 1, strlen(name), f) != strlen(name) ||
-        fwrite(npy, 1, npy_len, f) != npy_len || fwrite(ch, 1, sizeof ch, f) != sizeof ch ||
-        fwrite(name, 1, strlen(name), f) != strlen(name) || fwrite(eo, 1, sizeof eo, f) != sizeof eo) {
+    if (fwrite(lh, 1, sizeof lh, f) != sizeof lh ||
+        fwrite(name, 1, strlen(name), f) != strlen(name) || fwrite(npy, 1, npy_len, f) != npy_len ||
+        fwrite(ch, 1, sizeof ch, f) != sizeof ch ||
+        fwrite(name, 1, strlen(name), f) != strlen(name) ||
+        fwrite(eo, 1, sizeof eo, f) != sizeof eo) {
         rc = dgcn_error_set(DGCN_EIO, "%s: write failed", path);
         goto fail;
     }
@@ -393,7 +414,8 @@ int dgcn_traffic_read_graph(dgcn_csr *adj, const char *path, int32_t n) {
         goto fail;
     }
     if (lineno == 0) {
-        rc = dgcn_error_set(DGCN_EFORMAT, "%s: empty file (expected the header from,to,cost)", path);
+        rc = dgcn_error_set(DGCN_EFORMAT, "%s: empty file (expected the header from,to,cost)",
+                            path);
         goto fail;
     }
     fclose(f);
@@ -427,24 +449,78 @@ static double s_daily(double x) {
     return 0.15 + 0.45 * day + 0.5 * morning + 0.6 * evening;
 }
 
+/* The sensors exactly two hops from each sensor of adj, as a CSR pattern (values unused).
+ * O(sum over i of deg(i) * max deg). */
+static int s_two_hop(dgcn_csr *out, const dgcn_csr *adj) {
+    int rc = DGCN_OK;
+    const int32_t n = adj->n_rows;
+    int32_t *mark = NULL, *list = NULL;
+    int64_t cap = 0, nnz = 0;
+    memset(out, 0, sizeof *out);
+    DGCN_ALLOC(mark, n);
+    for (int32_t i = 0; i < n; i++) mark[i] = -1;
+    DGCN_ALLOC(out->rowptr, (size_t)n + 1);
+    for (int32_t i = 0; i < n; i++) {
+        mark[i] = i;
+        for (int64_t k = adj->rowptr[i]; k < adj->rowptr[i + 1]; k++) mark[adj->col[k]] = i;
+        for (int64_t k = adj->rowptr[i]; k < adj->rowptr[i + 1]; k++) {
+            int32_t j = adj->col[k];
+            for (int64_t q = adj->rowptr[j]; q < adj->rowptr[j + 1]; q++) {
+                int32_t h = adj->col[q];
+                if (mark[h] == i) continue;
+                mark[h] = i;
+                if (nnz == cap) {
+                    cap = cap ? 2 * cap : 1024;
+                    int32_t *nl = realloc(list, (size_t)cap * sizeof *list);
+                    if (!nl) {
+                        rc = dgcn_error_set(DGCN_ENOMEM, "traffic generator: out of memory");
+                        goto fail;
+                    }
+                    list = nl;
+                }
+                list[nnz++] = h;
+            }
+        }
+        out->rowptr[i + 1] = nnz;
+    }
+    out->n_rows = out->n_cols = n;
+    out->nnz = nnz;
+    out->col = list;
+    list = NULL;
+fail:
+    free(mark);
+    free(list);
+    return rc;
+}
+
+/* y_i = mean of v over the pattern's row i (0 for an empty row). */
+static void s_row_mean(double *y, const dgcn_csr *m, const double *v) {
+    for (int32_t i = 0; i < m->n_rows; i++) {
+        double a = 0.0;
+        for (int64_t k = m->rowptr[i]; k < m->rowptr[i + 1]; k++) a += v[m->col[k]];
+        int64_t c = m->rowptr[i + 1] - m->rowptr[i];
+        y[i] = c > 0 ? a / (double)c : 0.0;
+    }
+}
+
 int dgcn_traffic_generate(dgcn_traffic_series *s, const dgcn_csr *adj, int32_t t, uint64_t seed) {
     int rc = DGCN_OK;
-    double *level = NULL, *phase = NULL, *e = NULL, *h1 = NULL, *h2 = NULL, *ring = NULL;
-    dgcn_csr an;
-    memset(&an, 0, sizeof an);
+    double *level = NULL, *phase = NULL, *e = NULL, *m1 = NULL, *m2 = NULL, *ring = NULL;
+    dgcn_csr hop2;
+    memset(&hop2, 0, sizeof hop2);
     memset(s, 0, sizeof *s);
     if (!adj || adj->n_rows <= 0 || adj->n_rows != adj->n_cols)
         return dgcn_error_set(DGCN_EINVAL, "traffic generator: needs a square sensor graph");
     if (t < 20) return dgcn_error_set(DGCN_EINVAL, "traffic generator: %d steps (at least 20)", t);
     const int32_t n = adj->n_rows;
     const int lag_max = 3; /* disturbances reach 1-hop neighbours after 1 step, 2-hop after 2 */
-    DGCN_CHECK(dgcn_csr_gcn_norm(&an, adj));
+    DGCN_CHECK(s_two_hop(&hop2, adj));
     DGCN_ALLOC(s->data, (size_t)t * n);
     DGCN_ALLOC(level, n);
     DGCN_ALLOC(phase, n);
     DGCN_ALLOC(e, n);
-    DGCN_ALLOC(h1, n);
-    DGCN_ALLOC(h2, n);
+    DGCN_ALLOC(m1, n);
+    DGCN_ALLOC(m2, n);
     DGCN_ALLOC(ring, (size_t)lag_max * n); /* the last lag_max disturbance vectors */
     s->t = t, s->n = n, s->f = 1, s->generated = 1;
     dgcn_rng rng;
@@ -453,7 +529,8 @@ int dgcn_traffic_generate(dgcn_traffic_series *s, const dgcn_csr *adj, int32_t t
         level[i] = 150.0 + 250.0 * dgcn_rng_uniform(&rng);
         phase[i] = (dgcn_rng_uniform(&rng) - 0.5) * (1.0 / 24); /* +- 30 minutes */
     }
-    const double rho = 0.8, sigma = 0.35, c1 = 0.9, c2 = 0.9, noise = 0.08;
+    /* d(t) = e(t) + c1 mean_{1 hop} e(t-1) + c2 mean_{2 hops} e(t-2); flow = base (1 + amp d). */
+    const double rho = S_RHO, sigma = S_SIGMA, c1 = S_C1, c2 = S_C2, amp = S_AMP, noise = 0.01;
     const double p_incident = 2.0 / (288.0 * 7.0); /* about two per sensor and week */
     for (int32_t step = 0; step < t; step++) {
         /* Local disturbances: AR(1) plus incidents (a drop that decays over about an hour). */
@@ -463,36 +540,27 @@ int dgcn_traffic_generate(dgcn_traffic_series *s, const dgcn_csr *adj, int32_t t
         }
         double *cur = ring + (size_t)(step % lag_max) * n;
         memcpy(cur, e, (size_t)n * sizeof *e);
-        /* Spread: 1-hop of the disturbance one step ago, 2-hop of the one two steps ago. */
         const double *d1 = ring + (size_t)((step + lag_max - 1) % lag_max) * n;
         const double *d2 = ring + (size_t)((step + lag_max - 2) % lag_max) * n;
-        for (int32_t i = 0; i < n; i++) {
-            double a = 0.0;
-            for (int64_t k = an.rowptr[i]; k < an.rowptr[i + 1]; k++) a += an.val[k] * d2[an.col[k]];
-            h1[i] = a;
-        }
-        for (int32_t i = 0; i < n; i++) {
-            double a1 = 0.0, a2 = 0.0;
-            for (int64_t k = an.rowptr[i]; k < an.rowptr[i + 1]; k++) {
-                a1 += an.val[k] * (step >= 1 ? d1[an.col[k]] : 0.0);
-                a2 += an.val[k] * (step >= 2 ? h1[an.col[k]] : 0.0);
-            }
-            h2[i] = cur[i] + c1 * a1 + c2 * a2;
-        }
+        s_row_mean(m1, adj, d1);
+        s_row_mean(m2, &hop2, d2);
         double day = (double)(step % 288) / 288.0;
         int weekday = (step / 288) % 7;
         double week = weekday >= 5 ? 0.75 : 1.0;
         for (int32_t i = 0; i < n; i++) {
             double x = day + phase[i];
             x -= floor(x);
+            double d = S_C0 * cur[i] + (step >= 1 ? c1 * m1[i] : 0.0) +
+                       (step >= 2 ? c2 * m2[i] : 0.0);
             double base = level[i] * week * s_daily(x);
-            double v = base * (1.0 + 0.12 * h2[i]) + level[i] * noise * dgcn_rng_normal(&rng) * 0.1;
+            double v = base + S_SCALE * (amp * d + noise * dgcn_rng_normal(&rng));
             s->data[(size_t)step * n + i] = (float)(v > 0.0 ? v : 0.0);
         }
     }
 fail:
-    dgcn_csr_fini(&an);
-    free(level), free(phase), free(e), free(h1), free(h2), free(ring);
+    free(hop2.rowptr);
+    free(hop2.col);
+    free(level), free(phase), free(e), free(m1), free(m2), free(ring);
     if (rc) dgcn_traffic_series_fini(s);
     return rc;
 }

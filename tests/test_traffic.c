@@ -3,6 +3,7 @@
  * the from,to,cost reader, the samples (windows, 6:2:2 split in time order, z-score from the
  * training part), the generator, and `dgcn traffic` end to end on a small sensor graph. */
 #include "coordinator/commands.h"
+#include "coordinator/forecast.h"
 #include "core/error.h"
 #include "graph/traffic.h"
 #include "tests/testutil.h"
@@ -128,7 +129,7 @@ START_TEST(npz_rejects) {
     s_tmpdir(dir, sizeof dir);
     const unsigned char *b = s_numpy_npz;
     const size_t n = sizeof s_numpy_npz - 1;
-    s_expect_bad(dir, b, n, 8, 8, DGCN_EFORMAT, "compressed");       /* method 8 (deflate) */
+    s_expect_bad(dir, b, n, 8, 8, DGCN_EFORMAT, "compressed");          /* method 8 (deflate) */
     s_expect_bad(dir, b, n, 30, 'x', DGCN_EFORMAT, "no member 'data'"); /* xata.npy */
     s_expect_bad(dir, b, n, 0, 'Q', DGCN_EFORMAT, "not a zip");
     s_expect_bad(dir, b, n / 2, -1, 0, DGCN_EFORMAT, "truncated");
@@ -226,12 +227,18 @@ START_TEST(samples_windows_split_zscore) {
 }
 END_TEST
 
-/* A ring of n sensors with chords. */
-static void s_ring_graph(dgcn_csr *adj, int32_t n) {
+/* A ring of n sensors; with chords, also links i -- i+3 and i -- i+7. */
+static void s_ring_graph_chords(dgcn_csr *adj, int32_t n, int chords) {
     int32_t u[256], v[256], m = 0;
     for (int32_t i = 0; i < n; i++) u[m] = i, v[m] = (i + 1) % n, m++;
+    for (int32_t i = 0; i < n && chords; i++) {
+        u[m] = i, v[m] = (i + 3) % n, m++;
+        u[m] = i, v[m] = (i + 7) % n, m++;
+    }
     ck_assert_int_eq(dgcn_csr_from_edges(adj, n, u, v, m), DGCN_OK);
 }
+
+static void s_ring_graph(dgcn_csr *adj, int32_t n) { s_ring_graph_chords(adj, n, 0); }
 
 START_TEST(generator_cycles) {
     dgcn_csr adj;
@@ -257,12 +264,99 @@ START_TEST(generator_cycles) {
     /* weekly cycle: the weekend (days 5, 6) carries less than the weekdays */
     double wk = 0, we = 0;
     for (int32_t t = 0; t < 288 * 7; t++)
-        for (int32_t i = 0; i < 12; i++)
-            *(t / 288 >= 5 ? &we : &wk) += a.data[(size_t)t * 12 + i];
+        for (int32_t i = 0; i < 12; i++) *(t / 288 >= 5 ? &we : &wk) += a.data[(size_t)t * 12 + i];
     ck_assert_double_lt(we / 2, 0.9 * wk / 5);
     dgcn_traffic_series_fini(&a), dgcn_traffic_series_fini(&b), dgcn_traffic_series_fini(&c);
     ck_assert_int_eq(dgcn_traffic_generate(&a, &adj, 5, 1), DGCN_EINVAL);
     dgcn_csr_fini(&adj);
+}
+END_TEST
+
+/* Agents (4, random partition of a ring with chords, so most links cross agents) against the
+ * centralized filter of orders 0..2 on generated series: test MSE within 2 %, halo bytes K times
+ * order 1's, consensus bytes two P-float vectors per directed link per iteration (gt-adam). */
+START_TEST(forecast_agents_match_central) {
+    dgcn_csr adj;
+    s_ring_graph_chords(&adj, 30, 1);
+    dgcn_traffic_series s;
+    dgcn_traffic_samples p;
+    ck_assert_int_eq(dgcn_traffic_generate(&s, &adj, 288 * 3, 3), DGCN_OK);
+    ck_assert_int_eq(dgcn_traffic_prepare(&p, &s, 12), DGCN_OK);
+    dgcn_forecast_opts o;
+    dgcn_forecast_opts_defaults(&o);
+    o.agents = 4;
+    o.partition = "random";
+    o.batch = 16;
+    o.epochs = 3;
+    double halo[3];
+    for (int k = 0; k <= 2; k++) {
+        dgcn_forecast_result r;
+        ck_assert_msg(dgcn_forecast_run(&p, &adj, k, &o, 7, &r) == DGCN_OK, "%s", dgcn_error_msg());
+        ck_assert_double_gt(r.central_test_mse, 0.0);
+        ck_assert_double_lt(r.central_test_mse, 1.0); /* learned something (z-score units) */
+        ck_assert_msg(fabs(r.test_mse - r.central_test_mse) <= 0.02 * r.central_test_mse,
+                      "order %d: agents %g vs centralized %g", k, r.test_mse, r.central_test_mse);
+        ck_assert_double_le(fabs(r.test_mae - r.central_test_mae), 0.02 * r.central_test_mae);
+        ck_assert_int_eq(r.n_test_used % 16, 0);
+        ck_assert_int_eq(r.links, 6); /* every pair shares a sensor link */
+        ck_assert_double_eq(r.params_bytes_per_iter, 2.0 * r.n_params * 4 * 2 * r.links);
+        halo[k] = r.halo_bytes_per_iter;
+    }
+    ck_assert_double_eq(halo[0], 0.0);
+    ck_assert_double_gt(halo[1], 0.0);
+    ck_assert_double_eq(halo[2], 2 * halo[1]);
+    dgcn_traffic_samples_fini(&p);
+    dgcn_traffic_series_fini(&s);
+    dgcn_csr_fini(&adj);
+}
+END_TEST
+
+static char *s_slurp_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s missing", path);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* dgcn generate --kind traffic, then dgcn traffic --data on its folder: summary.json keys and the
+ * "not PeMS" notice; a folder without a .npz is refused naming it. */
+START_TEST(cmd_generate_and_traffic) {
+    char dir[64], csv[128], gen[128], run[128], path[160];
+    s_tmpdir(dir, sizeof dir);
+    snprintf(csv, sizeof csv, "%s/ring.csv", dir);
+    FILE *f = fopen(csv, "w");
+    fprintf(f, "from,to,cost\n");
+    for (int i = 0; i < 20; i++) fprintf(f, "%d,%d,%d.5\n", i, (i + 1) % 20, i);
+    fclose(f);
+    snprintf(gen, sizeof gen, "%s/gen", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    char *ga[] = {"generate", "--kind", "traffic", "--graph", csv,
+                  "--out",    gen,      "--steps", "700",     NULL};
+    ck_assert_int_eq(dgcn_cmd_generate(9, ga), 0);
+    char *ta[] = {"traffic", "--data",   gen, "--order", "1",  "--seeds", "2", "--epochs",
+                  "1",       "--agents", "2", "--batch", "16", "--out",   run, NULL};
+    ck_assert_int_eq(dgcn_cmd_traffic(15, ta), 0);
+    snprintf(path, sizeof path, "%s/summary.json", run);
+    const char *js = s_slurp_text(path);
+    static const char *keys[] = {"\"test_mse_mean\":",
+                                 "\"test_mse_std\":",
+                                 "\"central_test_mse_mean\":",
+                                 "\"test_mae_mean\":",
+                                 "\n  \"test_mse_mean\":" /* top level, not only per model */,
+                                 "\"generated\": true",
+                                 "NOT PeMS",
+                                 "\"order\": 1"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        ck_assert_msg(strstr(js, keys[i]), "summary.json lacks %s:\n%s", keys[i], js);
+    /* a folder with no .npz */
+    char *bad[] = {"traffic", "--data", dir, "--seeds", "1", NULL};
+    ck_assert_int_ne(dgcn_cmd_traffic(5, bad), 0);
+    ck_assert_msg(strstr(dgcn_error_msg(), dir) && strstr(dgcn_error_msg(), ".npz"), "%s",
+                  dgcn_error_msg());
+    s_rm_rf(dir);
 }
 END_TEST
 
@@ -274,6 +368,8 @@ static Suite *s_suite(void) {
         {"csv_graph", csv_graph, 0, 0},
         {"samples_windows_split_zscore", samples_windows_split_zscore, 0, 0},
         {"generator_cycles", generator_cycles, 0, 0},
+        {"forecast_agents_match_central", forecast_agents_match_central, 0, 120},
+        {"cmd_generate_and_traffic", cmd_generate_and_traffic, 0, 120},
     };
     return DGCN_TEST_SUITE("traffic", cases);
 }

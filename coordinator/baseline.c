@@ -48,7 +48,8 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
     if (ds->n_train < 1)
         return dgcn_error_set(DGCN_EINVAL, "dataset %s has no training nodes", ds->name);
     const int64_t np = dgcn_model_n_params(&o->model);
-    const int64_t n0 = (int64_t)o->model.dims[0] * o->model.dims[1];
+    const int64_t n0 = (int64_t)(o->model.kind == DGCN_MODEL_FILTER ? o->model.order + 1 : 1) *
+                       o->model.dims[0] * o->model.dims[1]; /* the decayed weights of layer 0 */
     DGCN_ALLOC(gid, ds->n);
     DGCN_ALLOC(theta, np);
     DGCN_ALLOC(grad, np);
@@ -59,7 +60,7 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
     dgcn_block blk = {
         .n_own = ds->n,
         .n_halo = 0,
-        .a = o->model.kind == DGCN_MODEL_GCN ? a_hat : NULL,
+        .a = o->model.kind != DGCN_MODEL_MLP ? a_hat : NULL,
         .x = &ds->x,
         .gid = gid,
         .label = ds->label,

@@ -61,7 +61,7 @@ int dgcn_cmd_baseline(int argc, char **argv) {
     dgcn_data_source src;
     dgcn_data_source_defaults(&src);
     const char *model = "gcn", *out = NULL;
-    int seeds = 10, epochs = 200, patience = 0, hidden = 16, quiet = 0, force = 0;
+    int seeds = 10, epochs = 200, patience = 0, hidden = 16, quiet = 0, force = 0, order = -1;
     uint64_t seed0 = 0;
     double lr = 0.01, dropout = 0.5, wd = 5e-4;
     const dgcn_arg table[] = {
@@ -72,6 +72,7 @@ int dgcn_cmd_baseline(int argc, char **argv) {
         {"epochs", DGCN_ARG_INT, &epochs, "training epochs", 1, 1000000},
         {"lr", DGCN_ARG_DOUBLE, &lr, "Adam learning rate", 0, 10},
         {"hidden", DGCN_ARG_INT, &hidden, "hidden units", 1, 100000},
+        {"order", DGCN_ARG_INT, &order, "graph filter of order K (0..8) instead of the GCN", -1, 8},
         {"dropout", DGCN_ARG_DOUBLE, &dropout, "dropout probability", 0, 0.99},
         {"weight-decay", DGCN_ARG_DOUBLE, &wd, "L2 weight decay on the first layer", 0, 1},
         {"early-stop", DGCN_ARG_INT, &patience,
@@ -110,6 +111,14 @@ int dgcn_cmd_baseline(int argc, char **argv) {
 
     dgcn_baseline_opts o = dgcn_baseline_defaults(kind, &ds);
     o.model.dims[1] = hidden;
+    if (order >= 0) {
+        if (kind != DGCN_MODEL_GCN) {
+            fprintf(stderr, "error: --order applies to --model gcn (it replaces its layers)\n");
+            return 2;
+        }
+        o.model.kind = DGCN_MODEL_FILTER;
+        o.model.order = order;
+    }
     o.model.dropout = (float)dropout;
     o.model.weight_decay = (float)wd;
     o.epochs = epochs;
@@ -126,6 +135,7 @@ int dgcn_cmd_baseline(int argc, char **argv) {
         dgcn_json_str(&j, "model", model);
         dgcn_json_int(&j, "layers", o.model.n_layers);
         dgcn_json_int(&j, "hidden", hidden);
+        dgcn_json_int(&j, "order", order);
         dgcn_json_num(&j, "dropout", dropout);
         dgcn_json_num(&j, "weight_decay", wd);
         dgcn_json_num(&j, "lr", lr);

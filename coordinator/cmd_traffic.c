@@ -58,8 +58,10 @@ static int s_parse_orders(const char *s, int *orders, int *n) {
         char *end;
         long v = strtol(p, &end, 10);
         if (end == p || v < 0 || v > 8 || *n == 9)
-            return dgcn_error_set(DGCN_EINVAL, "--orders '%s': expected orders 0..8 separated by "
-                                               "commas", s);
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "--orders '%s': expected orders 0..8 separated by "
+                                  "commas",
+                                  s);
         orders[(*n)++] = (int)v;
         p = *end == ',' ? end + 1 : end;
         if (*end && *end != ',')
@@ -96,8 +98,8 @@ int dgcn_cmd_traffic(int argc, char **argv) {
     dgcn_forecast_opts_defaults(&o);
     const dgcn_arg table[] = {
         {"data", DGCN_ARG_STRING, &data, "folder with one .npz (member data) and one .csv", 1, 0},
-        {"graph", DGCN_ARG_STRING, &graph, "from,to,cost CSV: generate series on it (not PeMS)",
-         1, 0},
+        {"graph", DGCN_ARG_STRING, &graph, "from,to,cost CSV: generate series on it (not PeMS)", 1,
+         0},
         {"steps", DGCN_ARG_INT, &steps, "generated series: 5-minute steps", 40, 1e7},
         {"gen-seed", DGCN_ARG_U64, &gen_seed, "generated series: seed", 1, 0},
         {"orders", DGCN_ARG_STRING, &orders_s, "filter orders to compare (0: linear model)", 1, 0},
@@ -200,9 +202,9 @@ int dgcn_cmd_traffic(int argc, char **argv) {
             if (res.consensus_gap > row->gap) row->gap = res.consensus_gap;
             row->central_ms += res.central_ms / seeds;
             row->dist_ms += res.dist_ms / seeds;
-            double g = o.distributed ? fabs(res.test_mse - res.central_test_mse) /
-                                           res.central_test_mse
-                                     : 0.0;
+            double g = o.distributed
+                           ? fabs(res.test_mse - res.central_test_mse) / res.central_test_mse
+                           : 0.0;
             if (g > row->rel_gap) row->rel_gap = g;
             printf("  order %d seed %llu: central MSE %.4f MAE %.4f", orders[r],
                    (unsigned long long)(seed + (uint64_t)k), res.central_test_mse,

@@ -173,7 +173,7 @@ typedef struct s_job {
     const dgcn_traffic_samples *p;
     const s_schedule *sc;
     int32_t final_mixing;
-    float *x, *y; /* (n_own, b, lags), (n_own, b): the block's signals, refilled per pass */
+    float *x, *y;       /* (n_own, b, lags), (n_own, b): the block's signals, refilled per pass */
     dgcn_traffic bytes; /* sent during training */
     double sq, ab, cnt;
     int rc;
@@ -204,10 +204,9 @@ fail:
     return NULL;
 }
 
-static int s_distributed(const dgcn_traffic_samples *p, const dgcn_csr *adj,
-                         const dgcn_csr *a_hat, const dgcn_model_config *cfg,
-                         const s_schedule *sc, const dgcn_forecast_opts *o, uint64_t seed,
-                         dgcn_forecast_result *res) {
+static int s_distributed(const dgcn_traffic_samples *p, const dgcn_csr *adj, const dgcn_csr *a_hat,
+                         const dgcn_model_config *cfg, const s_schedule *sc,
+                         const dgcn_forecast_opts *o, uint64_t seed, dgcn_forecast_result *res) {
     int rc = DGCN_OK;
     const int32_t m = o->agents, n = p->n, B = sc->b;
     dgcn_dataset ds;
@@ -301,7 +300,8 @@ static int s_distributed(const dgcn_traffic_samples *p, const dgcn_csr *adj,
     double sq = 0, ab = 0, cnt = 0, halo = 0, params = 0;
     for (int32_t k = 0; k < m; k++) {
         sq += jobs[k].sq, ab += jobs[k].ab, cnt += jobs[k].cnt;
-        halo += (double)(jobs[k].bytes.bytes[DGCN_CH_HALO_FWD] + jobs[k].bytes.bytes[DGCN_CH_HALO_BWD]);
+        halo += (double)(jobs[k].bytes.bytes[DGCN_CH_HALO_FWD] +
+                         jobs[k].bytes.bytes[DGCN_CH_HALO_BWD]);
         params += (double)jobs[k].bytes.bytes[DGCN_CH_PARAMS];
     }
     res->test_mse = sq / cnt;
@@ -348,7 +348,8 @@ int dgcn_forecast_run(const dgcn_traffic_samples *p, const dgcn_csr *adj, int or
     memset(&sc, 0, sizeof sc);
     memset(res, 0, sizeof *res);
     if (!adj || adj->n_rows != p->n)
-        return dgcn_error_set(DGCN_EINVAL, "traffic: the sensor graph has %d sensors, the series %d",
+        return dgcn_error_set(DGCN_EINVAL,
+                              "traffic: the sensor graph has %d sensors, the series %d",
                               adj ? (int)adj->n_rows : 0, (int)p->n);
     dgcn_model_config cfg = s_model(p, order, o);
     DGCN_CHECK(dgcn_model_config_check(&cfg));

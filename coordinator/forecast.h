@@ -39,14 +39,14 @@ typedef struct dgcn_forecast_opts {
 void dgcn_forecast_opts_defaults(dgcn_forecast_opts *o);
 
 typedef struct dgcn_forecast_result {
-    int32_t n_test_used;       /* test samples evaluated (a multiple of the batch) */
-    int64_t iterations;        /* training steps */
-    int64_t n_params;          /* floats in the parameter vector */
-    double central_test_mse;   /* centralized model */
+    int32_t n_test_used;     /* test samples evaluated (a multiple of the batch) */
+    int64_t iterations;      /* training steps */
+    int64_t n_params;        /* floats in the parameter vector */
+    double central_test_mse; /* centralized model */
     double central_test_mae;
-    double test_mse;           /* agents' model (mean over agents of their own copies) */
+    double test_mse; /* agents' model (mean over agents of their own copies) */
     double test_mae;
-    double consensus_gap;      /* max over agents of |theta_k - mean| / |mean| after mixing */
+    double consensus_gap;         /* max over agents of |theta_k - mean| / |mean| after mixing */
     double halo_bytes_per_iter;   /* all agents, both directions, measured */
     double params_bytes_per_iter; /* consensus messages, all agents, measured */
     int64_t links;                /* communication links used */
@@ -57,6 +57,6 @@ typedef struct dgcn_forecast_result {
 /* Trains the filter of order K from seed (weights and batch order) on samples p over the sensor
  * graph adj (p->n sensors) and fills *res. */
 int dgcn_forecast_run(const dgcn_traffic_samples *p, const dgcn_csr *adj, int order,
-                     const dgcn_forecast_opts *o, uint64_t seed, dgcn_forecast_result *res);
+                      const dgcn_forecast_opts *o, uint64_t seed, dgcn_forecast_result *res);
 
 #endif

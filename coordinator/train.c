@@ -31,6 +31,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->lr_decay = 0;
     o->lr_power = 1;
     o->hidden = 16;
+    o->order = -1;
     o->dropout = 0.5;
     o->iters = 200;
     o->seeds = 1;
@@ -83,6 +84,10 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
     cfg.mode = DGCN_RUN_TRAIN;
     cfg.model.dims[1] = o->hidden;
     cfg.model.dropout = (float)o->dropout;
+    if (o->order >= 0) {
+        cfg.model.kind = DGCN_MODEL_FILTER;
+        cfg.model.order = o->order;
+    }
     DGCN_CHECK(dgcn_consensus_kind_parse(o->optimizer, &cfg.consensus.kind));
     cfg.consensus = dgcn_consensus_defaults(cfg.consensus.kind,
                                             o->lr > 0                                      ? o->lr
@@ -296,6 +301,7 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_num(&j, "lr_decay", o->lr_decay);
     dgcn_json_num(&j, "lr_power", o->lr_power);
     dgcn_json_int(&j, "hidden", o->hidden);
+    dgcn_json_int(&j, "order", o->order);
     dgcn_json_num(&j, "dropout", o->dropout);
     dgcn_json_int(&j, "iterations", o->iters);
     dgcn_json_int(&j, "seeds", o->seeds);
@@ -387,10 +393,14 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     {
         dgcn_consensus_kind kind = DGCN_CONSENSUS_GT_ADAM;
         dgcn_consensus_kind_parse(o->optimizer, &kind);
-        int32_t widths[2] = {o->hidden, ds.c};
-        int64_t np = (int64_t)ds.d * o->hidden + (int64_t)o->hidden * ds.c;
+        dgcn_model_config mc = dgcn_model_defaults(DGCN_MODEL_GCN, ds.d, ds.c);
+        mc.dims[1] = o->hidden;
+        if (o->order >= 0) mc.kind = DGCN_MODEL_FILTER, mc.order = o->order;
+        int32_t widths[DGCN_MAX_LAYERS * DGCN_MAX_ORDER];
+        int n_x = dgcn_model_exchange_widths(&mc, widths);
+        int64_t np = dgcn_model_n_params(&mc);
         int64_t msg = (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM) ? 2 * np : np;
-        res->bytes_per_iter_min = (double)dgcn_plan_min_bytes(&p, widths, 2, msg);
+        res->bytes_per_iter_min = (double)dgcn_plan_min_bytes(&p, widths, n_x, msg);
     }
     DGCN_ALLOC(central_ms, o->seeds);
     for (int si = 0; si < o->seeds && o->baselines; si++) {
@@ -399,6 +409,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
                                                           &ds);
             b.model.dims[1] = o->hidden;
             b.model.dropout = (float)o->dropout;
+            if (!kind && o->order >= 0) b.model.kind = DGCN_MODEL_FILTER, b.model.order = o->order;
             b.epochs = o->iters;
             b.seed = o->plan.seed + (uint64_t)si;
             dgcn_baseline_result br;

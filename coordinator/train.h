@@ -26,6 +26,7 @@ typedef struct dgcn_train_opts {
     double lr_decay;       /* step schedule lr / (1 + n / lr_decay)^lr_power; <= 0: constant */
     double lr_power;       /* 1 */
     int hidden;            /* 16 */
+    int order;             /* -1: the GCN; K >= 0: the graph filter of order K (nn/gcn.h) [-1] */
     double dropout;        /* 0.5 */
     int iters;             /* 200 */
     int seeds;             /* 1 */

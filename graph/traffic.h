@@ -50,11 +50,11 @@ int dgcn_traffic_generate(dgcn_traffic_series *s, const dgcn_csr *adj, int32_t t
 
 /* The z-scored samples of a series (see the banner). */
 typedef struct dgcn_traffic_samples {
-    int32_t n, lags;                 /* sensors, input steps per sample */
-    int32_t n_samples;               /* t - lags */
-    int32_t n_train, n_val, n_test;  /* samples of each split, in time order */
-    double mean, std;                /* z-score of feature 0 from the training steps */
-    float *z;                        /* (t, n) z-scored feature 0 */
+    int32_t n, lags;                /* sensors, input steps per sample */
+    int32_t n_samples;              /* t - lags */
+    int32_t n_train, n_val, n_test; /* samples of each split, in time order */
+    double mean, std;               /* z-score of feature 0 from the training steps */
+    float *z;                       /* (t, n) z-scored feature 0 */
 } dgcn_traffic_samples;
 
 /* DGCN_EINVAL when the series is too short for lags and a 6:2:2 split (at least 5 samples). */

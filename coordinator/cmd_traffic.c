@@ -86,7 +86,8 @@ typedef struct s_row {
     int64_t n_params;
     double mse[2], mse_sd[2], mae[2], mae_sd[2]; /* [0] agents, [1] centralized */
     double rel_gap;                              /* max over seeds |mse - central| / central */
-    double halo_bytes, params_bytes, gap;
+    double halo_bytes, params_bytes, gap;        /* bytes per iteration: means over the seeds */
+    double links;                                /* communication links, mean over the seeds */
     double central_ms, dist_ms;
 } s_row;
 
@@ -197,8 +198,9 @@ int dgcn_cmd_traffic(int argc, char **argv) {
             mse[0][k] = res.test_mse, mse[1][k] = res.central_test_mse;
             mae[0][k] = res.test_mae, mae[1][k] = res.central_test_mae;
             row->n_params = res.n_params;
-            row->halo_bytes = res.halo_bytes_per_iter;
-            row->params_bytes = res.params_bytes_per_iter;
+            row->halo_bytes += res.halo_bytes_per_iter / seeds; /* partitions vary with the seed */
+            row->params_bytes += res.params_bytes_per_iter / seeds;
+            row->links += (double)res.links / seeds;
             if (res.consensus_gap > row->gap) row->gap = res.consensus_gap;
             row->central_ms += res.central_ms / seeds;
             row->dist_ms += res.dist_ms / seeds;
@@ -223,10 +225,11 @@ int dgcn_cmd_traffic(int argc, char **argv) {
 
     char tab[8192];
     size_t used = 0;
-    used += (size_t)snprintf(tab + used, sizeof tab - used,
-                             "| model | params | test MSE, agents | test MSE, centralized | "
-                             "max gap | test MAE, agents | test MAE, centralized | halo B/iter | "
-                             "params B/iter |\n|---|---:|---|---|---:|---|---|---:|---:|\n");
+    used += (size_t)
+        snprintf(tab + used, sizeof tab - used,
+                 "| model | params | test MSE, agents | test MSE, centralized | "
+                 "max gap | test MAE, agents | test MAE, centralized | halo B/iter | "
+                 "params B/iter | links |\n|---|---:|---|---|---:|---|---|---:|---:|---:|\n");
     for (int r = 0; r < n_orders; r++) {
         const s_row *w = &rows[r];
         char name[32];
@@ -235,15 +238,15 @@ int dgcn_cmd_traffic(int argc, char **argv) {
         used += (size_t)snprintf(
             tab + used, sizeof tab - used,
             "| %s | %lld | %.4f +- %.4f | %.4f +- %.4f | %.2f %% | %.4f +- %.4f | %.4f +- %.4f | "
-            "%.0f | %.0f |\n",
+            "%.0f | %.0f | %.1f |\n",
             name, (long long)w->n_params, w->mse[0], w->mse_sd[0], w->mse[1], w->mse_sd[1],
             100.0 * w->rel_gap, w->mae[0], w->mae_sd[0], w->mae[1], w->mae_sd[1], w->halo_bytes,
-            w->params_bytes);
+            w->params_bytes, w->links);
         if (used >= sizeof tab) break;
     }
     printf("\n%s(%s; MSE/MAE in z-score units over the test samples, mean +- sample std over %d "
            "seeds; max gap = largest |agents - centralized| / centralized test MSE over the "
-           "seeds)\n",
+           "seeds; bytes per training iteration and links are means over the seeds)\n",
            tab, kind, seeds);
 
     if (out) {
@@ -294,10 +297,10 @@ int dgcn_cmd_traffic(int argc, char **argv) {
                     "\"test_mae_std\": %.6g, \"central_test_mae_mean\": %.6g, "
                     "\"central_test_mae_std\": %.6g, \"max_rel_gap\": %.6g, "
                     "\"halo_bytes_per_iter\": %.0f, \"params_bytes_per_iter\": %.0f, "
-                    "\"consensus_gap\": %.3g}%s\n",
+                    "\"links\": %.1f, \"consensus_gap\": %.3g}%s\n",
                     w->order, (long long)w->n_params, w->mse[0], w->mse_sd[0], w->mse[1],
                     w->mse_sd[1], w->mae[0], w->mae_sd[0], w->mae[1], w->mae_sd[1], w->rel_gap,
-                    w->halo_bytes, w->params_bytes, w->gap, r + 1 < n_orders ? "," : "");
+                    w->halo_bytes, w->params_bytes, w->links, w->gap, r + 1 < n_orders ? "," : "");
         }
         fprintf(f, "  ]\n}\n");
         if (fclose(f) != 0) {

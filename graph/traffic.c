@@ -17,16 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef S_RHO
-#define S_RHO 0.3
-#define S_SIGMA 0.5
-#define S_C1 0.5
-#define S_C2 1.5
-#define S_AMP 0.25
-#define S_C0 0.3
-#define S_SCALE 250.0
-#endif
-
 void dgcn_traffic_series_fini(dgcn_traffic_series *s) {
     if (!s) return;
     free(s->data);
@@ -529,11 +519,13 @@ int dgcn_traffic_generate(dgcn_traffic_series *s, const dgcn_csr *adj, int32_t t
         level[i] = 150.0 + 250.0 * dgcn_rng_uniform(&rng);
         phase[i] = (dgcn_rng_uniform(&rng) - 0.5) * (1.0 / 24); /* +- 30 minutes */
     }
-    /* d(t) = e(t) + c1 mean_{1 hop} e(t-1) + c2 mean_{2 hops} e(t-2); flow = base (1 + amp d). */
-    const double rho = S_RHO, sigma = S_SIGMA, c1 = S_C1, c2 = S_C2, amp = S_AMP, noise = 0.01;
+    /* d(t) = c0 e(t) + c1 mean_{1 hop} e(t-1) + c2 mean_{2 hops} e(t-2);
+     * flow = base + scale (amp d + noise N(0, 1)) (docs/traffic.md). */
+    const double rho = 0.3, sigma = 0.5, amp = 0.25, noise = 0.01, scale = 250.0;
+    const double c0 = 0.3, c1 = 0.5, c2 = 1.5;     /* own, 1-hop and 2-hop weights */
     const double p_incident = 2.0 / (288.0 * 7.0); /* about two per sensor and week */
     for (int32_t step = 0; step < t; step++) {
-        /* Local disturbances: AR(1) plus incidents (a drop that decays over about an hour). */
+        /* Local disturbances: AR(1) plus incidents (a drop that fades with the AR(1) decay). */
         for (int32_t i = 0; i < n; i++) {
             e[i] = rho * e[i] + sigma * dgcn_rng_normal(&rng);
             if (dgcn_rng_uniform(&rng) < p_incident) e[i] -= 2.5 + 2.0 * dgcn_rng_uniform(&rng);
@@ -550,10 +542,10 @@ int dgcn_traffic_generate(dgcn_traffic_series *s, const dgcn_csr *adj, int32_t t
         for (int32_t i = 0; i < n; i++) {
             double x = day + phase[i];
             x -= floor(x);
-            double d = S_C0 * cur[i] + (step >= 1 ? c1 * m1[i] : 0.0) +
+            double d = c0 * cur[i] + (step >= 1 ? c1 * m1[i] : 0.0) +
                        (step >= 2 ? c2 * m2[i] : 0.0);
             double base = level[i] * week * s_daily(x);
-            double v = base + S_SCALE * (amp * d + noise * dgcn_rng_normal(&rng));
+            double v = base + scale * (amp * d + noise * dgcn_rng_normal(&rng));
             s->data[(size_t)step * n + i] = (float)(v > 0.0 ? v : 0.0);
         }
     }

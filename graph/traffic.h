@@ -44,7 +44,7 @@ int dgcn_traffic_read_graph(dgcn_csr *adj, const char *path, int32_t n);
 /* Generated series of t steps (5 minutes each) on the sensors of adj (N = adj->n_rows), F = 1
  * (a flow-like quantity), from seed: per sensor a level, a daily profile with morning and evening
  * peaks and a weekend dip (weekly cycle); local AR(1) disturbances and occasional incidents (a
- * sudden drop decaying over about an hour) that spread along the graph, reaching 1-hop neighbours
+ * sudden drop that fades within a few steps) that spread along the graph, reaching 1-hop neighbours
  * after one step and 2-hop neighbours after two; measurement noise. Deterministic in seed. */
 int dgcn_traffic_generate(dgcn_traffic_series *s, const dgcn_csr *adj, int32_t t, uint64_t seed);
 

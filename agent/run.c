@@ -398,6 +398,11 @@ fail:
         e.u.error.iter = r.iter;
         e.u.error.code = rc;
         e.u.error.message = msg;
+        if (rc == DGCN_ETIMEDOUT && t->stall.n > 0) { /* the coordinator names the straggler */
+            e.u.error.n_waiting_for = t->stall.n;
+            e.u.error.waiting_for = t->stall.who;
+            e.u.error.waited_ms = t->stall.waited_ms;
+        }
         int saved = rc;
         (void)s_send(&r, &e);
         rc = dgcn_error_set(saved, "%s", msg);

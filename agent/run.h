@@ -16,7 +16,8 @@
  *   4. after the last report the agent waits for Control STOP (so nothing queued is lost) and
  *      returns.
  * Any failure is sent to the coordinator as Error {agent, iteration, code, message} before the
- * function returns its code. */
+ * function returns its code; a timed-out exchange also lists the neighbours it waited for and for
+ * how long, so the coordinator can name a stalled agent. */
 #ifndef DGCN_AGENT_RUN_H
 #define DGCN_AGENT_RUN_H
 

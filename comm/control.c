@@ -192,6 +192,13 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
         pb.iter = m->u.error.iter;
         pb.code = m->u.error.code;
         pb.message = s_str(m->u.error.message);
+        if (m->u.error.n_waiting_for < 0 ||
+            (m->u.error.n_waiting_for > 0 && !m->u.error.waiting_for))
+            return dgcn_error_set(DGCN_EINVAL, "error of agent %d: inconsistent waiting_for",
+                                  m->u.error.agent);
+        pb.n_waiting_for = (size_t)m->u.error.n_waiting_for;
+        pb.waiting_for = m->u.error.waiting_for;
+        pb.waited_ms = m->u.error.waited_ms;
         env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_ERROR;
         env.error = &pb;
         return s_pack_env(&env, buf, len);
@@ -388,6 +395,15 @@ int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m) {
         m->u.error.iter = env->error->iter;
         m->u.error.code = env->error->code;
         S_NEED_DUP(m->u.error.message, env->error->message);
+        if (env->error->n_waiting_for > INT32_MAX) {
+            rc = dgcn_error_set(DGCN_EPROTO, "error of agent %d waits for too many neighbours",
+                                m->u.error.agent);
+            goto fail;
+        }
+        DGCN_CHECK(s_copy((void **)&m->u.error.waiting_for, env->error->waiting_for,
+                          env->error->n_waiting_for, sizeof(int32_t)));
+        m->u.error.n_waiting_for = (int32_t)env->error->n_waiting_for;
+        m->u.error.waited_ms = env->error->waited_ms;
         break;
     default:
         rc = dgcn_error_set(DGCN_EPROTO, "control message of %zu bytes carries no known body", len);
@@ -420,7 +436,10 @@ void dgcn_ctl_msg_fini(dgcn_ctl_msg *m) {
         free(m->u.report.params);
         free(m->u.report.phase_ms);
         break;
-    case DGCN_CTL_ERROR: free(m->u.error.message); break;
+    case DGCN_CTL_ERROR:
+        free(m->u.error.message);
+        free(m->u.error.waiting_for);
+        break;
     default: break;
     }
     memset(m, 0, sizeof *m);

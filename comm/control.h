@@ -115,6 +115,9 @@ typedef struct dgcn_ctl_error {
     int64_t iter;
     int32_t code; /* dgcn_err */
     char *message;
+    int32_t n_waiting_for;
+    int32_t *waiting_for; /* [n_waiting_for] neighbours a timed-out exchange waited for, or NULL */
+    int32_t waited_ms;    /* how long it waited, ms */
 } dgcn_ctl_error;
 
 /* One coordinator-protocol message. Pointers are owned by whoever filled it: the caller for pack,

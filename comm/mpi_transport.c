@@ -308,6 +308,12 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
                 char who[256];
                 size_t off = 0;
                 who[0] = '\0';
+                t->stall.n = 0;
+                t->stall.iter = x->iter;
+                t->stall.waited_ms = t->deadline_ms;
+                for (int i = 0; i < n; i++)
+                    if (!p->sent[i] && t->stall.n < DGCN_STALL_MAX)
+                        t->stall.who[t->stall.n++] = t->neighbors[i];
                 for (int i = 0; i < n && off + 16 < sizeof who; i++)
                     if (!p->sent[i]) {
                         int w = snprintf(who + off, sizeof who - off, "%s%d", off ? ", " : "",

@@ -180,6 +180,7 @@ int dgcn__transport_init(dgcn_transport *t, const dgcn_transport_ops *ops, int32
     t->run_id = run_id;
     t->deadline_ms = deadline_ms;
     memset(&t->traffic, 0, sizeof t->traffic);
+    memset(&t->stall, 0, sizeof t->stall);
     t->neighbors = NULL;
     t->per_link = NULL;
     t->n_neighbors = 0;
@@ -302,10 +303,15 @@ int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h, c
     return DGCN_OK;
 }
 
-int dgcn__timeout(const dgcn_transport *t, const dgcn_exchange *x, const char *got, int waited_ms) {
+int dgcn__timeout(dgcn_transport *t, const dgcn_exchange *x, const char *got, int waited_ms) {
     char who[512];
     size_t off = 0;
     who[0] = '\0';
+    t->stall.n = 0;
+    t->stall.iter = x->iter;
+    t->stall.waited_ms = waited_ms;
+    for (int i = 0; i < t->n_neighbors; i++)
+        if (!got[i] && t->stall.n < DGCN_STALL_MAX) t->stall.who[t->stall.n++] = t->neighbors[i];
     for (int i = 0; i < t->n_neighbors && off + 16 < sizeof who; i++) {
         if (got[i]) continue;
         int w = snprintf(who + off, sizeof who - off, "%s%d", off ? ", " : "", t->neighbors[i]);

@@ -88,6 +88,17 @@ typedef struct dgcn_transport_ops {
     void (*close)(dgcn_transport **t);
 } dgcn_transport_ops;
 
+/* The neighbours the endpoint's last timed-out exchange waited for (filled when an exchange
+ * returns DGCN_ETIMEDOUT; n = 0 before any). An agent forwards it to the coordinator, which
+ * names the straggler from its neighbours' accounts. */
+#define DGCN_STALL_MAX 32
+typedef struct dgcn_stall {
+    int32_t n;                   /* neighbours listed in who (at most DGCN_STALL_MAX) */
+    int32_t who[DGCN_STALL_MAX]; /* agent ids that had not delivered */
+    int64_t iter;                /* the exchange's iteration (as the transport saw it) */
+    int32_t waited_ms;           /* how long the exchange waited, ms */
+} dgcn_stall;
+
 /* Common head of every backend's endpoint struct. */
 struct dgcn_transport {
     const dgcn_transport_ops *ops;
@@ -99,6 +110,7 @@ struct dgcn_transport {
     int deadline_ms;        /* bound on every receive */
     dgcn_traffic traffic;   /* totals */
     dgcn_traffic *per_link; /* [n_neighbors] sent-side counters per neighbour */
+    dgcn_stall stall;       /* whom the last timed-out exchange waited for */
 };
 
 /* ---- opening by address ---- */

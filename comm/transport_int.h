@@ -89,8 +89,8 @@ void dgcn__count_send(dgcn_transport *t, int i, int ch, int32_t n);
 int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h, const void *payload,
                 size_t n_bytes, char *got, int *ahead, int *slot);
 
-/* DGCN_ETIMEDOUT naming every neighbour with got[i] == 0. */
-int dgcn__timeout(const dgcn_transport *t, const dgcn_exchange *x, const char *got, int waited_ms);
+/* DGCN_ETIMEDOUT naming every neighbour with got[i] == 0; records them in t->stall. */
+int dgcn__timeout(dgcn_transport *t, const dgcn_exchange *x, const char *got, int waited_ms);
 
 /* Absolute CLOCK_MONOTONIC time deadline_ms from now. */
 struct timespec dgcn__deadline_after(int deadline_ms);

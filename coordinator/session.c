@@ -18,6 +18,13 @@
 
 #define S_SLICE_MS 100 /* how often a wait looks at the agents and the signal flag */
 
+/* The coordinator waits its deadline plus this margin, agents only their deadline: an agent whose
+ * neighbour has stalled times out first and has the margin to say whom it waited for. */
+static int s_margin_ms(int deadline_ms) {
+    int m = deadline_ms / 2;
+    return m < 1000 ? 1000 : m > 10000 ? 10000 : m;
+}
+
 /* SIGINT and SIGTERM set the flag of core/signal.h; a session routes them there while it runs
  * (a command that called dgcn_signal_install keeps them routed after it). */
 #define s_signalled (*dgcn_signal_flag())
@@ -107,7 +114,7 @@ fail:
 static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadline_ms) {
     int rc = DGCN_OK;
     memset(m, 0, sizeof *m);
-    if (deadline_ms < 0) deadline_ms = s->o.deadline_ms;
+    if (deadline_ms < 0) deadline_ms = s->o.deadline_ms + s_margin_ms(s->o.deadline_ms);
     double end = dgcn_now_ms() + deadline_ms;
     for (;;) {
         if (s_signalled)
@@ -150,8 +157,116 @@ static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadl
     }
 }
 
+/* Appends "a", "a and b" or "a, b and c" for the n agent ids in ids to buf at *off. */
+static void s_list_agents(char *buf, size_t cap, size_t *off, const int32_t *ids, int32_t n) {
+    for (int32_t i = 0; i < n && *off + 24 < cap; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " and " : ", ";
+        *off += (size_t)snprintf(buf + *off, cap - *off, "%s%d", sep, ids[i]);
+    }
+}
+
+/* Whether agent `who` is in e's waiting_for list. */
+static int s_waits_for(const dgcn_ctl_error *e, int32_t who) {
+    for (int32_t i = 0; i < e->n_waiting_for; i++)
+        if (e->waiting_for[i] == who) return 1;
+    return 0;
+}
+
+/* An agent timed out waiting for neighbours (first, from agent `from`; the caller keeps it).
+ * Listens up to the margin for the other agents' errors, then names the stragglers: agents that
+ * others waited for and that reported nothing themselves. DGCN_ETIMEDOUT naming them and who
+ * waited for them since which iteration; when every awaited agent reported an error of its own,
+ * the first error as DGCN_EPEER. Bounded by the margin. */
+static int s_straggler_error(dgcn_session *s, int32_t from, const dgcn_ctl_msg *first) {
+    int32_t m = s->o.n_agents;
+    dgcn_ctl_msg *got = calloc((size_t)m, sizeof *got);
+    int32_t *ids = malloc((size_t)m * sizeof *ids);
+    const dgcn_ctl_error *e0 = &first->u.error;
+    if (!got || !ids) {
+        free(got);
+        free(ids);
+        return dgcn_error_set(DGCN_ENOMEM, "out of memory naming a straggler");
+    }
+    double end = dgcn_now_ms() + s_margin_ms(s->o.deadline_ms);
+    for (;;) {
+        int all_in = 1; /* every agent not awaited has reported or ended */
+        for (int32_t k = 0; k < m && all_in; k++) {
+            int awaited = k != from && s_waits_for(e0, k), told = k == from || got[k].kind;
+            for (int32_t j = 0; j < m && !awaited && !told; j++)
+                if (got[j].kind && s_waits_for(&got[j].u.error, k)) awaited = 1;
+            char how[640];
+            if (!awaited && !told &&
+                !(s->launch && dgcn_launch_ended(s->launch, k, how, sizeof how)))
+                all_in = 0;
+        }
+        double left = end - dgcn_now_ms();
+        if (all_in || left <= 0 || s_signalled) break;
+        int32_t a = -1;
+        void *buf = NULL;
+        size_t len = 0;
+        int rc = dgcn_hub_recv_any(s->hub, &a, &buf, &len,
+                                   left < S_SLICE_MS ? (int)left : S_SLICE_MS);
+        if (rc != DGCN_OK) {
+            dgcn_error_clear();
+            continue;
+        }
+        dgcn_ctl_msg msg;
+        rc = dgcn_ctl_unpack(buf, len, &msg);
+        free(buf);
+        if (rc != DGCN_OK) {
+            dgcn_error_clear();
+            continue;
+        }
+        if (msg.kind == DGCN_CTL_ERROR && msg.u.error.agent == a && a != from && !got[a].kind)
+            got[a] = msg;
+        else dgcn_ctl_msg_fini(&msg);
+    }
+    char text[1024];
+    size_t off = 0;
+    text[0] = '\0';
+    for (int32_t k = 0; k < m && off + 200 < sizeof text; k++) {
+        if (k == from || got[k].kind) continue; /* it spoke for itself */
+        int32_t n = 0, waited = 0;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (int32_t j = 0; j < m; j++) {
+            const dgcn_ctl_error *e = j == from ? e0 : got[j].kind ? &got[j].u.error : NULL;
+            if (!e || !s_waits_for(e, k)) continue;
+            ids[n++] = j;
+            lo = e->iter < lo ? e->iter : lo;
+            hi = e->iter > hi ? e->iter : hi;
+            waited = e->waited_ms > waited ? e->waited_ms : waited;
+        }
+        if (n == 0) continue;
+        off += (size_t)snprintf(text + off, sizeof text - off, "%sagent %d is not responding: %s ",
+                                off ? "; " : "", k, n == 1 ? "agent" : "agents");
+        s_list_agents(text, sizeof text, &off, ids, n);
+        if (off + 120 < sizeof text) {
+            if (lo == hi)
+                off += (size_t)snprintf(text + off, sizeof text - off,
+                                        " waited for it at iteration %" PRId64, lo);
+            else
+                off += (size_t)snprintf(text + off, sizeof text - off,
+                                        " waited for it at iterations %" PRId64 " to %" PRId64, lo,
+                                        hi);
+            off += (size_t)snprintf(text + off, sizeof text - off, " (%d ms)", waited);
+        }
+    }
+    int rc;
+    if (off) rc = dgcn_error_set(DGCN_ETIMEDOUT, "%s", text);
+    else
+        rc = dgcn_error_set(DGCN_EPEER, "agent %d failed at iteration %" PRId64 " (%s): %s",
+                            e0->agent, e0->iter, dgcn_strerror(e0->code),
+                            e0->message ? e0->message : "");
+    for (int32_t k = 0; k < m; k++) dgcn_ctl_msg_fini(&got[k]);
+    free(got);
+    free(ids);
+    return rc;
+}
+
 static int s_peer_error(dgcn_session *s, int32_t from, const dgcn_ctl_msg *m) {
     const dgcn_ctl_error *e = &m->u.error;
+    if (e->code == DGCN_ETIMEDOUT && e->n_waiting_for > 0 && e->agent == from)
+        return s_straggler_error(s, from, m);
     return dgcn_error_set(DGCN_EPEER, "agent %d failed at iteration %" PRId64 " (%s): %s", e->agent,
                           e->iter, dgcn_strerror(e->code), e->message ? e->message : "");
 }

@@ -198,6 +198,9 @@ START_TEST(test_timeout_names_peer) {
                       strstr(msg, "layer 2") && strstr(msg, "halo_bwd"),
                   "%s", msg);
     ck_assert(r[0] == -1 && r[3] == -1);
+    /* the endpoint records whom it waited for, for the agent's error to the coordinator */
+    const dgcn_stall *st = &w.t[0]->stall;
+    ck_assert(st->n == 1 && st->who[0] == 1 && st->iter == 7 && st->waited_ms == deadline);
     net_close(&w);
 }
 END_TEST
@@ -906,10 +909,23 @@ START_TEST(test_control_roundtrip) {
 
     memset(&m, 0, sizeof m);
     m.kind = DGCN_CTL_ERROR;
-    m.u.error = (dgcn_ctl_error){4, 19, DGCN_ETIMEDOUT, "agent 4: no message from neighbour 2"};
+    int32_t waiting[2] = {2, 7};
+    m.u.error = (dgcn_ctl_error){.agent = 4,
+                                 .iter = 19,
+                                 .code = DGCN_ETIMEDOUT,
+                                 .message = "agent 4: no message from neighbour 2"};
     o = s_roundtrip(&m, NULL);
     ck_assert(o.u.error.agent == 4 && o.u.error.iter == 19 && o.u.error.code == DGCN_ETIMEDOUT);
     ck_assert_str_eq(o.u.error.message, "agent 4: no message from neighbour 2");
+    ck_assert(o.u.error.n_waiting_for == 0 && o.u.error.waiting_for == NULL);
+    dgcn_ctl_msg_fini(&o);
+    /* a timed-out exchange's error carries whom it waited for and how long */
+    m.u.error.n_waiting_for = 2;
+    m.u.error.waiting_for = waiting;
+    m.u.error.waited_ms = 3000;
+    o = s_roundtrip(&m, NULL);
+    ck_assert(o.u.error.n_waiting_for == 2 && o.u.error.waiting_for[0] == 2 &&
+              o.u.error.waiting_for[1] == 7 && o.u.error.waited_ms == 3000);
     dgcn_ctl_msg_fini(&o);
 }
 END_TEST

@@ -434,6 +434,75 @@ START_TEST(test_kill_agent_mid_train) {
 }
 END_TEST
 
+/* The pid of agent k among the n processes in agents (its command line has "--agent" "K"), or 0. */
+static pid_t s_agent_pid(const pid_t *agents, int n, int k) {
+    char want[16];
+    snprintf(want, sizeof want, "%d", k);
+    for (int i = 0; i < n; i++) {
+        char path[64], buf[4096];
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int)agents[i]);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        for (size_t j = 0; j < len; j += strlen(buf + j) + 1)
+            if (!strcmp(buf + j, "--agent") && j + 8 < len && !strcmp(buf + j + 8, want))
+                return agents[i];
+    }
+    return 0;
+}
+
+/* A stopped agent (SIGSTOP: alive, silent) is named as the straggler: its neighbours report
+ * whom they waited for and the coordinator's final error says so, instead of listing every
+ * agent as silent. 4 zmq agents, deadline 4 s; the run must end within deadline + margin and a
+ * generous allowance for a loaded machine. */
+START_TEST(test_stopped_agent_named) {
+    char *out = malloc(S_OUT_CAP), dir[128];
+    s_mkdtemp(dir, sizeof dir, "s");
+    char *argv[] = {DGCN_BINARY,   "train",
+                    "--agents",    "4",
+                    "--transport", "zmq",
+                    S_GEN,         "--iters",
+                    "1000000",     "--eval-every",
+                    "20",          "--deadline-ms",
+                    "4000",        "--no-baselines",
+                    "--out",       (char *)dir,
+                    NULL};
+    int fd;
+    size_t len = 0;
+    out[0] = '\0';
+    pid_t pid = s_start(argv, &fd);
+    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 60000, "iter    40");
+    ck_assert_msg(st == -1, "training ended early (%d):\n%s", st, out);
+    pid_t agents[8];
+    int n = s_find_agents(dir, agents, 8);
+    ck_assert_msg(n == 4, "found %d agent processes, expected 4", n);
+    pid_t victim = s_agent_pid(agents, n, 2);
+    ck_assert_msg(victim > 0, "agent 2 not found");
+    double t0 = s_now_ms();
+    kill(victim, SIGSTOP);
+    st = s_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 40000, NULL);
+    double took = s_now_ms() - t0;
+    if (st == -1) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    kill(victim, SIGKILL); /* normally gone already: the session kills what it started */
+    const char *tail = out + (len > 3000 ? len - 3000 : 0);
+    ck_assert_msg(st > 0, "coordinator status %d after %.0f ms:\n%s", st, took, tail);
+    ck_assert_msg(strstr(out, "agent 2 is not responding: agent"),
+                  "the straggler is not named:\n%s", tail);
+    ck_assert_msg(strstr(out, "waited for it at iteration"), "no iteration given:\n%s", tail);
+    ck_assert_msg(!strstr(out, "silent: agent"), "every agent listed as silent:\n%s", tail);
+    ck_assert_msg(took < 30000, "the run took %.0f ms to end", took);
+    pid_t left[8];
+    ck_assert_int_eq(s_find_agents(dir, left, 8), 0);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 /* Ctrl-C (SIGINT to the terminal's process group: the coordinator and its agents) stops the run
  * within the deadline with a non-zero status that says it was interrupted, leaving no agent. */
 START_TEST(test_interrupt_mid_train) {
@@ -802,6 +871,7 @@ static Suite *s_suite(void) {
         {"verify_relay", test_verify_relay, 3, 120},
         {"kill_agent_mid_train", test_kill_agent_mid_train, 0, 90},
         {"interrupt_mid_train", test_interrupt_mid_train, 0, 90},
+        {"stopped_agent_named", test_stopped_agent_named, 0, 150},
         {"train_transports_agree", test_train_transports_agree, 0, 240},
         {"train_shard_files", test_train_shard_files, 0, 120},
         {"generate_bad_value", test_generate_bad_value, 0, 30},

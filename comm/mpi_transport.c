@@ -1,6 +1,8 @@
-/* comm/mpi_transport.c: agents and coordinator over MPI; nothing here waits without a deadline
- * except the communicator constructors (MPI_Comm_split, MPI_Dist_graph_create_adjacent), which
- * run once at start-up. */
+/* comm/mpi_transport.c: agents and coordinator over MPI; nothing here waits without a deadline.
+ * The communicator constructors (MPI_Comm_split, MPI_Dist_graph_create_adjacent) are blocking
+ * collectives, so each is preceded by a gate: an MPI_Ibarrier over the same ranks polled until the
+ * deadline. A rank that never arrives then gives DGCN_ETIMEDOUT instead of a hang; a rank that
+ * passes the gate and dies before the constructor is left to the MPI library (and mpirun). */
 #include "comm/mpi_transport.h"
 
 #include "comm/transport_int.h"
@@ -128,6 +130,32 @@ static int s_wait_one(MPI_Request *r, const struct timespec *dl, MPI_Status *st)
     MPI_Cancel(r);
     MPI_Request_free(r);
     return DGCN_ETIMEDOUT;
+}
+
+/* Waits until every rank of comm has reached this point, at most deadline_ms (an MPI_Ibarrier
+ * polled with MPI_Test). DGCN_ETIMEDOUT names who waited (`who`) and for what (`what`); the
+ * barrier's request is then left to the library: a non-blocking collective cannot be cancelled,
+ * and a rank arriving late still completes it. */
+static int s_gate(MPI_Comm comm, int deadline_ms, const char *who, const char *what) {
+    MPI_Request r;
+    int e = MPI_Ibarrier(comm, &r);
+    if (e != MPI_SUCCESS) return s_merr(e, "MPI_Ibarrier");
+    struct timespec dl = dgcn__deadline_after(deadline_ms);
+    int spins = 0, size = 0;
+    MPI_Comm_size(comm, &size);
+    for (;;) {
+        int flag = 0;
+        e = MPI_Test(&r, &flag, MPI_STATUS_IGNORE);
+        if (e != MPI_SUCCESS) return s_merr(e, "MPI_Test (barrier)");
+        if (flag) return DGCN_OK;
+        if (dgcn__ms_left(&dl) <= 0) break;
+        s_backoff(&spins);
+    }
+    return dgcn_error_set(
+        DGCN_ETIMEDOUT,
+        "%s: not all %d ranks reached %s within %d ms (a rank is missing, stopped "
+        "or not running dgcn)",
+        who, size, what, deadline_ms);
 }
 
 /* Broadcast of the run id from world rank 0, bounded by the deadline. */
@@ -508,6 +536,10 @@ int dgcn_mpi_open(int deadline_ms, dgcn_transport **out) {
     p->agents = MPI_COMM_NULL;
     p->graph = MPI_COMM_NULL;
     p->base.ops = &s_ops;
+    char who[64];
+    snprintf(who, sizeof who, "MPI start-up, agent %d (rank %d)", rank - 1, rank);
+    DGCN_CHECK(s_gate(MPI_COMM_WORLD, deadline_ms, who,
+                      "the agents' communicator creation (MPI_Comm_split of the world)"));
     int e = MPI_Comm_split(MPI_COMM_WORLD, 0, rank, &p->agents);
     if (e != MPI_SUCCESS) {
         rc = s_merr(e, "MPI_Comm_split");
@@ -548,6 +580,14 @@ int dgcn_mpi_set_neighbors(dgcn_transport *t, const int32_t *neighbors, int32_t 
     int *nb = NULL;
     DGCN_ALLOC(nb, (size_t)n + 1);
     for (int i = 0; i < n; i++) nb[i] = neighbors[i];
+    char who[64];
+    snprintf(who, sizeof who, "MPI set-up, agent %d", t->self);
+    rc = s_gate(p->agents, t->deadline_ms, who,
+                "the neighbour graph's creation (MPI_Dist_graph_create_adjacent over the agents)");
+    if (rc) {
+        free(nb);
+        return rc;
+    }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-overread" /* MPI_UNWEIGHTED is a sentinel address */
     int e = MPI_Dist_graph_create_adjacent(p->agents, n, nb, MPI_UNWEIGHTED, n, nb, MPI_UNWEIGHTED,
@@ -564,15 +604,9 @@ fail:
 int dgcn_mpi_agent_barrier(dgcn_transport *t) {
     s_mt *p = s_cast(t);
     if (!p) return dgcn_error_set(DGCN_EINVAL, "dgcn_mpi_agent_barrier: not an MPI endpoint");
-    MPI_Request r;
-    int e = MPI_Ibarrier(p->agents, &r);
-    if (e != MPI_SUCCESS) return s_merr(e, "MPI_Ibarrier");
-    struct timespec dl = dgcn__deadline_after(t->deadline_ms);
-    int rc = s_wait_one(&r, &dl, MPI_STATUS_IGNORE);
-    if (rc == DGCN_ETIMEDOUT)
-        return dgcn_error_set(DGCN_ETIMEDOUT, "agent %d: agents' barrier not reached within %d ms",
-                              t->self, t->deadline_ms);
-    return rc;
+    char who[64];
+    snprintf(who, sizeof who, "agent %d", t->self);
+    return s_gate(p->agents, t->deadline_ms, who, "the agents' barrier");
 }
 
 /* ---- coordinator endpoint ---- */
@@ -640,6 +674,8 @@ int dgcn_mpi_hub_open(uint64_t run_id, int deadline_ms, dgcn_hub **out) {
         return dgcn_error_set(DGCN_EINVAL, "MPI world of %d rank(s) has no agents (need >= 2)",
                               size);
     MPI_Comm none = MPI_COMM_NULL;
+    DGCN_CHECK(s_gate(MPI_COMM_WORLD, deadline_ms, "MPI start-up, the coordinator (rank 0)",
+                      "the agents' communicator creation (MPI_Comm_split of the world)"));
     int e = MPI_Comm_split(MPI_COMM_WORLD, MPI_UNDEFINED, 0, &none);
     if (e != MPI_SUCCESS) return s_merr(e, "MPI_Comm_split");
     DGCN_CHECK(s_bcast_run_id(&run_id, deadline_ms));

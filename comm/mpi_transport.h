@@ -31,12 +31,14 @@ int dgcn_mpi_rank(int *rank, int *size);
 /* Rank 0: the coordinator's endpoint for size-1 agents; broadcasts run_id to the agents. */
 int dgcn_mpi_hub_open(uint64_t run_id, int deadline_ms, dgcn_hub **h);
 
-/* Ranks >= 1: agent rank-1's endpoint (no neighbours yet); learns the run id from rank 0 within
+/* Ranks >= 1: agent rank-1's endpoint (no neighbours yet); every rank must arrive within
+ * deadline_ms (DGCN_ETIMEDOUT otherwise), then it learns the run id from rank 0 within
  * deadline_ms. */
 int dgcn_mpi_open(int deadline_ms, dgcn_transport **t);
 
 /* Collective over the agents: sets the neighbours (increasing agent ids, symmetric across agents)
- * and builds the distributed-graph communicator. Once per endpoint. */
+ * and builds the distributed-graph communicator. Once per endpoint. Waits at most the endpoint's
+ * deadline for every agent to arrive (DGCN_ETIMEDOUT naming the collective otherwise). */
 int dgcn_mpi_set_neighbors(dgcn_transport *t, const int32_t *neighbors, int32_t n);
 
 /* Blocks until every agent endpoint has called it (MPI_Ibarrier over the agents, bounded by the

@@ -1,7 +1,8 @@
 /* tests/mpi_conformance.c: the transport conformance pattern over MPI. Run under mpirun with 5
  * ranks: rank 0 is the coordinator, ranks 1..4 are agents 0..3. Each phase opens fresh endpoints,
  * but a message that a failing phase leaves unreceived can still reach the same ranks in a later
- * phase (Open MPI reuses communicator ids). Exits non-zero on any failure; every wait is bounded. */
+ * phase (Open MPI reuses communicator ids). Exits non-zero on any failure; every wait is bounded,
+ * set-up included (the last phase leaves one rank out of it). */
 #include "comm/hub.h"
 #include "comm/mpi_transport.h"
 #include "comm/transport.h"
@@ -29,16 +30,19 @@ static int s_rank;
         }                                                                                          \
     } while (0)
 
-/* Opens this rank's endpoint for one phase; agents get a ring (0) or complete graph (1). */
+/* Opens this rank's endpoint for one phase; agents get a ring (0) or complete graph (1). Set-up
+ * is bounded by DEADLINE (ranks reach a phase at different times: the previous one may have kept
+ * some waiting), everything after by deadline. */
 static void s_open(int topo, int deadline, dgcn_hub **h, dgcn_transport **t) {
     *h = NULL;
     *t = NULL;
     if (s_rank == 0) {
-        int rc = dgcn_mpi_hub_open(0xabcdef12345ULL, deadline, h);
+        int rc = dgcn_mpi_hub_open(0xabcdef12345ULL, DEADLINE, h);
         CHECK(rc == DGCN_OK, "hub open: %s", dgcn_error_msg());
+        if (*h) (*h)->deadline_ms = deadline;
         return;
     }
-    int rc = dgcn_mpi_open(deadline, t);
+    int rc = dgcn_mpi_open(DEADLINE, t);
     CHECK(rc == DGCN_OK, "open: %s", dgcn_error_msg());
     if (rc) return;
     CHECK((*t)->run_id == 0xabcdef12345ULL, "run id not broadcast");
@@ -48,6 +52,7 @@ static void s_open(int topo, int deadline, dgcn_hub **h, dgcn_transport **t) {
     int n = tp_neighbors(topo, M, (*t)->self, nb);
     rc = dgcn_mpi_set_neighbors(*t, nb, n);
     CHECK(rc == DGCN_OK, "set neighbours: %s", dgcn_error_msg());
+    (*t)->deadline_ms = deadline;
 }
 
 static void s_pattern(dgcn_transport *t, int64_t iters, int zero_len, int check_counters) {
@@ -234,6 +239,67 @@ static void s_phase_timeout(void) {
     dgcn_transport_close(&t);
 }
 
+/* Agent 3 never arrives at set-up: the others' dgcn_mpi_set_neighbors must end with a timeout
+ * naming the collective within the deadline instead of blocking in MPI_Dist_graph_create_adjacent.
+ * Then agent 3 arrives late (told so through the coordinator once the others have failed) and
+ * completes the barrier they abandoned, and one more barrier shows the job is whole again, so it
+ * ends with MPI_Finalize on every rank. Runs last. */
+static void s_phase_missing_rank(void) {
+    const int deadline = 1500, relay = 60000;
+    if (s_rank == 0) {
+        dgcn_hub *h = NULL;
+        int rc = dgcn_mpi_hub_open(0xabcdef12345ULL, relay, &h);
+        CHECK(rc == DGCN_OK, "hub open: %s", dgcn_error_msg());
+        if (rc) return;
+        for (int k = 0; k < M - 1; k++) {
+            int32_t a = -1;
+            void *buf = NULL;
+            size_t len = 0;
+            rc = dgcn_hub_recv_any(h, &a, &buf, &len, -1);
+            CHECK(rc == DGCN_OK && a >= 0 && a < M - 1, "relay: %s", dgcn_error_msg());
+            free(buf);
+        }
+        rc = dgcn_hub_send(h, M - 1, "go", 2);
+        CHECK(rc == DGCN_OK, "relay to agent %d: %s", M - 1, dgcn_error_msg());
+        dgcn_hub_close(&h);
+        return;
+    }
+    dgcn_transport *t = NULL;
+    int rc = dgcn_mpi_open(relay, &t); /* every rank opens: bounded generously */
+    CHECK(rc == DGCN_OK, "open: %s", dgcn_error_msg());
+    if (rc) return;
+    t->deadline_ms = deadline;
+    if (t->self < M - 1) {
+        int32_t nb[TP_MAXN];
+        int n = tp_neighbors(1, M, t->self, nb);
+        double t0 = dgcn_now_ms();
+        rc = dgcn_mpi_set_neighbors(t, nb, n);
+        double el = dgcn_now_ms() - t0;
+        CHECK(rc == DGCN_ETIMEDOUT && el >= deadline - 5 && el < deadline + 10000,
+              "agent %d: set-up without agent %d: %s after %.0f ms (%s)", t->self, M - 1,
+              dgcn_strerror(rc), el, dgcn_error_msg());
+        CHECK(strstr(dgcn_error_msg(), "MPI_Dist_graph_create_adjacent") &&
+                  strstr(dgcn_error_msg(), "not all 4 ranks"),
+              "agent %d: %s", t->self, dgcn_error_msg());
+        rc = dgcn_transport_send_coord(t, "timed out", 9);
+        CHECK(rc == DGCN_OK, "agent %d: %s", t->self, dgcn_error_msg());
+    } else {
+        void *buf = NULL;
+        size_t len = 0;
+        rc = dgcn_transport_recv_coord(t, &buf, &len, relay);
+        CHECK(rc == DGCN_OK, "agent %d: no word from the coordinator: %s", t->self,
+              dgcn_error_msg());
+        free(buf);
+        t->deadline_ms = relay;
+        rc = dgcn_mpi_agent_barrier(t); /* the gate the others abandoned */
+        CHECK(rc == DGCN_OK, "agent %d: late arrival: %s", t->self, dgcn_error_msg());
+    }
+    t->deadline_ms = relay;
+    rc = dgcn_mpi_agent_barrier(t);
+    CHECK(rc == DGCN_OK, "agent %d: the job is not whole again: %s", t->self, dgcn_error_msg());
+    dgcn_transport_close(&t);
+}
+
 int main(int argc, char **argv) {
     if (dgcn_mpi_init(&argc, &argv) != DGCN_OK) {
         fprintf(stderr, "%s\n", dgcn_error_msg());
@@ -253,6 +319,7 @@ int main(int argc, char **argv) {
     s_phase_bad(0);
     s_phase_impersonate();
     s_phase_timeout();
+    s_phase_missing_rank();
     dgcn_mpi_finalize();
     if (s_rank == 0 || s_fails)
         printf("rank %d: %s (%d failures)\n", s_rank, s_fails ? "FAIL" : "ok", s_fails);

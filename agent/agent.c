@@ -607,9 +607,11 @@ static int s_pass(dgcn_agent *a, int training, int backward, dgcn_eval *ev) {
     return rc;
 }
 
-/* The params exchange of the current tag: buf (len floats) to every neighbour; neighbour i's
- * message lands in a->x_recv[i]. what names the pass in an error ("iteration", "averaging round"). */
-static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, const char *what) {
+/* The params exchange of the current tag and gossip round (the layer field): buf (len floats) to
+ * every neighbour; neighbour i's message lands in a->x_recv[i]. what names the pass in an error
+ * ("iteration", "averaging round"). */
+static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, int32_t round,
+                             const char *what) {
     for (int32_t i = 0; i < a->n_nb; i++) {
         a->x_send[i] = buf;
         a->x_send_len[i] = (int32_t)len;
@@ -619,7 +621,7 @@ static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, const
     dgcn_exchange x = {
         .channel = DGCN_CH_PARAMS,
         .iter = a->tag,
-        .layer = 0,
+        .layer = round,
         .send = a->x_send,
         .send_len = a->x_send_len,
         .recv = a->x_recv,
@@ -627,8 +629,8 @@ static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, const
     };
     int rc = dgcn_transport_exchange(a->t, &x);
     if (rc != DGCN_OK)
-        dgcn_error_wrap(rc, "agent %d, %s %lld, params exchange (tag %lld): ", a->shard->agent,
-                        what, (long long)a->iter, (long long)a->tag);
+        dgcn_error_wrap(rc, "agent %d, %s %lld, params exchange %d (tag %lld): ", a->shard->agent,
+                        what, (long long)a->iter, (int)round, (long long)a->tag);
     return rc;
 }
 
@@ -637,7 +639,7 @@ int dgcn_agent_mix(dgcn_agent *a, int64_t iter) {
     DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_MIX));
     double t0 = dgcn_now_ms();
     const int64_t p = a->n_params;
-    DGCN_CHECK(s_params_exchange(a, a->theta, p, "averaging round"));
+    DGCN_CHECK(s_params_exchange(a, a->theta, p, 0, "averaging round"));
     /* a->msg (msg_len >= P floats) holds the mixture until every neighbour's copy is read */
     for (int64_t k = 0; k < p; k++) {
         double acc = a->mix_row[0] * a->theta[k];
@@ -658,9 +660,15 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
 
     double t0 = dgcn_now_ms();
     DGCN_CHECK(dgcn_consensus_prepare(a->cons, iter, a->theta, a->grad, a->msg));
-    DGCN_CHECK(s_params_exchange(a, a->msg, a->msg_len, "iteration"));
-    DGCN_CHECK(dgcn_consensus_mix(a->cons, iter, a->grad, a->mix_row, a->n_nb, a->msg,
-                                  (const float *const *)a->x_recv, a->theta));
+    const float *const *recv = (const float *const *)a->x_recv;
+    const int32_t rounds = a->opts.consensus.gossip_rounds;
+    for (int32_t r = 0; r + 1 < rounds; r++) { /* gossip: msg <- sum_t c_kt msg_t */
+        DGCN_CHECK(s_params_exchange(a, a->msg, a->msg_len, r, "iteration"));
+        DGCN_CHECK(dgcn_consensus_combine(a->cons, a->mix_row, a->n_nb, a->msg, recv, a->msg));
+    }
+    DGCN_CHECK(s_params_exchange(a, a->msg, a->msg_len, rounds - 1, "iteration"));
+    DGCN_CHECK(
+        dgcn_consensus_mix(a->cons, iter, a->grad, a->mix_row, a->n_nb, a->msg, recv, a->theta));
     a->timing.consensus_ms += dgcn_now_ms() - t0;
     a->timing.steps++;
     return DGCN_OK;

@@ -68,6 +68,9 @@ void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out) {
     out->training = c->training;
     out->report_params = c->report_params;
     out->order = c->model.order;
+    out->gossip_rounds = c->consensus.gossip_rounds;
+    out->init_per_agent = c->init_per_agent;
+    out->dropout_per_agent = c->dropout_per_agent;
     memcpy(out->plan, c->plan, sizeof out->plan);
     out->plan[sizeof out->plan - 1] = '\0';
 }
@@ -137,6 +140,9 @@ int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
     DGCN_CHECK(s_check_i64("final_mixing", in->final_mixing, 0, INT64_C(1) << 20));
     DGCN_CHECK(s_check_i64("training", in->training, 0, 1));
     DGCN_CHECK(s_check_i64("report_params", in->report_params, 0, 1));
+    DGCN_CHECK(s_check_i64("gossip_rounds", in->gossip_rounds, 1, DGCN_GOSSIP_MAX));
+    DGCN_CHECK(s_check_i64("init_per_agent", in->init_per_agent, 0, 1));
+    DGCN_CHECK(s_check_i64("dropout_per_agent", in->dropout_per_agent, 0, 1));
     r.iterations = in->iterations;
     r.eval_every = in->eval_every;
     r.final_mixing = in->final_mixing;
@@ -144,6 +150,9 @@ int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
     r.dropout_seed = in->dropout_seed;
     r.training = in->training;
     r.report_params = in->report_params;
+    r.consensus.gossip_rounds = in->gossip_rounds;
+    r.init_per_agent = in->init_per_agent;
+    r.dropout_per_agent = in->dropout_per_agent;
     if (!memchr(in->plan, 0, sizeof in->plan))
         return dgcn_error_set(DGCN_EINVAL, "set-up: config plan path is too long");
     memcpy(r.plan, in->plan, sizeof r.plan);
@@ -154,6 +163,14 @@ fail:
 }
 
 /* ---- the run ---- */
+
+/* A per-agent seed: seed and agent mixed by a splitmix64 finalizer, distinct for every agent. */
+static uint64_t s_agent_seed(uint64_t seed, int32_t agent) {
+    uint64_t z = seed + 0x9E3779B97F4A7C15ULL * ((uint64_t)agent + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
 
 typedef struct s_run {
     dgcn_transport *t;
@@ -328,8 +345,10 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
     *mix = s->mixing;
     dgcn_agent_opts ao = dgcn_agent_opts_defaults();
     ao.consensus = r->cfg.consensus;
-    ao.init_seed = r->cfg.init_seed;
-    ao.dropout_seed = r->cfg.dropout_seed;
+    ao.init_seed = r->cfg.init_per_agent ? s_agent_seed(r->cfg.init_seed, t->self)
+                                         : r->cfg.init_seed;
+    ao.dropout_seed = r->cfg.dropout_per_agent ? s_agent_seed(r->cfg.dropout_seed, t->self)
+                                               : r->cfg.dropout_seed;
     DGCN_CHECK(dgcn_agent_new(&r->agent, &r->shard, &r->cfg.model, t, *mix, &ao));
 fail:
     return rc;

@@ -55,6 +55,8 @@ typedef struct dgcn_run_config {
     uint64_t dropout_seed;
     int training;                 /* verify: gradient with dropout (1) or without (0) */
     int report_params;            /* train: parameter vector in every report */
+    int init_per_agent;           /* theta_k(0) from (init_seed, k): the copies start apart */
+    int dropout_per_agent;        /* dropout masks from (dropout_seed, k) */
     char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, or "" (shard bytes) */
 } dgcn_run_config;
 
@@ -66,7 +68,7 @@ void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out);
 
 /* From the wire form, checking ranges and enum values: DGCN_EINVAL naming the field (mode, model,
  * dims, optimizer, a NaN among the reals, iterations, eval_every, final_mixing, training,
- * report_params, plan). *c is set only on success. */
+ * report_params, plan, gossip_rounds, init_per_agent, dropout_per_agent). *c is set only on success. */
 int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in);
 
 typedef struct dgcn_run_agent_opts {

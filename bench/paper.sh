@@ -5,16 +5,17 @@
 # (metrics, summaries, plots) stay in runs/paper/.
 #
 #   bench/paper.sh [--seeds N] [--iters N] [--optimizer gt-adam|gt|dgd] [--transport inproc|zmq]
-#                   [--topology designed|required|ring|...] [--final-mixing R]
+#                   [--topology designed|required|ring|...] [--final-mixing R] [--gossip-rounds G]
 # Defaults: the designed topology (the paper's design; always connected) and R = 200 rounds of pure
 # averaging after the last step, so the agents end holding the same model (docs/agent.md). The
 # table gives the consensus error both at iteration 190 (before the averaging) and at the end.
+# G = 1 params exchange per iteration (0: chosen from the SLEM, dgcn train's default).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$here/launch/env.sh"
 data="${DGCN_DATA:-$here/../shared/data}"
 dgcn="$here/build/coordinator/dgcn"
-seeds=10 iters=200 optimizer=gt-adam transport=inproc topology=designed final_mixing=200
+seeds=10 iters=200 optimizer=gt-adam transport=inproc topology=designed final_mixing=200 gossip=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --seeds) seeds=$2; shift 2 ;;
@@ -23,7 +24,8 @@ while [ $# -gt 0 ]; do
     --transport) transport=$2; shift 2 ;;
     --topology) topology=$2; shift 2 ;;
     --final-mixing) final_mixing=$2; shift 2 ;;
-    -h|--help) sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --gossip-rounds) gossip=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "paper.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -35,7 +37,7 @@ for ds in cora citeseer; do
     out="$here/runs/paper/$ds-m$m"
     "$dgcn" train --data "$data/$ds" --agents "$m" --partition bfs --topology "$topology" \
       --optimizer "$optimizer" --iters "$iters" --seeds "$seeds" --transport "$transport" \
-      --final-mixing "$final_mixing" --out "$out" > "$out.log" 2>&1 || { echo "paper.sh: $ds M=$m failed, see $out.log" >&2; exit 1; }
+      --final-mixing "$final_mixing" --gossip-rounds "$gossip" --out "$out" > "$out.log" 2>&1 || { echo "paper.sh: $ds M=$m failed, see $out.log" >&2; exit 1; }
     /usr/bin/python3 - "$out" "$ds" "$m" "$iters" <<'PY'
 import json, sys
 out, ds, m, iters = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])

@@ -77,6 +77,9 @@ static void s_pack_config(const dgcn_ctl_config *c, Dgcnpb__RunConfig *pb) {
     S_PUT(training, c->training != 0);
     S_PUT(report_params, c->report_params != 0);
     S_PUT(order, c->order);
+    S_PUT(gossip_rounds, c->gossip_rounds);
+    S_PUT(init_per_agent, c->init_per_agent != 0);
+    S_PUT(dropout_per_agent, c->dropout_per_agent != 0);
 #undef S_PUT
     pb->plan = (char *)(uintptr_t)c->plan;
 }
@@ -279,6 +282,9 @@ static int s_unpack_config(const Dgcnpb__RunConfig *pb, int32_t agent, dgcn_ctl_
     S_TAKE(training, c->training);
     S_TAKE(report_params, c->report_params);
     S_TAKE(order, c->order);
+    S_TAKE(gossip_rounds, c->gossip_rounds);
+    S_TAKE(init_per_agent, c->init_per_agent);
+    S_TAKE(dropout_per_agent, c->dropout_per_agent);
 #undef S_TAKE
     if (!pb->plan)
         return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field 'plan'", agent);

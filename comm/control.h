@@ -72,6 +72,9 @@ typedef struct dgcn_ctl_config {
     uint64_t dropout_seed;           /* dropout masks */
     int training;                    /* verify: gradient with dropout (0 or 1) */
     int report_params;               /* train: parameter vector in every report (0 or 1) */
+    int32_t gossip_rounds;           /* train: params exchanges per iteration */
+    int init_per_agent;              /* Glorot init seeded per agent (0 or 1) */
+    int dropout_per_agent;           /* dropout masks seeded per agent (0 or 1) */
     char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, "" for the shard bytes */
     int32_t order;                /* filter order K */
 } dgcn_ctl_config;

@@ -107,8 +107,8 @@ uint64_t dgcn_plan_halo_bytes(const dgcn_plan *p, const int32_t *widths, int n_l
 uint64_t dgcn_plan_relay_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers);
 
 /* What one training iteration must move, all agents: every halo row once per layer each way (and
- * once per further hop under relay), and one consensus message of msg_floats floats per link
- * direction. */
+ * once per further hop under relay), and msg_floats consensus floats per link direction (the
+ * message length times the gossip rounds). */
 uint64_t dgcn_plan_min_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers,
                              int64_t msg_floats);
 

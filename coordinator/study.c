@@ -373,6 +373,7 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
     t.iters = o->iters;
     t.seeds = o->seeds;
     t.eval_every = o->eval_every;
+    t.gossip_rounds = 1; /* one exchange per iteration: topologies compared at equal traffic */
     t.out = run;
     t.progress = 1;
     t.log = lf;

@@ -14,6 +14,7 @@
 #include "graph/shard.h"
 #include "topologies/graph.h"
 #include "topologies/io.h"
+#include "topologies/spectral.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -38,6 +39,8 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->transport = "zmq";
     o->eval_every = 10;
     o->final_mixing = 0;
+    o->gossip_rounds = 0;
+    o->gossip_target = 0.02;
     o->deadline_ms = 30000;
     o->progress = 1;
     o->baselines = 1;
@@ -101,8 +104,11 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
     cfg.iterations = o->iters;
     cfg.eval_every = o->eval_every;
     cfg.final_mixing = o->final_mixing;
+    cfg.consensus.gossip_rounds = o->gossip_rounds;
     cfg.init_seed = seed;
     cfg.dropout_seed = seed;
+    cfg.init_per_agent = o->init_per_agent;
+    cfg.dropout_per_agent = o->dropout_per_agent;
     cfg.report_params = 1;
     if (o->shard_files) {
         char abs[4096];
@@ -309,9 +315,35 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_str(&j, "transport", dgcn_transport_kind(o->transport));
     dgcn_json_int(&j, "eval_every", o->eval_every);
     dgcn_json_int(&j, "final_mixing", o->final_mixing);
+    dgcn_json_int(&j, "gossip_rounds", o->gossip_rounds);
+    dgcn_json_num(&j, "gossip_target", o->gossip_target);
+    dgcn_json_int(&j, "init_per_agent", o->init_per_agent);
+    dgcn_json_int(&j, "dropout_per_agent", o->dropout_per_agent);
     dgcn_json_int(&j, "shard_files", o->shard_files);
     dgcn_json_int(&j, "deadline_ms", o->deadline_ms);
     dgcn_json_end(&j);
+}
+
+/* The gossip rounds of a run: o->gossip_rounds, or for 0 the fewest R >= 1 with
+ * SLEM(C)^R <= o->gossip_target (capped at DGCN_GOSSIP_MAX). */
+static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *rounds,
+                           double *slem) {
+    *slem = NAN;
+    *rounds = o->gossip_rounds;
+    if (o->gossip_rounds > DGCN_GOSSIP_MAX || o->gossip_rounds < 0)
+        return dgcn_error_set(DGCN_EINVAL, "train: --gossip-rounds %d is not in [0, %d]",
+                              o->gossip_rounds, DGCN_GOSSIP_MAX);
+    if (!(o->gossip_target > 0.0 && o->gossip_target < 1.0))
+        return dgcn_error_set(DGCN_EINVAL, "train: --gossip-target %g is not in (0, 1)",
+                              o->gossip_target);
+    if (!p->c) return DGCN_OK;
+    int rc = dgcn_topo_norm_cj(p->m, p->c, slem);
+    if (rc != DGCN_OK) return rc;
+    if (o->gossip_rounds > 0) return DGCN_OK;
+    double r = *slem < 1e-12 ? 1.0 : ceil(log(o->gossip_target) / log(*slem));
+    if (!(*slem < 1.0) || r > DGCN_GOSSIP_MAX) r = DGCN_GOSSIP_MAX;
+    *rounds = r < 1.0 ? 1 : (int)r;
+    return DGCN_OK;
 }
 
 int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
@@ -341,6 +373,13 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     DGCN_CHECK(dgcn_rundir_make(o->out));
     DGCN_CHECK(dgcn_data_source_open(&o->src, &ds, &a_hat));
     DGCN_CHECK(dgcn_plan_build(&p, &ds, &a_hat, &o->plan));
+    dgcn_train_opts resolved = *o; /* o with the gossip rounds chosen */
+    double slem;
+    DGCN_CHECK(s_gossip_rounds(o, &p, &resolved.gossip_rounds, &slem));
+    o = &resolved;
+    if (o->progress)
+        fprintf(log, "mixing SLEM %.6f, %d gossip round(s) per iteration\n", slem,
+                o->gossip_rounds);
     res->links = dgcn_topo_links(&p.topo);
     res->required_links = dgcn_topo_links(&p.required);
     res->hops_per_exchange = p.hops_max;
@@ -389,7 +428,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     DGCN_CHECK(dgcn_rundir_fclose(&tsv, o->out, "plots/train.tsv"));
 
     /* The analytic minimum of one training iteration's traffic (all agents, payload bytes): the
-     * rows M = H W of each layer (hidden, then classes) and the optimizer's consensus message. */
+     * rows M = H W of each layer (hidden, then classes) and the optimizer's consensus message once
+     * per gossip round. */
     {
         dgcn_consensus_kind kind = DGCN_CONSENSUS_GT_ADAM;
         dgcn_consensus_kind_parse(o->optimizer, &kind);
@@ -400,7 +440,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         int n_x = dgcn_model_exchange_widths(&mc, widths);
         int64_t np = dgcn_model_n_params(&mc);
         int64_t msg = (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM) ? 2 * np : np;
-        res->bytes_per_iter_min = (double)dgcn_plan_min_bytes(&p, widths, n_x, msg);
+        res->bytes_per_iter_min =
+            (double)dgcn_plan_min_bytes(&p, widths, n_x, msg * o->gossip_rounds);
     }
     DGCN_ALLOC(central_ms, o->seeds);
     for (int si = 0; si < o->seeds && o->baselines; si++) {

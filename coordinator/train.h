@@ -36,6 +36,11 @@ typedef struct dgcn_train_opts {
     int shard_files;       /* agents read their shard from RUNDIR/plan (a shared file system)
                               * instead of receiving it in the set-up message */
     int final_mixing;      /* averaging rounds after the last step, before the last report (0) */
+    int gossip_rounds;     /* params exchanges per training iteration; 0: the fewest R with
+                            * SLEM(C)^R <= gossip_target (at least 1) [0] */
+    double gossip_target;  /* per-iteration contraction the automatic R reaches [0.02] */
+    int init_per_agent;    /* every agent's Glorot init from its own seed (0: one shared init) */
+    int dropout_per_agent; /* every agent's dropout masks from its own seed (0: one stream) */
     int deadline_ms;       /* 30000 */
     const char *out;       /* run directory */
     int progress;          /* print one line per evaluated iteration */
@@ -54,7 +59,8 @@ typedef struct dgcn_train_result {
     double consensus_error;        /* at the end, mean over seeds */
     double bytes_per_iter;         /* halo + params, all agents, measured (evaluations included) */
     double bytes_per_iter_min;     /* what one training iteration must move: every halo row once per
-                                * layer each way, and one consensus message per link direction */
+                                    * layer each way, and one consensus message per link direction
+                                    * and gossip round */
     double bytes_per_iter_direct;  /* of bytes_per_iter: halo rows on their first hop */
     double bytes_per_iter_relayed; /* of bytes_per_iter: halo rows forwarded (relay) */
     double bytes_per_iter_params;  /* of bytes_per_iter: consensus messages */

@@ -55,6 +55,7 @@ dgcn_consensus_config dgcn_consensus_defaults(dgcn_consensus_kind kind, double a
     c.beta1 = 0.9;
     c.beta2 = 0.999;
     c.eps = 1e-8;
+    c.gossip_rounds = 1;
     return c;
 }
 
@@ -72,6 +73,9 @@ int dgcn_consensus_config_check(const dgcn_consensus_config *cfg) {
     if (!(cfg->grad_scale > 0.0) || !isfinite(cfg->grad_scale))
         return dgcn_error_set(DGCN_EINVAL, "consensus: grad_scale = %g must be finite and > 0",
                               cfg->grad_scale);
+    if (cfg->gossip_rounds < 1 || cfg->gossip_rounds > DGCN_GOSSIP_MAX)
+        return dgcn_error_set(DGCN_EINVAL, "consensus: gossip_rounds = %d is not in [1, %d]",
+                              (int)cfg->gossip_rounds, DGCN_GOSSIP_MAX);
     if (cfg->kind == DGCN_CONSENSUS_GT_ADAM) {
         if (!(cfg->beta1 >= 0.0 && cfg->beta1 < 1.0) || !(cfg->beta2 >= 0.0 && cfg->beta2 < 1.0))
             return dgcn_error_set(DGCN_EINVAL,
@@ -164,10 +168,11 @@ int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, con
     return DGCN_OK;
 }
 
-int dgcn_consensus_mix(dgcn_consensus *c, int64_t n, const float *grad, const double *mix_row,
-                       int32_t n_nb, const float *own_msg /* (msg_len) */,
-                       const float *const *recv /* [n_nb] (msg_len) */, float *theta /* (P) */) {
-    const int64_t p = c->n_params, len = c->msg_len;
+/* c->acc = mix_row[0] own_msg + sum_j mix_row[j + 1] recv[j], in double, self first. */
+static int s_accumulate(dgcn_consensus *c, const double *mix_row, int32_t n_nb,
+                        const float *own_msg /* (msg_len) */,
+                        const float *const *recv /* [n_nb] (msg_len) */) {
+    const int64_t len = c->msg_len;
     for (int32_t j = 0; j <= n_nb; j++) {
         if (!isfinite(mix_row[j]))
             return dgcn_error_set(DGCN_EINVAL, "consensus: mixing weight %d is not finite", j);
@@ -181,6 +186,26 @@ int dgcn_consensus_mix(dgcn_consensus *c, int64_t n, const float *grad, const do
         if (w == 0.0) continue;
         for (int64_t i = 0; i < len; i++) acc[i] += w * r[i];
     }
+    return DGCN_OK;
+}
+
+int dgcn_consensus_combine(dgcn_consensus *c, const double *mix_row, int32_t n_nb,
+                           const float *own_msg /* (msg_len) */,
+                           const float *const *recv /* [n_nb] (msg_len) */,
+                           float *out /* (msg_len) */) {
+    int rc = s_accumulate(c, mix_row, n_nb, own_msg, recv);
+    if (rc != DGCN_OK) return rc;
+    for (int64_t i = 0; i < c->msg_len; i++) out[i] = (float)c->acc[i];
+    return DGCN_OK;
+}
+
+int dgcn_consensus_mix(dgcn_consensus *c, int64_t n, const float *grad, const double *mix_row,
+                       int32_t n_nb, const float *own_msg /* (msg_len) */,
+                       const float *const *recv /* [n_nb] (msg_len) */, float *theta /* (P) */) {
+    const int64_t p = c->n_params;
+    int rc = s_accumulate(c, mix_row, n_nb, own_msg, recv);
+    if (rc != DGCN_OK) return rc;
+    const double *acc = c->acc;
     if (c->cfg.kind == DGCN_CONSENSUS_DGD) {
         const double alpha = dgcn_step_at(&c->cfg.step, n), s = c->cfg.grad_scale;
         for (int64_t i = 0; i < p; i++) theta[i] = (float)(acc[i] - alpha * s * grad[i]);

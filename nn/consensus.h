@@ -29,7 +29,13 @@
  *           j = rounds so far. Adam is nonlinear, so stepping on the mixed tracker matters: with
  *           C = 11^T/M every ymix_k is the centralized gradient and this IS centralized Adam.
  * All sums run in double in neighbour order (self first), so results do not depend on arrival
- * order. */
+ * order.
+ *
+ * Gossip rounds. With gossip_rounds R > 1 an iteration exchanges its message R times: R - 1
+ * rounds of dgcn_consensus_combine (msg <- sum_t c_kt msg_t) and then mix(), so every c_kt above
+ * becomes an entry of C^R (still doubly stochastic; its SLEM is SLEM(C)^R). R messages per link
+ * direction per iteration. With C = 11^T/M the first round is already the exact average and the
+ * others keep it (up to float rounding). */
 #ifndef DGCN_NN_CONSENSUS_H
 #define DGCN_NN_CONSENSUS_H
 
@@ -61,7 +67,10 @@ typedef struct dgcn_consensus_config {
     dgcn_step_schedule step;
     double grad_scale;        /* s: multiplies every local gradient (use M; see above) */
     double beta1, beta2, eps; /* GT_ADAM moments (0.9, 0.999, 1e-8) */
+    int32_t gossip_rounds;    /* R: exchanges per iteration, 1..DGCN_GOSSIP_MAX (default 1) */
 } dgcn_consensus_config;
+
+#define DGCN_GOSSIP_MAX 1024
 
 /* kind with step alpha0 constant, grad_scale 1, Adam defaults. */
 dgcn_consensus_config dgcn_consensus_defaults(dgcn_consensus_kind kind, double alpha0);
@@ -81,6 +90,11 @@ int64_t dgcn_consensus_msg_len(const dgcn_consensus *c);
  * theta (n_params), grad (n_params, unscaled g_k), msg (msg_len). */
 int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, const float *grad,
                            float *msg);
+
+/* One gossip round of a message: out = mix_row[0] own_msg + sum_i mix_row[i + 1] recv[i]
+ * (msg_len floats; out may be own_msg). Pure averaging: no gradient, no state change. */
+int dgcn_consensus_combine(dgcn_consensus *c, const double *mix_row, int32_t n_nb,
+                           const float *own_msg, const float *const *recv, float *out);
 
 /* Round n: combines own message and the n_nb received ones with mix_row (n_nb + 1: self weight
  * first, then one per neighbour in the order of recv) into theta (n_params, overwritten) and the

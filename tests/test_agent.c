@@ -60,6 +60,34 @@ START_TEST(test_config_check) {
 }
 END_TEST
 
+/* A gossip round is the weighted sum of the messages (written in place over the own one), with
+ * no gradient and no state change; gossip_rounds outside [1, DGCN_GOSSIP_MAX] is refused. */
+START_TEST(test_gossip_combine) {
+    dgcn_consensus_config cfg = dgcn_consensus_defaults(DGCN_CONSENSUS_GT, 0.1);
+    ck_assert_int_eq(cfg.gossip_rounds, 1);
+    cfg.gossip_rounds = 0;
+    ck_assert_int_eq(dgcn_consensus_config_check(&cfg), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "gossip_rounds"));
+    cfg.gossip_rounds = DGCN_GOSSIP_MAX + 1;
+    ck_assert_int_eq(dgcn_consensus_config_check(&cfg), DGCN_EINVAL);
+    cfg.gossip_rounds = DGCN_GOSSIP_MAX;
+    ck_assert_int_eq(dgcn_consensus_config_check(&cfg), DGCN_OK);
+    dgcn_consensus *c = NULL;
+    ck_assert_int_eq(dgcn_consensus_new(&c, &cfg, 1), DGCN_OK);
+    float msg[2] = {1, 2}, r0[2] = {3, 4}, r1[2] = {5, -6};
+    const float *recv[2] = {r0, r1};
+    double row[3] = {0.5, 0.25, 0.25};
+    ck_assert_int_eq(dgcn_consensus_combine(c, row, 2, msg, recv, msg), DGCN_OK);
+    ck_assert_float_eq_tol(msg[0], 2.5f, 1e-6f);
+    ck_assert_float_eq_tol(msg[1], 0.5f, 1e-6f);
+    ck_assert_ptr_nonnull(dgcn_consensus_tracker(c));
+    ck_assert_float_eq(dgcn_consensus_tracker(c)[0], 0.0f); /* state untouched */
+    double bad[3] = {0.5, NAN, 0.5};
+    ck_assert_int_eq(dgcn_consensus_combine(c, bad, 2, msg, recv, msg), DGCN_EINVAL);
+    dgcn_consensus_destroy(&c);
+}
+END_TEST
+
 /* theta = (1, 2), g = (0.5, -1), neighbours' messages (3, 4), (5, 6), row (0.5, 0.25, 0.25),
  * alpha = 0.1, scale 2. */
 START_TEST(test_dgd_values) {
@@ -736,6 +764,66 @@ START_TEST(test_mix_rounds) {
 }
 END_TEST
 
+/* Gossip rounds on a ring of 5, dgd-atc, agents starting apart: one step with R = 3 rounds gives
+ * every agent sum_t (C^3)_kt (theta_t - alpha M g_t), and sends 3 params messages per neighbour. */
+START_TEST(test_gossip_rounds) {
+    const int32_t m = 5, rounds = 3;
+    const double alpha = 0.5;
+    int32_t owner[1024];
+    fixture f;
+    s_ring_fixture(&f, m, owner);
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.consensus = dgcn_consensus_defaults(DGCN_CONSENSUS_DGD_ATC, alpha);
+    opts.consensus.grad_scale = 0.0; /* M */
+    opts.consensus.gossip_rounds = rounds;
+    opts.init_seed = 3;
+    run r;
+    s_run_init(&r, &f, m, 1, owner, &opts, 1);
+    const int64_t p = f.n_params;
+    double *x = malloc((size_t)(m * p) * sizeof *x), *y = malloc((size_t)(m * p) * sizeof *y);
+    float *g = malloc((size_t)(m * p) * sizeof *g);
+    job jobs[MAX_M];
+    for (int32_t k = 0; k < m; k++)
+        jobs[k] = (job){.agent = r.agent[k], .kind = JOB_GRADIENT, .grad = g + k * p};
+    s_run_jobs(jobs, m);
+    for (int32_t k = 0; k < m; k++)
+        for (int64_t i = 0; i < p; i++)
+            x[k * p + i] = (float)(dgcn_agent_params(r.agent[k])[i] - alpha * m * g[k * p + i]);
+    for (int rd = 0; rd < rounds; rd++) { /* x <- C x, C the ring's Metropolis weights 1/3 */
+        for (int32_t k = 0; k < m; k++)
+            for (int64_t i = 0; i < p; i++)
+                y[k * p + i] = (x[k * p + i] + x[((k + 1) % m) * p + i] +
+                                x[((k + m - 1) % m) * p + i]) /
+                               3.0;
+        memcpy(x, y, (size_t)(m * p) * sizeof *x);
+    }
+    dgcn_traffic t0[MAX_M];
+    for (int32_t k = 0; k < m; k++) t0[k] = dgcn_agent_traffic(r.agent[k]);
+    for (int32_t k = 0; k < m; k++)
+        jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = 0};
+    s_run_jobs(jobs, m);
+    double worst = 0.0, moved = 0.0;
+    for (int32_t k = 0; k < m; k++) {
+        dgcn_traffic t1 = dgcn_agent_traffic(r.agent[k]);
+        ck_assert_uint_eq(t1.messages[DGCN_CH_PARAMS] - t0[k].messages[DGCN_CH_PARAMS], 2 * rounds);
+        ck_assert_uint_eq(t1.bytes[DGCN_CH_PARAMS] - t0[k].bytes[DGCN_CH_PARAMS],
+                          (uint64_t)(2 * rounds * p) * sizeof(float));
+        const float *th = dgcn_agent_params(r.agent[k]);
+        for (int64_t i = 0; i < p; i++) {
+            worst = fmax(worst, fabs(th[i] - x[k * p + i]) / (fabs(x[k * p + i]) + 1e-2));
+            moved = fmax(moved, fabs(th[i] - y[((k + 1) % m) * p + i]));
+        }
+    }
+    ck_assert_msg(worst <= 1e-5, "relative deviation %g from C^3 applied to the messages", worst);
+    ck_assert_double_gt(moved, 1e-3); /* the copies still differ: C^3 is not an average */
+    free(x);
+    free(y);
+    free(g);
+    s_run_fini(&r);
+    s_fixture_fini(&f);
+}
+END_TEST
+
 /* Centralized Adam (nn/optim.h, PyTorch's form) on the whole graph, n steps from theta. */
 static void s_central_adam(const fixture *f, float *theta, double lr, int n) {
     dgcn_block cb = s_central_block(f);
@@ -758,7 +846,8 @@ static void s_central_adam(const fixture *f, float *theta, double lr, int n) {
  * then the centralized gradient, so every agent follows centralized Adam. */
 START_TEST(test_gt_adam_matches_central_adam) {
     static const int32_t ms[] = {3, 5};
-    const int32_t m = ms[_i];
+    const int32_t m = ms[_i % 2];
+    const int32_t gossip = _i < 2 ? 1 : 3; /* extra rounds of an exact average change nothing */
     const int n_iter = 20;
     const double lr = 0.01;
     fixture f;
@@ -771,6 +860,7 @@ START_TEST(test_gt_adam_matches_central_adam) {
     dgcn_agent_opts opts = dgcn_agent_opts_defaults();
     opts.consensus = dgcn_consensus_defaults(DGCN_CONSENSUS_GT_ADAM, lr);
     opts.consensus.grad_scale = 0.0; /* M */
+    opts.consensus.gossip_rounds = gossip;
     run r;
     s_run_init(&r, &f, m, 0, NULL, &opts, 0);
     job jobs[MAX_M];
@@ -782,8 +872,10 @@ START_TEST(test_gt_adam_matches_central_adam) {
     double worst = 0.0;
     for (int32_t k = 0; k < m; k++)
         worst = fmax(worst, s_max_abs_diff(dgcn_agent_params(r.agent[k]), theta_c, f.n_params));
-    fprintf(stderr, "gt-adam M = %d: max |theta_k - theta_central_adam| = %.3g (moved %.3g)\n", m,
-            worst, moved);
+    fprintf(stderr,
+            "gt-adam M = %d, %d gossip round(s): max |theta_k - theta_central_adam| = %.3g "
+            "(moved %.3g)\n",
+            m, gossip, worst, moved);
     ck_assert_msg(worst <= 1e-4, "gt-adam M = %d: deviation %g from centralized Adam", m, worst);
     s_run_fini(&r);
     free(theta_c);
@@ -927,6 +1019,9 @@ START_TEST(test_run_config_from_ctl) {
     a.init_seed = 11;
     a.dropout_seed = 12;
     a.report_params = 1;
+    a.consensus.gossip_rounds = 3;
+    a.init_per_agent = 1;
+    a.dropout_per_agent = 1;
     strcpy(a.plan, "/runs/x/plan");
     a.model.order = 3;
     dgcn_ctl_config ok;
@@ -940,9 +1035,10 @@ START_TEST(test_run_config_from_ctl) {
     ck_assert(b.init_seed == 11 && b.dropout_seed == 12 && b.training == 0 && b.report_params == 1);
     ck_assert_str_eq(b.plan, "/runs/x/plan");
     ck_assert_int_eq(b.model.order, 3);
+    ck_assert(b.consensus.gossip_rounds == 3 && b.init_per_agent == 1 && b.dropout_per_agent == 1);
 
     /* one bad field at a time: DGCN_EINVAL naming it, *c untouched */
-    enum { N_BAD = 30 };
+    enum { N_BAD = 36 };
     dgcn_ctl_config bad[N_BAD];
     const char *field[N_BAD];
     int n = 0;
@@ -983,6 +1079,12 @@ START_TEST(test_run_config_from_ctl) {
     S_BAD("plan", memset(c->plan, 'p', sizeof c->plan));
     S_BAD("order", c->order = -1);
     S_BAD("order", c->order = DGCN_MAX_ORDER + 1);
+    S_BAD("gossip_rounds", c->gossip_rounds = 0);
+    S_BAD("gossip_rounds", c->gossip_rounds = DGCN_GOSSIP_MAX + 1);
+    S_BAD("init_per_agent", c->init_per_agent = 2);
+    S_BAD("init_per_agent", c->init_per_agent = -1);
+    S_BAD("dropout_per_agent", c->dropout_per_agent = 2);
+    S_BAD("dropout_per_agent", c->dropout_per_agent = -1);
 #undef S_BAD
     ck_assert_int_eq(n, N_BAD);
     for (int i = 0; i < n; i++) {
@@ -1000,6 +1102,7 @@ START_TEST(test_run_config_from_ctl) {
     edge.iterations = 0;
     edge.eval_every = INT64_C(1) << 40;
     edge.final_mixing = INT64_C(1) << 20;
+    edge.gossip_rounds = DGCN_GOSSIP_MAX;
     edge.n_dims = DGCN_MAX_LAYERS + 1;
     for (int l = 0; l < edge.n_dims; l++) edge.dims[l] = 1;
     ck_assert_msg(dgcn_run_config_from_ctl(&b, &edge) == DGCN_OK, "%s", dgcn_error_msg());
@@ -1206,7 +1309,9 @@ static Suite *s_suite(void) {
         {"dgd_matches_central", test_dgd_matches_central, 2, 120},
         {"deadline_and_mismatch", test_deadline_and_mismatch, 0, 4},
         {"gt_ring", test_gt_ring, 0, 120},
-        {"gt_adam_matches_central_adam", test_gt_adam_matches_central_adam, 2, 120},
+        {"gt_adam_matches_central_adam", test_gt_adam_matches_central_adam, 4, 120},
+        {"gossip_combine", test_gossip_combine, 0, 0},
+        {"gossip_rounds", test_gossip_rounds, 0, 60},
         {"mix_rounds", test_mix_rounds, 0, 60},
         {"session_start_fails_cleanly", test_session_start_fails_cleanly, 0, 0},
     };

@@ -811,6 +811,9 @@ static dgcn_ctl_config s_full_config(void) {
     c.dropout_seed = 0x8000000000000001ULL;
     c.training = 1;
     c.report_params = 1;
+    c.gossip_rounds = 7;
+    c.init_per_agent = 1;
+    c.dropout_per_agent = 1;
     snprintf(c.plan, sizeof c.plan, "/runs/train-20261127/plan");
     return c;
 }
@@ -830,6 +833,9 @@ static void s_config_eq(const dgcn_ctl_config *a, const dgcn_ctl_config *b) {
     ck_assert(a->init_seed == b->init_seed && a->dropout_seed == b->dropout_seed);
     ck_assert_int_eq(a->training, b->training);
     ck_assert_int_eq(a->report_params, b->report_params);
+    ck_assert_int_eq(a->gossip_rounds, b->gossip_rounds);
+    ck_assert_int_eq(a->init_per_agent, b->init_per_agent);
+    ck_assert_int_eq(a->dropout_per_agent, b->dropout_per_agent);
     ck_assert_str_eq(a->plan, b->plan);
 }
 
@@ -998,6 +1004,9 @@ static void s_pb_full_config(Dgcnpb__RunConfig *pb, int32_t *dims /* (3) */) {
     S_PUT(training, 0);
     S_PUT(report_params, 1);
     S_PUT(order, 1);
+    S_PUT(gossip_rounds, 1);
+    S_PUT(init_per_agent, 0);
+    S_PUT(dropout_per_agent, 0);
 #undef S_PUT
     pb->plan = "";
 }
@@ -1032,7 +1041,7 @@ START_TEST(test_config_missing_field) {
     ck_assert_msg(strstr(dgcn_error_msg(), "no config"), "%s", dgcn_error_msg());
     /* each field of the descriptor left out in turn */
     const ProtobufCMessageDescriptor *d = &dgcnpb__run_config__descriptor;
-    ck_assert_uint_eq(d->n_fields, 22);
+    ck_assert_uint_eq(d->n_fields, 25);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         cfg = full;

@@ -662,6 +662,43 @@ START_TEST(test_train_transports_agree) {
 }
 END_TEST
 
+/* One short inproc run (3 agents, 2 iterations, every one reported) with an extra flag (or NULL);
+ * v receives metrics.jsonl's numbers, 11 per line (consensus_error at 6, train_loss at 2). */
+static int s_train_short(const char *flag, double *v, int cap) {
+    char dir[128], *out = malloc(S_OUT_CAP);
+    s_mkdtemp(dir, sizeof dir, "seeds");
+    char *argv[] = {DGCN_BINARY, "train",   "--transport",     "inproc", S_GEN,
+                    "--iters",   "2",       "--eval-every",    "1",      "--seed",
+                    "3",         "--quiet", "--no-baselines",  "--out",  dir,
+                    "--agents",  "3",       "--gossip-rounds", "1",      (char *)flag,
+                    NULL};
+    int st = s_run(argv, out, 120);
+    ck_assert_msg(st == 0, "train %s exited %d:\n%s", flag ? flag : "", st, out);
+    char path[256];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    int n = s_metric_numbers(path, v, cap);
+    ck_assert_msg(n == 3 * 11, "%s: %d numeric fields, expected 3 lines x 11", path, n);
+    s_rm_rf(dir);
+    free(out);
+    return n;
+}
+
+/* --init-per-agent: the copies start apart (consensus error at iteration 0 > 0, 0 otherwise).
+ * --dropout-per-agent: the same start, a different first step (other masks). */
+START_TEST(test_train_per_agent_seeds) {
+    static double base[64], init[64], drop[64];
+    s_train_short(NULL, base, 64);
+    s_train_short("--init-per-agent", init, 64);
+    s_train_short("--dropout-per-agent", drop, 64);
+    ck_assert_msg(base[6] == 0.0, "shared init: consensus error %g at iteration 0", base[6]);
+    ck_assert_msg(init[6] > 1e-2, "per-agent init: consensus error %g at iteration 0", init[6]);
+    for (int i = 0; i < 11; i++)
+        ck_assert_msg(drop[i] == base[i], "per-agent dropout changed field %d at iteration 0", i);
+    ck_assert_msg(drop[11 + 2] != base[11 + 2],
+                  "per-agent dropout: the same training loss %.17g after one step", base[13]);
+}
+END_TEST
+
 /* Agents that read their shards from the run directory's plan (a shared file system) compute what
  * agents that receive them in the set-up message compute, metric for metric. */
 START_TEST(test_train_shard_files) {
@@ -874,6 +911,7 @@ static Suite *s_suite(void) {
         {"stopped_agent_named", test_stopped_agent_named, 0, 150},
         {"train_transports_agree", test_train_transports_agree, 0, 240},
         {"train_shard_files", test_train_shard_files, 0, 120},
+        {"train_per_agent_seeds", test_train_per_agent_seeds, 0, 120},
         {"generate_bad_value", test_generate_bad_value, 0, 30},
         {"run_dir_guarded", test_run_dir_guarded, 0, 120},
         {"train_disk_full", test_train_disk_full, 0, 60},

@@ -1372,6 +1372,7 @@ START_TEST(test_step_allocates_nothing) {
             dgcn_adam_step(&adam, theta, grad, 0.01f, 0.9f, 0.999f, 1e-8f);
             rc |= dgcn_gcn_forward(g, theta, 0, 3, it, &ev);
             rc |= dgcn_consensus_prepare(cons, it, theta, grad, msg);
+            rc |= dgcn_consensus_combine(cons, self, 0, msg, NULL, msg); /* a gossip round */
             rc |= dgcn_consensus_mix(cons, it, grad, self, 0, msg, NULL, theta);
         }
         s_counting = 0;

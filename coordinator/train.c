@@ -440,8 +440,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         int n_x = dgcn_model_exchange_widths(&mc, widths);
         int64_t np = dgcn_model_n_params(&mc);
         int64_t msg = (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM) ? 2 * np : np;
-        res->bytes_per_iter_min =
-            (double)dgcn_plan_min_bytes(&p, widths, n_x, msg * o->gossip_rounds);
+        res->bytes_per_iter_min = (double)dgcn_plan_min_bytes(&p, widths, n_x,
+                                                              msg * o->gossip_rounds);
     }
     DGCN_ALLOC(central_ms, o->seeds);
     for (int si = 0; si < o->seeds && o->baselines; si++) {

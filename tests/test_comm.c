@@ -192,7 +192,7 @@ START_TEST(test_timeout_names_peer) {
     int rc = dgcn_transport_exchange(w.t[0], &x); /* agent 1 never answers */
     double el = dgcn_now_ms() - t0;
     ck_assert_int_eq(rc, DGCN_ETIMEDOUT);
-    ck_assert_msg(el >= deadline - 5 && el < deadline + 700, "waited %.0f ms", el);
+    ck_assert_msg(el >= deadline - 5 && el < deadline + 3000, "waited %.0f ms", el);
     const char *msg = dgcn_error_msg();
     ck_assert_msg(strstr(msg, "neighbour(s) 1 ") && strstr(msg, "iteration 7") &&
                       strstr(msg, "layer 2") && strstr(msg, "halo_bwd"),
@@ -417,7 +417,7 @@ static void s_fill(uint8_t *b, size_t n, int seed) {
 
 START_TEST(test_hub) {
     net w;
-    const int deadline = 300;
+    const int deadline = 2000; /* connections on a loaded machine; the waits below are explicit */
     net_open(&w, _i, 4, -1, deadline);
     uint8_t out[4][3000], chk[3000];
     size_t n[4];
@@ -449,7 +449,7 @@ START_TEST(test_hub) {
     int rc = dgcn_hub_recv_any(w.hub, &a, &buf, &len, 250);
     double el = dgcn_now_ms() - t0;
     ck_assert_int_eq(rc, DGCN_ETIMEDOUT);
-    ck_assert_msg(el >= 245 && el < 250 + 700, "waited %.0f ms", el);
+    ck_assert_msg(el >= 245 && el < 250 + 3000, "waited %.0f ms", el);
     ck_assert_msg(strstr(dgcn_error_msg(), "never heard: 1, 3;"), "%s", dgcn_error_msg());
     ck_assert_ptr_null(buf);
     /* the hub addresses each agent */
@@ -476,7 +476,7 @@ START_TEST(test_hub) {
     rc = dgcn_transport_recv_coord(w.t[1], &buf, &len, 200);
     el = dgcn_now_ms() - t0;
     ck_assert_int_eq(rc, DGCN_ETIMEDOUT);
-    ck_assert_msg(el >= 195 && el < 900, "waited %.0f ms", el);
+    ck_assert_msg(el >= 195 && el < 200 + 3000, "waited %.0f ms", el);
     ck_assert_msg(strstr(dgcn_error_msg(), "agent 1") && strstr(dgcn_error_msg(), "coordinator"),
                   "%s", dgcn_error_msg());
     ck_assert_int_eq(dgcn_hub_send(w.hub, 4, chk, 1), DGCN_EINVAL);

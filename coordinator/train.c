@@ -346,6 +346,17 @@ static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *ro
     return DGCN_OK;
 }
 
+/* 1 when the plan's graph is complete with uniform weights (c_kt = 1/M everywhere) and the agents
+ * share their initialization: one mixing step is the exact average, so the copies never differ. */
+static int s_centralized_by_construction(const dgcn_train_opts *o, const dgcn_plan *p) {
+    int32_t m = p->m;
+    if (o->init_per_agent || !p->c) return 0;
+    if (dgcn_topo_links(&p->topo) != (int64_t)m * (m - 1) / 2) return 0;
+    for (int64_t i = 0; i < (int64_t)m * m; i++)
+        if (fabs(p->c[i] - 1.0 / m) > 1e-12) return 0;
+    return 1;
+}
+
 int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     int rc = DGCN_OK;
     dgcn_dataset ds;
@@ -383,6 +394,12 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     res->links = dgcn_topo_links(&p.topo);
     res->required_links = dgcn_topo_links(&p.required);
     res->hops_per_exchange = p.hops_max;
+    res->centralized_by_construction = s_centralized_by_construction(o, &p);
+    if (o->progress && res->centralized_by_construction)
+        fprintf(log,
+                "note: the communication graph is complete with uniform weights and one shared "
+                "initialization, so every copy stays the average: this run is centralized "
+                "training by construction, not evidence about distributed optimization\n");
 
     DGCN_CHECK(dgcn_rundir_fopen(o->out, "config.json", "w", &f));
     s_write_config(f, o, &ds, &p);
@@ -494,6 +511,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_num(&j, "bytes_per_iter_relayed", res->bytes_per_iter_relayed);
     dgcn_json_num(&j, "bytes_per_iter_params", res->bytes_per_iter_params);
     dgcn_json_int(&j, "hops_per_exchange", res->hops_per_exchange);
+    dgcn_json_int(&j, "centralized_by_construction", res->centralized_by_construction);
     dgcn_json_num(&j, "ms_per_iter_median", res->ms_per_iter_median);
     dgcn_json_num(&j, "central_ms_per_epoch", res->central_ms_per_epoch);
     dgcn_json_num_array(&j, "test_acc", dist, o->seeds);

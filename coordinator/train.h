@@ -68,8 +68,12 @@ typedef struct dgcn_train_result {
                                     * diameter over the required pairs (1 unless relay) */
     double central_ms_per_epoch;   /* median epoch of the centralized GCN baseline (NaN without) */
     double ms_per_iter_median;
-    int64_t links, required_links; /* of the communication graph the agents used */
-    dgcn_curve curve;              /* per evaluated iteration, averaged over seeds */
+    int64_t links, required_links;   /* of the communication graph the agents used */
+    int centralized_by_construction; /* 1 when the graph is complete, the weights uniform and the
+                                      * initialization shared: every copy stays the average, so
+                                      * the run is centralized training and no evidence about
+                                      * distributed optimization */
+    dgcn_curve curve;                /* per evaluated iteration, averaged over seeds */
 } dgcn_train_result;
 
 /* Runs everything above on rank 0 / the coordinator. On failure the run directory holds what was

@@ -7,4 +7,5 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$here/launch/setup.sh"
 # shellcheck source=launch/env.sh
 . "$here/launch/env.sh"
-exec "$here/build/coordinator/dgcn" train --out "$here/runs/demo" "$@"
+# runs/demo is the demo's own run directory: each run replaces the previous one (--force).
+exec "$here/build/coordinator/dgcn" train --out "$here/runs/demo" --force "$@"

@@ -593,6 +593,42 @@ static void s_check_summary(const char *dir) {
     }
 }
 
+/* A run whose graph is complete with uniform weights and a shared initialization is centralized
+ * training by construction: train says so on its output and in summary.json; a sparse run does not
+ * claim it, nor does one with per-agent initializations. */
+START_TEST(test_train_flags_centralized_by_construction) {
+    static const char *extra[3][5] = {{"--agents", "3", NULL},
+                                      {"--agents", "4", "--topology", "line", NULL},
+                                      {"--agents", "3", "--init-per-agent", NULL}};
+    static const int want[3] = {1, 0, 0};
+    char *out = malloc(S_OUT_CAP), dir[128];
+    for (int c = 0; c < 3; c++) {
+        s_mkdtemp(dir, sizeof dir, "cbc");
+        char *argv[24] = {DGCN_BINARY,     "train", "--transport",  "inproc", S_GEN,
+                          "--iters",       "5",     "--eval-every", "5",      "--no-baselines",
+                          "--cross-edges", "drop",  "--out",        dir};
+        int n = 0;
+        while (argv[n]) n++;
+        for (int k = 0; extra[c][k]; k++) argv[n++] = (char *)extra[c][k];
+        argv[n] = NULL;
+        int st = s_run(argv, out, 60);
+        ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+        ck_assert_msg(!strstr(out, "centralized training by construction") == !want[c],
+                      "case %d: the note is %s:\n%s", c, want[c] ? "missing" : "wrong", out);
+        char path[256], sum[8192], key[64];
+        snprintf(path, sizeof path, "%s/summary.json", dir);
+        FILE *f = fopen(path, "r");
+        ck_assert_ptr_nonnull(f);
+        sum[fread(sum, 1, sizeof sum - 1, f)] = '\0';
+        fclose(f);
+        snprintf(key, sizeof key, "\"centralized_by_construction\":%d", want[c]);
+        ck_assert_msg(strstr(sum, key), "case %d: summary.json lacks %s: %s", c, key, sum);
+        s_rm_rf(dir);
+    }
+    free(out);
+}
+END_TEST
+
 START_TEST(test_train_transports_agree) {
     /* an address passes through: zmq over tcp, agents bound on the coordinator's host */
     static const char *transports[] = {"inproc", "zmq", "tcp://127.0.0.1:0", "mpi"};
@@ -909,6 +945,8 @@ static Suite *s_suite(void) {
         {"kill_agent_mid_train", test_kill_agent_mid_train, 0, 90},
         {"interrupt_mid_train", test_interrupt_mid_train, 0, 90},
         {"stopped_agent_named", test_stopped_agent_named, 0, 150},
+        {"train_flags_centralized_by_construction", test_train_flags_centralized_by_construction, 0,
+         120},
         {"train_transports_agree", test_train_transports_agree, 0, 240},
         {"train_shard_files", test_train_shard_files, 0, 120},
         {"train_per_agent_seeds", test_train_per_agent_seeds, 0, 120},

@@ -10,6 +10,7 @@
 #include "agent/agent.h"
 #include "comm/hub.h"
 #include "comm/transport.h"
+#include "coordinator/observe.h"
 #include "coordinator/plan.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -221,6 +222,7 @@ static int s_distributed(const dgcn_traffic_samples *p, const dgcn_csr *adj, con
     pthread_t *th = NULL;
     int32_t *nb = NULL;
     double *row = NULL, *mean = NULL;
+    float *copies = NULL;
     int32_t started = 0;
 
     /* The sensor graph as a dataset with no features or labels: what the plan partitions. */
@@ -263,13 +265,7 @@ static int s_distributed(const dgcn_traffic_samples *p, const dgcn_csr *adj, con
     DGCN_ALLOC(nb, m);
     DGCN_ALLOC(row, m);
     for (int32_t k = 0; k < m; k++) {
-        int32_t n_nb = 0;
-        row[0] = plan.c[(size_t)k * m + k];
-        for (int32_t t = 0; t < m; t++)
-            if (t != k && dgcn_topo_has(&plan.topo, k, t)) {
-                nb[n_nb++] = t;
-                row[n_nb] = plan.c[(size_t)k * m + t];
-            }
+        int32_t n_nb = dgcn_plan_neighbors(&plan, k, nb, row);
         DGCN_CHECK(dgcn_transport_open(address, k, m, seed, o->deadline_ms, &tr[k]));
         DGCN_CHECK(dgcn_transport_connect(tr[k], nb, eps, n_nb));
         s_job *j = &jobs[k];
@@ -310,19 +306,12 @@ static int s_distributed(const dgcn_traffic_samples *p, const dgcn_csr *adj, con
     res->params_bytes_per_iter = params / (double)sc->iterations;
     /* How far the copies are from their mean after the final mixing. */
     const int64_t np = dgcn_model_n_params(cfg);
+    DGCN_ALLOC(copies, (size_t)m * (size_t)np);
     DGCN_ALLOC(mean, np);
-    for (int32_t k = 0; k < m; k++) {
-        const float *th_k = dgcn_agent_params(jobs[k].agent);
-        for (int64_t i = 0; i < np; i++) mean[i] += th_k[i] / m;
-    }
-    double nm = 0, gap = 0;
-    for (int64_t i = 0; i < np; i++) nm += mean[i] * mean[i];
-    for (int32_t k = 0; k < m; k++) {
-        const float *th_k = dgcn_agent_params(jobs[k].agent);
-        double d = 0;
-        for (int64_t i = 0; i < np; i++) d += (th_k[i] - mean[i]) * (th_k[i] - mean[i]);
-        if (sqrt(d / (nm > 0 ? nm : 1)) > gap) gap = sqrt(d / (nm > 0 ? nm : 1));
-    }
+    for (int32_t k = 0; k < m; k++)
+        memcpy(copies + (size_t)k * (size_t)np, dgcn_agent_params(jobs[k].agent),
+               sizeof(float) * (size_t)np);
+    double gap = dgcn_observe_consensus_error(copies, m, np, mean);
     res->consensus_gap = gap;
 fail:
     for (int32_t k = 0; jobs && k < m; k++) {
@@ -332,7 +321,7 @@ fail:
     for (int32_t k = 0; tr && k < m; k++) dgcn_transport_close(&tr[k]);
     dgcn_hub_close(&hub);
     free(eps);
-    free(tr), free(jobs), free(th), free(nb), free(row), free(mean);
+    free(tr), free(jobs), free(th), free(nb), free(row), free(mean), free(copies);
     dgcn_plan_fini(&plan);
     dgcn_csr_fini(&ds.x);
     free(ds.label), free(ds.split);

@@ -343,6 +343,18 @@ void dgcn_plan_setups_free(dgcn_ctl_setup **setups, int32_t m) {
     *setups = NULL;
 }
 
+int32_t dgcn_plan_neighbors(const dgcn_plan *p, int32_t k, int32_t *neighbors, double *mixing) {
+    const int32_t m = p->m;
+    int32_t deg = 0;
+    mixing[0] = p->c[(size_t)k * m + k];
+    for (int32_t t = 0; t < m; t++)
+        if (dgcn_topo_has(&p->topo, k, t)) {
+            neighbors[deg] = t;
+            mixing[++deg] = p->c[(size_t)k * m + t];
+        }
+    return deg;
+}
+
 int dgcn_plan_setups(const dgcn_plan *p, const dgcn_run_config *cfg, int with_shards,
                      dgcn_ctl_setup **out) {
     int rc = DGCN_OK;
@@ -358,12 +370,7 @@ int dgcn_plan_setups(const dgcn_plan *p, const dgcn_run_config *cfg, int with_sh
         int32_t deg = dgcn_topo_degree(&p->topo, k);
         DGCN_ALLOC(s->neighbors, deg);
         DGCN_ALLOC(s->mixing, deg + 1);
-        s->mixing[0] = p->c[(size_t)k * m + k];
-        for (int32_t t = 0; t < m; t++)
-            if (dgcn_topo_has(&p->topo, k, t)) {
-                s->neighbors[s->n_neighbors] = t;
-                s->mixing[++s->n_neighbors] = p->c[(size_t)k * m + t];
-            }
+        s->n_neighbors = dgcn_plan_neighbors(p, k, s->neighbors, s->mixing);
         dgcn_run_config_to_ctl(cfg, &s->config);
         if (with_shards) DGCN_CHECK(dgcn_shard_pack(&p->shards[k], &s->shard, &s->shard_len));
     }

@@ -89,6 +89,10 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
                     const dgcn_plan_opts *o);
 void dgcn_plan_fini(dgcn_plan *p);
 
+/* Agent k's communication neighbours (increasing ids) into neighbors[deg] and its mixing row into
+ * mixing[deg + 1] (its own weight first, then one per neighbour); returns deg. Needs a topology. */
+int32_t dgcn_plan_neighbors(const dgcn_plan *p, int32_t k, int32_t *neighbors, double *mixing);
+
 /* The set-up message of every agent: neighbours and mixing row from the topology, cfg as the run
  * configuration, and the packed shard when with_shards (else the agents read it from cfg->plan).
  * *setups is a malloc'd array of m messages that owns its arrays: free with dgcn_plan_setups_free. */

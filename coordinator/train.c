@@ -70,14 +70,15 @@ typedef struct s_seed_out {
 
 static const char *s_phase_names[DGCN_RUN_N_PHASES] = {"forward", "backward", "consensus", "eval"};
 
-/* One seed: a session from set-up to the last report. */
-static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_plan *p, int si,
-                      FILE *metrics, FILE *tsv, double *intervals, int *n_intervals,
-                      dgcn_curve *curve, int curve_cap, double t_start, s_seed_out *res) {
+/* One seed: a session from set-up to the last report. setups are the plan's set-up messages (the
+ * shards packed once for all seeds); this seed's run configuration is written into them. */
+static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_plan *p,
+                      dgcn_ctl_setup *setups, int si, FILE *metrics, FILE *tsv, double *intervals,
+                      int *n_intervals, dgcn_curve *curve, int curve_cap, double t_start,
+                      s_seed_out *res) {
     int rc = DGCN_OK;
     int32_t m = p->m;
     dgcn_session *sess = NULL;
-    dgcn_ctl_setup *setups = NULL;
     s_slot *slots = NULL;
     double *mean = NULL;
     FILE *log = o->log ? o->log : stdout;
@@ -120,7 +121,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
     }
     DGCN_CHECK(dgcn_model_config_check(&cfg.model));
     int64_t np = dgcn_model_n_params(&cfg.model);
-    DGCN_CHECK(dgcn_plan_setups(p, &cfg, !o->shard_files, &setups));
+    for (int32_t k = 0; k < m; k++) dgcn_run_config_to_ctl(&cfg, &setups[k].config);
     DGCN_ALLOC(mean, np);
     int n_evals = 1 + (o->iters + o->eval_every - 1) / o->eval_every;
     DGCN_ALLOC(slots, n_evals);
@@ -254,7 +255,6 @@ fail:
     dgcn_session_destroy(&sess);
     for (int i = 0; slots && i < n_evals; i++) free(slots[i].params);
     free(slots);
-    dgcn_plan_setups_free(&setups, m);
     free(mean);
     return rc;
 }
@@ -362,6 +362,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_dataset ds;
     dgcn_csr a_hat;
     dgcn_plan p;
+    dgcn_ctl_setup *setups = NULL;
     memset(&ds, 0, sizeof ds);
     memset(&a_hat, 0, sizeof a_hat);
     memset(&p, 0, sizeof p);
@@ -428,12 +429,16 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
                 p.m, dgcn_transport_kind(o->transport), o->plan.partition, o->plan.topology,
                 dgcn_topo_links(&p.topo), dgcn_topo_links(&p.required), o->optimizer, o->iters,
                 o->seeds, o->out);
+    {
+        dgcn_run_config placeholder = dgcn_run_config_defaults(ds.d, ds.c); /* set per seed */
+        DGCN_CHECK(dgcn_plan_setups(&p, &placeholder, !o->shard_files, &setups));
+    }
     for (int si = 0; si < o->seeds; si++) {
         s_seed_out so;
         memset(&so, 0, sizeof so);
         if (si) fprintf(tsv, "\n\n");
-        DGCN_CHECK(s_run_seed(o, &ds, &p, si, metrics, tsv, intervals, &n_intervals, &res->curve,
-                              curve_cap, t_start, &so));
+        DGCN_CHECK(s_run_seed(o, &ds, &p, setups, si, metrics, tsv, intervals, &n_intervals,
+                              &res->curve, curve_cap, t_start, &so));
         DGCN_CHECK(dgcn_signal_check("training"));
         dist[si] = so.test_acc;
         cons[si] = so.consensus;
@@ -543,6 +548,7 @@ fail:
     free(cons);
     free(intervals);
     free(central_ms);
+    dgcn_plan_setups_free(&setups, p.m);
     dgcn_plan_fini(&p);
     dgcn_csr_fini(&a_hat);
     dgcn_dataset_fini(&ds);

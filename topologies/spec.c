@@ -144,7 +144,9 @@ fail:
 
 #define S_MAX_TERMS 64
 
-int dgcn_topo_spec_check(const char *spec, int32_t m, dgcn_topo_spec_info *info) {
+/* Parses spec into *info; with build_terms, also builds every family and file term once, which
+ * checks their parameters and contents (dgcn_topo_spec_build builds them anyway, so it does not). */
+static int s_scan(const char *spec, int32_t m, int build_terms, dgcn_topo_spec_info *info) {
     s_term terms[S_MAX_TERMS];
     dgcn_topo_spec_info in;
     memset(&in, 0, sizeof in);
@@ -168,7 +170,7 @@ int dgcn_topo_spec_check(const char *spec, int32_t m, dgcn_topo_spec_info *info)
             in.designed |= design;
             continue;
         }
-        /* Families and files are built here already: that checks parameters and file contents. */
+        if (!build_terms) continue;
         dgcn_topo g;
         int rc = s_build_term(spec, &terms[i], m, NULL, 1, &g, NULL);
         dgcn_topo_fini(&g);
@@ -179,6 +181,10 @@ int dgcn_topo_spec_check(const char *spec, int32_t m, dgcn_topo_spec_info *info)
     return DGCN_OK;
 }
 
+int dgcn_topo_spec_check(const char *spec, int32_t m, dgcn_topo_spec_info *info) {
+    return s_scan(spec, m, 1, info);
+}
+
 int dgcn_topo_spec_build(const char *spec, int32_t m, const dgcn_topo *required, uint64_t seed,
                          dgcn_topo *out, double *c, int *have_c) {
     int rc = DGCN_OK;
@@ -187,7 +193,7 @@ int dgcn_topo_spec_build(const char *spec, int32_t m, const dgcn_topo *required,
     dgcn_topo_spec_info info;
     memset(out, 0, sizeof *out);
     if (have_c) *have_c = 0;
-    DGCN_CHECK(dgcn_topo_spec_check(spec, m, &info));
+    DGCN_CHECK(s_scan(spec, m, 0, &info));
     int n = s_split(spec, terms, S_MAX_TERMS);
     DGCN_CHECK(dgcn_topo_init(&acc, m));
     for (int i = 0; i < n; i++) {

@@ -1,11 +1,22 @@
-/* comm/inproc.c: agents as threads; mailboxes guarded by a mutex and a condition variable that
- * waits on CLOCK_MONOTONIC deadlines. Fabrics are reference counted; a named one (inproc://NAME)
- * sits in a process-wide registry from the hub's open until its last reference goes. */
+/* comm/inproc.c: agents in the coordinator's process (tasks of core/task.h, or plain threads).
+ *
+ * Each agent and the coordinator have a mailbox: a mutex, a wait queue (core/task.h: a waiting
+ * task gives its worker to other tasks, a waiting thread blocks) and two message queues.
+ * Neighbour messages need no allocation once a run is warm: an agent inside an exchange posts it
+ * in its mailbox, and a neighbour whose message is the one awaited copies the payload straight
+ * into the posted receive buffer (one copy); any other message (the receiver is not yet in that
+ * exchange, or the header does not match and the receiver must judge it) is copied into a buffer
+ * from the receiver's pool, which keeps its buffers for reuse, and copied out by the receiver's
+ * own checks (dgcn__route). A sender never waits for its receiver. Coordinator messages are
+ * copied into a block of their own (they are rare). Fabrics are reference counted; a named one
+ * (inproc://NAME) sits in a process-wide registry from the hub's open until its last reference
+ * goes. */
 #include "comm/inproc.h"
 
 #include "comm/hub_int.h"
 #include "comm/transport_int.h"
 #include "core/error.h"
+#include "core/task.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,12 +26,17 @@
 #include <string.h>
 #include <unistd.h>
 
+typedef struct s_inproc s_inproc;
+
 typedef struct s_msg {
     struct s_msg *next;
-    dgcn__hdr h;  /* neighbour messages only */
-    int32_t from; /* agent id of the sender (coordinator messages) */
-    size_t n_bytes;
-    unsigned char data[]; /* (n_bytes) */
+    dgcn__hdr h;         /* neighbour messages only */
+    int32_t from;        /* agent id of the sender (-1: the coordinator) */
+    size_t n_bytes;      /* payload bytes */
+    size_t cap;          /* pooled: bytes data can hold */
+    int pooled;          /* back to the receiver's pool once taken, else freed */
+    unsigned char *data; /* the payload: pooled, its own block; else the bytes below */
+    unsigned char own[]; /* not pooled: (n_bytes) */
 } s_msg;
 
 typedef struct s_queue {
@@ -29,10 +45,16 @@ typedef struct s_queue {
 
 typedef struct s_box {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    s_queue nb; /* neighbour messages */
-    s_queue co; /* coordinator messages */
-    int open;   /* an endpoint is attached */
+    dgcn_waitq wq;
+    s_queue nb;  /* neighbour messages */
+    s_queue co;  /* coordinator messages */
+    s_msg *pool; /* spare neighbour-message buffers */
+    s_msg **all; /* [n_all] every buffer of the pool, spare or queued */
+    int32_t n_all, cap_all;
+    size_t max_bytes;            /* the capacity of each (the largest message awaited so far) */
+    s_inproc *ep;                /* the endpoint attached (agents), or NULL */
+    const dgcn_exchange *posted; /* the exchange ep is inside, or NULL */
+    int open;                    /* an endpoint is attached */
 } s_box;
 
 struct dgcn_inproc_fabric {
@@ -42,17 +64,17 @@ struct dgcn_inproc_fabric {
     int32_t n_agents;
     uint64_t run_id;
     int deadline_ms;
-    int n_init;   /* boxes whose mutex/cv were initialised */
+    int n_init;   /* boxes whose mutex/wait queue were initialised */
     s_box *boxes; /* [n_agents + 1]; the last is the coordinator's */
 };
 
-typedef struct s_inproc {
+struct s_inproc {
     dgcn_transport base;
     dgcn_inproc_fabric *f;
-    s_msg **parked; /* [n_neighbors] one message of the next exchange per neighbour */
-    char *got;      /* [n_neighbors] */
-    int connected;  /* the neighbours are set (opened with some, or connect) */
-} s_inproc;
+    char *got;     /* [n_neighbors] delivered in the current exchange; under the own box's mu */
+    char *ahead;   /* [n_neighbors] scratch: a next-exchange message seen in this scan */
+    int connected; /* the neighbours are set (opened with some, or connect) */
+};
 
 typedef struct s_inproc_hub {
     dgcn_hub base;
@@ -75,31 +97,98 @@ static s_msg *s_pop(s_queue *q) {
     return m;
 }
 
-static void s_drain(s_queue *q) {
-    s_msg *m;
-    while ((m = s_pop(q))) free(m);
+static void s_msg_free(s_msg *m) {
+    if (m && m->pooled) free(m->data);
+    free(m);
 }
 
+/* Empties q, freeing the messages that are no pool's. */
+static void s_drain(s_queue *q) {
+    s_msg *m;
+    while ((m = s_pop(q)))
+        if (!m->pooled) free(m);
+}
+
+/* A message holding a copy of data in a block of its own. */
 static s_msg *s_msg_new(const void *data, size_t n_bytes) {
     s_msg *m = malloc(sizeof *m + (n_bytes ? n_bytes : 1));
     if (!m) return NULL;
     memset(m, 0, sizeof *m);
     m->n_bytes = n_bytes;
+    m->data = m->own;
     if (n_bytes) memcpy(m->data, data, n_bytes);
     return m;
+}
+
+/* Makes b's pool (b->mu held) hold at least n buffers of at least n_bytes each. A receiver with
+ * d neighbours reserves 2 d buffers as long as its longest receive buffer, so a warm run allocates
+ * nothing: at most two messages per neighbour wait in a mailbox (a neighbour's message for
+ * exchange k, and for k + 1 once it has the receiver's own k message; it sends k + 2 only after
+ * the receiver's k + 1, which the receiver sends after taking k), and every message is as long as
+ * the receive buffer it is for. */
+static int s_pool_reserve(s_box *b, int32_t n, size_t n_bytes) {
+    if (n_bytes > b->max_bytes) { /* grow every buffer, queued ones too (their bytes stay) */
+        for (int32_t i = 0; i < b->n_all; i++) {
+            unsigned char *d = realloc(b->all[i]->data, n_bytes);
+            if (!d) return DGCN_ENOMEM;
+            b->all[i]->data = d;
+            b->all[i]->cap = n_bytes;
+        }
+        b->max_bytes = n_bytes;
+    }
+    while (b->n_all < n) {
+        if (b->n_all == b->cap_all) {
+            int32_t cap = b->cap_all ? 2 * b->cap_all : 8;
+            s_msg **all = realloc(b->all, (size_t)cap * sizeof *all);
+            if (!all) return DGCN_ENOMEM;
+            b->all = all;
+            b->cap_all = cap;
+        }
+        s_msg *m = calloc(1, sizeof *m);
+        if (!m || !(m->data = malloc(b->max_bytes ? b->max_bytes : 1))) {
+            free(m);
+            return DGCN_ENOMEM;
+        }
+        m->pooled = 1;
+        m->cap = b->max_bytes;
+        b->all[b->n_all++] = m;
+        m->next = b->pool;
+        b->pool = m;
+    }
+    return DGCN_OK;
+}
+
+/* A message from b's pool (b->mu held) with room for n_bytes; NULL when out of memory. */
+static s_msg *s_pool_get(s_box *b, size_t n_bytes) {
+    if (!b->pool || b->pool->cap < n_bytes)
+        if (s_pool_reserve(b, b->n_all + 1, n_bytes) != DGCN_OK) return NULL;
+    s_msg *m = b->pool;
+    if (m->cap < n_bytes) return NULL;
+    b->pool = m->next;
+    m->n_bytes = n_bytes;
+    return m;
+}
+
+/* A taken message goes back to the pool of b (its receiver's box, b->mu held) or is freed. */
+static void s_recycle(s_box *b, s_msg *m) {
+    if (!m->pooled) {
+        free(m);
+        return;
+    }
+    m->next = b->pool;
+    b->pool = m;
 }
 
 static void s_post(s_box *b, s_queue *q, s_msg *m) {
     pthread_mutex_lock(&b->mu);
     s_push(q, m);
-    pthread_cond_broadcast(&b->cv);
+    dgcn_waitq_wake_all(&b->wq);
     pthread_mutex_unlock(&b->mu);
 }
 
-/* Waits on b->cv until the absolute deadline; returns 0 if woken, ETIMEDOUT otherwise. */
+/* Waits on b (b->mu held) until woken or the absolute deadline; ETIMEDOUT or 0. */
 static int s_wait(s_box *b, const struct timespec *deadline) {
-    int e = pthread_cond_timedwait(&b->cv, &b->mu, deadline);
-    return e == ETIMEDOUT ? ETIMEDOUT : 0;
+    return dgcn_waitq_wait(&b->wq, &b->mu, deadline);
 }
 
 static pthread_mutex_t s_reg_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -109,7 +198,9 @@ static void s_free_fabric(dgcn_inproc_fabric *f) {
     for (int i = 0; i < f->n_init; i++) {
         s_drain(&f->boxes[i].nb);
         s_drain(&f->boxes[i].co);
-        pthread_cond_destroy(&f->boxes[i].cv);
+        for (int32_t k = 0; k < f->boxes[i].n_all; k++) s_msg_free(f->boxes[i].all[k]);
+        free(f->boxes[i].all);
+        dgcn_waitq_fini(&f->boxes[i].wq);
         pthread_mutex_destroy(&f->boxes[i].mu);
     }
     free(f->boxes);
@@ -159,12 +250,8 @@ int dgcn_inproc_fabric_new(int32_t n_agents, uint64_t run_id, int deadline_ms,
     f->deadline_ms = deadline_ms;
     DGCN_ALLOC(f->boxes, (size_t)n_agents + 1);
     for (int i = 0; i <= n_agents; i++) {
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         int e1 = pthread_mutex_init(&f->boxes[i].mu, NULL);
-        int e2 = e1 ? 0 : pthread_cond_init(&f->boxes[i].cv, &ca);
-        pthread_condattr_destroy(&ca);
+        int e2 = e1 ? 0 : dgcn_waitq_init(&f->boxes[i].wq);
         if (e1 || e2) {
             if (!e1) pthread_mutex_destroy(&f->boxes[i].mu);
             rc = dgcn_error_set(DGCN_ENOMEM, "inproc fabric: cannot create mailbox %d", i);
@@ -181,39 +268,72 @@ fail:
 
 /* ---- agent endpoint ---- */
 
-static int s_send_neighbors(s_inproc *p, const dgcn_exchange *x) {
+/* Hands this endpoint's message of exchange x to neighbour i: straight into its posted receive
+ * buffer when it awaits exactly this message, else through its queue. */
+static int s_send_one(s_inproc *p, const dgcn_exchange *x, int i) {
     dgcn_transport *t = &p->base;
-    for (int i = 0; i < t->n_neighbors; i++) {
-        size_t nb = (size_t)x->send_len[i] * sizeof(float);
-        s_msg *m = s_msg_new(x->send[i], nb);
-        if (!m)
-            return dgcn_error_set(DGCN_ENOMEM, "agent %d: out of memory sending %zu bytes", t->self,
-                                  nb);
-        m->h = dgcn__make_hdr(t, x, i);
-        m->from = t->self;
-        s_post(&p->f->boxes[t->neighbors[i]], &p->f->boxes[t->neighbors[i]].nb, m);
-        dgcn__count_send(t, i, x->channel, x->send_len[i]);
+    s_box *rb = &p->f->boxes[t->neighbors[i]];
+    size_t nb = (size_t)x->send_len[i] * sizeof(float);
+    int rc = DGCN_OK;
+    pthread_mutex_lock(&rb->mu);
+    const dgcn_exchange *rx = rb->posted;
+    s_inproc *r = rb->ep;
+    int j = rx ? dgcn__neighbor_index(&r->base, t->self) : -1;
+    if (j >= 0 && !r->got[j] && rx->channel == x->channel && rx->iter == x->iter &&
+        rx->layer == x->layer && rx->recv_len[j] == x->send_len[i]) {
+        if (nb) memcpy(rx->recv[j], x->send[i], nb);
+        r->got[j] = 1;
+    } else {
+        s_msg *m = s_pool_get(rb, nb);
+        if (m) {
+            m->h = dgcn__make_hdr(t, x, i);
+            m->from = t->self;
+            if (nb) memcpy(m->data, x->send[i], nb);
+            s_push(&rb->nb, m);
+        } else {
+            rc = dgcn_error_set(DGCN_ENOMEM, "agent %d: out of memory sending %zu bytes to %d",
+                                t->self, nb, t->neighbors[i]);
+        }
     }
-    return DGCN_OK;
+    if (rc == DGCN_OK) dgcn_waitq_wake_all(&rb->wq);
+    pthread_mutex_unlock(&rb->mu);
+    if (rc == DGCN_OK) dgcn__count_send(t, i, x->channel, x->send_len[i]);
+    return rc;
 }
 
-/* Routes m; takes ownership of m (parks it or frees it). */
-static int s_take(s_inproc *p, const dgcn_exchange *x, s_msg *m) {
-    int ahead = 0, slot = -1;
-    int rc = dgcn__route(&p->base, x, &m->h, m->data, m->n_bytes, p->got, &ahead, &slot);
-    if (rc == DGCN_OK && ahead) {
-        if (p->parked[slot]) {
+/* One pass over the own queue (own box's mu held): copies what exchange x awaits, leaves a
+ * neighbour's next-exchange message queued. */
+static int s_scan(s_inproc *p, const dgcn_exchange *x) {
+    dgcn_transport *t = &p->base;
+    s_box *b = &p->f->boxes[t->self];
+    memset(p->ahead, 0, (size_t)t->n_neighbors);
+    s_msg *keep_head = NULL, *keep_tail = NULL, *m;
+    int rc = DGCN_OK;
+    while (rc == DGCN_OK && (m = s_pop(&b->nb))) {
+        int ahead = 0, slot = -1;
+        rc = dgcn__route(t, x, &m->h, m->data, m->n_bytes, p->got, &ahead, &slot);
+        if (rc == DGCN_OK && ahead) {
+            if (!p->ahead[slot]) {
+                p->ahead[slot] = 1;
+                m->next = NULL;
+                if (keep_tail) keep_tail->next = m;
+                else keep_head = m;
+                keep_tail = m;
+                continue;
+            }
             rc = dgcn_error_set(DGCN_EPROTO,
                                 "agent %d, iteration %ld, layer %d, channel %s: neighbour %d is "
                                 "more than one exchange ahead",
-                                p->base.self, (long)x->iter, x->layer,
-                                dgcn_channel_name(x->channel), m->h.sender);
-        } else {
-            p->parked[slot] = m;
-            return DGCN_OK;
+                                t->self, (long)x->iter, x->layer, dgcn_channel_name(x->channel),
+                                m->h.sender);
         }
+        s_recycle(b, m);
     }
-    free(m);
+    if (keep_head) { /* the kept ones go back in front, in their order */
+        keep_tail->next = b->nb.head;
+        if (!b->nb.head) b->nb.tail = keep_tail;
+        b->nb.head = keep_head;
+    }
     return rc;
 }
 
@@ -227,34 +347,33 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     s_inproc *p = (s_inproc *)t;
     int rc = dgcn__check_exchange(t, x);
     if (rc) return rc;
-    rc = s_send_neighbors(p, x);
-    if (rc) return rc;
-    int n = t->n_neighbors, have = 0;
-    for (int i = 0; i < n; i++) p->got[i] = 0;
-    for (int i = 0; i < n; i++) {
-        if (!p->parked[i]) continue;
-        s_msg *m = p->parked[i];
-        p->parked[i] = NULL;
-        rc = s_take(p, x, m);
-        if (rc) return rc;
-    }
-    have = s_count(p->got, n);
+    int n = t->n_neighbors;
     s_box *b = &p->f->boxes[t->self];
+    int32_t longest = 0;
+    for (int i = 0; i < n; i++)
+        if (x->recv_len[i] > longest) longest = x->recv_len[i];
+    pthread_mutex_lock(&b->mu);
+    if (n > 0) memset(p->got, 0, (size_t)n);
+    b->posted = x;
+    if (s_pool_reserve(b, 2 * n, (size_t)longest * sizeof(float)) != DGCN_OK)
+        rc = dgcn_error_set(DGCN_ENOMEM,
+                            "agent %d: out of memory for %d message buffers of %d "
+                            "floats",
+                            t->self, 2 * n, longest);
+    pthread_mutex_unlock(&b->mu);
+    for (int i = 0; i < n && rc == DGCN_OK; i++) rc = s_send_one(p, x, i);
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
     pthread_mutex_lock(&b->mu);
-    while (have < n) {
-        s_msg *m = s_pop(&b->nb);
-        if (m) {
-            rc = s_take(p, x, m);
-            if (rc) break;
-            have = s_count(p->got, n);
-            continue;
-        }
-        if (s_wait(b, &dl) == ETIMEDOUT && !b->nb.head) {
+    for (int expired = 0; rc == DGCN_OK;) {
+        rc = s_scan(p, x);
+        if (rc || s_count(p->got, n) == n) break;
+        if (expired) {
             rc = dgcn__timeout(t, x, p->got, t->deadline_ms);
             break;
         }
+        if (s_wait(b, &dl) == ETIMEDOUT) expired = 1; /* one more scan: what came still counts */
     }
+    b->posted = NULL;
     pthread_mutex_unlock(&b->mu);
     return rc;
 }
@@ -314,41 +433,45 @@ static int s_recv_coord(dgcn_transport *t, void **buf, size_t *len, int deadline
 static void s_close(dgcn_transport **tp) {
     if (!tp || !*tp) return;
     s_inproc *p = (s_inproc *)*tp;
-    if (p->parked)
-        for (int i = 0; i < p->base.n_neighbors; i++) free(p->parked[i]);
     s_box *b = &p->f->boxes[p->base.self];
     pthread_mutex_lock(&b->mu);
     b->open = 0;
+    b->ep = NULL;
+    b->posted = NULL;
     pthread_mutex_unlock(&b->mu);
-    free(p->parked);
     free(p->got);
+    free(p->ahead);
     dgcn__transport_fini(&p->base);
     s_unref(p->f);
     free(p);
     *tp = NULL;
 }
 
-/* The mesh is the fabric: connecting only sets the neighbours (the addresses are ignored). */
+/* The per-neighbour arrays of an endpoint with n neighbours. */
+static int s_alloc_links(s_inproc *p, int32_t n) {
+    int rc = DGCN_OK;
+    DGCN_ALLOC(p->got, n);
+    DGCN_ALLOC(p->ahead, n);
+fail:
+    return rc;
+}
+
+/* The mesh is the fabric: connecting only sets the neighbours (the addresses are ignored). No
+ * exchange runs before it, so no neighbour reads the arrays it replaces. */
 static int s_connect(dgcn_transport *t, const int32_t *neighbors, const char *const *addresses,
                      int32_t n) {
     int rc = DGCN_OK;
     s_inproc *p = (s_inproc *)t;
-    s_msg **parked = NULL;
-    char *got = NULL;
+    (void)addresses;
     if (p->connected)
         return dgcn_error_set(DGCN_EINVAL, "agent %d: neighbours already set", t->self);
-    DGCN_ALLOC(parked, n);
-    DGCN_ALLOC(got, n);
-    DGCN_CHECK(dgcn__transport_set_neighbors(t, neighbors, n));
-    free(p->parked); /* empty: nothing is parked before the first exchange */
     free(p->got);
-    p->parked = parked;
-    p->got = got;
+    free(p->ahead);
+    p->got = p->ahead = NULL;
+    DGCN_CHECK(dgcn__transport_set_neighbors(t, neighbors, n));
+    DGCN_CHECK(s_alloc_links(p, n));
     p->connected = 1;
-    return DGCN_OK;
 fail:
-    free(parked);
-    free(got);
     return rc;
 }
 
@@ -374,13 +497,13 @@ static int s_open(dgcn_inproc_fabric *f, int32_t agent, const int32_t *neighbors
     DGCN_ALLOC(p, 1);
     DGCN_CHECK(dgcn__transport_init(&p->base, &s_ops, agent, f->n_agents, neighbors, n_neighbors,
                                     f->run_id, deadline_ms));
-    DGCN_ALLOC(p->parked, n_neighbors);
-    DGCN_ALLOC(p->got, n_neighbors);
+    DGCN_CHECK(s_alloc_links(p, n_neighbors));
     p->connected = n_neighbors > 0;
     s_box *b = &f->boxes[agent];
     pthread_mutex_lock(&b->mu);
     int busy = b->open;
     b->open = 1;
+    if (!busy) b->ep = p;
     pthread_mutex_unlock(&b->mu);
     if (busy) {
         rc = dgcn_error_set(DGCN_EINVAL, "inproc: agent %d is already open", agent);
@@ -392,8 +515,8 @@ static int s_open(dgcn_inproc_fabric *f, int32_t agent, const int32_t *neighbors
     return DGCN_OK;
 fail:
     if (p) {
-        free(p->parked);
         free(p->got);
+        free(p->ahead);
         dgcn__transport_fini(&p->base);
         free(p);
     }
@@ -587,7 +710,7 @@ const dgcn__scheme dgcn__scheme_inproc = {
     .scheme = "inproc",
     .form = S_PREFIX "NAME",
     .kind = "inproc",
-    .launcher = "threads",
+    .launcher = "tasks",
     .name_address = s_name_address,
     .open = s_scheme_open,
     .hub_open = s_scheme_hub_open,

@@ -7,7 +7,7 @@
  *  - dgcn_hub (comm/hub.h): the coordinator's endpoint, one per run: a message to one agent, a
  *    message from any.
  * Both are opened by address; the scheme chooses the backend:
- *    inproc://NAME     agents are threads of the coordinator's process (the hub creates NAME)
+ *    inproc://NAME     agents are tasks of the coordinator's process (the hub creates NAME)
  *    ipc://PATH        ZeroMQ over a Unix socket
  *    tcp://HOST:PORT   ZeroMQ over TCP (tcp://HOST:0: any free port)
  *    mpi://            MPI under mpirun: world rank 0 is the coordinator, ranks 1..M the agents
@@ -119,7 +119,7 @@ struct dgcn_transport {
 typedef struct dgcn_transport_info {
     const char *scheme;   /* "inproc", "ipc", "tcp", "mpi" (a name: its default scheme) */
     const char *kind;     /* the backend: "inproc", "zmq", "mpi" (progress lines, config.json) */
-    const char *launcher; /* how a coordinator starts the agents: "threads" (of its own process),
+    const char *launcher; /* how a coordinator starts the agents: "tasks" (of its own process),
                            * "processes" (`dgcn agent`), "job" (an external launcher: mpirun) */
 } dgcn_transport_info;
 

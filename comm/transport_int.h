@@ -22,7 +22,7 @@ typedef struct dgcn__scheme {
     const char *scheme;   /* "tcp" for tcp://... */
     const char *form;     /* how an address looks, for messages: "tcp://HOST:PORT" */
     const char *kind;     /* the backend, also the transport name that selects it: "zmq" */
-    const char *launcher; /* "threads", "processes" or "job" (coordinator/launch.c) */
+    const char *launcher; /* "tasks", "processes" or "job" (coordinator/launch.c) */
     /* The hub's address for the transport name `kind` (NULL: the entry is not a name's default). */
     int (*name_address)(const char *rundir, const char *tcp_host, char *out, size_t cap);
     /* dgcn_transport_open and dgcn_hub_open for an address of this scheme (see their contracts). */

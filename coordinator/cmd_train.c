@@ -69,6 +69,8 @@ int dgcn_cmd_train(int argc, char **argv) {
          1, 0},
         {"tcp", DGCN_ARG_STRING, &o.tcp_host, "zmq over tcp on this host address instead of ipc", 1,
          0},
+        {"workers", DGCN_ARG_INT, &o.workers,
+         "inproc: worker threads running the agents as tasks [one per core]", 0, 4096},
         {"eval-every", DGCN_ARG_INT, &o.eval_every, "report interval in iterations", 1, 1e9},
         {"shard-files", DGCN_ARG_FLAG, &o.shard_files,
          "agents read their shard from RUNDIR/plan (shared file system) instead of the set-up message",

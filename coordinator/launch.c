@@ -1,10 +1,11 @@
-/* coordinator/launch.c: the launchers (threads, processes, job), one const table each. */
+/* coordinator/launch.c: the launchers (tasks, processes, job), one const table each. */
 #define _GNU_SOURCE
 #include "coordinator/launch.h"
 
 #include "agent/run.h"
 #include "comm/transport.h"
 #include "core/error.h"
+#include "core/task.h"
 #include "core/timer.h"
 
 #include <errno.h>
@@ -23,15 +24,14 @@
 /* OpenBLAS reads OPENBLAS_NUM_THREADS when it loads; a job's agent rank is already running. */
 void openblas_set_num_threads(int num_threads);
 
-typedef struct s_thread {
+typedef struct s_agent_task {
     dgcn_launch *l;
     int32_t k;
-    pthread_t tid;
     int started;
     atomic_int done; /* the agent returned: rc and err are set */
     int rc;
     char err[512];
-} s_thread;
+} s_agent_task;
 
 /* One way of starting agents. */
 typedef struct s_launcher {
@@ -39,7 +39,7 @@ typedef struct s_launcher {
     int aborts_by_message;        /* see dgcn_launch_aborts_by_message */
     int (*start)(dgcn_launch *l); /* starts the agents; on error stop still runs */
     int (*ended)(dgcn_launch *l, int32_t k, char *how, size_t cap); /* does not block */
-    int (*finish)(dgcn_launch *l, int wait_ms); /* blocks about wait_ms at most (threads: until
+    int (*finish)(dgcn_launch *l, int wait_ms); /* blocks about wait_ms at most (tasks: until
                                                  * they return, which their deadline bounds) */
     void (*stop)(dgcn_launch *l);               /* stops what runs and frees the way's state */
     /* the agent side (job only): see dgcn_launch_enter */
@@ -51,9 +51,10 @@ struct dgcn_launch {
     const s_launcher *way;
     dgcn_launch_opts o; /* o.address and o.program point to the copies below */
     char *address, *program;
-    s_thread *threads; /* [M] threads */
-    pid_t *pids;       /* [M] processes: > 0 running, -1 reaped, 0 never started */
-    int *exit_status;  /* [M] processes: wait status once reaped */
+    dgcn_tasks *pool;    /* tasks: the workers */
+    s_agent_task *tasks; /* [M] tasks */
+    pid_t *pids;         /* [M] processes: > 0 running, -1 reaped, 0 never started */
+    int *exit_status;    /* [M] processes: wait status once reaped */
 };
 
 /* Opens agent k's endpoint at the hub's address, binds the default mesh endpoint and runs the
@@ -76,63 +77,54 @@ static int s_run_one(const char *address, int32_t k, int32_t n_agents, uint64_t 
     return rc;
 }
 
-/* ---- threads ---- */
+/* ---- tasks ---- */
 
-static void *s_thread_main(void *arg) {
-    s_thread *th = arg;
-    const dgcn_launch_opts *o = &th->l->o;
-    th->rc = s_run_one(o->address, th->k, o->n_agents, o->run_id, o->deadline_ms, o->stop);
-    if (th->rc) snprintf(th->err, sizeof th->err, "%s", dgcn_error_msg());
-    atomic_store(&th->done, 1);
-    return NULL;
+static void s_task_main(void *arg) {
+    s_agent_task *a = arg;
+    const dgcn_launch_opts *o = &a->l->o;
+    a->rc = s_run_one(o->address, a->k, o->n_agents, o->run_id, o->deadline_ms, o->stop);
+    if (a->rc) snprintf(a->err, sizeof a->err, "%s", dgcn_error_msg());
+    atomic_store(&a->done, 1);
 }
 
-static int s_threads_start(dgcn_launch *l) {
+static int s_tasks_start(dgcn_launch *l) {
     int rc = DGCN_OK;
-    DGCN_ALLOC(l->threads, l->o.n_agents);
+    DGCN_ALLOC(l->tasks, l->o.n_agents);
+    DGCN_CHECK(dgcn_tasks_new(l->o.workers, 0, &l->pool));
     for (int32_t k = 0; k < l->o.n_agents; k++) {
-        s_thread *th = &l->threads[k];
-        th->l = l;
-        th->k = k;
-        atomic_init(&th->done, 0);
-        if (pthread_create(&th->tid, NULL, s_thread_main, th) != 0)
-            return dgcn_error_set(DGCN_ENOMEM, "cannot start the thread of agent %d", k);
-        th->started = 1;
+        s_agent_task *a = &l->tasks[k];
+        a->l = l;
+        a->k = k;
+        atomic_init(&a->done, 0);
+        DGCN_CHECK(dgcn_tasks_spawn(l->pool, s_task_main, a));
+        a->started = 1;
     }
 fail:
     return rc;
 }
 
-static int s_threads_ended(dgcn_launch *l, int32_t k, char *how, size_t cap) {
-    s_thread *th = &l->threads[k];
-    if (!th->started || !atomic_load(&th->done)) return 0;
-    if (th->rc) snprintf(how, cap, "ended with an error: %s", th->err);
+static int s_tasks_ended(dgcn_launch *l, int32_t k, char *how, size_t cap) {
+    s_agent_task *a = &l->tasks[k];
+    if (!a->started || !atomic_load(&a->done)) return 0;
+    if (a->rc) snprintf(how, cap, "ended with an error: %s", a->err);
     else snprintf(how, cap, "ended");
     return 1;
 }
 
-static void s_threads_join(dgcn_launch *l) {
-    for (int32_t k = 0; l->threads && k < l->o.n_agents; k++) {
-        s_thread *th = &l->threads[k];
-        if (th->started) pthread_join(th->tid, NULL);
-        th->started = 0;
-    }
-}
-
-static int s_threads_finish(dgcn_launch *l, int wait_ms) {
+static int s_tasks_finish(dgcn_launch *l, int wait_ms) {
     int rc = DGCN_OK;
-    s_threads_join(l);
+    (void)wait_ms; /* the agents' own deadlines bound their runs */
+    if (l->pool) dgcn_tasks_wait(l->pool);
     for (int32_t k = 0; k < l->o.n_agents; k++)
-        if (rc == DGCN_OK && l->threads[k].rc)
-            rc = dgcn_error_set(DGCN_EPEER, "agent %d ended with an error: %s", k,
-                                l->threads[k].err);
+        if (rc == DGCN_OK && l->tasks[k].rc)
+            rc = dgcn_error_set(DGCN_EPEER, "agent %d ended with an error: %s", k, l->tasks[k].err);
     return rc;
 }
 
-static void s_threads_stop(dgcn_launch *l) {
-    s_threads_join(l);
-    free(l->threads);
-    l->threads = NULL;
+static void s_tasks_stop(dgcn_launch *l) {
+    dgcn_tasks_destroy(&l->pool); /* waits for the tasks, which ABORT or their deadline ends */
+    free(l->tasks);
+    l->tasks = NULL;
 }
 
 /* ---- processes ---- */
@@ -279,7 +271,7 @@ fail:
 /* ---- the table ---- */
 
 static const s_launcher s_launchers[] = {
-    {"threads", 1, s_threads_start, s_threads_ended, s_threads_finish, s_threads_stop, NULL},
+    {"tasks", 1, s_tasks_start, s_tasks_ended, s_tasks_finish, s_tasks_stop, NULL},
     {"processes", 0, s_processes_start, s_processes_ended, s_processes_finish, s_processes_stop,
      NULL},
     {"job", 1, s_job_start, s_job_ended, s_job_finish, s_job_stop, s_job_enter},
@@ -288,7 +280,7 @@ static const s_launcher s_launchers[] = {
 static const s_launcher *s_find(const char *name) {
     for (size_t i = 0; i < sizeof s_launchers / sizeof s_launchers[0]; i++)
         if (name && !strcmp(name, s_launchers[i].name)) return &s_launchers[i];
-    dgcn_error_set(DGCN_EINVAL, "unknown launcher '%s' (threads, processes, job)",
+    dgcn_error_set(DGCN_EINVAL, "unknown launcher '%s' (tasks, processes, job)",
                    name ? name : "(null)");
     return NULL;
 }

@@ -2,8 +2,9 @@
  *
  * One small table per way of starting agents, chosen by the launcher name that the transport's
  * scheme reports (dgcn_transport_lookup), never by backend:
- *  - "threads":   M threads of this process; each opens its endpoint at the hub's address, binds,
- *                 and runs dgcn_run_agent (agent/run.h);
+ *  - "tasks":     M tasks of this process on a pool of worker threads (core/task.h; one worker per
+ *                 core unless o.workers says otherwise); each opens its endpoint at the hub's
+ *                 address, binds, and runs dgcn_run_agent (agent/run.h);
  *  - "processes": M children `dgcn agent --coordinator ADDRESS --agent k --agents M --run-id X
  *                 --deadline-ms D`, each binding its default mesh endpoint; OPENBLAS_NUM_THREADS=1;
  *                 they die with the coordinator (PR_SET_PDEATHSIG) and are always reaped;
@@ -22,16 +23,17 @@ typedef struct dgcn_launch_opts {
     uint64_t run_id;
     int deadline_ms;             /* bound on every wait of the agents (> 0) */
     const char *program;         /* processes: the dgcn binary (NULL: /proc/self/exe) */
-    volatile sig_atomic_t *stop; /* threads: set by a signal handler, ends the agents' runs */
+    volatile sig_atomic_t *stop; /* tasks: set by a signal handler, ends the agents' runs */
+    int workers;                 /* tasks: worker threads (<= 0: one per core) */
 } dgcn_launch_opts;
 
 typedef struct dgcn_launch dgcn_launch;
 
-/* Starts the agents the way `launcher` names ("threads", "processes", "job"); the strings of o
+/* Starts the agents the way `launcher` names ("tasks", "processes", "job"); the strings of o
  * are copied. DGCN_EINVAL for an unknown launcher. */
 int dgcn_launch_start(const char *launcher, const dgcn_launch_opts *o, dgcn_launch **l);
 
-/* 1 when the agents must be told ABORT through the hub to stop early (threads, job); 0 when
+/* 1 when the agents must be told ABORT through the hub to stop early (tasks, job); 0 when
  * dgcn_launch_destroy stops them itself (processes). */
 int dgcn_launch_aborts_by_message(const dgcn_launch *l);
 
@@ -43,7 +45,7 @@ int dgcn_launch_ended(dgcn_launch *l, int32_t k, char *how, size_t cap);
  * 1 s later, SIGKILL). DGCN_EPEER names the first agent that did not end cleanly. */
 int dgcn_launch_finish(dgcn_launch *l, int wait_ms);
 
-/* Stops what still runs (processes: SIGTERM, 1 s, SIGKILL; threads: joins them, which the hub's
+/* Stops what still runs (processes: SIGTERM, 1 s, SIGKILL; tasks: waits for them, which the hub's
  * ABORT or the deadline ends) and frees everything. Accepts NULL; sets *l to NULL. */
 void dgcn_launch_destroy(dgcn_launch **l);
 

@@ -1,7 +1,7 @@
 /* coordinator/session.h: one distributed run's agents and the coordinator's link to them.
  *
  * A session opens the coordinator's hub at the transport's address (comm/hub.h) and starts the
- * agents the way the address's scheme says (coordinator/launch.h: threads for inproc://, `dgcn
+ * agents the way the address's scheme says (coordinator/launch.h: tasks for inproc://, `dgcn
  * agent` processes for ipc:// and tcp://, the ranks of an mpirun job for mpi://); the agents open
  * their endpoints at the hub's address, bind, and announce their mesh endpoints in Hello.
  * Every wait is bounded by the session's deadline. An agent that reports an error, dies or stays
@@ -23,11 +23,12 @@ typedef struct dgcn_session_opts {
     const char *rundir;    /* a name's address is derived from it (zmq: ipc://RUNDIR/coord.sock) */
     const char *tcp_host;  /* zmq: tcp://TCP_HOST:0 instead of ipc (dgcn_transport_address) */
     const char *program;   /* agents started as processes: the dgcn binary (NULL: /proc/self/exe) */
+    int workers;           /* agents run as tasks (inproc): worker threads (<= 0: one per core) */
 } dgcn_session_opts;
 
 typedef struct dgcn_session dgcn_session;
 
-/* Opens the hub and starts the agents (processes or threads; a job's agent ranks are already
+/* Opens the hub and starts the agents (processes or tasks; a job's agent ranks are already
  * running and the hub's open is collective with them). On failure nothing is left running and the
  * signal handlers are restored. */
 int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o);
@@ -41,7 +42,7 @@ int dgcn_session_setup(dgcn_session *s, dgcn_ctl_setup *setups /* [M] */);
  * detail names the agent and the last iteration it reported. */
 int dgcn_session_recv(dgcn_session *s, dgcn_ctl_msg *m, int deadline_ms);
 
-/* Ends a successful run: STOP to every agent, then waits for the processes or threads to exit. */
+/* Ends a successful run: STOP to every agent, then waits for the processes or tasks to end. */
 int dgcn_session_finish(dgcn_session *s);
 
 /* Stops what is still running (ABORT, SIGTERM then SIGKILL, join), closes the hub. Accepts NULL;

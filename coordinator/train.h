@@ -48,6 +48,7 @@ typedef struct dgcn_train_opts {
     int baselines;         /* train the centralized GCN and MLP too (1) */
     double max_ms;         /* bound on the whole run's training, ms (<= 0: none) */
     const char *program;   /* the dgcn binary agent processes run (NULL: this one) */
+    int workers;           /* inproc: worker threads that run the agents' tasks (0: one per core) */
 } dgcn_train_opts;
 
 void dgcn_train_defaults(dgcn_train_opts *o);

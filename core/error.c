@@ -1,10 +1,19 @@
-/* core/error.c: error names and the thread-local detail message. */
+/* core/error.c: error names and the thread-local (or task-local) detail message. */
 #include "core/error.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static _Thread_local char s_msg[1024];
+static _Thread_local char s_own[DGCN_ERROR_MSG_MAX]; /* the thread's own detail */
+static _Thread_local char *s_cur;                    /* a task's detail, or NULL: s_own */
+
+static char *s_buf(void) { return s_cur ? s_cur : s_own; }
+
+char *dgcn_error_switch(char *buf) {
+    char *old = s_cur;
+    s_cur = buf;
+    return old;
+}
 
 const char *dgcn_strerror(int code) {
     switch (code) {
@@ -28,22 +37,22 @@ const char *dgcn_strerror(int code) {
 int dgcn_error_set(int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s_msg, sizeof s_msg, fmt, ap);
+    vsnprintf(s_buf(), DGCN_ERROR_MSG_MAX, fmt, ap);
     va_end(ap);
     return code;
 }
 
 int dgcn_error_wrap(int code, const char *fmt, ...) {
-    char prefix[256], old[sizeof s_msg - sizeof prefix];
+    char prefix[256], old[DGCN_ERROR_MSG_MAX - sizeof prefix];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    memcpy(old, s_msg, sizeof old);
-    snprintf(s_msg, sizeof s_msg, "%s%s", prefix, old[0] ? old : dgcn_strerror(code));
+    memcpy(old, s_buf(), sizeof old);
+    snprintf(s_buf(), DGCN_ERROR_MSG_MAX, "%s%s", prefix, old[0] ? old : dgcn_strerror(code));
     return code;
 }
 
-const char *dgcn_error_msg(void) { return s_msg; }
+const char *dgcn_error_msg(void) { return s_buf(); }
 
-void dgcn_error_clear(void) { s_msg[0] = '\0'; }
+void dgcn_error_clear(void) { s_buf()[0] = '\0'; }

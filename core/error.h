@@ -3,8 +3,8 @@
  * Functions that can fail return a dgcn_err (0 = success) and deliver results through
  * out-parameters. The code says what kind of failure; the detail for people (file and line,
  * agent, iteration, what was expected) is set with dgcn_error_set() at the point of failure and
- * read with dgcn_error_msg(). The detail is thread-local, so agents running as threads of one
- * process (the inproc transport) keep their own. */
+ * read with dgcn_error_msg(). The detail is thread-local, and task-local inside a task of
+ * core/task.h, so agents running in one process (the inproc transport) keep their own. */
 #ifndef DGCN_CORE_ERROR_H
 #define DGCN_CORE_ERROR_H
 
@@ -41,6 +41,13 @@ const char *dgcn_error_msg(void);
 
 /* Clears the current thread's detail. */
 void dgcn_error_clear(void);
+
+/* Size of a detail buffer, terminating NUL included. */
+#define DGCN_ERROR_MSG_MAX 1024
+
+/* Makes buf[DGCN_ERROR_MSG_MAX] this thread's detail from now on (NULL: the thread's own) and
+ * returns the previous one; core/task.c switches it with the task it runs. */
+char *dgcn_error_switch(char *buf);
 
 /* Propagate a failure to the function's `fail:` label; the function declares `int rc`. */
 #define DGCN_CHECK(expr)                                                                           \

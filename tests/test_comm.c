@@ -672,8 +672,8 @@ START_TEST(test_address) {
                       strstr(dgcn_error_msg(), "inproc, zmq, mpi"),
                   "%s", dgcn_error_msg());
     /* what each names: backend kind (config.json) and launcher */
-    static const char *q[][3] = {{"inproc", "inproc", "threads"},
-                                 {"inproc://x", "inproc", "threads"},
+    static const char *q[][3] = {{"inproc", "inproc", "tasks"},
+                                 {"inproc://x", "inproc", "tasks"},
                                  {"zmq", "zmq", "processes"},
                                  {"ipc:///r/c.sock", "zmq", "processes"},
                                  {"tcp://h:1", "zmq", "processes"},

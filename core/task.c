@@ -133,7 +133,7 @@ static void s_leave(dgcn_task *t, int final) {
 #if S_ASAN
     __sanitizer_start_switch_fiber(final ? NULL : &t->fake_stack, w->stack_bottom, w->stack_size);
 #else
-    (void)final;
+    (void) final;
 #endif
     swapcontext(&t->ctx, &w->sched);
 #if S_ASAN
@@ -293,8 +293,7 @@ int dgcn_tasks_new(int workers, size_t stack_bytes, dgcn_tasks **out) {
         s_cond_init(&w->cv);
         p->n_workers = i + 1;
         if (pthread_create(&w->tid, NULL, s_worker_main, w) != 0) {
-            rc = dgcn_error_set(DGCN_ENOMEM, "task pool: cannot start worker %d of %d", i,
-                                workers);
+            rc = dgcn_error_set(DGCN_ENOMEM, "task pool: cannot start worker %d of %d", i, workers);
             goto fail;
         }
         w->started = 1;

@@ -36,12 +36,12 @@ typedef struct ring {
     dgcn_waitq q[RING_MAX]; /* task k waits in q[k]; with shared, every task waits in q[0] */
     int shared;
     int n, laps;
-    long token;         /* incremented by task (token mod n) */
-    int order_ok;       /* every task saw the token it expected */
-    atomic_int done;    /* tasks that returned */
-    atomic_int inside;  /* tasks that saw dgcn_task_inside() == 1 */
-    int who[RING_MAX];  /* task index of each arg */
-    int timeouts;       /* waits that passed their deadline */
+    long token;        /* incremented by task (token mod n) */
+    int order_ok;      /* every task saw the token it expected */
+    atomic_int done;   /* tasks that returned */
+    atomic_int inside; /* tasks that saw dgcn_task_inside() == 1 */
+    int who[RING_MAX]; /* task index of each arg */
+    int timeouts;      /* waits that passed their deadline */
 } ring;
 
 typedef struct ring_arg {
@@ -199,7 +199,8 @@ static void s_err_a(void *arg) {
     dgcn_error_set(DGCN_EINVAL, "detail of task A");
     struct timespec dl = s_after_ms(20000);
     pthread_mutex_lock(&e->mu);
-    while (e->phase == 0 && dgcn_waitq_wait(&e->q, &e->mu, &dl) != ETIMEDOUT) {}
+    while (e->phase == 0 && dgcn_waitq_wait(&e->q, &e->mu, &dl) != ETIMEDOUT) {
+    }
     pthread_mutex_unlock(&e->mu);
     snprintf(e->seen_a, sizeof e->seen_a, "%s", dgcn_error_msg());
 }

@@ -6,8 +6,8 @@
  * in its mailbox, and a neighbour whose message is the one awaited copies the payload straight
  * into the posted receive buffer (one copy); any other message (the receiver is not yet in that
  * exchange, or the header does not match and the receiver must judge it) is copied into a buffer
- * from the receiver's pool, which keeps its buffers for reuse, and copied out by the receiver's
- * own checks (dgcn__route). A sender never waits for its receiver. Coordinator messages are
+ * from the receiver's pool, which keeps its buffers for reuse (it grows only to the most messages
+ * that ever waited at once), and copied out by the receiver's own checks (dgcn__route). A sender never waits for its receiver. Coordinator messages are
  * copied into a block of their own (they are rare). Fabrics are reference counted; a named one
  * (inproc://NAME) sits in a process-wide registry from the hub's open until its last reference
  * goes. */
@@ -52,6 +52,7 @@ typedef struct s_box {
     s_msg **all; /* [n_all] every buffer of the pool, spare or queued */
     int32_t n_all, cap_all;
     size_t max_bytes;            /* the capacity of each (the largest message awaited so far) */
+    uint64_t allocations;        /* allocation calls made for the pool */
     s_inproc *ep;                /* the endpoint attached (agents), or NULL */
     const dgcn_exchange *posted; /* the exchange ep is inside, or NULL */
     int open;                    /* an endpoint is attached */
@@ -120,50 +121,49 @@ static s_msg *s_msg_new(const void *data, size_t n_bytes) {
     return m;
 }
 
-/* Makes b's pool (b->mu held) hold at least n buffers of at least n_bytes each. A receiver with
- * d neighbours reserves 2 d buffers as long as its longest receive buffer, so a warm run allocates
- * nothing: at most two messages per neighbour wait in a mailbox (a neighbour's message for
- * exchange k, and for k + 1 once it has the receiver's own k message; it sends k + 2 only after
- * the receiver's k + 1, which the receiver sends after taking k), and every message is as long as
- * the receive buffer it is for. */
-static int s_pool_reserve(s_box *b, int32_t n, size_t n_bytes) {
-    if (n_bytes > b->max_bytes) { /* grow every buffer, queued ones too (their bytes stay) */
-        for (int32_t i = 0; i < b->n_all; i++) {
-            unsigned char *d = realloc(b->all[i]->data, n_bytes);
-            if (!d) return DGCN_ENOMEM;
-            b->all[i]->data = d;
-            b->all[i]->cap = n_bytes;
-        }
-        b->max_bytes = n_bytes;
+/* Grows every buffer of b's pool (b->mu held), queued ones too (their bytes stay), to n_bytes. */
+static int s_pool_widen(s_box *b, size_t n_bytes) {
+    if (n_bytes <= b->max_bytes) return DGCN_OK;
+    for (int32_t i = 0; i < b->n_all; i++) {
+        b->allocations++;
+        unsigned char *d = realloc(b->all[i]->data, n_bytes);
+        if (!d) return DGCN_ENOMEM;
+        b->all[i]->data = d;
+        b->all[i]->cap = n_bytes;
     }
-    while (b->n_all < n) {
+    b->max_bytes = n_bytes;
+    return DGCN_OK;
+}
+
+/* A message from b's pool (b->mu held) with room for n_bytes; NULL when out of memory. The pool
+ * grows only when it has no spare buffer, so it holds the most messages that ever waited in the
+ * mailbox at once: at most two per neighbour (a neighbour's message for exchange k, and for k + 1
+ * once it has the receiver's own k message; it sends k + 2 only after the receiver's k + 1, which
+ * the receiver sends after taking k). Every buffer is as long as the longest receive buffer the
+ * mailbox's agent has posted, so a message always fits one. */
+static s_msg *s_pool_get(s_box *b, size_t n_bytes) {
+    if (s_pool_widen(b, n_bytes) != DGCN_OK) return NULL;
+    if (!b->pool) {
         if (b->n_all == b->cap_all) {
             int32_t cap = b->cap_all ? 2 * b->cap_all : 8;
+            b->allocations++;
             s_msg **all = realloc(b->all, (size_t)cap * sizeof *all);
-            if (!all) return DGCN_ENOMEM;
+            if (!all) return NULL;
             b->all = all;
             b->cap_all = cap;
         }
+        b->allocations += 2;
         s_msg *m = calloc(1, sizeof *m);
         if (!m || !(m->data = malloc(b->max_bytes ? b->max_bytes : 1))) {
             free(m);
-            return DGCN_ENOMEM;
+            return NULL;
         }
         m->pooled = 1;
         m->cap = b->max_bytes;
         b->all[b->n_all++] = m;
-        m->next = b->pool;
         b->pool = m;
     }
-    return DGCN_OK;
-}
-
-/* A message from b's pool (b->mu held) with room for n_bytes; NULL when out of memory. */
-static s_msg *s_pool_get(s_box *b, size_t n_bytes) {
-    if (!b->pool || b->pool->cap < n_bytes)
-        if (s_pool_reserve(b, b->n_all + 1, n_bytes) != DGCN_OK) return NULL;
     s_msg *m = b->pool;
-    if (m->cap < n_bytes) return NULL;
     b->pool = m->next;
     m->n_bytes = n_bytes;
     return m;
@@ -355,11 +355,9 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     pthread_mutex_lock(&b->mu);
     if (n > 0) memset(p->got, 0, (size_t)n);
     b->posted = x;
-    if (s_pool_reserve(b, 2 * n, (size_t)longest * sizeof(float)) != DGCN_OK)
-        rc = dgcn_error_set(DGCN_ENOMEM,
-                            "agent %d: out of memory for %d message buffers of %d "
-                            "floats",
-                            t->self, 2 * n, longest);
+    if (s_pool_widen(b, (size_t)longest * sizeof(float)) != DGCN_OK)
+        rc = dgcn_error_set(DGCN_ENOMEM, "agent %d: out of memory for message buffers of %d floats",
+                            t->self, longest);
     pthread_mutex_unlock(&b->mu);
     for (int i = 0; i < n && rc == DGCN_OK; i++) rc = s_send_one(p, x, i);
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
@@ -374,6 +372,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
         if (s_wait(b, &dl) == ETIMEDOUT) expired = 1; /* one more scan: what came still counts */
     }
     b->posted = NULL;
+    t->traffic.allocations = b->allocations;
     pthread_mutex_unlock(&b->mu);
     return rc;
 }

@@ -1,8 +1,9 @@
-/* comm/inproc.h: the in-process backend: agents are threads of one process.
+/* comm/inproc.h: the in-process backend: agents are tasks (core/task.h) or threads of one process.
  *
- * A fabric holds one mailbox per agent and one for the coordinator (mutex + condition variable on
- * CLOCK_MONOTONIC). Messages are copied into the receiver's mailbox, so senders never wait; every
- * receive waits at most its deadline. Used for tests and for simulating networks of many agents.
+ * A fabric holds one mailbox per agent and one for the coordinator (mutex + wait queue on
+ * CLOCK_MONOTONIC). A message goes straight into the receive buffer its receiver has posted, or
+ * into a reusable buffer of the receiver's mailbox, so senders never wait; every receive waits at
+ * most its deadline. Used for tests and for simulating networks of many agents.
  * Outside comm/ the fabric is reached by address (dgcn_hub_open("inproc://NAME") creates it); this
  * header is for comm's own tests, which play malformed peers with dgcn_inproc_inject. */
 #ifndef DGCN_COMM_INPROC_H

@@ -56,7 +56,10 @@ typedef struct dgcn_exchange {
 typedef struct dgcn_traffic {
     uint64_t bytes[DGCN_CH_COUNT];    /* payload bytes sent per channel */
     uint64_t messages[DGCN_CH_COUNT]; /* messages sent per channel */
-    uint64_t dropped; /* frames received from no known peer (no valid routing id), dropped */
+    uint64_t dropped;     /* frames received from no known peer (no valid routing id), dropped */
+    uint64_t allocations; /* inproc: allocation calls made to grow this endpoint's mailbox pool of
+                           * message buffers (it grows to the most messages that ever waited at
+                           * once, at most two per neighbour, as long as the longest); else 0 */
 } dgcn_traffic;
 
 typedef struct dgcn_transport dgcn_transport;

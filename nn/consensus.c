@@ -179,12 +179,18 @@ static int s_accumulate(dgcn_consensus *c, const double *mix_row, int32_t n_nb,
     }
     double *acc = c->acc;
     const double c0 = mix_row[0];
-    for (int64_t i = 0; i < len; i++) acc[i] = c0 * own_msg[i];
-    for (int32_t j = 0; j < n_nb; j++) {
-        const double w = mix_row[j + 1];
-        const float *r = recv[j];
-        if (w == 0.0) continue;
-        for (int64_t i = 0; i < len; i++) acc[i] += w * r[i];
+    /* in blocks that stay in the L1 cache while every neighbour's block is added, so each message
+     * is read once and the accumulator written once (the sums' order is the same) */
+    enum { BLOCK = 1024 };
+    for (int64_t i0 = 0; i0 < len; i0 += BLOCK) {
+        const int64_t i1 = i0 + BLOCK < len ? i0 + BLOCK : len;
+        for (int64_t i = i0; i < i1; i++) acc[i] = c0 * own_msg[i];
+        for (int32_t j = 0; j < n_nb; j++) {
+            const double w = mix_row[j + 1];
+            const float *r = recv[j];
+            if (w == 0.0) continue;
+            for (int64_t i = i0; i < i1; i++) acc[i] += w * r[i];
+        }
     }
     return DGCN_OK;
 }

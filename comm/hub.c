@@ -32,12 +32,23 @@ int dgcn__hub_init(dgcn_hub *h, const dgcn_hub_ops *ops, int32_t n_agents, uint6
     h->n_agents = n_agents;
     h->run_id = run_id;
     h->deadline_ms = deadline_ms;
+    h->curve = NULL;
     memset(&h->traffic, 0, sizeof h->traffic);
     DGCN_ALLOC(h->last_heard_ms, n_agents);
     for (int32_t a = 0; a < n_agents; a++) h->last_heard_ms[a] = -1.0;
     return DGCN_OK;
 fail:
     return rc;
+}
+
+int dgcn_hub_credentials(const dgcn_hub *h, int32_t agent, dgcn_curve_creds *c, int *has) {
+    *has = 0;
+    memset(c, 0, sizeof *c);
+    int rc = dgcn__hub_check_agent(h, agent);
+    if (rc || !h->curve) return rc;
+    *c = h->curve[agent];
+    *has = 1;
+    return DGCN_OK;
 }
 
 void dgcn__hub_fini(dgcn_hub *h) {

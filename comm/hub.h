@@ -6,6 +6,7 @@
 #ifndef DGCN_COMM_HUB_H
 #define DGCN_COMM_HUB_H
 
+#include "comm/curve.h"
 #include "comm/transport.h"
 
 #include <stddef.h>
@@ -28,10 +29,11 @@ struct dgcn_hub {
     const dgcn_hub_ops *ops;
     int32_t n_agents;
     uint64_t run_id;
-    int deadline_ms;       /* default bound on every receive, ms */
-    double *last_heard_ms; /* [n_agents] dgcn_now_ms() of the last message, < 0: never */
-    dgcn_traffic traffic;  /* sent side; everything is on DGCN_CH_CONTROL; dropped: frames
-                            * received from no agent of the run (zmq) */
+    int deadline_ms;               /* default bound on every receive, ms */
+    double *last_heard_ms;         /* [n_agents] dgcn_now_ms() of the last message, < 0: never */
+    dgcn_traffic traffic;          /* sent side; everything is on DGCN_CH_CONTROL; dropped: frames
+                            * received from no agent of the run and refused handshakes (zmq) */
+    const dgcn_curve_creds *curve; /* [n_agents] the agents' CURVE keys (tcp), or NULL */
 };
 
 /* Opens the coordinator's endpoint of an n_agents run at address: inproc://NAME creates the
@@ -43,6 +45,11 @@ struct dgcn_hub {
  * actual != NULL. Blocks at most deadline_ms, the default bound of every later receive. */
 int dgcn_hub_open(const char *address, int32_t n_agents, uint64_t run_id, int deadline_ms,
                   char *actual, size_t cap, dgcn_hub **h);
+
+/* Agent `agent`'s CURVE credentials (its keypair and the coordinator's public key) into *c, for
+ * the agent alone (a child's environment, a 0600 key file); *has = 0 when the hub's transport
+ * uses none (inproc, ipc, mpi). DGCN_EINVAL for an agent outside [0, n_agents). */
+int dgcn_hub_credentials(const dgcn_hub *h, int32_t agent, dgcn_curve_creds *c, int *has);
 
 static inline int dgcn_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
     return h->ops->send(h, agent, buf, len);

@@ -3,6 +3,7 @@
  * frame before it looks inside and can bound its size by what it expects from that neighbour. */
 #include "comm/zmq_transport.h"
 
+#include "comm/curve_int.h"
 #include "comm/hub_int.h"
 #include "comm/message.pb-c.h"
 #include "comm/transport_int.h"
@@ -31,13 +32,20 @@ typedef struct s_zt {
     size_t max_msg;
     char *coord_ep; /* the hub's endpoint connected to, or NULL */
     char *ipc_path; /* the ipc socket file the mesh bound, or NULL */
+    int curve;      /* creds hold this agent's keys (needed by every tcp:// socket) */
+    dgcn_curve_creds creds;
+    dgcn__guard *guard;    /* of a tcp mesh: admits the neighbours' keys, or NULL */
+    uint64_t refused_seen; /* the guard's refused handshakes already in traffic.dropped */
 } s_zt;
 
 typedef struct s_zhub {
     dgcn_hub base;
     void *ctx;
-    void *sock;     /* ROUTER */
-    char *ipc_path; /* the ipc socket file it bound, or NULL */
+    void *sock;              /* ROUTER */
+    char *ipc_path;          /* the ipc socket file it bound, or NULL */
+    dgcn__guard *guard;      /* tcp: admits the run's agent keys, or NULL */
+    dgcn_curve_creds *creds; /* tcp: [n_agents] the run's agent keys, or NULL */
+    uint64_t refused_seen;   /* the guard's refused handshakes already in traffic.dropped */
 } s_zhub;
 
 static const dgcn_transport_ops s_ops;
@@ -49,6 +57,15 @@ static int s_zerr(const char *what, const char *where) {
 static void s_routing_id(char *buf, size_t cap, int32_t agent) {
     snprintf(buf, cap, "a%d", (int)agent);
 }
+
+/* Folds the handshakes the guard refused since the last call into *dropped. */
+static void s_sync_refused(const dgcn__guard *g, uint64_t *seen, uint64_t *dropped) {
+    uint64_t r = dgcn__guard_refused(g);
+    if (r > *seen) *dropped += r - *seen;
+    if (r > *seen) *seen = r;
+}
+
+static int s_is_tcp(const char *endpoint) { return endpoint && !strncmp(endpoint, "tcp://", 6); }
 
 /* Parses "a<agent>"; -1 when it is not one. */
 static int32_t s_parse_id(const void *data, size_t n) {
@@ -110,9 +127,10 @@ static void s_drain_more(void *sock) {
     }
 }
 
-/* Receives [identity][body] from a ROUTER that has input: *id (-1 if not "a<k>"), body in *body
+/* Receives [identity][body] from a ROUTER that has input: *id (-1 if not "a<k>", or, on a CURVE
+ * socket (curve != 0), if the routing id is not the one its key was admitted as), body in *body
  * (initialised; caller closes). */
-static int s_recv_routed(void *sock, int32_t *id, zmq_msg_t *body, const char *where) {
+static int s_recv_routed(void *sock, int curve, int32_t *id, zmq_msg_t *body, const char *where) {
     zmq_msg_t idm;
     zmq_msg_init(&idm);
     zmq_msg_init(body);
@@ -123,9 +141,18 @@ static int s_recv_routed(void *sock, int32_t *id, zmq_msg_t *body, const char *w
     *id = s_parse_id(zmq_msg_data(&idm), zmq_msg_size(&idm));
     int more = zmq_msg_more(&idm);
     zmq_msg_close(&idm);
-    if (!more) return DGCN_OK; /* an empty body */
+    if (!more) { /* an empty body: nothing that says who sent it */
+        if (curve) *id = -1;
+        return DGCN_OK;
+    }
     if (zmq_msg_recv(body, sock, ZMQ_DONTWAIT) < 0) return s_zerr("zmq_msg_recv", where);
     s_drain_more(sock);
+    if (curve && *id >= 0) { /* the key's agent (the guard's ZAP user id) must be the claimed one */
+        char want[16];
+        s_routing_id(want, sizeof want, *id);
+        const char *user = zmq_msg_gets(body, "User-Id");
+        if (!user || strcmp(user, want)) *id = -1;
+    }
     return DGCN_OK;
 }
 
@@ -194,7 +221,7 @@ static int s_recv_one(s_zt *p, const dgcn_exchange *x) {
     const char *chn = dgcn_channel_name(x->channel);
     int32_t id = -1;
     zmq_msg_t body;
-    int rc = s_recv_routed(p->mesh, &id, &body, "agent mesh");
+    int rc = s_recv_routed(p->mesh, p->guard != NULL, &id, &body, "agent mesh");
     if (rc) goto done;
     if (id < 0 || id >= t->n_agents) { /* no agent of the run: dropped and counted, not fatal */
         t->traffic.dropped++;
@@ -239,8 +266,18 @@ done:
     return rc;
 }
 
+static int s_exchange_frames(s_zt *p, const dgcn_exchange *x);
+
+/* The exchange, with the handshakes refused meanwhile counted as dropped frames. */
 static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     s_zt *p = (s_zt *)t;
+    int rc = s_exchange_frames(p, x);
+    s_sync_refused(p->guard, &p->refused_seen, &t->traffic.dropped);
+    return rc;
+}
+
+static int s_exchange_frames(s_zt *p, const dgcn_exchange *x) {
+    dgcn_transport *t = &p->base;
     int rc = dgcn__check_exchange(t, x);
     if (rc) return rc;
     int n = t->n_neighbors;
@@ -282,6 +319,7 @@ static int s_send_coord(dgcn_transport *t, const void *buf, size_t len) {
     if (!p->coord)
         return dgcn_error_set(DGCN_EINVAL, "agent %d: no coordinator link (opened without one)",
                               t->self);
+    s_sync_refused(p->guard, &p->refused_seen, &t->traffic.dropped);
     if (len > DGCN_COORD_MAX_BYTES)
         return dgcn_error_set(DGCN_EINVAL, "agent %d: coordinator message of %zu bytes exceeds %zu",
                               t->self, len, DGCN_COORD_MAX_BYTES);
@@ -318,6 +356,7 @@ static int s_recv_coord(dgcn_transport *t, void **buf, size_t *len, int deadline
         return dgcn_error_set(DGCN_EINVAL, "agent %d: no coordinator link (opened without one)",
                               t->self);
     if (deadline_ms < 0) deadline_ms = t->deadline_ms;
+    s_sync_refused(p->guard, &p->refused_seen, &t->traffic.dropped);
     zmq_pollitem_t it = {p->coord, 0, ZMQ_POLLIN, 0};
     struct timespec dl = dgcn__deadline_after(deadline_ms);
     for (;;) {
@@ -378,6 +417,7 @@ static void s_close(dgcn_transport **tp) {
         if (p->out && p->out[i]) zmq_close(p->out[i]);
         if (p->parked && p->parked[i]) dgcnpb__neighbor_msg__free_unpacked(p->parked[i], NULL);
     }
+    dgcn__guard_stop(&p->guard);
     if (p->mesh) zmq_close(p->mesh);
     if (p->coord) zmq_close(p->coord);
     if (p->ctx) zmq_ctx_term(p->ctx);
@@ -388,6 +428,7 @@ static void s_close(dgcn_transport **tp) {
     free(p->parked);
     free(p->got);
     dgcn__transport_fini(&p->base);
+    memset(&p->creds, 0, sizeof p->creds);
     free(p);
     *tp = NULL;
 }
@@ -432,6 +473,18 @@ int dgcn_zmq_open(const dgcn_zmq_opts *o, dgcn_transport **out) {
     DGCN_CHECK(dgcn__transport_init(&p->base, &s_ops, o->agent, o->n_agents, NULL, 0, o->run_id,
                                     o->deadline_ms));
     p->max_msg = o->max_msg_bytes ? o->max_msg_bytes : DGCN_COORD_MAX_BYTES;
+    if (o->creds) {
+        if (o->creds->agent != o->agent)
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "agent %d: given the CURVE keys of agent %d",
+                                      o->agent, o->creds->agent));
+        p->creds = *o->creds;
+        p->curve = 1;
+    }
+    if (s_is_tcp(o->coordinator) && !p->curve)
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                  "agent %d: the coordinator %s is tcp://, which needs this "
+                                  "agent's CURVE keys (none given)",
+                                  o->agent, o->coordinator));
     p->ctx = zmq_ctx_new();
     if (!p->ctx) {
         rc = s_zerr("zmq_ctx_new", "zmq open");
@@ -441,7 +494,15 @@ int dgcn_zmq_open(const dgcn_zmq_opts *o, dgcn_transport **out) {
         p->coord_ep = strdup(o->coordinator);
         if (!p->coord_ep) DGCN_CHECK(dgcn_error_set(DGCN_ENOMEM, "out of memory"));
         p->coord = s_socket(p->ctx, ZMQ_DEALER, o->deadline_ms, o->agent);
-        if (!p->coord || zmq_connect(p->coord, o->coordinator) != 0) {
+        if (!p->coord) DGCN_CHECK(s_zerr("zmq_socket", "zmq open"));
+        if (s_is_tcp(o->coordinator)) {
+            char who[64];
+            snprintf(who, sizeof who, "agent %d link to the coordinator", o->agent);
+            DGCN_CHECK(dgcn_curve_check(who));
+            DGCN_CHECK(dgcn__curve_client(p->coord, p->creds.public_key, p->creds.secret_key,
+                                          p->creds.coordinator_key, who));
+        }
+        if (zmq_connect(p->coord, o->coordinator) != 0) {
             rc = dgcn_error_set(DGCN_ECOMM, "agent %d: cannot connect to coordinator %s: %s",
                                 o->agent, o->coordinator, zmq_strerror(zmq_errno()));
             goto fail;
@@ -496,13 +557,28 @@ int dgcn_zmq_bind(dgcn_transport *t, const char *endpoint, char *actual, size_t 
         if (rc) return rc;
         endpoint = def;
     }
+    int tcp = s_is_tcp(endpoint);
+    if (tcp && !p->curve)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: a tcp:// mesh (%s) needs this agent's CURVE keys "
+                              "(none given)",
+                              t->self, endpoint);
     p->mesh = s_socket(p->ctx, ZMQ_ROUTER, t->deadline_ms, -1);
     int64_t maxsz = (int64_t)p->max_msg + S_HDR_SLACK;
     if (!p->mesh) return s_zerr("zmq_socket", "agent mesh");
     zmq_setsockopt(p->mesh, ZMQ_MAXMSGSIZE, &maxsz, sizeof maxsz);
-    if (zmq_bind(p->mesh, endpoint) != 0) {
-        int rc = dgcn_error_set(DGCN_ECOMM, "agent %d: cannot bind %s: %s", t->self, endpoint,
-                                zmq_strerror(zmq_errno()));
+    int rc = DGCN_OK;
+    if (tcp) { /* a guard that will admit the neighbours' keys, named in the set-up message */
+        char who[64];
+        snprintf(who, sizeof who, "agent %d mesh", t->self);
+        rc = dgcn__guard_start(p->ctx, p->mesh, p->creds.secret_key, t->deadline_ms, who,
+                               &p->guard);
+    }
+    if (rc == DGCN_OK && zmq_bind(p->mesh, endpoint) != 0)
+        rc = dgcn_error_set(DGCN_ECOMM, "agent %d: cannot bind %s: %s", t->self, endpoint,
+                            zmq_strerror(zmq_errno()));
+    if (rc) {
+        dgcn__guard_stop(&p->guard);
         zmq_close(p->mesh);
         p->mesh = NULL;
         return rc;
@@ -512,6 +588,12 @@ int dgcn_zmq_bind(dgcn_transport *t, const char *endpoint, char *actual, size_t 
         size_t sz = cap;
         if (zmq_getsockopt(p->mesh, ZMQ_LAST_ENDPOINT, actual, &sz) != 0)
             snprintf(actual, cap, "%s", endpoint);
+        /* over tcp the endpoint announces the key neighbours must expect: "ADDR curve:KEY" */
+        size_t len = strlen(actual);
+        if (tcp &&
+            snprintf(actual + len, cap - len, " curve:%s", p->creds.public_key) >= (int)(cap - len))
+            return dgcn_error_set(DGCN_EINVAL, "agent %d: %zu bytes are too few for the endpoint",
+                                  t->self, cap);
     }
     return DGCN_OK;
 }
@@ -529,16 +611,32 @@ int dgcn_zmq_connect_neighbors(dgcn_transport *t, const int32_t *neighbors,
     DGCN_ALLOC(p->parked, n);
     DGCN_ALLOC(p->got, n);
     for (int32_t i = 0; i < n; i++) {
+        char addr[1024], key[DGCN_CURVE_KEY_LEN + 1], who[64];
+        snprintf(who, sizeof who, "agent %d link to neighbour %d", t->self, neighbors[i]);
+        if (!endpoints[i]) DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "%s: no endpoint", who));
+        DGCN_CHECK(dgcn__curve_split_endpoint(endpoints[i], addr, sizeof addr, key));
         p->out[i] = s_socket(p->ctx, ZMQ_DEALER, t->deadline_ms, t->self);
-        if (!p->out[i] || !endpoints[i] || zmq_connect(p->out[i], endpoints[i]) != 0) {
+        if (!p->out[i]) DGCN_CHECK(s_zerr("zmq_socket", who));
+        if (s_is_tcp(addr)) { /* the neighbour's key: its mesh's server key, the one we admit */
+            if (!key[0] || !p->curve)
+                DGCN_CHECK(dgcn_error_set(DGCN_EPROTO,
+                                          "%s: tcp endpoint '%s' without %s (it must read "
+                                          "'tcp://HOST:PORT curve:KEY' and this agent needs keys)",
+                                          who, endpoints[i], key[0] ? "own keys" : "a curve key"));
+            DGCN_CHECK(
+                dgcn__curve_client(p->out[i], p->creds.public_key, p->creds.secret_key, key, who));
+        }
+        if (key[0] && p->guard) DGCN_CHECK(dgcn__guard_admit(p->guard, key, neighbors[i]));
+        if (zmq_connect(p->out[i], addr) != 0) {
             rc = dgcn_error_set(DGCN_ECOMM, "agent %d: cannot connect to neighbour %d at %s: %s",
-                                t->self, neighbors[i], endpoints[i] ? endpoints[i] : "(null)",
-                                zmq_strerror(zmq_errno()));
+                                t->self, neighbors[i], addr, zmq_strerror(zmq_errno()));
             goto fail;
         }
     }
+    dgcn__guard_seal(p->guard); /* every other key is refused from now on */
     return DGCN_OK;
 fail:
+    dgcn__guard_seal(p->guard);
     return rc; /* partially connected sockets are released by close */
 }
 
@@ -548,6 +646,7 @@ static int s_hub_send(dgcn_hub *h, int32_t agent, const void *buf, size_t len) {
     s_zhub *p = (s_zhub *)h;
     int rc = dgcn__hub_check_agent(h, agent);
     if (rc) return rc;
+    s_sync_refused(p->guard, &p->refused_seen, &h->traffic.dropped);
     if (len > DGCN_COORD_MAX_BYTES)
         return dgcn_error_set(DGCN_EINVAL, "hub: message of %zu bytes to agent %d exceeds %zu", len,
                               agent, DGCN_COORD_MAX_BYTES);
@@ -594,6 +693,7 @@ static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len, 
     struct timespec dl = dgcn__deadline_after(deadline_ms);
     zmq_pollitem_t it = {p->sock, 0, ZMQ_POLLIN, 0};
 again:
+    s_sync_refused(p->guard, &p->refused_seen, &h->traffic.dropped);
     for (;;) {
         int r = zmq_poll(&it, 1, dgcn__ms_left(&dl));
         if (r > 0) break;
@@ -603,7 +703,7 @@ again:
     int32_t id = -1;
     zmq_msg_t body;
     Dgcnpb__CoordMsg *m = NULL;
-    rc = s_recv_routed(p->sock, &id, &body, "coordinator");
+    rc = s_recv_routed(p->sock, p->guard != NULL, &id, &body, "coordinator");
     if (rc) goto done;
     size_t size = zmq_msg_size(&body);
     if (id < 0 || id >= h->n_agents) { /* not from an agent: dropped and counted, never fatal */
@@ -648,6 +748,7 @@ done:
 static void s_hub_close(dgcn_hub **hp) {
     if (!hp || !*hp) return;
     s_zhub *p = (s_zhub *)*hp;
+    dgcn__guard_stop(&p->guard);
     if (p->sock) zmq_close(p->sock);
     if (p->ctx) zmq_ctx_term(p->ctx);
     /* its socket file, and what agents that bound the default endpoint and died left behind */
@@ -663,12 +764,39 @@ static void s_hub_close(dgcn_hub **hp) {
         unlink(p->ipc_path);
     }
     free(p->ipc_path);
+    if (p->creds) memset(p->creds, 0, (size_t)p->base.n_agents * sizeof *p->creds);
+    free(p->creds);
     dgcn__hub_fini(&p->base);
     free(p);
     *hp = NULL;
 }
 
 static const dgcn_hub_ops s_hub_ops = {"zmq", s_hub_send, s_hub_recv_any, s_hub_close};
+
+/* tcp: the run's keys (the coordinator's keypair, one per agent) and a guard that admits exactly
+ * the agents' keys, each as its agent. */
+static int s_hub_make_keys(s_zhub *p, int deadline_ms) {
+    int rc = DGCN_OK;
+    int32_t m = p->base.n_agents;
+    char coord_pub[DGCN_CURVE_KEY_LEN + 1], coord_sec[DGCN_CURVE_KEY_LEN + 1];
+    DGCN_CHECK(dgcn_curve_check("coordinator"));
+    DGCN_CHECK(dgcn__curve_keypair(coord_pub, coord_sec));
+    DGCN_ALLOC(p->creds, m);
+    for (int32_t k = 0; k < m; k++) {
+        p->creds[k].agent = k;
+        DGCN_CHECK(dgcn__curve_keypair(p->creds[k].public_key, p->creds[k].secret_key));
+        memcpy(p->creds[k].coordinator_key, coord_pub, sizeof coord_pub);
+    }
+    DGCN_CHECK(
+        dgcn__guard_start(p->ctx, p->sock, coord_sec, deadline_ms, "coordinator", &p->guard));
+    for (int32_t k = 0; k < m; k++)
+        DGCN_CHECK(dgcn__guard_admit(p->guard, p->creds[k].public_key, k));
+    dgcn__guard_seal(p->guard);
+    p->base.curve = p->creds;
+fail:
+    memset(coord_sec, 0, sizeof coord_sec);
+    return rc;
+}
 
 int dgcn_zmq_hub_open(const char *endpoint, int32_t n_agents, uint64_t run_id, int deadline_ms,
                       char *actual, size_t cap, dgcn_hub **out) {
@@ -693,6 +821,7 @@ int dgcn_zmq_hub_open(const char *endpoint, int32_t n_agents, uint64_t run_id, i
     }
     zmq_setsockopt(p->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     zmq_setsockopt(p->sock, ZMQ_MAXMSGSIZE, &maxsz, sizeof maxsz);
+    if (s_is_tcp(endpoint)) DGCN_CHECK(s_hub_make_keys(p, deadline_ms));
     if (zmq_bind(p->sock, endpoint) != 0) {
         rc = dgcn_error_set(DGCN_ECOMM, "coordinator: cannot bind %s: %s", endpoint,
                             zmq_strerror(zmq_errno()));
@@ -747,7 +876,15 @@ static int s_scheme_open(const char *address, int32_t agent, int32_t n_agents, u
     o.run_id = run_id;
     o.deadline_ms = deadline_ms;
     o.coordinator = address;
-    return dgcn_zmq_open(&o, t);
+    dgcn_curve_creds c;
+    if (s_is_tcp(address)) { /* this process's keys for the agent (comm/curve.h) */
+        int rc = dgcn_curve_lookup(agent, &c);
+        if (rc) return rc;
+        o.creds = &c;
+    }
+    int rc = dgcn_zmq_open(&o, t);
+    memset(&c, 0, sizeof c);
+    return rc;
 }
 
 static int s_scheme_hub_open(const char *address, int32_t n_agents, uint64_t run_id,

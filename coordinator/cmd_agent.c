@@ -4,6 +4,7 @@
  * endpoint at the coordinator's address, binds its mesh endpoint, then follows the protocol of
  * agent/run.h. */
 #include "agent/run.h"
+#include "comm/curve.h"
 #include "comm/transport.h"
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
@@ -16,19 +17,42 @@
 
 static const char s_usage[] =
     "usage: dgcn agent --coordinator ENDPOINT --agent K --agents M --run-id X [--bind ENDPOINT]\n"
-    "                  [--deadline-ms MS]\n"
+    "                  [--keys FILE] [--deadline-ms MS]\n"
     "\n"
     "Runs agent K of an M-agent run whose coordinator listens at ENDPOINT (ipc://PATH or\n"
     "tcp://HOST:PORT). The agent binds its neighbour mesh at --bind (default: ipc://DIR/agent-K.sock\n"
     "beside an ipc coordinator, tcp://HOSTNAME:0 for a tcp one), sends hello, receives its set-up\n"
     "(shard, neighbours, mixing weights, configuration), runs and reports. Every wait is bounded by\n"
-    "--deadline-ms. Exit status 0 after a completed run.";
+    "--deadline-ms. Exit status 0 after a completed run.\n"
+    "\n"
+    "Over tcp:// every socket is authenticated and encrypted with CURVE keys the coordinator made\n"
+    "for the run: a child of the coordinator finds them in its environment (DGCN_CURVE_KEYS); an\n"
+    "agent started by hand reads them from --keys RUNDIR/keys/agent-K.key, which must be mode 0600.";
+
+/* This agent's CURVE keys, from the key file or the environment, into comm's store; the
+ * environment's copy is wiped (and /proc/PID/environ with it). No keys: nothing (an ipc run). */
+static int s_load_keys(const char *file, int agent) {
+    dgcn_curve_creds c;
+    char *env = getenv(DGCN_CURVE_ENV);
+    int rc = DGCN_OK;
+    if (file) rc = dgcn_curve_creds_read(file, &c);
+    else if (env) rc = dgcn_curve_creds_parse(env, "environment variable " DGCN_CURVE_ENV, &c);
+    else return DGCN_OK;
+    if (env) memset(env, 0, strlen(env));
+    unsetenv(DGCN_CURVE_ENV);
+    if (rc == DGCN_OK && c.agent != agent)
+        rc = dgcn_error_set(DGCN_EINVAL, "%s holds the keys of agent %d, not of agent %d",
+                            file ? file : DGCN_CURVE_ENV, c.agent, agent);
+    if (rc == DGCN_OK) rc = dgcn_curve_store(&c);
+    memset(&c, 0, sizeof c);
+    return rc;
+}
 
 static volatile sig_atomic_t s_stop = 0;
 static void s_on_signal(int sig) { s_stop = sig; }
 
 int dgcn_cmd_agent(int argc, char **argv) {
-    const char *coord = NULL, *bind = NULL;
+    const char *coord = NULL, *bind = NULL, *keys = NULL;
     int agent = -1, agents = 0, deadline_ms = 30000;
     uint64_t run_id = 0;
     const dgcn_arg table[] = {
@@ -38,6 +62,8 @@ int dgcn_cmd_agent(int argc, char **argv) {
         {"run-id", DGCN_ARG_U64, &run_id, "the run's id (required)", 1, 0},
         {"bind", DGCN_ARG_STRING, &bind,
          "mesh endpoint to bind (default: derived from --coordinator)", 1, 0},
+        {"keys", DGCN_ARG_STRING, &keys,
+         "the agent's CURVE key file (tcp; default: the environment's " DGCN_CURVE_ENV ")", 1, 0},
         {"deadline-ms", DGCN_ARG_INT, &deadline_ms, "bound on every wait, ms", 1, 1e9},
         DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage, table, argc, argv);
@@ -58,7 +84,8 @@ int dgcn_cmd_agent(int argc, char **argv) {
 
     char actual[1024];
     dgcn_transport *t = NULL;
-    int rc = dgcn_transport_open(coord, agent, agents, run_id, deadline_ms, &t);
+    int rc = s_load_keys(keys, agent);
+    if (rc == DGCN_OK) rc = dgcn_transport_open(coord, agent, agents, run_id, deadline_ms, &t);
     if (rc == DGCN_OK) rc = dgcn_transport_bind(t, bind, actual, sizeof actual);
     if (rc) {
         fprintf(stderr, "dgcn agent %d: %s: %s\n", agent, dgcn_strerror(rc), dgcn_error_msg());

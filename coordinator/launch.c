@@ -3,6 +3,7 @@
 #include "coordinator/launch.h"
 
 #include "agent/run.h"
+#include "comm/curve.h"
 #include "comm/transport.h"
 #include "core/error.h"
 #include "core/task.h"
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -50,7 +52,7 @@ typedef struct s_launcher {
 struct dgcn_launch {
     const s_launcher *way;
     dgcn_launch_opts o; /* o.address and o.program point to the copies below */
-    char *address, *program;
+    char *address, *program, *keys_dir;
     dgcn_tasks *pool;    /* tasks: the workers */
     s_agent_task *tasks; /* [M] tasks */
     pid_t *pids;         /* [M] processes: > 0 running, -1 reaped, 0 never started */
@@ -129,8 +131,36 @@ static void s_tasks_stop(dgcn_launch *l) {
 
 /* ---- processes ---- */
 
+/* Agent k's CURVE keys as text into keys[cap] ("" when the hub uses none) and, with a keys_dir,
+ * into KEYS_DIR/keys/agent-K.key (0600) for an agent started by hand. */
+static int s_agent_keys(dgcn_launch *l, int32_t k, char *keys, size_t cap) {
+    dgcn_curve_creds c;
+    int has = 0, rc = DGCN_OK;
+    keys[0] = '\0';
+    if (!l->o.hub) return DGCN_OK;
+    DGCN_CHECK(dgcn_hub_credentials(l->o.hub, k, &c, &has));
+    if (!has) return DGCN_OK;
+    DGCN_CHECK(dgcn_curve_creds_format(&c, keys, cap));
+    if (l->keys_dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/keys", l->keys_dir);
+        if (k == 0 && mkdir(path, 0700) != 0 && errno != EEXIST)
+            DGCN_CHECK(dgcn_error_set(DGCN_EIO, "cannot create %s for the agents' keys: %s", path,
+                                      strerror(errno)));
+        snprintf(path, sizeof path, "%s/keys/agent-%d.key", l->keys_dir, k);
+        unlink(path); /* an earlier session's (a run of several seeds) */
+        DGCN_CHECK(dgcn_curve_creds_write(path, &c));
+    }
+fail:
+    memset(&c, 0, sizeof c);
+    return rc;
+}
+
 static int s_spawn(dgcn_launch *l, int32_t k) {
     const char *prog = l->o.program ? l->o.program : "/proc/self/exe";
+    char keys[DGCN_CURVE_TEXT_MAX];
+    int rc = s_agent_keys(l, k, keys, sizeof keys);
+    if (rc) return rc;
     char agent[16], agents[16], run_id[32], deadline[16];
     snprintf(agent, sizeof agent, "%d", k);
     snprintf(agents, sizeof agents, "%d", l->o.n_agents);
@@ -140,16 +170,21 @@ static int s_spawn(dgcn_launch *l, int32_t k) {
                     "--agents",   agents,  "--run-id",      run_id,     "--deadline-ms", deadline,
                     NULL};
     pid_t pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        memset(keys, 0, sizeof keys);
         return dgcn_error_set(DGCN_ECOMM, "cannot start agent %d: fork: %s", k, strerror(errno));
+    }
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the coordinator, which stops the agents */
         setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        if (keys[0]) setenv(DGCN_CURVE_ENV, keys, 1); /* the environment, not argv: not in ps */
+        else unsetenv(DGCN_CURVE_ENV);
         execv(prog, argv);
         fprintf(stderr, "dgcn: cannot exec %s for agent %d: %s\n", prog, k, strerror(errno));
         _exit(127);
     }
+    memset(keys, 0, sizeof keys);
     l->pids[k] = pid;
     return DGCN_OK;
 }
@@ -296,10 +331,12 @@ int dgcn_launch_start(const char *launcher, const dgcn_launch_opts *o, dgcn_laun
     l->o = *o;
     l->address = strdup(o->address ? o->address : "");
     l->program = o->program ? strdup(o->program) : NULL;
-    if (!l->address || (o->program && !l->program))
+    l->keys_dir = o->keys_dir ? strdup(o->keys_dir) : NULL;
+    if (!l->address || (o->program && !l->program) || (o->keys_dir && !l->keys_dir))
         DGCN_CHECK(dgcn_error_set(DGCN_ENOMEM, "out of memory"));
     l->o.address = l->address;
     l->o.program = l->program;
+    l->o.keys_dir = l->keys_dir;
     DGCN_CHECK(way->start(l));
     *out = l;
     return DGCN_OK;
@@ -322,6 +359,7 @@ void dgcn_launch_destroy(dgcn_launch **lp) {
     l->way->stop(l);
     free(l->address);
     free(l->program);
+    free(l->keys_dir);
     free(l);
     *lp = NULL;
 }

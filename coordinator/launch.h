@@ -7,11 +7,16 @@
  *                 address, binds, and runs dgcn_run_agent (agent/run.h);
  *  - "processes": M children `dgcn agent --coordinator ADDRESS --agent k --agents M --run-id X
  *                 --deadline-ms D`, each binding its default mesh endpoint; OPENBLAS_NUM_THREADS=1;
- *                 they die with the coordinator (PR_SET_PDEATHSIG) and are always reaped;
+ *                 over tcp each child finds its CURVE keys in its environment (DGCN_CURVE_KEYS,
+ *                 never argv), and KEYS_DIR/keys/agent-k.key (0600) holds them for an agent
+ *                 started by hand; they die with the coordinator (PR_SET_PDEATHSIG) and are
+ *                 always reaped;
  *  - "job":       an external launcher (mpirun) started the agents: they are the job's ranks >= 1,
  *                 running dgcn_launch_job_enter; nothing to start, watch or stop here. */
 #ifndef DGCN_COORDINATOR_LAUNCH_H
 #define DGCN_COORDINATOR_LAUNCH_H
+
+#include "comm/hub.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -25,6 +30,8 @@ typedef struct dgcn_launch_opts {
     const char *program;         /* processes: the dgcn binary (NULL: /proc/self/exe) */
     volatile sig_atomic_t *stop; /* tasks: set by a signal handler, ends the agents' runs */
     int workers;                 /* tasks: worker threads (<= 0: one per core) */
+    const dgcn_hub *hub;  /* processes: the hub whose agent keys (tcp) the children get, or NULL */
+    const char *keys_dir; /* processes over tcp: writes KEYS_DIR/keys/agent-K.key; NULL: none */
 } dgcn_launch_opts;
 
 typedef struct dgcn_launch dgcn_launch;

@@ -24,6 +24,8 @@ typedef struct dgcn_session_opts {
     const char *tcp_host;  /* zmq: tcp://TCP_HOST:0 instead of ipc (dgcn_transport_address) */
     const char *program;   /* agents started as processes: the dgcn binary (NULL: /proc/self/exe) */
     int workers;           /* agents run as tasks (inproc): worker threads (<= 0: one per core) */
+    const char *keys_dir;  /* agents started as processes over tcp: RUNDIR/keys/agent-K.key, 0600,
+                            * for agents started by hand (NULL: no key files) */
 } dgcn_session_opts;
 
 typedef struct dgcn_session dgcn_session;

@@ -1132,7 +1132,7 @@ START_TEST(test_session_start_fails_cleanly) {
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dgcn_session *s = NULL;
-        dgcn_session_opts o = {bad[i][0], 2, 1000, bad[i][1], NULL, NULL, 0};
+        dgcn_session_opts o = {bad[i][0], 2, 1000, bad[i][1], NULL, NULL, 0, NULL};
         int rc = dgcn_session_start(&s, &o);
         ck_assert_msg(rc != DGCN_OK && strstr(dgcn_error_msg(), bad[i][2]), "%s: %s (%s)",
                       bad[i][0], dgcn_strerror(rc), dgcn_error_msg());

@@ -4,6 +4,7 @@
 #include "comm/config.pb-c.h"
 #include "comm/control.h"
 #include "comm/control.pb-c.h"
+#include "comm/curve.h"
 #include "comm/hub.h"
 #include "comm/inproc.h"
 #include "comm/message.pb-c.h"
@@ -14,10 +15,15 @@
 #include "tests/comm_pattern.h"
 #include "tests/testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -35,6 +41,23 @@ typedef struct net {
     dgcn_hub *hub;
     char dir[64];
 } net;
+
+/* Puts the hub's agent keys (tcp) in this process's store, where dgcn_transport_open finds them. */
+static void s_store_keys(const dgcn_hub *h) {
+    for (int32_t k = 0; k < h->n_agents; k++) {
+        dgcn_curve_creds c;
+        int has = 0;
+        ck_assert_int_eq(dgcn_hub_credentials(h, k, &c, &has), DGCN_OK);
+        if (has) ck_assert_int_eq(dgcn_curve_store(&c), DGCN_OK);
+    }
+}
+
+/* Makes a raw zmq socket a CURVE client with the keys of c (tcp only). */
+static void s_raw_client(void *sock, const dgcn_curve_creds *c) {
+    ck_assert_int_eq(zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, c->coordinator_key, 40), 0);
+    ck_assert_int_eq(zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, c->public_key, 40), 0);
+    ck_assert_int_eq(zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, c->secret_key, 40), 0);
+}
 
 /* Opens the hub and m agents by address, as the coordinator and dgcn_run_agent do: a ring (topo 0),
  * complete graph (topo 1) or no neighbours (topo -1). */
@@ -60,6 +83,7 @@ static void net_open(net *w, int kind, int m, int topo, int deadline_ms) {
                   "%s", dgcn_error_msg());
     if (kind == B_ZMQ_TCP) ck_assert_msg(strcmp(hub_ep, want), "port not resolved: %s", hub_ep);
     else ck_assert_str_eq(hub_ep, want);
+    s_store_keys(w->hub); /* as the coordinator hands every agent its keys */
     char eps[MAXM][256];
     for (int k = 0; k < m; k++) {
         ck_assert_msg(dgcn_transport_open(hub_ep, k, m, RUN_ID, deadline_ms, &w->t[k]) == DGCN_OK,
@@ -223,6 +247,7 @@ typedef struct fake {
     dgcn_transport *t;
     void *ctx, *sink[2], *peer[4];
     char dir[64];
+    dgcn_curve_creds keys[4]; /* tcp: the agents' keypairs (coordinator_key: agent 0's public) */
 } fake;
 
 static void fake_open(fake *z, int kind, int nn) {
@@ -237,7 +262,13 @@ static void fake_open(fake *z, int kind, int nn) {
     char ep0[256], ep[2][256], want[128];
     snprintf(z->dir, sizeof z->dir, "/tmp/dgcn-comm-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(z->dir));
-    dgcn_zmq_opts o = {0, 4, RUN_ID, 1000, NULL, 0};
+    for (int a = 0; kind == B_ZMQ_TCP && a < 4; a++) {
+        z->keys[a].agent = a;
+        ck_assert_int_eq(zmq_curve_keypair(z->keys[a].public_key, z->keys[a].secret_key), 0);
+    }
+    for (int a = 0; kind == B_ZMQ_TCP && a < 4; a++)
+        memcpy(z->keys[a].coordinator_key, z->keys[0].public_key, 41);
+    dgcn_zmq_opts o = {0, 4, RUN_ID, 1000, NULL, 0, kind == B_ZMQ_TCP ? &z->keys[0] : NULL};
     ck_assert_int_eq(dgcn_zmq_open(&o, &z->t), DGCN_OK);
     if (kind == B_ZMQ_IPC) snprintf(want, sizeof want, "ipc://%s/agent-0.sock", z->dir);
     else snprintf(want, sizeof want, "tcp://127.0.0.1:0");
@@ -248,11 +279,19 @@ static void fake_open(fake *z, int kind, int nn) {
     for (int i = 0; i < nn; i++) {
         z->sink[i] = zmq_socket(z->ctx, ZMQ_ROUTER);
         zmq_setsockopt(z->sink[i], ZMQ_LINGER, &linger, sizeof linger);
+        if (kind == B_ZMQ_TCP) { /* neighbour i+1's mesh: a CURVE server with its key */
+            int one = 1;
+            zmq_setsockopt(z->sink[i], ZMQ_CURVE_SERVER, &one, sizeof one);
+            zmq_setsockopt(z->sink[i], ZMQ_CURVE_SECRETKEY, z->keys[i + 1].secret_key, 40);
+        }
         if (kind == B_ZMQ_IPC) snprintf(want, sizeof want, "ipc://%s/agent-%d.sock", z->dir, i + 1);
         else snprintf(want, sizeof want, "tcp://127.0.0.1:*");
         ck_assert_int_eq(zmq_bind(z->sink[i], want), 0);
         size_t sz = sizeof ep[i];
         zmq_getsockopt(z->sink[i], ZMQ_LAST_ENDPOINT, ep[i], &sz);
+        if (kind == B_ZMQ_TCP) /* announced with its key, as dgcn_zmq_bind does */
+            snprintf(ep[i] + strlen(ep[i]), sizeof ep[i] - strlen(ep[i]), " curve:%s",
+                     z->keys[i + 1].public_key);
         e[i] = ep[i];
     }
     ck_assert_int_eq(dgcn_zmq_connect_neighbors(z->t, nb, e, nn), DGCN_OK);
@@ -261,7 +300,11 @@ static void fake_open(fake *z, int kind, int nn) {
         z->peer[a] = zmq_socket(z->ctx, ZMQ_DEALER);
         zmq_setsockopt(z->peer[a], ZMQ_LINGER, &linger, sizeof linger);
         zmq_setsockopt(z->peer[a], ZMQ_ROUTING_ID, id, 2);
-        ck_assert_int_eq(zmq_connect(z->peer[a], ep0), 0);
+        if (kind == B_ZMQ_TCP) s_raw_client(z->peer[a], &z->keys[a]);
+        char addr[256];
+        snprintf(addr, sizeof addr, "%s", ep0);
+        if (strchr(addr, ' ')) *strchr(addr, ' ') = '\0'; /* "ADDR curve:KEY" */
+        ck_assert_int_eq(zmq_connect(z->peer[a], addr), 0);
     }
 }
 
@@ -337,9 +380,16 @@ START_TEST(test_bad_peer) {
     int32_t len[1] = {4};
     dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, len, rp, len};
     int rc = dgcn_transport_exchange(z.t, &x);
-    ck_assert_msg(rc == DGCN_EPROTO, "%s case %d: got %s (%s)", s_backend_name[kind], bad,
-                  dgcn_strerror(rc), dgcn_error_msg());
-    ck_assert_msg(strstr(dgcn_error_msg(), s_bad_expect[bad]), "%s", dgcn_error_msg());
+    if (kind == B_ZMQ_TCP && bad == BAD_NOT_NEIGHBOR) {
+        /* over tcp the mesh refuses the handshake of a key that is no neighbour's: its frame
+         * never arrives, the exchange waits out its deadline, the refusal is counted */
+        ck_assert_msg(rc == DGCN_ETIMEDOUT, "got %s (%s)", dgcn_strerror(rc), dgcn_error_msg());
+        ck_assert_uint_ge(z.t->traffic.dropped, 1);
+    } else {
+        ck_assert_msg(rc == DGCN_EPROTO, "%s case %d: got %s (%s)", s_backend_name[kind], bad,
+                      dgcn_strerror(rc), dgcn_error_msg());
+        ck_assert_msg(strstr(dgcn_error_msg(), s_bad_expect[bad]), "%s", dgcn_error_msg());
+    }
     for (int j = 0; j < 4; j++) ck_assert(r[j] == -7); /* nothing mixed in */
     /* the real message that follows is received intact */
     fake_send(&z, RUN_ID, 1, 9, 4, good);
@@ -498,7 +548,12 @@ START_TEST(test_hub_forged) {
     dgcn_hub *h = NULL;
     ck_assert_msg(dgcn_zmq_hub_open(want, 4, RUN_ID, 1000, ep, sizeof ep, &h) == DGCN_OK, "%s",
                   dgcn_error_msg());
-    dgcn_zmq_opts o = {0, 4, RUN_ID, 1000, ep, 0};
+    dgcn_curve_creds c0, c1;
+    int has = 0;
+    ck_assert_int_eq(dgcn_hub_credentials(h, 0, &c0, &has), DGCN_OK);
+    ck_assert_int_eq(dgcn_hub_credentials(h, 1, &c1, &has), DGCN_OK);
+    ck_assert_int_eq(has, kind == B_ZMQ_TCP);
+    dgcn_zmq_opts o = {0, 4, RUN_ID, 1000, ep, 0, has ? &c0 : NULL};
     dgcn_transport *t0 = NULL;
     ck_assert_msg(dgcn_zmq_open(&o, &t0) == DGCN_OK, "%s", dgcn_error_msg());
     void *ctx = zmq_ctx_new();
@@ -506,6 +561,7 @@ START_TEST(test_hub_forged) {
     int linger = 0;
     zmq_setsockopt(raw, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(raw, ZMQ_ROUTING_ID, "a1", 2);
+    if (has) s_raw_client(raw, &c1); /* agent 1's own keys: a faulty agent, not a stranger */
     ck_assert_int_eq(zmq_connect(raw, ep), 0);
 
     uint8_t body[40], frame[128];
@@ -568,7 +624,10 @@ START_TEST(test_stranger_frames_dropped) {
     dgcn_hub *h = NULL;
     ck_assert_msg(dgcn_zmq_hub_open(want, 4, RUN_ID, 1000, ep, sizeof ep, &h) == DGCN_OK, "%s",
                   dgcn_error_msg());
-    dgcn_zmq_opts o = {0, 4, RUN_ID, 1000, ep, 0};
+    dgcn_curve_creds c0;
+    int has = 0;
+    ck_assert_int_eq(dgcn_hub_credentials(h, 0, &c0, &has), DGCN_OK);
+    dgcn_zmq_opts o = {0, 4, RUN_ID, 1000, ep, 0, has ? &c0 : NULL};
     dgcn_transport *t0 = NULL;
     ck_assert_msg(dgcn_zmq_open(&o, &t0) == DGCN_OK, "%s", dgcn_error_msg());
     void *ctx = zmq_ctx_new();
@@ -589,7 +648,9 @@ START_TEST(test_stranger_frames_dropped) {
         size_t len = 0;
         ck_assert_int_eq(dgcn_hub_recv_any(h, &a, &buf, &len, 10), DGCN_ETIMEDOUT);
     }
-    ck_assert_int_eq(h->traffic.dropped, 2);
+    /* over tcp the strangers' handshakes are refused (and each reconnection again): counted */
+    if (kind == B_ZMQ_TCP) ck_assert_uint_ge(h->traffic.dropped, 2);
+    else ck_assert_int_eq(h->traffic.dropped, 2);
     ck_assert_int_eq(dgcn_transport_send_coord(t0, "ok", 3), DGCN_OK);
     int32_t a = -1;
     void *buf = NULL;
@@ -612,6 +673,12 @@ START_TEST(test_stranger_frames_dropped) {
     char mesh[256];
     size_t msz = sizeof mesh;
     ck_assert_int_eq(zmq_getsockopt(z.peer[1], ZMQ_LAST_ENDPOINT, mesh, &msz), 0);
+    if (kind == B_ZMQ_TCP) { /* a stranger with a valid keypair of its own */
+        dgcn_curve_creds s;
+        ck_assert_int_eq(zmq_curve_keypair(s.public_key, s.secret_key), 0);
+        memcpy(s.coordinator_key, z.keys[0].public_key, 41); /* agent 0's mesh key: public */
+        s_raw_client(stranger, &s);
+    }
     ck_assert_int_eq(zmq_connect(stranger, mesh), 0);
     ck_assert_int_eq(zmq_send(stranger, "\xff\xff junk", 7, 0), 7);
     const float good[4] = {1.5f, -2.0f, 3.25f, 1e-3f};
@@ -624,8 +691,8 @@ START_TEST(test_stranger_frames_dropped) {
     int rc = dgcn_transport_exchange(z.t, &x);
     ck_assert_msg(rc == DGCN_ETIMEDOUT, "%s: got %s (%s)", s_backend_name[kind], dgcn_strerror(rc),
                   dgcn_error_msg());
-    ck_assert_msg(z.t->traffic.dropped == 1, "%s: %d frames dropped", s_backend_name[kind],
-                  (int)z.t->traffic.dropped);
+    ck_assert_msg(kind == B_ZMQ_TCP ? z.t->traffic.dropped >= 1 : z.t->traffic.dropped == 1,
+                  "%s: %d frames dropped", s_backend_name[kind], (int)z.t->traffic.dropped);
     for (int j = 0; j < 4; j++) ck_assert(r[j] == -7);
     fake_send(&z, RUN_ID, 1, 9, 4, good);
     rc = dgcn_transport_exchange(z.t, &x);
@@ -633,6 +700,329 @@ START_TEST(test_stranger_frames_dropped) {
     for (int j = 0; j < 4; j++) ck_assert(r[j] == good[j]);
     zmq_close(stranger);
     fake_close(&z);
+}
+END_TEST
+
+/* ---- CURVE over tcp: who may connect ---- */
+
+/* A plain TCP relay for one connection, recording the bytes the client sends: what a process on
+ * the path of an agent's connection could capture. */
+typedef struct s_proxy {
+    int lfd, port, up_port;
+    pthread_t th;
+    volatile int stop;
+    uint8_t rec[1 << 16]; /* client -> server bytes */
+    size_t n_rec;
+} s_proxy;
+
+static int s_tcp_listen(int *port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(fd, 4), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static int s_tcp_connect(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static int s_port_of(const char *ep) { return atoi(strrchr(ep, ':') + 1); }
+
+static void *s_proxy_main(void *arg) {
+    s_proxy *p = arg;
+    struct pollfd lp = {p->lfd, POLLIN, 0};
+    if (poll(&lp, 1, 5000) != 1) return NULL;
+    int c = accept(p->lfd, NULL, NULL), u = s_tcp_connect(p->up_port);
+    uint8_t buf[4096];
+    while (!p->stop) {
+        struct pollfd f[2] = {{c, POLLIN, 0}, {u, POLLIN, 0}};
+        if (poll(f, 2, 20) <= 0) continue;
+        if (f[0].revents) {
+            ssize_t n = read(c, buf, sizeof buf);
+            if (n <= 0) break;
+            if (p->n_rec + (size_t)n <= sizeof p->rec) memcpy(p->rec + p->n_rec, buf, (size_t)n);
+            if (p->n_rec + (size_t)n <= sizeof p->rec) p->n_rec += (size_t)n;
+            if (write(u, buf, (size_t)n) != n) break;
+        }
+        if (f[1].revents) {
+            ssize_t n = read(u, buf, sizeof buf);
+            if (n <= 0 || write(c, buf, (size_t)n) != n) break;
+        }
+    }
+    close(c);
+    close(u);
+    return NULL;
+}
+
+/* A zmq DEALER with routing id `id` connected to ep: no CURVE (keys NULL) or a CURVE client
+ * with a fresh keypair that belongs to no agent of the run and the server's real public key. */
+static void *s_intruder(void *ctx, const char *ep, const char *server_key, const char *id) {
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id));
+    if (server_key) {
+        dgcn_curve_creds c;
+        ck_assert_int_eq(zmq_curve_keypair(c.public_key, c.secret_key), 0);
+        memcpy(c.coordinator_key, server_key, 41);
+        s_raw_client(s, &c);
+    }
+    char addr[256];
+    snprintf(addr, sizeof addr, "%s", ep);
+    if (strchr(addr, ' ')) *strchr(addr, ' ') = '\0'; /* "ADDR curve:KEY" */
+    ck_assert_int_eq(zmq_connect(s, addr), 0);
+    return s;
+}
+
+/* Sends a coordinator message as agent `agent` would (its hello). */
+static void s_send_as(void *s, int32_t agent, const char *text) {
+    Dgcnpb__CoordMsg m = DGCNPB__COORD_MSG__INIT;
+    uint8_t frame[256];
+    m.run_id = RUN_ID;
+    m.agent = agent;
+    m.body.len = strlen(text) + 1;
+    m.body.data = (uint8_t *)(uintptr_t)text;
+    size_t n = dgcnpb__coord_msg__pack(&m, frame);
+    zmq_send(s, frame, n, ZMQ_DONTWAIT);
+}
+
+/* Waits (at most 5 s) until the hub has counted more than `than` refused handshakes; the hub
+ * hears nothing meanwhile. */
+static void s_wait_refused(dgcn_hub *h, uint64_t than) {
+    for (int k = 0; k < 500 && h->traffic.dropped <= than; k++) {
+        int32_t a = -1;
+        void *buf = NULL;
+        size_t len = 0;
+        int rc = dgcn_hub_recv_any(h, &a, &buf, &len, 10);
+        ck_assert_msg(rc == DGCN_ETIMEDOUT, "the hub heard agent %d: %s", a, dgcn_error_msg());
+    }
+    ck_assert_msg(h->traffic.dropped > than, "no refused handshake counted");
+}
+
+enum { CV_NO_KEYS, CV_WRONG_KEYS, CV_REPLAY, CV_RACE, CV_COUNT };
+static const char *s_cv_name[CV_COUNT] = {"no keys", "wrong keys", "replay", "start-up race"};
+
+/* tcp: a client without keys, one with a valid keypair of no agent of the run, a replay of a real
+ * agent's captured connection, and a stranger that says hello as agent 3 before agent 3 does: none
+ * gets a byte of data (no set-up), none is heard by the hub, each refusal is counted, and the real
+ * agent 3 gets its set-up intact. */
+START_TEST(test_curve_hub_guard) {
+    int cv = _i;
+    dgcn_hub *h = NULL;
+    char ep[256], pep[64];
+    ck_assert_msg(dgcn_hub_open("tcp://127.0.0.1:0", 4, RUN_ID, 1000, ep, sizeof ep, &h) == DGCN_OK,
+                  "%s", dgcn_error_msg());
+    s_store_keys(h);
+    dgcn_curve_creds c3;
+    int has = 0;
+    ck_assert_int_eq(dgcn_hub_credentials(h, 3, &c3, &has), DGCN_OK);
+    const char *server_key = has ? c3.coordinator_key : NULL; /* public, as any client sees it */
+    void *ctx = zmq_ctx_new(), *evil = NULL;
+    if (cv == CV_NO_KEYS || cv == CV_RACE) { /* first on the scene, as agent 3 */
+        evil = s_intruder(ctx, ep, cv == CV_RACE ? server_key : NULL, "a3");
+        s_send_as(evil, 3, "hello from 3");
+        s_wait_refused(h, 0);
+    }
+    s_proxy px;
+    memset(&px, 0, sizeof px);
+    const char *coord = ep;
+    if (cv == CV_REPLAY) { /* agent 3's connection runs through a recording relay */
+        px.up_port = s_port_of(ep);
+        px.lfd = s_tcp_listen(&px.port);
+        ck_assert_int_eq(pthread_create(&px.th, NULL, s_proxy_main, &px), 0);
+        snprintf(pep, sizeof pep, "tcp://127.0.0.1:%d", px.port);
+        coord = pep;
+    }
+    dgcn_transport *t3 = NULL;
+    ck_assert_msg(dgcn_transport_open(coord, 3, 4, RUN_ID, 2000, &t3) == DGCN_OK, "%s",
+                  dgcn_error_msg());
+    ck_assert_int_eq(dgcn_transport_send_coord(t3, "hello from 3", 13), DGCN_OK);
+    int32_t a = -1;
+    void *buf = NULL;
+    size_t len = 0;
+    ck_assert_msg(dgcn_hub_recv_any(h, &a, &buf, &len, 5000) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert(a == 3 && len == 13 && !memcmp(buf, "hello from 3", 13));
+    free(buf);
+    uint64_t dropped = h->traffic.dropped;
+    if (cv == CV_WRONG_KEYS) { /* a valid keypair of no agent, claiming agent 1 (not connected) */
+        evil = s_intruder(ctx, ep, server_key, "a1");
+        s_send_as(evil, 1, "hello from 1");
+        s_wait_refused(h, dropped);
+    }
+    /* the set-up: agent 3's private data */
+    uint8_t setup[4096];
+    s_fill(setup, sizeof setup, 5);
+    ck_assert_msg(dgcn_hub_send(h, 3, setup, sizeof setup) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_msg(dgcn_transport_recv_coord(t3, &buf, &len, 5000) == DGCN_OK, "%s",
+                  dgcn_error_msg());
+    ck_assert(len == sizeof setup && !memcmp(buf, setup, len));
+    free(buf);
+    if (cv == CV_WRONG_KEYS) /* agent 1 never connected: nobody to send its set-up to */
+        ck_assert_int_eq(dgcn_hub_send(h, 1, setup, sizeof setup), DGCN_ETIMEDOUT);
+    if (evil) {
+        zmq_pollitem_t it = {evil, 0, ZMQ_POLLIN, 0};
+        ck_assert_msg(zmq_poll(&it, 1, 300) == 0, "%s: the intruder received data", s_cv_name[cv]);
+    }
+    if (cv == CV_REPLAY) {
+        dgcn_transport_close(&t3);
+        px.stop = 1;
+        pthread_join(px.th, NULL);
+        close(px.lfd);
+        ck_assert_uint_gt(px.n_rec, 0);
+        /* the hub has dropped agent 3's closed connection, whose routing id the replay claims */
+        nanosleep(&(struct timespec){0, 500 * 1000 * 1000}, NULL);
+        dropped = h->traffic.dropped;
+        /* the captured bytes, paced as a ZMTP client paces its greeting: signature (10 bytes),
+         * major version (1), the rest of the greeting (to 64), then everything else; each step
+         * once the server has sent as much */
+        int fd = s_tcp_connect(s_port_of(ep));
+        const size_t step[4] = {10, 11, 64, px.n_rec};
+        size_t got = 0, sent = 0;
+        uint8_t sink[4096];
+        struct pollfd f = {fd, POLLIN, 0};
+        for (int st = 0; st < 4; st++) {
+            size_t upto = step[st] < px.n_rec ? step[st] : px.n_rec;
+            if (upto > sent)
+                ck_assert_int_eq(write(fd, px.rec + sent, upto - sent), (ssize_t)(upto - sent));
+            sent = upto > sent ? upto : sent;
+            while ((st == 3 || got < step[st]) && poll(&f, 1, 500) == 1) {
+                ssize_t n = read(fd, sink, sizeof sink);
+                if (n <= 0) break;
+                got += (size_t)n;
+            }
+        }
+        close(fd);
+        ck_assert_uint_eq(sent, px.n_rec);
+        /* the server's greeting and handshake at most, never the 4 KiB set-up */
+        ck_assert_msg(got < 1024, "the replay received %zu bytes", got);
+        s_wait_refused(h, dropped);
+    }
+    /* the hub heard no intruder */
+    int rc = dgcn_hub_recv_any(h, &a, &buf, &len, 300);
+    ck_assert_msg(rc == DGCN_ETIMEDOUT, "%s: the hub heard agent %d", s_cv_name[cv], a);
+    ck_assert_uint_ge(h->traffic.dropped, 1);
+    if (evil) zmq_close(evil);
+    zmq_ctx_term(ctx);
+    dgcn_transport_close(&t3);
+    dgcn_hub_close(&h);
+    dgcn_curve_forget_all();
+}
+END_TEST
+
+typedef struct s_mjob {
+    dgcn_transport *t;
+    float mine[4], got[4];
+    int rc;
+} s_mjob;
+
+static void *s_mjob_main(void *arg) {
+    s_mjob *j = arg;
+    const float *sp[1] = {j->mine};
+    float *rp[1] = {j->got};
+    int32_t ln[1] = {4};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 0, 0, sp, ln, rp, ln};
+    j->rc = dgcn_transport_exchange(j->t, &x);
+    return NULL;
+}
+
+/* tcp: an agent's mesh admits only its neighbours' keys. Intruders (no keys; a keypair of no
+ * agent) connect to agent 0's mesh as its neighbour 1 before the set-up has named any key, and
+ * send forged parameters: their handshakes are refused once the neighbours are known, the real
+ * neighbour's connection is the one heard, and agent 0 receives exactly agent 1's values. */
+START_TEST(test_curve_mesh_guard) {
+    dgcn_hub *h = NULL;
+    char ep[256], mesh[2][256];
+    ck_assert_msg(dgcn_hub_open("tcp://127.0.0.1:0", 2, RUN_ID, 2000, ep, sizeof ep, &h) == DGCN_OK,
+                  "%s", dgcn_error_msg());
+    s_store_keys(h);
+    dgcn_transport *t[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(dgcn_transport_open(ep, k, 2, RUN_ID, 2000, &t[k]), DGCN_OK);
+        ck_assert_int_eq(dgcn_transport_bind(t[k], NULL, mesh[k], sizeof mesh[k]), DGCN_OK);
+    }
+    const char *key0 = strstr(mesh[0], " curve:") ? strstr(mesh[0], " curve:") + 7 : NULL;
+    void *ctx = zmq_ctx_new();
+    void *evil[2] = {s_intruder(ctx, mesh[0], NULL, "a1"), s_intruder(ctx, mesh[0], key0, "a1")};
+    Dgcnpb__NeighborMsg m = DGCNPB__NEIGHBOR_MSG__INIT;
+    const float forged[4] = {666, 666, 666, 666};
+    m.run_id = RUN_ID;
+    m.sender = 1;
+    m.channel = DGCN_CH_PARAMS;
+    m.length = 4;
+    m.payload.len = sizeof forged;
+    m.payload.data = (uint8_t *)(uintptr_t)forged;
+    uint8_t frame[256];
+    size_t n = dgcnpb__neighbor_msg__pack(&m, frame);
+    for (int e = 0; e < 2; e++) zmq_send(evil[e], frame, n, ZMQ_DONTWAIT);
+    nanosleep(&(struct timespec){0, 200 * 1000 * 1000},
+              NULL); /* the intruders' handshakes wait for the set-up */
+    int32_t nb0 = 1, nb1 = 0;
+    const char *e0[1] = {mesh[1]}, *e1[1] = {mesh[0]};
+    ck_assert_int_eq(dgcn_transport_connect(t[0], &nb0, e0, 1), DGCN_OK);
+    ck_assert_int_eq(dgcn_transport_connect(t[1], &nb1, e1, 1), DGCN_OK);
+    s_mjob j[2] = {{t[0], {1, 2, 3, 4}, {0}, -1}, {t[1], {5, 6, 7, 8}, {0}, -1}};
+    pthread_t th[2];
+    for (int k = 0; k < 2; k++)
+        ck_assert_int_eq(pthread_create(&th[k], NULL, s_mjob_main, &j[k]), 0);
+    for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
+    for (int k = 0; k < 2; k++)
+        ck_assert_msg(j[k].rc == DGCN_OK, "agent %d: %s", k, dgcn_strerror(j[k].rc));
+    for (int i = 0; i < 4; i++)
+        ck_assert(j[0].got[i] == j[1].mine[i] && j[1].got[i] == j[0].mine[i]);
+    for (int e = 0; e < 2; e++) {
+        zmq_pollitem_t it = {evil[e], 0, ZMQ_POLLIN, 0};
+        ck_assert_int_eq(zmq_poll(&it, 1, 0), 0);
+    }
+    ck_assert_uint_ge(t[0]->traffic.dropped, 2); /* both intruders refused */
+    for (int e = 0; e < 2; e++) zmq_close(evil[e]);
+    zmq_ctx_term(ctx);
+    for (int k = 0; k < 2; k++) dgcn_transport_close(&t[k]);
+    dgcn_hub_close(&h);
+    dgcn_curve_forget_all();
+}
+END_TEST
+
+/* Key files: written 0600, read back equal; a file group or others may read is refused naming the
+ * file and its mode; garbled text is refused naming where it came from. */
+START_TEST(test_curve_key_file) {
+    char dir[64], path[128];
+    snprintf(dir, sizeof dir, "/tmp/dgcn-comm-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/agent-2.key", dir);
+    dgcn_curve_creds c, r;
+    char coord_sec[41];
+    c.agent = 2;
+    ck_assert_int_eq(zmq_curve_keypair(c.public_key, c.secret_key), 0);
+    ck_assert_int_eq(zmq_curve_keypair(c.coordinator_key, coord_sec), 0);
+    ck_assert_int_eq(dgcn_curve_creds_write(path, &c), DGCN_OK);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_msg(dgcn_curve_creds_read(path, &r) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert(r.agent == 2 && !strcmp(r.public_key, c.public_key) &&
+              !strcmp(r.secret_key, c.secret_key) && !strcmp(r.coordinator_key, c.coordinator_key));
+    ck_assert_int_eq(dgcn_curve_creds_write(path, &c), DGCN_EIO); /* never overwritten */
+    ck_assert_int_eq(chmod(path, 0640), 0);
+    ck_assert_int_eq(dgcn_curve_creds_read(path, &r), DGCN_EINVAL);
+    ck_assert_msg(strstr(dgcn_error_msg(), path) && strstr(dgcn_error_msg(), "mode 0640"), "%s",
+                  dgcn_error_msg());
+    ck_assert_int_eq(dgcn_curve_creds_parse("dgcn-curve-1 agent 2 public x", "VAR", &r),
+                     DGCN_EFORMAT);
+    ck_assert_msg(strstr(dgcn_error_msg(), "VAR"), "%s", dgcn_error_msg());
+    unlink(path);
+    rmdir(dir);
 }
 END_TEST
 
@@ -1212,6 +1602,9 @@ static Suite *s_suite(void) {
         {"hub", test_hub, B_COUNT, 0},
         {"stranger_frames_dropped", test_stranger_frames_dropped, 2, 0},
         {"hub_forged", test_hub_forged, 2 * (B_COUNT - B_ZMQ_IPC), 0},
+        {"curve_hub_guard", test_curve_hub_guard, CV_COUNT, 0},
+        {"curve_mesh_guard", test_curve_mesh_guard, 1, 0},
+        {"curve_key_file", test_curve_key_file, 1, 0},
         {"address", test_address, 0, 0},
         {"inproc_named", test_inproc_named, 0, 0},
         {"control_roundtrip", test_control_roundtrip, 1, 0},

@@ -38,7 +38,7 @@ struct dgcn_hub {
 
 /* Opens the coordinator's endpoint of an n_agents run at address: inproc://NAME creates the
  * process-wide fabric NAME (DGCN_EINVAL if it exists; it lives until the hub and every endpoint on
- * it are closed), ipc://PATH binds a socket (the folder is created if absent; on close the socket
+ * it are closed), ipc://PATH binds a socket (the folder is created 0700 if absent; on close the socket
  * files the agents bind by default beside it are removed), tcp://HOST:PORT binds (port 0: any),
  * mpi:// on world rank 0 of M+1 ranks (collective with the agents' dgcn_transport_open; agents then
  * learn run_id from it). The address agents connect to (port resolved) goes to actual[cap] when

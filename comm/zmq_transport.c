@@ -845,7 +845,8 @@ fail:
 
 /* ---- the ipc:// and tcp:// schemes ---- */
 
-/* Creates the folders of an ipc path (mkdir -p of its directory). */
+/* Creates the folders of an ipc path (mkdir -p of its directory), mode 0700: only this user may
+ * reach the sockets in a folder the hub creates (ipc uses no CURVE). */
 static int s_make_parent(const char *path) {
     char dir[1024];
     const char *slash = strrchr(path, '/');
@@ -858,7 +859,7 @@ static int s_make_parent(const char *path) {
         char c = *q;
         if (c != '/' && c != '\0') continue;
         *q = '\0';
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
             return dgcn_error_set(DGCN_EIO, "cannot create %s for an ipc socket: %s", dir,
                                   strerror(errno));
         *q = c;

@@ -3,16 +3,19 @@
  * usage error's message. */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -539,6 +542,7 @@ static int s_metric_numbers(const char *path, double *v, int cap) {
             if (*p != ':') continue;
             p++;
             if (*p == '{') continue;
+            if (!strcmp(key, "dropped_frames")) continue; /* what strangers tried, not training */
             if (!strcmp(key, "elapsed_ms") || !strcmp(key, "control") || !strcmp(key, "forward") ||
                 !strcmp(key, "backward") || !strcmp(key, "consensus") || !strcmp(key, "eval"))
                 continue;
@@ -629,6 +633,176 @@ START_TEST(test_train_flags_centralized_by_construction) {
 }
 END_TEST
 
+/* A stranger on the coordinator's port: connects to 127.0.0.1:port again and again until killed,
+ * each time as a ZeroMQ client without keys that says it is agent `agent` (a NULL-mechanism
+ * greeting, paced as libzmq paces it, a READY naming routing id "a<agent>", then a frame), and
+ * writes to fd, per connection that got an answer, how many bytes the server sent. */
+static void s_stranger(int port, int agent, int fd) {
+    uint8_t msg[256];
+    size_t n = 0;
+    const uint8_t sig[10] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f};
+    memcpy(msg, sig, 10);
+    n = 10;
+    msg[n++] = 3; /* ZMTP 3.0 */
+    msg[n++] = 0;
+    memset(msg + n, 0, 52);
+    memcpy(msg + n, "NULL", 4);
+    n += 52; /* mechanism (20), as-server (1), filler (31) */
+    char id[16];
+    int idn = snprintf(id, sizeof id, "a%d", agent);
+    uint8_t ready[128];
+    size_t r = 0;
+    ready[r++] = 5;
+    memcpy(ready + r, "READY", 5);
+    r += 5;
+    ready[r++] = 11;
+    memcpy(ready + r, "Socket-Type", 11);
+    r += 11;
+    const uint8_t six[4] = {0, 0, 0, 6}, idlen[4] = {0, 0, 0, (uint8_t)idn};
+    memcpy(ready + r, six, 4);
+    r += 4;
+    memcpy(ready + r, "DEALER", 6);
+    r += 6;
+    ready[r++] = 8;
+    memcpy(ready + r, "Identity", 8);
+    r += 8;
+    memcpy(ready + r, idlen, 4);
+    r += 4;
+    memcpy(ready + r, id, (size_t)idn);
+    r += (size_t)idn;
+    msg[n++] = 0x04; /* a short command */
+    msg[n++] = (uint8_t)r;
+    memcpy(msg + n, ready, r);
+    n += r;
+    msg[n++] = 0x00; /* a short message frame: "hello" */
+    msg[n++] = 5;
+    memcpy(msg + n, "hello", 5);
+    n += 5;
+    const size_t step[4] = {10, 11, 64, n};
+    for (;;) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons((uint16_t)port);
+        if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+            close(s);
+            nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+            continue;
+        }
+        uint32_t got = 0;
+        size_t sent = 0;
+        uint8_t sink[4096];
+        struct pollfd p = {s, POLLIN, 0};
+        for (int st = 0; st < 4; st++) {
+            if (write(s, msg + sent, step[st] - sent) < 0) break;
+            sent = step[st];
+            while ((st == 3 || got < step[st]) && poll(&p, 1, 300) == 1) {
+                ssize_t k = read(s, sink, sizeof sink);
+                if (k <= 0) break;
+                got += (uint32_t)k;
+            }
+        }
+        close(s);
+        if (got && write(fd, &got, sizeof got) < 0) _exit(1);
+    }
+}
+
+/* tcp: while `dgcn train` runs, a stranger without keys keeps connecting to the coordinator's port
+ * as agent 2 (of 3), from before the agents start to the end. It never gets more than the server's
+ * greeting (no set-up, no data); the run ends normally with exactly the metrics of an undisturbed
+ * inproc run (timing and dropped_frames aside), and counts the refused handshakes as dropped
+ * frames. The agents' key files are 0600; `dgcn agent --keys` refuses a file others may read. */
+START_TEST(test_train_tcp_stranger) {
+    char *out = malloc(S_OUT_CAP), dirs[2][128], tr[64], path[512];
+    static double vals[2][4096];
+    int nv[2];
+    int ls = socket(AF_INET, SOCK_STREAM, 0); /* a free port for the coordinator */
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    int port = ntohs(a.sin_port);
+    close(ls);
+    snprintf(tr, sizeof tr, "tcp://127.0.0.1:%d", port);
+    int pfd[2];
+    ck_assert_int_eq(pipe(pfd), 0);
+    for (int t = 0; t < 2; t++) {
+        s_mkdtemp(dirs[t], sizeof dirs[t], t ? "tcp-stranger" : "inproc");
+        pid_t stranger = -1;
+        if (t == 1) {
+            stranger = fork();
+            ck_assert_int_ge(stranger, 0);
+            if (stranger == 0) {
+                close(pfd[0]);
+                s_stranger(port, 2, pfd[1]);
+                _exit(0);
+            }
+        }
+        char *argv[] = {DGCN_BINARY, "train",          "--transport", t ? tr : "inproc",
+                        S_GEN,       "--iters",        "20",          "--eval-every",
+                        "5",         "--seed",         "3",           "--deadline-ms",
+                        "10000",     "--final-mixing", "3",           "--quiet",
+                        "--out",     dirs[t],          "--agents",    "3",
+                        NULL};
+        int st = s_run(argv, out, 120);
+        if (stranger > 0) {
+            kill(stranger, SIGKILL);
+            waitpid(stranger, NULL, 0);
+        }
+        ck_assert_msg(st == 0, "train over %s exited %d:\n%s", argv[3], st, out);
+        s_check_summary(dirs[t]);
+        snprintf(path, sizeof path, "%s/metrics.jsonl", dirs[t]);
+        nv[t] = s_metric_numbers(path, vals[t], 4096);
+    }
+    close(pfd[1]);
+    uint32_t got, most = 0;
+    int answered = 0;
+    while (read(pfd[0], &got, sizeof got) == (ssize_t)sizeof got) {
+        answered++;
+        most = got > most ? got : most;
+    }
+    close(pfd[0]);
+    ck_assert_msg(answered > 0, "the stranger never reached the coordinator");
+    ck_assert_msg(most <= 64, "a stranger's connection received %u bytes (more than a greeting)",
+                  most);
+    ck_assert_int_eq(nv[1], nv[0]);
+    for (int i = 0; i < nv[0]; i++)
+        ck_assert_msg(vals[1][i] == vals[0][i], "field %d: %.17g vs %.17g", i, vals[1][i],
+                      vals[0][i]);
+    char *metrics = malloc(1 << 16);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    metrics[fread(metrics, 1, (1 << 16) - 1, f)] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(metrics, "\"dropped_frames\":"), "no refusal counted: %s", metrics);
+    free(metrics);
+    /* the agents' key files, and --keys refusing one that others may read */
+    struct stat sb;
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, "%s/keys/agent-%d.key", dirs[1], k);
+        ck_assert_msg(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "%s", path);
+    }
+    snprintf(path, sizeof path, "%s/keys/agent-1.key", dirs[1]);
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    char *agent[] = {
+        DGCN_BINARY, "agent", "--coordinator", tr,   "--agent",       "1",   "--agents", "3",
+        "--run-id",  "7",     "--keys",        path, "--deadline-ms", "500", NULL};
+    int st = s_run(agent, out, 60);
+    ck_assert_msg(st != 0 && strstr(out, path) && strstr(out, "mode 0644"), "%s", out);
+    char *nokeys[] = {DGCN_BINARY, "agent", "--coordinator", tr,    "--agent", "1", "--agents", "3",
+                      "--run-id",  "7",     "--deadline-ms", "500", NULL};
+    st = s_run(nokeys, out, 60);
+    ck_assert_msg(st != 0 && strstr(out, "DGCN_CURVE_KEYS"), "%s", out);
+    for (int t = 0; t < 2; t++) s_rm_rf(dirs[t]);
+    free(out);
+}
+END_TEST
+
 START_TEST(test_train_transports_agree) {
     /* an address passes through: zmq over tcp, agents bound on the coordinator's host */
     static const char *transports[] = {"inproc", "zmq", "tcp://127.0.0.1:0", "mpi"};
@@ -684,6 +858,12 @@ START_TEST(test_train_transports_agree) {
         snprintf(path, sizeof path, "%s/metrics.jsonl", dirs[t]);
         nv[t] = s_metric_numbers(path, vals[t], 4096);
         ck_assert_msg(nv[t] == 5 * 11, "%s: %d numeric fields, expected 5 lines x 11", path, nv[t]);
+        f = fopen(path, "r"); /* an undisturbed run drops nothing, over tcp no handshake either */
+        ck_assert_ptr_nonnull(f);
+        static char metrics[1 << 16];
+        metrics[fread(metrics, 1, sizeof metrics - 1, f)] = '\0';
+        fclose(f);
+        ck_assert_msg(!strstr(metrics, "dropped_frames"), "%s: %s", path, metrics);
     }
     for (int t = 1; t < n_tr; t++) {
         ck_assert_int_eq(nv[t], nv[0]);
@@ -948,6 +1128,7 @@ static Suite *s_suite(void) {
         {"train_flags_centralized_by_construction", test_train_flags_centralized_by_construction, 0,
          120},
         {"train_transports_agree", test_train_transports_agree, 0, 240},
+        {"train_tcp_stranger", test_train_tcp_stranger, 0, 240},
         {"train_shard_files", test_train_shard_files, 0, 120},
         {"train_per_agent_seeds", test_train_per_agent_seeds, 0, 120},
         {"generate_bad_value", test_generate_bad_value, 0, 30},

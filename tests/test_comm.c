@@ -798,7 +798,8 @@ static void s_send_as(void *s, int32_t agent, const char *text) {
     zmq_send(s, frame, n, ZMQ_DONTWAIT);
 }
 
-/* Waits (at most 5 s) until the hub has counted more than `than` refused handshakes; the hub
+/* Waits (at most 5 s) until the hub has counted more than `than` refused handshakes or dropped
+ * frames; the hub
  * hears nothing meanwhile. */
 static void s_wait_refused(dgcn_hub *h, uint64_t than) {
     for (int k = 0; k < 500 && h->traffic.dropped <= than; k++) {
@@ -808,16 +809,18 @@ static void s_wait_refused(dgcn_hub *h, uint64_t than) {
         int rc = dgcn_hub_recv_any(h, &a, &buf, &len, 10);
         ck_assert_msg(rc == DGCN_ETIMEDOUT, "the hub heard agent %d: %s", a, dgcn_error_msg());
     }
-    ck_assert_msg(h->traffic.dropped > than, "no refused handshake counted");
+    ck_assert_msg(h->traffic.dropped > than, "nothing refused or dropped");
 }
 
-enum { CV_NO_KEYS, CV_WRONG_KEYS, CV_REPLAY, CV_RACE, CV_COUNT };
-static const char *s_cv_name[CV_COUNT] = {"no keys", "wrong keys", "replay", "start-up race"};
+enum { CV_NO_KEYS, CV_WRONG_KEYS, CV_REPLAY, CV_RACE, CV_OTHER_ID, CV_COUNT };
+static const char *s_cv_name[CV_COUNT] = {"no keys", "wrong keys", "replay", "start-up race",
+                                          "key of another agent"};
 
 /* tcp: a client without keys, one with a valid keypair of no agent of the run, a replay of a real
  * agent's captured connection, and a stranger that says hello as agent 3 before agent 3 does: none
  * gets a byte of data (no set-up), none is heard by the hub, each refusal is counted, and the real
- * agent 3 gets its set-up intact. */
+ * agent 3 gets its set-up intact. A client with agent 1's own keys that claims to be agent 2
+ * (routing id and header) is not heard either: its frames are dropped and counted. */
 START_TEST(test_curve_hub_guard) {
     int cv = _i;
     dgcn_hub *h = NULL;
@@ -856,6 +859,18 @@ START_TEST(test_curve_hub_guard) {
     ck_assert(a == 3 && len == 13 && !memcmp(buf, "hello from 3", 13));
     free(buf);
     uint64_t dropped = h->traffic.dropped;
+    if (cv == CV_OTHER_ID && has) { /* agent 1's admitted key, routing id and header of agent 2 */
+        dgcn_curve_creds c1;
+        ck_assert_int_eq(dgcn_hub_credentials(h, 1, &c1, &has), DGCN_OK);
+        evil = zmq_socket(ctx, ZMQ_DEALER);
+        int linger = 0;
+        zmq_setsockopt(evil, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_setsockopt(evil, ZMQ_ROUTING_ID, "a2", 2);
+        s_raw_client(evil, &c1);
+        ck_assert_int_eq(zmq_connect(evil, ep), 0);
+        s_send_as(evil, 2, "hello from 2");
+        s_wait_refused(h, dropped);
+    }
     if (cv == CV_WRONG_KEYS) { /* a valid keypair of no agent, claiming agent 1 (not connected) */
         evil = s_intruder(ctx, ep, server_key, "a1");
         s_send_as(evil, 1, "hello from 1");

@@ -129,7 +129,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
     char sockdir[4096];
     snprintf(sockdir, sizeof sockdir, "%s", o->out);
     dgcn_session_opts so = {o->transport, m,          o->deadline_ms, sockdir,
-                            o->tcp_host,  o->program, o->workers, o->out};
+                            o->tcp_host,  o->program, o->workers,     o->out};
     DGCN_CHECK(dgcn_session_start(&sess, &so));
     DGCN_CHECK(dgcn_session_setup(sess, setups));
     double t0 = dgcn_now_ms(), t_prev = t0;

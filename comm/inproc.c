@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,11 @@ typedef struct s_msg {
     int32_t from;        /* agent id of the sender (-1: the coordinator) */
     size_t n_bytes;      /* payload bytes */
     size_t cap;          /* pooled: bytes data can hold */
-    int pooled;          /* back to the receiver's pool once taken, else freed */
-    unsigned char *data; /* the payload: pooled, its own block; else the bytes below */
+    int pooled;          /* back to the receiver's pool once taken */
+    int ref;             /* a sender's lend buffer, not a copy: back to the receiver's refs */
+    int held;            /* its agent reads it in place: not to be moved (widened) */
+    unsigned char *data; /* the payload: pooled, its own block; ref, the sender's buffer; else
+                           * the bytes below (freed once taken) */
     unsigned char own[]; /* not pooled: (n_bytes) */
 } s_msg;
 
@@ -51,9 +55,13 @@ typedef struct s_box {
     s_msg *pool; /* spare neighbour-message buffers */
     s_msg **all; /* [n_all] every buffer of the pool, spare or queued */
     int32_t n_all, cap_all;
-    size_t max_bytes;            /* the capacity of each (the largest message awaited so far) */
-    uint64_t allocations;        /* allocation calls made for the pool */
-    s_inproc *ep;                /* the endpoint attached (agents), or NULL */
+    size_t max_bytes;     /* the capacity of each (the largest message awaited so far) */
+    uint64_t allocations; /* allocation calls made for the pool */
+    s_msg *refs;          /* spare descriptors of lent buffers */
+    s_msg **refs_all;     /* [n_refs] every descriptor, spare or queued */
+    int32_t n_refs, cap_refs;
+    s_msg *held;  /* taken messages the agent reads in place until its next exchange */
+    s_inproc *ep; /* the endpoint attached (agents), or NULL */
     const dgcn_exchange *posted; /* the exchange ep is inside, or NULL */
     int open;                    /* an endpoint is attached */
 } s_box;
@@ -65,8 +73,11 @@ struct dgcn_inproc_fabric {
     int32_t n_agents;
     uint64_t run_id;
     int deadline_ms;
-    int n_init;   /* boxes whose mutex/wait queue were initialised */
-    s_box *boxes; /* [n_agents + 1]; the last is the coordinator's */
+    int n_init;              /* boxes whose mutex/wait queue were initialised */
+    s_box *boxes;            /* [n_agents + 1]; the last is the coordinator's */
+    pthread_mutex_t lend_mu; /* guards lend_bufs */
+    float **lend_bufs;       /* [n_lend] buffers endpoints send with lend; freed with the fabric */
+    int64_t n_lend, cap_lend;
 };
 
 struct s_inproc {
@@ -125,6 +136,7 @@ static s_msg *s_msg_new(const void *data, size_t n_bytes) {
 static int s_pool_widen(s_box *b, size_t n_bytes) {
     if (n_bytes <= b->max_bytes) return DGCN_OK;
     for (int32_t i = 0; i < b->n_all; i++) {
+        if (b->all[i]->held) continue; /* widened when released */
         b->allocations++;
         unsigned char *d = realloc(b->all[i]->data, n_bytes);
         if (!d) return DGCN_ENOMEM;
@@ -169,14 +181,61 @@ static s_msg *s_pool_get(s_box *b, size_t n_bytes) {
     return m;
 }
 
-/* A taken message goes back to the pool of b (its receiver's box, b->mu held) or is freed. */
+/* A taken message goes back to the pool or the spare descriptors of b (its receiver's box, b->mu
+ * held), or is freed. */
 static void s_recycle(s_box *b, s_msg *m) {
-    if (!m->pooled) {
+    if (m->ref) {
+        m->next = b->refs;
+        b->refs = m;
+    } else if (m->pooled) {
+        m->next = b->pool;
+        b->pool = m;
+    } else {
         free(m);
-        return;
     }
-    m->next = b->pool;
-    b->pool = m;
+}
+
+/* A descriptor of a lent buffer from b's spares (b->mu held); NULL when out of memory. There are
+ * at most two per neighbour at a time, as for pooled messages. */
+static s_msg *s_ref_get(s_box *b) {
+    if (!b->refs) {
+        if (b->n_refs == b->cap_refs) {
+            int32_t cap = b->cap_refs ? 2 * b->cap_refs : 8;
+            b->allocations++;
+            s_msg **all = realloc(b->refs_all, (size_t)cap * sizeof *all);
+            if (!all) return NULL;
+            b->refs_all = all;
+            b->cap_refs = cap;
+        }
+        b->allocations++;
+        s_msg *m = calloc(1, sizeof *m);
+        if (!m) return NULL;
+        m->ref = 1;
+        b->refs_all[b->n_refs++] = m;
+        b->refs = m;
+    }
+    s_msg *m = b->refs;
+    b->refs = m->next;
+    return m;
+}
+
+/* The messages b's agent read in place during its last exchange go back (b->mu held). */
+static void s_release_held(s_box *b) {
+    while (b->held) {
+        s_msg *m = b->held;
+        b->held = m->next;
+        m->held = 0;
+        if (m->pooled && m->cap < b->max_bytes) { /* skipped by a widening meanwhile */
+            b->allocations++;
+            unsigned char *d = realloc(m->data, b->max_bytes);
+            if (!d) { /* out of the pool for good; freed with the fabric */
+                continue;
+            }
+            m->data = d;
+            m->cap = b->max_bytes;
+        }
+        s_recycle(b, m);
+    }
 }
 
 static void s_post(s_box *b, s_queue *q, s_msg *m) {
@@ -198,12 +257,22 @@ static void s_free_fabric(dgcn_inproc_fabric *f) {
     for (int i = 0; i < f->n_init; i++) {
         s_drain(&f->boxes[i].nb);
         s_drain(&f->boxes[i].co);
-        for (int32_t k = 0; k < f->boxes[i].n_all; k++) s_msg_free(f->boxes[i].all[k]);
-        free(f->boxes[i].all);
+        s_box *b = &f->boxes[i];
+        for (s_msg *m = b->held, *next; m; m = next) { /* pooled and refs go below */
+            next = m->next;
+            if (!m->pooled && !m->ref) free(m);
+        }
+        for (int32_t k = 0; k < b->n_all; k++) s_msg_free(b->all[k]);
+        free(b->all);
+        for (int32_t k = 0; k < b->n_refs; k++) free(b->refs_all[k]);
+        free(b->refs_all);
         dgcn_waitq_fini(&f->boxes[i].wq);
         pthread_mutex_destroy(&f->boxes[i].mu);
     }
     free(f->boxes);
+    for (int64_t k = 0; k < f->n_lend; k++) free(f->lend_bufs[k]);
+    free(f->lend_bufs);
+    pthread_mutex_destroy(&f->lend_mu);
     free(f->name);
     free(f);
 }
@@ -244,6 +313,7 @@ int dgcn_inproc_fabric_new(int32_t n_agents, uint64_t run_id, int deadline_ms,
                               "inproc fabric: need n_agents > 0 and deadline > 0 (got %d, %d ms)",
                               n_agents, deadline_ms);
     DGCN_ALLOC(f, 1);
+    pthread_mutex_init(&f->lend_mu, NULL);
     f->refs = 1;
     f->n_agents = n_agents;
     f->run_id = run_id;
@@ -268,8 +338,9 @@ fail:
 
 /* ---- agent endpoint ---- */
 
-/* Hands this endpoint's message of exchange x to neighbour i: straight into its posted receive
- * buffer when it awaits exactly this message, else through its queue. */
+/* Hands this endpoint's message of exchange x to neighbour i: straight to its posted exchange when
+ * it awaits exactly this message (in place when both lend, else copied into its receive buffer),
+ * else through its queue (a descriptor of the lent buffer, or a copy in a pooled buffer). */
 static int s_send_one(s_inproc *p, const dgcn_exchange *x, int i) {
     dgcn_transport *t = &p->base;
     s_box *rb = &p->f->boxes[t->neighbors[i]];
@@ -280,15 +351,18 @@ static int s_send_one(s_inproc *p, const dgcn_exchange *x, int i) {
     s_inproc *r = rb->ep;
     int j = rx ? dgcn__neighbor_index(&r->base, t->self) : -1;
     if (j >= 0 && !r->got[j] && rx->channel == x->channel && rx->iter == x->iter &&
-        rx->layer == x->layer && rx->recv_len[j] == x->send_len[i]) {
-        if (nb) memcpy(rx->recv[j], x->send[i], nb);
+        rx->layer == x->layer && rx->recv_len[j] == x->send_len[i] && (x->lend || !rx->lend)) {
+        if (rx->lend) rx->lent[j] = x->send[i];
+        else if (nb) memcpy(rx->recv[j], x->send[i], nb);
         r->got[j] = 1;
     } else {
-        s_msg *m = s_pool_get(rb, nb);
+        s_msg *m = x->lend ? s_ref_get(rb) : s_pool_get(rb, nb);
         if (m) {
             m->h = dgcn__make_hdr(t, x, i);
             m->from = t->self;
-            if (nb) memcpy(m->data, x->send[i], nb);
+            m->n_bytes = nb;
+            if (m->ref) m->data = (unsigned char *)(uintptr_t)x->send[i];
+            else if (nb) memcpy(m->data, x->send[i], nb);
             s_push(&rb->nb, m);
         } else {
             rc = dgcn_error_set(DGCN_ENOMEM, "agent %d: out of memory sending %zu bytes to %d",
@@ -311,7 +385,7 @@ static int s_scan(s_inproc *p, const dgcn_exchange *x) {
     int rc = DGCN_OK;
     while (rc == DGCN_OK && (m = s_pop(&b->nb))) {
         int ahead = 0, slot = -1;
-        rc = dgcn__route(t, x, &m->h, m->data, m->n_bytes, p->got, &ahead, &slot);
+        rc = dgcn__route_lend(t, x, &m->h, m->data, m->n_bytes, p->got, &ahead, &slot, 1);
         if (rc == DGCN_OK && ahead) {
             if (!p->ahead[slot]) {
                 p->ahead[slot] = 1;
@@ -327,7 +401,13 @@ static int s_scan(s_inproc *p, const dgcn_exchange *x) {
                                 t->self, (long)x->iter, x->layer, dgcn_channel_name(x->channel),
                                 m->h.sender);
         }
-        s_recycle(b, m);
+        if (rc == DGCN_OK && x->lend) { /* read in place: kept until the next exchange */
+            m->held = 1;
+            m->next = b->held;
+            b->held = m;
+        } else {
+            s_recycle(b, m);
+        }
     }
     if (keep_head) { /* the kept ones go back in front, in their order */
         keep_tail->next = b->nb.head;
@@ -354,6 +434,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
         if (x->recv_len[i] > longest) longest = x->recv_len[i];
     pthread_mutex_lock(&b->mu);
     if (n > 0) memset(p->got, 0, (size_t)n);
+    s_release_held(b); /* the agent is done reading what it took in place last time */
     b->posted = x;
     if (s_pool_widen(b, (size_t)longest * sizeof(float)) != DGCN_OK)
         rc = dgcn_error_set(DGCN_ENOMEM, "agent %d: out of memory for message buffers of %d floats",
@@ -437,6 +518,7 @@ static void s_close(dgcn_transport **tp) {
     b->open = 0;
     b->ep = NULL;
     b->posted = NULL;
+    s_release_held(b);
     pthread_mutex_unlock(&b->mu);
     free(p->got);
     free(p->ahead);
@@ -474,6 +556,29 @@ fail:
     return rc;
 }
 
+/* Lend buffers live as long as the fabric: a neighbour may read one until its own endpoint
+ * closes, and the fabric outlives every endpoint. */
+static float *s_lend_buffer(dgcn_transport *t, size_t n) {
+    dgcn_inproc_fabric *f = ((s_inproc *)t)->f;
+    float *buf = calloc(n ? n : 1, sizeof *buf);
+    if (!buf) return NULL;
+    pthread_mutex_lock(&f->lend_mu);
+    if (f->n_lend == f->cap_lend) {
+        int64_t cap = f->cap_lend ? 2 * f->cap_lend : 64;
+        float **bufs = realloc(f->lend_bufs, (size_t)cap * sizeof *bufs);
+        if (!bufs) {
+            pthread_mutex_unlock(&f->lend_mu);
+            free(buf);
+            return NULL;
+        }
+        f->lend_bufs = bufs;
+        f->cap_lend = cap;
+    }
+    f->lend_bufs[f->n_lend++] = buf;
+    pthread_mutex_unlock(&f->lend_mu);
+    return buf;
+}
+
 static const dgcn_transport_ops s_ops = {
     .name = "inproc",
     .bind = dgcn__bind_none,
@@ -482,6 +587,8 @@ static const dgcn_transport_ops s_ops = {
     .send_coord = s_send_coord,
     .recv_coord = s_recv_coord,
     .close = s_close,
+    .lends = 1,
+    .lend_buffer = s_lend_buffer,
 };
 
 static int s_open(dgcn_inproc_fabric *f, int32_t agent, const int32_t *neighbors,

@@ -215,13 +215,15 @@ int dgcn__check_exchange(const dgcn_transport *t, const dgcn_exchange *x) {
                               "agent %d, iteration %" PRId64
                               ": channel %d cannot carry a neighbour exchange",
                               t->self, x->iter, x->channel);
-    if (t->n_neighbors > 0 && (!x->send_len || !x->recv_len || !x->send || !x->recv))
+    const int in_place = x->lend && t->ops->lends; /* no receive buffers needed */
+    if (t->n_neighbors > 0 && (!x->send_len || !x->recv_len || !x->send ||
+                               (!x->recv && !in_place) || (x->lend && !x->lent)))
         return dgcn_error_set(DGCN_EINVAL,
                               "agent %d, iteration %" PRId64 ": exchange without buffer arrays",
                               t->self, x->iter);
     for (int i = 0; i < t->n_neighbors; i++) {
         if (x->send_len[i] < 0 || x->recv_len[i] < 0 || (x->send_len[i] > 0 && !x->send[i]) ||
-            (x->recv_len[i] > 0 && !x->recv[i]))
+            (x->recv_len[i] > 0 && !in_place && !x->recv[i]))
             return dgcn_error_set(DGCN_EINVAL,
                                   "agent %d, iteration %" PRId64 ", layer %d, channel %s: bad "
                                   "buffer for neighbour %d (send %d, recv %d floats)",
@@ -255,6 +257,12 @@ void dgcn__count_send(dgcn_transport *t, int i, int ch, int32_t n) {
 
 int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h, const void *payload,
                 size_t n_bytes, char *got, int *ahead, int *slot) {
+    return dgcn__route_lend(t, x, h, payload, n_bytes, got, ahead, slot, 0);
+}
+
+int dgcn__route_lend(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h,
+                     const void *payload, size_t n_bytes, char *got, int *ahead, int *slot,
+                     int in_place) {
     const char *chn = dgcn_channel_name(x->channel);
     *ahead = 0;
     *slot = -1;
@@ -298,7 +306,8 @@ int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h, c
                               "sent %d floats, expected %d",
                               t->self, x->iter, x->layer, chn, h->sender, h->length,
                               x->recv_len[i]);
-    if (n_bytes > 0) memcpy(x->recv[i], payload, n_bytes);
+    if (in_place && x->lend) x->lent[i] = payload;
+    else if (n_bytes > 0) memcpy(x->recv[i], payload, n_bytes);
     got[i] = 1;
     return DGCN_OK;
 }

@@ -50,6 +50,15 @@ typedef struct dgcn_exchange {
     const int32_t *send_len;  /* [n_neighbors] floats in each */
     float *const *recv;       /* [n_neighbors] buffers to fill */
     const int32_t *recv_len;  /* [n_neighbors] floats expected from each */
+    /* In-place hand-over (optional: 0 and NULL copy into recv). With lend = 1 the caller promises
+     * to keep its send buffers unchanged until it begins its second exchange after this one (any
+     * channel), and to be done reading what it received before it begins its next one. The
+     * exchange then fills lent[i] with where neighbour i's payload can be read: the neighbour's own
+     * send buffer where the transport hands it over in place (dgcn_transport_lends: inproc), else
+     * recv[i] after copying into it. A transport that lends needs no recv (it may be NULL), and
+     * its send buffers must come from dgcn_transport_lend_buffer, which outlive every reader. */
+    int lend;
+    const float **lent; /* [n_neighbors] filled when lend */
 } dgcn_exchange;
 
 /* Per-endpoint traffic counters (sent side). */
@@ -89,6 +98,12 @@ typedef struct dgcn_transport_ops {
     int (*recv_coord)(dgcn_transport *t, void **buf, size_t *len, int deadline_ms);
     /* Releases everything; accepts NULL and sets *t to NULL. Blocks at most 1 s (zmq linger). */
     void (*close)(dgcn_transport **t);
+    /* 1: exchanges with lend hand buffers over in place (see dgcn_exchange); 0: they copy. */
+    int lends;
+    /* A zeroed buffer of n floats to send with lend, owned by the transport and readable until
+     * no neighbour can read it any more (inproc: until the fabric is gone); NULL when out of
+     * memory. NULL where the transport does not lend. */
+    float *(*lend_buffer)(dgcn_transport *t, size_t n);
 } dgcn_transport_ops;
 
 /* The neighbours the endpoint's last timed-out exchange waited for (filled when an exchange
@@ -165,7 +180,17 @@ static inline int dgcn_transport_connect(dgcn_transport *t, const int32_t *neigh
     return t->ops->connect(t, neighbors, addresses, n);
 }
 static inline int dgcn_transport_exchange(dgcn_transport *t, const dgcn_exchange *x) {
-    return t->ops->exchange(t, x);
+    int rc = t->ops->exchange(t, x);
+    if (rc == 0 && x->lend && !t->ops->lends)
+        for (int i = 0; i < t->n_neighbors; i++) x->lent[i] = x->recv[i];
+    return rc;
+}
+/* 1 when exchanges with lend hand the neighbours' buffers over in place (no recv needed). */
+static inline int dgcn_transport_lends(const dgcn_transport *t) { return t->ops->lends; }
+/* A send buffer for exchanges with lend, owned by the transport (dgcn_transport_ops.lend_buffer);
+ * NULL when the transport does not lend or memory is short. */
+static inline float *dgcn_transport_lend_buffer(dgcn_transport *t, size_t n) {
+    return t->ops->lend_buffer ? t->ops->lend_buffer(t, n) : NULL;
 }
 static inline int dgcn_transport_send_coord(dgcn_transport *t, const void *buf, size_t len) {
     return t->ops->send_coord(t, buf, len);

@@ -89,6 +89,13 @@ void dgcn__count_send(dgcn_transport *t, int i, int ch, int32_t n);
 int dgcn__route(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h, const void *payload,
                 size_t n_bytes, char *got, int *ahead, int *slot);
 
+/* dgcn__route, except that with in_place and x->lend the payload is handed over in place
+ * (x->lent[i] = payload; the caller keeps it readable until the receiver's next exchange) instead
+ * of copied into x->recv[i]. */
+int dgcn__route_lend(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr *h,
+                     const void *payload, size_t n_bytes, char *got, int *ahead, int *slot,
+                     int in_place);
+
 /* DGCN_ETIMEDOUT naming every neighbour with got[i] == 0; records them in t->stall. */
 int dgcn__timeout(dgcn_transport *t, const dgcn_exchange *x, const char *got, int waited_ms);
 

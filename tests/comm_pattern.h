@@ -66,7 +66,7 @@ static inline void tp_run(dgcn_transport *t, int64_t iters, int zero_len, tp_res
                 r->expect_link[i].bytes[ch] += b;
                 r->expect_link[i].messages[ch] += 1;
             }
-            dgcn_exchange x = {ch, it, tp_step_layer[step], sp, sl, rp, rl};
+            dgcn_exchange x = {ch, it, tp_step_layer[step], sp, sl, rp, rl, 0, NULL};
             int rc = dgcn_transport_exchange(t, &x);
             if (rc) {
                 r->fails++;

@@ -211,7 +211,7 @@ START_TEST(test_timeout_names_peer) {
     const float *sp[1] = {s};
     float *rp[1] = {r};
     int32_t len[1] = {4};
-    dgcn_exchange x = {DGCN_CH_HALO_BWD, 7, 2, sp, len, rp, len};
+    dgcn_exchange x = {DGCN_CH_HALO_BWD, 7, 2, sp, len, rp, len, 0, NULL};
     double t0 = dgcn_now_ms();
     int rc = dgcn_transport_exchange(w.t[0], &x); /* agent 1 never answers */
     double el = dgcn_now_ms() - t0;
@@ -378,7 +378,7 @@ START_TEST(test_bad_peer) {
     const float *sp[1] = {mine};
     float *rp[1] = {r};
     int32_t len[1] = {4};
-    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, len, rp, len};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, len, rp, len, 0, NULL};
     int rc = dgcn_transport_exchange(z.t, &x);
     if (kind == B_ZMQ_TCP && bad == BAD_NOT_NEIGHBOR) {
         /* over tcp the mesh refuses the handshake of a key that is no neighbour's: its frame
@@ -411,7 +411,7 @@ START_TEST(test_impersonation) {
     const float *sp[2] = {mine, mine};
     float *rp[2] = {r1, r2};
     int32_t len[2] = {4, 4};
-    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, len, rp, len};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, len, rp, len, 0, NULL};
     fake_send_via(&z, 1, RUN_ID, 2, 9, 4, evil);
     int rc = dgcn_transport_exchange(z.t, &x);
     ck_assert_msg(rc == DGCN_EPROTO, "%s: got %s (%s)", s_backend_name[kind], dgcn_strerror(rc),
@@ -437,7 +437,7 @@ START_TEST(test_ahead_buffered) {
     const float *sp[2] = {mine, mine};
     float *rp[2] = {r1, r2};
     int32_t len[2] = {2, 2};
-    dgcn_exchange x = {DGCN_CH_PARAMS, 1, 0, sp, len, rp, len};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 1, 0, sp, len, rp, len, 0, NULL};
     fake_send(&z, RUN_ID, 1, 1, 2, v[0]);
     fake_send(&z, RUN_ID, 1, 2, 2, v[1]); /* neighbour 1 is already one exchange ahead */
     fake_send(&z, RUN_ID, 2, 1, 2, v[2]);
@@ -686,7 +686,7 @@ START_TEST(test_stranger_frames_dropped) {
     const float *sp[1] = {mine};
     float *rp[1] = {r};
     int32_t ln[1] = {4};
-    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, ln, rp, ln};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, ln, rp, ln, 0, NULL};
     /* only the stranger has sent: the exchange waits out its deadline, the frame dropped */
     int rc = dgcn_transport_exchange(z.t, &x);
     ck_assert_msg(rc == DGCN_ETIMEDOUT, "%s: got %s (%s)", s_backend_name[kind], dgcn_strerror(rc),
@@ -951,7 +951,7 @@ static void *s_mjob_main(void *arg) {
     const float *sp[1] = {j->mine};
     float *rp[1] = {j->got};
     int32_t ln[1] = {4};
-    dgcn_exchange x = {DGCN_CH_PARAMS, 0, 0, sp, ln, rp, ln};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 0, 0, sp, ln, rp, ln, 0, NULL};
     j->rc = dgcn_transport_exchange(j->t, &x);
     return NULL;
 }
@@ -1153,10 +1153,10 @@ START_TEST(test_inproc_named) {
     const float *sp[2][1] = {{&v[0]}, {&v[1]}};
     float *rp[2][1] = {{&r[0]}, {&r[1]}};
     int32_t len[1] = {1};
-    xjob xj = {t[0], {DGCN_CH_PARAMS, 0, 0, sp[0], len, rp[0], len}, -1};
+    xjob xj = {t[0], {DGCN_CH_PARAMS, 0, 0, sp[0], len, rp[0], len, 0, NULL}, -1};
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, s_xjob, &xj), 0);
-    dgcn_exchange x1 = {DGCN_CH_PARAMS, 0, 0, sp[1], len, rp[1], len};
+    dgcn_exchange x1 = {DGCN_CH_PARAMS, 0, 0, sp[1], len, rp[1], len, 0, NULL};
     ck_assert_msg(dgcn_transport_exchange(t[1], &x1) == DGCN_OK, "%s", dgcn_error_msg());
     pthread_join(th, NULL);
     ck_assert_int_eq(xj.rc, DGCN_OK);

@@ -574,6 +574,30 @@ int dgcn_agent_set_params(dgcn_agent *a, const float *theta) {
     return DGCN_OK;
 }
 
+int64_t dgcn_agent_state_len(const dgcn_agent *a) {
+    return a->n_params + dgcn_consensus_state_len(a->cons);
+}
+
+void dgcn_agent_state_save(const dgcn_agent *a, float *vec, int64_t counters[2],
+                           uint64_t relayed[DGCN_CH_COUNT]) {
+    memcpy(vec, a->theta, (size_t)a->n_params * sizeof *vec);
+    dgcn_consensus_state_save(a->cons, vec + a->n_params, counters);
+    memcpy(relayed, a->relayed, sizeof a->relayed);
+}
+
+int dgcn_agent_state_load(dgcn_agent *a, const float *vec, int64_t len, const int64_t counters[2],
+                          const uint64_t relayed[DGCN_CH_COUNT]) {
+    if (len < a->n_params)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: a state of %lld floats lacks the %lld parameters",
+                              a->shard->agent, (long long)len, (long long)a->n_params);
+    int rc = dgcn_consensus_state_load(a->cons, vec + a->n_params, len - a->n_params, counters);
+    if (rc != DGCN_OK) return dgcn_error_wrap(rc, "agent %d: ", a->shard->agent);
+    memcpy(a->theta, vec, (size_t)a->n_params * sizeof *vec);
+    if (relayed) memcpy(a->relayed, relayed, sizeof a->relayed);
+    return DGCN_OK;
+}
+
 const float *dgcn_agent_params(const dgcn_agent *a) { return a->theta; }
 int64_t dgcn_agent_n_params(const dgcn_agent *a) { return a->n_params; }
 const float *dgcn_agent_logits(const dgcn_agent *a) { return dgcn_gcn_logits(a->gcn); }

@@ -71,6 +71,7 @@ void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out) {
     out->gossip_rounds = c->consensus.gossip_rounds;
     out->init_per_agent = c->init_per_agent;
     out->dropout_per_agent = c->dropout_per_agent;
+    out->checkpoint_every = c->checkpoint_every;
     memcpy(out->plan, c->plan, sizeof out->plan);
     out->plan[sizeof out->plan - 1] = '\0';
 }
@@ -143,6 +144,7 @@ int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
     DGCN_CHECK(s_check_i64("gossip_rounds", in->gossip_rounds, 1, DGCN_GOSSIP_MAX));
     DGCN_CHECK(s_check_i64("init_per_agent", in->init_per_agent, 0, 1));
     DGCN_CHECK(s_check_i64("dropout_per_agent", in->dropout_per_agent, 0, 1));
+    DGCN_CHECK(s_check_i64("checkpoint_every", in->checkpoint_every, 0, INT64_C(1) << 40));
     r.iterations = in->iterations;
     r.eval_every = in->eval_every;
     r.final_mixing = in->final_mixing;
@@ -153,6 +155,7 @@ int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
     r.consensus.gossip_rounds = in->gossip_rounds;
     r.init_per_agent = in->init_per_agent;
     r.dropout_per_agent = in->dropout_per_agent;
+    r.checkpoint_every = in->checkpoint_every;
     if (!memchr(in->plan, 0, sizeof in->plan))
         return dgcn_error_set(DGCN_EINVAL, "set-up: config plan path is too long");
     memcpy(r.plan, in->plan, sizeof r.plan);
@@ -180,6 +183,9 @@ typedef struct s_run {
     dgcn_agent *agent;
     int64_t iter; /* for error messages */
     double eval_ms;
+    int64_t start;     /* first iteration to run: 0, or a resumed State's iter */
+    float *state_vec;  /* (dgcn_agent_state_len) checkpoint space, sized at set-up */
+    int64_t kill_iter; /* test only (DGCN_TEST_KILL_AGENT): SIGKILL itself there, or -1 */
 } s_run;
 
 static int s_send(s_run *r, const dgcn_ctl_msg *m) {
@@ -284,14 +290,36 @@ static int s_eval_report(s_run *r, int64_t n) {
                     dgcn_agent_n_params(r->agent));
 }
 
+/* The checkpoint of boundary n: a State with the agent's state, from the buffer sized at set-up.
+ * Its own bytes are left out of the transport's totals (docs/rundir.md). */
+static int s_send_state(s_run *r, int64_t n) {
+    dgcn_ctl_msg m;
+    memset(&m, 0, sizeof m);
+    m.kind = DGCN_CTL_STATE;
+    dgcn_ctl_state *st = &m.u.state;
+    st->run_id = r->t->run_id;
+    st->agent = r->t->self;
+    st->iter = n;
+    st->n_params = dgcn_agent_n_params(r->agent);
+    st->n_vec = dgcn_agent_state_len(r->agent);
+    st->vec = r->state_vec;
+    dgcn_agent_state_save(r->agent, r->state_vec, st->counters, st->relayed);
+    st->traffic = dgcn_agent_traffic(r->agent);
+    int rc = s_send(r, &m);
+    r->t->traffic =
+        st->traffic; /* checkpoints are not the run's traffic: a resumed run has the same */
+    return rc;
+}
+
 static int s_train(s_run *r) {
     int rc = DGCN_OK;
     const dgcn_run_config *c = &r->cfg;
-    r->iter = 0;
-    DGCN_CHECK(s_eval_report(r, 0));
-    for (int64_t n = 0; n < c->iterations; n++) {
+    r->iter = r->start;
+    if (r->start == 0) DGCN_CHECK(s_eval_report(r, 0));
+    for (int64_t n = r->start; n < c->iterations; n++) {
         int cmd = DGCN_CMD_NONE;
         r->iter = n;
+        if (n == r->kill_iter) raise(SIGKILL); /* test only: a process dying mid-run */
         if (r->o->stop && *r->o->stop)
             return dgcn_error_set(DGCN_EINTR, "agent %d, iteration %" PRId64 ": interrupted",
                                   r->t->self, n);
@@ -310,9 +338,40 @@ static int s_train(s_run *r) {
             r->iter = n + 1;
             DGCN_CHECK(s_eval_report(r, n + 1));
         }
+        if (c->checkpoint_every > 0 && (n + 1) % c->checkpoint_every == 0 && n + 1 < c->iterations)
+            DGCN_CHECK(s_send_state(r, n + 1));
     }
 fail:
     return rc;
+}
+
+/* Continues from a checkpointed State: theta_k, the optimizer, the traffic totals, the iteration. */
+static int s_resume(s_run *r, const dgcn_ctl_state *st) {
+    dgcn_transport *t = r->t;
+    if (st->agent != t->self || st->n_params != dgcn_agent_n_params(r->agent))
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d: set-up carries the state of agent %d with %lld parameters "
+                              "(this agent has %lld)",
+                              t->self, st->agent, (long long)st->n_params,
+                              (long long)dgcn_agent_n_params(r->agent));
+    if (st->iter < 1 || st->iter >= r->cfg.iterations)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d: set-up resumes at iteration %lld, outside [1, %lld)",
+                              t->self, (long long)st->iter, (long long)r->cfg.iterations);
+    int rc = dgcn_agent_state_load(r->agent, st->vec, st->n_vec, st->counters, st->relayed);
+    if (rc != DGCN_OK) return rc;
+    t->traffic = st->traffic;
+    r->start = st->iter;
+    return DGCN_OK;
+}
+
+/* Test only: DGCN_TEST_KILL_AGENT=A:N makes agent A SIGKILL itself at the start of iteration N
+ * (docs/running.md), so tests can kill a process at a known point. */
+static int64_t s_test_kill_iter(int32_t self) {
+    const char *e = getenv("DGCN_TEST_KILL_AGENT");
+    long long a = -1, n = -1;
+    if (!e || sscanf(e, "%lld:%lld", &a, &n) != 2 || a != self) return -1;
+    return n;
 }
 
 static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
@@ -350,6 +409,8 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
     ao.dropout_seed = r->cfg.dropout_per_agent ? s_agent_seed(r->cfg.dropout_seed, t->self)
                                                : r->cfg.dropout_seed;
     DGCN_CHECK(dgcn_agent_new(&r->agent, &r->shard, &r->cfg.model, t, *mix, &ao));
+    if (r->cfg.checkpoint_every > 0) DGCN_ALLOC(r->state_vec, dgcn_agent_state_len(r->agent));
+    if (s->state) DGCN_CHECK(s_resume(r, s->state));
 fail:
     return rc;
 }
@@ -361,6 +422,7 @@ int dgcn_run_agent(dgcn_transport *t, const dgcn_run_agent_opts *o) {
     r.t = t;
     r.o = o;
     r.iter = -1;
+    r.kill_iter = s_test_kill_iter(t->self);
     dgcn_ctl_msg setup, m;
     memset(&setup, 0, sizeof setup);
     memset(&m, 0, sizeof m);
@@ -403,6 +465,7 @@ int dgcn_run_agent(dgcn_transport *t, const dgcn_run_agent_opts *o) {
     }
     dgcn_ctl_msg_fini(&m);
     dgcn_agent_destroy(&r.agent);
+    free(r.state_vec);
     dgcn_shard_fini(&r.shard);
     dgcn_ctl_msg_fini(&setup);
     return DGCN_OK;
@@ -428,6 +491,7 @@ fail:
     }
     dgcn_ctl_msg_fini(&m);
     dgcn_agent_destroy(&r.agent);
+    free(r.state_vec);
     dgcn_shard_fini(&r.shard);
     dgcn_ctl_msg_fini(&setup);
     return rc;

@@ -13,6 +13,11 @@
  *      With final_mixing R > 0, R rounds of pure averaging (dgcn_agent_mix) precede the last
  *      report, so it describes the copies after they have been brought together.
  *      Between iterations a Control STOP ends the run early (with a final report), ABORT at once.
+ *      With checkpoint_every N > 0, after every iteration boundary n = N, 2N, ... below the last
+ *      (after that boundary's report, if any) a State {n, theta_k, optimizer state, traffic
+ *      totals}: every agent at the same boundary, so the coordinator gathers a consistent cut.
+ *      A Setup carrying a State resumes: the agent restores it and continues at iteration
+ *      State.iter without the iteration-0 report.
  *   4. after the last report the agent waits for Control STOP (so nothing queued is lost) and
  *      returns.
  * Any failure is sent to the coordinator as Error {agent, iteration, code, message} before the
@@ -57,6 +62,7 @@ typedef struct dgcn_run_config {
     int report_params;            /* train: parameter vector in every report */
     int init_per_agent;           /* theta_k(0) from (init_seed, k): the copies start apart */
     int dropout_per_agent;        /* dropout masks from (dropout_seed, k) */
+    int64_t checkpoint_every;     /* train: a State message every N iterations (0: none) */
     char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, or "" (shard bytes) */
 } dgcn_run_config;
 
@@ -68,7 +74,8 @@ void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out);
 
 /* From the wire form, checking ranges and enum values: DGCN_EINVAL naming the field (mode, model,
  * dims, optimizer, a NaN among the reals, iterations, eval_every, final_mixing, training,
- * report_params, plan, gossip_rounds, init_per_agent, dropout_per_agent). *c is set only on success. */
+ * report_params, plan, gossip_rounds, init_per_agent, dropout_per_agent, checkpoint_every). *c is
+ * set only on success. */
 int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in);
 
 typedef struct dgcn_run_agent_opts {

@@ -29,6 +29,7 @@ const char *dgcn_ctl_kind_name(int kind) {
     case DGCN_CTL_REPORT: return "report";
     case DGCN_CTL_CONTROL: return "control";
     case DGCN_CTL_ERROR: return "error";
+    case DGCN_CTL_STATE: return "state";
     default: return "none";
     }
 }
@@ -80,8 +81,35 @@ static void s_pack_config(const dgcn_ctl_config *c, Dgcnpb__RunConfig *pb) {
     S_PUT(gossip_rounds, c->gossip_rounds);
     S_PUT(init_per_agent, c->init_per_agent != 0);
     S_PUT(dropout_per_agent, c->dropout_per_agent != 0);
+    S_PUT(checkpoint_every, c->checkpoint_every);
 #undef S_PUT
     pb->plan = (char *)(uintptr_t)c->plan;
+}
+
+/* *pb points into st (which must outlive it); DGCN_EINVAL for inconsistent counts. */
+static int s_pack_state(const dgcn_ctl_state *st, Dgcnpb__State *pb) {
+    dgcnpb__state__init(pb);
+    if (st->n_vec < 0 || (st->n_vec > 0 && !st->vec) || st->n_params < 0 ||
+        st->n_params > st->n_vec)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "state of agent %d: %lld floats for %lld parameters, or no vector",
+                              st->agent, (long long)st->n_vec, (long long)st->n_params);
+    pb->run_id = st->run_id;
+    pb->agent = st->agent;
+    pb->iter = st->iter;
+    pb->n_params = st->n_params;
+    pb->n_vec = (size_t)st->n_vec;
+    pb->vec = st->vec;
+    pb->n_counters = DGCN_CTL_STATE_COUNTERS;
+    pb->counters = (int64_t *)(uintptr_t)st->counters;
+    pb->n_bytes = DGCN_CH_COUNT;
+    pb->bytes = (uint64_t *)(uintptr_t)st->traffic.bytes;
+    pb->n_messages = DGCN_CH_COUNT;
+    pb->messages = (uint64_t *)(uintptr_t)st->traffic.messages;
+    pb->dropped = st->traffic.dropped;
+    pb->n_relayed_bytes = DGCN_CH_COUNT;
+    pb->relayed_bytes = (uint64_t *)(uintptr_t)st->relayed;
+    return DGCN_OK;
 }
 
 static int s_pack_setup(const dgcn_ctl_setup *s, Dgcnpb__ControlEnvelope *env, void **buf,
@@ -89,6 +117,7 @@ static int s_pack_setup(const dgcn_ctl_setup *s, Dgcnpb__ControlEnvelope *env, v
     int rc = DGCN_OK;
     Dgcnpb__Setup pb = DGCNPB__SETUP__INIT;
     Dgcnpb__RunConfig cfg;
+    Dgcnpb__State state;
     char **eps = NULL;
     const dgcn_ctl_config *c = &s->config;
     if (s->n_neighbors < 0 || (s->n_neighbors > 0 && !s->neighbors) ||
@@ -123,6 +152,10 @@ static int s_pack_setup(const dgcn_ctl_setup *s, Dgcnpb__ControlEnvelope *env, v
     pb.shard.len = s->shard_len;
     pb.shard.data = (uint8_t *)(uintptr_t)s->shard;
     pb.endpoint = s_str(s->endpoint);
+    if (s->state) {
+        DGCN_CHECK(s_pack_state(s->state, &state));
+        pb.state = &state;
+    }
     env->body_case = DGCNPB__CONTROL_ENVELOPE__BODY_SETUP;
     env->setup = &pb;
     rc = s_pack_env(env, buf, len);
@@ -206,6 +239,14 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
         env.error = &pb;
         return s_pack_env(&env, buf, len);
     }
+    case DGCN_CTL_STATE: {
+        Dgcnpb__State pb;
+        int rc = s_pack_state(&m->u.state, &pb);
+        if (rc != DGCN_OK) return rc;
+        env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_STATE;
+        env.state = &pb;
+        return s_pack_env(&env, buf, len);
+    }
     default: return dgcn_error_set(DGCN_EINVAL, "dgcn_ctl_pack: unknown message kind %d", m->kind);
     }
 }
@@ -285,6 +326,7 @@ static int s_unpack_config(const Dgcnpb__RunConfig *pb, int32_t agent, dgcn_ctl_
     S_TAKE(gossip_rounds, c->gossip_rounds);
     S_TAKE(init_per_agent, c->init_per_agent);
     S_TAKE(dropout_per_agent, c->dropout_per_agent);
+    S_TAKE(checkpoint_every, c->checkpoint_every);
 #undef S_TAKE
     if (!pb->plan)
         return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field 'plan'", agent);
@@ -295,6 +337,28 @@ static int s_unpack_config(const Dgcnpb__RunConfig *pb, int32_t agent, dgcn_ctl_
                               agent, DGCN_CTL_PLAN_MAX - 1);
     strcpy(c->plan, pb->plan);
     return DGCN_OK;
+}
+
+static int s_unpack_state(const Dgcnpb__State *pb, dgcn_ctl_state *st) {
+    if (pb->n_counters != DGCN_CTL_STATE_COUNTERS || pb->n_bytes != DGCN_CH_COUNT ||
+        pb->n_messages != DGCN_CH_COUNT || pb->n_relayed_bytes != DGCN_CH_COUNT ||
+        pb->n_params < 0 || (uint64_t)pb->n_params > pb->n_vec || pb->n_vec > INT32_MAX)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "state of agent %d, iteration %lld: expected %d counters, %d values "
+                              "per channel and at least n_params = %lld floats (got %zu)",
+                              pb->agent, (long long)pb->iter, DGCN_CTL_STATE_COUNTERS,
+                              DGCN_CH_COUNT, (long long)pb->n_params, pb->n_vec);
+    st->run_id = pb->run_id;
+    st->agent = pb->agent;
+    st->iter = pb->iter;
+    st->n_params = pb->n_params;
+    st->n_vec = (int64_t)pb->n_vec;
+    memcpy(st->counters, pb->counters, sizeof st->counters);
+    memcpy(st->traffic.bytes, pb->bytes, sizeof st->traffic.bytes);
+    memcpy(st->traffic.messages, pb->messages, sizeof st->traffic.messages);
+    st->traffic.dropped = pb->dropped;
+    memcpy(st->relayed, pb->relayed_bytes, sizeof st->relayed);
+    return s_copy((void **)&st->vec, pb->vec, pb->n_vec, sizeof(float));
 }
 
 static int s_unpack_setup(const Dgcnpb__Setup *pb, dgcn_ctl_setup *s) {
@@ -325,6 +389,10 @@ static int s_unpack_setup(const Dgcnpb__Setup *pb, dgcn_ctl_setup *s) {
     DGCN_CHECK(s_copy((void **)&s->shard, pb->shard.data, pb->shard.len, 1));
     s->shard_len = pb->shard.len;
     S_NEED_DUP(s->endpoint, pb->endpoint);
+    if (pb->state) {
+        DGCN_ALLOC(s->state, 1);
+        DGCN_CHECK(s_unpack_state(pb->state, s->state));
+    }
     return DGCN_OK;
 fail:
     return rc; /* the caller's fini releases what was copied */
@@ -411,6 +479,10 @@ int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m) {
         m->u.error.n_waiting_for = (int32_t)env->error->n_waiting_for;
         m->u.error.waited_ms = env->error->waited_ms;
         break;
+    case DGCNPB__CONTROL_ENVELOPE__BODY_STATE:
+        m->kind = DGCN_CTL_STATE;
+        DGCN_CHECK(s_unpack_state(env->state, &m->u.state));
+        break;
     default:
         rc = dgcn_error_set(DGCN_EPROTO, "control message of %zu bytes carries no known body", len);
         goto fail;
@@ -436,8 +508,11 @@ void dgcn_ctl_msg_fini(dgcn_ctl_msg *m) {
         free(s->mixing);
         free(s->shard);
         free(s->endpoint);
+        if (s->state) free(s->state->vec);
+        free(s->state);
         break;
     }
+    case DGCN_CTL_STATE: free(m->u.state.vec); break;
     case DGCN_CTL_REPORT:
         free(m->u.report.params);
         free(m->u.report.phase_ms);

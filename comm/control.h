@@ -19,7 +19,8 @@ typedef enum dgcn_ctl_kind {
     DGCN_CTL_SETUP,
     DGCN_CTL_REPORT,
     DGCN_CTL_CONTROL,
-    DGCN_CTL_ERROR
+    DGCN_CTL_ERROR,
+    DGCN_CTL_STATE
 } dgcn_ctl_kind;
 
 typedef enum dgcn_ctl_cmd {
@@ -77,7 +78,25 @@ typedef struct dgcn_ctl_config {
     int dropout_per_agent;           /* dropout masks seeded per agent (0 or 1) */
     char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, "" for the shard bytes */
     int32_t order;                /* filter order K */
+    int64_t checkpoint_every;     /* train: a State message every N iterations (0: none) */
 } dgcn_ctl_config;
+
+#define DGCN_CTL_STATE_COUNTERS 2 /* optimizer counters a State carries */
+
+/* One agent's complete training state at an iteration boundary (docs/rundir.md, "checkpoint/"):
+ * what the next iteration reads. Agent -> coordinator at a checkpoint; coordinator -> agent inside
+ * Setup on resume. */
+typedef struct dgcn_ctl_state {
+    uint64_t run_id;
+    int32_t agent;
+    int64_t iter;     /* the next iteration to run */
+    int64_t n_params; /* P: vec starts with theta_k */
+    int64_t n_vec;
+    float *vec;                                /* [n_vec] theta_k, then the optimizer's vectors */
+    int64_t counters[DGCN_CTL_STATE_COUNTERS]; /* the optimizer's counters */
+    dgcn_traffic traffic;                      /* the transport's totals so far */
+    uint64_t relayed[DGCN_CH_COUNT];           /* of traffic.bytes, forwarded for others */
+} dgcn_ctl_state;
 
 typedef struct dgcn_ctl_setup {
     uint64_t run_id;
@@ -90,7 +109,8 @@ typedef struct dgcn_ctl_setup {
     dgcn_ctl_config config;    /* by value */
     uint8_t *shard;            /* [shard_len] bytes, or NULL */
     size_t shard_len;
-    char *endpoint; /* where this agent binds, or NULL */
+    char *endpoint;        /* where this agent binds, or NULL */
+    dgcn_ctl_state *state; /* resume: the state to continue from, or NULL */
 } dgcn_ctl_setup;
 
 typedef struct dgcn_ctl_report {
@@ -133,6 +153,7 @@ typedef struct dgcn_ctl_msg {
         dgcn_ctl_report report;
         dgcn_ctl_control control;
         dgcn_ctl_error error;
+        dgcn_ctl_state state;
     } u;
 } dgcn_ctl_msg;
 
@@ -150,7 +171,7 @@ int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m);
 /* Frees what dgcn_ctl_unpack allocated and zeroes *m; accepts an empty message. */
 void dgcn_ctl_msg_fini(dgcn_ctl_msg *m);
 
-/* "hello", "setup", "report", "control", "error" or "none". */
+/* "hello", "setup", "report", "control", "error", "state" or "none". */
 const char *dgcn_ctl_kind_name(int kind);
 
 #endif

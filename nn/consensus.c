@@ -137,6 +137,53 @@ int64_t dgcn_consensus_msg_len(const dgcn_consensus *c) { return c->msg_len; }
 
 const float *dgcn_consensus_tracker(const dgcn_consensus *c) { return c->y; }
 
+/* The state vectors in checkpoint order; returns how many (0..5). */
+static int s_state_vectors(const dgcn_consensus *c, float *v[5]) {
+    int n = 0;
+    if (s_tracking(c->cfg.kind)) {
+        v[n++] = c->y;
+        v[n++] = c->ymix;
+        v[n++] = c->g_old;
+    }
+    if (c->cfg.kind == DGCN_CONSENSUS_GT_ADAM) {
+        v[n++] = c->m;
+        v[n++] = c->v;
+    }
+    return n;
+}
+
+int64_t dgcn_consensus_state_len(const dgcn_consensus *c) {
+    float *v[5];
+    return s_state_vectors(c, v) * c->n_params;
+}
+
+void dgcn_consensus_state_save(const dgcn_consensus *c, float *vec, int64_t counters[2]) {
+    float *v[5];
+    int n = s_state_vectors(c, v);
+    for (int i = 0; i < n; i++)
+        memcpy(vec + (int64_t)i * c->n_params, v[i], (size_t)c->n_params * sizeof *vec);
+    counters[0] = c->started;
+    counters[1] = c->rounds;
+}
+
+int dgcn_consensus_state_load(dgcn_consensus *c, const float *vec, int64_t len,
+                              const int64_t counters[2]) {
+    float *v[5];
+    int n = s_state_vectors(c, v);
+    if (len != n * c->n_params)
+        return dgcn_error_set(DGCN_EINVAL, "consensus: a %s state has %lld floats, not %lld",
+                              dgcn_consensus_kind_name(c->cfg.kind), (long long)(n * c->n_params),
+                              (long long)len);
+    if (counters[0] < 0 || counters[0] > 1 || counters[1] < 0)
+        return dgcn_error_set(DGCN_EINVAL, "consensus: state counters (%lld, %lld) out of range",
+                              (long long)counters[0], (long long)counters[1]);
+    for (int i = 0; i < n; i++)
+        memcpy(v[i], vec + (int64_t)i * c->n_params, (size_t)c->n_params * sizeof *vec);
+    c->started = (int)counters[0];
+    c->rounds = counters[1];
+    return DGCN_OK;
+}
+
 int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, const float *grad,
                            float *msg /* (msg_len) */) {
     const int64_t p = c->n_params;

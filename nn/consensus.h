@@ -102,6 +102,17 @@ int dgcn_consensus_combine(dgcn_consensus *c, const double *mix_row, int32_t n_n
 int dgcn_consensus_mix(dgcn_consensus *c, int64_t n, const float *grad, const double *mix_row,
                        int32_t n_nb, const float *own_msg, const float *const *recv, float *theta);
 
+/* The state a checkpoint keeps (docs/rundir.md, "checkpoint/"): the vectors the next round reads,
+ * in the order y_k, ymix_k, g_old_k (tracking kinds), then m_k, v_k (GT_ADAM), and two counters:
+ * [0] 1 once y_k(0) was set, [1] Adam rounds so far. dgcn_consensus_state_len gives the floats:
+ * 0 (DGD kinds), 3 n_params (GT), 5 n_params (GT_ADAM). save copies into vec (state_len floats),
+ * allocating nothing; load restores it, DGCN_EINVAL when len is not state_len or a counter is out
+ * of range. */
+int64_t dgcn_consensus_state_len(const dgcn_consensus *c);
+void dgcn_consensus_state_save(const dgcn_consensus *c, float *vec, int64_t counters[2]);
+int dgcn_consensus_state_load(dgcn_consensus *c, const float *vec, int64_t len,
+                              const int64_t counters[2]);
+
 /* The tracked gradient y_k (n_params; scaled by grad_scale), or NULL for the DGD kinds. */
 const float *dgcn_consensus_tracker(const dgcn_consensus *c);
 

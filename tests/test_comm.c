@@ -1223,6 +1223,7 @@ static dgcn_ctl_config s_full_config(void) {
     c.gossip_rounds = 7;
     c.init_per_agent = 1;
     c.dropout_per_agent = 1;
+    c.checkpoint_every = 12;
     snprintf(c.plan, sizeof c.plan, "/runs/train-20261127/plan");
     return c;
 }
@@ -1245,6 +1246,7 @@ static void s_config_eq(const dgcn_ctl_config *a, const dgcn_ctl_config *b) {
     ck_assert_int_eq(a->gossip_rounds, b->gossip_rounds);
     ck_assert_int_eq(a->init_per_agent, b->init_per_agent);
     ck_assert_int_eq(a->dropout_per_agent, b->dropout_per_agent);
+    ck_assert(a->checkpoint_every == b->checkpoint_every);
     ck_assert_str_eq(a->plan, b->plan);
 }
 
@@ -1267,7 +1269,7 @@ START_TEST(test_control_roundtrip) {
     memset(&m, 0, sizeof m);
     m.kind = DGCN_CTL_SETUP;
     m.u.setup = (dgcn_ctl_setup){
-        RUN_ID, 1, 6, 3, nb, mix, eps, cfg, shard, sizeof shard, "ipc:///r/agent-1.sock"};
+        RUN_ID, 1, 6, 3, nb, mix, eps, cfg, shard, sizeof shard, "ipc:///r/agent-1.sock", NULL};
     o = s_roundtrip(&m, NULL);
     const dgcn_ctl_setup *s = &o.u.setup;
     ck_assert(s->run_id == RUN_ID && s->agent == 1 && s->n_agents == 6 && s->n_neighbors == 3);
@@ -1345,6 +1347,62 @@ START_TEST(test_control_roundtrip) {
 }
 END_TEST
 
+/* A checkpoint's State, alone and inside a Setup (resume), comes back field for field; one
+ * whose vector is shorter than its parameter count is refused. */
+static void s_state_eq(const dgcn_ctl_state *a, const dgcn_ctl_state *b) {
+    ck_assert(a->run_id == b->run_id && a->agent == b->agent && a->iter == b->iter);
+    ck_assert(a->n_params == b->n_params && a->n_vec == b->n_vec);
+    ck_assert_int_eq(memcmp(a->vec, b->vec, (size_t)a->n_vec * sizeof *a->vec), 0);
+    ck_assert_int_eq(memcmp(a->counters, b->counters, sizeof a->counters), 0);
+    ck_assert_int_eq(memcmp(&a->traffic, &b->traffic, sizeof a->traffic), 0);
+    ck_assert_int_eq(memcmp(a->relayed, b->relayed, sizeof a->relayed), 0);
+}
+
+START_TEST(test_state_roundtrip) {
+    float vec[7] = {0.5f, -1.25f, 3e-7f, 0, 42, -0.0f, 1e30f};
+    dgcn_ctl_msg m, o;
+    memset(&m, 0, sizeof m);
+    m.kind = DGCN_CTL_STATE;
+    dgcn_ctl_state *st = &m.u.state;
+    *st = (dgcn_ctl_state){.run_id = RUN_ID,
+                           .agent = 5,
+                           .iter = 1LL << 35,
+                           .n_params = 3,
+                           .n_vec = 7,
+                           .vec = vec,
+                           .counters = {1, 123456789012LL}};
+    for (int c = 0; c < DGCN_CH_COUNT; c++) {
+        st->traffic.bytes[c] = ((uint64_t)1 << (40 + c)) + 3;
+        st->traffic.messages[c] = (uint64_t)c * 11 + 1;
+        st->relayed[c] = (uint64_t)c * 1000 + 5;
+    }
+    st->traffic.dropped = 9;
+    o = s_roundtrip(&m, NULL);
+    s_state_eq(&o.u.state, st);
+    dgcn_ctl_msg_fini(&o);
+
+    dgcn_ctl_msg sm;
+    memset(&sm, 0, sizeof sm);
+    sm.kind = DGCN_CTL_SETUP;
+    sm.u.setup = (dgcn_ctl_setup){
+        .run_id = RUN_ID, .agent = 5, .n_agents = 6, .config = s_full_config(), .state = st};
+    o = s_roundtrip(&sm, NULL);
+    ck_assert_ptr_nonnull(o.u.setup.state);
+    s_state_eq(o.u.setup.state, st);
+    dgcn_ctl_msg_fini(&o);
+    sm.u.setup.state = NULL; /* a fresh start carries none */
+    o = s_roundtrip(&sm, NULL);
+    ck_assert_ptr_null(o.u.setup.state);
+    dgcn_ctl_msg_fini(&o);
+
+    void *buf = NULL;
+    size_t len = 0;
+    st->n_params = 8; /* more parameters than floats */
+    ck_assert_int_eq(dgcn_ctl_pack(&m, &buf, &len), DGCN_EINVAL);
+    ck_assert_ptr_null(buf);
+}
+END_TEST
+
 START_TEST(test_control_rejects) {
     dgcn_ctl_msg o;
     const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02};
@@ -1416,6 +1474,7 @@ static void s_pb_full_config(Dgcnpb__RunConfig *pb, int32_t *dims /* (3) */) {
     S_PUT(gossip_rounds, 1);
     S_PUT(init_per_agent, 0);
     S_PUT(dropout_per_agent, 0);
+    S_PUT(checkpoint_every, 0);
 #undef S_PUT
     pb->plan = "";
 }
@@ -1450,7 +1509,7 @@ START_TEST(test_config_missing_field) {
     ck_assert_msg(strstr(dgcn_error_msg(), "no config"), "%s", dgcn_error_msg());
     /* each field of the descriptor left out in turn */
     const ProtobufCMessageDescriptor *d = &dgcnpb__run_config__descriptor;
-    ck_assert_uint_eq(d->n_fields, 25);
+    ck_assert_uint_eq(d->n_fields, 26);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         cfg = full;
@@ -1628,6 +1687,7 @@ static Suite *s_suite(void) {
         {"inproc_named", test_inproc_named, 0, 0},
         {"control_roundtrip", test_control_roundtrip, 1, 0},
         {"control_rejects", test_control_rejects, 1, 0},
+        {"state_roundtrip", test_state_roundtrip, 0, 0},
         {"config_missing_field", test_config_missing_field, 0, 0},
         {"config_unknown_field", test_config_unknown_field, 0, 0},
         {"config_pack_rejects", test_config_pack_rejects, 0, 0},

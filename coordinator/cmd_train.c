@@ -5,9 +5,11 @@
 #include "coordinator/session.h"
 #include "coordinator/train.h"
 #include "core/error.h"
+#include "core/file.h"
 #include "core/signal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,11 +29,113 @@ static const char s_usage[] =
     "iterations per second), then trains the centralized GCN and MLP on the same seeds and compares\n"
     "test accuracies (mean +- std over seeds). RUNDIR receives config.json, plan/, topology.edges,\n"
     "topology.dot, metrics.jsonl, summary.json and plots/. Under mpirun (-np M+1, --transport mpi)\n"
-    "rank 0 coordinates. Exit status 0 when the run completed.";
+    "rank 0 coordinates. The model (the mean of the agents' copies at the end) is saved as\n"
+    "RUNDIR/model for `dgcn predict`.\n"
+    "\n"
+    "--checkpoint-every N writes every agent's complete state to RUNDIR/checkpoint/ every N\n"
+    "iterations (one seed); `dgcn train --resume RUNDIR` continues such a run from its last complete\n"
+    "checkpoint with the options it was started with (options given with --resume are added after\n"
+    "them), and refuses when they rebuild a different plan. Exit status 0 when the run completed.";
+
+/* Where a run's command line is kept for --resume: one argument per line. */
+static const char s_args_name[] = "args";
+
+/* Writes argv[1..argc) but --force and --resume to RUNDIR/checkpoint/args, all or nothing. */
+static int s_save_args(const char *out, int argc, char **argv) {
+    char dir[4096];
+    FILE *f = NULL;
+    snprintf(dir, sizeof dir, "%s/checkpoint", out);
+    int rc = dgcn_rundir_make(dir);
+    if (rc) return rc;
+    for (int i = 1; i < argc; i++)
+        if (strchr(argv[i], '\n'))
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "train: argument %d holds a line break; a checkpointed run "
+                                  "keeps its arguments one per line",
+                                  i);
+    rc = dgcn_rundir_fopen_tmp(dir, s_args_name, &f);
+    if (rc) return rc;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) continue;
+        fprintf(f, "%s\n", argv[i]);
+    }
+    return dgcn_rundir_commit(&f, dir, s_args_name);
+}
+
+/* With --resume RUNDIR among argv: *out_argv = argv[0], RUNDIR/checkpoint/args, then argv's other
+ * arguments (a later option wins), with *dir = RUNDIR; *text keeps the strings (free both).
+ * Without it *out_argv is NULL. */
+static int s_resume_argv(int argc, char **argv, const char **dir, int *out_argc, char ***out_argv,
+                         char **text) {
+    int at = -1;
+    *dir = NULL;
+    *out_argv = NULL;
+    *text = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--resume") && i + 1 < argc) {
+            *dir = argv[i + 1];
+            at = i;
+            break;
+        }
+        if (!strncmp(argv[i], "--resume=", 9)) {
+            *dir = argv[i] + 9;
+            at = i;
+            break;
+        }
+    }
+    if (at < 0) return DGCN_OK;
+    int skip = argv[at][8] == '=' ? 1 : 2;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/checkpoint/%s", *dir, s_args_name);
+    FILE *f = NULL;
+    int64_t size = 0;
+    int rc = dgcn_file_open_read(path, 1 << 20, &f, &size);
+    if (rc) return dgcn_error_wrap(rc, "resume: %s is not a checkpointed run directory: ", *dir);
+    *text = malloc((size_t)size + 1);
+    int n_lines = 0;
+    if (*text && fread(*text, 1, (size_t)size, f) == (size_t)size) {
+        (*text)[size] = '\0';
+        for (int64_t i = 0; i < size; i++) n_lines += (*text)[i] == '\n';
+    } else rc = dgcn_error_set(DGCN_EIO, "%s: read failed", path);
+    fclose(f);
+    if (rc) return rc;
+    *out_argv = calloc((size_t)(n_lines + argc + 1), sizeof **out_argv);
+    if (!*out_argv) return dgcn_error_set(DGCN_ENOMEM, "resume: out of memory");
+    int n = 0;
+    (*out_argv)[n++] = argv[0];
+    for (char *p = *text, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+        *nl = '\0';
+        (*out_argv)[n++] = p;
+    }
+    for (int i = 1; i < argc; i++)
+        if (i < at || i >= at + skip) (*out_argv)[n++] = argv[i];
+    *out_argc = n;
+    return DGCN_OK;
+}
+
+static int s_train(dgcn_train_opts *po, const char *resume, int argc, char **argv);
 
 int dgcn_cmd_train(int argc, char **argv) {
     dgcn_train_opts o;
     dgcn_train_defaults(&o);
+    const char *resume = NULL;
+    char **resumed = NULL, *resumed_text = NULL;
+    if (s_resume_argv(argc, argv, &resume, &argc, &resumed, &resumed_text)) {
+        fprintf(stderr, "dgcn train: %s\n", dgcn_error_msg());
+        free(resumed);
+        free(resumed_text);
+        return 1;
+    }
+    if (resumed) argv = resumed;
+    int rc = s_train(&o, resume, argc, argv);
+    free(resumed);
+    free(resumed_text);
+    return rc;
+}
+
+/* The command after --resume's arguments are in place (resume: the run directory, or NULL). */
+static int s_train(dgcn_train_opts *po, const char *resume, int argc, char **argv) {
+    dgcn_train_opts o = *po;
     const char *transport = "zmq";
     int quiet = 0, no_baselines = 0, force = 0;
     const dgcn_arg table[] = {
@@ -92,6 +196,12 @@ int dgcn_cmd_train(int argc, char **argv) {
         {"force", DGCN_ARG_FLAG, &force, "clear a non-empty run directory --out first", 1, 0},
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress lines", 1, 0},
         {"no-baselines", DGCN_ARG_FLAG, &no_baselines, "skip the centralized GCN and MLP", 1, 0},
+        {"checkpoint-every", DGCN_ARG_INT, &o.checkpoint_every,
+         "write every agent's state to RUNDIR/checkpoint/ every N iterations (0: never; one seed)",
+         0, 1e9},
+        {"resume", DGCN_ARG_STRING, &resume,
+         "continue RUNDIR from its last complete checkpoint, with the options it was started with",
+         1, 0},
         DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage, table, argc, argv);
     if (a == 1) return 0;
@@ -127,7 +237,14 @@ int dgcn_cmd_train(int argc, char **argv) {
     }
     dgcn_train_result r;
     memset(&r, 0, sizeof r);
-    int rc = dgcn_rundir_prepare(o.out, force);
+    int rc = DGCN_OK;
+    if (resume) {
+        o.out = resume; /* the run directory continues, whatever --out it was started with */
+        o.resume = 1;
+    } else {
+        rc = dgcn_rundir_prepare(o.out, force);
+        if (!rc && o.checkpoint_every > 0) rc = s_save_args(o.out, argc, argv);
+    }
     if (!rc) rc = dgcn_train_run(&o, &r);
     dgcn_train_result_fini(&r);
     if (rc) {

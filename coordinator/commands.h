@@ -21,5 +21,6 @@ int dgcn_cmd_train(int argc, char **argv);
 int dgcn_cmd_partition(int argc, char **argv);
 int dgcn_cmd_study(int argc, char **argv);
 int dgcn_cmd_traffic(int argc, char **argv);
+int dgcn_cmd_predict(int argc, char **argv);
 
 #endif

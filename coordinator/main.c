@@ -11,6 +11,8 @@ static const dgcn_command s_commands[] = {
      "generate, analyze or design communication graphs between agents"},
     {"train", dgcn_cmd_train,
      "train a GCN fully distributed over M agents and compare with the centralized one"},
+    {"predict", dgcn_cmd_predict,
+     "a saved model's predictions and test accuracy on a dataset's full graph"},
     {"verify", dgcn_cmd_verify,
      "one distributed forward and backward pass checked against the centralized one"},
     {"agent", dgcn_cmd_agent,

@@ -165,6 +165,17 @@ int dgcn_rundir_commit(FILE **f, const char *dir, const char *name) {
     return DGCN_OK;
 }
 
+int dgcn_rundir_sync(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return dgcn_error_set(DGCN_EIO, "%s: cannot sync the directory: %s", dir, strerror(e));
+    }
+    close(fd);
+    return DGCN_OK;
+}
+
 static void s_key(dgcn_json *j, const char *key) {
     if (j->n++) fputc(',', j->f);
     if (key) fprintf(j->f, "\"%s\":", key);

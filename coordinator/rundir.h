@@ -36,6 +36,9 @@ int dgcn_rundir_fclose(FILE **f, const char *dir, const char *name);
 int dgcn_rundir_fopen_tmp(const char *dir, const char *name, FILE **out);
 int dgcn_rundir_commit(FILE **f, const char *dir, const char *name);
 
+/* fsyncs the directory dir itself, so the names renamed into it are on disk; DGCN_EIO names dir. */
+int dgcn_rundir_sync(const char *dir);
+
 /* A minimal streaming JSON object writer: keys in order, commas handled. */
 typedef struct dgcn_json {
     FILE *f;

@@ -352,6 +352,7 @@ int dgcn_session_recv(dgcn_session *s, dgcn_ctl_msg *m, int deadline_ms) {
         if (m->u.report.iter > s->last_iter[from]) s->last_iter[from] = m->u.report.iter;
         return DGCN_OK;
     }
+    if (m->kind == DGCN_CTL_STATE && m->u.state.agent == from) return DGCN_OK;
     if (m->kind == DGCN_CTL_ERROR) rc = s_peer_error(s, from, m);
     else
         rc = dgcn_error_set(DGCN_EPROTO, "coordinator: unexpected %s message from agent %d",

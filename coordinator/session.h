@@ -39,7 +39,8 @@ int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o);
  * n_agents and the neighbours' mesh endpoints (the caller's arrays stay the caller's). */
 int dgcn_session_setup(dgcn_session *s, dgcn_ctl_setup *setups /* [M] */);
 
-/* Receives the next Report from any agent into *m (release with dgcn_ctl_msg_fini). An Error from
+/* Receives the next Report or State (a checkpoint) from any agent into *m (release with
+ * dgcn_ctl_msg_fini); a message that claims another agent's id is DGCN_EPROTO. An Error from
  * an agent, a dead agent process or silence past deadline_ms (< 0: the session's) is an error whose
  * detail names the agent and the last iteration it reported. */
 int dgcn_session_recv(dgcn_session *s, dgcn_ctl_msg *m, int deadline_ms);

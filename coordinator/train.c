@@ -6,9 +6,11 @@
 
 #include "agent/run.h"
 #include "coordinator/baseline.h"
+#include "coordinator/model.h"
 #include "coordinator/plan.h"
 #include "coordinator/rundir.h"
 #include "core/error.h"
+#include "core/file.h"
 #include "core/signal.h"
 #include "core/timer.h"
 #include "graph/shard.h"
@@ -16,11 +18,14 @@
 #include "topologies/io.h"
 #include "topologies/spectral.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void dgcn_train_defaults(dgcn_train_opts *o) {
     memset(o, 0, sizeof *o);
@@ -62,6 +67,7 @@ typedef struct s_slot {
 
 typedef struct s_seed_out {
     double test_acc, consensus;
+    double model_test_acc; /* the saved model's, centralized */
     double
         bytes_per_iter; /* halo + params bytes of all agents per iteration (evaluations included) */
     double direct_per_iter, relayed_per_iter, params_per_iter; /* its parts */
@@ -70,12 +76,250 @@ typedef struct s_seed_out {
 
 static const char *s_phase_names[DGCN_RUN_N_PHASES] = {"forward", "backward", "consensus", "eval"};
 
+/* ---- checkpoints (train.h) ---- */
+
+typedef struct s_ckpt {
+    char dir[4096]; /* RUNDIR/checkpoint */
+    int every;      /* N, 0: no checkpoints */
+    int32_t m;
+    int iters;
+    int32_t *got;      /* (iters / every + 1) states on disk per boundary */
+    int64_t last;      /* boundary the manifest names, 0 for none */
+    uint64_t seed;     /* the seed being trained */
+    char plan_id[32];  /* the plan's id (hex) */
+    int64_t kill_iter; /* test only (DGCN_TEST_KILL_COORDINATOR): SIGKILL after that line */
+} s_ckpt;
+
+static void s_state_name(char *buf, size_t cap, int32_t k, int64_t n) {
+    snprintf(buf, cap, "agent-%d.iter-%" PRId64 ".state", (int)k, n);
+}
+
+/* All M states of boundary n are on disk: the manifest that names it, then the previous
+ * boundary's files removed. */
+static int s_ckpt_commit(s_ckpt *c, int64_t n) {
+    int rc = DGCN_OK;
+    FILE *f = NULL;
+    char name[128];
+    DGCN_CHECK(dgcn_rundir_sync(c->dir)); /* the state files' names, before the manifest's */
+    DGCN_CHECK(dgcn_rundir_fopen_tmp(c->dir, "manifest.json", &f));
+    dgcn_json j;
+    dgcn_json_begin(&j, f);
+    dgcn_json_int(&j, "version", 1);
+    dgcn_json_int(&j, "iter", (long long)n);
+    dgcn_json_int(&j, "seed", (long long)c->seed);
+    dgcn_json_int(&j, "agents", c->m);
+    dgcn_json_str(&j, "plan_id", c->plan_id);
+    dgcn_json_str(&j, "files", "agent-<k>.iter-<iter>.state");
+    dgcn_json_end(&j);
+    DGCN_CHECK(dgcn_rundir_commit(&f, c->dir, "manifest.json")); /* removes the .tmp on failure */
+    DGCN_CHECK(dgcn_rundir_sync(c->dir));
+    for (int32_t k = 0; k < c->m && c->last > 0; k++) {
+        char path[4300];
+        s_state_name(name, sizeof name, k, c->last);
+        snprintf(path, sizeof path, "%s/%s", c->dir, name);
+        if (unlink(path) != 0)
+            DGCN_CHECK(
+                dgcn_error_set(DGCN_EIO, "%s: cannot remove an older checkpoint file", path));
+    }
+    c->last = n;
+fail:
+    if (f) fclose(f);
+    return rc;
+}
+
+/* Writes one agent's State to its file; the boundary's M-th commits the checkpoint. */
+static int s_ckpt_take(s_ckpt *c, const dgcn_ctl_msg *msg, int64_t np) {
+    int rc = DGCN_OK;
+    const dgcn_ctl_state *st = &msg->u.state;
+    FILE *f = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    char name[128], tmp[4300];
+    if (c->every <= 0 || st->agent < 0 || st->agent >= c->m || st->iter <= 0 ||
+        st->iter >= c->iters || st->iter % c->every != 0 || st->n_params != np)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d: state for iteration %" PRId64 " with %" PRId64
+                              " parameters (checkpoints every %d iterations below %d, %" PRId64
+                              " parameters)",
+                              st->agent, st->iter, st->n_params, c->every, c->iters, np);
+    DGCN_CHECK(dgcn_ctl_pack(msg, &buf, &len));
+    s_state_name(name, sizeof name, st->agent, st->iter);
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", c->dir, name);
+    DGCN_CHECK(dgcn_rundir_fopen_tmp(c->dir, name, &f));
+    if (fwrite(buf, 1, len, f) != len)
+        DGCN_CHECK(
+            dgcn_error_set(DGCN_EIO, "%s/%s: write failed: %s", c->dir, name, strerror(errno)));
+    DGCN_CHECK(dgcn_rundir_commit(&f, c->dir, name));
+    if (++c->got[st->iter / c->every] == c->m) DGCN_CHECK(s_ckpt_commit(c, st->iter));
+fail:
+    if (f) { /* a failed write: no partial file stays behind */
+        fclose(f);
+        unlink(tmp);
+    }
+    free(buf);
+    return rc;
+}
+
+/* The whole of a small text file (NUL-terminated, malloc'd). */
+static int s_slurp(const char *path, int64_t max, char **out, int64_t *size) {
+    int rc = DGCN_OK;
+    FILE *f = NULL;
+    int64_t n = 0;
+    *out = NULL;
+    DGCN_CHECK(dgcn_file_open_read(path, max, &f, &n));
+    DGCN_ALLOC(*out, n + 1);
+    if (n > 0 && fread(*out, 1, (size_t)n, f) != (size_t)n)
+        DGCN_CHECK(dgcn_error_set(DGCN_EIO, "%s: read failed", path));
+    (*out)[n] = '\0';
+    if (size) *size = n;
+fail:
+    if (f) fclose(f);
+    if (rc != DGCN_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* The number after "key": in a JSON line, or NAN. */
+static double s_json_number(const char *line, const char *key) {
+    char q[80];
+    snprintf(q, sizeof q, "\"%s\":", key);
+    const char *p = strstr(line, q);
+    if (!p) return NAN;
+    char *end;
+    double v = strtod(p + strlen(q), &end);
+    return end == p + strlen(q) ? NAN : v;
+}
+
+/* Reads the manifest of the last complete checkpoint. */
+static int s_ckpt_manifest(const char *dir, int64_t *iter, uint64_t *seed, int32_t *agents,
+                           char *plan_id, size_t cap) {
+    char path[4300], *text = NULL;
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    int rc = s_slurp(path, 1 << 16, &text, NULL);
+    if (rc != DGCN_OK) return dgcn_error_wrap(rc, "resume: no complete checkpoint: ");
+    double it = s_json_number(text, "iter"), sd = s_json_number(text, "seed");
+    double ag = s_json_number(text, "agents");
+    const char *pid = strstr(text, "\"plan_id\":\"");
+    if (!(it >= 1) || !(sd >= 0) || !(ag >= 1) || !pid) {
+        free(text);
+        return dgcn_error_set(DGCN_EINVAL, "%s: lacks iter, seed, agents or plan_id", path);
+    }
+    pid += strlen("\"plan_id\":\"");
+    size_t n = strcspn(pid, "\"");
+    snprintf(plan_id, cap, "%.*s", (int)n, pid);
+    *iter = (int64_t)it;
+    *seed = (uint64_t)sd;
+    *agents = (int32_t)ag;
+    free(text);
+    return DGCN_OK;
+}
+
+/* Reads the M states of boundary iter into msgs (each then owns its arrays). */
+static int s_ckpt_states(const char *dir, int32_t m, int64_t iter, int64_t np, dgcn_ctl_msg *msgs) {
+    int rc = DGCN_OK;
+    char name[128], path[4300], *buf = NULL;
+    for (int32_t k = 0; k < m; k++) {
+        int64_t len = 0;
+        s_state_name(name, sizeof name, k, iter);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        DGCN_CHECK(s_slurp(path, (int64_t)DGCN_COORD_MAX_BYTES, &buf, &len));
+        rc = dgcn_ctl_unpack(buf, (size_t)len, &msgs[k]);
+        free(buf);
+        buf = NULL;
+        if (rc != DGCN_OK) DGCN_CHECK(dgcn_error_wrap(rc, "%s: ", path));
+        const dgcn_ctl_state *st = &msgs[k].u.state;
+        if (msgs[k].kind != DGCN_CTL_STATE || st->agent != k || st->iter != iter ||
+            st->n_params != np)
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                      "%s: not the state of agent %d at iteration %" PRId64
+                                      " with %" PRId64 " parameters",
+                                      path, (int)k, iter, np));
+    }
+fail:
+    return rc;
+}
+
+/* Cuts metrics.jsonl back to its complete lines of iterations <= iter and writes their points
+ * into the curve and plots/train.tsv, as the uninterrupted run had them. */
+static int s_metrics_cut(const char *out, int64_t iter, FILE *tsv, dgcn_curve *curve, int cap) {
+    int rc = DGCN_OK;
+    char path[4300], *text = NULL;
+    int64_t size = 0, keep = 0, seen = -1;
+    snprintf(path, sizeof path, "%s/metrics.jsonl", out);
+    DGCN_CHECK(s_slurp(path, INT64_C(1) << 32, &text, &size));
+    for (char *line = text; *line;) {
+        char *nl = strchr(line, '\n');
+        if (!nl) break; /* a line cut by the kill */
+        *nl = '\0';
+        double n = s_json_number(line, "iter");
+        if (!(n <= (double)iter)) break;
+        double loss = s_json_number(line, "train_loss"),
+               cons = s_json_number(line, "consensus_error");
+        DGCN_CHECK(dgcn_curve_add(curve, cap, (int64_t)n, loss, cons));
+        fprintf(tsv, "%" PRId64 " %.8g %.6g %.6g %.6g %.6g\n", (int64_t)n, loss,
+                s_json_number(line, "train_acc"), s_json_number(line, "val_acc"),
+                s_json_number(line, "test_acc"), cons > 0 ? cons : 1e-12);
+        seen = (int64_t)n;
+        keep = nl + 1 - text;
+        line = nl + 1;
+    }
+    if (seen < 0)
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "%s: no line up to iteration %" PRId64, path, iter));
+    if (truncate(path, (off_t)keep) != 0)
+        DGCN_CHECK(
+            dgcn_error_set(DGCN_EIO, "%s: cannot cut back to %" PRId64 " bytes", path, keep));
+fail:
+    free(text);
+    return rc;
+}
+
+/* Parameters of the run's model (as s_run_seed configures it). */
+static int64_t s_n_params(const dgcn_train_opts *o, const dgcn_dataset *ds) {
+    dgcn_model_config mc = dgcn_model_defaults(DGCN_MODEL_GCN, ds->d, ds->c);
+    mc.dims[1] = o->hidden;
+    if (o->order >= 0) mc.kind = DGCN_MODEL_FILTER, mc.order = o->order;
+    return dgcn_model_n_params(&mc);
+}
+
+/* The mean of the copies as RUNDIR/model, and its centralized test accuracy. */
+static int s_save_model(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_csr *a_hat,
+                        const dgcn_model_config *mc, const double *mean, int64_t np, int32_t m,
+                        int64_t iters, uint64_t seed, const char *plan_id, double *test_acc) {
+    int rc = DGCN_OK;
+    dgcn_model_file mf;
+    memset(&mf, 0, sizeof mf);
+    mf.model = *mc;
+    mf.model.dropout = 0.0f;
+    mf.model.weight_decay = 0.0f;
+    mf.n_params = np;
+    mf.agents = m;
+    mf.iterations = iters;
+    mf.seed = seed;
+    snprintf(mf.plan_id, sizeof mf.plan_id, "%s", plan_id);
+    DGCN_ALLOC(mf.theta, np);
+    for (int64_t i = 0; i < np; i++) mf.theta[i] = (float)mean[i];
+    DGCN_CHECK(dgcn_model_file_write(o->out, "model", &mf));
+    dgcn_eval ev;
+    DGCN_CHECK(dgcn_model_file_predict(&mf, ds, a_hat, NULL, &ev));
+    int32_t ok = ev.correct[DGCN_SPLIT_TEST], all = ev.count[DGCN_SPLIT_TEST];
+    *test_acc = all ? (double)ok / (double)all : 0.0;
+    if (o->progress)
+        fprintf(o->log ? o->log : stdout,
+                "model %s/model (mean of %d copies): test accuracy %.6f (%d/%d)\n", o->out, (int)m,
+                *test_acc, (int)ok, (int)all);
+fail:
+    dgcn_model_file_fini(&mf);
+    return rc;
+}
+
 /* One seed: a session from set-up to the last report. setups are the plan's set-up messages (the
  * shards packed once for all seeds); this seed's run configuration is written into them. */
-static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_plan *p,
-                      dgcn_ctl_setup *setups, int si, FILE *metrics, FILE *tsv, double *intervals,
-                      int *n_intervals, dgcn_curve *curve, int curve_cap, double t_start,
-                      s_seed_out *res) {
+static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_csr *a_hat,
+                      const dgcn_plan *p, dgcn_ctl_setup *setups, int si, FILE *metrics, FILE *tsv,
+                      double *intervals, int *n_intervals, dgcn_curve *curve, int curve_cap,
+                      double t_start, s_ckpt *ck, int64_t start, s_seed_out *res) {
     int rc = DGCN_OK;
     int32_t m = p->m;
     dgcn_session *sess = NULL;
@@ -111,6 +355,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
     cfg.init_per_agent = o->init_per_agent;
     cfg.dropout_per_agent = o->dropout_per_agent;
     cfg.report_params = 1;
+    cfg.checkpoint_every = o->checkpoint_every;
     if (o->shard_files) {
         char abs[4096];
         if (!realpath(o->out, abs))
@@ -133,8 +378,9 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
     DGCN_CHECK(dgcn_session_start(&sess, &so));
     DGCN_CHECK(dgcn_session_setup(sess, setups));
     double t0 = dgcn_now_ms(), t_prev = t0;
-    int64_t it_prev = 0;
-    int done = 0;
+    int64_t it_prev = start;                                     /* a resumed run: its checkpoint */
+    int done = start > 0 ? (int)(start / o->eval_every) + 1 : 0; /* evaluations up to start */
+    ck->seed = seed;
     while (done < n_evals) {
         dgcn_ctl_msg msg;
         if (o->max_ms > 0 && dgcn_now_ms() - t_start > o->max_ms)
@@ -143,6 +389,12 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
                                       ", %d of %d evaluations)",
                                       o->max_ms / 1e3, seed, done, n_evals));
         DGCN_CHECK(dgcn_session_recv(sess, &msg, -1));
+        if (msg.kind == DGCN_CTL_STATE) {
+            rc = s_ckpt_take(ck, &msg, np);
+            dgcn_ctl_msg_fini(&msg);
+            if (rc != DGCN_OK) goto fail;
+            continue;
+        }
         dgcn_ctl_report *r = &msg.u.report;
         int64_t n = r->iter;
         int idx = n <= 0 ? 0 : (int)((n + o->eval_every - 1) / o->eval_every);
@@ -227,6 +479,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
             dgcn_json_num(&j, "elapsed_ms", now - t0);
             dgcn_json_end(&j);
             DGCN_CHECK(dgcn_rundir_fflush(metrics, o->out, "metrics.jsonl"));
+            if (n == ck->kill_iter) raise(SIGKILL); /* test only: the coordinator dies here */
         }
         if (tsv)
             fprintf(tsv, "%" PRId64 " %.8g %.6g %.6g %.6g %.6g\n", n, loss, acc[0], acc[1], acc[2],
@@ -244,6 +497,9 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
         res->direct_per_iter = n > 0 ? (double)(halo - relayed) / (double)n : 0.0;
         res->relayed_per_iter = n > 0 ? (double)relayed / (double)n : 0.0;
         res->params_per_iter = n > 0 ? (double)sl->tr.bytes[DGCN_CH_PARAMS] / (double)n : 0.0;
+        if (done + 1 == n_evals) /* the last report: the copies' mean is the run's model */
+            DGCN_CHECK(s_save_model(o, ds, a_hat, &cfg.model, mean, np, m, n, seed, ck->plan_id,
+                                    &res->model_test_acc));
         t_prev = now;
         it_prev = n;
         free(sl->params);
@@ -321,6 +577,7 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_int(&j, "init_per_agent", o->init_per_agent);
     dgcn_json_int(&j, "dropout_per_agent", o->dropout_per_agent);
     dgcn_json_int(&j, "shard_files", o->shard_files);
+    dgcn_json_int(&j, "checkpoint_every", o->checkpoint_every);
     dgcn_json_int(&j, "deadline_ms", o->deadline_ms);
     dgcn_json_end(&j);
 }
@@ -364,6 +621,10 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_csr a_hat;
     dgcn_plan p;
     dgcn_ctl_setup *setups = NULL;
+    dgcn_ctl_msg *states = NULL; /* resume: the checkpoint's, one per agent */
+    s_ckpt ck;
+    int64_t start = 0;
+    memset(&ck, 0, sizeof ck);
     memset(&ds, 0, sizeof ds);
     memset(&a_hat, 0, sizeof a_hat);
     memset(&p, 0, sizeof p);
@@ -381,6 +642,11 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         return dgcn_error_set(DGCN_EINVAL,
                               "train: --iters, --seeds, --eval-every and --agents must "
                               "be >= 1");
+    if (o->checkpoint_every < 0 || ((o->checkpoint_every > 0 || o->resume) && o->seeds != 1))
+        return dgcn_error_set(DGCN_EINVAL,
+                              "train: checkpoints and --resume need --seeds 1 and "
+                              "--checkpoint-every >= 0 (got %d seeds, every %d)",
+                              o->seeds, o->checkpoint_every);
     DGCN_CHECK(dgcn_curve_init(&res->curve, curve_cap));
 
     DGCN_CHECK(dgcn_rundir_make(o->out));
@@ -403,20 +669,61 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
                 "initialization, so every copy stays the average: this run is centralized "
                 "training by construction, not evidence about distributed optimization\n");
 
-    DGCN_CHECK(dgcn_rundir_fopen(o->out, "config.json", "w", &f));
-    s_write_config(f, o, &ds, &p);
-    DGCN_CHECK(dgcn_rundir_fclose(&f, o->out, "config.json"));
-    snprintf(path, sizeof path, "%s/plan", o->out);
-    DGCN_CHECK(
-        dgcn_shard_dir_write(path, p.shards, p.m, p.owner, ds.n, o->plan.partition, o->plan.seed));
-    snprintf(path, sizeof path, "%s/topology.edges", o->out);
-    DGCN_CHECK(dgcn_topo_write_edges(&p.topo, path));
-    snprintf(path, sizeof path, "%s/topology.dot", o->out);
-    DGCN_CHECK(dgcn_topo_write_dot(&p.topo, p.c, path));
-    snprintf(path, sizeof path, "%s/plots", o->out);
-    DGCN_CHECK(dgcn_rundir_make(path));
-    DGCN_CHECK(dgcn_rundir_fopen(path, "train.tsv", "w", &tsv));
-    DGCN_CHECK(dgcn_rundir_fopen(o->out, "metrics.jsonl", "w", &metrics));
+    ck.every = o->checkpoint_every;
+    ck.m = p.m;
+    ck.iters = o->iters;
+    ck.kill_iter = -1;
+    snprintf(ck.plan_id, sizeof ck.plan_id, "%016" PRIx64, p.id);
+    snprintf(ck.dir, sizeof ck.dir, "%s/checkpoint", o->out);
+    {
+        const char *e = getenv("DGCN_TEST_KILL_COORDINATOR"); /* test only: docs/running.md */
+        if (e && *e) ck.kill_iter = strtoll(e, NULL, 10);
+    }
+    DGCN_ALLOC(ck.got, o->iters / (ck.every > 0 ? ck.every : 1) + 1);
+    if (o->resume) {
+        /* the same plan, the manifest's checkpoint, metrics.jsonl cut back to it */
+        char plan_id[32];
+        uint64_t seed = 0;
+        int32_t agents = 0;
+        DGCN_CHECK(s_ckpt_manifest(ck.dir, &start, &seed, &agents, plan_id, sizeof plan_id));
+        if (strcmp(plan_id, ck.plan_id) != 0 || agents != p.m || seed != o->plan.seed)
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                      "resume: %s/manifest.json is for plan %s, %d agents, seed "
+                                      "%" PRIu64 "; the options rebuild plan %s, %d agents, seed "
+                                      "%" PRIu64 ": not the same run",
+                                      ck.dir, plan_id, (int)agents, seed, ck.plan_id, (int)p.m,
+                                      o->plan.seed));
+        if (start >= o->iters)
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                      "resume: the checkpoint's iteration %" PRId64
+                                      " is not below --iters %d",
+                                      start, o->iters));
+        ck.last = start;
+        snprintf(path, sizeof path, "%s/plots", o->out);
+        DGCN_CHECK(dgcn_rundir_make(path));
+        DGCN_CHECK(dgcn_rundir_fopen(path, "train.tsv", "w", &tsv));
+        DGCN_CHECK(s_metrics_cut(o->out, start, tsv, &res->curve, curve_cap));
+        DGCN_CHECK(dgcn_rundir_fopen(o->out, "metrics.jsonl", "a", &metrics));
+        if (o->progress)
+            fprintf(log, "resume: %s from the checkpoint of iteration %" PRId64 "\n", o->out,
+                    start);
+    } else {
+        DGCN_CHECK(dgcn_rundir_fopen(o->out, "config.json", "w", &f));
+        s_write_config(f, o, &ds, &p);
+        DGCN_CHECK(dgcn_rundir_fclose(&f, o->out, "config.json"));
+        snprintf(path, sizeof path, "%s/plan", o->out);
+        DGCN_CHECK(dgcn_shard_dir_write(path, p.shards, p.m, p.owner, ds.n, o->plan.partition,
+                                        o->plan.seed));
+        snprintf(path, sizeof path, "%s/topology.edges", o->out);
+        DGCN_CHECK(dgcn_topo_write_edges(&p.topo, path));
+        snprintf(path, sizeof path, "%s/topology.dot", o->out);
+        DGCN_CHECK(dgcn_topo_write_dot(&p.topo, p.c, path));
+        snprintf(path, sizeof path, "%s/plots", o->out);
+        DGCN_CHECK(dgcn_rundir_make(path));
+        DGCN_CHECK(dgcn_rundir_fopen(path, "train.tsv", "w", &tsv));
+        DGCN_CHECK(dgcn_rundir_fopen(o->out, "metrics.jsonl", "w", &metrics));
+        if (ck.every > 0) DGCN_CHECK(dgcn_rundir_make(ck.dir));
+    }
 
     DGCN_ALLOC(dist, o->seeds);
     DGCN_ALLOC(central, o->seeds);
@@ -434,12 +741,18 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         dgcn_run_config placeholder = dgcn_run_config_defaults(ds.d, ds.c); /* set per seed */
         DGCN_CHECK(dgcn_plan_setups(&p, &placeholder, !o->shard_files, &setups));
     }
+    if (o->resume) {
+        DGCN_ALLOC(states, p.m);
+        DGCN_CHECK(s_ckpt_states(ck.dir, p.m, start, s_n_params(o, &ds), states));
+        for (int32_t k = 0; k < p.m; k++) setups[k].state = &states[k].u.state;
+    }
     for (int si = 0; si < o->seeds; si++) {
         s_seed_out so;
         memset(&so, 0, sizeof so);
         if (si) fprintf(tsv, "\n\n");
-        DGCN_CHECK(s_run_seed(o, &ds, &p, setups, si, metrics, tsv, intervals, &n_intervals,
-                              &res->curve, curve_cap, t_start, &so));
+        DGCN_CHECK(s_run_seed(o, &ds, &a_hat, &p, setups, si, metrics, tsv, intervals, &n_intervals,
+                              &res->curve, curve_cap, t_start, &ck, start, &so));
+        res->model_test_acc = so.model_test_acc;
         DGCN_CHECK(dgcn_signal_check("training"));
         dist[si] = so.test_acc;
         cons[si] = so.consensus;
@@ -520,6 +833,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_int(&j, "centralized_by_construction", res->centralized_by_construction);
     dgcn_json_num(&j, "ms_per_iter_median", res->ms_per_iter_median);
     dgcn_json_num(&j, "central_ms_per_epoch", res->central_ms_per_epoch);
+    dgcn_json_num(&j, "model_test_acc", res->model_test_acc);
     dgcn_json_num_array(&j, "test_acc", dist, o->seeds);
     dgcn_json_end(&j);
     DGCN_CHECK(dgcn_rundir_commit(&f, o->out, "summary.json"));
@@ -549,6 +863,10 @@ fail:
     free(cons);
     free(intervals);
     free(central_ms);
+    for (int32_t k = 0; setups && k < p.m; k++) setups[k].state = NULL; /* states' */
+    for (int32_t k = 0; states && k < p.m; k++) dgcn_ctl_msg_fini(&states[k]);
+    free(states);
+    free(ck.got);
     dgcn_plan_setups_free(&setups, p.m);
     dgcn_plan_fini(&p);
     dgcn_csr_fini(&a_hat);

@@ -4,7 +4,17 @@
  * gathers the agents' reports into global figures per evaluated iteration (training loss, accuracy
  * per split, consensus error max_k ||theta_k - mean|| / ||mean||, bytes per channel, ms per
  * phase), trains the centralized GCN and MLP baselines on the same seeds, and writes the run
- * directory: config.json, plan/, topology.edges, topology.dot, metrics.jsonl, summary.json, plots/. */
+ * directory: config.json, plan/, topology.edges, topology.dot, metrics.jsonl, summary.json, plots/,
+ * and model: the mean of the agents' copies at the last report (coordinator/model.h), whose test
+ * accuracy under centralized inference the run reports (model_test_acc).
+ *
+ * Checkpoints (checkpoint_every N > 0, one seed): at every iteration boundary N, 2N, ... below the
+ * last, every agent sends its State (agent/run.h); the coordinator writes each to
+ * checkpoint/agent-<k>.iter-<n>.state (temporary name, fsync, rename) and, once all M are on disk,
+ * checkpoint/manifest.json {iter, seed, agents, plan_id} the same way, then removes the previous
+ * checkpoint's files: the manifest always names a complete checkpoint. resume continues the run
+ * directory o->out from its manifest's checkpoint: the plan must have the same id, metrics.jsonl
+ * is cut back to the lines up to that iteration and appended to. docs/rundir.md, "checkpoint/". */
 #ifndef DGCN_COORDINATOR_TRAIN_H
 #define DGCN_COORDINATOR_TRAIN_H
 
@@ -49,6 +59,8 @@ typedef struct dgcn_train_opts {
     double max_ms;         /* bound on the whole run's training, ms (<= 0: none) */
     const char *program;   /* the dgcn binary agent processes run (NULL: this one) */
     int workers;           /* inproc: worker threads that run the agents' tasks (0: one per core) */
+    int checkpoint_every;  /* a checkpoint every N iterations (0: none); needs seeds = 1 */
+    int resume;            /* continue o->out from its last complete checkpoint */
 } dgcn_train_opts;
 
 void dgcn_train_defaults(dgcn_train_opts *o);
@@ -74,6 +86,7 @@ typedef struct dgcn_train_result {
                                       * initialization shared: every copy stays the average, so
                                       * the run is centralized training and no evidence about
                                       * distributed optimization */
+    double model_test_acc;           /* the saved model's (last seed's) centralized test accuracy */
     dgcn_curve curve;                /* per evaluated iteration, averaged over seeds */
 } dgcn_train_result;
 

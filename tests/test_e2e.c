@@ -1092,6 +1092,246 @@ START_TEST(test_sigterm_post_processing) {
 }
 END_TEST
 
+/* ---- the saved model, checkpoints and resume ---- */
+
+/* The text after label up to the end of its line ("" when label is absent). */
+static void s_rest_of_line(const char *out, const char *label, char *buf, size_t cap) {
+    const char *p = strstr(out, label);
+    buf[0] = '\0';
+    if (!p) return;
+    p += strlen(label);
+    snprintf(buf, cap, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
+/* The model a short train run saves gives, under dgcn predict, the test accuracy train reported
+ * for it (same correct / count); a truncated or corrupted model file and a model that does not fit
+ * the data are errors naming the file and what is wrong. */
+START_TEST(test_train_model_predict) {
+    char *out = malloc(S_OUT_CAP), dir[128], model[192], pred[192], bad[192];
+    s_mkdtemp(dir, sizeof dir, "model");
+    char *train[] = {DGCN_BINARY, "train",   "--transport", "inproc",
+                     S_GEN,       "--iters", "20",          "--eval-every",
+                     "10",        "--seed",  "5",           "--no-baselines",
+                     "--agents",  "3",       "--out",       dir,
+                     NULL};
+    int st = s_run(train, out, 120);
+    ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+    char said[128], got[128];
+    s_rest_of_line(out, "(mean of 3 copies): test accuracy ", said, sizeof said);
+    ck_assert_msg(said[0], "train does not report the saved model's accuracy:\n%s", out);
+    snprintf(model, sizeof model, "%s/model", dir);
+    snprintf(pred, sizeof pred, "%s/pred.txt", dir);
+    char *predict[] = {DGCN_BINARY, "predict", "--model", model, S_GEN, "--out", pred, NULL};
+    st = s_run(predict, out, 60);
+    ck_assert_msg(st == 0, "predict exited %d:\n%s", st, out);
+    s_rest_of_line(out, "test accuracy ", got, sizeof got);
+    ck_assert_msg(!strcmp(said, got), "train said %s, predict says %s", said, got);
+    FILE *f = fopen(pred, "r");
+    ck_assert_ptr_nonnull(f);
+    int lines = 0, node, cls, label;
+    static char line[256];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%d %d %d", &node, &cls, &label) == 3) {
+            ck_assert_int_eq(node, lines++);
+            ck_assert(cls >= 0 && label >= -1);
+        }
+    fclose(f);
+    ck_assert_int_eq(lines, 300);
+    /* a model that does not fit the data: both shapes named */
+    char *wide[] = {DGCN_BINARY, "predict", "--model", model, S_GEN, "--features", "40", NULL};
+    st = s_run(wide, out, 60);
+    ck_assert_msg(st == 1 && strstr(out, "the model takes 500 features to 5 classes") &&
+                      strstr(out, "has 40 features and 5 classes"),
+                  "mismatched shapes: exit %d:\n%s", st, out);
+    /* truncated to half, and one byte flipped in the parameters */
+    FILE *in = fopen(model, "rb");
+    ck_assert_ptr_nonnull(in);
+    static unsigned char bytes[1 << 20];
+    size_t n = fread(bytes, 1, sizeof bytes, in);
+    fclose(in);
+    ck_assert(n > 1000 && n < sizeof bytes);
+    for (int c = 0; c < 2; c++) {
+        snprintf(bad, sizeof bad, "%s/bad-model", dir);
+        FILE *o = fopen(bad, "wb");
+        ck_assert_ptr_nonnull(o);
+        if (c == 1) bytes[n / 2] ^= 0x10;
+        ck_assert_uint_eq(fwrite(bytes, 1, c ? n : n / 2, o), c ? n : n / 2);
+        fclose(o);
+        char *p[] = {DGCN_BINARY, "predict", "--model", bad, S_GEN, NULL};
+        st = s_run(p, out, 60);
+        ck_assert_msg(st == 1 && strstr(out, bad) &&
+                          (strstr(out, "truncated or corrupted") || strstr(out, "(corrupted)")),
+                      "%s model: exit %d:\n%s", c ? "corrupted" : "truncated", st, out);
+    }
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
+/* metrics.jsonl without its timing fields ("ms": {...} and elapsed_ms), as one string. */
+static void s_metrics_untimed(const char *dir, char *buf, size_t cap) {
+    char raw[65536];
+    s_slurp(dir, "metrics.jsonl", raw, sizeof raw);
+    size_t k = 0;
+    for (const char *p = raw; *p && k + 1 < cap;) {
+        if (!strncmp(p, "\"ms\":{", 6)) {
+            p = strchr(p, '}') + 1;
+            continue;
+        }
+        if (!strncmp(p, "\"elapsed_ms\":", 13)) {
+            p += 13;
+            while (*p && *p != ',' && *p != '}') p++;
+            continue;
+        }
+        buf[k++] = *p++;
+    }
+    buf[k] = '\0';
+}
+
+static int s_files_equal(const char *a, const char *b) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+    return system(cmd) == 0;
+}
+
+/* One train command on transport (inproc, zmq or mpi: under mpirun) into dir, with extra
+ * arguments (NULL-terminated); its exit status. */
+static int s_train_on(const char *transport, const char *dir, const char *const *extra, char *out) {
+    char *argv[64];
+    int n = 0;
+    if (!strcmp(transport, "mpi")) {
+        static char *pre[] = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "4"};
+        for (int i = 0; i < 5; i++) argv[n++] = pre[i];
+    }
+    static char *base[] = {DGCN_BINARY,      "train",         "--quiet",
+                           "--no-baselines", "--deadline-ms", "10000"};
+    for (int i = 0; i < 6; i++) argv[n++] = base[i];
+    argv[n++] = "--transport";
+    argv[n++] = (char *)transport;
+    if (dir) {
+        argv[n++] = "--out";
+        argv[n++] = (char *)dir;
+    }
+    for (int i = 0; extra[i]; i++) argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
+    return s_run(argv, out, 120);
+}
+
+/* Checkpoint every 4 iterations of 20 on transport: the run never interrupted keeps only the last
+ * complete checkpoint (iteration 16); a run whose coordinator, and one whose agent 1, is killed
+ * with SIGKILL mid-run (test-only variables, docs/running.md), resumed with --resume, ends with
+ * the same metrics.jsonl, timing fields stripped, and the same model, byte for byte. A resume
+ * whose options rebuild a different plan is refused. */
+static void s_resume_on(const char *transport) {
+    if (!strcmp(transport, "mpi") && !s_have_mpirun()) {
+        fprintf(stderr, "SKIP: mpirun not in PATH\n");
+        return;
+    }
+    static const char *run[] = {S_GEN, "--iters",  "20", "--eval-every",       "2", "--seed",
+                                "3",   "--agents", "3",  "--checkpoint-every", "4", NULL};
+    static const char *run_mpi[] = {S_GEN, "--iters", "20", "--eval-every",
+                                    "2",   "--seed",  "3",  "--checkpoint-every",
+                                    "4",   NULL};
+    const char *const *args = strcmp(transport, "mpi") ? run : run_mpi;
+    char *out = malloc(S_OUT_CAP), ref[128], dir[128], path[256];
+    static char want[65536], got[65536];
+    s_mkdtemp(ref, sizeof ref, "ckref"); /* equal lengths: zmq endpoints lie in the run dir */
+    int st = s_train_on(transport, ref, args, out);
+    ck_assert_msg(st == 0, "train over %s exited %d:\n%s", transport, st, out);
+    DIR *d = opendir(strcat(strcpy(path, ref), "/checkpoint"));
+    ck_assert_ptr_nonnull(d);
+    int n_files = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        int k = -1;
+        ck_assert_msg(!strcmp(e->d_name, "manifest.json") || !strcmp(e->d_name, "args") ||
+                          (sscanf(e->d_name, "agent-%d.iter-16.state", &k) == 1 && k >= 0 &&
+                           k < 3 && !strstr(e->d_name, "tmp")),
+                      "%s/checkpoint holds %s", ref, e->d_name);
+        n_files++;
+    }
+    closedir(d);
+    ck_assert_int_eq(n_files, 5);
+    s_metrics_untimed(ref, want, sizeof want);
+    snprintf(path, sizeof path, "%s/model", ref);
+
+    /* inproc agents are threads of the coordinator's process: killing one is killing both */
+    for (int who = 0; who < (strcmp(transport, "inproc") ? 2 : 1); who++) {
+        s_mkdtemp(dir, sizeof dir, who ? "ckagt" : "ckcrd");
+        if (who) setenv("DGCN_TEST_KILL_AGENT", "1:18", 1);
+        else setenv("DGCN_TEST_KILL_COORDINATOR", "14", 1);
+        st = s_train_on(transport, dir, args, out);
+        unsetenv("DGCN_TEST_KILL_AGENT");
+        unsetenv("DGCN_TEST_KILL_COORDINATOR");
+        ck_assert_msg(st != 0, "the killed run over %s exited 0:\n%s", transport, out);
+        char buf[4096];
+        s_slurp(dir, "checkpoint/manifest.json", buf, sizeof buf);
+        ck_assert_msg(strstr(buf, "\"iter\":"), "no manifest after the %s kill:\n%.2000s",
+                      who ? "agent" : "coordinator", out);
+        if (!who) { /* lines past the checkpoint were written: resume must cut them */
+            s_slurp(dir, "metrics.jsonl", got, sizeof got);
+            ck_assert_msg(strstr(got, "\"iter\":14,") && strstr(buf, "\"iter\":12,"),
+                          "coordinator killed elsewhere: manifest %s", buf);
+        }
+        static const char *other[] = {"--partition", "random", NULL};
+        static const char *same[] = {NULL};
+        const char *const *more[2] = {other, same};
+        for (int k = 0; k < 2; k++) {
+            const char *extra[8] = {"--resume", dir};
+            for (int i = 0; more[k][i]; i++) extra[2 + i] = more[k][i];
+            st = s_train_on(transport, NULL, extra, out);
+            if (k == 0)
+                ck_assert_msg(st != 0 && strstr(out, "not the same run"),
+                              "a resume with another plan over %s: exit %d:\n%.2000s", transport,
+                              st, out);
+            else ck_assert_msg(st == 0, "resume over %s exited %d:\n%.2000s", transport, st, out);
+        }
+        s_metrics_untimed(dir, got, sizeof got);
+        size_t at = 0;
+        while (want[at] && want[at] == got[at]) at++;
+        ck_assert_msg(!want[at] && !got[at],
+                      "%s, %s killed: metrics.jsonl differs at byte %zu: '%.80s' vs '%.80s'",
+                      transport, who ? "agent" : "coordinator", at, want + at, got + at);
+        char model[256];
+        snprintf(model, sizeof model, "%s/model", dir);
+        ck_assert_msg(s_files_equal(path, model), "%s: the resumed model differs", transport);
+        s_rm_rf(dir);
+    }
+    s_rm_rf(ref);
+    free(out);
+}
+
+START_TEST(test_resume_inproc) { s_resume_on("inproc"); }
+END_TEST
+
+START_TEST(test_resume_zmq) { s_resume_on("zmq"); }
+END_TEST
+
+START_TEST(test_resume_mpi) { s_resume_on("mpi"); }
+END_TEST
+
+/* A disk that fills up while a checkpoint is written (file size limit 100 kB: the plan and
+ * metrics fit, an agent's state does not) ends the run non-zero naming the state file, and leaves
+ * no manifest naming an incomplete checkpoint. */
+START_TEST(test_checkpoint_disk_full) {
+    char *out = malloc(S_OUT_CAP), dir[128], buf[4096];
+    s_mkdtemp(dir, sizeof dir, "ckfull");
+    static const char *args[] = {S_GEN, "--iters", "20", "--agents", "3", "--checkpoint-every",
+                                 "4",   NULL};
+    s_child_fsize = 100000;
+    int st = s_train_on("inproc", dir, args, out);
+    s_child_fsize = 0;
+    ck_assert_msg(st == 1, "train on a full disk exited %d:\n%s", st, out);
+    ck_assert_msg(strstr(out, "/checkpoint/agent-") && strstr(out, ".iter-4.state") &&
+                      strstr(out, "write failed: File too large"),
+                  "the error does not name the state file:\n%s", out);
+    s_slurp(dir, "checkpoint/manifest.json", buf, sizeof buf);
+    ck_assert_msg(buf[0] == '\0', "a manifest after a failed checkpoint: '%s'", buf);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 /* A bad option value is a usage error (exit 2) whose message names the option, its range and the
  * value, and nothing is written. */
 START_TEST(test_generate_bad_value) {
@@ -1135,6 +1375,11 @@ static Suite *s_suite(void) {
         {"run_dir_guarded", test_run_dir_guarded, 0, 120},
         {"train_disk_full", test_train_disk_full, 0, 60},
         {"sigterm_post_processing", test_sigterm_post_processing, 0, 90},
+        {"train_model_predict", test_train_model_predict, 0, 120},
+        {"resume_inproc", test_resume_inproc, 0, 240},
+        {"resume_zmq", test_resume_zmq, 0, 240},
+        {"resume_mpi", test_resume_mpi, 0, 240},
+        {"checkpoint_disk_full", test_checkpoint_disk_full, 0, 60},
     };
     return DGCN_TEST_SUITE("e2e", cases);
 }

@@ -18,6 +18,7 @@
 #include "topologies/io.h"
 #include "topologies/spectral.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -238,6 +239,32 @@ static int s_ckpt_states(const char *dir, int32_t m, int64_t iter, int64_t np, d
                                       path, (int)k, iter, np));
     }
 fail:
+    return rc;
+}
+
+/* Removes what a killed run may have left in the checkpoint folder beside boundary n: temporary
+ * files, and state files of other boundaries (an older one whose removal the kill interrupted, or
+ * a newer one never completed). */
+static int s_ckpt_clean(const char *dir, int64_t n) {
+    DIR *d = opendir(dir);
+    if (!d) return dgcn_error_set(DGCN_EIO, "%s: cannot list: %s", dir, strerror(errno));
+    int rc = DGCN_OK;
+    for (struct dirent *e; rc == DGCN_OK && (e = readdir(d));) {
+        const char *name = e->d_name;
+        size_t len = strlen(name);
+        int k = 0;
+        long long it = 0;
+        char tail[16] = "";
+        int tmp = len > 4 && !strcmp(name + len - 4, ".tmp");
+        int state = sscanf(name, "agent-%d.iter-%lld.%15s", &k, &it, tail) == 3 &&
+                    !strcmp(tail, "state") && it != n;
+        if (!tmp && !state) continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (unlink(path) != 0)
+            rc = dgcn_error_set(DGCN_EIO, "%s: cannot remove: %s", path, strerror(errno));
+    }
+    closedir(d);
     return rc;
 }
 
@@ -744,6 +771,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     if (o->resume) {
         DGCN_ALLOC(states, p.m);
         DGCN_CHECK(s_ckpt_states(ck.dir, p.m, start, s_n_params(o, &ds), states));
+        DGCN_CHECK(s_ckpt_clean(ck.dir, start));
         for (int32_t k = 0; k < p.m; k++) setups[k].state = &states[k].u.state;
     }
     for (int si = 0; si < o->seeds; si++) {

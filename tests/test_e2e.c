@@ -1217,8 +1217,30 @@ static int s_train_on(const char *transport, const char *dir, const char *const 
     return s_run(argv, out, 120);
 }
 
-/* Checkpoint every 4 iterations of 20 on transport: the run never interrupted keeps only the last
- * complete checkpoint (iteration 16); a run whose coordinator, and one whose agent 1, is killed
+/* dir/checkpoint holds args, manifest.json and the 3 agents' states of iteration 16, nothing else:
+ * older checkpoints and temporary files are gone. */
+static void s_check_last_checkpoint(const char *dir) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/checkpoint", dir);
+    DIR *d = opendir(path);
+    ck_assert_ptr_nonnull(d);
+    int n_files = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        int k = -1;
+        ck_assert_msg(!strcmp(e->d_name, "manifest.json") || !strcmp(e->d_name, "args") ||
+                          (sscanf(e->d_name, "agent-%d.iter-16.state", &k) == 1 && k >= 0 &&
+                           k < 3 && !strstr(e->d_name, "tmp")),
+                      "%s holds %s", path, e->d_name);
+        n_files++;
+    }
+    closedir(d);
+    ck_assert_int_eq(n_files, 5);
+}
+
+/* Checkpoint every 4 iterations of 20 on transport: the run never interrupted, and each resumed
+ * one, keeps only the last complete checkpoint (iteration 16; leftovers of an interrupted removal
+ * or write are cleared on resume); a run whose coordinator, and one whose agent 1, is killed
  * with SIGKILL mid-run (test-only variables, docs/running.md), resumed with --resume, ends with
  * the same metrics.jsonl, timing fields stripped, and the same model, byte for byte. A resume
  * whose options rebuild a different plan is refused. */
@@ -1238,20 +1260,7 @@ static void s_resume_on(const char *transport) {
     s_mkdtemp(ref, sizeof ref, "ckref"); /* equal lengths: zmq endpoints lie in the run dir */
     int st = s_train_on(transport, ref, args, out);
     ck_assert_msg(st == 0, "train over %s exited %d:\n%s", transport, st, out);
-    DIR *d = opendir(strcat(strcpy(path, ref), "/checkpoint"));
-    ck_assert_ptr_nonnull(d);
-    int n_files = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.') continue;
-        int k = -1;
-        ck_assert_msg(!strcmp(e->d_name, "manifest.json") || !strcmp(e->d_name, "args") ||
-                          (sscanf(e->d_name, "agent-%d.iter-16.state", &k) == 1 && k >= 0 &&
-                           k < 3 && !strstr(e->d_name, "tmp")),
-                      "%s/checkpoint holds %s", ref, e->d_name);
-        n_files++;
-    }
-    closedir(d);
-    ck_assert_int_eq(n_files, 5);
+    s_check_last_checkpoint(ref);
     s_metrics_untimed(ref, want, sizeof want);
     snprintf(path, sizeof path, "%s/model", ref);
 
@@ -1272,6 +1281,16 @@ static void s_resume_on(const char *transport) {
             s_slurp(dir, "metrics.jsonl", got, sizeof got);
             ck_assert_msg(strstr(got, "\"iter\":14,") && strstr(buf, "\"iter\":12,"),
                           "coordinator killed elsewhere: manifest %s", buf);
+        }
+        /* what a kill between two file operations leaves: an older state, a temporary file */
+        for (int i = 0; i < 2; i++) {
+            char junk[256];
+            snprintf(junk, sizeof junk, "%s/checkpoint/%s", dir,
+                     i ? "agent-1.iter-16.state.tmp" : "agent-0.iter-4.state");
+            FILE *j = fopen(junk, "w");
+            ck_assert_ptr_nonnull(j);
+            fputs("partial", j);
+            fclose(j);
         }
         static const char *other[] = {"--partition", "random", NULL};
         static const char *same[] = {NULL};
@@ -1295,6 +1314,7 @@ static void s_resume_on(const char *transport) {
         char model[256];
         snprintf(model, sizeof model, "%s/model", dir);
         ck_assert_msg(s_files_equal(path, model), "%s: the resumed model differs", transport);
+        s_check_last_checkpoint(dir);
         s_rm_rf(dir);
     }
     s_rm_rf(ref);

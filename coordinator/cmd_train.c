@@ -207,6 +207,11 @@ static int s_train(dgcn_train_opts *po, const char *resume, int argc, char **arg
     if (a == 1) return 0;
     if (a) return 2;
     o.transport = transport;
+    if ((o.checkpoint_every > 0 || resume) && o.seeds != 1) {
+        fprintf(stderr, "dgcn train: --checkpoint-every and --resume need --seeds 1 (got %d)\n",
+                o.seeds);
+        return 2;
+    }
     if (dgcn_transport_lookup(transport, NULL)) {
         fprintf(stderr, "dgcn train: %s\n", dgcn_error_msg());
         return 2;

@@ -22,8 +22,14 @@ struct dgcn_agent {
     int64_t msg_len;      /* floats per consensus message */
     float *theta;         /* (P) theta_k */
     float *grad;          /* (P) g_k of the last backward */
-    float *msg;           /* (msg_len) own consensus message */
-    float *msg_recv;      /* (n_nb, msg_len) neighbours' consensus messages */
+    float *msgs[3];       /* (msg_len) each: own consensus messages, in turn, so a buffer sent in
+                           * one exchange is rewritten only after the second next has begun, as
+                           * an in-place hand-over asks (dgcn_exchange.lend) */
+    int msg_next;         /* the one s_msg_take gives next */
+    int msgs_lent;        /* msgs come from dgcn_transport_lend_buffer (the transport frees them) */
+    float *msg_recv;      /* (n_nb, msg_len) neighbours' messages where the transport copies them;
+                           * NULL where it hands them over in place */
+    const float **x_lent; /* (n_nb) where neighbour i's consensus message can be read */
     double *mix_row;      /* (n_nb + 1) self weight, then one per neighbour */
     int32_t n_nb;         /* communication neighbours */
     int32_t *nb_peer;     /* (n_nb) index into shard->peer, or -1 when not a data peer */
@@ -528,8 +534,18 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
     a->msg_len = dgcn_consensus_msg_len(a->cons);
     DGCN_ALLOC(a->theta, a->n_params);
     DGCN_ALLOC(a->grad, a->n_params);
-    DGCN_ALLOC(a->msg, a->msg_len);
-    DGCN_ALLOC(a->msg_recv, (int64_t)a->n_nb * a->msg_len);
+    DGCN_ALLOC(a->x_lent, a->n_nb);
+    a->msgs_lent = dgcn_transport_lends(t);
+    for (int i = 0; i < 3; i++) {
+        if (a->msgs_lent) a->msgs[i] = dgcn_transport_lend_buffer(t, (size_t)a->msg_len);
+        else a->msgs[i] = calloc((size_t)a->msg_len, sizeof *a->msgs[i]);
+        if (!a->msgs[i]) {
+            rc = dgcn_error_set(DGCN_ENOMEM, "agent %d: out of memory for consensus messages",
+                                shard->agent);
+            goto fail;
+        }
+    }
+    if (!a->msgs_lent) DGCN_ALLOC(a->msg_recv, (int64_t)a->n_nb * a->msg_len);
     DGCN_ALLOC(a->mix_row, a->n_nb + 1);
     memcpy(a->mix_row, mix_row, (size_t)(a->n_nb + 1) * sizeof *a->mix_row);
     dgcn_model_init(model, a->theta, a->opts.init_seed);
@@ -547,8 +563,9 @@ void dgcn_agent_destroy(dgcn_agent **pa) {
     dgcn_consensus_destroy(&a->cons);
     free(a->theta);
     free(a->grad);
-    free(a->msg);
+    for (int i = 0; i < 3 && !a->msgs_lent; i++) free(a->msgs[i]);
     free(a->msg_recv);
+    free(a->x_lent);
     free(a->mix_row);
     free(a->nb_peer);
     free(a->halo_buf);
@@ -631,15 +648,24 @@ static int s_pass(dgcn_agent *a, int training, int backward, dgcn_eval *ev) {
     return rc;
 }
 
-/* The params exchange of the current tag and gossip round (the layer field): buf (len floats) to
- * every neighbour; neighbour i's message lands in a->x_recv[i]. what names the pass in an error
- * ("iteration", "averaging round"). */
+/* The next of the three consensus message buffers, taken in turn: one taken now was last taken
+ * three takes ago, before at least two params exchanges that followed its own. */
+static float *s_msg_take(dgcn_agent *a) {
+    float *m = a->msgs[a->msg_next];
+    a->msg_next = (a->msg_next + 1) % 3;
+    return m;
+}
+
+/* The params exchange of the current tag and gossip round (the layer field): buf (len floats, a
+ * buffer from s_msg_take) to every neighbour, handed over in place where the transport can;
+ * neighbour i's message is then readable at a->x_lent[i] until the next exchange. what names the
+ * pass in an error ("iteration", "averaging round"). */
 static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, int32_t round,
                              const char *what) {
     for (int32_t i = 0; i < a->n_nb; i++) {
         a->x_send[i] = buf;
         a->x_send_len[i] = (int32_t)len;
-        a->x_recv[i] = a->msg_recv + (int64_t)i * a->msg_len;
+        a->x_recv[i] = a->msg_recv ? a->msg_recv + (int64_t)i * a->msg_len : NULL;
         a->x_recv_len[i] = (int32_t)len;
     }
     dgcn_exchange x = {
@@ -650,6 +676,8 @@ static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, int32
         .send_len = a->x_send_len,
         .recv = a->x_recv,
         .recv_len = a->x_recv_len,
+        .lend = 1,
+        .lent = a->x_lent,
     };
     int rc = dgcn_transport_exchange(a->t, &x);
     if (rc != DGCN_OK)
@@ -663,14 +691,14 @@ int dgcn_agent_mix(dgcn_agent *a, int64_t iter) {
     DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_MIX));
     double t0 = dgcn_now_ms();
     const int64_t p = a->n_params;
-    DGCN_CHECK(s_params_exchange(a, a->theta, p, 0, "averaging round"));
-    /* a->msg (msg_len >= P floats) holds the mixture until every neighbour's copy is read */
+    float *own = s_msg_take(a); /* msg_len >= P floats: a copy of theta that stays as sent */
+    memcpy(own, a->theta, (size_t)p * sizeof *own);
+    DGCN_CHECK(s_params_exchange(a, own, p, 0, "averaging round"));
     for (int64_t k = 0; k < p; k++) {
-        double acc = a->mix_row[0] * a->theta[k];
-        for (int32_t i = 0; i < a->n_nb; i++) acc += a->mix_row[i + 1] * a->x_recv[i][k];
-        a->msg[k] = (float)acc;
+        double acc = a->mix_row[0] * own[k];
+        for (int32_t i = 0; i < a->n_nb; i++) acc += a->mix_row[i + 1] * a->x_lent[i][k];
+        a->theta[k] = (float)acc;
     }
-    memcpy(a->theta, a->msg, (size_t)p * sizeof *a->theta);
     a->timing.consensus_ms += dgcn_now_ms() - t0;
     return DGCN_OK;
 fail:
@@ -683,16 +711,19 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
     DGCN_CHECK(s_pass(a, 1, 1, train_ev));
 
     double t0 = dgcn_now_ms();
-    DGCN_CHECK(dgcn_consensus_prepare(a->cons, iter, a->theta, a->grad, a->msg));
-    const float *const *recv = (const float *const *)a->x_recv;
+    float *msg = s_msg_take(a);
+    DGCN_CHECK(dgcn_consensus_prepare(a->cons, iter, a->theta, a->grad, msg));
+    const float *const *recv = a->x_lent;
     const int32_t rounds = a->opts.consensus.gossip_rounds;
     for (int32_t r = 0; r + 1 < rounds; r++) { /* gossip: msg <- sum_t c_kt msg_t */
-        DGCN_CHECK(s_params_exchange(a, a->msg, a->msg_len, r, "iteration"));
-        DGCN_CHECK(dgcn_consensus_combine(a->cons, a->mix_row, a->n_nb, a->msg, recv, a->msg));
+        DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, r, "iteration"));
+        float *next = s_msg_take(a);
+        DGCN_CHECK(dgcn_consensus_combine(a->cons, a->mix_row, a->n_nb, msg, recv, next));
+        msg = next;
     }
-    DGCN_CHECK(s_params_exchange(a, a->msg, a->msg_len, rounds - 1, "iteration"));
+    DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, rounds - 1, "iteration"));
     DGCN_CHECK(
-        dgcn_consensus_mix(a->cons, iter, a->grad, a->mix_row, a->n_nb, a->msg, recv, a->theta));
+        dgcn_consensus_mix(a->cons, iter, a->grad, a->mix_row, a->n_nb, msg, recv, a->theta));
     a->timing.consensus_ms += dgcn_now_ms() - t0;
     a->timing.steps++;
     return DGCN_OK;

@@ -1122,6 +1122,86 @@ static void *s_xjob(void *arg) {
     return NULL;
 }
 
+/* In-place hand-over (dgcn_exchange.lend): 4 agents, complete graph, 30 params exchanges each, every
+ * agent sending from three buffers in turn (rewriting one only after the second next exchange has
+ * begun, as lend asks). What lent[i] points at holds neighbour i's message for that exchange; on
+ * inproc it is the neighbour's own send buffer (no copy), elsewhere the receive buffer. */
+#define LEND_N 33
+typedef struct lend_job {
+    dgcn_transport *t;
+    int lends; /* dgcn_transport_lends(t) */
+    float *buf[3];
+    float recv[3][LEND_N];
+    int fails;       /* wrong values */
+    int not_inplace; /* inproc: lent[i] is not the sender's buffer */
+    int rc;
+    float *const *all_bufs[4]; /* every agent's three buffers, for the inproc identity check */
+} lend_job;
+
+static void *s_lend_main(void *arg) {
+    lend_job *j = arg;
+    dgcn_transport *t = j->t;
+    int n = t->n_neighbors;
+    const float *sp[3], *lent[3];
+    float *rp[3];
+    int32_t len[3];
+    for (int it = 0; it < 30 && !j->rc; it++) {
+        float *mine = j->buf[it % 3];
+        for (int k = 0; k < LEND_N; k++) mine[k] = (float)(1000 * t->self + 10 * it + k);
+        for (int i = 0; i < n; i++) {
+            sp[i] = mine;
+            rp[i] = j->lends ? NULL : j->recv[i];
+            len[i] = LEND_N;
+            lent[i] = NULL;
+        }
+        dgcn_exchange x = {DGCN_CH_PARAMS, it, 0, sp, len, j->lends ? NULL : rp, len, 1, lent};
+        j->rc = dgcn_transport_exchange(t, &x);
+        if (j->rc) break;
+        for (int i = 0; i < n; i++) {
+            int32_t from = t->neighbors[i];
+            for (int k = 0; k < LEND_N; k++)
+                if (lent[i][k] != (float)(1000 * from + 10 * it + k)) j->fails++;
+            if (j->lends && lent[i] != j->all_bufs[from][it % 3]) j->not_inplace++;
+            if (!j->lends && lent[i] != rp[i]) j->not_inplace++;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_lend) {
+    net w;
+    net_open(&w, _i, 4, 1, 5000);
+    static lend_job jobs[4];
+    static float bufs[4][3][LEND_N];
+    memset(jobs, 0, sizeof jobs);
+    float *ptrs[4][3];
+    for (int k = 0; k < 4; k++) {
+        jobs[k].t = w.t[k];
+        jobs[k].lends = dgcn_transport_lends(w.t[k]);
+        ck_assert_int_eq(jobs[k].lends, _i == B_INPROC);
+        for (int b = 0; b < 3; b++) {
+            ptrs[k][b] = jobs[k].lends ? dgcn_transport_lend_buffer(w.t[k], LEND_N) : bufs[k][b];
+            ck_assert_ptr_nonnull(ptrs[k][b]);
+            jobs[k].buf[b] = ptrs[k][b];
+        }
+    }
+    for (int k = 0; k < 4; k++)
+        for (int q = 0; q < 4; q++) jobs[k].all_bufs[q] = ptrs[q];
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++) pthread_create(&th[k], NULL, s_lend_main, &jobs[k]);
+    for (int k = 0; k < 4; k++) pthread_join(th[k], NULL);
+    for (int k = 0; k < 4; k++) {
+        ck_assert_msg(jobs[k].rc == DGCN_OK, "%s agent %d: %s", s_backend_name[_i], k,
+                      dgcn_strerror(jobs[k].rc));
+        ck_assert_msg(jobs[k].fails == 0, "%s agent %d: %d wrong values", s_backend_name[_i], k,
+                      jobs[k].fails);
+        ck_assert_msg(jobs[k].not_inplace == 0, "%s agent %d: %d hand-overs not where expected",
+                      s_backend_name[_i], k, jobs[k].not_inplace);
+    }
+    net_close(&w);
+}
+END_TEST
+
 /* inproc://NAME: the hub creates the fabric; agents find it by name; it lives until the hub and
  * every endpoint are closed, and then the name is free again. */
 START_TEST(test_inproc_named) {
@@ -1685,6 +1765,7 @@ static Suite *s_suite(void) {
         {"curve_key_file", test_curve_key_file, 1, 0},
         {"address", test_address, 0, 0},
         {"inproc_named", test_inproc_named, 0, 0},
+        {"lend", test_lend, B_COUNT, 0},
         {"control_roundtrip", test_control_roundtrip, 1, 0},
         {"control_rejects", test_control_rejects, 1, 0},
         {"state_roundtrip", test_state_roundtrip, 0, 0},

@@ -81,6 +81,7 @@ static void s_print(const dgcn_topo_report *r, const char *weights) {
 
 /* Writes PREFIX.edges (when edges), PREFIX.dot and PREFIX.weights. */
 static int s_write(const char *prefix, const dgcn_topo *g, const double *c, int edges) {
+    dgcn_mixing mix;
     char path[4096];
     int rc = DGCN_OK;
     if (edges) {
@@ -88,23 +89,37 @@ static int s_write(const char *prefix, const dgcn_topo *g, const double *c, int 
         if ((rc = dgcn_topo_write_edges(g, path))) return rc;
     }
     snprintf(path, sizeof path, "%s.dot", prefix);
-    if ((rc = dgcn_topo_write_dot(g, c, path))) return rc;
+    if ((rc = dgcn_mixing_from_dense(&mix, g, c))) return rc;
+    rc = dgcn_topo_write_dot(g, &mix, path);
+    dgcn_mixing_fini(&mix);
+    if (rc) return rc;
     snprintf(path, sizeof path, "%s.weights", prefix);
     if ((rc = dgcn_topo_write_weights(g->m, c, path))) return rc;
     printf("wrote         %s%s.dot, .weights\n", prefix, edges ? ".edges, " : "");
     return DGCN_OK;
 }
 
-/* Analysis of g under the mixing matrix c, printing and files. */
-static int s_report_c(const char *verb, const dgcn_topo *g, const double *c, const char *weights,
-                      const char *out, int edges) {
+/* dgcn_topo_analyze of g under a dense mixing matrix c (m, m) of the small-m verbs. */
+static int s_analyze_dense(const dgcn_topo *g, const double *c, dgcn_topo_report *rep) {
+    dgcn_mixing mix;
+    int rc = dgcn_mixing_from_dense(&mix, g, c);
+    if (!rc) rc = dgcn_topo_analyze(g, &mix, rep);
+    dgcn_mixing_fini(&mix);
+    return rc;
+}
+
+/* Analysis of g under the sparse mixing matrix c (on g's support), printing, and files (the
+ * weights file is dense: at most DGCN_TOPO_DENSE_MAX agents). */
+static int s_report_c(const char *verb, const dgcn_topo *g, const dgcn_mixing *c,
+                      const char *weights, const char *out, int edges) {
     dgcn_topo_report rep;
+    double *dense = NULL;
     int rc;
-    if (!(rc = dgcn_topo_weights_check(g->m, c, g, 1e-9)) &&
-        !(rc = dgcn_topo_analyze(g, c, &rep))) {
+    if (!(rc = dgcn_mixing_check(c, 1e-9)) && !(rc = dgcn_topo_analyze(g, c, &rep))) {
         s_print(&rep, weights);
-        if (out) rc = s_write(out, g, c, edges);
+        if (out && !(rc = dgcn_mixing_to_dense(c, &dense))) rc = s_write(out, g, dense, edges);
     }
+    free(dense);
     return rc ? s_fail(verb, rc) : 0;
 }
 
@@ -112,23 +127,16 @@ static int s_report_c(const char *verb, const dgcn_topo *g, const double *c, con
 static int s_report(const char *verb, const dgcn_topo *g, const char *weights, const char *out,
                     int edges) {
     dgcn_mixing_rule rule;
-    dgcn_topo_report rep;
-    double *c = NULL;
+    dgcn_mixing c;
     int rc = dgcn_topo_weights_parse(weights, &rule);
     if (rc) {
         fprintf(stderr, "error: %s\n", dgcn_error_msg());
         return 2;
     }
-    c = malloc((size_t)g->m * g->m * sizeof *c);
-    if (!c) return s_fail(verb, dgcn_error_set(DGCN_ENOMEM, "mixing matrix of %d agents", g->m));
-    if (!(rc = dgcn_topo_weights(g, rule, c)) &&
-        !(rc = dgcn_topo_weights_check(g->m, c, g, 1e-9)) &&
-        !(rc = dgcn_topo_analyze(g, c, &rep))) {
-        s_print(&rep, weights);
-        if (out) rc = s_write(out, g, c, edges);
-    }
-    free(c);
-    return rc ? s_fail(verb, rc) : 0;
+    if ((rc = dgcn_topo_weights_sparse(g, rule, &c))) return s_fail(verb, rc);
+    rc = s_report_c(verb, g, &c, weights, out, edges);
+    dgcn_mixing_fini(&c);
+    return rc;
 }
 
 static int s_generate(int argc, char **argv) {
@@ -193,7 +201,7 @@ static int s_generate(int argc, char **argv) {
         printf("kind          %s\n", kind);
         printf("data          %s, partition %s, %lld required links\n", desc, partition,
                (long long)dgcn_topo_links(&plan.required));
-        rc = s_report_c("generate", &plan.topo, plan.c, plan.weights, out, 1);
+        rc = s_report_c("generate", &plan.topo, &plan.c, plan.weights, out, 1);
     } else {
         rc = s_fail("generate", rc);
     }
@@ -249,7 +257,7 @@ static int s_sweep_ref(FILE *tsv, FILE *md, const dgcn_topo *req, const char *fa
         DGCN_CHECK(dgcn_topo_copy(&u, req));
     }
     DGCN_CHECK(dgcn_topo_weights(&u, rule, c));
-    DGCN_CHECK(dgcn_topo_analyze(&u, c, &rep));
+    DGCN_CHECK(s_analyze_dense(&u, c, &rep));
     int64_t links = dgcn_topo_links(&u);
     s_sweep_row(tsv, md, kind, links - dgcn_topo_links(req), links, rep.slem, params);
 fail:
@@ -341,7 +349,7 @@ static int s_design_budget(const dgcn_topo *req, const dgcn_budget_opts *bo, con
     DGCN_ALLOC(c, (int64_t)req->m * req->m);
     DGCN_CHECK(dgcn_topo_design_budget(req, bo, &sup, c, NULL, 0, &res));
     DGCN_CHECK(dgcn_topo_weights_check(sup.m, c, &sup, 1e-9));
-    DGCN_CHECK(dgcn_topo_analyze(&sup, c, &rep));
+    DGCN_CHECK(s_analyze_dense(&sup, c, &rep));
     printf("required      %lld links, SLEM %.9f (MH)\n", (long long)dgcn_topo_links(req),
            res.slem_required);
     printf("budget        %lld (batch %d)\n", (long long)bo->budget, bo->batch);
@@ -417,7 +425,7 @@ static int s_design(int argc, char **argv) {
     }
     DGCN_CHECK(dgcn_topo_design(&req, &o, &sup, c, &res));
     DGCN_CHECK(dgcn_topo_weights_check(sup.m, c, &sup, 1e-9));
-    DGCN_CHECK(dgcn_topo_analyze(&sup, c, &rep));
+    DGCN_CHECK(s_analyze_dense(&sup, c, &rep));
     printf("required      %lld links\n", (long long)dgcn_topo_links(&req));
     printf("gamma         %g\n", o.gamma);
     printf("extra links   %lld\n", (long long)res.extra_links);

@@ -5,7 +5,6 @@
 #include "core/rng.h"
 #include "graph/partition.h"
 #include "topologies/spec.h"
-#include "topologies/weights.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -49,8 +48,7 @@ void dgcn_plan_fini(dgcn_plan *p) {
     for (int32_t k = 0; p->shards && k < p->m; k++) dgcn_shard_fini(&p->shards[k]);
     free(p->shards);
     free(p->owner);
-    free(p->c);
-    free(p->dist);
+    dgcn_mixing_fini(&p->c);
     dgcn_topo_fini(&p->required);
     dgcn_topo_fini(&p->topo);
     dgcn_csr_fini(&p->adj_dropped);
@@ -77,12 +75,13 @@ static uint64_t s_plan_id(const dgcn_dataset *ds, const char *method, uint64_t s
 }
 
 /* Stage 3 without the connectivity check: the spec's graph, the removal, the policy. *have_c when
- * p->c holds the design's matrix for the final graph. */
-static int s_topology(dgcn_plan *p, const dgcn_plan_opts *o, int *have_c) {
+ * design (m, m; NULL unless the spec is one 'designed' term) holds the design's matrix for the
+ * final graph. */
+static int s_topology(dgcn_plan *p, const dgcn_plan_opts *o, double *design, int *have_c) {
     int rc = DGCN_OK;
-    dgcn_topo spec = {0, NULL}, cut = {0, NULL};
+    dgcn_topo spec = {0}, cut = {0};
     int32_t m = p->m;
-    DGCN_CHECK(dgcn_topo_spec_build(o->topology, m, &p->required, o->seed, &spec, p->c, have_c));
+    DGCN_CHECK(dgcn_topo_spec_build(o->topology, m, &p->required, o->seed, &spec, design, have_c));
     if (o->removal > 0) {
         rc = dgcn_topo_remove_links(&cut, &spec, o->removal, o->seed, DGCN_REMOVE_RETRY);
         if (rc == DGCN_ETOPOLOGY) {
@@ -93,29 +92,31 @@ static int s_topology(dgcn_plan *p, const dgcn_plan_opts *o, int *have_c) {
         *have_c = 0;
     } else {
         cut = spec;
-        spec.adj = NULL;
-        spec.m = 0;
+        memset(&spec, 0, sizeof spec);
     }
     if (p->cross == DGCN_CROSS_KEEP) {
         DGCN_CHECK(dgcn_topo_union(&p->topo, &cut, &p->required));
         if (*have_c && dgcn_topo_links(&p->topo) != dgcn_topo_links(&cut)) *have_c = 0;
     } else {
         p->topo = cut;
-        cut.adj = NULL;
-        cut.m = 0;
+        memset(&cut, 0, sizeof cut);
     }
     if (p->cross == DGCN_CROSS_STRICT && !dgcn_topo_contains(&p->topo, &p->required)) {
         char missing[1024];
         size_t used = 0;
         int64_t n_missing = 0;
-        for (int32_t k = 0; k < m; k++)
-            for (int32_t t = k + 1; t < m; t++)
-                if (dgcn_topo_has(&p->required, k, t) && !dgcn_topo_has(&p->topo, k, t)) {
-                    n_missing++;
-                    if (used + 32 < sizeof missing)
-                        used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d-%d",
-                                                 n_missing > 1 ? ", " : "", k, t);
-                }
+        for (int32_t k = 0; k < m; k++) {
+            int32_t deg;
+            const int32_t *nb = dgcn_topo_neighbors(&p->required, k, &deg);
+            for (int32_t i = 0; i < deg; i++) {
+                int32_t t = nb[i];
+                if (t < k || dgcn_topo_has(&p->topo, k, t)) continue;
+                n_missing++;
+                if (used + 32 < sizeof missing)
+                    used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d-%d",
+                                             n_missing > 1 ? ", " : "", k, t);
+            }
+        }
         DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY,
                                   "topology %s over %d agents lacks %" PRId64
                                   " required link(s) (data peers that are not neighbours): %s%s; "
@@ -130,42 +131,48 @@ fail:
     return rc;
 }
 
-/* p->dist from breadth-first searches of p->topo. O(m^3) on the adjacency matrix. */
-static int s_distances(dgcn_plan *p) {
+/* p->hops_max over the n required pairs (k < t, increasing): 1 for a pair with a link, else its
+ * distance from one breadth-first search from k (done once per k, only for a k with such a pair).
+ * O(pairs log deg + (agents searched) (m + links)) time, O(m) memory. */
+static int s_hops(dgcn_plan *p, const dgcn_plan_opts *o, const int32_t *pairs, int64_t n) {
     int rc = DGCN_OK;
-    int32_t m = p->m, *queue = NULL;
-    DGCN_ALLOC(p->dist, (size_t)m * m);
+    int32_t m = p->m, *dist = NULL, *queue = NULL, from = -1;
+    DGCN_ALLOC(dist, m);
     DGCN_ALLOC(queue, m);
-    for (int32_t s = 0; s < m; s++) {
-        int32_t *d = p->dist + (size_t)s * m, head = 0, tail = 0;
-        for (int32_t t = 0; t < m; t++) d[t] = -1;
-        d[s] = 0;
-        queue[tail++] = s;
-        while (head < tail) {
-            int32_t u = queue[head++];
-            for (int32_t v = 0; v < m; v++)
-                if (d[v] < 0 && dgcn_topo_has(&p->topo, u, v)) {
-                    d[v] = d[u] + 1;
-                    queue[tail++] = v;
-                }
+    for (int64_t i = 0; i < n; i++) {
+        int32_t k = pairs[2 * i], t = pairs[2 * i + 1], d = 1;
+        if (!dgcn_topo_has(&p->topo, k, t)) {
+            if (from != k) dgcn_topo_bfs(&p->topo, k, dist, queue), from = k;
+            d = dist[t];
         }
+        if (d < 0)
+            DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY,
+                                      "topology %s over %d agents: agents %d and %d share "
+                                      "data edges but no path joins them",
+                                      o->topology, m, k, t));
+        if (d > p->hops_max) p->hops_max = d;
     }
 fail:
+    free(dist);
     free(queue);
     return rc;
 }
 
-/* The route from s to t (s < t): path[0] = s, ..., path[len] = t, each step to the neighbour with
- * the smallest id one hop closer to t. route(t, s) is its reverse. */
-static int32_t s_route(const dgcn_plan *p, int32_t s, int32_t t, int32_t *path) {
-    int32_t m = p->m, len = p->dist[(size_t)s * m + t];
+/* The route from s to t (s < t) given dist (m), the hop distances to t: path[0] = s, ...,
+ * path[len] = t, each step to the neighbour with the smallest id one hop closer to t; -1 when t is
+ * unreachable. route(t, s) is its reverse. */
+static int32_t s_route(const dgcn_plan *p, const int32_t *dist, int32_t s, int32_t *path) {
+    int32_t len = dist[s];
     path[0] = s;
-    for (int32_t h = 1; h <= len; h++)
-        for (int32_t v = 0; v < m; v++)
-            if (dgcn_topo_has(&p->topo, path[h - 1], v) && p->dist[(size_t)v * m + t] == len - h) {
-                path[h] = v;
+    for (int32_t h = 1; h <= len; h++) {
+        int32_t deg;
+        const int32_t *nb = dgcn_topo_neighbors(&p->topo, path[h - 1], &deg);
+        for (int32_t i = 0; i < deg; i++)
+            if (dist[nb[i]] == len - h) {
+                path[h] = nb[i];
                 break;
             }
+    }
     return len;
 }
 
@@ -175,13 +182,50 @@ static int32_t s_peer_index(const dgcn_shard *sh, int32_t agent) {
     return -1;
 }
 
-/* Fills the shards' relay fields (graph/shard.h) from the routes between every pair of peers: two
- * passes over the pairs, the first counting each agent's transit entries. O(m^2 (m + peers)). */
+/* Fills the shards' relay fields (graph/shard.h) from the routes between every pair of peers. The
+ * routes come first, one breadth-first search per agent t that has a peer s < t without a link
+ * (the routes to t need the distances to t), stored per (s, peer index); then two passes over the
+ * pairs in increasing (s, peer) order, the first counting each agent's transit entries.
+ * O(searches (m + links) + route hops) time, O(m + route hops) memory. */
 static int s_routes(dgcn_plan *p) {
     int rc = DGCN_OK;
-    int32_t m = p->m, *path = NULL, *fill = NULL;
-    DGCN_ALLOC(path, m);
+    int32_t m = p->m, *fill = NULL, *dist = NULL, *queue = NULL, *paths = NULL;
+    int64_t *first = NULL, *off = NULL, n_paths = 0, cap = 0;
     DGCN_ALLOC(fill, m);
+    DGCN_ALLOC(dist, m);
+    DGCN_ALLOC(queue, m);
+    DGCN_ALLOC(first, (int64_t)m + 1);
+    for (int32_t k = 0; k < m; k++) first[k + 1] = first[k] + p->shards[k].n_peers;
+    DGCN_ALLOC(off, first[m] + 1);
+    for (int64_t i = 0; i <= first[m]; i++) off[i] = -1;
+    /* routes s -> t for every s < t peer of t, into paths at off[first[s] + q] (len, path) */
+    for (int32_t t = 0; t < m; t++) {
+        const dgcn_shard *st = &p->shards[t];
+        int searched = 0;
+        for (int32_t qt = 0; qt < st->n_peers; qt++) {
+            int32_t s = st->peer[qt], q = s_peer_index(&p->shards[s], t);
+            if (s > t || q < 0) continue;
+            if (!dgcn_topo_has(&p->topo, s, t) && !searched) {
+                dgcn_topo_bfs(&p->topo, t, dist, queue);
+                searched = 1;
+            }
+            int32_t len = dgcn_topo_has(&p->topo, s, t) ? 1 : dist[s];
+            if (len < 1) continue; /* reported in the passes below, in pair order */
+            if (n_paths + len + 2 > cap) {
+                int64_t c2 = 2 * cap > n_paths + len + 2 ? 2 * cap : n_paths + len + 2 + 1024;
+                int32_t *grown = realloc(paths, (size_t)c2 * sizeof *paths);
+                if (!grown)
+                    DGCN_CHECK(dgcn_error_set(DGCN_ENOMEM, "plan: out of memory for relay routes"));
+                paths = grown;
+                cap = c2;
+            }
+            off[first[s] + q] = n_paths;
+            paths[n_paths] = len;
+            if (len == 1) paths[n_paths + 1] = s, paths[n_paths + 2] = t;
+            else s_route(p, dist, s, paths + n_paths + 1);
+            n_paths += len + 2;
+        }
+    }
     for (int32_t k = 0; k < m; k++) {
         dgcn_shard *sh = &p->shards[k];
         sh->relay_rounds = p->hops_max > 0 ? p->hops_max : 1;
@@ -194,7 +238,9 @@ static int s_routes(dgcn_plan *p) {
             for (int32_t q = 0; q < ss->n_peers; q++) {
                 int32_t t = ss->peer[q];
                 if (t < s) continue;
-                int32_t len = s_route(p, s, t, path);
+                int64_t at = off[first[s] + q];
+                int32_t len = at < 0 ? -1 : paths[at];
+                const int32_t *path = at < 0 ? NULL : paths + at + 1;
                 int32_t qt = s_peer_index(&p->shards[t], s);
                 if (len < 1 || qt < 0)
                     DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY,
@@ -241,15 +287,21 @@ static int s_routes(dgcn_plan *p) {
                            (size_t)p->shards[k].n_transit * DGCN_SHARD_TRANSIT_FIELDS);
     }
 fail:
-    free(path);
     free(fill);
+    free(dist);
+    free(queue);
+    free(first);
+    free(off);
+    free(paths);
     return rc;
 }
 
 int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
                     const dgcn_plan_opts *o) {
     int rc = DGCN_OK;
-    uint8_t *links = NULL;
+    int32_t *pairs = NULL;
+    int64_t n_pairs = 0;
+    double *design = NULL;
     dgcn_partition_method pm;
     int32_t m = o->agents;
     memset(p, 0, sizeof *p);
@@ -270,17 +322,18 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
 
     /* 1-2: partition and required links */
     DGCN_ALLOC(p->owner, ds->n);
-    DGCN_ALLOC(links, (size_t)m * m);
     DGCN_CHECK(dgcn_partition(&ds->adj, m, pm, o->seed, p->owner));
-    DGCN_CHECK(dgcn_partition_required_links(&ds->adj, p->owner, m, links));
-    DGCN_CHECK(dgcn_topo_from_matrix(&p->required, m, links));
+    DGCN_CHECK(dgcn_partition_required_pairs(&ds->adj, p->owner, m, &pairs, &n_pairs));
+    DGCN_CHECK(dgcn_topo_from_pairs(&p->required, m, pairs, n_pairs));
     p->id = s_plan_id(ds, o->partition, o->seed, m, p->owner);
 
     /* 3-4: topology and weights */
     if (o->topology) {
         int have_c = 0;
-        DGCN_ALLOC(p->c, (size_t)m * m);
-        DGCN_CHECK(s_topology(p, o, &have_c));
+        dgcn_topo_spec_info info;
+        DGCN_CHECK(dgcn_topo_spec_check(o->topology, m, &info));
+        if (info.single_design && m <= DGCN_TOPO_DENSE_MAX) DGCN_ALLOC(design, (size_t)m * m);
+        DGCN_CHECK(s_topology(p, o, design, &have_c));
         if (o->connected && !dgcn_topo_connected(&p->topo))
             DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY,
                                       "topology %s over %d agents is disconnected; "
@@ -289,14 +342,20 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
                                       "as ring is joined to the required links)",
                                       o->topology, m));
         if (have_c && auto_weights) {
+            DGCN_CHECK(dgcn_mixing_from_dense(&p->c, &p->topo, design));
             snprintf(p->weights, sizeof p->weights, "design");
         } else {
-            DGCN_CHECK(dgcn_topo_weights(&p->topo, rule, p->c));
+            DGCN_CHECK(dgcn_topo_weights_sparse(&p->topo, rule, &p->c));
             snprintf(p->weights, sizeof p->weights, "%s", dgcn_topo_weights_name(rule));
         }
         if (p->cross == DGCN_CROSS_DROP) {
-            DGCN_CHECK(dgcn_partition_drop_cross_edges(&p->adj_dropped, &ds->adj, p->owner, m,
-                                                       p->topo.adj, &p->n_dropped));
+            int32_t *links = NULL;
+            int64_t n_links = 0;
+            DGCN_CHECK(dgcn_topo_to_pairs(&p->topo, &links, &n_links));
+            rc = dgcn_partition_drop_cross_edges(&p->adj_dropped, &ds->adj, p->owner, m, links,
+                                                 n_links, &p->n_dropped);
+            free(links);
+            if (rc) goto fail;
             DGCN_CHECK(dgcn_csr_gcn_norm(&p->a_hat_dropped, &p->adj_dropped));
             p->a_hat = &p->a_hat_dropped;
         }
@@ -304,20 +363,12 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
 
     /* hop distances; hops per exchange over the pairs that still share data edges */
     if (o->topology) {
-        DGCN_CHECK(s_distances(p));
-        if (p->cross == DGCN_CROSS_DROP)
-            DGCN_CHECK(dgcn_partition_required_links(p->a_hat, p->owner, m, links));
-        for (int32_t k = 0; k < m; k++)
-            for (int32_t t = 0; t < m; t++) {
-                if (t == k || !links[(size_t)k * m + t]) continue;
-                int32_t d = p->dist[(size_t)k * m + t];
-                if (d < 0)
-                    DGCN_CHECK(dgcn_error_set(DGCN_ETOPOLOGY,
-                                              "topology %s over %d agents: agents %d and %d share "
-                                              "data edges but no path joins them",
-                                              o->topology, m, k, t));
-                if (d > p->hops_max) p->hops_max = d;
-            }
+        if (p->cross == DGCN_CROSS_DROP) {
+            free(pairs);
+            pairs = NULL;
+            DGCN_CHECK(dgcn_partition_required_pairs(p->a_hat, p->owner, m, &pairs, &n_pairs));
+        }
+        DGCN_CHECK(s_hops(p, o, pairs, n_pairs));
     }
 
     /* 5: shards (and their relay routes) */
@@ -327,7 +378,8 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
         if (p->cross == DGCN_CROSS_RELAY && o->topology) DGCN_CHECK(s_routes(p));
     }
 fail:
-    free(links);
+    free(pairs);
+    free(design);
     return rc;
 }
 
@@ -344,14 +396,16 @@ void dgcn_plan_setups_free(dgcn_ctl_setup **setups, int32_t m) {
 }
 
 int32_t dgcn_plan_neighbors(const dgcn_plan *p, int32_t k, int32_t *neighbors, double *mixing) {
-    const int32_t m = p->m;
     int32_t deg = 0;
-    mixing[0] = p->c[(size_t)k * m + k];
-    for (int32_t t = 0; t < m; t++)
-        if (dgcn_topo_has(&p->topo, k, t)) {
-            neighbors[deg] = t;
-            mixing[++deg] = p->c[(size_t)k * m + t];
+    /* row k of c: the support is k and its neighbours, in increasing column order */
+    for (int64_t e = p->c.ptr[k]; e < p->c.ptr[k + 1]; e++) {
+        if (p->c.col[e] == k) {
+            mixing[0] = p->c.val[e];
+            continue;
         }
+        neighbors[deg] = p->c.col[e];
+        mixing[++deg] = p->c.val[e];
+    }
     return deg;
 }
 
@@ -361,7 +415,7 @@ int dgcn_plan_setups(const dgcn_plan *p, const dgcn_run_config *cfg, int with_sh
     int32_t m = p->m;
     dgcn_ctl_setup *setups = NULL;
     *out = NULL;
-    if (!p->c || (with_shards && !p->shards))
+    if (!p->c.m || (with_shards && !p->shards))
         return dgcn_error_set(DGCN_EINVAL, "plan: set-up messages need a topology%s",
                               with_shards ? " and shards" : "");
     DGCN_ALLOC(setups, m);
@@ -390,11 +444,11 @@ uint64_t dgcn_plan_halo_bytes(const dgcn_plan *p, const int32_t *widths, int n_l
 
 uint64_t dgcn_plan_relay_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers) {
     uint64_t rows = 0, width_sum = 0;
-    if (p->cross != DGCN_CROSS_RELAY || !p->dist) return 0;
+    if (p->cross != DGCN_CROSS_RELAY || !p->c.m) return 0;
     for (int32_t k = 0; p->shards && k < p->m; k++) {
         const dgcn_shard *s = &p->shards[k];
-        for (int32_t q = 0; q < s->n_peers; q++) {
-            int32_t d = p->dist[(size_t)k * p->m + s->peer[q]];
+        for (int32_t q = 0; s->peer_hops && q < s->n_peers; q++) {
+            int32_t d = s->peer_hops[q]; /* the distance in topo (s_routes) */
             rows += (uint64_t)(s->recv_ptr[q + 1] - s->recv_ptr[q]) * (uint64_t)(d - 1);
         }
     }
@@ -404,9 +458,7 @@ uint64_t dgcn_plan_relay_bytes(const dgcn_plan *p, const int32_t *widths, int n_
 
 uint64_t dgcn_plan_min_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers,
                              int64_t msg_floats) {
-    uint64_t directed_links = 0;
-    for (int32_t k = 0; p->c && k < p->m; k++)
-        directed_links += (uint64_t)dgcn_topo_degree(&p->topo, k);
+    uint64_t directed_links = p->c.m ? 2 * (uint64_t)dgcn_topo_links(&p->topo) : 0;
     return 2 * (dgcn_plan_halo_bytes(p, widths, n_layers) +
                 dgcn_plan_relay_bytes(p, widths, n_layers)) +
            directed_links * (uint64_t)msg_floats * sizeof(float);

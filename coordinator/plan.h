@@ -20,7 +20,11 @@
  *                  (rule "auto", no removal, no links added by the policy), else the rule
  *                  (topologies/weights.h; "auto" means Metropolis-Hastings there)
  *   5. shards      one per agent (graph/shard.h), cut from the A_hat the agents see
- * Set-up messages (dgcn_plan_setups) and the predicted traffic come from the plan. The same dataset,
+ * Set-up messages (dgcn_plan_setups) and the predicted traffic come from the plan. No stage holds an
+ * M x M table: the graphs are sorted adjacency lists, the mixing matrix sparse rows, the required
+ * links a pair list, and hop distances come from one breadth-first search per agent that has a
+ * required pair without a link (O(M + links) memory; the dense 'designed' term and the 'fastest'
+ * rule are the exceptions, bounded by DGCN_TOPO_DENSE_MAX agents). The same dataset,
  * options and seed give the same plan, bit for bit. The plan id stored in the shards is a hash of
  * the dataset's name and sizes, the partition method, the seed, M and the owner array. */
 #ifndef DGCN_COORDINATOR_PLAN_H
@@ -32,6 +36,7 @@
 #include "graph/dataset.h"
 #include "graph/shard.h"
 #include "topologies/graph.h"
+#include "topologies/weights.h"
 
 #include <stdint.h>
 
@@ -68,7 +73,7 @@ typedef struct dgcn_plan {
     int32_t *owner;         /* (n) agent of each node */
     dgcn_topo required;     /* agent pairs sharing data edges */
     dgcn_topo topo;         /* the communication graph (m = 0 when opts.topology is NULL) */
-    double *c;              /* (m, m) mixing matrix, or NULL without a topology */
+    dgcn_mixing c;          /* the mixing matrix as sparse rows (c.m = 0 without a topology) */
     char weights[32];       /* the rule that produced c: a rule name or "design" */
     dgcn_cross_edges cross; /* the policy applied */
     int64_t n_dropped;      /* data edges dropped (policy drop) */
@@ -79,8 +84,6 @@ typedef struct dgcn_plan {
     int32_t hops_max;       /* hops per exchange: max over the required pairs (of the A_hat the
                              * agents see) of their distance in topo; 1 when every pair has a
                              * link, 0 without required pairs or topology */
-    int32_t *dist;          /* (m, m) hop distance in topo (-1: unreachable), or NULL without a
-                             * topology */
 } dgcn_plan;
 
 /* Builds the plan of ds (preprocessed) and its A_hat under o. On failure *p is safe to fini and

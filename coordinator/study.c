@@ -511,7 +511,7 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
             if (rc) goto fail;
             w->links = dgcn_topo_links(&plan.topo);
             dgcn_topo_report rep;
-            DGCN_CHECK(dgcn_topo_analyze(&plan.topo, plan.c, &rep));
+            DGCN_CHECK(dgcn_topo_analyze(&plan.topo, &plan.c, &rep));
             w->gap = rep.gap;
             snprintf(path, sizeof path, "%s/topologies/%s.edges", o->out, w->name);
             DGCN_CHECK(dgcn_topo_write_edges(&plan.topo, path));

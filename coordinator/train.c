@@ -621,8 +621,8 @@ static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *ro
     if (!(o->gossip_target > 0.0 && o->gossip_target < 1.0))
         return dgcn_error_set(DGCN_EINVAL, "train: --gossip-target %g is not in (0, 1)",
                               o->gossip_target);
-    if (!p->c) return DGCN_OK;
-    int rc = dgcn_topo_norm_cj(p->m, p->c, slem);
+    if (!p->c.m) return DGCN_OK;
+    int rc = dgcn_mixing_norm_cj(&p->c, slem);
     if (rc != DGCN_OK) return rc;
     if (o->gossip_rounds > 0) return DGCN_OK;
     double r = *slem < 1e-12 ? 1.0 : ceil(log(o->gossip_target) / log(*slem));
@@ -632,13 +632,14 @@ static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *ro
 }
 
 /* 1 when the plan's graph is complete with uniform weights (c_kt = 1/M everywhere) and the agents
- * share their initialization: one mixing step is the exact average, so the copies never differ. */
+ * share their initialization: one mixing step is the exact average, so the copies never differ.
+ * O(m + links): a complete graph's rows hold every entry. */
 static int s_centralized_by_construction(const dgcn_train_opts *o, const dgcn_plan *p) {
     int32_t m = p->m;
-    if (o->init_per_agent || !p->c) return 0;
+    if (o->init_per_agent || !p->c.m) return 0;
     if (dgcn_topo_links(&p->topo) != (int64_t)m * (m - 1) / 2) return 0;
-    for (int64_t i = 0; i < (int64_t)m * m; i++)
-        if (fabs(p->c[i] - 1.0 / m) > 1e-12) return 0;
+    for (int64_t i = 0; i < p->c.ptr[m]; i++)
+        if (fabs(p->c.val[i] - 1.0 / m) > 1e-12) return 0;
     return 1;
 }
 
@@ -744,7 +745,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         snprintf(path, sizeof path, "%s/topology.edges", o->out);
         DGCN_CHECK(dgcn_topo_write_edges(&p.topo, path));
         snprintf(path, sizeof path, "%s/topology.dot", o->out);
-        DGCN_CHECK(dgcn_topo_write_dot(&p.topo, p.c, path));
+        DGCN_CHECK(dgcn_topo_write_dot(&p.topo, &p.c, path));
         snprintf(path, sizeof path, "%s/plots", o->out);
         DGCN_CHECK(dgcn_rundir_make(path));
         DGCN_CHECK(dgcn_rundir_fopen(path, "train.tsv", "w", &tsv));

@@ -277,34 +277,81 @@ int dgcn_partition(const dgcn_csr *adj, int32_t m, dgcn_partition_method method,
 
 /* ---- required links, statistics, dropped edges ---------------------------------------------- */
 
-int dgcn_partition_required_links(const dgcn_csr *adj, const int32_t *owner, int32_t m,
-                                  uint8_t *links /* (m, m) */) {
+static int s_cmp_int32(const void *x, const void *y) {
+    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* O(n + nnz + pairs log pairs): the nodes grouped by agent, then each agent's peers above it. */
+int dgcn_partition_required_pairs(const dgcn_csr *adj, const int32_t *owner, int32_t m,
+                                  int32_t **pairs, int64_t *n_pairs) {
     int rc = s_check_graph(adj, "required links");
     if (!rc) rc = s_check_owner(owner, adj->n_rows, m, "required links");
     if (rc) return rc;
-    memset(links, 0, (size_t)m * (size_t)m);
-    for (int32_t i = 0; i < adj->n_rows; i++)
-        for (int64_t e = adj->rowptr[i]; e < adj->rowptr[i + 1]; e++) {
-            int32_t a = owner[i], b = owner[adj->col[e]];
-            if (a != b) links[(size_t)a * m + b] = links[(size_t)b * m + a] = 1;
+    int32_t n = adj->n_rows, *start = NULL, *order = NULL, *stamp = NULL, *peers = NULL;
+    int32_t *out = NULL;
+    int64_t n_out = 0, cap = 0;
+    *pairs = NULL;
+    *n_pairs = 0;
+    DGCN_ALLOC(start, (int64_t)m + 1);
+    DGCN_ALLOC(order, n);
+    DGCN_ALLOC(stamp, m);
+    DGCN_ALLOC(peers, m);
+    for (int32_t i = 0; i < n; i++) start[owner[i] + 1]++;
+    for (int32_t k = 0; k < m; k++) start[k + 1] += start[k];
+    for (int32_t i = 0; i < n; i++) order[start[owner[i]] + stamp[owner[i]]++] = i;
+    for (int32_t k = 0; k < m; k++) stamp[k] = -1;
+    for (int32_t a = 0; a < m; a++) {
+        int32_t n_peers = 0;
+        for (int32_t x = start[a]; x < start[a + 1]; x++) {
+            int32_t i = order[x];
+            for (int64_t e = adj->rowptr[i]; e < adj->rowptr[i + 1]; e++) {
+                int32_t b = owner[adj->col[e]];
+                if (b > a && stamp[b] != a) stamp[b] = a, peers[n_peers++] = b;
+            }
         }
-    return DGCN_OK;
+        qsort(peers, (size_t)n_peers, sizeof *peers, s_cmp_int32);
+        if (n_out + n_peers > cap) {
+            int64_t c2 = 2 * cap > n_out + n_peers ? 2 * cap : n_out + n_peers + 64;
+            int32_t *grown = realloc(out, (size_t)c2 * 2 * sizeof *out);
+            if (!grown) {
+                rc = dgcn_error_set(DGCN_ENOMEM, "required links: out of memory for %lld pairs",
+                                    (long long)c2);
+                goto fail;
+            }
+            out = grown;
+            cap = c2;
+        }
+        for (int32_t q = 0; q < n_peers; q++, n_out++) {
+            out[2 * n_out] = a;
+            out[2 * n_out + 1] = peers[q];
+        }
+    }
+    *pairs = out;
+    *n_pairs = n_out;
+    out = NULL;
+fail:
+    free(out);
+    free(start);
+    free(order);
+    free(stamp);
+    free(peers);
+    return rc;
 }
 
-/* O(n + nnz + m^2) (the m^2 for the links matrix). */
+/* O(n + nnz + pairs log pairs). */
 int dgcn_partition_stats_compute(const dgcn_csr *adj, const int32_t *owner, int32_t m,
                                  const int32_t *widths, int n_widths, dgcn_partition_stats *st) {
     int rc = s_check_graph(adj, "partition stats");
     if (!rc) rc = s_check_owner(owner, adj->n_rows, m, "partition stats");
     if (rc) return rc;
     int32_t n = adj->n_rows;
-    int32_t *size = NULL, *stamp = NULL;
-    uint8_t *links = NULL;
+    int32_t *size = NULL, *stamp = NULL, *pairs = NULL;
+    int64_t n_pairs = 0;
     memset(st, 0, sizeof *st);
     st->m = m;
     DGCN_ALLOC(size, m);
     DGCN_ALLOC(stamp, m);
-    DGCN_ALLOC(links, (size_t)m * m);
     for (int32_t i = 0; i < n; i++) size[owner[i]]++;
     st->min_nodes = st->max_nodes = size[0];
     for (int32_t k = 1; k < m; k++) {
@@ -325,33 +372,62 @@ int dgcn_partition_stats_compute(const dgcn_csr *adj, const int32_t *owner, int3
             }
         }
     st->halo_fraction = n > 0 ? (double)st->halo_total / n : 0.0;
-    DGCN_CHECK(dgcn_partition_required_links(adj, owner, m, links));
-    for (int32_t k = 0; k < m; k++)
-        for (int32_t t = k + 1; t < m; t++) st->required_links += links[(size_t)k * m + t];
+    DGCN_CHECK(dgcn_partition_required_pairs(adj, owner, m, &pairs, &n_pairs));
+    st->required_links = (int32_t)n_pairs;
     int64_t width_sum = 0;
     for (int l = 0; l < n_widths; l++) width_sum += widths[l];
     st->halo_bytes_per_iter = 2 * st->halo_total * width_sum * (int64_t)sizeof(float);
 fail:
     free(size);
     free(stamp);
-    free(links);
+    free(pairs);
     return rc;
 }
 
+/* 1 when b is in the sorted list nb[lo, hi). */
+static int s_in_sorted(const int32_t *nb, int64_t lo, int64_t hi, int32_t b) {
+    int64_t end = hi;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (nb[mid] < b) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < end && nb[lo] == b;
+}
+
 int dgcn_partition_drop_cross_edges(dgcn_csr *out, const dgcn_csr *adj, const int32_t *owner,
-                                    int32_t m, const uint8_t *links, int64_t *n_dropped) {
+                                    int32_t m, const int32_t *pairs, int64_t n_pairs,
+                                    int64_t *n_dropped) {
+    int64_t *ptr = NULL;
+    int32_t *nb = NULL, *fill = NULL;
     memset(out, 0, sizeof *out);
     int rc = s_check_graph(adj, "drop cross edges");
     if (!rc) rc = s_check_owner(owner, adj->n_rows, m, "drop cross edges");
     if (rc) return rc;
+    for (int64_t i = 0; i < n_pairs; i++) {
+        int32_t a = pairs[2 * i], b = pairs[2 * i + 1];
+        if (a < 0 || a >= m || b < 0 || b >= m || a == b)
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "drop cross edges: link %lld (%d, %d) is not a pair of two "
+                                  "different agents of [0, %d)",
+                                  (long long)i, (int)a, (int)b, (int)m);
+    }
+    /* the links as sorted neighbour lists per agent */
+    DGCN_ALLOC(ptr, (int64_t)m + 1);
+    DGCN_ALLOC(fill, m);
+    DGCN_ALLOC(nb, 2 * n_pairs);
+    for (int64_t i = 0; i < 2 * n_pairs; i++) ptr[pairs[i] + 1]++;
+    for (int32_t k = 0; k < m; k++) ptr[k + 1] += ptr[k];
+    for (int64_t i = 0; i < n_pairs; i++) {
+        int32_t a = pairs[2 * i], b = pairs[2 * i + 1];
+        nb[ptr[a] + fill[a]++] = b;
+        nb[ptr[b] + fill[b]++] = a;
+    }
     for (int32_t k = 0; k < m; k++)
-        for (int32_t t = 0; t < m; t++)
-            if ((links[(size_t)k * m + t] != 0) != (links[(size_t)t * m + k] != 0))
-                return dgcn_error_set(DGCN_EINVAL,
-                                      "drop cross edges: links matrix not symmetric at (%d, %d)",
-                                      (int)k, (int)t);
+        qsort(nb + ptr[k], (size_t)(ptr[k + 1] - ptr[k]), sizeof *nb, s_cmp_int32);
     int32_t n = adj->n_rows;
-#define S_KEEP(i, j) (owner[i] == owner[j] || links[(size_t)owner[i] * m + owner[j]])
+#define S_KEEP(i, j)                                                                               \
+    (owner[i] == owner[j] || s_in_sorted(nb, ptr[owner[i]], ptr[owner[i] + 1], owner[j]))
     int64_t kept = 0, dropped = 0;
     for (int32_t i = 0; i < n; i++)
         for (int64_t e = adj->rowptr[i]; e < adj->rowptr[i + 1]; e++) {
@@ -374,8 +450,12 @@ int dgcn_partition_drop_cross_edges(dgcn_csr *out, const dgcn_csr *adj, const in
     out->rowptr[n] = o;
 #undef S_KEEP
     if (n_dropped) *n_dropped = dropped;
-    return DGCN_OK;
+    goto done;
 fail:
     dgcn_csr_fini(out);
+done:
+    free(ptr);
+    free(nb);
+    free(fill);
     return rc;
 }

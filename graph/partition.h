@@ -26,9 +26,11 @@ const char *dgcn_partition_method_name(dgcn_partition_method m);
 int dgcn_partition(const dgcn_csr *adj, int32_t m, dgcn_partition_method method, uint64_t seed,
                    int32_t *owner);
 
-/* The required-links graph as a symmetric m x m 0/1 matrix (row-major, zero diagonal). */
-int dgcn_partition_required_links(const dgcn_csr *adj, const int32_t *owner, int32_t m,
-                                  uint8_t *links /* (m, m) */);
+/* The required links as pairs: *pairs receives a malloc'd (n_pairs, 2) array of the agent pairs
+ * k < t with a data edge between P_k and P_t, in increasing (k, t) order (NULL when none), which
+ * the caller frees. O(n + nnz + pairs log pairs) time, O(n + m + pairs) memory. */
+int dgcn_partition_required_pairs(const dgcn_csr *adj, const int32_t *owner, int32_t m,
+                                  int32_t **pairs, int64_t *n_pairs);
 
 typedef struct dgcn_partition_stats {
     int32_t m;
@@ -47,10 +49,12 @@ typedef struct dgcn_partition_stats {
 int dgcn_partition_stats_compute(const dgcn_csr *adj, const int32_t *owner, int32_t m,
                                  const int32_t *widths, int n_widths, dgcn_partition_stats *st);
 
-/* Copies adj without the edges between agents k != t whose link links[k*m+t] is 0 (the paper's
- * sparse-connectivity setting: dropped edges, A_hat renormalized afterwards by the caller).
- * *n_dropped receives the number of undirected edges dropped. */
+/* Copies adj without the edges between agents k != t that are not one of the n_pairs links
+ * pairs[2i] -- pairs[2i+1] (either order; the paper's sparse-connectivity setting: dropped edges,
+ * A_hat renormalized afterwards by the caller). *n_dropped receives the number of undirected edges
+ * dropped. DGCN_EINVAL naming a pair outside [0, m) or with k == t. */
 int dgcn_partition_drop_cross_edges(dgcn_csr *out, const dgcn_csr *adj, const int32_t *owner,
-                                    int32_t m, const uint8_t *links, int64_t *n_dropped);
+                                    int32_t m, const int32_t *pairs /* (n_pairs, 2) */,
+                                    int64_t n_pairs, int64_t *n_dropped);
 
 #endif

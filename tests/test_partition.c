@@ -296,6 +296,20 @@ END_TEST
 
 /* ---- required links, statistics, dropped edges ---------------------------------------------- */
 
+/* The pair list of dgcn_partition_required_pairs as an m x m 0/1 matrix (malloc'd), checking that
+ * the pairs are k < t in strictly increasing order. */
+static uint8_t *s_pairs_matrix(const int32_t *pairs, int64_t n, int32_t m) {
+    uint8_t *links = calloc((size_t)m * m, 1);
+    for (int64_t i = 0; i < n; i++) {
+        int32_t k = pairs[2 * i], t = pairs[2 * i + 1];
+        ck_assert(k >= 0 && k < t && t < m);
+        if (i > 0)
+            ck_assert(pairs[2 * i - 2] < k || (pairs[2 * i - 2] == k && pairs[2 * i - 1] < t));
+        links[k * m + t] = links[t * m + k] = 1;
+    }
+    return links;
+}
+
 START_TEST(test_required_links_and_stats) {
     dgcn_csr g;
     s_random_graph(&g, 120, 0.03, 21);
@@ -305,8 +319,11 @@ START_TEST(test_required_links_and_stats) {
         for (size_t j = 0; j < sizeof s_ms / sizeof *s_ms; j++) {
             int32_t m = s_ms[j];
             ck_assert_int_eq(dgcn_partition(&g, m, s_methods[mi], 3, o), DGCN_OK);
-            uint8_t *links = malloc((size_t)m * m);
-            ck_assert_int_eq(dgcn_partition_required_links(&g, o, m, links), DGCN_OK);
+            int32_t *pairs = NULL;
+            int64_t n_pairs = -1;
+            ck_assert_int_eq(dgcn_partition_required_pairs(&g, o, m, &pairs, &n_pairs), DGCN_OK);
+            uint8_t *links = s_pairs_matrix(pairs, n_pairs, m);
+            free(pairs);
             int32_t n_req = 0;
             for (int32_t k = 0; k < m; k++)
                 for (int32_t t = 0; t < m; t++) {
@@ -350,17 +367,29 @@ START_TEST(test_drop_cross_edges) {
     s_random_graph(&g, 100, 0.06, 5);
     int32_t n = 100, m = 6, o[100];
     ck_assert_int_eq(dgcn_partition(&g, m, DGCN_PARTITION_RANDOM, 8, o), DGCN_OK);
-    uint8_t links[36];
-    ck_assert_int_eq(dgcn_partition_required_links(&g, o, m, links), DGCN_OK);
+    int32_t *req = NULL, pairs[2 * 15];
+    int64_t n_req = 0, n_pairs = 0;
+    ck_assert_int_eq(dgcn_partition_required_pairs(&g, o, m, &req, &n_req), DGCN_OK);
+    uint8_t *links = s_pairs_matrix(req, n_req, m);
+    free(req);
     /* remove about half of the links, symmetrically */
     dgcn_rng r;
     dgcn_rng_seed(&r, 77, DGCN_STREAM_TEST);
     for (int32_t k = 0; k < m; k++)
         for (int32_t t = k + 1; t < m; t++)
             if (dgcn_rng_uniform(&r) < 0.5) links[k * m + t] = links[t * m + k] = 0;
+    /* the kept links as pairs, larger id first for every other one (either order is a link) */
+    for (int32_t k = 0; k < m; k++)
+        for (int32_t t = k + 1; t < m; t++)
+            if (links[k * m + t]) {
+                pairs[2 * n_pairs] = n_pairs % 2 ? t : k;
+                pairs[2 * n_pairs + 1] = n_pairs % 2 ? k : t;
+                n_pairs++;
+            }
     dgcn_csr out;
     int64_t dropped = -1;
-    ck_assert_int_eq(dgcn_partition_drop_cross_edges(&out, &g, o, m, links, &dropped), DGCN_OK);
+    ck_assert_int_eq(dgcn_partition_drop_cross_edges(&out, &g, o, m, pairs, n_pairs, &dropped),
+                     DGCN_OK);
     int64_t want_dropped = 0;
     for (int32_t a = 0; a < n; a++)
         for (int32_t b = 0; b < n; b++) {
@@ -373,9 +402,15 @@ START_TEST(test_drop_cross_edges) {
     ck_assert_int_eq(dropped, want_dropped);
     ck_assert_int_eq(out.nnz, g.nnz - 2 * want_dropped);
     dgcn_csr_fini(&out);
-    links[1] = 1, links[m] = 0; /* asymmetric */
-    ck_assert_int_eq(dgcn_partition_drop_cross_edges(&out, &g, o, m, links, &dropped), DGCN_EINVAL);
+    pairs[0] = pairs[1]; /* a self-link */
+    ck_assert_int_eq(dgcn_partition_drop_cross_edges(&out, &g, o, m, pairs, n_pairs, &dropped),
+                     DGCN_EINVAL);
     dgcn_csr_fini(&out);
+    pairs[0] = m; /* an agent out of range */
+    ck_assert_int_eq(dgcn_partition_drop_cross_edges(&out, &g, o, m, pairs, n_pairs, &dropped),
+                     DGCN_EINVAL);
+    dgcn_csr_fini(&out);
+    free(links);
     dgcn_csr_fini(&g);
 }
 END_TEST

@@ -146,8 +146,11 @@ START_TEST(test_plan_deterministic) {
     ck_assert_int_eq(dgcn_plan_build(&b, &s_ds, &s_a_hat, &o), 0);
     ck_assert(a.id == b.id && a.id != 0);
     ck_assert_mem_eq(a.owner, b.owner, sizeof(int32_t) * (size_t)s_ds.n);
-    ck_assert_mem_eq(a.topo.adj, b.topo.adj, 36);
-    ck_assert_mem_eq(a.c, b.c, sizeof(double) * 36);
+    ck_assert(dgcn_topo_equal(&a.topo, &b.topo));
+    ck_assert_int_eq(a.c.ptr[6], b.c.ptr[6]);
+    ck_assert_mem_eq(a.c.ptr, b.c.ptr, sizeof(int64_t) * 7);
+    ck_assert_mem_eq(a.c.col, b.c.col, sizeof(int32_t) * (size_t)a.c.ptr[6]);
+    ck_assert_mem_eq(a.c.val, b.c.val, sizeof(double) * (size_t)a.c.ptr[6]);
     for (int32_t k = 0; k < 6; k++) {
         uint8_t *pa = NULL, *pb = NULL;
         size_t la = 0, lb = 0;
@@ -222,6 +225,9 @@ START_TEST(test_plan_relay) {
     ck_assert_int_eq(p.cross, DGCN_CROSS_RELAY);
     ck_assert_str_eq(dgcn_cross_edges_name(p.cross), "relay");
     ck_assert_int_eq(p.hops_max, 5); /* agents 0 and 5 share data edges, 5 hops apart */
+    int32_t dist[36], queue[6];
+    for (int32_t k = 0; k < 6; k++) dgcn_topo_bfs(&p.topo, k, dist + 6 * k, queue);
+    ck_assert_int_eq(dist[5], 5);
     int64_t transit = 0, hop_sum = 0;
     uint64_t transit_rows = 0;
     for (int32_t k = 0; k < 6; k++) {
@@ -229,16 +235,16 @@ START_TEST(test_plan_relay) {
         ck_assert_int_eq(sh->relay_rounds, 5);
         for (int32_t q = 0; q < sh->n_peers; q++) {
             int32_t t = sh->peer[q], via = sh->peer_via[q];
-            ck_assert_int_eq(sh->peer_hops[q], p.dist[k * 6 + t]);
+            ck_assert_int_eq(sh->peer_hops[q], dist[k * 6 + t]);
             ck_assert(dgcn_topo_has(&p.topo, k, via));
-            ck_assert_int_eq(p.dist[via * 6 + t], sh->peer_hops[q] - 1);
+            ck_assert_int_eq(dist[via * 6 + t], sh->peer_hops[q] - 1);
             hop_sum += sh->peer_hops[q] - 1;
         }
         for (int32_t e = 0; e < sh->n_transit; e++) {
             const int32_t *f = sh->transit + e * DGCN_SHARD_TRANSIT_FIELDS;
-            ck_assert_int_eq(f[DGCN_TRANSIT_POS], p.dist[f[DGCN_TRANSIT_SRC] * 6 + k]);
+            ck_assert_int_eq(f[DGCN_TRANSIT_POS], dist[f[DGCN_TRANSIT_SRC] * 6 + k]);
             ck_assert_int_eq(f[DGCN_TRANSIT_LEN] - f[DGCN_TRANSIT_POS],
-                             p.dist[k * 6 + f[DGCN_TRANSIT_DST]]);
+                             dist[k * 6 + f[DGCN_TRANSIT_DST]]);
             ck_assert(dgcn_topo_has(&p.topo, k, f[DGCN_TRANSIT_PREV]));
             ck_assert(dgcn_topo_has(&p.topo, k, f[DGCN_TRANSIT_NEXT]));
             transit_rows += (uint64_t)f[DGCN_TRANSIT_ROWS];
@@ -365,7 +371,7 @@ START_TEST(test_plan_setups) {
         for (int32_t i = 0; i < s[k].n_neighbors; i++) {
             int32_t t = s[k].neighbors[i];
             ck_assert(dgcn_topo_has(&p.topo, k, t));
-            ck_assert(s[k].mixing[i + 1] == p.c[k * 4 + t]);
+            ck_assert(s[k].mixing[i + 1] == dgcn_mixing_get(&p.c, k, t));
             row += s[k].mixing[i + 1];
         }
         ck_assert_double_eq_tol(row, 1.0, 1e-12);
@@ -428,6 +434,60 @@ START_TEST(test_curve_iters_to_loss) {
 }
 END_TEST
 
+/* A plan for more agents than any dense table allows (DGCN_TOPO_DENSE_MAX): a ring over 5,000
+ * agents of a 10,000-node graph with MH weights 1/3 on sparse rows; hops per exchange under relay
+ * equal the ring distance of the farthest required pair (computed here in closed form); the dense
+ * 'designed' term is refused naming the bound. */
+START_TEST(test_plan_many_agents) {
+    dgcn_data_source src;
+    dgcn_dataset ds;
+    dgcn_csr a_hat;
+    dgcn_data_source_defaults(&src);
+    src.nodes = 10000;
+    src.classes = 4;
+    src.features = 20;
+    src.feature_nnz = 4;
+    src.train_per_class = 10;
+    src.val = 50;
+    src.test = 100;
+    ck_assert_msg(dgcn_data_source_open(&src, &ds, &a_hat) == 0, "%s", dgcn_error_msg());
+    int32_t m = DGCN_TOPO_DENSE_MAX + 904;
+    dgcn_plan p;
+    dgcn_plan_opts o = s_opts(m, "ring", "relay");
+    o.partition = "block";
+    o.shards = 0;
+    ck_assert_msg(dgcn_plan_build(&p, &ds, &a_hat, &o) == 0, "%s", dgcn_error_msg());
+    ck_assert_int_eq(dgcn_topo_links(&p.topo), m);
+    ck_assert_int_eq(p.c.ptr[m], 3 * (int64_t)m);
+    int32_t nb[2], want_hops = 0;
+    double row[3];
+    for (int32_t k = 0; k < m; k++) {
+        ck_assert_int_eq(dgcn_plan_neighbors(&p, k, nb, row), 2);
+        ck_assert(row[0] == 1.0 - 2.0 / 3 && row[1] == 1.0 / 3 && row[2] == 1.0 / 3);
+        int32_t deg;
+        const int32_t *req = dgcn_topo_neighbors(&p.required, k, &deg);
+        for (int32_t i = 0; i < deg; i++) {
+            int32_t d = abs(req[i] - k) < m - abs(req[i] - k) ? abs(req[i] - k)
+                                                              : m - abs(req[i] - k);
+            if (d > want_hops) want_hops = d;
+        }
+    }
+    ck_assert_int_gt(want_hops, 1);
+    ck_assert_int_eq(p.hops_max, want_hops);
+    dgcn_plan_fini(&p);
+    o = s_opts(m, "designed", "keep");
+    o.partition = "block";
+    o.shards = 0;
+    ck_assert_int_eq(dgcn_plan_build(&p, &ds, &a_hat, &o), DGCN_EINVAL);
+    char bound[16];
+    snprintf(bound, sizeof bound, "%d", DGCN_TOPO_DENSE_MAX);
+    ck_assert_msg(strstr(dgcn_error_msg(), bound), "%s", dgcn_error_msg());
+    dgcn_plan_fini(&p);
+    dgcn_csr_fini(&a_hat);
+    dgcn_dataset_fini(&ds);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"spec_grammar", test_spec_grammar, 0, 10},
@@ -438,6 +498,7 @@ static Suite *s_suite(void) {
         {"plan_connected_and_removal", test_plan_connected_and_removal, 0, 30},
         {"plan_bytes", test_plan_bytes, 0, 30},
         {"plan_setups", test_plan_setups, 0, 30},
+        {"plan_many_agents", test_plan_many_agents, 0, 120},
         {"consensus_error", test_consensus_error, 0, 10},
         {"curve_iters_to_loss", test_curve_iters_to_loss, 0, 10},
     };

@@ -104,7 +104,7 @@ START_TEST(test_random_generators) {
     /* same seed, same graph; drawn connected; mean link count near p M(M-1)/2 */
     ck_assert_int_eq(dgcn_topo_gen_erdos_renyi(&a, 40, 0.3, 7, 1), 0);
     ck_assert_int_eq(dgcn_topo_gen_erdos_renyi(&b, 40, 0.3, 7, 1), 0);
-    ck_assert(memcmp(a.adj, b.adj, 40 * 40) == 0);
+    ck_assert(dgcn_topo_equal(&a, &b));
     ck_assert(dgcn_topo_connected(&a));
     ck_assert(labs((long)dgcn_topo_links(&a) - 234) < 60);
     dgcn_topo_fini(&a);
@@ -127,6 +127,15 @@ START_TEST(test_random_generators) {
 END_TEST
 
 /* Sorted eigenvalues of c against sorted expected values. */
+/* dgcn_topo_analyze under a dense mixing matrix c (m, m) on g's support. */
+static int s_analyze(const dgcn_topo *g, const double *c, dgcn_topo_report *rep) {
+    dgcn_mixing mix;
+    int rc = dgcn_mixing_from_dense(&mix, g, c);
+    if (!rc) rc = dgcn_topo_analyze(g, &mix, rep);
+    dgcn_mixing_fini(&mix);
+    return rc;
+}
+
 static void s_check_spectrum(int32_t m, const double *c, double *expect) {
     double *eig = malloc((size_t)m * sizeof *eig);
     ck_assert_int_eq(dgcn_topo_eigenvalues(m, c, eig), 0);
@@ -146,7 +155,7 @@ START_TEST(test_closed_form_spectra) {
     ck_assert_double_eq_tol(c[1], 1.0 / 3, 1e-15);
     for (int j = 0; j < m; j++) expect[j] = 1.0 / 3 + 2.0 / 3 * cos(2 * M_PI * j / m);
     s_check_spectrum(m, c, expect);
-    ck_assert_int_eq(dgcn_topo_analyze(&g, c, &rep), 0);
+    ck_assert_int_eq(s_analyze(&g, c, &rep), 0);
     double slem = fmax(fabs(1.0 / 3 + 2.0 / 3 * cos(2 * M_PI / m)),
                        fabs(1.0 / 3 + 2.0 / 3 * cos(2 * M_PI * 5 / m)));
     ck_assert_double_eq_tol(rep.slem, slem, 1e-6);
@@ -157,7 +166,7 @@ START_TEST(test_closed_form_spectra) {
     /* complete, uniform weights: gap 1 */
     dgcn_topo_gen_complete(&g, 9);
     ck_assert_int_eq(dgcn_topo_weights(&g, DGCN_MIX_UNIFORM, c), 0);
-    ck_assert_int_eq(dgcn_topo_analyze(&g, c, &rep), 0);
+    ck_assert_int_eq(s_analyze(&g, c, &rep), 0);
     ck_assert_double_eq_tol(rep.gap, 1.0, 1e-6);
     ck_assert_double_eq_tol(rep.norm_cj, 0.0, 1e-6);
     dgcn_topo_fini(&g);
@@ -169,7 +178,7 @@ START_TEST(test_closed_form_spectra) {
     for (int k = 0; k < (1 << d); k++)
         expect[k] = 1.0 - 2.0 * __builtin_popcount((unsigned)k) / (d + 1);
     s_check_spectrum(1 << d, c, expect);
-    ck_assert_int_eq(dgcn_topo_analyze(&g, c, &rep), 0);
+    ck_assert_int_eq(s_analyze(&g, c, &rep), 0);
     ck_assert_double_eq_tol(rep.slem, (d - 1.0) / (d + 1.0), 1e-6);
     ck_assert_double_eq_tol(rep.gap, 2.0 / (d + 1.0), 1e-6);
     dgcn_topo_fini(&g);
@@ -180,7 +189,7 @@ START_TEST(test_closed_form_spectra) {
         for (int b = 0; b < 5; b++)
             expect[a * 5 + b] = (1 + 2 * cos(2 * M_PI * a / 4) + 2 * cos(2 * M_PI * b / 5)) / 5;
     s_check_spectrum(20, c, expect);
-    ck_assert_int_eq(dgcn_topo_analyze(&g, c, &rep), 0);
+    ck_assert_int_eq(s_analyze(&g, c, &rep), 0);
     double tslem = 0;
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 5; b++)
@@ -250,7 +259,7 @@ static void s_expect_error(const char *name, const char *text, const char *where
     snprintf(want, sizeof want, "%s:%s", path, where);
     ck_assert_msg(strstr(dgcn_error_msg(), want) != NULL, "message '%s' lacks '%s'",
                   dgcn_error_msg(), want);
-    ck_assert_ptr_null(g.adj);
+    ck_assert_ptr_null(g.nbr);
 }
 
 START_TEST(test_edge_list_files) {
@@ -271,7 +280,7 @@ START_TEST(test_edge_list_files) {
     ck_assert_int_eq(dgcn_topo_write_edges(&g, path), 0);
     ck_assert_int_eq(dgcn_topo_read_edges(&h, path), 0);
     ck_assert_int_eq(h.m, 6);
-    ck_assert(memcmp(g.adj, h.adj, 36) == 0);
+    ck_assert(dgcn_topo_equal(&g, &h));
     dgcn_topo_fini(&h);
     /* without a header the count is the largest id + 1; repeated links count once */
     ck_assert_int_eq(dgcn_topo_read_edges(&h, s_write("g.edges", "0 1\n1 0\n  3\t2 \n")), 0);
@@ -290,7 +299,10 @@ START_TEST(test_edge_list_files) {
     for (int i = 0; i < 36; i++) ck_assert(c2[i] == c[i]);
     free(c2);
     snprintf(path, sizeof path, "%s/star.dot", s_dir);
-    ck_assert_int_eq(dgcn_topo_write_dot(&g, c, path), 0);
+    dgcn_mixing mix;
+    ck_assert_int_eq(dgcn_mixing_from_dense(&mix, &g, c), 0);
+    ck_assert_int_eq(dgcn_topo_write_dot(&g, &mix, path), 0);
+    dgcn_mixing_fini(&mix);
     FILE *f = fopen(path, "r");
     char buf[4096];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
@@ -345,7 +357,7 @@ START_TEST(test_link_removal) {
                      DGCN_ETOPOLOGY);
     ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 37.0 / 45, 1, DGCN_REMOVE_RETRY),
                      DGCN_ETOPOLOGY);
-    ck_assert_ptr_null(out.adj);
+    ck_assert_ptr_null(out.nbr);
     ck_assert_int_eq(dgcn_topo_remove_links(&out, &g, 1.0, 1, DGCN_REMOVE_ALLOW), 0);
     ck_assert_int_eq(dgcn_topo_links(&out), 0);
     dgcn_topo_fini(&out);
@@ -505,7 +517,7 @@ START_TEST(test_design_bad_options) {
     double c[36];
     o.eps = 0.3; /* 5 required links at the hub */
     ck_assert_int_eq(dgcn_topo_design(&req, &o, &sup, c, NULL), DGCN_EINVAL);
-    ck_assert_ptr_null(sup.adj);
+    ck_assert_ptr_null(sup.nbr);
     o.eps = 1e-3;
     o.gamma = -1;
     ck_assert_int_eq(dgcn_topo_design(&req, &o, &sup, c, NULL), DGCN_EINVAL);
@@ -614,12 +626,12 @@ START_TEST(test_budget_lanczos_matches_dense) {
     double *c = malloc(40 * 40 * sizeof *c);
     dgcn_topo_report rep;
     ck_assert_int_eq(dgcn_topo_weights(&sl, DGCN_MIX_MH, c), 0);
-    ck_assert_int_eq(dgcn_topo_analyze(&sl, c, &rep), 0);
+    ck_assert_int_eq(s_analyze(&sl, c, &rep), 0);
     ck_assert_msg(fabs(rep.slem - rl.slem) < 1e-6, "%.9f %.9f", rep.slem, rl.slem);
     double s_mh;
     ck_assert_int_eq(dgcn_topo_slem_mh(&req, DGCN_EIGEN_LANCZOS, &s_mh), 0);
     ck_assert_int_eq(dgcn_topo_weights(&req, DGCN_MIX_MH, c), 0);
-    ck_assert_int_eq(dgcn_topo_analyze(&req, c, &rep), 0);
+    ck_assert_int_eq(s_analyze(&req, c, &rep), 0);
     ck_assert_msg(fabs(rep.slem - s_mh) < 1e-6, "%.9f %.9f", rep.slem, s_mh);
     free(c);
     dgcn_topo_fini(&req);
@@ -708,6 +720,192 @@ START_TEST(test_budget_spec_term) {
 }
 END_TEST
 
+/* ---- sparse structures: adjacency lists and mixing rows against dense references ----------- */
+
+/* Random links added and removed (repeats included) on 150 agents, mirrored in a dense matrix:
+ * membership, degrees, the link count, sorted neighbour lists, pairs both ways, union, contains,
+ * equality and breadth-first distances (against Floyd-Warshall on the matrix) all agree. */
+START_TEST(test_sparse_lists_match_dense) {
+    enum { M = 150 };
+    static uint8_t a[M * M], b[M * M];
+    static int32_t fw[M * M], dist[M], queue[M];
+    dgcn_topo g, h, u, back;
+    dgcn_rng r;
+    dgcn_rng_seed(&r, 11, DGCN_STREAM_TEST);
+    memset(a, 0, sizeof a);
+    memset(b, 0, sizeof b);
+    ck_assert_int_eq(dgcn_topo_init(&g, M), 0);
+    ck_assert_int_eq(dgcn_topo_init(&h, M), 0);
+    for (int i = 0; i < 3000; i++) {
+        int32_t k = (int32_t)dgcn_rng_below(&r, M), t = (int32_t)dgcn_rng_below(&r, M);
+        if (k == t) continue;
+        int on = dgcn_rng_uniform(&r) < 0.75;
+        ck_assert_int_eq(dgcn_topo_set(&g, k, t, on), 0);
+        a[k * M + t] = a[t * M + k] = (uint8_t)on;
+        if (i % 3 == 0) {
+            ck_assert_int_eq(dgcn_topo_set(&h, t, k, 1), 0);
+            b[k * M + t] = b[t * M + k] = 1;
+        }
+    }
+    int64_t links = 0;
+    for (int32_t k = 0; k < M; k++) {
+        int32_t deg, want = 0, prev = -1;
+        const int32_t *nb = dgcn_topo_neighbors(&g, k, &deg);
+        for (int32_t t = 0; t < M; t++) {
+            ck_assert_int_eq(dgcn_topo_has(&g, k, t), a[k * M + t]);
+            want += a[k * M + t];
+        }
+        ck_assert_int_eq(deg, want);
+        ck_assert_int_eq(dgcn_topo_degree(&g, k), want);
+        for (int32_t i = 0; i < deg; i++) {
+            ck_assert_int_gt(nb[i], prev); /* increasing, no repeats */
+            ck_assert(a[k * M + nb[i]]);
+            prev = nb[i];
+        }
+        links += want;
+    }
+    ck_assert_int_eq(dgcn_topo_links(&g), links / 2);
+    /* pairs: k < t in increasing order, and back to the same graph */
+    int32_t *pairs = NULL;
+    int64_t n = 0;
+    ck_assert_int_eq(dgcn_topo_to_pairs(&g, &pairs, &n), 0);
+    ck_assert_int_eq(n, links / 2);
+    for (int64_t i = 0; i < n; i++) {
+        ck_assert_int_lt(pairs[2 * i], pairs[2 * i + 1]);
+        if (i)
+            ck_assert(pairs[2 * i - 2] < pairs[2 * i] ||
+                      (pairs[2 * i - 2] == pairs[2 * i] && pairs[2 * i - 1] < pairs[2 * i + 1]));
+    }
+    ck_assert_int_eq(dgcn_topo_from_pairs(&back, M, pairs, n), 0);
+    ck_assert(dgcn_topo_equal(&back, &g));
+    dgcn_topo_fini(&back);
+    pairs[1] = pairs[0]; /* a self-link is refused, naming the pair */
+    ck_assert_int_eq(dgcn_topo_from_pairs(&back, M, pairs, n), DGCN_ETOPOLOGY);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "pair 0"));
+    free(pairs);
+    /* union and containment */
+    ck_assert_int_eq(dgcn_topo_union(&u, &g, &h), 0);
+    int64_t ends = 0;
+    for (int32_t k = 0; k < M; k++) {
+        int32_t want = 0;
+        for (int32_t t = 0; t < M; t++) {
+            ck_assert_int_eq(dgcn_topo_has(&u, k, t), a[k * M + t] | b[k * M + t]);
+            want += a[k * M + t] | b[k * M + t];
+        }
+        ck_assert_int_eq(dgcn_topo_degree(&u, k), want);
+        ends += want;
+    }
+    ck_assert_int_eq(dgcn_topo_links(&u), ends / 2);
+    ck_assert(dgcn_topo_contains(&u, &g) && dgcn_topo_contains(&u, &h));
+    ck_assert_int_eq(dgcn_topo_contains(&g, &u), dgcn_topo_equal(&g, &u));
+    /* distances */
+    for (int32_t k = 0; k < M; k++)
+        for (int32_t t = 0; t < M; t++)
+            fw[k * M + t] = k == t ? 0 : a[k * M + t] ? 1 : INT32_MAX / 4;
+    for (int32_t v = 0; v < M; v++)
+        for (int32_t k = 0; k < M; k++)
+            for (int32_t t = 0; t < M; t++)
+                if (fw[k * M + v] + fw[v * M + t] < fw[k * M + t])
+                    fw[k * M + t] = fw[k * M + v] + fw[v * M + t];
+    for (int32_t k = 0; k < M; k += 7) {
+        dgcn_topo_bfs(&g, k, dist, queue);
+        for (int32_t t = 0; t < M; t++)
+            ck_assert_int_eq(dist[t], fw[k * M + t] >= INT32_MAX / 4 ? -1 : fw[k * M + t]);
+    }
+    dgcn_topo_fini(&u);
+    dgcn_topo_fini(&g);
+    dgcn_topo_fini(&h);
+}
+END_TEST
+
+/* Every rule's sparse rows equal its dense matrix bit for bit (the plan relies on it for the same
+ * runs as before), hold only the support, and multiply like the dense matrix. */
+START_TEST(test_sparse_mixing_matches_dense) {
+    enum { M = 40 };
+    static double c[M * M], x[M], y[M];
+    dgcn_topo g;
+    const char *kinds[] = {"ring", "exponential", "star", "regular:3", "geometric:0.3"};
+    const dgcn_mixing_rule rules[] = {DGCN_MIX_MH, DGCN_MIX_MAXDEG, DGCN_MIX_LAZY_MH,
+                                      DGCN_MIX_LAZY_MAXDEG};
+    for (int i = 0; i < M; i++) x[i] = sin(1.0 + i);
+    for (size_t ki = 0; ki < sizeof kinds / sizeof *kinds; ki++)
+        for (size_t ri = 0; ri < sizeof rules / sizeof *rules; ri++) {
+            dgcn_mixing mix;
+            ck_assert_int_eq(dgcn_topo_generate(&g, kinds[ki], M, 3), 0);
+            ck_assert_int_eq(dgcn_topo_weights(&g, rules[ri], c), 0);
+            ck_assert_int_eq(dgcn_topo_weights_sparse(&g, rules[ri], &mix), 0);
+            ck_assert_int_eq(mix.ptr[M], M + 2 * dgcn_topo_links(&g));
+            ck_assert_int_eq(dgcn_mixing_check(&mix, 1e-12), 0);
+            for (int32_t k = 0; k < M; k++)
+                for (int32_t t = 0; t < M; t++)
+                    ck_assert_msg(dgcn_mixing_get(&mix, k, t) == c[k * M + t],
+                                  "%s, %s: entry (%d, %d) sparse %.17g dense %.17g", kinds[ki],
+                                  dgcn_topo_weights_name(rules[ri]), k, t,
+                                  dgcn_mixing_get(&mix, k, t), c[k * M + t]);
+            dgcn_mixing_matvec(&mix, x, y);
+            for (int32_t k = 0; k < M; k++) {
+                double want = 0;
+                for (int32_t t = 0; t < M; t++) want += c[k * M + t] * x[t];
+                ck_assert_double_eq_tol(y[k], want, 1e-14);
+            }
+            dgcn_mixing_fini(&mix);
+            dgcn_topo_fini(&g);
+        }
+    /* uniform on the complete graph; refused elsewhere */
+    dgcn_mixing mix;
+    ck_assert_int_eq(dgcn_topo_gen_complete(&g, 9), 0);
+    ck_assert_int_eq(dgcn_topo_weights_sparse(&g, DGCN_MIX_UNIFORM, &mix), 0);
+    for (int64_t e = 0; e < mix.ptr[9]; e++) ck_assert(mix.val[e] == 1.0 / 9);
+    ck_assert_int_eq(mix.ptr[9], 81);
+    dgcn_mixing_fini(&mix);
+    dgcn_topo_fini(&g);
+    ck_assert_int_eq(dgcn_topo_gen_ring(&g, 9), 0);
+    ck_assert_int_eq(dgcn_topo_weights_sparse(&g, DGCN_MIX_UNIFORM, &mix), DGCN_ETOPOLOGY);
+    ck_assert_ptr_null(mix.ptr);
+    dgcn_topo_fini(&g);
+}
+END_TEST
+
+/* From DGCN_SPECTRAL_DENSE_BELOW agents on, the analysis runs Lanczos on the sparse rows: on a
+ * ring of 200 with MH weights 1/3 the eigenvalues are 1/3 + 2/3 cos(2 pi j / 200). Past the dense
+ * bound the sparse path still works, and the dense one refuses naming the bound. */
+START_TEST(test_sparse_spectrum_lanczos) {
+    dgcn_topo g;
+    dgcn_mixing mix;
+    dgcn_topo_report rep;
+    int32_t m = 200;
+    ck_assert_int_ge(m, DGCN_SPECTRAL_DENSE_BELOW);
+    ck_assert_int_eq(dgcn_topo_gen_ring(&g, m), 0);
+    ck_assert_int_eq(dgcn_topo_weights_sparse(&g, DGCN_MIX_MH, &mix), 0);
+    ck_assert_int_eq(dgcn_topo_analyze(&g, &mix, &rep), 0);
+    double l2 = 1.0 / 3 + 2.0 / 3 * cos(2 * M_PI / m), lmin = 1.0 / 3 - 2.0 / 3;
+    ck_assert_msg(fabs(rep.eig_second - l2) < 1e-8, "lambda_2 %.12f, want %.12f", rep.eig_second,
+                  l2);
+    ck_assert_msg(fabs(rep.eig_min - lmin) < 1e-8, "lambda_min %.12f, want %.12f", rep.eig_min,
+                  lmin);
+    ck_assert_double_eq_tol(rep.slem, l2, 1e-8);
+    double norm;
+    ck_assert_int_eq(dgcn_mixing_norm_cj(&mix, &norm), 0);
+    ck_assert_double_eq_tol(norm, l2, 1e-8);
+    dgcn_mixing_fini(&mix);
+    dgcn_topo_fini(&g);
+    /* above the dense bound: the exponential graph's sparse plan pieces, no dense matrix */
+    m = DGCN_TOPO_DENSE_MAX + 904;
+    ck_assert_int_eq(dgcn_topo_gen_exponential(&g, m), 0);
+    ck_assert_int_eq(dgcn_topo_weights_sparse(&g, DGCN_MIX_MH, &mix), 0);
+    ck_assert_int_eq(dgcn_mixing_check(&mix, 1e-12), 0);
+    double *dense = NULL;
+    ck_assert_int_eq(dgcn_mixing_to_dense(&mix, &dense), DGCN_EINVAL);
+    ck_assert_ptr_null(dense);
+    ck_assert_int_eq(dgcn_topo_weights(&g, DGCN_MIX_MH, NULL), DGCN_EINVAL);
+    char bound[16];
+    snprintf(bound, sizeof bound, "%d", DGCN_TOPO_DENSE_MAX);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), bound));
+    dgcn_mixing_fini(&mix);
+    dgcn_topo_fini(&g);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"generator_counts", test_generator_counts, 0, 120},
@@ -727,6 +925,9 @@ static Suite *s_suite(void) {
         {"budget_lanczos_matches_dense", test_budget_lanczos_matches_dense, 0, 120},
         {"budget_monotone_nested", test_budget_monotone_nested, 0, 120},
         {"budget_spec_term", test_budget_spec_term, 0, 120},
+        {"sparse_lists_match_dense", test_sparse_lists_match_dense, 0, 120},
+        {"sparse_mixing_matches_dense", test_sparse_mixing_matches_dense, 0, 120},
+        {"sparse_spectrum_lanczos", test_sparse_spectrum_lanczos, 0, 120},
     };
     return DGCN_TEST_SUITE("topologies", cases);
 }

@@ -25,17 +25,20 @@ void dgcn_budget_defaults(dgcn_budget_opts *o) {
     o->tol = 1e-8;
 }
 
-/* The support as neighbour lists (for the sparse products) beside its dense adjacency, the extreme
- * eigenpairs of its MH matrix on 1-perp, and the eigensolver's workspace. */
+/* The support as neighbour lists in the order the links were added (for the sparse products), the
+ * extreme eigenpairs of its MH matrix (or of a given sparse matrix) on 1-perp, and the
+ * eigensolver's workspace. */
 typedef struct s_state {
     int32_t m;
-    dgcn_topo *g;      /* the support (caller's) */
-    int32_t *deg;      /* (m) links per agent */
-    int32_t *nbr;      /* (m, m) neighbour lists: row k holds deg[k] ids, in the order added */
-    int dense;         /* 1: dsyevr, 0: Lanczos */
-    double tol;        /* Lanczos residual tolerance */
-    double l2, lmin;   /* largest and smallest eigenvalue of C on 1-perp */
-    double *v2, *vmin; /* (m) their unit eigenvectors, orthogonal to 1 */
+    dgcn_topo *g;           /* the support (caller's); NULL for a given matrix */
+    const dgcn_mixing *mix; /* the given matrix, or NULL for MH on g */
+    int32_t *deg;           /* (m) links per agent */
+    int32_t *ncap;          /* (m) room in nbr[k] */
+    int32_t **nbr;          /* [m] (deg[k]) neighbour ids of k, in the order added */
+    int dense;              /* 1: dsyevr, 0: Lanczos */
+    double tol;             /* Lanczos residual tolerance */
+    double l2, lmin;        /* largest and smallest eigenvalue of C on 1-perp */
+    double *v2, *vmin;      /* (m) their unit eigenvectors, orthogonal to 1 */
     int have_vec;
     int kmax;
     double *q;            /* (kmax, m) Lanczos basis, row j = q_j; dense: (m, m) matrix C - J */
@@ -54,10 +57,26 @@ static double s_w(const s_state *s, int32_t k, int32_t t) {
     return 1.0 / (1.0 + d);
 }
 
-static void s_link(s_state *s, int32_t k, int32_t t) {
-    dgcn_topo_set(s->g, k, t, 1);
-    s->nbr[(int64_t)k * s->m + s->deg[k]++] = t;
-    s->nbr[(int64_t)t * s->m + s->deg[t]++] = k;
+/* Appends t to k's list, growing it by doubling. */
+static int s_append(s_state *s, int32_t k, int32_t t) {
+    if (s->deg[k] == s->ncap[k]) {
+        int32_t cap = s->ncap[k] ? 2 * s->ncap[k] : 4;
+        int32_t *p = realloc(s->nbr[k], (size_t)cap * sizeof *p);
+        if (!p)
+            return dgcn_error_set(DGCN_ENOMEM, "budget design: out of memory for %d links of %d",
+                                  cap, k);
+        s->nbr[k] = p;
+        s->ncap[k] = cap;
+    }
+    s->nbr[k][s->deg[k]++] = t;
+    return DGCN_OK;
+}
+
+static int s_link(s_state *s, int32_t k, int32_t t) {
+    int rc = dgcn_topo_set(s->g, k, t, 1);
+    if (!rc) rc = s_append(s, k, t);
+    if (!rc) rc = s_append(s, t, k);
+    return rc;
 }
 
 /* Undoes the last s_link(k, t). */
@@ -67,11 +86,15 @@ static void s_unlink(s_state *s, int32_t k, int32_t t) {
     s->deg[t]--;
 }
 
-/* y = C x for the MH matrix of the support. O(m + links). */
+/* y = C x for the MH matrix of the support (or the given matrix). O(m + links). */
 static void s_matvec(const s_state *s, const double *x /* (m) */, double *y /* (m) */) {
+    if (s->mix) {
+        dgcn_mixing_matvec(s->mix, x, y);
+        return;
+    }
     for (int32_t k = 0; k < s->m; k++) {
         double acc = x[k];
-        const int32_t *nb = s->nbr + (int64_t)k * s->m;
+        const int32_t *nb = s->nbr[k];
         for (int32_t i = 0; i < s->deg[k]; i++) acc += s_w(s, k, nb[i]) * (x[nb[i]] - x[k]);
         y[k] = acc;
     }
@@ -93,7 +116,7 @@ static int s_eig_dense(s_state *s) {
         for (int64_t i = 0; i < mm; i++) a[i] = -1.0 / m;
         for (int32_t k = 0; k < m; k++) {
             double row = 0;
-            const int32_t *nb = s->nbr + (int64_t)k * m;
+            const int32_t *nb = s->nbr[k];
             for (int32_t i = 0; i < s->deg[k]; i++) {
                 double w = s_w(s, k, nb[i]);
                 a[(int64_t)k * m + nb[i]] += w;
@@ -206,7 +229,9 @@ static int s_solve(s_state *s, double *slem) {
 }
 
 static void s_state_fini(s_state *s) {
+    for (int32_t k = 0; s->nbr && k < s->m; k++) free(s->nbr[k]);
     free(s->deg);
+    free(s->ncap);
     free(s->nbr);
     free(s->v2);
     free(s->vmin);
@@ -224,20 +249,30 @@ static void s_state_fini(s_state *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* Sets up s for the support g (caller's, already holding its links). */
-static int s_state_init(s_state *s, dgcn_topo *g, dgcn_eigen_method eigen, double tol) {
+/* Sets up s for the support g (caller's, already holding its links), or for the given matrix mix
+ * when g is NULL (Lanczos only). */
+static int s_state_init(s_state *s, dgcn_topo *g, const dgcn_mixing *mix, dgcn_eigen_method eigen,
+                        double tol) {
     int rc = DGCN_OK;
-    int32_t m = g->m;
+    int32_t m = g ? g->m : mix->m;
     memset(s, 0, sizeof *s);
     s->m = m;
     s->g = g;
+    s->mix = g ? NULL : mix;
     s->tol = tol;
     s->dense = eigen == DGCN_EIGEN_DENSE || (eigen == DGCN_EIGEN_AUTO && m < S_DENSE_BELOW);
+    if (!g) s->dense = 0;
+    if (s->dense && m > DGCN_TOPO_DENSE_MAX)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "budget design: the dense eigensolver is limited to %d agents (%d "
+                              "asked); use Lanczos",
+                              DGCN_TOPO_DENSE_MAX, m);
     s->kmax = m - 1 < S_KMAX ? m - 1 : S_KMAX;
     if (s->kmax < 1) s->kmax = 1;
     int64_t qlen = s->dense ? (int64_t)m * m : (int64_t)(s->kmax + 1) * m;
     DGCN_ALLOC(s->deg, m);
-    DGCN_ALLOC(s->nbr, (int64_t)m * m);
+    DGCN_ALLOC(s->ncap, m);
+    DGCN_ALLOC(s->nbr, m);
     DGCN_ALLOC(s->v2, m);
     DGCN_ALLOC(s->vmin, m);
     DGCN_ALLOC(s->q, qlen);
@@ -252,9 +287,11 @@ static int s_state_init(s_state *s, dgcn_topo *g, dgcn_eigen_method eigen, doubl
     DGCN_ALLOC(s->ev, e);
     DGCN_ALLOC(s->zz, e * e);
     DGCN_ALLOC(s->isuppz, 2 * e);
-    for (int32_t k = 0; k < m; k++)
-        for (int32_t t = 0; t < m; t++)
-            if (t != k && dgcn_topo_has(g, k, t)) s->nbr[(int64_t)k * m + s->deg[k]++] = t;
+    for (int32_t k = 0; g && k < m; k++) {
+        int32_t deg;
+        const int32_t *nb = dgcn_topo_neighbors(g, k, &deg);
+        for (int32_t i = 0; i < deg; i++) DGCN_CHECK(s_append(s, k, nb[i]));
+    }
     return DGCN_OK;
 fail:
     s_state_fini(s);
@@ -266,32 +303,44 @@ int dgcn_topo_slem_mh(const dgcn_topo *g, dgcn_eigen_method eigen, double *slem)
     s_state s;
     int rc = dgcn_topo_copy(&copy, g);
     if (rc) return rc;
-    rc = s_state_init(&s, &copy, eigen, 1e-10);
+    rc = s_state_init(&s, &copy, NULL, eigen, 1e-10);
     if (!rc) rc = s_solve(&s, slem);
     s_state_fini(&s);
     dgcn_topo_fini(&copy);
     return rc;
 }
 
+int dgcn_topo_extremes_lanczos(const dgcn_mixing *c, double tol, double *l2, double *lmin) {
+    s_state s;
+    if (c->m < 2) return *l2 = *lmin = 0.0, DGCN_OK;
+    int rc = s_state_init(&s, NULL, c, DGCN_EIGEN_LANCZOS, tol);
+    if (!rc) rc = s_eig_lanczos(&s);
+    if (!rc) *l2 = s.l2, *lmin = s.lmin;
+    s_state_fini(&s);
+    return rc;
+}
+
 /* Joins the components of the support by a chain of links, each between the agents of lowest
  * degree (lowest id on ties) of two consecutive components. Returns the number of links added. */
-static int64_t s_join(s_state *s, int32_t *comp /* (m) scratch */, dgcn_budget_link *added,
-                      int64_t cap) {
+static int s_join(s_state *s, int32_t *comp /* (m) scratch */, dgcn_budget_link *added, int64_t cap,
+                  int64_t *n_out) {
     int32_t m = s->m, nc = dgcn_topo_components(s->g, comp);
     int64_t n = 0;
+    int rc = DGCN_OK;
     int32_t prev = -1;
     for (int32_t c = 0; c < nc; c++) {
         int32_t best = -1;
         for (int32_t k = 0; k < m; k++)
             if (comp[k] == c && (best < 0 || s->deg[k] < s->deg[best])) best = k;
         if (prev >= 0) {
-            s_link(s, prev, best);
+            if ((rc = s_link(s, prev, best))) return rc;
             if (added && n < cap) added[n] = (dgcn_budget_link){prev, best, 1.0};
             n++;
         }
         prev = best;
     }
-    return n;
+    *n_out = n;
+    return rc;
 }
 
 /* First-order change of v^T C v per unit of the MH weights at agent k when k gains a link:
@@ -299,7 +348,7 @@ static int64_t s_join(s_state *s, int32_t *comp /* (m) scratch */, dgcn_budget_l
  * times (v_k - v_t)^2 (<= 0), negated into a change of the quadratic form of the Laplacian. */
 static double s_gain_side(const s_state *s, const double *v, int32_t k) {
     double dk = s->deg[k], dw = 1.0 / (2.0 + dk) - 1.0 / (1.0 + dk), acc = 0;
-    const int32_t *nb = s->nbr + (int64_t)k * s->m;
+    const int32_t *nb = s->nbr[k];
     for (int32_t i = 0; i < s->deg[k]; i++)
         if (s->deg[nb[i]] <= s->deg[k]) {
             double d = v[k] - v[nb[i]];
@@ -325,9 +374,11 @@ static int s_candidates(const s_state *s, int32_t max_degree, int tries, double 
     }
     for (int32_t k = 0; k < m; k++) {
         if (max_degree > 0 && s->deg[k] >= max_degree) continue;
-        const uint8_t *row = s->g->adj + (int64_t)k * m;
+        int32_t deg, j = 0;
+        const int32_t *row = dgcn_topo_neighbors(s->g, k, &deg); /* sorted: walked beside t */
         for (int32_t t = k + 1; t < m; t++) {
-            if (row[t] || (max_degree > 0 && s->deg[t] >= max_degree)) continue;
+            while (j < deg && row[j] < t) j++;
+            if ((j < deg && row[j] == t) || (max_degree > 0 && s->deg[t] >= max_degree)) continue;
             int32_t d = s->deg[k] > s->deg[t] ? s->deg[k] : s->deg[t];
             double w = 1.0 / (2.0 + d);
             double a = s->v2[k] - s->v2[t], b = s->vmin[k] - s->vmin[t];
@@ -363,14 +414,14 @@ int dgcn_topo_design_budget(const dgcn_topo *required, const dgcn_budget_opts *o
     int64_t pairs = (int64_t)m * (m - 1) / 2, req_links = dgcn_topo_links(required);
     int64_t budget = o->budget < 0 || o->budget > pairs - req_links ? pairs - req_links : o->budget;
     DGCN_CHECK(dgcn_topo_copy(support, required));
-    DGCN_CHECK(s_state_init(&s, support, o->eigen, o->tol));
+    DGCN_CHECK(s_state_init(&s, support, NULL, o->eigen, o->tol));
     DGCN_ALLOC(comp, m);
     DGCN_ALLOC(side2, m);
     DGCN_ALLOC(sidem, m);
     DGCN_ALLOC(save, 2 * (int64_t)m);
     DGCN_ALLOC(best, o->tries);
     DGCN_CHECK(s_solve(&s, &r.slem_required));
-    r.join_links = s_join(&s, comp, added, cap);
+    DGCN_CHECK(s_join(&s, comp, added, cap, &r.join_links));
     r.extra_links = r.join_links;
     double slem = r.slem_required;
     if (r.join_links) {
@@ -392,7 +443,7 @@ int dgcn_topo_design_budget(const dgcn_topo *required, const dgcn_budget_opts *o
                 comp[best[i].k] = comp[best[i].t] = 1;
                 best[nb++] = best[i]; /* i >= nb: the list stays a permutation prefix */
             }
-            for (int i = 0; i < nb; i++) s_link(&s, best[i].k, best[i].t);
+            for (int i = 0; i < nb; i++) DGCN_CHECK(s_link(&s, best[i].k, best[i].t));
             double next;
             DGCN_CHECK(s_solve(&s, &next));
             if (nb > 1 && next <= slem) {
@@ -411,7 +462,7 @@ int dgcn_topo_design_budget(const dgcn_topo *required, const dgcn_budget_opts *o
         }
         for (int i = 0; i < n && !kept; i++) {
             double next;
-            s_link(&s, best[i].k, best[i].t);
+            DGCN_CHECK(s_link(&s, best[i].k, best[i].t));
             DGCN_CHECK(s_solve(&s, &next));
             if (next <= slem) {
                 kept = 1;

@@ -21,6 +21,7 @@
 #define DGCN_TOPOLOGIES_BUDGET_H
 
 #include "topologies/graph.h"
+#include "topologies/weights.h"
 
 #include <stdint.h>
 
@@ -71,5 +72,11 @@ int dgcn_topo_design_budget(const dgcn_topo *required, const dgcn_budget_opts *o
 /* SLEM of the Metropolis-Hastings matrix on g by the given method (auto as above); 1 when g is
  * disconnected, 0 for one agent. */
 int dgcn_topo_slem_mh(const dgcn_topo *g, dgcn_eigen_method eigen, double *slem);
+
+/* The largest (l2) and smallest (lmin) eigenvalue of the symmetric doubly stochastic sparse c on
+ * the complement of the all-ones vector, by the design's Lanczos solver (full
+ * reorthogonalization, at most 800 steps, residual tolerance tol). O(steps (m + links) + m steps^2)
+ * time, O(m steps) memory. DGCN_ENUMERIC on a LAPACK failure. */
+int dgcn_topo_extremes_lanczos(const dgcn_mixing *c, double tol, double *l2, double *lmin);
 
 #endif

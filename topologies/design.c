@@ -254,6 +254,16 @@ fail:
     return rc;
 }
 
+/* The design holds several m x m matrices and eigendecomposes them: small m only. */
+static int s_check_size(int32_t m) {
+    if (m > DGCN_TOPO_DENSE_MAX)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "topology design: %d agents; the dense design is limited to %d "
+                              "(budget:B designs thousands of agents sparsely)",
+                              m, DGCN_TOPO_DENSE_MAX);
+    return DGCN_OK;
+}
+
 static int s_check_opts(const dgcn_design_opts *o, const dgcn_topo *req) {
     int32_t max_deg = 0;
     if (req) dgcn_topo_degree_stats(req, NULL, &max_deg, NULL);
@@ -276,7 +286,8 @@ int dgcn_topo_fastest(const dgcn_topo *g, const dgcn_design_opts *o, double *c,
                       dgcn_design_result *res) {
     dgcn_design_opts def;
     if (!o) dgcn_design_defaults(&def), o = &def;
-    int rc = s_check_opts(o, NULL);
+    int rc = s_check_size(g->m);
+    if (!rc) rc = s_check_opts(o, NULL);
     if (rc) return rc;
     double t0 = dgcn_now_ms(), norm;
     s_admm_stats st = {0};
@@ -319,7 +330,7 @@ static int s_connect(dgcn_topo *g, const double *x2 /* (m, m) */) {
                     bt = t;
                 }
             }
-        dgcn_topo_set(g, bk, bt, 1);
+        DGCN_CHECK(dgcn_topo_set(g, bk, bt, 1));
     }
 fail:
     free(comp);
@@ -336,6 +347,7 @@ int dgcn_topo_design(const dgcn_topo *required, const dgcn_design_opts *o, dgcn_
     dgcn_topo cand = {0};
     dgcn_design_result r = {0};
     memset(support, 0, sizeof *support);
+    DGCN_CHECK(s_check_size(m));
     DGCN_CHECK(s_check_opts(o, required));
     DGCN_ALLOC(kind, mm);
     DGCN_ALLOC(x2, mm);
@@ -365,7 +377,7 @@ int dgcn_topo_design(const dgcn_topo *required, const dgcn_design_opts *o, dgcn_
     for (int32_t k = 0; k < m; k++)
         for (int32_t t = k + 1; t < m; t++)
             if (fmax(x2[(int64_t)k * m + t], x2[(int64_t)t * m + k]) > o->threshold)
-                dgcn_topo_set(&cand, k, t, 1);
+                DGCN_CHECK(dgcn_topo_set(&cand, k, t, 1));
     DGCN_CHECK(s_connect(&cand, x2));
     DGCN_CHECK(s_fastest(&cand, required, o->eps, o, c, &st2, &r.used_metropolis, &r.norm_cj));
     r.refine_iterations = st2.iterations;
@@ -374,7 +386,7 @@ int dgcn_topo_design(const dgcn_topo *required, const dgcn_design_opts *o, dgcn_
     DGCN_CHECK(dgcn_topo_copy(support, required));
     for (int32_t k = 0; k < m; k++)
         for (int32_t t = k + 1; t < m; t++)
-            if (c[(int64_t)k * m + t] > 0) dgcn_topo_set(support, k, t, 1);
+            if (c[(int64_t)k * m + t] > 0) DGCN_CHECK(dgcn_topo_set(support, k, t, 1));
     r.links = dgcn_topo_links(support);
     r.extra_links = r.links - dgcn_topo_links(required);
     r.time_ms = dgcn_now_ms() - t0;

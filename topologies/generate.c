@@ -10,32 +10,42 @@
 
 #define S_MAX_DRAWS 1000
 
+/* Adds k -- t to the graph being generated; on failure frees it and returns the error. */
+#define S_LINK(g, k, t)                                                                            \
+    do {                                                                                           \
+        int rc_ = dgcn_topo_set((g), (k), (t), 1);                                                 \
+        if (rc_) {                                                                                 \
+            dgcn_topo_fini(g);                                                                     \
+            return rc_;                                                                            \
+        }                                                                                          \
+    } while (0)
+
 int dgcn_topo_gen_complete(dgcn_topo *out, int32_t m) {
     int rc = dgcn_topo_init(out, m);
     if (rc) return rc;
     for (int32_t k = 0; k < m; k++)
-        for (int32_t t = k + 1; t < m; t++) dgcn_topo_set(out, k, t, 1);
+        for (int32_t t = k + 1; t < m; t++) S_LINK(out, k, t);
     return DGCN_OK;
 }
 
 int dgcn_topo_gen_ring(dgcn_topo *out, int32_t m) {
     int rc = dgcn_topo_init(out, m);
     if (rc) return rc;
-    for (int32_t k = 0; k < m && m > 1; k++) dgcn_topo_set(out, k, (k + 1) % m, 1);
+    for (int32_t k = 0; k < m && m > 1; k++) S_LINK(out, k, (k + 1) % m);
     return DGCN_OK;
 }
 
 int dgcn_topo_gen_line(dgcn_topo *out, int32_t m) {
     int rc = dgcn_topo_init(out, m);
     if (rc) return rc;
-    for (int32_t k = 0; k + 1 < m; k++) dgcn_topo_set(out, k, k + 1, 1);
+    for (int32_t k = 0; k + 1 < m; k++) S_LINK(out, k, k + 1);
     return DGCN_OK;
 }
 
 int dgcn_topo_gen_star(dgcn_topo *out, int32_t m) {
     int rc = dgcn_topo_init(out, m);
     if (rc) return rc;
-    for (int32_t k = 1; k < m; k++) dgcn_topo_set(out, 0, k, 1);
+    for (int32_t k = 1; k < m; k++) S_LINK(out, 0, k);
     return DGCN_OK;
 }
 
@@ -48,7 +58,7 @@ void dgcn_topo_torus_shape(int32_t m, int32_t *rows, int32_t *cols) {
 }
 
 int dgcn_topo_gen_torus(dgcn_topo *out, int32_t rows, int32_t cols) {
-    if (rows < 1 || cols < 1 || (int64_t)rows * cols > 46340)
+    if (rows < 1 || cols < 1 || (int64_t)rows * cols > DGCN_TOPO_MAX_AGENTS)
         return dgcn_error_set(DGCN_EINVAL, "torus: invalid shape %d x %d", rows, cols);
     int rc = dgcn_topo_init(out, rows * cols);
     if (rc) return rc;
@@ -56,8 +66,8 @@ int dgcn_topo_gen_torus(dgcn_topo *out, int32_t rows, int32_t cols) {
         for (int32_t c = 0; c < cols; c++) {
             int32_t k = r * cols + c;
             int32_t right = r * cols + (c + 1) % cols, down = ((r + 1) % rows) * cols + c;
-            if (right != k) dgcn_topo_set(out, k, right, 1);
-            if (down != k) dgcn_topo_set(out, k, down, 1);
+            if (right != k) S_LINK(out, k, right);
+            if (down != k) S_LINK(out, k, down);
         }
     return DGCN_OK;
 }
@@ -68,7 +78,7 @@ int dgcn_topo_gen_hypercube(dgcn_topo *out, int32_t m) {
     int rc = dgcn_topo_init(out, m);
     if (rc) return rc;
     for (int32_t k = 0; k < m; k++)
-        for (int32_t b = 1; b < m; b <<= 1) dgcn_topo_set(out, k, k ^ b, 1);
+        for (int32_t b = 1; b < m; b <<= 1) S_LINK(out, k, k ^ b);
     return DGCN_OK;
 }
 
@@ -77,7 +87,7 @@ int dgcn_topo_gen_exponential(dgcn_topo *out, int32_t m) {
     if (rc) return rc;
     for (int32_t k = 0; k < m; k++)
         for (int32_t h = 1; h < m; h <<= 1)
-            if ((k + h) % m != k) dgcn_topo_set(out, k, (k + h) % m, 1);
+            if ((k + h) % m != k) S_LINK(out, k, (k + h) % m);
     return DGCN_OK;
 }
 
@@ -91,7 +101,8 @@ static int s_draw_until_connected(dgcn_topo *out, int32_t m, uint64_t seed, int 
     dgcn_rng rng;
     dgcn_rng_seed(&rng, seed, DGCN_STREAM_TOPOLOGY);
     for (int attempt = 0; attempt < (connected ? S_MAX_DRAWS : 1); attempt++) {
-        memset(out->adj, 0, (size_t)m * m);
+        dgcn_topo_fini(out);
+        if ((rc = dgcn_topo_init(out, m))) goto fail;
         rc = draw(out, &rng, param);
         if (rc) goto fail;
         if (!connected || dgcn_topo_connected(out)) return DGCN_OK;
@@ -108,7 +119,10 @@ static int s_draw_er(dgcn_topo *out, dgcn_rng *rng, const void *param) {
     double p = *(const double *)param;
     for (int32_t k = 0; k < out->m; k++)
         for (int32_t t = k + 1; t < out->m; t++)
-            if (dgcn_rng_uniform(rng) < p) dgcn_topo_set(out, k, t, 1);
+            if (dgcn_rng_uniform(rng) < p) {
+                int rc = dgcn_topo_set(out, k, t, 1);
+                if (rc) return rc;
+            }
     return DGCN_OK;
 }
 
@@ -128,7 +142,11 @@ static int s_draw_geometric(dgcn_topo *out, dgcn_rng *rng, const void *param) {
     for (int32_t k = 0; k < m; k++)
         for (int32_t t = k + 1; t < m; t++) {
             double dx = xy[2 * k] - xy[2 * t], dy = xy[2 * k + 1] - xy[2 * t + 1];
-            if (dx * dx + dy * dy < r * r) dgcn_topo_set(out, k, t, 1);
+            int rc = dx * dx + dy * dy < r * r ? dgcn_topo_set(out, k, t, 1) : DGCN_OK;
+            if (rc) {
+                free(xy);
+                return rc;
+            }
         }
     free(xy);
     return DGCN_OK;
@@ -149,7 +167,8 @@ static int s_draw_regular(dgcn_topo *out, dgcn_rng *rng, const void *param) {
     int32_t *stubs = malloc((size_t)(n_stubs ? n_stubs : 1) * sizeof *stubs);
     if (!stubs) return dgcn_error_set(DGCN_ENOMEM, "regular graph: out of memory");
     for (int restart = 0; restart < S_MAX_DRAWS; restart++) {
-        memset(out->adj, 0, (size_t)m * m);
+        for (int32_t a = 0; a < m; a++) out->deg[a] = 0;
+        out->n_links = 0;
         for (int64_t i = 0; i < n_stubs; i++) stubs[i] = (int32_t)(i / k);
         int64_t left = n_stubs;
         while (left > 0) {
@@ -159,7 +178,11 @@ static int s_draw_regular(dgcn_topo *out, dgcn_rng *rng, const void *param) {
                 int64_t j = (int64_t)dgcn_rng_below(rng, (uint64_t)left);
                 int32_t a = stubs[i], b = stubs[j];
                 if (i == j || a == b || dgcn_topo_has(out, a, b)) continue;
-                dgcn_topo_set(out, a, b, 1);
+                int rc = dgcn_topo_set(out, a, b, 1);
+                if (rc) {
+                    free(stubs);
+                    return rc;
+                }
                 /* remove stubs i and j by moving the last two into their places */
                 int64_t hi = i > j ? i : j, lo = i > j ? j : i;
                 stubs[hi] = stubs[--left];
@@ -217,7 +240,7 @@ int dgcn_topo_generate(dgcn_topo *out, const char *spec, int32_t m, uint64_t see
     if (r == 0 && (r = s_param(spec, "geometric", &v)) > 0)
         return dgcn_topo_gen_geometric(out, m, v, seed, 1);
     if (r == 0 && (r = s_param(spec, "regular", &v)) > 0) {
-        if (!(v >= 0 && v <= 46340) || v != (double)(int32_t)v)
+        if (!(v >= 0 && v <= DGCN_TOPO_MAX_AGENTS) || v != (double)(int32_t)v)
             return dgcn_error_set(DGCN_EINVAL,
                                   "topology kind '%s': degree must be a non-negative integer",
                                   spec);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_AGENTS 46340
+#define S_MAX_AGENTS DGCN_TOPO_MAX_AGENTS
 
 /* Parses a non-negative decimal id at *p, advancing past it; -1 when there is none, -2 when it
  * is too large. */
@@ -134,7 +134,7 @@ int dgcn_topo_read_edges(dgcn_topo *out, const char *path) {
             goto fail;
         }
     DGCN_CHECK(dgcn_topo_init(out, (int32_t)m));
-    for (size_t i = 0; i < n; i++) dgcn_topo_set(out, eu[i], ev[i], 1);
+    for (size_t i = 0; i < n; i++) DGCN_CHECK(dgcn_topo_set(out, eu[i], ev[i], 1));
     goto done;
 fail:
     dgcn_topo_fini(out);
@@ -157,24 +157,31 @@ int dgcn_topo_write_edges(const dgcn_topo *g, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) return dgcn_error_set(DGCN_EIO, "%s: cannot create: %s", path, strerror(errno));
     fprintf(f, "# agents %d\n# links %lld\n", g->m, (long long)dgcn_topo_links(g));
-    for (int32_t k = 0; k < g->m; k++)
-        for (int32_t t = k + 1; t < g->m; t++)
-            if (dgcn_topo_has(g, k, t)) fprintf(f, "%d %d\n", k, t);
+    for (int32_t k = 0; k < g->m; k++) {
+        int32_t deg;
+        const int32_t *nb = dgcn_topo_neighbors(g, k, &deg);
+        for (int32_t i = 0; i < deg; i++)
+            if (nb[i] > k) fprintf(f, "%d %d\n", k, nb[i]);
+    }
     return s_close(f, path);
 }
 
-int dgcn_topo_write_dot(const dgcn_topo *g, const double *weights, const char *path) {
+int dgcn_topo_write_dot(const dgcn_topo *g, const dgcn_mixing *weights, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) return dgcn_error_set(DGCN_EIO, "%s: cannot create: %s", path, strerror(errno));
     fprintf(f, "graph dgcn {\n  node [shape=circle];\n");
     for (int32_t k = 0; k < g->m; k++) fprintf(f, "  %d;\n", k);
-    for (int32_t k = 0; k < g->m; k++)
-        for (int32_t t = k + 1; t < g->m; t++) {
-            if (!dgcn_topo_has(g, k, t)) continue;
+    for (int32_t k = 0; k < g->m; k++) {
+        int32_t deg;
+        const int32_t *nb = dgcn_topo_neighbors(g, k, &deg);
+        for (int32_t i = 0; i < deg; i++) {
+            int32_t t = nb[i];
+            if (t < k) continue;
             if (weights)
-                fprintf(f, "  %d -- %d [label=\"%.3g\"];\n", k, t, weights[(int64_t)k * g->m + t]);
+                fprintf(f, "  %d -- %d [label=\"%.3g\"];\n", k, t, dgcn_mixing_get(weights, k, t));
             else fprintf(f, "  %d -- %d;\n", k, t);
         }
+    }
     fprintf(f, "}\n");
     return s_close(f, path);
 }

@@ -122,6 +122,11 @@ static int s_build_term(const char *spec, const s_term *t, int32_t m, const dgcn
         dgcn_design_opts d;
         dgcn_design_defaults(&d);
         d.gamma = gamma;
+        if (m > DGCN_TOPO_DENSE_MAX)
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "topology '%s': term '%s' over %d agents; the dense design is "
+                                  "limited to %d agents (budget:B designs thousands sparsely)",
+                                  spec, buf, m, DGCN_TOPO_DENSE_MAX);
         if (!c) DGCN_ALLOC(own_c, (size_t)m * m);
         rc = dgcn_topo_design(required, &d, out, c ? c : own_c, NULL);
         free(own_c);
@@ -189,7 +194,7 @@ int dgcn_topo_spec_build(const char *spec, int32_t m, const dgcn_topo *required,
                          dgcn_topo *out, double *c, int *have_c) {
     int rc = DGCN_OK;
     s_term terms[S_MAX_TERMS];
-    dgcn_topo acc = {0, NULL}, part = {0, NULL};
+    dgcn_topo acc = {0}, part = {0};
     dgcn_topo_spec_info info;
     memset(out, 0, sizeof *out);
     if (have_c) *have_c = 0;
@@ -199,7 +204,7 @@ int dgcn_topo_spec_build(const char *spec, int32_t m, const dgcn_topo *required,
     for (int i = 0; i < n; i++) {
         DGCN_CHECK(
             s_build_term(spec, &terms[i], m, required, seed, &part, info.single_design ? c : NULL));
-        dgcn_topo u = {0, NULL};
+        dgcn_topo u = {0};
         rc = dgcn_topo_union(&u, &acc, &part);
         dgcn_topo_fini(&part);
         if (rc) goto fail;

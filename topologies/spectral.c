@@ -2,15 +2,21 @@
 #include "topologies/spectral.h"
 
 #include "core/error.h"
+#include "topologies/budget.h"
 
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define S_LANCZOS_TOL 1e-10
+
 int dgcn_topo_eigenvalues(int32_t m, const double *c, double *eig) {
     int rc = DGCN_OK;
     double *a = NULL;
+    if (m > DGCN_TOPO_DENSE_MAX)
+        return dgcn_error_set(DGCN_EINVAL, "dense eigenvalues of %d agents: limited to %d", m,
+                              DGCN_TOPO_DENSE_MAX);
     DGCN_ALLOC(a, (size_t)m * m);
     memcpy(a, c, (size_t)m * m * sizeof *a);
     lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'U', m, a, m, eig);
@@ -36,9 +42,25 @@ fail:
     return rc;
 }
 
-int dgcn_topo_analyze(const dgcn_topo *g, const double *c, dgcn_topo_report *r) {
+int dgcn_mixing_norm_cj(const dgcn_mixing *c, double *norm) {
     int rc = DGCN_OK;
-    double *eig = NULL;
+    double *d = NULL;
+    if (c->m < DGCN_SPECTRAL_DENSE_BELOW) {
+        DGCN_CHECK(dgcn_mixing_to_dense(c, &d));
+        DGCN_CHECK(dgcn_topo_norm_cj(c->m, d, norm));
+    } else {
+        double l2, lmin;
+        DGCN_CHECK(dgcn_topo_extremes_lanczos(c, S_LANCZOS_TOL, &l2, &lmin));
+        *norm = fmax(fabs(l2), fabs(lmin));
+    }
+fail:
+    free(d);
+    return rc;
+}
+
+int dgcn_topo_analyze(const dgcn_topo *g, const dgcn_mixing *mix, dgcn_topo_report *r) {
+    int rc = DGCN_OK;
+    double *eig = NULL, *c = NULL;
     int32_t m = g->m;
     memset(r, 0, sizeof *r);
     r->agents = m;
@@ -46,7 +68,18 @@ int dgcn_topo_analyze(const dgcn_topo *g, const double *c, dgcn_topo_report *r) 
     dgcn_topo_degree_stats(g, &r->deg_min, &r->deg_max, &r->deg_mean);
     r->connected = dgcn_topo_connected(g);
     r->slem = r->gap = r->norm_cj = r->eig_min = r->eig_second = NAN;
-    if (!c) return DGCN_OK;
+    if (!mix) return DGCN_OK;
+    if (m >= DGCN_SPECTRAL_DENSE_BELOW) {
+        double l2, lmin;
+        DGCN_CHECK(dgcn_topo_extremes_lanczos(mix, S_LANCZOS_TOL, &l2, &lmin));
+        r->eig_min = lmin;
+        r->eig_second = l2;
+        r->slem = fmax(fabs(l2), fabs(lmin));
+        r->gap = 1.0 - r->slem;
+        r->norm_cj = r->slem;
+        return DGCN_OK;
+    }
+    DGCN_CHECK(dgcn_mixing_to_dense(mix, &c));
     DGCN_ALLOC(eig, m);
     DGCN_CHECK(dgcn_topo_eigenvalues(m, c, eig));
     r->eig_min = eig[0];
@@ -56,5 +89,6 @@ int dgcn_topo_analyze(const dgcn_topo *g, const double *c, dgcn_topo_report *r) 
     DGCN_CHECK(dgcn_topo_norm_cj(m, c, &r->norm_cj));
 fail:
     free(eig);
+    free(c);
     return rc;
 }

@@ -2,11 +2,17 @@
  *
  * For a symmetric doubly stochastic C the consensus error contracts by the second-largest
  * eigenvalue modulus per step, SLEM = max(lambda_2, -lambda_m) = ||C - 11^T/m||_2; the spectral
- * gap is 1 - SLEM (0 for a disconnected graph). Eigenvalues come from LAPACKE_dsyevd (O(m^3)). */
+ * gap is 1 - SLEM (0 for a disconnected graph). Dense eigenvalues come from LAPACKE_dsyevd
+ * (O(m^3), at most DGCN_TOPO_DENSE_MAX agents); the sparse analysis uses them below
+ * DGCN_SPECTRAL_DENSE_BELOW agents and Lanczos on the sparse rows (topologies/budget.h) from there
+ * on, so it holds no m x m matrix. */
 #ifndef DGCN_TOPOLOGIES_SPECTRAL_H
 #define DGCN_TOPOLOGIES_SPECTRAL_H
 
 #include "topologies/graph.h"
+#include "topologies/weights.h"
+
+#define DGCN_SPECTRAL_DENSE_BELOW 64 /* sparse analysis: dense eigensolver below this many agents */
 
 /* Eigenvalues of the symmetric matrix c in ascending order. DGCN_ENUMERIC on a LAPACK failure. */
 int dgcn_topo_eigenvalues(int32_t m, const double *c /* (m, m) */, double *eig /* (m) */);
@@ -25,9 +31,14 @@ typedef struct dgcn_topo_report {
     double eig_min, eig_second; /* smallest and second-largest eigenvalue of C */
 } dgcn_topo_report;
 
+/* ||C - 11^T/m||_2 of a sparse doubly stochastic c: dense below DGCN_SPECTRAL_DENSE_BELOW agents
+ * (the same figure as dgcn_topo_norm_cj), else max(|lambda_2|, |lambda_min|) on 1-perp by
+ * Lanczos. */
+int dgcn_mixing_norm_cj(const dgcn_mixing *c, double *norm);
+
 /* Properties of g with mixing matrix c (c may be NULL: only the graph's properties, spectral
- * fields set to NaN). */
-int dgcn_topo_analyze(const dgcn_topo *g, const double *c /* (m, m) or NULL */,
-                      dgcn_topo_report *r);
+ * fields set to NaN). The eigenvalues as in dgcn_mixing_norm_cj; from Lanczos, eig_min and
+ * eig_second are the extremes on 1-perp. */
+int dgcn_topo_analyze(const dgcn_topo *g, const dgcn_mixing *c /* or NULL */, dgcn_topo_report *r);
 
 #endif

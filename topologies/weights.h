@@ -1,8 +1,10 @@
 /* topologies/weights.h: mixing matrices on a communication graph.
  *
- * A mixing matrix C (m x m, row-major) has c_kt > 0 only for t = k or a link k -- t, and is
- * symmetric with rows (hence columns) summing to 1: the consensus step theta_k <- sum_t c_kt
- * theta_t of DGD and gradient tracking. Every rule below yields such a matrix. */
+ * A mixing matrix C (m x m) has c_kt > 0 only for t = k or a link k -- t, and is symmetric with
+ * rows (hence columns) summing to 1: the consensus step theta_k <- sum_t c_kt theta_t of DGD and
+ * gradient tracking. Every rule below yields such a matrix. The run plan keeps it sparse
+ * (dgcn_mixing: a self weight and one weight per neighbour, O(m + links)); the dense row-major form
+ * serves the small-m tools (design, files, LAPACK) and is refused above DGCN_TOPO_DENSE_MAX agents. */
 #ifndef DGCN_TOPOLOGIES_WEIGHTS_H
 #define DGCN_TOPOLOGIES_WEIGHTS_H
 
@@ -17,18 +19,49 @@ typedef enum dgcn_mixing_rule {
     DGCN_MIX_FASTEST = 5      /* min ||C - 11^T/m||_2 on the graph's support (design.h, ADMM) */
 } dgcn_mixing_rule;
 
+/* A sparse mixing matrix: row k holds its entries on the support (k and its neighbours) in
+ * increasing column order, the diagonal included. A plain container the caller owns (fini). */
+typedef struct dgcn_mixing {
+    int32_t m;    /* agents (0: empty) */
+    int64_t *ptr; /* (m + 1) row starts into col/val */
+    int32_t *col; /* (ptr[m]) columns, increasing per row */
+    double *val;  /* (ptr[m]) weights */
+} dgcn_mixing;
+
+/* c = zeros on the support of g (its links plus the diagonal). O(m + links). */
+int dgcn_mixing_init(dgcn_mixing *c, const dgcn_topo *g);
+/* Frees c's memory and zeroes it; accepts a zeroed or already finished struct. */
+void dgcn_mixing_fini(dgcn_mixing *c);
+/* c_kt (0 off the support). O(log deg(k)). */
+double dgcn_mixing_get(const dgcn_mixing *c, int32_t k, int32_t t);
+/* out = the entries of the dense d (m, m) on the support of g (initialized here). */
+int dgcn_mixing_from_dense(dgcn_mixing *out, const dgcn_topo *g, const double *d /* (m, m) */);
+/* *d = a calloc'd dense (m, m) copy the caller frees; DGCN_EINVAL naming the bound when
+ * m > DGCN_TOPO_DENSE_MAX. */
+int dgcn_mixing_to_dense(const dgcn_mixing *c, double **d);
+/* y = C x. O(m + links). */
+void dgcn_mixing_matvec(const dgcn_mixing *c, const double *x /* (m) */, double *y /* (m) */);
+
 /* "mh", "maxdeg", "lazy-mh", "lazy-maxdeg", "uniform", "fastest" <-> enum; DGCN_EINVAL when
  * unknown. */
 int dgcn_topo_weights_parse(const char *name, dgcn_mixing_rule *out);
 const char *dgcn_topo_weights_name(dgcn_mixing_rule rule);
 
-/* Fills c with the rule's mixing matrix on g; the diagonal takes 1 - the row's link weights. */
+/* Fills c with the rule's mixing matrix on g; the diagonal takes 1 - the row's link weights.
+ * DGCN_EINVAL when g has more than DGCN_TOPO_DENSE_MAX agents. */
 int dgcn_topo_weights(const dgcn_topo *g, dgcn_mixing_rule rule, double *c /* (m, m) */);
+/* The same matrix, bit for bit, as sparse rows into out (initialized here). O(m + links) for the
+ * local rules; "fastest" solves the dense design (at most DGCN_TOPO_DENSE_MAX agents). */
+int dgcn_topo_weights_sparse(const dgcn_topo *g, dgcn_mixing_rule rule, dgcn_mixing *out);
 
 /* Checks that c is symmetric, non-negative, with unit row sums (to tol, e.g. 1e-9), and, when g
  * is not NULL, zero off the support (links of g plus the diagonal). DGCN_ETOPOLOGY naming the
  * first offending entry or row otherwise. */
 int dgcn_topo_weights_check(int32_t m, const double *c /* (m, m) */, const dgcn_topo *g,
                             double tol);
+
+/* dgcn_topo_weights_check for sparse rows: symmetric, non-negative, unit row sums, and (by
+ * construction) zero off g's support when c was built on g. O(m + links). */
+int dgcn_mixing_check(const dgcn_mixing *c, double tol);
 
 #endif

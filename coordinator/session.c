@@ -165,35 +165,38 @@ static void s_list_agents(char *buf, size_t cap, size_t *off, const int32_t *ids
     }
 }
 
-/* Whether agent `who` is in e's waiting_for list. */
-static int s_waits_for(const dgcn_ctl_error *e, int32_t who) {
+/* Marks in awaited (m) the agents e waits for. */
+static void s_mark_awaited(const dgcn_ctl_error *e, int32_t m, uint8_t *awaited) {
     for (int32_t i = 0; i < e->n_waiting_for; i++)
-        if (e->waiting_for[i] == who) return 1;
-    return 0;
+        if (e->waiting_for[i] >= 0 && e->waiting_for[i] < m) awaited[e->waiting_for[i]] = 1;
 }
 
 /* An agent timed out waiting for neighbours (first, from agent `from`; the caller keeps it).
  * Listens up to the margin for the other agents' errors, then names the stragglers: agents that
  * others waited for and that reported nothing themselves. DGCN_ETIMEDOUT naming them and who
  * waited for them since which iteration; when every awaited agent reported an error of its own,
- * the first error as DGCN_EPEER. Bounded by the margin. */
+ * the first error as DGCN_EPEER. Bounded by the margin; O(m + waits) per message and at the end
+ * (the waiters of each agent are gathered once, in increasing order). */
 static int s_straggler_error(dgcn_session *s, int32_t from, const dgcn_ctl_msg *first) {
     int32_t m = s->o.n_agents;
     dgcn_ctl_msg *got = calloc((size_t)m, sizeof *got);
     int32_t *ids = malloc((size_t)m * sizeof *ids);
+    uint8_t *awaited_by = calloc((size_t)m, 1); /* someone's error waits for agent k */
+    int64_t *wptr = calloc((size_t)m + 1, sizeof *wptr), *wfill = NULL;
+    int32_t *waiters = NULL;
     const dgcn_ctl_error *e0 = &first->u.error;
-    if (!got || !ids) {
-        free(got);
-        free(ids);
-        return dgcn_error_set(DGCN_ENOMEM, "out of memory naming a straggler");
+    int rc;
+    if (!got || !ids || !awaited_by || !wptr) {
+        rc = dgcn_error_set(DGCN_ENOMEM, "out of memory naming a straggler");
+        goto done;
     }
+    s_mark_awaited(e0, m, awaited_by);
+    awaited_by[from] = 0; /* the first reporter is told, never awaited */
     double end = dgcn_now_ms() + s_margin_ms(s->o.deadline_ms);
     for (;;) {
         int all_in = 1; /* every agent not awaited has reported or ended */
         for (int32_t k = 0; k < m && all_in; k++) {
-            int awaited = k != from && s_waits_for(e0, k), told = k == from || got[k].kind;
-            for (int32_t j = 0; j < m && !awaited && !told; j++)
-                if (got[j].kind && s_waits_for(&got[j].u.error, k)) awaited = 1;
+            int awaited = k != from && awaited_by[k], told = k == from || got[k].kind;
             char how[640];
             if (!awaited && !told &&
                 !(s->launch && dgcn_launch_ended(s->launch, k, how, sizeof how)))
@@ -204,22 +207,49 @@ static int s_straggler_error(dgcn_session *s, int32_t from, const dgcn_ctl_msg *
         int32_t a = -1;
         void *buf = NULL;
         size_t len = 0;
-        int rc = dgcn_hub_recv_any(s->hub, &a, &buf, &len,
-                                   left < S_SLICE_MS ? (int)left : S_SLICE_MS);
-        if (rc != DGCN_OK) {
+        int got_rc = dgcn_hub_recv_any(s->hub, &a, &buf, &len,
+                                       left < S_SLICE_MS ? (int)left : S_SLICE_MS);
+        if (got_rc != DGCN_OK) {
             dgcn_error_clear();
             continue;
         }
         dgcn_ctl_msg msg;
-        rc = dgcn_ctl_unpack(buf, len, &msg);
+        got_rc = dgcn_ctl_unpack(buf, len, &msg);
         free(buf);
-        if (rc != DGCN_OK) {
+        if (got_rc != DGCN_OK) {
             dgcn_error_clear();
             continue;
         }
-        if (msg.kind == DGCN_CTL_ERROR && msg.u.error.agent == a && a != from && !got[a].kind)
+        if (msg.kind == DGCN_CTL_ERROR && msg.u.error.agent == a && a != from && !got[a].kind) {
             got[a] = msg;
-        else dgcn_ctl_msg_fini(&msg);
+            s_mark_awaited(&got[a].u.error, m, awaited_by);
+            awaited_by[from] = 0;
+        } else {
+            dgcn_ctl_msg_fini(&msg);
+        }
+    }
+    /* waiters[wptr[k] .. wptr[k+1]): the agents whose error waits for k, increasing */
+    for (int32_t j = 0; j < m; j++) {
+        const dgcn_ctl_error *e = j == from ? e0 : got[j].kind ? &got[j].u.error : NULL;
+        for (int32_t i = 0; e && i < e->n_waiting_for; i++)
+            if (e->waiting_for[i] >= 0 && e->waiting_for[i] < m) wptr[e->waiting_for[i] + 1]++;
+    }
+    for (int32_t k = 0; k < m; k++) wptr[k + 1] += wptr[k];
+    wfill = calloc((size_t)m, sizeof *wfill);
+    waiters = malloc((size_t)(wptr[m] ? wptr[m] : 1) * sizeof *waiters);
+    if (!wfill || !waiters) {
+        rc = dgcn_error_set(DGCN_ENOMEM, "out of memory naming a straggler");
+        goto done;
+    }
+    for (int32_t j = 0; j < m; j++) {
+        const dgcn_ctl_error *e = j == from ? e0 : got[j].kind ? &got[j].u.error : NULL;
+        for (int32_t i = 0; e && i < e->n_waiting_for; i++) {
+            int32_t k = e->waiting_for[i];
+            if (k < 0 || k >= m) continue;
+            /* a list naming k twice counts j once */
+            if (wfill[k] && waiters[wptr[k] + wfill[k] - 1] == j) continue;
+            waiters[wptr[k] + wfill[k]++] = j;
+        }
     }
     char text[1024];
     size_t off = 0;
@@ -228,9 +258,9 @@ static int s_straggler_error(dgcn_session *s, int32_t from, const dgcn_ctl_msg *
         if (k == from || got[k].kind) continue; /* it spoke for itself */
         int32_t n = 0, waited = 0;
         int64_t lo = INT64_MAX, hi = INT64_MIN;
-        for (int32_t j = 0; j < m; j++) {
-            const dgcn_ctl_error *e = j == from ? e0 : got[j].kind ? &got[j].u.error : NULL;
-            if (!e || !s_waits_for(e, k)) continue;
+        for (int64_t w = wptr[k]; w < wptr[k] + wfill[k]; w++) {
+            int32_t j = waiters[w];
+            const dgcn_ctl_error *e = j == from ? e0 : &got[j].u.error;
             ids[n++] = j;
             lo = e->iter < lo ? e->iter : lo;
             hi = e->iter > hi ? e->iter : hi;
@@ -251,15 +281,19 @@ static int s_straggler_error(dgcn_session *s, int32_t from, const dgcn_ctl_msg *
             off += (size_t)snprintf(text + off, sizeof text - off, " (%d ms)", waited);
         }
     }
-    int rc;
     if (off) rc = dgcn_error_set(DGCN_ETIMEDOUT, "%s", text);
     else
         rc = dgcn_error_set(DGCN_EPEER, "agent %d failed at iteration %" PRId64 " (%s): %s",
                             e0->agent, e0->iter, dgcn_strerror(e0->code),
                             e0->message ? e0->message : "");
-    for (int32_t k = 0; k < m; k++) dgcn_ctl_msg_fini(&got[k]);
+done:
+    for (int32_t k = 0; got && k < m; k++) dgcn_ctl_msg_fini(&got[k]);
     free(got);
     free(ids);
+    free(awaited_by);
+    free(wptr);
+    free(wfill);
+    free(waiters);
     return rc;
 }
 

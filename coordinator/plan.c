@@ -435,6 +435,30 @@ fail:
     return rc;
 }
 
+static uint64_t s_csr_bytes(const dgcn_csr *a) {
+    return (uint64_t)(a->n_rows + 1) * sizeof *a->rowptr +
+           (uint64_t)a->nnz * (sizeof *a->col + sizeof *a->val);
+}
+
+uint64_t dgcn_plan_shard_bytes(const dgcn_plan *p, uint64_t *max) {
+    uint64_t total = 0, top = 0;
+    for (int32_t k = 0; p->shards && k < p->m; k++) {
+        const dgcn_shard *s = &p->shards[k];
+        uint64_t rows = (uint64_t)s->n_own, peers = (uint64_t)s->n_peers;
+        uint64_t b = sizeof *s + s_csr_bytes(&s->a) + s_csr_bytes(&s->x) +
+                     (rows + (uint64_t)s->n_halo) * sizeof *s->gid +
+                     rows * (sizeof *s->label + sizeof *s->split) +
+                     (3 * peers + 2) * sizeof(int32_t) +
+                     (uint64_t)s->send_ptr[s->n_peers] * sizeof *s->send_idx +
+                     (s->peer_via ? 2 * peers * sizeof(int32_t) : 0) +
+                     (uint64_t)s->n_transit * DGCN_SHARD_TRANSIT_FIELDS * sizeof *s->transit;
+        total += b;
+        if (b > top) top = b;
+    }
+    if (max) *max = top;
+    return total;
+}
+
 uint64_t dgcn_plan_halo_bytes(const dgcn_plan *p, const int32_t *widths, int n_layers) {
     uint64_t rows = 0, width_sum = 0;
     for (int32_t k = 0; p->shards && k < p->m; k++) rows += (uint64_t)p->shards[k].n_halo;

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 void dgcn_train_defaults(dgcn_train_opts *o) {
     memset(o, 0, sizeof *o);
@@ -631,6 +632,14 @@ static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *ro
     return DGCN_OK;
 }
 
+/* Peak resident memory of this process in bytes (Linux reports ru_maxrss in kilobytes); 0 when
+ * getrusage fails. */
+static uint64_t s_peak_rss_bytes(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0 || ru.ru_maxrss < 0) return 0;
+    return (uint64_t)ru.ru_maxrss * 1024u;
+}
+
 /* 1 when the plan's graph is complete with uniform weights (c_kt = 1/M everywhere) and the agents
  * share their initialization: one mixing step is the exact average, so the copies never differ.
  * O(m + links): a complete graph's rows hold every entry. */
@@ -690,6 +699,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     res->links = dgcn_topo_links(&p.topo);
     res->required_links = dgcn_topo_links(&p.required);
     res->hops_per_exchange = p.hops_max;
+    res->shard_bytes = dgcn_plan_shard_bytes(&p, &res->shard_bytes_max);
     res->centralized_by_construction = s_centralized_by_construction(o, &p);
     if (o->progress && res->centralized_by_construction)
         fprintf(log,
@@ -838,6 +848,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     }
     res->ms_per_iter_median = n_intervals ? dgcn_median(intervals, n_intervals) : NAN;
 
+    res->peak_rss_bytes = s_peak_rss_bytes();
     DGCN_CHECK(dgcn_signal_check("the run's summary"));
     DGCN_CHECK(dgcn_rundir_fclose(&metrics, o->out, "metrics.jsonl"));
     DGCN_CHECK(dgcn_rundir_fopen_tmp(o->out, "summary.json", &f));
@@ -863,6 +874,11 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_num(&j, "ms_per_iter_median", res->ms_per_iter_median);
     dgcn_json_num(&j, "central_ms_per_epoch", res->central_ms_per_epoch);
     dgcn_json_num(&j, "model_test_acc", res->model_test_acc);
+    dgcn_json_int(&j, "peak_rss_bytes", (long long)res->peak_rss_bytes);
+    dgcn_json_num(&j, "peak_rss_bytes_per_agent", (double)res->peak_rss_bytes / p.m);
+    dgcn_json_int(&j, "shard_bytes", (long long)res->shard_bytes);
+    dgcn_json_num(&j, "shard_bytes_per_agent", (double)res->shard_bytes / p.m);
+    dgcn_json_int(&j, "shard_bytes_max", (long long)res->shard_bytes_max);
     dgcn_json_num_array(&j, "test_acc", dist, o->seeds);
     dgcn_json_end(&j);
     DGCN_CHECK(dgcn_rundir_commit(&f, o->out, "summary.json"));
@@ -881,6 +897,11 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
             res->consensus_error, res->bytes_per_iter, res->bytes_per_iter_direct,
             res->bytes_per_iter_relayed, res->bytes_per_iter_params, res->hops_per_exchange,
             res->ms_per_iter_median);
+    fprintf(log,
+            "memory: peak resident %.1f MB (%.1f kB per agent), shards %.1f kB per agent (largest "
+            "%.1f kB)\n",
+            res->peak_rss_bytes / 1e6, res->peak_rss_bytes / 1e3 / p.m,
+            res->shard_bytes / 1e3 / p.m, res->shard_bytes_max / 1e3);
     fflush(log);
 fail:
     if (f) fclose(f);

@@ -81,7 +81,10 @@ typedef struct dgcn_train_result {
                                     * diameter over the required pairs (1 unless relay) */
     double central_ms_per_epoch;   /* median epoch of the centralized GCN baseline (NaN without) */
     double ms_per_iter_median;
-    int64_t links, required_links;   /* of the communication graph the agents used */
+    int64_t links, required_links; /* of the communication graph the agents used */
+    uint64_t peak_rss_bytes;       /* the coordinator process's peak resident memory (getrusage
+                                      * ru_maxrss; with threads, the whole simulation) */
+    uint64_t shard_bytes, shard_bytes_max; /* the plan's shards: all agents, the largest one */
     int centralized_by_construction; /* 1 when the graph is complete, the weights uniform and the
                                       * initialization shared: every copy stays the average, so
                                       * the run is centralized training and no evidence about

@@ -587,6 +587,18 @@ static void s_check_summary(const char *dir) {
     ck_assert_msg(bmin > 0 && bpi >= bmin && bpi < 2 * bmin, "bytes per iteration %g, minimum %g",
                   bpi, bmin);
     ck_assert_int_eq((int)s_number_after(buf, "\"agents\":"), 3);
+    /* memory: the coordinator's peak holds at least every shard of the plan at once */
+    double peak = s_number_after(buf, "\"peak_rss_bytes\":");
+    double peak_agent = s_number_after(buf, "\"peak_rss_bytes_per_agent\":");
+    double shards = s_number_after(buf, "\"shard_bytes\":");
+    double shard_agent = s_number_after(buf, "\"shard_bytes_per_agent\":");
+    double shard_max = s_number_after(buf, "\"shard_bytes_max\":");
+    ck_assert_msg(shards > 0 && peak >= shards, "peak %g bytes below the shards' %g", peak, shards);
+    ck_assert_msg(fabs(peak_agent * 3 - peak) <= 1e-6 * peak, "peak per agent %g of %g", peak_agent,
+                  peak);
+    ck_assert_msg(fabs(shard_agent * 3 - shards) <= 1e-6 * shards && shard_max >= shard_agent &&
+                      shard_max <= shards,
+                  "shard bytes per agent %g, largest %g, total %g", shard_agent, shard_max, shards);
     for (const char *name = "config.json"; name;
          name = !strcmp(name, "config.json")      ? "topology.edges"
                 : !strcmp(name, "topology.edges") ? "plan/manifest.txt"

@@ -277,69 +277,81 @@ int dgcn_partition(const dgcn_csr *adj, int32_t m, dgcn_partition_method method,
 
 /* ---- required links, statistics, dropped edges ---------------------------------------------- */
 
-static int s_cmp_int32(const void *x, const void *y) {
-    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
-    return (a > b) - (a < b);
-}
-
-/* O(n + nnz + pairs log pairs): the nodes grouped by agent, then each agent's peers above it. */
+/* O(n + nnz + m + pairs): the nodes grouped by agent, each agent's peers above it (unsorted), then
+ * two stable counting sorts of the pairs, by t and then by k. */
 int dgcn_partition_required_pairs(const dgcn_csr *adj, const int32_t *owner, int32_t m,
                                   int32_t **pairs, int64_t *n_pairs) {
     int rc = s_check_graph(adj, "required links");
     if (!rc) rc = s_check_owner(owner, adj->n_rows, m, "required links");
     if (rc) return rc;
-    int32_t n = adj->n_rows, *start = NULL, *order = NULL, *stamp = NULL, *peers = NULL;
-    int32_t *out = NULL;
-    int64_t n_out = 0, cap = 0;
+    int32_t n = adj->n_rows, *start = NULL, *order = NULL, *stamp = NULL;
+    int32_t *raw = NULL, *out = NULL;
+    int64_t *cnt = NULL, n_raw = 0, cap = 0;
     *pairs = NULL;
     *n_pairs = 0;
     DGCN_ALLOC(start, (int64_t)m + 1);
     DGCN_ALLOC(order, n);
     DGCN_ALLOC(stamp, m);
-    DGCN_ALLOC(peers, m);
     for (int32_t i = 0; i < n; i++) start[owner[i] + 1]++;
     for (int32_t k = 0; k < m; k++) start[k + 1] += start[k];
     for (int32_t i = 0; i < n; i++) order[start[owner[i]] + stamp[owner[i]]++] = i;
     for (int32_t k = 0; k < m; k++) stamp[k] = -1;
-    for (int32_t a = 0; a < m; a++) {
-        int32_t n_peers = 0;
+    for (int32_t a = 0; a < m; a++)
         for (int32_t x = start[a]; x < start[a + 1]; x++) {
             int32_t i = order[x];
             for (int64_t e = adj->rowptr[i]; e < adj->rowptr[i + 1]; e++) {
                 int32_t b = owner[adj->col[e]];
-                if (b > a && stamp[b] != a) stamp[b] = a, peers[n_peers++] = b;
+                if (b <= a || stamp[b] == a) continue;
+                stamp[b] = a;
+                if (n_raw == cap) {
+                    int64_t c2 = cap ? 2 * cap : 1024;
+                    int32_t *grown = realloc(raw, (size_t)c2 * 2 * sizeof *raw);
+                    if (!grown) {
+                        rc = dgcn_error_set(DGCN_ENOMEM,
+                                            "required links: out of memory for %lld pairs",
+                                            (long long)c2);
+                        goto fail;
+                    }
+                    raw = grown;
+                    cap = c2;
+                }
+                raw[2 * n_raw] = a;
+                raw[2 * n_raw + 1] = b;
+                n_raw++;
             }
         }
-        qsort(peers, (size_t)n_peers, sizeof *peers, s_cmp_int32);
-        if (n_out + n_peers > cap) {
-            int64_t c2 = 2 * cap > n_out + n_peers ? 2 * cap : n_out + n_peers + 64;
-            int32_t *grown = realloc(out, (size_t)c2 * 2 * sizeof *out);
-            if (!grown) {
-                rc = dgcn_error_set(DGCN_ENOMEM, "required links: out of memory for %lld pairs",
-                                    (long long)c2);
-                goto fail;
+    if (n_raw) {
+        /* raw is grouped by a already; a stable sort by b, then by a, orders (a, b) */
+        DGCN_ALLOC(out, 2 * n_raw);
+        DGCN_ALLOC(cnt, (int64_t)m + 1);
+        for (int pass = 0; pass < 2; pass++) {
+            const int32_t *in = pass ? out : raw;
+            int32_t *dst = pass ? raw : out;
+            int key = pass ? 0 : 1;
+            memset(cnt, 0, ((size_t)m + 1) * sizeof *cnt);
+            for (int64_t p = 0; p < n_raw; p++) cnt[in[2 * p + key] + 1]++;
+            for (int32_t k = 0; k < m; k++) cnt[k + 1] += cnt[k];
+            for (int64_t p = 0; p < n_raw; p++) {
+                int64_t q = cnt[in[2 * p + key]]++;
+                dst[2 * q] = in[2 * p];
+                dst[2 * q + 1] = in[2 * p + 1];
             }
-            out = grown;
-            cap = c2;
-        }
-        for (int32_t q = 0; q < n_peers; q++, n_out++) {
-            out[2 * n_out] = a;
-            out[2 * n_out + 1] = peers[q];
         }
     }
-    *pairs = out;
-    *n_pairs = n_out;
-    out = NULL;
+    *pairs = raw;
+    *n_pairs = n_raw;
+    raw = NULL;
 fail:
+    free(raw);
     free(out);
+    free(cnt);
     free(start);
     free(order);
     free(stamp);
-    free(peers);
     return rc;
 }
 
-/* O(n + nnz + pairs log pairs). */
+/* O(n + nnz + m + pairs). */
 int dgcn_partition_stats_compute(const dgcn_csr *adj, const int32_t *owner, int32_t m,
                                  const int32_t *widths, int n_widths, dgcn_partition_stats *st) {
     int rc = s_check_graph(adj, "partition stats");
@@ -382,6 +394,11 @@ fail:
     free(stamp);
     free(pairs);
     return rc;
+}
+
+static int s_cmp_int32(const void *x, const void *y) {
+    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    return (a > b) - (a < b);
 }
 
 /* 1 when b is in the sorted list nb[lo, hi). */

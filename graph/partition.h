@@ -28,7 +28,7 @@ int dgcn_partition(const dgcn_csr *adj, int32_t m, dgcn_partition_method method,
 
 /* The required links as pairs: *pairs receives a malloc'd (n_pairs, 2) array of the agent pairs
  * k < t with a data edge between P_k and P_t, in increasing (k, t) order (NULL when none), which
- * the caller frees. O(n + nnz + pairs log pairs) time, O(n + m + pairs) memory. */
+ * the caller frees. O(n + nnz + m + pairs) time and memory. */
 int dgcn_partition_required_pairs(const dgcn_csr *adj, const int32_t *owner, int32_t m,
                                   int32_t **pairs, int64_t *n_pairs);
 

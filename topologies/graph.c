@@ -148,9 +148,38 @@ int dgcn_topo_from_matrix(dgcn_topo *out, int32_t m, const uint8_t *links) {
     return DGCN_OK;
 }
 
+/* 1 when the pairs are k < t in strictly increasing (k, t) order. */
+static int s_pairs_sorted(const int32_t *pairs, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        if (pairs[2 * i] >= pairs[2 * i + 1]) return 0;
+        if (i && (pairs[2 * i - 2] > pairs[2 * i] ||
+                  (pairs[2 * i - 2] == pairs[2 * i] && pairs[2 * i - 1] >= pairs[2 * i + 1])))
+            return 0;
+    }
+    return 1;
+}
+
 int dgcn_topo_from_pairs(dgcn_topo *out, int32_t m, const int32_t *pairs, int64_t n) {
     int rc = dgcn_topo_init(out, m);
     if (rc) return rc;
+    if (s_pairs_sorted(pairs, n) && (n == 0 || pairs[2 * n - 1] < m) && (n == 0 || pairs[0] >= 0)) {
+        /* sorted and in range (the partition's form): agent x receives first every k < x, then
+         * every t > x, each in increasing order, so appending keeps its list sorted. O(m + n). */
+        for (int64_t i = 0; i < 2 * n; i++) out->cap[pairs[i]]++;
+        for (int32_t k = 0; k < m; k++)
+            if (out->cap[k] && !(out->nbr[k] = malloc((size_t)out->cap[k] * sizeof(int32_t)))) {
+                dgcn_topo_fini(out);
+                return dgcn_error_set(DGCN_ENOMEM, "topology: out of memory for %d neighbours",
+                                      out->cap[k]);
+            }
+        for (int64_t i = 0; i < n; i++) {
+            int32_t k = pairs[2 * i], t = pairs[2 * i + 1];
+            out->nbr[k][out->deg[k]++] = t;
+            out->nbr[t][out->deg[t]++] = k;
+        }
+        out->n_links = n;
+        return DGCN_OK;
+    }
     for (int64_t i = 0; i < n; i++) {
         int32_t k = pairs[2 * i], t = pairs[2 * i + 1];
         if (k < 0 || k >= m || t < 0 || t >= m || k == t) {

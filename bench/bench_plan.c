@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
     dgcn_plan_opts po;
     dgcn_plan_defaults(&po);
     po.topology = "ring";
-    int no_slem = 0, no_setups = 0, disconnected_ok = 0;
+    int no_slem = 0, no_setups = 0, disconnected_ok = 0, slem_exact = 1;
     const dgcn_arg table[] = {
         DGCN_DATA_SOURCE_ARGS(&src),
         {"agents", DGCN_ARG_INT, &po.agents, "agents M", 1, 1e8},
@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
     }
     if (!rc && !no_slem) {
         t0 = dgcn_now_ms();
-        rc = dgcn_mixing_norm_cj(&p.c, &slem);
+        rc = dgcn_mixing_norm_cj(&p.c, &slem, &slem_exact);
         slem_ms = dgcn_now_ms() - t0;
     }
     if (!rc && !no_setups) {
@@ -81,14 +81,15 @@ int main(int argc, char **argv) {
         return 1;
     }
     uint64_t shard_max = 0, shard_bytes = dgcn_plan_shard_bytes(&p, &shard_max);
-    printf("{\"agents\":%d,\"nodes\":%d,\"topology\":\"%s\",\"partition\":\"%s\","
-           "\"cross_edges\":\"%s\",\"links\":%" PRId64 ",\"required_links\":%" PRId64
-           ",\"hops_max\":%d,\"slem\":%.9f,\"load_ms\":%.1f,\"plan_ms\":%.1f,\"slem_ms\":%.1f,"
-           "\"setups_ms\":%.1f,\"shard_bytes\":%" PRIu64 ",\"shard_bytes_max\":%" PRIu64
-           ",\"peak_rss_bytes\":%lld}\n",
-           p.m, ds.n, po.topology, po.partition, po.cross_edges, dgcn_topo_links(&p.topo),
-           dgcn_topo_links(&p.required), p.hops_max, slem, load_ms, plan_ms, slem_ms, setups_ms,
-           shard_bytes, shard_max, s_peak_rss_bytes());
+    printf(
+        "{\"agents\":%d,\"nodes\":%d,\"topology\":\"%s\",\"partition\":\"%s\","
+        "\"cross_edges\":\"%s\",\"links\":%" PRId64 ",\"required_links\":%" PRId64
+        ",\"hops_max\":%d,\"slem\":%.9f,\"slem_exact\":%d,\"load_ms\":%.1f,\"plan_ms\":%.1f,\"slem_ms\":%.1f,"
+        "\"setups_ms\":%.1f,\"shard_bytes\":%" PRIu64 ",\"shard_bytes_max\":%" PRIu64
+        ",\"peak_rss_bytes\":%lld}\n",
+        p.m, ds.n, po.topology, po.partition, po.cross_edges, dgcn_topo_links(&p.topo),
+        dgcn_topo_links(&p.required), p.hops_max, slem, slem_exact, load_ms, plan_ms, slem_ms,
+        setups_ms, shard_bytes, shard_max, s_peak_rss_bytes());
     dgcn_plan_setups_free(&setups, p.m);
     dgcn_plan_fini(&p);
     dgcn_csr_fini(&a_hat);

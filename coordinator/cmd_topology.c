@@ -74,7 +74,8 @@ static void s_print(const dgcn_topo_report *r, const char *weights) {
     printf("degree        min %d  max %d  mean %.3f\n", r->deg_min, r->deg_max, r->deg_mean);
     printf("connected     %s\n", r->connected ? "yes" : "no");
     printf("weights       %s\n", weights);
-    printf("SLEM          %.9f\n", r->slem);
+    printf("SLEM          %.9f%s\n", r->slem,
+           r->exact ? "" : " (a lower bound: Lanczos did not converge)");
     printf("spectral gap  %.9f\n", r->gap);
     printf("||C-J||_2     %.9f\n", r->norm_cj);
 }

@@ -612,9 +612,10 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
 
 /* The gossip rounds of a run: o->gossip_rounds, or for 0 the fewest R >= 1 with
  * SLEM(C)^R <= o->gossip_target (capped at DGCN_GOSSIP_MAX). */
-static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *rounds,
-                           double *slem) {
+static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *rounds, double *slem,
+                           int *exact) {
     *slem = NAN;
+    *exact = 1;
     *rounds = o->gossip_rounds;
     if (o->gossip_rounds > DGCN_GOSSIP_MAX || o->gossip_rounds < 0)
         return dgcn_error_set(DGCN_EINVAL, "train: --gossip-rounds %d is not in [0, %d]",
@@ -623,7 +624,7 @@ static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *ro
         return dgcn_error_set(DGCN_EINVAL, "train: --gossip-target %g is not in (0, 1)",
                               o->gossip_target);
     if (!p->c.m) return DGCN_OK;
-    int rc = dgcn_mixing_norm_cj(&p->c, slem);
+    int rc = dgcn_mixing_norm_cj(&p->c, slem, exact);
     if (rc != DGCN_OK) return rc;
     if (o->gossip_rounds > 0) return DGCN_OK;
     double r = *slem < 1e-12 ? 1.0 : ceil(log(o->gossip_target) / log(*slem));
@@ -691,11 +692,12 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     DGCN_CHECK(dgcn_plan_build(&p, &ds, &a_hat, &o->plan));
     dgcn_train_opts resolved = *o; /* o with the gossip rounds chosen */
     double slem;
-    DGCN_CHECK(s_gossip_rounds(o, &p, &resolved.gossip_rounds, &slem));
+    int slem_exact;
+    DGCN_CHECK(s_gossip_rounds(o, &p, &resolved.gossip_rounds, &slem, &slem_exact));
     o = &resolved;
     if (o->progress)
-        fprintf(log, "mixing SLEM %.6f, %d gossip round(s) per iteration\n", slem,
-                o->gossip_rounds);
+        fprintf(log, "mixing SLEM %.6f%s, %d gossip round(s) per iteration\n", slem,
+                slem_exact ? "" : " (a lower bound: Lanczos did not converge)", o->gossip_rounds);
     res->links = dgcn_topo_links(&p.topo);
     res->required_links = dgcn_topo_links(&p.required);
     res->hops_per_exchange = p.hops_max;

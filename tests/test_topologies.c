@@ -885,8 +885,22 @@ START_TEST(test_sparse_spectrum_lanczos) {
                   lmin);
     ck_assert_double_eq_tol(rep.slem, l2, 1e-8);
     double norm;
-    ck_assert_int_eq(dgcn_mixing_norm_cj(&mix, &norm), 0);
+    int exact = 0;
+    ck_assert_int_eq(dgcn_mixing_norm_cj(&mix, &norm, &exact), 0);
     ck_assert_double_eq_tol(norm, l2, 1e-8);
+    ck_assert(exact && rep.exact);
+    dgcn_mixing_fini(&mix);
+    dgcn_topo_fini(&g);
+    /* a ring of 2000: lambda_2 has multiplicity 2 and lies 1e-5 from lambda_4, too close for 800
+     * steps at tolerance 1e-10: the figure is flagged as a lower bound, and is one */
+    m = 2000;
+    ck_assert_int_eq(dgcn_topo_gen_ring(&g, m), 0);
+    ck_assert_int_eq(dgcn_topo_weights_sparse(&g, DGCN_MIX_MH, &mix), 0);
+    ck_assert_int_eq(dgcn_mixing_norm_cj(&mix, &norm, &exact), 0);
+    l2 = 1.0 / 3 + 2.0 / 3 * cos(2 * M_PI / m);
+    ck_assert_msg(!exact, "Lanczos claims convergence on a ring of %d: %.12f vs %.12f", m, norm,
+                  l2);
+    ck_assert_msg(norm <= l2 + 1e-12 && norm > 0.99, "%.12f vs %.12f", norm, l2);
     dgcn_mixing_fini(&mix);
     dgcn_topo_fini(&g);
     /* above the dense bound: the exponential graph's sparse plan pieces, no dense matrix */

@@ -50,6 +50,7 @@ typedef struct s_state {
                            * e = m (dense) or kmax + 1 (Lanczos) */
     lapack_int *isuppz;   /* (2 e) */
     int64_t solves, steps;
+    int converged; /* the last Lanczos solve met tol (or spanned all of 1-perp) */
 } s_state;
 
 static double s_w(const s_state *s, int32_t k, int32_t t) {
@@ -201,7 +202,9 @@ static int s_eig_lanczos(s_state *s) {
         double res_top = fabs(s->beta[j] * s->z[n - 1]);
         DGCN_CHECK(s_ritz(s, n, 1, &bot));
         double res_bot = fabs(s->beta[j] * s->z[n - 1]);
-        if (last || (res_top < s->tol && res_bot < s->tol)) break;
+        s->converged = (res_top < s->tol && res_bot < s->tol) || s->beta[j] < 1e-12 ||
+                       n >= m - 1; /* a Krylov space of all of 1-perp is exact */
+        if (last || s->converged) break;
         cblas_dcopy(m, s->w, 1, s->q + (int64_t)n * m, 1);
         cblas_dscal(m, 1.0 / s->beta[j], s->q + (int64_t)n * m, 1);
     }
@@ -310,12 +313,15 @@ int dgcn_topo_slem_mh(const dgcn_topo *g, dgcn_eigen_method eigen, double *slem)
     return rc;
 }
 
-int dgcn_topo_extremes_lanczos(const dgcn_mixing *c, double tol, double *l2, double *lmin) {
+int dgcn_topo_extremes_lanczos(const dgcn_mixing *c, double tol, double *l2, double *lmin,
+                               int *converged) {
     s_state s;
+    if (converged) *converged = 1;
     if (c->m < 2) return *l2 = *lmin = 0.0, DGCN_OK;
     int rc = s_state_init(&s, NULL, c, DGCN_EIGEN_LANCZOS, tol);
     if (!rc) rc = s_eig_lanczos(&s);
     if (!rc) *l2 = s.l2, *lmin = s.lmin;
+    if (!rc && converged) *converged = s.converged;
     s_state_fini(&s);
     return rc;
 }

@@ -75,8 +75,10 @@ int dgcn_topo_slem_mh(const dgcn_topo *g, dgcn_eigen_method eigen, double *slem)
 
 /* The largest (l2) and smallest (lmin) eigenvalue of the symmetric doubly stochastic sparse c on
  * the complement of the all-ones vector, by the design's Lanczos solver (full
- * reorthogonalization, at most 800 steps, residual tolerance tol). O(steps (m + links) + m steps^2)
- * time, O(m steps) memory. DGCN_ENUMERIC on a LAPACK failure. */
-int dgcn_topo_extremes_lanczos(const dgcn_mixing *c, double tol, double *l2, double *lmin);
+ * reorthogonalization, at most 800 steps, residual tolerance tol). *converged (may be NULL) is 0
+ * when the steps ran out first: l2 and -lmin are then lower bounds of the true extremes' moduli.
+ * O(steps (m + links) + m steps^2) time, O(m steps) memory. DGCN_ENUMERIC on a LAPACK failure. */
+int dgcn_topo_extremes_lanczos(const dgcn_mixing *c, double tol, double *l2, double *lmin,
+                               int *converged);
 
 #endif

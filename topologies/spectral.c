@@ -42,15 +42,16 @@ fail:
     return rc;
 }
 
-int dgcn_mixing_norm_cj(const dgcn_mixing *c, double *norm) {
+int dgcn_mixing_norm_cj(const dgcn_mixing *c, double *norm, int *exact) {
     int rc = DGCN_OK;
     double *d = NULL;
+    if (exact) *exact = 1;
     if (c->m < DGCN_SPECTRAL_DENSE_BELOW) {
         DGCN_CHECK(dgcn_mixing_to_dense(c, &d));
         DGCN_CHECK(dgcn_topo_norm_cj(c->m, d, norm));
     } else {
         double l2, lmin;
-        DGCN_CHECK(dgcn_topo_extremes_lanczos(c, S_LANCZOS_TOL, &l2, &lmin));
+        DGCN_CHECK(dgcn_topo_extremes_lanczos(c, S_LANCZOS_TOL, &l2, &lmin, exact));
         *norm = fmax(fabs(l2), fabs(lmin));
     }
 fail:
@@ -68,10 +69,11 @@ int dgcn_topo_analyze(const dgcn_topo *g, const dgcn_mixing *mix, dgcn_topo_repo
     dgcn_topo_degree_stats(g, &r->deg_min, &r->deg_max, &r->deg_mean);
     r->connected = dgcn_topo_connected(g);
     r->slem = r->gap = r->norm_cj = r->eig_min = r->eig_second = NAN;
+    r->exact = 1;
     if (!mix) return DGCN_OK;
     if (m >= DGCN_SPECTRAL_DENSE_BELOW) {
         double l2, lmin;
-        DGCN_CHECK(dgcn_topo_extremes_lanczos(mix, S_LANCZOS_TOL, &l2, &lmin));
+        DGCN_CHECK(dgcn_topo_extremes_lanczos(mix, S_LANCZOS_TOL, &l2, &lmin, &r->exact));
         r->eig_min = lmin;
         r->eig_second = l2;
         r->slem = fmax(fabs(l2), fabs(lmin));

@@ -29,12 +29,15 @@ typedef struct dgcn_topo_report {
     double gap;                 /* 1 - slem */
     double norm_cj;             /* ||C - 11^T/m||_2 */
     double eig_min, eig_second; /* smallest and second-largest eigenvalue of C */
+    int exact;                  /* 0 when Lanczos stopped before converging: the SLEM is then a
+                                 * lower bound */
 } dgcn_topo_report;
 
 /* ||C - 11^T/m||_2 of a sparse doubly stochastic c: dense below DGCN_SPECTRAL_DENSE_BELOW agents
  * (the same figure as dgcn_topo_norm_cj), else max(|lambda_2|, |lambda_min|) on 1-perp by
- * Lanczos. */
-int dgcn_mixing_norm_cj(const dgcn_mixing *c, double *norm);
+ * Lanczos. *exact (may be NULL) is 0 when Lanczos stopped before converging: *norm is then a
+ * lower bound. */
+int dgcn_mixing_norm_cj(const dgcn_mixing *c, double *norm, int *exact);
 
 /* Properties of g with mixing matrix c (c may be NULL: only the graph's properties, spectral
  * fields set to NaN). The eigenvalues as in dgcn_mixing_norm_cj; from Lanczos, eig_min and

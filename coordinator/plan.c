@@ -318,7 +318,9 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
     if (!(o->removal >= 0 && o->removal < 1))
         DGCN_CHECK(
             dgcn_error_set(DGCN_EINVAL, "link removal %g: a fraction in [0, 1)", o->removal));
-    if (o->topology) DGCN_CHECK(dgcn_topo_spec_check(o->topology, m, NULL));
+    dgcn_topo_spec_info info;
+    memset(&info, 0, sizeof info);
+    if (o->topology) DGCN_CHECK(dgcn_topo_spec_check(o->topology, m, &info));
 
     /* 1-2: partition and required links */
     DGCN_ALLOC(p->owner, ds->n);
@@ -330,8 +332,6 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
     /* 3-4: topology and weights */
     if (o->topology) {
         int have_c = 0;
-        dgcn_topo_spec_info info;
-        DGCN_CHECK(dgcn_topo_spec_check(o->topology, m, &info));
         if (info.single_design && m <= DGCN_TOPO_DENSE_MAX) DGCN_ALLOC(design, (size_t)m * m);
         DGCN_CHECK(s_topology(p, o, design, &have_c));
         if (o->connected && !dgcn_topo_connected(&p->topo))

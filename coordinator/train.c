@@ -26,8 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 void dgcn_train_defaults(dgcn_train_opts *o) {
     memset(o, 0, sizeof *o);

@@ -8,11 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Mixing runs in blocks of S_BLOCK entries: a block of every neighbour's message is summed in an
+ * accumulator that stays in the L1 cache and is used at once, so each message is read once and
+ * nothing of the length of a message is written besides the result. */
+enum { S_BLOCK = 512 };
+
 struct dgcn_consensus {
     dgcn_consensus_config cfg;
     int64_t n_params; /* P */
     int64_t msg_len;  /* P or 2P */
-    double *acc;      /* (msg_len) mixing accumulator */
+    double *acc;      /* (2 S_BLOCK) mixing accumulators: a block of parameters, of tracker */
     float *y;         /* (P) tracked gradient y_k (tracking kinds) */
     float *ymix;      /* (P) sum_t c_kt y_t from the last mix */
     float *g_old;     /* (P) scaled gradient of the previous round */
@@ -103,7 +108,7 @@ int dgcn_consensus_new(dgcn_consensus **out, const dgcn_consensus_config *cfg, i
     c->cfg = *cfg;
     c->n_params = n_params;
     c->msg_len = s_tracking(cfg->kind) ? 2 * n_params : n_params;
-    DGCN_ALLOC(c->acc, c->msg_len);
+    DGCN_ALLOC(c->acc, 2 * S_BLOCK);
     if (s_tracking(cfg->kind)) {
         DGCN_ALLOC(c->y, n_params);
         DGCN_ALLOC(c->ymix, n_params);
@@ -215,40 +220,41 @@ int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, con
     return DGCN_OK;
 }
 
-/* c->acc = mix_row[0] own_msg + sum_j mix_row[j + 1] recv[j], in double, self first. */
-static int s_accumulate(dgcn_consensus *c, const double *mix_row, int32_t n_nb,
-                        const float *own_msg /* (msg_len) */,
-                        const float *const *recv /* [n_nb] (msg_len) */) {
-    const int64_t len = c->msg_len;
-    for (int32_t j = 0; j <= n_nb; j++) {
+/* Mixing runs in blocks of S_BLOCK entries (see S_BLOCK's definition). */
+static int s_check_weights(const double *mix_row, int32_t n_nb) {
+    for (int32_t j = 0; j <= n_nb; j++)
         if (!isfinite(mix_row[j]))
             return dgcn_error_set(DGCN_EINVAL, "consensus: mixing weight %d is not finite", j);
-    }
-    double *acc = c->acc;
-    const double c0 = mix_row[0];
-    /* in blocks that stay in the L1 cache while every neighbour's block is added, so each message
-     * is read once and the accumulator written once (the sums' order is the same) */
-    enum { BLOCK = 1024 };
-    for (int64_t i0 = 0; i0 < len; i0 += BLOCK) {
-        const int64_t i1 = i0 + BLOCK < len ? i0 + BLOCK : len;
-        for (int64_t i = i0; i < i1; i++) acc[i] = c0 * own_msg[i];
-        for (int32_t j = 0; j < n_nb; j++) {
-            const double w = mix_row[j + 1];
-            const float *r = recv[j];
-            if (w == 0.0) continue;
-            for (int64_t i = i0; i < i1; i++) acc[i] += w * r[i];
-        }
-    }
     return DGCN_OK;
+}
+
+/* acc[0, nb) = mix_row[0] own_msg[at + .] + sum_j mix_row[j + 1] recv[j][at + .], in double, self
+ * first. */
+static void s_accumulate(const double *mix_row, int32_t n_nb, const float *own_msg,
+                         const float *const *recv, int64_t at, int64_t nb, double *acc) {
+    const double c0 = mix_row[0];
+    const float *own = own_msg + at;
+    for (int64_t i = 0; i < nb; i++) acc[i] = c0 * own[i];
+    for (int32_t j = 0; j < n_nb; j++) {
+        const double w = mix_row[j + 1];
+        if (w == 0.0) continue;
+        const float *r = recv[j] + at;
+        for (int64_t i = 0; i < nb; i++) acc[i] += w * r[i];
+    }
 }
 
 int dgcn_consensus_combine(dgcn_consensus *c, const double *mix_row, int32_t n_nb,
                            const float *own_msg /* (msg_len) */,
                            const float *const *recv /* [n_nb] (msg_len) */,
                            float *out /* (msg_len) */) {
-    int rc = s_accumulate(c, mix_row, n_nb, own_msg, recv);
+    int rc = s_check_weights(mix_row, n_nb);
     if (rc != DGCN_OK) return rc;
-    for (int64_t i = 0; i < c->msg_len; i++) out[i] = (float)c->acc[i];
+    double *acc = c->acc;
+    for (int64_t i0 = 0; i0 < c->msg_len; i0 += S_BLOCK) {
+        const int64_t nb = c->msg_len - i0 < S_BLOCK ? c->msg_len - i0 : S_BLOCK;
+        s_accumulate(mix_row, n_nb, own_msg, recv, i0, nb, acc);
+        for (int64_t i = 0; i < nb; i++) out[i0 + i] = (float)acc[i];
+    }
     return DGCN_OK;
 }
 
@@ -256,34 +262,42 @@ int dgcn_consensus_mix(dgcn_consensus *c, int64_t n, const float *grad, const do
                        int32_t n_nb, const float *own_msg /* (msg_len) */,
                        const float *const *recv /* [n_nb] (msg_len) */, float *theta /* (P) */) {
     const int64_t p = c->n_params;
-    int rc = s_accumulate(c, mix_row, n_nb, own_msg, recv);
+    int rc = s_check_weights(mix_row, n_nb);
     if (rc != DGCN_OK) return rc;
-    const double *acc = c->acc;
-    if (c->cfg.kind == DGCN_CONSENSUS_DGD) {
-        const double alpha = dgcn_step_at(&c->cfg.step, n), s = c->cfg.grad_scale;
-        for (int64_t i = 0; i < p; i++) theta[i] = (float)(acc[i] - alpha * s * grad[i]);
-        return DGCN_OK;
-    }
-    if (s_tracking(c->cfg.kind)) {
-        for (int64_t i = 0; i < p; i++) c->ymix[i] = (float)acc[p + i];
-    }
-    if (c->cfg.kind != DGCN_CONSENSUS_GT_ADAM) {
-        for (int64_t i = 0; i < p; i++) theta[i] = (float)acc[i];
-        return DGCN_OK;
-    }
-    /* GT_ADAM: an Adam step on the mixed tracker from the mixed parameters */
-    const double alpha = dgcn_step_at(&c->cfg.step, n);
+    const dgcn_consensus_kind kind = c->cfg.kind;
+    const int tracking = s_tracking(kind);
+    const double alpha = dgcn_step_at(&c->cfg.step, n), s = c->cfg.grad_scale;
     const double b1 = c->cfg.beta1, b2 = c->cfg.beta2, eps = c->cfg.eps;
-    c->rounds++;
-    const double bc1 = 1.0 - pow(b1, (double)c->rounds);
-    const double bc2 = 1.0 - pow(b2, (double)c->rounds);
-    for (int64_t i = 0; i < p; i++) {
-        double yi = c->ymix[i];
-        double mi = b1 * c->m[i] + (1.0 - b1) * yi;
-        double vi = b2 * c->v[i] + (1.0 - b2) * yi * yi;
-        c->m[i] = (float)mi;
-        c->v[i] = (float)vi;
-        theta[i] = (float)(acc[i] - alpha * (mi / bc1) / (sqrt(vi / bc2) + eps));
+    double bc1 = 1.0, bc2 = 1.0;
+    if (kind == DGCN_CONSENSUS_GT_ADAM) { /* an Adam step on the mixed tracker */
+        c->rounds++;
+        bc1 = 1.0 - pow(b1, (double)c->rounds);
+        bc2 = 1.0 - pow(b2, (double)c->rounds);
+    }
+    double *acc = c->acc, *acc_y = c->acc + S_BLOCK; /* parameters' and tracker's blocks */
+    for (int64_t i0 = 0; i0 < p; i0 += S_BLOCK) {
+        const int64_t nb = p - i0 < S_BLOCK ? p - i0 : S_BLOCK;
+        s_accumulate(mix_row, n_nb, own_msg, recv, i0, nb, acc);
+        if (tracking) {
+            s_accumulate(mix_row, n_nb, own_msg, recv, p + i0, nb, acc_y);
+            for (int64_t i = 0; i < nb; i++) c->ymix[i0 + i] = (float)acc_y[i];
+        }
+        if (kind == DGCN_CONSENSUS_DGD) {
+            for (int64_t i = 0; i < nb; i++)
+                theta[i0 + i] = (float)(acc[i] - alpha * s * grad[i0 + i]);
+        } else if (kind != DGCN_CONSENSUS_GT_ADAM) {
+            for (int64_t i = 0; i < nb; i++) theta[i0 + i] = (float)acc[i];
+        } else {
+            for (int64_t i = 0; i < nb; i++) {
+                const int64_t k = i0 + i;
+                double yi = c->ymix[k];
+                double mi = b1 * c->m[k] + (1.0 - b1) * yi;
+                double vi = b2 * c->v[k] + (1.0 - b2) * yi * yi;
+                c->m[k] = (float)mi;
+                c->v[k] = (float)vi;
+                theta[k] = (float)(acc[i] - alpha * (mi / bc1) / (sqrt(vi / bc2) + eps));
+            }
+        }
     }
     return DGCN_OK;
 }

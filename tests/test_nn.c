@@ -464,6 +464,168 @@ START_TEST(test_xent) {
 }
 END_TEST
 
+/* A canary after each output buffer: the kernels compute some rows wider than the matrix and
+ * must never write past its end. */
+#define S_CANARY 16
+#define S_CANARY_VAL 12345.0f
+
+static float *s_canaried(size_t n) {
+    float *p = s_xcalloc(n + S_CANARY, sizeof *p);
+    for (int i = 0; i < S_CANARY; i++) p[n + (size_t)i] = S_CANARY_VAL;
+    return p;
+}
+
+static void s_check_canary(const float *p, size_t n) {
+    for (int i = 0; i < S_CANARY; i++) ck_assert(p[n + (size_t)i] == S_CANARY_VAL);
+}
+
+/* The three dense products on random shapes against a double reference: tiny blocks (1-3 rows,
+ * an agent's share of a big run), blocks around the 64-row blocking, inner dimensions odd and
+ * around the 64 limit, widths 1, 5, 7, 16, 17 and wider, so every path (register kernels, plain
+ * loops, OpenBLAS) runs. The backward products accumulate onto nonzero gradients. */
+START_TEST(test_dense_shapes) {
+    dgcn_rng rng;
+    dgcn_rng_seed(&rng, 11, DGCN_STREAM_TEST);
+    const int32_t ns[] = {1, 2, 3, 5, 9, 64, 67, 300};
+    const int32_t fis[] = {1, 3, 13, 16, 17, 65, 100};
+    const int32_t fos[] = {1, 5, 7, 16, 17, 33};
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t b = 0; b < sizeof fis / sizeof *fis; b++)
+            for (size_t c = 0; c < sizeof fos / sizeof *fos; c++) {
+                const int32_t n = ns[a], fi = fis[b], fo = fos[c];
+                const size_t nin = (size_t)n * fi, nw = (size_t)fi * fo, nout = (size_t)n * fo;
+                float *in = s_xcalloc(nin, sizeof *in), *w = s_xcalloc(nw, sizeof *w);
+                float *dout = s_xcalloc(nout, sizeof *dout);
+                float *out = s_canaried(nout), *din = s_canaried(nin), *dw = s_canaried(nw);
+                double *ro = s_xcalloc(nout, sizeof *ro), *rdin = s_xcalloc(nin, sizeof *rdin);
+                double *rdw = s_xcalloc(nw, sizeof *rdw);
+                s_rand_float(in, (int64_t)nin, &rng);
+                s_rand_float(w, (int64_t)nw, &rng);
+                s_rand_float(dout, (int64_t)nout, &rng);
+                s_rand_float(out, (int64_t)nout, &rng); /* overwritten */
+                s_rand_float(din, (int64_t)nin, &rng);  /* accumulated onto */
+                s_rand_float(dw, (int64_t)nw, &rng);
+                for (size_t i = 0; i < nin; i++) rdin[i] = din[i];
+                for (size_t i = 0; i < nw; i++) rdw[i] = dw[i];
+                for (int32_t i = 0; i < n; i++)
+                    for (int32_t k = 0; k < fi; k++)
+                        for (int32_t j = 0; j < fo; j++) {
+                            const double x = in[(size_t)i * fi + k], wk = w[(size_t)k * fo + j];
+                            const double g = dout[(size_t)i * fo + j];
+                            ro[(size_t)i * fo + j] += x * wk;
+                            rdw[(size_t)k * fo + j] += x * g;
+                            rdin[(size_t)i * fi + k] += g * wk;
+                        }
+                dgcn_matmul_forward(out, in, w, n, fi, fo);
+                dgcn_matmul_backward(din, dw, dout, in, w, n, fi, fo);
+                if (s_rel_err_fd(out, ro, (int64_t)nout) > 1e-6 ||
+                    s_rel_err_fd(dw, rdw, (int64_t)nw) > 1e-6 ||
+                    s_rel_err_fd(din, rdin, (int64_t)nin) > 1e-6)
+                    ck_abort_msg("n %d fi %d fo %d: errors %g %g %g", n, fi, fo,
+                                 s_rel_err_fd(out, ro, (int64_t)nout),
+                                 s_rel_err_fd(dw, rdw, (int64_t)nw),
+                                 s_rel_err_fd(din, rdin, (int64_t)nin));
+                s_check_canary(out, nout);
+                s_check_canary(din, nin);
+                s_check_canary(dw, nw);
+                free(in), free(w), free(dout), free(out), free(din), free(dw);
+                free(ro), free(rdin), free(rdw);
+            }
+}
+END_TEST
+
+/* Y = A M on random CSR shapes (1-3 rows or columns included) and the widths where rows are
+ * computed wider than they are (1-3, 5-7, 13), against a double reference, with nothing written
+ * past Y's end. */
+START_TEST(test_spmm_shapes) {
+    dgcn_rng rng;
+    dgcn_rng_seed(&rng, 12, DGCN_STREAM_TEST);
+    const int32_t nrs[] = {1, 2, 3, 10, 41}, ncs[] = {1, 2, 3, 13, 40};
+    const int32_t ws[] = {1, 2, 3, 5, 6, 7, 8, 13, 16, 17};
+    for (size_t a = 0; a < sizeof nrs / sizeof *nrs; a++)
+        for (size_t b = 0; b < sizeof ncs / sizeof *ncs; b++)
+            for (size_t c = 0; c < sizeof ws / sizeof *ws; c++) {
+                const int32_t nr = nrs[a], nc = ncs[b], w = ws[c];
+                double *ad = s_xcalloc((size_t)nr * nc, sizeof *ad);
+                s_rand_dense(ad, (int64_t)nr * nc, 0.3, &rng);
+                dgcn_csr m_a = s_csr_dense(ad, nr, nc);
+                float *m = s_xcalloc((size_t)nc * w, sizeof *m), *y = s_canaried((size_t)nr * w);
+                double *ref = s_xcalloc((size_t)nr * w, sizeof *ref);
+                s_rand_float(m, (int64_t)nc * w, &rng);
+                s_rand_float(y, (int64_t)nr * w, &rng); /* overwritten */
+                for (int32_t i = 0; i < nr; i++)
+                    for (int32_t k = 0; k < nc; k++)
+                        for (int32_t j = 0; j < w; j++)
+                            ref[i * w + j] += (double)(float)ad[i * nc + k] * m[k * w + j];
+                dgcn_spmm(y, &m_a, m, w);
+                if (s_rel_err_fd(y, ref, (int64_t)nr * w) > 1e-6)
+                    ck_abort_msg("rows %d cols %d width %d: error %g", nr, nc, w,
+                                 s_rel_err_fd(y, ref, (int64_t)nr * w));
+                s_check_canary(y, (size_t)nr * w);
+                free(m), free(y), free(ref), free(ad);
+                s_csr_free(&m_a);
+            }
+}
+END_TEST
+
+/* Softmax cross-entropy on class counts 1-40 and past the block buffer (1100), block sizes from
+ * one row to several blocks, logits spread over +-60: loss sums, hits and gradients against a
+ * double reference. */
+START_TEST(test_xent_shapes) {
+    dgcn_rng rng;
+    dgcn_rng_seed(&rng, 13, DGCN_STREAM_TEST);
+    const int32_t cs[] = {1, 2, 5, 7, 16, 17, 40, 1100}, ns[] = {1, 3, 150, 301};
+    for (size_t a = 0; a < sizeof cs / sizeof *cs; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof *ns; b++) {
+            const int32_t c = cs[a], n = ns[b];
+            float *z = s_xcalloc((size_t)n * c, sizeof *z), *dz = s_canaried((size_t)n * c);
+            int32_t *label = s_xcalloc((size_t)n, sizeof *label);
+            uint8_t *split = s_xcalloc((size_t)n, sizeof *split);
+            s_rand_float(z, (int64_t)n * c, &rng);
+            for (int64_t i = 0; i < (int64_t)n * c; i++) z[i] *= 60.0f;
+            for (int32_t i = 0; i < n; i++) {
+                label[i] = (int32_t)dgcn_rng_below(&rng, (uint64_t)c);
+                split[i] = (uint8_t)(i % 4);
+            }
+            const float gs = 0.25f;
+            dgcn_eval ev;
+            memset(&ev, 0, sizeof ev);
+            dgcn_softmax_xent(dz, z, label, split, n, c, gs, &ev);
+            double loss[4] = {0}, loss_abs[4] = {0};
+            int32_t count[4] = {0}, correct[4] = {0};
+            for (int32_t i = 0; i < n; i++) {
+                const float *zi = z + (size_t)i * c;
+                int32_t arg = 0;
+                for (int32_t j = 1; j < c; j++)
+                    if (zi[j] > zi[arg]) arg = j;
+                double s = 0;
+                for (int32_t j = 0; j < c; j++) s += exp((double)zi[j] - zi[arg]);
+                const int sp = split[i];
+                if (sp == 0) continue;
+                loss[sp] += zi[arg] + log(s) - zi[label[i]];
+                loss_abs[sp] += fabs(zi[arg]) + log(s) + fabs(zi[label[i]]);
+                count[sp]++;
+                correct[sp] += arg == label[i];
+                for (int32_t j = 0; j < c; j++) {
+                    double g = sp == DGCN_SPLIT_TRAIN
+                                   ? gs * (exp((double)zi[j] - zi[arg]) / s - (j == label[i]))
+                                   : 0.0;
+                    if (fabs(dz[(size_t)i * c + j] - g) > 1e-6)
+                        ck_abort_msg("c %d n %d row %d col %d: dz %g, expected %g", c, n, i, j,
+                                     dz[(size_t)i * c + j], g);
+                }
+            }
+            for (int sp = 1; sp <= 3; sp++) {
+                ck_assert_double_le(fabs(ev.loss_sum[sp] - loss[sp]), 1e-6 * loss_abs[sp] + 1e-6);
+                ck_assert_int_eq(ev.count[sp], count[sp]);
+                ck_assert_int_eq(ev.correct[sp], correct[sp]);
+            }
+            s_check_canary(dz, (size_t)n * c);
+            free(z), free(dz), free(label), free(split);
+        }
+}
+END_TEST
+
 /* ---- the model ---- */
 
 /* A random graph problem: dense A_hat (double), dense features, labels and splits. */
@@ -1402,6 +1564,9 @@ static Suite *s_suite(void) {
         {"relu", test_relu, 0, 0},
         {"dropout", test_dropout, 0, 0},
         {"xent", test_xent, 0, 0},
+        {"dense_shapes", test_dense_shapes, 0, 0},
+        {"spmm_shapes", test_spmm_shapes, 0, 0},
+        {"xent_shapes", test_xent_shapes, 0, 0},
         {"gcn_grad", test_gcn_grad, 0, 0},
         {"mlp_grad", test_mlp_grad, 0, 0},
         {"filter_grad", test_filter_grad, 0, 0},

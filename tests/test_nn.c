@@ -15,6 +15,7 @@
 #include "nn/optim.h"
 #include "tests/testutil.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -1493,6 +1494,79 @@ void *__wrap_realloc(void *p, size_t n) {
     return __real_realloc(p, n);
 }
 
+/* The suite also wraps cblas_sgemm (tests/nn.cmake): calls from dgcn's code are counted. */
+void __real_cblas_sgemm(const enum CBLAS_ORDER o, const enum CBLAS_TRANSPOSE ta,
+                        const enum CBLAS_TRANSPOSE tb, const blasint m, const blasint n,
+                        const blasint k, const float alpha, const float *a, const blasint lda,
+                        const float *b, const blasint ldb, const float beta, float *c,
+                        const blasint ldc);
+static volatile long s_sgemm_calls;
+void __wrap_cblas_sgemm(const enum CBLAS_ORDER o, const enum CBLAS_TRANSPOSE ta,
+                        const enum CBLAS_TRANSPOSE tb, const blasint m, const blasint n,
+                        const blasint k, const float alpha, const float *a, const blasint lda,
+                        const float *b, const blasint ldb, const float beta, float *c,
+                        const blasint ldc) {
+    s_sgemm_calls++;
+    __real_cblas_sgemm(o, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* Blocks of a few rows (an agent's share when there are many agents) and the GCN's narrow layers
+ * never call OpenBLAS: dense products of 1-8 rows with any widths, products whose input and output
+ * widths are at most 16 with any row count, and a whole training step of a 3-row GCN block. A wide
+ * product does call it. */
+START_TEST(test_small_skips_blas) {
+    dgcn_rng rng;
+    dgcn_rng_seed(&rng, 14, DGCN_STREAM_TEST);
+    enum { MAXN = 300, MAXF = 200 };
+    float *in = s_xcalloc((size_t)MAXN * MAXF, sizeof *in), *w = s_xcalloc(MAXF * MAXF, sizeof *w);
+    float *out = s_xcalloc((size_t)MAXN * MAXF, sizeof *out);
+    float *din = s_xcalloc((size_t)MAXN * MAXF, sizeof *din),
+          *dw = s_xcalloc(MAXF * MAXF, sizeof *dw);
+    s_rand_float(in, (int64_t)MAXN * MAXF, &rng);
+    s_rand_float(w, MAXF * MAXF, &rng);
+    const int32_t shapes[][3] = {{1, 200, 64}, {3, 64, 200},  {8, 200, 200}, {2, 1433, 16},
+                                 {300, 16, 7}, {300, 16, 16}, {300, 16, 5},  {300, 7, 16}};
+    s_sgemm_calls = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const int32_t n = shapes[i][0], fi = shapes[i][1] < MAXF ? shapes[i][1] : MAXF,
+                      fo = shapes[i][2];
+        dgcn_matmul_forward(out, in, w, n, fi, fo);
+        dgcn_matmul_backward(din, dw, out, in, w, n, fi, fo);
+    }
+    ck_assert_int_eq(s_sgemm_calls, 0);
+    /* A training step and an evaluation of a 3-row GCN block (16 hidden units, 5 classes). */
+    s_problem pr;
+    s_problem_make(&pr, 3, 12, 5, 79);
+    dgcn_model_config cfg = dgcn_model_defaults(DGCN_MODEL_GCN, pr.d, pr.c);
+    int64_t np = dgcn_model_n_params(&cfg);
+    float *theta = s_xcalloc((size_t)np, sizeof *theta),
+          *grad = s_xcalloc((size_t)np, sizeof *grad);
+    dgcn_model_init(&cfg, theta, 1);
+    dgcn_block blk = {.n_own = pr.n,
+                      .a = &pr.a_csr,
+                      .x = &pr.x_csr,
+                      .gid = pr.gid,
+                      .label = pr.label,
+                      .split = pr.split,
+                      .n_train_global = pr.n_train > 0 ? pr.n_train : 1,
+                      .reg_share = 1.0f};
+    dgcn_gcn *g = NULL;
+    ck_assert_int_eq(dgcn_gcn_new(&g, &cfg, &blk, NULL, NULL), DGCN_OK);
+    dgcn_eval ev;
+    ck_assert_int_eq(dgcn_gcn_forward(g, theta, 1, 3, 0, &ev), DGCN_OK);
+    ck_assert_int_eq(dgcn_gcn_backward(g, theta, grad), DGCN_OK);
+    ck_assert_int_eq(dgcn_gcn_forward(g, theta, 0, 3, 0, &ev), DGCN_OK);
+    ck_assert_int_eq(s_sgemm_calls, 0);
+    /* The counter counts: a wide product goes to OpenBLAS. */
+    dgcn_matmul_forward(out, in, w, MAXN, MAXF, 64);
+    ck_assert_int_eq(s_sgemm_calls, 1);
+    dgcn_gcn_destroy(&g);
+    free(theta), free(grad);
+    s_problem_free(&pr);
+    free(in), free(w), free(out), free(din), free(dw);
+}
+END_TEST
+
 /* After set-up, training steps (forward with dropout, backward, Adam, an evaluation forward) and
  * consensus rounds (gt-adam prepare and mix) make no allocation, for the GCN and the MLP. */
 START_TEST(test_step_allocates_nothing) {
@@ -1577,6 +1651,7 @@ static Suite *s_suite(void) {
         {"bad_block", test_bad_block, 0, 0},
         {"adam", test_adam, 0, 0},
         {"step_allocates_nothing", test_step_allocates_nothing, 0, 0},
+        {"small_skips_blas", test_small_skips_blas, 0, 0},
     };
     return DGCN_TEST_SUITE("nn", cases);
 }

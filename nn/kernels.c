@@ -640,6 +640,7 @@ static inline __attribute__((always_inline)) void
 s_xent_block(float *dlogits, const float *logits, const int32_t *label, const uint8_t *split,
              int32_t b, int32_t c_rt, const int C, float grad_scale, dgcn_eval *ev) {
     const int32_t c = C ? C : c_rt;
+    if (b <= 0) return;
     /* Column-major in the block (ex[j * b + r]), so every pass runs across rows, which do not
      * depend on each other, instead of along a row's chain of 7 or 16 compares or adds. */
     float ex[S_XENT_BUF], sum[S_XENT_BUF], lsum[S_XENT_BUF], zmax[S_XENT_BUF];
@@ -676,7 +677,7 @@ s_xent_block(float *dlogits, const float *logits, const int32_t *label, const ui
             for (int t = 0; t < S_CHUNK; t++) sum[r + t] += ej[r + t];
         for (; r < b; r++) sum[r] += ej[r];
     }
-    memcpy(lsum, sum, (size_t)b * sizeof *lsum);
+    for (int32_t r = 0; r < b; r++) lsum[r] = sum[r];
     s_map8(lsum, b, 1);
     double loss[4] = {0};
     int32_t correct[4] = {0}, count[4] = {0};

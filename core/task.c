@@ -1,6 +1,6 @@
 /* core/task.c: a worker pool that runs tasks as coroutines (ucontext), with wait queues.
  *
- * Locks, outermost first: a wait queue's mutex (the caller's), a task's tmu, a worker's mu. A
+ * Locks, outermost first: a wait queue's mutex (the caller's), a task's tmu, the pool's rq_mu. A
  * task that waits is appended to the queue under the caller's mutex and switches to its worker,
  * which releases that mutex only once the task's context is saved, so a waker (who needs the
  * mutex) never readies a task that is still running. A worker's deadline scan holds tmu and only
@@ -35,7 +35,8 @@ enum { S_READY = 0, S_WAITING = 1, S_DONE = 2 };
 typedef struct s_worker s_worker;
 
 struct dgcn_task {
-    s_worker *w;
+    s_worker *w;     /* its home worker: lists it for deadline scans */
+    s_worker *run_w; /* the worker running it now (any worker may) */
     void (*fn)(void *);
     void *arg;
     ucontext_t ctx;
@@ -48,7 +49,7 @@ struct dgcn_task {
     struct timespec deadline;
     int timed_out;
     dgcn_task *qprev, *qnext; /* in wq */
-    dgcn_task *rnext;         /* in its worker's ready queue */
+    dgcn_task *rnext;         /* in the pool's ready queue */
     dgcn_task *next_mine;     /* in its worker's list of tasks */
     pthread_mutex_t *release; /* unlocked by the worker once the task has switched out */
     void *fake_stack;         /* AddressSanitizer's bookkeeping of the task's stack */
@@ -59,13 +60,9 @@ struct s_worker {
     dgcn_tasks *pool;
     pthread_t tid;
     int started;
-    pthread_mutex_t mu; /* guards ready, incoming, live, stop */
-    pthread_cond_t cv;
-    dgcn_task *ready_head, *ready_tail;
+    pthread_mutex_t mu;  /* guards incoming */
     dgcn_task *incoming; /* spawned, not yet in mine */
-    dgcn_task *mine;     /* every task of this worker (the worker's thread only) */
-    int live;            /* tasks not yet returned */
-    int stop;
+    dgcn_task *mine;     /* every task at home here (the worker's thread only) */
     ucontext_t sched;
     void *fake_stack;
     const void *stack_bottom; /* the worker thread's stack, for AddressSanitizer */
@@ -81,10 +78,13 @@ struct dgcn_tasks {
     pthread_cond_t cv;
     long spawned, finished;
     long next;
+    pthread_mutex_t rq_mu; /* guards the ready queue and stop */
+    pthread_cond_t rq_cv;
+    dgcn_task *rq_head, *rq_tail;
+    int stop;
 };
 
-static _Thread_local dgcn_task *s_self;     /* the task this thread runs, or NULL */
-static _Thread_local s_worker *s_my_worker; /* this thread's worker, or NULL */
+static _Thread_local dgcn_task *s_self; /* the task this thread runs, or NULL */
 
 static struct timespec s_now(void) {
     struct timespec ts;
@@ -114,6 +114,7 @@ static int s_cond_init(pthread_cond_t *cv) {
 /* From the worker's scheduler into task t (the worker's thread). */
 static void s_enter(s_worker *w, dgcn_task *t) {
     s_self = t;
+    t->run_w = w;
     char *old = dgcn_error_switch(t->err);
 #if S_ASAN
     __sanitizer_start_switch_fiber(&w->fake_stack, t->map + getpagesize(),
@@ -129,22 +130,25 @@ static void s_enter(s_worker *w, dgcn_task *t) {
 
 /* From task t back to its worker's scheduler; returns when the worker runs t again. */
 static void s_leave(dgcn_task *t, int final) {
-    s_worker *w = t->w;
+    s_worker *w = t->run_w;
 #if S_ASAN
     __sanitizer_start_switch_fiber(final ? NULL : &t->fake_stack, w->stack_bottom, w->stack_size);
 #else
     (void) final;
 #endif
     swapcontext(&t->ctx, &w->sched);
+    w = t->run_w; /* resumed, perhaps by another worker */
 #if S_ASAN
     __sanitizer_finish_switch_fiber(t->fake_stack, &w->stack_bottom, &w->stack_size);
+#else
+    (void)w;
 #endif
 }
 
 static void s_trampoline(void) {
     dgcn_task *t = s_self;
 #if S_ASAN
-    __sanitizer_finish_switch_fiber(NULL, &t->w->stack_bottom, &t->w->stack_size);
+    __sanitizer_finish_switch_fiber(NULL, &t->run_w->stack_bottom, &t->run_w->stack_size);
 #endif
     t->fn(t->arg);
     atomic_store(&t->state, S_DONE);
@@ -152,25 +156,25 @@ static void s_trampoline(void) {
     abort(); /* a finished task is never resumed */
 }
 
-/* ---- ready queues ---- */
+/* ---- the ready queue (one per pool: an idle worker takes any ready task) ---- */
 
 static void s_push_ready(dgcn_task *t) {
-    s_worker *w = t->w;
+    dgcn_tasks *p = t->w->pool;
     t->rnext = NULL;
-    pthread_mutex_lock(&w->mu);
-    if (w->ready_tail) w->ready_tail->rnext = t;
-    else w->ready_head = t;
-    w->ready_tail = t;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_lock(&p->rq_mu);
+    if (p->rq_tail) p->rq_tail->rnext = t;
+    else p->rq_head = t;
+    p->rq_tail = t;
+    pthread_cond_signal(&p->rq_cv);
+    pthread_mutex_unlock(&p->rq_mu);
 }
 
-/* Under w->mu. */
-static dgcn_task *s_pop_ready(s_worker *w) {
-    dgcn_task *t = w->ready_head;
+/* Under p->rq_mu. */
+static dgcn_task *s_pop_ready(dgcn_tasks *p) {
+    dgcn_task *t = p->rq_head;
     if (t) {
-        w->ready_head = t->rnext;
-        if (!w->ready_head) w->ready_tail = NULL;
+        p->rq_head = t->rnext;
+        if (!p->rq_head) p->rq_tail = NULL;
     }
     return t;
 }
@@ -215,54 +219,50 @@ static void s_free_stack(dgcn_task *t) {
 static void *s_worker_main(void *arg) {
     s_worker *w = arg;
     dgcn_tasks *p = w->pool;
-    s_my_worker = w;
     w->last_scan = s_now();
-    pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (w->incoming) { /* adopt new tasks (their ready entries are already queued) */
+        pthread_mutex_lock(&w->mu);
+        while (w->incoming) { /* adopt new tasks for the deadline scans */
             dgcn_task *t = w->incoming;
             w->incoming = t->next_mine;
             t->next_mine = w->mine;
             w->mine = t;
         }
-        dgcn_task *t = s_pop_ready(w);
+        pthread_mutex_unlock(&w->mu);
+        pthread_mutex_lock(&p->rq_mu);
+        dgcn_task *t = s_pop_ready(p);
         if (!t) {
-            if (w->stop && w->live == 0) break;
+            if (p->stop) {
+                pthread_mutex_unlock(&p->rq_mu);
+                break;
+            }
             struct timespec until = s_now();
             until.tv_nsec += S_SCAN_NS;
             if (until.tv_nsec >= 1000000000L) {
                 until.tv_sec++;
                 until.tv_nsec -= 1000000000L;
             }
-            pthread_cond_timedwait(&w->cv, &w->mu, &until);
-            pthread_mutex_unlock(&w->mu);
+            pthread_cond_timedwait(&p->rq_cv, &p->rq_mu, &until);
+            pthread_mutex_unlock(&p->rq_mu);
             s_scan(w);
-            pthread_mutex_lock(&w->mu);
             continue;
         }
-        pthread_mutex_unlock(&w->mu);
+        pthread_mutex_unlock(&p->rq_mu);
         s_enter(w, t);
-        if (t->release) {
+        if (t->release) { /* it waits: once its mutex is free, anyone may ready it again */
             pthread_mutex_t *mu = t->release;
             t->release = NULL;
             pthread_mutex_unlock(mu);
-        }
-        if (atomic_load(&t->state) == S_DONE) {
+        } else if (atomic_load(&t->state) == S_DONE) {
             s_free_stack(t);
             pthread_mutex_lock(&p->mu);
             p->finished++;
             pthread_cond_broadcast(&p->cv);
             pthread_mutex_unlock(&p->mu);
-            pthread_mutex_lock(&w->mu);
-            w->live--;
-            pthread_mutex_unlock(&w->mu);
         }
         struct timespec now = s_now();
         if (s_ns_between(&w->last_scan, &now) >= S_SCAN_NS) s_scan(w);
-        pthread_mutex_lock(&w->mu);
     }
-    pthread_mutex_unlock(&w->mu);
-    s_my_worker = NULL;
     return NULL;
 }
 
@@ -285,12 +285,13 @@ int dgcn_tasks_new(int workers, size_t stack_bytes, dgcn_tasks **out) {
     p->stack_bytes = stack_bytes;
     pthread_mutex_init(&p->mu, NULL);
     s_cond_init(&p->cv);
+    pthread_mutex_init(&p->rq_mu, NULL);
+    s_cond_init(&p->rq_cv);
     DGCN_ALLOC(p->workers, workers);
     for (int i = 0; i < workers; i++) {
         s_worker *w = &p->workers[i];
         w->pool = p;
         pthread_mutex_init(&w->mu, NULL);
-        s_cond_init(&w->cv);
         p->n_workers = i + 1;
         if (pthread_create(&w->tid, NULL, s_worker_main, w) != 0) {
             rc = dgcn_error_set(DGCN_ENOMEM, "task pool: cannot start worker %d of %d", i, workers);
@@ -344,7 +345,6 @@ int dgcn_tasks_spawn(dgcn_tasks *p, void (*fn)(void *arg), void *arg) {
     pthread_mutex_unlock(&p->mu);
     s_worker *w = t->w;
     pthread_mutex_lock(&w->mu);
-    w->live++;
     t->next_mine = w->incoming;
     w->incoming = t;
     pthread_mutex_unlock(&w->mu);
@@ -368,12 +368,12 @@ void dgcn_tasks_destroy(dgcn_tasks **pp) {
     if (!pp || !*pp) return;
     dgcn_tasks *p = *pp;
     dgcn_tasks_wait(p);
+    pthread_mutex_lock(&p->rq_mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->rq_cv);
+    pthread_mutex_unlock(&p->rq_mu);
     for (int i = 0; i < p->n_workers; i++) {
         s_worker *w = &p->workers[i];
-        pthread_mutex_lock(&w->mu);
-        w->stop = 1;
-        pthread_cond_signal(&w->cv);
-        pthread_mutex_unlock(&w->mu);
         if (w->started) pthread_join(w->tid, NULL);
         dgcn_task *lists[2] = {w->mine, w->incoming};
         for (int l = 0; l < 2; l++)
@@ -383,10 +383,11 @@ void dgcn_tasks_destroy(dgcn_tasks **pp) {
                 pthread_mutex_destroy(&t->tmu);
                 free(t);
             }
-        pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
     }
     free(p->workers);
+    pthread_cond_destroy(&p->rq_cv);
+    pthread_mutex_destroy(&p->rq_mu);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p);

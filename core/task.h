@@ -3,9 +3,10 @@
  * A task is a function run on a stack of its own (a coroutine) by one worker thread of a pool;
  * the pool has as many workers as cores by default, so thousands of tasks (the agents of an
  * in-process simulation) share a few threads instead of each owning one. A task runs until it
- * waits (dgcn_waitq_wait) or returns; its worker then runs the next ready task. Each task stays on
- * the worker it was given (task i on worker i mod W), so thread-local state stays valid across a
- * wait; the error detail of core/error.h is switched with the task, so every task keeps its own.
+ * waits (dgcn_waitq_wait) or returns; its worker then takes the next ready task from the pool's
+ * one ready queue, so no worker idles while a task is ready. A task may resume on another worker
+ * after a wait: code in tasks keeps no thread-local address across a wait (the error detail of
+ * core/error.h is switched with the task, so every task keeps its own).
  *
  * A wait queue (dgcn_waitq) works for tasks and plain threads alike, under the caller's mutex,
  * like a condition variable: a task that waits gives its worker to other tasks, a thread blocks.
@@ -30,8 +31,8 @@ int dgcn_tasks_new(int workers, size_t stack_bytes, dgcn_tasks **out);
 /* The pool's worker count. */
 int dgcn_tasks_workers(const dgcn_tasks *p);
 
-/* Adds a task that runs fn(arg) and makes it ready; the i-th task spawned runs on worker i mod W.
- * Safe from any thread but not from a task. */
+/* Adds a task that runs fn(arg) and makes it ready; worker i mod W checks the i-th task's
+ * deadlines. Safe from any thread but not from a task. */
 int dgcn_tasks_spawn(dgcn_tasks *p, void (*fn)(void *arg), void *arg);
 
 /* Blocks the calling thread (not a task) until every task spawned so far has returned. */

@@ -96,6 +96,17 @@ int dgcn__route_lend(dgcn_transport *t, const dgcn_exchange *x, const dgcn__hdr 
                      const void *payload, size_t n_bytes, char *got, int *ahead, int *slot,
                      int in_place);
 
+/* The zmq backend's neighbour frame (comm/message.proto NeighborMsg), decoded and checked before
+ * it is routed: `frame` (size bytes) arrived from agent id; it must come from a neighbour, be at
+ * most the bytes expected from it (recv_len floats plus the header; max_msg once got[i] is set and
+ * the frame can only be parked for the next exchange), parse, and name id as its sender. On
+ * success *out is the message (free with dgcnpb__neighbor_msg__free_unpacked), ready for
+ * dgcn__route; DGCN_EPROTO otherwise, *out NULL. Pure: reads t, x and got, sends nothing. */
+typedef struct Dgcnpb__NeighborMsg Dgcnpb__NeighborMsg;
+int dgcn__zmq_frame_decode(const dgcn_transport *t, const dgcn_exchange *x, int32_t id,
+                           const char *got /* [n_neighbors] */, size_t max_msg, const void *frame,
+                           size_t size, Dgcnpb__NeighborMsg **out);
+
 /* DGCN_ETIMEDOUT naming every neighbour with got[i] == 0; records them in t->stall. */
 int dgcn__timeout(dgcn_transport *t, const dgcn_exchange *x, const char *got, int waited_ms);
 

@@ -215,10 +215,44 @@ static int s_count(const char *got, int n) {
     return c;
 }
 
+int dgcn__zmq_frame_decode(const dgcn_transport *t, const dgcn_exchange *x, int32_t id,
+                           const char *got, size_t max_msg, const void *frame, size_t size,
+                           Dgcnpb__NeighborMsg **out) {
+    const char *chn = dgcn_channel_name(x->channel);
+    int i = dgcn__neighbor_index(t, id);
+    *out = NULL;
+    if (i < 0)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d, iteration %" PRId64 ", layer %d, channel %s: frame from a "
+                              "peer that is not a neighbour (routing id agent %d)",
+                              t->self, x->iter, x->layer, chn, id);
+    size_t cap = got[i] ? max_msg : (size_t)x->recv_len[i] * sizeof(float) + S_HDR_SLACK;
+    if (size > cap)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d, iteration %" PRId64 ", layer %d, channel %s: frame of %zu "
+                              "bytes from neighbour %d exceeds the %zu bytes expected",
+                              t->self, x->iter, x->layer, chn, size, id, cap);
+    Dgcnpb__NeighborMsg *m = dgcnpb__neighbor_msg__unpack(NULL, size, frame);
+    if (!m)
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d, iteration %" PRId64 ", layer %d, channel %s: frame of %zu "
+                              "bytes from neighbour %d is not a neighbour message",
+                              t->self, x->iter, x->layer, chn, size, id);
+    if (m->sender != id) {
+        int rc = dgcn_error_set(DGCN_EPROTO,
+                                "agent %d, iteration %" PRId64 ": frame from neighbour %d claims "
+                                "sender %d",
+                                t->self, x->iter, id, m->sender);
+        dgcnpb__neighbor_msg__free_unpacked(m, NULL);
+        return rc;
+    }
+    *out = m;
+    return DGCN_OK;
+}
+
 /* Receives and routes one frame from the mesh socket. */
 static int s_recv_one(s_zt *p, const dgcn_exchange *x) {
     dgcn_transport *t = &p->base;
-    const char *chn = dgcn_channel_name(x->channel);
     int32_t id = -1;
     zmq_msg_t body;
     int rc = s_recv_routed(p->mesh, p->guard != NULL, &id, &body, "agent mesh");
@@ -227,39 +261,10 @@ static int s_recv_one(s_zt *p, const dgcn_exchange *x) {
         t->traffic.dropped++;
         goto done;
     }
-    int i = dgcn__neighbor_index(t, id);
-    if (i < 0) {
-        rc = dgcn_error_set(DGCN_EPROTO,
-                            "agent %d, iteration %" PRId64 ", layer %d, channel %s: frame from a "
-                            "peer that is not a neighbour (routing id agent %d)",
-                            t->self, x->iter, x->layer, chn, id);
-        goto done;
-    }
-    size_t size = zmq_msg_size(&body);
-    size_t cap = p->got[i] ? p->max_msg : (size_t)x->recv_len[i] * sizeof(float) + S_HDR_SLACK;
-    if (size > cap) {
-        rc = dgcn_error_set(DGCN_EPROTO,
-                            "agent %d, iteration %" PRId64 ", layer %d, channel %s: frame of %zu "
-                            "bytes from neighbour %d exceeds the %zu bytes expected",
-                            t->self, x->iter, x->layer, chn, size, id, cap);
-        goto done;
-    }
-    Dgcnpb__NeighborMsg *m = dgcnpb__neighbor_msg__unpack(NULL, size, zmq_msg_data(&body));
-    if (!m) {
-        rc = dgcn_error_set(DGCN_EPROTO,
-                            "agent %d, iteration %" PRId64 ", layer %d, channel %s: frame of %zu "
-                            "bytes from neighbour %d is not a neighbour message",
-                            t->self, x->iter, x->layer, chn, size, id);
-        goto done;
-    }
-    if (m->sender != id) {
-        rc = dgcn_error_set(DGCN_EPROTO,
-                            "agent %d, iteration %" PRId64 ": frame from neighbour %d claims "
-                            "sender %d",
-                            t->self, x->iter, id, m->sender);
-        dgcnpb__neighbor_msg__free_unpacked(m, NULL);
-        goto done;
-    }
+    Dgcnpb__NeighborMsg *m = NULL;
+    rc = dgcn__zmq_frame_decode(t, x, id, p->got, p->max_msg, zmq_msg_data(&body),
+                                zmq_msg_size(&body), &m);
+    if (rc) goto done;
     rc = s_park_or_drop(p, x, m);
 done:
     zmq_msg_close(&body);

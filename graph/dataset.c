@@ -25,6 +25,8 @@
 #define S_META_MAX (INT64_C(1) << 20)
 #define S_LINE_MAX 64
 #define S_PAIR_MAX 64
+/* num_features and num_classes up to this many need no backing in the files (see s_read_meta). */
+#define S_WIDTH_FLOOR 65536
 
 typedef struct s_text {
     char path[4096];
@@ -280,6 +282,32 @@ static int s_read_meta(s_meta *m, const char *dir) {
                             "%s: expected num_classes >= 1 and num_features >= 1, "
                             "found %lld and %lld",
                             t.path, (long long)m->num_classes, (long long)m->num_features);
+        goto fail;
+    }
+    /* Widths the model allocates per row of its weights (num_features) and per node (num_classes)
+     * are bounded by what the files can hold: classes by the nodes labels.txt labels, columns by
+     * the idx:val pairs features.txt holds (feature_nnz, checked against the file) or, for
+     * synthetic features, by their 8 columns a node; a floor of S_WIDTH_FLOOR keeps small
+     * datasets free to declare unused columns or classes. */
+    int64_t max_c = m->num_nodes > S_WIDTH_FLOOR ? m->num_nodes : S_WIDTH_FLOOR;
+    int64_t cols = m->features_available ? m->feature_nnz : 8 * m->num_nodes;
+    int64_t max_d = cols > S_WIDTH_FLOOR ? cols : S_WIDTH_FLOOR;
+    if (m->num_classes > max_c) {
+        rc = dgcn_error_set(DGCN_EFORMAT,
+                            "%s: num_classes %lld is more than the %lld classes num_nodes %lld can "
+                            "label (at most max(num_nodes, %d))",
+                            t.path, (long long)m->num_classes, (long long)max_c,
+                            (long long)m->num_nodes, S_WIDTH_FLOOR);
+        goto fail;
+    }
+    if (m->num_features > max_d) {
+        rc = dgcn_error_set(DGCN_EFORMAT,
+                            "%s: num_features %lld is more than the %lld columns %s can fill "
+                            "(at most max(%s, %d))",
+                            t.path, (long long)m->num_features, (long long)max_d,
+                            m->features_available ? "features.txt's feature_nnz idx:val pairs"
+                                                  : "synthetic features of 8 columns a node",
+                            m->features_available ? "feature_nnz" : "8 num_nodes", S_WIDTH_FLOOR);
         goto fail;
     }
     if (m->num_train + m->num_val + m->num_test > m->num_nodes) {

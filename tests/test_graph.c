@@ -388,6 +388,20 @@ static const s_broken s_corpus[] = {
      "features_available 1\nfeature_values binary\nfeature_nnz 8\nnum_train 2\n"
      "num_val 2\nnum_test 1\n",
      DGCN_EFORMAT, "meta.txt", "num_nodes 2000000000 is more than"},
+    {"meta.txt",
+     "name tiny\nnum_nodes 6\nnum_features 1073741824\nnum_classes 2\nnum_edges 5\n"
+     "features_available 1\nfeature_values binary\nfeature_nnz 8\nnum_train 2\n"
+     "num_val 2\nnum_test 1\n",
+     DGCN_EFORMAT, "meta.txt", "num_features 1073741824 is more than the 65536 columns"},
+    {"meta.txt",
+     "name tiny\nnum_nodes 6\nnum_features 1073741824\nnum_classes 2\nnum_edges 5\n"
+     "features_available 0\nnum_train 2\nnum_val 2\nnum_test 1\n",
+     DGCN_EFORMAT, "meta.txt", "num_features 1073741824 is more than the 65536 columns"},
+    {"meta.txt",
+     "name tiny\nnum_nodes 6\nnum_features 5\nnum_classes 1073741824\nnum_edges 5\n"
+     "features_available 1\nfeature_values binary\nfeature_nnz 8\nnum_train 2\n"
+     "num_val 2\nnum_test 1\n",
+     DGCN_EFORMAT, "meta.txt", "num_classes 1073741824 is more than the 65536 classes"},
     /* a file far larger than its counts allow is rejected before it is read */
     {"labels.txt",
      S_GOOD_LABELS "0000000000000000000000000000000000000000000000000000000000000000"

@@ -206,7 +206,7 @@ int dgcn_cmd_baseline(int argc, char **argv) {
 fail:
     if (rc)
         fprintf(stderr, "error: %s\n", dgcn_error_msg()[0] ? dgcn_error_msg() : dgcn_strerror(rc));
-    if (f) fclose(f);
+    if (out) dgcn_rundir_discard(&f, out, "summary.json"); /* summary.json.tmp */
     if (metrics) fclose(metrics);
     free(test);
     free(val);

@@ -105,7 +105,10 @@ int dgcn_rundir_fopen(const char *dir, const char *name, const char *mode, FILE 
     *out = fd < 0 ? NULL : fdopen(fd, mode[0] == 'a' ? "a" : "w");
     if (!*out) {
         int e = errno;
-        if (fd >= 0) close(fd);
+        if (fd >= 0) { /* opened (perhaps created) but no stream: leave no file behind */
+            close(fd);
+            if (mode[0] != 'a') unlink(path);
+        }
         return dgcn_error_set(DGCN_EIO, "cannot open %s: %s", path, strerror(e));
     }
     return DGCN_OK;
@@ -174,6 +177,14 @@ int dgcn_rundir_sync(const char *dir) {
     }
     close(fd);
     return DGCN_OK;
+}
+
+void dgcn_rundir_discard(FILE **f, const char *dir, const char *name) {
+    char tmp[4200];
+    if (*f) fclose(*f);
+    *f = NULL;
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
+    unlink(tmp);
 }
 
 static void s_key(dgcn_json *j, const char *key) {

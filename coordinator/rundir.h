@@ -35,6 +35,9 @@ int dgcn_rundir_fclose(FILE **f, const char *dir, const char *name);
  * temporary file is removed and DGCN_EIO names dir/name. */
 int dgcn_rundir_fopen_tmp(const char *dir, const char *name, FILE **out);
 int dgcn_rundir_commit(FILE **f, const char *dir, const char *name);
+/* Abandons a dgcn_rundir_fopen_tmp write on a failure path: closes *f (NULL afterwards; *f NULL
+ * closes nothing) and removes dir/name.tmp, so a failed command leaves no temporary behind. */
+void dgcn_rundir_discard(FILE **f, const char *dir, const char *name);
 
 /* fsyncs the directory dir itself, so the names renamed into it are on disk; DGCN_EIO names dir. */
 int dgcn_rundir_sync(const char *dir);

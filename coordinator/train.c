@@ -906,7 +906,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
             res->shard_bytes / 1e3 / p.m, res->shard_bytes_max / 1e3);
     fflush(log);
 fail:
-    if (f) fclose(f);
+    dgcn_rundir_discard(&f, o->out, "summary.json"); /* config.json or summary.json.tmp */
     if (tsv) fclose(tsv);
     if (metrics) fclose(metrics);
     free(dist);

@@ -6,6 +6,7 @@
 #include "coordinator/data_source.h"
 #include "coordinator/observe.h"
 #include "coordinator/plan.h"
+#include "coordinator/rundir.h"
 #include "core/error.h"
 #include "topologies/generate.h"
 #include "topologies/io.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the grammar ------------------------------------------------------------------------------ */
@@ -488,6 +490,45 @@ START_TEST(test_plan_many_agents) {
 }
 END_TEST
 
+/* summary.json is all or nothing: written to summary.json.tmp and renamed, and whatever way the
+ * write fails (the caller's failure path discards it, or the rename itself fails) no
+ * summary.json.tmp is left in the run directory. */
+START_TEST(test_rundir_no_temporary_left) {
+    char dir[] = "/tmp/dgcn-rundir-XXXXXX", tmp[128], sum[128], inner[160];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(tmp, sizeof tmp, "%s/summary.json.tmp", dir);
+    snprintf(sum, sizeof sum, "%s/summary.json", dir);
+    snprintf(inner, sizeof inner, "%s/x", sum);
+    FILE *f = NULL;
+    /* a failure between opening and committing: the caller's fail path discards */
+    ck_assert_int_eq(dgcn_rundir_fopen_tmp(dir, "summary.json", &f), DGCN_OK);
+    fputs("{\"partial\":", f);
+    dgcn_rundir_discard(&f, dir, "summary.json");
+    ck_assert_ptr_null(f);
+    ck_assert_msg(access(tmp, F_OK) != 0, "%s left after a discarded write", tmp);
+    ck_assert_msg(access(sum, F_OK) != 0, "%s written by a discarded write", sum);
+    dgcn_rundir_discard(&f, dir, "summary.json"); /* nothing open: a no-op */
+    /* the rename fails (summary.json is a non-empty folder): DGCN_EIO, no temporary */
+    ck_assert_int_eq(mkdir(sum, 0700), 0);
+    ck_assert_int_eq(mkdir(inner, 0700), 0);
+    ck_assert_int_eq(dgcn_rundir_fopen_tmp(dir, "summary.json", &f), DGCN_OK);
+    fputs("{}\n", f);
+    ck_assert_int_eq(dgcn_rundir_commit(&f, dir, "summary.json"), DGCN_EIO);
+    ck_assert_ptr_null(f);
+    ck_assert_msg(access(tmp, F_OK) != 0, "%s left after a failed commit", tmp);
+    ck_assert_int_eq(rmdir(inner), 0);
+    ck_assert_int_eq(rmdir(sum), 0);
+    /* and a commit that succeeds leaves the file and no temporary */
+    ck_assert_int_eq(dgcn_rundir_fopen_tmp(dir, "summary.json", &f), DGCN_OK);
+    fputs("{}\n", f);
+    ck_assert_int_eq(dgcn_rundir_commit(&f, dir, "summary.json"), DGCN_OK);
+    ck_assert_int_eq(access(sum, F_OK), 0);
+    ck_assert_msg(access(tmp, F_OK) != 0, "%s left after a commit", tmp);
+    ck_assert_int_eq(unlink(sum), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"spec_grammar", test_spec_grammar, 0, 10},
@@ -501,6 +542,7 @@ static Suite *s_suite(void) {
         {"plan_many_agents", test_plan_many_agents, 0, 120},
         {"consensus_error", test_consensus_error, 0, 10},
         {"curve_iters_to_loss", test_curve_iters_to_loss, 0, 10},
+        {"rundir_no_temporary_left", test_rundir_no_temporary_left, 0, 10},
     };
     Suite *s = DGCN_TEST_SUITE("plan", cases);
     return s;

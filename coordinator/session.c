@@ -110,8 +110,37 @@ fail:
     return rc;
 }
 
-/* Receives one protocol message from any agent, watching the signal flag and the agents. */
-static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadline_ms) {
+/* Appends "a", "a and b" or "a, b and c" for the n agent ids in ids to buf at *off. */
+static void s_list_agents(char *buf, size_t cap, size_t *off, const int32_t *ids, int32_t n) {
+    for (int32_t i = 0; i < n && *off + 24 < cap; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " and " : ", ";
+        *off += (size_t)snprintf(buf + *off, cap - *off, "%s%d", sep, ids[i]);
+    }
+}
+
+/* DGCN_ETIMEDOUT naming exactly the agents that have not said Hello (hello[k] == 0); `why` says
+ * how the wait ended. */
+static int s_no_hello(const dgcn_session *s, const uint8_t *hello, const char *why) {
+    int32_t ids[64] = {0}, n = 0, heard = 0, missing = 0;
+    for (int32_t k = 0; k < s->o.n_agents; k++) {
+        if (hello[k]) heard++;
+        else if (missing++ < (int32_t)(sizeof ids / sizeof *ids)) ids[n++] = k;
+    }
+    char who[400] = "";
+    size_t off = 0;
+    s_list_agents(who, sizeof who, &off, ids, n);
+    return dgcn_error_set(DGCN_ETIMEDOUT,
+                          "coordinator: no hello from agent(s) %s%s %s (heard from %d of %d; the "
+                          "set-ups wait for every agent)",
+                          who, missing > n || off + 24 >= sizeof who ? ", ..." : "", why,
+                          (int)heard, (int)s->o.n_agents);
+}
+
+/* Receives one protocol message from any agent, watching the signal flag and the agents. During
+ * start-up `hello` ([M], else NULL) marks the agents that said Hello: silence then names exactly
+ * the others. */
+static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadline_ms,
+                      const uint8_t *hello) {
     int rc = DGCN_OK;
     memset(m, 0, sizeof *m);
     if (deadline_ms < 0) deadline_ms = s->o.deadline_ms + s_margin_ms(s->o.deadline_ms);
@@ -137,6 +166,11 @@ static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadl
         char how[640];
         int32_t dead = s_ended(s, how, sizeof how);
         if (dead >= 0) return s_dead_error(s, dead, how);
+        if (dgcn_now_ms() >= end && hello) {
+            char why[64];
+            snprintf(why, sizeof why, "within %d ms", deadline_ms);
+            return s_no_hello(s, hello, why);
+        }
         if (dgcn_now_ms() >= end) {
             char it[400] = "";
             size_t off = 0;
@@ -154,14 +188,6 @@ static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadl
                                   "%d ms; silent: %s",
                                   deadline_ms, off ? it : "none");
         }
-    }
-}
-
-/* Appends "a", "a and b" or "a, b and c" for the n agent ids in ids to buf at *off. */
-static void s_list_agents(char *buf, size_t cap, size_t *off, const int32_t *ids, int32_t n) {
-    for (int32_t i = 0; i < n && *off + 24 < cap; i++) {
-        const char *sep = i == 0 ? "" : i + 1 == n ? " and " : ", ";
-        *off += (size_t)snprintf(buf + *off, cap - *off, "%s%d", sep, ids[i]);
     }
 }
 
@@ -315,12 +341,18 @@ int dgcn_session_setup(dgcn_session *s, dgcn_ctl_setup *setups) {
     while (heard < m) {
         dgcn_ctl_msg msg;
         int32_t from = -1;
-        rc = s_recv_msg(s, &msg, &from, -1);
+        rc = s_recv_msg(s, &msg, &from, -1, seen);
         if (rc) {
             free(seen);
             goto fail;
         }
-        if (msg.kind == DGCN_CTL_ERROR) {
+        if (msg.kind == DGCN_CTL_ERROR && msg.u.error.code == DGCN_ETIMEDOUT) {
+            /* an agent gave up waiting for its set-up, which waits for the silent agents */
+            char why[96];
+            snprintf(why, sizeof why, "before agent %d stopped waiting for its set-up",
+                     (int)msg.u.error.agent);
+            rc = s_no_hello(s, seen, why);
+        } else if (msg.kind == DGCN_CTL_ERROR) {
             rc = s_peer_error(s, from, &msg);
         } else if (msg.kind != DGCN_CTL_HELLO || msg.u.hello.agent != from || seen[from]) {
             rc = dgcn_error_set(DGCN_EPROTO,
@@ -380,7 +412,7 @@ fail:
 
 int dgcn_session_recv(dgcn_session *s, dgcn_ctl_msg *m, int deadline_ms) {
     int32_t from = -1;
-    int rc = s_recv_msg(s, m, &from, deadline_ms);
+    int rc = s_recv_msg(s, m, &from, deadline_ms, NULL);
     if (rc) return rc;
     if (m->kind == DGCN_CTL_REPORT && m->u.report.agent == from) {
         if (m->u.report.iter > s->last_iter[from]) s->last_iter[from] = m->u.report.iter;

@@ -18,12 +18,15 @@
 #include "nn/optim.h"
 #include "tests/testutil.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------------------------------
  * (e) consensus functions */
@@ -1203,6 +1206,65 @@ START_TEST(test_session_start_fails_cleanly) {
 }
 END_TEST
 
+/* Runs the start-up of a 3-agent zmq session whose agent 1 never says Hello (its program is a
+ * wrapper that sleeps instead); the others run with --deadline-ms agent_deadline. Returns the
+ * code of dgcn_session_setup and its message in msg. */
+static int s_start_without_agent_1(int agent_deadline, char *msg, size_t cap) {
+    char dir[] = "/tmp/dgcn-hello-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char prog[128];
+    snprintf(prog, sizeof prog, "%s/agent.sh", dir);
+    FILE *f = fopen(prog, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "#!/bin/sh\n"
+            "case \" $* \" in *\" --agent 1 \"*) exec sleep 60 ;; esac\n"
+            "for a do shift; [ \"$prev\" = --deadline-ms ] && a=%d; set -- \"$@\" \"$a\"; "
+            "prev=$a; done\n"
+            "exec '%s' \"$@\"\n",
+            agent_deadline, DGCN_BINARY);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(chmod(prog, 0700), 0);
+    dgcn_session *s = NULL;
+    dgcn_session_opts o = {"zmq", 3, 1000, dir, NULL, prog};
+    ck_assert_msg(dgcn_session_start(&s, &o) == DGCN_OK, "%s", dgcn_error_msg());
+    dgcn_ctl_setup setups[3];
+    memset(setups, 0, sizeof setups);
+    int rc = dgcn_session_setup(s, setups);
+    snprintf(msg, cap, "%s", dgcn_error_msg());
+    dgcn_session_destroy(&s);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+    return rc;
+}
+
+/* When an agent stays silent before saying Hello (agent 1 of 3 never starts), the start-up error
+ * names exactly the agents the coordinator did not hear from, not the two that said Hello:
+ * whether the others give up waiting for their set-up first (the same deadline as the
+ * coordinator's) or the coordinator's own wait ends first (the others wait 20 s). */
+START_TEST(test_session_names_agents_without_hello) {
+    static const int agent_deadline[2] = {1000, 20000};
+    for (int i = 0; i < 2; i++) {
+        char msg[1024];
+        int rc = s_start_without_agent_1(agent_deadline[i], msg, sizeof msg);
+        ck_assert_msg(rc == DGCN_ETIMEDOUT, "agents' deadline %d ms: setup returned %s: %s",
+                      agent_deadline[i], dgcn_strerror(rc), msg);
+        ck_assert_msg(strstr(msg, "no hello from agent(s) 1 ") &&
+                          strstr(msg, "(heard from 2 of 3;"),
+                      "agents' deadline %d ms: the error does not name exactly agent 1: %s",
+                      agent_deadline[i], msg);
+        fprintf(stderr, "agents' deadline %d ms: %s\n", agent_deadline[i], msg);
+    }
+}
+END_TEST
+
 /* ---- relay ---------------------------------------------------------------------------------
  * The suite links with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc (tests/agent.cmake): every
  * allocation made from dgcn's code or this file passes through these counters while s_counting. */
@@ -1382,6 +1444,7 @@ static Suite *s_suite(void) {
         {"gossip_rounds", test_gossip_rounds, 0, 60},
         {"mix_rounds", test_mix_rounds, 0, 60},
         {"session_start_fails_cleanly", test_session_start_fails_cleanly, 0, 0},
+        {"session_names_agents_without_hello", test_session_names_agents_without_hello, 0, 90},
     };
     return DGCN_TEST_SUITE("agent", cases);
 }

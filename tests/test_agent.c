@@ -1226,7 +1226,7 @@ static int s_start_without_agent_1(int agent_deadline, char *msg, size_t cap) {
     ck_assert_int_eq(fclose(f), 0);
     ck_assert_int_eq(chmod(prog, 0700), 0);
     dgcn_session *s = NULL;
-    dgcn_session_opts o = {"zmq", 3, 1000, dir, NULL, prog};
+    dgcn_session_opts o = {"zmq", 3, 1000, dir, NULL, prog, 0, NULL};
     ck_assert_msg(dgcn_session_start(&s, &o) == DGCN_OK, "%s", dgcn_error_msg());
     dgcn_ctl_setup setups[3];
     memset(setups, 0, sizeof setups);

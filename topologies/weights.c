@@ -216,21 +216,27 @@ fail:
     return rc;
 }
 
+/* Entry (k, t) = v of a mixing matrix whose (t, k) is w: finite, not negative, symmetric. */
+static int s_check_entry(int32_t k, int32_t t, double v, double w, double tol) {
+    if (!isfinite(v) || v < -tol)
+        return dgcn_error_set(DGCN_ETOPOLOGY,
+                              "mixing matrix entry (%d, %d) = %.17g is negative or not finite", k,
+                              t, v);
+    if (fabs(v - w) > tol)
+        return dgcn_error_set(DGCN_ETOPOLOGY,
+                              "mixing matrix not symmetric: (%d, %d) = %.17g, (%d, %d) = %.17g", k,
+                              t, v, t, k, w);
+    return DGCN_OK;
+}
+
 int dgcn_mixing_check(const dgcn_mixing *c, double tol) {
     for (int32_t k = 0; k < c->m; k++) {
         double s = 0;
         for (int64_t e = c->ptr[k]; e < c->ptr[k + 1]; e++) {
             int32_t t = c->col[e];
             double v = c->val[e], w = dgcn_mixing_get(c, t, k);
-            if (!isfinite(v) || v < -tol)
-                return dgcn_error_set(
-                    DGCN_ETOPOLOGY,
-                    "mixing matrix entry (%d, %d) = %.17g is negative or not finite", k, t, v);
-            if (fabs(v - w) > tol)
-                return dgcn_error_set(
-                    DGCN_ETOPOLOGY,
-                    "mixing matrix not symmetric: (%d, %d) = %.17g, (%d, %d) = %.17g", k, t, v, t,
-                    k, w);
+            int rc = s_check_entry(k, t, v, w, tol);
+            if (rc) return rc;
             s += v;
         }
         if (fabs(s - 1.0) > tol)
@@ -248,15 +254,8 @@ int dgcn_topo_weights_check(int32_t m, const double *c, const dgcn_topo *g, doub
         double s = 0;
         for (int32_t t = 0; t < m; t++) {
             double v = c[(int64_t)k * m + t], w = c[(int64_t)t * m + k];
-            if (!isfinite(v) || v < -tol)
-                return dgcn_error_set(
-                    DGCN_ETOPOLOGY,
-                    "mixing matrix entry (%d, %d) = %.17g is negative or not finite", k, t, v);
-            if (fabs(v - w) > tol)
-                return dgcn_error_set(
-                    DGCN_ETOPOLOGY,
-                    "mixing matrix not symmetric: (%d, %d) = %.17g, (%d, %d) = %.17g", k, t, v, t,
-                    k, w);
+            int rc = s_check_entry(k, t, v, w, tol);
+            if (rc) return rc;
             if (g && t != k && !dgcn_topo_has(g, k, t) && fabs(v) > tol)
                 return dgcn_error_set(DGCN_ETOPOLOGY,
                                       "mixing matrix entry (%d, %d) = %.17g off the graph's links",

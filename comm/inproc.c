@@ -53,15 +53,13 @@ typedef struct s_box {
     s_queue nb;  /* neighbour messages */
     s_queue co;  /* coordinator messages */
     s_msg *pool; /* spare neighbour-message buffers */
-    s_msg **all; /* [n_all] every buffer of the pool, spare or queued */
+    s_msg **all; /* [n_all] every pooled message and descriptor, in use or spare */
     int32_t n_all, cap_all;
-    size_t max_bytes;     /* the capacity of each (the largest message awaited so far) */
+    size_t max_bytes;     /* the capacity of each (the largest message pooled so far) */
     uint64_t allocations; /* allocation calls made for the pool */
     s_msg *refs;          /* spare descriptors of lent buffers */
-    s_msg **refs_all;     /* [n_refs] every descriptor, spare or queued */
-    int32_t n_refs, cap_refs;
-    s_msg *held;  /* taken messages the agent reads in place until its next exchange */
-    s_inproc *ep; /* the endpoint attached (agents), or NULL */
+    s_msg *held;          /* taken messages the agent reads in place until its next exchange */
+    s_inproc *ep;         /* the endpoint attached (agents), or NULL */
     const dgcn_exchange *posted; /* the exchange ep is inside, or NULL */
     int open;                    /* an endpoint is attached */
 } s_box;
@@ -114,11 +112,11 @@ static void s_msg_free(s_msg *m) {
     free(m);
 }
 
-/* Empties q, freeing the messages that are no pool's. */
+/* Empties q, freeing the messages of their own (pooled ones and descriptors are registered). */
 static void s_drain(s_queue *q) {
     s_msg *m;
     while ((m = s_pop(q)))
-        if (!m->pooled) free(m);
+        if (!m->pooled && !m->ref) free(m); /* the others are in their box's registry */
 }
 
 /* A message holding a copy of data in a block of its own. */
@@ -136,7 +134,7 @@ static s_msg *s_msg_new(const void *data, size_t n_bytes) {
 static int s_pool_widen(s_box *b, size_t n_bytes) {
     if (n_bytes <= b->max_bytes) return DGCN_OK;
     for (int32_t i = 0; i < b->n_all; i++) {
-        if (b->all[i]->held) continue; /* widened when released */
+        if (!b->all[i]->pooled || b->all[i]->held) continue; /* held: widened when released */
         b->allocations++;
         unsigned char *d = realloc(b->all[i]->data, n_bytes);
         if (!d) return DGCN_ENOMEM;
@@ -147,32 +145,38 @@ static int s_pool_widen(s_box *b, size_t n_bytes) {
     return DGCN_OK;
 }
 
+/* A new message of b's (b->mu held), zeroed and registered in b->all, which frees it with the
+ * fabric; NULL when out of memory. */
+static s_msg *s_msg_add(s_box *b) {
+    if (b->n_all == b->cap_all) {
+        int32_t cap = b->cap_all ? 2 * b->cap_all : 8;
+        b->allocations++;
+        s_msg **all = realloc(b->all, (size_t)cap * sizeof *all);
+        if (!all) return NULL;
+        b->all = all;
+        b->cap_all = cap;
+    }
+    b->allocations++;
+    s_msg *m = calloc(1, sizeof *m);
+    if (m) b->all[b->n_all++] = m;
+    return m;
+}
+
 /* A message from b's pool (b->mu held) with room for n_bytes; NULL when out of memory. The pool
  * grows only when it has no spare buffer, so it holds the most messages that ever waited in the
  * mailbox at once: at most two per neighbour (a neighbour's message for exchange k, and for k + 1
  * once it has the receiver's own k message; it sends k + 2 only after the receiver's k + 1, which
- * the receiver sends after taking k). Every buffer is as long as the longest receive buffer the
- * mailbox's agent has posted, so a message always fits one. */
+ * the receiver sends after taking k). Every buffer is as long as the longest message that has
+ * come through the pool, so a message always fits one. */
 static s_msg *s_pool_get(s_box *b, size_t n_bytes) {
     if (s_pool_widen(b, n_bytes) != DGCN_OK) return NULL;
     if (!b->pool) {
-        if (b->n_all == b->cap_all) {
-            int32_t cap = b->cap_all ? 2 * b->cap_all : 8;
-            b->allocations++;
-            s_msg **all = realloc(b->all, (size_t)cap * sizeof *all);
-            if (!all) return NULL;
-            b->all = all;
-            b->cap_all = cap;
-        }
-        b->allocations += 2;
-        s_msg *m = calloc(1, sizeof *m);
-        if (!m || !(m->data = malloc(b->max_bytes ? b->max_bytes : 1))) {
-            free(m);
-            return NULL;
-        }
+        s_msg *m = s_msg_add(b);
+        if (!m) return NULL;
+        b->allocations++;
+        if (!(m->data = malloc(b->max_bytes ? b->max_bytes : 1))) return NULL; /* m unused */
         m->pooled = 1;
         m->cap = b->max_bytes;
-        b->all[b->n_all++] = m;
         b->pool = m;
     }
     s_msg *m = b->pool;
@@ -199,19 +203,9 @@ static void s_recycle(s_box *b, s_msg *m) {
  * at most two per neighbour at a time, as for pooled messages. */
 static s_msg *s_ref_get(s_box *b) {
     if (!b->refs) {
-        if (b->n_refs == b->cap_refs) {
-            int32_t cap = b->cap_refs ? 2 * b->cap_refs : 8;
-            b->allocations++;
-            s_msg **all = realloc(b->refs_all, (size_t)cap * sizeof *all);
-            if (!all) return NULL;
-            b->refs_all = all;
-            b->cap_refs = cap;
-        }
-        b->allocations++;
-        s_msg *m = calloc(1, sizeof *m);
+        s_msg *m = s_msg_add(b);
         if (!m) return NULL;
         m->ref = 1;
-        b->refs_all[b->n_refs++] = m;
         b->refs = m;
     }
     s_msg *m = b->refs;
@@ -264,8 +258,6 @@ static void s_free_fabric(dgcn_inproc_fabric *f) {
         }
         for (int32_t k = 0; k < b->n_all; k++) s_msg_free(b->all[k]);
         free(b->all);
-        for (int32_t k = 0; k < b->n_refs; k++) free(b->refs_all[k]);
-        free(b->refs_all);
         dgcn_waitq_fini(&f->boxes[i].wq);
         pthread_mutex_destroy(&f->boxes[i].mu);
     }
@@ -429,16 +421,10 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     if (rc) return rc;
     int n = t->n_neighbors;
     s_box *b = &p->f->boxes[t->self];
-    int32_t longest = 0;
-    for (int i = 0; i < n; i++)
-        if (x->recv_len[i] > longest) longest = x->recv_len[i];
     pthread_mutex_lock(&b->mu);
     if (n > 0) memset(p->got, 0, (size_t)n);
     s_release_held(b); /* the agent is done reading what it took in place last time */
     b->posted = x;
-    if (s_pool_widen(b, (size_t)longest * sizeof(float)) != DGCN_OK)
-        rc = dgcn_error_set(DGCN_ENOMEM, "agent %d: out of memory for message buffers of %d floats",
-                            t->self, longest);
     pthread_mutex_unlock(&b->mu);
     for (int i = 0; i < n && rc == DGCN_OK; i++) rc = s_send_one(p, x, i);
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);

@@ -190,6 +190,14 @@ static void s_unlink(dgcn_waitq *q, dgcn_task *t) {
 
 /* Readies the worker's tasks whose deadlines have passed (worker thread, no lock held). */
 static void s_scan(s_worker *w) {
+    pthread_mutex_lock(&w->mu);
+    while (w->incoming) { /* adopt the tasks spawned since the last scan */
+        dgcn_task *t = w->incoming;
+        w->incoming = t->next_mine;
+        t->next_mine = w->mine;
+        w->mine = t;
+    }
+    pthread_mutex_unlock(&w->mu);
     struct timespec now = s_now();
     w->last_scan = now;
     for (dgcn_task *t = w->mine; t; t = t->next_mine) {
@@ -221,14 +229,6 @@ static void *s_worker_main(void *arg) {
     dgcn_tasks *p = w->pool;
     w->last_scan = s_now();
     for (;;) {
-        pthread_mutex_lock(&w->mu);
-        while (w->incoming) { /* adopt new tasks for the deadline scans */
-            dgcn_task *t = w->incoming;
-            w->incoming = t->next_mine;
-            t->next_mine = w->mine;
-            w->mine = t;
-        }
-        pthread_mutex_unlock(&w->mu);
         pthread_mutex_lock(&p->rq_mu);
         dgcn_task *t = s_pop_ready(p);
         if (!t) {

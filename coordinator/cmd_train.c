@@ -1,6 +1,7 @@
 /* coordinator/cmd_train.c: `dgcn train`: fully distributed training of a GCN. */
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
+#include "coordinator/deadline.h"
 #include "coordinator/rundir.h"
 #include "coordinator/session.h"
 #include "coordinator/train.h"
@@ -191,7 +192,8 @@ static int s_train(dgcn_train_opts *po, const char *resume, int argc, char **arg
          "every agent initializes theta from its own seed (default: one shared init)", 1, 0},
         {"dropout-per-agent", DGCN_ARG_FLAG, &o.dropout_per_agent,
          "every agent draws dropout masks from its own seed (default: one stream)", 1, 0},
-        {"deadline-ms", DGCN_ARG_INT, &o.deadline_ms, "bound on every wait, ms", 1, 1e9},
+        {"deadline-ms", DGCN_ARG_INT, &o.deadline_ms,
+         "bound on every wait, ms (0: from the planned work of a report interval)", 0, 1e9},
         {"out", DGCN_ARG_STRING, &o.out, "run directory (default runs/train-TIMESTAMP)", 1, 0},
         {"force", DGCN_ARG_FLAG, &force, "clear a non-empty run directory --out first", 1, 0},
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress lines", 1, 0},
@@ -222,8 +224,9 @@ static int s_train(dgcn_train_opts *po, const char *resume, int argc, char **arg
     {
         int is_agent = 0;
         int32_t m = o.plan.agents;
-        int rc = dgcn_session_job_enter(transport, &argc, &argv, o.deadline_ms, o.seeds, &is_agent,
-                                        &m);
+        /* an mpi job's agent ranks start before the plan exists: the floor, or the override */
+        int agent_ms = o.deadline_ms > 0 ? o.deadline_ms : DGCN_DEADLINE_FLOOR_MS;
+        int rc = dgcn_session_job_enter(transport, &argc, &argv, agent_ms, o.seeds, &is_agent, &m);
         if (is_agent || rc) {
             if (rc)
                 fprintf(stderr, "dgcn train (%s %s): %s\n", transport,

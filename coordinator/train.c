@@ -6,6 +6,7 @@
 
 #include "agent/run.h"
 #include "coordinator/baseline.h"
+#include "coordinator/deadline.h"
 #include "coordinator/model.h"
 #include "coordinator/plan.h"
 #include "coordinator/rundir.h"
@@ -48,7 +49,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->final_mixing = 0;
     o->gossip_rounds = 0;
     o->gossip_target = 0.02;
-    o->deadline_ms = 30000;
+    o->deadline_ms = 0;
     o->progress = 1;
     o->baselines = 1;
 }
@@ -653,6 +654,45 @@ static int s_centralized_by_construction(const dgcn_train_opts *o, const dgcn_pl
     return 1;
 }
 
+/* The deadline of every wait (deadline.h) from the planned work of a report interval: its
+ * iterations' halo exchanges and gossip rounds, their bytes over the agents sharing the cores,
+ * the forward and backward passes; o->deadline_ms > 0 overrides it. */
+static void s_deadline(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_csr *a_hat,
+                       const dgcn_plan *p, dgcn_deadline *d) {
+    dgcn_model_config mc = dgcn_model_defaults(DGCN_MODEL_GCN, ds->d, ds->c);
+    mc.dims[1] = o->hidden;
+    if (o->order >= 0) mc.kind = DGCN_MODEL_FILTER, mc.order = o->order;
+    int32_t widths[DGCN_MAX_LAYERS * DGCN_MAX_ORDER];
+    int n_x = dgcn_model_exchange_widths(&mc, widths);
+    dgcn_consensus_kind kind = DGCN_CONSENSUS_GT_ADAM;
+    dgcn_consensus_kind_parse(o->optimizer, &kind);
+    int64_t np = dgcn_model_n_params(&mc);
+    int64_t msg = (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM) ? 2 * np : np;
+    int32_t deg_max = 0;
+    if (p->c.m) dgcn_topo_degree_stats(&p->topo, NULL, &deg_max, NULL);
+    double width_sum = 0;
+    for (int i = 0; i < n_x; i++) width_sum += widths[i];
+    double forward = 2.0 * ((double)ds->x.nnz * o->hidden + (double)a_hat->nnz * width_sum +
+                            (double)ds->n * o->hidden * ds->c);
+    int cores = dgcn_deadline_cores();
+    if (o->workers > 0 && o->workers < cores &&
+        !strcmp(dgcn_transport_kind(o->transport), "inproc"))
+        cores = o->workers;
+    dgcn_deadline_work w = {
+        .agents = p->m,
+        .cores = cores,
+        .iters_per_report = o->eval_every < o->iters ? o->eval_every : o->iters,
+        .halo_exchanges = 2 * n_x * (p->hops_max > 1 ? p->hops_max : 1),
+        .gossip_rounds = o->gossip_rounds,
+        .final_mixing = o->final_mixing,
+        .halo_bytes = (double)dgcn_plan_min_bytes(p, widths, n_x, 0),
+        .params_bytes = (p->c.m ? 2.0 * (double)dgcn_topo_links(&p->topo) : 0) * msg * 4.0,
+        .params_bytes_max = 2.0 * deg_max * msg * 4.0,
+        .flops = 4 * forward, /* forward, backward (twice the forward), the evaluation's share */
+    };
+    dgcn_deadline_choose(&w, o->deadline_ms, d);
+}
+
 int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     int rc = DGCN_OK;
     dgcn_dataset ds;
@@ -698,6 +738,19 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     if (o->progress)
         fprintf(log, "mixing SLEM %.6f%s, %d gossip round(s) per iteration\n", slem,
                 slem_exact ? "" : " (a lower bound: Lanczos did not converge)", o->gossip_rounds);
+    dgcn_deadline dl;
+    s_deadline(o, &ds, &a_hat, &p, &dl);
+    resolved.deadline_ms = dl.deadline_ms;
+    if (o->progress && dgcn_deadline_notable(&dl))
+        fprintf(log,
+                "note: %d gossip round(s) and %.3g GB per iteration planned (%d agents per core): "
+                "a report interval of %d iteration(s) is allowed %.0f s; deadline %.0f s (%s)%s\n",
+                o->gossip_rounds, dl.bytes_per_iter / 1e9, dl.agents_per_core,
+                o->eval_every < o->iters ? o->eval_every : o->iters, dl.interval_ms / 1e3,
+                dl.deadline_ms / 1e3, dl.automatic ? "automatic" : "--deadline-ms",
+                !dl.automatic && dl.interval_ms > dl.deadline_ms
+                    ? ": the planned work may exceed it, and healthy agents would be named silent"
+                    : "");
     res->links = dgcn_topo_links(&p.topo);
     res->required_links = dgcn_topo_links(&p.required);
     res->hops_per_exchange = p.hops_max;

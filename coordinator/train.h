@@ -51,7 +51,7 @@ typedef struct dgcn_train_opts {
     double gossip_target;  /* per-iteration contraction the automatic R reaches [0.02] */
     int init_per_agent;    /* every agent's Glorot init from its own seed (0: one shared init) */
     int dropout_per_agent; /* every agent's dropout masks from its own seed (0: one stream) */
-    int deadline_ms;       /* 30000 */
+    int deadline_ms;       /* bound on every wait, ms; 0: from the planned work (deadline.h) [0] */
     const char *out;       /* run directory */
     int progress;          /* print one line per evaluated iteration */
     FILE *log;             /* where progress and the result lines go (NULL: stdout) */

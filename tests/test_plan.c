@@ -4,6 +4,7 @@
  * stages (determinism, the three cross-edge policies, connectivity, removal), the traffic it
  * predicts (recomputed here from the partition alone), and the consensus error and curves. */
 #include "coordinator/data_source.h"
+#include "coordinator/deadline.h"
 #include "coordinator/observe.h"
 #include "coordinator/plan.h"
 #include "coordinator/rundir.h"
@@ -436,6 +437,66 @@ START_TEST(test_curve_iters_to_loss) {
 }
 END_TEST
 
+/* The automatic deadline follows the work of a report interval: the floor for a small run; for
+ * Cora-sized messages over 1,000 agents on 2 cores with 51 gossip rounds (the run that died at 40
+ * s), far above it, and growing with the rounds, the iterations per report and the agents per
+ * core; an explicit deadline is used as given and flagged when the work exceeds it. */
+START_TEST(test_deadline_follows_work) {
+    dgcn_deadline_work small = {.agents = 3,
+                                .cores = 2,
+                                .iters_per_report = 10,
+                                .halo_exchanges = 4,
+                                .gossip_rounds = 1,
+                                .halo_bytes = 1e4,
+                                .params_bytes = 1e5,
+                                .params_bytes_max = 5e4,
+                                .flops = 1e6};
+    dgcn_deadline d;
+    dgcn_deadline_choose(&small, 0, &d);
+    ck_assert_int_eq(d.deadline_ms, DGCN_DEADLINE_FLOOR_MS);
+    ck_assert_int_eq(d.automatic, 1);
+    ck_assert(!dgcn_deadline_notable(&d));
+    /* Cora ring over 1,000 agents: 7,048 directed links x 184,504-byte gt-adam messages */
+    dgcn_deadline_work big = {.agents = 1000,
+                              .cores = 2,
+                              .iters_per_report = 10,
+                              .halo_exchanges = 4,
+                              .gossip_rounds = 51,
+                              .halo_bytes = 1.2e6,
+                              .params_bytes = 7048 * 184504.0,
+                              .params_bytes_max = 2 * 4 * 184504.0,
+                              .flops = 1e8};
+    dgcn_deadline_choose(&big, 0, &d);
+    ck_assert_int_eq(d.agents_per_core, 500);
+    ck_assert_msg(d.deadline_ms > 10 * DGCN_DEADLINE_FLOOR_MS, "deadline %d ms", d.deadline_ms);
+    ck_assert_int_eq(d.deadline_ms, (int)ceil(d.interval_ms));
+    ck_assert(dgcn_deadline_notable(&d));
+    double base = d.interval_ms;
+    big.gossip_rounds = 102;
+    dgcn_deadline_choose(&big, 0, &d);
+    ck_assert_msg(d.interval_ms > 1.9 * base, "twice the rounds: %g vs %g ms", d.interval_ms, base);
+    big.gossip_rounds = 51;
+    big.iters_per_report = 20;
+    dgcn_deadline_choose(&big, 0, &d);
+    ck_assert_msg(d.interval_ms > 1.9 * base, "twice the iterations: %g vs %g", d.interval_ms,
+                  base);
+    big.iters_per_report = 10;
+    big.cores = 1;
+    dgcn_deadline_choose(&big, 0, &d);
+    ck_assert_msg(d.interval_ms > 1.9 * base, "half the cores: %g vs %g", d.interval_ms, base);
+    /* an override is the deadline, whatever the work */
+    dgcn_deadline_choose(&big, 4000, &d);
+    ck_assert_int_eq(d.deadline_ms, 4000);
+    ck_assert_int_eq(d.automatic, 0);
+    ck_assert(d.interval_ms > 4000 && dgcn_deadline_notable(&d));
+    /* huge work stays a finite deadline */
+    big.gossip_rounds = 1024;
+    big.iters_per_report = INT64_C(1) << 40;
+    dgcn_deadline_choose(&big, 0, &d);
+    ck_assert_int_eq(d.deadline_ms, DGCN_DEADLINE_MAX_MS);
+}
+END_TEST
+
 /* A plan for more agents than any dense table allows (DGCN_TOPO_DENSE_MAX): a ring over 5,000
  * agents of a 10,000-node graph with MH weights 1/3 on sparse rows; hops per exchange under relay
  * equal the ring distance of the farthest required pair (computed here in closed form); the dense
@@ -542,6 +603,7 @@ static Suite *s_suite(void) {
         {"plan_many_agents", test_plan_many_agents, 0, 120},
         {"consensus_error", test_consensus_error, 0, 10},
         {"curve_iters_to_loss", test_curve_iters_to_loss, 0, 10},
+        {"deadline_follows_work", test_deadline_follows_work, 0, 10},
         {"rundir_no_temporary_left", test_rundir_no_temporary_left, 0, 10},
     };
     Suite *s = DGCN_TEST_SUITE("plan", cases);

@@ -4,6 +4,7 @@
 #include "core/error.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,29 @@ double dgcn_observe_consensus_error(const float *params, int32_t m, int64_t np, 
         if (d > worst) worst = d;
     }
     return mean_norm > 0 ? sqrt(worst / mean_norm) : sqrt(worst);
+}
+
+double dgcn_observe_gossip_contraction(double slem, int rounds) {
+    return pow(slem, rounds < 1 ? 1 : rounds);
+}
+
+int dgcn_observe_centralized(int64_t links, int32_t m, double contraction_per_iter, char *reason,
+                             size_t cap) {
+    int64_t pairs = (int64_t)m * (m - 1) / 2;
+    int dense = pairs > 0 && (double)links > DGCN_OBSERVE_PAIRS * (double)pairs;
+    int fast = contraction_per_iter < DGCN_OBSERVE_CONTRACTION; /* false for NaN */
+    size_t off = 0;
+    if (cap) reason[0] = '\0';
+    if (dense && off < cap)
+        off += (size_t)snprintf(reason + off, cap - off,
+                                "%lld of %lld agent pairs linked (more than %.0f %%)",
+                                (long long)links, (long long)pairs, 100 * DGCN_OBSERVE_PAIRS);
+    if (fast && off < cap)
+        snprintf(reason + off, cap - off,
+                 "%sthe disagreement shrinks by %.3g per iteration (below %g): the copies agree "
+                 "after every step",
+                 dense ? "; " : "", contraction_per_iter, DGCN_OBSERVE_CONTRACTION);
+    return dense || fast;
 }
 
 int dgcn_curve_init(dgcn_curve *c, int capacity) {

@@ -5,12 +5,31 @@
 #ifndef DGCN_COORDINATOR_OBSERVE_H
 #define DGCN_COORDINATOR_OBSERVE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* max_k ||theta_k - mean|| / ||mean|| over the m copies (rows of params); the absolute distance
  * when the mean is zero. mean is a workspace of np doubles. O(m np) time, one pass per copy. */
 double dgcn_observe_consensus_error(const float *params /* (m, np) */, int32_t m, int64_t np,
                                     double *mean /* (np) workspace */);
+
+/* Effectively centralized: a run whose agents agree so fast, or are so densely linked, that it
+ * says little about distributed optimization. DGCN_OBSERVE_CONTRACTION: a per-iteration
+ * contraction of the disagreement below it; DGCN_OBSERVE_PAIRS: more than that fraction of the
+ * M(M-1)/2 agent pairs linked. */
+#define DGCN_OBSERVE_CONTRACTION 1e-3
+#define DGCN_OBSERVE_PAIRS 0.9
+
+/* The factor by which R rounds of plain gossip with mixing matrix C shrink the disagreement:
+ * SLEM(C)^R (NaN when slem is). An accelerated scheme supplies its own factor instead (Chebyshev:
+ * 1 / T_R(1 / SLEM)). */
+double dgcn_observe_gossip_contraction(double slem, int rounds);
+
+/* 1 when links of the m(m-1)/2 possible pairs exceed DGCN_OBSERVE_PAIRS of them, or the
+ * per-iteration contraction is below DGCN_OBSERVE_CONTRACTION (a NaN contraction never is);
+ * reason[cap] then says which (both when both hold), else "". */
+int dgcn_observe_centralized(int64_t links, int32_t m, double contraction_per_iter, char *reason,
+                             size_t cap);
 
 /* A run's curves: point j is evaluated iteration iter[j] (increasing), with the training loss and
  * the consensus error averaged over the seeds that reported it. */

@@ -227,6 +227,11 @@ void dgcn_json_int(dgcn_json *j, const char *key, long long v) {
     fprintf(j->f, "%lld", v);
 }
 
+void dgcn_json_bool(dgcn_json *j, const char *key, int v) {
+    s_key(j, key);
+    fputs(v ? "true" : "false", j->f);
+}
+
 void dgcn_json_str(dgcn_json *j, const char *key, const char *v) {
     s_key(j, key);
     fputc('"', j->f);

@@ -53,6 +53,7 @@ void dgcn_json_begin(dgcn_json *j, FILE *f);                 /* "{" */
 void dgcn_json_end(dgcn_json *j);                            /* "}" (and "\n" at depth 0) */
 void dgcn_json_num(dgcn_json *j, const char *key, double v); /* NaN/inf written as null */
 void dgcn_json_int(dgcn_json *j, const char *key, long long v);
+void dgcn_json_bool(dgcn_json *j, const char *key, int v); /* true / false */
 void dgcn_json_str(dgcn_json *j, const char *key, const char *v);
 void dgcn_json_num_array(dgcn_json *j, const char *key, const double *v, int n);
 void dgcn_json_object(dgcn_json *j, const char *key); /* "key": { ... closed by dgcn_json_end */

@@ -756,6 +756,14 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     res->hops_per_exchange = p.hops_max;
     res->shard_bytes = dgcn_plan_shard_bytes(&p, &res->shard_bytes_max);
     res->centralized_by_construction = s_centralized_by_construction(o, &p);
+    res->links_possible = (int64_t)p.m * (p.m - 1) / 2;
+    res->contraction_per_iter = dgcn_observe_gossip_contraction(slem, o->gossip_rounds);
+    res->effectively_centralized = dgcn_observe_centralized(res->links, p.m,
+                                                            res->contraction_per_iter,
+                                                            res->centralized_reason,
+                                                            sizeof res->centralized_reason);
+    if (o->progress && res->effectively_centralized)
+        fprintf(log, "note: effectively centralized: %s\n", res->centralized_reason);
     if (o->progress && res->centralized_by_construction)
         fprintf(log,
                 "note: the communication graph is complete with uniform weights and one shared "
@@ -926,6 +934,11 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_num(&j, "bytes_per_iter_params", res->bytes_per_iter_params);
     dgcn_json_int(&j, "hops_per_exchange", res->hops_per_exchange);
     dgcn_json_int(&j, "centralized_by_construction", res->centralized_by_construction);
+    dgcn_json_int(&j, "links_used", (long long)res->links);
+    dgcn_json_int(&j, "links_possible", (long long)res->links_possible);
+    dgcn_json_num(&j, "contraction_per_iter", res->contraction_per_iter);
+    dgcn_json_bool(&j, "effectively_centralized", res->effectively_centralized);
+    dgcn_json_str(&j, "centralized_reason", res->centralized_reason);
     dgcn_json_num(&j, "ms_per_iter_median", res->ms_per_iter_median);
     dgcn_json_num(&j, "central_ms_per_epoch", res->central_ms_per_epoch);
     dgcn_json_num(&j, "model_test_acc", res->model_test_acc);

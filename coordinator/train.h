@@ -89,6 +89,12 @@ typedef struct dgcn_train_result {
                                       * initialization shared: every copy stays the average, so
                                       * the run is centralized training and no evidence about
                                       * distributed optimization */
+    int64_t links_possible;          /* M(M-1)/2 agent pairs */
+    double contraction_per_iter;     /* how much one iteration's gossip shrinks the disagreement:
+                                      * SLEM^R (NaN without a mixing matrix) */
+    int effectively_centralized;     /* 1 when contraction_per_iter < 1e-3 or more than 90 % of
+                                      * the pairs are linked (dgcn_observe_centralized) */
+    char centralized_reason[256];    /* why, or "" */
     double model_test_acc;           /* the saved model's (last seed's) centralized test accuracy */
     dgcn_curve curve;                /* per evaluated iteration, averaged over seeds */
 } dgcn_train_result;

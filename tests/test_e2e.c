@@ -645,6 +645,56 @@ START_TEST(test_train_flags_centralized_by_construction) {
 }
 END_TEST
 
+/* A run is flagged effectively centralized when more than 90 % of the agent pairs are linked (a
+ * complete graph of 5) or its gossip contracts the disagreement below 1e-3 per iteration (a ring
+ * of 20 forced to 400 rounds: SLEM 0.967^400 ~ 2e-6); a ring of 20 with one round is not. The
+ * log says so, and summary.json carries the link counts, the contraction, the flag and why. */
+START_TEST(test_train_flags_effectively_centralized) {
+    static const char *extra[3][7] = {{"--agents", "5", "--topology", "complete", NULL},
+                                      {"--agents", "20", "--topology", "ring", "--gossip-rounds",
+                                       "1", NULL},
+                                      {"--agents", "20", "--topology", "ring", "--gossip-rounds",
+                                       "400", NULL}};
+    static const int want[3] = {1, 0, 1};
+    static const char *why[3] = {"10 of 10 agent pairs linked", "", "the disagreement shrinks by"};
+    static const long long used[3] = {10, 20, 20}, possible[3] = {10, 190, 190};
+    char *out = malloc(S_OUT_CAP), dir[128];
+    for (int c = 0; c < 3; c++) {
+        s_mkdtemp(dir, sizeof dir, "ecen");
+        char *argv[24] = {DGCN_BINARY,     "train", "--transport",  "inproc", S_GEN,
+                          "--iters",       "5",     "--eval-every", "5",      "--no-baselines",
+                          "--cross-edges", "drop",  "--out",        dir};
+        int n = 0;
+        while (argv[n]) n++;
+        for (int k = 0; extra[c][k]; k++) argv[n++] = (char *)extra[c][k];
+        argv[n] = NULL;
+        int st = s_run(argv, out, 60);
+        ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+        ck_assert_msg(!strstr(out, "note: effectively centralized") == !want[c],
+                      "case %d: the note is %s:\n%s", c, want[c] ? "missing" : "wrong", out);
+        char path[256], sum[8192], key[300];
+        snprintf(path, sizeof path, "%s/summary.json", dir);
+        FILE *f = fopen(path, "r");
+        ck_assert_ptr_nonnull(f);
+        sum[fread(sum, 1, sizeof sum - 1, f)] = '\0';
+        fclose(f);
+        snprintf(key, sizeof key, "\"effectively_centralized\":%s", want[c] ? "true" : "false");
+        ck_assert_msg(strstr(sum, key), "case %d: summary.json lacks %s: %s", c, key, sum);
+        snprintf(key, sizeof key, "\"centralized_reason\":\"%s", why[c]);
+        ck_assert_msg(strstr(sum, key), "case %d: summary.json lacks %s: %s", c, key, sum);
+        if (c == 0) /* 5 agents completely linked: the pairs alone flag it */
+            ck_assert_msg(strstr(out, "10 of 10 agent pairs linked"), "no pairs reason:\n%s", out);
+        ck_assert_int_eq((long long)s_number_after(sum, "\"links_used\":"), used[c]);
+        ck_assert_int_eq((long long)s_number_after(sum, "\"links_possible\":"), possible[c]);
+        double q = s_number_after(sum, "\"contraction_per_iter\":");
+        ck_assert_msg(want[c] || q > 0.9, "case %d: contraction %g", c, q);
+        if (c == 2) ck_assert_msg(q < 1e-3 && q > 0, "forced rounds: contraction %g", q);
+        s_rm_rf(dir);
+    }
+    free(out);
+}
+END_TEST
+
 /* A stranger on the coordinator's port: connects to 127.0.0.1:port again and again until killed,
  * each time as a ZeroMQ client without keys that says it is agent `agent` (a NULL-mechanism
  * greeting, paced as libzmq paces it, a READY naming routing id "a<agent>", then a frame), and
@@ -1399,6 +1449,7 @@ static Suite *s_suite(void) {
         {"stopped_agent_named", test_stopped_agent_named, 0, 150},
         {"train_flags_centralized_by_construction", test_train_flags_centralized_by_construction, 0,
          120},
+        {"train_flags_effectively_centralized", test_train_flags_effectively_centralized, 0, 120},
         {"train_transports_agree", test_train_transports_agree, 0, 240},
         {"train_tcp_stranger", test_train_tcp_stranger, 0, 240},
         {"train_shard_files", test_train_shard_files, 0, 120},

@@ -497,6 +497,27 @@ START_TEST(test_deadline_follows_work) {
 }
 END_TEST
 
+/* Effectively centralized: more than 90 % of the pairs linked, or a per-iteration contraction
+ * below 1e-3 (SLEM^R); a NaN contraction (no mixing matrix) never flags. */
+START_TEST(test_observe_centralized) {
+    char why[256];
+    ck_assert_int_eq(dgcn_observe_centralized(10, 5, 0.5, why, sizeof why), 1);
+    ck_assert_ptr_nonnull(strstr(why, "10 of 10 agent pairs"));
+    ck_assert_int_eq(dgcn_observe_centralized(9, 5, 0.5, why, sizeof why), 0); /* exactly 90 % */
+    ck_assert_str_eq(why, "");
+    ck_assert_int_eq(dgcn_observe_centralized(20, 20, 0.967, why, sizeof why), 0);
+    double q = dgcn_observe_gossip_contraction(0.967, 400);
+    ck_assert_double_eq_tol(q, pow(0.967, 400), 1e-18);
+    ck_assert_int_eq(dgcn_observe_centralized(20, 20, q, why, sizeof why), 1);
+    ck_assert_ptr_nonnull(strstr(why, "shrinks by"));
+    ck_assert_ptr_null(strstr(why, "pairs"));
+    ck_assert_int_eq(dgcn_observe_centralized(20, 20, 1.1e-3, why, sizeof why), 0);
+    ck_assert_int_eq(dgcn_observe_centralized(0, 1, NAN, why, sizeof why), 0);
+    ck_assert_int_eq(dgcn_observe_centralized(1, 2, 0, why, sizeof why), 1); /* both reasons */
+    ck_assert_ptr_nonnull(strstr(why, "; "));
+}
+END_TEST
+
 /* A plan for more agents than any dense table allows (DGCN_TOPO_DENSE_MAX): a ring over 5,000
  * agents of a 10,000-node graph with MH weights 1/3 on sparse rows; hops per exchange under relay
  * equal the ring distance of the farthest required pair (computed here in closed form); the dense
@@ -604,6 +625,7 @@ static Suite *s_suite(void) {
         {"consensus_error", test_consensus_error, 0, 10},
         {"curve_iters_to_loss", test_curve_iters_to_loss, 0, 10},
         {"deadline_follows_work", test_deadline_follows_work, 0, 10},
+        {"observe_centralized", test_observe_centralized, 0, 10},
         {"rundir_no_temporary_left", test_rundir_no_temporary_left, 0, 10},
     };
     Suite *s = DGCN_TEST_SUITE("plan", cases);

@@ -149,7 +149,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
     DGCN_CHECK(dgcn_model_config_check(&cfg.model));
     DGCN_CHECK(dgcn_plan_setups(&plan, &cfg, 1, &setups));
 
-    dgcn_session_opts so = {transport, m, deadline_ms, sockdir, tcp, NULL, 0, NULL};
+    dgcn_session_opts so = {transport, m, deadline_ms, sockdir, tcp, NULL, 0, NULL, 0};
     DGCN_CHECK(dgcn_session_start(&sess, &so));
     DGCN_CHECK(dgcn_session_setup(sess, setups));
 

@@ -19,6 +19,13 @@ static double s_exchange_ms(const dgcn_deadline_work *w, int share, double bytes
            (spread > alone ? spread : alone) / DGCN_DEADLINE_BYTES_PER_MS;
 }
 
+/* ms rounded up into [DGCN_DEADLINE_FLOOR_MS, DGCN_DEADLINE_MAX_MS] (a NaN: the floor). */
+static int s_clamp(double ms) {
+    ms = ceil(ms);
+    if (!(ms >= DGCN_DEADLINE_FLOOR_MS)) ms = DGCN_DEADLINE_FLOOR_MS;
+    return ms > DGCN_DEADLINE_MAX_MS ? DGCN_DEADLINE_MAX_MS : (int)ms;
+}
+
 void dgcn_deadline_choose(const dgcn_deadline_work *w, int override_ms, dgcn_deadline *d) {
     int cores = w->cores < 1 ? 1 : w->cores;
     int32_t m = w->agents < 1 ? 1 : w->agents;
@@ -39,14 +46,12 @@ void dgcn_deadline_choose(const dgcn_deadline_work *w, int override_ms, dgcn_dea
     d->interval_ms = interval;
     d->bytes_per_iter = w->halo_bytes + rounds * w->params_bytes;
     if (override_ms > 0) {
-        d->deadline_ms = override_ms;
+        d->deadline_ms = d->agent_deadline_ms = override_ms;
         d->automatic = 0;
         return;
     }
-    double ms = ceil(interval);
-    if (!(ms >= DGCN_DEADLINE_FLOOR_MS)) ms = DGCN_DEADLINE_FLOOR_MS; /* also a NaN */
-    if (ms > DGCN_DEADLINE_MAX_MS) ms = DGCN_DEADLINE_MAX_MS;
-    d->deadline_ms = (int)ms;
+    d->deadline_ms = s_clamp(interval);
+    d->agent_deadline_ms = s_clamp(iter_ms + halo_ms * (halo + 1) / 2 + compute_ms);
     d->automatic = 1;
 }
 

@@ -37,7 +37,11 @@ typedef struct dgcn_deadline_work {
 } dgcn_deadline_work;
 
 typedef struct dgcn_deadline {
-    int deadline_ms;       /* the bound on every wait */
+    int deadline_ms;       /* the coordinator's bound on a wait for the agents' reports */
+    int agent_deadline_ms; /* the agents' bound on every wait: theirs are for one exchange, which
+                            * the slowest neighbour reaches within about an iteration's work
+                            * (and an evaluation), so it follows one iteration, not the interval;
+                            * an abort of the in-process engine waits for it */
     int automatic;         /* 1: chosen from the work; 0: the explicit override */
     double exchange_ms;    /* allowance of one exchange (the average over an iteration's) */
     double interval_ms;    /* allowance of the costliest report interval */
@@ -45,9 +49,10 @@ typedef struct dgcn_deadline {
     double bytes_per_iter; /* halo + params, all agents, planned */
 } dgcn_deadline;
 
-/* The deadline for work w: override_ms > 0 is used as given (d->interval_ms still says what the
- * work would need); 0 picks max(DGCN_DEADLINE_FLOOR_MS, the interval allowance), capped at
- * DGCN_DEADLINE_MAX_MS. Pure; O(1). */
+/* The deadlines for work w: override_ms > 0 is used as given for both (d->interval_ms still says
+ * what the work would need); 0 picks max(DGCN_DEADLINE_FLOOR_MS, the interval allowance) for the
+ * coordinator and max(DGCN_DEADLINE_FLOOR_MS, one iteration's and an evaluation's allowance) for
+ * the agents, capped at DGCN_DEADLINE_MAX_MS. Pure; O(1). */
 void dgcn_deadline_choose(const dgcn_deadline_work *w, int override_ms, dgcn_deadline *d);
 
 /* 1 when the planned work is worth a word before the run: the allowance exceeds an explicit

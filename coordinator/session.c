@@ -100,7 +100,10 @@ int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o) {
     DGCN_CHECK(dgcn_hub_open(want, o->n_agents, s->run_id, o->deadline_ms, s->address,
                              sizeof s->address, &s->hub));
     s->run_id = s->hub->run_id; /* a job's hub may have its own */
-    dgcn_launch_opts lo = {s->address,         o->n_agents, s->run_id, o->deadline_ms, o->program,
+    int agent_ms = o->agent_deadline_ms > 0 && o->agent_deadline_ms < o->deadline_ms
+                       ? o->agent_deadline_ms
+                       : o->deadline_ms;
+    dgcn_launch_opts lo = {s->address,         o->n_agents, s->run_id, agent_ms,   o->program,
                            dgcn_signal_flag(), o->workers,  s->hub,    o->keys_dir};
     DGCN_CHECK(dgcn_launch_start(info.launcher, &lo, &s->launch));
     *out = s;

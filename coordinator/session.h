@@ -26,6 +26,9 @@ typedef struct dgcn_session_opts {
     int workers;           /* agents run as tasks (inproc): worker threads (<= 0: one per core) */
     const char *keys_dir;  /* agents started as processes over tcp: RUNDIR/keys/agent-K.key, 0600,
                             * for agents started by hand (NULL: no key files) */
+    int agent_deadline_ms; /* the agents' bound on every wait (<= 0: deadline_ms); at most
+                            * deadline_ms, so that an agent waiting for a stalled neighbour
+                            * times out and names it first */
 } dgcn_session_opts;
 
 typedef struct dgcn_session dgcn_session;

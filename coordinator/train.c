@@ -348,7 +348,8 @@ fail:
 static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_csr *a_hat,
                       const dgcn_plan *p, dgcn_ctl_setup *setups, int si, FILE *metrics, FILE *tsv,
                       double *intervals, int *n_intervals, dgcn_curve *curve, int curve_cap,
-                      double t_start, s_ckpt *ck, int64_t start, s_seed_out *res) {
+                      double t_start, s_ckpt *ck, int64_t start, int agent_deadline_ms,
+                      s_seed_out *res) {
     int rc = DGCN_OK;
     int32_t m = p->m;
     dgcn_session *sess = NULL;
@@ -402,8 +403,8 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
 
     char sockdir[4096];
     snprintf(sockdir, sizeof sockdir, "%s", o->out);
-    dgcn_session_opts so = {o->transport, m,          o->deadline_ms, sockdir,
-                            o->tcp_host,  o->program, o->workers,     o->out};
+    dgcn_session_opts so = {o->transport, m,          o->deadline_ms, sockdir,          o->tcp_host,
+                            o->program,   o->workers, o->out,         agent_deadline_ms};
     DGCN_CHECK(dgcn_session_start(&sess, &so));
     DGCN_CHECK(dgcn_session_setup(sess, setups));
     double t0 = dgcn_now_ms(), t_prev = t0;
@@ -744,10 +745,12 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     if (o->progress && dgcn_deadline_notable(&dl))
         fprintf(log,
                 "note: %d gossip round(s) and %.3g GB per iteration planned (%d agents per core): "
-                "a report interval of %d iteration(s) is allowed %.0f s; deadline %.0f s (%s)%s\n",
+                "a report interval of %d iteration(s) is allowed %.0f s; deadline %.0f s, the "
+                "agents' %.0f s (%s)%s\n",
                 o->gossip_rounds, dl.bytes_per_iter / 1e9, dl.agents_per_core,
                 o->eval_every < o->iters ? o->eval_every : o->iters, dl.interval_ms / 1e3,
-                dl.deadline_ms / 1e3, dl.automatic ? "automatic" : "--deadline-ms",
+                dl.deadline_ms / 1e3, dl.agent_deadline_ms / 1e3,
+                dl.automatic ? "automatic" : "--deadline-ms",
                 !dl.automatic && dl.interval_ms > dl.deadline_ms
                     ? ": the planned work may exceed it, and healthy agents would be named silent"
                     : "");
@@ -853,7 +856,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         memset(&so, 0, sizeof so);
         if (si) fprintf(tsv, "\n\n");
         DGCN_CHECK(s_run_seed(o, &ds, &a_hat, &p, setups, si, metrics, tsv, intervals, &n_intervals,
-                              &res->curve, curve_cap, t_start, &ck, start, &so));
+                              &res->curve, curve_cap, t_start, &ck, start, dl.agent_deadline_ms,
+                              &so));
         res->model_test_acc = so.model_test_acc;
         DGCN_CHECK(dgcn_signal_check("training"));
         dist[si] = so.test_acc;

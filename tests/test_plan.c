@@ -454,6 +454,7 @@ START_TEST(test_deadline_follows_work) {
     dgcn_deadline d;
     dgcn_deadline_choose(&small, 0, &d);
     ck_assert_int_eq(d.deadline_ms, DGCN_DEADLINE_FLOOR_MS);
+    ck_assert_int_eq(d.agent_deadline_ms, DGCN_DEADLINE_FLOOR_MS);
     ck_assert_int_eq(d.automatic, 1);
     ck_assert(!dgcn_deadline_notable(&d));
     /* Cora ring over 1,000 agents: 7,048 directed links x 184,504-byte gt-adam messages */
@@ -470,6 +471,11 @@ START_TEST(test_deadline_follows_work) {
     ck_assert_int_eq(d.agents_per_core, 500);
     ck_assert_msg(d.deadline_ms > 10 * DGCN_DEADLINE_FLOOR_MS, "deadline %d ms", d.deadline_ms);
     ck_assert_int_eq(d.deadline_ms, (int)ceil(d.interval_ms));
+    /* the agents wait for one exchange: one iteration's allowance, not the interval's */
+    ck_assert_msg(d.agent_deadline_ms > DGCN_DEADLINE_FLOOR_MS &&
+                      d.agent_deadline_ms < d.deadline_ms / 5,
+                  "agents' deadline %d ms, the coordinator's %d", d.agent_deadline_ms,
+                  d.deadline_ms);
     ck_assert(dgcn_deadline_notable(&d));
     double base = d.interval_ms;
     big.gossip_rounds = 102;
@@ -487,6 +493,7 @@ START_TEST(test_deadline_follows_work) {
     /* an override is the deadline, whatever the work */
     dgcn_deadline_choose(&big, 4000, &d);
     ck_assert_int_eq(d.deadline_ms, 4000);
+    ck_assert_int_eq(d.agent_deadline_ms, 4000);
     ck_assert_int_eq(d.automatic, 0);
     ck_assert(d.interval_ms > 4000 && dgcn_deadline_notable(&d));
     /* huge work stays a finite deadline */

@@ -61,6 +61,9 @@ int dgcn_curve_init(dgcn_curve *c, int capacity) {
     DGCN_ALLOC(c->iter, capacity);
     DGCN_ALLOC(c->train_loss, capacity);
     DGCN_ALLOC(c->consensus, capacity);
+    DGCN_ALLOC(c->bytes_cum, capacity);
+    DGCN_ALLOC(c->val_acc, capacity);
+    DGCN_ALLOC(c->test_acc, capacity);
     DGCN_ALLOC(c->seeds, capacity);
     return DGCN_OK;
 fail:
@@ -72,31 +75,51 @@ void dgcn_curve_fini(dgcn_curve *c) {
     free(c->iter);
     free(c->train_loss);
     free(c->consensus);
+    free(c->bytes_cum);
+    free(c->val_acc);
+    free(c->test_acc);
     free(c->seeds);
     memset(c, 0, sizeof *c);
 }
 
-int dgcn_curve_add(dgcn_curve *c, int capacity, int64_t iter, double train_loss, double consensus) {
+int dgcn_curve_add_point(dgcn_curve *c, int capacity, const dgcn_curve_point *p) {
     int j = 0;
-    while (j < c->n && c->iter[j] < iter) j++;
-    if (j == c->n || c->iter[j] != iter) {
+    while (j < c->n && c->iter[j] < p->iter) j++;
+    if (j == c->n || c->iter[j] != p->iter) {
         if (c->n == capacity)
             return dgcn_error_set(DGCN_EINVAL, "curve: more than %d evaluated iterations",
                                   capacity);
-        memmove(c->iter + j + 1, c->iter + j, sizeof *c->iter * (size_t)(c->n - j));
-        memmove(c->train_loss + j + 1, c->train_loss + j, sizeof(double) * (size_t)(c->n - j));
-        memmove(c->consensus + j + 1, c->consensus + j, sizeof(double) * (size_t)(c->n - j));
-        memmove(c->seeds + j + 1, c->seeds + j, sizeof(int) * (size_t)(c->n - j));
-        c->iter[j] = iter;
-        c->train_loss[j] = c->consensus[j] = 0;
+        size_t tail = (size_t)(c->n - j);
+        memmove(c->iter + j + 1, c->iter + j, sizeof *c->iter * tail);
+        double *cols[] = {c->train_loss, c->consensus, c->bytes_cum, c->val_acc, c->test_acc};
+        for (size_t k = 0; k < sizeof cols / sizeof *cols; k++) {
+            memmove(cols[k] + j + 1, cols[k] + j, sizeof(double) * tail);
+            cols[k][j] = 0;
+        }
+        memmove(c->seeds + j + 1, c->seeds + j, sizeof(int) * tail);
+        c->iter[j] = p->iter;
         c->seeds[j] = 0;
         c->n++;
     }
-    c->train_loss[j] += train_loss;
-    c->consensus[j] += consensus;
+    c->train_loss[j] += p->train_loss;
+    c->consensus[j] += p->consensus;
+    c->bytes_cum[j] += p->bytes_cum;
+    c->val_acc[j] += p->val_acc;
+    c->test_acc[j] += p->test_acc;
     c->seeds[j]++;
     return DGCN_OK;
 }
+
+int dgcn_curve_add(dgcn_curve *c, int capacity, int64_t iter, double train_loss, double consensus) {
+    dgcn_curve_point p = {iter, train_loss, consensus, 0, 0, 0};
+    return dgcn_curve_add_point(c, capacity, &p);
+}
+
+double dgcn_curve_bytes(const dgcn_curve *c, int j) { return c->bytes_cum[j] / c->seeds[j]; }
+
+double dgcn_curve_val_acc(const dgcn_curve *c, int j) { return c->val_acc[j] / c->seeds[j]; }
+
+double dgcn_curve_test_acc(const dgcn_curve *c, int j) { return c->test_acc[j] / c->seeds[j]; }
 
 double dgcn_curve_loss(const dgcn_curve *c, int j) { return c->train_loss[j] / c->seeds[j]; }
 

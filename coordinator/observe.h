@@ -31,15 +31,27 @@ double dgcn_observe_gossip_contraction(double slem, int rounds);
 int dgcn_observe_centralized(int64_t links, int32_t m, double contraction_per_iter, char *reason,
                              size_t cap);
 
-/* A run's curves: point j is evaluated iteration iter[j] (increasing), with the training loss and
- * the consensus error averaged over the seeds that reported it. */
+/* A run's curves: point j is evaluated iteration iter[j] (increasing), with the training loss,
+ * the consensus error, the bytes moved so far and the accuracies, summed over the seeds that
+ * reported it (the accessors below divide by seeds[j]). */
 typedef struct dgcn_curve {
     int n;              /* points */
     int64_t *iter;      /* (n) */
     double *train_loss; /* (n) */
     double *consensus;  /* (n) */
+    double *bytes_cum;  /* (n) bytes sent by all agents since the seed started (halo + params) */
+    double *val_acc;    /* (n) */
+    double *test_acc;   /* (n) */
     int *seeds;         /* (n) seeds that reported point j */
 } dgcn_curve;
+
+/* One seed's figures at one evaluated iteration. */
+typedef struct dgcn_curve_point {
+    int64_t iter;
+    double train_loss, consensus;
+    double bytes_cum; /* bytes, all agents, since the seed started */
+    double val_acc, test_acc;
+} dgcn_curve_point;
 
 /* A curve with room for n points (all zero, n = 0 used); on failure c is safe to fini. */
 int dgcn_curve_init(dgcn_curve *c, int capacity);
@@ -49,9 +61,15 @@ void dgcn_curve_fini(dgcn_curve *c);
  * added in increasing iteration order within a seed, and every seed reports the same ones). */
 int dgcn_curve_add(dgcn_curve *c, int capacity, int64_t iter, double train_loss, double consensus);
 
-/* The mean over seeds of point j's training loss and consensus error. */
+/* The same for every figure of a point (dgcn_curve_add leaves the others 0). */
+int dgcn_curve_add_point(dgcn_curve *c, int capacity, const dgcn_curve_point *p);
+
+/* The mean over seeds of point j's figures. */
 double dgcn_curve_loss(const dgcn_curve *c, int j);
 double dgcn_curve_consensus(const dgcn_curve *c, int j);
+double dgcn_curve_bytes(const dgcn_curve *c, int j);
+double dgcn_curve_val_acc(const dgcn_curve *c, int j);
+double dgcn_curve_test_acc(const dgcn_curve *c, int j);
 
 /* The first iteration whose seed-mean training loss is <= target, or -1 when none is. */
 int64_t dgcn_curve_iters_to_loss(const dgcn_curve *c, double target);

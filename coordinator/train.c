@@ -74,6 +74,7 @@ typedef struct s_seed_out {
     double
         bytes_per_iter; /* halo + params bytes of all agents per iteration (evaluations included) */
     double direct_per_iter, relayed_per_iter, params_per_iter; /* its parts */
+    double bytes_total, params_bytes_total; /* halo + params bytes of all agents, the whole run */
     double train_ms;
 } s_seed_out;
 
@@ -286,7 +287,13 @@ static int s_metrics_cut(const char *out, int64_t iter, FILE *tsv, dgcn_curve *c
         if (!(n <= (double)iter)) break;
         double loss = s_json_number(line, "train_loss"),
                cons = s_json_number(line, "consensus_error");
-        DGCN_CHECK(dgcn_curve_add(curve, cap, (int64_t)n, loss, cons));
+        dgcn_curve_point pt = {(int64_t)n,
+                               loss,
+                               cons,
+                               s_json_number(line, "bytes_cum"),
+                               s_json_number(line, "val_acc"),
+                               s_json_number(line, "test_acc")};
+        DGCN_CHECK(dgcn_curve_add_point(curve, cap, &pt));
         fprintf(tsv, "%" PRId64 " %.8g %.6g %.6g %.6g %.6g\n", (int64_t)n, loss,
                 s_json_number(line, "train_acc"), s_json_number(line, "val_acc"),
                 s_json_number(line, "test_acc"), cons > 0 ? cons : 1e-12);
@@ -471,9 +478,10 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
             acc[s] = sl->count[s] ? (double)sl->correct[s] / (double)sl->count[s] : 0.0;
         double loss = sl->count[0] ? sl->loss[0] / (double)sl->count[0] : 0.0;
         double cons = dgcn_observe_consensus_error(sl->params, m, np, mean);
-        DGCN_CHECK(dgcn_curve_add(curve, curve_cap, n, loss, cons));
         uint64_t moved = sl->tr.bytes[DGCN_CH_HALO_FWD] + sl->tr.bytes[DGCN_CH_HALO_BWD] +
                          sl->tr.bytes[DGCN_CH_PARAMS];
+        dgcn_curve_point pt = {n, loss, cons, (double)moved, acc[1], acc[2]};
+        DGCN_CHECK(dgcn_curve_add_point(curve, curve_cap, &pt));
         double bpi = n > 0 ? (double)moved / (double)n : 0.0;
         uint64_t relayed = sl->relayed[DGCN_CH_HALO_FWD] + sl->relayed[DGCN_CH_HALO_BWD];
         uint64_t halo = sl->tr.bytes[DGCN_CH_HALO_FWD] + sl->tr.bytes[DGCN_CH_HALO_BWD];
@@ -500,6 +508,8 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
                 dgcn_json_end(&j);
             }
             dgcn_json_num(&j, "bytes_per_iter", bpi);
+            dgcn_json_int(&j, "bytes_cum", (long long)moved);
+            dgcn_json_int(&j, "params_bytes_cum", (long long)sl->tr.bytes[DGCN_CH_PARAMS]);
             dgcn_json_object(&j, "ms");
             for (int ph = 0; ph < DGCN_RUN_N_PHASES; ph++)
                 dgcn_json_num(&j, s_phase_names[ph], sl->phase[ph]);
@@ -527,6 +537,8 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
         res->direct_per_iter = n > 0 ? (double)(halo - relayed) / (double)n : 0.0;
         res->relayed_per_iter = n > 0 ? (double)relayed / (double)n : 0.0;
         res->params_per_iter = n > 0 ? (double)sl->tr.bytes[DGCN_CH_PARAMS] / (double)n : 0.0;
+        res->bytes_total = (double)moved;
+        res->params_bytes_total = (double)sl->tr.bytes[DGCN_CH_PARAMS];
         if (done + 1 == n_evals) /* the last report: the copies' mean is the run's model */
             DGCN_CHECK(s_save_model(o, ds, a_hat, &cfg.model, mean, np, m, n, seed, ck->plan_id,
                                     &res->model_test_acc));
@@ -866,6 +878,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         res->bytes_per_iter_direct += so.direct_per_iter / o->seeds;
         res->bytes_per_iter_relayed += so.relayed_per_iter / o->seeds;
         res->bytes_per_iter_params += so.params_per_iter / o->seeds;
+        res->bytes_total += so.bytes_total / o->seeds;
+        res->params_bytes_total += so.params_bytes_total / o->seeds;
     }
     DGCN_CHECK(dgcn_rundir_fclose(&tsv, o->out, "plots/train.tsv"));
 
@@ -936,6 +950,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_num(&j, "bytes_per_iter_direct", res->bytes_per_iter_direct);
     dgcn_json_num(&j, "bytes_per_iter_relayed", res->bytes_per_iter_relayed);
     dgcn_json_num(&j, "bytes_per_iter_params", res->bytes_per_iter_params);
+    dgcn_json_num(&j, "bytes_total", res->bytes_total);
+    dgcn_json_num(&j, "params_bytes_total", res->params_bytes_total);
     dgcn_json_int(&j, "hops_per_exchange", res->hops_per_exchange);
     dgcn_json_int(&j, "centralized_by_construction", res->centralized_by_construction);
     dgcn_json_int(&j, "links_used", (long long)res->links);

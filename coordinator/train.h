@@ -77,6 +77,9 @@ typedef struct dgcn_train_result {
     double bytes_per_iter_direct;  /* of bytes_per_iter: halo rows on their first hop */
     double bytes_per_iter_relayed; /* of bytes_per_iter: halo rows forwarded (relay) */
     double bytes_per_iter_params;  /* of bytes_per_iter: consensus messages */
+    double bytes_total;            /* halo + params bytes of all agents over a seed's whole run
+                                    * (metrics.jsonl's last bytes_cum), mean over seeds */
+    double params_bytes_total;     /* of bytes_total: consensus messages */
     int32_t hops_per_exchange;     /* rounds per halo exchange: the communication graph's
                                     * diameter over the required pairs (1 unless relay) */
     double central_ms_per_epoch;   /* median epoch of the centralized GCN baseline (NaN without) */

@@ -555,6 +555,41 @@ static int s_metric_numbers(const char *path, double *v, int cap) {
     return n;
 }
 
+/* metrics.jsonl's bytes_cum, line by line: non-decreasing, at least params_bytes_cum, equal to
+ * bytes_per_iter x iter, the last equal to summary.json's bytes_total (one seed). */
+static void s_check_bytes_cum(const char *dir, const char *summary) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no %s", path);
+    static char line[8192];
+    double prev = -1, prev_params = -1;
+    int lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        double cum = s_number_after(line, "\"bytes_cum\":");
+        double params = s_number_after(line, "\"params_bytes_cum\":");
+        double bpi = s_number_after(line, "\"bytes_per_iter\":");
+        double it = s_number_after(line, "\"iter\":");
+        ck_assert_msg(cum >= prev && params >= prev_params && params <= cum,
+                      "%s line %d: bytes_cum %g after %g, params %g after %g", path, lines + 1, cum,
+                      prev, params, prev_params);
+        ck_assert_msg(it == 0 || fabs(bpi * it - cum) <= 1e-6 * cum,
+                      "%s line %d: %g bytes/iter x %g != %g", path, lines + 1, bpi, it, cum);
+        prev = cum;
+        prev_params = params;
+        lines++;
+    }
+    fclose(f);
+    ck_assert_int_gt(lines, 1);
+    double total = s_number_after(summary, "\"bytes_total\":");
+    double params_total = s_number_after(summary, "\"params_bytes_total\":");
+    ck_assert_msg(prev > 0 && fabs(prev - total) <= 1e-8 * total,
+                  "last bytes_cum %.17g, summary.json bytes_total %.17g", prev, total);
+    ck_assert_msg(fabs(prev_params - params_total) <= 1e-8 * params_total,
+                  "last params_bytes_cum %.17g, summary.json params_bytes_total %.17g", prev_params,
+                  params_total);
+}
+
 static void s_check_summary(const char *dir) {
     char path[256];
     snprintf(path, sizeof path, "%s/summary.json", dir);
@@ -587,6 +622,7 @@ static void s_check_summary(const char *dir) {
     ck_assert_msg(bmin > 0 && bpi >= bmin && bpi < 2 * bmin, "bytes per iteration %g, minimum %g",
                   bpi, bmin);
     ck_assert_int_eq((int)s_number_after(buf, "\"agents\":"), 3);
+    s_check_bytes_cum(dir, buf);
     /* memory: the coordinator's peak holds at least every shard of the plan at once */
     double peak = s_number_after(buf, "\"peak_rss_bytes\":");
     double peak_agent = s_number_after(buf, "\"peak_rss_bytes_per_agent\":");
@@ -919,7 +955,7 @@ START_TEST(test_train_transports_agree) {
         ck_assert_msg(strstr(cfg, want), "%s lacks %s: %s", path, want, cfg);
         snprintf(path, sizeof path, "%s/metrics.jsonl", dirs[t]);
         nv[t] = s_metric_numbers(path, vals[t], 4096);
-        ck_assert_msg(nv[t] == 5 * 11, "%s: %d numeric fields, expected 5 lines x 11", path, nv[t]);
+        ck_assert_msg(nv[t] == 5 * 13, "%s: %d numeric fields, expected 5 lines x 13", path, nv[t]);
         f = fopen(path, "r"); /* an undisturbed run drops nothing, over tcp no handshake either */
         ck_assert_ptr_nonnull(f);
         static char metrics[1 << 16];
@@ -941,7 +977,7 @@ START_TEST(test_train_transports_agree) {
 END_TEST
 
 /* One short inproc run (3 agents, 2 iterations, every one reported) with an extra flag (or NULL);
- * v receives metrics.jsonl's numbers, 11 per line (consensus_error at 6, train_loss at 2). */
+ * v receives metrics.jsonl's numbers, 13 per line (consensus_error at 6, train_loss at 2). */
 static int s_train_short(const char *flag, double *v, int cap) {
     char dir[128], *out = malloc(S_OUT_CAP);
     s_mkdtemp(dir, sizeof dir, "seeds");
@@ -955,7 +991,7 @@ static int s_train_short(const char *flag, double *v, int cap) {
     char path[256];
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
     int n = s_metric_numbers(path, v, cap);
-    ck_assert_msg(n == 3 * 11, "%s: %d numeric fields, expected 3 lines x 11", path, n);
+    ck_assert_msg(n == 3 * 13, "%s: %d numeric fields, expected 3 lines x 13", path, n);
     s_rm_rf(dir);
     free(out);
     return n;
@@ -970,9 +1006,9 @@ START_TEST(test_train_per_agent_seeds) {
     s_train_short("--dropout-per-agent", drop, 64);
     ck_assert_msg(base[6] == 0.0, "shared init: consensus error %g at iteration 0", base[6]);
     ck_assert_msg(init[6] > 1e-2, "per-agent init: consensus error %g at iteration 0", init[6]);
-    for (int i = 0; i < 11; i++)
+    for (int i = 0; i < 13; i++)
         ck_assert_msg(drop[i] == base[i], "per-agent dropout changed field %d at iteration 0", i);
-    ck_assert_msg(drop[11 + 2] != base[11 + 2],
+    ck_assert_msg(drop[13 + 2] != base[13 + 2],
                   "per-agent dropout: the same training loss %.17g after one step", base[13]);
 }
 END_TEST

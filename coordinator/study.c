@@ -119,6 +119,27 @@ int dgcn_study_parse_topologies(const char *list, int32_t m, char ***specs, int 
     return DGCN_OK;
 }
 
+int dgcn_study_parse_optimizers(const char *list, char ***names, int *n) {
+    int rc = s_split(list, "--optimizer", names, n);
+    if (rc) return rc;
+    for (int i = 0; i < *n && !rc; i++) {
+        dgcn_consensus_kind kind;
+        rc = dgcn_consensus_kind_parse((*names)[i], &kind);
+        if (!rc && strlen((*names)[i]) >= sizeof((dgcn_study_row *)0)->optimizer)
+            rc = dgcn_error_set(DGCN_EINVAL, "'%s' is too long", (*names)[i]);
+        for (int j = 0; !rc && j < i; j++)
+            if (!strcmp((*names)[i], (*names)[j]))
+                rc = dgcn_error_set(DGCN_EINVAL, "'%s' is listed twice", (*names)[i]);
+        if (rc) rc = dgcn_error_wrap(rc, "--optimizer item %d: ", i + 1);
+    }
+    if (rc) {
+        dgcn_study_list_free(*names, *n);
+        *names = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 int dgcn_study_parse_removals(const char *list, double **fr, int *n) {
     char **items = NULL;
     int k = 0;
@@ -201,16 +222,18 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
     if (rc) return rc;
     fprintf(f, "topology\tremoval\tlinks\tspectral_gap\ttest_acc_mean\ttest_acc_std\t"
                "iters_to_central\tconsensus_error\tbytes_per_iter\tms_per_iter\tstatus\t"
-               "hops\tbytes_direct\tbytes_relayed\tbytes_params\n");
+               "hops\tbytes_direct\tbytes_relayed\tbytes_params\toptimizer\tlinks_possible\t"
+               "effectively_centralized\tbytes_total\n");
     for (int i = 0; i < r->n_rows; i++) {
         const dgcn_study_row *w = &r->rows[i];
         fprintf(f,
                 "%s\t%g\t%" PRId64 "\t%.6g\t%.6g\t%.6g\t%" PRId64
-                "\t%.6g\t%.6g\t%.6g\t%s\t%d\t%.6g\t%.6g\t%.6g\n",
+                "\t%.6g\t%.6g\t%.6g\t%s\t%d\t%.6g\t%.6g\t%.6g\t%s\t%" PRId64 "\t%d\t%.6g\n",
                 w->topology, w->removal, w->links, w->gap, w->test_acc_mean, w->test_acc_std,
                 w->iters_to_central, w->consensus_error, w->bytes_per_iter, w->ms_per_iter,
                 s_status_name(w->status), w->hops, w->bytes_direct, w->bytes_relayed,
-                w->bytes_params);
+                w->bytes_params, w->optimizer, w->links_possible, w->effectively_centralized,
+                w->bytes_total);
     }
     if ((rc = dgcn_rundir_fclose(&f, o->out, "study.tsv"))) return rc;
     rc = dgcn_rundir_fopen(o->out, "study.md", "w", &f);
@@ -226,9 +249,10 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
                                               : "dropped",
             100 * r->central_test_acc_mean, 100 * r->central_test_acc_std, r->central_train_loss,
             100 * o->tolerance);
-    fprintf(f, "| topology | removal | links | spectral gap | test accuracy (%%) | iterations to "
-               "centralized loss | consensus error | bytes/iteration |\n"
-               "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(f, "| optimizer | topology | removal | links used / possible | spectral gap | test "
+               "accuracy (%%) | iterations to centralized loss | consensus error | bytes/iteration "
+               "| effectively centralized |\n"
+               "|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (int i = 0; i < r->n_rows; i++) {
         const dgcn_study_row *w = &r->rows[i];
         char gap[32], acc[64], it[32], ce[32], by[32];
@@ -246,11 +270,14 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
             snprintf(ce, sizeof ce, "-");
             snprintf(by, sizeof by, "-");
         }
-        char links[32];
+        char links[64];
         if (w->status == DGCN_STUDY_DISCONNECTED) snprintf(links, sizeof links, "-");
-        else snprintf(links, sizeof links, "%" PRId64, w->links);
-        fprintf(f, "| %s | %g | %s | %s | %s | %s | %s | %s |\n", w->topology, w->removal, links,
-                gap, acc, it, ce, by);
+        else snprintf(links, sizeof links, "%" PRId64 " / %" PRId64, w->links, w->links_possible);
+        fprintf(f, "| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s |\n", w->optimizer,
+                w->topology, w->removal, links, gap, acc, it, ce, by,
+                w->status != DGCN_STUDY_OK   ? "-"
+                : w->effectively_centralized ? "yes"
+                                             : "no");
     }
     return dgcn_rundir_fclose(&f, o->out, "study.md");
 }
@@ -258,17 +285,19 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
 /* plots/accuracy.tsv (one block per topology: removal, mean, std) and plots/consensus.tsv (one
  * block per trained configuration: iteration, consensus error), then study.png side by side. */
 static int s_write_plots(const dgcn_study_opts *o, const dgcn_study_result *r, char **specs,
-                         int n_specs) {
+                         int n_specs, char **opts, int n_opts) {
     char dir[4200];
     FILE *f = NULL;
     int rc;
     snprintf(dir, sizeof dir, "%s/plots", o->out);
     if ((rc = dgcn_rundir_make(dir))) return rc;
     if ((rc = dgcn_rundir_fopen(dir, "accuracy.tsv", "w", &f))) return rc;
-    for (int s = 0; s < n_specs; s++) {
-        fprintf(f, "%s# %s\n", s ? "\n\n" : "", specs[s]);
+    for (int b = 0; b < n_specs * n_opts; b++) {
+        const char *spec = specs[b / n_opts], *opt = opts[b % n_opts];
+        fprintf(f, "%s# %s %s\n", b ? "\n\n" : "", opt, spec);
         for (int i = 0; i < r->n_rows; i++)
-            if (!strcmp(r->rows[i].topology, specs[s]) && r->rows[i].status == DGCN_STUDY_OK)
+            if (!strcmp(r->rows[i].topology, spec) && !strcmp(r->rows[i].optimizer, opt) &&
+                r->rows[i].status == DGCN_STUDY_OK)
                 fprintf(f, "%g %.6g %.6g\n", r->rows[i].removal, 100 * r->rows[i].test_acc_mean,
                         100 * r->rows[i].test_acc_std);
     }
@@ -293,8 +322,10 @@ static int s_write_plots(const dgcn_study_opts *o, const dgcn_study_result *r, c
     }
     if ((rc = dgcn_rundir_fclose(&f, dir, "consensus.tsv"))) return rc;
     if (!blocks) return DGCN_OK;
-    for (int s = 0, sl = 0; s < n_specs && sl + 200 < (int)sizeof specs_t; s++)
-        sl += snprintf(specs_t + sl, sizeof specs_t - (size_t)sl, "%s%s", s ? " " : "", specs[s]);
+    for (int b = 0, sl = 0; b < n_specs * n_opts && sl + 200 < (int)sizeof specs_t; b++)
+        sl += snprintf(specs_t + sl, sizeof specs_t - (size_t)sl, "%s%s%s%s", b ? " " : "",
+                       n_opts > 1 ? opts[b % n_opts] : "", n_opts > 1 ? ":" : "",
+                       specs[b / n_opts]);
     char script[10240];
     snprintf(script, sizeof script,
              "set terminal pngcairo noenhanced size 1300,480\n"
@@ -317,8 +348,70 @@ static int s_write_plots(const dgcn_study_opts *o, const dgcn_study_result *r, c
              "plot for [i=0:%d] 'consensus.tsv' index i using 1:2 with lines lw 1.5 "
              "title word(titles, i+1)\n"
              "unset multiplot\n",
-             specs_t, n_specs - 1, titles, blocks - 1);
+             specs_t, n_specs * n_opts - 1, titles, blocks - 1);
     return dgcn_rundir_plot(o->out, "study", script);
+}
+
+/* plots/curves.tsv: per trained configuration a block (a "# optimizer topology removal" line,
+ * then per report: the seed means of iteration, bytes sent so far, validation and test accuracy,
+ * consensus error), and against the bytes acc_vs_bytes.png (test accuracy) and
+ * consensus_vs_bytes.png (log-log), one line per configuration. */
+static int s_write_curves(const dgcn_study_opts *o, const dgcn_study_result *r) {
+    char dir[4200];
+    FILE *f = NULL;
+    int rc;
+    snprintf(dir, sizeof dir, "%s/plots", o->out);
+    if ((rc = dgcn_rundir_make(dir))) return rc;
+    if ((rc = dgcn_rundir_fopen(dir, "curves.tsv", "w", &f))) return rc;
+    fprintf(f, "# optimizer\ttopology\tremoval\titer\tbytes_cum\tval_acc\ttest_acc\t"
+               "consensus_error\n");
+    int blocks = 0;
+    char titles[8192] = "";
+    size_t tl = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        const dgcn_study_row *w = &r->rows[i];
+        if (w->status != DGCN_STUDY_OK) continue;
+        const dgcn_curve *cv = &w->curve;
+        fprintf(f, "%s# %s %s removal %g\n", blocks ? "\n\n" : "", w->optimizer, w->topology,
+                w->removal);
+        for (int j = 0; j < cv->n; j++)
+            fprintf(f, "%s\t%s\t%g\t%" PRId64 "\t%.17g\t%.6g\t%.6g\t%.6g\n", w->optimizer,
+                    w->topology, w->removal, cv->iter[j], dgcn_curve_bytes(cv, j),
+                    dgcn_curve_val_acc(cv, j), dgcn_curve_test_acc(cv, j),
+                    dgcn_curve_consensus(cv, j));
+        if (tl + 300 < sizeof titles) {
+            tl += (size_t)snprintf(titles + tl, sizeof titles - tl, "%s%s:%s", blocks ? " " : "",
+                                   w->optimizer, w->topology);
+            if (w->removal > 0 && tl + 40 < sizeof titles)
+                tl += (size_t)snprintf(titles + tl, sizeof titles - tl, ":r%g", w->removal);
+        }
+        blocks++;
+    }
+    if ((rc = dgcn_rundir_fclose(&f, dir, "curves.tsv"))) return rc;
+    if (!blocks) return DGCN_OK;
+    static const char *fig[2][4] = {{"acc_vs_bytes", "test accuracy vs bytes sent", "test accuracy",
+                                     "($7)"},
+                                    {"consensus_vs_bytes", "consensus error vs bytes sent",
+                                     "max_k ||theta_k - mean|| / ||mean||", "($8 > 0 ? $8 : 1/0)"}};
+    for (int k = 0; k < 2; k++) {
+        char script[12288];
+        snprintf(script, sizeof script,
+                 "set terminal pngcairo noenhanced size 900,560\n"
+                 "set output '%s.png'\n"
+                 "set key outside right top font ',8'\n"
+                 "set title '%s (all agents, halo + params)'\n"
+                 "set xlabel 'bytes sent so far'\n"
+                 "set ylabel '%s'\n"
+                 "set logscale x\n"
+                 "%s"
+                 "titles = \"%s\"\n"
+                 "plot for [i=0:%d] 'curves.tsv' index i using ($5 > 0 ? $5 : 1/0):%s "
+                 "with linespoints lw 1.5 pt 7 ps 0.5 title word(titles, i+1)\n",
+                 fig[k][0], fig[k][1], fig[k][2], k ? "set logscale y\n" : "", titles, blocks - 1,
+                 fig[k][3]);
+        if ((rc = dgcn_rundir_plot(o->out, fig[k][0], script))) return rc;
+    }
+    return DGCN_OK;
 }
 
 static void s_write_config(FILE *f, const dgcn_study_opts *o, const char *data) {
@@ -348,7 +441,7 @@ static void s_write_config(FILE *f, const dgcn_study_opts *o, const char *data) 
 /* Trains one configuration on the graph written to edges, in this process: runs/<name>/ (train's
  * run directory, its progress in train.log) and the row's figures and curve. */
 static int s_train_config(const dgcn_study_opts *o, const char *edges, const char *weights,
-                          double target, dgcn_study_row *row) {
+                          const char *optimizer, double target, dgcn_study_row *row) {
     char run[4300], log[4400], topo[4500];
     snprintf(run, sizeof run, "%s/runs/%s", o->out, row->name);
     int rc = dgcn_rundir_make(run);
@@ -366,7 +459,7 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
     t.plan.topology = topo;
     t.plan.cross_edges = o->cross_edges;
     t.plan.weights = weights;
-    t.optimizer = o->optimizer;
+    t.optimizer = optimizer;
     t.lr = o->lr;
     t.hidden = o->hidden;
     t.dropout = o->dropout;
@@ -397,6 +490,9 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
         row->bytes_relayed = res.bytes_per_iter_relayed;
         row->bytes_params = res.bytes_per_iter_params;
         row->hops = res.hops_per_exchange;
+        row->links_possible = res.links_possible;
+        row->effectively_centralized = res.effectively_centralized;
+        row->bytes_total = res.bytes_total;
         row->iters_to_central = dgcn_curve_iters_to_loss(&res.curve, target);
         row->curve = res.curve;
         memset(&res.curve, 0, sizeof res.curve);
@@ -408,8 +504,8 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
 
 int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     int rc = DGCN_OK;
-    char **specs = NULL;
-    int n_specs = 0, n_fr = 0;
+    char **specs = NULL, **opts = NULL;
+    int n_specs = 0, n_fr = 0, n_opts = 0;
     double *fr = NULL, *central_acc = NULL, *central_loss = NULL;
     dgcn_dataset ds;
     dgcn_csr a_hat;
@@ -436,6 +532,7 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     DGCN_CHECK(dgcn_topo_weights_parse(o->weights, &rule));
     DGCN_CHECK(dgcn_study_parse_topologies(o->topologies, m, &specs, &n_specs));
     DGCN_CHECK(dgcn_study_parse_removals(o->removals, &fr, &n_fr));
+    DGCN_CHECK(dgcn_study_parse_optimizers(o->optimizer, &opts, &n_opts));
     if (o->program && access(o->program, X_OK))
         DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "cannot run %s: %s", o->program, strerror(errno)));
 
@@ -474,22 +571,31 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
             "study: %s, %d agents, %d required links; centralized GCN test accuracy %.2f +- %.2f %%, "
             "training loss %.4f; %d configurations\n",
             data, m, (int)required_links, 100 * r->central_test_acc_mean,
-            100 * r->central_test_acc_std, r->central_train_loss, n_specs * n_fr);
+            100 * r->central_test_acc_std, r->central_train_loss, n_specs * n_fr * n_opts);
 
-    DGCN_ALLOC(r->rows, (size_t)n_specs * n_fr);
+    int n_all = n_specs * n_fr * n_opts;
+    DGCN_ALLOC(r->rows, (size_t)n_all);
     for (int s = 0; s < n_specs; s++) {
         dgcn_topo_spec_info info;
         DGCN_CHECK(dgcn_topo_spec_check(specs[s], m, &info));
         const char *weights = info.designed ? "fastest" : dgcn_topo_weights_name(rule);
         for (int i = 0; i < n_fr; i++) {
-            dgcn_study_row *w = &r->rows[r->n_rows++];
-            snprintf(w->topology, sizeof w->topology, "%s", specs[s]);
-            w->removal = fr[i];
-            s_config_name(w->name, sizeof w->name, specs[s], fr[i]);
-            w->gap = w->test_acc_mean = w->test_acc_std = NAN;
-            w->consensus_error = w->bytes_per_iter = w->ms_per_iter = NAN;
-            w->iters_to_central = -1;
-            double t0 = dgcn_now_ms();
+            dgcn_study_row *first = &r->rows[r->n_rows];
+            for (int k = 0; k < n_opts; k++) {
+                dgcn_study_row *w = &r->rows[r->n_rows + k];
+                snprintf(w->optimizer, sizeof w->optimizer, "%s", opts[k]);
+                snprintf(w->topology, sizeof w->topology, "%s", specs[s]);
+                w->removal = fr[i];
+                char cfg[160];
+                s_config_name(cfg, sizeof cfg, specs[s], fr[i]);
+                if (n_opts > 1) snprintf(w->name, sizeof w->name, "%s_%s", opts[k], cfg);
+                else snprintf(w->name, sizeof w->name, "%s", cfg);
+                w->gap = w->test_acc_mean = w->test_acc_std = NAN;
+                w->consensus_error = w->bytes_per_iter = w->ms_per_iter = w->bytes_total = NAN;
+                w->iters_to_central = -1;
+                w->links_possible = (int64_t)m * (m - 1) / 2;
+            }
+            r->n_rows += n_opts;
             /* The configuration's graph: the spec minus a connected random removal, data edges
              * across missing links handled by the study's policy (drop by default). */
             po.topology = specs[s];
@@ -498,58 +604,74 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
             po.weights = weights;
             rc = dgcn_plan_build(&plan, &ds, &a_hat, &po);
             if (rc == DGCN_ETOPOLOGY) {
-                w->status = DGCN_STUDY_DISCONNECTED;
-                w->links = -1;
+                for (int k = 0; k < n_opts; k++) {
+                    first[k].status = DGCN_STUDY_DISCONNECTED;
+                    first[k].links = -1;
+                }
                 if (o->progress)
                     printf("[%d/%d] %s removal %g: no connected graph is left (%s); not trained\n",
-                           r->n_rows, n_specs * n_fr, specs[s], fr[i], dgcn_error_msg());
+                           r->n_rows, n_all, specs[s], fr[i], dgcn_error_msg());
                 dgcn_plan_fini(&plan);
                 dgcn_error_clear();
                 rc = DGCN_OK;
                 continue;
             }
             if (rc) goto fail;
-            w->links = dgcn_topo_links(&plan.topo);
             dgcn_topo_report rep;
             DGCN_CHECK(dgcn_topo_analyze(&plan.topo, &plan.c, &rep));
-            w->gap = rep.gap;
-            snprintf(path, sizeof path, "%s/topologies/%s.edges", o->out, w->name);
+            char cfg[160];
+            s_config_name(cfg, sizeof cfg, specs[s], fr[i]);
+            snprintf(path, sizeof path, "%s/topologies/%s.edges", o->out, cfg);
             DGCN_CHECK(dgcn_topo_write_edges(&plan.topo, path));
+            for (int k = 0; k < n_opts; k++) {
+                first[k].links = dgcn_topo_links(&plan.topo);
+                first[k].gap = rep.gap;
+            }
             dgcn_plan_fini(&plan);
-            if (o->progress) {
-                printf("[%d/%d] %s removal %g: %" PRId64 " links, spectral gap %.3f ... ",
-                       r->n_rows, n_specs * n_fr, specs[s], fr[i], w->links, w->gap);
-                fflush(stdout);
-            }
-            DGCN_CHECK(dgcn_signal_check("the study"));
-            rc = s_train_config(o, path, weights, target, w);
-            if (rc == DGCN_EINTR) goto fail;
-            if (rc) {
-                w->status = DGCN_STUDY_FAILED;
-                r->n_failed++;
-                if (o->progress) printf("FAILED: %s\n", dgcn_error_msg());
-                else fprintf(stderr, "dgcn study: %s: %s\n", w->name, dgcn_error_msg());
-                rc = DGCN_OK;
-                continue;
-            }
-            if (o->progress) {
-                char it[32];
-                if (w->iters_to_central >= 0)
-                    snprintf(it, sizeof it, "%" PRId64, w->iters_to_central);
-                else snprintf(it, sizeof it, "never");
-                printf("test accuracy %.2f +- %.2f %%, central loss reached at %s, consensus %.2e, "
-                       "%.0f B/iter (%.0f relayed), %d hop(s) per exchange (%.1f s)\n",
-                       100 * w->test_acc_mean, 100 * w->test_acc_std, it, w->consensus_error,
-                       w->bytes_per_iter, w->bytes_relayed, w->hops, (dgcn_now_ms() - t0) / 1e3);
+            for (int k = 0; k < n_opts; k++) {
+                dgcn_study_row *w = &first[k];
+                int at = (int)(w - r->rows) + 1;
+                double t0 = dgcn_now_ms();
+                if (o->progress) {
+                    printf("[%d/%d] %s%s%s removal %g: %" PRId64 " links, spectral gap %.3f ... ",
+                           at, n_all, n_opts > 1 ? w->optimizer : "", n_opts > 1 ? " " : "",
+                           specs[s], fr[i], w->links, w->gap);
+                    fflush(stdout);
+                }
+                DGCN_CHECK(dgcn_signal_check("the study"));
+                rc = s_train_config(o, path, weights, w->optimizer, target, w);
+                if (rc == DGCN_EINTR) goto fail;
+                if (rc) {
+                    w->status = DGCN_STUDY_FAILED;
+                    r->n_failed++;
+                    if (o->progress) printf("FAILED: %s\n", dgcn_error_msg());
+                    else fprintf(stderr, "dgcn study: %s: %s\n", w->name, dgcn_error_msg());
+                    rc = DGCN_OK;
+                    continue;
+                }
+                if (o->progress) {
+                    char it[32];
+                    if (w->iters_to_central >= 0)
+                        snprintf(it, sizeof it, "%" PRId64, w->iters_to_central);
+                    else snprintf(it, sizeof it, "never");
+                    printf("test accuracy %.2f +- %.2f %%, central loss reached at %s, consensus "
+                           "%.2e, %.0f B/iter (%.0f relayed), %d hop(s) per exchange%s (%.1f s)\n",
+                           100 * w->test_acc_mean, 100 * w->test_acc_std, it, w->consensus_error,
+                           w->bytes_per_iter, w->bytes_relayed, w->hops,
+                           w->effectively_centralized ? ", effectively centralized" : "",
+                           (dgcn_now_ms() - t0) / 1e3);
+                }
             }
         }
     }
     DGCN_CHECK(s_write_table(o, r, data));
-    DGCN_CHECK(s_write_plots(o, r, specs, n_specs));
+    DGCN_CHECK(s_write_plots(o, r, specs, n_specs, opts, n_opts));
+    DGCN_CHECK(s_write_curves(o, r));
     if (o->progress) printf("study: table %s/study.md, plots %s/plots/study.png\n", o->out, o->out);
 fail:
     if (f) fclose(f);
     dgcn_study_list_free(specs, n_specs);
+    dgcn_study_list_free(opts, n_opts);
     free(fr);
     free(central_acc);
     free(central_loss);

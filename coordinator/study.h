@@ -12,9 +12,14 @@
  * dropped), relay (their rows are forwarded along shortest paths, the model unchanged) or keep
  * (the required links are added back).
  *
+ * With several optimizers (a comma-separated --optimizer) every configuration is trained with
+ * each, so methods and topologies can be compared at equal communication.
+ *
  * Output folder: study.tsv and study.md (the table), config.json, topologies/<config>.edges,
  * runs/<config>/ (train's run directories, with train.log), plots/ (accuracy vs removal per
- * topology and consensus error vs iteration per configuration, side by side in study.png). */
+ * topology and consensus error vs iteration per configuration, side by side in study.png;
+ * curves.tsv with every trained configuration's seed-mean figures per report against the bytes
+ * sent so far, and acc_vs_bytes.png, consensus_vs_bytes.png drawn from it). */
 #ifndef DGCN_COORDINATOR_STUDY_H
 #define DGCN_COORDINATOR_STUDY_H
 
@@ -31,7 +36,8 @@ typedef struct dgcn_study_opts {
     const char *topologies; /* comma-separated specs [required,designed,complete,ring,line] */
     const char *removals;   /* comma-separated fractions in [0, 1) [0,0.25,0.5,0.75] */
     const char *weights; /* mixing rule for non-designed topologies [mh]; designed ones: fastest */
-    const char *optimizer;   /* dgd|dgd-atc|gt|gt-adam [gt-adam] */
+    const char *optimizer;   /* dgd|dgd-atc|gt|gt-adam, or a comma-separated list of them: every
+                              * configuration is trained with each [gt-adam] */
     double lr;               /* 0: train's default for the optimizer */
     int hidden;              /* [16] */
     double dropout;          /* [0.5] */
@@ -59,11 +65,16 @@ typedef enum dgcn_study_status {
 } dgcn_study_status;
 
 typedef struct dgcn_study_row {
+    char optimizer[16]; /* dgd|dgd-atc|gt|gt-adam */
     char topology[128]; /* the spec */
     double removal;     /* fraction of its links removed */
-    char name[160];     /* folder-safe configuration name */
+    char name[192];     /* folder-safe configuration name (with several optimizers, the optimizer
+                         * first: "dgd_ring_r0") */
     dgcn_study_status status;
     int64_t links;                      /* after removal */
+    int64_t links_possible;             /* M(M-1)/2 */
+    int effectively_centralized;        /* train's flag (dgcn_observe_centralized) */
+    double bytes_total;                 /* every byte the agents sent, one seed's run (mean) */
     double gap;                         /* spectral gap of the mixing matrix (1 - SLEM) */
     double test_acc_mean, test_acc_std; /* over seeds, in [0, 1] */
     int64_t iters_to_central; /* first reported iteration with the seeds' mean training loss within
@@ -74,7 +85,8 @@ typedef struct dgcn_study_row {
     int32_t hops;       /* rounds per halo exchange (relay: the diameter over the required
                                * pairs; else 1) */
     double ms_per_iter; /* median */
-    dgcn_curve curve;   /* training loss and consensus error per evaluated iteration (owned) */
+    dgcn_curve curve;   /* per evaluated iteration: training loss, consensus error, bytes so far,
+                       * validation and test accuracy, seed means (owned) */
 } dgcn_study_row;
 
 typedef struct dgcn_study_result {
@@ -92,6 +104,9 @@ void dgcn_study_result_fini(dgcn_study_result *r);
  * names the bad item (empty item, unknown family, malformed parameter, repeated spec). */
 int dgcn_study_parse_topologies(const char *list, int32_t m, char ***specs, int *n);
 void dgcn_study_list_free(char **specs, int n);
+/* Splits a comma-separated optimizer list into *names (as dgcn_study_parse_topologies); DGCN_EINVAL
+ * names an unknown or repeated item. */
+int dgcn_study_parse_optimizers(const char *list, char ***names, int *n);
 /* Parses a comma-separated list of removal fractions in [0, 1) into *fr (malloc'ed); DGCN_EINVAL
  * names the bad item (not a number, out of range, repeated). */
 int dgcn_study_parse_removals(const char *list, double **fr, int *n);

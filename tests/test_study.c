@@ -81,6 +81,21 @@ static void s_bad_removals(const char *list, const char *needle) {
                   dgcn_error_msg(), needle);
 }
 
+START_TEST(test_parse_optimizers) {
+    char **names = NULL;
+    int n = 0;
+    ck_assert_int_eq(dgcn_study_parse_optimizers("gt-adam, dgd", &names, &n), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(names[1], "dgd");
+    dgcn_study_list_free(names, n);
+    ck_assert_int_eq(dgcn_study_parse_optimizers("gt,sgd", &names, &n), DGCN_EINVAL);
+    ck_assert_ptr_null(names);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "sgd"));
+    ck_assert_int_eq(dgcn_study_parse_optimizers("dgd,dgd", &names, &n), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "twice"));
+}
+END_TEST
+
 START_TEST(test_parse_removals) {
     double *fr = NULL;
     int n = 0;
@@ -110,11 +125,61 @@ static int s_count_lines(const char *path) {
     return n + (last != '\n');
 }
 
-static const dgcn_study_row *s_row(const dgcn_study_result *r, const char *topo, double removal) {
+static const dgcn_study_row *s_row_opt(const dgcn_study_result *r, const char *opt,
+                                       const char *topo, double removal) {
     for (int i = 0; i < r->n_rows; i++)
-        if (!strcmp(r->rows[i].topology, topo) && r->rows[i].removal == removal) return &r->rows[i];
-    ck_abort_msg("no row for %s removal %g", topo, removal);
+        if (!strcmp(r->rows[i].topology, topo) && r->rows[i].removal == removal &&
+            (!opt || !strcmp(r->rows[i].optimizer, opt)))
+            return &r->rows[i];
+    ck_abort_msg("no row for %s %s removal %g", opt ? opt : "", topo, removal);
     return NULL;
+}
+
+static const dgcn_study_row *s_row(const dgcn_study_result *r, const char *topo, double removal) {
+    return s_row_opt(r, NULL, topo, removal);
+}
+
+/* The last "key": number in a file of JSON lines (NAN when absent). */
+static double s_last_number(const char *path, const char *key) {
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no %s", path);
+    static char line[8192];
+    double v = NAN;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, key);
+        if (p) v = strtod(p + strlen(key), NULL);
+    }
+    fclose(f);
+    return v;
+}
+
+/* plots/curves.tsv: one block per trained configuration, its points' bytes non-decreasing; the
+ * number of data lines. */
+static int s_check_curves_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no %s", path);
+    static char line[1024];
+    int data = 0;
+    double prev = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#') {
+            prev = -1; /* a new block */
+            continue;
+        }
+        if (line[0] == '\n') continue;
+        char opt[32], topo[128];
+        double removal, bytes, val, test, cons;
+        long long iter;
+        ck_assert_msg(sscanf(line, "%31s %127s %lf %lld %lf %lf %lf %lf", opt, topo, &removal,
+                             &iter, &bytes, &val, &test, &cons) == 8,
+                      "%s: bad line %s", path, line);
+        ck_assert_msg(bytes >= prev, "%s: bytes fall from %g to %g", path, prev, bytes);
+        ck_assert(val >= 0 && val <= 1 && test >= 0 && test <= 1 && cons >= 0);
+        prev = bytes;
+        data++;
+    }
+    fclose(f);
+    return data;
 }
 
 START_TEST(test_tiny_study) {
@@ -127,6 +192,7 @@ START_TEST(test_tiny_study) {
     o.agents = 4;
     o.topologies = "required,ring,complete";
     o.removals = "0,0.5";
+    o.optimizer = "gt-adam,dgd"; /* every configuration with both */
     o.iters = 20;
     o.seeds = 2;
     o.eval_every = 5;
@@ -137,7 +203,7 @@ START_TEST(test_tiny_study) {
     dgcn_study_result r;
     int rc = dgcn_study_run(&o, &r);
     ck_assert_msg(rc == 0, "study failed: %s", dgcn_error_msg());
-    ck_assert_int_eq(r.n_rows, 6);
+    ck_assert_int_eq(r.n_rows, 12);
     ck_assert_int_eq(r.n_failed, 0);
     ck_assert(r.central_train_loss > 0 && isfinite(r.central_train_loss));
     ck_assert(r.central_test_acc_mean >= 0 && r.central_test_acc_mean <= 1);
@@ -184,7 +250,8 @@ START_TEST(test_tiny_study) {
         ck_assert(w->iters_to_central >= -1 && w->iters_to_central <= o.iters);
         /* Train ran on exactly the graph the study wrote. */
         dgcn_topo mine, used;
-        snprintf(path, sizeof path, "%s/topologies/%s.edges", dir, w->name);
+        snprintf(path, sizeof path, "%s/topologies/%s.edges", dir,
+                 w->name + strlen(w->optimizer) + 1); /* the graph of both optimizers */
         ck_assert_int_eq(dgcn_topo_read_edges(&mine, path), 0);
         snprintf(path, sizeof path, "%s/runs/%s/topology.edges", dir, w->name);
         ck_assert_int_eq(dgcn_topo_read_edges(&used, path), 0);
@@ -194,19 +261,59 @@ START_TEST(test_tiny_study) {
         dgcn_topo_fini(&mine);
         dgcn_topo_fini(&used);
     }
-    ck_assert_int_eq(trained, 5);
+    ck_assert_int_eq(trained, 10);
     /* Links fall with removal for every topology. */
     ck_assert(s_row(&r, "required", 0.5)->links < s_row(&r, "required", 0)->links);
     ck_assert(s_row(&r, "complete", 0.5)->links < s_row(&r, "complete", 0)->links);
 
     snprintf(path, sizeof path, "%s/study.tsv", dir);
-    ck_assert_int_eq(s_count_lines(path), 1 + 6);
+    ck_assert_int_eq(s_count_lines(path), 1 + 12);
     snprintf(path, sizeof path, "%s/study.md", dir);
-    ck_assert_int_eq(s_count_lines(path), 3 + 2 + 6);
+    ck_assert_int_eq(s_count_lines(path), 3 + 2 + 12);
     snprintf(path, sizeof path, "%s/plots/accuracy.tsv", dir);
     ck_assert_int_gt(s_count_lines(path), 5);
     snprintf(path, sizeof path, "%s/plots/consensus.tsv", dir);
     ck_assert_int_gt(s_count_lines(path), 5 * 4);
+
+    /* Both optimizers on every configuration; per trained one, the curve against bytes: as many
+     * points as reports (0, 5, ..., 20), bytes non-decreasing, the last the run's total, which is
+     * its metrics.jsonl's last bytes_cum; the link counts and the centralized flag. */
+    ck_assert_str_eq(s_row_opt(&r, "dgd", "ring", 0)->name, "dgd_ring_r0");
+    int points = 0;
+    for (int i = 0; i < r.n_rows; i++) {
+        w = &r.rows[i];
+        if (w->status != DGCN_STUDY_OK) continue;
+        ck_assert_msg(!strcmp(w->optimizer, "gt-adam") || !strcmp(w->optimizer, "dgd"), "%s",
+                      w->optimizer);
+        ck_assert_int_eq(w->links_possible, 6);
+        ck_assert_int_eq(w->curve.n, 5);
+        for (int j = 1; j < w->curve.n; j++)
+            ck_assert_msg(dgcn_curve_bytes(&w->curve, j) >= dgcn_curve_bytes(&w->curve, j - 1),
+                          "%s: bytes fall at point %d", w->name, j);
+        double last = dgcn_curve_bytes(&w->curve, w->curve.n - 1);
+        ck_assert_msg(last > 0 && last == w->bytes_total, "%s: curve ends at %g bytes, total %g",
+                      w->name, last, w->bytes_total);
+        snprintf(path, sizeof path, "%s/runs/%s/metrics.jsonl", dir, w->name);
+        ck_assert_msg(s_last_number(path, "\"bytes_cum\":") == last, "%s: metrics end at %g",
+                      w->name, s_last_number(path, "\"bytes_cum\":"));
+        points += w->curve.n;
+    }
+    ck_assert(s_row_opt(&r, "dgd", "complete", 0)->effectively_centralized);
+    ck_assert(s_row_opt(&r, "gt-adam", "complete", 0)->effectively_centralized);
+    ck_assert(!s_row_opt(&r, "dgd", "ring", 0)->effectively_centralized);
+    /* the two methods differ on the same graph at the same communication */
+    ck_assert(s_row_opt(&r, "dgd", "ring", 0)->bytes_total !=
+              s_row_opt(&r, "gt-adam", "ring", 0)->bytes_total);
+    snprintf(path, sizeof path, "%s/plots/curves.tsv", dir);
+    ck_assert_int_eq(s_check_curves_file(path), points);
+    for (int k = 0; k < 2; k++) {
+        const char *fig = k ? "consensus_vs_bytes" : "acc_vs_bytes";
+        snprintf(path, sizeof path, "%s/plots/%s.gp", dir, fig);
+        ck_assert_msg(access(path, R_OK) == 0, "no %s", path);
+        snprintf(path, sizeof path, "%s/plots/%s.png", dir, fig);
+        if (system("command -v gnuplot >/dev/null 2>&1") == 0)
+            ck_assert_msg(access(path, R_OK) == 0, "no %s", path);
+    }
     dgcn_study_result_fini(&r);
     s_rm(dir);
 }
@@ -270,6 +377,7 @@ static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"parse_topologies", test_parse_topologies, 0, 10},
         {"parse_removals", test_parse_removals, 0, 10},
+        {"parse_optimizers", test_parse_optimizers, 0, 10},
         {"tiny_study", test_tiny_study, 0, 200},
         {"failed_runs_counted", test_failed_runs_counted, 0, 30},
         {"command_usage_errors", test_command_usage_errors, 0, 10},

@@ -731,6 +731,66 @@ START_TEST(test_train_flags_effectively_centralized) {
 }
 END_TEST
 
+/* The deadline follows the planned work: a ring of 20 agents forced to 400 gossip rounds plans
+ * about 1 GB per iteration, so train says so before the agents start and runs with the deadline it
+ * chose, above the 30 s floor (config.json); an explicit --deadline-ms below the allowance is used
+ * as given, with a warning that healthy agents would be named silent. */
+START_TEST(test_train_deadline_follows_work) {
+    char *out = malloc(S_OUT_CAP), dir[128];
+    for (int c = 0; c < 2; c++) {
+        s_mkdtemp(dir, sizeof dir, "dl");
+        char *argv[32] = {DGCN_BINARY,
+                          "train",
+                          "--transport",
+                          "inproc",
+                          S_GEN,
+                          "--iters",
+                          "5",
+                          "--eval-every",
+                          "5",
+                          "--no-baselines",
+                          "--cross-edges",
+                          "drop",
+                          "--agents",
+                          "20",
+                          "--topology",
+                          "ring",
+                          "--out",
+                          dir,
+                          "--gossip-rounds",
+                          "400",
+                          c ? "--deadline-ms" : NULL,
+                          "4000",
+                          NULL};
+        int st = s_run(argv, out, 120);
+        ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+        const char *note = strstr(out, "note: 400 gossip round(s) and 1.03 GB per iteration");
+        ck_assert_msg(note, "case %d: no note on the planned work:\n%s", c, out);
+        double allowed = s_number_after(note, "is allowed ");
+        double chosen = s_number_after(note, "; deadline ");
+        char path[256], cfg[8192];
+        snprintf(path, sizeof path, "%s/config.json", dir);
+        FILE *f = fopen(path, "r");
+        ck_assert_ptr_nonnull(f);
+        cfg[fread(cfg, 1, sizeof cfg - 1, f)] = '\0';
+        fclose(f);
+        double used = s_number_after(cfg, "\"deadline_ms\":");
+        if (c == 0) {
+            ck_assert_msg(allowed > 30 && chosen == allowed, "allowed %g s, deadline %g s", allowed,
+                          chosen);
+            ck_assert_msg(used > 30000 && fabs(used / 1e3 - chosen) < 1, "config.json: %g ms",
+                          used);
+        } else {
+            ck_assert_msg(used == 4000, "config.json: %g ms, not the 4000 given", used);
+            ck_assert_msg(strstr(note, "healthy agents would be named silent"), "no warning: %s",
+                          out);
+        }
+        s_rm_rf(dir);
+    }
+    free(out);
+}
+END_TEST
+
 /* A stranger on the coordinator's port: connects to 127.0.0.1:port again and again until killed,
  * each time as a ZeroMQ client without keys that says it is agent `agent` (a NULL-mechanism
  * greeting, paced as libzmq paces it, a READY naming routing id "a<agent>", then a frame), and
@@ -1486,6 +1546,7 @@ static Suite *s_suite(void) {
         {"train_flags_centralized_by_construction", test_train_flags_centralized_by_construction, 0,
          120},
         {"train_flags_effectively_centralized", test_train_flags_effectively_centralized, 0, 120},
+        {"train_deadline_follows_work", test_train_deadline_follows_work, 0, 120},
         {"train_transports_agree", test_train_transports_agree, 0, 240},
         {"train_tcp_stranger", test_train_tcp_stranger, 0, 240},
         {"train_shard_files", test_train_shard_files, 0, 120},

@@ -303,12 +303,49 @@ fail:
     return rc;
 }
 
-/* Parameters of the run's model (as s_run_seed configures it). */
-static int64_t s_n_params(const dgcn_train_opts *o, const dgcn_dataset *ds) {
-    dgcn_model_config mc = dgcn_model_defaults(DGCN_MODEL_GCN, ds->d, ds->c);
-    mc.dims[1] = o->hidden;
-    if (o->order >= 0) mc.kind = DGCN_MODEL_FILTER, mc.order = o->order;
-    return dgcn_model_n_params(&mc);
+/* The run configuration every agent receives, built once from the options (o->gossip_rounds
+ * resolved): seeds o->plan.seed (s_run_seed sets each seed's). */
+static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_run_config *cfg) {
+    int rc = DGCN_OK;
+    *cfg = dgcn_run_config_defaults(ds->d, ds->c);
+    cfg->mode = DGCN_RUN_TRAIN;
+    cfg->model.dims[1] = o->hidden;
+    cfg->model.dropout = (float)o->dropout;
+    if (o->order >= 0) {
+        cfg->model.kind = DGCN_MODEL_FILTER;
+        cfg->model.order = o->order;
+    }
+    DGCN_CHECK(dgcn_consensus_kind_parse(o->optimizer, &cfg->consensus.kind));
+    cfg->consensus = dgcn_consensus_defaults(cfg->consensus.kind,
+                                             o->lr > 0                                       ? o->lr
+                                             : cfg->consensus.kind == DGCN_CONSENSUS_GT_ADAM ? 0.01
+                                                                                             : 5.0);
+    cfg->consensus.grad_scale = 0.0;
+    if (o->lr_decay > 0) {
+        cfg->consensus.step.decay = o->lr_decay;
+        cfg->consensus.step.power = o->lr_power;
+    }
+    cfg->iterations = o->iters;
+    cfg->eval_every = o->eval_every;
+    cfg->final_mixing = o->final_mixing;
+    cfg->consensus.gossip_rounds = o->gossip_rounds;
+    cfg->init_seed = o->plan.seed;
+    cfg->dropout_seed = o->plan.seed;
+    cfg->init_per_agent = o->init_per_agent;
+    cfg->dropout_per_agent = o->dropout_per_agent;
+    cfg->report_params = 1;
+    cfg->checkpoint_every = o->checkpoint_every;
+    if (o->shard_files) {
+        char abs[4096];
+        if (!realpath(o->out, abs))
+            DGCN_CHECK(dgcn_error_set(DGCN_EIO, "cannot resolve the run directory %s", o->out));
+        if (snprintf(cfg->plan, sizeof cfg->plan, "%s/plan", abs) >= (int)sizeof cfg->plan)
+            DGCN_CHECK(
+                dgcn_error_set(DGCN_EINVAL, "run directory path too long for a plan: %s", abs));
+    }
+    DGCN_CHECK(dgcn_model_config_check(&cfg->model));
+fail:
+    return rc;
 }
 
 /* The mean of the copies as RUNDIR/model, and its centralized test accuracy. */
@@ -344,10 +381,11 @@ fail:
 
 /* One seed: a session from set-up to the last report. setups are the plan's set-up messages (the
  * shards packed once for all seeds); this seed's run configuration is written into them. */
-static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_csr *a_hat,
-                      const dgcn_plan *p, dgcn_ctl_setup *setups, int si, FILE *metrics, FILE *tsv,
-                      double *intervals, int *n_intervals, dgcn_curve *curve, int curve_cap,
-                      double t_start, s_ckpt *ck, int64_t start, s_seed_out *res) {
+static int s_run_seed(const dgcn_train_opts *o, const dgcn_run_config *base, const dgcn_dataset *ds,
+                      const dgcn_csr *a_hat, const dgcn_plan *p, dgcn_ctl_setup *setups, int si,
+                      FILE *metrics, FILE *tsv, double *intervals, int *n_intervals,
+                      dgcn_curve *curve, int curve_cap, double t_start, s_ckpt *ck, int64_t start,
+                      s_seed_out *res) {
     int rc = DGCN_OK;
     int32_t m = p->m;
     dgcn_session *sess = NULL;
@@ -356,43 +394,9 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
     FILE *log = o->log ? o->log : stdout;
     uint64_t seed = o->plan.seed + (uint64_t)si;
 
-    dgcn_run_config cfg = dgcn_run_config_defaults(ds->d, ds->c);
-    cfg.mode = DGCN_RUN_TRAIN;
-    cfg.model.dims[1] = o->hidden;
-    cfg.model.dropout = (float)o->dropout;
-    if (o->order >= 0) {
-        cfg.model.kind = DGCN_MODEL_FILTER;
-        cfg.model.order = o->order;
-    }
-    DGCN_CHECK(dgcn_consensus_kind_parse(o->optimizer, &cfg.consensus.kind));
-    cfg.consensus = dgcn_consensus_defaults(cfg.consensus.kind,
-                                            o->lr > 0                                      ? o->lr
-                                            : cfg.consensus.kind == DGCN_CONSENSUS_GT_ADAM ? 0.01
-                                                                                           : 5.0);
-    cfg.consensus.grad_scale = 0.0;
-    if (o->lr_decay > 0) {
-        cfg.consensus.step.decay = o->lr_decay;
-        cfg.consensus.step.power = o->lr_power;
-    }
-    cfg.iterations = o->iters;
-    cfg.eval_every = o->eval_every;
-    cfg.final_mixing = o->final_mixing;
-    cfg.consensus.gossip_rounds = o->gossip_rounds;
+    dgcn_run_config cfg = *base;
     cfg.init_seed = seed;
     cfg.dropout_seed = seed;
-    cfg.init_per_agent = o->init_per_agent;
-    cfg.dropout_per_agent = o->dropout_per_agent;
-    cfg.report_params = 1;
-    cfg.checkpoint_every = o->checkpoint_every;
-    if (o->shard_files) {
-        char abs[4096];
-        if (!realpath(o->out, abs))
-            DGCN_CHECK(dgcn_error_set(DGCN_EIO, "cannot resolve the run directory %s", o->out));
-        if (snprintf(cfg.plan, sizeof cfg.plan, "%s/plan", abs) >= (int)sizeof cfg.plan)
-            DGCN_CHECK(
-                dgcn_error_set(DGCN_EINVAL, "run directory path too long for a plan: %s", abs));
-    }
-    DGCN_CHECK(dgcn_model_config_check(&cfg.model));
     int64_t np = dgcn_model_n_params(&cfg.model);
     for (int32_t k = 0; k < m; k++) dgcn_run_config_to_ctl(&cfg, &setups[k].config);
     DGCN_ALLOC(mean, np);
@@ -660,6 +664,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_plan p;
     dgcn_ctl_setup *setups = NULL;
     dgcn_ctl_msg *states = NULL; /* resume: the checkpoint's, one per agent */
+    dgcn_run_config cfg;         /* the run's, with the first seed's seeds */
     s_ckpt ck;
     int64_t start = 0;
     memset(&ck, 0, sizeof ck);
@@ -695,6 +700,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     int slem_exact;
     DGCN_CHECK(s_gossip_rounds(o, &p, &resolved.gossip_rounds, &slem, &slem_exact));
     o = &resolved;
+    DGCN_CHECK(s_run_config(o, &ds, &cfg));
     if (o->progress)
         fprintf(log, "mixing SLEM %.6f%s, %d gossip round(s) per iteration\n", slem,
                 slem_exact ? "" : " (a lower bound: Lanczos did not converge)", o->gossip_rounds);
@@ -777,13 +783,10 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
                 p.m, dgcn_transport_kind(o->transport), o->plan.partition, o->plan.topology,
                 dgcn_topo_links(&p.topo), dgcn_topo_links(&p.required), o->optimizer, o->iters,
                 o->seeds, o->out);
-    {
-        dgcn_run_config placeholder = dgcn_run_config_defaults(ds.d, ds.c); /* set per seed */
-        DGCN_CHECK(dgcn_plan_setups(&p, &placeholder, !o->shard_files, &setups));
-    }
+    DGCN_CHECK(dgcn_plan_setups(&p, &cfg, !o->shard_files, &setups)); /* seeds set per seed */
     if (o->resume) {
         DGCN_ALLOC(states, p.m);
-        DGCN_CHECK(s_ckpt_states(ck.dir, p.m, start, s_n_params(o, &ds), states));
+        DGCN_CHECK(s_ckpt_states(ck.dir, p.m, start, dgcn_model_n_params(&cfg.model), states));
         DGCN_CHECK(s_ckpt_clean(ck.dir, start));
         for (int32_t k = 0; k < p.m; k++) setups[k].state = &states[k].u.state;
     }
@@ -791,8 +794,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         s_seed_out so;
         memset(&so, 0, sizeof so);
         if (si) fprintf(tsv, "\n\n");
-        DGCN_CHECK(s_run_seed(o, &ds, &a_hat, &p, setups, si, metrics, tsv, intervals, &n_intervals,
-                              &res->curve, curve_cap, t_start, &ck, start, &so));
+        DGCN_CHECK(s_run_seed(o, &cfg, &ds, &a_hat, &p, setups, si, metrics, tsv, intervals,
+                              &n_intervals, &res->curve, curve_cap, t_start, &ck, start, &so));
         res->model_test_acc = so.model_test_acc;
         DGCN_CHECK(dgcn_signal_check("training"));
         dist[si] = so.test_acc;
@@ -808,14 +811,10 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
      * rows M = H W of each layer (hidden, then classes) and the optimizer's consensus message once
      * per gossip round. */
     {
-        dgcn_consensus_kind kind = DGCN_CONSENSUS_GT_ADAM;
-        dgcn_consensus_kind_parse(o->optimizer, &kind);
-        dgcn_model_config mc = dgcn_model_defaults(DGCN_MODEL_GCN, ds.d, ds.c);
-        mc.dims[1] = o->hidden;
-        if (o->order >= 0) mc.kind = DGCN_MODEL_FILTER, mc.order = o->order;
+        dgcn_consensus_kind kind = cfg.consensus.kind;
         int32_t widths[DGCN_MAX_LAYERS * DGCN_MAX_ORDER];
-        int n_x = dgcn_model_exchange_widths(&mc, widths);
-        int64_t np = dgcn_model_n_params(&mc);
+        int n_x = dgcn_model_exchange_widths(&cfg.model, widths);
+        int64_t np = dgcn_model_n_params(&cfg.model);
         int64_t msg = (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM) ? 2 * np : np;
         res->bytes_per_iter_min = (double)dgcn_plan_min_bytes(&p, widths, n_x,
                                                               msg * o->gossip_rounds);
@@ -825,9 +824,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         for (int kind = 0; kind < 2; kind++) {
             dgcn_baseline_opts b = dgcn_baseline_defaults(kind ? DGCN_MODEL_MLP : DGCN_MODEL_GCN,
                                                           &ds);
-            b.model.dims[1] = o->hidden;
-            b.model.dropout = (float)o->dropout;
-            if (!kind && o->order >= 0) b.model.kind = DGCN_MODEL_FILTER, b.model.order = o->order;
+            b.model = cfg.model; /* the run's model; the MLP has no filter */
+            if (kind) b.model.kind = DGCN_MODEL_MLP, b.model.order = 1;
             b.epochs = o->iters;
             b.seed = o->plan.seed + (uint64_t)si;
             dgcn_baseline_result br;

@@ -8,6 +8,7 @@
 #include "coordinator/baseline.h"
 #include "coordinator/model.h"
 #include "coordinator/plan.h"
+#include "coordinator/run_config.h"
 #include "coordinator/rundir.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -108,7 +109,7 @@ static int s_ckpt_commit(s_ckpt *c, int64_t n) {
     dgcn_json_begin(&j, f);
     dgcn_json_int(&j, "version", 1);
     dgcn_json_int(&j, "iter", (long long)n);
-    dgcn_json_int(&j, "seed", (long long)c->seed);
+    dgcn_json_u64(&j, "seed", c->seed);
     dgcn_json_int(&j, "agents", c->m);
     dgcn_json_str(&j, "plan_id", c->plan_id);
     dgcn_json_str(&j, "files", "agent-<k>.iter-<iter>.state");
@@ -201,10 +202,11 @@ static int s_ckpt_manifest(const char *dir, int64_t *iter, uint64_t *seed, int32
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     int rc = s_slurp(path, 1 << 16, &text, NULL);
     if (rc != DGCN_OK) return dgcn_error_wrap(rc, "resume: no complete checkpoint: ");
-    double it = s_json_number(text, "iter"), sd = s_json_number(text, "seed");
-    double ag = s_json_number(text, "agents");
-    const char *pid = strstr(text, "\"plan_id\":\"");
-    if (!(it >= 1) || !(sd >= 0) || !(ag >= 1) || !pid) {
+    double it = s_json_number(text, "iter"), ag = s_json_number(text, "agents");
+    const char *pid = strstr(text, "\"plan_id\":\""), *sd = strstr(text, "\"seed\":");
+    char *end = NULL;
+    if (sd) *seed = strtoull(sd + strlen("\"seed\":"), &end, 10); /* exact: not through a double */
+    if (!(it >= 1) || !sd || end == sd + strlen("\"seed\":") || !(ag >= 1) || !pid) {
         free(text);
         return dgcn_error_set(DGCN_EINVAL, "%s: lacks iter, seed, agents or plan_id", path);
     }
@@ -212,7 +214,6 @@ static int s_ckpt_manifest(const char *dir, int64_t *iter, uint64_t *seed, int32
     size_t n = strcspn(pid, "\"");
     snprintf(plan_id, cap, "%.*s", (int)n, pid);
     *iter = (int64_t)it;
-    *seed = (uint64_t)sd;
     *agents = (int32_t)ag;
     free(text);
     return DGCN_OK;
@@ -484,7 +485,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_run_config *base, con
         if (metrics) {
             dgcn_json j;
             dgcn_json_begin(&j, metrics);
-            dgcn_json_int(&j, "seed", (long long)seed);
+            dgcn_json_u64(&j, "seed", seed);
             dgcn_json_int(&j, "iter", (long long)n);
             dgcn_json_num(&j, "train_loss", loss);
             dgcn_json_num(&j, "train_acc", acc[0]);
@@ -566,8 +567,9 @@ static const char s_plot_script[] =
     "plot for [i=0:*] 'train.tsv' index i using 1:6 with lines lw 2\n"
     "unset multiplot\n";
 
+/* config.json: the run as resolved, its run configuration (first seed) written from the table. */
 static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset *ds,
-                           const dgcn_plan *p) {
+                           const dgcn_plan *p, const dgcn_run_config *cfg) {
     char desc[512];
     dgcn_data_source_describe(&o->src, desc, sizeof desc);
     dgcn_json j;
@@ -590,9 +592,7 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     snprintf(id, sizeof id, "%016" PRIx64, p->id);
     dgcn_json_str(&j, "plan_id", id);
     dgcn_json_str(&j, "optimizer", o->optimizer);
-    dgcn_consensus_kind k = DGCN_CONSENSUS_DGD;
-    dgcn_consensus_kind_parse(o->optimizer, &k);
-    dgcn_json_num(&j, "lr", o->lr > 0 ? o->lr : k == DGCN_CONSENSUS_GT_ADAM ? 0.01 : 5.0);
+    dgcn_json_num(&j, "lr", cfg->consensus.step.alpha0);
     dgcn_json_num(&j, "lr_decay", o->lr_decay);
     dgcn_json_num(&j, "lr_power", o->lr_power);
     dgcn_json_int(&j, "hidden", o->hidden);
@@ -600,7 +600,7 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_num(&j, "dropout", o->dropout);
     dgcn_json_int(&j, "iterations", o->iters);
     dgcn_json_int(&j, "seeds", o->seeds);
-    dgcn_json_int(&j, "seed", (long long)o->plan.seed);
+    dgcn_json_u64(&j, "seed", o->plan.seed);
     dgcn_json_str(&j, "transport", dgcn_transport_kind(o->transport));
     dgcn_json_int(&j, "eval_every", o->eval_every);
     dgcn_json_int(&j, "final_mixing", o->final_mixing);
@@ -611,7 +611,23 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_int(&j, "shard_files", o->shard_files);
     dgcn_json_int(&j, "checkpoint_every", o->checkpoint_every);
     dgcn_json_int(&j, "deadline_ms", o->deadline_ms);
+    dgcn_ctl_config ctl;
+    dgcn_run_config_to_ctl(cfg, &ctl);
+    dgcn_run_config_json_write(&j, &ctl); /* last: dgcn_run_config_json_read finds it */
     dgcn_json_end(&j);
+}
+
+/* --resume: the run configuration now must keep the hyper-parameters of RUNDIR/config.json. */
+static int s_resume_check(const char *out, const dgcn_run_config *cfg) {
+    char path[4200], *text = NULL;
+    snprintf(path, sizeof path, "%s/config.json", out);
+    int rc = s_slurp(path, 1 << 20, &text, NULL);
+    dgcn_ctl_config was, now;
+    if (rc == DGCN_OK) rc = dgcn_run_config_json_read(text, path, &was);
+    free(text);
+    if (rc != DGCN_OK) return dgcn_error_wrap(rc, "resume: ");
+    dgcn_run_config_to_ctl(cfg, &now);
+    return dgcn_run_config_resume_check(&was, &now, path);
 }
 
 /* The gossip rounds of a run: o->gossip_rounds, or for 0 the fewest R >= 1 with
@@ -744,6 +760,10 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
                                       "resume: the checkpoint's iteration %" PRId64
                                       " is not below --iters %d",
                                       start, o->iters));
+        DGCN_CHECK(s_resume_check(o->out, &cfg));
+        DGCN_CHECK(dgcn_rundir_fopen(o->out, "config.json", "w", &f)); /* the run as it continues */
+        s_write_config(f, o, &ds, &p, &cfg);
+        DGCN_CHECK(dgcn_rundir_fclose(&f, o->out, "config.json"));
         ck.last = start;
         snprintf(path, sizeof path, "%s/plots", o->out);
         DGCN_CHECK(dgcn_rundir_make(path));
@@ -755,7 +775,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
                     start);
     } else {
         DGCN_CHECK(dgcn_rundir_fopen(o->out, "config.json", "w", &f));
-        s_write_config(f, o, &ds, &p);
+        s_write_config(f, o, &ds, &p, &cfg);
         DGCN_CHECK(dgcn_rundir_fclose(&f, o->out, "config.json"));
         snprintf(path, sizeof path, "%s/plan", o->out);
         DGCN_CHECK(dgcn_shard_dir_write(path, p.shards, p.m, p.owner, ds.n, o->plan.partition,

@@ -108,8 +108,12 @@ static int s_check_i64(const char *field, int64_t x, int64_t lo, int64_t hi) {
     return DGCN_OK;
 }
 
-static int s_check_real(const char *field, double x) {
+/* NaN is refused; with lo < hi, so is x outside [lo, hi]. */
+static int s_check_real(const char *field, double x, double lo, double hi) {
     if (x != x) return dgcn_error_set(DGCN_EINVAL, "set-up: config %s is not a number", field);
+    if (lo < hi && (x < lo || x > hi))
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config %s = %.17g is not in [%.17g, %.17g]",
+                              field, x, lo, hi);
     return DGCN_OK;
 }
 
@@ -149,7 +153,7 @@ int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
 #define S_FROM_U64(name, lo, hi, path) r.path = in->name
 #define S_FROM_REAL(name, lo, hi, path)                                                            \
     do {                                                                                           \
-        int rc_ = s_check_real(#name, in->name);                                                   \
+        int rc_ = s_check_real(#name, in->name, lo, hi);                                           \
         if (rc_ != DGCN_OK) return rc_;                                                            \
         r.path = in->name;                                                                         \
     } while (0)

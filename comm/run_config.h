@@ -13,7 +13,8 @@
  *   kind  I32, I64, U64 (integers), F32, F64 (reals: NaN refused), BOOL (0 or 1), ENUM (an int32
  *         in [lo, hi]), DIMS (the layer widths) or STR (a path of DGCN_CTL_PLAN_MAX bytes)
  *   def   dgcn_run_config_defaults' value (DIMS: d, 16, c; STR: "")
- *   lo,hi the range an agent accepts, inclusive (I32, I64, ENUM, BOOL)
+ *   lo,hi the range an agent accepts, inclusive (I32, I64, ENUM, BOOL; F32 and F64 when lo < hi,
+ *         e.g. 0, 0x1.fffffffffffffp-1 for [0, 1); a real is never NaN)
  *   keep  KEEP: a hyper-parameter that --resume must not change; FREE: may change on resume
  *   path  the dgcn_run_config member it sets (agent/run.h)
  *   cli   DGCN_RC_CLI(scope, option, member, arg kind, min, max, help): the command-line option

@@ -154,13 +154,23 @@ static void s_accepted(const dgcn_ctl_config *c, const char *what) {
         (c).name = UINT64_MAX;                                                                     \
         s_accepted(&(c), #name " = 2^64 - 1");                                                     \
     } while (0)
-#define S_RANGE_REAL(c, name, lo, hi)                                                              \
+#define S_RANGE_REAL(c, name, lo, hi, next)                                                        \
     do {                                                                                           \
         (c).name = NAN;                                                                            \
         s_refused(&(c), "config " #name " is not a number");                                       \
+        if ((lo) < (hi)) {                                                                         \
+            (c).name = (lo);                                                                       \
+            s_accepted(&(c), #name " at its low edge");                                            \
+            (c).name = (hi);                                                                       \
+            s_accepted(&(c), #name " at its high edge");                                           \
+            (c).name = next((lo), -INFINITY);                                                      \
+            s_refused(&(c), "config " #name " = ");                                                \
+            (c).name = next((hi), INFINITY);                                                       \
+            s_refused(&(c), "config " #name " = ");                                                \
+        }                                                                                          \
     } while (0)
-#define S_RANGE_F32 S_RANGE_REAL
-#define S_RANGE_F64 S_RANGE_REAL
+#define S_RANGE_F32(c, name, lo, hi) S_RANGE_REAL(c, name, lo, hi, nextafterf)
+#define S_RANGE_F64(c, name, lo, hi) S_RANGE_REAL(c, name, lo, hi, nextafter)
 #define S_RANGE_DIMS(c, name, lo, hi)                                                              \
     do {                                                                                           \
         (c).n_##name = 1;                                                                          \

@@ -1100,6 +1100,8 @@ START_TEST(test_run_config_from_ctl) {
     a.dropout_seed = 12;
     a.report_params = 1;
     a.consensus.gossip_rounds = 3;
+    a.consensus.gossip_accel = DGCN_GOSSIP_CHEBYSHEV;
+    a.consensus.gossip_rho = 0.75;
     a.init_per_agent = 1;
     a.dropout_per_agent = 1;
     strcpy(a.plan, "/runs/x/plan");
@@ -1118,7 +1120,7 @@ START_TEST(test_run_config_from_ctl) {
     ck_assert(b.consensus.gossip_rounds == 3 && b.init_per_agent == 1 && b.dropout_per_agent == 1);
 
     /* one bad field at a time: DGCN_EINVAL naming it, *c untouched */
-    enum { N_BAD = 36 };
+    enum { N_BAD = 41 };
     dgcn_ctl_config bad[N_BAD];
     const char *field[N_BAD];
     int n = 0;
@@ -1137,7 +1139,7 @@ START_TEST(test_run_config_from_ctl) {
     S_BAD("dims", c->dims[1] = 0);
     S_BAD("dropout", c->dropout = NAN);
     S_BAD("weight_decay", c->weight_decay = NAN);
-    S_BAD("optimizer", c->optimizer = 4);
+    S_BAD("optimizer", c->optimizer = 5);
     S_BAD("optimizer", c->optimizer = -1);
     S_BAD("lr", c->lr = NAN);
     S_BAD("lr_decay", c->lr_decay = NAN);
@@ -1165,6 +1167,11 @@ START_TEST(test_run_config_from_ctl) {
     S_BAD("init_per_agent", c->init_per_agent = -1);
     S_BAD("dropout_per_agent", c->dropout_per_agent = 2);
     S_BAD("dropout_per_agent", c->dropout_per_agent = -1);
+    S_BAD("gossip_accel", c->gossip_accel = 2);
+    S_BAD("gossip_accel", c->gossip_accel = -1);
+    S_BAD("gossip_rho", c->gossip_rho = 1.0);
+    S_BAD("gossip_rho", c->gossip_rho = -0.5);
+    S_BAD("gossip_rho", c->gossip_rho = NAN);
 #undef S_BAD
     ck_assert_int_eq(n, N_BAD);
     for (int i = 0; i < n; i++) {

@@ -904,6 +904,68 @@ START_TEST(test_gossip_rounds) {
 }
 END_TEST
 
+/* ed on a ring of 5 with 3 Chebyshev gossip rounds: agents saved after 3 steps
+ * (dgcn_agent_state_save: theta_k and psi_k) and restored into fresh agents continue bit for bit
+ * as the ones never stopped, and the state is theta_k plus one vector. */
+START_TEST(test_ed_agent_resume) {
+    enum { CUT = 3, STEPS = 6 };
+    const int32_t m = 5;
+    int32_t owner[1024];
+    fixture f;
+    s_ring_fixture(&f, m, owner);
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.consensus = dgcn_consensus_defaults(DGCN_CONSENSUS_ED, 0.5);
+    opts.consensus.grad_scale = 0.0; /* M */
+    opts.consensus.gossip_rounds = 3;
+    opts.consensus.gossip_accel = DGCN_GOSSIP_CHEBYSHEV;
+    opts.consensus.gossip_rho = 1.0 / 3 + 2.0 / 3 * cos(2 * M_PI / m);
+    opts.init_seed = 3;
+    const int64_t p = f.n_params;
+    float *state = malloc((size_t)(m * 2 * p) * sizeof *state);
+    float *end = malloc((size_t)(m * p) * sizeof *end);
+    int64_t counters[MAX_M][2];
+    job jobs[MAX_M];
+    run r;
+    s_run_init(&r, &f, m, 1, owner, &opts, 1);
+    for (int32_t k = 0; k < m; k++) ck_assert_int_eq(dgcn_agent_state_len(r.agent[k]), 2 * p);
+    for (int64_t n = 0; n < STEPS; n++) {
+        if (n == CUT) {
+            uint64_t relayed[DGCN_CH_COUNT];
+            for (int32_t k = 0; k < m; k++)
+                dgcn_agent_state_save(r.agent[k], state + k * 2 * p, counters[k], relayed);
+        }
+        for (int32_t k = 0; k < m; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = n};
+        s_run_jobs(jobs, m);
+    }
+    for (int32_t k = 0; k < m; k++)
+        memcpy(end + k * p, dgcn_agent_params(r.agent[k]), (size_t)p * sizeof *end);
+    s_run_fini(&r);
+    s_run_init(&r, &f, m, 1, owner, &opts, 1);
+    for (int32_t k = 0; k < m; k++)
+        ck_assert_int_eq(dgcn_agent_state_load(r.agent[k], state + k * 2 * p, 2 * p, counters[k],
+                                               NULL),
+                         DGCN_OK);
+    for (int64_t n = CUT; n < STEPS; n++) {
+        for (int32_t k = 0; k < m; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = n};
+        s_run_jobs(jobs, m);
+    }
+    double spread = 0.0;
+    for (int32_t k = 0; k < m; k++) {
+        ck_assert_msg(memcmp(end + k * p, dgcn_agent_params(r.agent[k]), (size_t)p * sizeof *end) ==
+                          0,
+                      "agent %d: resumed theta differs", k);
+        spread = fmax(spread, s_max_abs_diff(end + k * p, end, p));
+    }
+    ck_assert_double_gt(spread, 0.0); /* the copies differ: a real consensus run */
+    free(state);
+    free(end);
+    s_run_fini(&r);
+    s_fixture_fini(&f);
+}
+END_TEST
+
 /* Centralized Adam (nn/optim.h, PyTorch's form) on the whole graph, n steps from theta. */
 static void s_central_adam(const fixture *f, float *theta, double lr, int n) {
     dgcn_block cb = s_central_block(f);
@@ -1470,6 +1532,7 @@ static Suite *s_suite(void) {
         {"gt_adam_matches_central_adam", test_gt_adam_matches_central_adam, 4, 120},
         {"gossip_combine", test_gossip_combine, 0, 0},
         {"gossip_rounds", test_gossip_rounds, 2, 60},
+        {"ed_agent_resume", test_ed_agent_resume, 0, 60},
         {"mix_rounds", test_mix_rounds, 0, 60},
         {"session_start_fails_cleanly", test_session_start_fails_cleanly, 0, 0},
         {"session_names_agents_without_hello", test_session_names_agents_without_hello, 0, 90},

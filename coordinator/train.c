@@ -617,11 +617,8 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_end(&j);
 }
 
-/* The gossip rounds of a run into r: r->gossip_rounds = o->gossip_rounds, or for 0 the fewest
- * R >= 1 whose contraction is <= o->gossip_target (dgcn_gossip_rounds_for, capped at
- * DGCN_GOSSIP_MAX); r->gossip_rho = the SLEM. Chebyshev weights need rho >= SLEM: when Lanczos did
- * not converge (*exact = 0) the SLEM is a lower bound, and when it is not below 1 there is no
- * bound, so the rounds fall back to plain gossip (r->gossip_accel = "none"). */
+/* The gossip of a run into r (rounds, acceleration, rho) from the plan's SLEM: dgcn_gossip_choose,
+ * which turns Chebyshev off when the SLEM is only a lower bound (Lanczos did not converge). */
 static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, dgcn_train_opts *r,
                            double *slem, int *exact) {
     dgcn_gossip_accel accel;
@@ -639,11 +636,11 @@ static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, dgcn_tr
     if (!p->c.m) return DGCN_OK;
     rc = dgcn_mixing_norm_cj(&p->c, slem, exact);
     if (rc != DGCN_OK) return rc;
-    if (!*exact || !(*slem >= 0.0 && *slem < 1.0)) accel = DGCN_GOSSIP_PLAIN;
-    else r->gossip_rho = *slem;
+    int32_t rounds;
+    dgcn_gossip_choose(accel, *slem, *exact, o->gossip_target, o->gossip_rounds, &rounds, &accel,
+                       &r->gossip_rho);
+    r->gossip_rounds = rounds;
     r->gossip_accel = dgcn_gossip_accel_name(accel);
-    if (o->gossip_rounds > 0) return DGCN_OK;
-    r->gossip_rounds = dgcn_gossip_rounds_for(*slem, o->gossip_target, accel);
     return DGCN_OK;
 }
 

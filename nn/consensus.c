@@ -90,6 +90,15 @@ int32_t dgcn_gossip_rounds_for(double rho, double target, dgcn_gossip_accel acce
     return r < 1.0 ? 1 : (int32_t)r;
 }
 
+int dgcn_gossip_choose(dgcn_gossip_accel want, double slem, int exact, double target,
+                       int32_t rounds, int32_t *out_rounds, dgcn_gossip_accel *accel, double *rho) {
+    const int bound = exact && slem >= 0.0 && slem < 1.0;
+    *accel = want == DGCN_GOSSIP_CHEBYSHEV && bound ? DGCN_GOSSIP_CHEBYSHEV : DGCN_GOSSIP_PLAIN;
+    *rho = *accel == DGCN_GOSSIP_CHEBYSHEV ? slem : 0.0;
+    *out_rounds = rounds > 0 ? rounds : dgcn_gossip_rounds_for(slem, target, *accel);
+    return *accel != want;
+}
+
 double dgcn_step_at(const dgcn_step_schedule *s, int64_t n) {
     if (s->decay <= 0.0 || s->power == 0.0 || n <= 0) return s->alpha0;
     return s->alpha0 / pow(1.0 + (double)n / s->decay, s->power);

@@ -131,6 +131,13 @@ double dgcn_gossip_contraction(double rho, int32_t rounds, dgcn_gossip_accel acc
 /* The fewest R >= 1 whose contraction is <= target (in (0, 1)), capped at DGCN_GOSSIP_MAX; 1 for
  * rho = 0, DGCN_GOSSIP_MAX for rho >= 1 or not finite. */
 int32_t dgcn_gossip_rounds_for(double rho, double target, dgcn_gossip_accel accel);
+/* The gossip of a run from its mixing matrix's SLEM (exact = 0: a lower bound, as from a Lanczos
+ * run that did not converge): *accel = want, except plain when the SLEM is no bound rho >= SLEM(C)
+ * (exact = 0, or slem not in [0, 1)), since Chebyshev weights amplify the modes above rho;
+ * *rho = slem under Chebyshev, else 0; *rounds = rounds when > 0, else
+ * dgcn_gossip_rounds_for(slem, target, *accel). Returns 1 when it fell back to plain gossip. */
+int dgcn_gossip_choose(dgcn_gossip_accel want, double slem, int exact, double target,
+                       int32_t rounds, int32_t *out_rounds, dgcn_gossip_accel *accel, double *rho);
 
 /* kind with step alpha0 constant, grad_scale 1, Adam defaults. */
 dgcn_consensus_config dgcn_consensus_defaults(dgcn_consensus_kind kind, double alpha0);

@@ -344,7 +344,26 @@ START_TEST(test_chebyshev_rule) {
     ck_assert_int_eq(dgcn_gossip_rounds_for(1 - 1e-9, 0.02, DGCN_GOSSIP_CHEBYSHEV),
                      DGCN_GOSSIP_MAX);
 
+    /* the choice of a run: Chebyshev only on a SLEM that bounds the spectrum */
+    int32_t rounds;
+    double rho;
     dgcn_gossip_accel a;
+    ck_assert_int_eq(dgcn_gossip_choose(DGCN_GOSSIP_CHEBYSHEV, 0.9, 1, 0.02, 0, &rounds, &a, &rho),
+                     0);
+    ck_assert(rounds == 10 && a == DGCN_GOSSIP_CHEBYSHEV && rho == 0.9);
+    /* a Lanczos lower bound: plain gossip and today's rule */
+    ck_assert_int_eq(dgcn_gossip_choose(DGCN_GOSSIP_CHEBYSHEV, 0.9, 0, 0.02, 0, &rounds, &a, &rho),
+                     1);
+    ck_assert(rounds == 38 && a == DGCN_GOSSIP_PLAIN && rho == 0.0);
+    ck_assert_int_eq(dgcn_gossip_choose(DGCN_GOSSIP_CHEBYSHEV, 1.0, 1, 0.02, 5, &rounds, &a, &rho),
+                     1);
+    ck_assert(rounds == 5 && a == DGCN_GOSSIP_PLAIN);
+    ck_assert_int_eq(dgcn_gossip_choose(DGCN_GOSSIP_PLAIN, 0.5, 1, 0.02, 0, &rounds, &a, &rho), 0);
+    ck_assert(rounds == 6 && a == DGCN_GOSSIP_PLAIN && rho == 0.0);
+    ck_assert_int_eq(dgcn_gossip_choose(DGCN_GOSSIP_CHEBYSHEV, 0.0, 1, 0.02, 0, &rounds, &a, &rho),
+                     0);
+    ck_assert(rounds == 1 && a == DGCN_GOSSIP_CHEBYSHEV && rho == 0.0);
+
     ck_assert_int_eq(dgcn_gossip_accel_parse("chebyshev", &a), DGCN_OK);
     ck_assert_int_eq(a, DGCN_GOSSIP_CHEBYSHEV);
     ck_assert_int_eq(dgcn_gossip_accel_parse("none", &a), DGCN_OK);

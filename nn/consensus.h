@@ -158,7 +158,7 @@ int64_t dgcn_consensus_msg_len(const dgcn_consensus *c);
 int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, const float *grad,
                            float *msg);
 
-/* Gossip round r (0-based, r < R - 1) of a message: with w = w_{r+1} (1 for plain gossip and
+/* Gossip round r (0-based, r < R) of a message: with w = w_{r+1} (1 for plain gossip and
  * for r = 0), out = w (mix_row[0] own_msg + sum_i mix_row[i + 1] recv[i]) + (1 - w) prev_msg
  * (msg_len floats; out may be own_msg or prev_msg). prev_msg is x_{r-1}, the agent's message of
  * the round before, and may be NULL when w = 1. Pure averaging: no gradient, no state change. */

@@ -40,8 +40,12 @@ _Static_assert(S_SAME(DGCN_MODEL_GCN, DGCN_CTL_MODEL_GCN) &&
 _Static_assert(S_SAME(DGCN_CONSENSUS_DGD, DGCN_CTL_OPT_DGD) &&
                    S_SAME(DGCN_CONSENSUS_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
                    S_SAME(DGCN_CONSENSUS_GT, DGCN_CTL_OPT_GT) &&
-                   S_SAME(DGCN_CONSENSUS_GT_ADAM, DGCN_CTL_OPT_GT_ADAM),
+                   S_SAME(DGCN_CONSENSUS_GT_ADAM, DGCN_CTL_OPT_GT_ADAM) &&
+                   S_SAME(DGCN_CONSENSUS_ED, DGCN_CTL_OPT_ED),
                "optimizers are RunConfig.Optimizer");
+_Static_assert(S_SAME(DGCN_GOSSIP_PLAIN, DGCN_CTL_ACCEL_NONE) &&
+                   S_SAME(DGCN_GOSSIP_CHEBYSHEV, DGCN_CTL_ACCEL_CHEBYSHEV),
+               "gossip accelerations are RunConfig.GossipAccel");
 #undef S_SAME
 
 void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out) {
@@ -72,6 +76,8 @@ void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out) {
     out->init_per_agent = c->init_per_agent;
     out->dropout_per_agent = c->dropout_per_agent;
     out->checkpoint_every = c->checkpoint_every;
+    out->gossip_accel = c->consensus.gossip_accel;
+    out->gossip_rho = c->consensus.gossip_rho;
     memcpy(out->plan, c->plan, sizeof out->plan);
     out->plan[sizeof out->plan - 1] = '\0';
 }
@@ -118,9 +124,9 @@ int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
     r.model.dropout = in->dropout;
     DGCN_CHECK(s_check_real("weight_decay", in->weight_decay));
     r.model.weight_decay = in->weight_decay;
-    if (in->optimizer < DGCN_CTL_OPT_DGD || in->optimizer > DGCN_CTL_OPT_GT_ADAM)
+    if (in->optimizer < DGCN_CTL_OPT_DGD || in->optimizer > DGCN_CTL_OPT_ED)
         return dgcn_error_set(DGCN_EINVAL, "set-up: config optimizer = %d is unknown (0..%d)",
-                              (int)in->optimizer, DGCN_CTL_OPT_GT_ADAM);
+                              (int)in->optimizer, DGCN_CTL_OPT_ED);
     r.consensus.kind = (dgcn_consensus_kind)in->optimizer;
     DGCN_CHECK(s_check_real("lr", in->lr));
     DGCN_CHECK(s_check_real("lr_decay", in->lr_decay));
@@ -145,6 +151,11 @@ int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
     DGCN_CHECK(s_check_i64("init_per_agent", in->init_per_agent, 0, 1));
     DGCN_CHECK(s_check_i64("dropout_per_agent", in->dropout_per_agent, 0, 1));
     DGCN_CHECK(s_check_i64("checkpoint_every", in->checkpoint_every, 0, INT64_C(1) << 40));
+    DGCN_CHECK(s_check_i64("gossip_accel", in->gossip_accel, DGCN_CTL_ACCEL_NONE,
+                           DGCN_CTL_ACCEL_CHEBYSHEV));
+    if (!(in->gossip_rho >= 0.0 && in->gossip_rho < 1.0))
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config gossip_rho = %g is not in [0, 1)",
+                              in->gossip_rho);
     r.iterations = in->iterations;
     r.eval_every = in->eval_every;
     r.final_mixing = in->final_mixing;
@@ -156,6 +167,8 @@ int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
     r.init_per_agent = in->init_per_agent;
     r.dropout_per_agent = in->dropout_per_agent;
     r.checkpoint_every = in->checkpoint_every;
+    r.consensus.gossip_accel = in->gossip_accel;
+    r.consensus.gossip_rho = in->gossip_rho;
     if (!memchr(in->plan, 0, sizeof in->plan))
         return dgcn_error_set(DGCN_EINVAL, "set-up: config plan path is too long");
     memcpy(r.plan, in->plan, sizeof r.plan);

@@ -82,6 +82,8 @@ static void s_pack_config(const dgcn_ctl_config *c, Dgcnpb__RunConfig *pb) {
     S_PUT(init_per_agent, c->init_per_agent != 0);
     S_PUT(dropout_per_agent, c->dropout_per_agent != 0);
     S_PUT(checkpoint_every, c->checkpoint_every);
+    S_PUT(gossip_accel, (Dgcnpb__RunConfig__GossipAccel)c->gossip_accel);
+    S_PUT(gossip_rho, c->gossip_rho);
 #undef S_PUT
     pb->plan = (char *)(uintptr_t)c->plan;
 }
@@ -327,6 +329,8 @@ static int s_unpack_config(const Dgcnpb__RunConfig *pb, int32_t agent, dgcn_ctl_
     S_TAKE(init_per_agent, c->init_per_agent);
     S_TAKE(dropout_per_agent, c->dropout_per_agent);
     S_TAKE(checkpoint_every, c->checkpoint_every);
+    S_TAKE(gossip_accel, c->gossip_accel);
+    S_TAKE(gossip_rho, c->gossip_rho);
 #undef S_TAKE
     if (!pb->plan)
         return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field 'plan'", agent);

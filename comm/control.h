@@ -44,8 +44,10 @@ enum {
     DGCN_CTL_OPT_DGD = 0,
     DGCN_CTL_OPT_DGD_ATC = 1,
     DGCN_CTL_OPT_GT = 2,
-    DGCN_CTL_OPT_GT_ADAM = 3
+    DGCN_CTL_OPT_GT_ADAM = 3,
+    DGCN_CTL_OPT_ED = 4
 };
+enum { DGCN_CTL_ACCEL_NONE = 0, DGCN_CTL_ACCEL_CHEBYSHEV = 1 };
 
 #define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */
 #define DGCN_CTL_PLAN_MAX 1024 /* bytes of the plan path, NUL included */
@@ -79,6 +81,8 @@ typedef struct dgcn_ctl_config {
     char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, "" for the shard bytes */
     int32_t order;                /* filter order K */
     int64_t checkpoint_every;     /* train: a State message every N iterations (0: none) */
+    int32_t gossip_accel;         /* train: DGCN_CTL_ACCEL_* of the gossip rounds */
+    double gossip_rho;            /* train: chebyshev's bound on SLEM(C), in [0, 1) */
 } dgcn_ctl_config;
 
 #define DGCN_CTL_STATE_COUNTERS 2 /* optimizer counters a State carries */

@@ -15,7 +15,7 @@
 
 static const char s_usage[] =
     "usage: dgcn train [--data DIR | generator options] [--agents M] [--partition METHOD]\n"
-    "                  [--topology SPEC] [--optimizer dgd|gt|gt-adam] [--iters N] [--seeds S]\n"
+    "                  [--topology SPEC] [--optimizer dgd|gt|gt-adam|ed] [--iters N] [--seeds S]\n"
     "                  [--transport zmq|mpi|inproc] [--out RUNDIR]\n"
     "\n"
     "Plans the run (coordinator/plan.h): partitions the graph over M agents and connects them by the\n"
@@ -154,7 +154,7 @@ static int s_train(dgcn_train_opts *po, const char *resume, int argc, char **arg
          1, 0},
         {"weights", DGCN_ARG_STRING, &o.plan.weights,
          "mixing rule: auto|mh|maxdeg|lazy-mh|lazy-maxdeg|uniform|fastest", 1, 0},
-        {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam", 1, 0},
+        {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam|ed", 1, 0},
         {"lr", DGCN_ARG_DOUBLE, &o.lr,
          "step size (0: 0.01 for gt-adam, 5 for the plain gradient methods)", 0, 100},
         {"lr-decay", DGCN_ARG_DOUBLE, &o.lr_decay,
@@ -183,10 +183,16 @@ static int s_train(dgcn_train_opts *po, const char *resume, int argc, char **arg
          "rounds of pure averaging after the last step (the last report follows them)", 0, 1e6},
         {"gossip-rounds", DGCN_ARG_INT, &o.gossip_rounds,
          "params exchanges (gossip rounds) per training iteration; 0: the fewest R with "
-         "SLEM^R <= the gossip target",
+         "contraction <= the gossip target",
          0, 1024},
         {"gossip-target", DGCN_ARG_DOUBLE, &o.gossip_target,
-         "per-iteration contraction SLEM^R that --gossip-rounds 0 reaches", 1e-12, 0.999999},
+         "per-iteration contraction (SLEM^R, or 1/T_R(1/SLEM) with chebyshev) that "
+         "--gossip-rounds 0 reaches",
+         1e-12, 0.999999},
+        {"gossip-accel", DGCN_ARG_STRING, &o.gossip_accel,
+         "none|chebyshev: plain gossip rounds or Chebyshev-accelerated ones (rho = the plan's "
+         "SLEM; default chebyshev)",
+         1, 0},
         {"init-per-agent", DGCN_ARG_FLAG, &o.init_per_agent,
          "every agent initializes theta from its own seed (default: one shared init)", 1, 0},
         {"dropout-per-agent", DGCN_ARG_FLAG, &o.dropout_per_agent,

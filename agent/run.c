@@ -62,8 +62,12 @@ _Static_assert(S_SAME(DGCN_MODEL_GCN, DGCN_CTL_MODEL_GCN) &&
 _Static_assert(S_SAME(DGCN_CONSENSUS_DGD, DGCN_CTL_OPT_DGD) &&
                    S_SAME(DGCN_CONSENSUS_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
                    S_SAME(DGCN_CONSENSUS_GT, DGCN_CTL_OPT_GT) &&
-                   S_SAME(DGCN_CONSENSUS_GT_ADAM, DGCN_CTL_OPT_GT_ADAM),
+                   S_SAME(DGCN_CONSENSUS_GT_ADAM, DGCN_CTL_OPT_GT_ADAM) &&
+                   S_SAME(DGCN_CONSENSUS_ED, DGCN_CTL_OPT_ED),
                "optimizers are RunConfig.Optimizer");
+_Static_assert(S_SAME(DGCN_GOSSIP_PLAIN, DGCN_CTL_ACCEL_NONE) &&
+                   S_SAME(DGCN_GOSSIP_CHEBYSHEV, DGCN_CTL_ACCEL_CHEBYSHEV),
+               "gossip accelerations are RunConfig.GossipAccel");
 #undef S_SAME
 
 void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out) {

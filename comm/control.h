@@ -45,8 +45,10 @@ enum {
     DGCN_CTL_OPT_DGD = 0,
     DGCN_CTL_OPT_DGD_ATC = 1,
     DGCN_CTL_OPT_GT = 2,
-    DGCN_CTL_OPT_GT_ADAM = 3
+    DGCN_CTL_OPT_GT_ADAM = 3,
+    DGCN_CTL_OPT_ED = 4
 };
+enum { DGCN_CTL_ACCEL_NONE = 0, DGCN_CTL_ACCEL_CHEBYSHEV = 1 };
 
 /* dgcn_ctl_config, DGCN_CTL_MAX_DIMS and DGCN_CTL_PLAN_MAX: comm/run_config.h. */
 

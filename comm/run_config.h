@@ -34,8 +34,8 @@
     X(dropout, F32, 0.0f, 0, 0, KEEP, model.dropout, DGCN_RC_CLI(BOTH, "dropout", dropout, DOUBLE, \
         0, 0.99, "dropout probability"))                                                           \
     X(weight_decay, F32, 5e-4f, 0, 0, KEEP, model.weight_decay, DGCN_RC_NOCLI)                     \
-    X(optimizer, ENUM, 0, 0, 3, KEEP, consensus.kind, DGCN_RC_CLI(BOTH, "optimizer", optimizer,    \
-        STRING, 1, 0, "dgd|dgd-atc|gt|gt-adam"))                                                   \
+    X(optimizer, ENUM, 0, 0, 4, KEEP, consensus.kind, DGCN_RC_CLI(BOTH, "optimizer", optimizer,    \
+        STRING, 1, 0, "dgd|dgd-atc|gt|gt-adam|ed"))                                                   \
     X(lr, F64, 0.1, 0, 0, KEEP, consensus.step.alpha0, DGCN_RC_CLI(BOTH, "lr", lr, DOUBLE, 0, 100, \
         "step size (0: 0.01 for gt-adam, 5 for the plain gradient methods)"))                      \
     X(lr_decay, F64, 0.0, 0, 0, KEEP, consensus.step.decay, DGCN_RC_CLI(TRAIN, "lr-decay",         \
@@ -66,7 +66,7 @@
         "graph filter of order K (0..8) instead of the GCN (-1); the centralized baseline too"))   \
     X(gossip_rounds, I32, 1, 1, 1024, KEEP, consensus.gossip_rounds, DGCN_RC_CLI(TRAIN,            \
         "gossip-rounds", gossip_rounds, INT, 0, 1024, "params exchanges (gossip rounds) per "      \
-        "training iteration; 0: the fewest R with SLEM^R <= the gossip target"))                   \
+        "training iteration; 0: the fewest R with contraction <= the gossip target"))                   \
     X(init_per_agent, BOOL, 0, 0, 1, KEEP, init_per_agent, DGCN_RC_CLI(TRAIN, "init-per-agent",    \
         init_per_agent, FLAG, 1, 0, "every agent initializes theta from its own seed (default: "   \
         "one shared init)"))                                                                       \
@@ -75,7 +75,9 @@
         "from its own seed (default: one stream)"))                                                \
     X(checkpoint_every, I64, 0, 0, INT64_C(1) << 40, FREE, checkpoint_every, DGCN_RC_CLI(TRAIN,    \
         "checkpoint-every", checkpoint_every, INT, 0, 1e9, "write every agent's state to "         \
-        "RUNDIR/checkpoint/ every N iterations (0: never; one seed)"))
+        "RUNDIR/checkpoint/ every N iterations (0: never; one seed)"))                             \
+    X(gossip_accel, ENUM, 0, 0, 1, KEEP, consensus.gossip_accel, DGCN_RC_CLI(TRAIN, "gossip-accel", gossip_accel, STRING, 1, 0, "none|chebyshev: plain gossip rounds or Chebyshev-accelerated ones (rho = the plan's SLEM; default chebyshev)")) \
+    X(gossip_rho, F64, 0.0, 0, 0x1.fffffffffffffp-1, KEEP, consensus.gossip_rho, DGCN_RC_NOCLI)
 /* clang-format on */
 
 #define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */

@@ -16,7 +16,7 @@
 
 static const char s_usage[] =
     "usage: dgcn train [--data DIR | generator options] [--agents M] [--partition METHOD]\n"
-    "                  [--topology SPEC] [--optimizer dgd|gt|gt-adam] [--iters N] [--seeds S]\n"
+    "                  [--topology SPEC] [--optimizer dgd|gt|gt-adam|ed] [--iters N] [--seeds S]\n"
     "                  [--transport zmq|mpi|inproc] [--out RUNDIR]\n"
     "\n"
     "Plans the run (coordinator/plan.h): partitions the graph over M agents and connects them by the\n"

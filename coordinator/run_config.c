@@ -255,7 +255,9 @@ int dgcn_run_config_args(dgcn_train_opts *o, int which, dgcn_arg *table, int n, 
               1, 1e4}},
         {S_SCOPE_TRAIN,
          {"gossip-target", DGCN_ARG_DOUBLE, &o->gossip_target,
-          "per-iteration contraction SLEM^R that --gossip-rounds 0 reaches", 1e-12, 0.999999}},
+          "per-iteration contraction (SLEM^R, or 1/T_R(1/SLEM) with chebyshev) that "
+          "--gossip-rounds 0 reaches",
+          1e-12, 0.999999}},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         if (opts[i].scope == S_SCOPE_TRAIN && which != DGCN_RUN_CONFIG_ARGS_TRAIN) continue;

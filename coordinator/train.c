@@ -49,6 +49,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->final_mixing = 0;
     o->gossip_rounds = 0;
     o->gossip_target = 0.02;
+    o->gossip_accel = "chebyshev";
     o->deadline_ms = 30000;
     o->progress = 1;
     o->baselines = 1;
@@ -330,6 +331,10 @@ static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_r
     cfg->eval_every = o->eval_every;
     cfg->final_mixing = o->final_mixing;
     cfg->consensus.gossip_rounds = o->gossip_rounds;
+    dgcn_gossip_accel accel = DGCN_GOSSIP_PLAIN;
+    DGCN_CHECK(dgcn_gossip_accel_parse(o->gossip_accel, &accel));
+    cfg->consensus.gossip_accel = accel;
+    cfg->consensus.gossip_rho = o->gossip_rho;
     cfg->init_seed = o->plan.seed;
     cfg->dropout_seed = o->plan.seed;
     cfg->init_per_agent = o->init_per_agent;
@@ -606,6 +611,8 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_int(&j, "final_mixing", o->final_mixing);
     dgcn_json_int(&j, "gossip_rounds", o->gossip_rounds);
     dgcn_json_num(&j, "gossip_target", o->gossip_target);
+    dgcn_json_str(&j, "gossip_accel", o->gossip_accel);
+    dgcn_json_num(&j, "gossip_rho", o->gossip_rho);
     dgcn_json_int(&j, "init_per_agent", o->init_per_agent);
     dgcn_json_int(&j, "dropout_per_agent", o->dropout_per_agent);
     dgcn_json_int(&j, "shard_files", o->shard_files);
@@ -630,13 +637,16 @@ static int s_resume_check(const char *out, const dgcn_run_config *cfg) {
     return dgcn_run_config_resume_check(&was, &now, path);
 }
 
-/* The gossip rounds of a run: o->gossip_rounds, or for 0 the fewest R >= 1 with
- * SLEM(C)^R <= o->gossip_target (capped at DGCN_GOSSIP_MAX). */
-static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *rounds, double *slem,
-                           int *exact) {
+/* The gossip of a run into r (rounds, acceleration, rho) from the plan's SLEM: dgcn_gossip_choose,
+ * which turns Chebyshev off when the SLEM is only a lower bound (Lanczos did not converge). */
+static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, dgcn_train_opts *r,
+                           double *slem, int *exact) {
+    dgcn_gossip_accel accel;
     *slem = NAN;
     *exact = 1;
-    *rounds = o->gossip_rounds;
+    r->gossip_rho = 0.0;
+    int rc = dgcn_gossip_accel_parse(o->gossip_accel, &accel);
+    if (rc != DGCN_OK) return dgcn_error_wrap(rc, "train: --gossip-accel: ");
     if (o->gossip_rounds > DGCN_GOSSIP_MAX || o->gossip_rounds < 0)
         return dgcn_error_set(DGCN_EINVAL, "train: --gossip-rounds %d is not in [0, %d]",
                               o->gossip_rounds, DGCN_GOSSIP_MAX);
@@ -644,12 +654,13 @@ static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *ro
         return dgcn_error_set(DGCN_EINVAL, "train: --gossip-target %g is not in (0, 1)",
                               o->gossip_target);
     if (!p->c.m) return DGCN_OK;
-    int rc = dgcn_mixing_norm_cj(&p->c, slem, exact);
+    rc = dgcn_mixing_norm_cj(&p->c, slem, exact);
     if (rc != DGCN_OK) return rc;
-    if (o->gossip_rounds > 0) return DGCN_OK;
-    double r = *slem < 1e-12 ? 1.0 : ceil(log(o->gossip_target) / log(*slem));
-    if (!(*slem < 1.0) || r > DGCN_GOSSIP_MAX) r = DGCN_GOSSIP_MAX;
-    *rounds = r < 1.0 ? 1 : (int)r;
+    int32_t rounds;
+    dgcn_gossip_choose(accel, *slem, *exact, o->gossip_target, o->gossip_rounds, &rounds, &accel,
+                       &r->gossip_rho);
+    r->gossip_rounds = rounds;
+    r->gossip_accel = dgcn_gossip_accel_name(accel);
     return DGCN_OK;
 }
 
@@ -663,10 +674,11 @@ static uint64_t s_peak_rss_bytes(void) {
 
 /* 1 when the plan's graph is complete with uniform weights (c_kt = 1/M everywhere) and the agents
  * share their initialization: one mixing step is the exact average, so the copies never differ.
- * O(m + links): a complete graph's rows hold every entry. */
+ * Not for ed, which mixes with (I + C) / 2: half its own copy stays. O(m + links): a complete
+ * graph's rows hold every entry. */
 static int s_centralized_by_construction(const dgcn_train_opts *o, const dgcn_plan *p) {
     int32_t m = p->m;
-    if (o->init_per_agent || !p->c.m) return 0;
+    if (o->init_per_agent || !p->c.m || strcmp(o->optimizer, "ed") == 0) return 0;
     if (dgcn_topo_links(&p->topo) != (int64_t)m * (m - 1) / 2) return 0;
     for (int64_t i = 0; i < p->c.ptr[m]; i++)
         if (fabs(p->c.val[i] - 1.0 / m) > 1e-12) return 0;
@@ -714,12 +726,17 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_train_opts resolved = *o; /* o with the gossip rounds chosen */
     double slem;
     int slem_exact;
-    DGCN_CHECK(s_gossip_rounds(o, &p, &resolved.gossip_rounds, &slem, &slem_exact));
+    DGCN_CHECK(s_gossip_rounds(o, &p, &resolved, &slem, &slem_exact));
+    if (o->progress)
+        fprintf(log, "mixing SLEM %.6f%s, %d gossip round(s) per iteration, acceleration %s%s\n",
+                slem, slem_exact ? "" : " (a lower bound: Lanczos did not converge)",
+                resolved.gossip_rounds, resolved.gossip_accel,
+                strcmp(resolved.gossip_accel, o->gossip_accel) == 0
+                    ? ""
+                    : " (chebyshev off: its weights need a bound rho >= SLEM, and this SLEM is not "
+                      "one)");
     o = &resolved;
     DGCN_CHECK(s_run_config(o, &ds, &cfg));
-    if (o->progress)
-        fprintf(log, "mixing SLEM %.6f%s, %d gossip round(s) per iteration\n", slem,
-                slem_exact ? "" : " (a lower bound: Lanczos did not converge)", o->gossip_rounds);
     res->links = dgcn_topo_links(&p.topo);
     res->required_links = dgcn_topo_links(&p.required);
     res->hops_per_exchange = p.hops_max;
@@ -884,6 +901,9 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_int(&j, "iterations", o->iters);
     dgcn_json_int(&j, "agents", p.m);
     dgcn_json_int(&j, "seeds", o->seeds);
+    dgcn_json_int(&j, "gossip_rounds", o->gossip_rounds);
+    dgcn_json_str(&j, "gossip_accel", o->gossip_accel);
+    dgcn_json_num(&j, "gossip_rho", o->gossip_rho);
     dgcn_json_num(&j, "bytes_per_iter", res->bytes_per_iter);
     dgcn_json_num(&j, "bytes_per_iter_min", res->bytes_per_iter_min);
     dgcn_json_num(&j, "bytes_per_iter_direct", res->bytes_per_iter_direct);

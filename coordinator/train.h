@@ -46,9 +46,14 @@ typedef struct dgcn_train_opts {
     int shard_files;       /* agents read their shard from RUNDIR/plan (a shared file system)
                               * instead of receiving it in the set-up message */
     int final_mixing;      /* averaging rounds after the last step, before the last report (0) */
-    int gossip_rounds;     /* params exchanges per training iteration; 0: the fewest R with
-                            * SLEM(C)^R <= gossip_target (at least 1) [0] */
+    int gossip_rounds;     /* params exchanges per training iteration; 0: the fewest R whose
+                            * contraction (SLEM^R, or 1 / T_R(1 / SLEM) with chebyshev) is
+                            * <= gossip_target (at least 1) [0] */
     double gossip_target;  /* per-iteration contraction the automatic R reaches [0.02] */
+    /* "chebyshev" or "none": how the gossip rounds combine [chebyshev] */
+    const char *gossip_accel;
+    /* the bound rho >= SLEM chebyshev uses: set by dgcn_train_run from the plan */
+    double gossip_rho;
     int init_per_agent;    /* every agent's Glorot init from its own seed (0: one shared init) */
     int dropout_per_agent; /* every agent's dropout masks from its own seed (0: one stream) */
     int deadline_ms;       /* 30000 */

@@ -1321,6 +1321,8 @@ static dgcn_ctl_config s_full_config(void) {
     c.init_per_agent = 1;
     c.dropout_per_agent = 1;
     c.checkpoint_every = 12;
+    c.gossip_accel = DGCN_CTL_ACCEL_CHEBYSHEV;
+    c.gossip_rho = 0.9375;
     snprintf(c.plan, sizeof c.plan, "/runs/train-20261127/plan");
     return c;
 }
@@ -1344,6 +1346,8 @@ static void s_config_eq(const dgcn_ctl_config *a, const dgcn_ctl_config *b) {
     ck_assert_int_eq(a->init_per_agent, b->init_per_agent);
     ck_assert_int_eq(a->dropout_per_agent, b->dropout_per_agent);
     ck_assert(a->checkpoint_every == b->checkpoint_every);
+    ck_assert_int_eq(a->gossip_accel, b->gossip_accel);
+    ck_assert(a->gossip_rho == b->gossip_rho);
     ck_assert_str_eq(a->plan, b->plan);
 }
 
@@ -1572,6 +1576,8 @@ static void s_pb_full_config(Dgcnpb__RunConfig *pb, int32_t *dims /* (3) */) {
     S_PUT(init_per_agent, 0);
     S_PUT(dropout_per_agent, 0);
     S_PUT(checkpoint_every, 0);
+    S_PUT(gossip_accel, DGCNPB__RUN_CONFIG__GOSSIP_ACCEL__GOSSIP_ACCEL_NONE);
+    S_PUT(gossip_rho, 0.0);
 #undef S_PUT
     pb->plan = "";
 }
@@ -1606,7 +1612,7 @@ START_TEST(test_config_missing_field) {
     ck_assert_msg(strstr(dgcn_error_msg(), "no config"), "%s", dgcn_error_msg());
     /* each field of the descriptor left out in turn */
     const ProtobufCMessageDescriptor *d = &dgcnpb__run_config__descriptor;
-    ck_assert_uint_eq(d->n_fields, 26);
+    ck_assert_uint_eq(d->n_fields, 28);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         cfg = full;

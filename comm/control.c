@@ -34,6 +34,14 @@ const char *dgcn_ctl_kind_name(int kind) {
     }
 }
 
+const char *dgcn_ctl_config_enum_name(const char *field, int v) {
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(&dgcnpb__run_config__descriptor, field);
+    if (!f || f->type != PROTOBUF_C_TYPE_ENUM) return NULL;
+    const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
+    return e ? e->name : NULL;
+}
+
 static char *s_str(const char *s) { return (char *)(uintptr_t)(s ? s : ""); }
 
 /* ---- pack ---- */

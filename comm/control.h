@@ -142,6 +142,10 @@ int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m);
 /* Frees what dgcn_ctl_unpack allocated and zeroes *m; accepts an empty message. */
 void dgcn_ctl_msg_fini(dgcn_ctl_msg *m);
 
+/* The name comm/config.proto gives value v of RunConfig's enum field `field` ("OPTIMIZER_GT"), or
+ * NULL when field is no enum field or v none of its values. */
+const char *dgcn_ctl_config_enum_name(const char *field, int v);
+
 /* "hello", "setup", "report", "control", "error", "state" or "none". */
 const char *dgcn_ctl_kind_name(int kind);
 

@@ -36,7 +36,8 @@ static const char s_usage[] =
     "--checkpoint-every N writes every agent's complete state to RUNDIR/checkpoint/ every N\n"
     "iterations (one seed); `dgcn train --resume RUNDIR` continues such a run from its last complete\n"
     "checkpoint with the options it was started with (options given with --resume are added after\n"
-    "them), and refuses when they rebuild a different plan. Exit status 0 when the run completed.";
+    "them), and refuses when they rebuild a different plan or change a hyper-parameter (--iters may\n"
+    "extend the run; docs/running.md). Exit status 0 when the run completed.";
 
 /* Where a run's command line is kept for --resume: one argument per line. */
 static const char s_args_name[] = "args";

@@ -2,6 +2,7 @@
  * expanded from comm/run_config.h. */
 #include "coordinator/run_config.h"
 
+#include "comm/control.h"
 #include "core/error.h"
 
 #include <assert.h>
@@ -161,6 +162,13 @@ int dgcn_run_config_json_read(const char *text, const char *path, dgcn_ctl_confi
 
 /* ---- the resume check ---- */
 
+/* An enum value as its proto name and number: "OPTIMIZER_GT_ADAM (3)". */
+static void s_enum_text(const char *field, int32_t v, char *buf, size_t cap) {
+    const char *name = dgcn_ctl_config_enum_name(field, v);
+    if (name) snprintf(buf, cap, "%s (%d)", name, (int)v);
+    else snprintf(buf, cap, "%d", (int)v);
+}
+
 const char *dgcn_run_config_value_text(const dgcn_ctl_config *c, const char *name, char *buf,
                                        size_t cap) {
 #define S_T(name_, kind, def, lo, hi, keep, path, cli)                                             \
@@ -171,7 +179,7 @@ const char *dgcn_run_config_value_text(const dgcn_ctl_config *c, const char *nam
 #define S_T_INT(f) snprintf(buf, cap, "%lld", (long long)c->f)
 #define S_T_I32 S_T_INT
 #define S_T_I64 S_T_INT
-#define S_T_ENUM S_T_INT
+#define S_T_ENUM(f) s_enum_text(#f, c->f, buf, cap)
 #define S_T_BOOL S_T_INT
 #define S_T_U64(f) snprintf(buf, cap, "%" PRIu64, c->f)
 #define S_T_F32(f) dgcn_json_real_text(c->f, 1, buf, cap)

@@ -227,6 +227,10 @@ START_TEST(test_resume_check) {
     ck_assert_str_eq(dgcn_run_config_value_text(&c, "lr", a, sizeof a), "0.01");
     ck_assert_str_eq(dgcn_run_config_value_text(&c, "dropout", a, sizeof a), "0.5");
     ck_assert_str_eq(dgcn_run_config_value_text(&c, "dims", a, sizeof a), "[1433,16,7]");
+    ck_assert_str_eq(dgcn_run_config_value_text(&c, "optimizer", a, sizeof a),
+                     "OPTIMIZER_GT_ADAM (3)");
+    c.optimizer = 99;
+    ck_assert_str_eq(dgcn_run_config_value_text(&c, "optimizer", a, sizeof a), "99");
     ck_assert_str_eq(dgcn_run_config_value_text(&c, "init_seed", a, sizeof a), "9007199254740993");
     ck_assert_ptr_null(dgcn_run_config_value_text(&c, "no_such_row", a, sizeof a));
 }

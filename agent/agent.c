@@ -649,7 +649,11 @@ static int s_pass(dgcn_agent *a, int training, int backward, dgcn_eval *ev) {
 }
 
 /* The next of the three consensus message buffers, taken in turn: one taken now was last taken
- * three takes ago, before at least two params exchanges that followed its own. */
+ * three takes ago, before at least two params exchanges that followed its own. Every take is
+ * sent in exactly one exchange before the next take, so take j goes out in params exchange j and
+ * take j + 3 comes after exchange j + 2 has begun: the lend promise (docs/comm.md). A Chebyshev
+ * gossip round j + 1 reads takes j + 1 (own x_r) and j (x_{r-1}) and writes take j + 2: three
+ * distinct buffers, the two read unchanged since they were sent. */
 static float *s_msg_take(dgcn_agent *a) {
     float *m = a->msgs[a->msg_next];
     a->msg_next = (a->msg_next + 1) % 3;
@@ -711,19 +715,24 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
     DGCN_CHECK(s_pass(a, 1, 1, train_ev));
 
     double t0 = dgcn_now_ms();
-    float *msg = s_msg_take(a);
+    /* x_0 = msg; gossip round r sends x_r and forms x_{r+1} from the neighbours' x_r and the
+     * agent's own x_{r-1} (prev, Chebyshev). msg, prev and next are the three rotating buffers,
+     * distinct: prev and msg are read as sent, next was last sent two exchanges ago (the lending
+     * argument at s_msg_take). */
+    float *msg = s_msg_take(a), *prev = NULL;
     DGCN_CHECK(dgcn_consensus_prepare(a->cons, iter, a->theta, a->grad, msg));
     const float *const *recv = a->x_lent;
     const int32_t rounds = a->opts.consensus.gossip_rounds;
-    for (int32_t r = 0; r + 1 < rounds; r++) { /* gossip: msg <- sum_t c_kt msg_t */
+    for (int32_t r = 0; r + 1 < rounds; r++) {
         DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, r, "iteration"));
         float *next = s_msg_take(a);
-        DGCN_CHECK(dgcn_consensus_combine(a->cons, a->mix_row, a->n_nb, msg, recv, next));
+        DGCN_CHECK(dgcn_consensus_combine(a->cons, r, a->mix_row, a->n_nb, msg, prev, recv, next));
+        prev = msg;
         msg = next;
     }
     DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, rounds - 1, "iteration"));
-    DGCN_CHECK(
-        dgcn_consensus_mix(a->cons, iter, a->grad, a->mix_row, a->n_nb, msg, recv, a->theta));
+    DGCN_CHECK(dgcn_consensus_mix_round(a->cons, iter, rounds - 1, a->grad, a->mix_row, a->n_nb,
+                                        msg, prev, recv, a->theta));
     a->timing.consensus_ms += dgcn_now_ms() - t0;
     a->timing.steps++;
     return DGCN_OK;

@@ -13,18 +13,40 @@
 
 /* ---- configuration ---- */
 
+/* The widths d, 16, c: Kipf's two layers. */
+static void s_default_dims(dgcn_model_config *m, int32_t d, int32_t c) {
+    m->n_layers = 2;
+    m->dims[0] = d;
+    m->dims[1] = 16;
+    m->dims[2] = c;
+}
+
 dgcn_run_config dgcn_run_config_defaults(int32_t d, int32_t c) {
     dgcn_run_config r;
     memset(&r, 0, sizeof r);
-    r.mode = DGCN_RUN_VERIFY;
-    r.model = dgcn_model_defaults(DGCN_MODEL_GCN, d, c);
-    r.model.dropout = 0.0f;
-    r.consensus = dgcn_consensus_defaults(DGCN_CONSENSUS_DGD, 0.1);
-    r.consensus.grad_scale = 0.0;
-    r.iterations = 1;
-    r.eval_every = 1;
-    r.init_seed = 1;
-    r.dropout_seed = 1;
+#define S_DEF(name, kind, def, lo, hi, keep, path, cli) S_DEF_##kind(path, def);
+#define S_DEF_SCALAR(path, def) r.path = def
+#define S_DEF_I32 S_DEF_SCALAR
+#define S_DEF_I64 S_DEF_SCALAR
+#define S_DEF_U64 S_DEF_SCALAR
+#define S_DEF_F32 S_DEF_SCALAR
+#define S_DEF_F64 S_DEF_SCALAR
+#define S_DEF_BOOL S_DEF_SCALAR
+#define S_DEF_ENUM S_DEF_SCALAR
+#define S_DEF_DIMS(path, def) s_default_dims(&r.path, d, c)
+#define S_DEF_STR(path, def) r.path[0] = '\0'
+    DGCN_RUN_CONFIG_FIELDS(S_DEF)
+#undef S_DEF
+#undef S_DEF_SCALAR
+#undef S_DEF_I32
+#undef S_DEF_I64
+#undef S_DEF_U64
+#undef S_DEF_F32
+#undef S_DEF_F64
+#undef S_DEF_BOOL
+#undef S_DEF_ENUM
+#undef S_DEF_DIMS
+#undef S_DEF_STR
     return r;
 }
 
@@ -40,40 +62,45 @@ _Static_assert(S_SAME(DGCN_MODEL_GCN, DGCN_CTL_MODEL_GCN) &&
 _Static_assert(S_SAME(DGCN_CONSENSUS_DGD, DGCN_CTL_OPT_DGD) &&
                    S_SAME(DGCN_CONSENSUS_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
                    S_SAME(DGCN_CONSENSUS_GT, DGCN_CTL_OPT_GT) &&
-                   S_SAME(DGCN_CONSENSUS_GT_ADAM, DGCN_CTL_OPT_GT_ADAM),
+                   S_SAME(DGCN_CONSENSUS_GT_ADAM, DGCN_CTL_OPT_GT_ADAM) &&
+                   S_SAME(DGCN_CONSENSUS_ED, DGCN_CTL_OPT_ED),
                "optimizers are RunConfig.Optimizer");
+_Static_assert(S_SAME(DGCN_GOSSIP_PLAIN, DGCN_CTL_ACCEL_NONE) &&
+                   S_SAME(DGCN_GOSSIP_CHEBYSHEV, DGCN_CTL_ACCEL_CHEBYSHEV),
+               "gossip accelerations are RunConfig.GossipAccel");
 #undef S_SAME
 
 void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out) {
     memset(out, 0, sizeof *out);
-    out->mode = c->mode;
-    out->model = c->model.kind;
-    for (int l = 0; l <= c->model.n_layers && l <= DGCN_MAX_LAYERS; l++)
-        out->dims[out->n_dims++] = c->model.dims[l];
-    out->dropout = c->model.dropout;
-    out->weight_decay = c->model.weight_decay;
-    out->optimizer = c->consensus.kind;
-    out->lr = c->consensus.step.alpha0;
-    out->lr_decay = c->consensus.step.decay;
-    out->lr_power = c->consensus.step.power;
-    out->grad_scale = c->consensus.grad_scale;
-    out->beta1 = c->consensus.beta1;
-    out->beta2 = c->consensus.beta2;
-    out->eps = c->consensus.eps;
-    out->iterations = c->iterations;
-    out->eval_every = c->eval_every;
-    out->final_mixing = c->final_mixing;
-    out->init_seed = c->init_seed;
-    out->dropout_seed = c->dropout_seed;
-    out->training = c->training;
-    out->report_params = c->report_params;
-    out->order = c->model.order;
-    out->gossip_rounds = c->consensus.gossip_rounds;
-    out->init_per_agent = c->init_per_agent;
-    out->dropout_per_agent = c->dropout_per_agent;
-    out->checkpoint_every = c->checkpoint_every;
-    memcpy(out->plan, c->plan, sizeof out->plan);
-    out->plan[sizeof out->plan - 1] = '\0';
+#define S_TO(name, kind, def, lo, hi, keep, path, cli) S_TO_##kind(name, path);
+#define S_TO_SCALAR(name, path) out->name = c->path
+#define S_TO_I32 S_TO_SCALAR
+#define S_TO_I64 S_TO_SCALAR
+#define S_TO_U64 S_TO_SCALAR
+#define S_TO_F32 S_TO_SCALAR
+#define S_TO_F64 S_TO_SCALAR
+#define S_TO_BOOL S_TO_SCALAR
+#define S_TO_ENUM S_TO_SCALAR
+#define S_TO_DIMS(name, path)                                                                      \
+    for (int l = 0; l <= c->path.n_layers && l <= DGCN_MAX_LAYERS; l++)                            \
+    out->name[out->n_##name++] = c->path.dims[l]
+#define S_TO_STR(name, path)                                                                       \
+    do {                                                                                           \
+        memcpy(out->name, c->path, sizeof out->name);                                              \
+        out->name[sizeof out->name - 1] = '\0';                                                    \
+    } while (0)
+    DGCN_RUN_CONFIG_FIELDS(S_TO)
+#undef S_TO
+#undef S_TO_SCALAR
+#undef S_TO_I32
+#undef S_TO_I64
+#undef S_TO_U64
+#undef S_TO_F32
+#undef S_TO_F64
+#undef S_TO_BOOL
+#undef S_TO_ENUM
+#undef S_TO_DIMS
+#undef S_TO_STR
 }
 
 static int s_check_i64(const char *field, int64_t x, int64_t lo, int64_t hi) {
@@ -85,84 +112,85 @@ static int s_check_i64(const char *field, int64_t x, int64_t lo, int64_t hi) {
     return DGCN_OK;
 }
 
-static int s_check_real(const char *field, double x) {
+/* NaN is refused; with lo < hi, so is x outside [lo, hi]. */
+static int s_check_real(const char *field, double x, double lo, double hi) {
     if (x != x) return dgcn_error_set(DGCN_EINVAL, "set-up: config %s is not a number", field);
+    if (lo < hi && (x < lo || x > hi))
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config %s = %.17g is not in [%.17g, %.17g]",
+                              field, x, lo, hi);
     return DGCN_OK;
 }
 
+static int s_check_dims(const char *field, const int32_t *dims, int32_t n) {
+    if (n < 2 || n > DGCN_MAX_LAYERS + 1)
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config %s has %d widths (2..%d)", field, (int)n,
+                              DGCN_MAX_LAYERS + 1);
+    for (int32_t l = 0; l < n; l++)
+        if (dims[l] < 1)
+            return dgcn_error_set(DGCN_EINVAL, "set-up: config %s[%d] = %d is not positive", field,
+                                  (int)l, (int)dims[l]);
+    return DGCN_OK;
+}
+
+static int s_check_str(const char *field, const char *s, size_t cap) {
+    if (!memchr(s, 0, cap))
+        return dgcn_error_set(DGCN_EINVAL, "set-up: config %s path is too long", field);
+    return DGCN_OK;
+}
+
+_Static_assert(DGCN_MAX_ORDER == 8 && DGCN_GOSSIP_MAX == 1024,
+               "the ranges of order and gossip_rounds in comm/run_config.h");
+
 int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in) {
-    int rc = DGCN_OK;
     dgcn_run_config r = dgcn_run_config_defaults(1, 1);
-    if (in->mode != DGCN_CTL_MODE_VERIFY && in->mode != DGCN_CTL_MODE_TRAIN)
-        return dgcn_error_set(DGCN_EINVAL, "set-up: config mode = %d (0 verify, 1 train)",
-                              (int)in->mode);
-    r.mode = (dgcn_run_mode)in->mode;
-    if (in->model != DGCN_CTL_MODEL_GCN && in->model != DGCN_CTL_MODEL_MLP &&
-        in->model != DGCN_CTL_MODEL_FILTER)
-        return dgcn_error_set(DGCN_EINVAL, "set-up: config model = %d (0 gcn, 1 mlp, 2 filter)",
-                              (int)in->model);
-    r.model.kind = (dgcn_model_kind)in->model;
-    DGCN_CHECK(s_check_i64("order", in->order, 0, DGCN_MAX_ORDER));
-    r.model.order = in->order;
-    if (in->n_dims < 2 || in->n_dims > DGCN_MAX_LAYERS + 1)
-        return dgcn_error_set(DGCN_EINVAL, "set-up: config dims has %d widths (2..%d)",
-                              (int)in->n_dims, DGCN_MAX_LAYERS + 1);
-    for (int32_t l = 0; l < in->n_dims; l++) {
-        if (in->dims[l] < 1)
-            return dgcn_error_set(DGCN_EINVAL, "set-up: config dims[%d] = %d is not positive",
-                                  (int)l, (int)in->dims[l]);
-        r.model.dims[l] = in->dims[l];
-    }
-    r.model.n_layers = in->n_dims - 1;
-    DGCN_CHECK(s_check_real("dropout", in->dropout));
-    r.model.dropout = in->dropout;
-    DGCN_CHECK(s_check_real("weight_decay", in->weight_decay));
-    r.model.weight_decay = in->weight_decay;
-    if (in->optimizer < DGCN_CTL_OPT_DGD || in->optimizer > DGCN_CTL_OPT_GT_ADAM)
-        return dgcn_error_set(DGCN_EINVAL, "set-up: config optimizer = %d is unknown (0..%d)",
-                              (int)in->optimizer, DGCN_CTL_OPT_GT_ADAM);
-    r.consensus.kind = (dgcn_consensus_kind)in->optimizer;
-    DGCN_CHECK(s_check_real("lr", in->lr));
-    DGCN_CHECK(s_check_real("lr_decay", in->lr_decay));
-    DGCN_CHECK(s_check_real("lr_power", in->lr_power));
-    DGCN_CHECK(s_check_real("grad_scale", in->grad_scale));
-    DGCN_CHECK(s_check_real("beta1", in->beta1));
-    DGCN_CHECK(s_check_real("beta2", in->beta2));
-    DGCN_CHECK(s_check_real("eps", in->eps));
-    r.consensus.step.alpha0 = in->lr;
-    r.consensus.step.decay = in->lr_decay;
-    r.consensus.step.power = in->lr_power;
-    r.consensus.grad_scale = in->grad_scale;
-    r.consensus.beta1 = in->beta1;
-    r.consensus.beta2 = in->beta2;
-    r.consensus.eps = in->eps;
-    DGCN_CHECK(s_check_i64("iterations", in->iterations, 0, INT64_C(1) << 40));
-    DGCN_CHECK(s_check_i64("eval_every", in->eval_every, 1, INT64_C(1) << 40));
-    DGCN_CHECK(s_check_i64("final_mixing", in->final_mixing, 0, INT64_C(1) << 20));
-    DGCN_CHECK(s_check_i64("training", in->training, 0, 1));
-    DGCN_CHECK(s_check_i64("report_params", in->report_params, 0, 1));
-    DGCN_CHECK(s_check_i64("gossip_rounds", in->gossip_rounds, 1, DGCN_GOSSIP_MAX));
-    DGCN_CHECK(s_check_i64("init_per_agent", in->init_per_agent, 0, 1));
-    DGCN_CHECK(s_check_i64("dropout_per_agent", in->dropout_per_agent, 0, 1));
-    DGCN_CHECK(s_check_i64("checkpoint_every", in->checkpoint_every, 0, INT64_C(1) << 40));
-    r.iterations = in->iterations;
-    r.eval_every = in->eval_every;
-    r.final_mixing = in->final_mixing;
-    r.init_seed = in->init_seed;
-    r.dropout_seed = in->dropout_seed;
-    r.training = in->training;
-    r.report_params = in->report_params;
-    r.consensus.gossip_rounds = in->gossip_rounds;
-    r.init_per_agent = in->init_per_agent;
-    r.dropout_per_agent = in->dropout_per_agent;
-    r.checkpoint_every = in->checkpoint_every;
-    if (!memchr(in->plan, 0, sizeof in->plan))
-        return dgcn_error_set(DGCN_EINVAL, "set-up: config plan path is too long");
-    memcpy(r.plan, in->plan, sizeof r.plan);
+#define S_FROM(name, kind, def, lo, hi, keep, path, cli) S_FROM_##kind(name, lo, hi, path);
+#define S_FROM_INT(name, lo, hi, path)                                                             \
+    do {                                                                                           \
+        int rc_ = s_check_i64(#name, in->name, lo, hi);                                            \
+        if (rc_ != DGCN_OK) return rc_;                                                            \
+        r.path = in->name;                                                                         \
+    } while (0)
+#define S_FROM_I32 S_FROM_INT
+#define S_FROM_I64 S_FROM_INT
+#define S_FROM_BOOL S_FROM_INT
+#define S_FROM_ENUM S_FROM_INT
+#define S_FROM_U64(name, lo, hi, path) r.path = in->name
+#define S_FROM_REAL(name, lo, hi, path)                                                            \
+    do {                                                                                           \
+        int rc_ = s_check_real(#name, in->name, lo, hi);                                           \
+        if (rc_ != DGCN_OK) return rc_;                                                            \
+        r.path = in->name;                                                                         \
+    } while (0)
+#define S_FROM_F32 S_FROM_REAL
+#define S_FROM_F64 S_FROM_REAL
+#define S_FROM_DIMS(name, lo, hi, path)                                                            \
+    do {                                                                                           \
+        int rc_ = s_check_dims(#name, in->name, in->n_##name);                                     \
+        if (rc_ != DGCN_OK) return rc_;                                                            \
+        memcpy(r.path.dims, in->name, (size_t)in->n_##name * sizeof *in->name);                    \
+        r.path.n_layers = in->n_##name - 1;                                                        \
+    } while (0)
+#define S_FROM_STR(name, lo, hi, path)                                                             \
+    do {                                                                                           \
+        int rc_ = s_check_str(#name, in->name, sizeof in->name);                                   \
+        if (rc_ != DGCN_OK) return rc_;                                                            \
+        memcpy(r.path, in->name, sizeof r.path);                                                   \
+    } while (0)
+    DGCN_RUN_CONFIG_FIELDS(S_FROM)
+#undef S_FROM
+#undef S_FROM_INT
+#undef S_FROM_I32
+#undef S_FROM_I64
+#undef S_FROM_BOOL
+#undef S_FROM_ENUM
+#undef S_FROM_U64
+#undef S_FROM_REAL
+#undef S_FROM_F32
+#undef S_FROM_F64
+#undef S_FROM_DIMS
+#undef S_FROM_STR
     *c = r;
     return DGCN_OK;
-fail:
-    return rc;
 }
 
 /* ---- the run ---- */

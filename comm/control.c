@@ -34,6 +34,14 @@ const char *dgcn_ctl_kind_name(int kind) {
     }
 }
 
+const char *dgcn_ctl_config_enum_name(const char *field, int v) {
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(&dgcnpb__run_config__descriptor, field);
+    if (!f || f->type != PROTOBUF_C_TYPE_ENUM) return NULL;
+    const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
+    return e ? e->name : NULL;
+}
+
 static char *s_str(const char *s) { return (char *)(uintptr_t)(s ? s : ""); }
 
 /* ---- pack ---- */
@@ -55,35 +63,29 @@ static int s_pack_env(const Dgcnpb__ControlEnvelope *env, void **buf, size_t *le
 /* Every field present; *pb points into c (which must outlive it). */
 static void s_pack_config(const dgcn_ctl_config *c, Dgcnpb__RunConfig *pb) {
     dgcnpb__run_config__init(pb);
-#define S_PUT(f, v) (pb->has_##f = 1, pb->f = (v))
-    S_PUT(mode, (Dgcnpb__RunConfig__Mode)c->mode);
-    S_PUT(model, (Dgcnpb__RunConfig__Model)c->model);
-    pb->n_dims = (size_t)c->n_dims;
-    pb->dims = (int32_t *)(uintptr_t)c->dims;
-    S_PUT(dropout, c->dropout);
-    S_PUT(weight_decay, c->weight_decay);
-    S_PUT(optimizer, (Dgcnpb__RunConfig__Optimizer)c->optimizer);
-    S_PUT(lr, c->lr);
-    S_PUT(lr_decay, c->lr_decay);
-    S_PUT(lr_power, c->lr_power);
-    S_PUT(grad_scale, c->grad_scale);
-    S_PUT(beta1, c->beta1);
-    S_PUT(beta2, c->beta2);
-    S_PUT(eps, c->eps);
-    S_PUT(iterations, c->iterations);
-    S_PUT(eval_every, c->eval_every);
-    S_PUT(final_mixing, c->final_mixing);
-    S_PUT(init_seed, c->init_seed);
-    S_PUT(dropout_seed, c->dropout_seed);
-    S_PUT(training, c->training != 0);
-    S_PUT(report_params, c->report_params != 0);
-    S_PUT(order, c->order);
-    S_PUT(gossip_rounds, c->gossip_rounds);
-    S_PUT(init_per_agent, c->init_per_agent != 0);
-    S_PUT(dropout_per_agent, c->dropout_per_agent != 0);
-    S_PUT(checkpoint_every, c->checkpoint_every);
+#define S_PUT(name, kind, def, lo, hi, keep, path, cli) S_PUT_##kind(name);
+#define S_PUT_SCALAR(f) (pb->has_##f = 1, pb->f = c->f)
+#define S_PUT_I32 S_PUT_SCALAR
+#define S_PUT_I64 S_PUT_SCALAR
+#define S_PUT_U64 S_PUT_SCALAR
+#define S_PUT_F32 S_PUT_SCALAR
+#define S_PUT_F64 S_PUT_SCALAR
+#define S_PUT_ENUM S_PUT_SCALAR
+#define S_PUT_BOOL(f) (pb->has_##f = 1, pb->f = c->f != 0)
+#define S_PUT_DIMS(f) (pb->n_##f = (size_t)c->n_##f, pb->f = (int32_t *)(uintptr_t)c->f)
+#define S_PUT_STR(f) (pb->f = (char *)(uintptr_t)c->f)
+    DGCN_RUN_CONFIG_FIELDS(S_PUT)
 #undef S_PUT
-    pb->plan = (char *)(uintptr_t)c->plan;
+#undef S_PUT_SCALAR
+#undef S_PUT_I32
+#undef S_PUT_I64
+#undef S_PUT_U64
+#undef S_PUT_F32
+#undef S_PUT_F64
+#undef S_PUT_ENUM
+#undef S_PUT_BOOL
+#undef S_PUT_DIMS
+#undef S_PUT_STR
 }
 
 /* *pb points into st (which must outlive it); DGCN_EINVAL for inconsistent counts. */
@@ -287,55 +289,58 @@ static int s_unpack_config(const Dgcnpb__RunConfig *pb, int32_t agent, dgcn_ctl_
     if (pb->base.n_unknown_fields > 0)
         return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config carries unknown field %u",
                               agent, (unsigned)pb->base.unknown_fields[0].tag);
-#define S_TAKE(f, dst)                                                                             \
+#define S_TAKE(name, kind, def, lo, hi, keep, path, cli) S_TAKE_##kind(name);
+#define S_TAKE_SCALAR(f)                                                                           \
     do {                                                                                           \
         if (!pb->has_##f)                                                                          \
             return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field '%s'",      \
                                   agent, #f);                                                      \
-        (dst) = pb->f;                                                                             \
+        c->f = pb->f;                                                                              \
     } while (0)
-    S_TAKE(mode, c->mode);
-    S_TAKE(model, c->model);
-    if (pb->n_dims == 0)
-        return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field 'dims'", agent);
-    if (pb->n_dims > DGCN_CTL_MAX_DIMS)
-        return dgcn_error_set(DGCN_EPROTO,
-                              "setup for agent %d: config field 'dims' has %zu widths "
-                              "(at most %d)",
-                              agent, pb->n_dims, DGCN_CTL_MAX_DIMS);
-    c->n_dims = (int32_t)pb->n_dims;
-    memcpy(c->dims, pb->dims, pb->n_dims * sizeof *c->dims);
-    S_TAKE(dropout, c->dropout);
-    S_TAKE(weight_decay, c->weight_decay);
-    S_TAKE(optimizer, c->optimizer);
-    S_TAKE(lr, c->lr);
-    S_TAKE(lr_decay, c->lr_decay);
-    S_TAKE(lr_power, c->lr_power);
-    S_TAKE(grad_scale, c->grad_scale);
-    S_TAKE(beta1, c->beta1);
-    S_TAKE(beta2, c->beta2);
-    S_TAKE(eps, c->eps);
-    S_TAKE(iterations, c->iterations);
-    S_TAKE(eval_every, c->eval_every);
-    S_TAKE(final_mixing, c->final_mixing);
-    S_TAKE(init_seed, c->init_seed);
-    S_TAKE(dropout_seed, c->dropout_seed);
-    S_TAKE(training, c->training);
-    S_TAKE(report_params, c->report_params);
-    S_TAKE(order, c->order);
-    S_TAKE(gossip_rounds, c->gossip_rounds);
-    S_TAKE(init_per_agent, c->init_per_agent);
-    S_TAKE(dropout_per_agent, c->dropout_per_agent);
-    S_TAKE(checkpoint_every, c->checkpoint_every);
+#define S_TAKE_I32 S_TAKE_SCALAR
+#define S_TAKE_I64 S_TAKE_SCALAR
+#define S_TAKE_U64 S_TAKE_SCALAR
+#define S_TAKE_F32 S_TAKE_SCALAR
+#define S_TAKE_F64 S_TAKE_SCALAR
+#define S_TAKE_ENUM S_TAKE_SCALAR
+#define S_TAKE_BOOL S_TAKE_SCALAR
+#define S_TAKE_DIMS(f)                                                                             \
+    do {                                                                                           \
+        if (pb->n_##f == 0)                                                                        \
+            return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field '%s'",      \
+                                  agent, #f);                                                      \
+        if (pb->n_##f > DGCN_CTL_MAX_DIMS)                                                         \
+            return dgcn_error_set(DGCN_EPROTO,                                                     \
+                                  "setup for agent %d: config field '%s' has %zu widths "          \
+                                  "(at most %d)",                                                  \
+                                  agent, #f, pb->n_##f, DGCN_CTL_MAX_DIMS);                        \
+        c->n_##f = (int32_t)pb->n_##f;                                                             \
+        memcpy(c->f, pb->f, pb->n_##f * sizeof *c->f);                                             \
+    } while (0)
+#define S_TAKE_STR(f)                                                                              \
+    do {                                                                                           \
+        if (!pb->f)                                                                                \
+            return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field '%s'",      \
+                                  agent, #f);                                                      \
+        if (strlen(pb->f) >= sizeof c->f)                                                          \
+            return dgcn_error_set(DGCN_EPROTO,                                                     \
+                                  "setup for agent %d: config field '%s' is longer than "          \
+                                  "%d bytes",                                                      \
+                                  agent, #f, (int)sizeof c->f - 1);                                \
+        strcpy(c->f, pb->f);                                                                       \
+    } while (0)
+    DGCN_RUN_CONFIG_FIELDS(S_TAKE)
 #undef S_TAKE
-    if (!pb->plan)
-        return dgcn_error_set(DGCN_EPROTO, "setup for agent %d: config lacks field 'plan'", agent);
-    if (strlen(pb->plan) >= sizeof c->plan)
-        return dgcn_error_set(DGCN_EPROTO,
-                              "setup for agent %d: config field 'plan' is longer than "
-                              "%d bytes",
-                              agent, DGCN_CTL_PLAN_MAX - 1);
-    strcpy(c->plan, pb->plan);
+#undef S_TAKE_SCALAR
+#undef S_TAKE_I32
+#undef S_TAKE_I64
+#undef S_TAKE_U64
+#undef S_TAKE_F32
+#undef S_TAKE_F64
+#undef S_TAKE_ENUM
+#undef S_TAKE_BOOL
+#undef S_TAKE_DIMS
+#undef S_TAKE_STR
     return DGCN_OK;
 }
 

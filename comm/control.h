@@ -6,6 +6,7 @@
 #ifndef DGCN_COMM_CONTROL_H
 #define DGCN_COMM_CONTROL_H
 
+#include "comm/run_config.h"
 #include "comm/transport.h"
 
 #include <stddef.h>
@@ -44,42 +45,12 @@ enum {
     DGCN_CTL_OPT_DGD = 0,
     DGCN_CTL_OPT_DGD_ATC = 1,
     DGCN_CTL_OPT_GT = 2,
-    DGCN_CTL_OPT_GT_ADAM = 3
+    DGCN_CTL_OPT_GT_ADAM = 3,
+    DGCN_CTL_OPT_ED = 4
 };
+enum { DGCN_CTL_ACCEL_NONE = 0, DGCN_CTL_ACCEL_CHEBYSHEV = 1 };
 
-#define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */
-#define DGCN_CTL_PLAN_MAX 1024 /* bytes of the plan path, NUL included */
-
-/* The run configuration, one field per RunConfig field (comm/config.proto; meanings in
- * docs/running.md). Owns nothing: a plain value, copied freely. Unpacking fills every field or
- * fails; ranges and enum values are the receiver's to check (dgcn_run_config_from_ctl). */
-typedef struct dgcn_ctl_config {
-    int32_t mode;                    /* DGCN_CTL_MODE_* */
-    int32_t model;                   /* DGCN_CTL_MODEL_* */
-    int32_t n_dims;                  /* widths in dims, 1..DGCN_CTL_MAX_DIMS */
-    int32_t dims[DGCN_CTL_MAX_DIMS]; /* widths d, hidden..., c */
-    float dropout;                   /* probability */
-    float weight_decay;              /* L2 coefficient on W_0 */
-    int32_t optimizer;               /* DGCN_CTL_OPT_* */
-    double lr;                       /* initial step alpha0 */
-    double lr_decay;                 /* iterations; <= 0: constant step */
-    double lr_power;                 /* exponent of the schedule */
-    double grad_scale;               /* gradient multiplier; 0: M */
-    double beta1, beta2, eps;        /* gt-adam moments */
-    int64_t iterations;              /* train: steps */
-    int64_t eval_every;              /* train: iterations between reports */
-    int64_t final_mixing;            /* train: averaging rounds before the last report */
-    uint64_t init_seed;              /* Glorot init of theta */
-    uint64_t dropout_seed;           /* dropout masks */
-    int training;                    /* verify: gradient with dropout (0 or 1) */
-    int report_params;               /* train: parameter vector in every report (0 or 1) */
-    int32_t gossip_rounds;           /* train: params exchanges per iteration */
-    int init_per_agent;              /* Glorot init seeded per agent (0 or 1) */
-    int dropout_per_agent;           /* dropout masks seeded per agent (0 or 1) */
-    char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, "" for the shard bytes */
-    int32_t order;                /* filter order K */
-    int64_t checkpoint_every;     /* train: a State message every N iterations (0: none) */
-} dgcn_ctl_config;
+/* dgcn_ctl_config, DGCN_CTL_MAX_DIMS and DGCN_CTL_PLAN_MAX: comm/run_config.h. */
 
 #define DGCN_CTL_STATE_COUNTERS 2 /* optimizer counters a State carries */
 
@@ -170,6 +141,10 @@ int dgcn_ctl_unpack(const void *buf, size_t len, dgcn_ctl_msg *m);
 
 /* Frees what dgcn_ctl_unpack allocated and zeroes *m; accepts an empty message. */
 void dgcn_ctl_msg_fini(dgcn_ctl_msg *m);
+
+/* The name comm/config.proto gives value v of RunConfig's enum field `field` ("OPTIMIZER_GT"), or
+ * NULL when field is no enum field or v none of its values. */
+const char *dgcn_ctl_config_enum_name(const char *field, int v);
 
 /* "hello", "setup", "report", "control", "error", "state" or "none". */
 const char *dgcn_ctl_kind_name(int kind);

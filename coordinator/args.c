@@ -1,6 +1,7 @@
 /* coordinator/args.c: the option parser behind every subcommand. */
 #include "coordinator/args.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -82,6 +83,15 @@ static int s_set(const dgcn_arg *a, const char *val, const char *usage) {
     }
     }
     return 2;
+}
+
+int dgcn_args_append(dgcn_arg *table, int n, int cap, const dgcn_arg *src) {
+    for (; src->name; src++) {
+        assert(n + 1 < cap);
+        table[n++] = *src;
+    }
+    table[n] = (dgcn_arg)DGCN_ARGS_END;
+    return n;
 }
 
 int dgcn_args_parse(const char *usage, const dgcn_arg *table, int argc, char **argv) {

@@ -28,6 +28,10 @@ typedef struct dgcn_arg {
 #define DGCN_ARGS_END                                                                              \
     { NULL, DGCN_ARG_FLAG, NULL, NULL, 0, 0 }
 
+/* Copies the rows of src (up to its DGCN_ARGS_END) to table after its first n rows, writes
+ * DGCN_ARGS_END after them and returns the new n; table holds cap rows (asserted). */
+int dgcn_args_append(dgcn_arg *table, int n, int cap, const dgcn_arg *src);
+
 /* Parses argv[1..argc) against the table (argv[0] is the command name). Returns 0 on success,
  * 1 when --help was printed (the caller exits 0), 2 after printing a usage error to stderr. */
 int dgcn_args_parse(const char *usage, const dgcn_arg *table, int argc, char **argv);

@@ -2,6 +2,7 @@
  * removal fractions, one training run per configuration, gathered in one table. */
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
+#include "coordinator/run_config.h"
 #include "coordinator/study.h"
 #include "core/error.h"
 #include "core/signal.h"
@@ -28,11 +29,28 @@ static const char s_usage[] =
     "weights, the others --weights. Exit status 0 when every configuration trained or was reported\n"
     "disconnected, 1 when a run failed, 2 on a usage error.";
 
+/* The options study shares with train, from o into run (to_run) or back. */
+static void s_shared(dgcn_study_opts *o, dgcn_train_opts *run, int to_run) {
+#define S_SHARE(s, t) (to_run ? (void)((t) = (s)) : (void)((s) = (t)))
+    S_SHARE(o->optimizer, run->optimizer);
+    S_SHARE(o->lr, run->lr);
+    S_SHARE(o->hidden, run->hidden);
+    S_SHARE(o->dropout, run->dropout);
+    S_SHARE(o->iters, run->iters);
+    S_SHARE(o->seeds, run->seeds);
+    S_SHARE(o->seed, run->plan.seed);
+    S_SHARE(o->eval_every, run->eval_every);
+#undef S_SHARE
+}
+
 int dgcn_cmd_study(int argc, char **argv) {
     dgcn_study_opts o;
     dgcn_study_defaults(&o);
     int quiet = 0;
-    const dgcn_arg table[] = {
+    dgcn_train_opts run; /* the options study shares with train, study's defaults */
+    dgcn_train_defaults(&run);
+    s_shared(&o, &run, 1);
+    const dgcn_arg own[] = {
         DGCN_DATA_SOURCE_ARGS(&o.src),
         {"agents", DGCN_ARG_INT, &o.agents, "number of agents M", 2, 1e6},
         {"partition", DGCN_ARG_STRING, &o.partition, "bfs|metis|random|block", 1, 0},
@@ -46,19 +64,11 @@ int dgcn_cmd_study(int argc, char **argv) {
          "drop|relay|keep: data edges across missing links dropped, relayed, or links added", 1, 0},
         {"weights", DGCN_ARG_STRING, &o.weights,
          "mixing rule of non-designed topologies (mh|maxdeg|lazy-mh|...)", 1, 0},
-        {"optimizer", DGCN_ARG_STRING, &o.optimizer,
-         "dgd|dgd-atc|gt|gt-adam, or a comma-separated list: every configuration with each", 1, 0},
-        {"optimizers", DGCN_ARG_STRING, &o.optimizer, "the same as --optimizer (e.g. gt-adam,dgd)",
+        {"optimizers", DGCN_ARG_STRING, &run.optimizer,
+         "comma-separated optimizers (e.g. gt-adam,dgd): every configuration with each; the same "
+         "as --optimizer",
          1, 0},
-        {"lr", DGCN_ARG_DOUBLE, &o.lr, "step size (0: train's default for the optimizer)", 0, 100},
-        {"hidden", DGCN_ARG_INT, &o.hidden, "hidden width", 1, 1e6},
-        {"dropout", DGCN_ARG_DOUBLE, &o.dropout, "dropout probability", 0, 0.99},
-        {"iters", DGCN_ARG_INT, &o.iters, "training iterations per run", 1, 1e9},
-        {"seeds", DGCN_ARG_INT, &o.seeds, "runs per configuration (seeds seed, seed+1, ...)", 1,
-         1e4},
-        {"seed", DGCN_ARG_U64, &o.seed, "first seed; also the partition's and the removals'", 1, 0},
         {"transport", DGCN_ARG_STRING, &o.transport, "inproc | zmq", 1, 0},
-        {"eval-every", DGCN_ARG_INT, &o.eval_every, "report interval in iterations", 1, 1e9},
         {"tolerance", DGCN_ARG_DOUBLE, &o.tolerance,
          "relative margin over the centralized training loss", 0, 10},
         {"timeout", DGCN_ARG_INT, &o.timeout_s, "bound on one configuration's training, seconds", 1,
@@ -69,9 +79,13 @@ int dgcn_cmd_study(int argc, char **argv) {
         {"force", DGCN_ARG_FLAG, &o.force, "clear a non-empty study folder --out first", 1, 0},
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress lines", 1, 0},
         DGCN_ARGS_END};
+    dgcn_arg table[96]; /* the run configuration's options (coordinator/run_config.h), then own */
+    int n = dgcn_run_config_args(&run, DGCN_RUN_CONFIG_ARGS_STUDY, table, 0, 96);
+    dgcn_args_append(table, n, 96, own);
     int a = dgcn_args_parse(s_usage, table, argc, argv);
     if (a == 1) return 0;
     if (a) return 2;
+    s_shared(&o, &run, 0);
     if (!o.out) {
         fprintf(stderr, "dgcn study: --out DIR is required\n");
         return 2;

@@ -2,6 +2,7 @@
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
 #include "coordinator/deadline.h"
+#include "coordinator/run_config.h"
 #include "coordinator/rundir.h"
 #include "coordinator/session.h"
 #include "coordinator/train.h"
@@ -16,7 +17,7 @@
 
 static const char s_usage[] =
     "usage: dgcn train [--data DIR | generator options] [--agents M] [--partition METHOD]\n"
-    "                  [--topology SPEC] [--optimizer dgd|gt|gt-adam] [--iters N] [--seeds S]\n"
+    "                  [--topology SPEC] [--optimizer dgd|gt|gt-adam|ed] [--iters N] [--seeds S]\n"
     "                  [--transport zmq|mpi|inproc] [--out RUNDIR]\n"
     "\n"
     "Plans the run (coordinator/plan.h): partitions the graph over M agents and connects them by the\n"
@@ -36,7 +37,8 @@ static const char s_usage[] =
     "--checkpoint-every N writes every agent's complete state to RUNDIR/checkpoint/ every N\n"
     "iterations (one seed); `dgcn train --resume RUNDIR` continues such a run from its last complete\n"
     "checkpoint with the options it was started with (options given with --resume are added after\n"
-    "them), and refuses when they rebuild a different plan. Exit status 0 when the run completed.";
+    "them), and refuses when they rebuild a different plan or change a hyper-parameter (--iters may\n"
+    "extend the run; docs/running.md). Exit status 0 when the run completed.";
 
 /* Where a run's command line is kept for --resume: one argument per line. */
 static const char s_args_name[] = "args";
@@ -139,7 +141,7 @@ static int s_train(dgcn_train_opts *po, const char *resume, int argc, char **arg
     dgcn_train_opts o = *po;
     const char *transport = "zmq";
     int quiet = 0, no_baselines = 0, force = 0;
-    const dgcn_arg table[] = {
+    const dgcn_arg head[] = {
         DGCN_DATA_SOURCE_ARGS(&o.src),
         {"agents", DGCN_ARG_INT, &o.plan.agents, "number of agents M (mpi: the ranks after rank 0)",
          1, 1e6},
@@ -155,20 +157,8 @@ static int s_train(dgcn_train_opts *po, const char *resume, int argc, char **arg
          1, 0},
         {"weights", DGCN_ARG_STRING, &o.plan.weights,
          "mixing rule: auto|mh|maxdeg|lazy-mh|lazy-maxdeg|uniform|fastest", 1, 0},
-        {"optimizer", DGCN_ARG_STRING, &o.optimizer, "dgd|dgd-atc|gt|gt-adam", 1, 0},
-        {"lr", DGCN_ARG_DOUBLE, &o.lr,
-         "step size (0: 0.01 for gt-adam, 5 for the plain gradient methods)", 0, 100},
-        {"lr-decay", DGCN_ARG_DOUBLE, &o.lr_decay,
-         "step schedule lr / (1 + n / D)^P over iterations n (0: constant)", 0, 1e12},
-        {"lr-power", DGCN_ARG_DOUBLE, &o.lr_power, "exponent P of the step schedule", 0, 10},
-        {"hidden", DGCN_ARG_INT, &o.hidden, "hidden width", 1, 1e6},
-        {"order", DGCN_ARG_INT, &o.order,
-         "graph filter of order K (0..8) instead of the GCN (-1); the centralized baseline too", -1,
-         8},
-        {"dropout", DGCN_ARG_DOUBLE, &o.dropout, "dropout probability", 0, 0.99},
-        {"iters", DGCN_ARG_INT, &o.iters, "training iterations", 1, 1e9},
-        {"seeds", DGCN_ARG_INT, &o.seeds, "runs with seeds seed, seed+1, ...", 1, 1e4},
-        {"seed", DGCN_ARG_U64, &o.plan.seed, "first seed (also the plan's)", 1, 0},
+        DGCN_ARGS_END};
+    const dgcn_arg tail[] = {
         {"transport", DGCN_ARG_STRING, &transport,
          "zmq (ipc://) | mpi | inproc, or an address: inproc://NAME, ipc://PATH, tcp://HOST:PORT, mpi://",
          1, 0},
@@ -176,35 +166,21 @@ static int s_train(dgcn_train_opts *po, const char *resume, int argc, char **arg
          0},
         {"workers", DGCN_ARG_INT, &o.workers,
          "inproc: worker threads running the agents as tasks [one per core]", 0, 4096},
-        {"eval-every", DGCN_ARG_INT, &o.eval_every, "report interval in iterations", 1, 1e9},
-        {"shard-files", DGCN_ARG_FLAG, &o.shard_files,
-         "agents read their shard from RUNDIR/plan (shared file system) instead of the set-up message",
-         1, 0},
-        {"final-mixing", DGCN_ARG_INT, &o.final_mixing,
-         "rounds of pure averaging after the last step (the last report follows them)", 0, 1e6},
-        {"gossip-rounds", DGCN_ARG_INT, &o.gossip_rounds,
-         "params exchanges (gossip rounds) per training iteration; 0: the fewest R with "
-         "SLEM^R <= the gossip target",
-         0, 1024},
-        {"gossip-target", DGCN_ARG_DOUBLE, &o.gossip_target,
-         "per-iteration contraction SLEM^R that --gossip-rounds 0 reaches", 1e-12, 0.999999},
-        {"init-per-agent", DGCN_ARG_FLAG, &o.init_per_agent,
-         "every agent initializes theta from its own seed (default: one shared init)", 1, 0},
-        {"dropout-per-agent", DGCN_ARG_FLAG, &o.dropout_per_agent,
-         "every agent draws dropout masks from its own seed (default: one stream)", 1, 0},
         {"deadline-ms", DGCN_ARG_INT, &o.deadline_ms,
          "bound on every wait, ms (0: from the planned work of a report interval)", 0, 1e9},
         {"out", DGCN_ARG_STRING, &o.out, "run directory (default runs/train-TIMESTAMP)", 1, 0},
         {"force", DGCN_ARG_FLAG, &force, "clear a non-empty run directory --out first", 1, 0},
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress lines", 1, 0},
         {"no-baselines", DGCN_ARG_FLAG, &no_baselines, "skip the centralized GCN and MLP", 1, 0},
-        {"checkpoint-every", DGCN_ARG_INT, &o.checkpoint_every,
-         "write every agent's state to RUNDIR/checkpoint/ every N iterations (0: never; one seed)",
-         0, 1e9},
         {"resume", DGCN_ARG_STRING, &resume,
          "continue RUNDIR from its last complete checkpoint, with the options it was started with",
          1, 0},
         DGCN_ARGS_END};
+    dgcn_arg
+        table[128]; /* head, the run configuration's options (coordinator/run_config.h), tail */
+    int n = dgcn_args_append(table, 0, 128, head);
+    n = dgcn_run_config_args(&o, DGCN_RUN_CONFIG_ARGS_TRAIN, table, n, 128);
+    dgcn_args_append(table, n, 128, tail);
     int a = dgcn_args_parse(s_usage, table, argc, argv);
     if (a == 1) return 0;
     if (a) return 2;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,34 @@ void dgcn_json_bool(dgcn_json *j, const char *key, int v) {
     s_key(j, key);
     fputs(v ? "true" : "false", j->f);
 }
+
+void dgcn_json_u64(dgcn_json *j, const char *key, uint64_t v) {
+    s_key(j, key);
+    fprintf(j->f, "%" PRIu64, v);
+}
+
+void dgcn_json_real_text(double v, int is_float, char *buf, size_t cap) {
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(buf, cap, "%.*g", digits, v);
+        double back = strtod(buf, NULL);
+        if (is_float ? (float)back == (float)v : back == v) return;
+    }
+}
+
+static void s_real(dgcn_json *j, const char *key, double v, int is_float) {
+    s_key(j, key);
+    if (!isfinite(v)) {
+        fputs("null", j->f);
+        return;
+    }
+    char buf[40];
+    dgcn_json_real_text(v, is_float, buf, sizeof buf);
+    fputs(buf, j->f);
+}
+
+void dgcn_json_real(dgcn_json *j, const char *key, double v) { s_real(j, key, v, 0); }
+
+void dgcn_json_real_f(dgcn_json *j, const char *key, float v) { s_real(j, key, v, 1); }
 
 void dgcn_json_str(dgcn_json *j, const char *key, const char *v) {
     s_key(j, key);

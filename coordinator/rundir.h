@@ -6,6 +6,8 @@
 #ifndef DGCN_COORDINATOR_RUNDIR_H
 #define DGCN_COORDINATOR_RUNDIR_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* mkdir -p path; components it creates are mode 0700. DGCN_EIO names the component that could not
@@ -53,7 +55,13 @@ void dgcn_json_begin(dgcn_json *j, FILE *f);                 /* "{" */
 void dgcn_json_end(dgcn_json *j);                            /* "}" (and "\n" at depth 0) */
 void dgcn_json_num(dgcn_json *j, const char *key, double v); /* NaN/inf written as null */
 void dgcn_json_int(dgcn_json *j, const char *key, long long v);
-void dgcn_json_bool(dgcn_json *j, const char *key, int v); /* true / false */
+void dgcn_json_bool(dgcn_json *j, const char *key, int v);     /* true / false */
+void dgcn_json_u64(dgcn_json *j, const char *key, uint64_t v); /* every uint64 exactly */
+void dgcn_json_real(dgcn_json *j, const char *key, double v);  /* the shortest text strtod reads
+                                                                * back as v; non-finite: null */
+void dgcn_json_real_f(dgcn_json *j, const char *key, float v); /* the same for a float */
+/* The shortest text that reads back as v (as a float when is_float): "%.Ng" with N from 6 to 17. */
+void dgcn_json_real_text(double v, int is_float, char *buf, size_t cap);
 void dgcn_json_str(dgcn_json *j, const char *key, const char *v);
 void dgcn_json_num_array(dgcn_json *j, const char *key, const double *v, int n);
 void dgcn_json_object(dgcn_json *j, const char *key); /* "key": { ... closed by dgcn_json_end */

@@ -9,6 +9,7 @@
 #include "coordinator/deadline.h"
 #include "coordinator/model.h"
 #include "coordinator/plan.h"
+#include "coordinator/run_config.h"
 #include "coordinator/rundir.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -49,6 +50,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->final_mixing = 0;
     o->gossip_rounds = 0;
     o->gossip_target = 0.02;
+    o->gossip_accel = "chebyshev";
     o->deadline_ms = 0;
     o->progress = 1;
     o->baselines = 1;
@@ -110,7 +112,7 @@ static int s_ckpt_commit(s_ckpt *c, int64_t n) {
     dgcn_json_begin(&j, f);
     dgcn_json_int(&j, "version", 1);
     dgcn_json_int(&j, "iter", (long long)n);
-    dgcn_json_int(&j, "seed", (long long)c->seed);
+    dgcn_json_u64(&j, "seed", c->seed);
     dgcn_json_int(&j, "agents", c->m);
     dgcn_json_str(&j, "plan_id", c->plan_id);
     dgcn_json_str(&j, "files", "agent-<k>.iter-<iter>.state");
@@ -203,10 +205,11 @@ static int s_ckpt_manifest(const char *dir, int64_t *iter, uint64_t *seed, int32
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     int rc = s_slurp(path, 1 << 16, &text, NULL);
     if (rc != DGCN_OK) return dgcn_error_wrap(rc, "resume: no complete checkpoint: ");
-    double it = s_json_number(text, "iter"), sd = s_json_number(text, "seed");
-    double ag = s_json_number(text, "agents");
-    const char *pid = strstr(text, "\"plan_id\":\"");
-    if (!(it >= 1) || !(sd >= 0) || !(ag >= 1) || !pid) {
+    double it = s_json_number(text, "iter"), ag = s_json_number(text, "agents");
+    const char *pid = strstr(text, "\"plan_id\":\""), *sd = strstr(text, "\"seed\":");
+    char *end = NULL;
+    if (sd) *seed = strtoull(sd + strlen("\"seed\":"), &end, 10); /* exact: not through a double */
+    if (!(it >= 1) || !sd || end == sd + strlen("\"seed\":") || !(ag >= 1) || !pid) {
         free(text);
         return dgcn_error_set(DGCN_EINVAL, "%s: lacks iter, seed, agents or plan_id", path);
     }
@@ -214,7 +217,6 @@ static int s_ckpt_manifest(const char *dir, int64_t *iter, uint64_t *seed, int32
     size_t n = strcspn(pid, "\"");
     snprintf(plan_id, cap, "%.*s", (int)n, pid);
     *iter = (int64_t)it;
-    *seed = (uint64_t)sd;
     *agents = (int32_t)ag;
     free(text);
     return DGCN_OK;
@@ -311,12 +313,53 @@ fail:
     return rc;
 }
 
-/* Parameters of the run's model (as s_run_seed configures it). */
-static int64_t s_n_params(const dgcn_train_opts *o, const dgcn_dataset *ds) {
-    dgcn_model_config mc = dgcn_model_defaults(DGCN_MODEL_GCN, ds->d, ds->c);
-    mc.dims[1] = o->hidden;
-    if (o->order >= 0) mc.kind = DGCN_MODEL_FILTER, mc.order = o->order;
-    return dgcn_model_n_params(&mc);
+/* The run configuration every agent receives, built once from the options (o->gossip_rounds
+ * resolved): seeds o->plan.seed (s_run_seed sets each seed's). */
+static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_run_config *cfg) {
+    int rc = DGCN_OK;
+    *cfg = dgcn_run_config_defaults(ds->d, ds->c);
+    cfg->mode = DGCN_RUN_TRAIN;
+    cfg->model.dims[1] = o->hidden;
+    cfg->model.dropout = (float)o->dropout;
+    if (o->order >= 0) {
+        cfg->model.kind = DGCN_MODEL_FILTER;
+        cfg->model.order = o->order;
+    }
+    DGCN_CHECK(dgcn_consensus_kind_parse(o->optimizer, &cfg->consensus.kind));
+    cfg->consensus = dgcn_consensus_defaults(cfg->consensus.kind,
+                                             o->lr > 0                                       ? o->lr
+                                             : cfg->consensus.kind == DGCN_CONSENSUS_GT_ADAM ? 0.01
+                                                                                             : 5.0);
+    cfg->consensus.grad_scale = 0.0;
+    if (o->lr_decay > 0) {
+        cfg->consensus.step.decay = o->lr_decay;
+        cfg->consensus.step.power = o->lr_power;
+    }
+    cfg->iterations = o->iters;
+    cfg->eval_every = o->eval_every;
+    cfg->final_mixing = o->final_mixing;
+    cfg->consensus.gossip_rounds = o->gossip_rounds;
+    dgcn_gossip_accel accel = DGCN_GOSSIP_PLAIN;
+    DGCN_CHECK(dgcn_gossip_accel_parse(o->gossip_accel, &accel));
+    cfg->consensus.gossip_accel = accel;
+    cfg->consensus.gossip_rho = o->gossip_rho;
+    cfg->init_seed = o->plan.seed;
+    cfg->dropout_seed = o->plan.seed;
+    cfg->init_per_agent = o->init_per_agent;
+    cfg->dropout_per_agent = o->dropout_per_agent;
+    cfg->report_params = 1;
+    cfg->checkpoint_every = o->checkpoint_every;
+    if (o->shard_files) {
+        char abs[4096];
+        if (!realpath(o->out, abs))
+            DGCN_CHECK(dgcn_error_set(DGCN_EIO, "cannot resolve the run directory %s", o->out));
+        if (snprintf(cfg->plan, sizeof cfg->plan, "%s/plan", abs) >= (int)sizeof cfg->plan)
+            DGCN_CHECK(
+                dgcn_error_set(DGCN_EINVAL, "run directory path too long for a plan: %s", abs));
+    }
+    DGCN_CHECK(dgcn_model_config_check(&cfg->model));
+fail:
+    return rc;
 }
 
 /* The mean of the copies as RUNDIR/model, and its centralized test accuracy. */
@@ -352,11 +395,11 @@ fail:
 
 /* One seed: a session from set-up to the last report. setups are the plan's set-up messages (the
  * shards packed once for all seeds); this seed's run configuration is written into them. */
-static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_csr *a_hat,
-                      const dgcn_plan *p, dgcn_ctl_setup *setups, int si, FILE *metrics, FILE *tsv,
-                      double *intervals, int *n_intervals, dgcn_curve *curve, int curve_cap,
-                      double t_start, s_ckpt *ck, int64_t start, int agent_deadline_ms,
-                      s_seed_out *res) {
+static int s_run_seed(const dgcn_train_opts *o, const dgcn_run_config *base, const dgcn_dataset *ds,
+                      const dgcn_csr *a_hat, const dgcn_plan *p, dgcn_ctl_setup *setups, int si,
+                      FILE *metrics, FILE *tsv, double *intervals, int *n_intervals,
+                      dgcn_curve *curve, int curve_cap, double t_start, s_ckpt *ck, int64_t start,
+                      int agent_deadline_ms, s_seed_out *res) {
     int rc = DGCN_OK;
     int32_t m = p->m;
     dgcn_session *sess = NULL;
@@ -365,43 +408,9 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
     FILE *log = o->log ? o->log : stdout;
     uint64_t seed = o->plan.seed + (uint64_t)si;
 
-    dgcn_run_config cfg = dgcn_run_config_defaults(ds->d, ds->c);
-    cfg.mode = DGCN_RUN_TRAIN;
-    cfg.model.dims[1] = o->hidden;
-    cfg.model.dropout = (float)o->dropout;
-    if (o->order >= 0) {
-        cfg.model.kind = DGCN_MODEL_FILTER;
-        cfg.model.order = o->order;
-    }
-    DGCN_CHECK(dgcn_consensus_kind_parse(o->optimizer, &cfg.consensus.kind));
-    cfg.consensus = dgcn_consensus_defaults(cfg.consensus.kind,
-                                            o->lr > 0                                      ? o->lr
-                                            : cfg.consensus.kind == DGCN_CONSENSUS_GT_ADAM ? 0.01
-                                                                                           : 5.0);
-    cfg.consensus.grad_scale = 0.0;
-    if (o->lr_decay > 0) {
-        cfg.consensus.step.decay = o->lr_decay;
-        cfg.consensus.step.power = o->lr_power;
-    }
-    cfg.iterations = o->iters;
-    cfg.eval_every = o->eval_every;
-    cfg.final_mixing = o->final_mixing;
-    cfg.consensus.gossip_rounds = o->gossip_rounds;
+    dgcn_run_config cfg = *base;
     cfg.init_seed = seed;
     cfg.dropout_seed = seed;
-    cfg.init_per_agent = o->init_per_agent;
-    cfg.dropout_per_agent = o->dropout_per_agent;
-    cfg.report_params = 1;
-    cfg.checkpoint_every = o->checkpoint_every;
-    if (o->shard_files) {
-        char abs[4096];
-        if (!realpath(o->out, abs))
-            DGCN_CHECK(dgcn_error_set(DGCN_EIO, "cannot resolve the run directory %s", o->out));
-        if (snprintf(cfg.plan, sizeof cfg.plan, "%s/plan", abs) >= (int)sizeof cfg.plan)
-            DGCN_CHECK(
-                dgcn_error_set(DGCN_EINVAL, "run directory path too long for a plan: %s", abs));
-    }
-    DGCN_CHECK(dgcn_model_config_check(&cfg.model));
     int64_t np = dgcn_model_n_params(&cfg.model);
     for (int32_t k = 0; k < m; k++) dgcn_run_config_to_ctl(&cfg, &setups[k].config);
     DGCN_ALLOC(mean, np);
@@ -490,7 +499,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_dataset *ds, const dg
         if (metrics) {
             dgcn_json j;
             dgcn_json_begin(&j, metrics);
-            dgcn_json_int(&j, "seed", (long long)seed);
+            dgcn_json_u64(&j, "seed", seed);
             dgcn_json_int(&j, "iter", (long long)n);
             dgcn_json_num(&j, "train_loss", loss);
             dgcn_json_num(&j, "train_acc", acc[0]);
@@ -576,8 +585,9 @@ static const char s_plot_script[] =
     "plot for [i=0:*] 'train.tsv' index i using 1:6 with lines lw 2\n"
     "unset multiplot\n";
 
+/* config.json: the run as resolved, its run configuration (first seed) written from the table. */
 static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset *ds,
-                           const dgcn_plan *p) {
+                           const dgcn_plan *p, const dgcn_run_config *cfg) {
     char desc[512];
     dgcn_data_source_describe(&o->src, desc, sizeof desc);
     dgcn_json j;
@@ -600,9 +610,7 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     snprintf(id, sizeof id, "%016" PRIx64, p->id);
     dgcn_json_str(&j, "plan_id", id);
     dgcn_json_str(&j, "optimizer", o->optimizer);
-    dgcn_consensus_kind k = DGCN_CONSENSUS_DGD;
-    dgcn_consensus_kind_parse(o->optimizer, &k);
-    dgcn_json_num(&j, "lr", o->lr > 0 ? o->lr : k == DGCN_CONSENSUS_GT_ADAM ? 0.01 : 5.0);
+    dgcn_json_num(&j, "lr", cfg->consensus.step.alpha0);
     dgcn_json_num(&j, "lr_decay", o->lr_decay);
     dgcn_json_num(&j, "lr_power", o->lr_power);
     dgcn_json_int(&j, "hidden", o->hidden);
@@ -610,27 +618,48 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_num(&j, "dropout", o->dropout);
     dgcn_json_int(&j, "iterations", o->iters);
     dgcn_json_int(&j, "seeds", o->seeds);
-    dgcn_json_int(&j, "seed", (long long)o->plan.seed);
+    dgcn_json_u64(&j, "seed", o->plan.seed);
     dgcn_json_str(&j, "transport", dgcn_transport_kind(o->transport));
     dgcn_json_int(&j, "eval_every", o->eval_every);
     dgcn_json_int(&j, "final_mixing", o->final_mixing);
     dgcn_json_int(&j, "gossip_rounds", o->gossip_rounds);
     dgcn_json_num(&j, "gossip_target", o->gossip_target);
+    dgcn_json_str(&j, "gossip_accel", o->gossip_accel);
+    dgcn_json_num(&j, "gossip_rho", o->gossip_rho);
     dgcn_json_int(&j, "init_per_agent", o->init_per_agent);
     dgcn_json_int(&j, "dropout_per_agent", o->dropout_per_agent);
     dgcn_json_int(&j, "shard_files", o->shard_files);
     dgcn_json_int(&j, "checkpoint_every", o->checkpoint_every);
     dgcn_json_int(&j, "deadline_ms", o->deadline_ms);
+    dgcn_ctl_config ctl;
+    dgcn_run_config_to_ctl(cfg, &ctl);
+    dgcn_run_config_json_write(&j, &ctl); /* last: dgcn_run_config_json_read finds it */
     dgcn_json_end(&j);
 }
 
-/* The gossip rounds of a run: o->gossip_rounds, or for 0 the fewest R >= 1 with
- * SLEM(C)^R <= o->gossip_target (capped at DGCN_GOSSIP_MAX). */
-static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *rounds, double *slem,
-                           int *exact) {
+/* --resume: the run configuration now must keep the hyper-parameters of RUNDIR/config.json. */
+static int s_resume_check(const char *out, const dgcn_run_config *cfg) {
+    char path[4200], *text = NULL;
+    snprintf(path, sizeof path, "%s/config.json", out);
+    int rc = s_slurp(path, 1 << 20, &text, NULL);
+    dgcn_ctl_config was, now;
+    if (rc == DGCN_OK) rc = dgcn_run_config_json_read(text, path, &was);
+    free(text);
+    if (rc != DGCN_OK) return dgcn_error_wrap(rc, "resume: ");
+    dgcn_run_config_to_ctl(cfg, &now);
+    return dgcn_run_config_resume_check(&was, &now, path);
+}
+
+/* The gossip of a run into r (rounds, acceleration, rho) from the plan's SLEM: dgcn_gossip_choose,
+ * which turns Chebyshev off when the SLEM is only a lower bound (Lanczos did not converge). */
+static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, dgcn_train_opts *r,
+                           double *slem, int *exact) {
+    dgcn_gossip_accel accel;
     *slem = NAN;
     *exact = 1;
-    *rounds = o->gossip_rounds;
+    r->gossip_rho = 0.0;
+    int rc = dgcn_gossip_accel_parse(o->gossip_accel, &accel);
+    if (rc != DGCN_OK) return dgcn_error_wrap(rc, "train: --gossip-accel: ");
     if (o->gossip_rounds > DGCN_GOSSIP_MAX || o->gossip_rounds < 0)
         return dgcn_error_set(DGCN_EINVAL, "train: --gossip-rounds %d is not in [0, %d]",
                               o->gossip_rounds, DGCN_GOSSIP_MAX);
@@ -638,12 +667,13 @@ static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, int *ro
         return dgcn_error_set(DGCN_EINVAL, "train: --gossip-target %g is not in (0, 1)",
                               o->gossip_target);
     if (!p->c.m) return DGCN_OK;
-    int rc = dgcn_mixing_norm_cj(&p->c, slem, exact);
+    rc = dgcn_mixing_norm_cj(&p->c, slem, exact);
     if (rc != DGCN_OK) return rc;
-    if (o->gossip_rounds > 0) return DGCN_OK;
-    double r = *slem < 1e-12 ? 1.0 : ceil(log(o->gossip_target) / log(*slem));
-    if (!(*slem < 1.0) || r > DGCN_GOSSIP_MAX) r = DGCN_GOSSIP_MAX;
-    *rounds = r < 1.0 ? 1 : (int)r;
+    int32_t rounds;
+    dgcn_gossip_choose(accel, *slem, *exact, o->gossip_target, o->gossip_rounds, &rounds, &accel,
+                       &r->gossip_rho);
+    r->gossip_rounds = rounds;
+    r->gossip_accel = dgcn_gossip_accel_name(accel);
     return DGCN_OK;
 }
 
@@ -657,14 +687,28 @@ static uint64_t s_peak_rss_bytes(void) {
 
 /* 1 when the plan's graph is complete with uniform weights (c_kt = 1/M everywhere) and the agents
  * share their initialization: one mixing step is the exact average, so the copies never differ.
- * O(m + links): a complete graph's rows hold every entry. */
+ * Not for ed, which mixes with (I + C) / 2: half its own copy stays. O(m + links): a complete
+ * graph's rows hold every entry. */
 static int s_centralized_by_construction(const dgcn_train_opts *o, const dgcn_plan *p) {
     int32_t m = p->m;
-    if (o->init_per_agent || !p->c.m) return 0;
+    if (o->init_per_agent || !p->c.m || strcmp(o->optimizer, "ed") == 0) return 0;
     if (dgcn_topo_links(&p->topo) != (int64_t)m * (m - 1) / 2) return 0;
     for (int64_t i = 0; i < p->c.ptr[m]; i++)
         if (fabs(p->c.val[i] - 1.0 / m) > 1e-12) return 0;
     return 1;
+}
+
+/* How much one iteration's gossip shrinks the agents' disagreement: SLEM^R for plain rounds,
+ * 1 / T_R(1 / rho) for Chebyshev-accelerated ones (nn/consensus.h), and for ed, which mixes with
+ * (I + p_R(C)) / 2, (1 + that) / 2; NaN without a mixing matrix. */
+static double s_contraction_per_iter(const dgcn_train_opts *o, double slem) {
+    dgcn_gossip_accel accel = DGCN_GOSSIP_PLAIN;
+    dgcn_gossip_accel_parse(o->gossip_accel, &accel);
+    double q = accel == DGCN_GOSSIP_PLAIN
+                   ? dgcn_observe_gossip_contraction(slem, o->gossip_rounds)
+                   : dgcn_gossip_contraction(o->gossip_rho, o->gossip_rounds, accel);
+    if (isnan(slem)) return NAN;
+    return strcmp(o->optimizer, "ed") == 0 ? (1 + q) / 2 : q;
 }
 
 /* The deadline of every wait (deadline.h) from the planned work of a report interval: its
@@ -713,6 +757,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_plan p;
     dgcn_ctl_setup *setups = NULL;
     dgcn_ctl_msg *states = NULL; /* resume: the checkpoint's, one per agent */
+    dgcn_run_config cfg;         /* the run's, with the first seed's seeds */
     s_ckpt ck;
     int64_t start = 0;
     memset(&ck, 0, sizeof ck);
@@ -746,11 +791,17 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_train_opts resolved = *o; /* o with the gossip rounds chosen */
     double slem;
     int slem_exact;
-    DGCN_CHECK(s_gossip_rounds(o, &p, &resolved.gossip_rounds, &slem, &slem_exact));
-    o = &resolved;
+    DGCN_CHECK(s_gossip_rounds(o, &p, &resolved, &slem, &slem_exact));
     if (o->progress)
-        fprintf(log, "mixing SLEM %.6f%s, %d gossip round(s) per iteration\n", slem,
-                slem_exact ? "" : " (a lower bound: Lanczos did not converge)", o->gossip_rounds);
+        fprintf(log, "mixing SLEM %.6f%s, %d gossip round(s) per iteration, acceleration %s%s\n",
+                slem, slem_exact ? "" : " (a lower bound: Lanczos did not converge)",
+                resolved.gossip_rounds, resolved.gossip_accel,
+                strcmp(resolved.gossip_accel, o->gossip_accel) == 0
+                    ? ""
+                    : " (chebyshev off: its weights need a bound rho >= SLEM, and this SLEM is not "
+                      "one)");
+    o = &resolved;
+    DGCN_CHECK(s_run_config(o, &ds, &cfg));
     dgcn_deadline dl;
     s_deadline(o, &ds, &a_hat, &p, &dl);
     resolved.deadline_ms = dl.deadline_ms;
@@ -772,7 +823,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     res->shard_bytes = dgcn_plan_shard_bytes(&p, &res->shard_bytes_max);
     res->centralized_by_construction = s_centralized_by_construction(o, &p);
     res->links_possible = (int64_t)p.m * (p.m - 1) / 2;
-    res->contraction_per_iter = dgcn_observe_gossip_contraction(slem, o->gossip_rounds);
+    res->contraction_per_iter = s_contraction_per_iter(o, slem);
     res->effectively_centralized = dgcn_observe_centralized(res->links, p.m,
                                                             res->contraction_per_iter,
                                                             res->centralized_reason,
@@ -814,6 +865,10 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
                                       "resume: the checkpoint's iteration %" PRId64
                                       " is not below --iters %d",
                                       start, o->iters));
+        DGCN_CHECK(s_resume_check(o->out, &cfg));
+        DGCN_CHECK(dgcn_rundir_fopen(o->out, "config.json", "w", &f)); /* the run as it continues */
+        s_write_config(f, o, &ds, &p, &cfg);
+        DGCN_CHECK(dgcn_rundir_fclose(&f, o->out, "config.json"));
         ck.last = start;
         snprintf(path, sizeof path, "%s/plots", o->out);
         DGCN_CHECK(dgcn_rundir_make(path));
@@ -825,7 +880,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
                     start);
     } else {
         DGCN_CHECK(dgcn_rundir_fopen(o->out, "config.json", "w", &f));
-        s_write_config(f, o, &ds, &p);
+        s_write_config(f, o, &ds, &p, &cfg);
         DGCN_CHECK(dgcn_rundir_fclose(&f, o->out, "config.json"));
         snprintf(path, sizeof path, "%s/plan", o->out);
         DGCN_CHECK(dgcn_shard_dir_write(path, p.shards, p.m, p.owner, ds.n, o->plan.partition,
@@ -853,13 +908,10 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
                 p.m, dgcn_transport_kind(o->transport), o->plan.partition, o->plan.topology,
                 dgcn_topo_links(&p.topo), dgcn_topo_links(&p.required), o->optimizer, o->iters,
                 o->seeds, o->out);
-    {
-        dgcn_run_config placeholder = dgcn_run_config_defaults(ds.d, ds.c); /* set per seed */
-        DGCN_CHECK(dgcn_plan_setups(&p, &placeholder, !o->shard_files, &setups));
-    }
+    DGCN_CHECK(dgcn_plan_setups(&p, &cfg, !o->shard_files, &setups)); /* seeds set per seed */
     if (o->resume) {
         DGCN_ALLOC(states, p.m);
-        DGCN_CHECK(s_ckpt_states(ck.dir, p.m, start, s_n_params(o, &ds), states));
+        DGCN_CHECK(s_ckpt_states(ck.dir, p.m, start, dgcn_model_n_params(&cfg.model), states));
         DGCN_CHECK(s_ckpt_clean(ck.dir, start));
         for (int32_t k = 0; k < p.m; k++) setups[k].state = &states[k].u.state;
     }
@@ -867,9 +919,9 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         s_seed_out so;
         memset(&so, 0, sizeof so);
         if (si) fprintf(tsv, "\n\n");
-        DGCN_CHECK(s_run_seed(o, &ds, &a_hat, &p, setups, si, metrics, tsv, intervals, &n_intervals,
-                              &res->curve, curve_cap, t_start, &ck, start, dl.agent_deadline_ms,
-                              &so));
+        DGCN_CHECK(s_run_seed(o, &cfg, &ds, &a_hat, &p, setups, si, metrics, tsv, intervals,
+                              &n_intervals, &res->curve, curve_cap, t_start, &ck, start,
+                              dl.agent_deadline_ms, &so));
         res->model_test_acc = so.model_test_acc;
         DGCN_CHECK(dgcn_signal_check("training"));
         dist[si] = so.test_acc;
@@ -887,14 +939,10 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
      * rows M = H W of each layer (hidden, then classes) and the optimizer's consensus message once
      * per gossip round. */
     {
-        dgcn_consensus_kind kind = DGCN_CONSENSUS_GT_ADAM;
-        dgcn_consensus_kind_parse(o->optimizer, &kind);
-        dgcn_model_config mc = dgcn_model_defaults(DGCN_MODEL_GCN, ds.d, ds.c);
-        mc.dims[1] = o->hidden;
-        if (o->order >= 0) mc.kind = DGCN_MODEL_FILTER, mc.order = o->order;
+        dgcn_consensus_kind kind = cfg.consensus.kind;
         int32_t widths[DGCN_MAX_LAYERS * DGCN_MAX_ORDER];
-        int n_x = dgcn_model_exchange_widths(&mc, widths);
-        int64_t np = dgcn_model_n_params(&mc);
+        int n_x = dgcn_model_exchange_widths(&cfg.model, widths);
+        int64_t np = dgcn_model_n_params(&cfg.model);
         int64_t msg = (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM) ? 2 * np : np;
         res->bytes_per_iter_min = (double)dgcn_plan_min_bytes(&p, widths, n_x,
                                                               msg * o->gossip_rounds);
@@ -904,9 +952,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         for (int kind = 0; kind < 2; kind++) {
             dgcn_baseline_opts b = dgcn_baseline_defaults(kind ? DGCN_MODEL_MLP : DGCN_MODEL_GCN,
                                                           &ds);
-            b.model.dims[1] = o->hidden;
-            b.model.dropout = (float)o->dropout;
-            if (!kind && o->order >= 0) b.model.kind = DGCN_MODEL_FILTER, b.model.order = o->order;
+            b.model = cfg.model; /* the run's model; the MLP has no filter */
+            if (kind) b.model.kind = DGCN_MODEL_MLP, b.model.order = 1;
             b.epochs = o->iters;
             b.seed = o->plan.seed + (uint64_t)si;
             dgcn_baseline_result br;
@@ -945,6 +992,9 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_int(&j, "iterations", o->iters);
     dgcn_json_int(&j, "agents", p.m);
     dgcn_json_int(&j, "seeds", o->seeds);
+    dgcn_json_int(&j, "gossip_rounds", o->gossip_rounds);
+    dgcn_json_str(&j, "gossip_accel", o->gossip_accel);
+    dgcn_json_num(&j, "gossip_rho", o->gossip_rho);
     dgcn_json_num(&j, "bytes_per_iter", res->bytes_per_iter);
     dgcn_json_num(&j, "bytes_per_iter_min", res->bytes_per_iter_min);
     dgcn_json_num(&j, "bytes_per_iter_direct", res->bytes_per_iter_direct);

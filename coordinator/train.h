@@ -46,9 +46,14 @@ typedef struct dgcn_train_opts {
     int shard_files;       /* agents read their shard from RUNDIR/plan (a shared file system)
                               * instead of receiving it in the set-up message */
     int final_mixing;      /* averaging rounds after the last step, before the last report (0) */
-    int gossip_rounds;     /* params exchanges per training iteration; 0: the fewest R with
-                            * SLEM(C)^R <= gossip_target (at least 1) [0] */
+    int gossip_rounds;     /* params exchanges per training iteration; 0: the fewest R whose
+                            * contraction (SLEM^R, or 1 / T_R(1 / SLEM) with chebyshev) is
+                            * <= gossip_target (at least 1) [0] */
     double gossip_target;  /* per-iteration contraction the automatic R reaches [0.02] */
+    /* "chebyshev" or "none": how the gossip rounds combine [chebyshev] */
+    const char *gossip_accel;
+    /* the bound rho >= SLEM chebyshev uses: set by dgcn_train_run from the plan */
+    double gossip_rho;
     int init_per_agent;    /* every agent's Glorot init from its own seed (0: one shared init) */
     int dropout_per_agent; /* every agent's dropout masks from its own seed (0: one stream) */
     int deadline_ms;       /* bound on every wait, ms; 0: from the planned work (deadline.h) [0] */
@@ -94,7 +99,7 @@ typedef struct dgcn_train_result {
                                       * distributed optimization */
     int64_t links_possible;          /* M(M-1)/2 agent pairs */
     double contraction_per_iter;     /* how much one iteration's gossip shrinks the disagreement:
-                                      * SLEM^R (NaN without a mixing matrix) */
+                                      * SLEM^R, 1/T_R(1/rho) with chebyshev (NaN without C) */
     int effectively_centralized;     /* 1 when contraction_per_iter < 1e-3 or more than 90 % of
                                       * the pairs are linked (dgcn_observe_centralized) */
     char centralized_reason[256];    /* why, or "" */

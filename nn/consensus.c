@@ -1,5 +1,6 @@
-/* nn/consensus.c: DGD, adapt-then-combine DGD, gradient tracking and GT-Adam as pure updates over
- * (own vector, received vectors, mixing row, gradient, state). See nn/consensus.h. */
+/* nn/consensus.c: DGD, adapt-then-combine DGD, gradient tracking, GT-Adam and Exact Diffusion as
+ * pure updates over (own vector, received vectors, mixing row, gradient, state), and the plain or
+ * Chebyshev-accelerated gossip rounds. See nn/consensus.h. */
 #include "nn/consensus.h"
 
 #include "core/error.h"
@@ -18,30 +19,84 @@ struct dgcn_consensus {
     int64_t n_params; /* P */
     int64_t msg_len;  /* P or 2P */
     double *acc;      /* (2 S_BLOCK) mixing accumulators: a block of parameters, of tracker */
+    double *w;        /* (R) w_{r+1}: the weight of the combination after exchange r */
     float *y;         /* (P) tracked gradient y_k (tracking kinds) */
     float *ymix;      /* (P) sum_t c_kt y_t from the last mix */
     float *g_old;     /* (P) scaled gradient of the previous round */
     float *m, *v;     /* (P) Adam moments (GT_ADAM) */
-    int started;      /* 1 once y_k(0) = g_k(0) was set */
+    float *psi;       /* (P) ED: psi_k(n) of the last prepare */
+    float *phi;       /* (P) ED: the own message phi_k (the I of (I + C) / 2) */
+    int started;      /* 1 once y_k(0) = g_k(0) (ED: psi_k(0)) was set */
     int64_t rounds;   /* Adam rounds so far (bias correction) */
 };
 
-static const char *const s_kind_names[] = {"dgd", "dgd-atc", "gt", "gt-adam"};
+static const char *const s_kind_names[] = {"dgd", "dgd-atc", "gt", "gt-adam", "ed"};
+enum { S_KINDS = 5 };
 
 int dgcn_consensus_kind_parse(const char *name, dgcn_consensus_kind *out) {
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < S_KINDS; k++) {
         if (name && strcmp(name, s_kind_names[k]) == 0) {
             *out = (dgcn_consensus_kind)k;
             return DGCN_OK;
         }
     }
     return dgcn_error_set(DGCN_EINVAL,
-                          "unknown optimizer '%s' (expected dgd, dgd-atc, gt, gt-adam)",
+                          "unknown optimizer '%s' (expected dgd, dgd-atc, gt, gt-adam, ed)",
                           name ? name : "(null)");
 }
 
 const char *dgcn_consensus_kind_name(dgcn_consensus_kind k) {
-    return (k >= 0 && (int)k < 4) ? s_kind_names[k] : "unknown";
+    return (k >= 0 && (int)k < S_KINDS) ? s_kind_names[k] : "unknown";
+}
+
+static const char *const s_accel_names[] = {"none", "chebyshev"};
+
+int dgcn_gossip_accel_parse(const char *name, dgcn_gossip_accel *out) {
+    for (int k = 0; k < 2; k++) {
+        if (name && strcmp(name, s_accel_names[k]) == 0) {
+            *out = (dgcn_gossip_accel)k;
+            return DGCN_OK;
+        }
+    }
+    return dgcn_error_set(DGCN_EINVAL,
+                          "unknown gossip acceleration '%s' (expected none, chebyshev)",
+                          name ? name : "(null)");
+}
+
+const char *dgcn_gossip_accel_name(dgcn_gossip_accel a) {
+    return (a >= 0 && (int)a < 2) ? s_accel_names[a] : "unknown";
+}
+
+double dgcn_gossip_weight(double rho, int32_t r) {
+    if (r <= 0) return 1.0;
+    double w = 2.0 / (2.0 - rho * rho); /* w_2 */
+    for (int32_t i = 2; i <= r; i++) w = 1.0 / (1.0 - rho * rho * w / 4.0);
+    return w;
+}
+
+double dgcn_gossip_contraction(double rho, int32_t rounds, dgcn_gossip_accel accel) {
+    if (!(rho > 0.0)) return 0.0;
+    if (accel != DGCN_GOSSIP_CHEBYSHEV || !(rho < 1.0)) return pow(rho, (double)rounds);
+    return 1.0 / cosh((double)rounds * acosh(1.0 / rho)); /* 1 / T_R(1 / rho); cosh may be inf */
+}
+
+int32_t dgcn_gossip_rounds_for(double rho, double target, dgcn_gossip_accel accel) {
+    if (!isfinite(rho) || !(rho < 1.0)) return DGCN_GOSSIP_MAX;
+    if (rho < 1e-12) return 1;
+    /* plain: rho^R <= target; chebyshev: cosh(R acosh(1 / rho)) >= 1 / target */
+    double r = accel == DGCN_GOSSIP_CHEBYSHEV ? ceil(acosh(1.0 / target) / acosh(1.0 / rho))
+                                              : ceil(log(target) / log(rho));
+    if (!(r <= DGCN_GOSSIP_MAX)) return DGCN_GOSSIP_MAX;
+    return r < 1.0 ? 1 : (int32_t)r;
+}
+
+int dgcn_gossip_choose(dgcn_gossip_accel want, double slem, int exact, double target,
+                       int32_t rounds, int32_t *out_rounds, dgcn_gossip_accel *accel, double *rho) {
+    const int bound = exact && slem >= 0.0 && slem < 1.0;
+    *accel = want == DGCN_GOSSIP_CHEBYSHEV && bound ? DGCN_GOSSIP_CHEBYSHEV : DGCN_GOSSIP_PLAIN;
+    *rho = *accel == DGCN_GOSSIP_CHEBYSHEV ? slem : 0.0;
+    *out_rounds = rounds > 0 ? rounds : dgcn_gossip_rounds_for(slem, target, *accel);
+    return *accel != want;
 }
 
 double dgcn_step_at(const dgcn_step_schedule *s, int64_t n) {
@@ -66,7 +121,7 @@ dgcn_consensus_config dgcn_consensus_defaults(dgcn_consensus_kind kind, double a
 
 int dgcn_consensus_config_check(const dgcn_consensus_config *cfg) {
     if (!cfg) return dgcn_error_set(DGCN_EINVAL, "consensus: config is NULL");
-    if (cfg->kind < 0 || (int)cfg->kind > 3)
+    if (cfg->kind < 0 || (int)cfg->kind >= S_KINDS)
         return dgcn_error_set(DGCN_EINVAL, "consensus: kind %d is not a consensus optimizer",
                               (int)cfg->kind);
     if (!(cfg->step.alpha0 > 0.0) || !isfinite(cfg->step.alpha0))
@@ -81,6 +136,15 @@ int dgcn_consensus_config_check(const dgcn_consensus_config *cfg) {
     if (cfg->gossip_rounds < 1 || cfg->gossip_rounds > DGCN_GOSSIP_MAX)
         return dgcn_error_set(DGCN_EINVAL, "consensus: gossip_rounds = %d is not in [1, %d]",
                               (int)cfg->gossip_rounds, DGCN_GOSSIP_MAX);
+    if (cfg->gossip_accel != DGCN_GOSSIP_PLAIN && cfg->gossip_accel != DGCN_GOSSIP_CHEBYSHEV)
+        return dgcn_error_set(DGCN_EINVAL, "consensus: gossip_accel %d is not none or chebyshev",
+                              (int)cfg->gossip_accel);
+    if (cfg->gossip_accel == DGCN_GOSSIP_CHEBYSHEV &&
+        !(cfg->gossip_rho >= 0.0 && cfg->gossip_rho < 1.0))
+        return dgcn_error_set(DGCN_EINVAL,
+                              "consensus: chebyshev gossip needs a spectral bound rho in [0, 1), "
+                              "not %g (rho >= 1: C does not contract the disagreement)",
+                              cfg->gossip_rho);
     if (cfg->kind == DGCN_CONSENSUS_GT_ADAM) {
         if (!(cfg->beta1 >= 0.0 && cfg->beta1 < 1.0) || !(cfg->beta2 >= 0.0 && cfg->beta2 < 1.0))
             return dgcn_error_set(DGCN_EINVAL,
@@ -109,6 +173,11 @@ int dgcn_consensus_new(dgcn_consensus **out, const dgcn_consensus_config *cfg, i
     c->n_params = n_params;
     c->msg_len = s_tracking(cfg->kind) ? 2 * n_params : n_params;
     DGCN_ALLOC(c->acc, 2 * S_BLOCK);
+    DGCN_ALLOC(c->w, cfg->gossip_rounds);
+    for (int32_t r = 0; r < cfg->gossip_rounds; r++)
+        c->w[r] = cfg->gossip_accel == DGCN_GOSSIP_CHEBYSHEV
+                      ? dgcn_gossip_weight(cfg->gossip_rho, r)
+                      : 1.0;
     if (s_tracking(cfg->kind)) {
         DGCN_ALLOC(c->y, n_params);
         DGCN_ALLOC(c->ymix, n_params);
@@ -117,6 +186,10 @@ int dgcn_consensus_new(dgcn_consensus **out, const dgcn_consensus_config *cfg, i
     if (cfg->kind == DGCN_CONSENSUS_GT_ADAM) {
         DGCN_ALLOC(c->m, n_params);
         DGCN_ALLOC(c->v, n_params);
+    }
+    if (cfg->kind == DGCN_CONSENSUS_ED) {
+        DGCN_ALLOC(c->psi, n_params);
+        DGCN_ALLOC(c->phi, n_params);
     }
     *out = c;
     return DGCN_OK;
@@ -129,6 +202,9 @@ void dgcn_consensus_destroy(dgcn_consensus **pc) {
     if (!pc || !*pc) return;
     dgcn_consensus *c = *pc;
     free(c->acc);
+    free(c->w);
+    free(c->psi);
+    free(c->phi);
     free(c->y);
     free(c->ymix);
     free(c->g_old);
@@ -154,6 +230,7 @@ static int s_state_vectors(const dgcn_consensus *c, float *v[5]) {
         v[n++] = c->m;
         v[n++] = c->v;
     }
+    if (c->cfg.kind == DGCN_CONSENSUS_ED) v[n++] = c->psi;
     return n;
 }
 
@@ -199,6 +276,16 @@ int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, con
     case DGCN_CONSENSUS_DGD_ATC:
         for (int64_t i = 0; i < p; i++) msg[i] = (float)((double)theta[i] - alpha * s * grad[i]);
         return DGCN_OK;
+    case DGCN_CONSENSUS_ED:
+        /* psi_k(n+1) = theta_k - alpha gt_k; phi_k(n+1) = psi_k(n+1) + theta_k - psi_k(n) */
+        for (int64_t i = 0; i < p; i++) {
+            double psi = (double)theta[i] - alpha * s * grad[i];
+            double phi = c->started ? psi + (double)theta[i] - (double)c->psi[i] : psi;
+            c->psi[i] = (float)psi;
+            msg[i] = c->phi[i] = (float)phi;
+        }
+        c->started = 1;
+        return DGCN_OK;
     case DGCN_CONSENSUS_GT:
     case DGCN_CONSENSUS_GT_ADAM: break;
     }
@@ -243,26 +330,61 @@ static void s_accumulate(const double *mix_row, int32_t n_nb, const float *own_m
     }
 }
 
-int dgcn_consensus_combine(dgcn_consensus *c, const double *mix_row, int32_t n_nb,
+/* acc[0, nb) = w acc + (1 - w) prev[at + .]: the Chebyshev blend; nothing when w = 1. */
+static void s_blend(double w, const float *prev, int64_t at, int64_t nb, double *acc) {
+    if (w == 1.0) return;
+    const float *q = prev + at;
+    for (int64_t i = 0; i < nb; i++) acc[i] = w * acc[i] + (1.0 - w) * q[i];
+}
+
+/* The weight of round r's combination, or DGCN_EINVAL for a round outside [0, R) or a missing
+ * x_{r-1}. */
+static int s_round_weight(const dgcn_consensus *c, int32_t r, const float *prev_msg, double *w) {
+    if (r < 0 || r >= c->cfg.gossip_rounds)
+        return dgcn_error_set(DGCN_EINVAL, "consensus: gossip round %d is not in [0, %d)", (int)r,
+                              (int)c->cfg.gossip_rounds);
+    *w = c->w[r];
+    if (*w != 1.0 && !prev_msg)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "consensus: chebyshev round %d needs the previous round's message",
+                              (int)r);
+    return DGCN_OK;
+}
+
+int dgcn_consensus_combine(dgcn_consensus *c, int32_t r, const double *mix_row, int32_t n_nb,
                            const float *own_msg /* (msg_len) */,
+                           const float *prev_msg /* (msg_len) or NULL */,
                            const float *const *recv /* [n_nb] (msg_len) */,
                            float *out /* (msg_len) */) {
+    double w;
     int rc = s_check_weights(mix_row, n_nb);
+    if (rc == DGCN_OK) rc = s_round_weight(c, r, prev_msg, &w);
     if (rc != DGCN_OK) return rc;
     double *acc = c->acc;
     for (int64_t i0 = 0; i0 < c->msg_len; i0 += S_BLOCK) {
         const int64_t nb = c->msg_len - i0 < S_BLOCK ? c->msg_len - i0 : S_BLOCK;
         s_accumulate(mix_row, n_nb, own_msg, recv, i0, nb, acc);
+        s_blend(w, prev_msg, i0, nb, acc);
         for (int64_t i = 0; i < nb; i++) out[i0 + i] = (float)acc[i];
     }
     return DGCN_OK;
 }
 
 int dgcn_consensus_mix(dgcn_consensus *c, int64_t n, const float *grad, const double *mix_row,
-                       int32_t n_nb, const float *own_msg /* (msg_len) */,
-                       const float *const *recv /* [n_nb] (msg_len) */, float *theta /* (P) */) {
+                       int32_t n_nb, const float *own_msg, const float *const *recv, float *theta) {
+    return dgcn_consensus_mix_round(c, n, 0, grad, mix_row, n_nb, own_msg, NULL, recv, theta);
+}
+
+int dgcn_consensus_mix_round(dgcn_consensus *c, int64_t n, int32_t r, const float *grad,
+                             const double *mix_row, int32_t n_nb,
+                             const float *own_msg /* (msg_len) */,
+                             const float *prev_msg /* (msg_len) or NULL */,
+                             const float *const *recv /* [n_nb] (msg_len) */,
+                             float *theta /* (P) */) {
     const int64_t p = c->n_params;
+    double w;
     int rc = s_check_weights(mix_row, n_nb);
+    if (rc == DGCN_OK) rc = s_round_weight(c, r, prev_msg, &w);
     if (rc != DGCN_OK) return rc;
     const dgcn_consensus_kind kind = c->cfg.kind;
     const int tracking = s_tracking(kind);
@@ -278,13 +400,18 @@ int dgcn_consensus_mix(dgcn_consensus *c, int64_t n, const float *grad, const do
     for (int64_t i0 = 0; i0 < p; i0 += S_BLOCK) {
         const int64_t nb = p - i0 < S_BLOCK ? p - i0 : S_BLOCK;
         s_accumulate(mix_row, n_nb, own_msg, recv, i0, nb, acc);
+        s_blend(w, prev_msg, i0, nb, acc);
         if (tracking) {
             s_accumulate(mix_row, n_nb, own_msg, recv, p + i0, nb, acc_y);
+            s_blend(w, prev_msg, p + i0, nb, acc_y);
             for (int64_t i = 0; i < nb; i++) c->ymix[i0 + i] = (float)acc_y[i];
         }
         if (kind == DGCN_CONSENSUS_DGD) {
             for (int64_t i = 0; i < nb; i++)
                 theta[i0 + i] = (float)(acc[i] - alpha * s * grad[i0 + i]);
+        } else if (kind == DGCN_CONSENSUS_ED) { /* (I + C) / 2: half own phi_k, half mixed */
+            for (int64_t i = 0; i < nb; i++)
+                theta[i0 + i] = (float)(0.5 * ((double)c->phi[i0 + i] + acc[i]));
         } else if (kind != DGCN_CONSENSUS_GT_ADAM) {
             for (int64_t i = 0; i < nb; i++) theta[i0 + i] = (float)acc[i];
         } else {

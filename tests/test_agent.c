@@ -28,6 +28,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
 /* ---------------------------------------------------------------------------------------------
  * (e) consensus functions */
 
@@ -80,13 +84,13 @@ START_TEST(test_gossip_combine) {
     float msg[2] = {1, 2}, r0[2] = {3, 4}, r1[2] = {5, -6};
     const float *recv[2] = {r0, r1};
     double row[3] = {0.5, 0.25, 0.25};
-    ck_assert_int_eq(dgcn_consensus_combine(c, row, 2, msg, recv, msg), DGCN_OK);
+    ck_assert_int_eq(dgcn_consensus_combine(c, 0, row, 2, msg, NULL, recv, msg), DGCN_OK);
     ck_assert_float_eq_tol(msg[0], 2.5f, 1e-6f);
     ck_assert_float_eq_tol(msg[1], 0.5f, 1e-6f);
     ck_assert_ptr_nonnull(dgcn_consensus_tracker(c));
     ck_assert_float_eq(dgcn_consensus_tracker(c)[0], 0.0f); /* state untouched */
     double bad[3] = {0.5, NAN, 0.5};
-    ck_assert_int_eq(dgcn_consensus_combine(c, bad, 2, msg, recv, msg), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_consensus_combine(c, 0, bad, 2, msg, NULL, recv, msg), DGCN_EINVAL);
     dgcn_consensus_destroy(&c);
 }
 END_TEST
@@ -136,8 +140,8 @@ static void s_cons_round(dgcn_consensus *c, int64_t n, float *theta) {
  * the one never stopped (bit for bit, every kind); a state of the wrong length is refused. */
 START_TEST(test_consensus_state_resume) {
     enum { P = 5, ROUNDS = 7, CUT = 3 };
-    static const int64_t want_len[4] = {0, 0, 3 * P, 5 * P};
-    for (int kind = 0; kind < 4; kind++) {
+    static const int64_t want_len[5] = {0, 0, 3 * P, 5 * P, P};
+    for (int kind = 0; kind < 5; kind++) {
         dgcn_consensus_config cfg = dgcn_consensus_defaults((dgcn_consensus_kind)kind, 0.05);
         dgcn_consensus *a = NULL, *b = NULL;
         float ta[P] = {0.1f, -0.2f, 0.3f, 0.4f, -0.5f}, tb[P];
@@ -158,7 +162,7 @@ START_TEST(test_consensus_state_resume) {
         for (int64_t n = CUT; n < ROUNDS; n++) s_cons_round(b, n, tb);
         ck_assert_msg(memcmp(ta, tb, sizeof ta) == 0, "%s: resumed theta differs",
                       dgcn_consensus_kind_name((dgcn_consensus_kind)kind));
-        if (kind >= DGCN_CONSENSUS_GT)
+        if (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM)
             ck_assert_int_eq(memcmp(dgcn_consensus_tracker(a), dgcn_consensus_tracker(b),
                                     P * sizeof(float)),
                              0);
@@ -824,10 +828,15 @@ START_TEST(test_mix_rounds) {
 END_TEST
 
 /* Gossip rounds on a ring of 5, dgd-atc, agents starting apart: one step with R = 3 rounds gives
- * every agent sum_t (C^3)_kt (theta_t - alpha M g_t), and sends 3 params messages per neighbour. */
+ * every agent sum_t p_3(C)_kt (theta_t - alpha M g_t), and sends 3 params messages per neighbour;
+ * p_3(C) = C^3 for plain gossip (_i = 0), the Chebyshev polynomial T_3(C / rho) / T_3(1 / rho)
+ * with rho = SLEM(C) for _i = 1 (nn/consensus.h; computed here densely in double by the
+ * recursion x_{r+1} = w_{r+1} C x_r + (1 - w_{r+1}) x_{r-1}). */
 START_TEST(test_gossip_rounds) {
     const int32_t m = 5, rounds = 3;
     const double alpha = 0.5;
+    const int accel = _i; /* the ring's MH weights 1/3: eigenvalues 1/3 + 2/3 cos(2 pi j / 5) */
+    const double rho = 1.0 / 3 + 2.0 / 3 * cos(2 * M_PI / m);
     int32_t owner[1024];
     fixture f;
     s_ring_fixture(&f, m, owner);
@@ -835,11 +844,14 @@ START_TEST(test_gossip_rounds) {
     opts.consensus = dgcn_consensus_defaults(DGCN_CONSENSUS_DGD_ATC, alpha);
     opts.consensus.grad_scale = 0.0; /* M */
     opts.consensus.gossip_rounds = rounds;
+    opts.consensus.gossip_accel = accel ? DGCN_GOSSIP_CHEBYSHEV : DGCN_GOSSIP_PLAIN;
+    opts.consensus.gossip_rho = rho;
     opts.init_seed = 3;
     run r;
     s_run_init(&r, &f, m, 1, owner, &opts, 1);
     const int64_t p = f.n_params;
     double *x = malloc((size_t)(m * p) * sizeof *x), *y = malloc((size_t)(m * p) * sizeof *y);
+    double *xp = malloc((size_t)(m * p) * sizeof *xp); /* x_{r-1} */
     float *g = malloc((size_t)(m * p) * sizeof *g);
     job jobs[MAX_M];
     for (int32_t k = 0; k < m; k++)
@@ -848,14 +860,21 @@ START_TEST(test_gossip_rounds) {
     for (int32_t k = 0; k < m; k++)
         for (int64_t i = 0; i < p; i++)
             x[k * p + i] = (float)(dgcn_agent_params(r.agent[k])[i] - alpha * m * g[k * p + i]);
-    for (int rd = 0; rd < rounds; rd++) { /* x <- C x, C the ring's Metropolis weights 1/3 */
+    double w = 1.0;                       /* w_{r+1}: 1, 2 / (2 - rho^2), 1 / (1 - rho^2 w / 4) */
+    for (int rd = 0; rd < rounds; rd++) { /* x <- w C x + (1 - w) xp, C the ring's MH weights */
+        if (accel && rd == 1) w = 2.0 / (2.0 - rho * rho);
+        if (accel && rd > 1) w = 1.0 / (1.0 - rho * rho * w / 4.0);
         for (int32_t k = 0; k < m; k++)
-            for (int64_t i = 0; i < p; i++)
-                y[k * p + i] = (x[k * p + i] + x[((k + 1) % m) * p + i] +
-                                x[((k + m - 1) % m) * p + i]) /
-                               3.0;
+            for (int64_t i = 0; i < p; i++) {
+                double cx = (x[k * p + i] + x[((k + 1) % m) * p + i] +
+                             x[((k + m - 1) % m) * p + i]) /
+                            3.0;
+                y[k * p + i] = w * cx + (1.0 - w) * xp[k * p + i];
+            }
+        memcpy(xp, x, (size_t)(m * p) * sizeof *x);
         memcpy(x, y, (size_t)(m * p) * sizeof *x);
     }
+    ck_assert(!accel || w > 1.0);
     dgcn_traffic t0[MAX_M];
     for (int32_t k = 0; k < m; k++) t0[k] = dgcn_agent_traffic(r.agent[k]);
     for (int32_t k = 0; k < m; k++)
@@ -873,11 +892,75 @@ START_TEST(test_gossip_rounds) {
             moved = fmax(moved, fabs(th[i] - y[((k + 1) % m) * p + i]));
         }
     }
-    ck_assert_msg(worst <= 1e-5, "relative deviation %g from C^3 applied to the messages", worst);
-    ck_assert_double_gt(moved, 1e-3); /* the copies still differ: C^3 is not an average */
+    ck_assert_msg(worst <= 1e-5, "%s: relative deviation %g from p_3(C) applied to the messages",
+                  accel ? "chebyshev" : "plain", worst);
+    ck_assert_double_gt(moved, 1e-3); /* the copies still differ: p_3(C) is not an average */
     free(x);
+    free(xp);
     free(y);
     free(g);
+    s_run_fini(&r);
+    s_fixture_fini(&f);
+}
+END_TEST
+
+/* ed on a ring of 5 with 3 Chebyshev gossip rounds: agents saved after 3 steps
+ * (dgcn_agent_state_save: theta_k and psi_k) and restored into fresh agents continue bit for bit
+ * as the ones never stopped, and the state is theta_k plus one vector. */
+START_TEST(test_ed_agent_resume) {
+    enum { CUT = 3, STEPS = 6 };
+    const int32_t m = 5;
+    int32_t owner[1024];
+    fixture f;
+    s_ring_fixture(&f, m, owner);
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.consensus = dgcn_consensus_defaults(DGCN_CONSENSUS_ED, 0.5);
+    opts.consensus.grad_scale = 0.0; /* M */
+    opts.consensus.gossip_rounds = 3;
+    opts.consensus.gossip_accel = DGCN_GOSSIP_CHEBYSHEV;
+    opts.consensus.gossip_rho = 1.0 / 3 + 2.0 / 3 * cos(2 * M_PI / m);
+    opts.init_seed = 3;
+    const int64_t p = f.n_params;
+    float *state = malloc((size_t)(m * 2 * p) * sizeof *state);
+    float *end = malloc((size_t)(m * p) * sizeof *end);
+    int64_t counters[MAX_M][2];
+    job jobs[MAX_M];
+    run r;
+    s_run_init(&r, &f, m, 1, owner, &opts, 1);
+    for (int32_t k = 0; k < m; k++) ck_assert_int_eq(dgcn_agent_state_len(r.agent[k]), 2 * p);
+    for (int64_t n = 0; n < STEPS; n++) {
+        if (n == CUT) {
+            uint64_t relayed[DGCN_CH_COUNT];
+            for (int32_t k = 0; k < m; k++)
+                dgcn_agent_state_save(r.agent[k], state + k * 2 * p, counters[k], relayed);
+        }
+        for (int32_t k = 0; k < m; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = n};
+        s_run_jobs(jobs, m);
+    }
+    for (int32_t k = 0; k < m; k++)
+        memcpy(end + k * p, dgcn_agent_params(r.agent[k]), (size_t)p * sizeof *end);
+    s_run_fini(&r);
+    s_run_init(&r, &f, m, 1, owner, &opts, 1);
+    for (int32_t k = 0; k < m; k++)
+        ck_assert_int_eq(dgcn_agent_state_load(r.agent[k], state + k * 2 * p, 2 * p, counters[k],
+                                               NULL),
+                         DGCN_OK);
+    for (int64_t n = CUT; n < STEPS; n++) {
+        for (int32_t k = 0; k < m; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = n};
+        s_run_jobs(jobs, m);
+    }
+    double spread = 0.0;
+    for (int32_t k = 0; k < m; k++) {
+        ck_assert_msg(memcmp(end + k * p, dgcn_agent_params(r.agent[k]), (size_t)p * sizeof *end) ==
+                          0,
+                      "agent %d: resumed theta differs", k);
+        spread = fmax(spread, s_max_abs_diff(end + k * p, end, p));
+    }
+    ck_assert_double_gt(spread, 0.0); /* the copies differ: a real consensus run */
+    free(state);
+    free(end);
     s_run_fini(&r);
     s_fixture_fini(&f);
 }
@@ -1079,6 +1162,8 @@ START_TEST(test_run_config_from_ctl) {
     a.dropout_seed = 12;
     a.report_params = 1;
     a.consensus.gossip_rounds = 3;
+    a.consensus.gossip_accel = DGCN_GOSSIP_CHEBYSHEV;
+    a.consensus.gossip_rho = 0.75;
     a.init_per_agent = 1;
     a.dropout_per_agent = 1;
     strcpy(a.plan, "/runs/x/plan");
@@ -1097,7 +1182,7 @@ START_TEST(test_run_config_from_ctl) {
     ck_assert(b.consensus.gossip_rounds == 3 && b.init_per_agent == 1 && b.dropout_per_agent == 1);
 
     /* one bad field at a time: DGCN_EINVAL naming it, *c untouched */
-    enum { N_BAD = 36 };
+    enum { N_BAD = 41 };
     dgcn_ctl_config bad[N_BAD];
     const char *field[N_BAD];
     int n = 0;
@@ -1116,7 +1201,7 @@ START_TEST(test_run_config_from_ctl) {
     S_BAD("dims", c->dims[1] = 0);
     S_BAD("dropout", c->dropout = NAN);
     S_BAD("weight_decay", c->weight_decay = NAN);
-    S_BAD("optimizer", c->optimizer = 4);
+    S_BAD("optimizer", c->optimizer = 5);
     S_BAD("optimizer", c->optimizer = -1);
     S_BAD("lr", c->lr = NAN);
     S_BAD("lr_decay", c->lr_decay = NAN);
@@ -1144,6 +1229,11 @@ START_TEST(test_run_config_from_ctl) {
     S_BAD("init_per_agent", c->init_per_agent = -1);
     S_BAD("dropout_per_agent", c->dropout_per_agent = 2);
     S_BAD("dropout_per_agent", c->dropout_per_agent = -1);
+    S_BAD("gossip_accel", c->gossip_accel = 2);
+    S_BAD("gossip_accel", c->gossip_accel = -1);
+    S_BAD("gossip_rho", c->gossip_rho = 1.0);
+    S_BAD("gossip_rho", c->gossip_rho = -0.5);
+    S_BAD("gossip_rho", c->gossip_rho = NAN);
 #undef S_BAD
     ck_assert_int_eq(n, N_BAD);
     for (int i = 0; i < n; i++) {
@@ -1441,7 +1531,8 @@ static Suite *s_suite(void) {
         {"gt_ring", test_gt_ring, 0, 120},
         {"gt_adam_matches_central_adam", test_gt_adam_matches_central_adam, 4, 120},
         {"gossip_combine", test_gossip_combine, 0, 0},
-        {"gossip_rounds", test_gossip_rounds, 0, 60},
+        {"gossip_rounds", test_gossip_rounds, 2, 60},
+        {"ed_agent_resume", test_ed_agent_resume, 0, 60},
         {"mix_rounds", test_mix_rounds, 0, 60},
         {"session_start_fails_cleanly", test_session_start_fails_cleanly, 0, 0},
         {"session_names_agents_without_hello", test_session_names_agents_without_hello, 0, 90},

@@ -8,6 +8,7 @@
 #include "comm/hub.h"
 #include "comm/inproc.h"
 #include "comm/message.pb-c.h"
+#include "comm/run_config.h"
 #include "comm/transport.h"
 #include "comm/zmq_transport.h"
 #include "core/error.h"
@@ -1320,6 +1321,8 @@ static dgcn_ctl_config s_full_config(void) {
     c.init_per_agent = 1;
     c.dropout_per_agent = 1;
     c.checkpoint_every = 12;
+    c.gossip_accel = DGCN_CTL_ACCEL_CHEBYSHEV;
+    c.gossip_rho = 0.9375;
     snprintf(c.plan, sizeof c.plan, "/runs/train-20261127/plan");
     return c;
 }
@@ -1343,6 +1346,8 @@ static void s_config_eq(const dgcn_ctl_config *a, const dgcn_ctl_config *b) {
     ck_assert_int_eq(a->init_per_agent, b->init_per_agent);
     ck_assert_int_eq(a->dropout_per_agent, b->dropout_per_agent);
     ck_assert(a->checkpoint_every == b->checkpoint_every);
+    ck_assert_int_eq(a->gossip_accel, b->gossip_accel);
+    ck_assert(a->gossip_rho == b->gossip_rho);
     ck_assert_str_eq(a->plan, b->plan);
 }
 
@@ -1571,8 +1576,16 @@ static void s_pb_full_config(Dgcnpb__RunConfig *pb, int32_t *dims /* (3) */) {
     S_PUT(init_per_agent, 0);
     S_PUT(dropout_per_agent, 0);
     S_PUT(checkpoint_every, 0);
+    S_PUT(gossip_accel, DGCNPB__RUN_CONFIG__GOSSIP_ACCEL__GOSSIP_ACCEL_NONE);
+    S_PUT(gossip_rho, 0.0);
 #undef S_PUT
     pb->plan = "";
+    /* a field not listed above (a row added since) is present with the value 0 */
+    for (unsigned i = 0; i < dgcnpb__run_config__descriptor.n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &dgcnpb__run_config__descriptor.fields[i];
+        if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING)
+            *(protobuf_c_boolean *)((char *)pb + f->quantifier_offset) = 1;
+    }
 }
 
 /* Packs a setup for agent 0 of 1 (mixing row {1}) carrying cfg, and unpacks it into *o. */
@@ -1605,7 +1618,7 @@ START_TEST(test_config_missing_field) {
     ck_assert_msg(strstr(dgcn_error_msg(), "no config"), "%s", dgcn_error_msg());
     /* each field of the descriptor left out in turn */
     const ProtobufCMessageDescriptor *d = &dgcnpb__run_config__descriptor;
-    ck_assert_uint_eq(d->n_fields, 26);
+    ck_assert_uint_eq(d->n_fields, DGCN_RUN_CONFIG_N_FIELDS);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         cfg = full;
@@ -1763,6 +1776,104 @@ START_TEST(test_config_doc_lists_fields) {
 }
 END_TEST
 
+/* ---- comm/run_config.h: one row per RunConfig field, every row on the wire ---- */
+
+/* Every row of the table names a field of RunConfig (its protobuf-c descriptor) of a matching
+ * label, and every field has its row. */
+START_TEST(test_config_table_matches_proto) {
+    const ProtobufCMessageDescriptor *d = &dgcnpb__run_config__descriptor;
+    static const struct {
+        const char *name;
+        int repeated, string;
+    } rows[] = {
+#define S_ROW(name, kind, def, lo, hi, keep, path, cli)                                            \
+    {#name, !strcmp(#kind, "DIMS"), !strcmp(#kind, "STR")},
+        DGCN_RUN_CONFIG_FIELDS(S_ROW)
+#undef S_ROW
+    };
+    ck_assert_int_eq(DGCN_RUN_CONFIG_N_FIELDS, (int)(sizeof rows / sizeof rows[0]));
+    for (int i = 0; i < DGCN_RUN_CONFIG_N_FIELDS; i++) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(d, rows[i].name);
+        ck_assert_msg(f, "comm/run_config.h row %s has no field in comm/config.proto",
+                      rows[i].name);
+        ck_assert_msg((f->label == PROTOBUF_C_LABEL_REPEATED) == rows[i].repeated,
+                      "%s: repeated in one, not the other", rows[i].name);
+        ck_assert_msg((f->type == PROTOBUF_C_TYPE_STRING) == rows[i].string,
+                      "%s: a string in one, not the other", rows[i].name);
+    }
+    for (unsigned k = 0; k < d->n_fields; k++) {
+        int found = 0;
+        for (int i = 0; i < DGCN_RUN_CONFIG_N_FIELDS; i++)
+            found |= !strcmp(rows[i].name, d->fields[k].name);
+        ck_assert_msg(found, "RunConfig field %s (%u) has no row in comm/run_config.h",
+                      d->fields[k].name, d->fields[k].id);
+    }
+}
+END_TEST
+
+/* Changes row `name` of *c to another in-range value. */
+#define S_POKE_INT(c, name, lo, hi) ((c)->name = (c)->name == (hi) ? (lo) : (hi))
+#define S_POKE_I32 S_POKE_INT
+#define S_POKE_I64 S_POKE_INT
+#define S_POKE_ENUM S_POKE_INT
+#define S_POKE_BOOL S_POKE_INT
+#define S_POKE_U64(c, name, lo, hi) ((c)->name ^= 0xF0F0F0F0F0F0F0F1ULL)
+#define S_POKE_F32(c, name, lo, hi) ((c)->name = (c)->name * 2.0f + 0.375f)
+#define S_POKE_F64(c, name, lo, hi) ((c)->name = (c)->name * 2.0 + 0.375)
+#define S_POKE_DIMS(c, name, lo, hi) ((c)->name[(c)->n_##name - 1] += 5)
+#define S_POKE_STR(c, name, lo, hi) strcat((c)->name, "/poked")
+
+/* The rows where *a and *b differ, by name, into diff. */
+#define S_DIFF_SCALAR(a, b, name) ((a)->name != (b)->name)
+#define S_DIFF_I32 S_DIFF_SCALAR
+#define S_DIFF_I64 S_DIFF_SCALAR
+#define S_DIFF_U64 S_DIFF_SCALAR
+#define S_DIFF_F32 S_DIFF_SCALAR
+#define S_DIFF_F64 S_DIFF_SCALAR
+#define S_DIFF_ENUM S_DIFF_SCALAR
+#define S_DIFF_BOOL S_DIFF_SCALAR
+#define S_DIFF_DIMS(a, b, name)                                                                    \
+    ((a)->n_##name != (b)->n_##name ||                                                             \
+     memcmp((a)->name, (b)->name, (size_t)(a)->n_##name * sizeof *(a)->name))
+#define S_DIFF_STR(a, b, name) strcmp((a)->name, (b)->name)
+static void s_config_diff(const dgcn_ctl_config *a, const dgcn_ctl_config *b, char *diff,
+                          size_t cap) {
+    diff[0] = '\0';
+#define S_DIFF(name, kind, def, lo, hi, keep, path, cli)                                           \
+    if (S_DIFF_##kind(a, b, name)) snprintf(diff + strlen(diff), cap - strlen(diff), " %s", #name);
+    DGCN_RUN_CONFIG_FIELDS(S_DIFF)
+#undef S_DIFF
+}
+
+/* Every row, changed alone, crosses pack and unpack unchanged, and the others with it. */
+START_TEST(test_config_table_roundtrip) {
+    int32_t nb[1] = {0};
+    double mix[2] = {0.5, 0.5};
+    int rows = 0;
+    char diff[1024];
+#define S_ROW(name, kind_, def, lo, hi, keep, path, cli)                                           \
+    do {                                                                                           \
+        dgcn_ctl_config base = s_full_config(), c = base;                                          \
+        S_POKE_##kind_(&c, name, lo, hi);                                                          \
+        s_config_diff(&c, &base, diff, sizeof diff);                                               \
+        ck_assert_msg(!strcmp(diff, " " #name), "poking %s changed:%s", #name, diff);              \
+        dgcn_ctl_msg m, o;                                                                         \
+        memset(&m, 0, sizeof m);                                                                   \
+        m.kind = DGCN_CTL_SETUP;                                                                   \
+        m.u.setup = (dgcn_ctl_setup){RUN_ID, 1, 2, 1, nb, mix, NULL, c, NULL, 0, NULL, NULL};      \
+        o = s_roundtrip(&m, NULL);                                                                 \
+        s_config_diff(&o.u.setup.config, &c, diff, sizeof diff);                                   \
+        ck_assert_msg(!diff[0], "%s changed: after pack and unpack,%s differ", #name, diff);       \
+        dgcn_ctl_msg_fini(&o);                                                                     \
+        rows++;                                                                                    \
+    } while (0);
+    DGCN_RUN_CONFIG_FIELDS(S_ROW)
+#undef S_ROW
+    ck_assert_int_eq(rows, DGCN_RUN_CONFIG_N_FIELDS);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"ring_exact", test_ring_exact, B_COUNT, 0},
@@ -1790,6 +1901,8 @@ static Suite *s_suite(void) {
         {"config_unknown_field", test_config_unknown_field, 0, 0},
         {"config_pack_rejects", test_config_pack_rejects, 0, 0},
         {"config_doc_lists_fields", test_config_doc_lists_fields, 0, 0},
+        {"config_table_matches_proto", test_config_table_matches_proto, 0, 0},
+        {"config_table_roundtrip", test_config_table_roundtrip, 0, 0},
     };
     return DGCN_TEST_SUITE("comm", cases);
 }

@@ -1479,6 +1479,57 @@ static void s_resume_on(const char *transport) {
     free(out);
 }
 
+/* --resume keeps the run's hyper-parameters: a changed --lr or --dropout is refused, naming the
+ * value config.json holds and the new one; --iters may extend the run, and config.json then says
+ * so. Seeds cross config.json, the manifest and metrics.jsonl exactly over the whole uint64 range
+ * (2^53 + 1 does not survive a double; 2^64 - 1 is no long long). */
+START_TEST(test_resume_options) {
+    static const char *seeds[] = {"9007199254740993", "18446744073709551615"};
+    char *out = malloc(S_OUT_CAP), dir[128], buf[65536], want[128];
+    for (int si = 0; si < 2; si++) {
+        const char *run[] = {S_GEN,     "--iters",  "8", "--eval-every",       "2", "--seed",
+                             seeds[si], "--agents", "3", "--checkpoint-every", "2", NULL};
+        s_mkdtemp(dir, sizeof dir, "ckopt");
+        int st = s_train_on("inproc", dir, run, out);
+        ck_assert_msg(st == 0, "train with seed %s exited %d:\n%s", seeds[si], st, out);
+        snprintf(want, sizeof want, "\"seed\":%s,", seeds[si]);
+        s_slurp(dir, "checkpoint/manifest.json", buf, sizeof buf);
+        ck_assert_msg(strstr(buf, want), "manifest.json lacks %s: %s", want, buf);
+        s_slurp(dir, "config.json", buf, sizeof buf);
+        ck_assert_msg(strstr(buf, want), "config.json lacks %s: %s", want, buf);
+        snprintf(want, sizeof want, "\"init_seed\":%s,", seeds[si]);
+        ck_assert_msg(strstr(buf, want), "config.json lacks %s: %s", want, buf);
+
+        static const char *lr[] = {"--lr", "0.5", NULL}, *dropout[] = {"--dropout", "0.25", NULL};
+        static const char *longer[] = {"--iters", "10", NULL};
+        const char *const *more[3] = {lr, dropout, longer};
+        const char *refusal[2] = {"--resume: lr is 0.01 in %s/config.json, not 0.5",
+                                  "--resume: dropout is 0.5 in %s/config.json, not 0.25"};
+        for (int k = 0; k < 3; k++) {
+            const char *extra[8] = {"--resume", dir};
+            for (int i = 0; more[k][i]; i++) extra[2 + i] = more[k][i];
+            st = s_train_on("inproc", NULL, extra, out);
+            if (k < 2) {
+                char msg[256];
+                snprintf(msg, sizeof msg, refusal[k], dir);
+                ck_assert_msg(st != 0 && strstr(out, msg),
+                              "resume with %s %s: exit %d, not '%s':\n%.2000s", more[k][0],
+                              more[k][1], st, msg, out);
+            } else
+                ck_assert_msg(st == 0, "resume with --iters 10 (seed %s) exited %d:\n%.2000s",
+                              seeds[si], st, out);
+        }
+        s_slurp(dir, "config.json", buf, sizeof buf);
+        ck_assert_msg(strstr(buf, "\"iterations\":10,"), "config.json after --iters 10: %s", buf);
+        s_slurp(dir, "metrics.jsonl", buf, sizeof buf);
+        snprintf(want, sizeof want, "{\"seed\":%s,\"iter\":10,", seeds[si]);
+        ck_assert_msg(strstr(buf, want), "metrics.jsonl lacks %s:\n%s", want, buf);
+        s_rm_rf(dir);
+    }
+    free(out);
+}
+END_TEST
+
 START_TEST(test_resume_inproc) { s_resume_on("inproc"); }
 END_TEST
 
@@ -1557,6 +1608,7 @@ static Suite *s_suite(void) {
         {"sigterm_post_processing", test_sigterm_post_processing, 0, 90},
         {"train_model_predict", test_train_model_predict, 0, 120},
         {"resume_inproc", test_resume_inproc, 0, 240},
+        {"resume_options", test_resume_options, 0, 240},
         {"resume_zmq", test_resume_zmq, 0, 240},
         {"resume_mpi", test_resume_mpi, 0, 240},
         {"checkpoint_disk_full", test_checkpoint_disk_full, 0, 60},

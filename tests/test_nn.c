@@ -1568,7 +1568,8 @@ START_TEST(test_small_skips_blas) {
 END_TEST
 
 /* After set-up, training steps (forward with dropout, backward, Adam, an evaluation forward) and
- * consensus rounds (gt-adam prepare and mix) make no allocation, for the GCN and the MLP. */
+ * consensus rounds (gt-adam prepare, two Chebyshev gossip rounds and mix) make no allocation, for
+ * the GCN and the MLP. */
 START_TEST(test_step_allocates_nothing) {
     s_problem pr;
     s_problem_make(&pr, 60, 12, 5, 77);
@@ -1578,7 +1579,7 @@ START_TEST(test_step_allocates_nothing) {
         int64_t np = dgcn_model_n_params(&cfg);
         float *theta = s_xcalloc((size_t)np, sizeof *theta),
               *grad = s_xcalloc((size_t)np, sizeof *grad);
-        float *msg = s_xcalloc((size_t)(2 * np), sizeof *msg);
+        float *msg = s_xcalloc((size_t)(4 * np), sizeof *msg), *msg1 = msg + 2 * np;
         dgcn_model_init(&cfg, theta, 1);
         dgcn_block blk = {.n_own = pr.n,
                           .a = kind ? NULL : &pr.a_csr,
@@ -1593,6 +1594,9 @@ START_TEST(test_step_allocates_nothing) {
         dgcn_consensus *cons = NULL;
         dgcn_consensus_config cc = dgcn_consensus_defaults(DGCN_CONSENSUS_GT_ADAM, 0.01);
         cc.grad_scale = 1.0;
+        cc.gossip_rounds = 3;
+        cc.gossip_accel = DGCN_GOSSIP_CHEBYSHEV;
+        cc.gossip_rho = 0.5;
         ck_assert_int_eq(dgcn_gcn_new(&g, &cfg, &blk, NULL, NULL), DGCN_OK);
         ck_assert_int_eq(dgcn_adam_init(&adam, np), DGCN_OK);
         ck_assert_int_eq(dgcn_consensus_new(&cons, &cc, np), DGCN_OK);
@@ -1608,8 +1612,9 @@ START_TEST(test_step_allocates_nothing) {
             dgcn_adam_step(&adam, theta, grad, 0.01f, 0.9f, 0.999f, 1e-8f);
             rc |= dgcn_gcn_forward(g, theta, 0, 3, it, &ev);
             rc |= dgcn_consensus_prepare(cons, it, theta, grad, msg);
-            rc |= dgcn_consensus_combine(cons, self, 0, msg, NULL, msg); /* a gossip round */
-            rc |= dgcn_consensus_mix(cons, it, grad, self, 0, msg, NULL, theta);
+            rc |= dgcn_consensus_combine(cons, 0, self, 0, msg, NULL, NULL, msg1); /* gossip */
+            rc |= dgcn_consensus_combine(cons, 1, self, 0, msg1, msg, NULL, msg);
+            rc |= dgcn_consensus_mix_round(cons, it, 2, grad, self, 0, msg, msg1, NULL, theta);
         }
         s_counting = 0;
         ck_assert_int_eq(rc, DGCN_OK);

@@ -720,6 +720,30 @@ START_TEST(test_budget_spec_term) {
 }
 END_TEST
 
+/* The grammar's 'sparse:B' term: designed from no links, needs no required links, connected
+ * with at most B links, and mixes faster than the ring it would be without the pairs added (20
+ * agents, 40 links: SLEM 0.72 against the ring's 0.97). Fewer than M - 1 links is refused. */
+START_TEST(test_sparse_spec_term) {
+    dgcn_topo g, ring;
+    dgcn_topo_spec_info in;
+    ck_assert_int_eq(dgcn_topo_spec_check("sparse:40", 20, &in), 0);
+    ck_assert(!in.needs_required && !in.designed);
+    ck_assert_int_eq(dgcn_topo_spec_check("sparse:18", 20, NULL), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_topo_spec_check("sparse:x", 20, NULL), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_topo_spec_build("sparse:40", 20, NULL, 1, &g, NULL, NULL), 0);
+    ck_assert(dgcn_topo_connected(&g));
+    ck_assert_int_le(dgcn_topo_links(&g), 40);
+    ck_assert_int_gt(dgcn_topo_links(&g), 20);
+    ck_assert_int_eq(dgcn_topo_spec_build("ring", 20, NULL, 1, &ring, NULL, NULL), 0);
+    double s_sparse, s_ring;
+    ck_assert_int_eq(dgcn_topo_slem_mh(&g, DGCN_EIGEN_DENSE, &s_sparse), 0);
+    ck_assert_int_eq(dgcn_topo_slem_mh(&ring, DGCN_EIGEN_DENSE, &s_ring), 0);
+    ck_assert(s_sparse < 0.8 && s_ring > 0.95);
+    dgcn_topo_fini(&g);
+    dgcn_topo_fini(&ring);
+}
+END_TEST
+
 /* ---- sparse structures: adjacency lists and mixing rows against dense references ----------- */
 
 /* Random links added and removed (repeats included) on 150 agents, mirrored in a dense matrix:
@@ -939,6 +963,7 @@ static Suite *s_suite(void) {
         {"budget_lanczos_matches_dense", test_budget_lanczos_matches_dense, 0, 120},
         {"budget_monotone_nested", test_budget_monotone_nested, 0, 120},
         {"budget_spec_term", test_budget_spec_term, 0, 120},
+        {"sparse_spec_term", test_sparse_spec_term, 0, 120},
         {"sparse_lists_match_dense", test_sparse_lists_match_dense, 0, 120},
         {"sparse_mixing_matches_dense", test_sparse_mixing_matches_dense, 0, 120},
         {"sparse_spectrum_lanczos", test_sparse_spectrum_lanczos, 0, 120},

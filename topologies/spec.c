@@ -68,16 +68,18 @@ static int s_design_term(const char *spec, const s_term *t, double *gamma) {
     return 1;
 }
 
-/* 'budget:B': 1 and *budget (an integer >= 0), 0 when not a budget term, -1 after setting the
- * error for a malformed budget. */
-static int s_budget_term(const char *spec, const s_term *t, int64_t *budget) {
-    if (t->len < 7 || memcmp(t->p, "budget:", 7)) return 0;
+/* 'PREFIX:B' with PREFIX "budget" or "sparse": 1 and *budget (an integer >= 0), 0 when not such a
+ * term, -1 after setting the error for a malformed budget. */
+static int s_count_term(const char *spec, const s_term *t, const char *prefix, int64_t *budget) {
+    const size_t pl = strlen(prefix);
+    if (t->len < pl || memcmp(t->p, prefix, pl)) return 0;
     char buf[32], *end = NULL;
-    if (t->len - 7 >= sizeof buf || t->len == 7)
-        return dgcn_error_set(DGCN_EINVAL, "topology '%s': malformed budget after 'budget:'", spec),
+    if (t->len - pl >= sizeof buf || t->len == pl)
+        return dgcn_error_set(DGCN_EINVAL, "topology '%s': malformed budget after '%s'", spec,
+                              prefix),
                -1;
-    memcpy(buf, t->p + 7, t->len - 7);
-    buf[t->len - 7] = '\0';
+    memcpy(buf, t->p + pl, t->len - pl);
+    buf[t->len - pl] = '\0';
     errno = 0;
     long long b = strtoll(buf, &end, 10);
     if (errno || end == buf || *end || b < 0)
@@ -86,6 +88,32 @@ static int s_budget_term(const char *spec, const s_term *t, int64_t *budget) {
                -1;
     *budget = b;
     return 1;
+}
+
+static int s_budget_term(const char *spec, const s_term *t, int64_t *budget) {
+    return s_count_term(spec, t, "budget:", budget);
+}
+
+/* 'sparse:B': the budget design grown from no links at all, so the required links play no part:
+ * a chain joins the agents (M - 1 links, counted in B), then links are added while they lower the
+ * SLEM, two at a time (with MH weights a single chord on a ring raises the SLEM, so one at a time
+ * the design would stop at the ring). */
+static int s_sparse_term(const char *spec, const s_term *t, int64_t *budget) {
+    return s_count_term(spec, t, "sparse:", budget);
+}
+
+static int s_build_sparse(int32_t m, int64_t budget, dgcn_topo *out) {
+    int rc;
+    dgcn_topo none = {0};
+    DGCN_CHECK(dgcn_topo_init(&none, m));
+    dgcn_budget_opts bo;
+    dgcn_budget_defaults(&bo);
+    bo.budget = budget;
+    bo.batch = 2;
+    rc = dgcn_topo_design_budget(&none, &bo, out, NULL, NULL, 0, NULL);
+fail:
+    dgcn_topo_fini(&none);
+    return rc;
 }
 
 /* Builds one term into *out (initialized here). c/have_c as in dgcn_topo_spec_build, for a design
@@ -100,7 +128,16 @@ static int s_build_term(const char *spec, const s_term *t, int32_t m, const dgcn
     buf[t->len] = '\0';
     int64_t budget = 0;
     int design = s_design_term(spec, t, &gamma), greedy = s_budget_term(spec, t, &budget);
-    if (design < 0 || greedy < 0) return DGCN_EINVAL;
+    int sparse = s_sparse_term(spec, t, &budget);
+    if (design < 0 || greedy < 0 || sparse < 0) return DGCN_EINVAL;
+    if (sparse) {
+        if (budget < m - 1)
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "topology '%s': term '%s' over %d agents needs a budget of at "
+                                  "least %d links (a connected graph)",
+                                  spec, buf, m, m - 1);
+        return s_build_sparse(m, budget, out);
+    }
     if (s_is(t, "required") || design || greedy) {
         if (!required)
             return dgcn_error_set(DGCN_EINVAL,
@@ -169,7 +206,8 @@ static int s_scan(const char *spec, int32_t m, int build_terms, dgcn_topo_spec_i
         int64_t budget;
         int design = s_design_term(spec, &terms[i], &gamma);
         int greedy = s_budget_term(spec, &terms[i], &budget);
-        if (design < 0 || greedy < 0) return DGCN_EINVAL;
+        int sparse = s_sparse_term(spec, &terms[i], &budget);
+        if (design < 0 || greedy < 0 || sparse < 0) return DGCN_EINVAL;
         if (design || greedy || s_is(&terms[i], "required")) {
             in.needs_required = 1;
             in.designed |= design;

@@ -6,6 +6,9 @@
  *                                  with gamma G (default 0.1); superset of the required links
  *         | 'budget:' B            the required links plus at most B links chosen greedily to
  *                                  lower the SLEM of Metropolis-Hastings (topologies/budget.h)
+ *         | 'sparse:' B            at most B links designed from none: a chain joining the agents,
+ *                                  then links lowering the MH SLEM (B >= M - 1; the required
+ *                                  links play no part)
  *         | FAMILY                 complete | ring | line | star | torus | hypercube | exponential
  *                                  | er:P | geometric:R | regular:K   (topologies/generate.h)
  *         | 'file:' PATH           an edge list (topologies/io.h); PATH runs to the end of the

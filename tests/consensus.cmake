@@ -1,0 +1,3 @@
+# consensus: the optimizers of nn/consensus.h on a strongly convex problem with a known optimum
+# (simulated agents, no transport), and the Chebyshev-accelerated gossip rounds.
+dgcn_add_suite(consensus TIMEOUT 120 LIBS dgcn_nn dgcn_topologies dgcn_core)

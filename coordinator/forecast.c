@@ -108,7 +108,9 @@ static void s_schedule_fini(s_schedule *s) {
 
 /* The step schedule of both trainings (nn/consensus.h's form). */
 static dgcn_step_schedule s_steps(const dgcn_forecast_opts *o, int64_t iterations) {
-    dgcn_step_schedule st = {o->lr, o->lr_decay > 0 ? o->lr_decay * (double)iterations : 0.0, 1.0};
+    dgcn_step_schedule st = {.alpha0 = o->lr,
+                             .decay = o->lr_decay > 0 ? o->lr_decay * (double)iterations : 0.0,
+                             .power = 1.0};
     return st;
 }
 

@@ -1,7 +1,8 @@
 /* tests/test_traffic.c: traffic series (graph/traffic.h) and the traffic experiment command:
  * the .npz reader on archives the tests write and on one np.savez archive held as bytes, its errors,
  * the from,to,cost reader, the samples (windows, 6:2:2 split in time order, z-score from the
- * training part), the generator, and `dgcn traffic` end to end on a small sensor graph. */
+ * training part), the generator, the agents against the centralized filter on a ring of agents (relay and drop),
+ * the loss's scale against finite differences, and `dgcn traffic` end to end. */
 #include "coordinator/commands.h"
 #include "coordinator/forecast.h"
 #include "core/error.h"
@@ -272,9 +273,11 @@ START_TEST(generator_cycles) {
 }
 END_TEST
 
-/* Agents (4, random partition of a ring with chords, so most links cross agents) against the
+/* Agents (4 on a ring of 4 links, random partition of a ring of sensors with chords, so every agent
+ * pair shares road links and the pairs 0-2 and 1-3 are relayed through a neighbour) against the
  * centralized filter of orders 0..2 on generated series: test MSE within 2 %, halo bytes K times
- * order 1's, consensus bytes two P-float vectors per directed link per iteration (gt-adam). */
+ * order 1's with relayed rows among them, consensus bytes two P-float vectors per directed link
+ * per iteration (gt-adam). */
 START_TEST(forecast_agents_match_central) {
     dgcn_csr adj;
     s_ring_graph_chords(&adj, 30, 1);
@@ -287,7 +290,7 @@ START_TEST(forecast_agents_match_central) {
     o.agents = 4;
     o.partition = "random";
     o.batch = 16;
-    o.epochs = 3;
+    o.epochs = 10;
     double halo[3];
     for (int k = 0; k <= 2; k++) {
         dgcn_forecast_result r;
@@ -298,13 +301,99 @@ START_TEST(forecast_agents_match_central) {
                       "order %d: agents %g vs centralized %g", k, r.test_mse, r.central_test_mse);
         ck_assert_double_le(fabs(r.test_mae - r.central_test_mae), 0.02 * r.central_test_mae);
         ck_assert_int_eq(r.n_test_used % 16, 0);
-        ck_assert_int_eq(r.links, 6); /* every pair shares a sensor link */
+        ck_assert_int_eq(r.links, 4); /* the ring only */
+        ck_assert_int_eq(r.possible_links, 6);
+        ck_assert_int_eq(r.required_links, 6); /* every pair shares a sensor link */
+        ck_assert_int_eq(r.hops, 2);
+        ck_assert(k == 0 ? r.relayed_bytes_per_iter == 0.0 : r.relayed_bytes_per_iter > 0.0);
         ck_assert_double_eq(r.params_bytes_per_iter, 2.0 * r.n_params * 4 * 2 * r.links);
         halo[k] = r.halo_bytes_per_iter;
     }
     ck_assert_double_eq(halo[0], 0.0);
     ck_assert_double_gt(halo[1], 0.0);
     ck_assert_double_eq(halo[2], 2 * halo[1]);
+    dgcn_traffic_samples_fini(&p);
+    dgcn_traffic_series_fini(&s);
+    dgcn_csr_fini(&adj);
+}
+END_TEST
+
+/* sum_i a_i b_i */
+static double s_dot(const float *a, const float *b, int64_t n) {
+    double v = 0;
+    for (int64_t i = 0; i < n; i++) v += (double)a[i] * b[i];
+    return v;
+}
+
+/* The loss the trainings differentiate, at a random theta on one batch, for orders 0..2 on a ring
+ * of 4 agents: under relay the agents' gradients add up to the centralized one (to 1e-4), and the
+ * centralized gradient is the derivative of (sum of squared errors) / (N x B), checked along a
+ * random direction by central differences of the squared errors (the filter is linear in theta,
+ * so they are exact but for rounding). A loss scaled by N, by the agents' count or by an agent's
+ * own share of the values fails one of the two. Under drop the agents differentiate another model
+ * (road links between agents 0-2 and 1-3 dropped), so for K >= 1 their sum differs. */
+START_TEST(forecast_gradient_scale) {
+    dgcn_csr adj;
+    s_ring_graph_chords(&adj, 30, 1);
+    dgcn_traffic_series s;
+    dgcn_traffic_samples p;
+    ck_assert_int_eq(dgcn_traffic_generate(&s, &adj, 288 * 2, 4), DGCN_OK);
+    ck_assert_int_eq(dgcn_traffic_prepare(&p, &s, 12), DGCN_OK);
+    dgcn_forecast_opts o;
+    dgcn_forecast_opts_defaults(&o);
+    o.agents = 4;
+    o.partition = "random";
+    o.batch = 8;
+    const int32_t first[8] = {3, 40, 41, 99, 150, 200, 310, 333};
+    const double n_values = 30.0 * 8;
+    for (int k = 0; k <= 2; k++) {
+        const int64_t np = dgcn_forecast_n_params(&p, k, &o);
+        float *theta = malloc(sizeof(float) * np), *u = malloc(sizeof(float) * np);
+        float *gc = malloc(sizeof(float) * np), *ga = malloc(sizeof(float) * np);
+        float *tp = malloc(sizeof(float) * np), *tm = malloc(sizeof(float) * np);
+        srand(17 + k);
+        for (int64_t i = 0; i < np; i++) {
+            theta[i] = (float)rand() / RAND_MAX - 0.5f;
+            u[i] = (float)rand() / RAND_MAX - 0.5f;
+        }
+        dgcn_forecast_result r;
+        double sq, sq_p, sq_m;
+        o.cross_edges = "relay";
+        ck_assert_msg(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, theta, &sq, gc, ga, &r) ==
+                          DGCN_OK,
+                      "%s", dgcn_error_msg());
+        ck_assert(r.links == 4 && r.hops == 2);
+        double diff = 0, norm = 0;
+        for (int64_t i = 0; i < np; i++)
+            diff += (double)(ga[i] - gc[i]) * (ga[i] - gc[i]), norm += (double)gc[i] * gc[i];
+        ck_assert_msg(sqrt(diff) <= 1e-4 * sqrt(norm),
+                      "order %d: agents' gradients add up to %g away from the centralized one "
+                      "(norm %g)",
+                      k, sqrt(diff), sqrt(norm));
+        const float h = 0.01f;
+        for (int64_t i = 0; i < np; i++) tp[i] = theta[i] + h * u[i], tm[i] = theta[i] - h * u[i];
+        ck_assert_int_eq(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, tp, &sq_p, NULL, NULL,
+                                                &r),
+                         DGCN_OK);
+        ck_assert_int_eq(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, tm, &sq_m, NULL, NULL,
+                                                &r),
+                         DGCN_OK);
+        const double fd = (sq_p - sq_m) / (2.0 * h) / n_values, an = s_dot(gc, u, np);
+        ck_assert_msg(fabs(fd - an) <= 1e-3 * fabs(fd) + 1e-7,
+                      "order %d: gradient along u %.6g, finite difference of the loss %.6g "
+                      "(ratio %.4g)",
+                      k, an, fd, an / fd);
+        ck_assert_double_gt(sq, 0.0);
+        o.cross_edges = "drop";
+        ck_assert_int_eq(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, theta, &sq, gc, ga, &r),
+                         DGCN_OK);
+        ck_assert(r.links == 4 && r.hops == 1 && r.dropped_edges > 0);
+        diff = 0;
+        for (int64_t i = 0; i < np; i++) diff += (double)(ga[i] - gc[i]) * (ga[i] - gc[i]);
+        if (k == 0) ck_assert_double_le(sqrt(diff), 1e-4 * sqrt(norm)); /* no exchange at K = 0 */
+        else ck_assert_double_gt(sqrt(diff), 1e-3 * sqrt(norm));
+        free(theta), free(u), free(gc), free(ga), free(tp), free(tm);
+    }
     dgcn_traffic_samples_fini(&p);
     dgcn_traffic_series_fini(&s);
     dgcn_csr_fini(&adj);
@@ -369,6 +458,7 @@ static Suite *s_suite(void) {
         {"samples_windows_split_zscore", samples_windows_split_zscore, 0, 0},
         {"generator_cycles", generator_cycles, 0, 0},
         {"forecast_agents_match_central", forecast_agents_match_central, 0, 120},
+        {"forecast_gradient_scale", forecast_gradient_scale, 0, 60},
         {"cmd_generate_and_traffic", cmd_generate_and_traffic, 0, 120},
     };
     return DGCN_TEST_SUITE("traffic", cases);

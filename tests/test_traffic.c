@@ -1,7 +1,8 @@
 /* tests/test_traffic.c: traffic series (graph/traffic.h) and the traffic experiment command:
  * the .npz reader on archives the tests write and on one np.savez archive held as bytes, its errors,
  * the from,to,cost reader, the samples (windows, 6:2:2 split in time order, z-score from the
- * training part), the generator, the agents against the centralized filter on a ring of agents (relay and drop),
+ * training part) against an independent numpy reader of the same files (bench/traffic_lstsq.py),
+ * the generator, the agents against the centralized filter on a ring of agents (relay and drop),
  * the loss's scale against finite differences, and `dgcn traffic` end to end. */
 #include "coordinator/commands.h"
 #include "coordinator/forecast.h"
@@ -50,6 +51,16 @@ static void s_rm_rf(const char *dir) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* 1 when /usr/bin/python3 can import numpy; else prints why the check that needs it is skipped. */
+static int s_have_numpy(const char *what) {
+    if (access("/usr/bin/python3", X_OK) == 0 &&
+        system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0)
+        return 1;
+    fprintf(stderr, "SKIP %s: /usr/bin/python3 with numpy is absent (Debian: python3-numpy)\n",
+            what);
+    return 0;
+}
+
 static void s_write(const char *path, const void *bytes, size_t n) {
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
@@ -87,15 +98,16 @@ START_TEST(npz_roundtrip) {
     ck_assert(b.t == 5 && b.n == 3 && b.f == 2);
     ck_assert_int_eq(memcmp(a.data, b.data, 30 * sizeof *a.data), 0);
     dgcn_traffic_series_fini(&b);
-    /* numpy reads what we write (when Debian's python3 with numpy is there). */
-    char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "test -x /usr/bin/python3 && /usr/bin/python3 -c 'import numpy' 2>/dev/null && "
-             "/usr/bin/python3 -c \"import numpy as np; d = np.load('%s')['data']; "
-             "assert d.shape == (5, 3, 2) and d[4, 2, 1] == 29 * 1.25 - 7\"",
-             path);
-    int st = system(cmd);
-    if (st != 0) fprintf(stderr, "numpy cross-check skipped or failed (status %d)\n", st);
+    /* numpy reads what we write: every value, in (T, N, F) order. */
+    if (s_have_numpy("npz_roundtrip's numpy check")) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "/usr/bin/python3 -c \"import numpy as np; d = np.load('%s')['data']; "
+                 "assert d.shape == (5, 3, 2) and d.dtype == np.float32; "
+                 "assert (d.reshape(-1) == np.arange(30) * np.float32(1.25) - 7).all()\"",
+                 path);
+        ck_assert_msg(system(cmd) == 0, "numpy does not read %s as written", path);
+    }
     free(a.data);
     s_rm_rf(dir);
 }
@@ -229,6 +241,89 @@ START_TEST(samples_windows_split_zscore) {
 END_TEST
 
 /* A ring of n sensors; with chords, also links i -- i+3 and i -- i+7. */
+static void s_ring_graph_chords(dgcn_csr *adj, int32_t n, int chords);
+
+/* The C reader and samples against an independent reader of the same files: numpy and the csv
+ * module in bench/traffic_lstsq.py --check. A (T, N, 3) series (T != N; features 1 and 2 are not
+ * flow) and a CSV with repeated and reversed links; the shape, the split, the z-score, the number
+ * of links and every window and target of three samples (first, middle, last) must agree. A
+ * reader that transposes the series, takes another feature or shifts the lags fails here. */
+START_TEST(reader_matches_numpy) {
+    if (!s_have_numpy("reader_matches_numpy")) return;
+    char dir[64], npz[128], csv[128], cmd[1024];
+    s_tmpdir(dir, sizeof dir);
+    snprintf(npz, sizeof npz, "%s/data.npz", dir);
+    snprintf(csv, sizeof csv, "%s/distance.csv", dir);
+    const int32_t T = 400, N = 17;
+    dgcn_csr ring;
+    s_ring_graph_chords(&ring, N, 1);
+    dgcn_traffic_series g, s3 = {.t = T, .n = N, .f = 3};
+    ck_assert_int_eq(dgcn_traffic_generate(&g, &ring, T, 11), DGCN_OK);
+    s3.data = calloc((size_t)T * N * 3, sizeof *s3.data);
+    for (int32_t i = 0; i < T * N; i++) {
+        s3.data[3 * i] = g.data[i];
+        s3.data[3 * i + 1] = 0.1f * (float)(i % 97); /* occupancy-like */
+        s3.data[3 * i + 2] = 60.0f - (float)(i % 13);
+    }
+    ck_assert_int_eq(dgcn_traffic_write_npz(&s3, npz), DGCN_OK);
+    FILE *f = fopen(csv, "w");
+    fprintf(f, "from,to,cost\n");
+    for (int32_t i = 0; i < ring.n_rows; i++)
+        for (int64_t k = ring.rowptr[i]; k < ring.rowptr[i + 1]; k++)
+            fprintf(f, "%d,%d,%d.25\n", (int)i, (int)ring.col[k], (int)(i + k)); /* both ways */
+    fclose(f);
+    dgcn_traffic_series s;
+    dgcn_traffic_samples p;
+    dgcn_csr adj;
+    ck_assert_msg(dgcn_traffic_read_npz(&s, npz) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_msg(dgcn_traffic_read_graph(&adj, csv, s.n) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_int_eq(dgcn_traffic_prepare(&p, &s, 12), DGCN_OK);
+    const int32_t samples[3] = {0, p.n_samples / 2, p.n_samples - 1};
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/bench/traffic_lstsq.py' '%s' --check %d,%d,%d",
+             DGCN_SOURCE_DIR, dir, (int)samples[0], (int)samples[1], (int)samples[2]);
+    FILE *py = popen(cmd, "r");
+    ck_assert_ptr_nonnull(py);
+    int st[3], lines = 0;
+    double mean, sd;
+    long links;
+    ck_assert_int_eq(fscanf(py, "shape %d %d %d ", &st[0], &st[1], &st[2]), 3);
+    ck_assert_msg(st[0] == s.t && st[1] == s.n && st[2] == s.f,
+                  "numpy shape (%d, %d, %d), C (%d, %d, %d)", st[0], st[1], st[2], (int)s.t,
+                  (int)s.n, (int)s.f);
+    ck_assert_int_eq(fscanf(py, "split %d %d %d ", &st[0], &st[1], &st[2]), 3);
+    ck_assert(st[0] == p.n_train && st[1] == p.n_val && st[2] == p.n_test);
+    ck_assert_int_eq(fscanf(py, "zscore %lf %lf ", &mean, &sd), 2);
+    ck_assert_msg(fabs(mean - p.mean) <= 1e-6 * fabs(mean) && fabs(sd - p.std) <= 1e-6 * sd,
+                  "z-score: numpy mean %g std %g, C %g %g", mean, sd, p.mean, p.std);
+    ck_assert_int_eq(fscanf(py, "graph %ld ", &links), 1);
+    ck_assert_int_eq(links, adj.nnz / 2);
+    float x[12], y;
+    for (;;) {
+        int smp, sensor;
+        double want[13];
+        if (fscanf(py, "%d %d", &smp, &sensor) != 2) break;
+        for (int j = 0; j < 13; j++) ck_assert_int_eq(fscanf(py, "%lf", &want[j]), 1);
+        dgcn_traffic_fill(&p, &smp, 1, &sensor, 1, x, &y);
+        for (int j = 0; j < 13; j++) {
+            double got = j < 12 ? x[j] : y;
+            ck_assert_msg(fabs(got - want[j]) <= 1e-5 * (1.0 + fabs(want[j])),
+                          "sample %d sensor %d %s %d: C %.7g, numpy %.7g", smp, sensor,
+                          j < 12 ? "lag" : "target", j, got, want[j]);
+        }
+        lines++;
+    }
+    ck_assert_int_eq(pclose(py), 0);
+    ck_assert_int_eq(lines, 3 * N);
+    dgcn_traffic_samples_fini(&p);
+    dgcn_traffic_series_fini(&s);
+    dgcn_traffic_series_fini(&g);
+    free(s3.data);
+    dgcn_csr_fini(&adj);
+    dgcn_csr_fini(&ring);
+    s_rm_rf(dir);
+}
+END_TEST
+
 static void s_ring_graph_chords(dgcn_csr *adj, int32_t n, int chords) {
     int32_t u[256], v[256], m = 0;
     for (int32_t i = 0; i < n; i++) u[m] = i, v[m] = (i + 1) % n, m++;
@@ -456,6 +551,7 @@ static Suite *s_suite(void) {
         {"npz_rejects", npz_rejects, 0, 0},
         {"csv_graph", csv_graph, 0, 0},
         {"samples_windows_split_zscore", samples_windows_split_zscore, 0, 0},
+        {"reader_matches_numpy", reader_matches_numpy, 0, 60},
         {"generator_cycles", generator_cycles, 0, 0},
         {"forecast_agents_match_central", forecast_agents_match_central, 0, 120},
         {"forecast_gradient_scale", forecast_gradient_scale, 0, 60},

@@ -325,7 +325,7 @@ int dgcn_cmd_traffic(int argc, char **argv) {
                     "\"dropped_road_links\": %.1f, \"consensus_gap\": %.3g}%s\n",
                     w->order, (long long)w->n_params, w->mse[0], w->mse_sd[0], w->mse[1],
                     w->mse_sd[1], w->mae[0], w->mae_sd[0], w->mae[1], w->mae_sd[1], w->rel_gap,
-                    w->halo_bytes, w->relayed_bytes, w->params_bytes, w->links,
+                    w->halo_bytes, w->params_bytes, w->relayed_bytes, w->links,
                     (long long)w->possible, w->required, w->hops, w->dropped, w->gap,
                     r + 1 < n_orders ? "," : "");
         }

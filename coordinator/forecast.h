@@ -36,7 +36,7 @@ typedef struct dgcn_forecast_opts {
     int32_t epochs;          /* passes over the training samples [40] */
     double lr;               /* Adam step (centralized) and consensus step (agents) [0.03] */
     double lr_decay;         /* step at iteration i: lr / (1 + i / (lr_decay * iterations)) [0.1];
-                            * <= 0: constant */
+                              * <= 0: constant */
     const char *optimizer;   /* consensus optimizer of the agents [gt-adam] */
     int32_t final_mixing;    /* averaging rounds after training [20] */
     int distributed;         /* also train over agents [1] */

@@ -525,14 +525,13 @@ START_TEST(cmd_generate_and_traffic) {
     ck_assert_int_eq(dgcn_cmd_traffic(15, ta), 0);
     snprintf(path, sizeof path, "%s/summary.json", run);
     const char *js = s_slurp_text(path);
-    static const char *keys[] = {"\"test_mse_mean\":",
-                                 "\"test_mse_std\":",
-                                 "\"central_test_mse_mean\":",
-                                 "\"test_mae_mean\":",
-                                 "\n  \"test_mse_mean\":" /* top level, not only per model */,
-                                 "\"generated\": true",
-                                 "NOT PeMS",
-                                 "\"order\": 1"};
+    static const char *keys[] = {
+        "\"test_mse_mean\":", "\"test_mse_std\":", "\"central_test_mse_mean\":",
+        "\"test_mae_mean\":", "\n  \"test_mse_mean\":" /* top level, not only per model */,
+        "\"generated\": true", "NOT PeMS", "\"order\": 1", "\"cross_edges\": \"relay\"",
+        /* gt-adam: two vectors of 25 floats per link direction */
+        "\"params_bytes_per_iter\": 400,", "\"relayed_bytes_per_iter\": 0,",
+        "\"links\": 1.0, \"possible_links\": 1,"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         ck_assert_msg(strstr(js, keys[i]), "summary.json lacks %s:\n%s", keys[i], js);
     /* a folder with no .npz */

@@ -5,6 +5,7 @@
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
 #include "coordinator/forecast.h"
+#include "coordinator/plan.h"
 #include "core/error.h"
 #include "graph/traffic.h"
 
@@ -143,6 +144,11 @@ int dgcn_cmd_traffic(int argc, char **argv) {
         return 2;
     }
     o.distributed = !central_only;
+    dgcn_cross_edges policy;
+    if (dgcn_cross_edges_parse(o.cross_edges, &policy)) {
+        fprintf(stderr, "error: %s\n", dgcn_error_msg());
+        return 2;
+    }
     int orders[S_MAX_ORDERS], n_orders = 0;
     if (order >= 0) {
         orders[0] = order;

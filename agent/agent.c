@@ -709,6 +709,36 @@ fail:
     return rc;
 }
 
+int dgcn_agent_agree(dgcn_agent *a, int64_t iter, int32_t rounds) {
+    int rc;
+    if (rounds < 1) return DGCN_OK;
+    DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_MIX));
+    double t0 = dgcn_now_ms();
+    const int64_t p = a->n_params;
+    const dgcn_consensus_config *cc = &a->opts.consensus;
+    const double rho = cc->gossip_accel == DGCN_GOSSIP_CHEBYSHEV ? cc->gossip_rho : 0.0;
+    /* x_0 = theta; round r sends x_r and forms x_{r+1} = w (C x_r) + (1 - w) x_{r-1} into the
+     * next rotating buffer (the lending argument at s_msg_take), the last one into theta. */
+    float *msg = s_msg_take(a), *prev = NULL;
+    memcpy(msg, a->theta, (size_t)p * sizeof *msg);
+    for (int32_t r = 0; r < rounds; r++) {
+        DGCN_CHECK(s_params_exchange(a, msg, p, r, "agreement round"));
+        const double w = rho > 0.0 ? dgcn_gossip_weight(rho, r) : 1.0;
+        float *next = r + 1 < rounds ? s_msg_take(a) : a->theta;
+        for (int64_t k = 0; k < p; k++) {
+            double acc = a->mix_row[0] * msg[k];
+            for (int32_t i = 0; i < a->n_nb; i++) acc += a->mix_row[i + 1] * a->x_lent[i][k];
+            next[k] = (float)(prev && w != 1.0 ? w * acc + (1.0 - w) * prev[k] : acc);
+        }
+        prev = msg;
+        msg = next;
+    }
+    a->timing.consensus_ms += dgcn_now_ms() - t0;
+    return DGCN_OK;
+fail:
+    return rc;
+}
+
 int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
     int rc;
     DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_STEP));

@@ -107,6 +107,11 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev);
  * one params exchange of P floats per link, tag 4 iter + 3. Rounds at the end of a run bring the
  * copies together by the mixing matrix's second-largest eigenvalue modulus per round. */
 int dgcn_agent_mix(dgcn_agent *a, int64_t iter);
+/* Agreement before training: R rounds of pure averaging of theta_k (Chebyshev-accelerated when
+ * the consensus config says so, with its bound rho), exchanged on DGCN_CH_PARAMS with tag (iter,
+ * mix) and the round in the layer field, so the copies of per-agent initializations start within
+ * 1 / T_R(1 / rho) of their average. Every agent of the run makes the same call. */
+int dgcn_agent_agree(dgcn_agent *a, int64_t iter, int32_t rounds);
 
 /* Forward without dropout at the current theta_k (exchanges halos, tag 4 iter + 1); fills ev. */
 int dgcn_agent_evaluate(dgcn_agent *a, int64_t iter, dgcn_eval *ev);

@@ -343,6 +343,7 @@ static int s_train(s_run *r) {
     int rc = DGCN_OK;
     const dgcn_run_config *c = &r->cfg;
     r->iter = r->start;
+    if (r->start == 0) DGCN_CHECK(dgcn_agent_agree(r->agent, 0, c->agree_rounds));
     if (r->start == 0) DGCN_CHECK(s_eval_report(r, 0));
     for (int64_t n = r->start; n < c->iterations; n++) {
         int cmd = DGCN_CMD_NONE;
@@ -432,6 +433,7 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
     *mix = s->mixing;
     dgcn_agent_opts ao = dgcn_agent_opts_defaults();
     ao.consensus = r->cfg.consensus;
+    ao.consensus.step.total = r->cfg.iterations; /* the cool-down ends with the run */
     ao.init_seed = r->cfg.init_per_agent ? s_agent_seed(r->cfg.init_seed, t->self)
                                          : r->cfg.init_seed;
     ao.dropout_seed = r->cfg.dropout_per_agent ? s_agent_seed(r->cfg.dropout_seed, t->self)

@@ -63,6 +63,7 @@ typedef struct dgcn_run_config {
     int init_per_agent;           /* theta_k(0) from (init_seed, k): the copies start apart */
     int dropout_per_agent;        /* dropout masks from (dropout_seed, k) */
     int64_t checkpoint_every;     /* train: a State message every N iterations (0: none) */
+    int32_t agree_rounds;         /* train: averaging rounds of theta before the first step (0) */
     char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, or "" (shard bytes) */
 } dgcn_run_config;
 

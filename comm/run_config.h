@@ -77,7 +77,9 @@
         "checkpoint-every", checkpoint_every, INT, 0, 1e9, "write every agent's state to "         \
         "RUNDIR/checkpoint/ every N iterations (0: never; one seed)"))                             \
     X(gossip_accel, ENUM, 0, 0, 1, KEEP, consensus.gossip_accel, DGCN_RC_CLI(TRAIN, "gossip-accel", gossip_accel, STRING, 1, 0, "none|chebyshev: plain gossip rounds or Chebyshev-accelerated ones (rho = the plan's SLEM; default chebyshev)")) \
-    X(gossip_rho, F64, 0.0, 0, 0x1.fffffffffffffp-1, KEEP, consensus.gossip_rho, DGCN_RC_NOCLI)
+    X(gossip_rho, F64, 0.0, 0, 0x1.fffffffffffffp-1, KEEP, consensus.gossip_rho, DGCN_RC_NOCLI)   \
+    X(lr_cooldown, F64, 0.0, 0, 1, KEEP, consensus.step.cooldown, DGCN_RC_CLI(TRAIN, "lr-cooldown", lr_cooldown, DOUBLE, 0, 1, "fraction f of the iterations at the end over which the step falls to 0 as ((N - n) / (f N))^2 (0: none)")) \
+    X(agree_rounds, I32, 0, 0, 1024, KEEP, agree_rounds, DGCN_RC_CLI(TRAIN, "agree-rounds", agree_rounds, INT, -1, 1024, "averaging rounds of theta before the first step, bringing per-agent initializations together; -1: with --init-per-agent the fewest whose contraction is <= 1e-3, at most one per 4 iterations, else 0"))
 /* clang-format on */
 
 #define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */

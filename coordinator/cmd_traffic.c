@@ -1,9 +1,11 @@
 /* coordinator/cmd_traffic.c: `dgcn traffic`: the paper's traffic experiment (docs/traffic.md):
  * graph filters of orders 0 (linear), 1, 2 on a sensor graph, several seeds, centralized and over
- * agents in a ring, test MSE and MAE as mean +- std, bytes per iteration. */
+ * agents on a ring (road links between agents that are not ring neighbours relayed, or dropped),
+ * test MSE and MAE as mean +- std, links used of those possible, bytes per iteration. */
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
 #include "coordinator/forecast.h"
+#include "coordinator/plan.h"
 #include "core/error.h"
 #include "graph/traffic.h"
 
@@ -18,7 +20,8 @@
 static const char s_usage[] =
     "usage: dgcn traffic (--data DIR | --graph CSV [--steps T] [--gen-seed S])\n"
     "                    [--orders 0,1,2 | --order K] [--seeds 5] [--agents 6] [--topology ring]\n"
-    "                    [--partition bfs] [--out DIR] [training options]\n"
+    "                    [--cross-edges relay|drop|keep|strict] [--partition bfs] [--out DIR]\n"
+    "                    [training options]\n"
     "\n"
     "Graph-signal regression (docs/traffic.md): from the past 12 steps of every sensor, predict the\n"
     "next step, with graph filters of the given orders (0 is the linear model). DIR holds one .npz\n"
@@ -26,7 +29,10 @@ static const char s_usage[] =
     "PeMSD4/PeMSD8. --graph CSV instead generates traffic-like series on that sensor graph (they\n"
     "are NOT PeMS data, and every output says so). Each model is trained centrally and over the\n"
     "agents from the same weights and batches; the table gives test MSE and MAE (z-score units)\n"
-    "as mean +- std over the seeds and the bytes the agents moved per iteration.";
+    "as mean +- std over the seeds, the links the agents used and the bytes they moved per\n"
+    "iteration. The agents talk over the topology only (default: a ring of 6); rows of road links\n"
+    "between agents that are not neighbours are relayed (--cross-edges relay, the model unchanged)\n"
+    "or those links dropped (drop, A_hat renormalized); keep adds every required link.";
 
 /* The one file in dir whose name ends with ext, into out. */
 static int s_find_one(const char *dir, const char *ext, char *out, size_t cap) {
@@ -87,7 +93,9 @@ typedef struct s_row {
     double mse[2], mse_sd[2], mae[2], mae_sd[2]; /* [0] agents, [1] centralized */
     double rel_gap;                              /* max over seeds |mse - central| / central */
     double halo_bytes, params_bytes, gap;        /* bytes per iteration: means over the seeds */
-    double links;                                /* communication links, mean over the seeds */
+    double relayed_bytes;                        /* of halo_bytes, forwarded rows */
+    double links, required, hops, dropped;       /* means over the seeds */
+    int64_t possible;                            /* M (M - 1) / 2 */
     double central_ms, dist_ms;
 } s_row;
 
@@ -110,8 +118,9 @@ int dgcn_cmd_traffic(int argc, char **argv) {
         {"seed", DGCN_ARG_U64, &seed, "first seed (weights, batches, partition)", 1, 0},
         {"agents", DGCN_ARG_INT, &o.agents, "agents M", 1, 1e5},
         {"partition", DGCN_ARG_STRING, &o.partition, "bfs|metis|random|block", 1, 0},
-        {"topology", DGCN_ARG_STRING, &o.topology, "topology spec (required links are added)", 1,
-         0},
+        {"topology", DGCN_ARG_STRING, &o.topology, "topology spec of the agents' links", 1, 0},
+        {"cross-edges", DGCN_ARG_STRING, &o.cross_edges,
+         "road links between agents without a link: relay|drop|keep|strict", 1, 0},
         {"hidden", DGCN_ARG_INT, &o.hidden, "0: one filter layer; else a ReLU hidden layer", 0,
          1e5},
         {"batch", DGCN_ARG_INT, &o.batch, "snapshots per mini-batch", 1, 65536},
@@ -135,6 +144,11 @@ int dgcn_cmd_traffic(int argc, char **argv) {
         return 2;
     }
     o.distributed = !central_only;
+    dgcn_cross_edges policy;
+    if (dgcn_cross_edges_parse(o.cross_edges, &policy)) {
+        fprintf(stderr, "error: %s\n", dgcn_error_msg());
+        return 2;
+    }
     int orders[S_MAX_ORDERS], n_orders = 0;
     if (order >= 0) {
         orders[0] = order;
@@ -183,9 +197,10 @@ int dgcn_cmd_traffic(int argc, char **argv) {
     printf("  samples: 12 past steps -> next step; train/val/test %d/%d/%d in time order; z-score "
            "mean %.3f std %.3f\n",
            (int)p.n_train, (int)p.n_val, (int)p.n_test, p.mean, p.std);
-    printf("  %d agents, %s partition, topology %s (+ required links), %s, lr %g, batch %d, %d "
+    printf("  %d agents, %s partition, topology %s, cross edges %s, %s, lr %g, batch %d, %d "
            "epochs, %d seeds\n",
-           o.agents, o.partition, o.topology, o.optimizer, o.lr, o.batch, o.epochs, seeds);
+           o.agents, o.partition, o.topology, o.cross_edges, o.optimizer, o.lr, o.batch, o.epochs,
+           seeds);
     fflush(stdout);
 
     for (int r = 0; r < n_orders; r++) {
@@ -201,6 +216,11 @@ int dgcn_cmd_traffic(int argc, char **argv) {
             row->halo_bytes += res.halo_bytes_per_iter / seeds; /* partitions vary with the seed */
             row->params_bytes += res.params_bytes_per_iter / seeds;
             row->links += (double)res.links / seeds;
+            row->required += (double)res.required_links / seeds;
+            row->hops += (double)res.hops / seeds;
+            row->dropped += (double)res.dropped_edges / seeds;
+            row->relayed_bytes += res.relayed_bytes_per_iter / seeds;
+            row->possible = res.possible_links;
             if (res.consensus_gap > row->gap) row->gap = res.consensus_gap;
             row->central_ms += res.central_ms / seeds;
             row->dist_ms += res.dist_ms / seeds;
@@ -212,8 +232,11 @@ int dgcn_cmd_traffic(int argc, char **argv) {
                    (unsigned long long)(seed + (uint64_t)k), res.central_test_mse,
                    res.central_test_mae);
             if (o.distributed)
-                printf(" | agents MSE %.4f MAE %.4f (links %lld, required %lld)", res.test_mse,
-                       res.test_mae, (long long)res.links, (long long)res.required_links);
+                printf(" | agents MSE %.4f MAE %.4f (links %lld of %lld, required %lld, hops %d, "
+                       "dropped road links %lld)",
+                       res.test_mse, res.test_mae, (long long)res.links,
+                       (long long)res.possible_links, (long long)res.required_links, (int)res.hops,
+                       (long long)res.dropped_edges);
             printf("\n");
             fflush(stdout);
         }
@@ -229,7 +252,8 @@ int dgcn_cmd_traffic(int argc, char **argv) {
         snprintf(tab + used, sizeof tab - used,
                  "| model | params | test MSE, agents | test MSE, centralized | "
                  "max gap | test MAE, agents | test MAE, centralized | halo B/iter | "
-                 "params B/iter | links |\n|---|---:|---|---|---:|---|---|---:|---:|---:|\n");
+                 "relayed B/iter | params B/iter | links used/possible | required | hops |\n"
+                 "|---|---:|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (int r = 0; r < n_orders; r++) {
         const s_row *w = &rows[r];
         char name[32];
@@ -238,16 +262,19 @@ int dgcn_cmd_traffic(int argc, char **argv) {
         used += (size_t)snprintf(
             tab + used, sizeof tab - used,
             "| %s | %lld | %.4f +- %.4f | %.4f +- %.4f | %.2f %% | %.4f +- %.4f | %.4f +- %.4f | "
-            "%.0f | %.0f | %.1f |\n",
+            "%.0f | %.0f | %.0f | %.1f/%lld | %.1f | %.1f |\n",
             name, (long long)w->n_params, w->mse[0], w->mse_sd[0], w->mse[1], w->mse_sd[1],
             100.0 * w->rel_gap, w->mae[0], w->mae_sd[0], w->mae[1], w->mae_sd[1], w->halo_bytes,
-            w->params_bytes, w->links);
+            w->relayed_bytes, w->params_bytes, w->links, (long long)w->possible, w->required,
+            w->hops);
         if (used >= sizeof tab) break;
     }
     printf("\n%s(%s; MSE/MAE in z-score units over the test samples, mean +- sample std over %d "
            "seeds; max gap = largest |agents - centralized| / centralized test MSE over the "
-           "seeds; bytes per training iteration and links are means over the seeds)\n",
-           tab, kind, seeds);
+           "seeds; halo bytes per training iteration include the relayed ones; links, required "
+           "agent pairs (sharing road links) and hops per exchange are means over the seeds; "
+           "cross edges %s)\n",
+           tab, kind, seeds, o.distributed ? o.cross_edges : "none: centralized only");
 
     if (out) {
         char path[1200];
@@ -274,8 +301,10 @@ int dgcn_cmd_traffic(int argc, char **argv) {
         fprintf(f, "  \"series_note\": \"%s\",\n", kind);
         fprintf(f, "  \"graph\": \"%s\",\n  \"sensors\": %d,\n  \"steps\": %d,\n", csv, (int)s.n,
                 (int)s.t);
-        fprintf(f, "  \"agents\": %d,\n  \"topology\": \"%s\",\n  \"partition\": \"%s\",\n",
-                o.agents, o.topology, o.partition);
+        fprintf(f,
+                "  \"agents\": %d,\n  \"topology\": \"%s\",\n  \"cross_edges\": \"%s\",\n"
+                "  \"partition\": \"%s\",\n",
+                o.agents, o.topology, o.cross_edges, o.partition);
         fprintf(f, "  \"seeds\": %d,\n  \"epochs\": %d,\n  \"batch\": %d,\n  \"lr\": %g,\n", seeds,
                 o.epochs, o.batch, o.lr);
         if (n_orders == 1) {
@@ -297,10 +326,14 @@ int dgcn_cmd_traffic(int argc, char **argv) {
                     "\"test_mae_std\": %.6g, \"central_test_mae_mean\": %.6g, "
                     "\"central_test_mae_std\": %.6g, \"max_rel_gap\": %.6g, "
                     "\"halo_bytes_per_iter\": %.0f, \"params_bytes_per_iter\": %.0f, "
-                    "\"links\": %.1f, \"consensus_gap\": %.3g}%s\n",
+                    "\"relayed_bytes_per_iter\": %.0f, \"links\": %.1f, \"possible_links\": %lld, "
+                    "\"required_links\": %.1f, \"hops_per_exchange\": %.1f, "
+                    "\"dropped_road_links\": %.1f, \"consensus_gap\": %.3g}%s\n",
                     w->order, (long long)w->n_params, w->mse[0], w->mse_sd[0], w->mse[1],
                     w->mse_sd[1], w->mae[0], w->mae_sd[0], w->mae[1], w->mae_sd[1], w->rel_gap,
-                    w->halo_bytes, w->params_bytes, w->links, w->gap, r + 1 < n_orders ? "," : "");
+                    w->halo_bytes, w->params_bytes, w->relayed_bytes, w->links,
+                    (long long)w->possible, w->required, w->hops, w->dropped, w->gap,
+                    r + 1 < n_orders ? "," : "");
         }
         fprintf(f, "  ]\n}\n");
         if (fclose(f) != 0) {

@@ -29,7 +29,8 @@ typedef struct dgcn_deadline_work {
     int64_t iters_per_report; /* iterations between reports (eval_every, at most the run's) */
     int halo_exchanges;       /* per iteration: forward and backward, every hop (relay) */
     int gossip_rounds;        /* params exchanges per iteration, R */
-    int final_mixing;         /* averaging rounds before the last report */
+    int final_mixing;         /* averaging rounds outside the iterations (agreement before the
+                               * first step, final mixing before the last report) */
     double halo_bytes;        /* per iteration, all agents */
     double params_bytes;      /* per gossip round, all agents */
     double params_bytes_max;  /* per gossip round, the busiest agent (sent + received) */

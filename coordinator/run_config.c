@@ -266,6 +266,11 @@ int dgcn_run_config_args(dgcn_train_opts *o, int which, dgcn_arg *table, int n, 
           "per-iteration contraction (SLEM^R, or 1/T_R(1/SLEM) with chebyshev) that "
           "--gossip-rounds 0 reaches",
           1e-12, 0.999999}},
+        {S_SCOPE_TRAIN,
+         {"gossip-max", DGCN_ARG_INT, &o->gossip_max,
+          "the most rounds --gossip-rounds 0 chooses (the contraction then falls short of the "
+          "target; the cool-down brings the copies together at the end)",
+          1, 1024}},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         if (opts[i].scope == S_SCOPE_TRAIN && which != DGCN_RUN_CONFIG_ARGS_TRAIN) continue;

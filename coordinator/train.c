@@ -51,6 +51,9 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->gossip_rounds = 0;
     o->gossip_target = 0.02;
     o->gossip_accel = "chebyshev";
+    o->gossip_max = 3;
+    o->lr_cooldown = 0.5;
+    o->agree_rounds = -1;
     o->deadline_ms = 0;
     o->progress = 1;
     o->baselines = 1;
@@ -343,6 +346,8 @@ static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_r
     DGCN_CHECK(dgcn_gossip_accel_parse(o->gossip_accel, &accel));
     cfg->consensus.gossip_accel = accel;
     cfg->consensus.gossip_rho = o->gossip_rho;
+    cfg->consensus.step.cooldown = o->lr_cooldown;
+    cfg->agree_rounds = o->agree_rounds;
     cfg->init_seed = o->plan.seed;
     cfg->dropout_seed = o->plan.seed;
     cfg->init_per_agent = o->init_per_agent;
@@ -626,6 +631,8 @@ static void s_write_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset
     dgcn_json_num(&j, "gossip_target", o->gossip_target);
     dgcn_json_str(&j, "gossip_accel", o->gossip_accel);
     dgcn_json_num(&j, "gossip_rho", o->gossip_rho);
+    dgcn_json_int(&j, "agree_rounds", o->agree_rounds);
+    dgcn_json_num(&j, "lr_cooldown", o->lr_cooldown);
     dgcn_json_int(&j, "init_per_agent", o->init_per_agent);
     dgcn_json_int(&j, "dropout_per_agent", o->dropout_per_agent);
     dgcn_json_int(&j, "shard_files", o->shard_files);
@@ -672,8 +679,21 @@ static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, dgcn_tr
     int32_t rounds;
     dgcn_gossip_choose(accel, *slem, *exact, o->gossip_target, o->gossip_rounds, &rounds, &accel,
                        &r->gossip_rho);
+    if (o->gossip_rounds == 0 && o->gossip_max >= 1 && rounds > o->gossip_max)
+        rounds = o->gossip_max;
     r->gossip_rounds = rounds;
     r->gossip_accel = dgcn_gossip_accel_name(accel);
+    /* Agreement rounds: with per-agent initializations, the fewest that contract the copies'
+     * disagreement to 1e-3, at most one per 4 iterations (a quarter of a message per link and
+     * iteration, on messages of P floats). */
+    if (o->agree_rounds < -1 || o->agree_rounds > DGCN_GOSSIP_MAX)
+        return dgcn_error_set(DGCN_EINVAL, "train: --agree-rounds %d is not in [-1, %d]",
+                              o->agree_rounds, DGCN_GOSSIP_MAX);
+    if (o->agree_rounds == -1) {
+        int32_t cap = o->iters / 4 > 0 ? o->iters / 4 : 1;
+        int32_t need = dgcn_gossip_rounds_for(*slem, 1e-3, accel);
+        r->agree_rounds = o->init_per_agent ? (need < cap ? need : cap) : 0;
+    }
     return DGCN_OK;
 }
 
@@ -741,7 +761,8 @@ static void s_deadline(const dgcn_train_opts *o, const dgcn_dataset *ds, const d
         .iters_per_report = o->eval_every < o->iters ? o->eval_every : o->iters,
         .halo_exchanges = 2 * n_x * (p->hops_max > 1 ? p->hops_max : 1),
         .gossip_rounds = o->gossip_rounds,
-        .final_mixing = o->final_mixing,
+        /* agreement rounds before the first step and averaging rounds before the last report */
+        .final_mixing = o->final_mixing + (o->agree_rounds > 0 ? o->agree_rounds : 0),
         .halo_bytes = (double)dgcn_plan_min_bytes(p, widths, n_x, 0),
         .params_bytes = (p->c.m ? 2.0 * (double)dgcn_topo_links(&p->topo) : 0) * msg * 4.0,
         .params_bytes_max = 2.0 * deg_max * msg * 4.0,
@@ -792,6 +813,14 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     double slem;
     int slem_exact;
     DGCN_CHECK(s_gossip_rounds(o, &p, &resolved, &slem, &slem_exact));
+    if (o->progress && resolved.agree_rounds > 0)
+        fprintf(log, "%d agreement round(s) before the first step (contraction %.2e)\n",
+                resolved.agree_rounds,
+                dgcn_gossip_contraction(resolved.gossip_rho > 0 ? resolved.gossip_rho : slem,
+                                        resolved.agree_rounds,
+                                        strcmp(resolved.gossip_accel, "chebyshev") == 0
+                                            ? DGCN_GOSSIP_CHEBYSHEV
+                                            : DGCN_GOSSIP_PLAIN));
     if (o->progress)
         fprintf(log, "mixing SLEM %.6f%s, %d gossip round(s) per iteration, acceleration %s%s\n",
                 slem, slem_exact ? "" : " (a lower bound: Lanczos did not converge)",
@@ -995,6 +1024,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_int(&j, "gossip_rounds", o->gossip_rounds);
     dgcn_json_str(&j, "gossip_accel", o->gossip_accel);
     dgcn_json_num(&j, "gossip_rho", o->gossip_rho);
+    dgcn_json_int(&j, "agree_rounds", o->agree_rounds);
+    dgcn_json_num(&j, "lr_cooldown", o->lr_cooldown);
     dgcn_json_num(&j, "bytes_per_iter", res->bytes_per_iter);
     dgcn_json_num(&j, "bytes_per_iter_min", res->bytes_per_iter_min);
     dgcn_json_num(&j, "bytes_per_iter_direct", res->bytes_per_iter_direct);

@@ -54,6 +54,9 @@ typedef struct dgcn_train_opts {
     const char *gossip_accel;
     /* the bound rho >= SLEM chebyshev uses: set by dgcn_train_run from the plan */
     double gossip_rho;
+    int gossip_max;        /* the automatic R is at most this [3] */
+    double lr_cooldown;    /* fraction of the iterations the step cools to 0 over [0.5] */
+    int agree_rounds;      /* averaging rounds before the first step; -1: automatic [-1] */
     int init_per_agent;    /* every agent's Glorot init from its own seed (0: one shared init) */
     int dropout_per_agent; /* every agent's dropout masks from its own seed (0: one stream) */
     int deadline_ms;       /* bound on every wait, ms; 0: from the planned work (deadline.h) [0] */

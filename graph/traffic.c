@@ -439,79 +439,58 @@ static double s_daily(double x) {
     return 0.15 + 0.45 * day + 0.5 * morning + 0.6 * evening;
 }
 
-/* The sensors exactly two hops from each sensor of adj, as a CSR pattern (values unused).
- * O(sum over i of deg(i) * max deg). */
-static int s_two_hop(dgcn_csr *out, const dgcn_csr *adj) {
-    int rc = DGCN_OK;
-    const int32_t n = adj->n_rows;
-    int32_t *mark = NULL, *list = NULL;
-    int64_t cap = 0, nnz = 0;
-    memset(out, 0, sizeof *out);
-    DGCN_ALLOC(mark, n);
-    for (int32_t i = 0; i < n; i++) mark[i] = -1;
-    DGCN_ALLOC(out->rowptr, (size_t)n + 1);
-    for (int32_t i = 0; i < n; i++) {
-        mark[i] = i;
-        for (int64_t k = adj->rowptr[i]; k < adj->rowptr[i + 1]; k++) mark[adj->col[k]] = i;
-        for (int64_t k = adj->rowptr[i]; k < adj->rowptr[i + 1]; k++) {
-            int32_t j = adj->col[k];
-            for (int64_t q = adj->rowptr[j]; q < adj->rowptr[j + 1]; q++) {
-                int32_t h = adj->col[q];
-                if (mark[h] == i) continue;
-                mark[h] = i;
-                if (nnz == cap) {
-                    cap = cap ? 2 * cap : 1024;
-                    int32_t *nl = realloc(list, (size_t)cap * sizeof *list);
-                    if (!nl) {
-                        rc = dgcn_error_set(DGCN_ENOMEM, "traffic generator: out of memory");
-                        goto fail;
-                    }
-                    list = nl;
-                }
-                list[nnz++] = h;
-            }
-        }
-        out->rowptr[i + 1] = nnz;
+/* y_i = mean of v over the neighbours of i in adj, or v_i for a sensor without neighbours: the
+ * random-walk operator P = D^-1 A (an isolated sensor keeps its own value). */
+static void s_walk(double *y, const dgcn_csr *adj, const double *v) {
+    for (int32_t i = 0; i < adj->n_rows; i++) {
+        double a = 0.0;
+        for (int64_t k = adj->rowptr[i]; k < adj->rowptr[i + 1]; k++) a += v[adj->col[k]];
+        int64_t c = adj->rowptr[i + 1] - adj->rowptr[i];
+        y[i] = c > 0 ? a / (double)c : v[i];
     }
-    out->n_rows = out->n_cols = n;
-    out->nnz = nnz;
-    out->col = list;
-    list = NULL;
-fail:
-    free(mark);
-    free(list);
-    return rc;
 }
 
-/* y_i = mean of v over the pattern's row i (0 for an empty row). */
-static void s_row_mean(double *y, const dgcn_csr *m, const double *v) {
-    for (int32_t i = 0; i < m->n_rows; i++) {
-        double a = 0.0;
-        for (int64_t k = m->rowptr[i]; k < m->rowptr[i + 1]; k++) a += v[m->col[k]];
-        int64_t c = m->rowptr[i + 1] - m->rowptr[i];
-        y[i] = c > 0 ? a / (double)c : 0.0;
-    }
+void dgcn_traffic_generator_params(dgcn_traffic_gen_params *g) {
+    g->diffusion = 0.5;
+    g->persistence = 0.9;
+    g->innovation = 0.3;
+    g->incidents_per_week = 2.0;
+    g->amplitude = 0.25;
+    g->noise = 0.05;
+    g->scale = 250.0;
+    g->burn_in = 288;
+}
+
+int dgcn_traffic_generator_note(char *buf, size_t cap) {
+    dgcn_traffic_gen_params g;
+    dgcn_traffic_generator_params(&g);
+    int n = snprintf(buf, cap,
+                     "flow_i(t) = base_i(t) + %g (%g e_i(t) + %g noise), base: level x daily "
+                     "profile (morning and evening peaks, phase +- 30 min) x weekend dip 0.75; "
+                     "disturbance e(t+1) = %g ((1 - %g) e(t) + %g P e(t)) + %g N(0, 1) + "
+                     "incidents (about %g per sensor and week, a drop of 2.5 to 4.5), "
+                     "P = D^-1 A the random walk on the road graph (one diffusion step per "
+                     "5-minute step; no hop distance weighted by hand); %d steps of burn-in",
+                     g.scale, g.amplitude, g.noise, g.persistence, g.diffusion, g.diffusion,
+                     g.innovation, g.incidents_per_week, (int)g.burn_in);
+    return n;
 }
 
 int dgcn_traffic_generate(dgcn_traffic_series *s, const dgcn_csr *adj, int32_t t, uint64_t seed) {
     int rc = DGCN_OK;
-    double *level = NULL, *phase = NULL, *e = NULL, *m1 = NULL, *m2 = NULL, *ring = NULL;
-    dgcn_csr hop2;
-    memset(&hop2, 0, sizeof hop2);
+    double *level = NULL, *phase = NULL, *e = NULL, *pe = NULL;
     memset(s, 0, sizeof *s);
     if (!adj || adj->n_rows <= 0 || adj->n_rows != adj->n_cols)
         return dgcn_error_set(DGCN_EINVAL, "traffic generator: needs a square sensor graph");
     if (t < 20) return dgcn_error_set(DGCN_EINVAL, "traffic generator: %d steps (at least 20)", t);
     const int32_t n = adj->n_rows;
-    const int lag_max = 3; /* disturbances reach 1-hop neighbours after 1 step, 2-hop after 2 */
-    DGCN_CHECK(s_two_hop(&hop2, adj));
+    dgcn_traffic_gen_params g;
+    dgcn_traffic_generator_params(&g);
     DGCN_ALLOC(s->data, (size_t)t * n);
     DGCN_ALLOC(level, n);
     DGCN_ALLOC(phase, n);
     DGCN_ALLOC(e, n);
-    DGCN_ALLOC(m1, n);
-    DGCN_ALLOC(m2, n);
-    DGCN_ALLOC(ring, (size_t)lag_max * n); /* the last lag_max disturbance vectors */
+    DGCN_ALLOC(pe, n);
     s->t = t, s->n = n, s->f = 1, s->generated = 1;
     dgcn_rng rng;
     dgcn_rng_seed(&rng, seed, DGCN_STREAM_GENERATE);
@@ -519,40 +498,30 @@ int dgcn_traffic_generate(dgcn_traffic_series *s, const dgcn_csr *adj, int32_t t
         level[i] = 150.0 + 250.0 * dgcn_rng_uniform(&rng);
         phase[i] = (dgcn_rng_uniform(&rng) - 0.5) * (1.0 / 24); /* +- 30 minutes */
     }
-    /* d(t) = c0 e(t) + c1 mean_{1 hop} e(t-1) + c2 mean_{2 hops} e(t-2);
-     * flow = base + scale (amp d + noise N(0, 1)) (docs/traffic.md). */
-    const double rho = 0.3, sigma = 0.5, amp = 0.25, noise = 0.01, scale = 250.0;
-    const double c0 = 0.3, c1 = 0.5, c2 = 1.5;     /* own, 1-hop and 2-hop weights */
-    const double p_incident = 2.0 / (288.0 * 7.0); /* about two per sensor and week */
-    for (int32_t step = 0; step < t; step++) {
-        /* Local disturbances: AR(1) plus incidents (a drop that fades with the AR(1) decay). */
+    const double p_incident = g.incidents_per_week / (288.0 * 7.0);
+    for (int32_t step = -g.burn_in; step < t; step++) {
+        /* e <- persistence ((1 - a) e + a P e) + innovation + incidents */
+        s_walk(pe, adj, e);
         for (int32_t i = 0; i < n; i++) {
-            e[i] = rho * e[i] + sigma * dgcn_rng_normal(&rng);
-            if (dgcn_rng_uniform(&rng) < p_incident) e[i] -= 2.5 + 2.0 * dgcn_rng_uniform(&rng);
+            double v = g.persistence * ((1.0 - g.diffusion) * e[i] + g.diffusion * pe[i]);
+            v += g.innovation * dgcn_rng_normal(&rng);
+            if (dgcn_rng_uniform(&rng) < p_incident) v -= 2.5 + 2.0 * dgcn_rng_uniform(&rng);
+            e[i] = v;
         }
-        double *cur = ring + (size_t)(step % lag_max) * n;
-        memcpy(cur, e, (size_t)n * sizeof *e);
-        const double *d1 = ring + (size_t)((step + lag_max - 1) % lag_max) * n;
-        const double *d2 = ring + (size_t)((step + lag_max - 2) % lag_max) * n;
-        s_row_mean(m1, adj, d1);
-        s_row_mean(m2, &hop2, d2);
+        if (step < 0) continue;
         double day = (double)(step % 288) / 288.0;
         int weekday = (step / 288) % 7;
         double week = weekday >= 5 ? 0.75 : 1.0;
         for (int32_t i = 0; i < n; i++) {
             double x = day + phase[i];
             x -= floor(x);
-            double d = c0 * cur[i] + (step >= 1 ? c1 * m1[i] : 0.0) +
-                       (step >= 2 ? c2 * m2[i] : 0.0);
             double base = level[i] * week * s_daily(x);
-            double v = base + scale * (amp * d + noise * dgcn_rng_normal(&rng));
+            double v = base + g.scale * (g.amplitude * e[i] + g.noise * dgcn_rng_normal(&rng));
             s->data[(size_t)step * n + i] = (float)(v > 0.0 ? v : 0.0);
         }
     }
 fail:
-    free(hop2.rowptr);
-    free(hop2.col);
-    free(level), free(phase), free(e), free(m1), free(m2), free(ring);
+    free(level), free(phase), free(e), free(pe);
     if (rc) dgcn_traffic_series_fini(s);
     return rc;
 }

@@ -19,6 +19,7 @@
 
 #include "graph/csr.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct dgcn_traffic_series {
@@ -41,11 +42,33 @@ int dgcn_traffic_write_npz(const dgcn_traffic_series *s, const char *path);
  * [0, n) or a self-loop. */
 int dgcn_traffic_read_graph(dgcn_csr *adj, const char *path, int32_t n);
 
-/* Generated series of t steps (5 minutes each) on the sensors of adj (N = adj->n_rows), F = 1
- * (a flow-like quantity), from seed: per sensor a level, a daily profile with morning and evening
- * peaks and a weekend dip (weekly cycle); local AR(1) disturbances and occasional incidents (a
- * sudden drop that fades within a few steps) that spread along the graph, reaching 1-hop neighbours
- * after one step and 2-hop neighbours after two; measurement noise. Deterministic in seed. */
+/* The generator's parameters (fixed; dgcn_traffic_generator_params fills them). Per sensor i a base
+ * base_i(t) = level_i x daily profile (night low, morning and evening peaks, phase +- 30 minutes) x
+ * 0.75 on weekends, and a disturbance e_i that diffuses on the road graph, one random-walk step per
+ * 5-minute step:
+ *     e(t+1) = persistence ((1 - diffusion) e(t) + diffusion P e(t)) + innovation N(0, I)
+ *              + incidents,                      P = D^-1 A (an isolated sensor: P e_i = e_i)
+ *     flow_i(t) = max(0, base_i(t) + scale (amplitude e_i(t) + noise N(0, 1)))
+ * No hop distance carries a weight of its own: a disturbance spreads as heat does, one hop per
+ * step, fading by the persistence. The noise-free one-step predictor of e is the 1-hop operator
+ * persistence ((1 - diffusion) I + diffusion P); docs/traffic.md says what that implies. */
+typedef struct dgcn_traffic_gen_params {
+    double diffusion;          /* a: share of e exchanged with the neighbours per step [0.5] */
+    double persistence;        /* rho: decay of e per step [0.9] */
+    double innovation;         /* standard deviation of the new disturbance per step [0.3] */
+    double incidents_per_week; /* per sensor; each a drop of 2.5 to 4.5 in e [2] */
+    double amplitude;          /* e's weight in the flow, times scale [0.25] */
+    double noise;              /* measurement noise standard deviation, times scale [0.05] */
+    double scale;              /* flow units of the disturbance terms [250] */
+    int32_t burn_in;           /* steps of e run before step 0, not written [288] */
+} dgcn_traffic_gen_params;
+
+void dgcn_traffic_generator_params(dgcn_traffic_gen_params *g);
+/* One line naming the process and its parameters, into buf (snprintf's return). */
+int dgcn_traffic_generator_note(char *buf, size_t cap);
+
+/* Generated series of t steps (5 minutes each) on the sensors of adj (N = adj->n_rows), F = 1 (a
+ * flow-like quantity), from seed, by the process above. Deterministic in seed. */
 int dgcn_traffic_generate(dgcn_traffic_series *s, const dgcn_csr *adj, int32_t t, uint64_t seed);
 
 /* The z-scored samples of a series (see the banner). */

@@ -23,7 +23,7 @@ done
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libzmq3-dev libprotobuf-c-dev
           protobuf-c-compiler libopenblas-dev liblapacke-dev libmetis-dev check gnuplot-nox
-          clang-format)
+          clang-format python3-numpy)
 [ "$bench" = 1 ] && packages+=(python3-torch)
 # libFuzzer's runtime (libclang_rt.fuzzer) is in libclang-rt-14-dev on Debian 12.
 [ "$fuzz" = 1 ] && packages+=(clang libclang-rt-14-dev)

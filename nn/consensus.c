@@ -100,8 +100,14 @@ int dgcn_gossip_choose(dgcn_gossip_accel want, double slem, int exact, double ta
 }
 
 double dgcn_step_at(const dgcn_step_schedule *s, int64_t n) {
-    if (s->decay <= 0.0 || s->power == 0.0 || n <= 0) return s->alpha0;
-    return s->alpha0 / pow(1.0 + (double)n / s->decay, s->power);
+    double a = s->alpha0;
+    if (s->decay > 0.0 && s->power != 0.0 && n > 0)
+        a = s->alpha0 / pow(1.0 + (double)n / s->decay, s->power);
+    if (s->cooldown > 0.0 && s->total > 0) {
+        const double len = s->cooldown * (double)s->total, left = (double)(s->total - n);
+        if (left < len) a *= left > 0.0 ? (left / len) * (left / len) : 0.0;
+    }
+    return a;
 }
 
 dgcn_consensus_config dgcn_consensus_defaults(dgcn_consensus_kind kind, double alpha0) {
@@ -127,6 +133,11 @@ int dgcn_consensus_config_check(const dgcn_consensus_config *cfg) {
     if (!(cfg->step.alpha0 > 0.0) || !isfinite(cfg->step.alpha0))
         return dgcn_error_set(DGCN_EINVAL, "consensus: step alpha0 = %g must be finite and > 0",
                               cfg->step.alpha0);
+    if (!(cfg->step.cooldown >= 0.0 && cfg->step.cooldown <= 1.0) || cfg->step.total < 0)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "consensus: step cool-down %g over %lld iterations invalid (a "
+                              "fraction in [0, 1])",
+                              cfg->step.cooldown, (long long)cfg->step.total);
     if (!(cfg->step.power >= 0.0) || !isfinite(cfg->step.power) || !isfinite(cfg->step.decay))
         return dgcn_error_set(DGCN_EINVAL, "consensus: step power = %g / decay = %g invalid",
                               cfg->step.power, cfg->step.decay);

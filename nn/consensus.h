@@ -92,11 +92,17 @@ int dgcn_consensus_kind_parse(const char *name, dgcn_consensus_kind *out);
 const char *dgcn_consensus_kind_name(dgcn_consensus_kind k);
 
 /* Step schedule alpha[n] = alpha0 / (1 + n / decay)^power; constant alpha0 when decay <= 0 or
- * power == 0. power in (0.5, 1] gives sum alpha = inf, sum alpha^2 < inf (the DGD theory). */
+ * power == 0. power in (0.5, 1] gives sum alpha = inf, sum alpha^2 < inf (the DGD theory).
+ * Cool-down: with cooldown f in (0, 1] and total N > 0 iterations, the last f N iterations
+ * multiply that step by ((N - n) / (f N))^2, so it falls to 0 at the end: the copies of a sparse
+ * graph, which lag each other by about the step over the spectral gap, meet by the last report
+ * (docs/agent.md, "The default on sparse graphs"). */
 typedef struct dgcn_step_schedule {
-    double alpha0; /* initial step (> 0) */
-    double decay;  /* iterations over which the step halves when power = 1 (<= 0: constant) */
-    double power;  /* exponent (>= 0) */
+    double alpha0;   /* initial step (> 0) */
+    double decay;    /* iterations over which the step halves when power = 1 (<= 0: constant) */
+    double power;    /* exponent (>= 0) */
+    double cooldown; /* fraction f of the iterations at the end over which the step falls to 0 */
+    int64_t total;   /* N: iterations of the run (0: no cool-down) */
 } dgcn_step_schedule;
 
 double dgcn_step_at(const dgcn_step_schedule *s, int64_t n);

@@ -36,7 +36,7 @@
  * (e) consensus functions */
 
 START_TEST(test_step_schedule) {
-    dgcn_step_schedule s = {1.0, 10.0, 1.0};
+    dgcn_step_schedule s = {.alpha0 = 1.0, .decay = 10.0, .power = 1.0};
     ck_assert_double_eq_tol(dgcn_step_at(&s, 0), 1.0, 1e-15);
     ck_assert_double_eq_tol(dgcn_step_at(&s, 10), 0.5, 1e-15);
     ck_assert_double_eq_tol(dgcn_step_at(&s, 30), 0.25, 1e-15);
@@ -44,6 +44,23 @@ START_TEST(test_step_schedule) {
     ck_assert_double_eq_tol(dgcn_step_at(&s, 30), 0.5, 1e-15);
     s.decay = 0.0;
     ck_assert_double_eq_tol(dgcn_step_at(&s, 1000), 1.0, 1e-15);
+    /* cool-down over the last half of 100 iterations: 1 before, ((100 - n) / 50)^2 after, 0 at
+     * the end and beyond; on top of the decay schedule */
+    s.cooldown = 0.5;
+    s.total = 100;
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 49), 1.0, 1e-15);
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 50), 1.0, 1e-15);
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 75), 0.25, 1e-15);
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 99), 4e-4, 1e-15);
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 100), 0.0, 1e-15);
+    s.decay = 10.0;
+    s.power = 1.0;
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 90), 0.1 * 0.04, 1e-15);
+    s.total = 0; /* no run length: no cool-down */
+    ck_assert_double_eq_tol(dgcn_step_at(&s, 90), 0.1, 1e-15);
+    dgcn_consensus_config c = dgcn_consensus_defaults(DGCN_CONSENSUS_GT_ADAM, 0.01);
+    c.step.cooldown = 1.5;
+    ck_assert_int_eq(dgcn_consensus_config_check(&c), DGCN_EINVAL);
 }
 END_TEST
 
@@ -421,7 +438,7 @@ typedef struct run {
     dgcn_agent *agent[MAX_M];
 } run;
 
-typedef enum job_kind { JOB_GRADIENT, JOB_STEP, JOB_EVALUATE, JOB_MIX } job_kind;
+typedef enum job_kind { JOB_GRADIENT, JOB_STEP, JOB_EVALUATE, JOB_MIX, JOB_AGREE } job_kind;
 
 typedef struct job {
     dgcn_agent *agent;
@@ -442,6 +459,7 @@ static void *s_job_main(void *arg) {
     case JOB_STEP: j->rc = dgcn_agent_step(j->agent, j->iter, &j->ev); break;
     case JOB_EVALUATE: j->rc = dgcn_agent_evaluate(j->agent, j->iter, &j->ev); break;
     case JOB_MIX: j->rc = dgcn_agent_mix(j->agent, j->iter); break;
+    case JOB_AGREE: j->rc = dgcn_agent_agree(j->agent, j->iter, j->training); break;
     }
     if (j->rc != DGCN_OK) snprintf(j->msg, sizeof j->msg, "%s", dgcn_error_msg());
     return NULL;
@@ -899,6 +917,88 @@ START_TEST(test_gossip_rounds) {
     free(xp);
     free(y);
     free(g);
+    s_run_fini(&r);
+    s_fixture_fini(&f);
+}
+END_TEST
+
+/* Agreement rounds before training (dgcn_agent_agree) on a ring of 5 from five different
+ * initializations: R = 4 rounds give p_R(C) theta on every agent (a dense double computation of
+ * the recursion, plain or Chebyshev), keep the average, shrink the disagreement at most by the
+ * bound (rho^R or 1 / T_R(1 / rho)), and send R messages of P floats to each neighbour. */
+START_TEST(test_agreement_rounds) {
+    const int32_t m = 5, rounds = 4;
+    const int accel = _i;
+    const double rho = 1.0 / 3 + 2.0 / 3 * cos(2 * M_PI / m);
+    int32_t owner[1024];
+    fixture f;
+    s_ring_fixture(&f, m, owner);
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.consensus = dgcn_consensus_defaults(DGCN_CONSENSUS_GT_ADAM, 0.01);
+    opts.consensus.gossip_accel = accel ? DGCN_GOSSIP_CHEBYSHEV : DGCN_GOSSIP_PLAIN;
+    opts.consensus.gossip_rho = accel ? rho : 0.0;
+    opts.init_seed = 3;
+    run r;
+    s_run_init(&r, &f, m, 1, owner, &opts, 1);
+    const int64_t p = f.n_params;
+    double *x = malloc((size_t)(m * p) * sizeof *x), *y = malloc((size_t)(m * p) * sizeof *y);
+    double *xp = calloc((size_t)(m * p), sizeof *xp), *mean0 = calloc((size_t)p, sizeof *mean0);
+    for (int32_t k = 0; k < m; k++)
+        for (int64_t i = 0; i < p; i++) {
+            x[k * p + i] = dgcn_agent_params(r.agent[k])[i];
+            mean0[i] += x[k * p + i] / m;
+        }
+    double d0 = 0.0;
+    for (int32_t k = 0; k < m; k++)
+        for (int64_t i = 0; i < p; i++) d0 += pow(x[k * p + i] - mean0[i], 2);
+    double w = 1.0;
+    for (int rd = 0; rd < rounds; rd++) {
+        if (accel && rd == 1) w = 2.0 / (2.0 - rho * rho);
+        if (accel && rd > 1) w = 1.0 / (1.0 - rho * rho * w / 4.0);
+        for (int32_t k = 0; k < m; k++)
+            for (int64_t i = 0; i < p; i++) {
+                double cx = (x[k * p + i] + x[((k + 1) % m) * p + i] +
+                             x[((k + m - 1) % m) * p + i]) /
+                            3.0;
+                y[k * p + i] = rd == 0 ? cx : w * cx + (1.0 - w) * xp[k * p + i];
+            }
+        memcpy(xp, x, (size_t)(m * p) * sizeof *x);
+        memcpy(x, y, (size_t)(m * p) * sizeof *x);
+    }
+    dgcn_traffic t0[MAX_M];
+    job jobs[MAX_M];
+    for (int32_t k = 0; k < m; k++) t0[k] = dgcn_agent_traffic(r.agent[k]);
+    for (int32_t k = 0; k < m; k++)
+        jobs[k] = (job){.agent = r.agent[k], .kind = JOB_AGREE, .iter = 0, .training = rounds};
+    s_run_jobs(jobs, m);
+    double worst = 0.0, d1 = 0.0, drift = 0.0;
+    for (int64_t i = 0; i < p; i++) {
+        double mean1 = 0.0;
+        for (int32_t k = 0; k < m; k++) mean1 += dgcn_agent_params(r.agent[k])[i] / m;
+        drift = fmax(drift, fabs(mean1 - mean0[i]));
+        for (int32_t k = 0; k < m; k++) {
+            const float th = dgcn_agent_params(r.agent[k])[i];
+            worst = fmax(worst, fabs(th - x[k * p + i]) / (fabs(x[k * p + i]) + 1e-2));
+            d1 += pow(th - mean1, 2);
+        }
+    }
+    for (int32_t k = 0; k < m; k++) {
+        dgcn_traffic t1 = dgcn_agent_traffic(r.agent[k]);
+        ck_assert_uint_eq(t1.messages[DGCN_CH_PARAMS] - t0[k].messages[DGCN_CH_PARAMS], 2 * rounds);
+        ck_assert_uint_eq(t1.bytes[DGCN_CH_PARAMS] - t0[k].bytes[DGCN_CH_PARAMS],
+                          (uint64_t)(2 * rounds * p) * sizeof(float));
+    }
+    const double bound = dgcn_gossip_contraction(rho, rounds, opts.consensus.gossip_accel);
+    ck_assert_msg(worst <= 1e-5, "%s: relative deviation %g from p_R(C) theta",
+                  accel ? "chebyshev" : "plain", worst);
+    ck_assert_msg(drift <= 1e-6, "the average moved by %g", drift);
+    ck_assert_msg(sqrt(d1 / d0) <= bound + 1e-6, "disagreement shrank to %g, bound %g",
+                  sqrt(d1 / d0), bound);
+    ck_assert(!accel || bound < 0.5 * pow(rho, rounds)); /* Chebyshev: far below rho^R */
+    free(x);
+    free(xp);
+    free(y);
+    free(mean0);
     s_run_fini(&r);
     s_fixture_fini(&f);
 }
@@ -1532,6 +1632,7 @@ static Suite *s_suite(void) {
         {"gt_adam_matches_central_adam", test_gt_adam_matches_central_adam, 4, 120},
         {"gossip_combine", test_gossip_combine, 0, 0},
         {"gossip_rounds", test_gossip_rounds, 2, 60},
+        {"agreement_rounds", test_agreement_rounds, 2, 60},
         {"ed_agent_resume", test_ed_agent_resume, 0, 60},
         {"mix_rounds", test_mix_rounds, 0, 60},
         {"session_start_fails_cleanly", test_session_start_fails_cleanly, 0, 0},

@@ -1046,13 +1046,31 @@ END_TEST
 
 /* One short inproc run (3 agents, 2 iterations, every one reported) with an extra flag (or NULL);
  * v receives metrics.jsonl's numbers, 13 per line (consensus_error at 6, train_loss at 2). */
-static int s_train_short(const char *flag, double *v, int cap) {
+static int s_train_short(const char *flag, const char *agree, double *v, int cap) {
     char dir[128], *out = malloc(S_OUT_CAP);
     s_mkdtemp(dir, sizeof dir, "seeds");
-    char *argv[] = {DGCN_BINARY, "train",   "--transport",     "inproc", S_GEN,
-                    "--iters",   "2",       "--eval-every",    "1",      "--seed",
-                    "3",         "--quiet", "--no-baselines",  "--out",  dir,
-                    "--agents",  "3",       "--gossip-rounds", "1",      (char *)flag,
+    char *argv[] = {DGCN_BINARY,
+                    "train",
+                    "--transport",
+                    "inproc",
+                    S_GEN,
+                    "--iters",
+                    "2",
+                    "--eval-every",
+                    "1",
+                    "--seed",
+                    "3",
+                    "--quiet",
+                    "--no-baselines",
+                    "--out",
+                    dir,
+                    "--agents",
+                    "3",
+                    "--gossip-rounds",
+                    "1",
+                    "--agree-rounds",
+                    (char *)agree,
+                    (char *)flag,
                     NULL};
     int st = s_run(argv, out, 120);
     ck_assert_msg(st == 0, "train %s exited %d:\n%s", flag ? flag : "", st, out);
@@ -1065,15 +1083,20 @@ static int s_train_short(const char *flag, double *v, int cap) {
     return n;
 }
 
-/* --init-per-agent: the copies start apart (consensus error at iteration 0 > 0, 0 otherwise).
+/* --init-per-agent: the copies start apart (consensus error at iteration 0 > 0, 0 otherwise),
+ * unless agreement rounds bring them together first (automatic with --init-per-agent: on this
+ * complete graph one round is the exact average).
  * --dropout-per-agent: the same start, a different first step (other masks). */
 START_TEST(test_train_per_agent_seeds) {
-    static double base[64], init[64], drop[64];
-    s_train_short(NULL, base, 64);
-    s_train_short("--init-per-agent", init, 64);
-    s_train_short("--dropout-per-agent", drop, 64);
+    static double base[64], init[64], agreed[64], drop[64];
+    s_train_short(NULL, "-1", base, 64);
+    s_train_short("--init-per-agent", "0", init, 64);
+    s_train_short("--init-per-agent", "-1", agreed, 64);
+    s_train_short("--dropout-per-agent", "-1", drop, 64);
     ck_assert_msg(base[6] == 0.0, "shared init: consensus error %g at iteration 0", base[6]);
     ck_assert_msg(init[6] > 1e-2, "per-agent init: consensus error %g at iteration 0", init[6]);
+    ck_assert_msg(agreed[6] < 1e-6, "per-agent init, agreed: consensus error %g at iteration 0",
+                  agreed[6]);
     for (int i = 0; i < 13; i++)
         ck_assert_msg(drop[i] == base[i], "per-agent dropout changed field %d at iteration 0", i);
     ck_assert_msg(drop[13 + 2] != base[13 + 2],

@@ -1,7 +1,9 @@
 /* tests/test_traffic.c: traffic series (graph/traffic.h) and the traffic experiment command:
  * the .npz reader on archives the tests write and on one np.savez archive held as bytes, its errors,
  * the from,to,cost reader, the samples (windows, 6:2:2 split in time order, z-score from the
- * training part), the generator, and `dgcn traffic` end to end on a small sensor graph. */
+ * training part) against an independent numpy reader of the same files (bench/traffic_lstsq.py),
+ * the generator, the agents against the centralized filter on a ring of agents (relay and drop),
+ * the loss's scale against finite differences, and `dgcn traffic` end to end. */
 #include "coordinator/commands.h"
 #include "coordinator/forecast.h"
 #include "core/error.h"
@@ -49,6 +51,16 @@ static void s_rm_rf(const char *dir) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* 1 when /usr/bin/python3 can import numpy; else prints why the check that needs it is skipped. */
+static int s_have_numpy(const char *what) {
+    if (access("/usr/bin/python3", X_OK) == 0 &&
+        system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0)
+        return 1;
+    fprintf(stderr, "SKIP %s: /usr/bin/python3 with numpy is absent (Debian: python3-numpy)\n",
+            what);
+    return 0;
+}
+
 static void s_write(const char *path, const void *bytes, size_t n) {
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
@@ -86,15 +98,16 @@ START_TEST(npz_roundtrip) {
     ck_assert(b.t == 5 && b.n == 3 && b.f == 2);
     ck_assert_int_eq(memcmp(a.data, b.data, 30 * sizeof *a.data), 0);
     dgcn_traffic_series_fini(&b);
-    /* numpy reads what we write (when Debian's python3 with numpy is there). */
-    char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "test -x /usr/bin/python3 && /usr/bin/python3 -c 'import numpy' 2>/dev/null && "
-             "/usr/bin/python3 -c \"import numpy as np; d = np.load('%s')['data']; "
-             "assert d.shape == (5, 3, 2) and d[4, 2, 1] == 29 * 1.25 - 7\"",
-             path);
-    int st = system(cmd);
-    if (st != 0) fprintf(stderr, "numpy cross-check skipped or failed (status %d)\n", st);
+    /* numpy reads what we write: every value, in (T, N, F) order. */
+    if (s_have_numpy("npz_roundtrip's numpy check")) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "/usr/bin/python3 -c \"import numpy as np; d = np.load('%s')['data']; "
+                 "assert d.shape == (5, 3, 2) and d.dtype == np.float32; "
+                 "assert (d.reshape(-1) == np.arange(30) * np.float32(1.25) - 7).all()\"",
+                 path);
+        ck_assert_msg(system(cmd) == 0, "numpy does not read %s as written", path);
+    }
     free(a.data);
     s_rm_rf(dir);
 }
@@ -228,6 +241,89 @@ START_TEST(samples_windows_split_zscore) {
 END_TEST
 
 /* A ring of n sensors; with chords, also links i -- i+3 and i -- i+7. */
+static void s_ring_graph_chords(dgcn_csr *adj, int32_t n, int chords);
+
+/* The C reader and samples against an independent reader of the same files: numpy and the csv
+ * module in bench/traffic_lstsq.py --check. A (T, N, 3) series (T != N; features 1 and 2 are not
+ * flow) and a CSV with repeated and reversed links; the shape, the split, the z-score, the number
+ * of links and every window and target of three samples (first, middle, last) must agree. A
+ * reader that transposes the series, takes another feature or shifts the lags fails here. */
+START_TEST(reader_matches_numpy) {
+    if (!s_have_numpy("reader_matches_numpy")) return;
+    char dir[64], npz[128], csv[128], cmd[1024];
+    s_tmpdir(dir, sizeof dir);
+    snprintf(npz, sizeof npz, "%s/data.npz", dir);
+    snprintf(csv, sizeof csv, "%s/distance.csv", dir);
+    const int32_t T = 400, N = 17;
+    dgcn_csr ring;
+    s_ring_graph_chords(&ring, N, 1);
+    dgcn_traffic_series g, s3 = {.t = T, .n = N, .f = 3};
+    ck_assert_int_eq(dgcn_traffic_generate(&g, &ring, T, 11), DGCN_OK);
+    s3.data = calloc((size_t)T * N * 3, sizeof *s3.data);
+    for (int32_t i = 0; i < T * N; i++) {
+        s3.data[3 * i] = g.data[i];
+        s3.data[3 * i + 1] = 0.1f * (float)(i % 97); /* occupancy-like */
+        s3.data[3 * i + 2] = 60.0f - (float)(i % 13);
+    }
+    ck_assert_int_eq(dgcn_traffic_write_npz(&s3, npz), DGCN_OK);
+    FILE *f = fopen(csv, "w");
+    fprintf(f, "from,to,cost\n");
+    for (int32_t i = 0; i < ring.n_rows; i++)
+        for (int64_t k = ring.rowptr[i]; k < ring.rowptr[i + 1]; k++)
+            fprintf(f, "%d,%d,%d.25\n", (int)i, (int)ring.col[k], (int)(i + k)); /* both ways */
+    fclose(f);
+    dgcn_traffic_series s;
+    dgcn_traffic_samples p;
+    dgcn_csr adj;
+    ck_assert_msg(dgcn_traffic_read_npz(&s, npz) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_msg(dgcn_traffic_read_graph(&adj, csv, s.n) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_int_eq(dgcn_traffic_prepare(&p, &s, 12), DGCN_OK);
+    const int32_t samples[3] = {0, p.n_samples / 2, p.n_samples - 1};
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/bench/traffic_lstsq.py' '%s' --check %d,%d,%d",
+             DGCN_SOURCE_DIR, dir, (int)samples[0], (int)samples[1], (int)samples[2]);
+    FILE *py = popen(cmd, "r");
+    ck_assert_ptr_nonnull(py);
+    int st[3], lines = 0;
+    double mean, sd;
+    long links;
+    ck_assert_int_eq(fscanf(py, "shape %d %d %d ", &st[0], &st[1], &st[2]), 3);
+    ck_assert_msg(st[0] == s.t && st[1] == s.n && st[2] == s.f,
+                  "numpy shape (%d, %d, %d), C (%d, %d, %d)", st[0], st[1], st[2], (int)s.t,
+                  (int)s.n, (int)s.f);
+    ck_assert_int_eq(fscanf(py, "split %d %d %d ", &st[0], &st[1], &st[2]), 3);
+    ck_assert(st[0] == p.n_train && st[1] == p.n_val && st[2] == p.n_test);
+    ck_assert_int_eq(fscanf(py, "zscore %lf %lf ", &mean, &sd), 2);
+    ck_assert_msg(fabs(mean - p.mean) <= 1e-6 * fabs(mean) && fabs(sd - p.std) <= 1e-6 * sd,
+                  "z-score: numpy mean %g std %g, C %g %g", mean, sd, p.mean, p.std);
+    ck_assert_int_eq(fscanf(py, "graph %ld ", &links), 1);
+    ck_assert_int_eq(links, adj.nnz / 2);
+    float x[12], y;
+    for (;;) {
+        int smp, sensor;
+        double want[13];
+        if (fscanf(py, "%d %d", &smp, &sensor) != 2) break;
+        for (int j = 0; j < 13; j++) ck_assert_int_eq(fscanf(py, "%lf", &want[j]), 1);
+        dgcn_traffic_fill(&p, &smp, 1, &sensor, 1, x, &y);
+        for (int j = 0; j < 13; j++) {
+            double got = j < 12 ? x[j] : y;
+            ck_assert_msg(fabs(got - want[j]) <= 1e-5 * (1.0 + fabs(want[j])),
+                          "sample %d sensor %d %s %d: C %.7g, numpy %.7g", smp, sensor,
+                          j < 12 ? "lag" : "target", j, got, want[j]);
+        }
+        lines++;
+    }
+    ck_assert_int_eq(pclose(py), 0);
+    ck_assert_int_eq(lines, 3 * N);
+    dgcn_traffic_samples_fini(&p);
+    dgcn_traffic_series_fini(&s);
+    dgcn_traffic_series_fini(&g);
+    free(s3.data);
+    dgcn_csr_fini(&adj);
+    dgcn_csr_fini(&ring);
+    s_rm_rf(dir);
+}
+END_TEST
+
 static void s_ring_graph_chords(dgcn_csr *adj, int32_t n, int chords) {
     int32_t u[256], v[256], m = 0;
     for (int32_t i = 0; i < n; i++) u[m] = i, v[m] = (i + 1) % n, m++;
@@ -272,9 +368,11 @@ START_TEST(generator_cycles) {
 }
 END_TEST
 
-/* Agents (4, random partition of a ring with chords, so most links cross agents) against the
+/* Agents (4 on a ring of 4 links, random partition of a ring of sensors with chords, so every agent
+ * pair shares road links and the pairs 0-2 and 1-3 are relayed through a neighbour) against the
  * centralized filter of orders 0..2 on generated series: test MSE within 2 %, halo bytes K times
- * order 1's, consensus bytes two P-float vectors per directed link per iteration (gt-adam). */
+ * order 1's with relayed rows among them, consensus bytes two P-float vectors per directed link
+ * per iteration (gt-adam). */
 START_TEST(forecast_agents_match_central) {
     dgcn_csr adj;
     s_ring_graph_chords(&adj, 30, 1);
@@ -287,7 +385,7 @@ START_TEST(forecast_agents_match_central) {
     o.agents = 4;
     o.partition = "random";
     o.batch = 16;
-    o.epochs = 3;
+    o.epochs = 10;
     double halo[3];
     for (int k = 0; k <= 2; k++) {
         dgcn_forecast_result r;
@@ -298,13 +396,99 @@ START_TEST(forecast_agents_match_central) {
                       "order %d: agents %g vs centralized %g", k, r.test_mse, r.central_test_mse);
         ck_assert_double_le(fabs(r.test_mae - r.central_test_mae), 0.02 * r.central_test_mae);
         ck_assert_int_eq(r.n_test_used % 16, 0);
-        ck_assert_int_eq(r.links, 6); /* every pair shares a sensor link */
+        ck_assert_int_eq(r.links, 4); /* the ring only */
+        ck_assert_int_eq(r.possible_links, 6);
+        ck_assert_int_eq(r.required_links, 6); /* every pair shares a sensor link */
+        ck_assert_int_eq(r.hops, 2);
+        ck_assert(k == 0 ? r.relayed_bytes_per_iter == 0.0 : r.relayed_bytes_per_iter > 0.0);
         ck_assert_double_eq(r.params_bytes_per_iter, 2.0 * r.n_params * 4 * 2 * r.links);
         halo[k] = r.halo_bytes_per_iter;
     }
     ck_assert_double_eq(halo[0], 0.0);
     ck_assert_double_gt(halo[1], 0.0);
     ck_assert_double_eq(halo[2], 2 * halo[1]);
+    dgcn_traffic_samples_fini(&p);
+    dgcn_traffic_series_fini(&s);
+    dgcn_csr_fini(&adj);
+}
+END_TEST
+
+/* sum_i a_i b_i */
+static double s_dot(const float *a, const float *b, int64_t n) {
+    double v = 0;
+    for (int64_t i = 0; i < n; i++) v += (double)a[i] * b[i];
+    return v;
+}
+
+/* The loss the trainings differentiate, at a random theta on one batch, for orders 0..2 on a ring
+ * of 4 agents: under relay the agents' gradients add up to the centralized one (to 1e-4), and the
+ * centralized gradient is the derivative of (sum of squared errors) / (N x B), checked along a
+ * random direction by central differences of the squared errors (the filter is linear in theta,
+ * so they are exact but for rounding). A loss scaled by N, by the agents' count or by an agent's
+ * own share of the values fails one of the two. Under drop the agents differentiate another model
+ * (road links between agents 0-2 and 1-3 dropped), so for K >= 1 their sum differs. */
+START_TEST(forecast_gradient_scale) {
+    dgcn_csr adj;
+    s_ring_graph_chords(&adj, 30, 1);
+    dgcn_traffic_series s;
+    dgcn_traffic_samples p;
+    ck_assert_int_eq(dgcn_traffic_generate(&s, &adj, 288 * 2, 4), DGCN_OK);
+    ck_assert_int_eq(dgcn_traffic_prepare(&p, &s, 12), DGCN_OK);
+    dgcn_forecast_opts o;
+    dgcn_forecast_opts_defaults(&o);
+    o.agents = 4;
+    o.partition = "random";
+    o.batch = 8;
+    const int32_t first[8] = {3, 40, 41, 99, 150, 200, 310, 333};
+    const double n_values = 30.0 * 8;
+    for (int k = 0; k <= 2; k++) {
+        const int64_t np = dgcn_forecast_n_params(&p, k, &o);
+        float *theta = malloc(sizeof(float) * np), *u = malloc(sizeof(float) * np);
+        float *gc = malloc(sizeof(float) * np), *ga = malloc(sizeof(float) * np);
+        float *tp = malloc(sizeof(float) * np), *tm = malloc(sizeof(float) * np);
+        srand(17 + k);
+        for (int64_t i = 0; i < np; i++) {
+            theta[i] = (float)rand() / RAND_MAX - 0.5f;
+            u[i] = (float)rand() / RAND_MAX - 0.5f;
+        }
+        dgcn_forecast_result r;
+        double sq, sq_p, sq_m;
+        o.cross_edges = "relay";
+        ck_assert_msg(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, theta, &sq, gc, ga, &r) ==
+                          DGCN_OK,
+                      "%s", dgcn_error_msg());
+        ck_assert(r.links == 4 && r.hops == 2);
+        double diff = 0, norm = 0;
+        for (int64_t i = 0; i < np; i++)
+            diff += (double)(ga[i] - gc[i]) * (ga[i] - gc[i]), norm += (double)gc[i] * gc[i];
+        ck_assert_msg(sqrt(diff) <= 1e-4 * sqrt(norm),
+                      "order %d: agents' gradients add up to %g away from the centralized one "
+                      "(norm %g)",
+                      k, sqrt(diff), sqrt(norm));
+        const float h = 0.01f;
+        for (int64_t i = 0; i < np; i++) tp[i] = theta[i] + h * u[i], tm[i] = theta[i] - h * u[i];
+        ck_assert_int_eq(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, tp, &sq_p, NULL, NULL,
+                                                &r),
+                         DGCN_OK);
+        ck_assert_int_eq(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, tm, &sq_m, NULL, NULL,
+                                                &r),
+                         DGCN_OK);
+        const double fd = (sq_p - sq_m) / (2.0 * h) / n_values, an = s_dot(gc, u, np);
+        ck_assert_msg(fabs(fd - an) <= 1e-3 * fabs(fd) + 1e-7,
+                      "order %d: gradient along u %.6g, finite difference of the loss %.6g "
+                      "(ratio %.4g)",
+                      k, an, fd, an / fd);
+        ck_assert_double_gt(sq, 0.0);
+        o.cross_edges = "drop";
+        ck_assert_int_eq(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, theta, &sq, gc, ga, &r),
+                         DGCN_OK);
+        ck_assert(r.links == 4 && r.hops == 1 && r.dropped_edges > 0);
+        diff = 0;
+        for (int64_t i = 0; i < np; i++) diff += (double)(ga[i] - gc[i]) * (ga[i] - gc[i]);
+        if (k == 0) ck_assert_double_le(sqrt(diff), 1e-4 * sqrt(norm)); /* no exchange at K = 0 */
+        else ck_assert_double_gt(sqrt(diff), 1e-3 * sqrt(norm));
+        free(theta), free(u), free(gc), free(ga), free(tp), free(tm);
+    }
     dgcn_traffic_samples_fini(&p);
     dgcn_traffic_series_fini(&s);
     dgcn_csr_fini(&adj);
@@ -341,14 +525,13 @@ START_TEST(cmd_generate_and_traffic) {
     ck_assert_int_eq(dgcn_cmd_traffic(15, ta), 0);
     snprintf(path, sizeof path, "%s/summary.json", run);
     const char *js = s_slurp_text(path);
-    static const char *keys[] = {"\"test_mse_mean\":",
-                                 "\"test_mse_std\":",
-                                 "\"central_test_mse_mean\":",
-                                 "\"test_mae_mean\":",
-                                 "\n  \"test_mse_mean\":" /* top level, not only per model */,
-                                 "\"generated\": true",
-                                 "NOT PeMS",
-                                 "\"order\": 1"};
+    static const char *keys[] = {
+        "\"test_mse_mean\":", "\"test_mse_std\":", "\"central_test_mse_mean\":",
+        "\"test_mae_mean\":", "\n  \"test_mse_mean\":" /* top level, not only per model */,
+        "\"generated\": true", "NOT PeMS", "\"order\": 1", "\"cross_edges\": \"relay\"",
+        /* gt-adam: two vectors of 25 floats per link direction */
+        "\"params_bytes_per_iter\": 400,", "\"relayed_bytes_per_iter\": 0,",
+        "\"links\": 1.0, \"possible_links\": 1,"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         ck_assert_msg(strstr(js, keys[i]), "summary.json lacks %s:\n%s", keys[i], js);
     /* a folder with no .npz */
@@ -367,8 +550,10 @@ static Suite *s_suite(void) {
         {"npz_rejects", npz_rejects, 0, 0},
         {"csv_graph", csv_graph, 0, 0},
         {"samples_windows_split_zscore", samples_windows_split_zscore, 0, 0},
+        {"reader_matches_numpy", reader_matches_numpy, 0, 60},
         {"generator_cycles", generator_cycles, 0, 0},
         {"forecast_agents_match_central", forecast_agents_match_central, 0, 120},
+        {"forecast_gradient_scale", forecast_gradient_scale, 0, 60},
         {"cmd_generate_and_traffic", cmd_generate_and_traffic, 0, 120},
     };
     return DGCN_TEST_SUITE("traffic", cases);

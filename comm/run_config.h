@@ -37,7 +37,7 @@
     X(optimizer, ENUM, 0, 0, 4, KEEP, consensus.kind, DGCN_RC_CLI(BOTH, "optimizer", optimizer,    \
         STRING, 1, 0, "dgd|dgd-atc|gt|gt-adam|ed"))                                                   \
     X(lr, F64, 0.1, 0, 0, KEEP, consensus.step.alpha0, DGCN_RC_CLI(BOTH, "lr", lr, DOUBLE, 0, 100, \
-        "step size (0: 0.01 for gt-adam, 5 for the plain gradient methods)"))                      \
+        "step size (0: 0.05 for gt-adam, 5 for the plain gradient methods)"))                      \
     X(lr_decay, F64, 0.0, 0, 0, KEEP, consensus.step.decay, DGCN_RC_CLI(TRAIN, "lr-decay",         \
         lr_decay, DOUBLE, 0, 1e12, "step schedule lr / (1 + n / D)^P over iterations n "           \
         "(0: constant)"))                                                                          \

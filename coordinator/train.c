@@ -52,7 +52,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->gossip_target = 0.02;
     o->gossip_accel = "chebyshev";
     o->gossip_max = 3;
-    o->lr_cooldown = 0.5;
+    o->lr_cooldown = 1.0;
     o->agree_rounds = -1;
     o->deadline_ms = 0;
     o->progress = 1;
@@ -331,7 +331,7 @@ static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_r
     DGCN_CHECK(dgcn_consensus_kind_parse(o->optimizer, &cfg->consensus.kind));
     cfg->consensus = dgcn_consensus_defaults(cfg->consensus.kind,
                                              o->lr > 0                                       ? o->lr
-                                             : cfg->consensus.kind == DGCN_CONSENSUS_GT_ADAM ? 0.01
+                                             : cfg->consensus.kind == DGCN_CONSENSUS_GT_ADAM ? 0.05
                                                                                              : 5.0);
     cfg->consensus.grad_scale = 0.0;
     if (o->lr_decay > 0) {

@@ -32,7 +32,7 @@ typedef struct dgcn_train_opts {
                               * [8], partition [bfs], seed (also the first training seed) [1],
                               * topology spec [designed], removal, cross_edges [keep], weights */
     const char *optimizer; /* dgd|dgd-atc|gt|gt-adam (default gt-adam) */
-    double lr;             /* step; <= 0: 0.01 for gt-adam, 5 otherwise (plain gradient steps) */
+    double lr;             /* step; <= 0: 0.05 for gt-adam, 5 otherwise (plain gradient steps) */
     double lr_decay;       /* step schedule lr / (1 + n / lr_decay)^lr_power; <= 0: constant */
     double lr_power;       /* 1 */
     int hidden;            /* 16 */
@@ -55,7 +55,7 @@ typedef struct dgcn_train_opts {
     /* the bound rho >= SLEM chebyshev uses: set by dgcn_train_run from the plan */
     double gossip_rho;
     int gossip_max;        /* the automatic R is at most this [3] */
-    double lr_cooldown;    /* fraction of the iterations the step cools to 0 over [0.5] */
+    double lr_cooldown;    /* fraction of the iterations the step cools to 0 over [1] */
     int agree_rounds;      /* averaging rounds before the first step; -1: automatic [-1] */
     int init_per_agent;    /* every agent's Glorot init from its own seed (0: one shared init) */
     int dropout_per_agent; /* every agent's dropout masks from its own seed (0: one stream) */

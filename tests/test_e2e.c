@@ -1534,7 +1534,7 @@ START_TEST(test_resume_options) {
         static const char *lr[] = {"--lr", "0.5", NULL}, *dropout[] = {"--dropout", "0.25", NULL};
         static const char *longer[] = {"--iters", "10", NULL};
         const char *const *more[3] = {lr, dropout, longer};
-        const char *refusal[2] = {"--resume: lr is 0.01 in %s/config.json, not 0.5",
+        const char *refusal[2] = {"--resume: lr is 0.05 in %s/config.json, not 0.5",
                                   "--resume: dropout is 0.5 in %s/config.json, not 0.25"};
         for (int k = 0; k < 3; k++) {
             const char *extra[8] = {"--resume", dir};

@@ -1026,6 +1026,13 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_num(&j, "gossip_rho", o->gossip_rho);
     dgcn_json_int(&j, "agree_rounds", o->agree_rounds);
     dgcn_json_num(&j, "lr_cooldown", o->lr_cooldown);
+    dgcn_json_int(&j, "n_params", (long long)dgcn_model_n_params(&cfg.model));
+    /* params messages per link direction per training iteration: R each, plus the agreement and
+     * final averaging rounds spread over the run */
+    dgcn_json_num(&j, "params_msgs_per_link_iter",
+                  (double)((int64_t)o->gossip_rounds * o->iters + o->agree_rounds +
+                           o->final_mixing) /
+                      (double)o->iters);
     dgcn_json_num(&j, "bytes_per_iter", res->bytes_per_iter);
     dgcn_json_num(&j, "bytes_per_iter_min", res->bytes_per_iter_min);
     dgcn_json_num(&j, "bytes_per_iter_direct", res->bytes_per_iter_direct);

@@ -25,7 +25,7 @@ data="${DGCN_DATA:-$here/../shared/data}"
 dgcn="$here/build/coordinator/dgcn"
 seeds=10 datasets="cora citeseer pubmed" agents="5 10 15 20" topologies="ring exponential sparse:2M"
 methods="dgd default" jobs=1 out="$here/runs/paper" scan=0
-DGD_FLAGS="${DGD_FLAGS:---optimizer dgd --lr 10 --lr-decay 100 --lr-power 1 --gossip-rounds 1 --iters 400}"
+DGD_FLAGS="${DGD_FLAGS:---optimizer dgd --lr 10 --lr-decay 100 --lr-power 1 --lr-cooldown 0 --gossip-rounds 1 --iters 400}"
 DEFAULT_FLAGS="${DEFAULT_FLAGS:---iters 200}"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -63,7 +63,7 @@ if [ "$scan" = 1 ]; then
     for d in 50 100 200; do
       for ds in cora citeseer; do
         for s in 1 2 3; do
-          echo "$out/scan/$ds-lr$lr-d$d-s$s --data $data/$ds --agents 10 --topology ring --seed $s --seeds 1 --optimizer dgd --lr $lr --lr-decay $d --lr-power 1 --gossip-rounds 1 --iters 400"
+          echo "$out/scan/$ds-lr$lr-d$d-s$s --data $data/$ds --agents 10 --topology ring --seed $s --seeds 1 --optimizer dgd --lr $lr --lr-decay $d --lr-power 1 --lr-cooldown 0 --gossip-rounds 1 --iters 400"
         done
       done
     done
@@ -145,7 +145,7 @@ for ds in datasets:
                     cons.append(sm["consensus_error"])
                     bpi.append(sm["bytes_per_iter"])
                     links.append(cf["topology_links"])
-                    rounds.add(cf.get("gossip_rounds"))
+                    rounds.add(cf["run_config"]["gossip_rounds"])
                     iters = sm["iterations"]
                     cen.add(bool(sm.get("effectively_centralized", sm.get("centralized_by_construction", 0))))
                     # params messages per link direction per training iteration (one message =

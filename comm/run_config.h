@@ -64,13 +64,13 @@
         "message"))                                                                                \
     X(order, I32, 1, 0, 8, KEEP, model.order, DGCN_RC_CLI(TRAIN, "order", order, INT, -1, 8,       \
         "graph filter of order K (0..8) instead of the GCN (-1); the centralized baseline too"))   \
-    X(gossip_rounds, I32, 1, 1, 1024, KEEP, consensus.gossip_rounds, DGCN_RC_CLI(TRAIN,            \
+    X(gossip_rounds, I32, 1, 1, 1024, KEEP, consensus.gossip_rounds, DGCN_RC_CLI(BOTH,            \
         "gossip-rounds", gossip_rounds, INT, 0, 1024, "params exchanges (gossip rounds) per "      \
         "training iteration; 0: the fewest R with contraction <= the gossip target"))                   \
-    X(init_per_agent, BOOL, 0, 0, 1, KEEP, init_per_agent, DGCN_RC_CLI(TRAIN, "init-per-agent",    \
+    X(init_per_agent, BOOL, 0, 0, 1, KEEP, init_per_agent, DGCN_RC_CLI(BOTH, "init-per-agent",    \
         init_per_agent, FLAG, 1, 0, "every agent initializes theta from its own seed (default: "   \
         "one shared init)"))                                                                       \
-    X(dropout_per_agent, BOOL, 0, 0, 1, KEEP, dropout_per_agent, DGCN_RC_CLI(TRAIN,                \
+    X(dropout_per_agent, BOOL, 0, 0, 1, KEEP, dropout_per_agent, DGCN_RC_CLI(BOTH,                \
         "dropout-per-agent", dropout_per_agent, FLAG, 1, 0, "every agent draws dropout masks "     \
         "from its own seed (default: one stream)"))                                                \
     X(checkpoint_every, I64, 0, 0, INT64_C(1) << 40, FREE, checkpoint_every, DGCN_RC_CLI(TRAIN,    \
@@ -78,8 +78,8 @@
         "RUNDIR/checkpoint/ every N iterations (0: never; one seed)"))                             \
     X(gossip_accel, ENUM, 0, 0, 1, KEEP, consensus.gossip_accel, DGCN_RC_CLI(TRAIN, "gossip-accel", gossip_accel, STRING, 1, 0, "none|chebyshev: plain gossip rounds or Chebyshev-accelerated ones (rho = the plan's SLEM; default chebyshev)")) \
     X(gossip_rho, F64, 0.0, 0, 0x1.fffffffffffffp-1, KEEP, consensus.gossip_rho, DGCN_RC_NOCLI)   \
-    X(lr_cooldown, F64, 0.0, 0, 1, KEEP, consensus.step.cooldown, DGCN_RC_CLI(TRAIN, "lr-cooldown", lr_cooldown, DOUBLE, 0, 1, "fraction f of the iterations at the end over which the step falls to 0 as ((N - n) / (f N))^2 (0: none)")) \
-    X(agree_rounds, I32, 0, 0, 1024, KEEP, agree_rounds, DGCN_RC_CLI(TRAIN, "agree-rounds", agree_rounds, INT, -1, 1024, "averaging rounds of theta before the first step, bringing per-agent initializations together; -1: with --init-per-agent the fewest whose contraction is <= 1e-3, at most one per 4 iterations, else 0"))
+    X(lr_cooldown, F64, 0.0, 0, 1, KEEP, consensus.step.cooldown, DGCN_RC_CLI(BOTH, "lr-cooldown", lr_cooldown, DOUBLE, 0, 1, "fraction f of the iterations at the end over which the step falls to 0 as ((N - n) / (f N))^2 (0: none)")) \
+    X(agree_rounds, I32, 0, 0, 1024, KEEP, agree_rounds, DGCN_RC_CLI(BOTH, "agree-rounds", agree_rounds, INT, -1, 1024, "averaging rounds of theta before the first step, bringing per-agent initializations together; -1: with --init-per-agent the fewest whose contraction is <= 1e-3, at most one per 4 iterations, else 0"))
 /* clang-format on */
 
 #define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */

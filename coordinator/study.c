@@ -49,6 +49,9 @@ void dgcn_study_defaults(dgcn_study_opts *o) {
     o->timeout_s = 3600;
     o->progress = 1;
     o->cross_edges = "drop";
+    o->gossip_rounds = 1; /* topologies compared at one exchange per iteration */
+    o->agree_rounds = -1;
+    o->lr_cooldown = 1.0;
 }
 
 void dgcn_study_result_fini(dgcn_study_result *r) {
@@ -466,7 +469,11 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
     t.iters = o->iters;
     t.seeds = o->seeds;
     t.eval_every = o->eval_every;
-    t.gossip_rounds = 1; /* one exchange per iteration: topologies compared at equal traffic */
+    t.gossip_rounds = o->gossip_rounds;
+    t.agree_rounds = o->agree_rounds;
+    t.lr_cooldown = o->lr_cooldown;
+    t.init_per_agent = o->init_per_agent;
+    t.dropout_per_agent = o->dropout_per_agent;
     t.out = run;
     t.progress = 1;
     t.log = lf;

@@ -53,6 +53,11 @@ typedef struct dgcn_study_opts {
     int progress;            /* one line per configuration on stdout [1] */
     const char *cross_edges; /* policy for required links the graph lacks: drop|relay|keep
                               * (coordinator/plan.h) [drop] */
+    int gossip_rounds;       /* params exchanges per iteration; 0: train's automatic rule [1] */
+    int agree_rounds;        /* averaging rounds before the first step; -1: automatic [-1] */
+    double lr_cooldown;      /* train's step cool-down [1] */
+    int init_per_agent;      /* every agent's initialization from its own seed [0] */
+    int dropout_per_agent;   /* every agent's dropout masks from its own seed [0] */
 } dgcn_study_opts;
 
 void dgcn_study_defaults(dgcn_study_opts *o);

@@ -52,7 +52,7 @@ P = s["n_params"]
 msgs = s["params_msgs_per_link_iter"]
 # cross-check against the measured params bytes: training messages carry 2P floats (gt-adam),
 # agreement messages P floats
-pb = s["params_bytes_total"] / seeds
+pb = s["params_bytes_total"]  # one seed's run
 expect = 2 * links * 4 * P * (2 * R * it + agree)
 assert abs(pb - expect) <= 1e-6 * expect, ("params bytes", pb, "expected", expect)
 print("| %s | %d | %d | %d | %d | %d | %.2f | %.2f +- %.2f | %.2f +- %.2f | %+.2f | %.1e | %.3g | %.1f |" % (

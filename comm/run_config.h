@@ -38,10 +38,10 @@
         STRING, 1, 0, "dgd|dgd-atc|gt|gt-adam|ed"))                                                   \
     X(lr, F64, 0.1, 0, 0, KEEP, consensus.step.alpha0, DGCN_RC_CLI(BOTH, "lr", lr, DOUBLE, 0, 100, \
         "step size (0: 0.05 for gt-adam, 5 for the plain gradient methods)"))                      \
-    X(lr_decay, F64, 0.0, 0, 0, KEEP, consensus.step.decay, DGCN_RC_CLI(TRAIN, "lr-decay",         \
+    X(lr_decay, F64, 0.0, 0, 0, KEEP, consensus.step.decay, DGCN_RC_CLI(BOTH, "lr-decay",         \
         lr_decay, DOUBLE, 0, 1e12, "step schedule lr / (1 + n / D)^P over iterations n "           \
         "(0: constant)"))                                                                          \
-    X(lr_power, F64, 0.0, 0, 0, KEEP, consensus.step.power, DGCN_RC_CLI(TRAIN, "lr-power",         \
+    X(lr_power, F64, 0.0, 0, 0, KEEP, consensus.step.power, DGCN_RC_CLI(BOTH, "lr-power",         \
         lr_power, DOUBLE, 0, 10, "exponent P of the step schedule"))                               \
     X(grad_scale, F64, 0.0, 0, 0, KEEP, consensus.grad_scale, DGCN_RC_NOCLI)                       \
     X(beta1, F64, 0.9, 0, 0, KEEP, consensus.beta1, DGCN_RC_NOCLI)                                 \

@@ -43,6 +43,8 @@ static void s_shared(dgcn_study_opts *o, dgcn_train_opts *run, int to_run) {
     S_SHARE(o->gossip_rounds, run->gossip_rounds);
     S_SHARE(o->agree_rounds, run->agree_rounds);
     S_SHARE(o->lr_cooldown, run->lr_cooldown);
+    S_SHARE(o->lr_decay, run->lr_decay);
+    S_SHARE(o->lr_power, run->lr_power);
     S_SHARE(o->init_per_agent, run->init_per_agent);
     S_SHARE(o->dropout_per_agent, run->dropout_per_agent);
 #undef S_SHARE

@@ -52,6 +52,7 @@ void dgcn_study_defaults(dgcn_study_opts *o) {
     o->gossip_rounds = 1; /* topologies compared at one exchange per iteration */
     o->agree_rounds = -1;
     o->lr_cooldown = 1.0;
+    o->lr_power = 1.0;
 }
 
 void dgcn_study_result_fini(dgcn_study_result *r) {
@@ -472,6 +473,8 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
     t.gossip_rounds = o->gossip_rounds;
     t.agree_rounds = o->agree_rounds;
     t.lr_cooldown = o->lr_cooldown;
+    t.lr_decay = o->lr_decay;
+    t.lr_power = o->lr_power;
     t.init_per_agent = o->init_per_agent;
     t.dropout_per_agent = o->dropout_per_agent;
     t.out = run;

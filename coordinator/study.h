@@ -56,6 +56,8 @@ typedef struct dgcn_study_opts {
     int gossip_rounds;       /* params exchanges per iteration; 0: train's automatic rule [1] */
     int agree_rounds;        /* averaging rounds before the first step; -1: automatic [-1] */
     double lr_cooldown;      /* train's step cool-down [1] */
+    double lr_decay;         /* train's step schedule lr / (1 + n / lr_decay)^lr_power [0] */
+    double lr_power;         /* [1] */
     int init_per_agent;      /* every agent's initialization from its own seed [0] */
     int dropout_per_agent;   /* every agent's dropout masks from its own seed [0] */
 } dgcn_study_opts;

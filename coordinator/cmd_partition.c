@@ -2,6 +2,7 @@
  * (one shard file per agent plus a manifest) that agents on a shared file system load. */
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
+#include "coordinator/data_source.h"
 #include "coordinator/plan.h"
 
 #include "core/error.h"
@@ -58,9 +59,10 @@ int dgcn_cmd_partition(int argc, char **argv) {
     memset(&plan, 0, sizeof plan);
     int32_t m = agents;
     double t0 = dgcn_now_ms();
-    DGCN_CHECK(dgcn_dataset_load(&ds, data));
-    DGCN_CHECK(dgcn_dataset_preprocess(&ds, ds.count_features));
-    DGCN_CHECK(dgcn_csr_gcn_norm(&a_hat, &ds.adj));
+    dgcn_data_source src; /* a dataset folder, or a traffic folder (the shards carry the series) */
+    dgcn_data_source_defaults(&src);
+    src.dir = data;
+    DGCN_CHECK(dgcn_data_source_open(&src, &ds, &a_hat));
     fprintf(stderr, "dataset %s: %d nodes, %lld edges, %d features, %d classes (%.0f ms)\n",
             ds.name, ds.n, (long long)ds.n_edges, ds.d, ds.c, dgcn_now_ms() - t0);
     if (m > ds.n) {

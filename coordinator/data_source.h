@@ -1,6 +1,10 @@
 /* coordinator/data_source.h: where a command's graph comes from: a dataset folder (--data DIR) or
  * the embedded default, a generated contextual SBM (generator options). Shared by every command
- * that trains, so they all accept the same options and preprocess the same way. */
+ * that trains, so they all accept the same options and preprocess the same way.
+ *
+ * A folder holding a .npz is a traffic folder (docs/traffic.md: one .npz with member data, one
+ * from,to,cost .csv; a GENERATED file marks generated series): the task is regression on graph
+ * signals, and the dataset carries the series' samples (graph/dataset.h) of DGCN_DATA_LAGS lags. */
 #ifndef DGCN_COORDINATOR_DATA_SOURCE_H
 #define DGCN_COORDINATOR_DATA_SOURCE_H
 
@@ -62,14 +66,23 @@ typedef struct dgcn_data_source {
             "keep count features as counts instead of binarizing", 1, 0                            \
     }
 
+#define DGCN_DATA_LAGS 12 /* input steps of a traffic sample */
+
 void dgcn_data_source_defaults(dgcn_data_source *s);
+
+/* 1 when s names a traffic folder (regression), else 0. */
+int dgcn_data_source_is_series(const dgcn_data_source *s);
 
 /* The generator's parameters as set in s (used when s->dir is NULL). */
 dgcn_csbm_params dgcn_data_source_csbm(const dgcn_data_source *s);
 
-/* Loads (or generates) the dataset, preprocesses its features and builds A_hat. On failure both
- * outputs are safe to fini and dgcn_error_msg() says what went wrong. */
+/* Loads (or generates) the dataset, preprocesses its features and builds A_hat; a traffic folder
+ * gives the sensor graph with ds->samples set and *generated (may be NULL) = 1 when it holds
+ * generated series. On failure both outputs are safe to fini and dgcn_error_msg() says what went
+ * wrong. */
 int dgcn_data_source_open(const dgcn_data_source *s, dgcn_dataset *ds, dgcn_csr *a_hat);
+int dgcn_data_source_open_series(const dgcn_data_source *s, dgcn_dataset *ds, dgcn_csr *a_hat,
+                                 int *generated);
 
 /* A short description for logs and config files: the folder, or "csbm(n=...,c=...,seed=...)". */
 void dgcn_data_source_describe(const dgcn_data_source *s, char *buf, size_t cap);

@@ -451,7 +451,8 @@ uint64_t dgcn_plan_shard_bytes(const dgcn_plan *p, uint64_t *max) {
                      (3 * peers + 2) * sizeof(int32_t) +
                      (uint64_t)s->send_ptr[s->n_peers] * sizeof *s->send_idx +
                      (s->peer_via ? 2 * peers * sizeof(int32_t) : 0) +
-                     (uint64_t)s->n_transit * DGCN_SHARD_TRANSIT_FIELDS * sizeof *s->transit;
+                     (uint64_t)s->n_transit * DGCN_SHARD_TRANSIT_FIELDS * sizeof *s->transit +
+                     (uint64_t)s->series_t * rows * sizeof *s->series;
         total += b;
         if (b > top) top = b;
     }

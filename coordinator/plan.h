@@ -104,7 +104,7 @@ int dgcn_plan_setups(const dgcn_plan *p, const dgcn_run_config *cfg, int with_sh
 void dgcn_plan_setups_free(dgcn_ctl_setup **setups, int32_t m);
 
 /* Memory the shards hold, in bytes of their arrays (rows of A_hat and features, ids, labels,
- * exchange lists, relay routes): the total over the agents, and in *max (may be NULL) the largest
+ * exchange lists, relay routes, series): the total over the agents, and in *max (may be NULL) the largest
  * agent's. 0 without shards. O(m). */
 uint64_t dgcn_plan_shard_bytes(const dgcn_plan *p, uint64_t *max);
 

@@ -688,6 +688,8 @@ void dgcn_dataset_fini(dgcn_dataset *ds) {
     dgcn_csr_fini(&ds->x);
     free(ds->label);
     free(ds->split);
+    if (ds->samples) dgcn_traffic_samples_fini(ds->samples);
+    free(ds->samples);
     memset(ds, 0, sizeof *ds);
 }
 

@@ -8,6 +8,7 @@
 #define DGCN_GRAPH_DATASET_H
 
 #include "graph/csr.h"
+#include "graph/traffic.h"
 
 #include <stdint.h>
 
@@ -31,6 +32,10 @@ typedef struct dgcn_dataset {
     int32_t *label;     /* (n) class in [0, c), or -1 for no label */
     uint8_t *split;     /* (n) enum dgcn_split */
     int32_t n_train, n_val, n_test;
+    /* Regression on graph signals (a traffic folder, coordinator/data_source.h): the z-scored
+     * series windows of the n sensors (owned), or NULL for classification; then d = lags, c = 1,
+     * x has no entries, every label is -1 and the split is the samples' (in time order). */
+    dgcn_traffic_samples *samples;
 } dgcn_dataset;
 
 /* Loads and validates the dataset folder dir. On failure ds is safe to fini. */

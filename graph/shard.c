@@ -28,6 +28,7 @@ void dgcn_shard_fini(dgcn_shard *s) {
     free(s->peer_via);
     free(s->peer_hops);
     free(s->transit);
+    free(s->series);
     memset(s, 0, sizeof *s);
 }
 
@@ -165,6 +166,24 @@ fail:
     return rc;
 }
 
+/* The own nodes' columns of the z-scored series (graph/shard.h). O(T n_own). */
+static int s_build_series(const dgcn_traffic_samples *p, dgcn_shard *s) {
+    int rc = DGCN_OK;
+    if (p->n != s->n_global || p->lags != s->d || s->c != 1)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "shard build: series of %d sensors with %d lags for %d nodes, d=%d, "
+                              "c=%d",
+                              (int)p->n, (int)p->lags, (int)s->n_global, (int)s->d, (int)s->c);
+    s->series_t = p->n_samples + p->lags;
+    s->n_samples[0] = p->n_train, s->n_samples[1] = p->n_val, s->n_samples[2] = p->n_test;
+    DGCN_ALLOC(s->series, (size_t)s->series_t * s->n_own);
+    for (int32_t t = 0; t < s->series_t; t++)
+        for (int32_t r = 0; r < s->n_own; r++)
+            s->series[(size_t)t * s->n_own + r] = p->z[(size_t)t * p->n + s->gid[r]];
+fail:
+    return rc;
+}
+
 /* O(n + nnz + m) plus the sort of each row's columns (O(nnz log deg)). */
 int dgcn_shard_build_all(const dgcn_dataset *ds, const dgcn_csr *a_hat, const int32_t *owner,
                          int32_t m, uint64_t plan_id, dgcn_shard *shards) {
@@ -254,6 +273,7 @@ int dgcn_shard_build_all(const dgcn_dataset *ds, const dgcn_csr *a_hat, const in
         DGCN_CHECK(s_build_one(ds, a_hat, owner, own_list + own_ptr[k], lidx, pk, pj, rv,
                                r_start[k], r_start[k + 1], sv, s_start[k], s_start[k + 1], hloc,
                                row_buf, s));
+        if (ds->samples) DGCN_CHECK(s_build_series(ds->samples, s));
     }
     rc = DGCN_OK;
 fail:
@@ -323,6 +343,14 @@ int dgcn_shard_pack(const dgcn_shard *s, uint8_t **buf, size_t *len) {
         msg.peer_hops = s->peer_hops;
         msg.n_transit = (size_t)s->n_transit * DGCN_SHARD_TRANSIT_FIELDS;
         msg.transit = s->transit;
+    }
+    if (s->series_t > 0) {
+        msg.has_series_t = 1;
+        msg.series_t = s->series_t;
+        msg.n_n_samples = 3;
+        msg.n_samples = (int32_t *)(uintptr_t)s->n_samples;
+        msg.n_series = (size_t)s->series_t * (size_t)s->n_own;
+        msg.series = s->series;
     }
     size_t n = dgcnpb__shard__get_packed_size(&msg);
     *buf = malloc(n ? n : 1);
@@ -439,6 +467,37 @@ static int s_validate_relay(const Dgcnpb__Shard *m) {
     return DGCN_OK;
 }
 
+/* Series present: T steps of every own node, samples that fit them (T = samples + d, d >= 1,
+ * a training sample at least) and one output (c = 1); absent: no series values. */
+static int s_validate_series(const Dgcnpb__Shard *m) {
+    int32_t k = m->agent, t = m->has_series_t ? m->series_t : 0;
+    if (t == 0) {
+        if (m->n_series || m->n_n_samples)
+            return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: series values without series_t",
+                                  (int)k);
+        return DGCN_OK;
+    }
+    if (m->n_n_samples != 3 || m->d < 1 || m->c != 1 || t < 0)
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "shard of agent %d: series of %d steps with %zu split counts, d=%d, "
+                              "c=%d (3 counts, d >= 1, c = 1 expected)",
+                              (int)k, (int)t, m->n_n_samples, (int)m->d, (int)m->c);
+    int64_t total = 0;
+    for (int s = 0; s < 3; s++) {
+        if (m->n_samples[s] < 0)
+            return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: %d samples in split %d", (int)k,
+                                  (int)m->n_samples[s], s);
+        total += m->n_samples[s];
+    }
+    if (m->n_samples[0] < 1 || total + m->d != t || m->n_series != (size_t)t * (size_t)m->n_own)
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "shard of agent %d: %zu series values and %lld samples for %d steps "
+                              "of %d nodes with %d lags",
+                              (int)k, m->n_series, (long long)total, (int)t, (int)m->n_own,
+                              (int)m->d);
+    return DGCN_OK;
+}
+
 static int s_validate(const Dgcnpb__Shard *m) {
     int rc = DGCN_OK;
     int32_t k = m->agent;
@@ -501,6 +560,7 @@ static int s_validate(const Dgcnpb__Shard *m) {
     if ((rc = s_check_ptr("recv_ptr", k, m->n_recv_ptr, m->recv_ptr, m->n_peer, m->n_halo)))
         return rc;
     if ((rc = s_validate_relay(m))) return rc;
+    if ((rc = s_validate_series(m))) return rc;
     for (size_t e = 0; e < m->n_send_idx; e++)
         if (m->send_idx[e] < 0 || m->send_idx[e] >= n_own)
             return dgcn_error_set(DGCN_EFORMAT, "shard of agent %d: send index %d not in [0, %d)",
@@ -574,6 +634,11 @@ int dgcn_shard_unpack(dgcn_shard *s, const uint8_t *buf, size_t len) {
         S_COPY(s->peer_via, m->peer_via, m->n_peer_via);
         S_COPY(s->peer_hops, m->peer_hops, m->n_peer_hops);
         S_COPY(s->transit, m->transit, m->n_transit);
+    }
+    if (m->has_series_t && m->series_t > 0) {
+        s->series_t = m->series_t;
+        memcpy(s->n_samples, m->n_samples, sizeof s->n_samples);
+        S_COPY(s->series, m->series, m->n_series);
     }
     dgcnpb__shard__free_unpacked(m, NULL);
     return DGCN_OK;

@@ -50,6 +50,12 @@ typedef struct dgcn_shard {
     int32_t *peer_hops;   /* (n_peers) with relay: route length to peer p in [1, R], else NULL */
     int32_t n_transit;    /* flows this agent forwards */
     int32_t *transit;     /* (n_transit, DGCN_SHARD_TRANSIT_FIELDS) one per forwarded flow */
+    /* Regression on graph signals (the dataset's samples, graph/dataset.h): the own nodes' z-scored
+     * series, so each agent fills its own mini-batches (graph/traffic.h: sample s is steps
+     * s .. s+d-1 as input, step s+d as target). series_t = 0 and NULL for classification. */
+    int32_t series_t;     /* steps T = samples + d */
+    int32_t n_samples[3]; /* samples per split (train, val, test), in time order */
+    float *series;        /* (series_t, n_own) step-major */
 } dgcn_shard;
 
 /* Fields of a transit entry: the flow src -> dst of `rows` rows (forward direction) whose route
@@ -67,8 +73,9 @@ enum {
     DGCN_SHARD_TRANSIT_FIELDS
 };
 
-/* Builds the shards of all m agents from a preprocessed dataset, its A_hat (n, n) and a partition.
- * shards is an array of m structs, initialized here; on failure all are safe to fini. */
+/* Builds the shards of all m agents from a preprocessed dataset, its A_hat (n, n) and a partition
+ * (with the own nodes' series when ds->samples is set). shards is an array of m structs,
+ * initialized here; on failure all are safe to fini. */
 int dgcn_shard_build_all(const dgcn_dataset *ds, const dgcn_csr *a_hat, const int32_t *owner,
                          int32_t m, uint64_t plan_id, dgcn_shard *shards);
 

@@ -572,3 +572,10 @@ void dgcn_traffic_fill(const dgcn_traffic_samples *p, const int32_t *first, int3
             y[(size_t)r * b + k] = p->z[(size_t)(first[k] + L) * n + gid[r]];
         }
 }
+
+void dgcn_traffic_epoch_order(uint64_t seed, int32_t epoch, int32_t n_train, int32_t *perm) {
+    dgcn_rng rng;
+    dgcn_rng_seed(&rng, dgcn_mix64(seed * 1000003u + (uint64_t)epoch), DGCN_STREAM_GENERATE);
+    for (int32_t i = 0; i < n_train; i++) perm[i] = i;
+    dgcn_rng_shuffle_int(&rng, perm, n_train);
+}

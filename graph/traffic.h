@@ -88,4 +88,10 @@ void dgcn_traffic_samples_fini(dgcn_traffic_samples *p);
 void dgcn_traffic_fill(const dgcn_traffic_samples *p, const int32_t *first /* (b) */, int32_t b,
                        const int32_t *gid /* (n_rows) */, int32_t n_rows, float *x, float *y);
 
+/* The mini-batch schedule of a regression run, the same on every agent and centrally: epoch e
+ * takes the n_train training samples in the order perm (a permutation of 0..n_train-1 shuffled
+ * from (seed, e)), batch after batch of b; iteration i is batch i mod (n_train / b) of epoch
+ * i / (n_train / b), and a partial last batch is skipped. */
+void dgcn_traffic_epoch_order(uint64_t seed, int32_t epoch, int32_t n_train, int32_t *perm);
+
 #endif

@@ -9,6 +9,7 @@
 #include "graph/dataset.h"
 #include "graph/partition.h"
 #include "graph/shard.h"
+#include "graph/traffic.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -763,6 +764,76 @@ START_TEST(test_unpack_rejects) {
 }
 END_TEST
 
+/* Regression shards: a ring of 24 sensors with generated series over 3 agents (blocks of 8): each
+ * shard holds its own sensors' z-scored series and the split counts, they survive packing, and a
+ * series that disagrees with its sizes is refused. */
+START_TEST(test_series_shards) {
+    enum { N = 24, M = 3, T = 200 };
+    dgcn_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    ds.n = N, ds.d = 12, ds.c = 1;
+    ck_assert_int_eq(dgcn_csr_init(&ds.adj, N, N, 2 * N), DGCN_OK);
+    for (int32_t i = 0; i < N; i++) {
+        int32_t a = (i + N - 1) % N, b = (i + 1) % N;
+        ds.adj.rowptr[i + 1] = 2 * (i + 1);
+        ds.adj.col[2 * i] = a < b ? a : b, ds.adj.col[2 * i + 1] = a < b ? b : a;
+        ds.adj.val[2 * i] = ds.adj.val[2 * i + 1] = 1.0f;
+    }
+    dgcn_traffic_series ser;
+    ck_assert_int_eq(dgcn_traffic_generate(&ser, &ds.adj, T, 5), DGCN_OK);
+    ds.samples = calloc(1, sizeof *ds.samples);
+    ck_assert_int_eq(dgcn_traffic_prepare(ds.samples, &ser, 12), DGCN_OK);
+    ck_assert_int_eq(dgcn_csr_init(&ds.x, N, 12, 0), DGCN_OK);
+    ds.label = malloc(N * sizeof *ds.label);
+    ds.split = calloc(N, 1);
+    int32_t owner[N];
+    for (int32_t i = 0; i < N; i++) ds.label[i] = -1, owner[i] = i / 8;
+    dgcn_csr a_hat;
+    ck_assert_int_eq(dgcn_csr_gcn_norm(&a_hat, &ds.adj), DGCN_OK);
+    dgcn_shard sh[M];
+    ck_assert_msg(dgcn_shard_build_all(&ds, &a_hat, owner, M, 9, sh) == DGCN_OK, "%s",
+                  dgcn_error_msg());
+    const dgcn_traffic_samples *p = ds.samples;
+    for (int32_t k = 0; k < M; k++) {
+        ck_assert_int_eq(sh[k].series_t, T);
+        ck_assert(sh[k].n_samples[0] == p->n_train && sh[k].n_samples[1] == p->n_val &&
+                  sh[k].n_samples[2] == p->n_test);
+        for (int32_t t = 0; t < T; t++)
+            for (int32_t r = 0; r < sh[k].n_own; r++)
+                ck_assert(sh[k].series[t * sh[k].n_own + r] == p->z[t * N + sh[k].gid[r]]);
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        ck_assert_int_eq(dgcn_shard_pack(&sh[k], &buf, &len), DGCN_OK);
+        dgcn_shard u;
+        ck_assert_msg(dgcn_shard_unpack(&u, buf, len) == DGCN_OK, "%s", dgcn_error_msg());
+        s_assert_shard_eq(&sh[k], &u);
+        ck_assert_int_eq(u.series_t, T);
+        ck_assert(!memcmp(u.n_samples, sh[k].n_samples, sizeof u.n_samples));
+        ck_assert(!memcmp(u.series, sh[k].series, (size_t)T * u.n_own * sizeof *u.series));
+        dgcn_shard_fini(&u);
+        free(buf);
+    }
+    dgcn_shard *s = &sh[1];
+#define S_TRY(field, value, what)                                                                  \
+    do {                                                                                           \
+        __typeof__(field) old_ = (field);                                                          \
+        (field) = (value);                                                                         \
+        s_expect_reject(s, what);                                                                  \
+        (field) = old_;                                                                            \
+    } while (0)
+    S_TRY(s->series_t, T - 1, "fewer steps than the values");
+    S_TRY(s->n_samples[0], 0, "no training sample");
+    S_TRY(s->n_samples[2], p->n_test + 1, "samples that do not fit the steps");
+    S_TRY(s->n_samples[1], -1, "negative sample count");
+    S_TRY(s->c, 2, "two outputs");
+#undef S_TRY
+    for (int32_t k = 0; k < M; k++) dgcn_shard_fini(&sh[k]);
+    dgcn_csr_fini(&a_hat);
+    dgcn_traffic_series_fini(&ser);
+    dgcn_dataset_fini(&ds);
+}
+END_TEST
+
 /* ---- plans on disk -------------------------------------------------------------------------- */
 
 static uint64_t s_fnv(const uint8_t *p, size_t n) {
@@ -876,6 +947,7 @@ static Suite *s_suite(void) {
         {"build_rejects_bad_input", test_build_rejects_bad_input, 0, 0},
         {"pack_roundtrip", test_pack_roundtrip, 0, 0},
         {"unpack_rejects", test_unpack_rejects, 0, 0},
+        {"series_shards", test_series_shards, 0, 0},
         {"plan_files", test_plan_files, 0, 0},
     };
     return DGCN_TEST_SUITE("partition", cases);

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/timer.h"
 #include "graph/shard.h"
+#include "graph/traffic.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -59,6 +60,9 @@ _Static_assert(S_SAME(DGCN_MODEL_GCN, DGCN_CTL_MODEL_GCN) &&
                    S_SAME(DGCN_MODEL_MLP, DGCN_CTL_MODEL_MLP) &&
                    S_SAME(DGCN_MODEL_FILTER, DGCN_CTL_MODEL_FILTER),
                "model kinds are RunConfig.Model");
+_Static_assert(S_SAME(DGCN_TASK_CLASSIFICATION, DGCN_CTL_TASK_CLASSIFICATION) &&
+                   S_SAME(DGCN_TASK_REGRESSION, DGCN_CTL_TASK_REGRESSION),
+               "tasks are RunConfig.Task");
 _Static_assert(S_SAME(DGCN_CONSENSUS_DGD, DGCN_CTL_OPT_DGD) &&
                    S_SAME(DGCN_CONSENSUS_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
                    S_SAME(DGCN_CONSENSUS_GT, DGCN_CTL_OPT_GT) &&
@@ -214,7 +218,90 @@ typedef struct s_run {
     int64_t start;     /* first iteration to run: 0, or a resumed State's iter */
     float *state_vec;  /* (dgcn_agent_state_len) checkpoint space, sized at set-up */
     int64_t kill_iter; /* test only (DGCN_TEST_KILL_AGENT): SIGKILL itself there, or -1 */
+    /* regression: the own nodes' series and batch buffers, all sized at set-up */
+    dgcn_traffic_samples series; /* a view of the shard's series (n = n_own): not owned */
+    int32_t *rows;               /* (n_own) 0 .. n_own-1: the series' columns of the own rows */
+    int32_t *perm;               /* (n_train) the order of epoch perm_epoch */
+    int64_t perm_epoch;          /* -1: none yet */
+    int32_t *first;              /* (batch) an evaluation batch's samples */
+    float *xb, *yb;              /* (n_own, batch, d), (n_own, batch, 1): refilled per pass */
+    const dgcn_eval *split_sums; /* (DGCN_SPLITS) the regression sums s_report sends, or NULL */
 } s_run;
+
+/* ---- regression: mini-batches of graph signals ---- */
+
+/* Fills the buffers with training batch n of the schedule (graph/traffic.h). Allocates nothing. */
+static void s_fill_train(s_run *r, int64_t n) {
+    const int32_t b = r->cfg.batch, n_train = r->series.n_train;
+    const int64_t per_epoch = n_train / b, epoch = n / per_epoch;
+    if (epoch != r->perm_epoch) {
+        dgcn_traffic_epoch_order(r->cfg.batch_seed, (int32_t)epoch, n_train, r->perm);
+        r->perm_epoch = epoch;
+    }
+    dgcn_traffic_fill(&r->series, r->perm + (n % per_epoch) * b, b, r->rows, r->shard.n_own, r->xb,
+                      r->yb);
+}
+
+/* Evaluation at iteration n over every full batch of each split, in time order: the sums in
+ * sums[0..DGCN_SPLITS). */
+static int s_eval_regression(s_run *r, int64_t n, dgcn_eval *sums) {
+    const int32_t b = r->cfg.batch;
+    int32_t start = 0;
+    memset(sums, 0, DGCN_SPLITS * sizeof *sums);
+    for (int s = 0; s < DGCN_SPLITS; s++) {
+        for (int32_t j = 0; j < r->shard.n_samples[s] / b; j++) {
+            for (int32_t i = 0; i < b; i++) r->first[i] = start + j * b + i;
+            dgcn_traffic_fill(&r->series, r->first, b, r->rows, r->shard.n_own, r->xb, r->yb);
+            dgcn_eval ev;
+            int rc = dgcn_agent_evaluate(r->agent, n, &ev);
+            if (rc) return rc;
+            sums[s].sq_sum += ev.sq_sum;
+            sums[s].abs_sum += ev.abs_sum;
+            sums[s].n_values += ev.n_values;
+        }
+        start += r->shard.n_samples[s];
+    }
+    return DGCN_OK;
+}
+
+/* Checks the shard against a regression config and sizes the batch buffers; sets the agent
+ * options that read them. */
+static int s_regression_setup(s_run *r, dgcn_agent_opts *ao) {
+    int rc = DGCN_OK;
+    const dgcn_shard *sh = &r->shard;
+    const int32_t b = r->cfg.batch;
+    if (sh->series_t < 1 || sh->c != 1 || r->cfg.model.dims[0] != sh->d ||
+        r->cfg.model.dims[r->cfg.model.n_layers] != 1 || b > sh->n_samples[0])
+        return dgcn_error_set(DGCN_EPROTO,
+                              "agent %d: a regression config (batch %d, %d inputs) needs a shard "
+                              "with series (this one: %d steps, %d training samples, d=%d, c=%d)",
+                              r->t->self, (int)b, (int)r->cfg.model.dims[0], (int)sh->series_t,
+                              (int)sh->n_samples[0], (int)sh->d, (int)sh->c);
+    r->series.n = sh->n_own;
+    r->series.lags = sh->d;
+    r->series.n_train = sh->n_samples[0];
+    r->series.n_val = sh->n_samples[1];
+    r->series.n_test = sh->n_samples[2];
+    r->series.n_samples = sh->series_t - sh->d;
+    r->series.z = sh->series;
+    r->perm_epoch = -1;
+    DGCN_ALLOC(r->rows, sh->n_own);
+    for (int32_t i = 0; i < sh->n_own; i++) r->rows[i] = i;
+    DGCN_ALLOC(r->perm, sh->n_samples[0]);
+    DGCN_ALLOC(r->first, b);
+    DGCN_ALLOC(r->xb, (size_t)sh->n_own * b * sh->d);
+    DGCN_ALLOC(r->yb, (size_t)sh->n_own * b);
+    ao->batch = b;
+    ao->xd = r->xb;
+    ao->y = r->yb;
+    ao->n_values_global = (double)sh->n_global * b;
+fail:
+    return rc;
+}
+
+static void s_regression_fini(s_run *r) {
+    free(r->rows), free(r->perm), free(r->first), free(r->xb), free(r->yb);
+}
 
 static int s_send(s_run *r, const dgcn_ctl_msg *m) {
     void *buf = NULL;
@@ -248,6 +335,11 @@ static int s_report(s_run *r, int64_t iter, const dgcn_eval *ev, const float *pa
         p->loss_sum[s] = ev->loss_sum[s + 1];
         p->correct[s] = ev->correct[s + 1];
         p->count[s] = ev->count[s + 1];
+    }
+    for (int s = 0; s < DGCN_SPLITS && r->split_sums; s++) {
+        p->loss_sum[s] = r->split_sums[s].sq_sum;
+        p->abs_sum[s] = r->split_sums[s].abs_sum;
+        p->count[s] = r->split_sums[s].n_values;
     }
     p->n_params = params ? n_params : 0;
     p->params = (float *)(uintptr_t)params;
@@ -298,10 +390,12 @@ static int s_verify(s_run *r) {
     float *grad = NULL;
     DGCN_ALLOC(grad, np);
     r->iter = 0;
+    const int regression = r->cfg.task == DGCN_TASK_REGRESSION;
+    if (regression) s_fill_train(r, 0);
     DGCN_CHECK(dgcn_agent_gradient(r->agent, 0, r->cfg.training, grad));
     const float *logits = dgcn_agent_logits(r->agent);
-    DGCN_CHECK(
-        s_report(r, DGCN_RUN_REPORT_LOGITS, NULL, logits, (int64_t)r->shard.n_own * r->shard.c));
+    DGCN_CHECK(s_report(r, DGCN_RUN_REPORT_LOGITS, NULL, logits,
+                        (int64_t)r->shard.n_own * r->shard.c * (regression ? r->cfg.batch : 1)));
     DGCN_CHECK(s_report(r, DGCN_RUN_REPORT_GRADIENT, NULL, grad, np));
 fail:
     free(grad);
@@ -309,13 +403,18 @@ fail:
 }
 
 static int s_eval_report(s_run *r, int64_t n) {
-    dgcn_eval ev;
+    dgcn_eval ev, sums[DGCN_SPLITS];
     double t0 = dgcn_now_ms();
-    int rc = dgcn_agent_evaluate(r->agent, n, &ev);
+    int regression = r->cfg.task == DGCN_TASK_REGRESSION;
+    int rc = regression ? s_eval_regression(r, n, sums) : dgcn_agent_evaluate(r->agent, n, &ev);
     r->eval_ms += dgcn_now_ms() - t0;
     if (rc) return rc;
-    return s_report(r, n, &ev, r->cfg.report_params ? dgcn_agent_params(r->agent) : NULL,
-                    dgcn_agent_n_params(r->agent));
+    r->split_sums = regression ? sums : NULL;
+    rc = s_report(r, n, regression ? NULL : &ev,
+                  r->cfg.report_params ? dgcn_agent_params(r->agent) : NULL,
+                  dgcn_agent_n_params(r->agent));
+    r->split_sums = NULL;
+    return rc;
 }
 
 /* The checkpoint of boundary n: a State with the agent's state, from the buffer sized at set-up.
@@ -359,6 +458,7 @@ static int s_train(s_run *r) {
                                   "aborted the run",
                                   r->t->self, n);
         if (cmd == DGCN_CMD_STOP) break;
+        if (c->task == DGCN_TASK_REGRESSION) s_fill_train(r, n);
         DGCN_CHECK(dgcn_agent_step(r->agent, n, NULL));
         if (n + 1 == c->iterations)
             for (int64_t k = 0; k < c->final_mixing; k++)
@@ -438,6 +538,7 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
                                          : r->cfg.init_seed;
     ao.dropout_seed = r->cfg.dropout_per_agent ? s_agent_seed(r->cfg.dropout_seed, t->self)
                                                : r->cfg.dropout_seed;
+    if (r->cfg.task == DGCN_TASK_REGRESSION) DGCN_CHECK(s_regression_setup(r, &ao));
     DGCN_CHECK(dgcn_agent_new(&r->agent, &r->shard, &r->cfg.model, t, *mix, &ao));
     if (r->cfg.checkpoint_every > 0) DGCN_ALLOC(r->state_vec, dgcn_agent_state_len(r->agent));
     if (s->state) DGCN_CHECK(s_resume(r, s->state));
@@ -496,6 +597,7 @@ int dgcn_run_agent(dgcn_transport *t, const dgcn_run_agent_opts *o) {
     dgcn_ctl_msg_fini(&m);
     dgcn_agent_destroy(&r.agent);
     free(r.state_vec);
+    s_regression_fini(&r);
     dgcn_shard_fini(&r.shard);
     dgcn_ctl_msg_fini(&setup);
     return DGCN_OK;
@@ -522,6 +624,7 @@ fail:
     dgcn_ctl_msg_fini(&m);
     dgcn_agent_destroy(&r.agent);
     free(r.state_vec);
+    s_regression_fini(&r);
     dgcn_shard_fini(&r.shard);
     dgcn_ctl_msg_fini(&setup);
     return rc;

@@ -36,6 +36,14 @@
 
 typedef enum dgcn_run_mode { DGCN_RUN_VERIFY = 0, DGCN_RUN_TRAIN = 1 } dgcn_run_mode;
 
+/* Classification: cross-entropy on the shard's labelled nodes. Regression: squared error on
+ * mini-batches of graph signals from the shard's series (graph/shard.h); iteration n trains on
+ * batch n of the schedule of graph/traffic.h (dgcn_traffic_epoch_order from batch_seed), which
+ * every agent and the centralized run derive alike; an evaluation covers every full batch of each
+ * split in time order, and its report carries per split the summed squared error (loss_sum), the
+ * summed absolute error (abs_sum) and the number of values (count). Verify uses batch 0. */
+typedef enum dgcn_run_task { DGCN_TASK_CLASSIFICATION = 0, DGCN_TASK_REGRESSION = 1 } dgcn_run_task;
+
 /* Report.iter of the two verification reports. */
 enum { DGCN_RUN_REPORT_LOGITS = -1, DGCN_RUN_REPORT_GRADIENT = -2 };
 
@@ -65,6 +73,10 @@ typedef struct dgcn_run_config {
     int64_t checkpoint_every;     /* train: a State message every N iterations (0: none) */
     int32_t agree_rounds;         /* train: averaging rounds of theta before the first step (0) */
     char plan[DGCN_CTL_PLAN_MAX]; /* plan folder to read the shard from, or "" (shard bytes) */
+    /* -- regression on graph signals (above) -- */
+    dgcn_run_task task;
+    int32_t batch;       /* regression: snapshots per mini-batch (1 otherwise) */
+    uint64_t batch_seed; /* regression: the epochs' sample order */
 } dgcn_run_config;
 
 /* Verify mode, defaults for d features and c classes: Kipf's model without dropout, DGD 0.1. */
@@ -75,8 +87,8 @@ void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out);
 
 /* From the wire form, checking ranges and enum values: DGCN_EINVAL naming the field (mode, model,
  * dims, optimizer, a NaN among the reals, iterations, eval_every, final_mixing, training,
- * report_params, plan, gossip_rounds, init_per_agent, dropout_per_agent, checkpoint_every). *c is
- * set only on success. */
+ * report_params, plan, gossip_rounds, init_per_agent, dropout_per_agent, checkpoint_every, task,
+ * batch). *c is set only on success. */
 int dgcn_run_config_from_ctl(dgcn_run_config *c, const dgcn_ctl_config *in);
 
 typedef struct dgcn_run_agent_opts {

@@ -15,6 +15,10 @@ _Static_assert(S_SAME(DGCNPB__RUN_CONFIG__MODE__MODE_VERIFY, DGCN_CTL_MODE_VERIF
 _Static_assert(S_SAME(DGCNPB__RUN_CONFIG__MODEL__MODEL_GCN, DGCN_CTL_MODEL_GCN) &&
                    S_SAME(DGCNPB__RUN_CONFIG__MODEL__MODEL_MLP, DGCN_CTL_MODEL_MLP),
                "RunConfig.Model");
+_Static_assert(S_SAME(DGCNPB__RUN_CONFIG__TASK__TASK_CLASSIFICATION,
+                      DGCN_CTL_TASK_CLASSIFICATION) &&
+                   S_SAME(DGCNPB__RUN_CONFIG__TASK__TASK_REGRESSION, DGCN_CTL_TASK_REGRESSION),
+               "RunConfig.Task");
 _Static_assert(S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_DGD, DGCN_CTL_OPT_DGD) &&
                    S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_DGD_ATC, DGCN_CTL_OPT_DGD_ATC) &&
                    S_SAME(DGCNPB__RUN_CONFIG__OPTIMIZER__OPTIMIZER_GT, DGCN_CTL_OPT_GT) &&
@@ -209,6 +213,8 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
         pb.dropped = r->traffic.dropped;
         pb.n_relayed_bytes = DGCN_CH_COUNT;
         pb.relayed_bytes = (uint64_t *)(uintptr_t)r->relayed;
+        pb.n_abs_sum = DGCN_SPLITS;
+        pb.abs_sum = (double *)(uintptr_t)r->abs_sum;
         env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_REPORT;
         env.report = &pb;
         return s_pack_env(&env, buf, len);
@@ -408,7 +414,8 @@ static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
     if (pb->n_loss_sum != DGCN_SPLITS || pb->n_correct != DGCN_SPLITS ||
         pb->n_count != DGCN_SPLITS || pb->n_bytes != DGCN_CH_COUNT ||
         pb->n_messages != DGCN_CH_COUNT || pb->n_phase_ms > INT32_MAX ||
-        (pb->n_relayed_bytes != 0 && pb->n_relayed_bytes != DGCN_CH_COUNT))
+        (pb->n_relayed_bytes != 0 && pb->n_relayed_bytes != DGCN_CH_COUNT) ||
+        (pb->n_abs_sum != 0 && pb->n_abs_sum != DGCN_SPLITS))
         return dgcn_error_set(DGCN_EPROTO,
                               "report of agent %d, iteration %lld: expected %d values per split "
                               "and %d per channel",
@@ -419,6 +426,7 @@ static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
     memcpy(r->loss_sum, pb->loss_sum, sizeof r->loss_sum);
     memcpy(r->correct, pb->correct, sizeof r->correct);
     memcpy(r->count, pb->count, sizeof r->count);
+    if (pb->n_abs_sum) memcpy(r->abs_sum, pb->abs_sum, sizeof r->abs_sum);
     memcpy(r->traffic.bytes, pb->bytes, sizeof r->traffic.bytes);
     memcpy(r->traffic.messages, pb->messages, sizeof r->traffic.messages);
     r->traffic.dropped = pb->dropped;

@@ -41,6 +41,7 @@ typedef struct dgcn_ctl_hello {
 /* RunConfig enums (comm/config.proto), as on the wire. */
 enum { DGCN_CTL_MODE_VERIFY = 0, DGCN_CTL_MODE_TRAIN = 1 };
 enum { DGCN_CTL_MODEL_GCN = 0, DGCN_CTL_MODEL_MLP = 1, DGCN_CTL_MODEL_FILTER = 2 };
+enum { DGCN_CTL_TASK_CLASSIFICATION = 0, DGCN_CTL_TASK_REGRESSION = 1 };
 enum {
     DGCN_CTL_OPT_DGD = 0,
     DGCN_CTL_OPT_DGD_ATC = 1,
@@ -88,9 +89,10 @@ typedef struct dgcn_ctl_report {
     uint64_t run_id;
     int32_t agent;
     int64_t iter;
-    double loss_sum[DGCN_SPLITS]; /* summed cross-entropy per split */
+    double loss_sum[DGCN_SPLITS]; /* summed cross-entropy per split (regression: squared error) */
+    double abs_sum[DGCN_SPLITS];  /* regression: summed absolute error per split (0 otherwise) */
     int64_t correct[DGCN_SPLITS]; /* correctly classified nodes per split */
-    int64_t count[DGCN_SPLITS];   /* labelled nodes per split */
+    int64_t count[DGCN_SPLITS];   /* labelled nodes per split (regression: target values) */
     int64_t n_params;
     float *params;                   /* [n_params] or NULL (optional) */
     dgcn_traffic traffic;            /* per channel */

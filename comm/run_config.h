@@ -79,7 +79,11 @@
     X(gossip_accel, ENUM, 0, 0, 1, KEEP, consensus.gossip_accel, DGCN_RC_CLI(TRAIN, "gossip-accel", gossip_accel, STRING, 1, 0, "none|chebyshev: plain gossip rounds or Chebyshev-accelerated ones (rho = the plan's SLEM; default chebyshev)")) \
     X(gossip_rho, F64, 0.0, 0, 0x1.fffffffffffffp-1, KEEP, consensus.gossip_rho, DGCN_RC_NOCLI)   \
     X(lr_cooldown, F64, 0.0, 0, 1, KEEP, consensus.step.cooldown, DGCN_RC_CLI(BOTH, "lr-cooldown", lr_cooldown, DOUBLE, 0, 1, "fraction f of the iterations at the end over which the step falls to 0 as ((N - n) / (f N))^2 (0: none)")) \
-    X(agree_rounds, I32, 0, 0, 1024, KEEP, agree_rounds, DGCN_RC_CLI(BOTH, "agree-rounds", agree_rounds, INT, -1, 1024, "averaging rounds of theta before the first step, bringing per-agent initializations together; -1: with --init-per-agent the fewest whose contraction is <= 1e-3, at most one per 4 iterations, else 0"))
+    X(agree_rounds, I32, 0, 0, 1024, KEEP, agree_rounds, DGCN_RC_CLI(BOTH, "agree-rounds", agree_rounds, INT, -1, 1024, "averaging rounds of theta before the first step, bringing per-agent initializations together; -1: with --init-per-agent the fewest whose contraction is <= 1e-3, at most one per 4 iterations, else 0"))  \
+    /* -- regression on graph signals (agent/run.h, docs/traffic.md) -- */                        \
+    X(task, ENUM, 0, 0, 1, KEEP, task, DGCN_RC_NOCLI)                                              \
+    X(batch, I32, 1, 1, 1 << 20, KEEP, batch, DGCN_RC_NOCLI)                                       \
+    X(batch_seed, U64, 1, 0, 0, KEEP, batch_seed, DGCN_RC_NOCLI)
 /* clang-format on */
 
 #define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */

@@ -1268,6 +1268,9 @@ START_TEST(test_run_config_from_ctl) {
     a.dropout_per_agent = 1;
     strcpy(a.plan, "/runs/x/plan");
     a.model.order = 3;
+    a.task = DGCN_TASK_REGRESSION;
+    a.batch = 32;
+    a.batch_seed = 13;
     dgcn_ctl_config ok;
     dgcn_run_config_to_ctl(&a, &ok);
     ck_assert_msg(dgcn_run_config_from_ctl(&b, &ok) == DGCN_OK, "%s", dgcn_error_msg());
@@ -1280,9 +1283,10 @@ START_TEST(test_run_config_from_ctl) {
     ck_assert_str_eq(b.plan, "/runs/x/plan");
     ck_assert_int_eq(b.model.order, 3);
     ck_assert(b.consensus.gossip_rounds == 3 && b.init_per_agent == 1 && b.dropout_per_agent == 1);
+    ck_assert(b.task == DGCN_TASK_REGRESSION && b.batch == 32 && b.batch_seed == 13);
 
     /* one bad field at a time: DGCN_EINVAL naming it, *c untouched */
-    enum { N_BAD = 41 };
+    enum { N_BAD = 45 };
     dgcn_ctl_config bad[N_BAD];
     const char *field[N_BAD];
     int n = 0;
@@ -1334,6 +1338,10 @@ START_TEST(test_run_config_from_ctl) {
     S_BAD("gossip_rho", c->gossip_rho = 1.0);
     S_BAD("gossip_rho", c->gossip_rho = -0.5);
     S_BAD("gossip_rho", c->gossip_rho = NAN);
+    S_BAD("task", c->task = 2);
+    S_BAD("task", c->task = -1);
+    S_BAD("batch", c->batch = 0);
+    S_BAD("batch", c->batch = (1 << 20) + 1);
 #undef S_BAD
     ck_assert_int_eq(n, N_BAD);
     for (int i = 0; i < n; i++) {

@@ -1323,6 +1323,9 @@ static dgcn_ctl_config s_full_config(void) {
     c.checkpoint_every = 12;
     c.gossip_accel = DGCN_CTL_ACCEL_CHEBYSHEV;
     c.gossip_rho = 0.9375;
+    c.task = DGCN_CTL_TASK_REGRESSION;
+    c.batch = 32;
+    c.batch_seed = UINT64_MAX - 5;
     snprintf(c.plan, sizeof c.plan, "/runs/train-20261127/plan");
     return c;
 }
@@ -1348,6 +1351,7 @@ static void s_config_eq(const dgcn_ctl_config *a, const dgcn_ctl_config *b) {
     ck_assert(a->checkpoint_every == b->checkpoint_every);
     ck_assert_int_eq(a->gossip_accel, b->gossip_accel);
     ck_assert(a->gossip_rho == b->gossip_rho);
+    ck_assert(a->task == b->task && a->batch == b->batch && a->batch_seed == b->batch_seed);
     ck_assert_str_eq(a->plan, b->plan);
 }
 
@@ -1578,6 +1582,9 @@ static void s_pb_full_config(Dgcnpb__RunConfig *pb, int32_t *dims /* (3) */) {
     S_PUT(checkpoint_every, 0);
     S_PUT(gossip_accel, DGCNPB__RUN_CONFIG__GOSSIP_ACCEL__GOSSIP_ACCEL_NONE);
     S_PUT(gossip_rho, 0.0);
+    S_PUT(task, DGCNPB__RUN_CONFIG__TASK__TASK_CLASSIFICATION);
+    S_PUT(batch, 1);
+    S_PUT(batch_seed, 1);
 #undef S_PUT
     pb->plan = "";
     /* a field not listed above (a row added since) is present with the value 0 */

@@ -29,8 +29,8 @@
 #define DGCN_RUN_CONFIG_FIELDS(X)                                                                  \
     X(mode, ENUM, 0, 0, 1, KEEP, mode, DGCN_RC_NOCLI)                                              \
     X(model, ENUM, 0, 0, 2, KEEP, model.kind, DGCN_RC_NOCLI)                                       \
-    X(dims, DIMS, 0, 0, 0, KEEP, model, DGCN_RC_CLI(BOTH, "hidden", hidden, INT, 1, 1e6,           \
-        "hidden width"))                                                                           \
+    X(dims, DIMS, 0, 0, 0, KEEP, model, DGCN_RC_CLI(BOTH, "hidden", hidden, INT, 0, 1e6,           \
+        "hidden width (regression: 0, one filter layer)"))                                         \
     X(dropout, F32, 0.0f, 0, 0, KEEP, model.dropout, DGCN_RC_CLI(BOTH, "dropout", dropout, DOUBLE, \
         0, 0.99, "dropout probability"))                                                           \
     X(weight_decay, F32, 5e-4f, 0, 0, KEEP, model.weight_decay, DGCN_RC_NOCLI)                     \
@@ -82,7 +82,8 @@
     X(agree_rounds, I32, 0, 0, 1024, KEEP, agree_rounds, DGCN_RC_CLI(BOTH, "agree-rounds", agree_rounds, INT, -1, 1024, "averaging rounds of theta before the first step, bringing per-agent initializations together; -1: with --init-per-agent the fewest whose contraction is <= 1e-3, at most one per 4 iterations, else 0"))  \
     /* -- regression on graph signals (agent/run.h, docs/traffic.md) -- */                        \
     X(task, ENUM, 0, 0, 1, KEEP, task, DGCN_RC_NOCLI)                                              \
-    X(batch, I32, 1, 1, 1 << 20, KEEP, batch, DGCN_RC_NOCLI)                                       \
+    X(batch, I32, 1, 1, 1 << 20, KEEP, batch, DGCN_RC_CLI(TRAIN, "batch", batch, INT, 1, 1 << 20,  \
+        "regression: snapshots per mini-batch"))                                                   \
     X(batch_seed, U64, 1, 0, 0, KEEP, batch_seed, DGCN_RC_NOCLI)
 /* clang-format on */
 

@@ -4,11 +4,18 @@
  * step (forward with dropout, backward, update) followed by an evaluation forward without dropout
  * that gives the validation loss and accuracy. Optional early stopping as in their code: stop after
  * epoch `patience` once the validation loss exceeds the mean of the previous `patience` ones.
- * Test accuracy is measured once, with the final weights. */
+ * Test accuracy is measured once, with the final weights.
+ *
+ * Regression (ds->samples set, graph/dataset.h): the same loop on mini-batches of graph signals,
+ * the centralized twin of a regression run (agent/run.h): step n trains on batch n of the
+ * schedule of graph/traffic.h (dgcn_traffic_epoch_order from batch_seed) with the step
+ * lr / (1 + n / lr_decay)^lr_power, and the final weights are evaluated on every full batch of
+ * each split: MSE and MAE per split. No early stopping. */
 #ifndef DGCN_COORDINATOR_BASELINE_H
 #define DGCN_COORDINATOR_BASELINE_H
 
 #include "graph/dataset.h"
+#include "nn/consensus.h"
 #include "nn/gcn.h"
 
 #include <stdio.h>
@@ -24,6 +31,10 @@ typedef struct dgcn_baseline_opts {
     const char *label;  /* prefix of the progress line and the "model" field of metrics */
     double *curve_loss; /* (epochs) training loss per epoch, or NULL */
     double *curve_val;  /* (epochs) validation accuracy per epoch, or NULL */
+    /* -- regression: epochs counts mini-batch steps -- */
+    int32_t batch;           /* snapshots per mini-batch [32] */
+    uint64_t batch_seed;     /* the epochs' sample order [seed] */
+    dgcn_step_schedule step; /* regression: the Adam step (alpha0 = lr) */
 } dgcn_baseline_opts;
 
 typedef struct dgcn_baseline_result {
@@ -34,6 +45,7 @@ typedef struct dgcn_baseline_result {
     double train_xent;          /* final weights' training cross-entropy without dropout or weight
                                  * decay: the figure dgcn train reports for the agents */
     double ms_per_epoch_median; /* median wall time of an epoch (step + evaluation) */
+    double mse[3], mae[3];      /* regression: per split (train, val, test), final weights */
 } dgcn_baseline_result;
 
 /* Kipf and Welling's defaults for ds. */

@@ -40,7 +40,9 @@ static const char s_usage[] =
     "paths of the topology (docs/relay.md; bytes split into direct and relayed). Under mpirun\n"
     "(-np M+1, --transport mpi) rank 0 coordinates and M is the number of other ranks. --order K\n"
     "verifies the graph filter of order K instead of the GCN (K halo exchanges per layer each way;\n"
-    "the plan's prediction counts all of them).";
+    "the plan's prediction counts all of them). A traffic folder (docs/traffic.md) verifies the\n"
+    "regression filter (order --order, default 2) on the first training mini-batch of --batch\n"
+    "snapshots: every agent fills it from its own sensors' series.";
 
 #define S_TOL 1e-5
 
@@ -58,7 +60,7 @@ static double s_rel_diff(const float *a, const float *b, int64_t n) {
 int dgcn_cmd_verify(int argc, char **argv) {
     dgcn_data_source src;
     dgcn_data_source_defaults(&src);
-    int agents = 4, hidden = 16, deadline_ms = 30000, training = 0, order = -1;
+    int agents = 4, hidden = 16, deadline_ms = 30000, training = 0, order = -1, batch = 32;
     const char *transport = "zmq", *partition = "bfs", *topology = "required", *out = NULL,
                *tcp = NULL, *cross = "strict";
     uint64_t seed = 1;
@@ -84,6 +86,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
         {"out", DGCN_ARG_STRING, &out,
          "folder for the zmq ipc sockets (default /tmp/dgcn-verify-PID)", 1, 0},
         {"tcp", DGCN_ARG_STRING, &tcp, "zmq: tcp endpoints on this host instead of ipc", 1, 0},
+        {"batch", DGCN_ARG_INT, &batch, "regression: snapshots in the mini-batch", 1, 1 << 20},
         DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage, table, argc, argv);
     if (a == 1) return 0;
@@ -119,7 +122,8 @@ int dgcn_cmd_verify(int argc, char **argv) {
     dgcn_ctl_setup *setups = NULL;
     dgcn_session *sess = NULL;
     float *theta = NULL, *dist_logits = NULL, *dist_grad = NULL, *central_grad = NULL;
-    int32_t *gid_all = NULL;
+    float *xb = NULL, *yb = NULL; /* regression: the whole graph's mini-batch */
+    int32_t *gid_all = NULL, *perm = NULL;
     dgcn_gcn *central = NULL;
     char sockdir[512];
     snprintf(sockdir, sizeof sockdir, "%s", out ? out : "");
@@ -146,6 +150,21 @@ int dgcn_cmd_verify(int argc, char **argv) {
     cfg.training = training;
     cfg.init_seed = seed;
     cfg.dropout_seed = seed;
+    const dgcn_traffic_samples *series = ds.samples;
+    int32_t nb = 1; /* signals per row */
+    if (series) {   /* regression: one filter layer on the first training batch (agent/run.h) */
+        if (batch > series->n_train)
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "--batch %d exceeds the %d training samples",
+                                      batch, (int)series->n_train));
+        cfg.task = DGCN_TASK_REGRESSION;
+        cfg.batch = nb = batch;
+        cfg.batch_seed = seed;
+        cfg.model.kind = DGCN_MODEL_FILTER;
+        cfg.model.order = order = order >= 0 ? order : 2;
+        cfg.model.n_layers = 1;
+        cfg.model.dims[1] = ds.c;
+        cfg.model.weight_decay = 0.0f;
+    }
     DGCN_CHECK(dgcn_model_config_check(&cfg.model));
     DGCN_CHECK(dgcn_plan_setups(&plan, &cfg, 1, &setups));
 
@@ -154,7 +173,7 @@ int dgcn_cmd_verify(int argc, char **argv) {
     DGCN_CHECK(dgcn_session_setup(sess, setups));
 
     int64_t np = dgcn_model_n_params(&cfg.model);
-    int32_t c = ds.c;
+    int32_t c = ds.c * nb; /* logits per row */
     DGCN_ALLOC(dist_logits, (size_t)ds.n * c);
     DGCN_ALLOC(dist_grad, np);
     dgcn_traffic tr;
@@ -204,6 +223,16 @@ int dgcn_cmd_verify(int argc, char **argv) {
                       .split = ds.split,
                       .n_train_global = ds.n_train,
                       .reg_share = 1.0f};
+    if (series) {
+        DGCN_ALLOC(perm, series->n_train);
+        DGCN_ALLOC(xb, (size_t)ds.n * nb * ds.d);
+        DGCN_ALLOC(yb, (size_t)ds.n * nb);
+        dgcn_traffic_epoch_order(cfg.batch_seed, 0, series->n_train, perm);
+        dgcn_traffic_fill(series, perm, nb, gid_all, ds.n, xb, yb);
+        blk.x = NULL;
+        blk.batch = nb, blk.xd = xb, blk.y = yb;
+        blk.n_values_global = (double)ds.n * nb;
+    }
     DGCN_CHECK(dgcn_gcn_new(&central, &cfg.model, &blk, NULL, NULL));
     DGCN_CHECK(dgcn_gcn_forward(central, theta, 1, cfg.dropout_seed, 0, NULL));
     DGCN_CHECK(dgcn_gcn_backward(central, theta, central_grad));
@@ -213,11 +242,15 @@ int dgcn_cmd_verify(int argc, char **argv) {
     DGCN_CHECK(dgcn_signal_check("verify"));
     int32_t widths[DGCN_MAX_LAYERS * DGCN_MAX_ORDER];
     int n_x = dgcn_model_exchange_widths(&cfg.model, widths);
+    for (int x = 0; x < n_x; x++) widths[x] *= nb;
     uint64_t predicted = dgcn_plan_halo_bytes(&plan, widths, n_x);
     uint64_t pred_relay = dgcn_plan_relay_bytes(&plan, widths, n_x);
 
-    char model_name[32] = "gcn";
+    char model_name[64] = "gcn";
     if (order >= 0) snprintf(model_name, sizeof model_name, "filter of order %d", order);
+    if (series)
+        snprintf(model_name, sizeof model_name, "regression filter of order %d on %d signals",
+                 order, (int)nb);
     printf("verify: %d agents over %s, partition %s, topology %s, cross edges %s, %d nodes, %s, "
            "%" PRId64 " params, %s gradient, %d hop(s) per exchange\n",
            m, dgcn_transport_kind(transport), partition, topology, dgcn_cross_edges_name(policy),
@@ -261,6 +294,7 @@ fail:
     free(dist_logits);
     free(dist_grad);
     free(gid_all);
+    free(perm), free(xb), free(yb);
     dgcn_plan_setups_free(&setups, m);
     dgcn_plan_fini(&plan);
     dgcn_csr_fini(&a_hat);

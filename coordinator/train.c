@@ -11,6 +11,7 @@
 #include "coordinator/plan.h"
 #include "coordinator/run_config.h"
 #include "coordinator/rundir.h"
+#include "coordinator/train_int.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/signal.h"
@@ -57,6 +58,8 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->deadline_ms = 0;
     o->progress = 1;
     o->baselines = 1;
+    o->batch = 32;
+    o->epochs = 40;
 }
 
 void dgcn_train_result_fini(dgcn_train_result *r) { dgcn_curve_fini(&r->curve); }
@@ -66,6 +69,7 @@ typedef struct s_slot {
     int64_t iter;
     int32_t got;
     double loss[DGCN_SPLITS];
+    double abs[DGCN_SPLITS]; /* regression: summed absolute errors */
     int64_t correct[DGCN_SPLITS], count[DGCN_SPLITS];
     dgcn_traffic tr;
     uint64_t relayed[DGCN_CH_COUNT]; /* of tr.bytes, forwarded for others (relay) */
@@ -75,7 +79,8 @@ typedef struct s_slot {
 
 typedef struct s_seed_out {
     double test_acc, consensus;
-    double model_test_acc; /* the saved model's, centralized */
+    double test_mse, test_mae; /* regression */
+    double model_test_acc;     /* the saved model's, centralized */
     double
         bytes_per_iter; /* halo + params bytes of all agents per iteration (evaluations included) */
     double direct_per_iter, relayed_per_iter, params_per_iter; /* its parts */
@@ -278,7 +283,8 @@ static int s_ckpt_clean(const char *dir, int64_t n) {
 
 /* Cuts metrics.jsonl back to its complete lines of iterations <= iter and writes their points
  * into the curve and plots/train.tsv, as the uninterrupted run had them. */
-static int s_metrics_cut(const char *out, int64_t iter, FILE *tsv, dgcn_curve *curve, int cap) {
+static int s_metrics_cut(const char *out, int64_t iter, FILE *tsv, dgcn_curve *curve, int cap,
+                         const char *const cols[DGCN_SPLITS]) {
     int rc = DGCN_OK;
     char path[4300], *text = NULL;
     int64_t size = 0, keep = 0, seen = -1;
@@ -300,8 +306,8 @@ static int s_metrics_cut(const char *out, int64_t iter, FILE *tsv, dgcn_curve *c
                                s_json_number(line, "test_acc")};
         DGCN_CHECK(dgcn_curve_add_point(curve, cap, &pt));
         fprintf(tsv, "%" PRId64 " %.8g %.6g %.6g %.6g %.6g\n", (int64_t)n, loss,
-                s_json_number(line, "train_acc"), s_json_number(line, "val_acc"),
-                s_json_number(line, "test_acc"), cons > 0 ? cons : 1e-12);
+                s_json_number(line, cols[0]), s_json_number(line, cols[1]),
+                s_json_number(line, cols[2]), cons > 0 ? cons : 1e-12);
         seen = (int64_t)n;
         keep = nl + 1 - text;
         line = nl + 1;
@@ -322,21 +328,15 @@ static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_r
     int rc = DGCN_OK;
     *cfg = dgcn_run_config_defaults(ds->d, ds->c);
     cfg->mode = DGCN_RUN_TRAIN;
-    cfg->model.dims[1] = o->hidden;
-    cfg->model.dropout = (float)o->dropout;
-    if (o->order >= 0) {
-        cfg->model.kind = DGCN_MODEL_FILTER;
-        cfg->model.order = o->order;
-    }
+    cfg->model = dgcn__train_model(o, ds);
     DGCN_CHECK(dgcn_consensus_kind_parse(o->optimizer, &cfg->consensus.kind));
-    cfg->consensus = dgcn_consensus_defaults(cfg->consensus.kind,
-                                             o->lr > 0                                       ? o->lr
-                                             : cfg->consensus.kind == DGCN_CONSENSUS_GT_ADAM ? 0.05
-                                                                                             : 5.0);
+    cfg->consensus = dgcn_consensus_defaults(cfg->consensus.kind, 1.0);
+    cfg->consensus.step = dgcn__train_steps(o);
     cfg->consensus.grad_scale = 0.0;
-    if (o->lr_decay > 0) {
-        cfg->consensus.step.decay = o->lr_decay;
-        cfg->consensus.step.power = o->lr_power;
+    if (ds->samples) { /* regression (train_regression.c); batch_seed: each seed's */
+        cfg->task = DGCN_TASK_REGRESSION;
+        cfg->batch = o->batch;
+        cfg->batch_seed = o->plan.seed;
     }
     cfg->iterations = o->iters;
     cfg->eval_every = o->eval_every;
@@ -367,6 +367,11 @@ fail:
     return rc;
 }
 
+/* The per-split columns of metrics.jsonl and plots/train.tsv. */
+static const char *const s_acc_cols[DGCN_SPLITS] = {"train_acc", "val_acc", "test_acc"};
+static const char *const s_mse_cols[DGCN_SPLITS] = {"train_mse", "val_mse", "test_mse"};
+static const char *const s_mae_cols[DGCN_SPLITS] = {"train_mae", "val_mae", "test_mae"};
+
 /* The mean of the copies as RUNDIR/model, and its centralized test accuracy. */
 static int s_save_model(const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_csr *a_hat,
                         const dgcn_model_config *mc, const double *mean, int64_t np, int32_t m,
@@ -385,6 +390,8 @@ static int s_save_model(const dgcn_train_opts *o, const dgcn_dataset *ds, const 
     DGCN_ALLOC(mf.theta, np);
     for (int64_t i = 0; i < np; i++) mf.theta[i] = (float)mean[i];
     DGCN_CHECK(dgcn_model_file_write(o->out, "model", &mf));
+    *test_acc = NAN;
+    if (ds->samples) goto fail; /* regression: the agents' reports give the test error */
     dgcn_eval ev;
     DGCN_CHECK(dgcn_model_file_predict(&mf, ds, a_hat, NULL, &ev));
     int32_t ok = ev.correct[DGCN_SPLIT_TEST], all = ev.count[DGCN_SPLIT_TEST];
@@ -414,8 +421,10 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_run_config *base, con
     uint64_t seed = o->plan.seed + (uint64_t)si;
 
     dgcn_run_config cfg = *base;
+    const int regression = cfg.task == DGCN_TASK_REGRESSION;
     cfg.init_seed = seed;
     cfg.dropout_seed = seed;
+    if (regression) cfg.batch_seed = seed;
     int64_t np = dgcn_model_n_params(&cfg.model);
     for (int32_t k = 0; k < m; k++) dgcn_run_config_to_ctl(&cfg, &setups[k].config);
     DGCN_ALLOC(mean, np);
@@ -470,6 +479,7 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_run_config *base, con
         sl->got++;
         for (int s = 0; s < DGCN_SPLITS; s++) {
             sl->loss[s] += r->loss_sum[s];
+            sl->abs[s] += r->abs_sum[s];
             sl->correct[s] += r->correct[s];
             sl->count[s] += r->count[s];
         }
@@ -487,9 +497,12 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_run_config *base, con
 
         /* Every agent has reported iteration n: the global figures. */
         double now = dgcn_now_ms();
-        double acc[DGCN_SPLITS];
-        for (int s = 0; s < DGCN_SPLITS; s++)
-            acc[s] = sl->count[s] ? (double)sl->correct[s] / (double)sl->count[s] : 0.0;
+        double acc[DGCN_SPLITS], mae[DGCN_SPLITS]; /* regression: acc holds the MSE */
+        for (int s = 0; s < DGCN_SPLITS; s++) {
+            double cnt = (double)sl->count[s];
+            acc[s] = !sl->count[s] ? 0.0 : regression ? sl->loss[s] / cnt : sl->correct[s] / cnt;
+            mae[s] = sl->count[s] ? sl->abs[s] / cnt : 0.0;
+        }
         double loss = sl->count[0] ? sl->loss[0] / (double)sl->count[0] : 0.0;
         double cons = dgcn_observe_consensus_error(sl->params, m, np, mean);
         uint64_t moved = sl->tr.bytes[DGCN_CH_HALO_FWD] + sl->tr.bytes[DGCN_CH_HALO_BWD] +
@@ -507,9 +520,10 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_run_config *base, con
             dgcn_json_u64(&j, "seed", seed);
             dgcn_json_int(&j, "iter", (long long)n);
             dgcn_json_num(&j, "train_loss", loss);
-            dgcn_json_num(&j, "train_acc", acc[0]);
-            dgcn_json_num(&j, "val_acc", acc[1]);
-            dgcn_json_num(&j, "test_acc", acc[2]);
+            for (int s = 0; s < DGCN_SPLITS; s++)
+                dgcn_json_num(&j, (regression ? s_mse_cols : s_acc_cols)[s], acc[s]);
+            for (int s = 0; s < DGCN_SPLITS && regression; s++)
+                dgcn_json_num(&j, s_mae_cols[s], mae[s]);
             dgcn_json_num(&j, "consensus_error", cons);
             dgcn_json_object(&j, "bytes");
             for (int ch = 0; ch < DGCN_CH_COUNT; ch++)
@@ -546,6 +560,8 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_run_config *base, con
             fflush(log);
         }
         res->test_acc = acc[2];
+        res->test_mse = acc[2];
+        res->test_mae = mae[2];
         res->consensus = cons;
         res->bytes_per_iter = bpi;
         res->direct_per_iter = n > 0 ? (double)(halo - relayed) / (double)n : 0.0;
@@ -790,26 +806,28 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     FILE *metrics = NULL, *tsv = NULL, *f = NULL;
     double *dist = NULL, *central = NULL, *mlp = NULL, *cons = NULL, *intervals = NULL;
     double *central_ms = NULL;
+    double *mae = NULL; /* regression: (2, seeds) test MAE of the agents, then of the twin */
     int n_intervals = 0;
     char path[4096];
     FILE *log = o->log ? o->log : stdout;
     double t_start = dgcn_now_ms();
-    int curve_cap = 2 + (o->iters + o->eval_every - 1) / o->eval_every;
-    if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->plan.agents < 1)
-        return dgcn_error_set(DGCN_EINVAL,
-                              "train: --iters, --seeds, --eval-every and --agents must "
-                              "be >= 1");
+    int curve_cap = 0;
     if (o->checkpoint_every < 0 || ((o->checkpoint_every > 0 || o->resume) && o->seeds != 1))
         return dgcn_error_set(DGCN_EINVAL,
                               "train: checkpoints and --resume need --seeds 1 and "
                               "--checkpoint-every >= 0 (got %d seeds, every %d)",
                               o->seeds, o->checkpoint_every);
-    DGCN_CHECK(dgcn_curve_init(&res->curve, curve_cap));
 
     DGCN_CHECK(dgcn_rundir_make(o->out));
-    DGCN_CHECK(dgcn_data_source_open(&o->src, &ds, &a_hat));
+    DGCN_CHECK(dgcn_data_source_open_series(&o->src, &ds, &a_hat, &res->generated));
+    dgcn_train_opts resolved = *o; /* o with the task's options and the gossip rounds chosen */
+    DGCN_CHECK(dgcn__train_resolve(&resolved, &ds));
+    if (resolved.iters < 1 || o->seeds < 1 || resolved.eval_every < 1 || o->plan.agents < 1)
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "train: --iters, --seeds, --eval-every and "
+                                               "--agents must be >= 1"));
+    curve_cap = 2 + (resolved.iters + resolved.eval_every - 1) / resolved.eval_every;
+    DGCN_CHECK(dgcn_curve_init(&res->curve, curve_cap));
     DGCN_CHECK(dgcn_plan_build(&p, &ds, &a_hat, &o->plan));
-    dgcn_train_opts resolved = *o; /* o with the gossip rounds chosen */
     double slem;
     int slem_exact;
     DGCN_CHECK(s_gossip_rounds(o, &p, &resolved, &slem, &slem_exact));
@@ -902,7 +920,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         snprintf(path, sizeof path, "%s/plots", o->out);
         DGCN_CHECK(dgcn_rundir_make(path));
         DGCN_CHECK(dgcn_rundir_fopen(path, "train.tsv", "w", &tsv));
-        DGCN_CHECK(s_metrics_cut(o->out, start, tsv, &res->curve, curve_cap));
+        DGCN_CHECK(s_metrics_cut(o->out, start, tsv, &res->curve, curve_cap,
+                                 ds.samples ? s_mse_cols : s_acc_cols));
         DGCN_CHECK(dgcn_rundir_fopen(o->out, "metrics.jsonl", "a", &metrics));
         if (o->progress)
             fprintf(log, "resume: %s from the checkpoint of iteration %" PRId64 "\n", o->out,
@@ -929,6 +948,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     DGCN_ALLOC(central, o->seeds);
     DGCN_ALLOC(mlp, o->seeds);
     DGCN_ALLOC(cons, o->seeds);
+    DGCN_ALLOC(mae, 2 * o->seeds);
     DGCN_ALLOC(intervals, (size_t)o->seeds * (size_t)(o->iters + 2));
     if (o->progress)
         fprintf(log,
@@ -953,7 +973,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
                               dl.agent_deadline_ms, &so));
         res->model_test_acc = so.model_test_acc;
         DGCN_CHECK(dgcn_signal_check("training"));
-        dist[si] = so.test_acc;
+        dist[si] = so.test_acc; /* regression: the test MSE */
+        mae[si] = so.test_mae;
         cons[si] = so.consensus;
         res->bytes_per_iter += so.bytes_per_iter / o->seeds;
         res->bytes_per_iter_direct += so.direct_per_iter / o->seeds;
@@ -971,6 +992,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         dgcn_consensus_kind kind = cfg.consensus.kind;
         int32_t widths[DGCN_MAX_LAYERS * DGCN_MAX_ORDER];
         int n_x = dgcn_model_exchange_widths(&cfg.model, widths);
+        for (int x = 0; x < n_x && ds.samples; x++) widths[x] *= o->batch; /* B signals a row */
         int64_t np = dgcn_model_n_params(&cfg.model);
         int64_t msg = (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM) ? 2 * np : np;
         res->bytes_per_iter_min = (double)dgcn_plan_min_bytes(&p, widths, n_x,
@@ -978,6 +1000,14 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     }
     DGCN_ALLOC(central_ms, o->seeds);
     for (int si = 0; si < o->seeds && o->baselines; si++) {
+        if (ds.samples) { /* regression: the centralized twin, no MLP */
+            double mse3[3], mae3[3];
+            DGCN_CHECK(dgcn__train_central_regression(o, &ds, &a_hat, o->plan.seed + (uint64_t)si,
+                                                      mse3, mae3, &central_ms[si]));
+            central[si] = mse3[2];
+            mae[o->seeds + si] = mae3[2];
+            continue;
+        }
         for (int kind = 0; kind < 2; kind++) {
             dgcn_baseline_opts b = dgcn_baseline_defaults(kind ? DGCN_MODEL_MLP : DGCN_MODEL_GCN,
                                                           &ds);
@@ -1004,6 +1034,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         res->central_test_acc_std = res->mlp_test_acc_std = NAN;
     }
     res->ms_per_iter_median = n_intervals ? dgcn_median(intervals, n_intervals) : NAN;
+    dgcn__train_regression_figures(res, ds.samples != NULL, o->baselines, dist, central, mae,
+                                   o->seeds);
 
     res->peak_rss_bytes = s_peak_rss_bytes();
     DGCN_CHECK(dgcn_signal_check("the run's summary"));
@@ -1011,12 +1043,15 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     DGCN_CHECK(dgcn_rundir_fopen_tmp(o->out, "summary.json", &f));
     dgcn_json j;
     dgcn_json_begin(&j, f);
-    dgcn_json_num(&j, "test_acc_mean", res->test_acc_mean);
-    dgcn_json_num(&j, "test_acc_std", res->test_acc_std);
-    dgcn_json_num(&j, "central_test_acc_mean", res->central_test_acc_mean);
-    dgcn_json_num(&j, "central_test_acc_std", res->central_test_acc_std);
-    dgcn_json_num(&j, "mlp_test_acc_mean", res->mlp_test_acc_mean);
-    dgcn_json_num(&j, "mlp_test_acc_std", res->mlp_test_acc_std);
+    if (ds.samples) dgcn__train_regression_json(&j, res);
+    else {
+        dgcn_json_num(&j, "test_acc_mean", res->test_acc_mean);
+        dgcn_json_num(&j, "test_acc_std", res->test_acc_std);
+        dgcn_json_num(&j, "central_test_acc_mean", res->central_test_acc_mean);
+        dgcn_json_num(&j, "central_test_acc_std", res->central_test_acc_std);
+        dgcn_json_num(&j, "mlp_test_acc_mean", res->mlp_test_acc_mean);
+        dgcn_json_num(&j, "mlp_test_acc_std", res->mlp_test_acc_std);
+    }
     dgcn_json_num(&j, "consensus_error", res->consensus_error);
     dgcn_json_int(&j, "iterations", o->iters);
     dgcn_json_int(&j, "agents", p.m);
@@ -1055,15 +1090,17 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     dgcn_json_int(&j, "shard_bytes", (long long)res->shard_bytes);
     dgcn_json_num(&j, "shard_bytes_per_agent", (double)res->shard_bytes / p.m);
     dgcn_json_int(&j, "shard_bytes_max", (long long)res->shard_bytes_max);
-    dgcn_json_num_array(&j, "test_acc", dist, o->seeds);
+    dgcn_json_num_array(&j, ds.samples ? "test_mse" : "test_acc", dist, o->seeds);
     dgcn_json_end(&j);
     DGCN_CHECK(dgcn_rundir_commit(&f, o->out, "summary.json"));
     DGCN_CHECK(dgcn_rundir_plot(o->out, "train", s_plot_script));
     DGCN_CHECK(dgcn_signal_check("the plots"));
 
-    fprintf(log, "test accuracy over %d seed(s): distributed %.4f +- %.4f", o->seeds,
-            res->test_acc_mean, res->test_acc_std);
-    if (o->baselines)
+    if (ds.samples) dgcn__train_regression_log(log, res, o->seeds, o->baselines);
+    else
+        fprintf(log, "test accuracy over %d seed(s): distributed %.4f +- %.4f", o->seeds,
+                res->test_acc_mean, res->test_acc_std);
+    if (o->baselines && !ds.samples)
         fprintf(log, " | centralized GCN %.4f +- %.4f | MLP %.4f +- %.4f",
                 res->central_test_acc_mean, res->central_test_acc_std, res->mlp_test_acc_mean,
                 res->mlp_test_acc_std);
@@ -1089,6 +1126,7 @@ fail:
     free(cons);
     free(intervals);
     free(central_ms);
+    free(mae);
     for (int32_t k = 0; setups && k < p.m; k++) setups[k].state = NULL; /* states' */
     for (int32_t k = 0; states && k < p.m; k++) dgcn_ctl_msg_fini(&states[k]);
     free(states);

@@ -69,9 +69,18 @@ typedef struct dgcn_train_opts {
     int workers;           /* inproc: worker threads that run the agents' tasks (0: one per core) */
     int checkpoint_every;  /* a checkpoint every N iterations (0: none); needs seeds = 1 */
     int resume;            /* continue o->out from its last complete checkpoint */
+    /* -- regression on graph signals: a traffic folder (coordinator/data_source.h) -- */
+    int batch;  /* snapshots per mini-batch [32] */
+    int epochs; /* with iters 0: iters = epochs x (training samples / batch) [40] */
 } dgcn_train_opts;
 
+/* Classification defaults. The regression ones (dgcn_train_defaults_regression, docs/traffic.md)
+ * differ: one filter layer of order 2 from the lags to one output (hidden 0: no hidden layer), no
+ * dropout or weight decay, iters 0 (from epochs), eval_every 0 (one epoch), lr 0.03 with lr_decay
+ * -1 (0.1 x iterations), 20 final mixing rounds, 1 gossip round, no step cool-down. A run on a
+ * traffic folder is regression whatever the defaults; cmd_train picks them by the folder. */
 void dgcn_train_defaults(dgcn_train_opts *o);
+void dgcn_train_defaults_regression(dgcn_train_opts *o);
 
 typedef struct dgcn_train_result {
     double test_acc_mean, test_acc_std;
@@ -108,6 +117,10 @@ typedef struct dgcn_train_result {
     char centralized_reason[256];    /* why, or "" */
     double model_test_acc;           /* the saved model's (last seed's) centralized test accuracy */
     dgcn_curve curve;                /* per evaluated iteration, averaged over seeds */
+    /* -- regression: test MSE and MAE (z-score units) over the seeds; NaN for classification -- */
+    double test_mse_mean, test_mse_std, test_mae_mean, test_mae_std;
+    double central_test_mse_mean, central_test_mse_std, central_test_mae_mean, central_test_mae_std;
+    int generated; /* regression: the series are generated, not measured */
 } dgcn_train_result;
 
 /* Runs everything above on rank 0 / the coordinator. On failure the run directory holds what was

@@ -1433,17 +1433,23 @@ static void s_check_last_checkpoint(const char *dir) {
  * with SIGKILL mid-run (test-only variables, docs/running.md), resumed with --resume, ends with
  * the same metrics.jsonl, timing fields stripped, and the same model, byte for byte. A resume
  * whose options rebuild a different plan is refused. */
-static void s_resume_on(const char *transport) {
+static void s_resume_on(const char *transport, const char *series) {
     if (!strcmp(transport, "mpi") && !s_have_mpirun()) {
         fprintf(stderr, "SKIP: mpirun not in PATH\n");
         return;
     }
-    static const char *run[] = {S_GEN, "--iters",  "20", "--eval-every",       "2", "--seed",
-                                "3",   "--agents", "3",  "--checkpoint-every", "4", NULL};
-    static const char *run_mpi[] = {S_GEN, "--iters", "20", "--eval-every",
-                                    "2",   "--seed",  "3",  "--checkpoint-every",
-                                    "4",   NULL};
-    const char *const *args = strcmp(transport, "mpi") ? run : run_mpi;
+    static const char *gen[] = {S_GEN, NULL};
+    /* regression: three agents on a ring are a complete graph, so the copies start apart */
+    const char *regression[] = {"--data", series, "--batch", "8", "--init-per-agent", NULL};
+    static const char *run[] = {
+        "--iters", "20", "--eval-every", "2", "--seed", "3", "--checkpoint-every", "4", "--agents",
+        "3",       NULL};
+    const char *args[32];
+    int n_args = 0;
+    for (const char *const *a = series ? regression : gen; *a; a++) args[n_args++] = *a;
+    for (int i = 0; run[i]; i++)
+        if (strcmp(transport, "mpi") || i < 8) args[n_args++] = run[i]; /* mpi: M from -np */
+    args[n_args] = NULL;
     char *out = malloc(S_OUT_CAP), ref[128], dir[128], path[256];
     static char want[65536], got[65536];
     s_mkdtemp(ref, sizeof ref, "ckref"); /* equal lengths: zmq endpoints lie in the run dir */
@@ -1561,13 +1567,181 @@ START_TEST(test_resume_options) {
 }
 END_TEST
 
-START_TEST(test_resume_inproc) { s_resume_on("inproc"); }
+START_TEST(test_resume_inproc) { s_resume_on("inproc", NULL); }
 END_TEST
 
-START_TEST(test_resume_zmq) { s_resume_on("zmq"); }
+START_TEST(test_resume_zmq) { s_resume_on("zmq", NULL); }
 END_TEST
 
-START_TEST(test_resume_mpi) { s_resume_on("mpi"); }
+START_TEST(test_resume_mpi) { s_resume_on("mpi", NULL); }
+END_TEST
+
+/* ---- regression on graph signals (a traffic folder, docs/traffic.md) ---- */
+
+/* A generated traffic folder in base/gen (a ring of 30 sensors with a chord every 5, 400 steps):
+ * its path into gen. */
+static void s_traffic_folder(const char *base, char *gen, size_t cap) {
+    char csv[256], *out = malloc(S_OUT_CAP);
+    snprintf(csv, sizeof csv, "%s/ring.csv", base);
+    snprintf(gen, cap, "%s/gen", base);
+    FILE *f = fopen(csv, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "from,to,cost\n");
+    for (int i = 0; i < 30; i++) {
+        fprintf(f, "%d,%d,1\n", i, (i + 1) % 30);
+        if (i % 5 == 0) fprintf(f, "%d,%d,2\n", i, (i + 12) % 30);
+    }
+    fclose(f);
+    char *argv[] = {DGCN_BINARY, "generate", "--kind",  "traffic", "--graph", csv,
+                    "--out",     gen,        "--steps", "400",     NULL};
+    int st = s_run(argv, out, 60);
+    ck_assert_msg(st == 0, "generate --kind traffic exited %d:\n%s", st, out);
+    free(out);
+}
+
+/* The number after "key": in a JSON text, or NaN. */
+static double s_json_after(const char *text, const char *key) {
+    char q[80];
+    snprintf(q, sizeof q, "\"%s\":", key);
+    const char *p = strstr(text, q);
+    return p ? strtod(p + strlen(q), NULL) : NAN;
+}
+
+/* Filter order K = _i on a traffic folder, 5 agents on a ring with relayed cross edges: the same
+ * metrics.jsonl (timing and control bytes aside) and test MSE over inproc, zmq and mpi, per-split
+ * MSE and MAE in every line, and the agents' test MSE within 2 % of the centralized twin's. */
+START_TEST(test_regression_transports) {
+    static const char *transports[] = {"inproc", "zmq", "mpi"};
+    char order[8], *out = malloc(S_OUT_CAP), base[128], gen[200], dirs[3][128];
+    snprintf(order, sizeof order, "%d", _i);
+    s_mkdtemp(base, sizeof base, "rg");
+    s_traffic_folder(base, gen, sizeof gen);
+    static double vals[3][8192];
+    int nv[3] = {0}, n_tr = s_have_mpirun() ? 3 : 2;
+    double mse[3] = {0};
+    for (int t = 0; t < n_tr; t++) {
+        s_mkdtemp(dirs[t], sizeof dirs[t], "rgt");
+        char *args[] = {"train",
+                        "--quiet",
+                        "--deadline-ms",
+                        "10000",
+                        "--transport",
+                        (char *)transports[t],
+                        "--out",
+                        dirs[t],
+                        "--data",
+                        gen,
+                        "--topology",
+                        "ring",
+                        "--cross-edges",
+                        "relay",
+                        "--order",
+                        order,
+                        "--epochs",
+                        "2",
+                        "--batch",
+                        "8",
+                        "--seed",
+                        "2",
+                        NULL};
+        char *argv[48];
+        int n = 0;
+        if (t == 2) {
+            static char *pre[] = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "6"};
+            for (int i = 0; i < 5; i++) argv[n++] = pre[i];
+        }
+        argv[n++] = DGCN_BINARY;
+        for (int i = 0; args[i]; i++) argv[n++] = args[i];
+        if (t != 2) argv[n++] = "--agents", argv[n++] = "5";
+        argv[n] = NULL;
+        int st = s_run(argv, out, 120);
+        ck_assert_msg(st == 0, "order %s over %s exited %d:\n%s", order, transports[t], st, out);
+        char path[256], summary[8192], metrics[65536];
+        snprintf(path, sizeof path, "%s/metrics.jsonl", dirs[t]);
+        nv[t] = s_metric_numbers(path, vals[t], 8192);
+        s_slurp(dirs[t], "metrics.jsonl", metrics, sizeof metrics);
+        static const char *keys[] = {"train_mse", "val_mse", "test_mse",
+                                     "train_mae", "val_mae", "test_mae"};
+        for (int k = 0; k < 6; k++)
+            ck_assert_msg(s_json_after(metrics, keys[k]) > 0, "metrics.jsonl lacks %s:\n%.500s",
+                          keys[k], metrics);
+        s_slurp(dirs[t], "summary.json", summary, sizeof summary);
+        mse[t] = s_json_after(summary, "test_mse_mean");
+        double central = s_json_after(summary, "central_test_mse_mean");
+        double mae = s_json_after(summary, "test_mae_mean");
+        double cmae = s_json_after(summary, "central_test_mae_mean");
+        ck_assert_msg(mse[t] > 0 && mse[t] < 1 && mae > 0 && cmae > 0,
+                      "order %s over %s: summary %s", order, transports[t], summary);
+        ck_assert_msg(fabs(mse[t] - central) <= 0.02 * central,
+                      "order %s over %s: test MSE %g, centralized %g", order, transports[t], mse[t],
+                      central);
+    }
+    for (int t = 1; t < n_tr; t++) {
+        ck_assert_msg(mse[t] == mse[0], "order %s: test MSE %.17g over %s, %.17g over inproc",
+                      order, mse[t], transports[t], mse[0]);
+        ck_assert_int_eq(nv[t], nv[0]);
+        for (int i = 0; i < nv[0]; i++)
+            ck_assert_msg(vals[t][i] == vals[0][i], "order %s, %s: field %d: %.17g vs %.17g", order,
+                          transports[t], i, vals[t][i], vals[0][i]);
+    }
+    for (int t = 0; t < n_tr; t++) s_rm_rf(dirs[t]);
+    s_rm_rf(base);
+    free(out);
+}
+END_TEST
+
+/* dgcn verify on a traffic folder over every transport: the regression filter of order 2 on the
+ * first mini-batch, 4 agents on a line with relayed cross edges: PASS. */
+START_TEST(test_verify_regression) {
+    static const char *transports[] = {"inproc", "zmq", "mpi"};
+    const char *tr = transports[_i];
+    if (!strcmp(tr, "mpi") && !s_have_mpirun()) {
+        fprintf(stderr, "SKIP: mpirun not in PATH\n");
+        return;
+    }
+    char *out = malloc(S_OUT_CAP), base[128], gen[200];
+    s_mkdtemp(base, sizeof base, "vr");
+    s_traffic_folder(base, gen, sizeof gen);
+    char *args[] = {"verify", "--transport",   (char *)tr, "--data",
+                    gen,      "--topology",    "line",     "--out",
+                    base,     "--cross-edges", "relay",    "--batch",
+                    "8",      "--deadline-ms", "10000",    NULL};
+    char *argv[32];
+    int n = 0;
+    if (!strcmp(tr, "mpi")) {
+        static char *pre[] = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "5"};
+        for (int i = 0; i < 5; i++) argv[n++] = pre[i];
+    }
+    argv[n++] = DGCN_BINARY;
+    for (int i = 0; args[i]; i++) argv[n++] = args[i];
+    if (strcmp(tr, "mpi")) argv[n++] = "--agents", argv[n++] = "4";
+    argv[n] = NULL;
+    int st = s_run(argv, out, 90);
+    ck_assert_msg(st == 0, "verify on a traffic folder over %s exited %d:\n%s", tr, st, out);
+    s_check_verify(out, 4);
+    ck_assert_msg(strstr(out, "regression filter of order 2 on 8 signals"), "%s", out);
+    s_rm_rf(base);
+    free(out);
+}
+END_TEST
+
+/* s_resume_on for regression: the coordinator (and, in processes, agent 1) killed mid-run, the
+ * resumed run's metrics.jsonl and model equal the uninterrupted run's. */
+static void s_resume_regression(const char *transport) {
+    char base[128], gen[200];
+    s_mkdtemp(base, sizeof base, "rr");
+    s_traffic_folder(base, gen, sizeof gen);
+    s_resume_on(transport, gen);
+    s_rm_rf(base);
+}
+
+START_TEST(test_resume_regression_inproc) { s_resume_regression("inproc"); }
+END_TEST
+
+START_TEST(test_resume_regression_zmq) { s_resume_regression("zmq"); }
+END_TEST
+
+START_TEST(test_resume_regression_mpi) { s_resume_regression("mpi"); }
 END_TEST
 
 /* A disk that fills up while a checkpoint is written (file size limit 100 kB: the plan and
@@ -1642,6 +1816,11 @@ static Suite *s_suite(void) {
         {"resume_options", test_resume_options, 0, 240},
         {"resume_zmq", test_resume_zmq, 0, 240},
         {"resume_mpi", test_resume_mpi, 0, 240},
+        {"regression_transports", test_regression_transports, 3, 240},
+        {"verify_regression", test_verify_regression, 3, 120},
+        {"resume_regression_inproc", test_resume_regression_inproc, 0, 240},
+        {"resume_regression_zmq", test_resume_regression_zmq, 0, 240},
+        {"resume_regression_mpi", test_resume_regression_mpi, 0, 240},
         {"checkpoint_disk_full", test_checkpoint_disk_full, 0, 60},
     };
     return DGCN_TEST_SUITE("e2e", cases);

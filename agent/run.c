@@ -243,17 +243,25 @@ static void s_fill_train(s_run *r, int64_t n) {
 }
 
 /* Evaluation at iteration n over every full batch of each split, in time order: the sums in
- * sums[0..DGCN_SPLITS). */
+ * sums[0..DGCN_SPLITS). Pass p of the evaluation is tagged n * passes + p: consecutive exchanges
+ * never share a tag (agent/agent.h), which a transport may rely on to tell them apart. */
 static int s_eval_regression(s_run *r, int64_t n, dgcn_eval *sums) {
     const int32_t b = r->cfg.batch;
     int32_t start = 0;
+    int64_t passes = 0, p = 0;
+    for (int s = 0; s < DGCN_SPLITS; s++) passes += r->shard.n_samples[s] / b;
+    if (passes > 0 && n > (INT64_MAX / DGCN_AGENT_TAG_STRIDE - 1) / passes - 1)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: evaluation of %" PRId64 " batches at iteration %" PRId64
+                              " exceeds the exchange tags",
+                              r->t->self, passes, n);
     memset(sums, 0, DGCN_SPLITS * sizeof *sums);
     for (int s = 0; s < DGCN_SPLITS; s++) {
         for (int32_t j = 0; j < r->shard.n_samples[s] / b; j++) {
             for (int32_t i = 0; i < b; i++) r->first[i] = start + j * b + i;
             dgcn_traffic_fill(&r->series, r->first, b, r->rows, r->shard.n_own, r->xb, r->yb);
             dgcn_eval ev;
-            int rc = dgcn_agent_evaluate(r->agent, n, &ev);
+            int rc = dgcn_agent_evaluate(r->agent, n * passes + p++, &ev);
             if (rc) return rc;
             sums[s].sq_sum += ev.sq_sum;
             sums[s].abs_sum += ev.abs_sum;

@@ -40,7 +40,8 @@ typedef enum dgcn_run_mode { DGCN_RUN_VERIFY = 0, DGCN_RUN_TRAIN = 1 } dgcn_run_
  * mini-batches of graph signals from the shard's series (graph/shard.h); iteration n trains on
  * batch n of the schedule of graph/traffic.h (dgcn_traffic_epoch_order from batch_seed), which
  * every agent and the centralized run derive alike; an evaluation covers every full batch of each
- * split in time order, and its report carries per split the summed squared error (loss_sum), the
+ * split in time order (pass p of the evaluation at n tagged n * passes + p), and its report
+ * carries per split the summed squared error (loss_sum), the
  * summed absolute error (abs_sum) and the number of values (count). Verify uses batch 0. */
 typedef enum dgcn_run_task { DGCN_TASK_CLASSIFICATION = 0, DGCN_TASK_REGRESSION = 1 } dgcn_run_task;
 

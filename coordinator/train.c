@@ -867,6 +867,8 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
     res->links = dgcn_topo_links(&p.topo);
     res->required_links = dgcn_topo_links(&p.required);
     res->hops_per_exchange = p.hops_max;
+    res->n_params = dgcn_model_n_params(&cfg.model);
+    res->dropped_edges = p.n_dropped;
     res->shard_bytes = dgcn_plan_shard_bytes(&p, &res->shard_bytes_max);
     res->centralized_by_construction = s_centralized_by_construction(o, &p);
     res->links_possible = (int64_t)p.m * (p.m - 1) / 2;
@@ -995,6 +997,7 @@ int dgcn_train_run(const dgcn_train_opts *o, dgcn_train_result *res) {
         for (int x = 0; x < n_x && ds.samples; x++) widths[x] *= o->batch; /* B signals a row */
         int64_t np = dgcn_model_n_params(&cfg.model);
         int64_t msg = (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM) ? 2 * np : np;
+        res->relayed_per_iter_min = 2.0 * (double)dgcn_plan_relay_bytes(&p, widths, n_x);
         res->bytes_per_iter_min = (double)dgcn_plan_min_bytes(&p, widths, n_x,
                                                               msg * o->gossip_rounds);
     }

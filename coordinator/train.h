@@ -75,10 +75,11 @@ typedef struct dgcn_train_opts {
 } dgcn_train_opts;
 
 /* Classification defaults. The regression ones (dgcn_train_defaults_regression, docs/traffic.md)
- * differ: one filter layer of order 2 from the lags to one output (hidden 0: no hidden layer), no
- * dropout or weight decay, iters 0 (from epochs), eval_every 0 (one epoch), lr 0.03 with lr_decay
- * -1 (0.1 x iterations), 20 final mixing rounds, 1 gossip round, no step cool-down. A run on a
- * traffic folder is regression whatever the defaults; cmd_train picks them by the folder. */
+ * differ: 6 agents on a ring, one filter layer of order 2 from the lags to one output (hidden 0:
+ * no hidden layer), no dropout or weight decay, iters 0 (from epochs), eval_every 0 (one epoch),
+ * lr 0.03 with lr_decay -0.1 (a negative lr_decay -F means F x iterations), 20 final mixing
+ * rounds, 1 gossip round, no step cool-down. A run on a traffic folder is regression whatever the
+ * defaults; cmd_train picks them by the folder. */
 void dgcn_train_defaults(dgcn_train_opts *o);
 void dgcn_train_defaults_regression(dgcn_train_opts *o);
 
@@ -120,7 +121,10 @@ typedef struct dgcn_train_result {
     /* -- regression: test MSE and MAE (z-score units) over the seeds; NaN for classification -- */
     double test_mse_mean, test_mse_std, test_mae_mean, test_mae_std;
     double central_test_mse_mean, central_test_mse_std, central_test_mae_mean, central_test_mae_std;
-    int generated; /* regression: the series are generated, not measured */
+    int generated;               /* regression: the series are generated, not measured */
+    int64_t n_params;            /* floats in the model's parameter vector */
+    int64_t dropped_edges;       /* data edges the plan dropped (cross edges drop) */
+    double relayed_per_iter_min; /* of bytes_per_iter_min, halo rows forwarded (relay) */
 } dgcn_train_result;
 
 /* Runs everything above on rank 0 / the coordinator. On failure the run directory holds what was

@@ -9,7 +9,7 @@
 #include "nn/gcn.h"
 
 /* Regression (ds->samples): resolves the options the folder decides (train.h: iters 0, eval_every
- * 0, lr_decay < 0); DGCN_EINVAL for a batch larger than the training samples. Classification:
+ * 0, lr_decay -F); DGCN_EINVAL for a batch larger than the training samples. Classification:
  * nothing. */
 int dgcn__train_resolve(dgcn_train_opts *o, const dgcn_dataset *ds);
 

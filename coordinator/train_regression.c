@@ -19,7 +19,7 @@ void dgcn_train_defaults_regression(dgcn_train_opts *o) {
     o->epochs = 40;
     o->eval_every = 0;
     o->lr = 0.03;
-    o->lr_decay = -1;
+    o->lr_decay = -0.1;
     o->final_mixing = 20;
     o->gossip_rounds = 1;
     o->lr_cooldown = 0.0;
@@ -40,7 +40,7 @@ int dgcn__train_resolve(dgcn_train_opts *o, const dgcn_dataset *ds) {
         o->iters = o->epochs * per_epoch;
     }
     if (o->eval_every <= 0) o->eval_every = per_epoch;
-    if (o->lr_decay < 0) o->lr_decay = 0.1 * o->iters;
+    if (o->lr_decay < 0) o->lr_decay = -o->lr_decay * o->iters;
     return DGCN_OK;
 }
 

@@ -2,12 +2,14 @@
  * the .npz reader on archives the tests write and on one np.savez archive held as bytes, its errors,
  * the from,to,cost reader, the samples (windows, 6:2:2 split in time order, z-score from the
  * training part) against an independent numpy reader of the same files (bench/traffic_lstsq.py),
- * the generator, the agents against the centralized filter on a ring of agents (relay and drop),
- * the loss's scale against finite differences, and `dgcn traffic` end to end. */
+ * the generator, regression through the training library against its centralized twin on a ring
+ * of agents with relay, the loss's scale against finite differences and the agents' summed
+ * gradients (dgcn verify), and `dgcn traffic` end to end. */
 #include "coordinator/commands.h"
-#include "coordinator/forecast.h"
+#include "coordinator/train.h"
 #include "core/error.h"
 #include "graph/traffic.h"
+#include "nn/gcn.h"
 #include "tests/testutil.h"
 
 #include <check.h>
@@ -368,47 +370,79 @@ START_TEST(generator_cycles) {
 }
 END_TEST
 
-/* Agents (4 on a ring of 4 links, random partition of a ring of sensors with chords, so every agent
- * pair shares road links and the pairs 0-2 and 1-3 are relayed through a neighbour) against the
- * centralized filter of orders 0..2 on generated series: test MSE within 2 %, halo bytes K times
- * order 1's with relayed rows among them, consensus bytes two P-float vectors per directed link
- * per iteration (gt-adam). */
-START_TEST(forecast_agents_match_central) {
+/* A traffic folder in dir (data.npz, graph.csv) of generated series of t steps on adj. */
+static void s_traffic_dir(const char *dir, const dgcn_csr *adj, int32_t t, uint64_t seed) {
+    dgcn_traffic_series s;
+    char path[128];
+    ck_assert_int_eq(dgcn_traffic_generate(&s, adj, t, seed), DGCN_OK);
+    snprintf(path, sizeof path, "%s/data.npz", dir);
+    ck_assert_int_eq(dgcn_traffic_write_npz(&s, path), DGCN_OK);
+    snprintf(path, sizeof path, "%s/graph.csv", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "from,to,cost\n");
+    for (int32_t i = 0; i < adj->n_rows; i++)
+        for (int64_t e = adj->rowptr[i]; e < adj->rowptr[i + 1]; e++)
+            if (adj->col[e] > i) fprintf(f, "%d,%d,1\n", (int)i, (int)adj->col[e]);
+    fclose(f);
+    dgcn_traffic_series_fini(&s);
+}
+
+/* Regression through the training library (coordinator/train.h) on a traffic folder: 4 agents on a
+ * ring of 4 links, a random partition of a ring of sensors with chords, so every agent pair shares
+ * road links and the pairs 0-2 and 1-3 are relayed through a neighbour; inproc. For filter orders
+ * 0..2 the agents' test MSE and MAE within 2 % of the centralized twin's, halo bytes K times order
+ * 1's with relayed rows among them, consensus bytes two P-float vectors per directed link per
+ * iteration (gt-adam, one gossip round) and one per final averaging round. */
+START_TEST(train_agents_match_central) {
     dgcn_csr adj;
     s_ring_graph_chords(&adj, 30, 1);
-    dgcn_traffic_series s;
-    dgcn_traffic_samples p;
-    ck_assert_int_eq(dgcn_traffic_generate(&s, &adj, 288 * 3, 3), DGCN_OK);
-    ck_assert_int_eq(dgcn_traffic_prepare(&p, &s, 12), DGCN_OK);
-    dgcn_forecast_opts o;
-    dgcn_forecast_opts_defaults(&o);
-    o.agents = 4;
-    o.partition = "random";
+    char dir[64], run[128];
+    s_tmpdir(dir, sizeof dir);
+    s_traffic_dir(dir, &adj, 288 * 3, 3);
+    snprintf(run, sizeof run, "%s/run", dir);
+    dgcn_train_opts o;
+    dgcn_train_defaults_regression(&o);
+    o.src.dir = dir;
+    o.plan.agents = 4;
+    o.plan.partition = "random";
+    o.plan.cross_edges = "relay";
+    o.plan.seed = 7;
     o.batch = 16;
     o.epochs = 10;
+    o.transport = "inproc";
+    o.progress = 0;
+    o.out = run;
     double halo[3];
     for (int k = 0; k <= 2; k++) {
-        dgcn_forecast_result r;
-        ck_assert_msg(dgcn_forecast_run(&p, &adj, k, &o, 7, &r) == DGCN_OK, "%s", dgcn_error_msg());
-        ck_assert_double_gt(r.central_test_mse, 0.0);
-        ck_assert_double_lt(r.central_test_mse, 1.0); /* learned something (z-score units) */
-        ck_assert_msg(fabs(r.test_mse - r.central_test_mse) <= 0.02 * r.central_test_mse,
-                      "order %d: agents %g vs centralized %g", k, r.test_mse, r.central_test_mse);
-        ck_assert_double_le(fabs(r.test_mae - r.central_test_mae), 0.02 * r.central_test_mae);
-        ck_assert_int_eq(r.n_test_used % 16, 0);
-        ck_assert_int_eq(r.links, 4); /* the ring only */
-        ck_assert_int_eq(r.possible_links, 6);
+        dgcn_train_result r;
+        o.order = k;
+        ck_assert_msg(dgcn_train_run(&o, &r) == DGCN_OK, "%s", dgcn_error_msg());
+        ck_assert_double_gt(r.central_test_mse_mean, 0.0);
+        ck_assert_double_lt(r.central_test_mse_mean, 1.0); /* learned something (z-score units) */
+        ck_assert_msg(fabs(r.test_mse_mean - r.central_test_mse_mean) <=
+                          0.02 * r.central_test_mse_mean,
+                      "order %d: agents %g vs centralized %g", k, r.test_mse_mean,
+                      r.central_test_mse_mean);
+        ck_assert_double_le(fabs(r.test_mae_mean - r.central_test_mae_mean),
+                            0.02 * r.central_test_mae_mean);
+        ck_assert_int_eq(r.links, 4);          /* the ring only */
         ck_assert_int_eq(r.required_links, 6); /* every pair shares a sensor link */
-        ck_assert_int_eq(r.hops, 2);
-        ck_assert(k == 0 ? r.relayed_bytes_per_iter == 0.0 : r.relayed_bytes_per_iter > 0.0);
-        ck_assert_double_eq(r.params_bytes_per_iter, 2.0 * r.n_params * 4 * 2 * r.links);
-        halo[k] = r.halo_bytes_per_iter;
+        ck_assert_int_eq(r.hops_per_exchange, 2);
+        ck_assert(k == 0 ? r.bytes_per_iter_relayed == 0.0 : r.bytes_per_iter_relayed > 0.0);
+        ck_assert_int_eq(r.n_params, (k + 1) * 12 + 1);
+        const double iters = (int)(0.6 * (288 * 3 - 12)) / 16 * 10; /* training samples / B x 10 */
+        ck_assert_double_eq_tol(r.bytes_per_iter_params,
+                                (2.0 * iters + o.final_mixing) * r.n_params * 4 * 2 * r.links /
+                                    iters,
+                                1e-6);
+        halo[k] = r.bytes_per_iter_direct + r.bytes_per_iter_relayed;
+        dgcn_train_result_fini(&r);
     }
     ck_assert_double_eq(halo[0], 0.0);
     ck_assert_double_gt(halo[1], 0.0);
-    ck_assert_double_eq(halo[2], 2 * halo[1]);
-    dgcn_traffic_samples_fini(&p);
-    dgcn_traffic_series_fini(&s);
+    ck_assert_double_eq_tol(halo[2], 2 * halo[1], 1e-6);
+    s_rm_rf(dir);
     dgcn_csr_fini(&adj);
 }
 END_TEST
@@ -420,77 +454,80 @@ static double s_dot(const float *a, const float *b, int64_t n) {
     return v;
 }
 
-/* The loss the trainings differentiate, at a random theta on one batch, for orders 0..2 on a ring
- * of 4 agents: under relay the agents' gradients add up to the centralized one (to 1e-4), and the
- * centralized gradient is the derivative of (sum of squared errors) / (N x B), checked along a
- * random direction by central differences of the squared errors (the filter is linear in theta,
- * so they are exact but for rounding). A loss scaled by N, by the agents' count or by an agent's
- * own share of the values fails one of the two. Under drop the agents differentiate another model
- * (road links between agents 0-2 and 1-3 dropped), so for K >= 1 their sum differs. */
-START_TEST(forecast_gradient_scale) {
-    dgcn_csr adj;
+/* The loss regression differentiates, for orders 0..2: the centralized gradient at a random theta
+ * on one batch is the derivative of (sum of squared errors) / (N x B), checked along a random
+ * direction by central differences of the squared errors (the filter is linear in theta, so they
+ * are exact but for rounding); a loss scaled by N or by the agents' count fails it. And the agents'
+ * gradients add up to it: dgcn verify on the traffic folder, 4 agents on a ring of 4 with the
+ * pairs 0-2 and 1-3 relayed (logits and summed gradients within 1e-5, halo bytes as planned). */
+START_TEST(regression_gradient_scale) {
+    dgcn_csr adj, a_hat;
     s_ring_graph_chords(&adj, 30, 1);
+    ck_assert_int_eq(dgcn_csr_gcn_norm(&a_hat, &adj), DGCN_OK);
     dgcn_traffic_series s;
     dgcn_traffic_samples p;
     ck_assert_int_eq(dgcn_traffic_generate(&s, &adj, 288 * 2, 4), DGCN_OK);
     ck_assert_int_eq(dgcn_traffic_prepare(&p, &s, 12), DGCN_OK);
-    dgcn_forecast_opts o;
-    dgcn_forecast_opts_defaults(&o);
-    o.agents = 4;
-    o.partition = "random";
-    o.batch = 8;
-    const int32_t first[8] = {3, 40, 41, 99, 150, 200, 310, 333};
-    const double n_values = 30.0 * 8;
+    enum { B = 8, N = 30 };
+    const int32_t first[B] = {3, 40, 41, 99, 150, 200, 310, 333};
+    int32_t gid[N];
+    for (int32_t i = 0; i < N; i++) gid[i] = i;
+    float x[N * B * 12], y[N * B];
+    dgcn_traffic_fill(&p, first, B, gid, N, x, y);
+    dgcn_block blk = {.n_own = N,
+                      .a = &a_hat,
+                      .gid = gid,
+                      .reg_share = 1.0f,
+                      .batch = B,
+                      .xd = x,
+                      .y = y,
+                      .n_values_global = (double)N * B};
+    char dir[64], order_s[8];
+    s_tmpdir(dir, sizeof dir);
+    s_traffic_dir(dir, &adj, 288 * 2, 4);
     for (int k = 0; k <= 2; k++) {
-        const int64_t np = dgcn_forecast_n_params(&p, k, &o);
+        dgcn_model_config cfg = dgcn_model_defaults(DGCN_MODEL_FILTER, 12, 1);
+        cfg.order = k, cfg.n_layers = 1, cfg.dims[1] = 1, cfg.dropout = 0.0f;
+        cfg.weight_decay = 0.0f;
+        const int64_t np = dgcn_model_n_params(&cfg);
         float *theta = malloc(sizeof(float) * np), *u = malloc(sizeof(float) * np);
-        float *gc = malloc(sizeof(float) * np), *ga = malloc(sizeof(float) * np);
-        float *tp = malloc(sizeof(float) * np), *tm = malloc(sizeof(float) * np);
+        float *g = malloc(sizeof(float) * np), *tp = malloc(sizeof(float) * np);
+        float *tm = malloc(sizeof(float) * np);
         srand(17 + k);
         for (int64_t i = 0; i < np; i++) {
             theta[i] = (float)rand() / RAND_MAX - 0.5f;
             u[i] = (float)rand() / RAND_MAX - 0.5f;
         }
-        dgcn_forecast_result r;
-        double sq, sq_p, sq_m;
-        o.cross_edges = "relay";
-        ck_assert_msg(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, theta, &sq, gc, ga, &r) ==
-                          DGCN_OK,
-                      "%s", dgcn_error_msg());
-        ck_assert(r.links == 4 && r.hops == 2);
-        double diff = 0, norm = 0;
-        for (int64_t i = 0; i < np; i++)
-            diff += (double)(ga[i] - gc[i]) * (ga[i] - gc[i]), norm += (double)gc[i] * gc[i];
-        ck_assert_msg(sqrt(diff) <= 1e-4 * sqrt(norm),
-                      "order %d: agents' gradients add up to %g away from the centralized one "
-                      "(norm %g)",
-                      k, sqrt(diff), sqrt(norm));
+        dgcn_gcn *net = NULL;
+        ck_assert_int_eq(dgcn_gcn_new(&net, &cfg, &blk, NULL, NULL), DGCN_OK);
+        dgcn_eval ev, ev_p, ev_m;
+        ck_assert_int_eq(dgcn_gcn_forward(net, theta, 1, 7, 0, &ev), DGCN_OK);
+        ck_assert_int_eq(dgcn_gcn_backward(net, theta, g), DGCN_OK);
         const float h = 0.01f;
         for (int64_t i = 0; i < np; i++) tp[i] = theta[i] + h * u[i], tm[i] = theta[i] - h * u[i];
-        ck_assert_int_eq(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, tp, &sq_p, NULL, NULL,
-                                                &r),
-                         DGCN_OK);
-        ck_assert_int_eq(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, tm, &sq_m, NULL, NULL,
-                                                &r),
-                         DGCN_OK);
-        const double fd = (sq_p - sq_m) / (2.0 * h) / n_values, an = s_dot(gc, u, np);
+        ck_assert_int_eq(dgcn_gcn_forward(net, tp, 0, 7, 0, &ev_p), DGCN_OK);
+        ck_assert_int_eq(dgcn_gcn_forward(net, tm, 0, 7, 0, &ev_m), DGCN_OK);
+        const double fd = (ev_p.sq_sum - ev_m.sq_sum) / (2.0 * h) / ((double)N * B);
+        const double an = s_dot(g, u, np);
         ck_assert_msg(fabs(fd - an) <= 1e-3 * fabs(fd) + 1e-7,
                       "order %d: gradient along u %.6g, finite difference of the loss %.6g "
                       "(ratio %.4g)",
                       k, an, fd, an / fd);
-        ck_assert_double_gt(sq, 0.0);
-        o.cross_edges = "drop";
-        ck_assert_int_eq(dgcn_forecast_gradient(&p, &adj, k, &o, 7, first, theta, &sq, gc, ga, &r),
-                         DGCN_OK);
-        ck_assert(r.links == 4 && r.hops == 1 && r.dropped_edges > 0);
-        diff = 0;
-        for (int64_t i = 0; i < np; i++) diff += (double)(ga[i] - gc[i]) * (ga[i] - gc[i]);
-        if (k == 0) ck_assert_double_le(sqrt(diff), 1e-4 * sqrt(norm)); /* no exchange at K = 0 */
-        else ck_assert_double_gt(sqrt(diff), 1e-3 * sqrt(norm));
-        free(theta), free(u), free(gc), free(ga), free(tp), free(tm);
+        ck_assert_double_gt(ev.sq_sum, 0.0);
+        dgcn_gcn_destroy(&net);
+        free(theta), free(u), free(g), free(tp), free(tm);
+        snprintf(order_s, sizeof order_s, "%d", k);
+        char *va[] = {"verify", "--data",      dir,      "--agents",   "4",    "--partition",
+                      "random", "--seed",      "7",      "--topology", "ring", "--cross-edges",
+                      "relay",  "--transport", "inproc", "--batch",    "8",    "--order",
+                      order_s,  NULL};
+        ck_assert_msg(dgcn_cmd_verify(19, va) == 0, "verify on the traffic folder, order %d: %s", k,
+                      dgcn_error_msg());
     }
+    s_rm_rf(dir);
     dgcn_traffic_samples_fini(&p);
     dgcn_traffic_series_fini(&s);
+    dgcn_csr_fini(&a_hat);
     dgcn_csr_fini(&adj);
 }
 END_TEST
@@ -552,8 +589,8 @@ static Suite *s_suite(void) {
         {"samples_windows_split_zscore", samples_windows_split_zscore, 0, 0},
         {"reader_matches_numpy", reader_matches_numpy, 0, 60},
         {"generator_cycles", generator_cycles, 0, 0},
-        {"forecast_agents_match_central", forecast_agents_match_central, 0, 120},
-        {"forecast_gradient_scale", forecast_gradient_scale, 0, 60},
+        {"train_agents_match_central", train_agents_match_central, 0, 120},
+        {"regression_gradient_scale", regression_gradient_scale, 0, 60},
         {"cmd_generate_and_traffic", cmd_generate_and_traffic, 0, 120},
     };
     return DGCN_TEST_SUITE("traffic", cases);

@@ -78,8 +78,8 @@ typedef struct dgcn_train_opts {
  * differ: 6 agents on a ring, one filter layer of order 2 from the lags to one output (hidden 0:
  * no hidden layer), no dropout or weight decay, iters 0 (from epochs), eval_every 0 (one epoch),
  * lr 0.03 with lr_decay -0.1 (a negative lr_decay -F means F x iterations), 20 final mixing
- * rounds, 1 gossip round, no step cool-down. A run on a traffic folder is regression whatever the
- * defaults; cmd_train picks them by the folder. */
+ * rounds, 1 plain gossip round (gossip_accel none), no step cool-down. A run on a traffic folder
+ * is regression whatever the defaults; cmd_train picks them by the folder. */
 void dgcn_train_defaults(dgcn_train_opts *o);
 void dgcn_train_defaults_regression(dgcn_train_opts *o);
 

@@ -23,6 +23,7 @@ void dgcn_train_defaults_regression(dgcn_train_opts *o) {
     o->final_mixing = 20;
     o->gossip_rounds = 1;
     o->lr_cooldown = 0.0;
+    o->gossip_accel = "none";
 }
 
 int dgcn__train_resolve(dgcn_train_opts *o, const dgcn_dataset *ds) {

@@ -468,6 +468,7 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
     *out = NULL;
     DGCN_CHECK(s_check_inputs(shard, model, t, mix_row));
     DGCN_ALLOC(a, 1);
+    a->tag = -1; /* no pass yet */
     a->shard = shard;
     a->t = t;
     a->model = *model;
@@ -630,8 +631,14 @@ static int s_begin(dgcn_agent *a, int64_t iter, int purpose) {
     if (iter < 0 || iter > (INT64_MAX / DGCN_AGENT_TAG_STRIDE) - 1)
         return dgcn_error_set(DGCN_EINVAL, "agent %d: iteration %lld out of range", a->shard->agent,
                               (long long)iter);
+    int64_t tag = iter * DGCN_AGENT_TAG_STRIDE + purpose;
+    if (tag == a->tag)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: a second %s pass in a row with tag %lld (iteration %lld): "
+                              "consecutive passes must differ in their tags (agent/agent.h)",
+                              a->shard->agent, s_purpose_name(a), (long long)tag, (long long)iter);
     a->iter = iter;
-    a->tag = iter * DGCN_AGENT_TAG_STRIDE + purpose;
+    a->tag = tag;
     return DGCN_OK;
 }
 

@@ -25,7 +25,10 @@
  * layer and the channel separates forward, backward and consensus. So the (tag, layer, channel)
  * sequences of a training step and an evaluation of the same iteration are distinct, and a
  * message from a neighbour that runs a different pass is a protocol error, not mixed in. All the
- * agents of a run must make the same sequence of step / evaluate / gradient calls. */
+ * agents of a run must make the same sequence of step / evaluate / gradient calls, and two
+ * consecutive passes of an agent must differ in their tag (else DGCN_EINVAL before any exchange):
+ * a transport tells a neighbour's next message from the awaited one by (tag, layer, channel), so
+ * two passes with one tag could read each other's rows (inproc did, under load). */
 #ifndef DGCN_AGENT_AGENT_H
 #define DGCN_AGENT_AGENT_H
 

@@ -614,6 +614,10 @@ START_TEST(test_equivalence) {
         ck_assert_uint_gt(tr.bytes[DGCN_CH_HALO_FWD], 0);
         ck_assert_uint_eq(tr.messages[DGCN_CH_PARAMS], 0);
     }
+    /* a second evaluation with the same tag is refused before any exchange */
+    dgcn_eval ev_again;
+    ck_assert_int_eq(dgcn_agent_evaluate(r.agent[0], iter, &ev_again), DGCN_EINVAL);
+    ck_assert_msg(strstr(dgcn_error_msg(), "in a row with tag"), "%s", dgcn_error_msg());
     /* the dropout-free gradient of a model with dropout is refused before any exchange */
     ck_assert_int_eq(dgcn_agent_gradient(r.agent[0], iter + 1, 0, NULL), DGCN_EINVAL);
     free(g_sum);

@@ -104,6 +104,12 @@ int dgcn_cmd_baseline(int argc, char **argv) {
     dgcn_data_source_describe(&src, desc, sizeof desc);
     double t_load = dgcn_now_ms();
     DGCN_CHECK(dgcn_data_source_open(&src, &ds, &a_hat));
+    if (ds.samples)
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                  "%s is a traffic folder (regression): `dgcn train --data %s` "
+                                  "trains its centralized twin beside the agents "
+                                  "(central_test_mse_mean in summary.json)",
+                                  src.dir, src.dir));
     fprintf(stderr,
             "dataset %s: %d nodes, %lld edges, %d features, %d classes, %d/%d/%d split (%.0f ms)\n",
             ds.name, ds.n, (long long)ds.n_edges, ds.d, ds.c, ds.n_train, ds.n_val, ds.n_test,

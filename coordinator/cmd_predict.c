@@ -57,6 +57,11 @@ int dgcn_cmd_predict(int argc, char **argv) {
     memset(&mf, 0, sizeof mf);
     DGCN_CHECK(dgcn_model_file_read(model, &mf));
     DGCN_CHECK(dgcn_data_source_open(&src, &ds, &a_hat));
+    if (ds.samples)
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                  "%s is a traffic folder: predict classifies nodes; a regression "
+                                  "run's test errors are in its summary.json",
+                                  src.dir));
     DGCN_ALLOC(pred, ds.n);
     dgcn_eval ev;
     rc = dgcn_model_file_predict(&mf, &ds, &a_hat, pred, &ev);

@@ -78,9 +78,9 @@ typedef struct s_slot {
 } s_slot;
 
 typedef struct s_seed_out {
-    double test_acc, consensus;
-    double test_mse, test_mae; /* regression */
-    double model_test_acc;     /* the saved model's, centralized */
+    double test_acc, consensus; /* regression: test_acc is the test MSE */
+    double test_mae;            /* regression */
+    double model_test_acc;      /* the saved model's, centralized */
     double
         bytes_per_iter; /* halo + params bytes of all agents per iteration (evaluations included) */
     double direct_per_iter, relayed_per_iter, params_per_iter; /* its parts */
@@ -560,7 +560,6 @@ static int s_run_seed(const dgcn_train_opts *o, const dgcn_run_config *base, con
             fflush(log);
         }
         res->test_acc = acc[2];
-        res->test_mse = acc[2];
         res->test_mae = mae[2];
         res->consensus = cons;
         res->bytes_per_iter = bpi;

@@ -1400,6 +1400,7 @@ START_TEST(test_control_roundtrip) {
     r->iter = 1234567890123LL;
     for (int i = 0; i < DGCN_SPLITS; i++) {
         r->loss_sum[i] = 0.1 * (i + 1);
+        r->abs_sum[i] = 0.3 * (i + 2); /* regression */
         r->correct[i] = 10 + i;
         r->count[i] = 100 + i;
     }
@@ -1415,6 +1416,7 @@ START_TEST(test_control_roundtrip) {
     const dgcn_ctl_report *q = &o.u.report;
     ck_assert(q->run_id == RUN_ID && q->agent == 2 && q->iter == 1234567890123LL);
     ck_assert_int_eq(memcmp(q->loss_sum, r->loss_sum, sizeof q->loss_sum), 0);
+    ck_assert_int_eq(memcmp(q->abs_sum, r->abs_sum, sizeof q->abs_sum), 0);
     ck_assert_int_eq(memcmp(q->correct, r->correct, sizeof q->correct), 0);
     ck_assert_int_eq(memcmp(q->count, r->count, sizeof q->count), 0);
     ck_assert_int_eq(memcmp(&q->traffic, &r->traffic, sizeof q->traffic), 0);

@@ -1,5 +1,7 @@
-# layering: no source outside comm/ includes a transport backend's header or names a backend
-# (tests/check_layering.c); a new transport then touches comm/ only.
+# layering (tests/check_layering.c): no source outside comm/ includes a transport backend's header
+# or names a backend, so a new transport touches comm/ only; and no two modules (.h/.c pairs) of a
+# folder include each other, directly or round a circle, so each folder stacks in layers. Given a
+# directory as its argument, check_layering checks that tree instead.
 add_executable(check_layering check_layering.c)
 target_compile_definitions(check_layering PRIVATE DGCN_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 add_test(NAME layering COMMAND check_layering)

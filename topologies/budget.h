@@ -11,25 +11,20 @@
  * first B links of the same sequence) and their SLEM is non-increasing in B: a monotone family from
  * the required links (B = 0) to the complete graph (SLEM 0, C = 11^T/M).
  *
- * Eigenvalues: dense (LAPACKE_dsyevr, ranged to the extreme pair of C - 11^T/M, O(M^3) per step) or
- * Lanczos on the sparse C restricted to 1-perp, full reorthogonalization, warm-started from the
- * previous step's extreme eigenvectors (O(links * k + M k^2) per step for k Lanczos steps).
+ * Eigenvalues (topologies/eigen.h): dense (LAPACKE_dsyevr, ranged to the extreme pair of
+ * C - 11^T/M, O(M^3) per step) or Lanczos on the sparse C restricted to 1-perp, full
+ * reorthogonalization, warm-started from the previous step's extreme eigenvectors
+ * (O(links * k + M k^2) per step for k Lanczos steps).
  * With batch > 1 a step adds up to batch candidates with distinct agents at once, checked by one
  * eigensolve (a batch that raises the SLEM is undone and the step adds one link as above); the
  * front is then evaluated at the batch ends, and a smaller budget truncates its last batch. */
 #ifndef DGCN_TOPOLOGIES_BUDGET_H
 #define DGCN_TOPOLOGIES_BUDGET_H
 
+#include "topologies/eigen.h"
 #include "topologies/graph.h"
-#include "topologies/weights.h"
 
 #include <stdint.h>
-
-typedef enum dgcn_eigen_method {
-    DGCN_EIGEN_AUTO = 0,   /* dense below 64 agents, Lanczos from 64 on */
-    DGCN_EIGEN_DENSE = 1,  /* LAPACKE_dsyevr on the dense M x M matrix */
-    DGCN_EIGEN_LANCZOS = 2 /* Lanczos on the sparse matrix */
-} dgcn_eigen_method;
 
 typedef struct dgcn_budget_opts {
     int64_t budget;          /* links beyond the required ones, at most; < 0: up to complete [0] */
@@ -68,17 +63,5 @@ int dgcn_topo_design_budget(const dgcn_topo *required, const dgcn_budget_opts *o
                             dgcn_topo *support, double *c /* (m, m) or NULL */,
                             dgcn_budget_link *added /* (cap) or NULL */, int64_t cap,
                             dgcn_budget_result *res);
-
-/* SLEM of the Metropolis-Hastings matrix on g by the given method (auto as above); 1 when g is
- * disconnected, 0 for one agent. */
-int dgcn_topo_slem_mh(const dgcn_topo *g, dgcn_eigen_method eigen, double *slem);
-
-/* The largest (l2) and smallest (lmin) eigenvalue of the symmetric doubly stochastic sparse c on
- * the complement of the all-ones vector, by the design's Lanczos solver (full
- * reorthogonalization, at most 800 steps, residual tolerance tol). *converged (may be NULL) is 0
- * when the steps ran out first: l2 and -lmin are then lower bounds of the true extremes' moduli.
- * O(steps (m + links) + m steps^2) time, O(m steps) memory. DGCN_ENUMERIC on a LAPACK failure. */
-int dgcn_topo_extremes_lanczos(const dgcn_mixing *c, double tol, double *l2, double *lmin,
-                               int *converged);
 
 #endif

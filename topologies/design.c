@@ -1,8 +1,8 @@
 /* topologies/design.c: ADMM for the topology design and the fastest-mixing matrix (see design.h). */
 #include "topologies/design.h"
 
+#include "topologies/local.h"
 #include "topologies/spectral.h"
-#include "topologies/weights.h"
 
 #include "core/error.h"
 #include "core/timer.h"
@@ -240,7 +240,7 @@ static int s_fastest(const dgcn_topo *g, const dgcn_topo *req, double eps,
     DGCN_CHECK(s_admm(m, kind, 0.0, eps, o, x2, st));
     s_repair(m, x2, c);
     DGCN_CHECK(dgcn_topo_norm_cj(m, c, norm));
-    DGCN_CHECK(dgcn_topo_weights(g, DGCN_MIX_MH, mh));
+    DGCN_CHECK(dgcn_local_weights(g, DGCN_MIX_MH, mh));
     DGCN_CHECK(dgcn_topo_norm_cj(m, mh, &norm_mh));
     *used_mh = norm_mh < *norm;
     if (*used_mh) {

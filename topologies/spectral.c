@@ -2,7 +2,7 @@
 #include "topologies/spectral.h"
 
 #include "core/error.h"
-#include "topologies/budget.h"
+#include "topologies/eigen.h"
 
 #include <lapacke.h>
 #include <math.h>

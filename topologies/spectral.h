@@ -4,13 +4,13 @@
  * eigenvalue modulus per step, SLEM = max(lambda_2, -lambda_m) = ||C - 11^T/m||_2; the spectral
  * gap is 1 - SLEM (0 for a disconnected graph). Dense eigenvalues come from LAPACKE_dsyevd
  * (O(m^3), at most DGCN_TOPO_DENSE_MAX agents); the sparse analysis uses them below
- * DGCN_SPECTRAL_DENSE_BELOW agents and Lanczos on the sparse rows (topologies/budget.h) from there
+ * DGCN_SPECTRAL_DENSE_BELOW agents and Lanczos on the sparse rows (topologies/eigen.h) from there
  * on, so it holds no m x m matrix. */
 #ifndef DGCN_TOPOLOGIES_SPECTRAL_H
 #define DGCN_TOPOLOGIES_SPECTRAL_H
 
 #include "topologies/graph.h"
-#include "topologies/weights.h"
+#include "topologies/mixing.h"
 
 #define DGCN_SPECTRAL_DENSE_BELOW 64 /* sparse analysis: dense eigensolver below this many agents */
 

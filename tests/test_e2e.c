@@ -656,7 +656,7 @@ START_TEST(test_train_flags_centralized_by_construction) {
     char *out = malloc(S_OUT_CAP), dir[128];
     for (int c = 0; c < 3; c++) {
         s_mkdtemp(dir, sizeof dir, "cbc");
-        char *argv[24] = {DGCN_BINARY,     "train", "--transport",  "inproc", S_GEN,
+        char *argv[48] = {DGCN_BINARY,     "train", "--transport",  "inproc", S_GEN,
                           "--iters",       "5",     "--eval-every", "5",      "--no-baselines",
                           "--cross-edges", "drop",  "--out",        dir};
         int n = 0;
@@ -704,7 +704,7 @@ START_TEST(test_train_flags_effectively_centralized) {
     char *out = malloc(S_OUT_CAP), dir[128];
     for (int c = 0; c < 5; c++) {
         s_mkdtemp(dir, sizeof dir, "ecen");
-        char *argv[24] = {DGCN_BINARY,     "train", "--transport",  "inproc", S_GEN,
+        char *argv[48] = {DGCN_BINARY,     "train", "--transport",  "inproc", S_GEN,
                           "--iters",       "5",     "--eval-every", "5",      "--no-baselines",
                           "--cross-edges", "drop",  "--out",        dir};
         int n = 0;
@@ -771,7 +771,10 @@ START_TEST(test_train_deadline_follows_work) {
                           "4000",
                           NULL};
         int st = s_run(argv, out, 120);
-        ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+        /* with the 4 s given, a slow machine (a sanitizer build, a loaded host) may not finish an
+         * interval in time: the run then fails as the warning says, naming the deadline */
+        ck_assert_msg(st == 0 || (c == 1 && strstr(out, "deadline passed")), "train exited %d:\n%s",
+                      st, out);
         const char *note = strstr(out, "note: 400 gossip round(s) and 1.03 GB per iteration");
         ck_assert_msg(note, "case %d: no note on the planned work:\n%s", c, out);
         double allowed = s_number_after(note, "is allowed ");

@@ -6,7 +6,9 @@
  * phase), trains the centralized GCN and MLP baselines on the same seeds, and writes the run
  * directory: config.json, plan/, topology.edges, topology.dot, metrics.jsonl, summary.json, plots/,
  * and model: the mean of the agents' copies at the last report (coordinator/model.h), whose test
- * accuracy under centralized inference the run reports (model_test_acc).
+ * accuracy under centralized inference the run reports (model_test_acc). The stages are modules
+ * of their own: the seed loop (coordinator/seed_loop.h), the report gatherer (gather.h), the
+ * checkpoint store (ckpt.h) and the run directory's config.json and summary.json (train_files.h).
  *
  * Checkpoints (checkpoint_every N > 0, one seed): at every iteration boundary N, 2N, ... below the
  * last, every agent sends its State (agent/run.h); the coordinator writes each to

@@ -4,6 +4,7 @@
 #include "coordinator/commands.h"
 #include "coordinator/run_config.h"
 #include "coordinator/study.h"
+#include "coordinator/train.h"
 #include "core/error.h"
 #include "core/signal.h"
 

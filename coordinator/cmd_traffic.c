@@ -98,203 +98,206 @@ static int s_run_one(const dgcn_train_opts *base, const char *out, int order, ui
     return DGCN_OK;
 }
 
-int dgcn_cmd_traffic(int argc, char **argv) {
-    const char *data = NULL, *graph = NULL, *orders_s = "0,1,2", *out = NULL;
-    int steps = 288 * 14, seeds = 5, order = -1;
-    uint64_t seed = 1, gen_seed = 1;
-    double lr_decay = 0.1;
-    dgcn_train_opts o;
-    dgcn_train_defaults_regression(&o);
-    o.transport = "inproc";
-    o.plan.cross_edges = "relay";
-    o.progress = 0;
+/* The experiment's options and what its steps gather. */
+typedef struct s_traffic {
+    const char *data, *graph, *orders_s, *out;
+    int steps, seeds, order;
+    uint64_t seed, gen_seed;
+    double lr_decay;
+    dgcn_train_opts o; /* every run's, but for order, seed and folder */
+    dgcn_consensus_kind opt;
+    int orders[S_MAX_ORDERS], n_orders;
+    s_row rows[S_MAX_ORDERS];
+    int generated; /* the series are generated */
+    char def_out[64], gen[4200];
+} s_traffic;
+
+/* The options into t (defaults first); 1 after --help, 2 on a usage error, else 0. */
+static int s_args(s_traffic *t, int argc, char **argv) {
+    dgcn_train_opts *o = &t->o;
+    t->orders_s = "0,1,2";
+    t->steps = 288 * 14, t->seeds = 5, t->order = -1;
+    t->seed = 1, t->gen_seed = 1;
+    t->lr_decay = 0.1;
+    dgcn_train_defaults_regression(o);
+    o->transport = "inproc";
+    o->plan.cross_edges = "relay";
+    o->progress = 0;
     const dgcn_arg table[] = {
-        {"data", DGCN_ARG_STRING, &data, "folder with one .npz (member data) and one .csv", 1, 0},
-        {"graph", DGCN_ARG_STRING, &graph, "from,to,cost CSV: generate series on it (not PeMS)", 1,
+        {"data", DGCN_ARG_STRING, &t->data, "folder with one .npz (member data) and one .csv", 1,
          0},
-        {"steps", DGCN_ARG_INT, &steps, "generated series: 5-minute steps", 40, 1e7},
-        {"gen-seed", DGCN_ARG_U64, &gen_seed, "generated series: seed", 1, 0},
-        {"orders", DGCN_ARG_STRING, &orders_s, "filter orders to compare (0: linear model)", 1, 0},
-        {"order", DGCN_ARG_INT, &order, "one filter order K (instead of --orders)", 0, 8},
-        {"seeds", DGCN_ARG_INT, &seeds, "initializations per model (seeds seed..seed+n-1)", 1,
+        {"graph", DGCN_ARG_STRING, &t->graph, "from,to,cost CSV: generate series on it (not PeMS)",
+         1, 0},
+        {"steps", DGCN_ARG_INT, &t->steps, "generated series: 5-minute steps", 40, 1e7},
+        {"gen-seed", DGCN_ARG_U64, &t->gen_seed, "generated series: seed", 1, 0},
+        {"orders", DGCN_ARG_STRING, &t->orders_s, "filter orders to compare (0: linear model)", 1,
+         0},
+        {"order", DGCN_ARG_INT, &t->order, "one filter order K (instead of --orders)", 0, 8},
+        {"seeds", DGCN_ARG_INT, &t->seeds, "initializations per model (seeds seed..seed+n-1)", 1,
          S_MAX_SEEDS},
-        {"seed", DGCN_ARG_U64, &seed, "first seed (weights, batches, partition)", 1, 0},
-        {"agents", DGCN_ARG_INT, &o.plan.agents, "agents M", 1, 1e5},
-        {"partition", DGCN_ARG_STRING, &o.plan.partition, "bfs|metis|random|block", 1, 0},
-        {"topology", DGCN_ARG_STRING, &o.plan.topology, "topology spec", 1, 0},
-        {"cross-edges", DGCN_ARG_STRING, &o.plan.cross_edges,
+        {"seed", DGCN_ARG_U64, &t->seed, "first seed (weights, batches, partition)", 1, 0},
+        {"agents", DGCN_ARG_INT, &o->plan.agents, "agents M", 1, 1e5},
+        {"partition", DGCN_ARG_STRING, &o->plan.partition, "bfs|metis|random|block", 1, 0},
+        {"topology", DGCN_ARG_STRING, &o->plan.topology, "topology spec", 1, 0},
+        {"cross-edges", DGCN_ARG_STRING, &o->plan.cross_edges,
          "road links between agents without a link: relay|drop|keep|strict", 1, 0},
-        {"transport", DGCN_ARG_STRING, &o.transport, "inproc | zmq (agent processes)", 1, 0},
-        {"hidden", DGCN_ARG_INT, &o.hidden, "0: one filter layer; else a ReLU hidden layer", 0,
+        {"transport", DGCN_ARG_STRING, &o->transport, "inproc | zmq (agent processes)", 1, 0},
+        {"hidden", DGCN_ARG_INT, &o->hidden, "0: one filter layer; else a ReLU hidden layer", 0,
          1e5},
-        {"batch", DGCN_ARG_INT, &o.batch, "snapshots per mini-batch", 1, 65536},
-        {"epochs", DGCN_ARG_INT, &o.epochs, "passes over the training samples", 1, 1e6},
-        {"lr", DGCN_ARG_DOUBLE, &o.lr, "step (Adam centrally, the optimizer over agents)", 1e-9,
+        {"batch", DGCN_ARG_INT, &o->batch, "snapshots per mini-batch", 1, 65536},
+        {"epochs", DGCN_ARG_INT, &o->epochs, "passes over the training samples", 1, 1e6},
+        {"lr", DGCN_ARG_DOUBLE, &o->lr, "step (Adam centrally, the optimizer over agents)", 1e-9,
          10},
-        {"lr-decay", DGCN_ARG_DOUBLE, &lr_decay,
+        {"lr-decay", DGCN_ARG_DOUBLE, &t->lr_decay,
          "step lr / (1 + i / (lr_decay * iterations)); 0: constant", 0, 1e6},
-        {"optimizer", DGCN_ARG_STRING, &o.optimizer, "agents: dgd|dgd-atc|gt|gt-adam", 1, 0},
-        {"final-mixing", DGCN_ARG_INT, &o.final_mixing, "agents: averaging rounds at the end", 0,
+        {"optimizer", DGCN_ARG_STRING, &o->optimizer, "agents: dgd|dgd-atc|gt|gt-adam", 1, 0},
+        {"final-mixing", DGCN_ARG_INT, &o->final_mixing, "agents: averaging rounds at the end", 0,
          1e6},
-        {"out", DGCN_ARG_STRING, &out, "folder for the runs, summary.json and table.md", 1, 0},
+        {"out", DGCN_ARG_STRING, &t->out, "folder for the runs, summary.json and table.md", 1, 0},
         DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage, table, argc, argv);
-    if (a == 1) return 0;
-    if (a) return 2;
-    if (!data == !graph) {
+    if (a) return a == 1 ? 1 : 2;
+    if (!t->data == !t->graph) {
         fprintf(stderr, "error: give exactly one of --data DIR and --graph CSV (dgcn traffic "
                         "--help)\n");
         return 2;
     }
-    o.lr_decay = -lr_decay; /* a fraction of the iterations (train.h) */
-    dgcn_consensus_kind opt;
+    o->lr_decay = -t->lr_decay; /* a fraction of the iterations (train.h) */
     dgcn_cross_edges policy;
-    if (dgcn_consensus_kind_parse(o.optimizer, &opt) ||
-        dgcn_cross_edges_parse(o.plan.cross_edges, &policy)) {
+    if (dgcn_consensus_kind_parse(o->optimizer, &t->opt) ||
+        dgcn_cross_edges_parse(o->plan.cross_edges, &policy)) {
         fprintf(stderr, "error: %s\n", dgcn_error_msg());
         return 2;
     }
-    int orders[S_MAX_ORDERS], n_orders = 0;
-    if (order >= 0) {
-        orders[0] = order;
-        n_orders = 1;
-    } else if (s_parse_orders(orders_s, orders, &n_orders)) {
+    if (t->order >= 0) {
+        t->orders[0] = t->order;
+        t->n_orders = 1;
+    } else if (s_parse_orders(t->orders_s, t->orders, &t->n_orders)) {
         fprintf(stderr, "error: %s\n", dgcn_error_msg());
         return 2;
     }
-    char def_out[64], gen[4200];
-    if (!out) {
+    if (!t->out) {
         time_t now = time(NULL);
         struct tm tmv;
         localtime_r(&now, &tmv);
-        strftime(def_out, sizeof def_out, "runs/traffic-%Y%m%d-%H%M%S", &tmv);
-        out = def_out;
+        strftime(t->def_out, sizeof t->def_out, "runs/traffic-%Y%m%d-%H%M%S", &tmv);
+        t->out = t->def_out;
     }
+    return 0;
+}
 
-    int rc = DGCN_OK, status = 1;
-    s_row rows[S_MAX_ORDERS];
-    memset(rows, 0, sizeof rows);
-    FILE *f = NULL;
-    const char *f_name = "summary.json"; /* the file f writes */
-    int generated = 0;
-    o.src.dir = data;
-    if (data && !dgcn_data_source_is_series(&o.src)) {
-        rc = dgcn_error_set(DGCN_EIO,
-                            "%s: no .npz file (a traffic folder holds one .npz and one "
-                            ".csv; docs/traffic.md)",
-                            data);
-        goto fail;
-    }
-    DGCN_CHECK(dgcn_rundir_make(out));
-    if (graph) { /* the generated series as a traffic folder OUT/data */
+/* The series: --data checked to be a traffic folder, or --graph's generated into OUT/data. */
+static int s_series(s_traffic *t) {
+    int rc = DGCN_OK;
+    t->o.src.dir = t->data;
+    if (t->data && !dgcn_data_source_is_series(&t->o.src))
+        return dgcn_error_set(DGCN_EIO,
+                              "%s: no .npz file (a traffic folder holds one .npz and one "
+                              ".csv; docs/traffic.md)",
+                              t->data);
+    DGCN_CHECK(dgcn_rundir_make(t->out));
+    if (t->graph) { /* the generated series as a traffic folder OUT/data */
         char steps_s[32], seed_s[32];
-        snprintf(gen, sizeof gen, "%s/data", out);
-        snprintf(steps_s, sizeof steps_s, "%d", steps);
-        snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)gen_seed);
-        char *ga[] = {"generate", "--kind",  "traffic", "--graph", (char *)graph, "--out",
-                      gen,        "--steps", steps_s,   "--seed",  seed_s,        NULL};
-        if (dgcn_cmd_generate(11, ga) != 0) {
-            rc = dgcn_error_set(DGCN_EIO, "traffic: cannot generate series on %s", graph);
-            goto fail;
-        }
-        data = o.src.dir = gen;
+        snprintf(t->gen, sizeof t->gen, "%s/data", t->out);
+        snprintf(steps_s, sizeof steps_s, "%d", t->steps);
+        snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)t->gen_seed);
+        char *ga[] = {"generate", "--kind",  "traffic", "--graph", (char *)t->graph, "--out",
+                      t->gen,     "--steps", steps_s,   "--seed",  seed_s,           NULL};
+        if (dgcn_cmd_generate(11, ga) != 0)
+            return dgcn_error_set(DGCN_EIO, "traffic: cannot generate series on %s", t->graph);
+        t->data = t->o.src.dir = t->gen;
     }
-    printf("traffic: %d agents over %s, %s partition, topology %s, cross edges %s, %s, lr %g, "
-           "batch %d, %d epochs, %d seeds; runs in %s\n",
-           o.plan.agents, o.transport, o.plan.partition, o.plan.topology, o.plan.cross_edges,
-           o.optimizer, o.lr, o.batch, o.epochs, seeds, out);
-    fflush(stdout);
+fail:
+    return rc;
+}
 
-    for (int r = 0; r < n_orders; r++) {
-        double mse[2][S_MAX_SEEDS], mae[2][S_MAX_SEEDS];
-        s_row *row = &rows[r];
-        row->order = orders[r];
-        for (int k = 0; k < seeds; k++) {
-            dgcn_train_result res;
-            DGCN_CHECK(s_run_one(&o, out, orders[r], seed + (uint64_t)k, &res));
-            generated = res.generated;
-            mse[0][k] = res.test_mse_mean, mse[1][k] = res.central_test_mse_mean;
-            mae[0][k] = res.test_mae_mean, mae[1][k] = res.central_test_mae_mean;
-            row->n_params = res.n_params;
-            /* One training iteration, as the plan counts it (dgcn verify matches it byte for
-             * byte): one consensus message per link direction (2 vectors for tracking), the rest
-             * halo rows. Partitions vary with the seed: means. */
-            double params = (opt == DGCN_CONSENSUS_GT || opt == DGCN_CONSENSUS_GT_ADAM ? 2 : 1) *
-                            (double)res.n_params * 4.0 * 2.0 * (double)res.links;
-            row->halo_bytes += (res.bytes_per_iter_min - params) / seeds;
-            row->relayed_bytes += res.relayed_per_iter_min / seeds;
-            row->params_bytes += params / seeds;
-            row->links += (double)res.links / seeds;
-            row->required += (double)res.required_links / seeds;
-            row->hops += (double)res.hops_per_exchange / seeds;
-            row->dropped += (double)res.dropped_edges / seeds;
-            row->possible = (int64_t)o.plan.agents * (o.plan.agents - 1) / 2;
-            if (res.consensus_error > row->gap) row->gap = res.consensus_error;
-            double g = fabs(mse[0][k] - mse[1][k]) / mse[1][k];
-            if (g > row->rel_gap) row->rel_gap = g;
-            printf("  order %d seed %llu: central MSE %.4f MAE %.4f | agents MSE %.4f MAE %.4f "
-                   "(links %lld of %lld, required %lld, hops %d, dropped road links %lld)%s\n",
-                   orders[r], (unsigned long long)(seed + (uint64_t)k), mse[1][k], mae[1][k],
-                   mse[0][k], mae[0][k], (long long)res.links, (long long)row->possible,
-                   (long long)res.required_links, (int)res.hops_per_exchange,
-                   (long long)res.dropped_edges, generated ? " GENERATED series" : "");
-            fflush(stdout);
-        }
-        for (int w = 0; w < 2; w++) {
-            dgcn_mean_std(mse[w], seeds, &row->mse[w], &row->mse_sd[w]);
-            dgcn_mean_std(mae[w], seeds, &row->mae[w], &row->mae_sd[w]);
-        }
+/* Every seed of order orders[r], one run each, into rows[r] and a line each. */
+static int s_run_order(s_traffic *t, int r) {
+    int rc = DGCN_OK;
+    const dgcn_train_opts *o = &t->o;
+    int seeds = t->seeds;
+    double mse[2][S_MAX_SEEDS], mae[2][S_MAX_SEEDS];
+    s_row *row = &t->rows[r];
+    row->order = t->orders[r];
+    for (int k = 0; k < seeds; k++) {
+        dgcn_train_result res;
+        DGCN_CHECK(s_run_one(o, t->out, t->orders[r], t->seed + (uint64_t)k, &res));
+        t->generated = res.generated;
+        mse[0][k] = res.test_mse_mean, mse[1][k] = res.central_test_mse_mean;
+        mae[0][k] = res.test_mae_mean, mae[1][k] = res.central_test_mae_mean;
+        row->n_params = res.n_params;
+        /* One training iteration, as the plan counts it (dgcn verify matches it byte for byte):
+         * one consensus message per link direction (2 vectors for tracking), the rest halo rows.
+         * Partitions vary with the seed: means. */
+        double params = (t->opt == DGCN_CONSENSUS_GT || t->opt == DGCN_CONSENSUS_GT_ADAM ? 2 : 1) *
+                        (double)res.n_params * 4.0 * 2.0 * (double)res.links;
+        row->halo_bytes += (res.bytes_per_iter_min - params) / seeds;
+        row->relayed_bytes += res.relayed_per_iter_min / seeds;
+        row->params_bytes += params / seeds;
+        row->links += (double)res.links / seeds;
+        row->required += (double)res.required_links / seeds;
+        row->hops += (double)res.hops_per_exchange / seeds;
+        row->dropped += (double)res.dropped_edges / seeds;
+        row->possible = (int64_t)o->plan.agents * (o->plan.agents - 1) / 2;
+        if (res.consensus_error > row->gap) row->gap = res.consensus_error;
+        double g = fabs(mse[0][k] - mse[1][k]) / mse[1][k];
+        if (g > row->rel_gap) row->rel_gap = g;
+        printf("  order %d seed %llu: central MSE %.4f MAE %.4f | agents MSE %.4f MAE %.4f "
+               "(links %lld of %lld, required %lld, hops %d, dropped road links %lld)%s\n",
+               t->orders[r], (unsigned long long)(t->seed + (uint64_t)k), mse[1][k], mae[1][k],
+               mse[0][k], mae[0][k], (long long)res.links, (long long)row->possible,
+               (long long)res.required_links, (int)res.hops_per_exchange,
+               (long long)res.dropped_edges, t->generated ? " GENERATED series" : "");
+        fflush(stdout);
     }
+    for (int w = 0; w < 2; w++) {
+        dgcn_mean_std(mse[w], seeds, &row->mse[w], &row->mse_sd[w]);
+        dgcn_mean_std(mae[w], seeds, &row->mae[w], &row->mae_sd[w]);
+    }
+fail:
+    return rc;
+}
 
-    const char *kind = generated ? "GENERATED traffic-like series, NOT PeMS data"
-                                 : "series read from file";
-    char tab[8192];
+/* The table of the rows, markdown, into tab (cap bytes). */
+static void s_table(const s_traffic *t, char *tab, size_t cap) {
     size_t used = 0;
-    used += (size_t)
-        snprintf(tab + used, sizeof tab - used,
-                 "| model | params | test MSE, agents | test MSE, centralized | "
-                 "max gap | test MAE, agents | test MAE, centralized | halo B/iter | "
-                 "relayed B/iter | params B/iter | links used/possible | required | hops |\n"
-                 "|---|---:|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|\n");
-    for (int r = 0; r < n_orders; r++) {
-        const s_row *w = &rows[r];
+    used += (size_t)snprintf(tab + used, cap - used,
+                             "| model | params | test MSE, agents | test MSE, centralized | "
+                             "max gap | test MAE, agents | test MAE, centralized | halo B/iter | "
+                             "relayed B/iter | params B/iter | links used/possible | required | "
+                             "hops |\n"
+                             "|---|---:|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for (int r = 0; r < t->n_orders; r++) {
+        const s_row *w = &t->rows[r];
         char name[32];
         if (w->order == 0) snprintf(name, sizeof name, "linear (K=0)");
         else snprintf(name, sizeof name, "filter K=%d", w->order);
         used += (size_t)snprintf(
-            tab + used, sizeof tab - used,
+            tab + used, cap - used,
             "| %s | %lld | %.4f +- %.4f | %.4f +- %.4f | %.2f %% | %.4f +- %.4f | %.4f +- %.4f | "
             "%.0f | %.0f | %.0f | %.1f/%lld | %.1f | %.1f |\n",
             name, (long long)w->n_params, w->mse[0], w->mse_sd[0], w->mse[1], w->mse_sd[1],
             100.0 * w->rel_gap, w->mae[0], w->mae_sd[0], w->mae[1], w->mae_sd[1], w->halo_bytes,
             w->relayed_bytes, w->params_bytes, w->links, (long long)w->possible, w->required,
             w->hops);
-        if (used >= sizeof tab) break;
+        if (used >= cap) break;
     }
-    printf("\n%s(%s; MSE/MAE in z-score units over the test samples, mean +- sample std over %d "
-           "seeds; max gap = largest |agents - centralized| / centralized test MSE over the "
-           "seeds; halo bytes per training iteration include the relayed ones; links, required "
-           "agent pairs (sharing road links) and hops per exchange are means over the seeds; "
-           "cross edges %s)\n",
-           tab, kind, seeds, o.plan.cross_edges);
+}
 
-    f_name = "table.md";
-    DGCN_CHECK(dgcn_rundir_fopen_tmp(out, f_name, &f));
-    fprintf(f, "%s\n%s.\n", tab, kind);
-    DGCN_CHECK(dgcn_rundir_commit(&f, out, "table.md"));
-    f_name = "summary.json";
-    DGCN_CHECK(dgcn_rundir_fopen_tmp(out, f_name, &f));
+/* OUT/summary.json: the experiment and one object per model (f: open, written whole). */
+static void s_summary(const s_traffic *t, FILE *f, const char *kind) {
+    const dgcn_train_opts *o = &t->o;
     fprintf(f, "{\n  \"task\": \"traffic regression\",\n  \"generated\": %s,\n",
-            generated ? "true" : "false");
-    fprintf(f, "  \"series_note\": \"%s\",\n  \"data\": \"%s\",\n", kind, data);
+            t->generated ? "true" : "false");
+    fprintf(f, "  \"series_note\": \"%s\",\n  \"data\": \"%s\",\n", kind, t->data);
     fprintf(f,
             "  \"agents\": %d,\n  \"topology\": \"%s\",\n  \"cross_edges\": \"%s\",\n"
             "  \"partition\": \"%s\",\n",
-            o.plan.agents, o.plan.topology, o.plan.cross_edges, o.plan.partition);
-    fprintf(f, "  \"seeds\": %d,\n  \"epochs\": %d,\n  \"batch\": %d,\n  \"lr\": %g,\n", seeds,
-            o.epochs, o.batch, o.lr);
-    if (n_orders == 1) {
-        const s_row *w = &rows[0];
+            o->plan.agents, o->plan.topology, o->plan.cross_edges, o->plan.partition);
+    fprintf(f, "  \"seeds\": %d,\n  \"epochs\": %d,\n  \"batch\": %d,\n  \"lr\": %g,\n", t->seeds,
+            o->epochs, o->batch, o->lr);
+    if (t->n_orders == 1) {
+        const s_row *w = &t->rows[0];
         fprintf(f,
                 "  \"order\": %d,\n  \"test_mse_mean\": %.6g,\n  \"test_mse_std\": %.6g,\n"
                 "  \"central_test_mse_mean\": %.6g,\n  \"central_test_mse_std\": %.6g,\n"
@@ -302,8 +305,8 @@ int dgcn_cmd_traffic(int argc, char **argv) {
                 w->order, w->mse[0], w->mse_sd[0], w->mse[1], w->mse_sd[1], w->mae[0], w->mae[1]);
     }
     fprintf(f, "  \"models\": [\n");
-    for (int r = 0; r < n_orders; r++) {
-        const s_row *w = &rows[r];
+    for (int r = 0; r < t->n_orders; r++) {
+        const s_row *w = &t->rows[r];
         fprintf(f,
                 "    {\"order\": %d, \"params\": %lld, \"test_mse_mean\": %.6g, "
                 "\"test_mse_std\": %.6g, \"central_test_mse_mean\": %.6g, "
@@ -317,14 +320,59 @@ int dgcn_cmd_traffic(int argc, char **argv) {
                 w->order, (long long)w->n_params, w->mse[0], w->mse_sd[0], w->mse[1], w->mse_sd[1],
                 w->mae[0], w->mae_sd[0], w->mae[1], w->mae_sd[1], w->rel_gap, w->halo_bytes,
                 w->params_bytes, w->relayed_bytes, w->links, (long long)w->possible, w->required,
-                w->hops, w->dropped, w->gap, r + 1 < n_orders ? "," : "");
+                w->hops, w->dropped, w->gap, r + 1 < t->n_orders ? "," : "");
     }
     fprintf(f, "  ]\n}\n");
+}
+
+int dgcn_cmd_traffic(int argc, char **argv) {
+    s_traffic *t = calloc(1, sizeof *t);
+    if (!t) {
+        fprintf(stderr, "dgcn traffic: out of memory\n");
+        return 1;
+    }
+    int a = s_args(t, argc, argv);
+    if (a) {
+        free(t);
+        return a == 1 ? 0 : 2;
+    }
+    const dgcn_train_opts *o = &t->o;
+    const char *out = t->out;
+    int rc = DGCN_OK, status = 1;
+    FILE *f = NULL;
+    const char *f_name = "summary.json"; /* the file f writes */
+    DGCN_CHECK(s_series(t));
+    printf("traffic: %d agents over %s, %s partition, topology %s, cross edges %s, %s, lr %g, "
+           "batch %d, %d epochs, %d seeds; runs in %s\n",
+           o->plan.agents, o->transport, o->plan.partition, o->plan.topology, o->plan.cross_edges,
+           o->optimizer, o->lr, o->batch, o->epochs, t->seeds, out);
+    fflush(stdout);
+    for (int r = 0; r < t->n_orders; r++) DGCN_CHECK(s_run_order(t, r));
+
+    const char *kind = t->generated ? "GENERATED traffic-like series, NOT PeMS data"
+                                    : "series read from file";
+    char tab[8192];
+    s_table(t, tab, sizeof tab);
+    printf("\n%s(%s; MSE/MAE in z-score units over the test samples, mean +- sample std over %d "
+           "seeds; max gap = largest |agents - centralized| / centralized test MSE over the "
+           "seeds; halo bytes per training iteration include the relayed ones; links, required "
+           "agent pairs (sharing road links) and hops per exchange are means over the seeds; "
+           "cross edges %s)\n",
+           tab, kind, t->seeds, o->plan.cross_edges);
+
+    f_name = "table.md";
+    DGCN_CHECK(dgcn_rundir_fopen_tmp(out, f_name, &f));
+    fprintf(f, "%s\n%s.\n", tab, kind);
+    DGCN_CHECK(dgcn_rundir_commit(&f, out, "table.md"));
+    f_name = "summary.json";
+    DGCN_CHECK(dgcn_rundir_fopen_tmp(out, f_name, &f));
+    s_summary(t, f, kind);
     DGCN_CHECK(dgcn_rundir_commit(&f, out, "summary.json"));
     printf("wrote %s/summary.json and %s/table.md\n", out, out);
     status = 0;
 fail:
     dgcn_rundir_discard(&f, out, f_name);
     if (rc) fprintf(stderr, "dgcn traffic: %s: %s\n", dgcn_strerror(rc), dgcn_error_msg());
+    free(t);
     return rc == DGCN_EINVAL ? 2 : status;
 }

@@ -7,7 +7,7 @@
 #include "comm/run_config.h"
 #include "coordinator/args.h"
 #include "coordinator/rundir.h"
-#include "coordinator/train.h"
+#include "coordinator/train_types.h"
 
 #include <stddef.h>
 

@@ -3,6 +3,7 @@
 #include "coordinator/rundir.h"
 
 #include "core/error.h"
+#include "core/file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -327,4 +328,34 @@ double dgcn_median(double *v, int n) {
     if (n <= 0) return 0;
     qsort(v, (size_t)n, sizeof *v, s_cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int dgcn_rundir_read(const char *path, int64_t max, char **out, int64_t *size) {
+    int rc = DGCN_OK;
+    FILE *f = NULL;
+    int64_t n = 0;
+    *out = NULL;
+    DGCN_CHECK(dgcn_file_open_read(path, max, &f, &n));
+    DGCN_ALLOC(*out, n + 1);
+    if (n > 0 && fread(*out, 1, (size_t)n, f) != (size_t)n)
+        DGCN_CHECK(dgcn_error_set(DGCN_EIO, "%s: read failed", path));
+    (*out)[n] = '\0';
+    if (size) *size = n;
+fail:
+    if (f) fclose(f);
+    if (rc != DGCN_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+double dgcn_json_find_num(const char *text, const char *key) {
+    char q[80];
+    snprintf(q, sizeof q, "\"%s\":", key);
+    const char *p = strstr(text, q);
+    if (!p) return NAN;
+    char *end;
+    double v = strtod(p + strlen(q), &end);
+    return end == p + strlen(q) ? NAN : v;
 }

@@ -44,6 +44,10 @@ void dgcn_rundir_discard(FILE **f, const char *dir, const char *name);
 /* fsyncs the directory dir itself, so the names renamed into it are on disk; DGCN_EIO names dir. */
 int dgcn_rundir_sync(const char *dir);
 
+/* The whole of the file path, at most max bytes, as a NUL-terminated malloc'd text (*out; NULL on
+ * failure) of *size bytes (size may be NULL); DGCN_EIO or DGCN_EINVAL name path. */
+int dgcn_rundir_read(const char *path, int64_t max, char **out, int64_t *size);
+
 /* A minimal streaming JSON object writer: keys in order, commas handled. */
 typedef struct dgcn_json {
     FILE *f;
@@ -65,6 +69,9 @@ void dgcn_json_real_text(double v, int is_float, char *buf, size_t cap);
 void dgcn_json_str(dgcn_json *j, const char *key, const char *v);
 void dgcn_json_num_array(dgcn_json *j, const char *key, const double *v, int n);
 void dgcn_json_object(dgcn_json *j, const char *key); /* "key": { ... closed by dgcn_json_end */
+
+/* The number after "key": in a JSON text such as one line of metrics.jsonl, or NaN. */
+double dgcn_json_find_num(const char *text, const char *key);
 
 /* Writes dir/plots/<name>.gp from the script text and runs gnuplot on it (in dir/plots) when gnuplot
  * is installed; returns DGCN_OK either way and prints a note when it is not. */

@@ -512,11 +512,146 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
     return rc ? rc : rc_log;
 }
 
+/* The options a study cannot start without; DGCN_EINVAL naming the first that is wrong. */
+static int s_check_opts(const dgcn_study_opts *o) {
+    if (o->agents < 2)
+        return dgcn_error_set(DGCN_EINVAL, "--agents %d: a study needs at least 2 agents",
+                              o->agents);
+    if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->timeout_s < 1 ||
+        !(o->tolerance >= 0))
+        return dgcn_error_set(DGCN_EINVAL, "--iters, --seeds, --eval-every and --timeout must be "
+                                           ">= 1 and --tolerance >= 0");
+    if (!o->out || !*o->out)
+        return dgcn_error_set(DGCN_EINVAL, "--out: a study folder is required");
+    return DGCN_OK;
+}
+
+/* The centralized reference, seed by seed as train's baseline: its mean training loss and test
+ * accuracy into r. */
+static int s_reference(const dgcn_study_opts *o, const dgcn_dataset *ds, const dgcn_csr *a_hat,
+                       dgcn_study_result *r) {
+    int rc = DGCN_OK;
+    double *central_acc = NULL, *central_loss = NULL;
+    DGCN_ALLOC(central_acc, o->seeds);
+    DGCN_ALLOC(central_loss, o->seeds);
+    for (int s = 0; s < o->seeds; s++)
+        DGCN_CHECK(
+            s_central(ds, a_hat, o, o->seed + (uint64_t)s, &central_loss[s], &central_acc[s]));
+    double loss_std;
+    dgcn_mean_std(central_loss, o->seeds, &r->central_train_loss, &loss_std);
+    dgcn_mean_std(central_acc, o->seeds, &r->central_test_acc_mean, &r->central_test_acc_std);
+fail:
+    free(central_acc);
+    free(central_loss);
+    return rc;
+}
+
+/* The rows of one configuration (topology spec, removal fr), one per optimizer, not trained yet. */
+static void s_rows_init(dgcn_study_row *first, int32_t m, const char *spec, double fr, char **opts,
+                        int n_opts) {
+    for (int k = 0; k < n_opts; k++) {
+        dgcn_study_row *w = &first[k];
+        snprintf(w->optimizer, sizeof w->optimizer, "%s", opts[k]);
+        snprintf(w->topology, sizeof w->topology, "%s", spec);
+        w->removal = fr;
+        char cfg[160];
+        s_config_name(cfg, sizeof cfg, spec, fr);
+        if (n_opts > 1) snprintf(w->name, sizeof w->name, "%s_%s", opts[k], cfg);
+        else snprintf(w->name, sizeof w->name, "%s", cfg);
+        w->gap = w->test_acc_mean = w->test_acc_std = NAN;
+        w->consensus_error = w->bytes_per_iter = w->ms_per_iter = w->bytes_total = NAN;
+        w->iters_to_central = -1;
+        w->links_possible = (int64_t)m * (m - 1) / 2;
+    }
+}
+
+/* The configuration's graph: the spec minus a connected random removal, data edges across missing
+ * links handled by the study's policy (drop by default), written to path (topologies/CFG.edges);
+ * its links and spectral gap into the rows. *connected 0 (and DGCN_OK) when no connected graph
+ * is left: the rows are marked disconnected. */
+static int s_config_graph(const dgcn_study_opts *o, const dgcn_dataset *ds, const dgcn_csr *a_hat,
+                          dgcn_plan_opts *po, const char *spec, double fr, dgcn_study_row *first,
+                          int n_opts, char *path, size_t cap, int *connected) {
+    int rc = DGCN_OK;
+    dgcn_plan plan;
+    memset(&plan, 0, sizeof plan);
+    *connected = 1;
+    po->topology = spec;
+    po->removal = fr;
+    rc = dgcn_plan_build(&plan, ds, a_hat, po);
+    if (rc == DGCN_ETOPOLOGY) {
+        for (int k = 0; k < n_opts; k++) {
+            first[k].status = DGCN_STUDY_DISCONNECTED;
+            first[k].links = -1;
+        }
+        *connected = 0;
+        rc = DGCN_OK;
+        goto fail;
+    }
+    if (rc) goto fail;
+    dgcn_topo_report rep;
+    DGCN_CHECK(dgcn_topo_analyze(&plan.topo, &plan.c, &rep));
+    char cfg[160];
+    s_config_name(cfg, sizeof cfg, spec, fr);
+    snprintf(path, cap, "%s/topologies/%s.edges", o->out, cfg);
+    DGCN_CHECK(dgcn_topo_write_edges(&plan.topo, path));
+    for (int k = 0; k < n_opts; k++) {
+        first[k].links = dgcn_topo_links(&plan.topo);
+        first[k].gap = rep.gap;
+    }
+fail:
+    dgcn_plan_fini(&plan);
+    return rc;
+}
+
+/* Trains each optimizer's row of one configuration on the graph in edges; a failed run marks its
+ * row and the study goes on, an interruption (DGCN_EINTR) stops it. */
+static int s_train_rows(const dgcn_study_opts *o, dgcn_study_result *r, dgcn_study_row *first,
+                        int n_opts, int n_all, const char *spec, double fr, const char *edges,
+                        const char *weights, double target) {
+    int rc = DGCN_OK;
+    for (int k = 0; k < n_opts; k++) {
+        dgcn_study_row *w = &first[k];
+        int at = (int)(w - r->rows) + 1;
+        double t0 = dgcn_now_ms();
+        if (o->progress) {
+            printf("[%d/%d] %s%s%s removal %g: %" PRId64 " links, spectral gap %.3f ... ", at,
+                   n_all, n_opts > 1 ? w->optimizer : "", n_opts > 1 ? " " : "", spec, fr, w->links,
+                   w->gap);
+            fflush(stdout);
+        }
+        DGCN_CHECK(dgcn_signal_check("the study"));
+        rc = s_train_config(o, edges, weights, w->optimizer, target, w);
+        if (rc == DGCN_EINTR) goto fail;
+        if (rc) {
+            w->status = DGCN_STUDY_FAILED;
+            r->n_failed++;
+            if (o->progress) printf("FAILED: %s\n", dgcn_error_msg());
+            else fprintf(stderr, "dgcn study: %s: %s\n", w->name, dgcn_error_msg());
+            rc = DGCN_OK;
+            continue;
+        }
+        if (o->progress) {
+            char it[32];
+            if (w->iters_to_central >= 0) snprintf(it, sizeof it, "%" PRId64, w->iters_to_central);
+            else snprintf(it, sizeof it, "never");
+            printf("test accuracy %.2f +- %.2f %%, central loss reached at %s, consensus "
+                   "%.2e, %.0f B/iter (%.0f relayed), %d hop(s) per exchange%s (%.1f s)\n",
+                   100 * w->test_acc_mean, 100 * w->test_acc_std, it, w->consensus_error,
+                   w->bytes_per_iter, w->bytes_relayed, w->hops,
+                   w->effectively_centralized ? ", effectively centralized" : "",
+                   (dgcn_now_ms() - t0) / 1e3);
+        }
+    }
+fail:
+    return rc;
+}
+
 int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     int rc = DGCN_OK;
     char **specs = NULL, **opts = NULL;
     int n_specs = 0, n_fr = 0, n_opts = 0;
-    double *fr = NULL, *central_acc = NULL, *central_loss = NULL;
+    double *fr = NULL;
     dgcn_dataset ds;
     dgcn_csr a_hat;
     dgcn_plan plan;
@@ -528,14 +663,8 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     memset(r, 0, sizeof *r);
     int32_t m = o->agents;
 
-    if (m < 2)
-        return dgcn_error_set(DGCN_EINVAL, "--agents %d: a study needs at least 2 agents", m);
-    if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->timeout_s < 1 ||
-        !(o->tolerance >= 0))
-        return dgcn_error_set(DGCN_EINVAL, "--iters, --seeds, --eval-every and --timeout must be "
-                                           ">= 1 and --tolerance >= 0");
-    if (!o->out || !*o->out)
-        return dgcn_error_set(DGCN_EINVAL, "--out: a study folder is required");
+    rc = s_check_opts(o);
+    if (rc) return rc;
     dgcn_partition_method pm;
     dgcn_mixing_rule rule;
     DGCN_CHECK(dgcn_partition_method_parse(o->partition, &pm));
@@ -566,15 +695,7 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     int64_t required_links = dgcn_topo_links(&plan.required);
     dgcn_plan_fini(&plan);
 
-    /* The centralized reference, seed by seed as train's baseline. */
-    DGCN_ALLOC(central_acc, o->seeds);
-    DGCN_ALLOC(central_loss, o->seeds);
-    for (int s = 0; s < o->seeds; s++)
-        DGCN_CHECK(
-            s_central(&ds, &a_hat, o, o->seed + (uint64_t)s, &central_loss[s], &central_acc[s]));
-    double loss_std;
-    dgcn_mean_std(central_loss, o->seeds, &r->central_train_loss, &loss_std);
-    dgcn_mean_std(central_acc, o->seeds, &r->central_test_acc_mean, &r->central_test_acc_std);
+    DGCN_CHECK(s_reference(o, &ds, &a_hat, r));
     double target = r->central_train_loss * (1 + o->tolerance);
     if (o->progress)
         printf(
@@ -585,93 +706,28 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
 
     int n_all = n_specs * n_fr * n_opts;
     DGCN_ALLOC(r->rows, (size_t)n_all);
+    po.cross_edges = o->cross_edges;
     for (int s = 0; s < n_specs; s++) {
         dgcn_topo_spec_info info;
         DGCN_CHECK(dgcn_topo_spec_check(specs[s], m, &info));
         const char *weights = info.designed ? "fastest" : dgcn_topo_weights_name(rule);
+        po.weights = weights;
         for (int i = 0; i < n_fr; i++) {
             dgcn_study_row *first = &r->rows[r->n_rows];
-            for (int k = 0; k < n_opts; k++) {
-                dgcn_study_row *w = &r->rows[r->n_rows + k];
-                snprintf(w->optimizer, sizeof w->optimizer, "%s", opts[k]);
-                snprintf(w->topology, sizeof w->topology, "%s", specs[s]);
-                w->removal = fr[i];
-                char cfg[160];
-                s_config_name(cfg, sizeof cfg, specs[s], fr[i]);
-                if (n_opts > 1) snprintf(w->name, sizeof w->name, "%s_%s", opts[k], cfg);
-                else snprintf(w->name, sizeof w->name, "%s", cfg);
-                w->gap = w->test_acc_mean = w->test_acc_std = NAN;
-                w->consensus_error = w->bytes_per_iter = w->ms_per_iter = w->bytes_total = NAN;
-                w->iters_to_central = -1;
-                w->links_possible = (int64_t)m * (m - 1) / 2;
-            }
+            s_rows_init(first, m, specs[s], fr[i], opts, n_opts);
             r->n_rows += n_opts;
-            /* The configuration's graph: the spec minus a connected random removal, data edges
-             * across missing links handled by the study's policy (drop by default). */
-            po.topology = specs[s];
-            po.removal = fr[i];
-            po.cross_edges = o->cross_edges;
-            po.weights = weights;
-            rc = dgcn_plan_build(&plan, &ds, &a_hat, &po);
-            if (rc == DGCN_ETOPOLOGY) {
-                for (int k = 0; k < n_opts; k++) {
-                    first[k].status = DGCN_STUDY_DISCONNECTED;
-                    first[k].links = -1;
-                }
+            int connected = 1;
+            DGCN_CHECK(s_config_graph(o, &ds, &a_hat, &po, specs[s], fr[i], first, n_opts, path,
+                                      sizeof path, &connected));
+            if (!connected) {
                 if (o->progress)
                     printf("[%d/%d] %s removal %g: no connected graph is left (%s); not trained\n",
                            r->n_rows, n_all, specs[s], fr[i], dgcn_error_msg());
-                dgcn_plan_fini(&plan);
                 dgcn_error_clear();
-                rc = DGCN_OK;
                 continue;
             }
-            if (rc) goto fail;
-            dgcn_topo_report rep;
-            DGCN_CHECK(dgcn_topo_analyze(&plan.topo, &plan.c, &rep));
-            char cfg[160];
-            s_config_name(cfg, sizeof cfg, specs[s], fr[i]);
-            snprintf(path, sizeof path, "%s/topologies/%s.edges", o->out, cfg);
-            DGCN_CHECK(dgcn_topo_write_edges(&plan.topo, path));
-            for (int k = 0; k < n_opts; k++) {
-                first[k].links = dgcn_topo_links(&plan.topo);
-                first[k].gap = rep.gap;
-            }
-            dgcn_plan_fini(&plan);
-            for (int k = 0; k < n_opts; k++) {
-                dgcn_study_row *w = &first[k];
-                int at = (int)(w - r->rows) + 1;
-                double t0 = dgcn_now_ms();
-                if (o->progress) {
-                    printf("[%d/%d] %s%s%s removal %g: %" PRId64 " links, spectral gap %.3f ... ",
-                           at, n_all, n_opts > 1 ? w->optimizer : "", n_opts > 1 ? " " : "",
-                           specs[s], fr[i], w->links, w->gap);
-                    fflush(stdout);
-                }
-                DGCN_CHECK(dgcn_signal_check("the study"));
-                rc = s_train_config(o, path, weights, w->optimizer, target, w);
-                if (rc == DGCN_EINTR) goto fail;
-                if (rc) {
-                    w->status = DGCN_STUDY_FAILED;
-                    r->n_failed++;
-                    if (o->progress) printf("FAILED: %s\n", dgcn_error_msg());
-                    else fprintf(stderr, "dgcn study: %s: %s\n", w->name, dgcn_error_msg());
-                    rc = DGCN_OK;
-                    continue;
-                }
-                if (o->progress) {
-                    char it[32];
-                    if (w->iters_to_central >= 0)
-                        snprintf(it, sizeof it, "%" PRId64, w->iters_to_central);
-                    else snprintf(it, sizeof it, "never");
-                    printf("test accuracy %.2f +- %.2f %%, central loss reached at %s, consensus "
-                           "%.2e, %.0f B/iter (%.0f relayed), %d hop(s) per exchange%s (%.1f s)\n",
-                           100 * w->test_acc_mean, 100 * w->test_acc_std, it, w->consensus_error,
-                           w->bytes_per_iter, w->bytes_relayed, w->hops,
-                           w->effectively_centralized ? ", effectively centralized" : "",
-                           (dgcn_now_ms() - t0) / 1e3);
-                }
-            }
+            DGCN_CHECK(
+                s_train_rows(o, r, first, n_opts, n_all, specs[s], fr[i], path, weights, target));
         }
     }
     DGCN_CHECK(s_write_table(o, r, data));
@@ -683,8 +739,6 @@ fail:
     dgcn_study_list_free(specs, n_specs);
     dgcn_study_list_free(opts, n_opts);
     free(fr);
-    free(central_acc);
-    free(central_loss);
     dgcn_plan_fini(&plan);
     dgcn_csr_fini(&a_hat);
     dgcn_dataset_fini(&ds);

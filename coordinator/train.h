@@ -6,7 +6,9 @@
  * phase), trains the centralized GCN and MLP baselines on the same seeds, and writes the run
  * directory: config.json, plan/, topology.edges, topology.dot, metrics.jsonl, summary.json, plots/,
  * and model: the mean of the agents' copies at the last report (coordinator/model.h), whose test
- * accuracy under centralized inference the run reports (model_test_acc).
+ * accuracy under centralized inference the run reports (model_test_acc). The stages are modules
+ * of their own: the seed loop (coordinator/seed_loop.h), the report gatherer (gather.h), the
+ * checkpoint store (ckpt.h) and the run directory's config.json and summary.json (train_files.h).
  *
  * Checkpoints (checkpoint_every N > 0, one seed): at every iteration boundary N, 2N, ... below the
  * last, every agent sends its State (agent/run.h); the coordinator writes each to
@@ -18,61 +20,8 @@
 #ifndef DGCN_COORDINATOR_TRAIN_H
 #define DGCN_COORDINATOR_TRAIN_H
 
-#include "coordinator/data_source.h"
-#include "coordinator/observe.h"
-#include "coordinator/plan.h"
 #include "coordinator/session.h"
-
-#include <stdint.h>
-#include <stdio.h>
-
-typedef struct dgcn_train_opts {
-    dgcn_data_source src;
-    dgcn_plan_opts plan;   /* the run plan (coordinator/plan.h): agents M (mpi: world size - 1)
-                              * [8], partition [bfs], seed (also the first training seed) [1],
-                              * topology spec [designed], removal, cross_edges [keep], weights */
-    const char *optimizer; /* dgd|dgd-atc|gt|gt-adam (default gt-adam) */
-    double lr;             /* step; <= 0: 0.05 for gt-adam, 5 otherwise (plain gradient steps) */
-    double lr_decay;       /* step schedule lr / (1 + n / lr_decay)^lr_power; <= 0: constant */
-    double lr_power;       /* 1 */
-    int hidden;            /* 16 */
-    int order;             /* -1: the GCN; K >= 0: the graph filter of order K (nn/gcn.h) [-1] */
-    double dropout;        /* 0.5 */
-    int iters;             /* 200 */
-    int seeds;             /* 1 */
-    const char *transport; /* "zmq" (default), "inproc", "mpi" or an address (comm/transport.h) */
-    const char *tcp_host;  /* zmq over tcp on this host instead of ipc */
-    int eval_every;        /* 10 */
-    int shard_files;       /* agents read their shard from RUNDIR/plan (a shared file system)
-                              * instead of receiving it in the set-up message */
-    int final_mixing;      /* averaging rounds after the last step, before the last report (0) */
-    int gossip_rounds;     /* params exchanges per training iteration; 0: the fewest R whose
-                            * contraction (SLEM^R, or 1 / T_R(1 / SLEM) with chebyshev) is
-                            * <= gossip_target (at least 1) [0] */
-    double gossip_target;  /* per-iteration contraction the automatic R reaches [0.02] */
-    /* "chebyshev" or "none": how the gossip rounds combine [chebyshev] */
-    const char *gossip_accel;
-    /* the bound rho >= SLEM chebyshev uses: set by dgcn_train_run from the plan */
-    double gossip_rho;
-    int gossip_max;        /* the automatic R is at most this [3] */
-    double lr_cooldown;    /* fraction of the iterations the step cools to 0 over [1] */
-    int agree_rounds;      /* averaging rounds before the first step; -1: automatic [-1] */
-    int init_per_agent;    /* every agent's Glorot init from its own seed (0: one shared init) */
-    int dropout_per_agent; /* every agent's dropout masks from its own seed (0: one stream) */
-    int deadline_ms;       /* bound on every wait, ms; 0: from the planned work (deadline.h) [0] */
-    const char *out;       /* run directory */
-    int progress;          /* print one line per evaluated iteration */
-    FILE *log;             /* where progress and the result lines go (NULL: stdout) */
-    int baselines;         /* train the centralized GCN and MLP too (1) */
-    double max_ms;         /* bound on the whole run's training, ms (<= 0: none) */
-    const char *program;   /* the dgcn binary agent processes run (NULL: this one) */
-    int workers;           /* inproc: worker threads that run the agents' tasks (0: one per core) */
-    int checkpoint_every;  /* a checkpoint every N iterations (0: none); needs seeds = 1 */
-    int resume;            /* continue o->out from its last complete checkpoint */
-    /* -- regression on graph signals: a traffic folder (coordinator/data_source.h) -- */
-    int batch;  /* snapshots per mini-batch [32] */
-    int epochs; /* with iters 0: iters = epochs x (training samples / batch) [40] */
-} dgcn_train_opts;
+#include "coordinator/train_types.h"
 
 /* Classification defaults. The regression ones (dgcn_train_defaults_regression, docs/traffic.md)
  * differ: 6 agents on a ring, one filter layer of order 2 from the lags to one output (hidden 0:
@@ -82,50 +31,6 @@ typedef struct dgcn_train_opts {
  * is regression whatever the defaults; cmd_train picks them by the folder. */
 void dgcn_train_defaults(dgcn_train_opts *o);
 void dgcn_train_defaults_regression(dgcn_train_opts *o);
-
-typedef struct dgcn_train_result {
-    double test_acc_mean, test_acc_std;
-    double central_test_acc_mean, central_test_acc_std;
-    double mlp_test_acc_mean, mlp_test_acc_std;
-    double consensus_error;        /* at the end, mean over seeds */
-    double bytes_per_iter;         /* halo + params, all agents, measured (evaluations included) */
-    double bytes_per_iter_min;     /* what one training iteration must move: every halo row once per
-                                    * layer each way, and one consensus message per link direction
-                                    * and gossip round */
-    double bytes_per_iter_direct;  /* of bytes_per_iter: halo rows on their first hop */
-    double bytes_per_iter_relayed; /* of bytes_per_iter: halo rows forwarded (relay) */
-    double bytes_per_iter_params;  /* of bytes_per_iter: consensus messages */
-    double bytes_total;            /* halo + params bytes of all agents over a seed's whole run
-                                    * (metrics.jsonl's last bytes_cum), mean over seeds */
-    double params_bytes_total;     /* of bytes_total: consensus messages */
-    int32_t hops_per_exchange;     /* rounds per halo exchange: the communication graph's
-                                    * diameter over the required pairs (1 unless relay) */
-    double central_ms_per_epoch;   /* median epoch of the centralized GCN baseline (NaN without) */
-    double ms_per_iter_median;
-    int64_t links, required_links; /* of the communication graph the agents used */
-    uint64_t peak_rss_bytes;       /* the coordinator process's peak resident memory (getrusage
-                                      * ru_maxrss; with threads, the whole simulation) */
-    uint64_t shard_bytes, shard_bytes_max; /* the plan's shards: all agents, the largest one */
-    int centralized_by_construction; /* 1 when the graph is complete, the weights uniform and the
-                                      * initialization shared: every copy stays the average, so
-                                      * the run is centralized training and no evidence about
-                                      * distributed optimization */
-    int64_t links_possible;          /* M(M-1)/2 agent pairs */
-    double contraction_per_iter;     /* how much one iteration's gossip shrinks the disagreement:
-                                      * SLEM^R, 1/T_R(1/rho) with chebyshev (NaN without C) */
-    int effectively_centralized;     /* 1 when contraction_per_iter < 1e-3 or more than 90 % of
-                                      * the pairs are linked (dgcn_observe_centralized) */
-    char centralized_reason[256];    /* why, or "" */
-    double model_test_acc;           /* the saved model's (last seed's) centralized test accuracy */
-    dgcn_curve curve;                /* per evaluated iteration, averaged over seeds */
-    /* -- regression: test MSE and MAE (z-score units) over the seeds; NaN for classification -- */
-    double test_mse_mean, test_mse_std, test_mae_mean, test_mae_std;
-    double central_test_mse_mean, central_test_mse_std, central_test_mae_mean, central_test_mae_std;
-    int generated;               /* regression: the series are generated, not measured */
-    int64_t n_params;            /* floats in the model's parameter vector */
-    int64_t dropped_edges;       /* data edges the plan dropped (cross edges drop) */
-    double relayed_per_iter_min; /* of bytes_per_iter_min, halo rows forwarded (relay) */
-} dgcn_train_result;
 
 /* Runs everything above on rank 0 / the coordinator. On failure the run directory holds what was
  * written so far and dgcn_error_msg() names the agent and iteration. The result's curve is

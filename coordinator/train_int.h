@@ -31,8 +31,7 @@ int dgcn__train_central_regression(const dgcn_train_opts *o, const dgcn_dataset 
 void dgcn__train_regression_figures(dgcn_train_result *r, int regression, int baselines,
                                     const double *dist, const double *central, const double *mae,
                                     int seeds);
-/* summary.json's regression figures, and the result line. */
-void dgcn__train_regression_json(dgcn_json *j, const dgcn_train_result *r);
+/* The result line of a regression run. */
 void dgcn__train_regression_log(FILE *log, const dgcn_train_result *r, int seeds, int baselines);
 
 #endif

@@ -110,22 +110,6 @@ void dgcn__train_regression_figures(dgcn_train_result *r, int regression, int ba
     r->central_test_acc_std = r->mlp_test_acc_mean = r->mlp_test_acc_std = NAN;
 }
 
-void dgcn__train_regression_json(dgcn_json *j, const dgcn_train_result *r) {
-    dgcn_json_str(j, "task", "regression");
-    dgcn_json_int(j, "generated", r->generated);
-    dgcn_json_str(j, "series_note",
-                  r->generated ? "GENERATED traffic-like series, NOT PeMS data"
-                               : "series read from file");
-    dgcn_json_num(j, "test_mse_mean", r->test_mse_mean);
-    dgcn_json_num(j, "test_mse_std", r->test_mse_std);
-    dgcn_json_num(j, "test_mae_mean", r->test_mae_mean);
-    dgcn_json_num(j, "test_mae_std", r->test_mae_std);
-    dgcn_json_num(j, "central_test_mse_mean", r->central_test_mse_mean);
-    dgcn_json_num(j, "central_test_mse_std", r->central_test_mse_std);
-    dgcn_json_num(j, "central_test_mae_mean", r->central_test_mae_mean);
-    dgcn_json_num(j, "central_test_mae_std", r->central_test_mae_std);
-}
-
 void dgcn__train_regression_log(FILE *log, const dgcn_train_result *r, int seeds, int baselines) {
     fprintf(log, "test MSE over %d seed(s) (z-score units%s): distributed %.4f +- %.4f (MAE %.4f)",
             seeds, r->generated ? ", GENERATED series, not PeMS data" : "", r->test_mse_mean,

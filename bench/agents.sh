@@ -18,7 +18,8 @@
 #                                     540 KB messages: 16 GB per iteration)
 #   gen1m-10000                       a generated graph of 1,000,000 nodes (dgcn generate), 10,000
 #                                     agents on a ring, uncovered data edges dropped, 20 iterations
-# Every row: BFS parts, gt-adam, one gossip round per iteration, one seed.
+# Every row: BFS parts, gt-adam at the constant step 0.01 its recorded results used (train's
+# default now cools 0.05 to 0), one gossip round per iteration, one seed.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$here/launch/env.sh"
@@ -71,7 +72,8 @@ for row in $rows; do
   esac
   out="$runs/$row"
   cmd=("$dgcn" train --data "$ds" --agents "$m" --partition bfs --topology "$topo" \
-       --cross-edges "$cross" --optimizer gt-adam --gossip-rounds 1 --iters "$it" --seeds 1 \
+       --cross-edges "$cross" --optimizer gt-adam --lr 0.01 --lr-cooldown 0 --gossip-rounds 1 \
+       --iters "$it" --seeds 1 \
        --transport inproc --quiet --force --out "$out")
   cmds+=("${cmd[*]}")
   echo "agents.sh: $row ..." >&2

@@ -21,11 +21,12 @@ for ds in ${DATASETS:-cora citeseer}; do
       [ -f "$dir/study.tsv" ] && continue
       echo "$build/coordinator/dgcn study --data $data/$ds --agents $m --partition bfs" \
         "--topologies ${TOPOLOGIES:-ring,exponential,designed:1} --remove 0 --cross-edges $pol" \
-        "--optimizer gt-adam --iters ${ITERS:-200} --seeds ${SEEDS:-3} --eval-every 20" \
+        "--optimizer gt-adam --lr 0.01 --lr-cooldown 0 --iters ${ITERS:-200} --seeds ${SEEDS:-3} --eval-every 20" \
         "--transport inproc --out $dir" >&2
       "$build/coordinator/dgcn" study --data "$data/$ds" --agents "$m" --partition bfs \
         --topologies "${TOPOLOGIES:-ring,exponential,designed:1}" --remove 0 --cross-edges "$pol" \
-        --optimizer gt-adam --iters "${ITERS:-200}" --seeds "${SEEDS:-3}" --eval-every 20 \
+        --optimizer gt-adam --lr 0.01 --lr-cooldown 0 --iters "${ITERS:-200}" --seeds "${SEEDS:-3}" \
+        --eval-every 20 \
         --transport inproc --out "$dir" >"$dir.log" 2>&1 || echo "study $dir failed (see $dir.log)" >&2
     done
   done

@@ -271,6 +271,13 @@ START_TEST(test_edge_list_files) {
     s_expect_error("d.edges", "# agents 3\n0 1\n1 3\n", "3:");
     s_expect_error("e.edges", "0 -1\n", "1:");
     s_expect_error("f.edges", "# agents x\n", "1:");
+    /* a UTF-8 byte-order mark is named, before a header or before a link */
+    s_expect_error("bom1.edges", "\xEF\xBB\xBF# agents 3\n0 1\n",
+                   "1: starts with a UTF-8 byte-order mark");
+    s_expect_error("bom2.edges",
+                   "\xEF\xBB\xBF"
+                   "0 1\n1 2\n",
+                   "1: starts with a UTF-8 byte-order mark");
     /* a generated graph survives a write/read round trip, isolated agents included */
     dgcn_topo g, h;
     ck_assert_int_eq(dgcn_topo_gen_star(&g, 6), 0);
@@ -298,6 +305,11 @@ START_TEST(test_edge_list_files) {
     ck_assert_int_eq(m2, 6);
     for (int i = 0; i < 36; i++) ck_assert(c2[i] == c[i]);
     free(c2);
+    c2 = NULL;
+    const char *bom = s_write("bom.weights", "\xEF\xBB\xBF# agents 1\n1\n");
+    ck_assert_int_eq(dgcn_topo_read_weights(bom, &m2, &c2), DGCN_EFORMAT);
+    ck_assert_msg(strstr(dgcn_error_msg(), "bom.weights:1: starts with a UTF-8 byte-order mark"),
+                  "message '%s'", dgcn_error_msg());
     snprintf(path, sizeof path, "%s/star.dot", s_dir);
     dgcn_mixing mix;
     ck_assert_int_eq(dgcn_mixing_from_dense(&mix, &g, c), 0);

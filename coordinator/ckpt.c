@@ -3,6 +3,7 @@
 
 #include "comm/transport.h"
 #include "coordinator/rundir.h"
+#include "core/checksum.h"
 #include "core/error.h"
 
 #include <dirent.h>
@@ -21,6 +22,7 @@ int dgcn_ckpt_init(dgcn_ckpt *c, const char *out, int every, int32_t m, int iter
     c->m = m;
     c->iters = iters;
     c->kill_iter = -1;
+    c->plan = plan_id;
     snprintf(c->plan_id, sizeof c->plan_id, "%016" PRIx64, plan_id);
     snprintf(c->dir, sizeof c->dir, "%s/checkpoint", out);
     const char *e = getenv("DGCN_TEST_KILL_COORDINATOR"); /* test only: docs/running.md */
@@ -39,6 +41,15 @@ static void s_state_name(char *buf, size_t cap, int32_t k, int64_t n) {
     snprintf(buf, cap, "agent-%d.iter-%" PRId64 ".state", (int)k, n);
 }
 
+/* The manifest's checksum: FNV-1a 64 of its values in one canonical text, so that a flipped bit in
+ * any of them (or in the checksum) is refused. */
+static uint64_t s_manifest_sum(int64_t iter, uint64_t seed, int32_t agents, const char *plan_id) {
+    char text[128];
+    int n = snprintf(text, sizeof text, "%" PRId64 " %" PRIu64 " %d %s", iter, seed, (int)agents,
+                     plan_id);
+    return dgcn_fnv64(DGCN_FNV64_INIT, text, (size_t)n);
+}
+
 /* All M states of boundary n are on disk: the manifest that names it, then the previous
  * boundary's files removed. */
 static int s_commit(dgcn_ckpt *c, int64_t n) {
@@ -49,12 +60,15 @@ static int s_commit(dgcn_ckpt *c, int64_t n) {
     DGCN_CHECK(dgcn_rundir_fopen_tmp(c->dir, "manifest.json", &f));
     dgcn_json j;
     dgcn_json_begin(&j, f);
-    dgcn_json_int(&j, "version", 1);
+    dgcn_json_int(&j, "version", DGCN_CKPT_VERSION);
     dgcn_json_int(&j, "iter", (long long)n);
     dgcn_json_u64(&j, "seed", c->seed);
     dgcn_json_int(&j, "agents", c->m);
     dgcn_json_str(&j, "plan_id", c->plan_id);
     dgcn_json_str(&j, "files", "agent-<k>.iter-<iter>.state");
+    char sum[24];
+    snprintf(sum, sizeof sum, "%016" PRIx64, s_manifest_sum(n, c->seed, c->m, c->plan_id));
+    dgcn_json_str(&j, "checksum", sum);
     dgcn_json_end(&j);
     DGCN_CHECK(dgcn_rundir_commit(&f, c->dir, "manifest.json")); /* removes the .tmp on failure */
     DGCN_CHECK(dgcn_rundir_sync(c->dir));
@@ -78,7 +92,7 @@ int dgcn_ckpt_take(dgcn_ckpt *c, const dgcn_ctl_msg *msg, int64_t np) {
     FILE *f = NULL;
     void *buf = NULL;
     size_t len = 0;
-    char name[128], tmp[4300];
+    char name[128], tmp[4300], path[4300];
     if (c->every <= 0 || st->agent < 0 || st->agent >= c->m || st->iter <= 0 ||
         st->iter >= c->iters || st->iter % c->every != 0 || st->n_params != np)
         return dgcn_error_set(DGCN_EPROTO,
@@ -90,9 +104,8 @@ int dgcn_ckpt_take(dgcn_ckpt *c, const dgcn_ctl_msg *msg, int64_t np) {
     s_state_name(name, sizeof name, st->agent, st->iter);
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", c->dir, name);
     DGCN_CHECK(dgcn_rundir_fopen_tmp(c->dir, name, &f));
-    if (fwrite(buf, 1, len, f) != len)
-        DGCN_CHECK(
-            dgcn_error_set(DGCN_EIO, "%s/%s: write failed: %s", c->dir, name, strerror(errno)));
+    snprintf(path, sizeof path, "%s/%s", c->dir, name);
+    DGCN_CHECK(dgcn_seal_write(f, path, "state", c->plan, buf, len));
     DGCN_CHECK(dgcn_rundir_commit(&f, c->dir, name));
     if (++c->got[st->iter / c->every] == c->m) DGCN_CHECK(s_commit(c, st->iter));
 fail:
@@ -112,19 +125,40 @@ static int s_manifest(const char *dir, int64_t *iter, uint64_t *seed, int32_t *a
     int rc = dgcn_rundir_read(path, 1 << 16, &text, NULL);
     if (rc != DGCN_OK) return dgcn_error_wrap(rc, "resume: no complete checkpoint: ");
     double it = dgcn_json_find_num(text, "iter"), ag = dgcn_json_find_num(text, "agents");
+    double ver = dgcn_json_find_num(text, "version");
     const char *pid = strstr(text, "\"plan_id\":\""), *sd = strstr(text, "\"seed\":");
+    const char *sum = strstr(text, "\"checksum\":\"");
+    if (ver == 1 && !sum) {
+        free(text);
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "%s: a checkpoint written before dgcn checksummed its checkpoints "
+                              "(manifest version 1): refused; start the run afresh",
+                              path);
+    }
     char *end = NULL;
     if (sd) *seed = strtoull(sd + strlen("\"seed\":"), &end, 10); /* exact: not through a double */
-    if (!(it >= 1) || !sd || end == sd + strlen("\"seed\":") || !(ag >= 1) || !pid) {
+    if (!(it >= 1) || !sd || end == sd + strlen("\"seed\":") || !(ag >= 1) || !pid || !sum ||
+        ver != DGCN_CKPT_VERSION) {
         free(text);
-        return dgcn_error_set(DGCN_EINVAL, "%s: lacks iter, seed, agents or plan_id", path);
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "%s: lacks version %d, iter, seed, agents, plan_id or checksum "
+                              "(corrupted)",
+                              path, DGCN_CKPT_VERSION);
     }
     pid += strlen("\"plan_id\":\"");
     size_t n = strcspn(pid, "\"");
     snprintf(plan_id, cap, "%.*s", (int)n, pid);
     *iter = (int64_t)it;
     *agents = (int32_t)ag;
+    char want[24];
+    snprintf(want, sizeof want, "%016" PRIx64, s_manifest_sum(*iter, *seed, *agents, plan_id));
+    sum += strlen("\"checksum\":\"");
+    int ok = strlen(sum) > 16 && !strncmp(sum, want, 16) && sum[16] == '"';
     free(text);
+    if (!ok)
+        return dgcn_error_set(DGCN_EFORMAT,
+                              "%s: its values do not match its checksum (corrupted): refused",
+                              path);
     return DGCN_OK;
 }
 
@@ -154,9 +188,26 @@ int dgcn_ckpt_states_read(const dgcn_ckpt *c, int64_t iter, int64_t np, dgcn_ctl
     char name[128], path[4300], *buf = NULL;
     for (int32_t k = 0; k < c->m; k++) {
         int64_t len = 0;
+        uint64_t plan = 0;
+        void *payload = NULL;
         s_state_name(name, sizeof name, k, iter);
         snprintf(path, sizeof path, "%s/%s", c->dir, name);
-        DGCN_CHECK(dgcn_rundir_read(path, (int64_t)DGCN_COORD_MAX_BYTES, &buf, &len));
+        if (access(path, F_OK) != 0)
+            DGCN_CHECK(dgcn_error_set(DGCN_EFORMAT,
+                                      "resume: the checkpoint of iteration %" PRId64
+                                      " lacks agent %d's state (%s: %s): an incomplete "
+                                      "checkpoint, refused",
+                                      iter, (int)k, path, strerror(errno)));
+        DGCN_CHECK(
+            dgcn_seal_read(path, "state", (int64_t)DGCN_COORD_MAX_BYTES, &plan, &payload, &len));
+        buf = payload;
+        if (plan != c->plan) {
+            free(buf);
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                      "%s: a state of plan %016" PRIx64 ", not of this run's plan "
+                                      "%s: refused",
+                                      path, plan, c->plan_id));
+        }
         rc = dgcn_ctl_unpack(buf, (size_t)len, &msgs[k]);
         free(buf);
         buf = NULL;

@@ -3,6 +3,7 @@
 #include "coordinator/model.h"
 
 #include "coordinator/rundir.h"
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "model.pb-c.h"
@@ -16,10 +17,14 @@ static const char s_format[] = "dgcn model";
 
 /* FNV-1a 64 over the parameters' bytes. */
 static uint64_t s_hash(const float *theta, int64_t n) {
-    const unsigned char *b = (const unsigned char *)theta;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < (size_t)n * sizeof *theta; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
+    return dgcn_fnv64(DGCN_FNV64_INIT, theta, (size_t)n * sizeof *theta);
+}
+
+/* The plan id of its hex text ("" or not hex: 0). */
+static uint64_t s_plan(const char *hex) {
+    char *end = NULL;
+    uint64_t v = strtoull(hex, &end, 16);
+    return end && *end == '\0' && end != hex ? v : 0;
 }
 
 int dgcn_model_file_write(const char *dir, const char *name, const dgcn_model_file *m) {
@@ -43,9 +48,10 @@ int dgcn_model_file_write(const char *dir, const char *name, const dgcn_model_fi
     size_t n = dgcnpb__model__get_packed_size(&pb);
     DGCN_ALLOC(buf, n ? n : 1);
     dgcnpb__model__pack(&pb, buf);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     DGCN_CHECK(dgcn_rundir_fopen_tmp(dir, name, &f));
-    if (fwrite(buf, 1, n, f) != n)
-        DGCN_CHECK(dgcn_error_set(DGCN_EIO, "%s/%s: write failed: %s", dir, name, strerror(errno)));
+    DGCN_CHECK(dgcn_seal_write(f, path, "model", s_plan(m->plan_id), buf, n));
     DGCN_CHECK(dgcn_rundir_commit(&f, dir, name));
 fail:
     if (f) {
@@ -99,15 +105,13 @@ static int s_from_pb(const char *path, const Dgcnpb__Model *pb, dgcn_model_file 
 
 int dgcn_model_file_read(const char *path, dgcn_model_file *m) {
     int rc = DGCN_OK;
-    FILE *f = NULL;
-    uint8_t *buf = NULL;
+    void *buf = NULL;
     int64_t size = 0;
+    uint64_t plan = 0;
     Dgcnpb__Model *pb = NULL;
     memset(m, 0, sizeof *m);
-    DGCN_CHECK(dgcn_file_open_read(path, INT64_C(1) << 34, &f, &size));
-    DGCN_ALLOC(buf, size > 0 ? size : 1);
-    if (size > 0 && fread(buf, 1, (size_t)size, f) != (size_t)size)
-        DGCN_CHECK(dgcn_error_set(DGCN_EIO, "%s: read failed", path));
+    /* the header is checked against the file's size before the payload is read */
+    DGCN_CHECK(dgcn_seal_read(path, "model", DGCN_MODEL_MAX_BYTES, &plan, &buf, &size));
     pb = dgcnpb__model__unpack(NULL, (size_t)size, buf);
     if (!pb)
         DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
@@ -115,6 +119,9 @@ int dgcn_model_file_read(const char *path, dgcn_model_file *m) {
                                   "truncated or corrupted)",
                                   path, (long long)size));
     DGCN_CHECK(s_from_pb(path, pb, m));
+    if (plan != s_plan(m->plan_id))
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "%s: sealed for plan %016llx, names plan '%s'", path,
+                                  (unsigned long long)plan, m->plan_id));
     if (s_hash(pb->params, m->n_params) != pb->params_hash)
         DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
                                   "%s: the parameters do not match their checksum (corrupted)",
@@ -128,7 +135,6 @@ int dgcn_model_file_read(const char *path, dgcn_model_file *m) {
 fail:
     if (pb) dgcnpb__model__free_unpacked(pb, NULL);
     free(buf);
-    if (f) fclose(f);
     if (rc != DGCN_OK) dgcn_model_file_fini(m);
     return rc;
 }

@@ -1,13 +1,17 @@
 /* coordinator/model.h: the trained model a run saves, RUNDIR/model, and centralized inference
  * with it.
  *
- * The file is one protobuf Model (coordinator/model.proto; docs/rundir.md, "model"): a format tag,
+ * The file is a sealed file of kind "model" (core/checksum.h: header with the plan id, payload,
+ * FNV-1a 64 checksum over both) whose payload is one protobuf Model (coordinator/model.proto;
+ * docs/rundir.md, "model"): a format tag,
  * a version, the model's kind, layer widths and filter order, and the parameter vector theta in
  * nn/gcn.h's layout. dgcn train saves the mean of the agents' copies at the last report (the
  * consensus estimate; with consensus error e every copy is within e ||mean|| of it). Reading checks
  * everything before any use: a truncated or foreign file, an unknown version, widths out of range,
- * a parameter count that does not match the widths or parameters that do not match their checksum
- * (FNV-1a 64) are DGCN_EIO / DGCN_EINVAL naming the file. */
+ * a parameter count that does not match the widths, a flipped bit anywhere (the file's checksum,
+ * and the parameters' own) or a file that predates checksums are DGCN_EIO / DGCN_EFORMAT /
+ * DGCN_EINVAL naming the file. A header whose length does not match the file's size is refused
+ * before anything proportional to it is read. */
 #ifndef DGCN_COORDINATOR_MODEL_H
 #define DGCN_COORDINATOR_MODEL_H
 
@@ -18,6 +22,7 @@
 #include <stdint.h>
 
 #define DGCN_MODEL_FILE_VERSION 1
+#define DGCN_MODEL_MAX_BYTES (INT64_C(1) << 34) /* a model file's payload at most */
 
 typedef struct dgcn_model_file {
     dgcn_model_config model; /* kind, n_layers, dims, order (dropout and weight decay 0) */

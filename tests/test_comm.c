@@ -1219,6 +1219,157 @@ START_TEST(test_lend_left_queued) {
 }
 END_TEST
 
+/* inproc: the mailbox pool stays bounded however long a run with in-place hand-overs lasts: 4
+ * agents, complete graph, 400 lend exchanges each. Every message an agent took in place goes back
+ * to its mailbox at its next exchange, so at most two per neighbour are out at once; an agent's
+ * pool allocations (dgcn_traffic.allocations) stay under a bound set by the neighbour count, not
+ * by the number of exchanges (messages never released would take a new descriptor for most of
+ * the 400). Also checks the values as test_lend does. */
+#define POOL_ITERS 400
+typedef struct pool_job {
+    dgcn_transport *t;
+    float *buf[3];
+    int fails;
+    int rc;
+    uint64_t alloc[POOL_ITERS]; /* t->traffic.allocations after each exchange */
+} pool_job;
+
+static void *s_pool_main(void *arg) {
+    pool_job *j = arg;
+    dgcn_transport *t = j->t;
+    int n = t->n_neighbors;
+    const float *sp[3], *lent[3];
+    int32_t len[3];
+    for (int it = 0; it < POOL_ITERS && !j->rc; it++) {
+        float *mine = j->buf[it % 3];
+        for (int k = 0; k < LEND_N; k++) mine[k] = (float)(1000 * t->self + it + k);
+        for (int i = 0; i < n; i++) {
+            sp[i] = mine;
+            len[i] = LEND_N;
+            lent[i] = NULL;
+        }
+        dgcn_exchange x = {DGCN_CH_PARAMS, it, 0, sp, len, NULL, len, 1, lent};
+        j->rc = dgcn_transport_exchange(t, &x);
+        if (j->rc) break;
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < LEND_N; k++)
+                if (lent[i][k] != (float)(1000 * t->neighbors[i] + it + k)) j->fails++;
+        j->alloc[it] = t->traffic.allocations;
+    }
+    return NULL;
+}
+
+START_TEST(test_lend_pool_bounded) {
+    net w;
+    net_open(&w, B_INPROC, 4, 1, 5000);
+    static pool_job jobs[4];
+    memset(jobs, 0, sizeof jobs);
+    for (int k = 0; k < 4; k++) {
+        jobs[k].t = w.t[k];
+        for (int b = 0; b < 3; b++) {
+            jobs[k].buf[b] = dgcn_transport_lend_buffer(w.t[k], LEND_N);
+            ck_assert_ptr_nonnull(jobs[k].buf[b]);
+        }
+    }
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++) pthread_create(&th[k], NULL, s_pool_main, &jobs[k]);
+    for (int k = 0; k < 4; k++) pthread_join(th[k], NULL);
+    /* descriptors: 2 per neighbour, each one calloc; the registry array: a few reallocs */
+    const uint64_t bound = 2 * 3 + 4;
+    for (int k = 0; k < 4; k++) {
+        ck_assert_msg(jobs[k].rc == DGCN_OK, "agent %d: %s", k, dgcn_strerror(jobs[k].rc));
+        ck_assert_msg(jobs[k].fails == 0, "agent %d: %d wrong values", k, jobs[k].fails);
+        ck_assert_msg(jobs[k].alloc[POOL_ITERS - 1] <= bound,
+                      "agent %d: %llu pool allocations after %d exchanges (%llu after 20, %llu "
+                      "after 200; at most %llu expected): in-place messages not released",
+                      k, (unsigned long long)jobs[k].alloc[POOL_ITERS - 1], POOL_ITERS,
+                      (unsigned long long)jobs[k].alloc[19], (unsigned long long)jobs[k].alloc[199],
+                      (unsigned long long)bound);
+    }
+    net_close(&w);
+}
+END_TEST
+
+/* inproc, lenders and copiers mixed: 3 agents, complete graph, 200 exchanges; agents 0 and 1 send
+ * with lend from three rotating lend buffers, agent 2 copies from one buffer it rewrites every
+ * exchange and receives into recv. Every agent gets every neighbour's exact bytes; a lender reads
+ * a lender's message in place (its send buffer) but never the copier's send buffer (which the
+ * copier may rewrite as soon as its exchange returns); the copier gets copies in recv. */
+#define MIX_ITERS 200
+typedef struct mix_job {
+    dgcn_transport *t;
+    int lend;
+    float *buf[3];             /* lenders: three lend buffers; the copier: buf[0] */
+    float recv[2][LEND_N];     /* the copier's receive buffers */
+    float *const *all_bufs[3]; /* every agent's buffers */
+    int fails, aliased, not_inplace, rc;
+} mix_job;
+
+static void *s_mix_main(void *arg) {
+    mix_job *j = arg;
+    dgcn_transport *t = j->t;
+    int n = t->n_neighbors;
+    const float *sp[2], *lent[2];
+    float *rp[2];
+    int32_t len[2];
+    for (int it = 0; it < MIX_ITERS && !j->rc; it++) {
+        float *mine = j->buf[j->lend ? it % 3 : 0];
+        for (int k = 0; k < LEND_N; k++) mine[k] = (float)(1000 * t->self + it + k);
+        for (int i = 0; i < n; i++) {
+            sp[i] = mine;
+            rp[i] = j->recv[i];
+            len[i] = LEND_N;
+            lent[i] = NULL;
+        }
+        dgcn_exchange x = {DGCN_CH_PARAMS,       it, 0, sp, len, j->lend ? NULL : rp, len, j->lend,
+                           j->lend ? lent : NULL};
+        j->rc = dgcn_transport_exchange(t, &x);
+        if (j->rc) break;
+        for (int i = 0; i < n; i++) {
+            int32_t from = t->neighbors[i];
+            const float *got = j->lend ? lent[i] : rp[i];
+            for (int k = 0; k < LEND_N; k++)
+                if (got[k] != (float)(1000 * from + it + k)) j->fails++;
+            if (j->lend && from == 2 && got == j->all_bufs[2][0]) j->aliased++;
+            if (j->lend && from != 2 && got != j->all_bufs[from][it % 3]) j->not_inplace++;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_lend_mixed) {
+    net w;
+    net_open(&w, B_INPROC, 3, 1, 5000);
+    static mix_job jobs[3];
+    static float copier_buf[LEND_N];
+    memset(jobs, 0, sizeof jobs);
+    for (int k = 0; k < 3; k++) {
+        jobs[k].t = w.t[k];
+        jobs[k].lend = k < 2;
+        for (int b = 0; b < 3; b++) {
+            jobs[k].buf[b] = k < 2 ? dgcn_transport_lend_buffer(w.t[k], LEND_N) : copier_buf;
+            ck_assert_ptr_nonnull(jobs[k].buf[b]);
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        for (int q = 0; q < 3; q++) jobs[k].all_bufs[q] = jobs[q].buf;
+    pthread_t th[3];
+    for (int k = 0; k < 3; k++) pthread_create(&th[k], NULL, s_mix_main, &jobs[k]);
+    for (int k = 0; k < 3; k++) pthread_join(th[k], NULL);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_msg(jobs[k].rc == DGCN_OK, "agent %d: %s", k, dgcn_strerror(jobs[k].rc));
+        ck_assert_msg(jobs[k].fails == 0, "agent %d (%s): %d wrong values", k,
+                      jobs[k].lend ? "lends" : "copies", jobs[k].fails);
+        ck_assert_msg(jobs[k].aliased == 0,
+                      "agent %d: %d exchanges handed it the copier's own send buffer", k,
+                      jobs[k].aliased);
+        ck_assert_msg(jobs[k].not_inplace == 0, "agent %d: %d lender messages not in place", k,
+                      jobs[k].not_inplace);
+    }
+    net_close(&w);
+}
+END_TEST
+
 /* inproc://NAME: the hub creates the fabric; agents find it by name; it lives until the hub and
  * every endpoint are closed, and then the name is free again. */
 START_TEST(test_inproc_named) {
@@ -1903,6 +2054,8 @@ static Suite *s_suite(void) {
         {"inproc_named", test_inproc_named, 0, 0},
         {"lend", test_lend, B_COUNT, 0},
         {"lend_left_queued", test_lend_left_queued, 0, 0},
+        {"lend_pool_bounded", test_lend_pool_bounded, 0, 60},
+        {"lend_mixed", test_lend_mixed, 0, 60},
         {"control_roundtrip", test_control_roundtrip, 1, 0},
         {"control_rejects", test_control_rejects, 1, 0},
         {"state_roundtrip", test_state_roundtrip, 0, 0},

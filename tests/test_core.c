@@ -1,5 +1,6 @@
 /* tests/test_core.c: the task pool and wait queues (core/task.h) and the task-local error detail
  * (core/error.h). */
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/task.h"
 #include "testutil.h"
@@ -7,8 +8,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static struct timespec s_after_ms(int ms) {
     struct timespec ts;
@@ -277,12 +280,64 @@ START_TEST(test_thread_waits) {
 }
 END_TEST
 
+/* core/checksum.h: a sealed file reads back its payload and plan id; every one of its bits
+ * flipped in turn (header, payload, checksum) is refused naming the file; a file of another kind,
+ * a bare payload (no header: it predates checksums) and a header whose length disagrees with the
+ * file's size are refused with their own messages. */
+START_TEST(test_seal_every_bit) {
+    char path[64] = "/tmp/dgcn-seal-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    const char payload[] = "twenty-four bytes of it!";
+    const size_t n = sizeof payload - 1, total = DGCN_SEAL_HEADER + n + DGCN_SEAL_TRAILER;
+    FILE *f = fopen(path, "wb");
+    ck_assert_int_eq(dgcn_seal_write(f, path, "state", UINT64_C(0xfeedbeef), payload, n), DGCN_OK);
+    fclose(f);
+    unsigned char good[128];
+    f = fopen(path, "rb");
+    ck_assert_uint_eq(fread(good, 1, sizeof good, f), total);
+    fclose(f);
+    void *got = NULL;
+    int64_t len = 0;
+    uint64_t plan = 0;
+    ck_assert_int_eq(dgcn_seal_read(path, "state", 1 << 20, &plan, &got, &len), DGCN_OK);
+    ck_assert(len == (int64_t)n && !memcmp(got, payload, n) && plan == UINT64_C(0xfeedbeef));
+    free(got);
+    ck_assert_int_eq(dgcn_seal_read(path, "model", 1 << 20, &plan, &got, &len), DGCN_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "not a model file"));
+    for (size_t bit = 0; bit < 8 * total; bit++) {
+        good[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+        f = fopen(path, "wb");
+        ck_assert_uint_eq(fwrite(good, 1, total, f), total);
+        fclose(f);
+        good[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+        got = NULL;
+        int rc = dgcn_seal_read(path, "state", 1 << 20, &plan, &got, &len);
+        ck_assert_msg(rc == DGCN_EFORMAT && got == NULL && strstr(dgcn_error_msg(), path),
+                      "bit %zu of %zu flipped: rc %d, '%s'", bit, 8 * total, rc, dgcn_error_msg());
+    }
+    f = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(payload, 1, n, f), n);
+    fclose(f);
+    ck_assert_int_eq(dgcn_seal_read(path, "state", 1 << 20, &plan, &got, &len), DGCN_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "written before dgcn checksummed its files"));
+    f = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(good, 1, total - 5, f), total - 5);
+    fclose(f);
+    ck_assert_int_eq(dgcn_seal_read(path, "state", 1 << 20, &plan, &got, &len), DGCN_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "truncated or corrupted"));
+    unlink(path);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"task_ring", test_task_ring, 4, 120},
         {"task_deadline", test_task_deadline, 0, 60},
         {"task_error_detail", test_task_error_detail, 0, 30},
         {"thread_waits", test_thread_waits, 0, 30},
+        {"seal_every_bit", test_seal_every_bit, 0, 30},
     };
     return DGCN_TEST_SUITE("core", cases);
 }

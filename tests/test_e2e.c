@@ -3,10 +3,14 @@
  * usage error's message. */
 #include "testutil.h"
 
+#include "coordinator/ckpt.h"
+#include "core/checksum.h"
+
 #include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -1352,7 +1356,8 @@ START_TEST(test_train_model_predict) {
         char *p[] = {DGCN_BINARY, "predict", "--model", bad, S_GEN, NULL};
         st = s_run(p, out, 60);
         ck_assert_msg(st == 1 && strstr(out, bad) &&
-                          (strstr(out, "truncated or corrupted") || strstr(out, "(corrupted)")),
+                          (strstr(out, "truncated or corrupted") ||
+                           strstr(out, "checksum mismatch")),
                       "%s model: exit %d:\n%s", c ? "corrupted" : "truncated", st, out);
     }
     s_rm_rf(dir);
@@ -1769,6 +1774,193 @@ START_TEST(test_checkpoint_disk_full) {
 }
 END_TEST
 
+/* path's bytes into a malloc'd buffer (*n of them). */
+static unsigned char *s_read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s: cannot open", path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)size + 1);
+    ck_assert_uint_eq(fread(b, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    *n = (size_t)size;
+    return b;
+}
+
+static void s_write_all(const char *path, const unsigned char *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "%s: cannot create", path);
+    ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+/* Runs cmd (which reads `path`) on copies of the sealed file `orig` with one bit flipped in the
+ * magic, the plan id, the length, the payload and the checksum, and on the payload alone (a file
+ * that predates checksums): each run exits 1 naming path and why; orig is put back after. */
+static void s_flip_refused(char *const cmd[], const char *path, const char *orig, char *out) {
+    size_t n = 0;
+    unsigned char *b = s_read_all(orig, &n);
+    ck_assert(n > DGCN_SEAL_HEADER + DGCN_SEAL_TRAILER + 16);
+    struct {
+        size_t at;
+        const char *why;
+    } flips[] = {
+        {3, "no checksum header"},                              /* magic */
+        {17, "checksum mismatch"},                              /* plan id */
+        {25, "truncated or corrupted"},                         /* payload length */
+        {DGCN_SEAL_HEADER + (n - 40) / 2, "checksum mismatch"}, /* payload */
+        {n - 3, "checksum mismatch"},                           /* the checksum itself */
+    };
+    for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+        b[flips[i].at] ^= 0x08;
+        s_write_all(path, b, n);
+        b[flips[i].at] ^= 0x08;
+        int st = s_run(cmd, out, 60);
+        ck_assert_msg(st == 1 && strstr(out, path) && strstr(out, flips[i].why),
+                      "%s with a bit flipped at byte %zu of %zu: exit %d, not '%s':\n%.2000s", path,
+                      flips[i].at, n, st, flips[i].why, out);
+    }
+    s_write_all(path, b + DGCN_SEAL_HEADER, n - DGCN_SEAL_HEADER - DGCN_SEAL_TRAILER);
+    int st = s_run(cmd, out, 60);
+    ck_assert_msg(st == 1 && strstr(out, path) && strstr(out, "before dgcn checksummed"),
+                  "%s without its checksum: exit %d:\n%.2000s", path, st, out);
+    s_write_all(path, b, n);
+    free(b);
+}
+
+/* Checkpoints and the model are sealed (core/checksum.h): one flipped bit in the header, the
+ * payload or the checksum of a state file makes --resume refuse it, and of the model makes predict
+ * refuse it, naming the file; a file that predates checksums, a manifest whose values do not
+ * match its checksum, a state of another plan and a checkpoint missing one agent's state are
+ * refused too, naming what is wrong. */
+START_TEST(test_sealed_files) {
+    char *out = malloc(S_OUT_CAP), dir[128], model[192], state[256], keep[256], path[300];
+    s_mkdtemp(dir, sizeof dir, "seal");
+    static const char *args[] = {S_GEN, "--iters", "20", "--agents", "3", "--checkpoint-every",
+                                 "4",   "--seed",  "3",  NULL};
+    int st = s_train_on("inproc", dir, args, out);
+    ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+    snprintf(model, sizeof model, "%s/model", dir);
+    snprintf(keep, sizeof keep, "%s/model.orig", dir);
+    rename(model, keep);
+    char *predict[] = {DGCN_BINARY, "predict", "--model", model, S_GEN, NULL};
+    s_flip_refused(predict, model, keep, out);
+    snprintf(state, sizeof state, "%s/checkpoint/agent-1.iter-16.state", dir);
+    snprintf(keep, sizeof keep, "%s/agent-1.iter-16.state.orig", dir);
+    rename(state, keep);
+    char *resume[] = {DGCN_BINARY, "train",    "--quiet", "--transport",
+                      "inproc",    "--resume", dir,       NULL};
+    s_flip_refused(resume, state, keep, out);
+    /* the untouched checkpoint resumes */
+    st = s_run(resume, out, 120);
+    ck_assert_msg(st == 0, "resume of the intact checkpoint exited %d:\n%.2000s", st, out);
+    /* a state of another plan, correctly sealed */
+    size_t n = 0;
+    unsigned char *b = s_read_all(state, &n);
+    uint64_t plan = 0;
+    for (int i = 0; i < 8; i++) plan |= (uint64_t)b[16 + i] << (8 * i);
+    snprintf(path, sizeof path, "%s.tmp", state);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(dgcn_seal_write(f, path, "state", plan ^ 1, b + DGCN_SEAL_HEADER,
+                                     n - DGCN_SEAL_HEADER - DGCN_SEAL_TRAILER),
+                     0);
+    fclose(f);
+    rename(path, state);
+    st = s_run(resume, out, 60);
+    ck_assert_msg(st == 1 && strstr(out, state) && strstr(out, "not of this run's plan"),
+                  "a state of another plan: exit %d:\n%.2000s", st, out);
+    s_write_all(state, b, n);
+    free(b);
+    /* the manifest: iter 16 -> 17 without its checksum following */
+    snprintf(path, sizeof path, "%s/checkpoint/manifest.json", dir);
+    b = s_read_all(path, &n);
+    char *it = strstr((char *)b, "\"iter\":16");
+    ck_assert_ptr_nonnull(it);
+    it[strlen("\"iter\":1")] ^= 0x01;
+    s_write_all(path, b, n);
+    st = s_run(resume, out, 60);
+    ck_assert_msg(st == 1 && strstr(out, path) && strstr(out, "do not match its checksum"),
+                  "a manifest with a flipped bit: exit %d:\n%.2000s", st, out);
+    it[strlen("\"iter\":1")] ^= 0x01;
+    s_write_all(path, b, n);
+    free(b);
+    /* M-1 of M states: agent 2's is missing */
+    snprintf(path, sizeof path, "%s/checkpoint/agent-2.iter-16.state", dir);
+    ck_assert_int_eq(unlink(path), 0);
+    st = s_run(resume, out, 60);
+    ck_assert_msg(st == 1 && strstr(out, "lacks agent 2's state") && strstr(out, path),
+                  "a checkpoint without agent 2's state: exit %d:\n%.2000s", st, out);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
+/* The checkpoint store commits a boundary's manifest with its M-th state and not before: after
+ * M-1 of M states there is no manifest (a resume would find none), after the M-th there is, and
+ * it reads back with all M states. */
+START_TEST(test_ckpt_manifest_waits_for_all) {
+    char dir[128], path[256];
+    s_mkdtemp(dir, sizeof dir, "ckm");
+    snprintf(path, sizeof path, "%s/checkpoint", dir);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    dgcn_ckpt c;
+    ck_assert_int_eq(dgcn_ckpt_init(&c, dir, 2, 3, 10, UINT64_C(0x1234)), 0);
+    c.seed = 7;
+    float vec[4] = {1, 2, 3, 4};
+    snprintf(path, sizeof path, "%s/checkpoint/manifest.json", dir);
+    for (int32_t k = 0; k < 3; k++) {
+        dgcn_ctl_msg m = {.kind = DGCN_CTL_STATE};
+        m.u.state.agent = k;
+        m.u.state.iter = 2;
+        m.u.state.n_params = 4;
+        m.u.state.n_vec = 4;
+        m.u.state.vec = vec;
+        ck_assert_int_eq(dgcn_ckpt_take(&c, &m, 4), 0);
+        struct stat sb;
+        int there = stat(path, &sb) == 0;
+        ck_assert_msg(there == (k == 2), "after %d of 3 states the manifest is %s", (int)k + 1,
+                      there ? "written" : "missing");
+    }
+    int64_t start = 0;
+    ck_assert_int_eq(dgcn_ckpt_resume(&c, 7, &start), 0);
+    ck_assert_int_eq(start, 2);
+    dgcn_ctl_msg msgs[3];
+    memset(msgs, 0, sizeof msgs);
+    ck_assert_int_eq(dgcn_ckpt_states_read(&c, 2, 4, msgs), 0);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(msgs[k].u.state.agent, k);
+        ck_assert(msgs[k].u.state.n_vec == 4 && msgs[k].u.state.vec[3] == 4.0f);
+        dgcn_ctl_msg_fini(&msgs[k]);
+    }
+    dgcn_ckpt_fini(&c);
+    s_rm_rf(dir);
+}
+END_TEST
+
+/* A 2 GiB model file (sparse: no such model exists) is refused from its header, without reading
+ * it into memory: the child's peak resident size stays far below the file's size. */
+START_TEST(test_predict_huge_model) {
+    char *out = malloc(S_OUT_CAP), dir[128], model[192];
+    s_mkdtemp(dir, sizeof dir, "huge");
+    snprintf(model, sizeof model, "%s/model", dir);
+    int fd = open(model, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, INT64_C(2) << 30), 0);
+    close(fd);
+    char *predict[] = {DGCN_BINARY, "predict", "--model", model, S_GEN, NULL};
+    int st = s_run(predict, out, 60);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    ck_assert_msg(st == 1 && strstr(out, model), "a 2 GiB model: exit %d:\n%.2000s", st, out);
+    ck_assert_msg(ru.ru_maxrss < 512 * 1024, "predict of a 2 GiB model peaked at %ld kB resident",
+                  ru.ru_maxrss);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 /* A bad option value is a usage error (exit 2) whose message names the option, its range and the
  * value, and nothing is written. */
 START_TEST(test_generate_bad_value) {
@@ -1825,6 +2017,9 @@ static Suite *s_suite(void) {
         {"resume_regression_zmq", test_resume_regression_zmq, 0, 240},
         {"resume_regression_mpi", test_resume_regression_mpi, 0, 240},
         {"checkpoint_disk_full", test_checkpoint_disk_full, 0, 60},
+        {"sealed_files", test_sealed_files, 0, 240},
+        {"predict_huge_model", test_predict_huge_model, 0, 60},
+        {"ckpt_manifest_waits_for_all", test_ckpt_manifest_waits_for_all, 0, 30},
     };
     return DGCN_TEST_SUITE("e2e", cases);
 }

@@ -271,6 +271,13 @@ START_TEST(test_edge_list_files) {
     s_expect_error("d.edges", "# agents 3\n0 1\n1 3\n", "3:");
     s_expect_error("e.edges", "0 -1\n", "1:");
     s_expect_error("f.edges", "# agents x\n", "1:");
+    /* a UTF-8 byte-order mark is named, before a header or before a link */
+    s_expect_error("bom1.edges", "\xEF\xBB\xBF# agents 3\n0 1\n",
+                   "1: starts with a UTF-8 byte-order mark");
+    s_expect_error("bom2.edges",
+                   "\xEF\xBB\xBF"
+                   "0 1\n1 2\n",
+                   "1: starts with a UTF-8 byte-order mark");
     /* a generated graph survives a write/read round trip, isolated agents included */
     dgcn_topo g, h;
     ck_assert_int_eq(dgcn_topo_gen_star(&g, 6), 0);
@@ -298,6 +305,11 @@ START_TEST(test_edge_list_files) {
     ck_assert_int_eq(m2, 6);
     for (int i = 0; i < 36; i++) ck_assert(c2[i] == c[i]);
     free(c2);
+    c2 = NULL;
+    const char *bom = s_write("bom.weights", "\xEF\xBB\xBF# agents 1\n1\n");
+    ck_assert_int_eq(dgcn_topo_read_weights(bom, &m2, &c2), DGCN_EFORMAT);
+    ck_assert_msg(strstr(dgcn_error_msg(), "bom.weights:1: starts with a UTF-8 byte-order mark"),
+                  "message '%s'", dgcn_error_msg());
     snprintf(path, sizeof path, "%s/star.dot", s_dir);
     dgcn_mixing mix;
     ck_assert_int_eq(dgcn_mixing_from_dense(&mix, &g, c), 0);
@@ -645,6 +657,48 @@ END_TEST
  * matrix returned is a valid mixing matrix on the support. Disconnected required links are joined
  * first. The whole budget reaches a SLEM well below the required links'. A ring, where every
  * chord raises the SLEM of MH, keeps its SLEM. */
+/* --max-degree holds at both ends of every added link: an agent already at the cap gets no new
+ * link whether it would be the link's first (lower id) or second (higher id) end. Two required
+ * graphs on 8 agents: a hub of degree 4 (cap 3) at agent 0, then at agent 7, each joined to a
+ * path through the other agents, designed up to the complete graph (batch 1 and 3). */
+START_TEST(test_budget_degree_cap_both_ends) {
+    for (int hub_last = 0; hub_last < 2; hub_last++)
+        for (int batch = 1; batch <= 3; batch += 2) {
+            const int32_t m = 8, cap = 3;
+            int32_t hub = hub_last ? 7 : 0, id[8];
+            for (int32_t i = 0; i < m; i++) id[i] = hub_last ? i : m - 1 - i; /* hub is id[7] */
+            dgcn_topo req;
+            ck_assert_int_eq(dgcn_topo_init(&req, m), 0);
+            for (int i = 0; i < 4; i++) dgcn_topo_set(&req, hub, id[i], 1); /* hub -- 4 agents */
+            for (int i = 3; i < 6; i++) dgcn_topo_set(&req, id[i], id[i + 1], 1); /* a path */
+            int32_t before[8];
+            for (int32_t k = 0; k < m; k++) dgcn_topo_neighbors(&req, k, &before[k]);
+            ck_assert_int_eq(before[hub], 4);
+            dgcn_budget_opts o;
+            dgcn_budget_defaults(&o);
+            o.budget = -1;
+            o.max_degree = cap;
+            o.batch = batch;
+            dgcn_topo sup;
+            dgcn_budget_result r;
+            ck_assert_int_eq(dgcn_topo_design_budget(&req, &o, &sup, NULL, NULL, 0, &r), 0);
+            ck_assert_int_eq(r.join_links, 0);
+            ck_assert_msg(r.extra_links > 0, "hub %d: no link added at all", (int)hub);
+            for (int32_t k = 0; k < m; k++) {
+                int32_t deg;
+                dgcn_topo_neighbors(&sup, k, &deg);
+                int32_t bound = before[k] > cap ? before[k] : cap;
+                ck_assert_msg(deg <= bound,
+                              "hub %d, batch %d: agent %d has %d links after the design (%d "
+                              "required, --max-degree %d)",
+                              (int)hub, batch, (int)k, (int)deg, (int)before[k], (int)cap);
+            }
+            dgcn_topo_fini(&sup);
+            dgcn_topo_fini(&req);
+        }
+}
+END_TEST
+
 START_TEST(test_budget_monotone_nested) {
     for (int batch = 1; batch <= 4; batch += 3) {
         dgcn_topo req;
@@ -962,6 +1016,7 @@ static Suite *s_suite(void) {
         {"design_bad_options", test_design_bad_options, 0, 120},
         {"budget_lanczos_matches_dense", test_budget_lanczos_matches_dense, 0, 120},
         {"budget_monotone_nested", test_budget_monotone_nested, 0, 120},
+        {"budget_degree_cap_both_ends", test_budget_degree_cap_both_ends, 0, 30},
         {"budget_spec_term", test_budget_spec_term, 0, 120},
         {"sparse_spec_term", test_sparse_spec_term, 0, 120},
         {"sparse_lists_match_dense", test_sparse_lists_match_dense, 0, 120},

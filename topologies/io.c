@@ -46,6 +46,16 @@ static int s_header(const char *line, long *m) {
     return 1;
 }
 
+/* DGCN_EFORMAT naming path:1 when the first line starts with a UTF-8 byte-order mark (an editor's
+ * invisible EF BB BF, which would otherwise read as a malformed id), else DGCN_OK. */
+static int s_no_bom(const char *path, const char *first) {
+    if (strncmp(first, "\xEF\xBB\xBF", 3) != 0) return DGCN_OK;
+    return dgcn_error_set(DGCN_EFORMAT,
+                          "%s:1: starts with a UTF-8 byte-order mark (bytes EF BB BF): save the "
+                          "file as plain UTF-8 or ASCII without it",
+                          path);
+}
+
 int dgcn_topo_read_edges(dgcn_topo *out, const char *path) {
     int rc = DGCN_OK;
     FILE *f = NULL;
@@ -58,6 +68,7 @@ int dgcn_topo_read_edges(dgcn_topo *out, const char *path) {
     if ((rc = dgcn_file_open_read(path, INT64_MAX, &f, NULL))) return rc;
     while (getline(&line, &cap, f) != -1) {
         lineno++;
+        if (lineno == 1 && (rc = s_no_bom(path, line)) != DGCN_OK) goto fail;
         const char *s = line;
         while (*s == ' ' || *s == '\t') s++;
         if (*s == '#') {
@@ -209,6 +220,7 @@ int dgcn_topo_read_weights(const char *path, int32_t *m_out, double **c_out) {
     if ((rc = dgcn_file_open_read(path, INT64_MAX, &f, &size))) return rc;
     while (getline(&line, &cap, f) != -1) {
         lineno++;
+        if (lineno == 1 && (rc = s_no_bom(path, line)) != DGCN_OK) goto fail;
         const char *s = line;
         while (*s == ' ' || *s == '\t') s++;
         if (*s == '#') {

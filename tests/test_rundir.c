@@ -1,7 +1,8 @@
 /* tests/test_rundir.c: the run directory as an attacker and an operator see it: gnuplot started
  * without a shell (a --out full of quotes, $() and spaces runs nothing), its failures reported
  * (missing, failing, a full disk: no cut PNG, no summary.json), SIGINT and SIGTERM while it runs
- * honoured (128 + N, no summary.json). */
+ * honoured (128 + N, no summary.json), and every file and folder that train, baseline and study
+ * write private (files 0600, folders 0700). */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "testutil.h"
 
@@ -324,11 +325,80 @@ START_TEST(test_plot_signal) {
 }
 END_TEST
 
+/* Walks a tree: every regular file must be 0600 and every folder 0700. */
+static char s_bad[8192];
+static size_t s_nbad;
+static int s_check_mode(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)flag;
+    (void)ftw;
+    mode_t m = st->st_mode & 07777;
+    const char *want = S_ISDIR(st->st_mode) ? "0700" : S_ISREG(st->st_mode) ? "0600" : NULL;
+    if (want && m != (S_ISDIR(st->st_mode) ? 0700 : 0600) && s_nbad + 300 < sizeof s_bad)
+        s_nbad += (size_t)snprintf(s_bad + s_nbad, sizeof s_bad - s_nbad, "  %04o (want %s) %s\n",
+                                   (unsigned)m, want, path);
+    return 0;
+}
+
+static void s_assert_private(const char *dir, const char *what) {
+    s_nbad = 0;
+    s_bad[0] = '\0';
+    ck_assert_int_eq(nftw(dir, s_check_mode, 16, FTW_PHYS), 0);
+    ck_assert_msg(s_nbad == 0, "%s wrote entries that are not private:\n%s", what, s_bad);
+}
+
+/* train (with plan/ on disk and checkpoints), baseline and study write nothing readable by others,
+ * whatever the umask. */
+START_TEST(test_modes_private) {
+    char *out = malloc(S_OUT_CAP), base[128], dir[256];
+    mode_t old = umask(022);
+    s_mkdtemp(base, sizeof base, "modes");
+    snprintf(dir, sizeof dir, "%s/train", base);
+    const char *train[] = {"train",
+                           "--transport",
+                           "inproc",
+                           S_GEN,
+                           "--agents",
+                           "2",
+                           "--iters",
+                           "8",
+                           "--eval-every",
+                           "4",
+                           "--quiet",
+                           "--no-baselines",
+                           "--shard-files",
+                           "--checkpoint-every",
+                           "4",
+                           "--out",
+                           dir,
+                           NULL};
+    int st = s_run(train, out, 60);
+    ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+    ck_assert(s_exists(dir, "plan/manifest.txt") && s_exists(dir, "checkpoint"));
+    s_assert_private(dir, "train");
+    snprintf(dir, sizeof dir, "%s/baseline", base);
+    const char *baseline[] = {S_BASELINE, "--out", dir, NULL};
+    st = s_run(baseline, out, 60);
+    ck_assert_msg(st == 0, "baseline exited %d:\n%s", st, out);
+    s_assert_private(dir, "baseline");
+    snprintf(dir, sizeof dir, "%s/study", base);
+    const char *study[] = {
+        "study",   S_GEN, "--agents",     "2", "--topologies", "ring", "--remove", "0",
+        "--iters", "4",   "--eval-every", "2", "--timeout",    "60",   "--out",    dir,
+        NULL};
+    st = s_run(study, out, 120);
+    ck_assert_msg(st == 0, "study exited %d:\n%s", st, out);
+    s_assert_private(dir, "study");
+    umask(old);
+    s_rm_rf(base);
+    free(out);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
-        {"out_no_shell", test_out_no_shell, 0, 60},   {"plot_fails", test_plot_fails, 0, 60},
-        {"plot_missing", test_plot_missing, 0, 60},   {"plot_disk_full", test_plot_disk_full, 0, 60},
-        {"plot_signal", test_plot_signal, 0, 90},
+        {"out_no_shell", test_out_no_shell, 0, 60}, {"plot_fails", test_plot_fails, 0, 60},
+        {"plot_missing", test_plot_missing, 0, 60}, {"plot_disk_full", test_plot_disk_full, 0, 60},
+        {"plot_signal", test_plot_signal, 0, 90},   {"modes_private", test_modes_private, 0, 180},
     };
     return DGCN_TEST_SUITE("rundir", cases);
 }

@@ -289,14 +289,20 @@ void dgcn_json_num_array(dgcn_json *j, const char *key, const double *v, int n) 
     fputc(']', j->f);
 }
 
-/* The path of an executable file named prog in one of $PATH's folders, into buf; 0 when none. */
+/* The absolute path of an executable file named prog in one of $PATH's folders (a relative
+ * folder is taken from the working directory: the child changes it before exec), into buf; 0 when
+ * none. */
 static int s_find_in_path(const char *prog, char *buf, size_t cap) {
     const char *path = getenv("PATH");
+    char cwd[4096];
     if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
     for (const char *p = path;;) {
         size_t n = strcspn(p, ":");
         struct stat st;
-        if (n > 0 && snprintf(buf, cap, "%.*s/%s", (int)n, p, prog) < (int)cap &&
+        int rel = p[0] != '/';
+        if (n > 0 && (!rel || getcwd(cwd, sizeof cwd)) &&
+            snprintf(buf, cap, "%s%s%.*s/%s", rel ? cwd : "", rel ? "/" : "", (int)n, p, prog) <
+                (int)cap &&
             stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
             return 1;
         if (!p[n]) return 0;
@@ -375,10 +381,12 @@ static int s_gnuplot(const char *exe, const char *plots, const char *file, const
     int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (log_fd < 0)
         return dgcn_error_set(DGCN_EIO, "cannot open %s: %s", log_path, strerror(errno));
-    int err[2];
+    int err[2] = {-1, -1};
     if (pipe(err) != 0 || fcntl(err[0], F_SETFD, FD_CLOEXEC) != 0 ||
         fcntl(err[1], F_SETFD, FD_CLOEXEC) != 0) {
         int e = errno;
+        if (err[0] >= 0) close(err[0]);
+        if (err[1] >= 0) close(err[1]);
         close(log_fd);
         return dgcn_error_set(DGCN_EIO, "gnuplot: cannot make a pipe: %s", strerror(e));
     }

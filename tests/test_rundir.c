@@ -230,6 +230,38 @@ START_TEST(test_plot_fails) {
 }
 END_TEST
 
+/* gnuplot found through a relative PATH folder still runs after the child changes to plots/ (the
+ * path is made absolute first), in plots/, and its complete PNG is kept and made private. */
+START_TEST(test_plot_relative_path) {
+    char *out = malloc(S_OUT_CAP), base[128], dir[256], bin[256], cwd[4096], rel[8192];
+    s_mkdtemp(base, sizeof base, "relpath");
+    snprintf(bin, sizeof bin, "%s/bin", base);
+    snprintf(dir, sizeof dir, "%s/run", base);
+    ck_assert_int_eq(mkdir(bin, 0700), 0);
+    s_fake_gnuplot(bin, "printf '\\211PNG\\r\\n\\032\\n0123456789\\0\\0\\0\\0IEND\\256B`\\202' > "
+                        "baseline.png");
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    size_t n = 0; /* "../" once per component of the working directory, then bin without its / */
+    for (const char *p = cwd; *p; p++)
+        if (*p == '/' && p[1]) n += (size_t)snprintf(rel + n, sizeof rel - n, "../");
+    snprintf(rel + n, sizeof rel - n, "%s", bin + 1);
+    s_path_env = rel;
+    const char *args[] = {S_BASELINE, "--out", dir, NULL};
+    int st = s_run(args, out, 60);
+    s_path_env = NULL;
+    ck_assert_msg(st == 0, "baseline with gnuplot in PATH folder %s exited %d:\n%s", rel, st, out);
+    char plots[300];
+    struct stat sb;
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    ck_assert_msg(s_png_complete(plots, "baseline.png"), "no baseline.png:\n%s", out);
+    snprintf(plots, sizeof plots, "%s/plots/baseline.png", dir);
+    ck_assert_int_eq(stat(plots, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 07777, 0600);
+    s_rm_rf(base);
+    free(out);
+}
+END_TEST
+
 /* Without gnuplot the command succeeds with a note, on stderr and in gnuplot.log; the script is
  * there to render later. */
 START_TEST(test_plot_missing) {
@@ -396,9 +428,13 @@ END_TEST
 
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
-        {"out_no_shell", test_out_no_shell, 0, 60}, {"plot_fails", test_plot_fails, 0, 60},
-        {"plot_missing", test_plot_missing, 0, 60}, {"plot_disk_full", test_plot_disk_full, 0, 60},
-        {"plot_signal", test_plot_signal, 0, 90},   {"modes_private", test_modes_private, 0, 180},
+        {"out_no_shell", test_out_no_shell, 0, 60},
+        {"plot_fails", test_plot_fails, 0, 60},
+        {"plot_missing", test_plot_missing, 0, 60},
+        {"plot_relative_path", test_plot_relative_path, 0, 60},
+        {"plot_disk_full", test_plot_disk_full, 0, 60},
+        {"plot_signal", test_plot_signal, 0, 90},
+        {"modes_private", test_modes_private, 0, 180},
     };
     return DGCN_TEST_SUITE("rundir", cases);
 }

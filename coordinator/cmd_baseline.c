@@ -242,12 +242,14 @@ int dgcn_cmd_baseline(int argc, char **argv) {
            model, ds.name, 100 * tm, 100 * ts, seeds, 100 * vm, ms_med);
     if (out) {
         DGCN_CHECK(dgcn_rundir_fclose(&metrics, out, "metrics.jsonl"));
+        /* summary.json last: it exists only for a run whose every output, the plot too, is whole */
+        DGCN_CHECK(s_write_curves(out, cl, cv, seeds, epochs));
+        DGCN_CHECK(dgcn_rundir_plot(out, "baseline", s_plot));
+        DGCN_CHECK(dgcn_signal_check("the plots"));
         DGCN_CHECK(dgcn_rundir_fopen_tmp(out, "summary.json", &f));
         const double fig[5] = {tm, ts, vm, vs, ms_med};
         s_write_summary(f, &a, ds.name, fig, epochs_run, test);
         DGCN_CHECK(dgcn_rundir_commit(&f, out, "summary.json"));
-        DGCN_CHECK(s_write_curves(out, cl, cv, seeds, epochs));
-        DGCN_CHECK(dgcn_rundir_plot(out, "baseline", s_plot));
         fprintf(stderr, "run directory: %s\n", out);
     }
     rc = DGCN_OK;

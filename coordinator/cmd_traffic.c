@@ -11,6 +11,7 @@
 #include "coordinator/rundir.h"
 #include "coordinator/train.h"
 #include "core/error.h"
+#include "core/file.h"
 #include "nn/consensus.h"
 
 #include <errno.h>
@@ -86,7 +87,7 @@ static int s_run_one(const dgcn_train_opts *base, const char *out, int order, ui
     memset(r, 0, sizeof *r);
     int rc = dgcn_rundir_prepare(dir, 1);
     if (rc) return rc;
-    o.log = fopen(log_path, "w");
+    o.log = dgcn_file_create(log_path, "w");
     if (!o.log) return dgcn_error_set(DGCN_EIO, "%s: cannot create: %s", log_path, strerror(errno));
     rc = dgcn_train_run(&o, r);
     dgcn_train_result_fini(r);

@@ -1,9 +1,11 @@
-/* coordinator/rundir.c: run directories, JSON output and plots. */
+/* coordinator/rundir.c: run directories, JSON output and plots (gnuplot run by fork and exec with
+ * an argument vector: no shell ever sees a path). */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "coordinator/rundir.h"
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/signal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,9 +13,12 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int dgcn_rundir_make(const char *path) {
@@ -284,9 +289,164 @@ void dgcn_json_num_array(dgcn_json *j, const char *key, const double *v, int n) 
     fputc(']', j->f);
 }
 
+/* The absolute path of an executable file named prog in one of $PATH's folders (a relative
+ * folder is taken from the working directory: the child changes it before exec), into buf; 0 when
+ * none. */
+static int s_find_in_path(const char *prog, char *buf, size_t cap) {
+    const char *path = getenv("PATH");
+    char cwd[4096];
+    if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path;;) {
+        size_t n = strcspn(p, ":");
+        struct stat st;
+        int rel = p[0] != '/';
+        if (n > 0 && (!rel || getcwd(cwd, sizeof cwd)) &&
+            snprintf(buf, cap, "%s%s%.*s/%s", rel ? cwd : "", rel ? "/" : "", (int)n, p, prog) <
+                (int)cap &&
+            stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+            return 1;
+        if (!p[n]) return 0;
+        p += n + 1;
+    }
+}
+
+/* 1 when path is a whole PNG: it ends with the IEND chunk, which a cut file lacks. */
+static int s_png_complete(const char *path) {
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    unsigned char tail[12];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    off_t end = lseek(fd, 0, SEEK_END);
+    int ok = end >= 20 && pread(fd, tail, sizeof tail, end - 12) == 12 &&
+             !memcmp(tail, iend, sizeof iend);
+    close(fd);
+    return ok;
+}
+
+/* The child's side of s_gnuplot, between fork and exec: only async-signal-safe calls. Private
+ * output (umask 077), plots/ as its working directory, the log as stdout and stderr, no signal
+ * blocked and SIGXFSZ, SIGPIPE, SIGTERM and SIGINT at their defaults (a file size limit then ends
+ * it with SIGXFSZ instead of leaving a cut file).
+ * An exec that fails sends errno up the pipe. */
+static void s_gnuplot_child(const char *exe, const char *plots, const char *file, int log_fd,
+                            int err_fd) {
+    umask(077);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGXFSZ, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    int in = open("/dev/null", O_RDONLY);
+    if (in < 0 || chdir(plots) != 0 || dup2(in, 0) < 0 || dup2(log_fd, 1) < 0 ||
+        dup2(log_fd, 2) < 0) {
+        int e = errno;
+        if (write(err_fd, &e, sizeof e) < 0) _exit(127);
+        _exit(127);
+    }
+    char *const argv[] = {(char *)"gnuplot", (char *)file, NULL};
+    execv(exe, argv);
+    int e = errno;
+    if (write(err_fd, &e, sizeof e) < 0) _exit(127);
+    _exit(127);
+}
+
+/* Appends a line to plots/gnuplot.log (best effort: the caller reports the failure itself). */
+static void s_log_note(int log_fd, const char *text) {
+    if (log_fd >= 0 && write(log_fd, text, strlen(text)) < 0) return;
+}
+
+/* Kills the child: SIGTERM, then SIGKILL when it has not ended within a second; reaps it. */
+static void s_stop_child(pid_t pid) {
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) return;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+}
+
+/* Runs `gnuplot FILE` (exe) in plots/ with its messages appended to plots/gnuplot.log, without a
+ * shell, waiting for it while watching the stop flag (core/signal.h): a signal kills it and returns
+ * DGCN_EINTR. A gnuplot that exits non-zero (the script or its data: *status, with a note on stderr
+ * and in the log) returns DGCN_OK; one that cannot start, is killed or leaves png cut (a full disk)
+ * is DGCN_EIO naming the script and the log. The caller removes png unless both are 0. */
+static int s_gnuplot(const char *exe, const char *plots, const char *file, const char *png,
+                     int *status) {
+    char log_path[4200], note[13400];
+    snprintf(log_path, sizeof log_path, "%s/gnuplot.log", plots);
+    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log_fd < 0)
+        return dgcn_error_set(DGCN_EIO, "cannot open %s: %s", log_path, strerror(errno));
+    int err[2] = {-1, -1};
+    if (pipe(err) != 0 || fcntl(err[0], F_SETFD, FD_CLOEXEC) != 0 ||
+        fcntl(err[1], F_SETFD, FD_CLOEXEC) != 0) {
+        int e = errno;
+        if (err[0] >= 0) close(err[0]);
+        if (err[1] >= 0) close(err[1]);
+        close(log_fd);
+        return dgcn_error_set(DGCN_EIO, "gnuplot: cannot make a pipe: %s", strerror(e));
+    }
+    pid_t pid = fork();
+    if (pid == 0) s_gnuplot_child(exe, plots, file, log_fd, err[1]);
+    int fork_errno = errno;
+    close(err[1]);
+    int rc = DGCN_OK, st = 0, child_errno = 0;
+    *status = 0;
+    if (pid < 0) {
+        rc = dgcn_error_set(DGCN_EIO, "gnuplot: cannot start %s: %s", exe, strerror(fork_errno));
+        goto done;
+    }
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) break;
+        if (w < 0 && errno != EINTR) {
+            rc = dgcn_error_set(DGCN_EIO, "gnuplot: cannot wait for it: %s", strerror(errno));
+            goto done;
+        }
+        if (*dgcn_signal_flag()) {
+            s_stop_child(pid);
+            rc = dgcn_signal_check("the plot");
+            snprintf(note, sizeof note, "dgcn: gnuplot %s stopped: %s\n", file, dgcn_error_msg());
+            s_log_note(log_fd, note);
+            goto done;
+        }
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    if (read(err[0], &child_errno, sizeof child_errno) == (ssize_t)sizeof child_errno) {
+        rc = dgcn_error_set(DGCN_EIO, "gnuplot: cannot run %s on %s/%s: %s", exe, plots, file,
+                            strerror(child_errno));
+    } else if (WIFSIGNALED(st)) {
+        rc = dgcn_error_set(DGCN_EIO, "gnuplot on %s/%s was killed by signal %d (%s); see %s",
+                            plots, file, WTERMSIG(st), strsignal(WTERMSIG(st)), log_path);
+    } else if (WEXITSTATUS(st) != 0) {
+        *status = WEXITSTATUS(st); /* the script or its data: a note, the run is not failed */
+        snprintf(note, sizeof note,
+                 "note: gnuplot on %s/%s exited with status %d, so %s is not drawn; see %s\n",
+                 plots, file, *status, png, log_path);
+        fputs(note, stderr);
+        s_log_note(log_fd, note);
+    } else if (!s_png_complete(png)) {
+        rc = dgcn_error_set(DGCN_EIO,
+                            "gnuplot on %s/%s left %s missing or cut (a full disk?); see %s", plots,
+                            file, png, log_path);
+    }
+    if (rc) {
+        snprintf(note, sizeof note, "dgcn: %s\n", dgcn_error_msg());
+        s_log_note(log_fd, note);
+    }
+done:
+    close(err[0]);
+    close(log_fd);
+    return rc;
+}
+
 int dgcn_rundir_plot(const char *dir, const char *name, const char *script) {
     int rc;
-    char plots[4096], cmd[8400];
+    char plots[4096], exe[4096], png[4400], note[8600];
     FILE *f = NULL;
     snprintf(plots, sizeof plots, "%s/plots", dir);
     DGCN_CHECK(dgcn_rundir_make(plots));
@@ -295,15 +455,27 @@ int dgcn_rundir_plot(const char *dir, const char *name, const char *script) {
     DGCN_CHECK(dgcn_rundir_fopen(plots, file, "w", &f));
     fputs(script, f);
     DGCN_CHECK(dgcn_rundir_fclose(&f, plots, file));
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        fprintf(stderr,
-                "note: gnuplot not found; plot script left in %s/%s (run launch/setup.sh)\n", plots,
-                file);
-        return DGCN_OK;
+    if (!s_find_in_path("gnuplot", exe, sizeof exe)) {
+        snprintf(note, sizeof note,
+                 "note: gnuplot not found in PATH; plot script left in %s/%s (run launch/setup.sh, "
+                 "then cd to that folder and run gnuplot %s)\n",
+                 plots, file, file);
+        fputs(note, stderr);
+        DGCN_CHECK(dgcn_rundir_fopen(plots, "gnuplot.log", "a", &f));
+        fputs(note, f);
+        return dgcn_rundir_fclose(&f, plots, "gnuplot.log");
     }
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s' 2>gnuplot.log", plots, file);
-    if (system(cmd) != 0)
-        fprintf(stderr, "note: gnuplot failed on %s/%s (see %s/gnuplot.log)\n", plots, file, plots);
+    DGCN_CHECK(dgcn_signal_check("the plots"));
+    snprintf(png, sizeof png, "%s/%s.png", plots, name);
+    int status = 0;
+    rc = s_gnuplot(exe, plots, file, png, &status);
+    if (rc || status) {
+        unlink(png); /* no cut or partial figure is left behind */
+        return rc;   /* DGCN_OK after a non-zero status: noted */
+    }
+    if (chmod(png, 0600) != 0)
+        return dgcn_error_set(DGCN_EIO, "cannot make %s private (chmod 0600): %s", png,
+                              strerror(errno));
     return DGCN_OK;
 fail:
     if (f) fclose(f);

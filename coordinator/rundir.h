@@ -73,8 +73,14 @@ void dgcn_json_object(dgcn_json *j, const char *key); /* "key": { ... closed by 
 /* The number after "key": in a JSON text such as one line of metrics.jsonl, or NaN. */
 double dgcn_json_find_num(const char *text, const char *key);
 
-/* Writes dir/plots/<name>.gp from the script text and runs gnuplot on it (in dir/plots) when gnuplot
- * is installed; returns DGCN_OK either way and prints a note when it is not. */
+/* Writes dir/plots/<name>.gp from the script text (which must render <name>.png) and runs gnuplot
+ * on it in dir/plots, without a shell (fork and exec, the script's name as its argument), its
+ * messages appended to dir/plots/gnuplot.log, the PNG private (0600). Returns DGCN_OK when the PNG
+ * is complete; when gnuplot is not installed or exits non-zero (the script or its data: no PNG
+ * then), with a note on stderr and in gnuplot.log. DGCN_EIO naming the script and gnuplot.log when
+ * gnuplot cannot start, is killed or leaves the PNG cut (a full disk), DGCN_EINTR when SIGINT or
+ * SIGTERM arrives (core/signal.h: gnuplot is killed); on either the PNG is removed and the reason
+ * appended to gnuplot.log. */
 int dgcn_rundir_plot(const char *dir, const char *name, const char *script);
 
 /* Mean and sample standard deviation (n - 1; 0 when n < 2) of v[0..n). */

@@ -595,10 +595,11 @@ int dgcn_train_run(const dgcn_train_opts *given, dgcn_train_result *res) {
     res->peak_rss_bytes = s_peak_rss_bytes();
     DGCN_CHECK(dgcn_signal_check("the run's summary"));
     DGCN_CHECK(dgcn_rundir_fclose(&r->metrics, o->out, "metrics.jsonl"));
-    DGCN_CHECK(dgcn_train_files_summary_write(o, r->p.m, dgcn_model_n_params(&r->cfg.model),
-                                              r->ds.samples != NULL, res, r->dist));
+    /* summary.json last: it exists only for a run whose every output, the plot too, is complete */
     DGCN_CHECK(dgcn_rundir_plot(o->out, "train", s_plot_script));
     DGCN_CHECK(dgcn_signal_check("the plots"));
+    DGCN_CHECK(dgcn_train_files_summary_write(o, r->p.m, dgcn_model_n_params(&r->cfg.model),
+                                              r->ds.samples != NULL, res, r->dist));
     s_log_result(r, res);
 fail:
     s_run_fini(r);

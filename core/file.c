@@ -56,3 +56,15 @@ int dgcn_file_open_read(const char *path, int64_t max_bytes, FILE **out, int64_t
     if (size) *size = (int64_t)st.st_size;
     return DGCN_OK;
 }
+
+FILE *dgcn_file_create(const char *path, const char *mode) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return NULL;
+    FILE *f = fchmod(fd, 0600) == 0 ? fdopen(fd, mode) : NULL;
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
+}

@@ -4,7 +4,8 @@
  * manifest.txt is "key value" lines: format, plan_id (16 hex digits), agents, nodes, method, seed,
  * then one "shard <k> <file> <bytes> <fnv1a64 as 16 hex digits>" line per agent. It is written last
  * (through a temporary file and rename), so a plan with a manifest is complete. Reading a shard
- * checks its size and checksum against the manifest and the plan id, agent and sizes inside it. */
+ * checks its size and checksum against the manifest and the plan id, agent and sizes inside it.
+ * The folder is created 0700 and every file 0600: the shards hold the data. */
 #include "graph/shard.h"
 
 #include "core/error.h"
@@ -30,7 +31,7 @@ static uint64_t s_fnv1a64(const uint8_t *p, size_t n) {
 }
 
 static int s_write_file(const char *path, const uint8_t *buf, size_t len) {
-    FILE *f = fopen(path, "wb");
+    FILE *f = dgcn_file_create(path, "wb");
     if (!f)
         return dgcn_error_set(DGCN_EIO, "%s: cannot open for writing: %s", path, strerror(errno));
     size_t w = len ? fwrite(buf, 1, len, f) : 0;
@@ -59,7 +60,7 @@ int dgcn_shard_dir_write(const char *dir, const dgcn_shard *shards, int32_t m, c
                                   (int)k, (int)shards[k].agent, (int)shards[k].n_agents,
                                   shards[k].plan_id, (int)shards[k].n_global, (int)k, (int)m,
                                   shards[0].plan_id, (int)n_global);
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return dgcn_error_set(DGCN_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
     DGCN_ALLOC(sizes, m);
     DGCN_ALLOC(sums, m);
@@ -74,7 +75,7 @@ int dgcn_shard_dir_write(const char *dir, const dgcn_shard *shards, int32_t m, c
         buf = NULL;
     }
     snprintf(path, sizeof path, "%s/owner.txt", dir);
-    if (!(f = fopen(path, "w"))) {
+    if (!(f = dgcn_file_create(path, "w"))) {
         rc = dgcn_error_set(DGCN_EIO, "%s: cannot open for writing: %s", path, strerror(errno));
         goto fail;
     }
@@ -86,7 +87,7 @@ int dgcn_shard_dir_write(const char *dir, const dgcn_shard *shards, int32_t m, c
     }
     snprintf(tmp, sizeof tmp, "%s/manifest.txt.tmp", dir);
     snprintf(path, sizeof path, "%s/manifest.txt", dir);
-    if (!(f = fopen(tmp, "w"))) {
+    if (!(f = dgcn_file_create(tmp, "w"))) {
         rc = dgcn_error_set(DGCN_EIO, "%s: cannot open for writing: %s", tmp, strerror(errno));
         goto fail;
     }

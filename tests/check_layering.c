@@ -14,9 +14,14 @@
  * cycle is printed module by module with the FILE:LINE of each include. comm/ and nn/ still hold a
  * cycle each and are not checked (s_cycle_exempt_dirs).
  *
+ * 3. No shell. Outside tests/ no source calls system( or popen( (s_check_shell): an external
+ * program (gnuplot) is started with an argument vector, so no path a user gives is parsed by a
+ * shell (docs/security.md).
+ *
  * Walks the C sources git knows under the source directory (argv[1], else DGCN_SOURCE_DIR; tracked
  * and untracked, not ignored) and prints FILE:LINE: TEXT for every offence; exit status 1 if there
  * is any, 2 when the sources cannot be listed. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +73,36 @@ static int s_check_file(const char *root, const char *path) {
                    s_banned[i], line);
             bad++;
             break;
+        }
+    }
+    fclose(f);
+    return bad;
+}
+
+/* No shell: outside tests/ no source calls system or popen (matched as a call on any line, comments
+ * included), so no path or name from a user is ever parsed by /bin/sh; programs are started with an
+ * argument vector (fork and exec, coordinator/rundir.c). Prints every offending line; returns how
+ * many. */
+static int s_check_shell(const char *root, const char *path) {
+    static const char *const calls[] = {"system(", "popen("};
+    if (!strncmp(path, "tests/", 6)) return 0;
+    char full[8192], line[4096];
+    snprintf(full, sizeof full, "%s/%s", root, path);
+    FILE *f = fopen(full, "r");
+    if (!f) return 0;
+    int bad = 0;
+    for (long no = 1; fgets(line, sizeof line, f); no++) {
+        for (size_t i = 0; i < sizeof calls / sizeof *calls; i++) {
+            for (const char *p = strstr(line, calls[i]); p; p = strstr(p + 1, calls[i])) {
+                char before = p > line ? p[-1] : ' ';
+                if (isalnum((unsigned char)before) || before == '_') continue; /* dgcn_x_system( */
+                line[strcspn(line, "\n")] = '\0';
+                printf("%s:%ld: calls %s...) and so runs a shell: start the program with an "
+                       "argument vector instead (fork and exec): %s\n",
+                       path, no, calls[i], line);
+                bad++;
+                break;
+            }
         }
     }
     fclose(f);
@@ -218,6 +253,10 @@ int main(int argc, char **argv) {
                 root, st, n);
         return 2;
     }
+    int shell = 0;
+    for (int i = 0; i < n; i++) shell += s_check_shell(root, s_path[i]);
+    if (shell) printf("%d line(s) outside tests/ call system or popen\n", shell);
+    else printf("check_layering: no source outside tests/ calls system or popen\n");
     for (int i = 0; i < n; i++) {
         s_scan_includes(root, s_path[i]);
         if (s_exempt(s_path[i])) continue;
@@ -242,5 +281,5 @@ int main(int argc, char **argv) {
                checked, s_nmod - checked);
     for (int i = 0; i < n; i++) free(s_path[i]);
     for (int i = 0; i < s_nmod; i++) free(s_mod[i]);
-    return bad || cycles ? 1 : 0;
+    return bad || cycles || shell ? 1 : 0;
 }

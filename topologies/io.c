@@ -165,7 +165,7 @@ static int s_close(FILE *f, const char *path) {
 }
 
 int dgcn_topo_write_edges(const dgcn_topo *g, const char *path) {
-    FILE *f = fopen(path, "w");
+    FILE *f = dgcn_file_create(path, "w");
     if (!f) return dgcn_error_set(DGCN_EIO, "%s: cannot create: %s", path, strerror(errno));
     fprintf(f, "# agents %d\n# links %lld\n", g->m, (long long)dgcn_topo_links(g));
     for (int32_t k = 0; k < g->m; k++) {
@@ -178,7 +178,7 @@ int dgcn_topo_write_edges(const dgcn_topo *g, const char *path) {
 }
 
 int dgcn_topo_write_dot(const dgcn_topo *g, const dgcn_mixing *weights, const char *path) {
-    FILE *f = fopen(path, "w");
+    FILE *f = dgcn_file_create(path, "w");
     if (!f) return dgcn_error_set(DGCN_EIO, "%s: cannot create: %s", path, strerror(errno));
     fprintf(f, "graph dgcn {\n  node [shape=circle];\n");
     for (int32_t k = 0; k < g->m; k++) fprintf(f, "  %d;\n", k);
@@ -198,7 +198,7 @@ int dgcn_topo_write_dot(const dgcn_topo *g, const dgcn_mixing *weights, const ch
 }
 
 int dgcn_topo_write_weights(int32_t m, const double *c, const char *path) {
-    FILE *f = fopen(path, "w");
+    FILE *f = dgcn_file_create(path, "w");
     if (!f) return dgcn_error_set(DGCN_EIO, "%s: cannot create: %s", path, strerror(errno));
     fprintf(f, "# agents %d\n", m);
     for (int32_t k = 0; k < m; k++)

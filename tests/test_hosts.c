@@ -286,8 +286,13 @@ static void s_rm_rf(const char *dir) {
 
 /* The train command shared by the reference and the multi-host run (NULL-terminated into argv). */
 static int s_train_argv(char **argv, const char *dir) {
-    static char *common[] = {"train", S_GEN, "--agents", "3", "--iters", "20", "--eval-every", "5",
-                             "--seed", "3", "--final-mixing", "3", "--quiet", "--no-baselines"};
+    static char *common[] = {"train",          S_GEN,
+                             "--agents",       "3",
+                             "--iters",        "20",
+                             "--eval-every",   "5",
+                             "--seed",         "3",
+                             "--final-mixing", "3",
+                             "--quiet",        "--no-baselines"};
     int n = 0;
     argv[n++] = DGCN_BINARY;
     for (size_t i = 0; i < sizeof common / sizeof *common; i++) argv[n++] = common[i];
@@ -312,8 +317,8 @@ typedef struct s_coord {
 static void s_coord_start(s_coord *c, const s_net *n, const char *dir, const char *deadline_ms) {
     char *argv[64] = {"ip", "netns", "exec", (char *)n->a};
     int k = 4 + s_train_argv(argv + 4, dir);
-    const char *more[] = {"--transport",     "zmq", "--tcp",         S_ADDR_A,
-                          "--wait-for-agents", "1", "--deadline-ms", deadline_ms};
+    const char *more[] = {"--transport",       "zmq", "--tcp",         S_ADDR_A,
+                          "--wait-for-agents", "1",   "--deadline-ms", deadline_ms};
     for (size_t i = 0; i < sizeof more / sizeof *more; i++) argv[k++] = (char *)more[i];
     argv[k] = NULL;
     c->out = malloc(S_OUT_CAP);
@@ -395,8 +400,10 @@ START_TEST(test_agent_from_other_host) {
     ck_assert_int_gt(nv[0], 0);
     ck_assert_int_eq(nv[1], nv[0]);
     for (int i = 0; i < nv[0]; i++)
-        ck_assert_msg(vals[1][i] == vals[0][i], "metrics.jsonl field %d: %.17g over two hosts, "
-                      "%.17g inproc", i, vals[1][i], vals[0][i]);
+        ck_assert_msg(vals[1][i] == vals[0][i],
+                      "metrics.jsonl field %d: %.17g over two hosts, "
+                      "%.17g inproc",
+                      i, vals[1][i], vals[0][i]);
     s_net_down(&n);
     for (int t = 0; t < 2; t++) s_rm_rf(dirs[t]);
     free(agent_out);
@@ -457,10 +464,48 @@ START_TEST(test_agent_wrong_keys_refused) {
 }
 END_TEST
 
+/* Agents that never come end the run when the deadline passes, named; an agent id outside the
+ * run and a launcher that starts no processes (inproc) are refused before anything starts. No
+ * namespaces needed: the coordinator listens on 127.0.0.1. */
+START_TEST(test_wait_for_agents_named) {
+    char dir[64], *out = malloc(S_OUT_CAP), *argv[64];
+    snprintf(dir, sizeof dir, "/tmp/dgcn-hosts-never-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    static const char *cases[][3] = {
+        /* transport, --wait-for-agents, what the error says */
+        {"tcp://127.0.0.1:0", "0,2", "no hello from agent(s) 0 and 2 "},
+        {"tcp://127.0.0.1:0", "1,3", "agent 3 is not one of the run's agents 0..2"},
+        {"tcp://127.0.0.1:0", "1,x", "expected agent ids K,... or all"},
+        {"inproc", "all", "the tasks launcher starts no agent processes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int k = s_train_argv(argv, dir);
+        const char *more[] = {"--force", "--transport",       cases[i][0], "--deadline-ms",
+                              "2000",    "--wait-for-agents", cases[i][1]};
+        for (size_t j = 0; j < sizeof more / sizeof *more; j++) argv[k++] = (char *)more[j];
+        argv[k] = NULL;
+        double t0 = s_now_ms();
+        int st = s_run(argv, out, 60);
+        ck_assert_msg(st == 1 && strstr(out, cases[i][2]),
+                      "--wait-for-agents %s over %s: exit %d:\n%s", cases[i][1], cases[i][0], st,
+                      out);
+        if (i == 0)
+            ck_assert_msg(strstr(out, "--agent 0 ") && strstr(out, "--agent 2 ") &&
+                              !strstr(out, "--agent 1 "),
+                          "the commands printed are not agent 0's and 2's:\n%s", out);
+        else ck_assert_msg(!strstr(out, "dgcn agent"), "a command was printed:\n%s", out);
+        ck_assert_msg(s_now_ms() - t0 < 30e3, "took %.0f ms", s_now_ms() - t0);
+    }
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"agent_from_other_host", test_agent_from_other_host, 0, 180},
         {"agent_wrong_keys_refused", test_agent_wrong_keys_refused, 0, 120},
+        {"wait_for_agents_named", test_wait_for_agents_named, 0, 120},
     };
     return DGCN_TEST_SUITE("hosts", cases);
 }

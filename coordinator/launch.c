@@ -214,6 +214,11 @@ static int s_by_hand(dgcn_launch *l, int32_t k) {
             "%s%s --deadline-ms %d\n",
             l->o.deadline_ms, k, l->address, k, l->o.n_agents, l->o.run_id,
             has_keys ? " --keys " : "", file, l->o.deadline_ms);
+    if (!strncmp(l->address, "tcp://0.0.0.0:", 14) || !strncmp(l->address, "tcp://*:", 8))
+        fprintf(stderr,
+                "  (the coordinator listens on every interface: replace %.*s with an "
+                "address of this host that agent %d reaches)\n",
+                (int)(strrchr(l->address, ':') - l->address - 6), l->address + 6, k);
     fflush(stderr);
     return DGCN_OK;
 }

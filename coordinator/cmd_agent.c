@@ -10,10 +10,15 @@
 #include "coordinator/commands.h"
 #include "core/error.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static const char s_usage[] =
     "usage: dgcn agent --coordinator ENDPOINT --agent K --agents M --run-id X [--bind ENDPOINT]\n"
@@ -21,7 +26,8 @@ static const char s_usage[] =
     "\n"
     "Runs agent K of an M-agent run whose coordinator listens at ENDPOINT (ipc://PATH or\n"
     "tcp://HOST:PORT). The agent binds its neighbour mesh at --bind (default: ipc://DIR/agent-K.sock\n"
-    "beside an ipc coordinator, tcp://HOSTNAME:0 for a tcp one), sends hello, receives its set-up\n"
+    "beside an ipc coordinator; for a tcp one tcp://ADDR:0, ADDR the address this host reaches HOST\n"
+    "from, which is HOST on the coordinator's own host), sends hello, receives its set-up\n"
     "(shard, neighbours, mixing weights, configuration), runs and reports. Every wait is bounded by\n"
     "--deadline-ms. Exit status 0 after a completed run.\n"
     "\n"
@@ -46,6 +52,40 @@ static int s_load_keys(const char *file, int agent) {
     if (rc == DGCN_OK) rc = dgcn_curve_store(&c);
     memset(&c, 0, sizeof c);
     return rc;
+}
+
+/* With a tcp://HOST:PORT coordinator (HOST an IPv4 address or name, not 0.0.0.0 or *): the
+ * mesh endpoint tcp://ADDR:0 on the address ADDR that this host's routes use towards HOST (on
+ * the coordinator's host: HOST itself), so that an agent on another host binds where its
+ * neighbours can reach it. 0 when there is none; the transport's default applies. */
+static int s_bind_towards(const char *coord, char *out, size_t cap) {
+    char host[256], port[16];
+    if (strncmp(coord, "tcp://", 6)) return 0;
+    const char *h = coord + 6, *colon = strrchr(h, ':');
+    if (!colon || (size_t)(colon - h) >= sizeof host || strlen(colon + 1) >= sizeof port) return 0;
+    memcpy(host, h, (size_t)(colon - h));
+    host[colon - h] = '\0';
+    snprintf(port, sizeof port, "%s", colon + 1);
+    if (!host[0] || !strcmp(host, "0.0.0.0") || !strcmp(host, "*") || host[0] == '[') return 0;
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_DGRAM;
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai) return 0;
+    int ok = 0, fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in me;
+    socklen_t len = sizeof me;
+    char addr[INET_ADDRSTRLEN];
+    /* a datagram socket's connect sends nothing: it only picks the route and source address */
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+        getsockname(fd, (struct sockaddr *)&me, &len) == 0 &&
+        inet_ntop(AF_INET, &me.sin_addr, addr, sizeof addr) && me.sin_addr.s_addr != 0) {
+        snprintf(out, cap, "tcp://%s:0", addr);
+        ok = 1;
+    }
+    if (fd >= 0) close(fd);
+    freeaddrinfo(ai);
+    return ok;
 }
 
 static volatile sig_atomic_t s_stop = 0;
@@ -82,7 +122,8 @@ int dgcn_cmd_agent(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL); /* ends the run between iterations */
 
-    char actual[1024];
+    char actual[1024], towards[64];
+    if (!bind && s_bind_towards(coord, towards, sizeof towards)) bind = towards;
     dgcn_transport *t = NULL;
     int rc = s_load_keys(keys, agent);
     if (rc == DGCN_OK) rc = dgcn_transport_open(coord, agent, agents, run_id, deadline_ms, &t);

@@ -53,6 +53,7 @@ struct dgcn_launch {
     const s_launcher *way;
     dgcn_launch_opts o; /* o.address and o.program point to the copies below */
     char *address, *program, *keys_dir;
+    uint8_t *by_hand;    /* [M] 1: agent k is started by hand (o.by_hand) */
     dgcn_tasks *pool;    /* tasks: the workers */
     s_agent_task *tasks; /* [M] tasks */
     pid_t *pids;         /* [M] processes: > 0 running, -1 reaped, 0 never started */
@@ -189,11 +190,45 @@ static int s_spawn(dgcn_launch *l, int32_t k) {
     return DGCN_OK;
 }
 
+/* Agent k joins by hand: its key file (tcp) and, on stderr, the command that starts it on its own
+ * host. The agent is never started, so never seen to end: the session waits for its Hello. */
+static int s_by_hand(dgcn_launch *l, int32_t k) {
+    char keys[DGCN_CURVE_TEXT_MAX], file[4096] = "";
+    int rc = s_agent_keys(l, k, keys, sizeof keys);
+    int has_keys = keys[0] != '\0';
+    memset(keys, 0, sizeof keys);
+    if (rc) return rc;
+    if (has_keys && !l->keys_dir)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d is to be started by hand over tcp, but this command "
+                              "writes no key files (a run directory holds them)",
+                              k);
+    if (has_keys) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/keys/agent-%d.key", l->keys_dir, k);
+        if (!realpath(path, file)) snprintf(file, sizeof file, "%s", path);
+    }
+    fprintf(stderr,
+            "dgcn: waiting up to %d ms for agent %d (--wait-for-agents); on its host run:\n"
+            "  dgcn agent --coordinator %s --agent %d --agents %d --run-id %" PRIu64
+            "%s%s --deadline-ms %d\n",
+            l->o.deadline_ms, k, l->address, k, l->o.n_agents, l->o.run_id,
+            has_keys ? " --keys " : "", file, l->o.deadline_ms);
+    if (!strncmp(l->address, "tcp://0.0.0.0:", 14) || !strncmp(l->address, "tcp://*:", 8))
+        fprintf(stderr,
+                "  (the coordinator listens on every interface: replace %.*s with an "
+                "address of this host that agent %d reaches)\n",
+                (int)(strrchr(l->address, ':') - l->address - 6), l->address + 6, k);
+    fflush(stderr);
+    return DGCN_OK;
+}
+
 static int s_processes_start(dgcn_launch *l) {
     int rc = DGCN_OK;
     DGCN_ALLOC(l->pids, l->o.n_agents);
     DGCN_ALLOC(l->exit_status, l->o.n_agents);
-    for (int32_t k = 0; k < l->o.n_agents; k++) DGCN_CHECK(s_spawn(l, k));
+    for (int32_t k = 0; k < l->o.n_agents; k++)
+        DGCN_CHECK(l->by_hand && l->by_hand[k] ? s_by_hand(l, k) : s_spawn(l, k));
 fail:
     return rc;
 }
@@ -320,6 +355,30 @@ static const s_launcher *s_find(const char *name) {
     return NULL;
 }
 
+/* The agents of text ("K,..." or "all") marked in by_hand[m]; DGCN_EINVAL naming what is wrong. */
+static int s_parse_by_hand(const char *text, int32_t m, uint8_t *by_hand) {
+    if (!strcmp(text, "all")) {
+        memset(by_hand, 1, (size_t)m);
+        return DGCN_OK;
+    }
+    for (const char *p = text;;) {
+        char *end = NULL;
+        errno = 0;
+        long k = strtol(p, &end, 10);
+        if (end == p || errno || (*end && *end != ','))
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "--wait-for-agents '%s': expected agent ids K,... or all", text);
+        if (k < 0 || k >= m)
+            return dgcn_error_set(DGCN_EINVAL,
+                                  "--wait-for-agents '%s': agent %ld is not one of the run's "
+                                  "agents 0..%d",
+                                  text, k, (int)m - 1);
+        by_hand[k] = 1;
+        if (!*end) return DGCN_OK;
+        p = end + 1;
+    }
+}
+
 int dgcn_launch_start(const char *launcher, const dgcn_launch_opts *o, dgcn_launch **out) {
     int rc = DGCN_OK;
     dgcn_launch *l = NULL;
@@ -337,6 +396,17 @@ int dgcn_launch_start(const char *launcher, const dgcn_launch_opts *o, dgcn_laun
     l->o.address = l->address;
     l->o.program = l->program;
     l->o.keys_dir = l->keys_dir;
+    l->o.by_hand = NULL;
+    if (o->by_hand && o->by_hand[0]) {
+        if (strcmp(way->name, "processes"))
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                      "--wait-for-agents: the %s launcher starts no agent "
+                                      "processes to leave out; use --transport zmq, ipc:// or "
+                                      "tcp://",
+                                      way->name));
+        DGCN_ALLOC(l->by_hand, o->n_agents);
+        DGCN_CHECK(s_parse_by_hand(o->by_hand, o->n_agents, l->by_hand));
+    }
     DGCN_CHECK(way->start(l));
     *out = l;
     return DGCN_OK;
@@ -360,6 +430,7 @@ void dgcn_launch_destroy(dgcn_launch **lp) {
     free(l->address);
     free(l->program);
     free(l->keys_dir);
+    free(l->by_hand);
     free(l);
     *lp = NULL;
 }

@@ -10,7 +10,9 @@
  *                 over tcp each child finds its CURVE keys in its environment (DGCN_CURVE_KEYS,
  *                 never argv), and KEYS_DIR/keys/agent-k.key (0600) holds them for an agent
  *                 started by hand; they die with the coordinator (PR_SET_PDEATHSIG) and are
- *                 always reaped;
+ *                 always reaped; the agents of o.by_hand are not started: their key files are
+ *                 written and, for each, the `dgcn agent` command that joins the run from another
+ *                 host is printed to stderr (the session then waits for their Hello);
  *  - "job":       an external launcher (mpirun) started the agents: they are the job's ranks >= 1,
  *                 running dgcn_launch_job_enter; nothing to start, watch or stop here. */
 #ifndef DGCN_COORDINATOR_LAUNCH_H
@@ -32,12 +34,15 @@ typedef struct dgcn_launch_opts {
     int workers;                 /* tasks: worker threads (<= 0: one per core) */
     const dgcn_hub *hub;  /* processes: the hub whose agent keys (tcp) the children get, or NULL */
     const char *keys_dir; /* processes over tcp: writes KEYS_DIR/keys/agent-K.key; NULL: none */
+    const char *by_hand;  /* processes: agents started by hand, "K,..." or "all" (NULL: none);
+                           * over tcp they need keys_dir */
 } dgcn_launch_opts;
 
 typedef struct dgcn_launch dgcn_launch;
 
 /* Starts the agents the way `launcher` names ("tasks", "processes", "job"); the strings of o
- * are copied. DGCN_EINVAL for an unknown launcher. */
+ * are copied. DGCN_EINVAL for an unknown launcher, and for o.by_hand with a launcher other than
+ * processes or naming an agent not in [0, M). */
 int dgcn_launch_start(const char *launcher, const dgcn_launch_opts *o, dgcn_launch **l);
 
 /* 1 when the agents must be told ABORT through the hub to stop early (tasks, job); 0 when

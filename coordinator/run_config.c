@@ -271,6 +271,11 @@ int dgcn_run_config_args(dgcn_train_opts *o, int which, dgcn_arg *table, int n, 
           "the most rounds --gossip-rounds 0 chooses (the contraction then falls short of the "
           "target; the cool-down brings the copies together at the end)",
           1, 1024}},
+        {S_SCOPE_TRAIN,
+         {"wait-for-agents", DGCN_ARG_STRING, &o->wait_for_agents,
+          "K,...|all: agents not started here but by hand (another host): the coordinator prints "
+          "each one's `dgcn agent` command and waits for its hello (zmq; docs/running.md)",
+          1, 0}},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         if (opts[i].scope == S_SCOPE_TRAIN && which != DGCN_RUN_CONFIG_ARGS_TRAIN) continue;

@@ -162,9 +162,10 @@ static int s_run_seed(dgcn_seed_loop *l, int si, dgcn_seed_out *res) {
 
     char sockdir[4096];
     snprintf(sockdir, sizeof sockdir, "%s", o->out);
-    dgcn_session_opts so = {o->transport, m,           o->deadline_ms,
-                            sockdir,      o->tcp_host, o->program,
-                            o->workers,   o->out,      l->agent_deadline_ms};
+    dgcn_session_opts so = {o->transport,      m,           o->deadline_ms,
+                            sockdir,           o->tcp_host, o->program,
+                            o->workers,        o->out,      l->agent_deadline_ms,
+                            o->wait_for_agents};
     DGCN_CHECK(dgcn_session_start(&s.sess, &so));
     DGCN_CHECK(dgcn_session_setup(s.sess, l->setups));
     s.t0 = s.t_prev = dgcn_now_ms();

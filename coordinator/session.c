@@ -103,8 +103,9 @@ int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o) {
     int agent_ms = o->agent_deadline_ms > 0 && o->agent_deadline_ms < o->deadline_ms
                        ? o->agent_deadline_ms
                        : o->deadline_ms;
-    dgcn_launch_opts lo = {s->address,         o->n_agents, s->run_id, agent_ms,   o->program,
-                           dgcn_signal_flag(), o->workers,  s->hub,    o->keys_dir};
+    dgcn_launch_opts lo = {s->address,  o->n_agents,        s->run_id,  agent_ms,
+                           o->program,  dgcn_signal_flag(), o->workers, s->hub,
+                           o->keys_dir, o->wait_for_agents};
     DGCN_CHECK(dgcn_launch_start(info.launcher, &lo, &s->launch));
     *out = s;
     return DGCN_OK;
@@ -129,14 +130,19 @@ static int s_no_hello(const dgcn_session *s, const uint8_t *hello, const char *w
         if (hello[k]) heard++;
         else if (missing++ < (int32_t)(sizeof ids / sizeof *ids)) ids[n++] = k;
     }
-    char who[400] = "";
+    char who[400] = "", refused[160] = "";
     size_t off = 0;
     s_list_agents(who, sizeof who, &off, ids, n);
+    if (s->hub && s->hub->traffic.dropped) /* an agent started by hand with keys not the run's */
+        snprintf(refused, sizeof refused,
+                 "; refused meanwhile: %" PRIu64 " handshake(s) or frame(s) from no agent of the "
+                 "run (an agent's --keys file not of this run?)",
+                 (uint64_t)s->hub->traffic.dropped);
     return dgcn_error_set(DGCN_ETIMEDOUT,
                           "coordinator: no hello from agent(s) %s%s %s (heard from %d of %d; the "
-                          "set-ups wait for every agent)",
+                          "set-ups wait for every agent)%s",
                           who, missing > n || off + 24 >= sizeof who ? ", ..." : "", why,
-                          (int)heard, (int)s->o.n_agents);
+                          (int)heard, (int)s->o.n_agents, refused);
 }
 
 /* Receives one protocol message from any agent, watching the signal flag and the agents. During

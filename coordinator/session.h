@@ -29,6 +29,9 @@ typedef struct dgcn_session_opts {
     int agent_deadline_ms; /* the agents' bound on every wait (<= 0: deadline_ms); at most
                             * deadline_ms, so that an agent waiting for a stalled neighbour
                             * times out and names it first */
+    const char *wait_for_agents; /* agents started by hand, "K,..." or "all" (NULL: none): not
+                                  * started; their commands are printed and their Hello awaited
+                                  * (coordinator/launch.h) */
 } dgcn_session_opts;
 
 typedef struct dgcn_session dgcn_session;

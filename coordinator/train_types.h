@@ -53,8 +53,9 @@ typedef struct dgcn_train_opts {
     double max_ms;         /* bound on the whole run's training, ms (<= 0: none) */
     const char *program;   /* the dgcn binary agent processes run (NULL: this one) */
     int workers;           /* inproc: worker threads that run the agents' tasks (0: one per core) */
-    int checkpoint_every;  /* a checkpoint every N iterations (0: none); needs seeds = 1 */
-    int resume;            /* continue o->out from its last complete checkpoint */
+    const char *wait_for_agents; /* agents not started, joining by hand: "K,..." or "all" */
+    int checkpoint_every;        /* a checkpoint every N iterations (0: none); needs seeds = 1 */
+    int resume;                  /* continue o->out from its last complete checkpoint */
     /* -- regression on graph signals: a traffic folder (coordinator/data_source.h) -- */
     int batch;  /* snapshots per mini-batch [32] */
     int epochs; /* with iters 0: iters = epochs x (training samples / batch) [40] */

@@ -1393,7 +1393,7 @@ START_TEST(test_session_start_fails_cleanly) {
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dgcn_session *s = NULL;
-        dgcn_session_opts o = {bad[i][0], 2, 1000, bad[i][1], NULL, NULL, 0, NULL, 0};
+        dgcn_session_opts o = {bad[i][0], 2, 1000, bad[i][1], NULL, NULL, 0, NULL, 0, NULL};
         int rc = dgcn_session_start(&s, &o);
         ck_assert_msg(rc != DGCN_OK && strstr(dgcn_error_msg(), bad[i][2]), "%s: %s (%s)",
                       bad[i][0], dgcn_strerror(rc), dgcn_error_msg());
@@ -1428,7 +1428,7 @@ static int s_start_without_agent_1(int agent_deadline, char *msg, size_t cap) {
     ck_assert_int_eq(fclose(f), 0);
     ck_assert_int_eq(chmod(prog, 0700), 0);
     dgcn_session *s = NULL;
-    dgcn_session_opts o = {"zmq", 3, 1000, dir, NULL, prog, 0, NULL, 0};
+    dgcn_session_opts o = {"zmq", 3, 1000, dir, NULL, prog, 0, NULL, 0, NULL};
     ck_assert_msg(dgcn_session_start(&s, &o) == DGCN_OK, "%s", dgcn_error_msg());
     dgcn_ctl_setup setups[3];
     memset(setups, 0, sizeof setups);

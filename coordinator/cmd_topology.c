@@ -14,6 +14,7 @@
 #include "topologies/weights.h"
 
 #include "core/error.h"
+#include "core/signal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,7 @@ static const char s_usage_design[] =
 
 static int s_fail(const char *verb, int rc) {
     fprintf(stderr, "dgcn topology %s: %s: %s\n", verb, dgcn_strerror(rc), dgcn_error_msg());
-    return 1;
+    return dgcn_signal_exit_status(rc, 1); /* 128 + N after SIGINT or SIGTERM */
 }
 
 static void s_print(const dgcn_topo_report *r, const char *weights) {
@@ -454,6 +455,7 @@ int dgcn_cmd_topology(int argc, char **argv) {
         printf("%s\n", s_usage);
         return 0;
     }
+    dgcn_signal_install(); /* the design and the eigensolvers stop at the flag */
     if (!strcmp(verb, "generate")) return s_generate(argc - 1, argv + 1);
     if (!strcmp(verb, "analyze")) return s_analyze(argc - 1, argv + 1);
     if (!strcmp(verb, "design")) return s_design(argc - 1, argv + 1);

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/signal.h"
 #include "graph/partition.h"
 #include "topologies/spec.h"
 
@@ -328,6 +329,8 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
     DGCN_CHECK(dgcn_partition_required_pairs(&ds->adj, p->owner, m, &pairs, &n_pairs));
     DGCN_CHECK(dgcn_topo_from_pairs(&p->required, m, pairs, n_pairs));
     p->id = s_plan_id(ds, o->partition, o->seed, m, p->owner);
+    /* the stop flag between the stages (the design and the eigensolvers look at it inside) */
+    DGCN_CHECK(dgcn_signal_check("planning"));
 
     /* 3-4: topology and weights */
     if (o->topology) {
@@ -362,6 +365,7 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
     }
 
     /* hop distances; hops per exchange over the pairs that still share data edges */
+    DGCN_CHECK(dgcn_signal_check("planning"));
     if (o->topology) {
         if (p->cross == DGCN_CROSS_DROP) {
             free(pairs);
@@ -372,6 +376,7 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
     }
 
     /* 5: shards (and their relay routes) */
+    DGCN_CHECK(dgcn_signal_check("planning"));
     if (o->shards) {
         DGCN_ALLOC(p->shards, m);
         DGCN_CHECK(dgcn_shard_build_all(ds, p->a_hat, p->owner, m, p->id, p->shards));

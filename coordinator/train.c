@@ -23,6 +23,7 @@
 #include "graph/shard.h"
 #include "topologies/graph.h"
 #include "topologies/io.h"
+#include "topologies/spec.h"
 #include "topologies/spectral.h"
 
 #include <inttypes.h>
@@ -265,6 +266,9 @@ typedef struct s_run {
     double t_start;
 } s_run;
 
+/* Above this many agents, train notes that the dense design of a `designed` topology is slow. */
+#define S_DESIGN_NOTE_ABOVE 128
+
 /* The data, the options it resolves, the plan and its gossip; the notes on both. */
 static int s_open(s_run *r, const dgcn_train_opts *given, dgcn_train_result *res) {
     int rc = DGCN_OK;
@@ -278,6 +282,14 @@ static int s_open(s_run *r, const dgcn_train_opts *given, dgcn_train_result *res
                                                "--agents must be >= 1"));
     r->curve_cap = 2 + (o->iters + o->eval_every - 1) / o->eval_every;
     DGCN_CHECK(dgcn_curve_init(&res->curve, r->curve_cap));
+    dgcn_topo_spec_info si;
+    if (o->progress && o->plan.topology && o->plan.agents > S_DESIGN_NOTE_ABOVE &&
+        !dgcn_topo_spec_check(o->plan.topology, o->plan.agents, &si) && si.single_design)
+        fprintf(r->log,
+                "note: designing the topology of %d agents (one %d x %d eigendecomposition per "
+                "ADMM iteration; 400 agents took minutes, docs/topologies.md); --topology budget:B "
+                "designs sparsely in seconds\n",
+                o->plan.agents, o->plan.agents, o->plan.agents);
     DGCN_CHECK(dgcn_plan_build(&r->p, &r->ds, &r->a_hat, &given->plan));
     double slem;
     int slem_exact;

@@ -4,6 +4,7 @@
 #include "topologies/local.h"
 
 #include "core/error.h"
+#include "core/signal.h"
 #include "core/timer.h"
 
 #include <math.h>
@@ -41,9 +42,11 @@ static void s_unlink(s_state *s, int32_t k, int32_t t) {
 
 /* Eigenpairs of the current support; slem = 1 when it is disconnected, 0 for one agent. */
 static int s_solve(s_state *s, double *slem) {
+    int rc = dgcn_signal_check("the budget design");
+    if (rc) return rc;
     if (s->m == 1) return *slem = 0.0, DGCN_OK;
     if (!dgcn_topo_connected(s->g)) return *slem = 1.0, DGCN_OK;
-    int rc = dgcn_eigen_solve(&s->e);
+    rc = dgcn_eigen_solve(&s->e);
     if (!rc) *slem = dgcn_eigen_slem(&s->e);
     return rc;
 }

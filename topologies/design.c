@@ -5,6 +5,7 @@
 #include "topologies/spectral.h"
 
 #include "core/error.h"
+#include "core/signal.h"
 #include "core/timer.h"
 
 #include <cblas.h>
@@ -115,6 +116,8 @@ static int s_admm(int32_t m, const uint8_t *kind, double gamma, double eps,
     st->converged = 0;
     int it;
     for (it = 1; it <= o->max_iter; it++) {
+        /* the stop flag, before the dsyevd and before the dgemm: seen within one of them */
+        DGCN_CHECK(dgcn_signal_check("the topology design"));
         memcpy(cprev, c, (size_t)mm * sizeof *c);
         /* X1 = J + prox_{||.||_2 / rho}(C - U1 - J) */
         for (int32_t k = 0; k < m; k++)
@@ -130,6 +133,7 @@ static int s_admm(int32_t m, const uint8_t *kind, double gamma, double eps,
                                 (int)info);
             goto fail;
         }
+        DGCN_CHECK(dgcn_signal_check("the topology design")); /* before the O(m^3) dgemm */
         double theta = s_clip_level(m, lam, 1.0 / rho, scratch);
         for (int32_t j = 0; j < m; j++) lam2[j] = fmax(-theta, fmin(theta, lam[j]));
         for (int32_t j = 0; j < m; j++) /* b = Q diag(lam2), column-major */
@@ -318,6 +322,7 @@ static int s_connect(dgcn_topo *g, const double *x2 /* (m, m) */) {
     int32_t m = g->m, *comp = NULL;
     DGCN_ALLOC(comp, m);
     while (dgcn_topo_components(g, comp) > 1) {
+        DGCN_CHECK(dgcn_signal_check("the topology design"));
         int32_t bk = -1, bt = -1;
         double best = -INFINITY;
         for (int32_t k = 0; k < m; k++)

@@ -2,6 +2,7 @@
 #include "topologies/eigen.h"
 
 #include "core/error.h"
+#include "core/signal.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -128,6 +129,7 @@ static int s_eig_lanczos(dgcn_eigen *s) {
     int n = 0;
     double top = 0, bot = 0;
     for (int j = 0; j < s->kmax; j++) {
+        DGCN_CHECK(dgcn_signal_check("an eigensolve")); /* a step is O(j m): the flag is seen */
         double *qj = s->q + (int64_t)j * m;
         s_matvec(s, qj, s->w);
         s_center(m, s->w);

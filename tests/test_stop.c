@@ -1,0 +1,197 @@
+/* tests/test_stop.c: one stop path. SIGINT or SIGTERM during a long computation (the topology
+ * design at 400 agents, the budget design's eigensolves, planning inside train, the centralized
+ * baseline's epochs) ends dgcn with 128 + the signal's number within a bound, names the phase it
+ * interrupted, and leaves no summary.json (docs/rundir.md). */
+#include "testutil.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_OUT_CAP (1 << 16)
+/* How long a signalled dgcn may take to exit. One ADMM iteration at 400 agents (a 400 x 400
+ * dsyevd and dgemm) takes about 50 ms on one core; the bound leaves room for a sanitizer build
+ * and a loaded machine. Without the checks the design ran for minutes. */
+#define S_STOP_MS 5000.0
+
+static double s_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* Starts argv (argv[0] a path) in its own process group with stdout and stderr on a pipe. */
+static pid_t s_start(char *const argv[], int *fd) {
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setpgid(0, 0);
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        close(p[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    *fd = p[0];
+    return pid;
+}
+
+static void s_drain(int fd, char *out, size_t *len) {
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) return;
+    size_t k = (size_t)n < S_OUT_CAP - 1 - *len ? (size_t)n : S_OUT_CAP - 1 - *len;
+    memcpy(out + *len, buf, k);
+    *len += k;
+    out[*len] = '\0';
+}
+
+/* Collects output until the process exits (its status, 128 + N when killed by signal N) or until_ms
+ * passes (-1, still running). */
+static int s_wait(pid_t pid, int fd, char *out, size_t *len, double until_ms) {
+    for (;;) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) > 0) s_drain(fd, out, len);
+        int st = 0;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            s_drain(fd, out, len);
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        if (s_now_ms() > until_ms) return -1;
+    }
+}
+
+/* Runs argv, sends sig delay_ms after start (after `marker` appears in the output, when given), and
+ * checks: exit status 128 + sig within S_STOP_MS, the output naming the signal and `phase`. */
+static void s_signal_run(char *const argv[], int delay_ms, const char *marker, int sig,
+                         const char *phase) {
+    char *out = calloc(S_OUT_CAP, 1);
+    size_t len = 0;
+    int fd;
+    unsetenv("ASAN_OPTIONS");
+    pid_t pid = s_start(argv, &fd);
+    double t_start = s_now_ms();
+    int st = -1;
+    while (marker && st == -1 && !strstr(out, marker) && s_now_ms() - t_start < 60000)
+        st = s_wait(pid, fd, out, &len, s_now_ms() + 50);
+    if (st == -1) st = s_wait(pid, fd, out, &len, s_now_ms() + delay_ms);
+    ck_assert_msg(st == -1, "%s %s ended (%d) before the signal:\n%s", argv[1], argv[2], st, out);
+    double t0 = s_now_ms();
+    kill(pid, sig);
+    st = s_wait(pid, fd, out, &len, t0 + S_STOP_MS);
+    double took = s_now_ms() - t0;
+    if (st == -1) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    close(fd);
+    ck_assert_msg(st == 128 + sig, "exit status %d, %.0f ms after signal %d (bound %.0f ms):\n%s",
+                  st, took, sig, S_STOP_MS, out);
+    char want[128];
+    snprintf(want, sizeof want, "interrupted by signal %d (%s) during %s", sig,
+             sig == SIGINT ? "SIGINT" : "SIGTERM", phase);
+    ck_assert_msg(strstr(out, want), "the output does not say '%s':\n%s", want, out);
+    fprintf(stderr, "%s %s: exit %d %.0f ms after signal %d\n", argv[1], argv[2], st, took, sig);
+    free(out);
+}
+
+static void s_mkdtemp(char *buf, size_t cap, const char *tag) {
+    snprintf(buf, cap, "/tmp/dgcn-stop-%s-XXXXXX", tag);
+    ck_assert_ptr_nonnull(mkdtemp(buf));
+}
+
+/* Removes dir and the files directly in it and in its subfolders (one level deep suffices here). */
+static void s_rm_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) s_rm_dir(path);
+        else unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static int s_exists(const char *dir, const char *name) {
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+/* SIGTERM while `dgcn topology generate --kind designed` designs the topology of 400 agents
+ * (before: the ADMM ran on, dozens of 400 x 400 eigendecompositions a second, for minutes). */
+START_TEST(test_design_sigterm) {
+    char data[1024];
+    if (!dgcn_test_dataset("cora", data, sizeof data)) return;
+    char *argv[] = {DGCN_BINARY, "topology", "generate", "--kind", "designed",
+                    "--data",    data,       "--agents", "400",    NULL};
+    s_signal_run(argv, 1500, NULL, SIGTERM, "the topology design");
+}
+END_TEST
+
+/* SIGTERM during the budget design of 3,000 agents (one Lanczos eigensolve after another; no
+ * dataset needed): the Lanczos steps look at the flag. */
+START_TEST(test_budget_sigterm) {
+    char *argv[] = {DGCN_BINARY,    "topology", "generate", "--kind",
+                    "sparse:20000", "--agents", "3000",     NULL};
+    s_signal_run(argv, 1500, NULL, SIGTERM, "");
+}
+END_TEST
+
+/* The same design inside `dgcn train` (the default topology): SIGTERM while the run is planned
+ * exits 143 and leaves no summary.json in the run directory. */
+START_TEST(test_train_design_sigterm) {
+    char data[1024], dir[128];
+    if (!dgcn_test_dataset("cora", data, sizeof data)) return;
+    s_mkdtemp(dir, sizeof dir, "train");
+    char *argv[] = {DGCN_BINARY, "train", "--transport", "inproc", "--data",  data,
+                    "--agents",  "400",   "--out",       dir,      "--force", NULL};
+    s_signal_run(argv, 2000, NULL, SIGTERM, "the topology design");
+    ck_assert_msg(!s_exists(dir, "summary.json"), "summary.json in %s after SIGTERM", dir);
+    s_rm_dir(dir);
+}
+END_TEST
+
+/* SIGINT while `dgcn baseline` trains for many epochs: exit 130 within the bound, no
+ * summary.json. */
+START_TEST(test_baseline_sigint) {
+    char dir[128];
+    s_mkdtemp(dir, sizeof dir, "base");
+    char *argv[] = {DGCN_BINARY, "baseline", "--nodes", "2000", "--seeds", "1",
+                    "--epochs",  "1000000",  "--out",   dir,    "--force", NULL};
+    s_signal_run(argv, 1000, "dataset ", SIGINT, "the centralized baseline");
+    ck_assert_msg(!s_exists(dir, "summary.json"), "summary.json in %s after SIGINT", dir);
+    s_rm_dir(dir);
+}
+END_TEST
+
+static Suite *s_suite(void) {
+    const dgcn_test_case cases[] = {
+        {"design_sigterm", test_design_sigterm, 0, 60},
+        {"budget_sigterm", test_budget_sigterm, 0, 60},
+        {"train_design_sigterm", test_train_design_sigterm, 0, 60},
+        {"baseline_sigint", test_baseline_sigint, 0, 90},
+    };
+    return DGCN_TEST_SUITE("stop", cases);
+}
+
+int main(void) { return dgcn_test_run(s_suite()); }

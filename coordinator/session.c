@@ -16,7 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_SLICE_MS 100 /* how often a wait looks at the agents and the signal flag */
+#define S_SLICE_MS 100  /* how often a wait looks at the agents and the signal flag */
+#define S_STALL_MS 1000 /* a slice this much longer than asked: the coordinator was not running */
 
 /* The coordinator waits its deadline plus this margin, agents only their deadline: an agent whose
  * neighbour has stalled times out first and has the margin to say whom it waited for. */
@@ -154,11 +155,19 @@ static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadl
                                   "coordinator: interrupted by signal %d; stopping the "
                                   "agents",
                                   (int)s_signalled);
-        double left = end - dgcn_now_ms();
+        double before = dgcn_now_ms(), left = end - before;
         int slice = left < S_SLICE_MS ? (int)(left > 0 ? left : 0) : S_SLICE_MS;
         void *buf = NULL;
         size_t len = 0;
         rc = dgcn_hub_recv_any(s->hub, from, &buf, &len, slice);
+        double took = dgcn_now_ms() - before;
+        if (rc == DGCN_ETIMEDOUT && took > slice + S_STALL_MS) {
+            /* the coordinator itself was stopped (SIGSTOP, Ctrl-Z, a suspended machine): that
+             * time is nobody's silence. The wait starts over, so the agents (stopped with it, or
+             * whose messages are still on their way) get a whole deadline again. */
+            end = dgcn_now_ms() + deadline_ms;
+            continue;
+        }
         if (rc == DGCN_OK) {
             rc = dgcn_ctl_unpack(buf, len, m);
             free(buf);

@@ -524,6 +524,54 @@ START_TEST(test_stopped_agent_named) {
 }
 END_TEST
 
+/* Ctrl-Z then fg past the deadline (SIGSTOP to the job's process group, the coordinator and its
+ * agents, for longer than the coordinator's deadline plus margin, then SIGCONT): the time the
+ * coordinator itself was stopped is nobody's silence, so it does not blame every healthy agent
+ * as silent when it resumes. 4 zmq agents, deadline 1.5 s, stopped 5 s; then Ctrl-C. */
+START_TEST(test_stopped_coordinator_blames_nobody) {
+    char *out = malloc(S_OUT_CAP), dir[128];
+    s_mkdtemp(dir, sizeof dir, "z");
+    char *argv[] = {DGCN_BINARY,   "train",
+                    "--agents",    "4",
+                    "--transport", "zmq",
+                    S_GEN,         "--iters",
+                    "1000000",     "--eval-every",
+                    "20",          "--deadline-ms",
+                    "1500",        "--no-baselines",
+                    "--out",       (char *)dir,
+                    NULL};
+    int fd;
+    size_t len = 0;
+    out[0] = '\0';
+    pid_t pid = s_start(argv, &fd);
+    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 60000, "iter    40");
+    ck_assert_msg(st == -1, "training ended early (%d):\n%s", st, out);
+    kill(-pid, SIGSTOP);
+    struct timespec nap = {5, 0};
+    nanosleep(&nap, NULL);
+    size_t at_resume = len;
+    kill(-pid, SIGCONT);
+    /* the run goes on (or ends): 4 s to show it, longer than the deadline plus margin */
+    st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 4000, NULL);
+    if (st == -1) {
+        kill(-pid, SIGINT);
+        st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 20000, NULL);
+    }
+    if (st == -1) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    const char *tail = out + (at_resume > 200 ? at_resume - 200 : 0);
+    ck_assert_msg(!strstr(out + at_resume, "no message from any agent"),
+                  "the coordinator blamed the agents for its own stop:\n%s", tail);
+    ck_assert_msg(st != -1, "the run did not end after SIGINT:\n%s", tail);
+    pid_t left[8];
+    ck_assert_int_eq(s_find_agents(dir, left, 8), 0);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 /* Ctrl-C (SIGINT to the terminal's process group: the coordinator and its agents) stops the run
  * within the deadline with a non-zero status that says it was interrupted, leaving no agent. */
 START_TEST(test_interrupt_mid_train) {
@@ -1813,6 +1861,7 @@ static Suite *s_suite(void) {
         {"verify_inproc", test_verify_inproc, 0, 120},
         {"verify_zmq", test_verify_zmq, 0, 120},
         {"verify_mpi", test_verify_mpi, 0, 120},
+        {"stopped_coordinator_blames_nobody", test_stopped_coordinator_blames_nobody, 0, 60},
         {"verify_cora_partitioners", test_verify_cora_partitioners, 0, 240},
         {"verify_filter_orders", test_verify_filter_orders, 0, 120},
         {"verify_missing_link", test_verify_missing_link, 0, 60},

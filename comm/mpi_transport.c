@@ -46,6 +46,7 @@ int dgcn_mpi_agent_barrier(dgcn_transport *t) { return s_unsupported(); }
 #include <inttypes.h>
 #include <mpi.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ typedef struct s_mt {
 
 typedef struct s_mhub {
     dgcn_hub base;
+    int *ids; /* [2 (n_agents + 1)] each world rank's pid and host hash (rank 0: this process) */
 } s_mhub;
 
 static const dgcn_transport_ops s_ops;
@@ -324,6 +326,34 @@ static int s_bcast_run_id(uint64_t *run_id, int deadline_ms) {
             return dgcn_error_set(DGCN_ETIMEDOUT,
                                   "MPI start-up: the run id broadcast did not complete within %d "
                                   "ms (is every rank running dgcn?)",
+                                  deadline_ms);
+        s_backoff(&spins);
+    }
+}
+
+/* This rank's pid and a hash of its host name, gathered at world rank 0 (ids[2 size], rank 0
+ * only; NULL elsewhere) within the deadline: the coordinator can then tell that an agent's
+ * process on its own host is gone. */
+static int s_gather_ids(int *ids, int deadline_ms) {
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    uint32_t hash = 2166136261u;
+    for (const char *c = host; *c; c++) hash = (hash ^ (uint8_t)*c) * 16777619u;
+    int mine[2] = {(int)getpid(), (int)(hash & 0x7fffffff)};
+    MPI_Request r;
+    int e = MPI_Igather(mine, 2, MPI_INT, ids, 2, MPI_INT, 0, MPI_COMM_WORLD, &r);
+    if (e != MPI_SUCCESS) return s_merr(e, "MPI_Igather");
+    struct timespec dl = dgcn__deadline_after(deadline_ms);
+    int spins = 0;
+    for (;;) {
+        int flag = 0;
+        e = MPI_Test(&r, &flag, MPI_STATUS_IGNORE);
+        if (e != MPI_SUCCESS) return s_merr(e, "MPI_Test");
+        if (flag) return DGCN_OK;
+        if (dgcn__ms_left(&dl) <= 0)
+            return dgcn_error_set(DGCN_ETIMEDOUT,
+                                  "MPI start-up: the ranks' process ids did not reach rank 0 "
+                                  "within %d ms",
                                   deadline_ms);
         s_backoff(&spins);
     }
@@ -702,6 +732,7 @@ int dgcn_mpi_open(int deadline_ms, dgcn_transport **out) {
     MPI_Comm_set_errhandler(p->agents, MPI_ERRORS_RETURN);
     uint64_t run_id = 0;
     DGCN_CHECK(s_bcast_run_id(&run_id, deadline_ms));
+    DGCN_CHECK(s_gather_ids(NULL, deadline_ms));
     DGCN_CHECK(
         dgcn__transport_init(&p->base, &s_ops, rank - 1, size - 1, NULL, 0, run_id, deadline_ms));
     *out = &p->base;
@@ -812,11 +843,24 @@ static void s_hub_close(dgcn_hub **hp) {
     if (!hp || !*hp) return;
     s_mhub *p = (s_mhub *)*hp;
     dgcn__hub_fini(&p->base);
+    free(p->ids);
     free(p);
     *hp = NULL;
 }
 
-static const dgcn_hub_ops s_hub_ops = {"mpi", s_hub_send, s_hub_recv_any, s_hub_close};
+/* Agent k's process is gone when it ran on this host and its pid no longer exists (mpirun reaps
+ * a rank that exits or is killed at once). */
+static int s_hub_ended(dgcn_hub *h, int32_t agent, char *how, size_t cap) {
+    s_mhub *p = (s_mhub *)h;
+    if (!p->ids || agent < 0 || agent >= h->n_agents) return 0;
+    int pid = p->ids[2 * (agent + 1)], host = p->ids[2 * (agent + 1) + 1];
+    if (host != p->ids[1] || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) return 0;
+    snprintf(how, cap, "is gone (MPI rank %d, pid %d on this host: killed or exited)", agent + 1,
+             pid);
+    return 1;
+}
+
+static const dgcn_hub_ops s_hub_ops = {"mpi", s_hub_send, s_hub_recv_any, s_hub_close, s_hub_ended};
 
 int dgcn_mpi_hub_open(uint64_t run_id, int deadline_ms, dgcn_hub **out) {
     int rc = DGCN_OK;
@@ -841,12 +885,15 @@ int dgcn_mpi_hub_open(uint64_t run_id, int deadline_ms, dgcn_hub **out) {
     if (e != MPI_SUCCESS) return s_merr(e, "MPI_Comm_split");
     DGCN_CHECK(s_bcast_run_id(&run_id, deadline_ms));
     DGCN_ALLOC(p, 1);
+    DGCN_ALLOC(p->ids, 2 * (size_t)size);
+    DGCN_CHECK(s_gather_ids(p->ids, deadline_ms));
     DGCN_CHECK(dgcn__hub_init(&p->base, &s_hub_ops, size - 1, run_id, deadline_ms));
     *out = &p->base;
     return DGCN_OK;
 fail:
     if (p) {
         dgcn__hub_fini(&p->base);
+        free(p->ids);
         free(p);
     }
     return rc;

@@ -789,7 +789,7 @@ static void s_hub_close(dgcn_hub **hp) {
     *hp = NULL;
 }
 
-static const dgcn_hub_ops s_hub_ops = {"zmq", s_hub_send, s_hub_recv_any, s_hub_close};
+static const dgcn_hub_ops s_hub_ops = {"zmq", s_hub_send, s_hub_recv_any, s_hub_close, NULL};
 
 /* tcp: the run's keys (the coordinator's keypair, one per agent) and a guard that admits exactly
  * the agents' keys, each as its agent. */

@@ -524,6 +524,95 @@ START_TEST(test_stopped_agent_named) {
 }
 END_TEST
 
+/* The pid of the process whose command line contains marker and whose environment has
+ * OMPI_COMM_WORLD_RANK=rank (a rank of an mpirun job), or 0. */
+static pid_t s_find_rank(const char *marker, int rank) {
+    char want[48];
+    snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", rank);
+    pid_t found = 0;
+    DIR *d = opendir("/proc");
+    if (!d) return 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0) continue;
+        char path[64];
+        static char buf[1 << 16];
+        int has_marker = 0, has_rank = 0;
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t k = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[k] = '\0';
+        for (size_t i = 0; i < k; i += strlen(buf + i) + 1) has_marker |= !!strstr(buf + i, marker);
+        snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+        f = fopen(path, "r");
+        if (!f) continue;
+        k = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[k] = '\0';
+        for (size_t i = 0; i < k; i += strlen(buf + i) + 1) has_rank |= !strcmp(buf + i, want);
+        if (has_marker && has_rank) found = (pid_t)pid;
+    }
+    closedir(d);
+    return found;
+}
+
+/* An MPI agent killed mid-run (SIGKILL to rank 3, agent 2): mpirun then ends the job with SIGTERM,
+ * and the coordinator names the agent whose process is gone instead of only "interrupted by
+ * signal 15". Bounded: the job must end within 30 s. */
+START_TEST(test_kill_mpi_agent_named) {
+    if (!s_have_mpirun()) {
+        fprintf(stderr, "SKIP: mpirun not in PATH\n");
+        return;
+    }
+    char *out = malloc(S_OUT_CAP), dir[128];
+    s_mkdtemp(dir, sizeof dir, "m");
+    char *argv[] = {"mpirun",
+                    "--allow-run-as-root",
+                    "--oversubscribe",
+                    "-np",
+                    "5",
+                    DGCN_BINARY,
+                    "train",
+                    "--transport",
+                    "mpi",
+                    S_GEN,
+                    "--iters",
+                    "1000000",
+                    "--eval-every",
+                    "20",
+                    "--no-baselines",
+                    "--out",
+                    (char *)dir,
+                    NULL};
+    setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+    int fd;
+    size_t len = 0;
+    out[0] = '\0';
+    pid_t pid = s_start(argv, &fd);
+    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 60000, "iter    40");
+    ck_assert_msg(st == -1, "training ended early (%d):\n%s", st, out);
+    pid_t victim = s_find_rank(dir, 3);
+    ck_assert_msg(victim > 0, "rank 3 not found");
+    double t0 = s_now_ms();
+    kill(victim, SIGKILL);
+    st = s_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 30000, NULL);
+    if (st == -1) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    const char *tail = out + (len > 3000 ? len - 3000 : 0);
+    ck_assert_msg(st > 0, "job status %d after %.0f ms:\n%s", st, s_now_ms() - t0, tail);
+    ck_assert_msg(strstr(out, "agent 2 is gone (MPI rank 3, pid"), "agent 2 is not named:\n%s",
+                  tail);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 /* Ctrl-Z then fg past the deadline (SIGSTOP to the job's process group, the coordinator and its
  * agents, for longer than the coordinator's deadline plus margin, then SIGCONT): the time the
  * coordinator itself was stopped is nobody's silence, so it does not blame every healthy agent
@@ -1862,6 +1951,7 @@ static Suite *s_suite(void) {
         {"verify_zmq", test_verify_zmq, 0, 120},
         {"verify_mpi", test_verify_mpi, 0, 120},
         {"stopped_coordinator_blames_nobody", test_stopped_coordinator_blames_nobody, 0, 60},
+        {"kill_mpi_agent_named", test_kill_mpi_agent_named, 0, 90},
         {"verify_cora_partitioners", test_verify_cora_partitioners, 0, 240},
         {"verify_filter_orders", test_verify_filter_orders, 0, 120},
         {"verify_missing_link", test_verify_missing_link, 0, 60},

@@ -24,6 +24,8 @@
 #define S_FAILED_EVENTS                                                                            \
     (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                  \
      ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+#define S_WATCHED_EVENTS                                                                           \
+    (S_FAILED_EVENTS | ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
 
 /* ---- keys and their text form ---- */
 
@@ -222,6 +224,12 @@ typedef struct s_wait {
     double since_ms;
 } s_wait;
 
+/* One accepted connection of the watched socket, as its monitor reports it. */
+typedef struct s_conn {
+    int fd;
+    int done; /* a handshake outcome (success or failure) was attributed to it */
+} s_conn;
+
 struct dgcn__guard {
     void *zap;     /* ROUTER bound at inproc://zeromq.zap.01 (the guard thread's) */
     void *mon;     /* PAIR connected to the monitor of the server socket (the thread's) */
@@ -235,6 +243,8 @@ struct dgcn__guard {
     atomic_uint_least64_t refused;
     s_wait *waiting; /* the thread's: requests for keys not yet admitted */
     size_t n_waiting, cap_waiting;
+    s_conn *conns; /* the thread's: accepted connections still open, oldest first */
+    size_t n_conns, cap_conns;
     int deadline_ms;
     char who[64];
 };
@@ -343,7 +353,41 @@ static void s_answer_waiting(dgcn__guard *g, int all) {
     g->n_waiting = kept;
 }
 
-/* Reads one monitor event ([u16 event][u32 value], [endpoint]) and counts a failed handshake. */
+/* The monitor reports a handshake's outcome without naming its connection, so each outcome is
+ * given to the oldest accepted connection still handshaking; a failure is counted at once, and a
+ * connection that closes with no outcome (raw bytes, no ZMTP greeting, a ZMTP 1.0 peer) is counted
+ * when it closes. Each accepted connection is thus counted once: exactly when handshakes do not
+ * overlap, and in total once every connection has closed when they do. */
+static void s_on_accepted(dgcn__guard *g, int fd) {
+    if (g->n_conns == g->cap_conns) {
+        size_t cap = g->cap_conns ? 2 * g->cap_conns : 16;
+        s_conn *p = realloc(g->conns, cap * sizeof *p);
+        if (!p) return; /* untracked: its failure still counts, a silent close does not */
+        g->conns = p;
+        g->cap_conns = cap;
+    }
+    g->conns[g->n_conns++] = (s_conn){fd, 0};
+}
+
+static void s_on_outcome(dgcn__guard *g, int failed) {
+    if (failed) atomic_fetch_add(&g->refused, 1);
+    for (size_t i = 0; i < g->n_conns; i++)
+        if (!g->conns[i].done) {
+            g->conns[i].done = 1;
+            return;
+        }
+}
+
+static void s_on_disconnected(dgcn__guard *g, int fd) {
+    size_t i = 0;
+    while (i < g->n_conns && g->conns[i].fd != fd) i++;
+    if (i == g->n_conns) return; /* not an accepted connection (or untracked) */
+    if (!g->conns[i].done) atomic_fetch_add(&g->refused, 1);
+    memmove(&g->conns[i], &g->conns[i + 1], (g->n_conns - i - 1) * sizeof *g->conns);
+    g->n_conns--;
+}
+
+/* Reads one monitor event ([u16 event][u32 value], [endpoint]) and counts refused connections. */
 static void s_on_event(dgcn__guard *g) {
     zmq_msg_t m;
     zmq_msg_init(&m);
@@ -352,7 +396,11 @@ static void s_on_event(dgcn__guard *g) {
         return;
     }
     uint16_t ev = 0;
-    if (zmq_msg_size(&m) >= 2) memcpy(&ev, zmq_msg_data(&m), 2);
+    uint32_t value = 0;
+    if (zmq_msg_size(&m) >= 6) {
+        memcpy(&ev, zmq_msg_data(&m), 2);
+        memcpy(&value, (char *)zmq_msg_data(&m) + 2, 4);
+    }
     int more = zmq_msg_more(&m);
     zmq_msg_close(&m);
     while (more) {
@@ -361,7 +409,15 @@ static void s_on_event(dgcn__guard *g) {
         else more = zmq_msg_more(&m);
         zmq_msg_close(&m);
     }
-    if (ev & S_FAILED_EVENTS) atomic_fetch_add(&g->refused, 1);
+    if (ev & S_FAILED_EVENTS) {
+        s_on_outcome(g, 1);
+    } else if (ev == ZMQ_EVENT_ACCEPTED) {
+        s_on_accepted(g, (int)value);
+    } else if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        s_on_outcome(g, 0);
+    } else if (ev == ZMQ_EVENT_DISCONNECTED) {
+        s_on_disconnected(g, (int)value);
+    }
 }
 
 static void *s_guard_main(void *arg) {
@@ -412,7 +468,7 @@ int dgcn__guard_start(void *ctx, void *sock, const char *secret_key, int deadlin
     snprintf(mon_ep, sizeof mon_ep, "inproc://dgcn-guard-%p", (void *)g);
     g->mon = zmq_socket(ctx, ZMQ_PAIR);
     if (!g->mon || zmq_setsockopt(g->mon, ZMQ_LINGER, &zero, sizeof zero) ||
-        zmq_socket_monitor(sock, mon_ep, S_FAILED_EVENTS) != 0 || zmq_connect(g->mon, mon_ep)) {
+        zmq_socket_monitor(sock, mon_ep, S_WATCHED_EVENTS) != 0 || zmq_connect(g->mon, mon_ep)) {
         rc = dgcn_error_set(DGCN_ECOMM, "%s: cannot monitor handshakes: %s", who,
                             zmq_strerror(zmq_errno()));
         goto fail;
@@ -477,6 +533,7 @@ void dgcn__guard_stop(dgcn__guard **gp) {
         zmq_msg_close(&g->waiting[i].req_id);
     }
     free(g->waiting);
+    free(g->conns);
     free(g->keys);
     pthread_mutex_destroy(&g->mu);
     free(g);

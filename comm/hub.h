@@ -22,6 +22,10 @@ typedef struct dgcn_hub_ops {
     int (*recv_any)(dgcn_hub *h, int32_t *agent, void **buf, size_t *len, int deadline_ms);
     /* Releases everything; accepts NULL and sets *h to NULL. */
     void (*close)(dgcn_hub **h);
+    /* Does not block: 1 when agent `agent`'s process is known to be gone, with how[cap] saying
+     * so; 0 when it is alive or the backend cannot tell. NULL: the backend never can (mpi fills
+     * it for ranks on this host). */
+    int (*ended)(dgcn_hub *h, int32_t agent, char *how, size_t cap);
 } dgcn_hub_ops;
 
 /* Common head of every backend's hub. */
@@ -57,6 +61,9 @@ static inline int dgcn_hub_send(dgcn_hub *h, int32_t agent, const void *buf, siz
 static inline int dgcn_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len,
                                     int deadline_ms) {
     return h->ops->recv_any(h, agent, buf, len, deadline_ms);
+}
+static inline int dgcn_hub_agent_ended(dgcn_hub *h, int32_t agent, char *how, size_t cap) {
+    return h && h->ops->ended ? h->ops->ended(h, agent, how, cap) : 0;
 }
 static inline void dgcn_hub_close(dgcn_hub **h) {
     if (h && *h) (*h)->ops->close(h);

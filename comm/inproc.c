@@ -693,7 +693,7 @@ static void s_hub_close(dgcn_hub **hp) {
     *hp = NULL;
 }
 
-static const dgcn_hub_ops s_hub_ops = {"inproc", s_hub_send, s_hub_recv_any, s_hub_close};
+static const dgcn_hub_ops s_hub_ops = {"inproc", s_hub_send, s_hub_recv_any, s_hub_close, NULL};
 
 int dgcn_inproc_hub(dgcn_inproc_fabric *f, dgcn_hub **out) {
     int rc = DGCN_OK;

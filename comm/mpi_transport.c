@@ -1,8 +1,10 @@
 /* comm/mpi_transport.c: agents and coordinator over MPI; nothing here waits without a deadline.
  * The communicator constructors (MPI_Comm_split, MPI_Dist_graph_create_adjacent) are blocking
  * collectives, so each is preceded by a gate: an MPI_Ibarrier over the same ranks polled until the
- * deadline. A rank that never arrives then gives DGCN_ETIMEDOUT instead of a hang; a rank that
- * passes the gate and dies before the constructor is left to the MPI library (and mpirun). */
+ * deadline. A rank that never arrives then gives DGCN_ETIMEDOUT instead of a hang. What cannot be
+ * polled (MPI_Init itself, a constructor that a rank stopped or killed past the gate never joins)
+ * is bounded by the watchdog, a thread started before MPI_Init that aborts the job with a message
+ * naming this rank and what it waited for. */
 #include "comm/mpi_transport.h"
 
 #include "comm/transport_int.h"
@@ -18,6 +20,7 @@ static int s_unsupported(void) {
     return dgcn_error_set(DGCN_EUNSUPPORTED,
                           "this build has no MPI (configure with DGCN_WITH_MPI=ON)");
 }
+void (*dgcn__mpi_after_gate)(int rank);
 int dgcn_mpi_init(int *argc, char ***argv) { return s_unsupported(); }
 int dgcn_mpi_finalize(void) { return s_unsupported(); }
 int dgcn_mpi_rank(int *rank, int *size) { return s_unsupported(); }
@@ -39,11 +42,16 @@ int dgcn_mpi_agent_barrier(dgcn_transport *t) { return s_unsupported(); }
 #include "comm/hub_int.h"
 #include "comm/transport_int.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <mpi.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define S_TAG_COORD 100
 #define S_HDR_BYTES 32
@@ -65,6 +73,7 @@ typedef struct s_mt {
 
 typedef struct s_mhub {
     dgcn_hub base;
+    int *ids; /* [2 (n_agents + 1)] each world rank's pid and host hash (rank 0: this process) */
 } s_mhub;
 
 static const dgcn_transport_ops s_ops;
@@ -85,13 +94,153 @@ static void s_backoff(int *spins) {
 
 int dgcn_mpi_available(void) { return 1; }
 
+void (*dgcn__mpi_after_gate)(int rank);
+
+/* ---- the watchdog: a thread that ends the job when a blocking MPI call overruns ---- */
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t tid;
+    int started, stop;
+    int armed;              /* a blocking call is under way */
+    struct timespec due;    /* CLOCK_MONOTONIC */
+    int deadline_ms;        /* of the armed call */
+    char what[192];         /* what this rank waits for */
+    volatile int mpi_ready; /* MPI_Init_thread has returned */
+} s_dog = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* This process's world rank as the launcher announced it (also before MPI_Init), or -1. */
+static int s_env_rank(void) {
+    static const char *names[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const char *v = getenv(names[i]);
+        if (v && *v) return atoi(v);
+    }
+    return -1;
+}
+
+static int s_env_size(void) {
+    const char *v = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!v) v = getenv("PMI_SIZE");
+    return v && *v ? atoi(v) : -1;
+}
+
+static void *s_dog_main(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&s_dog.mu);
+    while (!s_dog.stop) {
+        if (!s_dog.armed) {
+            pthread_cond_wait(&s_dog.cv, &s_dog.mu);
+            continue;
+        }
+        int e = pthread_cond_timedwait(&s_dog.cv, &s_dog.mu, &s_dog.due);
+        if (e != ETIMEDOUT || !s_dog.armed || s_dog.stop) continue;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec < s_dog.due.tv_sec ||
+            (now.tv_sec == s_dog.due.tv_sec && now.tv_nsec < s_dog.due.tv_nsec))
+            continue;
+        int rank = s_env_rank(), size = s_env_size();
+        char role[48];
+        if (rank == 0) snprintf(role, sizeof role, "rank 0 (the coordinator)");
+        else if (rank > 0) snprintf(role, sizeof role, "rank %d (agent %d)", rank, rank - 1);
+        else snprintf(role, sizeof role, "a rank");
+        fprintf(stderr,
+                "dgcn: MPI watchdog: %s of %d waited %d ms for %s; a rank of the job is missing, "
+                "stopped or dead (the ranks that print this are waiting, the missing ones do not): "
+                "aborting the job\n",
+                role, size, s_dog.deadline_ms, s_dog.what);
+        fflush(stderr);
+        if (s_dog.mpi_ready) MPI_Abort(MPI_COMM_WORLD, DGCN_MPI_WATCHDOG_STATUS);
+        _exit(DGCN_MPI_WATCHDOG_STATUS);
+    }
+    pthread_mutex_unlock(&s_dog.mu);
+    return NULL;
+}
+
+/* The deadline of MPI_Init: DGCN_MPI_INIT_DEADLINE_MS, or the environment variable of that name
+ * (milliseconds > 0). */
+static int s_init_deadline(void) {
+    const char *v = getenv("DGCN_MPI_INIT_DEADLINE_MS");
+    if (v && *v) {
+        char *end = NULL;
+        long ms = strtol(v, &end, 10);
+        if (*end == '\0' && ms > 0 && ms <= 86400000L) return (int)ms;
+    }
+    return DGCN_MPI_INIT_DEADLINE_MS;
+}
+
+/* Arms the watchdog for a blocking call: `what` must complete within deadline_ms. */
+static void s_dog_arm(int deadline_ms, const char *what) {
+    pthread_mutex_lock(&s_dog.mu);
+    if (s_dog.started) {
+        clock_gettime(CLOCK_MONOTONIC, &s_dog.due);
+        s_dog.due.tv_sec += deadline_ms / 1000;
+        s_dog.due.tv_nsec += (long)(deadline_ms % 1000) * 1000000L;
+        if (s_dog.due.tv_nsec >= 1000000000L) {
+            s_dog.due.tv_sec++;
+            s_dog.due.tv_nsec -= 1000000000L;
+        }
+        s_dog.deadline_ms = deadline_ms;
+        snprintf(s_dog.what, sizeof s_dog.what, "%s", what);
+        s_dog.armed = 1;
+        pthread_cond_signal(&s_dog.cv);
+    }
+    pthread_mutex_unlock(&s_dog.mu);
+}
+
+static void s_dog_disarm(void) {
+    pthread_mutex_lock(&s_dog.mu);
+    s_dog.armed = 0;
+    pthread_cond_signal(&s_dog.cv);
+    pthread_mutex_unlock(&s_dog.mu);
+}
+
+static int s_dog_start(void) {
+    pthread_mutex_lock(&s_dog.mu);
+    int started = s_dog.started;
+    pthread_mutex_unlock(&s_dog.mu);
+    if (started) return DGCN_OK;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&s_dog.cv);
+    pthread_cond_init(&s_dog.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    s_dog.stop = 0;
+    if (pthread_create(&s_dog.tid, NULL, s_dog_main, NULL) != 0)
+        return dgcn_error_set(DGCN_ENOMEM, "MPI start-up: cannot start the watchdog thread");
+    s_dog.started = 1;
+    return DGCN_OK;
+}
+
+static void s_dog_stop(void) {
+    pthread_mutex_lock(&s_dog.mu);
+    int started = s_dog.started;
+    s_dog.stop = 1;
+    pthread_cond_signal(&s_dog.cv);
+    pthread_mutex_unlock(&s_dog.mu);
+    if (started) pthread_join(s_dog.tid, NULL);
+    s_dog.started = 0;
+}
+
 int dgcn_mpi_init(int *argc, char ***argv) {
     int inited = 0, provided = 0;
     MPI_Initialized(&inited);
     if (!inited) {
+        int rc = s_dog_start();
+        if (rc) return rc;
+        int dl = s_init_deadline();
+        char what[96];
+        snprintf(what, sizeof what, "MPI_Init (every rank of the job to start; %s=%d)",
+                 "DGCN_MPI_INIT_DEADLINE_MS", dl);
+        s_dog_arm(dl, what);
         int e = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+        s_dog_disarm();
         if (e != MPI_SUCCESS) return dgcn_error_set(DGCN_ECOMM, "MPI_Init_thread failed (%d)", e);
     }
+    s_dog.mpi_ready = 1;
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     return DGCN_OK;
 }
@@ -102,8 +251,11 @@ int dgcn_mpi_finalize(void) {
     MPI_Finalized(&done);
     if (inited && !done) {
         int e = MPI_Finalize();
+        s_dog.mpi_ready = 0;
+        s_dog_stop();
         if (e != MPI_SUCCESS) return s_merr(e, "MPI_Finalize");
     }
+    s_dog_stop();
     return DGCN_OK;
 }
 
@@ -174,6 +326,34 @@ static int s_bcast_run_id(uint64_t *run_id, int deadline_ms) {
             return dgcn_error_set(DGCN_ETIMEDOUT,
                                   "MPI start-up: the run id broadcast did not complete within %d "
                                   "ms (is every rank running dgcn?)",
+                                  deadline_ms);
+        s_backoff(&spins);
+    }
+}
+
+/* This rank's pid and a hash of its host name, gathered at world rank 0 (ids[2 size], rank 0
+ * only; NULL elsewhere) within the deadline: the coordinator can then tell that an agent's
+ * process on its own host is gone. */
+static int s_gather_ids(int *ids, int deadline_ms) {
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    uint32_t hash = 2166136261u;
+    for (const char *c = host; *c; c++) hash = (hash ^ (uint8_t)*c) * 16777619u;
+    int mine[2] = {(int)getpid(), (int)(hash & 0x7fffffff)};
+    MPI_Request r;
+    int e = MPI_Igather(mine, 2, MPI_INT, ids, 2, MPI_INT, 0, MPI_COMM_WORLD, &r);
+    if (e != MPI_SUCCESS) return s_merr(e, "MPI_Igather");
+    struct timespec dl = dgcn__deadline_after(deadline_ms);
+    int spins = 0;
+    for (;;) {
+        int flag = 0;
+        e = MPI_Test(&r, &flag, MPI_STATUS_IGNORE);
+        if (e != MPI_SUCCESS) return s_merr(e, "MPI_Test");
+        if (flag) return DGCN_OK;
+        if (dgcn__ms_left(&dl) <= 0)
+            return dgcn_error_set(DGCN_ETIMEDOUT,
+                                  "MPI start-up: the ranks' process ids did not reach rank 0 "
+                                  "within %d ms",
                                   deadline_ms);
         s_backoff(&spins);
     }
@@ -540,7 +720,11 @@ int dgcn_mpi_open(int deadline_ms, dgcn_transport **out) {
     snprintf(who, sizeof who, "MPI start-up, agent %d (rank %d)", rank - 1, rank);
     DGCN_CHECK(s_gate(MPI_COMM_WORLD, deadline_ms, who,
                       "the agents' communicator creation (MPI_Comm_split of the world)"));
+    if (dgcn__mpi_after_gate) dgcn__mpi_after_gate(rank);
+    s_dog_arm(deadline_ms, "MPI_Comm_split of the world (the agents' communicator), past the "
+                           "start-up gate every rank had reached");
     int e = MPI_Comm_split(MPI_COMM_WORLD, 0, rank, &p->agents);
+    s_dog_disarm();
     if (e != MPI_SUCCESS) {
         rc = s_merr(e, "MPI_Comm_split");
         goto fail;
@@ -548,6 +732,7 @@ int dgcn_mpi_open(int deadline_ms, dgcn_transport **out) {
     MPI_Comm_set_errhandler(p->agents, MPI_ERRORS_RETURN);
     uint64_t run_id = 0;
     DGCN_CHECK(s_bcast_run_id(&run_id, deadline_ms));
+    DGCN_CHECK(s_gather_ids(NULL, deadline_ms));
     DGCN_CHECK(
         dgcn__transport_init(&p->base, &s_ops, rank - 1, size - 1, NULL, 0, run_id, deadline_ms));
     *out = &p->base;
@@ -590,8 +775,11 @@ int dgcn_mpi_set_neighbors(dgcn_transport *t, const int32_t *neighbors, int32_t 
     }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-overread" /* MPI_UNWEIGHTED is a sentinel address */
+    s_dog_arm(t->deadline_ms, "MPI_Dist_graph_create_adjacent over the agents (the neighbour "
+                              "graph), past the gate every agent had reached");
     int e = MPI_Dist_graph_create_adjacent(p->agents, n, nb, MPI_UNWEIGHTED, n, nb, MPI_UNWEIGHTED,
                                            MPI_INFO_NULL, 0, &p->graph);
+    s_dog_disarm();
 #pragma GCC diagnostic pop
     free(nb);
     if (e != MPI_SUCCESS) return s_merr(e, "MPI_Dist_graph_create_adjacent");
@@ -655,11 +843,24 @@ static void s_hub_close(dgcn_hub **hp) {
     if (!hp || !*hp) return;
     s_mhub *p = (s_mhub *)*hp;
     dgcn__hub_fini(&p->base);
+    free(p->ids);
     free(p);
     *hp = NULL;
 }
 
-static const dgcn_hub_ops s_hub_ops = {"mpi", s_hub_send, s_hub_recv_any, s_hub_close};
+/* Agent k's process is gone when it ran on this host and its pid no longer exists (mpirun reaps
+ * a rank that exits or is killed at once). */
+static int s_hub_ended(dgcn_hub *h, int32_t agent, char *how, size_t cap) {
+    s_mhub *p = (s_mhub *)h;
+    if (!p->ids || agent < 0 || agent >= h->n_agents) return 0;
+    int pid = p->ids[2 * (agent + 1)], host = p->ids[2 * (agent + 1) + 1];
+    if (host != p->ids[1] || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) return 0;
+    snprintf(how, cap, "is gone (MPI rank %d, pid %d on this host: killed or exited)", agent + 1,
+             pid);
+    return 1;
+}
+
+static const dgcn_hub_ops s_hub_ops = {"mpi", s_hub_send, s_hub_recv_any, s_hub_close, s_hub_ended};
 
 int dgcn_mpi_hub_open(uint64_t run_id, int deadline_ms, dgcn_hub **out) {
     int rc = DGCN_OK;
@@ -676,16 +877,23 @@ int dgcn_mpi_hub_open(uint64_t run_id, int deadline_ms, dgcn_hub **out) {
     MPI_Comm none = MPI_COMM_NULL;
     DGCN_CHECK(s_gate(MPI_COMM_WORLD, deadline_ms, "MPI start-up, the coordinator (rank 0)",
                       "the agents' communicator creation (MPI_Comm_split of the world)"));
+    if (dgcn__mpi_after_gate) dgcn__mpi_after_gate(rank);
+    s_dog_arm(deadline_ms, "MPI_Comm_split of the world (the agents' communicator), past the "
+                           "start-up gate every rank had reached");
     int e = MPI_Comm_split(MPI_COMM_WORLD, MPI_UNDEFINED, 0, &none);
+    s_dog_disarm();
     if (e != MPI_SUCCESS) return s_merr(e, "MPI_Comm_split");
     DGCN_CHECK(s_bcast_run_id(&run_id, deadline_ms));
     DGCN_ALLOC(p, 1);
+    DGCN_ALLOC(p->ids, 2 * (size_t)size);
+    DGCN_CHECK(s_gather_ids(p->ids, deadline_ms));
     DGCN_CHECK(dgcn__hub_init(&p->base, &s_hub_ops, size - 1, run_id, deadline_ms));
     *out = &p->base;
     return DGCN_OK;
 fail:
     if (p) {
         dgcn__hub_fini(&p->base);
+        free(p->ids);
         free(p);
     }
     return rc;

@@ -19,11 +19,22 @@
 /* 1 when built with MPI, else 0. */
 int dgcn_mpi_available(void);
 
-/* MPI_Init_thread (funneled) and MPI_ERRORS_RETURN on the world communicator. */
+/* MPI_Init_thread (funneled) and MPI_ERRORS_RETURN on the world communicator. Starts the
+ * watchdog first: MPI_Init_thread, and later every blocking collective past a start-up gate, must
+ * complete within its deadline, or the watchdog prints what this rank waited for and ends the job
+ * (MPI_Abort; _exit(DGCN_MPI_WATCHDOG_STATUS) while MPI is not initialised). MPI_Init's deadline
+ * is DGCN_MPI_INIT_DEADLINE_MS milliseconds, or the environment variable of that name. */
 int dgcn_mpi_init(int *argc, char ***argv);
 
-/* MPI_Finalize, if initialised and not yet finalised. */
+#define DGCN_MPI_INIT_DEADLINE_MS 60000
+#define DGCN_MPI_WATCHDOG_STATUS 86 /* exit status (and MPI_Abort code) of a watchdog's abort */
+
+/* MPI_Finalize, if initialised and not yet finalised; stops the watchdog. */
 int dgcn_mpi_finalize(void);
+
+/* For tests: called (when set) by every rank right after the start-up gate of dgcn_mpi_open and
+ * dgcn_mpi_hub_open, before the blocking MPI_Comm_split; world rank as argument. */
+extern void (*dgcn__mpi_after_gate)(int rank);
 
 /* This process's world rank and the world size. */
 int dgcn_mpi_rank(int *rank, int *size);

@@ -8,6 +8,7 @@
 #include "comm/message.pb-c.h"
 #include "comm/transport_int.h"
 #include "core/error.h"
+#include "core/timer.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -56,6 +57,19 @@ static int s_zerr(const char *what, const char *where) {
 
 static void s_routing_id(char *buf, size_t cap, int32_t agent) {
     snprintf(buf, cap, "a%d", (int)agent);
+}
+
+#define S_STALL_MS 1000 /* a poll this much longer than asked: this process was not running */
+
+/* zmq_poll until the deadline *dl. When the call took far longer than asked, this process was
+ * stopped meanwhile (SIGSTOP, Ctrl-Z of the whole job, a suspended machine): that time is not
+ * the peers' silence, so *dl starts over (deadline_ms from now). */
+static int s_poll(zmq_pollitem_t *it, struct timespec *dl, int deadline_ms) {
+    int asked = dgcn__ms_left(dl);
+    double t0 = dgcn_now_ms();
+    int r = zmq_poll(it, 1, asked);
+    if (r <= 0 && dgcn_now_ms() - t0 > asked + S_STALL_MS) *dl = dgcn__deadline_after(deadline_ms);
+    return r;
 }
 
 /* Folds the handshakes the guard refused since the last call into *dropped. */
@@ -306,8 +320,7 @@ static int s_exchange_frames(s_zt *p, const dgcn_exchange *x) {
     }
     while (s_count(p->got, n) < n) {
         zmq_pollitem_t it = {p->mesh, 0, ZMQ_POLLIN, 0};
-        int left = dgcn__ms_left(&dl);
-        int r = zmq_poll(&it, 1, left);
+        int r = s_poll(&it, &dl, t->deadline_ms);
         if (r < 0 && zmq_errno() != EINTR) return s_zerr("zmq_poll", "agent mesh");
         if (r > 0 && (it.revents & ZMQ_POLLIN)) {
             rc = s_recv_one(p, x);
@@ -365,7 +378,7 @@ static int s_recv_coord(dgcn_transport *t, void **buf, size_t *len, int deadline
     zmq_pollitem_t it = {p->coord, 0, ZMQ_POLLIN, 0};
     struct timespec dl = dgcn__deadline_after(deadline_ms);
     for (;;) {
-        int r = zmq_poll(&it, 1, dgcn__ms_left(&dl));
+        int r = s_poll(&it, &dl, deadline_ms);
         if (r > 0) break;
         if (r < 0 && zmq_errno() != EINTR) return s_zerr("zmq_poll", "agent coordinator link");
         if (dgcn__ms_left(&dl) <= 0)
@@ -776,7 +789,7 @@ static void s_hub_close(dgcn_hub **hp) {
     *hp = NULL;
 }
 
-static const dgcn_hub_ops s_hub_ops = {"zmq", s_hub_send, s_hub_recv_any, s_hub_close};
+static const dgcn_hub_ops s_hub_ops = {"zmq", s_hub_send, s_hub_recv_any, s_hub_close, NULL};
 
 /* tcp: the run's keys (the coordinator's keypair, one per agent) and a guard that admits exactly
  * the agents' keys, each as its agent. */

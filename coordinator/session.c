@@ -16,7 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_SLICE_MS 100 /* how often a wait looks at the agents and the signal flag */
+#define S_SLICE_MS 100  /* how often a wait looks at the agents and the signal flag */
+#define S_STALL_MS 1000 /* a slice this much longer than asked: the coordinator was not running */
 
 /* The coordinator waits its deadline plus this margin, agents only their deadline: an agent whose
  * neighbour has stalled times out first and has the margin to say whom it waited for. */
@@ -56,10 +57,13 @@ static uint64_t s_make_run_id(void) {
     return x ? x : 1;
 }
 
-/* The first agent that ended before the run finished, or -1; how[cap] says how. */
+/* The first agent that ended before the run finished, or -1; how[cap] says how. The launcher
+ * knows the processes it started; the hub knows a job's ranks on this host (mpi). */
 static int32_t s_ended(dgcn_session *s, char *how, size_t cap) {
-    for (int32_t k = 0; s->launch && !s->finished && k < s->o.n_agents; k++)
-        if (dgcn_launch_ended(s->launch, k, how, cap)) return k;
+    for (int32_t k = 0; !s->finished && k < s->o.n_agents; k++)
+        if ((s->launch && dgcn_launch_ended(s->launch, k, how, cap)) ||
+            dgcn_hub_agent_ended(s->hub, k, how, cap))
+            return k;
     return -1;
 }
 
@@ -155,16 +159,32 @@ static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadl
     if (deadline_ms < 0) deadline_ms = s->o.deadline_ms + s_margin_ms(s->o.deadline_ms);
     double end = dgcn_now_ms() + deadline_ms;
     for (;;) {
-        if (s_signalled)
+        if (s_signalled) {
+            char how[640];
+            int32_t dead = s_ended(s, how, sizeof how); /* e.g. mpirun ends the job for it */
+            if (dead >= 0)
+                return dgcn_error_set(DGCN_EINTR,
+                                      "coordinator: interrupted by signal %d after agent %d %s; "
+                                      "stopping the agents",
+                                      (int)s_signalled, dead, how);
             return dgcn_error_set(DGCN_EINTR,
                                   "coordinator: interrupted by signal %d; stopping the "
                                   "agents",
                                   (int)s_signalled);
-        double left = end - dgcn_now_ms();
+        }
+        double before = dgcn_now_ms(), left = end - before;
         int slice = left < S_SLICE_MS ? (int)(left > 0 ? left : 0) : S_SLICE_MS;
         void *buf = NULL;
         size_t len = 0;
         rc = dgcn_hub_recv_any(s->hub, from, &buf, &len, slice);
+        double took = dgcn_now_ms() - before;
+        if (rc == DGCN_ETIMEDOUT && took > slice + S_STALL_MS) {
+            /* the coordinator itself was stopped (SIGSTOP, Ctrl-Z, a suspended machine): that
+             * time is nobody's silence. The wait starts over, so the agents (stopped with it, or
+             * whose messages are still on their way) get a whole deadline again. */
+            end = dgcn_now_ms() + deadline_ms;
+            continue;
+        }
         if (rc == DGCN_OK) {
             rc = dgcn_ctl_unpack(buf, len, m);
             free(buf);

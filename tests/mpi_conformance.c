@@ -10,9 +10,12 @@
 #include "core/timer.h"
 #include "tests/comm_pattern.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define M 4
 #define DEADLINE 5000
@@ -300,7 +303,55 @@ static void s_phase_missing_rank(void) {
     dgcn_transport_close(&t);
 }
 
+/* ---- a rank stopped at start-up (DGCN_TEST_STOP=before-init:R or after-gate:R) ---- */
+
+static int s_stop_rank = -1;
+
+/* Stops this process (SIGSTOP). A child it leaves behind kills it after 25 s, should nobody else
+ * (the job's abort) have ended it by then, and ends itself when this process is gone. */
+static void s_stop_self(void) {
+    pid_t me = getpid();
+    pid_t c = fork();
+    if (c == 0) {
+        for (int fd = 0; fd < 3; fd++) close(fd);
+        for (int k = 0; k < 250 && getppid() == me; k++)
+            nanosleep(&(struct timespec){0, 100000000L}, NULL);
+        if (getppid() == me) kill(me, SIGKILL);
+        _exit(0);
+    }
+    fprintf(stderr, "rank %d: stopping itself (SIGSTOP)\n", s_stop_rank);
+    raise(SIGSTOP);
+}
+
+static void s_after_gate(int rank) {
+    if (rank == s_stop_rank) s_stop_self();
+}
+
+/* The ranks other than the stopped one open their endpoints: the job must never get past it,
+ * since the watchdog aborts it (exit status DGCN_MPI_WATCHDOG_STATUS). */
+static int s_stopped_job(void) {
+    dgcn__mpi_after_gate = s_after_gate;
+    dgcn_hub *h = NULL;
+    dgcn_transport *t = NULL;
+    int rc = s_rank == 0 ? dgcn_mpi_hub_open(0xabcdef12345ULL, 3000, &h) : dgcn_mpi_open(3000, &t);
+    if (rc) fprintf(stderr, "rank %d: %s\n", s_rank, dgcn_error_msg());
+    fprintf(stderr, "rank %d: FAIL: start-up went on without rank %d\n", s_rank, s_stop_rank);
+    dgcn_hub_close(&h);
+    dgcn_transport_close(&t);
+    dgcn_mpi_finalize();
+    return 1;
+}
+
 int main(int argc, char **argv) {
+    const char *stop = getenv("DGCN_TEST_STOP");
+    int stop_before_init = 0;
+    if (stop && *stop) {
+        const char *colon = strchr(stop, ':');
+        s_stop_rank = colon ? atoi(colon + 1) : -1;
+        stop_before_init = !strncmp(stop, "before-init:", 12);
+        const char *r = getenv("OMPI_COMM_WORLD_RANK");
+        if (stop_before_init && r && atoi(r) == s_stop_rank) s_stop_self();
+    }
     if (dgcn_mpi_init(&argc, &argv) != DGCN_OK) {
         fprintf(stderr, "%s\n", dgcn_error_msg());
         return 1;
@@ -312,6 +363,7 @@ int main(int argc, char **argv) {
         dgcn_mpi_finalize();
         return 1;
     }
+    if (s_stop_rank >= 0) return s_stopped_job();
     s_phase_exact(0);
     s_phase_exact(1);
     s_phase_hub();

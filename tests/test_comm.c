@@ -741,6 +741,59 @@ static int s_tcp_connect(int port) {
 
 static int s_port_of(const char *ep) { return atoi(strrchr(ep, ':') + 1); }
 
+/* Sends bytes on a fresh TCP connection to port, reads what the server answers until it closes
+ * (at most 2 s), then closes: one connection, refused by the server. */
+static void s_raw_refused(int port, const void *bytes, size_t n) {
+    int fd = s_tcp_connect(port);
+    ck_assert_int_eq(write(fd, bytes, n), (ssize_t)n);
+    uint8_t sink[512];
+    struct pollfd f = {fd, POLLIN, 0};
+    double t0 = dgcn_now_ms();
+    while (dgcn_now_ms() - t0 < 2000 && poll(&f, 1, 100) >= 0) {
+        if (!f.revents) continue;
+        if (read(fd, sink, sizeof sink) <= 0) break;
+    }
+    close(fd);
+}
+
+/* Lets the hub look at its socket for ms milliseconds (no agent sends anything). */
+static void s_hub_idle(dgcn_hub *h, int ms) {
+    for (int k = 0; k < ms / 50; k++) {
+        int32_t a = -1;
+        void *buf = NULL;
+        size_t len = 0;
+        ck_assert_int_eq(dgcn_hub_recv_any(h, &a, &buf, &len, 50), DGCN_ETIMEDOUT);
+    }
+}
+
+/* CURVE over tcp: every refused connection is one dropped frame, whatever it sent: raw garbage
+ * (no ZMTP greeting: refused before any handshake) and a ZMTP 3.0 greeting asking for the NULL
+ * mechanism (refused at the mechanism) each count exactly once. */
+START_TEST(test_curve_refused_counted_once) {
+    dgcn_hub *h = NULL;
+    char ep[256];
+    ck_assert_msg(dgcn_zmq_hub_open("tcp://127.0.0.1:0", 2, RUN_ID, 1000, ep, sizeof ep, &h) ==
+                      DGCN_OK,
+                  "%s", dgcn_error_msg());
+    int port = s_port_of(ep);
+    s_hub_idle(h, 200);
+    ck_assert_uint_eq(h->traffic.dropped, 0);
+    uint8_t greet[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0, 'N', 'U', 'L', 'L'};
+    s_raw_refused(port, greet, sizeof greet);
+    s_hub_idle(h, 300);
+    ck_assert_msg(h->traffic.dropped == 1, "a NULL handshake: %d dropped (want 1)",
+                  (int)h->traffic.dropped);
+    const char garbage[] = "GET / HTTP/1.0\r\n\r\n not zmtp at all";
+    s_raw_refused(port, garbage, sizeof garbage - 1);
+    s_hub_idle(h, 300);
+    ck_assert_msg(h->traffic.dropped == 2,
+                  "a NULL handshake, then raw garbage: %d dropped (want 2)",
+                  (int)h->traffic.dropped);
+    dgcn_hub_close(&h);
+    dgcn_curve_forget_all();
+}
+END_TEST
+
 static void *s_proxy_main(void *arg) {
     s_proxy *p = arg;
     struct pollfd lp = {p->lfd, POLLIN, 0};
@@ -2050,6 +2103,7 @@ static Suite *s_suite(void) {
         {"curve_hub_guard", test_curve_hub_guard, CV_COUNT, 0},
         {"curve_mesh_guard", test_curve_mesh_guard, 1, 0},
         {"curve_key_file", test_curve_key_file, 1, 0},
+        {"curve_refused_counted_once", test_curve_refused_counted_once, 0, 0},
         {"address", test_address, 0, 0},
         {"inproc_named", test_inproc_named, 0, 0},
         {"lend", test_lend, B_COUNT, 0},

@@ -212,6 +212,7 @@ static int s_collect(pid_t pid, int fd, char *out, size_t *len, size_t cap, doub
                 *len += k;
                 out[*len] = '\0';
                 if (until && strstr(out, until)) return -1;
+                if (s_now_ms() > until_ms) return -1; /* a process that never stops writing */
                 continue;
             }
         }

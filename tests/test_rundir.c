@@ -78,6 +78,7 @@ static int s_collect(pid_t pid, int fd, char *out, size_t *len, double until_ms)
                 memcpy(out + *len, buf, k);
                 *len += k;
                 out[*len] = '\0';
+                if (s_now_ms() > until_ms) return -1; /* a process that never stops writing */
                 continue;
             }
         }

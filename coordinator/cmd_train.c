@@ -160,7 +160,7 @@ static int s_train(dgcn_train_opts *po, const char *resume, int argc, char **arg
          1, 1e6},
         {"partition", DGCN_ARG_STRING, &o.plan.partition, "bfs|metis|random|block", 1, 0},
         {"topology", DGCN_ARG_STRING, &o.plan.topology,
-         "spec: designed[:G]|required|complete|ring|line|star|torus|hypercube|exponential|er:P|geometric:R|regular:K|A+B|file:EDGES",
+         "spec: auto (designed up to 128 agents, budget:M/4 above)|designed[:G]|budget:B|sparse:B|required|complete|ring|line|star|torus|hypercube|exponential|er:P|geometric:R|regular:K|A+B|file:EDGES",
          1, 0},
         {"remove", DGCN_ARG_DOUBLE, &o.plan.removal,
          "fraction of the spec's links removed at random, kept connected", 0, 0.99},

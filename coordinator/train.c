@@ -38,6 +38,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     dgcn_data_source_defaults(&o->src);
     dgcn_plan_defaults(&o->plan);
     o->plan.agents = 8;
+    o->plan.topology = "auto";
     o->optimizer = "gt-adam";
     o->lr = 0;
     o->lr_decay = 0;
@@ -251,7 +252,8 @@ typedef struct s_run {
     dgcn_run_config cfg; /* the run's, with the first seed's seeds */
     dgcn_deadline dl;
     dgcn_ckpt ck;
-    int64_t start; /* resume: the checkpoint's iteration */
+    int64_t start;     /* resume: the checkpoint's iteration */
+    char topology[32]; /* the spec "auto" stands for (s_auto_topology) */
     dgcn_ctl_setup *setups;
     dgcn_ctl_msg *states; /* resume: the checkpoint's, one per agent */
     FILE *metrics, *tsv;
@@ -269,6 +271,22 @@ typedef struct s_run {
 /* Above this many agents, train notes that the dense design of a `designed` topology is slow. */
 #define S_DESIGN_NOTE_ABOVE 128
 
+/* --topology auto (train's default): the paper's design up to S_DESIGN_NOTE_ABOVE agents; above,
+ * where the design's ADMM takes minutes (docs/topologies.md: 400 agents, 3 minutes), the budget
+ * design with M/4 links beyond the required ones (400 agents: 0.6 s, and a smaller SLEM). */
+static void s_auto_topology(s_run *r, dgcn_train_opts *o) {
+    if (!o->plan.topology || strcmp(o->plan.topology, "auto") != 0) return;
+    if (o->plan.agents <= S_DESIGN_NOTE_ABOVE)
+        snprintf(r->topology, sizeof r->topology, "designed");
+    else snprintf(r->topology, sizeof r->topology, "budget:%d", o->plan.agents / 4);
+    o->plan.topology = r->topology;
+    if (o->progress && o->plan.agents > S_DESIGN_NOTE_ABOVE)
+        fprintf(r->log,
+                "note: topology auto is %s above %d agents (the design's ADMM would take "
+                "minutes); --topology designed asks for it\n",
+                r->topology, S_DESIGN_NOTE_ABOVE);
+}
+
 /* The data, the options it resolves, the plan and its gossip; the notes on both. */
 static int s_open(s_run *r, const dgcn_train_opts *given, dgcn_train_result *res) {
     int rc = DGCN_OK;
@@ -277,6 +295,7 @@ static int s_open(s_run *r, const dgcn_train_opts *given, dgcn_train_result *res
     DGCN_CHECK(dgcn_data_source_open_series(&given->src, &r->ds, &r->a_hat, &res->generated));
     *o = *given;
     DGCN_CHECK(dgcn__train_resolve(o, &r->ds));
+    s_auto_topology(r, o);
     if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->plan.agents < 1)
         DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "train: --iters, --seeds, --eval-every and "
                                                "--agents must be >= 1"));
@@ -290,7 +309,9 @@ static int s_open(s_run *r, const dgcn_train_opts *given, dgcn_train_result *res
                 "ADMM iteration; 400 agents took minutes, docs/topologies.md); --topology budget:B "
                 "designs sparsely in seconds\n",
                 o->plan.agents, o->plan.agents, o->plan.agents);
-    DGCN_CHECK(dgcn_plan_build(&r->p, &r->ds, &r->a_hat, &given->plan));
+    dgcn_plan_opts po = given->plan;
+    po.topology = o->plan.topology;
+    DGCN_CHECK(dgcn_plan_build(&r->p, &r->ds, &r->a_hat, &po));
     double slem;
     int slem_exact;
     DGCN_CHECK(s_gossip_rounds(given, &r->p, o, &slem, &slem_exact));

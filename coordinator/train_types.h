@@ -16,7 +16,8 @@ typedef struct dgcn_train_opts {
     dgcn_data_source src;
     dgcn_plan_opts plan;   /* the run plan (coordinator/plan.h): agents M (mpi: world size - 1)
                               * [8], partition [bfs], seed (also the first training seed) [1],
-                              * topology spec [designed], removal, cross_edges [keep], weights */
+                              * topology spec [auto: designed up to 128 agents,
+                              * budget:M/4 above], removal, cross_edges [keep], weights */
     const char *optimizer; /* dgd|dgd-atc|gt|gt-adam (default gt-adam) */
     double lr;             /* step; <= 0: 0.05 for gt-adam, 5 otherwise (plain gradient steps) */
     double lr_decay;       /* step schedule lr / (1 + n / lr_decay)^lr_power; <= 0: constant */

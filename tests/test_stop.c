@@ -157,16 +157,54 @@ START_TEST(test_budget_sigterm) {
 }
 END_TEST
 
-/* The same design inside `dgcn train` (the default topology): SIGTERM while the run is planned
+/* The same design inside `dgcn train --topology designed`: SIGTERM while the run is planned
  * exits 143 and leaves no summary.json in the run directory. */
 START_TEST(test_train_design_sigterm) {
     char data[1024], dir[128];
     if (!dgcn_test_dataset("cora", data, sizeof data)) return;
     s_mkdtemp(dir, sizeof dir, "train");
-    char *argv[] = {DGCN_BINARY, "train", "--transport", "inproc", "--data",  data,
-                    "--agents",  "400",   "--out",       dir,      "--force", NULL};
+    char *argv[] = {DGCN_BINARY, "train",    "--transport", "inproc",     "--data",
+                    data,        "--agents", "400",         "--topology", "designed",
+                    "--out",     dir,        "--force",     NULL};
     s_signal_run(argv, 2000, NULL, SIGTERM, "the topology design");
     ck_assert_msg(!s_exists(dir, "summary.json"), "summary.json in %s after SIGTERM", dir);
+    s_rm_dir(dir);
+}
+END_TEST
+
+/* train's default topology (auto) at 400 agents is the budget design, not the ADMM design that
+ * takes minutes there: planning and one iteration finish well within the bound, and config.json
+ * records the spec used. */
+START_TEST(test_train_default_topology_scales) {
+    char data[1024], dir[128];
+    if (!dgcn_test_dataset("cora", data, sizeof data)) return;
+    s_mkdtemp(dir, sizeof dir, "auto");
+    char *argv[] = {DGCN_BINARY, "train", "--transport",    "inproc", "--data",  data,
+                    "--agents",  "400",   "--iters",        "1",      "--quiet", "--force",
+                    "--out",     dir,     "--no-baselines", NULL};
+    char *out = calloc(S_OUT_CAP, 1);
+    size_t len = 0;
+    int fd;
+    unsetenv("ASAN_OPTIONS");
+    pid_t pid = s_start(argv, &fd);
+    int st = s_wait(pid, fd, out, &len, s_now_ms() + 45000);
+    if (st == -1) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    close(fd);
+    ck_assert_msg(st == 0,
+                  "train with the default topology at 400 agents: status %d after 45 s "
+                  "(-1: still running, e.g. designing):\n%s",
+                  st, out);
+    char path[256], cfg[16384];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    cfg[fread(cfg, 1, sizeof cfg - 1, f)] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(cfg, "\"topology\":\"budget:100\""), "config.json: %.300s", cfg);
+    free(out);
     s_rm_dir(dir);
 }
 END_TEST
@@ -189,6 +227,7 @@ static Suite *s_suite(void) {
         {"design_sigterm", test_design_sigterm, 0, 60},
         {"budget_sigterm", test_budget_sigterm, 0, 60},
         {"train_design_sigterm", test_train_design_sigterm, 0, 60},
+        {"train_default_topology_scales", test_train_default_topology_scales, 0, 60},
         {"baseline_sigint", test_baseline_sigint, 0, 90},
     };
     return DGCN_TEST_SUITE("stop", cases);

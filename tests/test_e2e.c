@@ -1,6 +1,7 @@
 /* tests/test_e2e.c: the dgcn program end to end: verify on every transport, training runs that agree
  * across transports, failures (a missing required link, a killed agent) that end cleanly, and a
  * usage error's message. */
+#include "testproc.h"
 #include "testutil.h"
 
 #include "coordinator/ckpt.h"
@@ -29,97 +30,24 @@
 #define S_OUT_CAP (1 << 20)
 #define S_GEN "--nodes", "300", "--val", "50", "--test", "100"
 
-static double s_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
 /* When > 0: the largest file (bytes) processes started by s_start may write, as on a disk that
  * fills up (RLIMIT_FSIZE; writes past it fail with EFBIG instead of raising SIGXFSZ). */
 static rlim_t s_child_fsize;
 
-/* Starts argv (argv[0] a path) in its own process group with stdout and stderr on a pipe. */
+/* Starts argv in its own process group with stdout and stderr on a pipe (tests/testproc.h). */
 static pid_t s_start(char *const argv[], int *fd) {
-    int p[2];
-    ck_assert_int_eq(pipe(p), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        setpgid(0, 0);
-        if (s_child_fsize) {
-            struct rlimit rl = {s_child_fsize, s_child_fsize};
-            signal(SIGXFSZ, SIG_IGN);
-            if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
-        }
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    *fd = p[0];
-    return pid;
-}
-
-/* Reads what is available into out (NUL-terminated, at most cap) until the process exits or
- * until_ms passes or `until` appears in the output; returns the exit status, or -1 when it is
- * still running. */
-static int s_collect(pid_t pid, int fd, char *out, size_t *len, size_t cap, double until_ms,
-                     const char *until) {
-    for (;;) {
-        struct pollfd pf = {fd, POLLIN, 0};
-        int r = poll(&pf, 1, 50);
-        if (r > 0) {
-            char buf[4096];
-            ssize_t n = read(fd, buf, sizeof buf);
-            if (n > 0) {
-                size_t k = (size_t)n < cap - 1 - *len ? (size_t)n : cap - 1 - *len;
-                memcpy(out + *len, buf, k);
-                *len += k;
-                out[*len] = '\0';
-                if (until && strstr(out, until)) return -1;
-                if (s_now_ms() > until_ms) return -1; /* a process that never stops writing */
-                continue;
-            }
-        }
-        int st = 0;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            ssize_t n;
-            char buf[4096];
-            while ((n = read(fd, buf, sizeof buf)) > 0) {
-                size_t k = (size_t)n < cap - 1 - *len ? (size_t)n : cap - 1 - *len;
-                memcpy(out + *len, buf, k);
-                *len += k;
-                out[*len] = '\0';
-            }
-            close(fd);
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
-        if (s_now_ms() > until_ms) return -1;
-    }
+    dgcn_test_child c = {.fsize = s_child_fsize};
+    return dgcn_test_start(argv, &c, fd);
 }
 
 /* Runs argv to completion within timeout_s (killed otherwise: a failure). Under mpirun, leak
  * detection is off (Open MPI's start-up allocations in dlopen'ed components are never freed, as in
  * the comm_mpi entry); the same code paths are leak-checked over inproc and zmq. */
 static int s_run(char *const argv[], char *out, int timeout_s) {
-    int fd;
     if (!strcmp(argv[0], "mpirun")) setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
     else unsetenv("ASAN_OPTIONS");
-    size_t len = 0;
-    out[0] = '\0';
-    pid_t pid = s_start(argv, &fd);
-    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + timeout_s * 1e3, NULL);
-    if (st == -1) {
-        kill(-pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        close(fd);
-        ck_abort_msg("%s did not finish within %d s; output:\n%s", argv[1], timeout_s, out);
-    }
-    return st;
+    dgcn_test_child c = {.fsize = s_child_fsize};
+    return dgcn_test_run_child(argv, &c, out, S_OUT_CAP, timeout_s);
 }
 
 /* Pids of live processes whose command line contains "agent" and marker. */
@@ -324,7 +252,7 @@ START_TEST(test_verify_missing_link) {
     char *argv[] = {DGCN_BINARY,   "verify", "--agents",   "5",    "--transport", "zmq",
                     "--partition", "random", "--topology", "line", S_GEN,         "--deadline-ms",
                     "5000",        "--out",  dir,          NULL};
-    double t0 = s_now_ms();
+    double t0 = dgcn_test_now_ms();
     int st = s_run(argv, out, 60);
     ck_assert_msg(st != 0, "verify with a line topology succeeded:\n%s", out);
     const char *msg = strstr(out, "dgcn verify:");
@@ -343,7 +271,8 @@ START_TEST(test_verify_missing_link) {
         p += 2;
     }
     ck_assert_msg(named > 0, "the error names no link:\n%s", out);
-    ck_assert_msg(s_now_ms() - t0 < 8000, "the failure took %.0f ms", s_now_ms() - t0);
+    ck_assert_msg(dgcn_test_now_ms() - t0 < 8000, "the failure took %.0f ms",
+                  dgcn_test_now_ms() - t0);
     pid_t left[8];
     ck_assert_int_eq(s_find_agents(dir, left, 8), 0);
     s_rm_rf(dir);
@@ -366,7 +295,8 @@ static pid_t s_start_long_train(const char *dir, int *fd, char *out, size_t *len
     *len = 0;
     out[0] = '\0';
     pid_t pid = s_start(argv, fd);
-    int st = s_collect(pid, *fd, out, len, S_OUT_CAP, s_now_ms() + 60000, "iter    40");
+    int st = dgcn_test_collect(pid, *fd, out, len, S_OUT_CAP, dgcn_test_now_ms() + 60000,
+                               "iter    40");
     ck_assert_msg(st == -1, "training ended early (%d):\n%s", st, out);
     return pid;
 }
@@ -375,8 +305,8 @@ static pid_t s_start_long_train(const char *dir, int *fd, char *out, size_t *len
  * output must contain phrase, and no agent of dir may remain. */
 static void s_expect_ended(pid_t pid, int fd, char *out, size_t *len, double t0, const char *dir,
                            const char *phrase) {
-    int st = s_collect(pid, fd, out, len, S_OUT_CAP, t0 + 3000 + 5000, NULL);
-    double took = s_now_ms() - t0;
+    int st = dgcn_test_collect(pid, fd, out, len, S_OUT_CAP, t0 + 3000 + 5000, NULL);
+    double took = dgcn_test_now_ms() - t0;
     if (st == -1) {
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -452,7 +382,7 @@ START_TEST(test_kill_agent_mid_train) {
                 victim = agents[i];
     }
     ck_assert_msg(victim > 0, "agent 1 not found");
-    double t0 = s_now_ms();
+    double t0 = dgcn_test_now_ms();
     kill(victim, SIGKILL);
     s_expect_ended(pid, fd, out, &len, t0, dir, "agent 1 was killed by signal 9");
     s_rm_rf(dir);
@@ -499,17 +429,18 @@ START_TEST(test_stopped_agent_named) {
     size_t len = 0;
     out[0] = '\0';
     pid_t pid = s_start(argv, &fd);
-    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 60000, "iter    40");
+    int st = dgcn_test_collect(pid, fd, out, &len, S_OUT_CAP, dgcn_test_now_ms() + 60000,
+                               "iter    40");
     ck_assert_msg(st == -1, "training ended early (%d):\n%s", st, out);
     pid_t agents[8];
     int n = s_find_agents(dir, agents, 8);
     ck_assert_msg(n == 4, "found %d agent processes, expected 4", n);
     pid_t victim = s_agent_pid(agents, n, 2);
     ck_assert_msg(victim > 0, "agent 2 not found");
-    double t0 = s_now_ms();
+    double t0 = dgcn_test_now_ms();
     kill(victim, SIGSTOP);
-    st = s_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 40000, NULL);
-    double took = s_now_ms() - t0;
+    st = dgcn_test_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 40000, NULL);
+    double took = dgcn_test_now_ms() - t0;
     if (st == -1) {
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -598,19 +529,20 @@ START_TEST(test_kill_mpi_agent_named) {
     size_t len = 0;
     out[0] = '\0';
     pid_t pid = s_start(argv, &fd);
-    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 60000, "iter    40");
+    int st = dgcn_test_collect(pid, fd, out, &len, S_OUT_CAP, dgcn_test_now_ms() + 60000,
+                               "iter    40");
     ck_assert_msg(st == -1, "training ended early (%d):\n%s", st, out);
     pid_t victim = s_find_rank(dir, 3);
     ck_assert_msg(victim > 0, "rank 3 not found");
-    double t0 = s_now_ms();
+    double t0 = dgcn_test_now_ms();
     kill(victim, SIGKILL);
-    st = s_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 30000, NULL);
+    st = dgcn_test_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 30000, NULL);
     if (st == -1) {
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
     }
     const char *tail = out + (len > 3000 ? len - 3000 : 0);
-    ck_assert_msg(st > 0, "job status %d after %.0f ms:\n%s", st, s_now_ms() - t0, tail);
+    ck_assert_msg(st > 0, "job status %d after %.0f ms:\n%s", st, dgcn_test_now_ms() - t0, tail);
     ck_assert_msg(strstr(out, "agent 2 is gone (MPI rank 3, pid"), "agent 2 is not named:\n%s",
                   tail);
     s_rm_rf(dir);
@@ -638,7 +570,8 @@ START_TEST(test_stopped_coordinator_blames_nobody) {
     size_t len = 0;
     out[0] = '\0';
     pid_t pid = s_start(argv, &fd);
-    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 60000, "iter    40");
+    int st = dgcn_test_collect(pid, fd, out, &len, S_OUT_CAP, dgcn_test_now_ms() + 60000,
+                               "iter    40");
     ck_assert_msg(st == -1, "training ended early (%d):\n%s", st, out);
     kill(-pid, SIGSTOP);
     struct timespec nap = {5, 0};
@@ -646,10 +579,10 @@ START_TEST(test_stopped_coordinator_blames_nobody) {
     size_t at_resume = len;
     kill(-pid, SIGCONT);
     /* the run goes on (or ends): 4 s to show it, longer than the deadline plus margin */
-    st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 4000, NULL);
+    st = dgcn_test_collect(pid, fd, out, &len, S_OUT_CAP, dgcn_test_now_ms() + 4000, NULL);
     if (st == -1) {
         kill(-pid, SIGINT);
-        st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 20000, NULL);
+        st = dgcn_test_collect(pid, fd, out, &len, S_OUT_CAP, dgcn_test_now_ms() + 20000, NULL);
     }
     if (st == -1) {
         kill(-pid, SIGKILL);
@@ -676,7 +609,7 @@ START_TEST(test_interrupt_mid_train) {
     pid_t pid = s_start_long_train(dir, &fd, out, &len);
     pid_t agents[8];
     ck_assert_int_eq(s_find_agents(dir, agents, 8), 3);
-    double t0 = s_now_ms();
+    double t0 = dgcn_test_now_ms();
     kill(-pid, SIGINT);
     s_expect_ended(pid, fd, out, &len, t0, dir, "interrupted");
     s_rm_rf(dir);
@@ -1424,11 +1357,12 @@ START_TEST(test_sigterm_post_processing) {
     size_t len = 0;
     out[0] = '\0';
     pid_t pid = s_start(argv, &fd);
-    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + 60000, "iter   400");
+    int st = dgcn_test_collect(pid, fd, out, &len, S_OUT_CAP, dgcn_test_now_ms() + 60000,
+                               "iter   400");
     ck_assert_msg(st == -1, "train ended (%d) before its last iteration:\n%s", st, out);
-    double t0 = s_now_ms();
+    double t0 = dgcn_test_now_ms();
     kill(pid, SIGTERM);
-    st = s_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 10000, NULL);
+    st = dgcn_test_collect(pid, fd, out, &len, S_OUT_CAP, t0 + 10000, NULL);
     if (st == -1) {
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -1436,7 +1370,7 @@ START_TEST(test_sigterm_post_processing) {
     ck_assert_msg(st == 128 + SIGTERM, "exit status %d after SIGTERM:\n%s", st, out);
     ck_assert_msg(strstr(out, "interrupted by signal 15 (SIGTERM) during"),
                   "the output does not say the run was interrupted:\n%s", out);
-    ck_assert_msg(s_now_ms() - t0 < 2000, "%.0f ms to stop", s_now_ms() - t0);
+    ck_assert_msg(dgcn_test_now_ms() - t0 < 2000, "%.0f ms to stop", dgcn_test_now_ms() - t0);
     s_slurp(dir, "summary.json", buf, sizeof buf);
     ck_assert_msg(buf[0] == '\0', "summary.json after SIGTERM: '%s'", buf);
     s_rm_rf(dir);

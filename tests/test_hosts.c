@@ -7,6 +7,7 @@
  * killed earlier run left behind are removed at the start. Where `ip netns add` is not permitted
  * (no CAP_NET_ADMIN, no ip) the tests print SKIP and pass. */
 #define _GNU_SOURCE /* pipe2 */
+#include "testproc.h"
 #include "testutil.h"
 
 #include <check.h>
@@ -29,12 +30,6 @@
 #define S_ADDR_A "10.200.0.1"
 #define S_ADDR_B "10.200.0.2"
 #define S_GEN "--nodes", "300", "--val", "50", "--test", "100"
-
-static double s_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
 
 /* Runs argv (argv[0] looked up in PATH) with its output discarded; its exit status (127: no such
  * program). */
@@ -177,76 +172,12 @@ static void s_net_down(s_net *n) {
     ck_assert_msg(stat(path, &sb) != 0, "%s was not removed", n->b);
 }
 
-/* Starts argv in its own process group with stdout and stderr on a pipe (*fd). */
-static pid_t s_start(char *const argv[], int *fd) {
-    int p[2];
-    ck_assert_int_eq(pipe(p), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        setpgid(0, 0);
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    *fd = p[0];
-    return pid;
-}
-
-/* Appends what fd has to out (NUL-terminated, at most cap) until the process exits (its exit
- * status; fd is closed), `until` appears (-1) or until_ms passes (-1). */
-static int s_collect(pid_t pid, int fd, char *out, size_t *len, size_t cap, double until_ms,
-                     const char *until) {
-    for (;;) {
-        struct pollfd pf = {fd, POLLIN, 0};
-        if (poll(&pf, 1, 50) > 0) {
-            char buf[4096];
-            ssize_t n = read(fd, buf, sizeof buf);
-            if (n > 0) {
-                size_t k = (size_t)n < cap - 1 - *len ? (size_t)n : cap - 1 - *len;
-                memcpy(out + *len, buf, k);
-                *len += k;
-                out[*len] = '\0';
-                if (until && strstr(out, until)) return -1;
-                if (s_now_ms() > until_ms) return -1; /* a process that never stops writing */
-                continue;
-            }
-        }
-        int st = 0;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            ssize_t n;
-            char buf[4096];
-            while ((n = read(fd, buf, sizeof buf)) > 0) {
-                size_t k = (size_t)n < cap - 1 - *len ? (size_t)n : cap - 1 - *len;
-                memcpy(out + *len, buf, k);
-                *len += k;
-                out[*len] = '\0';
-            }
-            close(fd);
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
-        if (s_now_ms() > until_ms) return -1;
-    }
-}
+/* Starts argv in its own process group with stdout and stderr on a pipe (tests/testproc.h). */
+static pid_t s_start(char *const argv[], int *fd) { return dgcn_test_start(argv, NULL, fd); }
 
 /* Runs argv to completion within timeout_s; its exit status. */
 static int s_run(char *const argv[], char *out, int timeout_s) {
-    int fd;
-    size_t len = 0;
-    out[0] = '\0';
-    pid_t pid = s_start(argv, &fd);
-    int st = s_collect(pid, fd, out, &len, S_OUT_CAP, s_now_ms() + timeout_s * 1e3, NULL);
-    if (st == -1) {
-        kill(-pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        close(fd);
-        ck_abort_msg("%s did not finish within %d s; output:\n%s", argv[1], timeout_s, out);
-    }
-    return st;
+    return dgcn_test_run_child(argv, NULL, out, S_OUT_CAP, timeout_s);
 }
 
 /* The numeric fields of metrics.jsonl that depend neither on timing nor on the transport's own
@@ -327,12 +258,14 @@ static void s_coord_start(s_coord *c, const s_net *n, const char *dir, const cha
     c->out[0] = '\0';
     c->pid = s_start(argv, &c->fd);
     const char *cmd = NULL, *eol = NULL;
-    double until = s_now_ms() + 60e3;
+    double until = dgcn_test_now_ms() + 60e3;
     while (!(cmd = strstr(c->out, "  dgcn agent ")) || !(eol = strchr(cmd, '\n'))) {
-        int st = s_collect(c->pid, c->fd, c->out, &c->len, S_OUT_CAP, s_now_ms() + 100, NULL);
+        int st = dgcn_test_collect(c->pid, c->fd, c->out, &c->len, S_OUT_CAP,
+                                   dgcn_test_now_ms() + 100, NULL);
         ck_assert_msg(st == -1, "train exited %d before printing agent 1's command:\n%s", st,
                       c->out);
-        ck_assert_msg(s_now_ms() < until, "no command for agent 1 within 60 s:\n%s", c->out);
+        ck_assert_msg(dgcn_test_now_ms() < until, "no command for agent 1 within 60 s:\n%s",
+                      c->out);
     }
     snprintf(c->line, sizeof c->line, "%.*s", (int)(eol - cmd - 2), cmd + 2);
     int m = 0;
@@ -386,7 +319,8 @@ START_TEST(test_agent_from_other_host) {
                   path, c.out);
     char *agent_out = malloc(S_OUT_CAP);
     st = s_run(c.agent_argv, agent_out, 120);
-    int cst = s_collect(c.pid, c.fd, c.out, &c.len, S_OUT_CAP, s_now_ms() + 120e3, NULL);
+    int cst = dgcn_test_collect(c.pid, c.fd, c.out, &c.len, S_OUT_CAP, dgcn_test_now_ms() + 120e3,
+                                NULL);
     if (cst == -1) {
         kill(-c.pid, SIGKILL);
         waitpid(c.pid, NULL, 0);
@@ -445,7 +379,8 @@ START_TEST(test_agent_wrong_keys_refused) {
     for (int i = 0; c.agent_argv[i]; i++)
         if (!strcmp(c.agent_argv[i], "--keys")) c.agent_argv[i + 1] = bad;
     int st = s_run(c.agent_argv, agent_out, 120);
-    int cst = s_collect(c.pid, c.fd, c.out, &c.len, S_OUT_CAP, s_now_ms() + 120e3, NULL);
+    int cst = dgcn_test_collect(c.pid, c.fd, c.out, &c.len, S_OUT_CAP, dgcn_test_now_ms() + 120e3,
+                                NULL);
     if (cst == -1) {
         kill(-c.pid, SIGKILL);
         waitpid(c.pid, NULL, 0);
@@ -485,7 +420,7 @@ START_TEST(test_wait_for_agents_named) {
                               "2000",    "--wait-for-agents", cases[i][1]};
         for (size_t j = 0; j < sizeof more / sizeof *more; j++) argv[k++] = (char *)more[j];
         argv[k] = NULL;
-        double t0 = s_now_ms();
+        double t0 = dgcn_test_now_ms();
         int st = s_run(argv, out, 60);
         ck_assert_msg(st == 1 && strstr(out, cases[i][2]),
                       "--wait-for-agents %s over %s: exit %d:\n%s", cases[i][1], cases[i][0], st,
@@ -495,7 +430,7 @@ START_TEST(test_wait_for_agents_named) {
                               !strstr(out, "--agent 1 "),
                           "the commands printed are not agent 0's and 2's:\n%s", out);
         else ck_assert_msg(!strstr(out, "dgcn agent"), "a command was printed:\n%s", out);
-        ck_assert_msg(s_now_ms() - t0 < 30e3, "took %.0f ms", s_now_ms() - t0);
+        ck_assert_msg(dgcn_test_now_ms() - t0 < 30e3, "took %.0f ms", dgcn_test_now_ms() - t0);
     }
     s_rm_rf(dir);
     free(out);

@@ -4,6 +4,7 @@
  * honoured (128 + N, no summary.json), and every file and folder that train, baseline and study
  * write private (files 0600, folders 0700). */
 #define _XOPEN_SOURCE 700 /* nftw */
+#include "testproc.h"
 #include "testutil.h"
 
 #include <check.h>
@@ -23,12 +24,6 @@
 
 #define S_OUT_CAP (1 << 16)
 
-static double s_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
 /* How the next s_start runs its process: a file size limit (bytes, 0: none) and a PATH (NULL: the
  * test's own). */
 static rlim_t s_fsize;
@@ -41,54 +36,14 @@ static pid_t s_start(const char *const *args, int *fd) {
     argv[n++] = (char *)DGCN_BINARY;
     for (int i = 0; args[i] && n < 63; i++) argv[n++] = (char *)args[i];
     argv[n] = NULL;
-    int p[2];
-    ck_assert_int_eq(pipe(p), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        setpgid(0, 0);
-        if (s_fsize) {
-            struct rlimit rl = {s_fsize, s_fsize};
-            signal(SIGXFSZ, SIG_IGN); /* writes past the limit fail with EFBIG */
-            if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
-        }
-        if (s_path_env) setenv("PATH", s_path_env, 1);
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    *fd = p[0];
-    return pid;
+    dgcn_test_child c = {.fsize = s_fsize, .path = s_path_env};
+    return dgcn_test_start(argv, &c, fd);
 }
 
 /* Collects output into out until the process exits (its status, 128 + N when killed by signal N)
  * or until_ms passes (-1). */
 static int s_collect(pid_t pid, int fd, char *out, size_t *len, double until_ms) {
-    for (;;) {
-        struct pollfd pf = {fd, POLLIN, 0};
-        if (poll(&pf, 1, 50) > 0) {
-            char buf[4096];
-            ssize_t n = read(fd, buf, sizeof buf);
-            if (n > 0) {
-                size_t k = (size_t)n < S_OUT_CAP - 1 - *len ? (size_t)n : S_OUT_CAP - 1 - *len;
-                memcpy(out + *len, buf, k);
-                *len += k;
-                out[*len] = '\0';
-                if (s_now_ms() > until_ms) return -1; /* a process that never stops writing */
-                continue;
-            }
-        }
-        int st = 0;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            close(fd);
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
-        if (s_now_ms() > until_ms) return -1;
-    }
+    return dgcn_test_collect(pid, fd, out, len, S_OUT_CAP, until_ms, NULL);
 }
 
 /* Runs dgcn args to completion within timeout_s (a failure otherwise); returns its status. */
@@ -97,7 +52,7 @@ static int s_run(const char *const *args, char *out, int timeout_s) {
     size_t len = 0;
     out[0] = '\0';
     pid_t pid = s_start(args, &fd);
-    int st = s_collect(pid, fd, out, &len, s_now_ms() + timeout_s * 1e3);
+    int st = s_collect(pid, fd, out, &len, dgcn_test_now_ms() + timeout_s * 1e3);
     if (st == -1) {
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -327,8 +282,8 @@ START_TEST(test_plot_signal) {
         out[0] = '\0';
         pid_t pid = s_start(args, &fd);
         s_path_env = NULL;
-        double until = s_now_ms() + 30e3;
-        while (!s_exists(dir, "plots/started") && s_now_ms() < until) {
+        double until = dgcn_test_now_ms() + 30e3;
+        while (!s_exists(dir, "plots/started") && dgcn_test_now_ms() < until) {
             int st = 0;
             ck_assert_msg(waitpid(pid, &st, WNOHANG) == 0, "dgcn ended before the plot (%d)", st);
             nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
@@ -338,7 +293,7 @@ START_TEST(test_plot_signal) {
         pid_t plot_pid = (pid_t)atoi(buf);
         ck_assert_int_gt(plot_pid, 0);
         kill(pid, sigs[i]);
-        int st = s_collect(pid, fd, out, &len, s_now_ms() + 10e3);
+        int st = s_collect(pid, fd, out, &len, dgcn_test_now_ms() + 10e3);
         if (st == -1) {
             kill(-pid, SIGKILL);
             waitpid(pid, NULL, 0);

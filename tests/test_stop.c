@@ -2,6 +2,7 @@
  * design at 400 agents, the budget design's eigensolves, planning inside train, the centralized
  * baseline's epochs) ends dgcn with 128 + the signal's number within a bound, names the phase it
  * interrupted, and leaves no summary.json (docs/rundir.md). */
+#include "testproc.h"
 #include "testutil.h"
 
 #include <check.h>
@@ -23,55 +24,10 @@
  * and a loaded machine. Without the checks the design ran for minutes. */
 #define S_STOP_MS 5000.0
 
-static double s_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-/* Starts argv (argv[0] a path) in its own process group with stdout and stderr on a pipe. */
-static pid_t s_start(char *const argv[], int *fd) {
-    int p[2];
-    ck_assert_int_eq(pipe(p), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        setpgid(0, 0);
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    *fd = p[0];
-    return pid;
-}
-
-static void s_drain(int fd, char *out, size_t *len) {
-    char buf[4096];
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) return;
-    size_t k = (size_t)n < S_OUT_CAP - 1 - *len ? (size_t)n : S_OUT_CAP - 1 - *len;
-    memcpy(out + *len, buf, k);
-    *len += k;
-    out[*len] = '\0';
-}
-
-/* Collects output until the process exits (its status, 128 + N when killed by signal N) or until_ms
- * passes (-1, still running). */
-static int s_wait(pid_t pid, int fd, char *out, size_t *len, double until_ms) {
-    for (;;) {
-        struct pollfd pf = {fd, POLLIN, 0};
-        if (poll(&pf, 1, 20) > 0) s_drain(fd, out, len);
-        int st = 0;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            s_drain(fd, out, len);
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
-        if (s_now_ms() > until_ms) return -1;
-    }
+/* Collects output until the process exits (its status, 128 + N when killed by signal N; fd is then
+ * closed), `until` appears or until_ms passes (-1, still running). */
+static int s_wait(pid_t pid, int fd, char *out, size_t *len, double until_ms, const char *until) {
+    return dgcn_test_collect(pid, fd, out, len, S_OUT_CAP, until_ms, until);
 }
 
 /* Runs argv, sends sig delay_ms after start (after `marker` appears in the output, when given), and
@@ -82,22 +38,20 @@ static void s_signal_run(char *const argv[], int delay_ms, const char *marker, i
     size_t len = 0;
     int fd;
     unsetenv("ASAN_OPTIONS");
-    pid_t pid = s_start(argv, &fd);
-    double t_start = s_now_ms();
+    pid_t pid = dgcn_test_start(argv, NULL, &fd);
     int st = -1;
-    while (marker && st == -1 && !strstr(out, marker) && s_now_ms() - t_start < 60000)
-        st = s_wait(pid, fd, out, &len, s_now_ms() + 50);
-    if (st == -1) st = s_wait(pid, fd, out, &len, s_now_ms() + delay_ms);
+    if (marker) st = s_wait(pid, fd, out, &len, dgcn_test_now_ms() + 60000, marker);
+    if (st == -1) st = s_wait(pid, fd, out, &len, dgcn_test_now_ms() + delay_ms, NULL);
     ck_assert_msg(st == -1, "%s %s ended (%d) before the signal:\n%s", argv[1], argv[2], st, out);
-    double t0 = s_now_ms();
+    double t0 = dgcn_test_now_ms();
     kill(pid, sig);
-    st = s_wait(pid, fd, out, &len, t0 + S_STOP_MS);
-    double took = s_now_ms() - t0;
+    st = s_wait(pid, fd, out, &len, t0 + S_STOP_MS, NULL);
+    double took = dgcn_test_now_ms() - t0;
     if (st == -1) {
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
+        close(fd);
     }
-    close(fd);
     ck_assert_msg(st == 128 + sig, "exit status %d, %.0f ms after signal %d (bound %.0f ms):\n%s",
                   st, took, sig, S_STOP_MS, out);
     char want[128];
@@ -186,13 +140,13 @@ START_TEST(test_train_default_topology_scales) {
     size_t len = 0;
     int fd;
     unsetenv("ASAN_OPTIONS");
-    pid_t pid = s_start(argv, &fd);
-    int st = s_wait(pid, fd, out, &len, s_now_ms() + 45000);
+    pid_t pid = dgcn_test_start(argv, NULL, &fd);
+    int st = s_wait(pid, fd, out, &len, dgcn_test_now_ms() + 45000, NULL);
     if (st == -1) {
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
+        close(fd);
     }
-    close(fd);
     ck_assert_msg(st == 0,
                   "train with the default topology at 400 agents: status %d after 45 s "
                   "(-1: still running, e.g. designing):\n%s",

@@ -41,6 +41,7 @@ int dgcn_mpi_agent_barrier(dgcn_transport *t) { return s_unsupported(); }
 
 #include "comm/hub_int.h"
 #include "comm/transport_int.h"
+#include "core/checksum.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -268,17 +269,25 @@ int dgcn_mpi_rank(int *rank, int *size) {
     return DGCN_OK;
 }
 
-/* Polls one request until it completes or the deadline passes (then cancels it). */
-static int s_wait_one(MPI_Request *r, const struct timespec *dl, MPI_Status *st) {
+/* Polls one request until it completes (DGCN_OK) or the deadline passes (DGCN_ETIMEDOUT, the
+ * request left as it is: a non-blocking collective cannot be cancelled, and a rank arriving late
+ * still completes it). */
+static int s_test_until(MPI_Request *r, const struct timespec *dl, MPI_Status *st) {
     int spins = 0;
     for (;;) {
         int flag = 0;
         int e = MPI_Test(r, &flag, st);
         if (e != MPI_SUCCESS) return s_merr(e, "MPI_Test");
         if (flag) return DGCN_OK;
-        if (dgcn__ms_left(dl) <= 0) break;
+        if (dgcn__ms_left(dl) <= 0) return DGCN_ETIMEDOUT;
         s_backoff(&spins);
     }
+}
+
+/* Polls one point-to-point request until it completes or the deadline passes (then cancels it). */
+static int s_wait_one(MPI_Request *r, const struct timespec *dl, MPI_Status *st) {
+    int rc = s_test_until(r, dl, st);
+    if (rc != DGCN_ETIMEDOUT) return rc;
     MPI_Cancel(r);
     MPI_Request_free(r);
     return DGCN_ETIMEDOUT;
@@ -293,16 +302,10 @@ static int s_gate(MPI_Comm comm, int deadline_ms, const char *who, const char *w
     int e = MPI_Ibarrier(comm, &r);
     if (e != MPI_SUCCESS) return s_merr(e, "MPI_Ibarrier");
     struct timespec dl = dgcn__deadline_after(deadline_ms);
-    int spins = 0, size = 0;
+    int size = 0;
     MPI_Comm_size(comm, &size);
-    for (;;) {
-        int flag = 0;
-        e = MPI_Test(&r, &flag, MPI_STATUS_IGNORE);
-        if (e != MPI_SUCCESS) return s_merr(e, "MPI_Test (barrier)");
-        if (flag) return DGCN_OK;
-        if (dgcn__ms_left(&dl) <= 0) break;
-        s_backoff(&spins);
-    }
+    int rc = s_test_until(&r, &dl, MPI_STATUS_IGNORE);
+    if (rc != DGCN_ETIMEDOUT) return rc;
     return dgcn_error_set(
         DGCN_ETIMEDOUT,
         "%s: not all %d ranks reached %s within %d ms (a rank is missing, stopped "
@@ -316,19 +319,12 @@ static int s_bcast_run_id(uint64_t *run_id, int deadline_ms) {
     int e = MPI_Ibcast(run_id, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD, &r);
     if (e != MPI_SUCCESS) return s_merr(e, "MPI_Ibcast");
     struct timespec dl = dgcn__deadline_after(deadline_ms);
-    int spins = 0;
-    for (;;) {
-        int flag = 0;
-        e = MPI_Test(&r, &flag, MPI_STATUS_IGNORE);
-        if (e != MPI_SUCCESS) return s_merr(e, "MPI_Test");
-        if (flag) return DGCN_OK;
-        if (dgcn__ms_left(&dl) <= 0)
-            return dgcn_error_set(DGCN_ETIMEDOUT,
-                                  "MPI start-up: the run id broadcast did not complete within %d "
-                                  "ms (is every rank running dgcn?)",
-                                  deadline_ms);
-        s_backoff(&spins);
-    }
+    int rc = s_test_until(&r, &dl, MPI_STATUS_IGNORE);
+    if (rc != DGCN_ETIMEDOUT) return rc;
+    return dgcn_error_set(DGCN_ETIMEDOUT,
+                          "MPI start-up: the run id broadcast did not complete within %d ms (is "
+                          "every rank running dgcn?)",
+                          deadline_ms);
 }
 
 /* This rank's pid and a hash of its host name, gathered at world rank 0 (ids[2 size], rank 0
@@ -337,26 +333,17 @@ static int s_bcast_run_id(uint64_t *run_id, int deadline_ms) {
 static int s_gather_ids(int *ids, int deadline_ms) {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    uint32_t hash = 2166136261u;
-    for (const char *c = host; *c; c++) hash = (hash ^ (uint8_t)*c) * 16777619u;
+    uint64_t hash = dgcn_fnv64(DGCN_FNV64_INIT, host, strlen(host));
     int mine[2] = {(int)getpid(), (int)(hash & 0x7fffffff)};
     MPI_Request r;
     int e = MPI_Igather(mine, 2, MPI_INT, ids, 2, MPI_INT, 0, MPI_COMM_WORLD, &r);
     if (e != MPI_SUCCESS) return s_merr(e, "MPI_Igather");
     struct timespec dl = dgcn__deadline_after(deadline_ms);
-    int spins = 0;
-    for (;;) {
-        int flag = 0;
-        e = MPI_Test(&r, &flag, MPI_STATUS_IGNORE);
-        if (e != MPI_SUCCESS) return s_merr(e, "MPI_Test");
-        if (flag) return DGCN_OK;
-        if (dgcn__ms_left(&dl) <= 0)
-            return dgcn_error_set(DGCN_ETIMEDOUT,
-                                  "MPI start-up: the ranks' process ids did not reach rank 0 "
-                                  "within %d ms",
-                                  deadline_ms);
-        s_backoff(&spins);
-    }
+    int rc = s_test_until(&r, &dl, MPI_STATUS_IGNORE);
+    if (rc != DGCN_ETIMEDOUT) return rc;
+    return dgcn_error_set(DGCN_ETIMEDOUT,
+                          "MPI start-up: the ranks' process ids did not reach rank 0 within %d ms",
+                          deadline_ms);
 }
 
 /* ---- agent endpoint ---- */

@@ -854,6 +854,29 @@ END_TEST
  * p_3(C) = C^3 for plain gossip (_i = 0), the Chebyshev polynomial T_3(C / rho) / T_3(1 / rho)
  * with rho = SLEM(C) for _i = 1 (nn/consensus.h; computed here densely in double by the
  * recursion x_{r+1} = w_{r+1} C x_r + (1 - w_{r+1}) x_{r-1}). */
+/* x <- p_R(C) x for C the Metropolis-Hastings weights of a ring of m (1/3 to self and to each
+ * neighbour), in double: R plain rounds, or with accel the Chebyshev recursion x_{r+1} = w C x_r +
+ * (1 - w) x_{r-1} with bound rho (w_1 = 1, w_2 = 2 / (2 - rho^2), w_{r+1} = 1 / (1 - rho^2 w / 4)).
+ * xp and y are scratch of m p doubles. Returns the last weight (1 for plain rounds). */
+static double s_ring_poly(double *x, double *xp, double *y, int32_t m, int64_t p, int rounds,
+                          double rho, int accel) {
+    double w = 1.0;
+    for (int rd = 0; rd < rounds; rd++) {
+        if (accel && rd == 1) w = 2.0 / (2.0 - rho * rho);
+        if (accel && rd > 1) w = 1.0 / (1.0 - rho * rho * w / 4.0);
+        for (int32_t k = 0; k < m; k++)
+            for (int64_t i = 0; i < p; i++) {
+                double cx = (x[k * p + i] + x[((k + 1) % m) * p + i] +
+                             x[((k + m - 1) % m) * p + i]) /
+                            3.0;
+                y[k * p + i] = rd == 0 ? cx : w * cx + (1.0 - w) * xp[k * p + i];
+            }
+        memcpy(xp, x, (size_t)(m * p) * sizeof *x);
+        memcpy(x, y, (size_t)(m * p) * sizeof *x);
+    }
+    return w;
+}
+
 START_TEST(test_gossip_rounds) {
     const int32_t m = 5, rounds = 3;
     const double alpha = 0.5;
@@ -882,20 +905,7 @@ START_TEST(test_gossip_rounds) {
     for (int32_t k = 0; k < m; k++)
         for (int64_t i = 0; i < p; i++)
             x[k * p + i] = (float)(dgcn_agent_params(r.agent[k])[i] - alpha * m * g[k * p + i]);
-    double w = 1.0;                       /* w_{r+1}: 1, 2 / (2 - rho^2), 1 / (1 - rho^2 w / 4) */
-    for (int rd = 0; rd < rounds; rd++) { /* x <- w C x + (1 - w) xp, C the ring's MH weights */
-        if (accel && rd == 1) w = 2.0 / (2.0 - rho * rho);
-        if (accel && rd > 1) w = 1.0 / (1.0 - rho * rho * w / 4.0);
-        for (int32_t k = 0; k < m; k++)
-            for (int64_t i = 0; i < p; i++) {
-                double cx = (x[k * p + i] + x[((k + 1) % m) * p + i] +
-                             x[((k + m - 1) % m) * p + i]) /
-                            3.0;
-                y[k * p + i] = w * cx + (1.0 - w) * xp[k * p + i];
-            }
-        memcpy(xp, x, (size_t)(m * p) * sizeof *x);
-        memcpy(x, y, (size_t)(m * p) * sizeof *x);
-    }
+    const double w = s_ring_poly(x, xp, y, m, p, rounds, rho, accel);
     ck_assert(!accel || w > 1.0);
     dgcn_traffic t0[MAX_M];
     for (int32_t k = 0; k < m; k++) t0[k] = dgcn_agent_traffic(r.agent[k]);
@@ -911,7 +921,7 @@ START_TEST(test_gossip_rounds) {
         const float *th = dgcn_agent_params(r.agent[k]);
         for (int64_t i = 0; i < p; i++) {
             worst = fmax(worst, fabs(th[i] - x[k * p + i]) / (fabs(x[k * p + i]) + 1e-2));
-            moved = fmax(moved, fabs(th[i] - y[((k + 1) % m) * p + i]));
+            moved = fmax(moved, fabs(th[i] - x[((k + 1) % m) * p + i]));
         }
     }
     ck_assert_msg(worst <= 1e-5, "%s: relative deviation %g from p_3(C) applied to the messages",
@@ -955,20 +965,7 @@ START_TEST(test_agreement_rounds) {
     double d0 = 0.0;
     for (int32_t k = 0; k < m; k++)
         for (int64_t i = 0; i < p; i++) d0 += pow(x[k * p + i] - mean0[i], 2);
-    double w = 1.0;
-    for (int rd = 0; rd < rounds; rd++) {
-        if (accel && rd == 1) w = 2.0 / (2.0 - rho * rho);
-        if (accel && rd > 1) w = 1.0 / (1.0 - rho * rho * w / 4.0);
-        for (int32_t k = 0; k < m; k++)
-            for (int64_t i = 0; i < p; i++) {
-                double cx = (x[k * p + i] + x[((k + 1) % m) * p + i] +
-                             x[((k + m - 1) % m) * p + i]) /
-                            3.0;
-                y[k * p + i] = rd == 0 ? cx : w * cx + (1.0 - w) * xp[k * p + i];
-            }
-        memcpy(xp, x, (size_t)(m * p) * sizeof *x);
-        memcpy(x, y, (size_t)(m * p) * sizeof *x);
-    }
+    s_ring_poly(x, xp, y, m, p, rounds, rho, accel);
     dgcn_traffic t0[MAX_M];
     job jobs[MAX_M];
     for (int32_t k = 0; k < m; k++) t0[k] = dgcn_agent_traffic(r.agent[k]);

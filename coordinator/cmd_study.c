@@ -30,34 +30,10 @@ static const char s_usage[] =
     "weights, the others --weights. Exit status 0 when every configuration trained or was reported\n"
     "disconnected, 1 when a run failed, 2 on a usage error.";
 
-/* The options study shares with train, from o into run (to_run) or back. */
-static void s_shared(dgcn_study_opts *o, dgcn_train_opts *run, int to_run) {
-#define S_SHARE(s, t) (to_run ? (void)((t) = (s)) : (void)((s) = (t)))
-    S_SHARE(o->optimizer, run->optimizer);
-    S_SHARE(o->lr, run->lr);
-    S_SHARE(o->hidden, run->hidden);
-    S_SHARE(o->dropout, run->dropout);
-    S_SHARE(o->iters, run->iters);
-    S_SHARE(o->seeds, run->seeds);
-    S_SHARE(o->seed, run->plan.seed);
-    S_SHARE(o->eval_every, run->eval_every);
-    S_SHARE(o->gossip_rounds, run->gossip_rounds);
-    S_SHARE(o->agree_rounds, run->agree_rounds);
-    S_SHARE(o->lr_cooldown, run->lr_cooldown);
-    S_SHARE(o->lr_decay, run->lr_decay);
-    S_SHARE(o->lr_power, run->lr_power);
-    S_SHARE(o->init_per_agent, run->init_per_agent);
-    S_SHARE(o->dropout_per_agent, run->dropout_per_agent);
-#undef S_SHARE
-}
-
 int dgcn_cmd_study(int argc, char **argv) {
     dgcn_study_opts o;
     dgcn_study_defaults(&o);
     int quiet = 0;
-    dgcn_train_opts run; /* the options study shares with train, study's defaults */
-    dgcn_train_defaults(&run);
-    s_shared(&o, &run, 1);
     const dgcn_arg own[] = {
         DGCN_DATA_SOURCE_ARGS(&o.src),
         {"agents", DGCN_ARG_INT, &o.agents, "number of agents M", 2, 1e6},
@@ -72,7 +48,7 @@ int dgcn_cmd_study(int argc, char **argv) {
          "drop|relay|keep: data edges across missing links dropped, relayed, or links added", 1, 0},
         {"weights", DGCN_ARG_STRING, &o.weights,
          "mixing rule of non-designed topologies (mh|maxdeg|lazy-mh|...)", 1, 0},
-        {"optimizers", DGCN_ARG_STRING, &run.optimizer,
+        {"optimizers", DGCN_ARG_STRING, &o.run.optimizer,
          "comma-separated optimizers (e.g. gt-adam,dgd): every configuration with each; the same "
          "as --optimizer",
          1, 0},
@@ -88,12 +64,11 @@ int dgcn_cmd_study(int argc, char **argv) {
         {"quiet", DGCN_ARG_FLAG, &quiet, "no progress lines", 1, 0},
         DGCN_ARGS_END};
     dgcn_arg table[96]; /* the run configuration's options (coordinator/run_config.h), then own */
-    int n = dgcn_run_config_args(&run, DGCN_RUN_CONFIG_ARGS_STUDY, table, 0, 96);
+    int n = dgcn_run_config_args(&o.run, DGCN_RUN_CONFIG_ARGS_STUDY, table, 0, 96);
     dgcn_args_append(table, n, 96, own);
     int a = dgcn_args_parse(s_usage, table, argc, argv);
     if (a == 1) return 0;
     if (a) return 2;
-    s_shared(&o, &run, 0);
     if (!o.out) {
         fprintf(stderr, "dgcn study: --out DIR is required\n");
         return 2;

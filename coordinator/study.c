@@ -37,22 +37,13 @@ void dgcn_study_defaults(dgcn_study_opts *o) {
     o->topologies = "required,designed,complete,ring,line";
     o->removals = "0,0.25,0.5,0.75";
     o->weights = "mh";
-    o->optimizer = "gt-adam";
-    o->hidden = 16;
-    o->dropout = 0.5;
-    o->iters = 200;
-    o->seeds = 1;
-    o->seed = 1;
+    dgcn_train_defaults(&o->run);
+    o->run.gossip_rounds = 1; /* topologies compared at one exchange per iteration */
     o->transport = "inproc";
-    o->eval_every = 10;
     o->tolerance = 0.01;
     o->timeout_s = 3600;
     o->progress = 1;
     o->cross_edges = "drop";
-    o->gossip_rounds = 1; /* topologies compared at one exchange per iteration */
-    o->agree_rounds = -1;
-    o->lr_cooldown = 1.0;
-    o->lr_power = 1.0;
 }
 
 void dgcn_study_result_fini(dgcn_study_result *r) {
@@ -189,9 +180,9 @@ int dgcn_study_parse_removals(const char *list, double **fr, int *n) {
 static int s_central(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_study_opts *o,
                      uint64_t seed, double *train_loss, double *test_acc) {
     dgcn_baseline_opts b = dgcn_baseline_defaults(DGCN_MODEL_GCN, ds);
-    b.model.dims[1] = o->hidden;
-    b.model.dropout = (float)o->dropout;
-    b.epochs = o->iters;
+    b.model.dims[1] = o->run.hidden;
+    b.model.dropout = (float)o->run.dropout;
+    b.epochs = o->run.iters;
     b.seed = seed;
     dgcn_baseline_result r;
     int rc = dgcn_baseline_run(ds, a_hat, &b, &r);
@@ -247,7 +238,7 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
             "cross edges where a link is missing: %s.\n"
             "Centralized GCN: test accuracy %.2f +- %.2f %%, final training loss %.4f "
             "(target: within %g %%).\n\n",
-            data, o->agents, o->partition, o->optimizer, o->iters, o->seeds,
+            data, o->agents, o->partition, o->run.optimizer, o->run.iters, o->run.seeds,
             !strcmp(o->cross_edges, "relay")  ? "relayed along shortest paths"
             : !strcmp(o->cross_edges, "keep") ? "the required links are added"
                                               : "dropped",
@@ -428,15 +419,15 @@ static void s_write_config(FILE *f, const dgcn_study_opts *o, const char *data) 
     dgcn_json_str(&j, "topologies", o->topologies);
     dgcn_json_str(&j, "removals", o->removals);
     dgcn_json_str(&j, "weights", o->weights);
-    dgcn_json_str(&j, "optimizer", o->optimizer);
-    dgcn_json_num(&j, "lr", o->lr);
-    dgcn_json_int(&j, "hidden", o->hidden);
-    dgcn_json_num(&j, "dropout", o->dropout);
-    dgcn_json_int(&j, "iterations", o->iters);
-    dgcn_json_int(&j, "seeds", o->seeds);
-    dgcn_json_int(&j, "seed", (long long)o->seed);
+    dgcn_json_str(&j, "optimizer", o->run.optimizer);
+    dgcn_json_num(&j, "lr", o->run.lr);
+    dgcn_json_int(&j, "hidden", o->run.hidden);
+    dgcn_json_num(&j, "dropout", o->run.dropout);
+    dgcn_json_int(&j, "iterations", o->run.iters);
+    dgcn_json_int(&j, "seeds", o->run.seeds);
+    dgcn_json_int(&j, "seed", (long long)o->run.plan.seed);
     dgcn_json_str(&j, "transport", o->transport);
-    dgcn_json_int(&j, "eval_every", o->eval_every);
+    dgcn_json_int(&j, "eval_every", o->run.eval_every);
     dgcn_json_num(&j, "tolerance", o->tolerance);
     dgcn_json_str(&j, "cross_edges", o->cross_edges);
     dgcn_json_end(&j);
@@ -455,28 +446,14 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
     if ((rc = dgcn_rundir_fopen(run, "train.log", "w", &lf))) return rc;
     snprintf(topo, sizeof topo, "file:%s", edges);
     dgcn_train_opts t;
-    dgcn_train_defaults(&t);
+    t = o->run;
     t.src = o->src;
     t.plan.agents = o->agents;
     t.plan.partition = o->partition;
-    t.plan.seed = o->seed;
     t.plan.topology = topo;
     t.plan.cross_edges = o->cross_edges;
     t.plan.weights = weights;
     t.optimizer = optimizer;
-    t.lr = o->lr;
-    t.hidden = o->hidden;
-    t.dropout = o->dropout;
-    t.iters = o->iters;
-    t.seeds = o->seeds;
-    t.eval_every = o->eval_every;
-    t.gossip_rounds = o->gossip_rounds;
-    t.agree_rounds = o->agree_rounds;
-    t.lr_cooldown = o->lr_cooldown;
-    t.lr_decay = o->lr_decay;
-    t.lr_power = o->lr_power;
-    t.init_per_agent = o->init_per_agent;
-    t.dropout_per_agent = o->dropout_per_agent;
     t.out = run;
     t.progress = 1;
     t.log = lf;
@@ -517,7 +494,7 @@ static int s_check_opts(const dgcn_study_opts *o) {
     if (o->agents < 2)
         return dgcn_error_set(DGCN_EINVAL, "--agents %d: a study needs at least 2 agents",
                               o->agents);
-    if (o->iters < 1 || o->seeds < 1 || o->eval_every < 1 || o->timeout_s < 1 ||
+    if (o->run.iters < 1 || o->run.seeds < 1 || o->run.eval_every < 1 || o->timeout_s < 1 ||
         !(o->tolerance >= 0))
         return dgcn_error_set(DGCN_EINVAL, "--iters, --seeds, --eval-every and --timeout must be "
                                            ">= 1 and --tolerance >= 0");
@@ -532,14 +509,14 @@ static int s_reference(const dgcn_study_opts *o, const dgcn_dataset *ds, const d
                        dgcn_study_result *r) {
     int rc = DGCN_OK;
     double *central_acc = NULL, *central_loss = NULL;
-    DGCN_ALLOC(central_acc, o->seeds);
-    DGCN_ALLOC(central_loss, o->seeds);
-    for (int s = 0; s < o->seeds; s++)
-        DGCN_CHECK(
-            s_central(ds, a_hat, o, o->seed + (uint64_t)s, &central_loss[s], &central_acc[s]));
+    DGCN_ALLOC(central_acc, o->run.seeds);
+    DGCN_ALLOC(central_loss, o->run.seeds);
+    for (int s = 0; s < o->run.seeds; s++)
+        DGCN_CHECK(s_central(ds, a_hat, o, o->run.plan.seed + (uint64_t)s, &central_loss[s],
+                             &central_acc[s]));
     double loss_std;
-    dgcn_mean_std(central_loss, o->seeds, &r->central_train_loss, &loss_std);
-    dgcn_mean_std(central_acc, o->seeds, &r->central_test_acc_mean, &r->central_test_acc_std);
+    dgcn_mean_std(central_loss, o->run.seeds, &r->central_train_loss, &loss_std);
+    dgcn_mean_std(central_acc, o->run.seeds, &r->central_test_acc_mean, &r->central_test_acc_std);
 fail:
     free(central_acc);
     free(central_loss);
@@ -671,7 +648,7 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     DGCN_CHECK(dgcn_topo_weights_parse(o->weights, &rule));
     DGCN_CHECK(dgcn_study_parse_topologies(o->topologies, m, &specs, &n_specs));
     DGCN_CHECK(dgcn_study_parse_removals(o->removals, &fr, &n_fr));
-    DGCN_CHECK(dgcn_study_parse_optimizers(o->optimizer, &opts, &n_opts));
+    DGCN_CHECK(dgcn_study_parse_optimizers(o->run.optimizer, &opts, &n_opts));
     if (o->program && access(o->program, X_OK))
         DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "cannot run %s: %s", o->program, strerror(errno)));
 
@@ -688,7 +665,7 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     dgcn_plan_defaults(&po);
     po.agents = m;
     po.partition = o->partition;
-    po.seed = o->seed;
+    po.seed = o->run.plan.seed;
     po.topology = NULL; /* the required links, for the progress line */
     po.shards = 0;
     DGCN_CHECK(dgcn_plan_build(&plan, &ds, &a_hat, &po));

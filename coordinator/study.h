@@ -25,6 +25,7 @@
 
 #include "coordinator/data_source.h"
 #include "coordinator/observe.h"
+#include "coordinator/train_types.h"
 
 #include <stdint.h>
 
@@ -36,16 +37,12 @@ typedef struct dgcn_study_opts {
     const char *topologies; /* comma-separated specs [required,designed,complete,ring,line] */
     const char *removals;   /* comma-separated fractions in [0, 1) [0,0.25,0.5,0.75] */
     const char *weights; /* mixing rule for non-designed topologies [mh]; designed ones: fastest */
-    const char *optimizer;   /* dgd|dgd-atc|gt|gt-adam, or a comma-separated list of them: every
-                              * configuration is trained with each [gt-adam] */
-    double lr;               /* 0: train's default for the optimizer */
-    int hidden;              /* [16] */
-    double dropout;          /* [0.5] */
-    int iters;               /* [200] */
-    int seeds;               /* [1] */
-    uint64_t seed;           /* plan, removal draws and first training seed [1] */
+    /* Every run's options as train takes them (coordinator/train_types.h), train's defaults but
+     * one exchange per iteration (gossip_rounds 1); run.optimizer may be a comma-separated list
+     * (every configuration is trained with each), run.plan.seed seeds the plan, the removal draws
+     * and the first training seed. The plan's other fields come from the options below. */
+    dgcn_train_opts run;
     const char *transport;   /* zmq|mpi|inproc [inproc] */
-    int eval_every;          /* [10] */
     double tolerance;        /* relative margin over the centralized training loss [0.01] */
     int timeout_s;           /* bound on one configuration's training, seconds [3600] */
     const char *out;         /* study folder (created) */
@@ -53,13 +50,6 @@ typedef struct dgcn_study_opts {
     int progress;            /* one line per configuration on stdout [1] */
     const char *cross_edges; /* policy for required links the graph lacks: drop|relay|keep
                               * (coordinator/plan.h) [drop] */
-    int gossip_rounds;       /* params exchanges per iteration; 0: train's automatic rule [1] */
-    int agree_rounds;        /* averaging rounds before the first step; -1: automatic [-1] */
-    double lr_cooldown;      /* train's step cool-down [1] */
-    double lr_decay;         /* train's step schedule lr / (1 + n / lr_decay)^lr_power [0] */
-    double lr_power;         /* [1] */
-    int init_per_agent;      /* every agent's initialization from its own seed [0] */
-    int dropout_per_agent;   /* every agent's dropout masks from its own seed [0] */
 } dgcn_study_opts;
 
 void dgcn_study_defaults(dgcn_study_opts *o);

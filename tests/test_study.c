@@ -192,10 +192,10 @@ START_TEST(test_tiny_study) {
     o.agents = 4;
     o.topologies = "required,ring,complete";
     o.removals = "0,0.5";
-    o.optimizer = "gt-adam,dgd"; /* every configuration with both */
-    o.iters = 20;
-    o.seeds = 2;
-    o.eval_every = 5;
+    o.run.optimizer = "gt-adam,dgd"; /* every configuration with both */
+    o.run.iters = 20;
+    o.run.seeds = 2;
+    o.run.eval_every = 5;
     o.transport = "inproc";
     o.timeout_s = 120;
     o.out = dir;
@@ -214,7 +214,7 @@ START_TEST(test_tiny_study) {
     ck_assert_int_eq(dgcn_data_source_open(&o.src, &ds, &a_hat), 0);
     int32_t owner[300];
     ck_assert_int_eq(ds.n, 300);
-    ck_assert_int_eq(dgcn_partition(&ds.adj, 4, DGCN_PARTITION_BFS, o.seed, owner), 0);
+    ck_assert_int_eq(dgcn_partition(&ds.adj, 4, DGCN_PARTITION_BFS, o.run.plan.seed, owner), 0);
     int32_t *pairs = NULL;
     int64_t req = 0;
     ck_assert_int_eq(dgcn_partition_required_pairs(&ds.adj, owner, 4, &pairs, &req), 0);
@@ -247,7 +247,7 @@ START_TEST(test_tiny_study) {
         ck_assert_msg(w->gap > 0 && w->gap <= 1 + 1e-12, "%s gap %g", w->name, w->gap);
         ck_assert(w->consensus_error >= 0 && isfinite(w->consensus_error));
         ck_assert(w->bytes_per_iter > 0);
-        ck_assert(w->iters_to_central >= -1 && w->iters_to_central <= o.iters);
+        ck_assert(w->iters_to_central >= -1 && w->iters_to_central <= o.run.iters);
         /* Train ran on exactly the graph the study wrote. */
         dgcn_topo mine, used;
         snprintf(path, sizeof path, "%s/topologies/%s.edges", dir,
@@ -330,7 +330,7 @@ START_TEST(test_failed_runs_counted) {
     o.agents = 3;
     o.topologies = "complete";
     o.removals = "0,0.3";
-    o.iters = 2;
+    o.run.iters = 2;
     o.out = dir;
     o.progress = 0;
     dgcn_study_result r;

@@ -93,7 +93,7 @@ static inline int dgcn_test_collect(pid_t pid, int fd, char *out, size_t *len, s
 /* Runs argv to completion within timeout_s (killed with its process group and a test failure
  * otherwise); returns its exit status, its output in out (cap bytes). */
 static inline int dgcn_test_run_child(char *const argv[], const dgcn_test_child *c, char *out,
-                                size_t cap, int timeout_s) {
+                                      size_t cap, int timeout_s) {
     int fd;
     size_t len = 0;
     out[0] = '\0';

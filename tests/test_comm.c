@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/timer.h"
 #include "tests/comm_pattern.h"
+#include "tests/testconfig.h"
 #include "tests/testutil.h"
 
 #include <arpa/inet.h>
@@ -2037,28 +2038,6 @@ END_TEST
 #define S_POKE_DIMS(c, name, lo, hi) ((c)->name[(c)->n_##name - 1] += 5)
 #define S_POKE_STR(c, name, lo, hi) strcat((c)->name, "/poked")
 
-/* The rows where *a and *b differ, by name, into diff. */
-#define S_DIFF_SCALAR(a, b, name) ((a)->name != (b)->name)
-#define S_DIFF_I32 S_DIFF_SCALAR
-#define S_DIFF_I64 S_DIFF_SCALAR
-#define S_DIFF_U64 S_DIFF_SCALAR
-#define S_DIFF_F32 S_DIFF_SCALAR
-#define S_DIFF_F64 S_DIFF_SCALAR
-#define S_DIFF_ENUM S_DIFF_SCALAR
-#define S_DIFF_BOOL S_DIFF_SCALAR
-#define S_DIFF_DIMS(a, b, name)                                                                    \
-    ((a)->n_##name != (b)->n_##name ||                                                             \
-     memcmp((a)->name, (b)->name, (size_t)(a)->n_##name * sizeof *(a)->name))
-#define S_DIFF_STR(a, b, name) strcmp((a)->name, (b)->name)
-static void s_config_diff(const dgcn_ctl_config *a, const dgcn_ctl_config *b, char *diff,
-                          size_t cap) {
-    diff[0] = '\0';
-#define S_DIFF(name, kind, def, lo, hi, keep, path, cli)                                           \
-    if (S_DIFF_##kind(a, b, name)) snprintf(diff + strlen(diff), cap - strlen(diff), " %s", #name);
-    DGCN_RUN_CONFIG_FIELDS(S_DIFF)
-#undef S_DIFF
-}
-
 /* Every row, changed alone, crosses pack and unpack unchanged, and the others with it. */
 START_TEST(test_config_table_roundtrip) {
     int32_t nb[1] = {0};
@@ -2069,14 +2048,14 @@ START_TEST(test_config_table_roundtrip) {
     do {                                                                                           \
         dgcn_ctl_config base = s_full_config(), c = base;                                          \
         S_POKE_##kind_(&c, name, lo, hi);                                                          \
-        s_config_diff(&c, &base, diff, sizeof diff);                                               \
+        dgcn_test_config_diff(&c, &base, diff, sizeof diff);                                       \
         ck_assert_msg(!strcmp(diff, " " #name), "poking %s changed:%s", #name, diff);              \
         dgcn_ctl_msg m, o;                                                                         \
         memset(&m, 0, sizeof m);                                                                   \
         m.kind = DGCN_CTL_SETUP;                                                                   \
         m.u.setup = (dgcn_ctl_setup){RUN_ID, 1, 2, 1, nb, mix, NULL, c, NULL, 0, NULL, NULL};      \
         o = s_roundtrip(&m, NULL);                                                                 \
-        s_config_diff(&o.u.setup.config, &c, diff, sizeof diff);                                   \
+        dgcn_test_config_diff(&o.u.setup.config, &c, diff, sizeof diff);                           \
         ck_assert_msg(!diff[0], "%s changed: after pack and unpack,%s differ", #name, diff);       \
         dgcn_ctl_msg_fini(&o);                                                                     \
         rows++;                                                                                    \

@@ -7,6 +7,7 @@
 #include "coordinator/run_config.h"
 #include "coordinator/train.h"
 #include "core/error.h"
+#include "tests/testconfig.h"
 #include "tests/testutil.h"
 
 #include <inttypes.h>
@@ -44,27 +45,6 @@ static dgcn_ctl_config s_base(void) {
 #define S_POKE_DIMS(c, name, lo, hi) ((c)->name[(c)->n_##name - 1] += 5)
 #define S_POKE_STR(c, name, lo, hi) strcat((c)->name, "/poked")
 
-/* The names of the rows where *a and *b differ, into diff. */
-#define S_DIFF_SCALAR(a, b, name) ((a)->name != (b)->name)
-#define S_DIFF_I32 S_DIFF_SCALAR
-#define S_DIFF_I64 S_DIFF_SCALAR
-#define S_DIFF_U64 S_DIFF_SCALAR
-#define S_DIFF_F32 S_DIFF_SCALAR
-#define S_DIFF_F64 S_DIFF_SCALAR
-#define S_DIFF_ENUM S_DIFF_SCALAR
-#define S_DIFF_BOOL S_DIFF_SCALAR
-#define S_DIFF_DIMS(a, b, name)                                                                    \
-    ((a)->n_##name != (b)->n_##name ||                                                             \
-     memcmp((a)->name, (b)->name, (size_t)(a)->n_##name * sizeof *(a)->name))
-#define S_DIFF_STR(a, b, name) strcmp((a)->name, (b)->name)
-static void s_diff(const dgcn_ctl_config *a, const dgcn_ctl_config *b, char *diff, size_t cap) {
-    diff[0] = '\0';
-#define S_DIFF(name, kind, def, lo, hi, keep, path, cli)                                           \
-    if (S_DIFF_##kind(a, b, name)) snprintf(diff + strlen(diff), cap - strlen(diff), " %s", #name);
-    DGCN_RUN_CONFIG_FIELDS(S_DIFF)
-#undef S_DIFF
-}
-
 /* c through config.json's run_config object and back. */
 static void s_json_roundtrip(const dgcn_ctl_config *c, dgcn_ctl_config *back) {
     char *text = NULL;
@@ -91,10 +71,10 @@ START_TEST(test_json_roundtrip) {
     do {                                                                                           \
         dgcn_ctl_config base = s_base(), c = base, back;                                           \
         S_POKE_##kind_(&c, name, lo, hi);                                                          \
-        s_diff(&c, &base, diff, sizeof diff);                                                      \
+        dgcn_test_config_diff(&c, &base, diff, sizeof diff);                                       \
         ck_assert_msg(!strcmp(diff, " " #name), "poking %s changed:%s", #name, diff);              \
         s_json_roundtrip(&c, &back);                                                               \
-        s_diff(&back, &c, diff, sizeof diff);                                                      \
+        dgcn_test_config_diff(&back, &c, diff, sizeof diff);                                       \
         ck_assert_msg(!diff[0], "%s changed: after config.json,%s differ", #name, diff);           \
         rows++;                                                                                    \
     } while (0);

@@ -738,6 +738,29 @@ static void s_check_summary(const char *dir) {
     }
 }
 
+/* A short inproc train run (5 iterations, one report, --cross-edges drop) with the options extra
+ * (NULL-terminated) into a fresh dir (tag names it): asserts it exits 0, leaves its output in out
+ * and summary.json in sum (cap bytes). */
+static void s_train_summary(const char *tag, const char *const *extra, char *dir, size_t dir_cap,
+                            char *out, char *sum, size_t cap) {
+    s_mkdtemp(dir, dir_cap, tag);
+    char *argv[48] = {DGCN_BINARY,     "train", "--transport",  "inproc", S_GEN,
+                      "--iters",       "5",     "--eval-every", "5",      "--no-baselines",
+                      "--cross-edges", "drop",  "--out",        dir};
+    int n = 0;
+    while (argv[n]) n++;
+    for (int k = 0; extra[k] && n < 47; k++) argv[n++] = (char *)extra[k];
+    argv[n] = NULL;
+    int st = s_run(argv, out, 60);
+    ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+    char path[256];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    sum[fread(sum, 1, cap - 1, f)] = '\0';
+    fclose(f);
+}
+
 /* A run whose graph is complete with uniform weights and a shared initialization is centralized
  * training by construction: train says so on its output and in summary.json; a sparse run does not
  * claim it, nor does one with per-agent initializations. */
@@ -748,24 +771,10 @@ START_TEST(test_train_flags_centralized_by_construction) {
     static const int want[3] = {1, 0, 0};
     char *out = malloc(S_OUT_CAP), dir[128];
     for (int c = 0; c < 3; c++) {
-        s_mkdtemp(dir, sizeof dir, "cbc");
-        char *argv[48] = {DGCN_BINARY,     "train", "--transport",  "inproc", S_GEN,
-                          "--iters",       "5",     "--eval-every", "5",      "--no-baselines",
-                          "--cross-edges", "drop",  "--out",        dir};
-        int n = 0;
-        while (argv[n]) n++;
-        for (int k = 0; extra[c][k]; k++) argv[n++] = (char *)extra[c][k];
-        argv[n] = NULL;
-        int st = s_run(argv, out, 60);
-        ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+        char sum[8192], key[64];
+        s_train_summary("cbc", extra[c], dir, sizeof dir, out, sum, sizeof sum);
         ck_assert_msg(!strstr(out, "centralized training by construction") == !want[c],
                       "case %d: the note is %s:\n%s", c, want[c] ? "missing" : "wrong", out);
-        char path[256], sum[8192], key[64];
-        snprintf(path, sizeof path, "%s/summary.json", dir);
-        FILE *f = fopen(path, "r");
-        ck_assert_ptr_nonnull(f);
-        sum[fread(sum, 1, sizeof sum - 1, f)] = '\0';
-        fclose(f);
         snprintf(key, sizeof key, "\"centralized_by_construction\":%d", want[c]);
         ck_assert_msg(strstr(sum, key), "case %d: summary.json lacks %s: %s", c, key, sum);
         s_rm_rf(dir);
@@ -796,24 +805,10 @@ START_TEST(test_train_flags_effectively_centralized) {
     static const long long used[5] = {10, 20, 20, 20, 20}, possible[5] = {10, 190, 190, 190, 190};
     char *out = malloc(S_OUT_CAP), dir[128];
     for (int c = 0; c < 5; c++) {
-        s_mkdtemp(dir, sizeof dir, "ecen");
-        char *argv[48] = {DGCN_BINARY,     "train", "--transport",  "inproc", S_GEN,
-                          "--iters",       "5",     "--eval-every", "5",      "--no-baselines",
-                          "--cross-edges", "drop",  "--out",        dir};
-        int n = 0;
-        while (argv[n]) n++;
-        for (int k = 0; extra[c][k]; k++) argv[n++] = (char *)extra[c][k];
-        argv[n] = NULL;
-        int st = s_run(argv, out, 60);
-        ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+        char sum[8192], key[300];
+        s_train_summary("ecen", extra[c], dir, sizeof dir, out, sum, sizeof sum);
         ck_assert_msg(!strstr(out, "note: effectively centralized") == !want[c],
                       "case %d: the note is %s:\n%s", c, want[c] ? "missing" : "wrong", out);
-        char path[256], sum[8192], key[300];
-        snprintf(path, sizeof path, "%s/summary.json", dir);
-        FILE *f = fopen(path, "r");
-        ck_assert_ptr_nonnull(f);
-        sum[fread(sum, 1, sizeof sum - 1, f)] = '\0';
-        fclose(f);
         snprintf(key, sizeof key, "\"effectively_centralized\":%s", want[c] ? "true" : "false");
         ck_assert_msg(strstr(sum, key), "case %d: summary.json lacks %s: %s", c, key, sum);
         snprintf(key, sizeof key, "\"centralized_reason\":\"%s", why[c]);

@@ -697,24 +697,8 @@ static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, int32
     return rc;
 }
 
-int dgcn_agent_mix(dgcn_agent *a, int64_t iter) {
-    int rc;
-    DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_MIX));
-    double t0 = dgcn_now_ms();
-    const int64_t p = a->n_params;
-    float *own = s_msg_take(a); /* msg_len >= P floats: a copy of theta that stays as sent */
-    memcpy(own, a->theta, (size_t)p * sizeof *own);
-    DGCN_CHECK(s_params_exchange(a, own, p, 0, "averaging round"));
-    for (int64_t k = 0; k < p; k++) {
-        double acc = a->mix_row[0] * own[k];
-        for (int32_t i = 0; i < a->n_nb; i++) acc += a->mix_row[i + 1] * a->x_lent[i][k];
-        a->theta[k] = (float)acc;
-    }
-    a->timing.consensus_ms += dgcn_now_ms() - t0;
-    return DGCN_OK;
-fail:
-    return rc;
-}
+/* One round is the plain average (the first weight of the recursion is 1). */
+int dgcn_agent_mix(dgcn_agent *a, int64_t iter) { return dgcn_agent_agree(a, iter, 1); }
 
 int dgcn_agent_agree(dgcn_agent *a, int64_t iter, int32_t rounds) {
     int rc;
@@ -729,7 +713,7 @@ int dgcn_agent_agree(dgcn_agent *a, int64_t iter, int32_t rounds) {
     float *msg = s_msg_take(a), *prev = NULL;
     memcpy(msg, a->theta, (size_t)p * sizeof *msg);
     for (int32_t r = 0; r < rounds; r++) {
-        DGCN_CHECK(s_params_exchange(a, msg, p, r, "agreement round"));
+        DGCN_CHECK(s_params_exchange(a, msg, p, r, "averaging round"));
         const double w = rho > 0.0 ? dgcn_gossip_weight(rho, r) : 1.0;
         float *next = r + 1 < rounds ? s_msg_take(a) : a->theta;
         for (int64_t k = 0; k < p; k++) {

@@ -437,6 +437,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     }
     for (int i = 0; i < n; i++) p->got[i] = p->sent[i] = 0;
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
+    unsigned mark = dgcn__continued();
     int done = 0, spins = 0;
     while (done < 2 * n) {
         int progressed = 0;
@@ -496,7 +497,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
             if (rc) goto fail;
         }
         if (done == 2 * n) break;
-        if (dgcn__ms_left(&dl) <= 0) {
+        if (dgcn__ms_left(&dl) <= 0 && !dgcn__deadline_renew(&dl, &mark, t->deadline_ms)) {
             int all_got = 1;
             for (int i = 0; i < n; i++) all_got &= p->got[i] != 0;
             if (all_got) {
@@ -562,6 +563,7 @@ static int s_recv_bytes(MPI_Comm comm, int source, uint64_t run_id, int deadline
     *out = NULL;
     *len = 0;
     struct timespec dl = dgcn__deadline_after(deadline_ms);
+    unsigned mark = dgcn__continued();
     MPI_Message msg;
     MPI_Status st;
     int flag = 0, spins = 0;
@@ -569,7 +571,8 @@ static int s_recv_bytes(MPI_Comm comm, int source, uint64_t run_id, int deadline
         int e = MPI_Improbe(source, S_TAG_COORD, comm, &flag, &msg, &st);
         if (e != MPI_SUCCESS) return s_merr(e, "MPI_Improbe");
         if (flag) break;
-        if (dgcn__ms_left(&dl) <= 0) return DGCN_ETIMEDOUT;
+        if (dgcn__ms_left(&dl) <= 0 && !dgcn__deadline_renew(&dl, &mark, deadline_ms))
+            return DGCN_ETIMEDOUT;
         s_backoff(&spins);
     }
     int count = 0;

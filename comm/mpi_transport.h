@@ -35,6 +35,8 @@ int dgcn_mpi_finalize(void);
 /* For tests: called (when set) by every rank right after the start-up gate of dgcn_mpi_open and
  * dgcn_mpi_hub_open, before the blocking MPI_Comm_split; world rank as argument. */
 extern void (*dgcn__mpi_after_gate)(int rank);
+/* For tests: called (when set) by every rank right before that start-up gate. */
+extern void (*dgcn__mpi_before_gate)(int rank);
 
 /* This process's world rank and the world size. */
 int dgcn_mpi_rank(int *rank, int *size);

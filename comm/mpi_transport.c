@@ -256,7 +256,15 @@ int dgcn_mpi_finalize(void) {
     MPI_Initialized(&inited);
     MPI_Finalized(&done);
     if (inited && !done) {
+        /* MPI_Finalize waits for every rank (a fence): bounded like MPI_Init */
+        int dl = s_init_deadline();
+        char what[112];
+        snprintf(what, sizeof what, "MPI_Finalize (every rank of the job to finish; %s=%d)",
+                 "DGCN_MPI_INIT_DEADLINE_MS", dl);
+        s_dog.mpi_ready = 0; /* past its deadline the watchdog only _exits: no MPI_Abort now */
+        s_dog_arm(dl, what);
         int e = MPI_Finalize();
+        s_dog_disarm();
         s_dog.mpi_ready = 0;
         s_dog_stop();
         if (e != MPI_SUCCESS) return s_merr(e, "MPI_Finalize");

@@ -365,6 +365,14 @@ int main(int argc, char **argv) {
         dgcn_mpi_finalize();
         return 1;
     }
+    if (s_stop_rank >= 0 && !strncmp(stop, "before-finalize:", 16)) {
+        /* the others' MPI_Finalize waits for the stopped rank: their watchdog ends them */
+        if (s_rank == s_stop_rank) s_stop_self();
+        dgcn_mpi_finalize();
+        fprintf(stderr, "rank %d: FAIL: MPI_Finalize completed without rank %d\n", s_rank,
+                s_stop_rank);
+        return 1;
+    }
     if (s_stop_rank >= 0) return s_stopped_job(!strncmp(stop, "before-gate:", 12));
     s_phase_exact(0);
     s_phase_exact(1);

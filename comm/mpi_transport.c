@@ -256,13 +256,18 @@ int dgcn_mpi_finalize(void) {
     MPI_Initialized(&inited);
     MPI_Finalized(&done);
     if (inited && !done) {
-        /* MPI_Finalize waits for every rank (a fence): bounded like MPI_Init */
+        /* MPI_Finalize waits for every rank (a fence). Rank 0 (the coordinator) finalises last,
+         * after its own work (baselines, plots), when the agents already wait there: its wait is
+         * bounded like MPI_Init. An agent's wait lasts as long as the coordinator's work, so it
+         * has no bound of its own; the coordinator's abort ends it. */
+        int world_rank = -1;
+        MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
         int dl = s_init_deadline();
         char what[112];
         snprintf(what, sizeof what, "MPI_Finalize (every rank of the job to finish; %s=%d)",
                  "DGCN_MPI_INIT_DEADLINE_MS", dl);
         s_dog.mpi_ready = 0; /* past its deadline the watchdog only _exits: no MPI_Abort now */
-        s_dog_arm(dl, what);
+        if (world_rank == 0) s_dog_arm(dl, what);
         int e = MPI_Finalize();
         s_dog_disarm();
         s_dog.mpi_ready = 0;

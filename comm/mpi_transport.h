@@ -29,8 +29,9 @@ int dgcn_mpi_init(int *argc, char ***argv);
 #define DGCN_MPI_INIT_DEADLINE_MS 60000
 #define DGCN_MPI_WATCHDOG_STATUS 86 /* exit status (and MPI_Abort code) of a watchdog's abort */
 
-/* MPI_Finalize, if initialised and not yet finalised, bounded by the watchdog like MPI_Init
- * (a rank that never finalises: the others _exit(DGCN_MPI_WATCHDOG_STATUS)); stops the watchdog. */
+/* MPI_Finalize, if initialised and not yet finalised; stops the watchdog. On world rank 0 (which
+ * finalises last) it is bounded like MPI_Init: a rank that never finalises makes it
+ * _exit(DGCN_MPI_WATCHDOG_STATUS). */
 int dgcn_mpi_finalize(void);
 
 /* For tests: called (when set) by every rank right after the start-up gate of dgcn_mpi_open and

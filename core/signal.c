@@ -18,8 +18,9 @@ static const char *s_sig_name(int sig) {
 static void s_exit_now(int sig) {
     char msg[256];
     size_t n = 0;
-    const char *parts[] = {"dgcn: interrupted by signal ", NULL, " (", s_sig_name(sig), ") during ",
-                           s_what ? s_what : "a computation", "\n"};
+    const char *parts[] = {
+        "dgcn: interrupted by signal ",    NULL, " (", s_sig_name(sig), ") during ",
+        s_what ? s_what : "a computation", "\n"};
     char num[12];
     int k = 0, v = sig;
     char rev[12];

@@ -59,6 +59,12 @@ typedef struct dgcn_exchange {
      * its send buffers must come from dgcn_transport_lend_buffer, which outlive every reader. */
     int lend;
     const float **lent; /* [n_neighbors] filled when lend */
+    /* Links left out of this exchange (optional: NULL = none). skip[i] != 0: nothing is sent to
+     * neighbour i and nothing is awaited from it (lent[i] is left as is). Both ends of a link must
+     * skip it in the same exchange (a time-varying topology, a link failure decided from a shared
+     * seed: agent/links.h), which keeps every remaining link a barrier and a neighbour at most one
+     * exchange ahead on every link. */
+    const char *skip;
 } dgcn_exchange;
 
 /* Per-endpoint traffic counters (sent side). */
@@ -182,7 +188,8 @@ static inline int dgcn_transport_connect(dgcn_transport *t, const int32_t *neigh
 static inline int dgcn_transport_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     int rc = t->ops->exchange(t, x);
     if (rc == 0 && x->lend && !t->ops->lends)
-        for (int i = 0; i < t->n_neighbors; i++) x->lent[i] = x->recv[i];
+        for (int i = 0; i < t->n_neighbors; i++)
+            if (!x->skip || !x->skip[i]) x->lent[i] = x->recv[i];
     return rc;
 }
 /* 1 when exchanges with lend hand the neighbours' buffers over in place (no recv needed). */

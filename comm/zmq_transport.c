@@ -307,10 +307,12 @@ static int s_exchange_frames(s_zt *p, const dgcn_exchange *x) {
                               t->self);
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
     for (int i = 0; i < n; i++) {
+        if (x->skip && x->skip[i]) continue;
         rc = s_send_neighbor(p, x, i, &dl);
         if (rc) return rc;
     }
-    for (int i = 0; i < n; i++) p->got[i] = 0;
+    /* a skipped link counts as delivered: what comes from it belongs to a later exchange */
+    for (int i = 0; i < n; i++) p->got[i] = x->skip && x->skip[i];
     for (int i = 0; i < n; i++) {
         Dgcnpb__NeighborMsg *m = p->parked[i];
         if (!m) continue;

@@ -316,6 +316,8 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
             DGCN_EINVAL, "agent %d, iteration %lld, layer %d: exchange width %d outside (0, %d]",
             s->agent, (long long)a->iter, layer, width, a->max_width);
     for (int32_t r = 0; r < a->rounds; r++) {
+        const int32_t wire_layer = layer + DGCN_AGENT_RELAY_LAYER_STRIDE * r;
+        const char *skip = s_halo_skip(a, wire_layer, ch);
         for (int32_t i = 0; i < a->n_nb; i++) {
             int32_t sl = s_seg_slot(a, dir, r, i, 0);
             float *out = a->send_stage + a->stage_off[i], *o = out;
@@ -329,7 +331,8 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
                         memcpy(o + (int64_t)q * width, src + (int64_t)idx[q] * width,
                                (size_t)width * sizeof *o);
                 else memcpy(o, src, (size_t)n * sizeof *o);
-                if (g->kind == S_TRANSIT) a->relayed[ch] += (uint64_t)n * sizeof *o;
+                if (g->kind == S_TRANSIT && !(skip && skip[i]))
+                    a->relayed[ch] += (uint64_t)n * sizeof *o;
                 o += n;
             }
             int64_t in = 0;
@@ -340,7 +343,6 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
             a->x_recv[i] = a->recv_stage + a->stage_off[i];
             a->x_recv_len[i] = (int32_t)(in * width);
         }
-        const int32_t wire_layer = layer + DGCN_AGENT_RELAY_LAYER_STRIDE * r;
         dgcn_exchange x = {
             .channel = ch,
             .iter = a->tag,
@@ -349,7 +351,7 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
             .send_len = a->x_send_len,
             .recv = a->x_recv,
             .recv_len = a->x_recv_len,
-            .skip = s_halo_skip(a, wire_layer, ch),
+            .skip = skip,
         };
         int rc = dgcn_transport_exchange(a->t, &x);
         if (rc != DGCN_OK)

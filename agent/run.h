@@ -78,6 +78,9 @@ typedef struct dgcn_run_config {
     dgcn_run_task task;
     int32_t batch;       /* regression: snapshots per mini-batch (1 otherwise) */
     uint64_t batch_seed; /* regression: the epochs' sample order */
+    /* -- time-varying links (agent/links.h) -- */
+    double link_failure;    /* probability a link's message is lost in one exchange (0) */
+    int32_t halo_staleness; /* halo rows of failed links at most S iterations old (4) */
 } dgcn_run_config;
 
 /* Verify mode, defaults for d features and c classes: Kipf's model without dropout, DGD 0.1. */

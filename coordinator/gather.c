@@ -66,6 +66,7 @@ int dgcn_gather_add(dgcn_gather *g, const dgcn_ctl_report *r, dgcn_gather_slot *
         sl->tr.bytes[ch] += r->traffic.bytes[ch];
         sl->tr.messages[ch] += r->traffic.messages[ch];
         sl->relayed[ch] += r->relayed[ch];
+        sl->failed[ch] += r->link_failures[ch];
     }
     sl->tr.dropped += r->traffic.dropped;
     for (int ph = 0; ph < r->n_phases && ph < DGCN_RUN_N_PHASES; ph++)
@@ -92,6 +93,7 @@ void dgcn_gather_point_of(const dgcn_gather *g, const dgcn_gather_slot *sl, doub
     pt->moved = pt->halo + pt->params;
     pt->relayed = sl->relayed[DGCN_CH_HALO_FWD] + sl->relayed[DGCN_CH_HALO_BWD];
     pt->bytes_per_iter = n > 0 ? (double)pt->moved / (double)n : 0.0;
+    memcpy(pt->failed, sl->failed, sizeof pt->failed);
 }
 
 void dgcn_gather_release(dgcn_gather_slot *sl) {
@@ -120,6 +122,12 @@ void dgcn_gather_metrics_line(const dgcn_gather *g, FILE *f, uint64_t seed,
         dgcn_json_object(&j, "bytes_relayed");
         for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_HALO_BWD; ch++)
             dgcn_json_int(&j, dgcn_channel_name(ch), (long long)sl->relayed[ch]);
+        dgcn_json_end(&j);
+    }
+    if (sl->failed[DGCN_CH_HALO_FWD] + sl->failed[DGCN_CH_HALO_BWD] + sl->failed[DGCN_CH_PARAMS]) {
+        dgcn_json_object(&j, "link_failures"); /* only when links fail: else as without */
+        for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_PARAMS; ch++)
+            dgcn_json_int(&j, dgcn_channel_name(ch), (long long)sl->failed[ch]);
         dgcn_json_end(&j);
     }
     dgcn_json_num(&j, "bytes_per_iter", pt->bytes_per_iter);

@@ -24,6 +24,7 @@ typedef struct dgcn_gather_slot {
     int64_t correct[DGCN_SPLITS], count[DGCN_SPLITS];
     dgcn_traffic tr;
     uint64_t relayed[DGCN_CH_COUNT]; /* of tr.bytes, forwarded for others (relay) */
+    uint64_t failed[DGCN_CH_COUNT];  /* messages lost to failed links (agent/links.h) */
     double phase[DGCN_RUN_N_PHASES]; /* ms, max over agents, cumulative */
     float *params;                   /* (m, np) */
 } dgcn_gather_slot;
@@ -41,14 +42,16 @@ typedef struct dgcn_gather {
 /* The global figures of one evaluated iteration with every report in. */
 typedef struct dgcn_gather_point {
     int64_t iter;
-    double loss;             /* training loss per training node (regression: target value) */
-    double acc[DGCN_SPLITS]; /* accuracy per split (regression: MSE) */
-    double mae[DGCN_SPLITS]; /* regression: MAE per split (else 0) */
-    double consensus;        /* max_k ||theta_k - mean|| / ||mean|| */
-    uint64_t moved;          /* halo + params bytes of all agents so far */
-    uint64_t halo, relayed;  /* of moved: halo bytes, and of those the forwarded ones */
-    uint64_t params;         /* of moved: consensus messages */
-    double bytes_per_iter;   /* moved / iter (0 at iteration 0) */
+    double loss;                    /* training loss per training node (regression: target value) */
+    double acc[DGCN_SPLITS];        /* accuracy per split (regression: MSE) */
+    double mae[DGCN_SPLITS];        /* regression: MAE per split (else 0) */
+    double consensus;               /* max_k ||theta_k - mean|| / ||mean|| */
+    uint64_t moved;                 /* halo + params bytes of all agents so far */
+    uint64_t halo, relayed;         /* of moved: halo bytes, and of those the forwarded ones */
+    uint64_t params;                /* of moved: consensus messages */
+    double bytes_per_iter;          /* moved / iter (0 at iteration 0) */
+    uint64_t failed[DGCN_CH_COUNT]; /* messages lost to failed links so far, per channel, summed
+                                     * over the agents (a failed link counts at both ends) */
 } dgcn_gather_point;
 
 /* A gatherer for a seed of a run of m agents, np parameters, iters iterations reported every

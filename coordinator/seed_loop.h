@@ -40,6 +40,7 @@ typedef struct dgcn_seed_out {
     double bytes_per_iter; /* halo + params bytes of all agents per iteration (evaluations in) */
     double direct_per_iter, relayed_per_iter, params_per_iter; /* its parts */
     double bytes_total, params_bytes_total; /* halo + params bytes of all agents, the whole run */
+    uint64_t link_failures[DGCN_CH_COUNT];  /* messages lost to failed links, the whole run */
     double train_ms;
 } dgcn_seed_out;
 

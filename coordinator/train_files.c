@@ -142,6 +142,15 @@ int dgcn_train_files_summary_write(const dgcn_train_opts *o, int32_t m, int64_t 
     dgcn_json_num(&j, "bytes_per_iter_params", r->bytes_per_iter_params);
     dgcn_json_num(&j, "bytes_total", r->bytes_total);
     dgcn_json_num(&j, "params_bytes_total", r->params_bytes_total);
+    if (o->link_failure > 0.0 || r->schedule_period > 0) { /* else as without these options */
+        dgcn_json_num(&j, "link_failure", o->link_failure);
+        dgcn_json_int(&j, "halo_staleness", o->halo_staleness);
+        dgcn_json_int(&j, "schedule_period", r->schedule_period);
+        dgcn_json_object(&j, "link_failures");
+        for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_PARAMS; ch++)
+            dgcn_json_num(&j, dgcn_channel_name(ch), r->link_failures[ch]);
+        dgcn_json_end(&j);
+    }
     dgcn_json_int(&j, "hops_per_exchange", r->hops_per_exchange);
     dgcn_json_int(&j, "centralized_by_construction", r->centralized_by_construction);
     dgcn_json_int(&j, "links_used", (long long)r->links);

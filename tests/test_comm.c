@@ -1602,10 +1602,14 @@ START_TEST(test_control_roundtrip) {
     s_fill(shard, sizeof shard, 5);
     memset(&m, 0, sizeof m);
     m.kind = DGCN_CTL_SETUP;
+    double sched[2 * 4] = {0.5, 0.5, 0.0, 0.0, 0.5, 0.0, 0.0, 0.5};
     m.u.setup = (dgcn_ctl_setup){
-        RUN_ID, 1, 6, 3, nb, mix, eps, cfg, shard, sizeof shard, "ipc:///r/agent-1.sock", NULL};
+        RUN_ID, 1, 6,     3, nb, mix, eps, cfg, shard, sizeof shard, "ipc:///r/agent-1.sock",
+        NULL,   2, sched, 3};
     o = s_roundtrip(&m, NULL);
     const dgcn_ctl_setup *s = &o.u.setup;
+    ck_assert(s->n_schedule == 2 && s->schedule_every == 3);
+    ck_assert_int_eq(memcmp(s->schedule, sched, sizeof sched), 0);
     ck_assert(s->run_id == RUN_ID && s->agent == 1 && s->n_agents == 6 && s->n_neighbors == 3);
     ck_assert_int_eq(memcmp(s->neighbors, nb, sizeof nb), 0);
     ck_assert_int_eq(memcmp(s->mixing, mix, sizeof mix), 0);
@@ -2077,7 +2081,8 @@ START_TEST(test_config_table_roundtrip) {
         dgcn_ctl_msg m, o;                                                                         \
         memset(&m, 0, sizeof m);                                                                   \
         m.kind = DGCN_CTL_SETUP;                                                                   \
-        m.u.setup = (dgcn_ctl_setup){RUN_ID, 1, 2, 1, nb, mix, NULL, c, NULL, 0, NULL, NULL};      \
+        m.u.setup = (dgcn_ctl_setup){RUN_ID, 1, 2,    1,    nb, mix,  NULL, c,                     \
+                                     NULL,   0, NULL, NULL, 0,  NULL, 0};                          \
         o = s_roundtrip(&m, NULL);                                                                 \
         dgcn_test_config_diff(&o.u.setup.config, &c, diff, sizeof diff);                           \
         ck_assert_msg(!diff[0], "%s changed: after pack and unpack,%s differ", #name, diff);       \

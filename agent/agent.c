@@ -149,10 +149,16 @@ static int s_exchange(void *ctx, int layer, dgcn_phase phase, float *rows, int32
     if (rc != DGCN_OK) /* the model adds the iteration and the layer */
         return dgcn_error_wrap(rc, "agent %d, %s pass (tag %lld): ", s->agent, s_purpose_name(a),
                                (long long)a->tag);
+    for (int32_t i = 0; a->t->n_lost > 0 && phase == DGCN_PHASE_FORWARD && i < a->n_nb; i++) {
+        const int32_t p = a->nb_peer[i]; /* a neighbour gone: its nodes leave the graph */
+        if (p >= 0 && a->t->lost[i])
+            memset(rows + (int64_t)(n_own + s->recv_ptr[p]) * width, 0,
+                   (size_t)(s->recv_ptr[p + 1] - s->recv_ptr[p]) * (size_t)width * sizeof *rows);
+    }
     if (phase == DGCN_PHASE_BACKWARD) {
         for (int32_t i = 0; i < a->n_nb; i++) {
             const int32_t p = a->nb_peer[i];
-            if (p < 0 || (x.skip && x.skip[i])) continue; /* a failed link: no gradient rows */
+            if (p < 0 || (x.skip && x.skip[i]) || a->t->lost[i]) continue; /* no gradient rows */
             const int32_t n_send = s->send_ptr[p + 1] - s->send_ptr[p];
             const int32_t *idx = s->send_idx + s->send_ptr[p];
             const float *buf = a->halo_buf + a->halo_off[i];
@@ -361,8 +367,9 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
         for (int32_t i = 0; i < a->n_nb; i++) {
             int32_t sl = s_seg_slot(a, dir, r, i, 1);
             const float *in = a->x_recv[i];
-            if (x.skip && x.skip[i]) { /* a failed link: halo rows and rows in transit stay as
-                                        * last delivered (forward); gradients are lost (backward) */
+            if ((x.skip && x.skip[i]) || a->t->lost[i]) {
+                /* a failed or lost link: halo rows and rows in transit stay as last delivered
+                 * (forward); gradients are lost (backward) */
                 for (int32_t j = a->seg_ptr[sl]; dir == 1 && j < a->seg_ptr[sl + 1]; j++)
                     if (a->seg[j].kind == S_TRANSIT)
                         memset(a->transit_buf + a->transit_off[a->seg[j].index], 0,
@@ -797,19 +804,34 @@ static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, int32
     return rc;
 }
 
+/* row, with the weight of every lost neighbour (comm/transport.h) moved to the self weight, in
+ * a->step_row (row may be it); their messages read as zeros. A neighbour lost during an exchange
+ * is dropped from that exchange's combination too. */
+static const double *s_drop_lost(dgcn_agent *a, const double *row) {
+    if (a->t->n_lost == 0) return row;
+    if (row != a->step_row) memcpy(a->step_row, row, (size_t)(a->n_nb + 1) * sizeof *row);
+    for (int32_t i = 0; i < a->n_nb; i++)
+        if (a->t->lost[i]) {
+            a->step_row[0] += a->step_row[i + 1];
+            a->step_row[i + 1] = 0.0;
+            a->x_lent[i] = a->zeros;
+        }
+    return a->step_row;
+}
+
 /* The mixing row of params exchange (n, round) and the links it leaves out (*skip, NULL: none):
  * the static row unless links vary (agent/links.h). ch_key separates the failure draws of
  * training steps (DGCN_CH_PARAMS) and averaging rounds. */
 static const double *s_params_row(dgcn_agent *a, int64_t n, int32_t round, int ch_key,
                                   const char **skip) {
     *skip = NULL;
-    if (!dgcn_links_dynamic(&a->links)) return a->mix_row;
+    if (!dgcn_links_dynamic(&a->links) && a->t->n_lost == 0) return a->mix_row;
     dgcn_links l = a->links;
     if (ch_key != DGCN_CH_PARAMS) l.seed = ~l.seed; /* a stream apart from the steps' */
     a->failed[DGCN_CH_PARAMS] += (uint64_t)dgcn_links_params(&l, a->mix_row, n, round, a->step_row,
                                                              a->skip);
     *skip = a->skip;
-    return a->step_row;
+    return s_drop_lost(a, a->step_row);
 }
 
 /* One round is the plain average (the first weight of the recursion is 1). */
@@ -832,6 +854,7 @@ int dgcn_agent_agree(dgcn_agent *a, int64_t iter, int32_t rounds) {
         const char *skip;
         const double *row = s_params_row(a, iter + r, r, DGCN_CH_CONTROL, &skip);
         DGCN_CHECK(s_params_exchange(a, msg, p, r, skip, "averaging round"));
+        row = s_drop_lost(a, row);
         const double w = rho > 0.0 ? dgcn_gossip_weight(rho, r) : 1.0;
         float *next = r + 1 < rounds ? s_msg_take(a) : a->theta;
         for (int64_t k = 0; k < p; k++) {
@@ -867,6 +890,7 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
     for (int32_t r = 0; r + 1 < rounds; r++) {
         row = s_params_row(a, iter, r, DGCN_CH_PARAMS, &skip);
         DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, r, skip, "iteration"));
+        row = s_drop_lost(a, row);
         float *next = s_msg_take(a);
         DGCN_CHECK(dgcn_consensus_combine(a->cons, r, row, a->n_nb, msg, prev, recv, next));
         prev = msg;
@@ -874,6 +898,7 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
     }
     row = s_params_row(a, iter, rounds - 1, DGCN_CH_PARAMS, &skip);
     DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, rounds - 1, skip, "iteration"));
+    row = s_drop_lost(a, row);
     DGCN_CHECK(dgcn_consensus_mix_round(a->cons, iter, rounds - 1, a->grad, row, a->n_nb, msg, prev,
                                         recv, a->theta));
     a->timing.consensus_ms += dgcn_now_ms() - t0;

@@ -538,6 +538,8 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
     if (s->n_neighbors > 0 && !s->neighbor_endpoints)
         return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up names %d neighbours but no endpoints",
                               t->self, s->n_neighbors);
+    /* continue: the transport watches for neighbours that are gone (before it connects) */
+    t->watch_loss = r->cfg.on_agent_loss == DGCN_ON_LOSS_CONTINUE;
     DGCN_CHECK(dgcn_transport_connect(t, s->neighbors, (const char *const *)s->neighbor_endpoints,
                                       s->n_neighbors));
     *mix = s->mixing;

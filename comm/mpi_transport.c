@@ -413,7 +413,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     int tag = x->channel + 1;
     int skipped = 0; /* links left out (both requests of each stay MPI_REQUEST_NULL) */
     for (int i = 0; i < n; i++) {
-        if (x->skip && x->skip[i]) {
+        if (dgcn__skips(t, x, i)) {
             p->req[i] = p->req[n + i] = MPI_REQUEST_NULL;
             skipped++;
             continue;
@@ -428,7 +428,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
         }
     }
     for (int i = 0; i < n; i++) {
-        if (x->skip && x->skip[i]) continue;
+        if (dgcn__skips(t, x, i)) continue;
         size_t pay = (size_t)x->send_len[i] * sizeof(float);
         DGCN_CHECK(s_grow(&p->sbuf[i], &p->scap[i], S_HDR_BYTES + pay, t->self));
         dgcn__hdr h = dgcn__make_hdr(t, x, i);
@@ -442,7 +442,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
         }
         dgcn__count_send(t, i, x->channel, x->send_len[i]);
     }
-    for (int i = 0; i < n; i++) p->got[i] = p->sent[i] = x->skip && x->skip[i];
+    for (int i = 0; i < n; i++) p->got[i] = p->sent[i] = dgcn__skips(t, x, i);
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
     int done = 2 * skipped, spins = 0;
     while (done < 2 * n) {

@@ -91,7 +91,10 @@
         "(and, drawn apart, its halo message) is lost in one exchange, from the run's seed (0)"))  \
     X(halo_staleness, I32, 4, 0, 1 << 20, KEEP, halo_staleness, DGCN_RC_CLI(BOTH,                 \
         "halo-staleness", halo_staleness, INT, 0, 1 << 20, "with --link-failure: halo rows of a "  \
-        "failed link are the last delivered ones, at most S iterations old (0: halos never fail)"))
+        "failed link are the last delivered ones, at most S iterations old (0: halos never fail)"))  \
+    X(on_agent_loss, ENUM, 0, 0, 1, KEEP, on_agent_loss, DGCN_RC_CLI(TRAIN, "on-agent-loss",       \
+        on_agent_loss, STRING, 1, 0, "abort|continue: a lost agent (its process gone) ends the "   \
+        "run, or its neighbours drop it and the run goes on without its nodes (zmq)"))
 /* clang-format on */
 
 #define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */

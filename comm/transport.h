@@ -135,6 +135,13 @@ struct dgcn_transport {
     dgcn_traffic traffic;   /* totals */
     dgcn_traffic *per_link; /* [n_neighbors] sent-side counters per neighbour */
     dgcn_stall stall;       /* whom the last timed-out exchange waited for */
+    /* Agents that leave (docs/agent.md, "Agents that leave"): with watch_loss set before connect,
+     * a backend that can tell a neighbour's end (zmq: its connection closed, the process gone)
+     * sets lost[i] and ends the wait for it; every later exchange leaves a lost neighbour out, as
+     * dgcn_exchange.skip does. inproc and mpi never set it. */
+    int watch_loss;
+    char *lost;     /* [n_neighbors] 1: neighbour i is gone for good */
+    int32_t n_lost; /* neighbours lost so far */
 };
 
 /* ---- opening by address ---- */
@@ -189,7 +196,7 @@ static inline int dgcn_transport_exchange(dgcn_transport *t, const dgcn_exchange
     int rc = t->ops->exchange(t, x);
     if (rc == 0 && x->lend && !t->ops->lends)
         for (int i = 0; i < t->n_neighbors; i++)
-            if (!x->skip || !x->skip[i]) x->lent[i] = x->recv[i];
+            if ((!x->skip || !x->skip[i]) && !t->lost[i]) x->lent[i] = x->recv[i];
     return rc;
 }
 /* 1 when exchanges with lend hand the neighbours' buffers over in place (no recv needed). */

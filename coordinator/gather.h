@@ -27,6 +27,8 @@ typedef struct dgcn_gather_slot {
     uint64_t failed[DGCN_CH_COUNT];  /* messages lost to failed links (agent/links.h) */
     double phase[DGCN_RUN_N_PHASES]; /* ms, max over agents, cumulative */
     float *params;                   /* (m, np) */
+    uint8_t *from;                   /* (m) 1: agent k's report is in */
+    int done;                        /* returned full once */
 } dgcn_gather_slot;
 
 typedef struct dgcn_gather {
@@ -37,6 +39,9 @@ typedef struct dgcn_gather {
     int n_evals;             /* evaluated iterations of a seed */
     int regression;          /* the task: MSE and MAE per split instead of accuracy */
     dgcn_gather_slot *slots; /* [n_evals] */
+    uint8_t *lost;           /* (m) 1: agent k was lost (--on-agent-loss continue): a slot is
+                              * full without its report */
+    int32_t n_lost;
 } dgcn_gather;
 
 /* The global figures of one evaluated iteration with every report in. */
@@ -64,7 +69,12 @@ void dgcn_gather_fini(dgcn_gather *g);
  * NULL. DGCN_EPROTO for a report of no evaluated iteration or of another model size. */
 int dgcn_gather_add(dgcn_gather *g, const dgcn_ctl_report *r, dgcn_gather_slot **full);
 
-/* The figures of a full slot; mean (np) receives the mean of the copies. */
+/* Agent k is lost: no slot waits for it any more. *full is the earliest slot this completes (call
+ * again until NULL: each call returns the next, marking it returned), else NULL. */
+int dgcn_gather_lose(dgcn_gather *g, int32_t k, dgcn_gather_slot **full);
+
+/* The figures of a full slot; mean (np) receives the mean of the copies (of the agents not lost,
+ * whose reports the slot holds: the consensus error is over them). */
 void dgcn_gather_point_of(const dgcn_gather *g, const dgcn_gather_slot *sl, double *mean,
                           dgcn_gather_point *pt);
 

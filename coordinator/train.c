@@ -63,6 +63,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->batch = 32;
     o->epochs = 40;
     o->halo_staleness = 4;
+    o->on_agent_loss = "abort";
 }
 
 void dgcn_train_result_fini(dgcn_train_result *r) { dgcn_curve_fini(&r->curve); }
@@ -101,6 +102,11 @@ static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_r
     cfg->checkpoint_every = o->checkpoint_every;
     cfg->link_failure = o->link_failure;
     cfg->halo_staleness = o->halo_staleness;
+    if (!o->on_agent_loss || !strcmp(o->on_agent_loss, "abort")) cfg->on_agent_loss = 0;
+    else if (!strcmp(o->on_agent_loss, "continue")) cfg->on_agent_loss = 1;
+    else
+        DGCN_CHECK(
+            dgcn_error_set(DGCN_EINVAL, "--on-agent-loss %s: abort or continue", o->on_agent_loss));
     if (o->shard_files) {
         char abs[4096];
         if (!realpath(o->out, abs))
@@ -475,6 +481,11 @@ static int s_train_seeds(s_run *r, dgcn_train_result *res) {
         res->params_bytes_total += so->params_bytes_total / o->seeds;
         for (int ch = 0; ch < DGCN_CH_COUNT; ch++)
             res->link_failures[ch] += (double)so->link_failures[ch] / o->seeds;
+        res->n_lost = so->n_lost; /* the last seed's */
+        for (int32_t i = 0; i < so->n_lost && i < DGCN_SEED_LOST_MAX && i < 16; i++) {
+            res->lost_agent[i] = so->lost_agent[i];
+            res->lost_iter[i] = so->lost_iter[i];
+        }
     }
 fail:
     free(outs);

@@ -63,6 +63,8 @@ typedef struct dgcn_train_opts {
     /* -- time-varying links (agent/links.h) -- */
     double link_failure; /* probability a link's message is lost in one exchange [0] */
     int halo_staleness;  /* halo rows of failed links at most S iterations old [4] */
+    /* "abort" or "continue": whether a lost agent ends the run (docs/agent.md) [abort] */
+    const char *on_agent_loss;
 } dgcn_train_opts;
 
 typedef struct dgcn_train_result {
@@ -110,6 +112,9 @@ typedef struct dgcn_train_result {
     double link_failures[4];     /* messages lost to failed links per channel (halo_fwd, halo_bwd,
                                   * params), the whole run, all agents, mean over seeds */
     int32_t schedule_period;     /* phases of the plan's schedule (0: a static topology) */
+    int32_t n_lost;              /* agents lost in the last seed (--on-agent-loss continue) */
+    int32_t lost_agent[16];      /* the first 16 of them */
+    int64_t lost_iter[16];       /* their last reports */
 } dgcn_train_result;
 
 #endif

@@ -1391,7 +1391,7 @@ START_TEST(test_session_start_fails_cleanly) {
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dgcn_session *s = NULL;
-        dgcn_session_opts o = {bad[i][0], 2, 1000, bad[i][1], NULL, NULL, 0, NULL, 0, NULL};
+        dgcn_session_opts o = {bad[i][0], 2, 1000, bad[i][1], NULL, NULL, 0, NULL, 0, NULL, 0};
         int rc = dgcn_session_start(&s, &o);
         ck_assert_msg(rc != DGCN_OK && strstr(dgcn_error_msg(), bad[i][2]), "%s: %s (%s)",
                       bad[i][0], dgcn_strerror(rc), dgcn_error_msg());
@@ -1426,7 +1426,7 @@ static int s_start_without_agent_1(int agent_deadline, char *msg, size_t cap) {
     ck_assert_int_eq(fclose(f), 0);
     ck_assert_int_eq(chmod(prog, 0700), 0);
     dgcn_session *s = NULL;
-    dgcn_session_opts o = {"zmq", 3, 1000, dir, NULL, prog, 0, NULL, 0, NULL};
+    dgcn_session_opts o = {"zmq", 3, 1000, dir, NULL, prog, 0, NULL, 0, NULL, 0};
     ck_assert_msg(dgcn_session_start(&s, &o) == DGCN_OK, "%s", dgcn_error_msg());
     dgcn_ctl_setup setups[3];
     memset(setups, 0, sizeof setups);
@@ -1875,6 +1875,50 @@ START_TEST(test_halo_stale_rows) {
 }
 END_TEST
 
+/* An agent that leaves (comm/transport.h: lost): on a ring of 5 whose agent 4 is gone, its two
+ * neighbours drop it, moving its weight to their self weights, so averaging rounds among the four
+ * left keep their average exactly and bring them together; its halo rows are zero (its nodes leave
+ * the graph), so an evaluation of the four runs without it. */
+START_TEST(test_agent_lost) {
+    const int32_t m = 5, rounds = 30, gone = 4;
+    int32_t owner[1024];
+    fixture f;
+    s_ring_fixture(&f, m, owner);
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.init_seed = 3;
+    run r;
+    s_run_init(&r, &f, m, 1, owner, &opts, 1);
+    for (int32_t k = 0; k < m; k++) { /* what the transport does when the link closes */
+        dgcn_transport *t = r.t[k];
+        for (int32_t i = 0; i < t->n_neighbors; i++)
+            if (t->neighbors[i] == gone) {
+                t->lost[i] = 1;
+                t->n_lost++;
+            }
+    }
+    const int64_t p = f.n_params;
+    r.m = m - 1; /* the four left, for s_disagreement and s_param_mean */
+    double *mean = s_param_mean(&r, p), err;
+    double dis0 = s_disagreement(&r, p, mean, &err);
+    job jobs[MAX_M];
+    for (int rd = 0; rd < rounds; rd++) {
+        for (int32_t k = 0; k < m - 1; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_MIX, .iter = rd};
+        s_run_jobs(jobs, m - 1);
+    }
+    double dis = s_disagreement(&r, p, mean, &err);
+    ck_assert_msg(err < 1e-6, "the average of the agents left moved by %g", err);
+    ck_assert_msg(dis < 0.01 * dis0, "disagreement %g from %g", dis, dis0);
+    for (int32_t k = 0; k < m - 1; k++)
+        jobs[k] = (job){.agent = r.agent[k], .kind = JOB_EVALUATE, .iter = rounds};
+    s_run_jobs(jobs, m - 1);
+    r.m = m;
+    free(mean);
+    s_run_fini(&r);
+    s_fixture_fini(&f);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"step_schedule", test_step_schedule, 0, 0},
@@ -1903,6 +1947,7 @@ static Suite *s_suite(void) {
         {"schedule_one_peer", test_schedule_one_peer, 0, 60},
         {"link_failure_unbiased", test_link_failure_unbiased, 0, 60},
         {"halo_stale_rows", test_halo_stale_rows, 0, 60},
+        {"agent_lost", test_agent_lost, 0, 60},
         {"session_start_fails_cleanly", test_session_start_fails_cleanly, 0, 0},
         {"session_names_agents_without_hello", test_session_names_agents_without_hello, 0, 90},
     };

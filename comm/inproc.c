@@ -430,6 +430,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     for (int i = 0; i < n && rc == DGCN_OK; i++)
         if (!dgcn__skips(t, x, i)) rc = s_send_one(p, x, i);
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
+    unsigned mark = dgcn__continued();
     pthread_mutex_lock(&b->mu);
     for (int expired = 0; rc == DGCN_OK;) {
         rc = s_scan(p, x);
@@ -438,7 +439,9 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
             rc = dgcn__timeout(t, x, p->got, t->deadline_ms);
             break;
         }
-        if (s_wait(b, &dl) == ETIMEDOUT) expired = 1; /* one more scan: what came still counts */
+        /* one more scan after the deadline: what came still counts */
+        if (s_wait(b, &dl) == ETIMEDOUT && !dgcn__deadline_renew(&dl, &mark, t->deadline_ms))
+            expired = 1;
     }
     b->posted = NULL;
     t->traffic.allocations = b->allocations;
@@ -463,11 +466,13 @@ static int s_send_coord(dgcn_transport *t, const void *buf, size_t len) {
 /* Pops one coordinator message from box b within deadline_ms. */
 static int s_recv_co(s_box *b, int deadline_ms, s_msg **out) {
     struct timespec dl = dgcn__deadline_after(deadline_ms);
+    unsigned mark = dgcn__continued();
     pthread_mutex_lock(&b->mu);
     s_msg *m = NULL;
     for (;;) {
         m = s_pop(&b->co);
-        if (m || s_wait(b, &dl) == ETIMEDOUT) break;
+        if (m) break;
+        if (s_wait(b, &dl) == ETIMEDOUT && !dgcn__deadline_renew(&dl, &mark, deadline_ms)) break;
     }
     if (!m) m = s_pop(&b->co);
     pthread_mutex_unlock(&b->mu);

@@ -21,6 +21,7 @@ static int s_unsupported(void) {
                           "this build has no MPI (configure with DGCN_WITH_MPI=ON)");
 }
 void (*dgcn__mpi_after_gate)(int rank);
+void (*dgcn__mpi_before_gate)(int rank);
 int dgcn_mpi_init(int *argc, char ***argv) { return s_unsupported(); }
 int dgcn_mpi_finalize(void) { return s_unsupported(); }
 int dgcn_mpi_rank(int *rank, int *size) { return s_unsupported(); }
@@ -70,6 +71,7 @@ typedef struct s_mt {
     char *got;            /* [n_neighbors] */
     char *sent;           /* [n_neighbors] */
     int keep_bufs; /* a send could not be completed or cancelled: buffers may still be read */
+    int gates;     /* gates passed on agents (s_gate) */
 } s_mt;
 
 typedef struct s_mhub {
@@ -96,6 +98,9 @@ static void s_backoff(int *spins) {
 int dgcn_mpi_available(void) { return 1; }
 
 void (*dgcn__mpi_after_gate)(int rank);
+void (*dgcn__mpi_before_gate)(int rank);
+
+static int s_world_gates; /* gates passed on MPI_COMM_WORLD (s_gate) */
 
 /* ---- the watchdog: a thread that ends the job when a blocking MPI call overruns ---- */
 
@@ -251,7 +256,20 @@ int dgcn_mpi_finalize(void) {
     MPI_Initialized(&inited);
     MPI_Finalized(&done);
     if (inited && !done) {
+        /* MPI_Finalize waits for every rank (a fence). Rank 0 (the coordinator) finalises last,
+         * after its own work (baselines, plots), when the agents already wait there: its wait is
+         * bounded like MPI_Init. An agent's wait lasts as long as the coordinator's work, so it
+         * has no bound of its own; the coordinator's abort ends it. */
+        int world_rank = -1;
+        MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+        int dl = s_init_deadline();
+        char what[112];
+        snprintf(what, sizeof what, "MPI_Finalize (every rank of the job to finish; %s=%d)",
+                 "DGCN_MPI_INIT_DEADLINE_MS", dl);
+        s_dog.mpi_ready = 0; /* past its deadline the watchdog only _exits: no MPI_Abort now */
+        if (world_rank == 0) s_dog_arm(dl, what);
         int e = MPI_Finalize();
+        s_dog_disarm();
         s_dog.mpi_ready = 0;
         s_dog_stop();
         if (e != MPI_SUCCESS) return s_merr(e, "MPI_Finalize");
@@ -293,24 +311,92 @@ static int s_wait_one(MPI_Request *r, const struct timespec *dl, MPI_Status *st)
     return DGCN_ETIMEDOUT;
 }
 
+/* Gate tokens: tag S_TAG_GATE + (the gate's number on its communicator mod S_GATE_TAGS), so a
+ * token a late rank sends to a gate the others abandoned is never taken for a later gate's. */
+#define S_TAG_GATE 200
+#define S_GATE_TAGS 64
+
+/* The ranks of comm as people know them: world (agent_of_rank0 = -1: rank 0 is the coordinator,
+ * rank r agent r - 1) or the agents' communicator (agent_of_rank0 = 0: rank r is agent r). */
+static void s_rank_name(char *buf, size_t cap, int r, int agent_of_rank0) {
+    int agent = r + agent_of_rank0;
+    if (agent < 0) snprintf(buf, cap, "rank %d (the coordinator)", r);
+    else snprintf(buf, cap, "rank %d (agent %d)", agent + 1, agent);
+}
+
+/* Takes the tokens that have reached comm's rank 0 for gate tag `tag` (arrived[r] = 1). */
+static void s_gate_drain(MPI_Comm comm, int tag, char *arrived, int size) {
+    for (;;) {
+        int flag = 0, token = 0;
+        MPI_Status st;
+        if (MPI_Iprobe(MPI_ANY_SOURCE, tag, comm, &flag, &st) != MPI_SUCCESS || !flag) return;
+        MPI_Recv(&token, 1, MPI_INT, st.MPI_SOURCE, tag, comm, MPI_STATUS_IGNORE);
+        if (st.MPI_SOURCE > 0 && st.MPI_SOURCE < size) arrived[st.MPI_SOURCE] = 1;
+    }
+}
+
 /* Waits until every rank of comm has reached this point, at most deadline_ms (an MPI_Ibarrier
- * polled with MPI_Test). DGCN_ETIMEDOUT names who waited (`who`) and for what (`what`); the
- * barrier's request is then left to the library: a non-blocking collective cannot be cancelled,
- * and a rank arriving late still completes it. */
-static int s_gate(MPI_Comm comm, int deadline_ms, const char *who, const char *what) {
+ * polled with MPI_Test; *seq counts this communicator's gates). Every rank but 0 also sends rank
+ * 0 a token as it arrives, so that on DGCN_ETIMEDOUT rank 0 names the ranks that never came;
+ * the others name who waited (`who`) and for what (`what`). The barrier's request is then left to
+ * the library: a non-blocking collective cannot be cancelled, and a rank arriving late still
+ * completes it. */
+static int s_gate(MPI_Comm comm, int *seq, int agent_of_rank0, int deadline_ms, const char *who,
+                  const char *what) {
+    static int token; /* the payload is the tag; its buffer outlives the freed request */
+    int rank = 0, size = 0;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    const int tag = S_TAG_GATE + (*seq)++ % S_GATE_TAGS;
+    if (rank != 0) {
+        MPI_Request tr;
+        token = tag;
+        int e = MPI_Isend(&token, 1, MPI_INT, 0, tag, comm, &tr);
+        if (e != MPI_SUCCESS) return s_merr(e, "MPI_Isend (gate token)");
+        MPI_Request_free(&tr);
+    }
     MPI_Request r;
     int e = MPI_Ibarrier(comm, &r);
     if (e != MPI_SUCCESS) return s_merr(e, "MPI_Ibarrier");
     struct timespec dl = dgcn__deadline_after(deadline_ms);
-    int size = 0;
-    MPI_Comm_size(comm, &size);
     int rc = s_test_until(&r, &dl, MPI_STATUS_IGNORE);
-    if (rc != DGCN_ETIMEDOUT) return rc;
+    char *arrived = rank == 0 ? calloc((size_t)size, 1) : NULL;
+    if (rank == 0 && rc == DGCN_OK && arrived) {
+        /* everyone has sent its token: take them all, so none is left queued */
+        struct timespec dl2 = dgcn__deadline_after(deadline_ms);
+        int n_in = 0, spins = 0;
+        while (n_in < size - 1 && dgcn__ms_left(&dl2) > 0) {
+            s_gate_drain(comm, tag, arrived, size);
+            n_in = 0;
+            for (int k = 1; k < size; k++) n_in += arrived[k];
+            if (n_in < size - 1) s_backoff(&spins);
+        }
+    }
+    if (rc != DGCN_ETIMEDOUT) {
+        free(arrived);
+        return rc;
+    }
+    char missing[512] = "";
+    if (rank == 0 && arrived) {
+        s_gate_drain(comm, tag, arrived, size);
+        size_t off = 0;
+        int n_missing = 0;
+        for (int k = 1; k < size; k++) {
+            if (arrived[k]) continue;
+            char name[48];
+            s_rank_name(name, sizeof name, k, agent_of_rank0);
+            if (off + sizeof name + 8 < sizeof missing)
+                off += (size_t)snprintf(missing + off, sizeof missing - off, "%s%s",
+                                        n_missing ? ", " : "; not arrived: ", name);
+            n_missing++;
+        }
+    }
+    free(arrived);
     return dgcn_error_set(
         DGCN_ETIMEDOUT,
         "%s: not all %d ranks reached %s within %d ms (a rank is missing, stopped "
-        "or not running dgcn)",
-        who, size, what, deadline_ms);
+        "or not running dgcn)%s",
+        who, size, what, deadline_ms, missing);
 }
 
 /* Broadcast of the run id from world rank 0, bounded by the deadline. */
@@ -444,6 +530,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     }
     for (int i = 0; i < n; i++) p->got[i] = p->sent[i] = dgcn__skips(t, x, i);
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
+    unsigned mark = dgcn__continued();
     int done = 2 * skipped, spins = 0;
     while (done < 2 * n) {
         int progressed = 0;
@@ -503,7 +590,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
             if (rc) goto fail;
         }
         if (done == 2 * n) break;
-        if (dgcn__ms_left(&dl) <= 0) {
+        if (dgcn__ms_left(&dl) <= 0 && !dgcn__deadline_renew(&dl, &mark, t->deadline_ms)) {
             int all_got = 1;
             for (int i = 0; i < n; i++) all_got &= p->got[i] != 0;
             if (all_got) {
@@ -569,6 +656,7 @@ static int s_recv_bytes(MPI_Comm comm, int source, uint64_t run_id, int deadline
     *out = NULL;
     *len = 0;
     struct timespec dl = dgcn__deadline_after(deadline_ms);
+    unsigned mark = dgcn__continued();
     MPI_Message msg;
     MPI_Status st;
     int flag = 0, spins = 0;
@@ -576,7 +664,8 @@ static int s_recv_bytes(MPI_Comm comm, int source, uint64_t run_id, int deadline
         int e = MPI_Improbe(source, S_TAG_COORD, comm, &flag, &msg, &st);
         if (e != MPI_SUCCESS) return s_merr(e, "MPI_Improbe");
         if (flag) break;
-        if (dgcn__ms_left(&dl) <= 0) return DGCN_ETIMEDOUT;
+        if (dgcn__ms_left(&dl) <= 0 && !dgcn__deadline_renew(&dl, &mark, deadline_ms))
+            return DGCN_ETIMEDOUT;
         s_backoff(&spins);
     }
     int count = 0;
@@ -712,7 +801,8 @@ int dgcn_mpi_open(int deadline_ms, dgcn_transport **out) {
     p->base.ops = &s_ops;
     char who[64];
     snprintf(who, sizeof who, "MPI start-up, agent %d (rank %d)", rank - 1, rank);
-    DGCN_CHECK(s_gate(MPI_COMM_WORLD, deadline_ms, who,
+    if (dgcn__mpi_before_gate) dgcn__mpi_before_gate(rank);
+    DGCN_CHECK(s_gate(MPI_COMM_WORLD, &s_world_gates, -1, deadline_ms, who,
                       "the agents' communicator creation (MPI_Comm_split of the world)"));
     if (dgcn__mpi_after_gate) dgcn__mpi_after_gate(rank);
     s_dog_arm(deadline_ms, "MPI_Comm_split of the world (the agents' communicator), past the "
@@ -761,7 +851,7 @@ int dgcn_mpi_set_neighbors(dgcn_transport *t, const int32_t *neighbors, int32_t 
     for (int i = 0; i < n; i++) nb[i] = neighbors[i];
     char who[64];
     snprintf(who, sizeof who, "MPI set-up, agent %d", t->self);
-    rc = s_gate(p->agents, t->deadline_ms, who,
+    rc = s_gate(p->agents, &p->gates, 0, t->deadline_ms, who,
                 "the neighbour graph's creation (MPI_Dist_graph_create_adjacent over the agents)");
     if (rc) {
         free(nb);
@@ -788,7 +878,7 @@ int dgcn_mpi_agent_barrier(dgcn_transport *t) {
     if (!p) return dgcn_error_set(DGCN_EINVAL, "dgcn_mpi_agent_barrier: not an MPI endpoint");
     char who[64];
     snprintf(who, sizeof who, "agent %d", t->self);
-    return s_gate(p->agents, t->deadline_ms, who, "the agents' barrier");
+    return s_gate(p->agents, &p->gates, 0, t->deadline_ms, who, "the agents' barrier");
 }
 
 /* ---- coordinator endpoint ---- */
@@ -869,7 +959,9 @@ int dgcn_mpi_hub_open(uint64_t run_id, int deadline_ms, dgcn_hub **out) {
         return dgcn_error_set(DGCN_EINVAL, "MPI world of %d rank(s) has no agents (need >= 2)",
                               size);
     MPI_Comm none = MPI_COMM_NULL;
-    DGCN_CHECK(s_gate(MPI_COMM_WORLD, deadline_ms, "MPI start-up, the coordinator (rank 0)",
+    if (dgcn__mpi_before_gate) dgcn__mpi_before_gate(rank);
+    DGCN_CHECK(s_gate(MPI_COMM_WORLD, &s_world_gates, -1, deadline_ms,
+                      "MPI start-up, the coordinator (rank 0)",
                       "the agents' communicator creation (MPI_Comm_split of the world)"));
     if (dgcn__mpi_after_gate) dgcn__mpi_after_gate(rank);
     s_dog_arm(deadline_ms, "MPI_Comm_split of the world (the agents' communicator), past the "

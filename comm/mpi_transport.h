@@ -29,12 +29,16 @@ int dgcn_mpi_init(int *argc, char ***argv);
 #define DGCN_MPI_INIT_DEADLINE_MS 60000
 #define DGCN_MPI_WATCHDOG_STATUS 86 /* exit status (and MPI_Abort code) of a watchdog's abort */
 
-/* MPI_Finalize, if initialised and not yet finalised; stops the watchdog. */
+/* MPI_Finalize, if initialised and not yet finalised; stops the watchdog. On world rank 0 (which
+ * finalises last) it is bounded like MPI_Init: a rank that never finalises makes it
+ * _exit(DGCN_MPI_WATCHDOG_STATUS). */
 int dgcn_mpi_finalize(void);
 
 /* For tests: called (when set) by every rank right after the start-up gate of dgcn_mpi_open and
  * dgcn_mpi_hub_open, before the blocking MPI_Comm_split; world rank as argument. */
 extern void (*dgcn__mpi_after_gate)(int rank);
+/* For tests: called (when set) by every rank right before that start-up gate. */
+extern void (*dgcn__mpi_before_gate)(int rank);
 
 /* This process's world rank and the world size. */
 int dgcn_mpi_rank(int *rank, int *size);

@@ -6,6 +6,8 @@
 #include "core/error.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,7 +346,47 @@ int dgcn__timeout(dgcn_transport *t, const dgcn_exchange *x, const char *got, in
                           dgcn_channel_name(x->channel));
 }
 
+/* ---- deadlines ---- */
+
+static volatile sig_atomic_t s_continued; /* SIGCONTs seen */
+static pthread_once_t s_cont_once = PTHREAD_ONCE_INIT;
+
+static void s_on_continue(int sig) {
+    (void)sig;
+    s_continued = s_continued + 1;
+}
+
+/* Counts SIGCONTs, unless the program handles SIGCONT itself. SA_RESTART: no call is cut short. */
+static void s_watch_continue(void) {
+    struct sigaction old;
+    if (sigaction(SIGCONT, NULL, &old) != 0 || old.sa_handler != SIG_DFL) return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_continue;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGCONT, &sa, NULL);
+}
+
+unsigned dgcn__continued(void) {
+    pthread_once(&s_cont_once, s_watch_continue);
+    return (unsigned)s_continued;
+}
+
+int dgcn__deadline_renew(struct timespec *dl, unsigned *mark, int deadline_ms) {
+    unsigned now_cont = dgcn__continued();
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double over = (double)(now.tv_sec - dl->tv_sec) * 1e3 +
+                  (double)(now.tv_nsec - dl->tv_nsec) * 1e-6;
+    if (now_cont == *mark && over <= DGCN__STALL_MS) return 0;
+    *mark = now_cont;
+    *dl = dgcn__deadline_after(deadline_ms);
+    return 1;
+}
+
 struct timespec dgcn__deadline_after(int deadline_ms) {
+    pthread_once(&s_cont_once, s_watch_continue);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     if (deadline_ms < 0) deadline_ms = 0;

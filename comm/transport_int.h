@@ -115,8 +115,20 @@ int dgcn__zmq_frame_decode(const dgcn_transport *t, const dgcn_exchange *x, int3
 /* DGCN_ETIMEDOUT naming every neighbour with got[i] == 0; records them in t->stall. */
 int dgcn__timeout(dgcn_transport *t, const dgcn_exchange *x, const char *got, int waited_ms);
 
-/* Absolute CLOCK_MONOTONIC time deadline_ms from now. */
+/* Absolute CLOCK_MONOTONIC time deadline_ms from now. The first call installs a SIGCONT handler
+ * (unless the program has its own) that counts the times this process was continued. */
 struct timespec dgcn__deadline_after(int deadline_ms);
+
+/* A wait that found its deadline *dl passed, and began when dgcn__continued() was *mark: when the
+ * process was stopped meanwhile (a SIGCONT since *mark: SIGSTOP, Ctrl-Z of the whole job) or the
+ * wait overran *dl by more than DGCN__STALL_MS (a suspended machine), that time is not the peers'
+ * silence: *dl starts over, deadline_ms from now, *mark is brought up to date and 1 is returned.
+ * 0 otherwise: the deadline stands. */
+#define DGCN__STALL_MS 1000
+int dgcn__deadline_renew(struct timespec *dl, unsigned *mark, int deadline_ms);
+
+/* The times this process has been continued after a stop since the first deadline was set. */
+unsigned dgcn__continued(void);
 
 /* Milliseconds left until an absolute monotonic deadline (>= 0). */
 int dgcn__ms_left(const struct timespec *deadline);

@@ -62,16 +62,12 @@ static void s_routing_id(char *buf, size_t cap, int32_t agent) {
     snprintf(buf, cap, "a%d", (int)agent);
 }
 
-#define S_STALL_MS 1000 /* a poll this much longer than asked: this process was not running */
-
-/* zmq_poll until the deadline *dl. When the call took far longer than asked, this process was
- * stopped meanwhile (SIGSTOP, Ctrl-Z of the whole job, a suspended machine): that time is not
- * the peers' silence, so *dl starts over (deadline_ms from now). */
-static int s_poll(zmq_pollitem_t *it, struct timespec *dl, int deadline_ms) {
-    int asked = dgcn__ms_left(dl);
-    double t0 = dgcn_now_ms();
-    int r = zmq_poll(it, 1, asked);
-    if (r <= 0 && dgcn_now_ms() - t0 > asked + S_STALL_MS) *dl = dgcn__deadline_after(deadline_ms);
+/* zmq_poll until the deadline *dl. When this process was stopped meanwhile (SIGSTOP, Ctrl-Z of
+ * the whole job, a suspended machine), that time is not the peers' silence, so *dl starts over
+ * (deadline_ms from now; dgcn__deadline_renew). */
+static int s_poll(zmq_pollitem_t *it, struct timespec *dl, unsigned *mark, int deadline_ms) {
+    int r = zmq_poll(it, 1, dgcn__ms_left(dl));
+    if (r <= 0 && dgcn__ms_left(dl) <= 0) dgcn__deadline_renew(dl, mark, deadline_ms);
     return r;
 }
 
@@ -335,6 +331,7 @@ static int s_exchange_frames(s_zt *p, const dgcn_exchange *x) {
                               "dgcn_zmq_connect_neighbors succeeded",
                               t->self);
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
+    unsigned mark = dgcn__continued();
     for (int i = 0; i < n; i++) {
         if (dgcn__skips(t, x, i)) continue;
         rc = s_send_neighbor(p, x, i, &dl);
@@ -351,14 +348,16 @@ static int s_exchange_frames(s_zt *p, const dgcn_exchange *x) {
     }
     while (s_count(p->got, n) < n) {
         zmq_pollitem_t it = {p->mesh, 0, ZMQ_POLLIN, 0};
-        if (t->watch_loss) {
+        int r;
+        if (t->watch_loss) { /* the links' monitors are read between short polls */
             s_check_lost(p);
             if (s_count(p->got, n) == n) break;
+            int left = dgcn__ms_left(&dl);
+            r = zmq_poll(&it, 1, left < S_LOSS_SLICE_MS ? left : S_LOSS_SLICE_MS);
+            if (r <= 0 && dgcn__ms_left(&dl) <= 0) dgcn__deadline_renew(&dl, &mark, t->deadline_ms);
+        } else {
+            r = s_poll(&it, &dl, &mark, t->deadline_ms);
         }
-        int r = t->watch_loss ? zmq_poll(&it, 1,
-                                         dgcn__ms_left(&dl) < S_LOSS_SLICE_MS ? dgcn__ms_left(&dl)
-                                                                              : S_LOSS_SLICE_MS)
-                              : s_poll(&it, &dl, t->deadline_ms);
         if (r < 0 && zmq_errno() != EINTR) return s_zerr("zmq_poll", "agent mesh");
         if (r > 0 && (it.revents & ZMQ_POLLIN)) {
             rc = s_recv_one(p, x);
@@ -415,8 +414,9 @@ static int s_recv_coord(dgcn_transport *t, void **buf, size_t *len, int deadline
     s_sync_refused(p->guard, &p->refused_seen, &t->traffic.dropped);
     zmq_pollitem_t it = {p->coord, 0, ZMQ_POLLIN, 0};
     struct timespec dl = dgcn__deadline_after(deadline_ms);
+    unsigned mark = dgcn__continued();
     for (;;) {
-        int r = s_poll(&it, &dl, deadline_ms);
+        int r = s_poll(&it, &dl, &mark, deadline_ms);
         if (r > 0) break;
         if (r < 0 && zmq_errno() != EINTR) return s_zerr("zmq_poll", "agent coordinator link");
         if (dgcn__ms_left(&dl) <= 0)
@@ -764,11 +764,12 @@ static int s_hub_recv_any(dgcn_hub *h, int32_t *agent, void **buf, size_t *len, 
     *len = 0;
     if (deadline_ms < 0) deadline_ms = h->deadline_ms;
     struct timespec dl = dgcn__deadline_after(deadline_ms);
+    unsigned mark = dgcn__continued();
     zmq_pollitem_t it = {p->sock, 0, ZMQ_POLLIN, 0};
 again:
     s_sync_refused(p->guard, &p->refused_seen, &h->traffic.dropped);
     for (;;) {
-        int r = zmq_poll(&it, 1, dgcn__ms_left(&dl));
+        int r = s_poll(&it, &dl, &mark, deadline_ms);
         if (r > 0) break;
         if (r < 0 && zmq_errno() != EINTR) return s_zerr("zmq_poll", "coordinator");
         if (dgcn__ms_left(&dl) <= 0) return dgcn__hub_timeout(h, deadline_ms);

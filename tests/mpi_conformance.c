@@ -308,14 +308,14 @@ static void s_phase_missing_rank(void) {
 
 static int s_stop_rank = -1;
 
-/* Stops this process (SIGSTOP). A child it leaves behind kills it after 25 s, should nobody else
+/* Stops this process (SIGSTOP). A child it leaves behind kills it after 10 s, should nobody else
  * (the job's abort) have ended it by then, and ends itself when this process is gone. */
 static void s_stop_self(void) {
     pid_t me = getpid();
     pid_t c = fork();
     if (c == 0) {
         for (int fd = 0; fd < 3; fd++) close(fd);
-        for (int k = 0; k < 250 && getppid() == me; k++)
+        for (int k = 0; k < 100 && getppid() == me; k++)
             nanosleep(&(struct timespec){0, 100000000L}, NULL);
         if (getppid() == me) kill(me, SIGKILL);
         _exit(0);
@@ -328,15 +328,17 @@ static void s_after_gate(int rank) {
     if (rank == s_stop_rank) s_stop_self();
 }
 
-/* The ranks other than the stopped one open their endpoints: the job must never get past it,
- * since the watchdog aborts it (exit status DGCN_MPI_WATCHDOG_STATUS). */
-static int s_stopped_job(void) {
-    dgcn__mpi_after_gate = s_after_gate;
+/* The ranks other than the stopped one open their endpoints: the job must never get past it.
+ * Stopped past the gate, the watchdog aborts the job (exit status DGCN_MPI_WATCHDOG_STATUS);
+ * stopped before it, the gate times out and rank 0 names the stopped rank. */
+static int s_stopped_job(int before_gate) {
+    if (before_gate) dgcn__mpi_before_gate = s_after_gate;
+    else dgcn__mpi_after_gate = s_after_gate;
     dgcn_hub *h = NULL;
     dgcn_transport *t = NULL;
     int rc = s_rank == 0 ? dgcn_mpi_hub_open(0xabcdef12345ULL, 3000, &h) : dgcn_mpi_open(3000, &t);
     if (rc) fprintf(stderr, "rank %d: %s\n", s_rank, dgcn_error_msg());
-    fprintf(stderr, "rank %d: FAIL: start-up went on without rank %d\n", s_rank, s_stop_rank);
+    else fprintf(stderr, "rank %d: FAIL: start-up went on without rank %d\n", s_rank, s_stop_rank);
     dgcn_hub_close(&h);
     dgcn_transport_close(&t);
     dgcn_mpi_finalize();
@@ -364,7 +366,15 @@ int main(int argc, char **argv) {
         dgcn_mpi_finalize();
         return 1;
     }
-    if (s_stop_rank >= 0) return s_stopped_job();
+    if (s_stop_rank >= 0 && !strncmp(stop, "before-finalize:", 16)) {
+        /* the others' MPI_Finalize waits for the stopped rank: their watchdog ends them */
+        if (s_rank == s_stop_rank) s_stop_self();
+        dgcn_mpi_finalize();
+        fprintf(stderr, "rank %d: FAIL: MPI_Finalize completed without rank %d\n", s_rank,
+                s_stop_rank);
+        return 1;
+    }
+    if (s_stop_rank >= 0) return s_stopped_job(!strncmp(stop, "before-gate:", 12));
     s_phase_exact(0);
     s_phase_exact(1);
     s_phase_hub();

@@ -1,6 +1,6 @@
 /* tests/test_stop.c: one stop path. SIGINT or SIGTERM during a long computation (the topology
- * design at 400 agents, the budget design's eigensolves, planning inside train, the centralized
- * baseline's epochs) ends dgcn with 128 + the signal's number within a bound, names the phase it
+ * design at 400 agents and inside one 2,708-agent eigendecomposition, the budget design's
+ * eigensolves, planning inside train, the centralized baseline's epochs) ends dgcn with 128 + the signal's number within a bound, names the phase it
  * interrupted, and leaves no summary.json (docs/rundir.md). */
 #include "testproc.h"
 #include "testutil.h"
@@ -102,6 +102,18 @@ START_TEST(test_design_sigterm) {
 }
 END_TEST
 
+/* SIGTERM during one 2,708 x 2,708 eigendecomposition of the design (about 10 s each here; a
+ * LAPACK call cannot look at the flag, so the process ends inside it, at once: before, the stop
+ * waited for the call to return, 13.6 s after the signal in one try). */
+START_TEST(test_design_eigensolve_sigterm) {
+    char data[1024];
+    if (!dgcn_test_dataset("cora", data, sizeof data)) return;
+    char *argv[] = {DGCN_BINARY, "topology", "generate", "--kind", "designed",
+                    "--data",    data,       "--agents", "2708",   NULL};
+    s_signal_run(argv, 4000, NULL, SIGTERM, "the topology design");
+}
+END_TEST
+
 /* SIGTERM during the budget design of 3,000 agents (one Lanczos eigensolve after another; no
  * dataset needed): the Lanczos steps look at the flag. */
 START_TEST(test_budget_sigterm) {
@@ -179,6 +191,7 @@ END_TEST
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"design_sigterm", test_design_sigterm, 0, 60},
+        {"design_eigensolve_sigterm", test_design_eigensolve_sigterm, 0, 60},
         {"budget_sigterm", test_budget_sigterm, 0, 60},
         {"train_design_sigterm", test_train_design_sigterm, 0, 60},
         {"train_default_topology_scales", test_train_default_topology_scales, 0, 60},

@@ -125,8 +125,10 @@ static int s_admm(int32_t m, const uint8_t *kind, double gamma, double eps,
                 int64_t i = (int64_t)k * m + t, j = (int64_t)t * m + k;
                 q[i] = 0.5 * (c[i] - u1[i] + c[j] - u1[j]) - jv;
             }
+        dgcn_signal_uninterruptible_begin("the topology design (an eigendecomposition)");
         info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', m, q, m, lam, work, lwork, iwork,
                                    liwork);
+        dgcn_signal_uninterruptible_end();
         if (info != 0) {
             rc = dgcn_error_set(DGCN_ENUMERIC,
                                 "topology ADMM: dsyevd failed at iteration %d (info %d)", it,
@@ -138,7 +140,9 @@ static int s_admm(int32_t m, const uint8_t *kind, double gamma, double eps,
         for (int32_t j = 0; j < m; j++) lam2[j] = fmax(-theta, fmin(theta, lam[j]));
         for (int32_t j = 0; j < m; j++) /* b = Q diag(lam2), column-major */
             for (int32_t i = 0; i < m; i++) b[(int64_t)j * m + i] = q[(int64_t)j * m + i] * lam2[j];
+        dgcn_signal_uninterruptible_begin("the topology design (a matrix product)");
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, m, m, m, 1.0, b, m, q, m, 0.0, x1, m);
+        dgcn_signal_uninterruptible_end();
         for (int64_t i = 0; i < mm; i++) x1[i] += jv;
         /* X2 = prox of the l1 term and the bounds at C - U2, entry by entry */
         double thr = gamma / rho;

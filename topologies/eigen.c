@@ -75,9 +75,11 @@ static int s_eig_dense(dgcn_eigen *s) {
         /* a ranged solve may return more than the one eigenvalue asked for when it sits in a
          * cluster: ev and zz have room for all m */
         lapack_int found = 0, idx = pass ? 1 : m;
+        dgcn_signal_uninterruptible_begin("the budget design (a dense eigensolve)");
         lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'U', m, a, m, 0.0, 0.0, idx,
                                          idx, 0.0, &found, s->ev, s->zz, m,
                                          (lapack_int *)s->isuppz);
+        dgcn_signal_uninterruptible_end();
         if (info != 0 || found < 1)
             return dgcn_error_set(DGCN_ENUMERIC,
                                   "budget design: dsyevr on %d agents failed (info %d)", m,

@@ -2,6 +2,7 @@
 #include "topologies/spectral.h"
 
 #include "core/error.h"
+#include "core/signal.h"
 #include "topologies/eigen.h"
 
 #include <lapacke.h>
@@ -19,7 +20,9 @@ int dgcn_topo_eigenvalues(int32_t m, const double *c, double *eig) {
                               DGCN_TOPO_DENSE_MAX);
     DGCN_ALLOC(a, (size_t)m * m);
     memcpy(a, c, (size_t)m * m * sizeof *a);
+    dgcn_signal_uninterruptible_begin("a dense eigensolve of the mixing matrix");
     lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'U', m, a, m, eig);
+    dgcn_signal_uninterruptible_end();
     if (info != 0)
         rc = dgcn_error_set(DGCN_ENUMERIC, "dsyevd on a %d x %d matrix failed (info %d)", m, m,
                             (int)info);

@@ -223,7 +223,9 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
         pb.relayed_bytes = (uint64_t *)(uintptr_t)r->relayed;
         pb.n_abs_sum = DGCN_SPLITS;
         pb.abs_sum = (double *)(uintptr_t)r->abs_sum;
-        pb.n_link_failures = DGCN_CH_COUNT;
+        int failed = 0; /* none: the field is left out, so a report is the bytes it was */
+        for (int ch = 0; ch < DGCN_CH_COUNT; ch++) failed |= r->link_failures[ch] != 0;
+        pb.n_link_failures = failed ? DGCN_CH_COUNT : 0;
         pb.link_failures = (uint64_t *)(uintptr_t)r->link_failures;
         env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_REPORT;
         env.report = &pb;

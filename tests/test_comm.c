@@ -1656,6 +1656,25 @@ START_TEST(test_control_roundtrip) {
     ck_assert(q->n_params == 5 && memcmp(q->params, params, sizeof params) == 0);
     ck_assert(q->n_phases == 2 && memcmp(q->phase_ms, phases, sizeof phases) == 0);
     dgcn_ctl_msg_fini(&o);
+    /* link failures: none leave the field out (a report is the bytes it was before the field),
+     * some come back per channel */
+    size_t len0 = 0, len1 = 0;
+    o = s_roundtrip(&m, &len0);
+    dgcn_ctl_msg_fini(&o);
+    r->link_failures[DGCN_CH_PARAMS] = 5;
+    o = s_roundtrip(&m, &len1);
+    ck_assert(o.u.report.link_failures[DGCN_CH_PARAMS] == 5 &&
+              o.u.report.link_failures[DGCN_CH_HALO_FWD] == 0);
+    dgcn_ctl_msg_fini(&o);
+    ck_assert_uint_eq(len1, len0 + 2 + DGCN_CH_COUNT); /* tag, length, one byte per channel */
+    void *buf = NULL;
+    size_t len = 0;
+    r->link_failures[DGCN_CH_PARAMS] = 0;
+    ck_assert_int_eq(dgcn_ctl_pack(&m, &buf, &len), DGCN_OK);
+    Dgcnpb__ControlEnvelope *env = dgcnpb__control_envelope__unpack(NULL, len, buf);
+    ck_assert(env && env->report && env->report->n_link_failures == 0);
+    dgcnpb__control_envelope__free_unpacked(env, NULL);
+    free(buf);
 
     memset(&m, 0, sizeof m);
     m.kind = DGCN_CTL_CONTROL;

@@ -2,6 +2,8 @@
  * the consensus step. See agent/agent.h. */
 #include "agent/agent.h"
 
+#include "agent/links.h"
+
 #include "core/error.h"
 #include "core/timer.h"
 
@@ -54,6 +56,14 @@ struct dgcn_agent {
     int64_t tag;                     /* transport iteration field of the current pass */
     int64_t iter;                    /* user iteration of the current pass (error messages) */
     dgcn_agent_timing timing;
+    /* time-varying links (agent/links.h) */
+    dgcn_links links;
+    double *sched_rows;             /* (period, n_nb + 1) own copy, or NULL */
+    double *step_row;               /* (n_nb + 1) the row of the current params exchange */
+    char *skip;                     /* (n_nb) links left out of the current exchange */
+    char *need;                     /* (n_nb) 1: the halo exchange carries rows on the link */
+    float *zeros;                   /* (msg_len) read for a skipped link (with weight 0) */
+    uint64_t failed[DGCN_CH_COUNT]; /* messages not sent for a failed link, per channel */
 };
 
 dgcn_agent_opts dgcn_agent_opts_defaults(void) {
@@ -72,6 +82,17 @@ static const char *s_purpose_name(const dgcn_agent *a) {
     case DGCN_AGENT_TAG_EVAL: return "evaluation";
     default: return "gradient";
     }
+}
+
+/* The links whose halo message fails in this exchange (agent/links.h; training steps only), or
+ * NULL when none can. Counts them. A failed forward message leaves the halo rows as last
+ * delivered (they are received in place), a failed backward one adds nothing. */
+static const char *s_halo_skip(dgcn_agent *a, int32_t layer, int ch) {
+    if (!(a->links.failure > 0.0) || a->tag % DGCN_AGENT_TAG_STRIDE != DGCN_AGENT_TAG_STEP)
+        return NULL;
+    int32_t n = dgcn_links_halo(&a->links, a->iter, layer, ch, a->need, a->skip);
+    a->failed[ch] += (uint64_t)n;
+    return n > 0 ? a->skip : NULL;
 }
 
 /* Forward: gather own send rows per neighbour, receive the halo rows in place.
@@ -113,23 +134,31 @@ static int s_exchange(void *ctx, int layer, dgcn_phase phase, float *rows, int32
             a->x_recv_len[i] = n_send * width;
         }
     }
+    const int ch = phase == DGCN_PHASE_FORWARD ? DGCN_CH_HALO_FWD : DGCN_CH_HALO_BWD;
     dgcn_exchange x = {
-        .channel = phase == DGCN_PHASE_FORWARD ? DGCN_CH_HALO_FWD : DGCN_CH_HALO_BWD,
+        .channel = ch,
         .iter = a->tag,
         .layer = layer,
         .send = a->x_send,
         .send_len = a->x_send_len,
         .recv = a->x_recv,
         .recv_len = a->x_recv_len,
+        .skip = s_halo_skip(a, layer, ch),
     };
     int rc = dgcn_transport_exchange(a->t, &x);
     if (rc != DGCN_OK) /* the model adds the iteration and the layer */
         return dgcn_error_wrap(rc, "agent %d, %s pass (tag %lld): ", s->agent, s_purpose_name(a),
                                (long long)a->tag);
+    for (int32_t i = 0; a->t->n_lost > 0 && phase == DGCN_PHASE_FORWARD && i < a->n_nb; i++) {
+        const int32_t p = a->nb_peer[i]; /* a neighbour gone: its nodes leave the graph */
+        if (p >= 0 && a->t->lost[i])
+            memset(rows + (int64_t)(n_own + s->recv_ptr[p]) * width, 0,
+                   (size_t)(s->recv_ptr[p + 1] - s->recv_ptr[p]) * (size_t)width * sizeof *rows);
+    }
     if (phase == DGCN_PHASE_BACKWARD) {
         for (int32_t i = 0; i < a->n_nb; i++) {
             const int32_t p = a->nb_peer[i];
-            if (p < 0) continue;
+            if (p < 0 || (x.skip && x.skip[i]) || a->t->lost[i]) continue; /* no gradient rows */
             const int32_t n_send = s->send_ptr[p + 1] - s->send_ptr[p];
             const int32_t *idx = s->send_idx + s->send_ptr[p];
             const float *buf = a->halo_buf + a->halo_off[i];
@@ -293,6 +322,8 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
             DGCN_EINVAL, "agent %d, iteration %lld, layer %d: exchange width %d outside (0, %d]",
             s->agent, (long long)a->iter, layer, width, a->max_width);
     for (int32_t r = 0; r < a->rounds; r++) {
+        const int32_t wire_layer = layer + DGCN_AGENT_RELAY_LAYER_STRIDE * r;
+        const char *skip = s_halo_skip(a, wire_layer, ch);
         for (int32_t i = 0; i < a->n_nb; i++) {
             int32_t sl = s_seg_slot(a, dir, r, i, 0);
             float *out = a->send_stage + a->stage_off[i], *o = out;
@@ -306,7 +337,8 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
                         memcpy(o + (int64_t)q * width, src + (int64_t)idx[q] * width,
                                (size_t)width * sizeof *o);
                 else memcpy(o, src, (size_t)n * sizeof *o);
-                if (g->kind == S_TRANSIT) a->relayed[ch] += (uint64_t)n * sizeof *o;
+                if (g->kind == S_TRANSIT && !(skip && skip[i]))
+                    a->relayed[ch] += (uint64_t)n * sizeof *o;
                 o += n;
             }
             int64_t in = 0;
@@ -320,11 +352,12 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
         dgcn_exchange x = {
             .channel = ch,
             .iter = a->tag,
-            .layer = layer + DGCN_AGENT_RELAY_LAYER_STRIDE * r,
+            .layer = wire_layer,
             .send = a->x_send,
             .send_len = a->x_send_len,
             .recv = a->x_recv,
             .recv_len = a->x_recv_len,
+            .skip = skip,
         };
         int rc = dgcn_transport_exchange(a->t, &x);
         if (rc != DGCN_OK)
@@ -334,6 +367,15 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
         for (int32_t i = 0; i < a->n_nb; i++) {
             int32_t sl = s_seg_slot(a, dir, r, i, 1);
             const float *in = a->x_recv[i];
+            if ((x.skip && x.skip[i]) || a->t->lost[i]) {
+                /* a failed or lost link: halo rows and rows in transit stay as last delivered
+                 * (forward); gradients are lost (backward) */
+                for (int32_t j = a->seg_ptr[sl]; dir == 1 && j < a->seg_ptr[sl + 1]; j++)
+                    if (a->seg[j].kind == S_TRANSIT)
+                        memset(a->transit_buf + a->transit_off[a->seg[j].index], 0,
+                               (size_t)a->seg[j].rows * (size_t)width * sizeof(float));
+                continue;
+            }
             for (int32_t j = a->seg_ptr[sl]; j < a->seg_ptr[sl + 1]; j++) {
                 const s_seg *g = &a->seg[j];
                 const int32_t *idx;
@@ -461,6 +503,59 @@ static int s_check_inputs(const dgcn_shard *s, const dgcn_model_config *model,
     return DGCN_OK;
 }
 
+/* The time-varying links of opts (agent/links.h): the schedule's rows checked and copied, the
+ * scratch of one exchange. */
+static int s_links_init(dgcn_agent *a) {
+    int rc = DGCN_OK;
+    const dgcn_agent_opts *o = &a->opts;
+    const int32_t n = a->n_nb, self = a->shard->agent;
+    if (!(o->link_failure >= 0.0 && o->link_failure < 1.0) || o->halo_staleness < 0 ||
+        (o->sched_rows && (o->sched_period < 1 || o->sched_every < 1)))
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: link failure %g outside [0, 1), staleness %d < 0 or a "
+                              "schedule of %d phases of %d iterations",
+                              self, o->link_failure, o->halo_staleness, o->sched_period,
+                              o->sched_every);
+    a->links.self = self;
+    a->links.n_nb = n;
+    a->links.nb = a->t->neighbors;
+    a->links.failure = o->link_failure;
+    a->links.staleness = o->halo_staleness;
+    a->links.seed = o->link_seed;
+    a->links.every = o->sched_every > 0 ? o->sched_every : 1;
+    if (o->sched_rows) {
+        const int64_t len = (int64_t)o->sched_period * (n + 1);
+        for (int64_t q = 0; q < o->sched_period; q++) {
+            double sum = 0.0;
+            for (int32_t i = 0; i <= n; i++) {
+                double w = o->sched_rows[q * (n + 1) + i];
+                if (!isfinite(w) || w < 0.0)
+                    return dgcn_error_set(DGCN_EINVAL,
+                                          "agent %d: schedule phase %lld: weight %d = %g must be "
+                                          "finite and >= 0",
+                                          self, (long long)q, i, w);
+                sum += w;
+            }
+            if (fabs(sum - 1.0) > 1e-6)
+                return dgcn_error_set(DGCN_EINVAL,
+                                      "agent %d: schedule phase %lld: row sums to %.9g, not 1",
+                                      self, (long long)q, sum);
+        }
+        DGCN_ALLOC(a->sched_rows, len);
+        memcpy(a->sched_rows, o->sched_rows, (size_t)len * sizeof *a->sched_rows);
+        a->links.rows = a->sched_rows;
+        a->links.period = o->sched_period;
+    }
+    a->opts.sched_rows = NULL; /* the caller's: not kept */
+    DGCN_ALLOC(a->step_row, n + 1);
+    DGCN_ALLOC(a->skip, n > 0 ? n : 1);
+    DGCN_ALLOC(a->need, n > 0 ? n : 1);
+    DGCN_ALLOC(a->zeros, a->msg_len > a->n_params ? a->msg_len : a->n_params);
+    for (int32_t i = 0; i < n; i++) a->need[i] = a->rounds > 0 || a->nb_peer[i] >= 0;
+fail:
+    return rc;
+}
+
 int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_config *model,
                    dgcn_transport *t, const double *mix_row, const dgcn_agent_opts *opts) {
     int rc;
@@ -549,6 +644,7 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
     if (!a->msgs_lent) DGCN_ALLOC(a->msg_recv, (int64_t)a->n_nb * a->msg_len);
     DGCN_ALLOC(a->mix_row, a->n_nb + 1);
     memcpy(a->mix_row, mix_row, (size_t)(a->n_nb + 1) * sizeof *a->mix_row);
+    DGCN_CHECK(s_links_init(a));
     dgcn_model_init(model, a->theta, a->opts.init_seed);
     *out = a;
     return DGCN_OK;
@@ -568,6 +664,11 @@ void dgcn_agent_destroy(dgcn_agent **pa) {
     free(a->msg_recv);
     free(a->x_lent);
     free(a->mix_row);
+    free(a->sched_rows);
+    free(a->step_row);
+    free(a->skip);
+    free(a->need);
+    free(a->zeros);
     free(a->nb_peer);
     free(a->halo_buf);
     free(a->halo_off);
@@ -626,6 +727,9 @@ uint64_t dgcn_agent_relayed_bytes(const dgcn_agent *a, int channel) {
     return channel >= 0 && channel < DGCN_CH_COUNT ? a->relayed[channel] : 0;
 }
 int32_t dgcn_agent_rounds(const dgcn_agent *a) { return a->rounds > 0 ? a->rounds : 1; }
+uint64_t dgcn_agent_link_failures(const dgcn_agent *a, int channel) {
+    return channel >= 0 && channel < DGCN_CH_COUNT ? a->failed[channel] : 0;
+}
 
 static int s_begin(dgcn_agent *a, int64_t iter, int purpose) {
     if (iter < 0 || iter > (INT64_MAX / DGCN_AGENT_TAG_STRIDE) - 1)
@@ -672,7 +776,7 @@ static float *s_msg_take(dgcn_agent *a) {
  * neighbour i's message is then readable at a->x_lent[i] until the next exchange. what names the
  * pass in an error ("iteration", "averaging round"). */
 static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, int32_t round,
-                             const char *what) {
+                             const char *skip, const char *what) {
     for (int32_t i = 0; i < a->n_nb; i++) {
         a->x_send[i] = buf;
         a->x_send_len[i] = (int32_t)len;
@@ -689,12 +793,45 @@ static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, int32
         .recv_len = a->x_recv_len,
         .lend = 1,
         .lent = a->x_lent,
+        .skip = skip,
     };
     int rc = dgcn_transport_exchange(a->t, &x);
     if (rc != DGCN_OK)
         dgcn_error_wrap(rc, "agent %d, %s %lld, params exchange %d (tag %lld): ", a->shard->agent,
                         what, (long long)a->iter, (int)round, (long long)a->tag);
+    for (int32_t i = 0; skip && rc == DGCN_OK && i < a->n_nb; i++)
+        if (skip[i]) a->x_lent[i] = a->zeros; /* weight 0 times a finite 0 */
     return rc;
+}
+
+/* row, with the weight of every lost neighbour (comm/transport.h) moved to the self weight, in
+ * a->step_row (row may be it); their messages read as zeros. A neighbour lost during an exchange
+ * is dropped from that exchange's combination too. */
+static const double *s_drop_lost(dgcn_agent *a, const double *row) {
+    if (a->t->n_lost == 0) return row;
+    if (row != a->step_row) memcpy(a->step_row, row, (size_t)(a->n_nb + 1) * sizeof *row);
+    for (int32_t i = 0; i < a->n_nb; i++)
+        if (a->t->lost[i]) {
+            a->step_row[0] += a->step_row[i + 1];
+            a->step_row[i + 1] = 0.0;
+            a->x_lent[i] = a->zeros;
+        }
+    return a->step_row;
+}
+
+/* The mixing row of params exchange (n, round) and the links it leaves out (*skip, NULL: none):
+ * the static row unless links vary (agent/links.h). ch_key separates the failure draws of
+ * training steps (DGCN_CH_PARAMS) and averaging rounds. */
+static const double *s_params_row(dgcn_agent *a, int64_t n, int32_t round, int ch_key,
+                                  const char **skip) {
+    *skip = NULL;
+    if (!dgcn_links_dynamic(&a->links) && a->t->n_lost == 0) return a->mix_row;
+    dgcn_links l = a->links;
+    if (ch_key != DGCN_CH_PARAMS) l.seed = ~l.seed; /* a stream apart from the steps' */
+    a->failed[DGCN_CH_PARAMS] += (uint64_t)dgcn_links_params(&l, a->mix_row, n, round, a->step_row,
+                                                             a->skip);
+    *skip = a->skip;
+    return s_drop_lost(a, a->step_row);
 }
 
 /* One round is the plain average (the first weight of the recursion is 1). */
@@ -713,12 +850,16 @@ int dgcn_agent_agree(dgcn_agent *a, int64_t iter, int32_t rounds) {
     float *msg = s_msg_take(a), *prev = NULL;
     memcpy(msg, a->theta, (size_t)p * sizeof *msg);
     for (int32_t r = 0; r < rounds; r++) {
-        DGCN_CHECK(s_params_exchange(a, msg, p, r, "averaging round"));
+        /* under a schedule, round r of the averaging uses the phase of iteration iter + r */
+        const char *skip;
+        const double *row = s_params_row(a, iter + r, r, DGCN_CH_CONTROL, &skip);
+        DGCN_CHECK(s_params_exchange(a, msg, p, r, skip, "averaging round"));
+        row = s_drop_lost(a, row);
         const double w = rho > 0.0 ? dgcn_gossip_weight(rho, r) : 1.0;
         float *next = r + 1 < rounds ? s_msg_take(a) : a->theta;
         for (int64_t k = 0; k < p; k++) {
-            double acc = a->mix_row[0] * msg[k];
-            for (int32_t i = 0; i < a->n_nb; i++) acc += a->mix_row[i + 1] * a->x_lent[i][k];
+            double acc = row[0] * msg[k];
+            for (int32_t i = 0; i < a->n_nb; i++) acc += row[i + 1] * a->x_lent[i][k];
             next[k] = (float)(prev && w != 1.0 ? w * acc + (1.0 - w) * prev[k] : acc);
         }
         prev = msg;
@@ -744,16 +885,22 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
     DGCN_CHECK(dgcn_consensus_prepare(a->cons, iter, a->theta, a->grad, msg));
     const float *const *recv = a->x_lent;
     const int32_t rounds = a->opts.consensus.gossip_rounds;
+    const char *skip;
+    const double *row;
     for (int32_t r = 0; r + 1 < rounds; r++) {
-        DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, r, "iteration"));
+        row = s_params_row(a, iter, r, DGCN_CH_PARAMS, &skip);
+        DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, r, skip, "iteration"));
+        row = s_drop_lost(a, row);
         float *next = s_msg_take(a);
-        DGCN_CHECK(dgcn_consensus_combine(a->cons, r, a->mix_row, a->n_nb, msg, prev, recv, next));
+        DGCN_CHECK(dgcn_consensus_combine(a->cons, r, row, a->n_nb, msg, prev, recv, next));
         prev = msg;
         msg = next;
     }
-    DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, rounds - 1, "iteration"));
-    DGCN_CHECK(dgcn_consensus_mix_round(a->cons, iter, rounds - 1, a->grad, a->mix_row, a->n_nb,
-                                        msg, prev, recv, a->theta));
+    row = s_params_row(a, iter, rounds - 1, DGCN_CH_PARAMS, &skip);
+    DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, rounds - 1, skip, "iteration"));
+    row = s_drop_lost(a, row);
+    DGCN_CHECK(dgcn_consensus_mix_round(a->cons, iter, rounds - 1, a->grad, row, a->n_nb, msg, prev,
+                                        recv, a->theta));
     a->timing.consensus_ms += dgcn_now_ms() - t0;
     a->timing.steps++;
     return DGCN_OK;

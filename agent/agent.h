@@ -59,6 +59,16 @@ typedef struct dgcn_agent_opts {
     const float *xd;        /* (n_own, batch, d) inputs of the own nodes, or NULL: the shard's x */
     const float *y;         /* (n_own, batch, c) targets, or NULL: classification */
     double n_values_global; /* target values of a batch over all agents (the loss normalizer) */
+    /* Time-varying links (agent/links.h): a schedule of sched_period mixing rows of
+     * n_neighbors + 1 weights each (copied; NULL: mix_row in every exchange), each for sched_every
+     * iterations; link failures with probability link_failure from link_seed, halo rows at most
+     * halo_staleness iterations old. All zero: every link in every exchange, as without. */
+    const double *sched_rows; /* (sched_period, n_neighbors + 1) or NULL */
+    int32_t sched_period;
+    int32_t sched_every;
+    double link_failure;    /* in [0, 1) */
+    int32_t halo_staleness; /* S >= 0 */
+    uint64_t link_seed;
 } dgcn_agent_opts;
 
 /* DGD step 0.1 (constant), grad_scale M, seeds 1. */
@@ -137,5 +147,8 @@ dgcn_traffic dgcn_agent_traffic(const dgcn_agent *a);
 uint64_t dgcn_agent_relayed_bytes(const dgcn_agent *a, int channel);
 /* Rounds per halo exchange: the relay rounds R, or 1. */
 int32_t dgcn_agent_rounds(const dgcn_agent *a);
+/* Messages this agent did not send because their link failed (agent/links.h), per channel
+ * (halo_fwd, halo_bwd, params; a failed link counts at both its ends), since the start. */
+uint64_t dgcn_agent_link_failures(const dgcn_agent *a, int channel);
 
 #endif

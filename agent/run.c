@@ -352,8 +352,10 @@ static int s_report(s_run *r, int64_t iter, const dgcn_eval *ev, const float *pa
     p->n_params = params ? n_params : 0;
     p->params = (float *)(uintptr_t)params;
     p->traffic = r->agent ? dgcn_agent_traffic(r->agent) : r->t->traffic;
-    for (int ch = 0; ch < DGCN_CH_COUNT && r->agent; ch++)
+    for (int ch = 0; ch < DGCN_CH_COUNT && r->agent; ch++) {
         p->relayed[ch] = dgcn_agent_relayed_bytes(r->agent, ch);
+        p->link_failures[ch] = dgcn_agent_link_failures(r->agent, ch);
+    }
     double ph[DGCN_RUN_N_PHASES] = {0};
     if (r->agent) {
         dgcn_agent_timing tm = dgcn_agent_timings(r->agent);
@@ -536,6 +538,8 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
     if (s->n_neighbors > 0 && !s->neighbor_endpoints)
         return dgcn_error_set(DGCN_EPROTO, "agent %d: set-up names %d neighbours but no endpoints",
                               t->self, s->n_neighbors);
+    /* continue: the transport watches for neighbours that are gone (before it connects) */
+    t->watch_loss = r->cfg.on_agent_loss == DGCN_ON_LOSS_CONTINUE;
     DGCN_CHECK(dgcn_transport_connect(t, s->neighbors, (const char *const *)s->neighbor_endpoints,
                                       s->n_neighbors));
     *mix = s->mixing;
@@ -546,6 +550,12 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
                                          : r->cfg.init_seed;
     ao.dropout_seed = r->cfg.dropout_per_agent ? s_agent_seed(r->cfg.dropout_seed, t->self)
                                                : r->cfg.dropout_seed;
+    ao.link_failure = r->cfg.link_failure;
+    ao.halo_staleness = r->cfg.halo_staleness;
+    ao.link_seed = r->cfg.init_seed; /* the run's seed, not an agent's: both ends draw alike */
+    ao.sched_rows = s->n_schedule > 0 ? s->schedule : NULL;
+    ao.sched_period = s->n_schedule;
+    ao.sched_every = s->schedule_every;
     if (r->cfg.task == DGCN_TASK_REGRESSION) DGCN_CHECK(s_regression_setup(r, &ao));
     DGCN_CHECK(dgcn_agent_new(&r->agent, &r->shard, &r->cfg.model, t, *mix, &ao));
     if (r->cfg.checkpoint_every > 0) DGCN_ALLOC(r->state_vec, dgcn_agent_state_len(r->agent));

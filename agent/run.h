@@ -35,6 +35,11 @@
 #include <stdint.h>
 
 typedef enum dgcn_run_mode { DGCN_RUN_VERIFY = 0, DGCN_RUN_TRAIN = 1 } dgcn_run_mode;
+/* What a lost neighbour (comm/transport.h, watch_loss) does: end the run, or be dropped. */
+typedef enum dgcn_run_on_loss {
+    DGCN_ON_LOSS_ABORT = 0,
+    DGCN_ON_LOSS_CONTINUE = 1
+} dgcn_run_on_loss;
 
 /* Classification: cross-entropy on the shard's labelled nodes. Regression: squared error on
  * mini-batches of graph signals from the shard's series (graph/shard.h); iteration n trains on
@@ -78,6 +83,10 @@ typedef struct dgcn_run_config {
     dgcn_run_task task;
     int32_t batch;       /* regression: snapshots per mini-batch (1 otherwise) */
     uint64_t batch_seed; /* regression: the epochs' sample order */
+    /* -- time-varying links (agent/links.h) -- */
+    double link_failure;    /* probability a link's message is lost in one exchange (0) */
+    int32_t halo_staleness; /* halo rows of failed links at most S iterations old (4) */
+    int32_t on_agent_loss;  /* dgcn_run_on_loss: a neighbour gone ends the run (0) or is dropped */
 } dgcn_run_config;
 
 /* Verify mode, defaults for d features and c classes: Kipf's model without dropout, DGD 0.1. */

@@ -158,6 +158,14 @@ static int s_pack_setup(const dgcn_ctl_setup *s, Dgcnpb__ControlEnvelope *env, v
     pb.shard.len = s->shard_len;
     pb.shard.data = (uint8_t *)(uintptr_t)s->shard;
     pb.endpoint = s_str(s->endpoint);
+    if (s->n_schedule < 0 || (s->n_schedule > 0 && (!s->schedule || s->schedule_every < 1))) {
+        rc = dgcn_error_set(DGCN_EINVAL, "setup for agent %d: a schedule of %d phases every %d",
+                            s->agent, s->n_schedule, s->schedule_every);
+        goto fail;
+    }
+    pb.n_schedule = (size_t)s->n_schedule * ((size_t)s->n_neighbors + 1);
+    pb.schedule = (double *)(uintptr_t)s->schedule;
+    pb.schedule_every = s->n_schedule > 0 ? s->schedule_every : 0;
     if (s->state) {
         DGCN_CHECK(s_pack_state(s->state, &state));
         pb.state = &state;
@@ -215,6 +223,10 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
         pb.relayed_bytes = (uint64_t *)(uintptr_t)r->relayed;
         pb.n_abs_sum = DGCN_SPLITS;
         pb.abs_sum = (double *)(uintptr_t)r->abs_sum;
+        int failed = 0; /* none: the field is left out, so a report is the bytes it was */
+        for (int ch = 0; ch < DGCN_CH_COUNT; ch++) failed |= r->link_failures[ch] != 0;
+        pb.n_link_failures = failed ? DGCN_CH_COUNT : 0;
+        pb.link_failures = (uint64_t *)(uintptr_t)r->link_failures;
         env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_REPORT;
         env.report = &pb;
         return s_pack_env(&env, buf, len);
@@ -385,8 +397,17 @@ static int s_unpack_setup(const Dgcnpb__Setup *pb, dgcn_ctl_setup *s) {
         return dgcn_error_set(DGCN_EPROTO,
                               "setup for agent %d: %zu neighbour endpoints for %zu neighbours",
                               pb->agent, pb->n_neighbor_endpoints, n);
+    if (pb->n_schedule % (n + 1) != 0 || pb->n_schedule / (n + 1) > INT32_MAX ||
+        (pb->n_schedule > 0 && pb->schedule_every < 1))
+        return dgcn_error_set(DGCN_EPROTO,
+                              "setup for agent %d: a schedule of %zu weights for %zu neighbours "
+                              "(a multiple of %zu), phases of %d iterations",
+                              pb->agent, pb->n_schedule, n, n + 1, pb->schedule_every);
     DGCN_CHECK(s_unpack_config(pb->config, pb->agent, &s->config));
     s->run_id = pb->run_id;
+    s->n_schedule = (int32_t)(pb->n_schedule / (n + 1));
+    s->schedule_every = pb->schedule_every;
+    DGCN_CHECK(s_copy((void **)&s->schedule, pb->schedule, pb->n_schedule, sizeof(double)));
     s->agent = pb->agent;
     s->n_agents = pb->n_agents;
     s->n_neighbors = (int32_t)n;
@@ -415,7 +436,8 @@ static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
         pb->n_count != DGCN_SPLITS || pb->n_bytes != DGCN_CH_COUNT ||
         pb->n_messages != DGCN_CH_COUNT || pb->n_phase_ms > INT32_MAX ||
         (pb->n_relayed_bytes != 0 && pb->n_relayed_bytes != DGCN_CH_COUNT) ||
-        (pb->n_abs_sum != 0 && pb->n_abs_sum != DGCN_SPLITS))
+        (pb->n_abs_sum != 0 && pb->n_abs_sum != DGCN_SPLITS) ||
+        (pb->n_link_failures != 0 && pb->n_link_failures != DGCN_CH_COUNT))
         return dgcn_error_set(DGCN_EPROTO,
                               "report of agent %d, iteration %lld: expected %d values per split "
                               "and %d per channel",
@@ -431,6 +453,7 @@ static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
     memcpy(r->traffic.messages, pb->messages, sizeof r->traffic.messages);
     r->traffic.dropped = pb->dropped;
     if (pb->n_relayed_bytes) memcpy(r->relayed, pb->relayed_bytes, sizeof r->relayed);
+    if (pb->n_link_failures) memcpy(r->link_failures, pb->link_failures, sizeof r->link_failures);
     r->n_params = (int64_t)pb->n_params;
     DGCN_CHECK(s_copy((void **)&r->params, pb->params, pb->n_params, sizeof(float)));
     r->n_phases = (int32_t)pb->n_phase_ms;
@@ -519,6 +542,7 @@ void dgcn_ctl_msg_fini(dgcn_ctl_msg *m) {
         free(s->neighbor_endpoints);
         free(s->neighbors);
         free(s->mixing);
+        free(s->schedule);
         free(s->shard);
         free(s->endpoint);
         if (s->state) free(s->state->vec);

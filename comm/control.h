@@ -81,8 +81,11 @@ typedef struct dgcn_ctl_setup {
     dgcn_ctl_config config;    /* by value */
     uint8_t *shard;            /* [shard_len] bytes, or NULL */
     size_t shard_len;
-    char *endpoint;        /* where this agent binds, or NULL */
-    dgcn_ctl_state *state; /* resume: the state to continue from, or NULL */
+    char *endpoint;         /* where this agent binds, or NULL */
+    dgcn_ctl_state *state;  /* resume: the state to continue from, or NULL */
+    int32_t n_schedule;     /* phases of the schedule (0: none) */
+    double *schedule;       /* [n_schedule * (n_neighbors + 1)] one mixing row per phase, or NULL */
+    int32_t schedule_every; /* iterations per phase */
 } dgcn_ctl_setup;
 
 typedef struct dgcn_ctl_report {
@@ -97,6 +100,7 @@ typedef struct dgcn_ctl_report {
     float *params;                   /* [n_params] or NULL (optional) */
     dgcn_traffic traffic;            /* per channel */
     uint64_t relayed[DGCN_CH_COUNT]; /* of traffic.bytes, bytes forwarded for others (relay) */
+    uint64_t link_failures[DGCN_CH_COUNT]; /* messages not sent for failed links (agent/links.h) */
     int32_t n_phases;
     double *phase_ms; /* [n_phases] milliseconds per phase */
 } dgcn_ctl_report;

@@ -422,11 +422,13 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     int n = t->n_neighbors;
     s_box *b = &p->f->boxes[t->self];
     pthread_mutex_lock(&b->mu);
-    if (n > 0) memset(p->got, 0, (size_t)n);
+    /* a skipped link counts as delivered: what comes from it belongs to a later exchange */
+    for (int i = 0; i < n; i++) p->got[i] = dgcn__skips(t, x, i);
     s_release_held(b); /* the agent is done reading what it took in place last time */
     b->posted = x;
     pthread_mutex_unlock(&b->mu);
-    for (int i = 0; i < n && rc == DGCN_OK; i++) rc = s_send_one(p, x, i);
+    for (int i = 0; i < n && rc == DGCN_OK; i++)
+        if (!dgcn__skips(t, x, i)) rc = s_send_one(p, x, i);
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
     unsigned mark = dgcn__continued();
     pthread_mutex_lock(&b->mu);

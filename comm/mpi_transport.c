@@ -497,7 +497,13 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
                               t->self);
     const char *chn = dgcn_channel_name(x->channel);
     int tag = x->channel + 1;
+    int skipped = 0; /* links left out (both requests of each stay MPI_REQUEST_NULL) */
     for (int i = 0; i < n; i++) {
+        if (dgcn__skips(t, x, i)) {
+            p->req[i] = p->req[n + i] = MPI_REQUEST_NULL;
+            skipped++;
+            continue;
+        }
         size_t need = S_HDR_BYTES + (size_t)x->recv_len[i] * sizeof(float);
         DGCN_CHECK(s_grow(&p->rbuf[i], &p->rcap[i], need, t->self));
         int e = MPI_Irecv(p->rbuf[i], (int)need, MPI_BYTE, t->neighbors[i], tag, p->graph,
@@ -508,6 +514,7 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
         }
     }
     for (int i = 0; i < n; i++) {
+        if (dgcn__skips(t, x, i)) continue;
         size_t pay = (size_t)x->send_len[i] * sizeof(float);
         DGCN_CHECK(s_grow(&p->sbuf[i], &p->scap[i], S_HDR_BYTES + pay, t->self));
         dgcn__hdr h = dgcn__make_hdr(t, x, i);
@@ -521,10 +528,10 @@ static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
         }
         dgcn__count_send(t, i, x->channel, x->send_len[i]);
     }
-    for (int i = 0; i < n; i++) p->got[i] = p->sent[i] = 0;
+    for (int i = 0; i < n; i++) p->got[i] = p->sent[i] = dgcn__skips(t, x, i);
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
     unsigned mark = dgcn__continued();
-    int done = 0, spins = 0;
+    int done = 2 * skipped, spins = 0;
     while (done < 2 * n) {
         int progressed = 0;
         for (int k = 0; k < 2 * n; k++) {

@@ -84,7 +84,17 @@
     X(task, ENUM, 0, 0, 1, KEEP, task, DGCN_RC_NOCLI)                                              \
     X(batch, I32, 1, 1, 1 << 20, KEEP, batch, DGCN_RC_CLI(TRAIN, "batch", batch, INT, 1, 1 << 20,  \
         "regression: snapshots per mini-batch"))                                                   \
-    X(batch_seed, U64, 1, 0, 0, KEEP, batch_seed, DGCN_RC_NOCLI)
+    X(batch_seed, U64, 1, 0, 0, KEEP, batch_seed, DGCN_RC_NOCLI)                                   \
+    /* -- time-varying links (agent/links.h, docs/topologies.md "Link failures") -- */            \
+    X(link_failure, F64, 0.0, 0, 0x1.fffffffffffffp-1, KEEP, link_failure, DGCN_RC_CLI(BOTH,      \
+        "link-failure", link_failure, DOUBLE, 0, 0.99, "probability that a link's params message " \
+        "(and, drawn apart, its halo message) is lost in one exchange, from the run's seed (0)"))  \
+    X(halo_staleness, I32, 4, 0, 1 << 20, KEEP, halo_staleness, DGCN_RC_CLI(BOTH,                 \
+        "halo-staleness", halo_staleness, INT, 0, 1 << 20, "with --link-failure: halo rows of a "  \
+        "failed link are the last delivered ones, at most S iterations old (0: halos never fail)"))  \
+    X(on_agent_loss, ENUM, 0, 0, 1, KEEP, on_agent_loss, DGCN_RC_CLI(TRAIN, "on-agent-loss",       \
+        on_agent_loss, STRING, 1, 0, "abort|continue: a lost agent (its process gone) ends the "   \
+        "run, or its neighbours drop it and the run goes on without its nodes (zmq)"))
 /* clang-format on */
 
 #define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */

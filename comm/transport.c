@@ -140,6 +140,7 @@ int dgcn__transport_set_neighbors(dgcn_transport *t, const int32_t *neighbors, i
     int rc = DGCN_OK;
     int32_t *nb = NULL;
     dgcn_traffic *pl = NULL;
+    char *lost = NULL;
     if (n < 0 || (n > 0 && !neighbors))
         return dgcn_error_set(DGCN_EINVAL, "agent %d: invalid neighbour list (n = %d)", t->self, n);
     for (int32_t i = 0; i < n; i++) {
@@ -155,16 +156,21 @@ int dgcn__transport_set_neighbors(dgcn_transport *t, const int32_t *neighbors, i
     }
     DGCN_ALLOC(nb, n);
     DGCN_ALLOC(pl, n);
+    DGCN_ALLOC(lost, n);
     if (n > 0) memcpy(nb, neighbors, (size_t)n * sizeof *nb);
     free(t->neighbors);
     free(t->per_link);
+    free(t->lost);
     t->neighbors = nb;
     t->per_link = pl;
+    t->lost = lost;
+    t->n_lost = 0;
     t->n_neighbors = n;
     return DGCN_OK;
 fail:
     free(nb);
     free(pl);
+    free(lost);
     return rc;
 }
 
@@ -185,6 +191,9 @@ int dgcn__transport_init(dgcn_transport *t, const dgcn_transport_ops *ops, int32
     memset(&t->stall, 0, sizeof t->stall);
     t->neighbors = NULL;
     t->per_link = NULL;
+    t->lost = NULL;
+    t->n_lost = 0;
+    t->watch_loss = 0;
     t->n_neighbors = 0;
     return dgcn__transport_set_neighbors(t, neighbors, n_neighbors);
 }
@@ -193,8 +202,10 @@ void dgcn__transport_fini(dgcn_transport *t) {
     if (!t) return;
     free(t->neighbors);
     free(t->per_link);
+    free(t->lost);
     t->neighbors = NULL;
     t->per_link = NULL;
+    t->lost = NULL;
     t->n_neighbors = 0;
 }
 

@@ -59,6 +59,12 @@ typedef struct dgcn_exchange {
      * its send buffers must come from dgcn_transport_lend_buffer, which outlive every reader. */
     int lend;
     const float **lent; /* [n_neighbors] filled when lend */
+    /* Links left out of this exchange (optional: NULL = none). skip[i] != 0: nothing is sent to
+     * neighbour i and nothing is awaited from it (lent[i] is left as is). Both ends of a link must
+     * skip it in the same exchange (a time-varying topology, a link failure decided from a shared
+     * seed: agent/links.h), which keeps every remaining link a barrier and a neighbour at most one
+     * exchange ahead on every link. */
+    const char *skip;
 } dgcn_exchange;
 
 /* Per-endpoint traffic counters (sent side). */
@@ -129,6 +135,13 @@ struct dgcn_transport {
     dgcn_traffic traffic;   /* totals */
     dgcn_traffic *per_link; /* [n_neighbors] sent-side counters per neighbour */
     dgcn_stall stall;       /* whom the last timed-out exchange waited for */
+    /* Agents that leave (docs/agent.md, "Agents that leave"): with watch_loss set before connect,
+     * a backend that can tell a neighbour's end (zmq: its connection closed, the process gone)
+     * sets lost[i] and ends the wait for it; every later exchange leaves a lost neighbour out, as
+     * dgcn_exchange.skip does. inproc and mpi never set it. */
+    int watch_loss;
+    char *lost;     /* [n_neighbors] 1: neighbour i is gone for good */
+    int32_t n_lost; /* neighbours lost so far */
 };
 
 /* ---- opening by address ---- */
@@ -182,7 +195,8 @@ static inline int dgcn_transport_connect(dgcn_transport *t, const int32_t *neigh
 static inline int dgcn_transport_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     int rc = t->ops->exchange(t, x);
     if (rc == 0 && x->lend && !t->ops->lends)
-        for (int i = 0; i < t->n_neighbors; i++) x->lent[i] = x->recv[i];
+        for (int i = 0; i < t->n_neighbors; i++)
+            if ((!x->skip || !x->skip[i]) && !t->lost[i]) x->lent[i] = x->recv[i];
     return rc;
 }
 /* 1 when exchanges with lend hand the neighbours' buffers over in place (no recv needed). */

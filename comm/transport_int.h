@@ -72,6 +72,11 @@ int dgcn__transport_set_neighbors(dgcn_transport *t, const int32_t *neighbors, i
 /* Index of agent `who` in t->neighbors, or -1. O(log n). */
 int dgcn__neighbor_index(const dgcn_transport *t, int32_t who);
 
+/* 1 when exchange x leaves neighbour i out: skipped in x, or lost (comm/transport.h). */
+static inline int dgcn__skips(const dgcn_transport *t, const dgcn_exchange *x, int i) {
+    return (x->skip && x->skip[i]) || t->lost[i];
+}
+
 /* Validates an exchange descriptor against the endpoint (channel, pointers, lengths). */
 int dgcn__check_exchange(const dgcn_transport *t, const dgcn_exchange *x);
 

@@ -20,7 +20,8 @@
 #include <zmq.h>
 
 #define S_LINGER_MS 1000
-#define S_HDR_SLACK 128 /* protobuf bytes beyond the payload: header fields and tags */
+#define S_LOSS_SLICE_MS 20 /* watch_loss: the monitors are read at least this often */
+#define S_HDR_SLACK 128    /* protobuf bytes beyond the payload: header fields and tags */
 
 typedef struct s_zt {
     dgcn_transport base;
@@ -28,6 +29,8 @@ typedef struct s_zt {
     void *coord;                  /* DEALER to the hub, or NULL */
     void *mesh;                   /* ROUTER this agent bound, or NULL */
     void **out;                   /* [n_neighbors] DEALER to each neighbour */
+    void **mon;                   /* [n_neighbors] PAIR reading out[i]'s disconnect events (with
+                                   * watch_loss), or NULL */
     Dgcnpb__NeighborMsg **parked; /* [n_neighbors] one message of the next exchange */
     char *got;                    /* [n_neighbors] */
     size_t max_msg;
@@ -283,6 +286,32 @@ done:
 
 static int s_exchange_frames(s_zt *p, const dgcn_exchange *x);
 
+/* watch_loss: reads the disconnect events of the links to the neighbours; a neighbour whose link
+ * closed (its process is gone: a killed agent's sockets close with it) is lost for good, and the
+ * wait of the exchange in progress for it ends. */
+static void s_check_lost(s_zt *p) {
+    dgcn_transport *t = &p->base;
+    for (int i = 0; p->mon && i < t->n_neighbors; i++) {
+        while (p->mon[i] && !t->lost[i]) {
+            zmq_msg_t ev;
+            zmq_msg_init(&ev);
+            if (zmq_msg_recv(&ev, p->mon[i], ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&ev);
+                break;
+            }
+            uint16_t event = 0;
+            if (zmq_msg_size(&ev) >= 2) memcpy(&event, zmq_msg_data(&ev), sizeof event);
+            zmq_msg_close(&ev);
+            s_drain_more(p->mon[i]); /* the endpoint frame */
+            if (event & ZMQ_EVENT_DISCONNECTED) {
+                t->lost[i] = 1;
+                t->n_lost++;
+                if (p->got) p->got[i] = 1;
+            }
+        }
+    }
+}
+
 /* The exchange, with the handshakes refused meanwhile counted as dropped frames. */
 static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     s_zt *p = (s_zt *)t;
@@ -304,10 +333,12 @@ static int s_exchange_frames(s_zt *p, const dgcn_exchange *x) {
     struct timespec dl = dgcn__deadline_after(t->deadline_ms);
     unsigned mark = dgcn__continued();
     for (int i = 0; i < n; i++) {
+        if (dgcn__skips(t, x, i)) continue;
         rc = s_send_neighbor(p, x, i, &dl);
         if (rc) return rc;
     }
-    for (int i = 0; i < n; i++) p->got[i] = 0;
+    /* a skipped link counts as delivered: what comes from it belongs to a later exchange */
+    for (int i = 0; i < n; i++) p->got[i] = dgcn__skips(t, x, i);
     for (int i = 0; i < n; i++) {
         Dgcnpb__NeighborMsg *m = p->parked[i];
         if (!m) continue;
@@ -317,7 +348,16 @@ static int s_exchange_frames(s_zt *p, const dgcn_exchange *x) {
     }
     while (s_count(p->got, n) < n) {
         zmq_pollitem_t it = {p->mesh, 0, ZMQ_POLLIN, 0};
-        int r = s_poll(&it, &dl, &mark, t->deadline_ms);
+        int r;
+        if (t->watch_loss) { /* the links' monitors are read between short polls */
+            s_check_lost(p);
+            if (s_count(p->got, n) == n) break;
+            int left = dgcn__ms_left(&dl);
+            r = zmq_poll(&it, 1, left < S_LOSS_SLICE_MS ? left : S_LOSS_SLICE_MS);
+            if (r <= 0 && dgcn__ms_left(&dl) <= 0) dgcn__deadline_renew(&dl, &mark, t->deadline_ms);
+        } else {
+            r = s_poll(&it, &dl, &mark, t->deadline_ms);
+        }
         if (r < 0 && zmq_errno() != EINTR) return s_zerr("zmq_poll", "agent mesh");
         if (r > 0 && (it.revents & ZMQ_POLLIN)) {
             rc = s_recv_one(p, x);
@@ -430,6 +470,10 @@ static void s_close(dgcn_transport **tp) {
     if (!tp || !*tp) return;
     s_zt *p = (s_zt *)*tp;
     for (int i = 0; i < p->base.n_neighbors; i++) {
+        if (p->mon && p->mon[i]) {
+            zmq_socket_monitor(p->out[i], NULL, 0);
+            zmq_close(p->mon[i]);
+        }
         if (p->out && p->out[i]) zmq_close(p->out[i]);
         if (p->parked && p->parked[i]) dgcnpb__neighbor_msg__free_unpacked(p->parked[i], NULL);
     }
@@ -441,6 +485,7 @@ static void s_close(dgcn_transport **tp) {
     free(p->ipc_path);
     free(p->coord_ep);
     free(p->out);
+    free(p->mon);
     free(p->parked);
     free(p->got);
     dgcn__transport_fini(&p->base);
@@ -622,7 +667,10 @@ int dgcn_zmq_connect_neighbors(dgcn_transport *t, const int32_t *neighbors,
     if (p->out) return dgcn_error_set(DGCN_EINVAL, "agent %d: neighbours already set", t->self);
     if (n > 0 && !endpoints)
         return dgcn_error_set(DGCN_EINVAL, "agent %d: no neighbour endpoints", t->self);
+    int watch = t->watch_loss;
     DGCN_CHECK(dgcn__transport_set_neighbors(t, neighbors, n));
+    t->watch_loss = watch;
+    if (watch) DGCN_ALLOC(p->mon, n);
     DGCN_ALLOC(p->out, n);
     DGCN_ALLOC(p->parked, n);
     DGCN_ALLOC(p->got, n);
@@ -643,6 +691,15 @@ int dgcn_zmq_connect_neighbors(dgcn_transport *t, const int32_t *neighbors,
                 dgcn__curve_client(p->out[i], p->creds.public_key, p->creds.secret_key, key, who));
         }
         if (key[0] && p->guard) DGCN_CHECK(dgcn__guard_admit(p->guard, key, neighbors[i]));
+        if (watch) { /* the link's disconnect events, read by s_check_lost */
+            char mon[96];
+            snprintf(mon, sizeof mon, "inproc://dgcn-loss-%p-%d", (void *)p, (int)i);
+            if (zmq_socket_monitor(p->out[i], mon, ZMQ_EVENT_DISCONNECTED) != 0)
+                DGCN_CHECK(s_zerr("zmq_socket_monitor", who));
+            p->mon[i] = zmq_socket(p->ctx, ZMQ_PAIR);
+            if (!p->mon[i] || zmq_connect(p->mon[i], mon) != 0)
+                DGCN_CHECK(s_zerr("zmq_connect (monitor)", who));
+        }
         if (zmq_connect(p->out[i], addr) != 0) {
             rc = dgcn_error_set(DGCN_ECOMM, "agent %d: cannot connect to neighbour %d at %s: %s",
                                 t->self, neighbors[i], addr, zmq_strerror(zmq_errno()));

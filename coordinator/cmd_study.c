@@ -12,7 +12,8 @@
 
 static const char s_usage[] =
     "usage: dgcn study [--data DIR | generator options] [--agents M] [--topologies LIST]\n"
-    "                  [--remove LIST] [--seeds S] [--iters N] [--optimizer dgd|gt|gt-adam]\n"
+    "                  [--remove LIST] [--link-failures LIST] [--seeds S] [--iters N]\n"
+    "                  [--optimizer dgd|gt|gt-adam]\n"
     "                  [--transport inproc|zmq] --out DIR\n"
     "\n"
     "For every topology in LIST (the spec grammar of docs/topologies.md: required, designed, a\n"
@@ -21,7 +22,9 @@ static const char s_usage[] =
     "keeping it connected, and trains on it as `dgcn train` would, in this process (--cross-edges\n"
     "drop, the default: data edges between agents without a link are dropped; relay: their rows\n"
     "are forwarded along shortest paths; keep: the required links are added). A configuration\n"
-    "that cannot stay connected is listed as disconnected. DIR receives study.tsv and study.md (links,\n"
+    "that cannot stay connected is listed as disconnected. A schedule (one-peer-exponential,\n"
+    "matching[:P], schedule:N:FILES) trains as its schedule and takes no removal; with\n"
+    "--link-failures every configuration trains once per probability. DIR receives study.tsv and study.md (links,\n"
     "spectral gap of the mixing matrix, test accuracy mean +- std over seeds, iterations until the\n"
     "seeds' mean training loss is within --tolerance of the centralized GCN's final one, final\n"
     "consensus error, bytes per iteration split into direct, relayed and consensus, hops per\n"
@@ -44,6 +47,10 @@ int dgcn_cmd_study(int argc, char **argv) {
          1, 0},
         {"remove", DGCN_ARG_STRING, &o.removals,
          "comma-separated fractions of links removed, in [0, 1)", 1, 0},
+        {"link-failures", DGCN_ARG_STRING, &o.failures,
+         "comma-separated link failure probabilities in [0, 1): every configuration with each "
+         "(--link-failure)",
+         1, 0},
         {"cross-edges", DGCN_ARG_STRING, &o.cross_edges,
          "drop|relay|keep: data edges across missing links dropped, relayed, or links added", 1, 0},
         {"weights", DGCN_ARG_STRING, &o.weights,

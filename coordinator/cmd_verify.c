@@ -132,8 +132,8 @@ static int s_distributed(s_verify *v, const char *sockdir) {
     dgcn_ctl_setup *setups = NULL;
     dgcn_session *sess = NULL;
     DGCN_CHECK(dgcn_plan_setups(&v->plan, &v->cfg, 1, &setups));
-    dgcn_session_opts so = {v->transport, m, v->deadline_ms, sockdir, v->tcp,
-                            NULL,         0, NULL,           0,       NULL};
+    dgcn_session_opts so = {v->transport, m, v->deadline_ms, sockdir, v->tcp, NULL, 0,
+                            NULL,         0, NULL,           0};
     DGCN_CHECK(dgcn_session_start(&sess, &so));
     DGCN_CHECK(dgcn_session_setup(sess, setups));
 

@@ -29,14 +29,45 @@ int dgcn_gather_init(dgcn_gather *g, int32_t m, int64_t np, int iters, int eval_
     g->n_evals = 1 + (iters + eval_every - 1) / eval_every;
     g->regression = regression;
     DGCN_ALLOC(g->slots, g->n_evals);
+    DGCN_ALLOC(g->lost, m);
 fail:
     return rc;
 }
 
+/* 1 when every agent's report is in or the agent is lost. */
+static int s_slot_full(const dgcn_gather *g, const dgcn_gather_slot *sl) {
+    if (sl->got == 0 || !sl->from) return 0;
+    if (sl->got == g->m) return 1;
+    for (int32_t k = 0; k < g->m; k++)
+        if (!sl->from[k] && !g->lost[k]) return 0;
+    return 1;
+}
+
+int dgcn_gather_lose(dgcn_gather *g, int32_t k, dgcn_gather_slot **full) {
+    *full = NULL;
+    if (k < 0 || k >= g->m) return dgcn_error_set(DGCN_EINVAL, "gather: no agent %d", k);
+    if (!g->lost[k]) g->n_lost++;
+    g->lost[k] = 1;
+    for (int i = 0; i < g->n_evals; i++) {
+        dgcn_gather_slot *sl = &g->slots[i];
+        if (sl->params && !sl->done && s_slot_full(g, sl)) {
+            sl->done = 1;
+            *full = sl;
+            return DGCN_OK;
+        }
+    }
+    return DGCN_OK;
+}
+
 void dgcn_gather_fini(dgcn_gather *g) {
-    for (int i = 0; g->slots && i < g->n_evals; i++) free(g->slots[i].params);
+    for (int i = 0; g->slots && i < g->n_evals; i++) {
+        free(g->slots[i].params);
+        free(g->slots[i].from);
+    }
     free(g->slots);
+    free(g->lost);
     g->slots = NULL;
+    g->lost = NULL;
 }
 
 int dgcn_gather_add(dgcn_gather *g, const dgcn_ctl_report *r, dgcn_gather_slot **full) {
@@ -52,8 +83,11 @@ int dgcn_gather_add(dgcn_gather *g, const dgcn_ctl_report *r, dgcn_gather_slot *
     dgcn_gather_slot *sl = &g->slots[idx];
     if (!sl->params) {
         sl->params = malloc(sizeof(float) * (size_t)g->m * (size_t)np);
-        if (!sl->params) return dgcn_error_set(DGCN_ENOMEM, "out of memory gathering parameters");
+        sl->from = calloc((size_t)g->m, 1);
+        if (!sl->params || !sl->from)
+            return dgcn_error_set(DGCN_ENOMEM, "out of memory gathering parameters");
     }
+    if (r->agent >= 0 && r->agent < g->m) sl->from[r->agent] = 1;
     sl->iter = n;
     sl->got++;
     for (int s = 0; s < DGCN_SPLITS; s++) {
@@ -66,12 +100,16 @@ int dgcn_gather_add(dgcn_gather *g, const dgcn_ctl_report *r, dgcn_gather_slot *
         sl->tr.bytes[ch] += r->traffic.bytes[ch];
         sl->tr.messages[ch] += r->traffic.messages[ch];
         sl->relayed[ch] += r->relayed[ch];
+        sl->failed[ch] += r->link_failures[ch];
     }
     sl->tr.dropped += r->traffic.dropped;
     for (int ph = 0; ph < r->n_phases && ph < DGCN_RUN_N_PHASES; ph++)
         if (r->phase_ms[ph] > sl->phase[ph]) sl->phase[ph] = r->phase_ms[ph];
     memcpy(sl->params + (size_t)r->agent * np, r->params, sizeof(float) * (size_t)np);
-    if (sl->got == g->m) *full = sl;
+    if (!sl->done && s_slot_full(g, sl)) {
+        sl->done = 1;
+        *full = sl;
+    }
     return DGCN_OK;
 }
 
@@ -86,17 +124,31 @@ void dgcn_gather_point_of(const dgcn_gather *g, const dgcn_gather_slot *sl, doub
         pt->mae[s] = sl->count[s] ? sl->abs[s] / cnt : 0.0;
     }
     pt->loss = sl->count[0] ? sl->loss[0] / (double)sl->count[0] : 0.0;
-    pt->consensus = dgcn_observe_consensus_error(sl->params, g->m, g->np, mean);
+    int32_t alive = g->m;
+    if (g->n_lost > 0) { /* the copies of the agents not lost, packed in agent order */
+        alive = 0;
+        for (int32_t k = 0; k < g->m; k++) {
+            if (!sl->from[k] || g->lost[k]) continue;
+            if (alive != k)
+                memmove(sl->params + (size_t)alive * (size_t)g->np,
+                        sl->params + (size_t)k * (size_t)g->np, sizeof(float) * (size_t)g->np);
+            alive++;
+        }
+    }
+    pt->consensus = dgcn_observe_consensus_error(sl->params, alive, g->np, mean);
     pt->halo = sl->tr.bytes[DGCN_CH_HALO_FWD] + sl->tr.bytes[DGCN_CH_HALO_BWD];
     pt->params = sl->tr.bytes[DGCN_CH_PARAMS];
     pt->moved = pt->halo + pt->params;
     pt->relayed = sl->relayed[DGCN_CH_HALO_FWD] + sl->relayed[DGCN_CH_HALO_BWD];
     pt->bytes_per_iter = n > 0 ? (double)pt->moved / (double)n : 0.0;
+    memcpy(pt->failed, sl->failed, sizeof pt->failed);
 }
 
 void dgcn_gather_release(dgcn_gather_slot *sl) {
     free(sl->params);
+    free(sl->from);
     sl->params = NULL;
+    sl->from = NULL;
 }
 
 void dgcn_gather_metrics_line(const dgcn_gather *g, FILE *f, uint64_t seed,
@@ -120,6 +172,12 @@ void dgcn_gather_metrics_line(const dgcn_gather *g, FILE *f, uint64_t seed,
         dgcn_json_object(&j, "bytes_relayed");
         for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_HALO_BWD; ch++)
             dgcn_json_int(&j, dgcn_channel_name(ch), (long long)sl->relayed[ch]);
+        dgcn_json_end(&j);
+    }
+    if (sl->failed[DGCN_CH_HALO_FWD] + sl->failed[DGCN_CH_HALO_BWD] + sl->failed[DGCN_CH_PARAMS]) {
+        dgcn_json_object(&j, "link_failures"); /* only when links fail: else as without */
+        for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_PARAMS; ch++)
+            dgcn_json_int(&j, dgcn_channel_name(ch), (long long)sl->failed[ch]);
         dgcn_json_end(&j);
     }
     dgcn_json_num(&j, "bytes_per_iter", pt->bytes_per_iter);

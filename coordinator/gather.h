@@ -24,8 +24,11 @@ typedef struct dgcn_gather_slot {
     int64_t correct[DGCN_SPLITS], count[DGCN_SPLITS];
     dgcn_traffic tr;
     uint64_t relayed[DGCN_CH_COUNT]; /* of tr.bytes, forwarded for others (relay) */
+    uint64_t failed[DGCN_CH_COUNT];  /* messages lost to failed links (agent/links.h) */
     double phase[DGCN_RUN_N_PHASES]; /* ms, max over agents, cumulative */
     float *params;                   /* (m, np) */
+    uint8_t *from;                   /* (m) 1: agent k's report is in */
+    int done;                        /* returned full once */
 } dgcn_gather_slot;
 
 typedef struct dgcn_gather {
@@ -36,19 +39,24 @@ typedef struct dgcn_gather {
     int n_evals;             /* evaluated iterations of a seed */
     int regression;          /* the task: MSE and MAE per split instead of accuracy */
     dgcn_gather_slot *slots; /* [n_evals] */
+    uint8_t *lost;           /* (m) 1: agent k was lost (--on-agent-loss continue): a slot is
+                              * full without its report */
+    int32_t n_lost;
 } dgcn_gather;
 
 /* The global figures of one evaluated iteration with every report in. */
 typedef struct dgcn_gather_point {
     int64_t iter;
-    double loss;             /* training loss per training node (regression: target value) */
-    double acc[DGCN_SPLITS]; /* accuracy per split (regression: MSE) */
-    double mae[DGCN_SPLITS]; /* regression: MAE per split (else 0) */
-    double consensus;        /* max_k ||theta_k - mean|| / ||mean|| */
-    uint64_t moved;          /* halo + params bytes of all agents so far */
-    uint64_t halo, relayed;  /* of moved: halo bytes, and of those the forwarded ones */
-    uint64_t params;         /* of moved: consensus messages */
-    double bytes_per_iter;   /* moved / iter (0 at iteration 0) */
+    double loss;                    /* training loss per training node (regression: target value) */
+    double acc[DGCN_SPLITS];        /* accuracy per split (regression: MSE) */
+    double mae[DGCN_SPLITS];        /* regression: MAE per split (else 0) */
+    double consensus;               /* max_k ||theta_k - mean|| / ||mean|| */
+    uint64_t moved;                 /* halo + params bytes of all agents so far */
+    uint64_t halo, relayed;         /* of moved: halo bytes, and of those the forwarded ones */
+    uint64_t params;                /* of moved: consensus messages */
+    double bytes_per_iter;          /* moved / iter (0 at iteration 0) */
+    uint64_t failed[DGCN_CH_COUNT]; /* messages lost to failed links so far, per channel, summed
+                                     * over the agents (a failed link counts at both ends) */
 } dgcn_gather_point;
 
 /* A gatherer for a seed of a run of m agents, np parameters, iters iterations reported every
@@ -61,7 +69,12 @@ void dgcn_gather_fini(dgcn_gather *g);
  * NULL. DGCN_EPROTO for a report of no evaluated iteration or of another model size. */
 int dgcn_gather_add(dgcn_gather *g, const dgcn_ctl_report *r, dgcn_gather_slot **full);
 
-/* The figures of a full slot; mean (np) receives the mean of the copies. */
+/* Agent k is lost: no slot waits for it any more. *full is the earliest slot this completes (call
+ * again until NULL: each call returns the next, marking it returned), else NULL. */
+int dgcn_gather_lose(dgcn_gather *g, int32_t k, dgcn_gather_slot **full);
+
+/* The figures of a full slot; mean (np) receives the mean of the copies (of the agents not lost,
+ * whose reports the slot holds: the consensus error is over them). */
 void dgcn_gather_point_of(const dgcn_gather *g, const dgcn_gather_slot *sl, double *mean,
                           dgcn_gather_point *pt);
 

@@ -58,6 +58,7 @@ struct dgcn_launch {
     s_agent_task *tasks; /* [M] tasks */
     pid_t *pids;         /* [M] processes: > 0 running, -1 reaped, 0 never started */
     int *exit_status;    /* [M] processes: wait status once reaped */
+    uint8_t *lost;       /* [M] or NULL: agents lost, whose exit status finish does not check */
 };
 
 /* Opens agent k's endpoint at the hub's address, binds the default mesh endpoint and runs the
@@ -293,6 +294,7 @@ static int s_processes_finish(dgcn_launch *l, int wait_ms) {
     s_stop_children(l, wait_ms, 1);
     for (int32_t k = 0; k < l->o.n_agents; k++) {
         int st = l->exit_status[k];
+        if (l->lost && l->lost[k]) continue;
         if (rc == DGCN_OK && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
             rc = dgcn_error_set(DGCN_EPEER,
                                 "agent %d did not exit cleanly after the run "
@@ -423,6 +425,12 @@ int dgcn_launch_ended(dgcn_launch *l, int32_t k, char *how, size_t cap) {
 
 int dgcn_launch_finish(dgcn_launch *l, int wait_ms) { return l->way->finish(l, wait_ms); }
 
+void dgcn_launch_lose(dgcn_launch *l, int32_t k) {
+    if (!l || k < 0 || k >= l->o.n_agents) return;
+    if (!l->lost) l->lost = calloc((size_t)l->o.n_agents, 1);
+    if (l->lost) l->lost[k] = 1;
+}
+
 void dgcn_launch_destroy(dgcn_launch **lp) {
     if (!lp || !*lp) return;
     dgcn_launch *l = *lp;
@@ -431,6 +439,7 @@ void dgcn_launch_destroy(dgcn_launch **lp) {
     free(l->program);
     free(l->keys_dir);
     free(l->by_hand);
+    free(l->lost);
     free(l);
     *lp = NULL;
 }

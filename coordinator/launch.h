@@ -56,6 +56,9 @@ int dgcn_launch_ended(dgcn_launch *l, int32_t k, char *how, size_t cap);
 /* After a run: waits up to wait_ms for every agent to end by itself (processes: then SIGTERM and,
  * 1 s later, SIGKILL). DGCN_EPEER names the first agent that did not end cleanly. */
 int dgcn_launch_finish(dgcn_launch *l, int wait_ms);
+/* Agent k is lost (coordinator/session.h, continue_on_loss): finish does not ask for its exit
+ * status. */
+void dgcn_launch_lose(dgcn_launch *l, int32_t k);
 
 /* Stops what still runs (processes: SIGTERM, 1 s, SIGKILL; tasks: waits for them, which the hub's
  * ABORT or the deadline ends) and frees everything. Accepts NULL; sets *l to NULL. */

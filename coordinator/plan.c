@@ -5,6 +5,7 @@
 #include "core/rng.h"
 #include "core/signal.h"
 #include "graph/partition.h"
+#include "topologies/schedule.h"
 #include "topologies/spec.h"
 
 #include <inttypes.h>
@@ -50,6 +51,8 @@ void dgcn_plan_fini(dgcn_plan *p) {
     free(p->shards);
     free(p->owner);
     dgcn_mixing_fini(&p->c);
+    for (int32_t q = 0; p->sched_c && q < p->sched_period; q++) dgcn_mixing_fini(&p->sched_c[q]);
+    free(p->sched_c);
     dgcn_topo_fini(&p->required);
     dgcn_topo_fini(&p->topo);
     dgcn_csr_fini(&p->adj_dropped);
@@ -297,6 +300,26 @@ fail:
     return rc;
 }
 
+/* The phases of a schedule spec and their Metropolis-Hastings matrices (after stage 4). A removal
+ * would cut links a phase needs: refused. */
+static int s_schedule(dgcn_plan *p, const dgcn_plan_opts *o) {
+    int rc = DGCN_OK;
+    dgcn_topo_schedule s;
+    if (o->removal > 0)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "topology %s: a schedule takes no link removal (--remove %g)",
+                              o->topology, o->removal);
+    DGCN_CHECK(dgcn_topo_schedule_build(&s, o->topology, p->m, o->seed));
+    DGCN_ALLOC(p->sched_c, s.period);
+    p->sched_period = s.period;
+    p->sched_every = s.every;
+    for (int32_t q = 0; q < s.period; q++)
+        DGCN_CHECK(dgcn_topo_weights_sparse(&s.phases[q], DGCN_MIX_MH, &p->sched_c[q]));
+fail:
+    dgcn_topo_schedule_fini(&s);
+    return rc;
+}
+
 int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
                     const dgcn_plan_opts *o) {
     int rc = DGCN_OK;
@@ -351,6 +374,7 @@ int dgcn_plan_build(dgcn_plan *p, const dgcn_dataset *ds, const dgcn_csr *a_hat,
             DGCN_CHECK(dgcn_topo_weights_sparse(&p->topo, rule, &p->c));
             snprintf(p->weights, sizeof p->weights, "%s", dgcn_topo_weights_name(rule));
         }
+        if (info.schedule) DGCN_CHECK(s_schedule(p, o));
         if (p->cross == DGCN_CROSS_DROP) {
             int32_t *links = NULL;
             int64_t n_links = 0;
@@ -394,6 +418,7 @@ void dgcn_plan_setups_free(dgcn_ctl_setup **setups, int32_t m) {
     for (int32_t k = 0; k < m; k++) {
         free(s[k].neighbors);
         free(s[k].mixing);
+        free(s[k].schedule);
         free(s[k].shard);
     }
     free(s);
@@ -430,6 +455,25 @@ int dgcn_plan_setups(const dgcn_plan *p, const dgcn_run_config *cfg, int with_sh
         DGCN_ALLOC(s->neighbors, deg);
         DGCN_ALLOC(s->mixing, deg + 1);
         s->n_neighbors = dgcn_plan_neighbors(p, k, s->neighbors, s->mixing);
+        if (p->sched_period > 0) {
+            const int64_t w = (int64_t)s->n_neighbors + 1;
+            DGCN_ALLOC(s->schedule, p->sched_period * w);
+            for (int32_t q = 0; q < p->sched_period; q++) {
+                const dgcn_mixing *c = &p->sched_c[q];
+                double *row = s->schedule + q * w; /* zeros: DGCN_ALLOC clears */
+                int32_t i = 0;                     /* both lists increase: one merge walk */
+                for (int64_t e = c->ptr[k]; e < c->ptr[k + 1]; e++) {
+                    if (c->col[e] == k) {
+                        row[0] = c->val[e];
+                        continue;
+                    }
+                    while (i < s->n_neighbors && s->neighbors[i] < c->col[e]) i++;
+                    if (i < s->n_neighbors && s->neighbors[i] == c->col[e]) row[i + 1] = c->val[e];
+                }
+            }
+            s->n_schedule = p->sched_period;
+            s->schedule_every = p->sched_every;
+        }
         dgcn_run_config_to_ctl(cfg, &s->config);
         if (with_shards) DGCN_CHECK(dgcn_shard_pack(&p->shards[k], &s->shard, &s->shard_len));
     }

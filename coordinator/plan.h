@@ -84,6 +84,12 @@ typedef struct dgcn_plan {
     int32_t hops_max;       /* hops per exchange: max over the required pairs (of the A_hat the
                              * agents see) of their distance in topo; 1 when every pair has a
                              * link, 0 without required pairs or topology */
+    /* a schedule (topologies/schedule.h; topo is then the union of its graphs, c Metropolis-
+     * Hastings on the union): one mixing matrix per phase, Metropolis-Hastings on the phase's
+     * graph, each for sched_every iterations */
+    int32_t sched_period; /* phases (0: a static topology) */
+    int32_t sched_every;  /* iterations per phase */
+    dgcn_mixing *sched_c; /* [sched_period] */
 } dgcn_plan;
 
 /* Builds the plan of ds (preprocessed) and its A_hat under o. On failure *p is safe to fini and
@@ -96,7 +102,8 @@ void dgcn_plan_fini(dgcn_plan *p);
  * mixing[deg + 1] (its own weight first, then one per neighbour); returns deg. Needs a topology. */
 int32_t dgcn_plan_neighbors(const dgcn_plan *p, int32_t k, int32_t *neighbors, double *mixing);
 
-/* The set-up message of every agent: neighbours and mixing row from the topology, cfg as the run
+/* The set-up message of every agent: neighbours and mixing row from the topology (and, under a
+ * schedule, one row per phase over the same neighbours, 0 for a link the phase lacks), cfg as the run
  * configuration, and the packed shard when with_shards (else the agents read it from cfg->plan).
  * *setups is a malloc'd array of m messages that owns its arrays: free with dgcn_plan_setups_free. */
 int dgcn_plan_setups(const dgcn_plan *p, const dgcn_run_config *cfg, int with_shards,

@@ -105,6 +105,7 @@ static int s_interval(s_seed *s, dgcn_gather_slot *sl, dgcn_seed_out *res) {
     res->params_per_iter = n > 0 ? (double)pt.params / (double)n : 0.0;
     res->bytes_total = (double)pt.moved;
     res->params_bytes_total = (double)pt.params;
+    memcpy(res->link_failures, pt.failed, sizeof res->link_failures);
     if (s->done + 1 == s->g.n_evals) /* the last report: the copies' mean is the run's model */
         DGCN_CHECK(s_save_model(o, l->ds, l->a_hat, &s->cfg.model, s->mean, s->np, l->p->m, n,
                                 s->seed, l->ck->plan_id, &res->model_test_acc));
@@ -130,6 +131,27 @@ static int s_receive(s_seed *s, dgcn_seed_out *res) {
                                   o->max_ms / 1e3, s->seed, s->done, s->g.n_evals);
         DGCN_CHECK(dgcn_session_recv(s->sess, &msg, -1));
         dgcn_gather_slot *full = NULL;
+        if (msg.kind == DGCN_CTL_ERROR) { /* an agent lost; the run goes on without it */
+            int32_t k = msg.u.error.agent;
+            if (res->n_lost < DGCN_SEED_LOST_MAX) {
+                res->lost_agent[res->n_lost] = k;
+                res->lost_iter[res->n_lost] = msg.u.error.iter;
+            }
+            res->n_lost++;
+            if (o->progress)
+                fprintf(o->log ? o->log : stdout,
+                        "seed %" PRIu64 ": agent %d %s (last report: iteration %" PRId64
+                        "); its neighbours drop it and the run goes on without its nodes\n",
+                        s->seed, (int)k, msg.u.error.message ? msg.u.error.message : "is gone",
+                        msg.u.error.iter);
+            dgcn_ctl_msg_fini(&msg);
+            for (;;) { /* the intervals that waited only for it */
+                DGCN_CHECK(dgcn_gather_lose(&s->g, k, &full));
+                if (!full) break;
+                DGCN_CHECK(s_interval(s, full, res));
+            }
+            continue;
+        }
         if (msg.kind == DGCN_CTL_STATE) rc = dgcn_ckpt_take(s->l->ck, &msg, s->np);
         else rc = dgcn_gather_add(&s->g, &msg.u.report, &full);
         dgcn_ctl_msg_fini(&msg);
@@ -162,10 +184,17 @@ static int s_run_seed(dgcn_seed_loop *l, int si, dgcn_seed_out *res) {
 
     char sockdir[4096];
     snprintf(sockdir, sizeof sockdir, "%s", o->out);
-    dgcn_session_opts so = {o->transport,      m,           o->deadline_ms,
-                            sockdir,           o->tcp_host, o->program,
-                            o->workers,        o->out,      l->agent_deadline_ms,
-                            o->wait_for_agents};
+    dgcn_session_opts so = {o->transport,
+                            m,
+                            o->deadline_ms,
+                            sockdir,
+                            o->tcp_host,
+                            o->program,
+                            o->workers,
+                            o->out,
+                            l->agent_deadline_ms,
+                            o->wait_for_agents,
+                            s.cfg.on_agent_loss == DGCN_ON_LOSS_CONTINUE};
     DGCN_CHECK(dgcn_session_start(&s.sess, &so));
     DGCN_CHECK(dgcn_session_setup(s.sess, l->setups));
     s.t0 = s.t_prev = dgcn_now_ms();

@@ -32,6 +32,8 @@ typedef struct dgcn_seed_loop {
     int agent_deadline_ms; /* the agents' bound on every wait */
 } dgcn_seed_loop;
 
+#define DGCN_SEED_LOST_MAX 16 /* lost agents a seed's figures name */
+
 /* One seed's figures at its last report. */
 typedef struct dgcn_seed_out {
     double test_acc, consensus; /* regression: test_acc is the test MSE */
@@ -40,6 +42,10 @@ typedef struct dgcn_seed_out {
     double bytes_per_iter; /* halo + params bytes of all agents per iteration (evaluations in) */
     double direct_per_iter, relayed_per_iter, params_per_iter; /* its parts */
     double bytes_total, params_bytes_total; /* halo + params bytes of all agents, the whole run */
+    uint64_t link_failures[DGCN_CH_COUNT];  /* messages lost to failed links, the whole run */
+    int32_t n_lost;                         /* agents lost (--on-agent-loss continue) */
+    int32_t lost_agent[DGCN_SEED_LOST_MAX]; /* the first of them, and their last reports */
+    int64_t lost_iter[DGCN_SEED_LOST_MAX];
     double train_ms;
 } dgcn_seed_out;
 

@@ -38,7 +38,9 @@ struct dgcn_session {
     char **endpoints;   /* [M] mesh endpoints from the hellos */
     int64_t *last_iter; /* [M] last reported iteration, -1 none */
     int setup_done, finished;
-    int handlers; /* SIGINT and SIGTERM are ours until destroy */
+    uint8_t *lost;    /* [M] agents lost (continue_on_loss) */
+    int32_t lost_now; /* the agent s_recv_msg found lost, or -1 */
+    int handlers;     /* SIGINT and SIGTERM are ours until destroy */
     struct sigaction old_int, old_term;
     char address[1024]; /* the hub's address as agents reach it */
 };
@@ -61,8 +63,9 @@ static uint64_t s_make_run_id(void) {
  * knows the processes it started; the hub knows a job's ranks on this host (mpi). */
 static int32_t s_ended(dgcn_session *s, char *how, size_t cap) {
     for (int32_t k = 0; !s->finished && k < s->o.n_agents; k++)
-        if ((s->launch && dgcn_launch_ended(s->launch, k, how, cap)) ||
-            dgcn_hub_agent_ended(s->hub, k, how, cap))
+        if (s->lost && s->lost[k]) continue;
+        else if ((s->launch && dgcn_launch_ended(s->launch, k, how, cap)) ||
+                 dgcn_hub_agent_ended(s->hub, k, how, cap))
             return k;
     return -1;
 }
@@ -92,6 +95,8 @@ int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o) {
     s->run_id = s_make_run_id();
     DGCN_ALLOC(s->endpoints, o->n_agents);
     DGCN_ALLOC(s->last_iter, o->n_agents);
+    DGCN_ALLOC(s->lost, o->n_agents);
+    s->lost_now = -1;
     for (int32_t k = 0; k < o->n_agents; k++) s->last_iter[k] = -1;
 
     sigaction(SIGINT, NULL, &s->old_int);
@@ -194,6 +199,17 @@ static int s_recv_msg(dgcn_session *s, dgcn_ctl_msg *m, int32_t *from, int deadl
         if (rc != DGCN_ETIMEDOUT) return rc;
         char how[640];
         int32_t dead = s_ended(s, how, sizeof how);
+        if (dead >= 0 && s->o.continue_on_loss && s->setup_done && !hello && s->lost) {
+            s->lost[dead] = 1; /* reported once, as an Error message (dgcn_session_recv) */
+            s->lost_now = dead;
+            m->kind = DGCN_CTL_ERROR;
+            m->u.error.agent = dead;
+            m->u.error.iter = s->last_iter[dead];
+            m->u.error.code = DGCN_EPEER;
+            m->u.error.message = strdup(how);
+            dgcn_launch_lose(s->launch, dead);
+            return DGCN_OK;
+        }
         if (dead >= 0) return s_dead_error(s, dead, how);
         if (dgcn_now_ms() >= end && hello) {
             char why[64];
@@ -441,8 +457,10 @@ fail:
 
 int dgcn_session_recv(dgcn_session *s, dgcn_ctl_msg *m, int deadline_ms) {
     int32_t from = -1;
+    s->lost_now = -1;
     int rc = s_recv_msg(s, m, &from, deadline_ms, NULL);
     if (rc) return rc;
+    if (s->lost_now >= 0) return DGCN_OK; /* an agent lost (continue_on_loss) */
     if (m->kind == DGCN_CTL_REPORT && m->u.report.agent == from) {
         if (m->u.report.iter > s->last_iter[from]) s->last_iter[from] = m->u.report.iter;
         return DGCN_OK;
@@ -490,6 +508,7 @@ void dgcn_session_destroy(dgcn_session **sp) {
     for (int32_t k = 0; s->endpoints && k < s->o.n_agents; k++) free(s->endpoints[k]);
     free(s->endpoints);
     free(s->last_iter);
+    free(s->lost);
     if (s->handlers) {
         sigaction(SIGINT, &s->old_int, NULL);
         sigaction(SIGTERM, &s->old_term, NULL);

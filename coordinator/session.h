@@ -32,6 +32,8 @@ typedef struct dgcn_session_opts {
     const char *wait_for_agents; /* agents started by hand, "K,..." or "all" (NULL: none): not
                                   * started; their commands are printed and their Hello awaited
                                   * (coordinator/launch.h) */
+    int continue_on_loss;        /* after set-up, an agent whose process ended is reported by
+                           * dgcn_session_recv as lost instead of ending the session */
 } dgcn_session_opts;
 
 typedef struct dgcn_session dgcn_session;
@@ -48,7 +50,10 @@ int dgcn_session_setup(dgcn_session *s, dgcn_ctl_setup *setups /* [M] */);
 /* Receives the next Report or State (a checkpoint) from any agent into *m (release with
  * dgcn_ctl_msg_fini); a message that claims another agent's id is DGCN_EPROTO. An Error from
  * an agent, a dead agent process or silence past deadline_ms (< 0: the session's) is an error whose
- * detail names the agent and the last iteration it reported. */
+ * detail names the agent and the last iteration it reported. With continue_on_loss, an agent process
+ * that ended after set-up comes instead as an Error message (kind DGCN_CTL_ERROR, agent K, iter its
+ * last report, code DGCN_EPEER, message how it ended), once per agent; the session goes on without
+ * it (its STOP skipped, its exit status not checked by dgcn_session_finish). */
 int dgcn_session_recv(dgcn_session *s, dgcn_ctl_msg *m, int deadline_ms);
 
 /* Ends a successful run: STOP to every agent, then waits for the processes or tasks to end. */

@@ -13,6 +13,7 @@
 #include "graph/partition.h"
 #include "topologies/graph.h"
 #include "topologies/io.h"
+#include "topologies/schedule.h"
 #include "topologies/spec.h"
 #include "topologies/spectral.h"
 #include "topologies/weights.h"
@@ -135,31 +136,31 @@ int dgcn_study_parse_optimizers(const char *list, char ***names, int *n) {
     return rc;
 }
 
-int dgcn_study_parse_removals(const char *list, double **fr, int *n) {
+int dgcn_study_parse_fractions(const char *list, const char *option, double **fr, int *n) {
     char **items = NULL;
     int k = 0;
     *fr = NULL;
     *n = 0;
-    int rc = s_split(list, "--remove", &items, &k);
+    int rc = s_split(list, option, &items, &k);
     if (rc) return rc;
     double *v = calloc((size_t)k, sizeof *v);
     if (!v) {
         dgcn_study_list_free(items, k);
-        return dgcn_error_set(DGCN_ENOMEM, "out of memory parsing --remove");
+        return dgcn_error_set(DGCN_ENOMEM, "out of memory parsing %s", option);
     }
     for (int i = 0; i < k; i++) {
         char *end = NULL;
         errno = 0;
         double x = strtod(items[i], &end);
         if (end == items[i] || *end || errno || !isfinite(x))
-            rc = dgcn_error_set(DGCN_EINVAL, "--remove item %d '%s': not a number", i + 1,
+            rc = dgcn_error_set(DGCN_EINVAL, "%s item %d '%s': not a number", option, i + 1,
                                 items[i]);
         else if (x < 0 || x >= 1)
-            rc = dgcn_error_set(DGCN_EINVAL, "--remove item %d '%s': a fraction must be in [0, 1)",
-                                i + 1, items[i]);
+            rc = dgcn_error_set(DGCN_EINVAL, "%s item %d '%s': a fraction must be in [0, 1)",
+                                option, i + 1, items[i]);
         for (int j = 0; !rc && j < i; j++)
             if (v[j] == x)
-                rc = dgcn_error_set(DGCN_EINVAL, "--remove item %d '%s': repeats item %d", i + 1,
+                rc = dgcn_error_set(DGCN_EINVAL, "%s item %d '%s': repeats item %d", option, i + 1,
                                     items[i], j + 1);
         if (rc) {
             free(v);
@@ -172,6 +173,10 @@ int dgcn_study_parse_removals(const char *list, double **fr, int *n) {
     *fr = v;
     *n = k;
     return DGCN_OK;
+}
+
+int dgcn_study_parse_removals(const char *list, double **fr, int *n) {
+    return dgcn_study_parse_fractions(list, "--remove", fr, n);
 }
 
 /* The centralized GCN trained as train's baseline (Kipf's Adam setup, same width, dropout, epochs
@@ -193,17 +198,22 @@ static int s_central(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_s
 }
 
 static const char *s_status_name(dgcn_study_status s) {
-    return s == DGCN_STUDY_OK ? "ok" : s == DGCN_STUDY_DISCONNECTED ? "disconnected" : "failed";
+    return s == DGCN_STUDY_OK             ? "ok"
+           : s == DGCN_STUDY_DISCONNECTED ? "disconnected"
+           : s == DGCN_STUDY_SKIPPED      ? "skipped"
+                                          : "failed";
 }
 
-/* A folder-safe name: "er:0.3" removal 0.25 -> "er-0.3_r0.25"; every character other than letters,
- * digits, '.', '_', '+' and '-' becomes '-'. */
-static void s_config_name(char *buf, size_t cap, const char *spec, double removal) {
+/* A folder-safe name: "er:0.3" removal 0.25 -> "er-0.3_r0.25", with link failures 0.1
+ * "er-0.3_r0.25_p0.1"; every character other than letters, digits, '.', '_', '+' and '-' becomes
+ * '-'. */
+static void s_config_name(char *buf, size_t cap, const char *spec, double removal, double p) {
     char s[128];
     snprintf(s, sizeof s, "%s", spec);
-    for (char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("._+-", *p)) *p = '-';
-    snprintf(buf, cap, "%s_r%g", s, removal);
+    for (char *q = s; *q; q++)
+        if (!isalnum((unsigned char)*q) && !strchr("._+-", *q)) *q = '-';
+    if (p > 0) snprintf(buf, cap, "%s_r%g_p%g", s, removal, p);
+    else snprintf(buf, cap, "%s_r%g", s, removal);
 }
 
 static void s_fmt_or_dash(char *buf, size_t cap, const char *fmt, double v) {
@@ -218,17 +228,17 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
     fprintf(f, "topology\tremoval\tlinks\tspectral_gap\ttest_acc_mean\ttest_acc_std\t"
                "iters_to_central\tconsensus_error\tbytes_per_iter\tms_per_iter\tstatus\t"
                "hops\tbytes_direct\tbytes_relayed\tbytes_params\toptimizer\tlinks_possible\t"
-               "effectively_centralized\tbytes_total\n");
+               "effectively_centralized\tbytes_total\tlink_failure\n");
     for (int i = 0; i < r->n_rows; i++) {
         const dgcn_study_row *w = &r->rows[i];
         fprintf(f,
                 "%s\t%g\t%" PRId64 "\t%.6g\t%.6g\t%.6g\t%" PRId64
-                "\t%.6g\t%.6g\t%.6g\t%s\t%d\t%.6g\t%.6g\t%.6g\t%s\t%" PRId64 "\t%d\t%.6g\n",
+                "\t%.6g\t%.6g\t%.6g\t%s\t%d\t%.6g\t%.6g\t%.6g\t%s\t%" PRId64 "\t%d\t%.6g\t%g\n",
                 w->topology, w->removal, w->links, w->gap, w->test_acc_mean, w->test_acc_std,
                 w->iters_to_central, w->consensus_error, w->bytes_per_iter, w->ms_per_iter,
                 s_status_name(w->status), w->hops, w->bytes_direct, w->bytes_relayed,
                 w->bytes_params, w->optimizer, w->links_possible, w->effectively_centralized,
-                w->bytes_total);
+                w->bytes_total, w->link_failure);
     }
     if ((rc = dgcn_rundir_fclose(&f, o->out, "study.tsv"))) return rc;
     rc = dgcn_rundir_fopen(o->out, "study.md", "w", &f);
@@ -244,10 +254,10 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
                                               : "dropped",
             100 * r->central_test_acc_mean, 100 * r->central_test_acc_std, r->central_train_loss,
             100 * o->tolerance);
-    fprintf(f, "| optimizer | topology | removal | links used / possible | spectral gap | test "
-               "accuracy (%%) | iterations to centralized loss | consensus error | bytes/iteration "
-               "| effectively centralized |\n"
-               "|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    fprintf(f, "| optimizer | topology | removal | link failure | links used / possible | spectral "
+               "gap | test accuracy (%%) | iterations to centralized loss | consensus error | "
+               "bytes/iteration | effectively centralized |\n"
+               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (int i = 0; i < r->n_rows; i++) {
         const dgcn_study_row *w = &r->rows[i];
         char gap[32], acc[64], it[32], ce[32], by[32];
@@ -266,10 +276,11 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
             snprintf(by, sizeof by, "-");
         }
         char links[64];
-        if (w->status == DGCN_STUDY_DISCONNECTED) snprintf(links, sizeof links, "-");
+        if (w->status == DGCN_STUDY_DISCONNECTED || w->status == DGCN_STUDY_SKIPPED)
+            snprintf(links, sizeof links, "-");
         else snprintf(links, sizeof links, "%" PRId64 " / %" PRId64, w->links, w->links_possible);
-        fprintf(f, "| %s | %s | %g | %s | %s | %s | %s | %s | %s | %s |\n", w->optimizer,
-                w->topology, w->removal, links, gap, acc, it, ce, by,
+        fprintf(f, "| %s | %s | %g | %g | %s | %s | %s | %s | %s | %s | %s |\n", w->optimizer,
+                w->topology, w->removal, w->link_failure, links, gap, acc, it, ce, by,
                 w->status != DGCN_STUDY_OK   ? "-"
                 : w->effectively_centralized ? "yes"
                                              : "no");
@@ -444,9 +455,12 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
     snprintf(log, sizeof log, "%s/train.log", run);
     FILE *lf = NULL;
     if ((rc = dgcn_rundir_fopen(run, "train.log", "w", &lf))) return rc;
-    snprintf(topo, sizeof topo, "file:%s", edges);
+    /* a schedule goes as its spec (its phases), a graph as the file of what the plan built */
+    if (dgcn_topo_schedule_is(row->topology)) snprintf(topo, sizeof topo, "%s", row->topology);
+    else snprintf(topo, sizeof topo, "file:%s", edges);
     dgcn_train_opts t;
     t = o->run;
+    t.link_failure = row->link_failure;
     t.src = o->src;
     t.plan.agents = o->agents;
     t.plan.partition = o->partition;
@@ -523,17 +537,19 @@ fail:
     return rc;
 }
 
-/* The rows of one configuration (topology spec, removal fr), one per optimizer, not trained yet. */
+/* The rows of one configuration (topology spec, removal fr), one per link failure probability
+ * ps[j] and optimizer (failure-major), not trained yet. */
 static void s_rows_init(dgcn_study_row *first, int32_t m, const char *spec, double fr, char **opts,
-                        int n_opts) {
-    for (int k = 0; k < n_opts; k++) {
+                        int n_opts, const double *ps, int n_ps) {
+    for (int k = 0; k < n_opts * n_ps; k++) {
         dgcn_study_row *w = &first[k];
-        snprintf(w->optimizer, sizeof w->optimizer, "%s", opts[k]);
+        snprintf(w->optimizer, sizeof w->optimizer, "%s", opts[k % n_opts]);
         snprintf(w->topology, sizeof w->topology, "%s", spec);
         w->removal = fr;
+        w->link_failure = ps[k / n_opts];
         char cfg[160];
-        s_config_name(cfg, sizeof cfg, spec, fr);
-        if (n_opts > 1) snprintf(w->name, sizeof w->name, "%s_%s", opts[k], cfg);
+        s_config_name(cfg, sizeof cfg, spec, fr, w->link_failure);
+        if (n_opts > 1) snprintf(w->name, sizeof w->name, "%s_%s", opts[k % n_opts], cfg);
         else snprintf(w->name, sizeof w->name, "%s", cfg);
         w->gap = w->test_acc_mean = w->test_acc_std = NAN;
         w->consensus_error = w->bytes_per_iter = w->ms_per_iter = w->bytes_total = NAN;
@@ -555,6 +571,16 @@ static int s_config_graph(const dgcn_study_opts *o, const dgcn_dataset *ds, cons
     *connected = 1;
     po->topology = spec;
     po->removal = fr;
+    if (fr > 0 && dgcn_topo_schedule_is(spec)) { /* its phases would lose links: not trained */
+        for (int k = 0; k < n_opts; k++) {
+            first[k].status = DGCN_STUDY_SKIPPED;
+            first[k].links = -1;
+        }
+        *connected = 0;
+        dgcn_error_set(DGCN_EINVAL,
+                       "a schedule takes no link removal"); /* the note, not a failure */
+        return DGCN_OK;
+    }
     rc = dgcn_plan_build(&plan, ds, a_hat, po);
     if (rc == DGCN_ETOPOLOGY) {
         for (int k = 0; k < n_opts; k++) {
@@ -569,7 +595,7 @@ static int s_config_graph(const dgcn_study_opts *o, const dgcn_dataset *ds, cons
     dgcn_topo_report rep;
     DGCN_CHECK(dgcn_topo_analyze(&plan.topo, &plan.c, &rep));
     char cfg[160];
-    s_config_name(cfg, sizeof cfg, spec, fr);
+    s_config_name(cfg, sizeof cfg, spec, fr, 0.0);
     snprintf(path, cap, "%s/topologies/%s.edges", o->out, cfg);
     DGCN_CHECK(dgcn_topo_write_edges(&plan.topo, path));
     for (int k = 0; k < n_opts; k++) {
@@ -592,9 +618,10 @@ static int s_train_rows(const dgcn_study_opts *o, dgcn_study_result *r, dgcn_stu
         int at = (int)(w - r->rows) + 1;
         double t0 = dgcn_now_ms();
         if (o->progress) {
-            printf("[%d/%d] %s%s%s removal %g: %" PRId64 " links, spectral gap %.3f ... ", at,
-                   n_all, n_opts > 1 ? w->optimizer : "", n_opts > 1 ? " " : "", spec, fr, w->links,
-                   w->gap);
+            printf("[%d/%d] %s%s%s removal %g%s: %" PRId64 " links, spectral gap %.3f ... ", at,
+                   n_all, n_opts > 1 ? w->optimizer : "", n_opts > 1 ? " " : "", spec, fr,
+                   w->link_failure > 0 ? " link failure" : "", w->links, w->gap);
+            if (w->link_failure > 0) printf("(P = %g) ", w->link_failure);
             fflush(stdout);
         }
         DGCN_CHECK(dgcn_signal_check("the study"));
@@ -627,8 +654,8 @@ fail:
 int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     int rc = DGCN_OK;
     char **specs = NULL, **opts = NULL;
-    int n_specs = 0, n_fr = 0, n_opts = 0;
-    double *fr = NULL;
+    int n_specs = 0, n_fr = 0, n_opts = 0, n_ps = 1;
+    double *fr = NULL, *ps = NULL;
     dgcn_dataset ds;
     dgcn_csr a_hat;
     dgcn_plan plan;
@@ -649,6 +676,12 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     DGCN_CHECK(dgcn_study_parse_topologies(o->topologies, m, &specs, &n_specs));
     DGCN_CHECK(dgcn_study_parse_removals(o->removals, &fr, &n_fr));
     DGCN_CHECK(dgcn_study_parse_optimizers(o->run.optimizer, &opts, &n_opts));
+    if (o->failures) {
+        DGCN_CHECK(dgcn_study_parse_fractions(o->failures, "--link-failures", &ps, &n_ps));
+    } else {
+        DGCN_ALLOC(ps, 1);
+        ps[0] = o->run.link_failure;
+    }
     if (o->program && access(o->program, X_OK))
         DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "cannot run %s: %s", o->program, strerror(errno)));
 
@@ -679,9 +712,9 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
             "study: %s, %d agents, %d required links; centralized GCN test accuracy %.2f +- %.2f %%, "
             "training loss %.4f; %d configurations\n",
             data, m, (int)required_links, 100 * r->central_test_acc_mean,
-            100 * r->central_test_acc_std, r->central_train_loss, n_specs * n_fr * n_opts);
+            100 * r->central_test_acc_std, r->central_train_loss, n_specs * n_fr * n_opts * n_ps);
 
-    int n_all = n_specs * n_fr * n_opts;
+    int n_all = n_specs * n_fr * n_opts * n_ps, n_cfg = n_opts * n_ps;
     DGCN_ALLOC(r->rows, (size_t)n_all);
     po.cross_edges = o->cross_edges;
     for (int s = 0; s < n_specs; s++) {
@@ -691,20 +724,23 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
         po.weights = weights;
         for (int i = 0; i < n_fr; i++) {
             dgcn_study_row *first = &r->rows[r->n_rows];
-            s_rows_init(first, m, specs[s], fr[i], opts, n_opts);
-            r->n_rows += n_opts;
+            s_rows_init(first, m, specs[s], fr[i], opts, n_opts, ps, n_ps);
+            r->n_rows += n_cfg;
             int connected = 1;
-            DGCN_CHECK(s_config_graph(o, &ds, &a_hat, &po, specs[s], fr[i], first, n_opts, path,
+            DGCN_CHECK(s_config_graph(o, &ds, &a_hat, &po, specs[s], fr[i], first, n_cfg, path,
                                       sizeof path, &connected));
             if (!connected) {
                 if (o->progress)
-                    printf("[%d/%d] %s removal %g: no connected graph is left (%s); not trained\n",
-                           r->n_rows, n_all, specs[s], fr[i], dgcn_error_msg());
+                    printf("[%d/%d] %s removal %g: %s (%s); not trained\n", r->n_rows, n_all,
+                           specs[s], fr[i],
+                           first->status == DGCN_STUDY_SKIPPED ? "skipped"
+                                                               : "no connected graph is left",
+                           dgcn_error_msg());
                 dgcn_error_clear();
                 continue;
             }
             DGCN_CHECK(
-                s_train_rows(o, r, first, n_opts, n_all, specs[s], fr[i], path, weights, target));
+                s_train_rows(o, r, first, n_cfg, n_all, specs[s], fr[i], path, weights, target));
         }
     }
     DGCN_CHECK(s_write_table(o, r, data));
@@ -716,6 +752,7 @@ fail:
     dgcn_study_list_free(specs, n_specs);
     dgcn_study_list_free(opts, n_opts);
     free(fr);
+    free(ps);
     dgcn_plan_fini(&plan);
     dgcn_csr_fini(&a_hat);
     dgcn_dataset_fini(&ds);

@@ -13,7 +13,10 @@
  * (the required links are added back).
  *
  * With several optimizers (a comma-separated --optimizer) every configuration is trained with
- * each, so methods and topologies can be compared at equal communication.
+ * each, so methods and topologies can be compared at equal communication; with --link-failures
+ * LIST, with each link failure probability (agent/links.h). A schedule of graphs
+ * (topologies/schedule.h: one-peer-exponential, matching, schedule:N:FILES) goes to train as its
+ * spec, not as a file of its union, and takes no removal (rows with a removal > 0 are skipped).
  *
  * Output folder: study.tsv and study.md (the table), config.json, topologies/<config>.edges,
  * runs/<config>/ (train's run directories, with train.log), plots/ (accuracy vs removal per
@@ -36,6 +39,9 @@ typedef struct dgcn_study_opts {
     const char *partition;  /* bfs|metis|random|block [bfs] */
     const char *topologies; /* comma-separated specs [required,designed,complete,ring,line] */
     const char *removals;   /* comma-separated fractions in [0, 1) [0,0.25,0.5,0.75] */
+    const char *failures;   /* comma-separated link failure probabilities in [0, 1), every
+                             * configuration trained with each (--link-failure; agent/links.h);
+                             * NULL: run.link_failure alone [NULL] */
     const char *weights; /* mixing rule for non-designed topologies [mh]; designed ones: fastest */
     /* Every run's options as train takes them (coordinator/train_types.h), train's defaults but
      * one exchange per iteration (gossip_rounds 1); run.optimizer may be a comma-separated list
@@ -58,14 +64,16 @@ void dgcn_study_defaults(dgcn_study_opts *o);
 typedef enum dgcn_study_status {
     DGCN_STUDY_OK = 0,           /* trained */
     DGCN_STUDY_DISCONNECTED = 1, /* no connected graph with that many links removed; not trained */
-    DGCN_STUDY_FAILED = 2        /* train failed (see runs/<config>/train.log) */
+    DGCN_STUDY_FAILED = 2,       /* train failed (see runs/<config>/train.log) */
+    DGCN_STUDY_SKIPPED = 3 /* a schedule (topologies/schedule.h) with a removal: not trained */
 } dgcn_study_status;
 
 typedef struct dgcn_study_row {
-    char optimizer[16]; /* dgd|dgd-atc|gt|gt-adam */
-    char topology[128]; /* the spec */
-    double removal;     /* fraction of its links removed */
-    char name[192];     /* folder-safe configuration name (with several optimizers, the optimizer
+    char optimizer[16];  /* dgd|dgd-atc|gt|gt-adam */
+    char topology[128];  /* the spec */
+    double removal;      /* fraction of its links removed */
+    double link_failure; /* probability a link's message is lost in one exchange */
+    char name[192];      /* folder-safe configuration name (with several optimizers, the optimizer
                          * first: "dgd_ring_r0") */
     dgcn_study_status status;
     int64_t links;                      /* after removal */
@@ -107,6 +115,8 @@ int dgcn_study_parse_optimizers(const char *list, char ***names, int *n);
 /* Parses a comma-separated list of removal fractions in [0, 1) into *fr (malloc'ed); DGCN_EINVAL
  * names the bad item (not a number, out of range, repeated). */
 int dgcn_study_parse_removals(const char *list, double **fr, int *n);
+/* The same for a list of fractions in [0, 1) given with option `option` (named in errors). */
+int dgcn_study_parse_fractions(const char *list, const char *option, double **fr, int *n);
 
 /* Runs the whole study (see above). Returns DGCN_OK when every configuration either trained or was
  * reported disconnected; a failed training run is counted in r->n_failed and the study goes on.

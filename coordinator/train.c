@@ -62,6 +62,8 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->baselines = 1;
     o->batch = 32;
     o->epochs = 40;
+    o->halo_staleness = 4;
+    o->on_agent_loss = "abort";
 }
 
 void dgcn_train_result_fini(dgcn_train_result *r) { dgcn_curve_fini(&r->curve); }
@@ -98,6 +100,13 @@ static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_r
     cfg->dropout_per_agent = o->dropout_per_agent;
     cfg->report_params = 1;
     cfg->checkpoint_every = o->checkpoint_every;
+    cfg->link_failure = o->link_failure;
+    cfg->halo_staleness = o->halo_staleness;
+    if (!o->on_agent_loss || !strcmp(o->on_agent_loss, "abort")) cfg->on_agent_loss = 0;
+    else if (!strcmp(o->on_agent_loss, "continue")) cfg->on_agent_loss = 1;
+    else
+        DGCN_CHECK(
+            dgcn_error_set(DGCN_EINVAL, "--on-agent-loss %s: abort or continue", o->on_agent_loss));
     if (o->shard_files) {
         char abs[4096];
         if (!realpath(o->out, abs))
@@ -148,11 +157,17 @@ static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, dgcn_tr
     if (!p->c.m) return DGCN_OK;
     rc = dgcn_mixing_norm_cj(&p->c, slem, exact);
     if (rc != DGCN_OK) return rc;
+    /* Time-varying links (a schedule, link failures): the matrix changes from step to step, so no
+     * fixed SLEM bounds its modes and Chebyshev's weights could amplify them: plain gossip. A
+     * schedule's phase graph is sparse (a matching mixes in one round): one round by default. */
+    const int dynamic = p->sched_period > 0 || o->link_failure > 0.0;
+    if (dynamic) accel = DGCN_GOSSIP_PLAIN;
     int32_t rounds;
     dgcn_gossip_choose(accel, *slem, *exact, o->gossip_target, o->gossip_rounds, &rounds, &accel,
                        &r->gossip_rho);
     if (o->gossip_rounds == 0 && o->gossip_max >= 1 && rounds > o->gossip_max)
         rounds = o->gossip_max;
+    if (o->gossip_rounds == 0 && p->sched_period > 0) rounds = 1;
     r->gossip_rounds = rounds;
     r->gossip_accel = dgcn_gossip_accel_name(accel);
     /* Agreement rounds: with per-agent initializations, the fewest that contract the copies'
@@ -361,6 +376,7 @@ static int s_prepare(s_run *r, dgcn_train_result *res) {
     res->links = dgcn_topo_links(&p->topo);
     res->required_links = dgcn_topo_links(&p->required);
     res->hops_per_exchange = p->hops_max;
+    res->schedule_period = p->sched_period;
     res->n_params = dgcn_model_n_params(&r->cfg.model);
     res->dropped_edges = p->n_dropped;
     res->shard_bytes = dgcn_plan_shard_bytes(p, &res->shard_bytes_max);
@@ -463,6 +479,13 @@ static int s_train_seeds(s_run *r, dgcn_train_result *res) {
         res->bytes_per_iter_params += so->params_per_iter / o->seeds;
         res->bytes_total += so->bytes_total / o->seeds;
         res->params_bytes_total += so->params_bytes_total / o->seeds;
+        for (int ch = 0; ch < DGCN_CH_COUNT; ch++)
+            res->link_failures[ch] += (double)so->link_failures[ch] / o->seeds;
+        res->n_lost = so->n_lost; /* the last seed's */
+        for (int32_t i = 0; i < so->n_lost && i < DGCN_SEED_LOST_MAX && i < 16; i++) {
+            res->lost_agent[i] = so->lost_agent[i];
+            res->lost_iter[i] = so->lost_iter[i];
+        }
     }
 fail:
     free(outs);

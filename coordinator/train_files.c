@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* config.json: the run as resolved, its run configuration (first seed) written from the table. */
 static void s_config(FILE *f, const dgcn_train_opts *o, const dgcn_dataset *ds, const dgcn_plan *p,
@@ -142,6 +143,24 @@ int dgcn_train_files_summary_write(const dgcn_train_opts *o, int32_t m, int64_t 
     dgcn_json_num(&j, "bytes_per_iter_params", r->bytes_per_iter_params);
     dgcn_json_num(&j, "bytes_total", r->bytes_total);
     dgcn_json_num(&j, "params_bytes_total", r->params_bytes_total);
+    if (o->link_failure > 0.0 || r->schedule_period > 0) { /* else as without these options */
+        dgcn_json_num(&j, "link_failure", o->link_failure);
+        dgcn_json_int(&j, "halo_staleness", o->halo_staleness);
+        dgcn_json_int(&j, "schedule_period", r->schedule_period);
+        dgcn_json_object(&j, "link_failures");
+        for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_PARAMS; ch++)
+            dgcn_json_num(&j, dgcn_channel_name(ch), r->link_failures[ch]);
+        dgcn_json_end(&j);
+    }
+    if (strcmp(o->on_agent_loss ? o->on_agent_loss : "abort", "abort")) {
+        dgcn_json_str(&j, "on_agent_loss", o->on_agent_loss);
+        dgcn_json_int(&j, "agents_lost", r->n_lost); /* the last seed's; accuracy: the rest */
+        double ag[16], it[16];
+        int n = r->n_lost < 16 ? r->n_lost : 16;
+        for (int i = 0; i < n; i++) ag[i] = r->lost_agent[i], it[i] = (double)r->lost_iter[i];
+        dgcn_json_num_array(&j, "lost_agents", ag, n);
+        dgcn_json_num_array(&j, "lost_last_report", it, n);
+    }
     dgcn_json_int(&j, "hops_per_exchange", r->hops_per_exchange);
     dgcn_json_int(&j, "centralized_by_construction", r->centralized_by_construction);
     dgcn_json_int(&j, "links_used", (long long)r->links);

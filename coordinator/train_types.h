@@ -60,6 +60,11 @@ typedef struct dgcn_train_opts {
     /* -- regression on graph signals: a traffic folder (coordinator/data_source.h) -- */
     int batch;  /* snapshots per mini-batch [32] */
     int epochs; /* with iters 0: iters = epochs x (training samples / batch) [40] */
+    /* -- time-varying links (agent/links.h) -- */
+    double link_failure; /* probability a link's message is lost in one exchange [0] */
+    int halo_staleness;  /* halo rows of failed links at most S iterations old [4] */
+    /* "abort" or "continue": whether a lost agent ends the run (docs/agent.md) [abort] */
+    const char *on_agent_loss;
 } dgcn_train_opts;
 
 typedef struct dgcn_train_result {
@@ -104,6 +109,12 @@ typedef struct dgcn_train_result {
     int64_t n_params;            /* floats in the model's parameter vector */
     int64_t dropped_edges;       /* data edges the plan dropped (cross edges drop) */
     double relayed_per_iter_min; /* of bytes_per_iter_min, halo rows forwarded (relay) */
+    double link_failures[4];     /* messages lost to failed links per channel (halo_fwd, halo_bwd,
+                                  * params), the whole run, all agents, mean over seeds */
+    int32_t schedule_period;     /* phases of the plan's schedule (0: a static topology) */
+    int32_t n_lost;              /* agents lost in the last seed (--on-agent-loss continue) */
+    int32_t lost_agent[16];      /* the first 16 of them */
+    int64_t lost_iter[16];       /* their last reports */
 } dgcn_train_result;
 
 #endif

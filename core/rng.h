@@ -20,7 +20,9 @@ enum dgcn_stream {
     DGCN_STREAM_GENERATE = 3,  /* synthetic graphs */
     DGCN_STREAM_PARTITION = 4, /* partitioners */
     DGCN_STREAM_TOPOLOGY = 5,  /* random topologies and link removal */
-    DGCN_STREAM_TEST = 99      /* tests */
+    DGCN_STREAM_LINKS = 6,    /* link failures (agent/links.h; counter-based, keyed like dropout) */
+    DGCN_STREAM_SCHEDULE = 7, /* random schedules of communication graphs (matchings) */
+    DGCN_STREAM_TEST = 99     /* tests */
 };
 
 typedef struct dgcn_rng {

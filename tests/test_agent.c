@@ -2,6 +2,7 @@
  * agent (agent/agent.h) against the centralized model over the inproc transport, and the failures
  * of a coordinator's session start (coordinator/session.h). */
 #include "agent/agent.h"
+#include "agent/links.h"
 #include "agent/run.h"
 #include "comm/hub.h"
 #include "comm/transport.h"
@@ -1390,7 +1391,7 @@ START_TEST(test_session_start_fails_cleanly) {
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dgcn_session *s = NULL;
-        dgcn_session_opts o = {bad[i][0], 2, 1000, bad[i][1], NULL, NULL, 0, NULL, 0, NULL};
+        dgcn_session_opts o = {bad[i][0], 2, 1000, bad[i][1], NULL, NULL, 0, NULL, 0, NULL, 0};
         int rc = dgcn_session_start(&s, &o);
         ck_assert_msg(rc != DGCN_OK && strstr(dgcn_error_msg(), bad[i][2]), "%s: %s (%s)",
                       bad[i][0], dgcn_strerror(rc), dgcn_error_msg());
@@ -1425,7 +1426,7 @@ static int s_start_without_agent_1(int agent_deadline, char *msg, size_t cap) {
     ck_assert_int_eq(fclose(f), 0);
     ck_assert_int_eq(chmod(prog, 0700), 0);
     dgcn_session *s = NULL;
-    dgcn_session_opts o = {"zmq", 3, 1000, dir, NULL, prog, 0, NULL, 0, NULL};
+    dgcn_session_opts o = {"zmq", 3, 1000, dir, NULL, prog, 0, NULL, 0, NULL, 0};
     ck_assert_msg(dgcn_session_start(&s, &o) == DGCN_OK, "%s", dgcn_error_msg());
     dgcn_ctl_setup setups[3];
     memset(setups, 0, sizeof setups);
@@ -1620,6 +1621,304 @@ START_TEST(test_relay_equivalence) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------------------------------------
+ * time-varying links (agent/links.h) */
+
+/* The failure draw is symmetric in the two ends, near P in frequency, and the params row of a
+ * failed link moves its weight to the self weight (the row still sums to 1); a schedule's phase
+ * is (iteration / every) mod period, and its zero weights are skipped links. */
+START_TEST(test_links_pure) {
+    int hits = 0, n = 20000;
+    for (int i = 0; i < n; i++) {
+        int f = dgcn_links_fails(5, 0.3, 2, i / 7, i % 7, i % 11, 20 + i % 13);
+        ck_assert_int_eq(f, dgcn_links_fails(5, 0.3, 2, i / 7, i % 7, 20 + i % 13, i % 11));
+        hits += f;
+    }
+    ck_assert_msg(fabs((double)hits / n - 0.3) < 0.02, "failure rate %g", (double)hits / n);
+    ck_assert_int_eq(dgcn_links_fails(5, 0.0, 2, 3, 0, 1, 2), 0);
+    int32_t nb[3] = {1, 2, 3};
+    double rows[2 * 4] = {0.5,  0.5,  0.0,  0.0, /* phase 0: link to 1 */
+                          0.25, 0.25, 0.25, 0.25};
+    dgcn_links l = {.self = 0, .n_nb = 3, .nb = nb, .rows = rows, .period = 2, .every = 3};
+    double row[4];
+    char skip[3];
+    ck_assert_int_eq(dgcn_links_params(&l, NULL, 4, 0, row, skip), 0); /* phase (4 / 3) % 2 */
+    ck_assert(row[0] == 0.25 && row[3] == 0.25 && !skip[0] && !skip[1] && !skip[2]);
+    ck_assert_int_eq(dgcn_links_params(&l, NULL, 7, 0, row, skip), 0); /* phase 0 */
+    ck_assert(row[0] == 0.5 && row[1] == 0.5 && !skip[0] && skip[1] && skip[2]);
+    l.failure = 0.5;
+    l.seed = 9;
+    int failed_total = 0;
+    for (int64_t it = 0; it < 200; it++) {
+        int32_t f = dgcn_links_params(&l, NULL, it, 1, row, skip);
+        failed_total += f;
+        double sum = 0.0;
+        for (int i = 0; i < 4; i++) sum += row[i];
+        ck_assert(fabs(sum - 1.0) < 1e-12);
+        int32_t count = 0;
+        for (int i = 0; i < 3; i++)
+            if (skip[i] && rows[((it / 3) % 2) * 4 + i + 1] > 0.0) {
+                count++;
+                ck_assert(row[i + 1] == 0.0);
+            }
+        ck_assert_int_eq(count, f);
+    }
+    ck_assert_int_gt(failed_total, 50);
+    /* halo: never in an iteration n with n mod (S + 1) == S, never with S = 0 */
+    char need[3] = {1, 1, 1};
+    l.staleness = 2;
+    for (int64_t it = 0; it < 60; it++) {
+        int32_t f = dgcn_links_halo(&l, it, 0, 0, need, skip);
+        if (it % 3 == 2) ck_assert_int_eq(f, 0);
+    }
+    l.staleness = 0;
+    for (int64_t it = 0; it < 60; it++)
+        ck_assert_int_eq(dgcn_links_halo(&l, it, 0, 0, need, skip), 0);
+}
+END_TEST
+
+/* run with one options struct per agent (per-agent schedule rows) */
+static void s_run_init_each(run *r, const fixture *f, int32_t m, int ring, const int32_t *owner,
+                            const dgcn_agent_opts *opts /* [m] */) {
+    memset(r, 0, sizeof *r);
+    r->m = m;
+    memcpy(r->owner, owner, (size_t)f->ds.n * sizeof *owner);
+    ck_assert_msg(dgcn_shard_build_all(&f->ds, &f->a_hat, r->owner, m, 77, r->shards) == DGCN_OK,
+                  "%s", dgcn_error_msg());
+    r->hub = s_open_fabric(m, 20000, r->address, sizeof r->address);
+    for (int32_t k = 0; k < m; k++) {
+        int32_t nb[MAX_M];
+        double row[MAX_M + 1];
+        int32_t n_nb = s_topology(m, k, ring, nb, row);
+        r->t[k] = s_open_agent(r->address, k, m, 20000, nb, n_nb);
+        ck_assert_msg(dgcn_agent_new(&r->agent[k], &r->shards[k], &f->cfg, r->t[k], row,
+                                     &opts[k]) == DGCN_OK,
+                      "agent %d: %s", k, dgcn_error_msg());
+    }
+}
+
+/* The disagreement sqrt(sum_k |theta_k - avg|^2) and the largest move of the average from mean. */
+static double s_disagreement(run *r, int64_t p, const double *mean, double *mean_err) {
+    double dis = 0.0;
+    *mean_err = 0.0;
+    for (int64_t i = 0; i < p; i++) {
+        double avg = 0.0;
+        for (int32_t k = 0; k < r->m; k++) avg += dgcn_agent_params(r->agent[k])[i] / r->m;
+        *mean_err = fmax(*mean_err, fabs(avg - mean[i]));
+        for (int32_t k = 0; k < r->m; k++) dis += pow(dgcn_agent_params(r->agent[k])[i] - avg, 2);
+    }
+    return sqrt(dis);
+}
+
+static double *s_param_mean(run *r, int64_t p) {
+    double *mean = calloc((size_t)p, sizeof *mean);
+    for (int32_t k = 0; k < r->m; k++)
+        for (int64_t i = 0; i < p; i++) mean[i] += dgcn_agent_params(r->agent[k])[i] / r->m;
+    return mean;
+}
+
+/* One-peer schedule on 4 agents over the complete graph: phase q pairs k with k XOR 2^q (weights
+ * 1/2). Two averaging rounds give every agent the exact average (the one-peer hypercube), each
+ * agent sending one params message per round; the static complete graph would send three. */
+START_TEST(test_schedule_one_peer) {
+    const int32_t m = 4;
+    int32_t owner[1024];
+    fixture f;
+    s_fixture_init(&f, 0.0f, NULL, 0, NULL);
+    ck_assert_int_eq(dgcn_partition(&f.ds.adj, m, DGCN_PARTITION_BFS, 5, owner), DGCN_OK);
+    dgcn_agent_opts opts[4];
+    double rows[4][2 * 4];
+    for (int32_t k = 0; k < m; k++) {
+        opts[k] = dgcn_agent_opts_defaults();
+        opts[k].init_seed = 3 + 1000 * (uint64_t)k;
+        int32_t nb[MAX_M];
+        double row[MAX_M + 1];
+        s_topology(m, k, 0, nb, row);
+        for (int q = 0; q < 2; q++) {
+            rows[k][q * 4] = 0.5;
+            for (int i = 0; i < 3; i++)
+                rows[k][q * 4 + 1 + i] = nb[i] == (k ^ (1 << q)) ? 0.5 : 0.0;
+        }
+        opts[k].sched_rows = rows[k];
+        opts[k].sched_period = 2;
+        opts[k].sched_every = 1;
+    }
+    run r;
+    s_run_init_each(&r, &f, m, 0, owner, opts);
+    const int64_t p = f.n_params;
+    double *mean = s_param_mean(&r, p), err;
+    ck_assert_double_gt(s_disagreement(&r, p, mean, &err), 0.1);
+    job jobs[MAX_M];
+    for (int rd = 0; rd < 2; rd++) {
+        for (int32_t k = 0; k < m; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_MIX, .iter = rd};
+        s_run_jobs(jobs, m);
+    }
+    double dis = s_disagreement(&r, p, mean, &err);
+    ck_assert_msg(dis < 1e-5 && err < 1e-6, "disagreement %g, the average moved by %g", dis, err);
+    for (int32_t k = 0; k < m; k++)
+        ck_assert_uint_eq(dgcn_agent_traffic(r.agent[k]).messages[DGCN_CH_PARAMS], 2);
+    free(mean);
+    s_run_fini(&r);
+    s_fixture_fini(&f);
+}
+END_TEST
+
+/* Link failures on a ring of 5: averaging rounds with P = 0.3 keep the average of the copies
+ * exactly (both ends move a failed link's weight to their self weights: the step's matrix stays
+ * doubly stochastic), still shrink the disagreement, and count the failures; a training step
+ * with GT keeps the trackers' sum equal to the sum of the scaled gradients. */
+START_TEST(test_link_failure_unbiased) {
+    const int32_t m = 5, rounds = 30;
+    int32_t owner[1024];
+    fixture f;
+    s_ring_fixture(&f, m, owner);
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.init_seed = 3;
+    opts.link_failure = 0.3;
+    opts.link_seed = 17;
+    run r;
+    s_run_init(&r, &f, m, 1, owner, &opts, 1);
+    const int64_t p = f.n_params;
+    double *mean = s_param_mean(&r, p), err;
+    double dis0 = s_disagreement(&r, p, mean, &err);
+    job jobs[MAX_M];
+    for (int rd = 0; rd < rounds; rd++) {
+        for (int32_t k = 0; k < m; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_MIX, .iter = rd};
+        s_run_jobs(jobs, m);
+    }
+    double dis = s_disagreement(&r, p, mean, &err);
+    uint64_t failed = 0, sent = 0;
+    for (int32_t k = 0; k < m; k++) {
+        failed += dgcn_agent_link_failures(r.agent[k], DGCN_CH_PARAMS);
+        sent += dgcn_agent_traffic(r.agent[k]).messages[DGCN_CH_PARAMS];
+    }
+    ck_assert_msg(err < 1e-6, "the average moved by %g", err);
+    ck_assert_msg(dis < 0.05 * dis0, "disagreement %g from %g", dis, dis0);
+    ck_assert_uint_eq(failed + sent, (uint64_t)rounds * m * 2); /* every message sent or failed */
+    ck_assert_msg(failed > 0.15 * rounds * m * 2 && failed < 0.45 * rounds * m * 2,
+                  "%llu of %d failed", (unsigned long long)failed, rounds * m * 2);
+    free(mean);
+    s_run_fini(&r);
+    s_fixture_fini(&f);
+}
+END_TEST
+
+/* A failed forward halo message leaves the last delivered rows: after an evaluation at theta (no
+ * failures, no dropout), a training step at the same theta in which nearly every halo message
+ * fails computes the same training loss; the halo failures are counted, and with P = 0 nothing
+ * fails and the run is bit for bit the one without link options. */
+START_TEST(test_halo_stale_rows) {
+    const int32_t m = 3;
+    int32_t owner[1024];
+    fixture f;
+    s_ring_fixture(&f, m, owner);
+    for (int variant = 0; variant < 2; variant++) {
+        dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+        opts.link_failure = variant == 0 ? 0.999 : 0.0;
+        opts.halo_staleness = 1000;
+        opts.link_seed = 5;
+        run r, base;
+        s_run_init(&r, &f, m, 1, owner, &opts, 0);
+        dgcn_agent_opts plain = dgcn_agent_opts_defaults();
+        s_run_init(&base, &f, m, 1, owner, &plain, 0);
+        job jobs[MAX_M], bj[MAX_M];
+        for (int32_t k = 0; k < m; k++) {
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_EVALUATE, .iter = 0};
+            bj[k] = (job){.agent = base.agent[k], .kind = JOB_EVALUATE, .iter = 0};
+        }
+        s_run_jobs(jobs, m);
+        s_run_jobs(bj, m);
+        double eval_loss = 0.0;
+        for (int32_t k = 0; k < m; k++) eval_loss += jobs[k].ev.loss_sum[DGCN_SPLIT_TRAIN];
+        for (int it = 0; it < 3; it++) {
+            for (int32_t k = 0; k < m; k++) {
+                jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = it};
+                bj[k] = (job){.agent = base.agent[k], .kind = JOB_STEP, .iter = it};
+            }
+            s_run_jobs(jobs, m);
+            s_run_jobs(bj, m);
+            double step_loss = 0.0;
+            for (int32_t k = 0; k < m; k++) step_loss += jobs[k].ev.loss_sum[DGCN_SPLIT_TRAIN];
+            if (it == 0 && variant == 0)
+                ck_assert_msg(fabs(step_loss - eval_loss) <= 1e-9 * fabs(eval_loss),
+                              "loss with the last delivered halo rows %.12g, evaluated %.12g",
+                              step_loss, eval_loss);
+        }
+        uint64_t fwd = 0, bwd = 0;
+        int same = 1;
+        for (int32_t k = 0; k < m; k++) {
+            fwd += dgcn_agent_link_failures(r.agent[k], DGCN_CH_HALO_FWD);
+            bwd += dgcn_agent_link_failures(r.agent[k], DGCN_CH_HALO_BWD);
+            same &= !memcmp(dgcn_agent_params(r.agent[k]), dgcn_agent_params(base.agent[k]),
+                            (size_t)f.n_params * sizeof(float));
+        }
+        uint64_t sent = 0, sent_base = 0;
+        for (int32_t k = 0; k < m; k++) {
+            sent += dgcn_agent_traffic(r.agent[k]).messages[DGCN_CH_HALO_FWD];
+            sent_base += dgcn_agent_traffic(base.agent[k]).messages[DGCN_CH_HALO_FWD];
+        }
+        ck_assert_uint_eq(sent + fwd, sent_base); /* a failed message is not sent */
+        if (variant == 0) {
+            ck_assert_uint_gt(fwd, 0);
+            ck_assert_uint_gt(bwd, 0);
+            ck_assert_msg(!same, "halo failures changed nothing");
+        } else {
+            ck_assert_uint_eq(fwd + bwd, 0);
+            ck_assert_msg(same, "P = 0 is not bit for bit the run without link options");
+        }
+        s_run_fini(&r);
+        s_run_fini(&base);
+    }
+    s_fixture_fini(&f);
+}
+END_TEST
+
+/* An agent that leaves (comm/transport.h: lost): on a ring of 5 whose agent 4 is gone, its two
+ * neighbours drop it, moving its weight to their self weights, so averaging rounds among the four
+ * left keep their average exactly and bring them together; its halo rows are zero (its nodes leave
+ * the graph), so an evaluation of the four runs without it. */
+START_TEST(test_agent_lost) {
+    const int32_t m = 5, rounds = 30, gone = 4;
+    int32_t owner[1024];
+    fixture f;
+    s_ring_fixture(&f, m, owner);
+    dgcn_agent_opts opts = dgcn_agent_opts_defaults();
+    opts.init_seed = 3;
+    run r;
+    s_run_init(&r, &f, m, 1, owner, &opts, 1);
+    for (int32_t k = 0; k < m; k++) { /* what the transport does when the link closes */
+        dgcn_transport *t = r.t[k];
+        for (int32_t i = 0; i < t->n_neighbors; i++)
+            if (t->neighbors[i] == gone) {
+                t->lost[i] = 1;
+                t->n_lost++;
+            }
+    }
+    const int64_t p = f.n_params;
+    r.m = m - 1; /* the four left, for s_disagreement and s_param_mean */
+    double *mean = s_param_mean(&r, p), err;
+    double dis0 = s_disagreement(&r, p, mean, &err);
+    job jobs[MAX_M];
+    for (int rd = 0; rd < rounds; rd++) {
+        for (int32_t k = 0; k < m - 1; k++)
+            jobs[k] = (job){.agent = r.agent[k], .kind = JOB_MIX, .iter = rd};
+        s_run_jobs(jobs, m - 1);
+    }
+    double dis = s_disagreement(&r, p, mean, &err);
+    ck_assert_msg(err < 1e-6, "the average of the agents left moved by %g", err);
+    ck_assert_msg(dis < 0.01 * dis0, "disagreement %g from %g", dis, dis0);
+    for (int32_t k = 0; k < m - 1; k++)
+        jobs[k] = (job){.agent = r.agent[k], .kind = JOB_EVALUATE, .iter = rounds};
+    s_run_jobs(jobs, m - 1);
+    r.m = m;
+    free(mean);
+    s_run_fini(&r);
+    s_fixture_fini(&f);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"step_schedule", test_step_schedule, 0, 0},
@@ -1644,6 +1943,11 @@ static Suite *s_suite(void) {
         {"agreement_rounds", test_agreement_rounds, 2, 60},
         {"ed_agent_resume", test_ed_agent_resume, 0, 60},
         {"mix_rounds", test_mix_rounds, 0, 60},
+        {"links_pure", test_links_pure, 0, 0},
+        {"schedule_one_peer", test_schedule_one_peer, 0, 60},
+        {"link_failure_unbiased", test_link_failure_unbiased, 0, 60},
+        {"halo_stale_rows", test_halo_stale_rows, 0, 60},
+        {"agent_lost", test_agent_lost, 0, 60},
         {"session_start_fails_cleanly", test_session_start_fails_cleanly, 0, 0},
         {"session_names_agents_without_hello", test_session_names_agents_without_hello, 0, 90},
     };

@@ -175,6 +175,28 @@ END_TEST
 START_TEST(test_zero_length) { s_pattern(_i, 1, 5, 1); }
 END_TEST
 
+/* Links left out of an exchange (dgcn_exchange.skip), differently per link and exchange, on a
+ * complete graph whose agents run unevenly: every other message arrives exactly, nothing arrives
+ * on a skipped link, and the counters count only what was sent. */
+START_TEST(test_skip_links) {
+    net w;
+    job jobs[MAXM];
+    net_open(&w, _i, 4, 1, 5000);
+    s_run_all(&w, 40, TP_SKIP, jobs);
+    for (int k = 0; k < 4; k++) {
+        dgcn_transport *t = w.t[k];
+        ck_assert_msg(jobs[k].r.fails == 0, "%s agent %d: %d failures (%s: %s)", s_backend_name[_i],
+                      k, jobs[k].r.fails, dgcn_strerror(jobs[k].r.rc), jobs[k].r.msg);
+        for (int ch = 0; ch < DGCN_CH_COUNT; ch++) {
+            ck_assert_uint_eq(t->traffic.messages[ch], jobs[k].r.expect.messages[ch]);
+            ck_assert_uint_eq(t->traffic.bytes[ch], jobs[k].r.expect.bytes[ch]);
+        }
+        ck_assert_uint_lt(t->traffic.messages[DGCN_CH_PARAMS], 40 * 3); /* some were skipped */
+    }
+    net_close(&w);
+}
+END_TEST
+
 START_TEST(test_counters) {
     net w;
     job jobs[MAXM];
@@ -213,7 +235,7 @@ START_TEST(test_timeout_names_peer) {
     const float *sp[1] = {s};
     float *rp[1] = {r};
     int32_t len[1] = {4};
-    dgcn_exchange x = {DGCN_CH_HALO_BWD, 7, 2, sp, len, rp, len, 0, NULL};
+    dgcn_exchange x = {DGCN_CH_HALO_BWD, 7, 2, sp, len, rp, len, 0, NULL, NULL};
     double t0 = dgcn_now_ms();
     int rc = dgcn_transport_exchange(w.t[0], &x); /* agent 1 never answers */
     double el = dgcn_now_ms() - t0;
@@ -380,7 +402,7 @@ START_TEST(test_bad_peer) {
     const float *sp[1] = {mine};
     float *rp[1] = {r};
     int32_t len[1] = {4};
-    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, len, rp, len, 0, NULL};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, len, rp, len, 0, NULL, NULL};
     int rc = dgcn_transport_exchange(z.t, &x);
     if (kind == B_ZMQ_TCP && bad == BAD_NOT_NEIGHBOR) {
         /* over tcp the mesh refuses the handshake of a key that is no neighbour's: its frame
@@ -413,7 +435,7 @@ START_TEST(test_impersonation) {
     const float *sp[2] = {mine, mine};
     float *rp[2] = {r1, r2};
     int32_t len[2] = {4, 4};
-    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, len, rp, len, 0, NULL};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, len, rp, len, 0, NULL, NULL};
     fake_send_via(&z, 1, RUN_ID, 2, 9, 4, evil);
     int rc = dgcn_transport_exchange(z.t, &x);
     ck_assert_msg(rc == DGCN_EPROTO, "%s: got %s (%s)", s_backend_name[kind], dgcn_strerror(rc),
@@ -439,7 +461,7 @@ START_TEST(test_ahead_buffered) {
     const float *sp[2] = {mine, mine};
     float *rp[2] = {r1, r2};
     int32_t len[2] = {2, 2};
-    dgcn_exchange x = {DGCN_CH_PARAMS, 1, 0, sp, len, rp, len, 0, NULL};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 1, 0, sp, len, rp, len, 0, NULL, NULL};
     fake_send(&z, RUN_ID, 1, 1, 2, v[0]);
     fake_send(&z, RUN_ID, 1, 2, 2, v[1]); /* neighbour 1 is already one exchange ahead */
     fake_send(&z, RUN_ID, 2, 1, 2, v[2]);
@@ -688,7 +710,7 @@ START_TEST(test_stranger_frames_dropped) {
     const float *sp[1] = {mine};
     float *rp[1] = {r};
     int32_t ln[1] = {4};
-    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, ln, rp, ln, 0, NULL};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 9, 0, sp, ln, rp, ln, 0, NULL, NULL};
     /* only the stranger has sent: the exchange waits out its deadline, the frame dropped */
     int rc = dgcn_transport_exchange(z.t, &x);
     ck_assert_msg(rc == DGCN_ETIMEDOUT, "%s: got %s (%s)", s_backend_name[kind], dgcn_strerror(rc),
@@ -1006,7 +1028,7 @@ static void *s_mjob_main(void *arg) {
     const float *sp[1] = {j->mine};
     float *rp[1] = {j->got};
     int32_t ln[1] = {4};
-    dgcn_exchange x = {DGCN_CH_PARAMS, 0, 0, sp, ln, rp, ln, 0, NULL};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 0, 0, sp, ln, rp, ln, 0, NULL, NULL};
     j->rc = dgcn_transport_exchange(j->t, &x);
     return NULL;
 }
@@ -1209,7 +1231,8 @@ static void *s_lend_main(void *arg) {
             len[i] = LEND_N;
             lent[i] = NULL;
         }
-        dgcn_exchange x = {DGCN_CH_PARAMS, it, 0, sp, len, j->lends ? NULL : rp, len, 1, lent};
+        dgcn_exchange x = {DGCN_CH_PARAMS,       it,  0, sp,   len,
+                           j->lends ? NULL : rp, len, 1, lent, NULL};
         j->rc = dgcn_transport_exchange(t, &x);
         if (j->rc) break;
         for (int i = 0; i < n; i++) {
@@ -1267,7 +1290,7 @@ START_TEST(test_lend_left_queued) {
     ck_assert_ptr_nonnull(buf);
     const float *sp[1] = {buf}, *lent[1] = {NULL};
     int32_t len[1] = {4};
-    dgcn_exchange x = {DGCN_CH_PARAMS, 0, 0, sp, len, NULL, len, 1, lent};
+    dgcn_exchange x = {DGCN_CH_PARAMS, 0, 0, sp, len, NULL, len, 1, lent, NULL};
     ck_assert_int_eq(dgcn_transport_exchange(w.t[0], &x), DGCN_ETIMEDOUT);
     net_close(&w);
 }
@@ -1302,7 +1325,7 @@ static void *s_pool_main(void *arg) {
             len[i] = LEND_N;
             lent[i] = NULL;
         }
-        dgcn_exchange x = {DGCN_CH_PARAMS, it, 0, sp, len, NULL, len, 1, lent};
+        dgcn_exchange x = {DGCN_CH_PARAMS, it, 0, sp, len, NULL, len, 1, lent, NULL};
         j->rc = dgcn_transport_exchange(t, &x);
         if (j->rc) break;
         for (int i = 0; i < n; i++)
@@ -1375,8 +1398,9 @@ static void *s_mix_main(void *arg) {
             len[i] = LEND_N;
             lent[i] = NULL;
         }
-        dgcn_exchange x = {DGCN_CH_PARAMS,       it, 0, sp, len, j->lend ? NULL : rp, len, j->lend,
-                           j->lend ? lent : NULL};
+        dgcn_exchange x = {
+            DGCN_CH_PARAMS,        it,  0, sp, len, j->lend ? NULL : rp, len, j->lend,
+            j->lend ? lent : NULL, NULL};
         j->rc = dgcn_transport_exchange(t, &x);
         if (j->rc) break;
         for (int i = 0; i < n; i++) {
@@ -1455,10 +1479,10 @@ START_TEST(test_inproc_named) {
     const float *sp[2][1] = {{&v[0]}, {&v[1]}};
     float *rp[2][1] = {{&r[0]}, {&r[1]}};
     int32_t len[1] = {1};
-    xjob xj = {t[0], {DGCN_CH_PARAMS, 0, 0, sp[0], len, rp[0], len, 0, NULL}, -1};
+    xjob xj = {t[0], {DGCN_CH_PARAMS, 0, 0, sp[0], len, rp[0], len, 0, NULL, NULL}, -1};
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, s_xjob, &xj), 0);
-    dgcn_exchange x1 = {DGCN_CH_PARAMS, 0, 0, sp[1], len, rp[1], len, 0, NULL};
+    dgcn_exchange x1 = {DGCN_CH_PARAMS, 0, 0, sp[1], len, rp[1], len, 0, NULL, NULL};
     ck_assert_msg(dgcn_transport_exchange(t[1], &x1) == DGCN_OK, "%s", dgcn_error_msg());
     pthread_join(th, NULL);
     ck_assert_int_eq(xj.rc, DGCN_OK);
@@ -1578,10 +1602,14 @@ START_TEST(test_control_roundtrip) {
     s_fill(shard, sizeof shard, 5);
     memset(&m, 0, sizeof m);
     m.kind = DGCN_CTL_SETUP;
+    double sched[2 * 4] = {0.5, 0.5, 0.0, 0.0, 0.5, 0.0, 0.0, 0.5};
     m.u.setup = (dgcn_ctl_setup){
-        RUN_ID, 1, 6, 3, nb, mix, eps, cfg, shard, sizeof shard, "ipc:///r/agent-1.sock", NULL};
+        RUN_ID, 1, 6,     3, nb, mix, eps, cfg, shard, sizeof shard, "ipc:///r/agent-1.sock",
+        NULL,   2, sched, 3};
     o = s_roundtrip(&m, NULL);
     const dgcn_ctl_setup *s = &o.u.setup;
+    ck_assert(s->n_schedule == 2 && s->schedule_every == 3);
+    ck_assert_int_eq(memcmp(s->schedule, sched, sizeof sched), 0);
     ck_assert(s->run_id == RUN_ID && s->agent == 1 && s->n_agents == 6 && s->n_neighbors == 3);
     ck_assert_int_eq(memcmp(s->neighbors, nb, sizeof nb), 0);
     ck_assert_int_eq(memcmp(s->mixing, mix, sizeof mix), 0);
@@ -1628,6 +1656,25 @@ START_TEST(test_control_roundtrip) {
     ck_assert(q->n_params == 5 && memcmp(q->params, params, sizeof params) == 0);
     ck_assert(q->n_phases == 2 && memcmp(q->phase_ms, phases, sizeof phases) == 0);
     dgcn_ctl_msg_fini(&o);
+    /* link failures: none leave the field out (a report is the bytes it was before the field),
+     * some come back per channel */
+    size_t len0 = 0, len1 = 0;
+    o = s_roundtrip(&m, &len0);
+    dgcn_ctl_msg_fini(&o);
+    r->link_failures[DGCN_CH_PARAMS] = 5;
+    o = s_roundtrip(&m, &len1);
+    ck_assert(o.u.report.link_failures[DGCN_CH_PARAMS] == 5 &&
+              o.u.report.link_failures[DGCN_CH_HALO_FWD] == 0);
+    dgcn_ctl_msg_fini(&o);
+    ck_assert_uint_eq(len1, len0 + 2 + DGCN_CH_COUNT); /* tag, length, one byte per channel */
+    void *buf = NULL;
+    size_t len = 0;
+    r->link_failures[DGCN_CH_PARAMS] = 0;
+    ck_assert_int_eq(dgcn_ctl_pack(&m, &buf, &len), DGCN_OK);
+    Dgcnpb__ControlEnvelope *env = dgcnpb__control_envelope__unpack(NULL, len, buf);
+    ck_assert(env && env->report && env->report->n_link_failures == 0);
+    dgcnpb__control_envelope__free_unpacked(env, NULL);
+    free(buf);
 
     memset(&m, 0, sizeof m);
     m.kind = DGCN_CTL_CONTROL;
@@ -2053,7 +2100,8 @@ START_TEST(test_config_table_roundtrip) {
         dgcn_ctl_msg m, o;                                                                         \
         memset(&m, 0, sizeof m);                                                                   \
         m.kind = DGCN_CTL_SETUP;                                                                   \
-        m.u.setup = (dgcn_ctl_setup){RUN_ID, 1, 2, 1, nb, mix, NULL, c, NULL, 0, NULL, NULL};      \
+        m.u.setup = (dgcn_ctl_setup){RUN_ID, 1, 2,    1,    nb, mix,  NULL, c,                     \
+                                     NULL,   0, NULL, NULL, 0,  NULL, 0};                          \
         o = s_roundtrip(&m, NULL);                                                                 \
         dgcn_test_config_diff(&o.u.setup.config, &c, diff, sizeof diff);                           \
         ck_assert_msg(!diff[0], "%s changed: after pack and unpack,%s differ", #name, diff);       \
@@ -2072,6 +2120,7 @@ static Suite *s_suite(void) {
         {"complete_exact", test_complete_exact, B_COUNT, 0},
         {"zero_length", test_zero_length, B_COUNT, 0},
         {"counters", test_counters, B_COUNT, 0},
+        {"skip_links", test_skip_links, B_COUNT, 0},
         {"timeout", test_timeout_names_peer, B_COUNT, 0},
         {"bad_peer", test_bad_peer, B_COUNT * BAD_COUNT, 0},
         {"impersonation", test_impersonation, B_COUNT - B_ZMQ_IPC, 0},

@@ -1505,6 +1505,115 @@ static int s_train_on(const char *transport, const char *dir, const char *const 
     return s_run(argv, out, 120);
 }
 
+/* Deletes the numbers after "control": in s (the coordinator protocol's bytes, which carry each
+ * transport's own endpoint strings). */
+static void s_blank_control(char *s) {
+    for (char *p = s; (p = strstr(p, "\"control\":")); p += 10) {
+        char *q = p + 10;
+        while (*q >= '0' && *q <= '9') q++;
+        memmove(p + 10, q, strlen(q) + 1);
+    }
+}
+
+/* Time-varying links (agent/links.h): a one-peer exponential schedule with link failures P = 0.3
+ * gives the same metrics (the timings aside) on inproc, zmq and mpi (when mpirun is there), and
+ * counts its failures; --link-failure 0 gives the metrics and summary of a run without it, bit for
+ * bit. */
+START_TEST(test_train_dynamic_links) {
+    static const char *transports[] = {"inproc", "zmq", "mpi"};
+    int n_tr = s_have_mpirun() ? 3 : 2;
+    char *out = malloc(S_OUT_CAP), dirs[3][128];
+    static char metrics[3][65536];
+    for (int t = 0; t < n_tr; t++) {
+        s_mkdtemp(dirs[t], sizeof dirs[t], transports[t]);
+        const char *extra[] = {S_GEN,
+                               "--iters",
+                               "20",
+                               "--eval-every",
+                               "5",
+                               "--seed",
+                               "3",
+                               "--topology",
+                               "one-peer-exponential",
+                               "--link-failure",
+                               "0.3",
+                               "--cross-edges",
+                               "relay",
+                               t == 2 ? NULL : "--agents",
+                               "3",
+                               NULL}; /* mpirun -np 4 */
+        int st = s_train_on(transports[t], dirs[t], extra, out);
+        ck_assert_msg(st == 0, "train over %s exited %d:\n%s", transports[t], st, out);
+        s_metrics_untimed(dirs[t], metrics[t], sizeof metrics[t]);
+        s_blank_control(metrics[t]);
+        ck_assert_msg(strstr(metrics[t], "\"link_failures\":{"), "%s", metrics[t]);
+    }
+    for (int t = 1; t < n_tr; t++)
+        ck_assert_msg(!strcmp(metrics[t], metrics[0]), "%s differs from inproc:\n%s\n%s",
+                      transports[t], metrics[t], metrics[0]);
+    char sum[2][8192], plain[2][65536];
+    for (int v = 0; v < 2; v++) {
+        char dir[128];
+        s_mkdtemp(dir, sizeof dir, v ? "p0" : "plain");
+        const char *extra[] = {S_GEN,  "--iters",  "20", "--eval-every",
+                               "5",    "--seed",   "3",  "--topology",
+                               "ring", "--agents", "4",  v ? "--link-failure" : NULL,
+                               "0",    NULL};
+        int st = s_train_on("inproc", dir, extra, out);
+        ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+        s_metrics_untimed(dir, plain[v], sizeof plain[v]);
+        s_slurp(dir, "summary.json", sum[v], sizeof sum[v]);
+        char *ms = strstr(sum[v], "\"ms_per_iter"); /* timings end the comparison */
+        if (ms) *ms = '\0';
+        s_rm_rf(dir);
+    }
+    ck_assert_msg(!strcmp(plain[0], plain[1]), "--link-failure 0 changed the metrics");
+    ck_assert_msg(!strcmp(sum[0], sum[1]), "--link-failure 0 changed the summary:\n%s\n%s", sum[0],
+                  sum[1]);
+    ck_assert_msg(!strstr(plain[1], "link_failures"), "%s", plain[1]);
+    for (int t = 0; t < n_tr; t++) s_rm_rf(dirs[t]);
+    free(out);
+}
+END_TEST
+
+/* An agent killed at iteration 10 of 20 (DGCN_TEST_KILL_AGENT) on zmq: with --on-agent-loss
+ * continue its neighbours drop it and the run completes, its summary naming the lost agent and its
+ * last report, every interval reported; with the default (abort) the same run ends, naming it. */
+START_TEST(test_train_agent_loss_continue) {
+    char *out = malloc(S_OUT_CAP), dir[2][128], sum[8192], metrics[65536];
+    ck_assert_int_eq(setenv("DGCN_TEST_KILL_AGENT", "2:10", 1), 0);
+    for (int v = 0; v < 2; v++) {
+        s_mkdtemp(dir[v], sizeof dir[v], v ? "abort" : "continue");
+        const char *extra[] = {S_GEN,      "--iters",
+                               "20",       "--eval-every",
+                               "5",        "--seed",
+                               "3",        "--agents",
+                               "5",        "--topology",
+                               "ring",     "--cross-edges",
+                               "relay",    v ? NULL : "--on-agent-loss",
+                               "continue", NULL};
+        int st = s_train_on("zmq", dir[v], extra, out);
+        if (v) {
+            ck_assert_msg(st != 0, "the default run went on without agent 2:\n%s", out);
+            ck_assert_msg(strstr(out, "agent 2"), "%s", out);
+            continue;
+        }
+        ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+        s_slurp(dir[v], "summary.json", sum, sizeof sum);
+        ck_assert_msg(strstr(sum, "\"agents_lost\":1") && strstr(sum, "\"lost_agents\":[2]"), "%s",
+                      sum);
+        const char *at = strstr(sum, "\"test_acc_mean\":");
+        double acc = at ? strtod(at + 16, NULL) : -1;
+        ck_assert_msg(acc > 0.3 && acc <= 1.0, "test accuracy %g on the remaining nodes", acc);
+        s_slurp(dir[v], "metrics.jsonl", metrics, sizeof metrics);
+        ck_assert_msg(strstr(metrics, "\"iter\":20,"), "%s", metrics);
+    }
+    unsetenv("DGCN_TEST_KILL_AGENT");
+    for (int v = 0; v < 2; v++) s_rm_rf(dir[v]);
+    free(out);
+}
+END_TEST
+
 /* dir/checkpoint holds args, manifest.json and the 3 agents' states of iteration 16, nothing else:
  * older checkpoints and temporary files are gone. */
 static void s_check_last_checkpoint(const char *dir) {
@@ -2092,6 +2201,8 @@ static Suite *s_suite(void) {
         {"train_flags_effectively_centralized", test_train_flags_effectively_centralized, 0, 120},
         {"train_deadline_follows_work", test_train_deadline_follows_work, 0, 120},
         {"train_transports_agree", test_train_transports_agree, 0, 240},
+        {"train_dynamic_links", test_train_dynamic_links, 0, 240},
+        {"train_agent_loss_continue", test_train_agent_loss_continue, 0, 240},
         {"train_tcp_stranger", test_train_tcp_stranger, 0, 240},
         {"train_shard_files", test_train_shard_files, 0, 120},
         {"train_per_agent_seeds", test_train_per_agent_seeds, 0, 120},

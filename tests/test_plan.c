@@ -390,6 +390,51 @@ START_TEST(test_plan_setups) {
 }
 END_TEST
 
+/* A schedule's set-up messages: the union of its phases is the topology (relay: as given), and
+ * every agent gets one row per phase over its union neighbours, each summing to 1, with 1/2 on its
+ * one peer of a one-peer phase; the rows of two peers name each other; a removal is refused. */
+START_TEST(test_plan_schedule) {
+    const int32_t m = 6;
+    dgcn_plan p;
+    dgcn_plan_opts o = s_opts(m, "one-peer-exponential", "relay");
+    ck_assert_msg(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert_int_eq(p.sched_period, 6); /* H = 3 hops, two halves */
+    ck_assert_int_eq(p.sched_every, 1);
+    dgcn_run_config cfg = dgcn_run_config_defaults(s_ds.d, s_ds.c);
+    dgcn_ctl_setup *s = NULL;
+    ck_assert_int_eq(dgcn_plan_setups(&p, &cfg, 0, &s), DGCN_OK);
+    int active = 0;
+    for (int32_t k = 0; k < m; k++) {
+        ck_assert_int_eq(s[k].n_schedule, 6);
+        ck_assert_int_eq(s[k].schedule_every, 1);
+        const int32_t w = s[k].n_neighbors + 1;
+        for (int32_t q = 0; q < 6; q++) {
+            const double *row = s[k].schedule + q * w;
+            double sum = row[0];
+            int peers = 0;
+            for (int32_t i = 0; i < s[k].n_neighbors; i++) {
+                sum += row[i + 1];
+                if (row[i + 1] == 0.0) continue;
+                peers++;
+                ck_assert(row[i + 1] == 0.5);
+                int32_t t = s[k].neighbors[i], j = 0; /* t's row of phase q names k */
+                while (s[t].neighbors[j] != k) j++;
+                ck_assert(s[t].schedule[q * (s[t].n_neighbors + 1) + j + 1] == 0.5);
+            }
+            ck_assert_int_le(peers, 1);
+            active += peers;
+            ck_assert_double_eq_tol(sum, 1.0, 1e-12);
+        }
+    }
+    ck_assert_int_gt(active, 6 * m / 2);
+    dgcn_plan_setups_free(&s, m);
+    dgcn_plan_fini(&p);
+    o.removal = 0.2;
+    ck_assert_int_eq(dgcn_plan_build(&p, &s_ds, &s_a_hat, &o), DGCN_EINVAL);
+    dgcn_plan_fini(&p);
+}
+END_TEST
+
 /* ---- observations ----------------------------------------------------------------------------- */
 
 START_TEST(test_consensus_error) {
@@ -628,6 +673,7 @@ static Suite *s_suite(void) {
         {"plan_connected_and_removal", test_plan_connected_and_removal, 0, 30},
         {"plan_bytes", test_plan_bytes, 0, 30},
         {"plan_setups", test_plan_setups, 0, 30},
+        {"plan_schedule", test_plan_schedule, 0, 30},
         {"plan_many_agents", test_plan_many_agents, 0, 120},
         {"consensus_error", test_consensus_error, 0, 10},
         {"curve_iters_to_loss", test_curve_iters_to_loss, 0, 10},

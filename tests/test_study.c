@@ -319,6 +319,65 @@ START_TEST(test_tiny_study) {
 }
 END_TEST
 
+/* The study's dimensions of time-varying links: every configuration with each link failure
+ * probability (--link-failures) and a schedule trained as its schedule; a schedule with a removal is
+ * skipped; the runs of P > 0 count their failures, those of P = 0 none. */
+START_TEST(test_dynamic_study) {
+    char dir[256], path[700];
+    s_mkdtemp(dir, sizeof dir, "dyn");
+    dgcn_study_opts o;
+    dgcn_study_defaults(&o);
+    s_small_source(&o.src);
+    o.agents = 4;
+    o.topologies = "ring,one-peer-exponential";
+    o.removals = "0,0.25";
+    o.failures = "0,0.3";
+    o.cross_edges = "relay";
+    o.run.iters = 10;
+    o.run.eval_every = 5;
+    o.transport = "inproc";
+    o.out = dir;
+    o.progress = 0;
+    dgcn_study_result r;
+    int rc = dgcn_study_run(&o, &r);
+    ck_assert_msg(rc == 0, "study failed: %s", dgcn_error_msg());
+    ck_assert_int_eq(r.n_rows, 8);
+    ck_assert_int_eq(r.n_failed, 0);
+    int trained = 0, skipped = 0;
+    for (int i = 0; i < r.n_rows; i++) {
+        const dgcn_study_row *w = &r.rows[i];
+        ck_assert(w->link_failure == (i % 2 ? 0.3 : 0.0)); /* failure-major within a config */
+        if (!strcmp(w->topology, "one-peer-exponential") && w->removal > 0) {
+            ck_assert_int_eq(w->status, DGCN_STUDY_SKIPPED);
+            skipped++;
+            continue;
+        }
+        if (w->status != DGCN_STUDY_OK) continue; /* a 4-ring without a link stays a path */
+        trained++;
+        ck_assert(w->link_failure == 0 || strstr(w->name, "_p0.3"));
+        snprintf(path, sizeof path, "%s/runs/%s/summary.json", dir, w->name);
+        FILE *f = fopen(path, "r");
+        ck_assert_msg(f != NULL, "no %s", path);
+        static char sum[16384];
+        sum[fread(sum, 1, sizeof sum - 1, f)] = '\0';
+        fclose(f);
+        const char *lf = strstr(sum, "\"link_failures\":");
+        if (w->link_failure > 0) {
+            ck_assert_msg(lf != NULL, "%s: %s", path, sum);
+            ck_assert_double_gt(strtod(strstr(lf, "\"params\":") + 9, NULL), 0);
+        } else if (!strcmp(w->topology, "ring")) {
+            ck_assert_msg(lf == NULL, "%s: %s", path, sum);
+        }
+        if (!strcmp(w->topology, "one-peer-exponential"))
+            ck_assert_ptr_nonnull(strstr(sum, "\"schedule_period\":4"));
+    }
+    ck_assert_int_eq(skipped, 2);
+    ck_assert_int_ge(trained, 4);
+    dgcn_study_result_fini(&r);
+    s_rm(dir);
+}
+END_TEST
+
 START_TEST(test_failed_runs_counted) {
     char dir[256];
     s_mkdtemp(dir, sizeof dir, "fail");
@@ -380,6 +439,7 @@ static Suite *s_suite(void) {
         {"parse_optimizers", test_parse_optimizers, 0, 10},
         {"tiny_study", test_tiny_study, 0, 200},
         {"failed_runs_counted", test_failed_runs_counted, 0, 30},
+        {"dynamic_study", test_dynamic_study, 0, 200},
         {"command_usage_errors", test_command_usage_errors, 0, 10},
     };
     return DGCN_TEST_SUITE("study", cases);

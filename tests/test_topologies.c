@@ -4,6 +4,7 @@
 #include "topologies/generate.h"
 #include "topologies/graph.h"
 #include "topologies/io.h"
+#include "topologies/schedule.h"
 #include "topologies/spec.h"
 #include "topologies/spectral.h"
 #include "topologies/weights.h"
@@ -998,6 +999,93 @@ START_TEST(test_sparse_spectrum_lanczos) {
 }
 END_TEST
 
+/* Schedules (topologies/schedule.h): one-peer exponential phases are matchings over the hops
+ * 2^0, 2^1, ... (period 2H), whose union is the static exponential graph up to the last link of
+ * each odd cycle, connected, for M = 2..33; random matchings are near-perfect matchings, seeded;
+ * a schedule of files cycles through them every N iterations and names a file of another size;
+ * the spec grammar accepts the three and builds the union. */
+START_TEST(test_schedules) {
+    for (int32_t m = 2; m <= 33; m++) {
+        dgcn_topo_schedule s;
+        ck_assert_msg(dgcn_topo_schedule_build(&s, "one-peer-exponential", m, 1) == DGCN_OK, "%s",
+                      dgcn_error_msg());
+        int32_t hops = 0;
+        while ((1 << hops) < m) hops++;
+        ck_assert_int_eq(s.period, 2 * hops);
+        ck_assert_int_eq(s.every, 1);
+        dgcn_topo expo, uni;
+        ck_assert_int_eq(dgcn_topo_gen_exponential(&expo, m), DGCN_OK);
+        for (int32_t q = 0; q < s.period; q++) {
+            int32_t d = 1 << (q % hops);
+            for (int32_t k = 0; k < m; k++) {
+                ck_assert_int_le(dgcn_topo_degree(&s.phases[q], k), 1); /* one peer at most */
+                int32_t deg;
+                const int32_t *nb = dgcn_topo_neighbors(&s.phases[q], k, &deg);
+                for (int32_t i = 0; i < deg; i++) {
+                    int32_t diff = (nb[i] - k + m) % m;
+                    ck_assert_msg(diff == d || diff == m - d, "M %d phase %d: %d-%d is no hop %d",
+                                  m, q, k, nb[i], d);
+                }
+            }
+            ck_assert_int_ge(dgcn_topo_links(&s.phases[q]), (m - 1) / 3); /* not empty */
+        }
+        ck_assert_int_eq(dgcn_topo_schedule_union(&s, &uni), DGCN_OK);
+        ck_assert(dgcn_topo_connected(&uni));
+        ck_assert(dgcn_topo_contains(&expo, &uni));
+        if (m == 16) ck_assert(dgcn_topo_equal(&expo, &uni)); /* even cycles: every link */
+        dgcn_topo_fini(&uni);
+        dgcn_topo_fini(&expo);
+        dgcn_topo_schedule_fini(&s);
+    }
+    dgcn_topo_schedule s, s2;
+    ck_assert_int_eq(dgcn_topo_schedule_build(&s, "matching:5", 9, 7), DGCN_OK);
+    ck_assert_int_eq(dgcn_topo_schedule_build(&s2, "matching:5", 9, 7), DGCN_OK);
+    ck_assert_int_eq(s.period, 5);
+    int differ = 0;
+    for (int32_t q = 0; q < 5; q++) {
+        ck_assert_int_eq(dgcn_topo_links(&s.phases[q]), 4); /* 9 agents: 4 pairs, one idle */
+        for (int32_t k = 0; k < 9; k++) ck_assert_int_le(dgcn_topo_degree(&s.phases[q], k), 1);
+        ck_assert(dgcn_topo_equal(&s.phases[q], &s2.phases[q]));
+        if (q > 0) differ |= !dgcn_topo_equal(&s.phases[q], &s.phases[0]);
+    }
+    ck_assert(differ);
+    dgcn_topo_schedule_fini(&s);
+    dgcn_topo_schedule_fini(&s2);
+    ck_assert_int_eq(dgcn_topo_schedule_build(&s, "matching:1", 6, 7), DGCN_ETOPOLOGY);
+    ck_assert_int_eq(dgcn_topo_schedule_build(&s, "matching:0", 6, 7), DGCN_EINVAL);
+    /* files */
+    strcpy(s_dir, "/tmp/dgcn_sched_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    char a[128], b[128], bad[128], spec[512];
+    snprintf(a, sizeof a, "%s", s_write("a.edges", "# agents 4\n0 1\n2 3\n"));
+    snprintf(b, sizeof b, "%s", s_write("b.edges", "# agents 4\n1 2\n"));
+    snprintf(bad, sizeof bad, "%s", s_write("c.edges", "# agents 5\n0 1\n"));
+    snprintf(spec, sizeof spec, "schedule:3:%s,%s", a, b);
+    ck_assert_msg(dgcn_topo_schedule_build(&s, spec, 4, 1) == DGCN_OK, "%s", dgcn_error_msg());
+    ck_assert(s.period == 2 && s.every == 3 && dgcn_topo_links(&s.phases[0]) == 2 &&
+              dgcn_topo_has(&s.phases[1], 1, 2));
+    dgcn_topo_schedule_fini(&s);
+    dgcn_topo g;
+    int have_c = 1;
+    ck_assert_int_eq(dgcn_topo_spec_build(spec, 4, NULL, 1, &g, NULL, &have_c), DGCN_OK);
+    ck_assert_int_eq(dgcn_topo_links(&g), 3);
+    dgcn_topo_fini(&g);
+    snprintf(spec, sizeof spec, "schedule:3:%s,%s", a, bad);
+    ck_assert_int_eq(dgcn_topo_schedule_build(&s, spec, 4, 1), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "c.edges"));
+    snprintf(spec, sizeof spec, "schedule:1:%s", a); /* 0-1 and 2-3 never meet */
+    ck_assert_int_eq(dgcn_topo_schedule_build(&s, spec, 4, 1), DGCN_ETOPOLOGY);
+    dgcn_topo_spec_info info;
+    ck_assert_int_eq(dgcn_topo_spec_check("one-peer-exponential", 8, &info), DGCN_OK);
+    ck_assert(info.schedule && info.terms == 1);
+    ck_assert_int_eq(dgcn_topo_spec_check("schedule:x:a", 8, NULL), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_topo_spec_check("ring+one-peer-exponential", 8, NULL), DGCN_EINVAL);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"generator_counts", test_generator_counts, 0, 120},
@@ -1022,6 +1110,7 @@ static Suite *s_suite(void) {
         {"sparse_lists_match_dense", test_sparse_lists_match_dense, 0, 120},
         {"sparse_mixing_matches_dense", test_sparse_mixing_matches_dense, 0, 120},
         {"sparse_spectrum_lanczos", test_sparse_spectrum_lanczos, 0, 120},
+        {"schedules", test_schedules, 0, 60},
     };
     return DGCN_TEST_SUITE("topologies", cases);
 }

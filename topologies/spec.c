@@ -6,6 +6,7 @@
 #include "topologies/design.h"
 #include "topologies/generate.h"
 #include "topologies/io.h"
+#include "topologies/schedule.h"
 
 #include <errno.h>
 #include <math.h>
@@ -198,6 +199,12 @@ static int s_scan(const char *spec, int32_t m, int build_terms, dgcn_topo_spec_i
         return dgcn_error_set(DGCN_EINVAL, "topology spec longer than %d characters",
                               DGCN_TOPO_SPEC_MAX);
     if (m < 1) return dgcn_error_set(DGCN_EINVAL, "topology '%s': %d agents", spec, m);
+    if (dgcn_topo_schedule_is(spec)) { /* a whole spec: the union of its graphs */
+        in.terms = 1;
+        in.schedule = 1;
+        if (info) *info = in;
+        return dgcn_topo_schedule_check(spec, m);
+    }
     int n = s_split(spec, terms, S_MAX_TERMS);
     if (n < 0) return DGCN_EINVAL;
     in.terms = n;
@@ -237,6 +244,13 @@ int dgcn_topo_spec_build(const char *spec, int32_t m, const dgcn_topo *required,
     memset(out, 0, sizeof *out);
     if (have_c) *have_c = 0;
     DGCN_CHECK(s_scan(spec, m, 0, &info));
+    if (info.schedule) {
+        dgcn_topo_schedule s;
+        DGCN_CHECK(dgcn_topo_schedule_build(&s, spec, m, seed));
+        rc = dgcn_topo_schedule_union(&s, out);
+        dgcn_topo_schedule_fini(&s);
+        return rc;
+    }
     int n = s_split(spec, terms, S_MAX_TERMS);
     DGCN_CHECK(dgcn_topo_init(&acc, m));
     for (int i = 0; i < n; i++) {

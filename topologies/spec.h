@@ -13,6 +13,9 @@
  *                                  | er:P | geometric:R | regular:K   (topologies/generate.h)
  *         | 'file:' PATH           an edge list (topologies/io.h); PATH runs to the end of the
  *                                  spec, so a file term comes last
+ *   or a whole spec is a schedule of graphs (topologies/schedule.h): 'one-peer-exponential',
+ *   'matching[:P]', 'schedule:N:PATH,...'; built here as the union of its graphs (the links the
+ *   transports connect), its phases by the run plan (coordinator/plan.h)
  *
  * Examples: "ring", "required+ring", "designed:0.05", "budget:40", "exponential+file:extra.edges".
  * Every command that takes a topology (train, verify, study, topology generate, the run plan of
@@ -32,6 +35,7 @@ typedef struct dgcn_topo_spec_info {
     int needs_required; /* a 'required', 'designed' or 'budget' term: needs the required links */
     int designed;       /* a 'designed' term */
     int single_design;  /* the spec is one 'designed' term: its mixing matrix comes with it */
+    int schedule;       /* the spec is a schedule (topologies/schedule.h); its graph is the union */
 } dgcn_topo_spec_info;
 
 /* Checks the syntax of spec for m agents without building anything that needs data or files:

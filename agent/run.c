@@ -215,9 +215,11 @@ typedef struct s_run {
     dgcn_agent *agent;
     int64_t iter; /* for error messages */
     double eval_ms;
-    int64_t start;     /* first iteration to run: 0, or a resumed State's iter */
-    float *state_vec;  /* (dgcn_agent_state_len) checkpoint space, sized at set-up */
-    int64_t kill_iter; /* test only (DGCN_TEST_KILL_AGENT): SIGKILL itself there, or -1 */
+    int64_t start;    /* first iteration to run: 0, or a resumed State's iter */
+    float *state_vec; /* (dgcn_agent_state_len) checkpoint space, sized at set-up */
+    int64_t
+        kill_iter; /* test only (DGCN_TEST_KILL_AGENT, _STOP_AGENT): kill_sig itself there, or -1 */
+    int kill_sig;
     /* regression: the own nodes' series and batch buffers, all sized at set-up */
     dgcn_traffic_samples series; /* a view of the shard's series (n = n_own): not owned */
     int32_t *rows;               /* (n_own) 0 .. n_own-1: the series' columns of the own rows */
@@ -356,6 +358,9 @@ static int s_report(s_run *r, int64_t iter, const dgcn_eval *ev, const float *pa
         p->relayed[ch] = dgcn_agent_relayed_bytes(r->agent, ch);
         p->link_failures[ch] = dgcn_agent_link_failures(r->agent, ch);
     }
+    for (int32_t i = 0; r->t->lost && i < r->t->n_neighbors && p->n_lost < DGCN_CTL_LOST_MAX; i++)
+        if (r->t->lost[i])
+            p->lost[p->n_lost++] = r->t->neighbors[i]; /* the coordinator drops them */
     double ph[DGCN_RUN_N_PHASES] = {0};
     if (r->agent) {
         dgcn_agent_timing tm = dgcn_agent_timings(r->agent);
@@ -457,7 +462,7 @@ static int s_train(s_run *r) {
     for (int64_t n = r->start; n < c->iterations; n++) {
         int cmd = DGCN_CMD_NONE;
         r->iter = n;
-        if (n == r->kill_iter) raise(SIGKILL); /* test only: a process dying mid-run */
+        if (n == r->kill_iter) raise(r->kill_sig); /* test only: a process dying or stalling */
         if (r->o->stop && *r->o->stop)
             return dgcn_error_set(DGCN_EINTR, "agent %d, iteration %" PRId64 ": interrupted",
                                   r->t->self, n);
@@ -504,13 +509,20 @@ static int s_resume(s_run *r, const dgcn_ctl_state *st) {
     return DGCN_OK;
 }
 
-/* Test only: DGCN_TEST_KILL_AGENT=A:N makes agent A SIGKILL itself at the start of iteration N
- * (docs/running.md), so tests can kill a process at a known point. */
-static int64_t s_test_kill_iter(int32_t self) {
-    const char *e = getenv("DGCN_TEST_KILL_AGENT");
-    long long a = -1, n = -1;
-    if (!e || sscanf(e, "%lld:%lld", &a, &n) != 2 || a != self) return -1;
-    return n;
+/* Test only: DGCN_TEST_KILL_AGENT=A:N makes agent A SIGKILL itself at the start of iteration N,
+ * DGCN_TEST_STOP_AGENT=A:N SIGSTOP itself there (alive, silent: a stalled process;
+ * docs/running.md), so tests can kill or stall a process at a known point. */
+static int64_t s_test_kill_iter(int32_t self, int *sig) {
+    static const char *const var[2] = {"DGCN_TEST_KILL_AGENT", "DGCN_TEST_STOP_AGENT"};
+    static const int sigs[2] = {SIGKILL, SIGSTOP};
+    for (int v = 0; v < 2; v++) {
+        const char *e = getenv(var[v]);
+        long long a = -1, n = -1;
+        if (!e || sscanf(e, "%lld:%lld", &a, &n) != 2 || a != self) continue;
+        *sig = sigs[v];
+        return n;
+    }
+    return -1;
 }
 
 static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
@@ -571,7 +583,7 @@ int dgcn_run_agent(dgcn_transport *t, const dgcn_run_agent_opts *o) {
     r.t = t;
     r.o = o;
     r.iter = -1;
-    r.kill_iter = s_test_kill_iter(t->self);
+    r.kill_iter = s_test_kill_iter(t->self, &r.kill_sig);
     dgcn_ctl_msg setup, m;
     memset(&setup, 0, sizeof setup);
     memset(&m, 0, sizeof m);

@@ -227,6 +227,8 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
         for (int ch = 0; ch < DGCN_CH_COUNT; ch++) failed |= r->link_failures[ch] != 0;
         pb.n_link_failures = failed ? DGCN_CH_COUNT : 0;
         pb.link_failures = (uint64_t *)(uintptr_t)r->link_failures;
+        pb.n_lost = (size_t)(r->n_lost > 0 ? r->n_lost : 0); /* none: left out, as above */
+        pb.lost = (int32_t *)(uintptr_t)r->lost;
         env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_REPORT;
         env.report = &pb;
         return s_pack_env(&env, buf, len);
@@ -437,7 +439,8 @@ static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
         pb->n_messages != DGCN_CH_COUNT || pb->n_phase_ms > INT32_MAX ||
         (pb->n_relayed_bytes != 0 && pb->n_relayed_bytes != DGCN_CH_COUNT) ||
         (pb->n_abs_sum != 0 && pb->n_abs_sum != DGCN_SPLITS) ||
-        (pb->n_link_failures != 0 && pb->n_link_failures != DGCN_CH_COUNT))
+        (pb->n_link_failures != 0 && pb->n_link_failures != DGCN_CH_COUNT) ||
+        pb->n_lost > DGCN_CTL_LOST_MAX)
         return dgcn_error_set(DGCN_EPROTO,
                               "report of agent %d, iteration %lld: expected %d values per split "
                               "and %d per channel",
@@ -454,6 +457,8 @@ static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
     r->traffic.dropped = pb->dropped;
     if (pb->n_relayed_bytes) memcpy(r->relayed, pb->relayed_bytes, sizeof r->relayed);
     if (pb->n_link_failures) memcpy(r->link_failures, pb->link_failures, sizeof r->link_failures);
+    r->n_lost = (int32_t)pb->n_lost;
+    if (pb->n_lost) memcpy(r->lost, pb->lost, pb->n_lost * sizeof *r->lost);
     r->n_params = (int64_t)pb->n_params;
     DGCN_CHECK(s_copy((void **)&r->params, pb->params, pb->n_params, sizeof(float)));
     r->n_phases = (int32_t)pb->n_phase_ms;

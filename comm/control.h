@@ -88,6 +88,8 @@ typedef struct dgcn_ctl_setup {
     int32_t schedule_every; /* iterations per phase */
 } dgcn_ctl_setup;
 
+#define DGCN_CTL_LOST_MAX 16 /* lost neighbours a report names */
+
 typedef struct dgcn_ctl_report {
     uint64_t run_id;
     int32_t agent;
@@ -101,6 +103,10 @@ typedef struct dgcn_ctl_report {
     dgcn_traffic traffic;            /* per channel */
     uint64_t relayed[DGCN_CH_COUNT]; /* of traffic.bytes, bytes forwarded for others (relay) */
     uint64_t link_failures[DGCN_CH_COUNT]; /* messages not sent for failed links (agent/links.h) */
+    /* neighbours this agent found gone (comm/transport.h, watch_loss): the first
+     * DGCN_CTL_LOST_MAX, so the coordinator drops an agent that stalled (docs/agent.md) */
+    int32_t n_lost;
+    int32_t lost[DGCN_CTL_LOST_MAX];
     int32_t n_phases;
     double *phase_ms; /* [n_phases] milliseconds per phase */
 } dgcn_ctl_report;

@@ -286,8 +286,15 @@ done:
 
 static int s_exchange_frames(s_zt *p, const dgcn_exchange *x);
 
+/* watch_loss: the heartbeat interval of a link for a deadline: an eighth of it, 10 ms to 1 s. */
+static int s_heartbeat_ivl(int deadline_ms) {
+    int ivl = deadline_ms / 8;
+    return ivl < 10 ? 10 : ivl > 1000 ? 1000 : ivl;
+}
+
 /* watch_loss: reads the disconnect events of the links to the neighbours; a neighbour whose link
- * closed (its process is gone: a killed agent's sockets close with it) is lost for good, and the
+ * closed (its process is gone: a killed agent's sockets close with it; or it stalled: its
+ * heartbeats stopped) is lost for good, and the
  * wait of the exchange in progress for it ends. */
 static void s_check_lost(s_zt *p) {
     dgcn_transport *t = &p->base;
@@ -699,6 +706,13 @@ int dgcn_zmq_connect_neighbors(dgcn_transport *t, const int32_t *neighbors,
             p->mon[i] = zmq_socket(p->ctx, ZMQ_PAIR);
             if (!p->mon[i] || zmq_connect(p->mon[i], mon) != 0)
                 DGCN_CHECK(s_zerr("zmq_connect (monitor)", who));
+            /* a neighbour alive but silent (stopped, hung machine) answers no heartbeat: the link
+             * closes within half the deadline, before any exchange's deadline, and it is lost.
+             * A busy neighbour answers from its I/O thread, so a slow one is never lost. */
+            int ivl = s_heartbeat_ivl(t->deadline_ms), tmo = t->deadline_ms / 2;
+            if (zmq_setsockopt(p->out[i], ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl) != 0 ||
+                zmq_setsockopt(p->out[i], ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof tmo) != 0)
+                DGCN_CHECK(s_zerr("zmq_setsockopt (heartbeat)", who));
         }
         if (zmq_connect(p->out[i], addr) != 0) {
             rc = dgcn_error_set(DGCN_ECOMM, "agent %d: cannot connect to neighbour %d at %s: %s",

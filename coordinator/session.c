@@ -38,9 +38,11 @@ struct dgcn_session {
     char **endpoints;   /* [M] mesh endpoints from the hellos */
     int64_t *last_iter; /* [M] last reported iteration, -1 none */
     int setup_done, finished;
-    uint8_t *lost;    /* [M] agents lost (continue_on_loss) */
-    int32_t lost_now; /* the agent s_recv_msg found lost, or -1 */
-    int handlers;     /* SIGINT and SIGTERM are ours until destroy */
+    uint8_t *lost;     /* [M] agents lost (continue_on_loss); 2: named by a neighbour's report,
+                       * not yet announced */
+    int32_t *found_by; /* [M] the neighbour whose report named agent k lost, or -1 */
+    int32_t lost_now;  /* the agent s_recv_msg found lost, or -1 */
+    int handlers;      /* SIGINT and SIGTERM are ours until destroy */
     struct sigaction old_int, old_term;
     char address[1024]; /* the hub's address as agents reach it */
 };
@@ -96,8 +98,9 @@ int dgcn_session_start(dgcn_session **out, const dgcn_session_opts *o) {
     DGCN_ALLOC(s->endpoints, o->n_agents);
     DGCN_ALLOC(s->last_iter, o->n_agents);
     DGCN_ALLOC(s->lost, o->n_agents);
+    DGCN_ALLOC(s->found_by, o->n_agents);
     s->lost_now = -1;
-    for (int32_t k = 0; k < o->n_agents; k++) s->last_iter[k] = -1;
+    for (int32_t k = 0; k < o->n_agents; k++) s->last_iter[k] = -1, s->found_by[k] = -1;
 
     sigaction(SIGINT, NULL, &s->old_int);
     sigaction(SIGTERM, NULL, &s->old_term);
@@ -455,14 +458,41 @@ fail:
     return rc;
 }
 
+/* continue_on_loss: an agent a neighbour's report named lost (its link closed: the process ended,
+ * or stalled and stopped answering heartbeats) and not yet announced becomes an Error message in
+ * m, as s_recv_msg makes one for an agent whose process ended. 0 when there is none. */
+static int s_announce_found(dgcn_session *s, dgcn_ctl_msg *m) {
+    for (int32_t k = 0; s->lost && k < s->o.n_agents; k++) {
+        if (s->lost[k] != 2) continue;
+        char how[160];
+        snprintf(how, sizeof how, "went silent (its link from agent %d closed: ended or stalled)",
+                 s->found_by[k]);
+        s->lost[k] = 1;
+        memset(m, 0, sizeof *m);
+        m->kind = DGCN_CTL_ERROR;
+        m->u.error.agent = k;
+        m->u.error.iter = s->last_iter[k];
+        m->u.error.code = DGCN_EPEER;
+        m->u.error.message = strdup(how);
+        dgcn_launch_lose(s->launch, k);
+        return 1;
+    }
+    return 0;
+}
+
 int dgcn_session_recv(dgcn_session *s, dgcn_ctl_msg *m, int deadline_ms) {
     int32_t from = -1;
     s->lost_now = -1;
+    if (s->o.continue_on_loss && s->setup_done && s_announce_found(s, m)) return DGCN_OK;
     int rc = s_recv_msg(s, m, &from, deadline_ms, NULL);
     if (rc) return rc;
     if (s->lost_now >= 0) return DGCN_OK; /* an agent lost (continue_on_loss) */
     if (m->kind == DGCN_CTL_REPORT && m->u.report.agent == from) {
         if (m->u.report.iter > s->last_iter[from]) s->last_iter[from] = m->u.report.iter;
+        for (int32_t i = 0; s->o.continue_on_loss && i < m->u.report.n_lost; i++) {
+            int32_t k = m->u.report.lost[i];
+            if (k >= 0 && k < s->o.n_agents && !s->lost[k]) s->lost[k] = 2, s->found_by[k] = from;
+        }
         return DGCN_OK;
     }
     if (m->kind == DGCN_CTL_STATE && m->u.state.agent == from) return DGCN_OK;
@@ -509,6 +539,7 @@ void dgcn_session_destroy(dgcn_session **sp) {
     free(s->endpoints);
     free(s->last_iter);
     free(s->lost);
+    free(s->found_by);
     if (s->handlers) {
         sigaction(SIGINT, &s->old_int, NULL);
         sigaction(SIGTERM, &s->old_term, NULL);

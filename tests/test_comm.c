@@ -1675,6 +1675,14 @@ START_TEST(test_control_roundtrip) {
     ck_assert(env && env->report && env->report->n_link_failures == 0);
     dgcnpb__control_envelope__free_unpacked(env, NULL);
     free(buf);
+    /* lost neighbours: none leave the field out too, some come back in order */
+    r->n_lost = 2;
+    r->lost[0] = 3, r->lost[1] = 7;
+    o = s_roundtrip(&m, &len1);
+    ck_assert(o.u.report.n_lost == 2 && o.u.report.lost[0] == 3 && o.u.report.lost[1] == 7);
+    dgcn_ctl_msg_fini(&o);
+    ck_assert_uint_eq(len1, len0 + 4); /* tag, length, one byte per agent id */
+    r->n_lost = 0;
 
     memset(&m, 0, sizeof m);
     m.kind = DGCN_CTL_CONTROL;

@@ -1576,6 +1576,48 @@ START_TEST(test_train_dynamic_links) {
 }
 END_TEST
 
+/* An agent that stalls at iteration 10 of 20 (DGCN_TEST_STOP_AGENT: SIGSTOP, alive and silent)
+ * on zmq: with --on-agent-loss continue its neighbours' heartbeats to it time out, they drop it
+ * and name it in their reports, the coordinator treats it as lost and the run completes, its
+ * summary naming it; with the default (abort) the deadline ends the run, naming it. */
+START_TEST(test_train_agent_stall_continue) {
+    char *out = malloc(S_OUT_CAP), dir[2][128], sum[8192], metrics[65536];
+    ck_assert_int_eq(setenv("DGCN_TEST_STOP_AGENT", "2:10", 1), 0);
+    for (int v = 0; v < 2; v++) {
+        s_mkdtemp(dir[v], sizeof dir[v], v ? "abort" : "continue");
+        const char *extra[] = {S_GEN,      "--iters",
+                               "20",       "--eval-every",
+                               "5",        "--seed",
+                               "3",        "--agents",
+                               "5",        "--topology",
+                               "ring",     "--cross-edges",
+                               "relay",    v ? NULL : "--on-agent-loss",
+                               "continue", NULL};
+        int st = s_train_on("zmq", dir[v], extra, out);
+        if (v) {
+            ck_assert_msg(st != 0, "the default run went on without agent 2:\n%s", out);
+            ck_assert_msg(strstr(out, "agent 2"), "%s", out);
+            continue;
+        }
+        ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+        s_slurp(dir[v], "summary.json", sum, sizeof sum);
+        /* its last report: iteration 10, or 5 when the stop came before its I/O thread sent 10 */
+        ck_assert_msg(strstr(sum, "\"agents_lost\":1") && strstr(sum, "\"lost_agents\":[2]") &&
+                          (strstr(sum, "\"lost_last_report\":[10]") ||
+                           strstr(sum, "\"lost_last_report\":[5]")),
+                      "%s", sum);
+        const char *at = strstr(sum, "\"test_acc_mean\":");
+        double acc = at ? strtod(at + 16, NULL) : -1;
+        ck_assert_msg(acc > 0.3 && acc <= 1.0, "test accuracy %g on the remaining nodes", acc);
+        s_slurp(dir[v], "metrics.jsonl", metrics, sizeof metrics);
+        ck_assert_msg(strstr(metrics, "\"iter\":20,"), "%s", metrics);
+    }
+    unsetenv("DGCN_TEST_STOP_AGENT");
+    for (int v = 0; v < 2; v++) s_rm_rf(dir[v]);
+    free(out);
+}
+END_TEST
+
 /* An agent killed at iteration 10 of 20 (DGCN_TEST_KILL_AGENT) on zmq: with --on-agent-loss
  * continue its neighbours drop it and the run completes, its summary naming the lost agent and its
  * last report, every interval reported; with the default (abort) the same run ends, naming it. */
@@ -2203,6 +2245,7 @@ static Suite *s_suite(void) {
         {"train_transports_agree", test_train_transports_agree, 0, 240},
         {"train_dynamic_links", test_train_dynamic_links, 0, 240},
         {"train_agent_loss_continue", test_train_agent_loss_continue, 0, 240},
+        {"train_agent_stall_continue", test_train_agent_stall_continue, 0, 240},
         {"train_tcp_stranger", test_train_tcp_stranger, 0, 240},
         {"train_shard_files", test_train_shard_files, 0, 120},
         {"train_per_agent_seeds", test_train_per_agent_seeds, 0, 120},

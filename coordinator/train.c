@@ -107,6 +107,12 @@ static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_r
     else
         DGCN_CHECK(
             dgcn_error_set(DGCN_EINVAL, "--on-agent-loss %s: abort or continue", o->on_agent_loss));
+    const char *kind = dgcn_transport_kind(o->transport);
+    if (cfg->on_agent_loss && strcmp(kind, "zmq")) /* only zmq's links tell a neighbour's end */
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                  "--on-agent-loss continue: not on transport %s (%s): its agents "
+                                  "cannot tell a neighbour's loss; use zmq (ipc or tcp), or abort",
+                                  o->transport, kind));
     if (o->shard_files) {
         char abs[4096];
         if (!realpath(o->out, abs))

@@ -1576,6 +1576,26 @@ START_TEST(test_train_dynamic_links) {
 }
 END_TEST
 
+/* --on-agent-loss continue on a transport that cannot tell a neighbour's loss (inproc, mpi) is
+ * refused before training, naming the transport, not accepted and then ignored. */
+START_TEST(test_train_agent_loss_refused) {
+    char *out = malloc(S_OUT_CAP), dir[128];
+    static const char *const transports[] = {"inproc", "mpi"};
+    for (int t = 0; t < 2; t++) {
+        s_mkdtemp(dir, sizeof dir, "refused");
+        const char *extra[] = {S_GEN, "--iters", "4", "--on-agent-loss", "continue", NULL};
+        int st = s_train_on(transports[t], dir, extra, out);
+        ck_assert_msg(st != 0, "%s accepted --on-agent-loss continue:\n%s", transports[t], out);
+        char want[64];
+        snprintf(want, sizeof want, "not on transport %s", transports[t]);
+        ck_assert_msg(strstr(out, want), "%s", out);
+        ck_assert_msg(!strstr(out, "iteration 4"), "%s trained:\n%s", transports[t], out);
+        s_rm_rf(dir);
+    }
+    free(out);
+}
+END_TEST
+
 /* An agent that stalls at iteration 10 of 20 (DGCN_TEST_STOP_AGENT: SIGSTOP, alive and silent)
  * on zmq: with --on-agent-loss continue its neighbours' heartbeats to it time out, they drop it
  * and name it in their reports, the coordinator treats it as lost and the run completes, its
@@ -2246,6 +2266,7 @@ static Suite *s_suite(void) {
         {"train_dynamic_links", test_train_dynamic_links, 0, 240},
         {"train_agent_loss_continue", test_train_agent_loss_continue, 0, 240},
         {"train_agent_stall_continue", test_train_agent_stall_continue, 0, 240},
+        {"train_agent_loss_refused", test_train_agent_loss_refused, 0, 120},
         {"train_tcp_stranger", test_train_tcp_stranger, 0, 240},
         {"train_shard_files", test_train_shard_files, 0, 120},
         {"train_per_agent_seeds", test_train_per_agent_seeds, 0, 120},

@@ -12,7 +12,8 @@
 
 static const char s_usage[] =
     "usage: dgcn study [--data DIR | generator options] [--agents M] [--topologies LIST]\n"
-    "                  [--remove LIST] [--link-failures LIST] [--seeds S] [--iters N]\n"
+    "                  [--remove LIST] [--link-failures LIST] [--agent-loss K[:ITER]]\n"
+    "                  [--seeds S] [--iters N]\n"
     "                  [--optimizer dgd|gt|gt-adam]\n"
     "                  [--transport inproc|zmq] --out DIR\n"
     "\n"
@@ -24,7 +25,10 @@ static const char s_usage[] =
     "are forwarded along shortest paths; keep: the required links are added). A configuration\n"
     "that cannot stay connected is listed as disconnected. A schedule (one-peer-exponential,\n"
     "matching[:P], schedule:N:FILES) trains as its schedule and takes no removal; with\n"
-    "--link-failures every configuration trains once per probability. DIR receives study.tsv and study.md (links,\n"
+    "--link-failures every configuration trains once per probability; with --agent-loss also\n"
+    "with K agents killed once they report iteration ITER, their neighbours dropping them\n"
+    "(--on-agent-loss continue; needs --transport zmq; accuracy on the remaining nodes). DIR\n"
+    "receives study.tsv and study.md (links, agents killed and lost,\n"
     "spectral gap of the mixing matrix, test accuracy mean +- std over seeds, iterations until the\n"
     "seeds' mean training loss is within --tolerance of the centralized GCN's final one, final\n"
     "consensus error, bytes per iteration split into direct, relayed and consensus, hops per\n"
@@ -50,6 +54,10 @@ int dgcn_cmd_study(int argc, char **argv) {
         {"link-failures", DGCN_ARG_STRING, &o.failures,
          "comma-separated link failure probabilities in [0, 1): every configuration with each "
          "(--link-failure)",
+         1, 0},
+        {"agent-loss", DGCN_ARG_STRING, &o.agent_loss,
+         "K[:ITER]: every configuration also with K agents killed at their report of iteration "
+         "ITER (default half the run), --on-agent-loss continue (zmq)",
          1, 0},
         {"cross-edges", DGCN_ARG_STRING, &o.cross_edges,
          "drop|relay|keep: data edges across missing links dropped, relayed, or links added", 1, 0},

@@ -431,6 +431,17 @@ void dgcn_launch_lose(dgcn_launch *l, int32_t k) {
     if (l->lost) l->lost[k] = 1;
 }
 
+int dgcn_launch_kill(dgcn_launch *l, int32_t k) {
+    if (!l || k < 0 || k >= l->o.n_agents || !l->pids || l->pids[k] <= 0)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: no running process of this coordinator to kill (agent "
+                              "processes are those of the zmq transport)",
+                              k);
+    if (kill(l->pids[k], SIGKILL) != 0)
+        return dgcn_error_set(DGCN_ECOMM, "agent %d: kill: %s", k, strerror(errno));
+    return DGCN_OK;
+}
+
 void dgcn_launch_destroy(dgcn_launch **lp) {
     if (!lp || !*lp) return;
     dgcn_launch *l = *lp;

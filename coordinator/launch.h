@@ -59,6 +59,9 @@ int dgcn_launch_finish(dgcn_launch *l, int wait_ms);
 /* Agent k is lost (coordinator/session.h, continue_on_loss): finish does not ask for its exit
  * status. */
 void dgcn_launch_lose(dgcn_launch *l, int32_t k);
+/* Kills agent k's process (SIGKILL): a loss made on purpose (coordinator/study.h, --agent-loss).
+ * DGCN_EINVAL when k is no running process this launcher started (tasks, a job, by hand). */
+int dgcn_launch_kill(dgcn_launch *l, int32_t k);
 
 /* Stops what still runs (processes: SIGTERM, 1 s, SIGKILL; tasks: waits for them, which the hub's
  * ABORT or the deadline ends) and frees everything. Accepts NULL; sets *l to NULL. */

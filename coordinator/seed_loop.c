@@ -6,6 +6,7 @@
 #include "coordinator/rundir.h"
 #include "coordinator/session.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "core/signal.h"
 #include "core/timer.h"
 
@@ -59,8 +60,39 @@ typedef struct s_seed {
     double *mean; /* (np) the copies' mean at the last full interval */
     double t0, t_prev;
     int64_t it_prev;
-    int done; /* evaluated iterations complete */
+    int done;        /* evaluated iterations complete */
+    uint8_t *victim; /* [M] or NULL (o->kill_agents): 1 to kill at o->kill_iter, 2 killed */
 } s_seed;
+
+/* The o->kill_agents agents a seed kills (coordinator/study.h, --agent-loss): drawn from the
+ * seed, so every configuration of a study loses the same agents. */
+static int s_pick_victims(s_seed *s, int32_t m) {
+    int rc = DGCN_OK;
+    int *ids = NULL;
+    const dgcn_train_opts *o = s->l->o;
+    if (o->kill_agents <= 0) return DGCN_OK;
+    DGCN_ALLOC(s->victim, m);
+    DGCN_ALLOC(ids, m);
+    for (int32_t k = 0; k < m; k++) ids[k] = k;
+    dgcn_rng r;
+    dgcn_rng_seed(&r, s->seed, DGCN_STREAM_LOSS);
+    dgcn_rng_shuffle_int(&r, ids, m);
+    for (int32_t i = 0; i < o->kill_agents && i < m; i++) s->victim[ids[i]] = 1;
+fail:
+    free(ids);
+    return rc;
+}
+
+/* A victim whose report of an iteration >= o->kill_iter came in is killed now; its loss then
+ * comes back from the session as any other. */
+static int s_kill_victim(s_seed *s, const dgcn_ctl_report *rp) {
+    int32_t k = rp->agent;
+    if (!s->victim || k < 0 || k >= s->l->p->m || s->victim[k] != 1 ||
+        rp->iter < s->l->o->kill_iter)
+        return DGCN_OK;
+    s->victim[k] = 2;
+    return dgcn_session_kill(s->sess, k);
+}
 
 /* Every agent has reported the iteration of slot sl: its metrics line, curve point, .tsv and
  * progress lines, the seed's figures so far, and at the last report the model. */
@@ -153,7 +185,8 @@ static int s_receive(s_seed *s, dgcn_seed_out *res) {
             continue;
         }
         if (msg.kind == DGCN_CTL_STATE) rc = dgcn_ckpt_take(s->l->ck, &msg, s->np);
-        else rc = dgcn_gather_add(&s->g, &msg.u.report, &full);
+        else if ((rc = s_kill_victim(s, &msg.u.report)) == DGCN_OK)
+            rc = dgcn_gather_add(&s->g, &msg.u.report, &full);
         dgcn_ctl_msg_fini(&msg);
         if (rc != DGCN_OK) goto fail;
         if (full) DGCN_CHECK(s_interval(s, full, res));
@@ -181,6 +214,7 @@ static int s_run_seed(dgcn_seed_loop *l, int si, dgcn_seed_out *res) {
     for (int32_t k = 0; k < m; k++) dgcn_run_config_to_ctl(&s.cfg, &l->setups[k].config);
     DGCN_ALLOC(s.mean, s.np);
     DGCN_CHECK(dgcn_gather_init(&s.g, m, s.np, o->iters, o->eval_every, regression));
+    DGCN_CHECK(s_pick_victims(&s, m));
 
     char sockdir[4096];
     snprintf(sockdir, sizeof sockdir, "%s", o->out);
@@ -208,6 +242,7 @@ fail:
     dgcn_session_destroy(&s.sess);
     dgcn_gather_fini(&s.g);
     free(s.mean);
+    free(s.victim);
     return rc;
 }
 

@@ -480,6 +480,12 @@ static int s_announce_found(dgcn_session *s, dgcn_ctl_msg *m) {
     return 0;
 }
 
+int dgcn_session_kill(dgcn_session *s, int32_t k) {
+    int rc = dgcn_launch_kill(s->launch, k);
+    if (rc == DGCN_OK) dgcn_launch_lose(s->launch, k); /* its end is no failure of the run */
+    return rc;
+}
+
 int dgcn_session_recv(dgcn_session *s, dgcn_ctl_msg *m, int deadline_ms) {
     int32_t from = -1;
     s->lost_now = -1;

@@ -58,6 +58,10 @@ int dgcn_session_recv(dgcn_session *s, dgcn_ctl_msg *m, int deadline_ms);
 
 /* Ends a successful run: STOP to every agent, then waits for the processes or tasks to end. */
 int dgcn_session_finish(dgcn_session *s);
+/* Kills agent k's process (dgcn_launch_kill); with continue_on_loss the session then reports it
+ * lost as any other, and dgcn_session_finish does not check its exit status (killed after its
+ * last report, it is not reported lost). */
+int dgcn_session_kill(dgcn_session *s, int32_t k);
 
 /* Stops what is still running (ABORT, SIGTERM then SIGKILL, join), closes the hub. Accepts NULL;
  * sets *s to NULL. */

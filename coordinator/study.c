@@ -3,6 +3,7 @@
  * and gathers the results into one table and side-by-side plots. */
 #include "coordinator/study.h"
 
+#include "comm/transport.h"
 #include "coordinator/baseline.h"
 #include "coordinator/plan.h"
 #include "coordinator/rundir.h"
@@ -136,6 +137,29 @@ int dgcn_study_parse_optimizers(const char *list, char ***names, int *n) {
     return rc;
 }
 
+int dgcn_study_parse_agent_loss(const char *s, int32_t m, int64_t iters, int32_t *k,
+                                int64_t *iter) {
+    char *end = NULL;
+    long long kk = s ? strtoll(s, &end, 10) : 0, it = iters / 2 > 0 ? iters / 2 : 1;
+    if (s && end != s && *end == ':') {
+        const char *at = end + 1;
+        it = strtoll(at, &end, 10);
+        if (end == at) end = NULL;
+    }
+    if (!s || !end || end == s || *end)
+        return dgcn_error_set(DGCN_EINVAL, "--agent-loss '%s': K[:ITER] (agents, iteration)",
+                              s ? s : "");
+    if (kk < 1 || kk >= m)
+        return dgcn_error_set(DGCN_EINVAL, "--agent-loss '%s': K must be in [1, %d) (%d agents)", s,
+                              (int)m, (int)m);
+    if (it < 1 || it > iters)
+        return dgcn_error_set(DGCN_EINVAL, "--agent-loss '%s': ITER must be in [1, %lld]", s,
+                              (long long)iters);
+    *k = (int32_t)kk;
+    *iter = it;
+    return DGCN_OK;
+}
+
 int dgcn_study_parse_fractions(const char *list, const char *option, double **fr, int *n) {
     char **items = NULL;
     int k = 0;
@@ -205,15 +229,17 @@ static const char *s_status_name(dgcn_study_status s) {
 }
 
 /* A folder-safe name: "er:0.3" removal 0.25 -> "er-0.3_r0.25", with link failures 0.1
- * "er-0.3_r0.25_p0.1"; every character other than letters, digits, '.', '_', '+' and '-' becomes
- * '-'. */
-static void s_config_name(char *buf, size_t cap, const char *spec, double removal, double p) {
-    char s[128];
+ * "er-0.3_r0.25_p0.1", with 2 agents killed "er-0.3_r0.25_lost2"; every character other than
+ * letters, digits, '.', '_', '+' and '-' becomes '-'. */
+static void s_config_name(char *buf, size_t cap, const char *spec, double removal, double p,
+                          int32_t killed) {
+    char s[128], lost[32] = "";
     snprintf(s, sizeof s, "%s", spec);
     for (char *q = s; *q; q++)
         if (!isalnum((unsigned char)*q) && !strchr("._+-", *q)) *q = '-';
-    if (p > 0) snprintf(buf, cap, "%s_r%g_p%g", s, removal, p);
-    else snprintf(buf, cap, "%s_r%g", s, removal);
+    if (killed > 0) snprintf(lost, sizeof lost, "_lost%d", (int)killed);
+    if (p > 0) snprintf(buf, cap, "%s_r%g_p%g%s", s, removal, p, lost);
+    else snprintf(buf, cap, "%s_r%g%s", s, removal, lost);
 }
 
 static void s_fmt_or_dash(char *buf, size_t cap, const char *fmt, double v) {
@@ -228,17 +254,20 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
     fprintf(f, "topology\tremoval\tlinks\tspectral_gap\ttest_acc_mean\ttest_acc_std\t"
                "iters_to_central\tconsensus_error\tbytes_per_iter\tms_per_iter\tstatus\t"
                "hops\tbytes_direct\tbytes_relayed\tbytes_params\toptimizer\tlinks_possible\t"
-               "effectively_centralized\tbytes_total\tlink_failure\n");
+               "effectively_centralized\tbytes_total\tlink_failure\tagents_killed\tkill_iter\t"
+               "agents_lost\n");
     for (int i = 0; i < r->n_rows; i++) {
         const dgcn_study_row *w = &r->rows[i];
         fprintf(f,
                 "%s\t%g\t%" PRId64 "\t%.6g\t%.6g\t%.6g\t%" PRId64
-                "\t%.6g\t%.6g\t%.6g\t%s\t%d\t%.6g\t%.6g\t%.6g\t%s\t%" PRId64 "\t%d\t%.6g\t%g\n",
+                "\t%.6g\t%.6g\t%.6g\t%s\t%d\t%.6g\t%.6g\t%.6g\t%s\t%" PRId64
+                "\t%d\t%.6g\t%g\t%d\t%" PRId64 "\t%d\n",
                 w->topology, w->removal, w->links, w->gap, w->test_acc_mean, w->test_acc_std,
                 w->iters_to_central, w->consensus_error, w->bytes_per_iter, w->ms_per_iter,
                 s_status_name(w->status), w->hops, w->bytes_direct, w->bytes_relayed,
                 w->bytes_params, w->optimizer, w->links_possible, w->effectively_centralized,
-                w->bytes_total, w->link_failure);
+                w->bytes_total, w->link_failure, (int)w->agents_killed, w->kill_iter,
+                (int)w->agents_lost);
     }
     if ((rc = dgcn_rundir_fclose(&f, o->out, "study.tsv"))) return rc;
     rc = dgcn_rundir_fopen(o->out, "study.md", "w", &f);
@@ -254,10 +283,11 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
                                               : "dropped",
             100 * r->central_test_acc_mean, 100 * r->central_test_acc_std, r->central_train_loss,
             100 * o->tolerance);
-    fprintf(f, "| optimizer | topology | removal | link failure | links used / possible | spectral "
-               "gap | test accuracy (%%) | iterations to centralized loss | consensus error | "
-               "bytes/iteration | effectively centralized |\n"
-               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    fprintf(f, "| optimizer | topology | removal | link failure | agents killed (at iteration) / "
+               "lost | links used / possible | spectral gap | test accuracy (%%) | iterations to "
+               "centralized loss | consensus error | bytes/iteration | effectively centralized "
+               "|\n"
+               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (int i = 0; i < r->n_rows; i++) {
         const dgcn_study_row *w = &r->rows[i];
         char gap[32], acc[64], it[32], ce[32], by[32];
@@ -279,8 +309,16 @@ static int s_write_table(const dgcn_study_opts *o, const dgcn_study_result *r, c
         if (w->status == DGCN_STUDY_DISCONNECTED || w->status == DGCN_STUDY_SKIPPED)
             snprintf(links, sizeof links, "-");
         else snprintf(links, sizeof links, "%" PRId64 " / %" PRId64, w->links, w->links_possible);
-        fprintf(f, "| %s | %s | %g | %g | %s | %s | %s | %s | %s | %s | %s |\n", w->optimizer,
-                w->topology, w->removal, w->link_failure, links, gap, acc, it, ce, by,
+        char lost[64];
+        if (w->agents_killed > 0 && w->status == DGCN_STUDY_OK)
+            snprintf(lost, sizeof lost, "%d (%" PRId64 ") / %d", (int)w->agents_killed,
+                     w->kill_iter, (int)w->agents_lost);
+        else if (w->agents_killed > 0)
+            snprintf(lost, sizeof lost, "%d (%" PRId64 ") / -", (int)w->agents_killed,
+                     w->kill_iter);
+        else snprintf(lost, sizeof lost, "0");
+        fprintf(f, "| %s | %s | %g | %g | %s | %s | %s | %s | %s | %s | %s | %s |\n", w->optimizer,
+                w->topology, w->removal, w->link_failure, lost, links, gap, acc, it, ce, by,
                 w->status != DGCN_STUDY_OK   ? "-"
                 : w->effectively_centralized ? "yes"
                                              : "no");
@@ -378,8 +416,8 @@ static int s_write_curves(const dgcn_study_opts *o, const dgcn_study_result *r) 
         const dgcn_study_row *w = &r->rows[i];
         if (w->status != DGCN_STUDY_OK) continue;
         const dgcn_curve *cv = &w->curve;
-        fprintf(f, "%s# %s %s removal %g\n", blocks ? "\n\n" : "", w->optimizer, w->topology,
-                w->removal);
+        fprintf(f, "%s# %s %s removal %g link failure %g agents killed %d\n", blocks ? "\n\n" : "",
+                w->optimizer, w->topology, w->removal, w->link_failure, (int)w->agents_killed);
         for (int j = 0; j < cv->n; j++)
             fprintf(f, "%s\t%s\t%g\t%" PRId64 "\t%.17g\t%.6g\t%.6g\t%.6g\n", w->optimizer,
                     w->topology, w->removal, cv->iter[j], dgcn_curve_bytes(cv, j),
@@ -390,6 +428,11 @@ static int s_write_curves(const dgcn_study_opts *o, const dgcn_study_result *r) 
                                    w->optimizer, w->topology);
             if (w->removal > 0 && tl + 40 < sizeof titles)
                 tl += (size_t)snprintf(titles + tl, sizeof titles - tl, ":r%g", w->removal);
+            if (w->link_failure > 0 && tl + 40 < sizeof titles)
+                tl += (size_t)snprintf(titles + tl, sizeof titles - tl, ":p%g", w->link_failure);
+            if (w->agents_killed > 0 && tl + 40 < sizeof titles)
+                tl += (size_t)snprintf(titles + tl, sizeof titles - tl, ":lost%d",
+                                       (int)w->agents_killed);
         }
         blocks++;
     }
@@ -441,6 +484,8 @@ static void s_write_config(FILE *f, const dgcn_study_opts *o, const char *data) 
     dgcn_json_int(&j, "eval_every", o->run.eval_every);
     dgcn_json_num(&j, "tolerance", o->tolerance);
     dgcn_json_str(&j, "cross_edges", o->cross_edges);
+    if (o->failures) dgcn_json_str(&j, "link_failures", o->failures);
+    if (o->agent_loss) dgcn_json_str(&j, "agent_loss", o->agent_loss);
     dgcn_json_end(&j);
 }
 
@@ -461,6 +506,9 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
     dgcn_train_opts t;
     t = o->run;
     t.link_failure = row->link_failure;
+    t.kill_agents = row->agents_killed;
+    t.kill_iter = row->kill_iter;
+    if (row->agents_killed > 0) t.on_agent_loss = "continue"; /* their neighbours drop them */
     t.src = o->src;
     t.plan.agents = o->agents;
     t.plan.partition = o->partition;
@@ -494,6 +542,7 @@ static int s_train_config(const dgcn_study_opts *o, const char *edges, const cha
         row->links_possible = res.links_possible;
         row->effectively_centralized = res.effectively_centralized;
         row->bytes_total = res.bytes_total;
+        row->agents_lost = res.n_lost;
         row->iters_to_central = dgcn_curve_iters_to_loss(&res.curve, target);
         row->curve = res.curve;
         memset(&res.curve, 0, sizeof res.curve);
@@ -537,18 +586,21 @@ fail:
     return rc;
 }
 
-/* The rows of one configuration (topology spec, removal fr), one per link failure probability
- * ps[j] and optimizer (failure-major), not trained yet. */
+/* The rows of one configuration (topology spec, removal fr), one per agents killed ks[l], link
+ * failure probability ps[j] and optimizer (loss-major, then failure-major), not trained yet. */
 static void s_rows_init(dgcn_study_row *first, int32_t m, const char *spec, double fr, char **opts,
-                        int n_opts, const double *ps, int n_ps) {
-    for (int k = 0; k < n_opts * n_ps; k++) {
+                        int n_opts, const double *ps, int n_ps, const int32_t *ks, int n_ks,
+                        int64_t kill_iter) {
+    for (int k = 0; k < n_opts * n_ps * n_ks; k++) {
         dgcn_study_row *w = &first[k];
         snprintf(w->optimizer, sizeof w->optimizer, "%s", opts[k % n_opts]);
         snprintf(w->topology, sizeof w->topology, "%s", spec);
         w->removal = fr;
-        w->link_failure = ps[k / n_opts];
+        w->link_failure = ps[(k / n_opts) % n_ps];
+        w->agents_killed = ks[k / (n_opts * n_ps)];
+        w->kill_iter = w->agents_killed > 0 ? kill_iter : 0;
         char cfg[160];
-        s_config_name(cfg, sizeof cfg, spec, fr, w->link_failure);
+        s_config_name(cfg, sizeof cfg, spec, fr, w->link_failure, w->agents_killed);
         if (n_opts > 1) snprintf(w->name, sizeof w->name, "%s_%s", opts[k % n_opts], cfg);
         else snprintf(w->name, sizeof w->name, "%s", cfg);
         w->gap = w->test_acc_mean = w->test_acc_std = NAN;
@@ -595,7 +647,7 @@ static int s_config_graph(const dgcn_study_opts *o, const dgcn_dataset *ds, cons
     dgcn_topo_report rep;
     DGCN_CHECK(dgcn_topo_analyze(&plan.topo, &plan.c, &rep));
     char cfg[160];
-    s_config_name(cfg, sizeof cfg, spec, fr, 0.0);
+    s_config_name(cfg, sizeof cfg, spec, fr, 0.0, 0);
     snprintf(path, cap, "%s/topologies/%s.edges", o->out, cfg);
     DGCN_CHECK(dgcn_topo_write_edges(&plan.topo, path));
     for (int k = 0; k < n_opts; k++) {
@@ -622,6 +674,9 @@ static int s_train_rows(const dgcn_study_opts *o, dgcn_study_result *r, dgcn_stu
                    n_all, n_opts > 1 ? w->optimizer : "", n_opts > 1 ? " " : "", spec, fr,
                    w->link_failure > 0 ? " link failure" : "", w->links, w->gap);
             if (w->link_failure > 0) printf("(P = %g) ", w->link_failure);
+            if (w->agents_killed > 0)
+                printf("%d agent(s) killed at iteration %" PRId64 " ", (int)w->agents_killed,
+                       w->kill_iter);
             fflush(stdout);
         }
         DGCN_CHECK(dgcn_signal_check("the study"));
@@ -639,11 +694,14 @@ static int s_train_rows(const dgcn_study_opts *o, dgcn_study_result *r, dgcn_stu
             char it[32];
             if (w->iters_to_central >= 0) snprintf(it, sizeof it, "%" PRId64, w->iters_to_central);
             else snprintf(it, sizeof it, "never");
+            char lost[48] = "";
+            if (w->agents_killed > 0)
+                snprintf(lost, sizeof lost, ", %d agent(s) lost", (int)w->agents_lost);
             printf("test accuracy %.2f +- %.2f %%, central loss reached at %s, consensus "
-                   "%.2e, %.0f B/iter (%.0f relayed), %d hop(s) per exchange%s (%.1f s)\n",
+                   "%.2e, %.0f B/iter (%.0f relayed), %d hop(s) per exchange%s%s (%.1f s)\n",
                    100 * w->test_acc_mean, 100 * w->test_acc_std, it, w->consensus_error,
                    w->bytes_per_iter, w->bytes_relayed, w->hops,
-                   w->effectively_centralized ? ", effectively centralized" : "",
+                   w->effectively_centralized ? ", effectively centralized" : "", lost,
                    (dgcn_now_ms() - t0) / 1e3);
         }
     }
@@ -654,7 +712,9 @@ fail:
 int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     int rc = DGCN_OK;
     char **specs = NULL, **opts = NULL;
-    int n_specs = 0, n_fr = 0, n_opts = 0, n_ps = 1;
+    int n_specs = 0, n_fr = 0, n_opts = 0, n_ps = 1, n_ks = 1;
+    int32_t ks[2] = {0, 0}; /* agents killed: none, and --agent-loss's K */
+    int64_t kill_iter = 0;
     double *fr = NULL, *ps = NULL;
     dgcn_dataset ds;
     dgcn_csr a_hat;
@@ -681,6 +741,15 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
     } else {
         DGCN_ALLOC(ps, 1);
         ps[0] = o->run.link_failure;
+    }
+    if (o->agent_loss) {
+        DGCN_CHECK(dgcn_study_parse_agent_loss(o->agent_loss, m, o->run.iters, &ks[1], &kill_iter));
+        if (strcmp(dgcn_transport_kind(o->transport), "zmq"))
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                      "--agent-loss: needs --transport zmq (agent processes the "
+                                      "coordinator kills; transport %s has none)",
+                                      o->transport));
+        n_ks = 2;
     }
     if (o->program && access(o->program, X_OK))
         DGCN_CHECK(dgcn_error_set(DGCN_EINVAL, "cannot run %s: %s", o->program, strerror(errno)));
@@ -712,9 +781,10 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
             "study: %s, %d agents, %d required links; centralized GCN test accuracy %.2f +- %.2f %%, "
             "training loss %.4f; %d configurations\n",
             data, m, (int)required_links, 100 * r->central_test_acc_mean,
-            100 * r->central_test_acc_std, r->central_train_loss, n_specs * n_fr * n_opts * n_ps);
+            100 * r->central_test_acc_std, r->central_train_loss,
+            n_specs * n_fr * n_opts * n_ps * n_ks);
 
-    int n_all = n_specs * n_fr * n_opts * n_ps, n_cfg = n_opts * n_ps;
+    int n_all = n_specs * n_fr * n_opts * n_ps * n_ks, n_cfg = n_opts * n_ps * n_ks;
     DGCN_ALLOC(r->rows, (size_t)n_all);
     po.cross_edges = o->cross_edges;
     for (int s = 0; s < n_specs; s++) {
@@ -724,7 +794,7 @@ int dgcn_study_run(const dgcn_study_opts *o, dgcn_study_result *r) {
         po.weights = weights;
         for (int i = 0; i < n_fr; i++) {
             dgcn_study_row *first = &r->rows[r->n_rows];
-            s_rows_init(first, m, specs[s], fr[i], opts, n_opts, ps, n_ps);
+            s_rows_init(first, m, specs[s], fr[i], opts, n_opts, ps, n_ps, ks, n_ks, kill_iter);
             r->n_rows += n_cfg;
             int connected = 1;
             DGCN_CHECK(s_config_graph(o, &ds, &a_hat, &po, specs[s], fr[i], first, n_cfg, path,

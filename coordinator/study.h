@@ -14,7 +14,10 @@
  *
  * With several optimizers (a comma-separated --optimizer) every configuration is trained with
  * each, so methods and topologies can be compared at equal communication; with --link-failures
- * LIST, with each link failure probability (agent/links.h). A schedule of graphs
+ * LIST, with each link failure probability (agent/links.h); with --agent-loss K[:ITER], also with
+ * K agents (drawn from each seed) killed by the coordinator as soon as their report of iteration
+ * ITER or later arrives (--on-agent-loss continue, zmq: their neighbours drop them, the accuracy
+ * is the remaining nodes'). A schedule of graphs
  * (topologies/schedule.h: one-peer-exponential, matching, schedule:N:FILES) goes to train as its
  * spec, not as a file of its union, and takes no removal (rows with a removal > 0 are skipped).
  *
@@ -42,6 +45,9 @@ typedef struct dgcn_study_opts {
     const char *failures;   /* comma-separated link failure probabilities in [0, 1), every
                              * configuration trained with each (--link-failure; agent/links.h);
                              * NULL: run.link_failure alone [NULL] */
+    const char *agent_loss; /* "K[:ITER]": every configuration trained also with K agents killed
+                             * once they report iteration ITER (default half the run), with
+                             * --on-agent-loss continue; needs transport zmq [NULL] */
     const char *weights; /* mixing rule for non-designed topologies [mh]; designed ones: fastest */
     /* Every run's options as train takes them (coordinator/train_types.h), train's defaults but
      * one exchange per iteration (gossip_rounds 1); run.optimizer may be a comma-separated list
@@ -69,11 +75,14 @@ typedef enum dgcn_study_status {
 } dgcn_study_status;
 
 typedef struct dgcn_study_row {
-    char optimizer[16];  /* dgd|dgd-atc|gt|gt-adam */
-    char topology[128];  /* the spec */
-    double removal;      /* fraction of its links removed */
-    double link_failure; /* probability a link's message is lost in one exchange */
-    char name[192];      /* folder-safe configuration name (with several optimizers, the optimizer
+    char optimizer[16];    /* dgd|dgd-atc|gt|gt-adam */
+    char topology[128];    /* the spec */
+    double removal;        /* fraction of its links removed */
+    double link_failure;   /* probability a link's message is lost in one exchange */
+    int32_t agents_killed; /* agents killed on purpose (--agent-loss), 0: none */
+    int64_t kill_iter;     /* at their report of this iteration or later */
+    int32_t agents_lost;   /* agents the run lost (its last seed), as train's summary */
+    char name[192];        /* folder-safe configuration name (with several optimizers, the optimizer
                          * first: "dgd_ring_r0") */
     dgcn_study_status status;
     int64_t links;                      /* after removal */
@@ -117,6 +126,9 @@ int dgcn_study_parse_optimizers(const char *list, char ***names, int *n);
 int dgcn_study_parse_removals(const char *list, double **fr, int *n);
 /* The same for a list of fractions in [0, 1) given with option `option` (named in errors). */
 int dgcn_study_parse_fractions(const char *list, const char *option, double **fr, int *n);
+/* Parses --agent-loss "K[:ITER]" for m agents and iters iterations: 1 <= K < m, 1 <= ITER <=
+ * iters (default iters / 2, at least 1); DGCN_EINVAL names the bad value. */
+int dgcn_study_parse_agent_loss(const char *s, int32_t m, int64_t iters, int32_t *k, int64_t *iter);
 
 /* Runs the whole study (see above). Returns DGCN_OK when every configuration either trained or was
  * reported disconnected; a failed training run is counted in r->n_failed and the study goes on.

@@ -107,6 +107,11 @@ static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_r
     else
         DGCN_CHECK(
             dgcn_error_set(DGCN_EINVAL, "--on-agent-loss %s: abort or continue", o->on_agent_loss));
+    if (o->kill_agents > 0 && (!cfg->on_agent_loss || o->kill_agents >= o->plan.agents))
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                  "%d agents to kill: needs --on-agent-loss continue and fewer "
+                                  "than the %d agents",
+                                  o->kill_agents, o->plan.agents));
     const char *kind = dgcn_transport_kind(o->transport);
     if (cfg->on_agent_loss && strcmp(kind, "zmq")) /* only zmq's links tell a neighbour's end */
         DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,

@@ -65,6 +65,11 @@ typedef struct dgcn_train_opts {
     int halo_staleness;  /* halo rows of failed links at most S iterations old [4] */
     /* "abort" or "continue": whether a lost agent ends the run (docs/agent.md) [abort] */
     const char *on_agent_loss;
+    /* Study only (coordinator/study.h, --agent-loss; not a train option): the coordinator kills
+     * (SIGKILL) kill_agents agents, drawn from each seed, as soon as one of their reports of an
+     * iteration >= kill_iter arrives; needs on_agent_loss "continue" and agent processes (zmq) */
+    int kill_agents;
+    int64_t kill_iter;
 } dgcn_train_opts;
 
 typedef struct dgcn_train_result {

@@ -22,6 +22,7 @@ enum dgcn_stream {
     DGCN_STREAM_TOPOLOGY = 5,  /* random topologies and link removal */
     DGCN_STREAM_LINKS = 6,    /* link failures (agent/links.h; counter-based, keyed like dropout) */
     DGCN_STREAM_SCHEDULE = 7, /* random schedules of communication graphs (matchings) */
+    DGCN_STREAM_LOSS = 8,     /* the agents a study kills (coordinator/study.h, --agent-loss) */
     DGCN_STREAM_TEST = 99     /* tests */
 };
 

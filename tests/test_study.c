@@ -378,6 +378,71 @@ START_TEST(test_dynamic_study) {
 }
 END_TEST
 
+/* --agent-loss 1:5 (zmq): every configuration trains also with one agent killed at its report of
+ * iteration 5; that run loses it (summary.json and the table say so) and completes, the other
+ * loses none; a bad value or a transport without agent processes is refused. */
+START_TEST(test_agent_loss_study) {
+    char dir[256], path[700];
+    s_mkdtemp(dir, sizeof dir, "loss");
+    dgcn_study_opts o;
+    dgcn_study_defaults(&o);
+    s_small_source(&o.src);
+    o.program = DGCN_BINARY;
+    o.transport = "zmq";
+    o.agents = 5;
+    o.topologies = "ring";
+    o.removals = "0";
+    o.agent_loss = "1:5";
+    o.cross_edges = "relay";
+    o.run.iters = 40;
+    o.run.eval_every = 5;
+    o.run.deadline_ms = 20000;
+    o.out = dir;
+    o.progress = 0;
+    dgcn_study_result r;
+    int rc = dgcn_study_run(&o, &r);
+    ck_assert_msg(rc == 0, "study failed: %s", dgcn_error_msg());
+    ck_assert_int_eq(r.n_rows, 2);
+    ck_assert_int_eq(r.n_failed, 0);
+    for (int i = 0; i < 2; i++) {
+        const dgcn_study_row *w = &r.rows[i];
+        ck_assert_int_eq(w->status, DGCN_STUDY_OK);
+        ck_assert_int_eq(w->agents_killed, i);
+        ck_assert_int_eq(w->agents_lost, i);
+        ck_assert(i == 0 || (w->kill_iter == 5 && strstr(w->name, "_lost1")));
+        ck_assert(w->test_acc_mean > 0.3 && w->consensus_error >= 0 && w->bytes_total > 0);
+        snprintf(path, sizeof path, "%s/runs/%s/summary.json", dir, w->name);
+        FILE *f = fopen(path, "r");
+        ck_assert_msg(f != NULL, "no %s", path);
+        static char sum[16384];
+        sum[fread(sum, 1, sizeof sum - 1, f)] = '\0';
+        fclose(f);
+        const char *lost = strstr(sum, "\"agents_lost\":1");
+        ck_assert_msg(i ? lost != NULL : lost == NULL, "%s: %s", path, sum);
+    }
+    snprintf(path, sizeof path, "%s/study.tsv", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    static char tsv[8192];
+    tsv[fread(tsv, 1, sizeof tsv - 1, f)] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(tsv, "\tagents_killed\tkill_iter\tagents_lost\n") &&
+                      strstr(tsv, "\t0\t1\t5\t1\n"),
+                  "%s", tsv);
+    dgcn_study_result_fini(&r);
+    o.agent_loss = "5:5"; /* as many as the agents */
+    ck_assert_int_eq(dgcn_study_run(&o, &r), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "--agent-loss"));
+    o.agent_loss = "1:x";
+    ck_assert_int_eq(dgcn_study_run(&o, &r), DGCN_EINVAL);
+    o.agent_loss = "1";
+    o.transport = "inproc";
+    ck_assert_int_eq(dgcn_study_run(&o, &r), DGCN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(dgcn_error_msg(), "zmq"));
+    s_rm(dir);
+}
+END_TEST
+
 START_TEST(test_failed_runs_counted) {
     char dir[256];
     s_mkdtemp(dir, sizeof dir, "fail");
@@ -440,6 +505,7 @@ static Suite *s_suite(void) {
         {"tiny_study", test_tiny_study, 0, 200},
         {"failed_runs_counted", test_failed_runs_counted, 0, 30},
         {"dynamic_study", test_dynamic_study, 0, 200},
+        {"agent_loss_study", test_agent_loss_study, 0, 240},
         {"command_usage_errors", test_command_usage_errors, 0, 10},
     };
     return DGCN_TEST_SUITE("study", cases);

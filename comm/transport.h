@@ -136,8 +136,8 @@ struct dgcn_transport {
     dgcn_traffic *per_link; /* [n_neighbors] sent-side counters per neighbour */
     dgcn_stall stall;       /* whom the last timed-out exchange waited for */
     /* Agents that leave (docs/agent.md, "Agents that leave"): with watch_loss set before connect,
-     * a backend that can tell a neighbour's end (zmq: its connection closed, the process gone)
-     * sets lost[i] and ends the wait for it; every later exchange leaves a lost neighbour out, as
+     * a backend that can tell a neighbour's end (zmq: its connection closed, the process gone or
+     * silent past the heartbeat timeout) sets lost[i] and ends the wait for it; every later exchange leaves a lost neighbour out, as
      * dgcn_exchange.skip does. inproc and mpi never set it. */
     int watch_loss;
     char *lost;     /* [n_neighbors] 1: neighbour i is gone for good */

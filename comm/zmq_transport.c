@@ -174,6 +174,11 @@ static int s_recv_routed(void *sock, int curve, int32_t *id, zmq_msg_t *body, co
 static int s_park_or_drop(s_zt *p, const dgcn_exchange *x, Dgcnpb__NeighborMsg *m) {
     dgcn__hdr h = {m->run_id, m->sender, m->channel, m->iter, m->layer, m->length};
     int ahead = 0, slot = -1;
+    int from = m->run_id == p->base.run_id ? dgcn__neighbor_index(&p->base, m->sender) : -1;
+    if (from >= 0 && p->base.lost[from]) { /* sent before it was lost, still queued: dropped */
+        dgcnpb__neighbor_msg__free_unpacked(m, NULL);
+        return DGCN_OK;
+    }
     int rc = dgcn__route(&p->base, x, &h, m->payload.data, m->payload.len, p->got, &ahead, &slot);
     if (rc == DGCN_OK && ahead) {
         if (!p->parked[slot]) {

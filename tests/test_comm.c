@@ -274,6 +274,8 @@ typedef struct fake {
     dgcn_curve_creds keys[4]; /* tcp: the agents' keypairs (coordinator_key: agent 0's public) */
 } fake;
 
+static int s_fake_watch; /* fake_open: watch_loss on agent 0 (zmq) */
+
 static void fake_open(fake *z, int kind, int nn) {
     memset(z, 0, sizeof *z);
     z->kind = kind;
@@ -318,6 +320,7 @@ static void fake_open(fake *z, int kind, int nn) {
                      z->keys[i + 1].public_key);
         e[i] = ep[i];
     }
+    z->t->watch_loss = s_fake_watch;
     ck_assert_int_eq(dgcn_zmq_connect_neighbors(z->t, nb, e, nn), DGCN_OK);
     for (int a = 1; a < 4; a++) {
         char id[4] = {'a', (char)('0' + a), 0, 0};
@@ -1037,6 +1040,37 @@ static void *s_mjob_main(void *arg) {
  * agent) connect to agent 0's mesh as its neighbour 1 before the set-up has named any key, and
  * send forged parameters: their handshakes are refused once the neighbours are known, the real
  * neighbour's connection is the one heard, and agent 0 receives exactly agent 1's values. */
+/* zmq, watch_loss: neighbour 1 sends its messages of exchanges 7 and 8 and then dies (its mesh
+ * closes) before agent 0 reads them. Agent 0 finds it lost and drops what it had queued instead of
+ * taking it for a neighbour two exchanges ahead; both exchanges complete with neighbour 2. */
+START_TEST(test_zmq_lost_queued) {
+    fake z;
+    s_fake_watch = 1;
+    fake_open(&z, B_ZMQ_IPC, 2);
+    s_fake_watch = 0;
+    const float v1[4] = {1, 1, 1, 1}, v2[4] = {2, 3, 4, 5}, mine[4] = {9, 9, 9, 9};
+    fake_send_via(&z, 1, RUN_ID, 1, 7, 4, v1);
+    fake_send_via(&z, 1, RUN_ID, 1, 8, 4, v1);
+    zmq_close(z.sink[0]); /* neighbour 1's mesh: agent 0's link to it disconnects */
+    z.sink[0] = NULL;
+    nanosleep(&(struct timespec){0, 300 * 1000 * 1000},
+              NULL); /* the disconnect reaches the monitor */
+    for (int64_t it = 7; it <= 8; it++) {
+        fake_send_via(&z, 2, RUN_ID, 2, it, 4, v2);
+        float got[2][4] = {{0}};
+        const float *sp[2] = {mine, mine};
+        float *rp[2] = {got[0], got[1]};
+        int32_t ln[2] = {4, 4};
+        dgcn_exchange x = {DGCN_CH_PARAMS, it, 0, sp, ln, rp, ln, 0, NULL, NULL};
+        ck_assert_msg(dgcn_transport_exchange(z.t, &x) == DGCN_OK, "exchange %d: %s", (int)it,
+                      dgcn_error_msg());
+        ck_assert(z.t->lost[0] == 1 && z.t->lost[1] == 0 && z.t->n_lost == 1);
+        ck_assert(memcmp(got[1], v2, sizeof v2) == 0);
+    }
+    fake_close(&z);
+}
+END_TEST
+
 START_TEST(test_curve_mesh_guard) {
     dgcn_hub *h = NULL;
     char ep[256], mesh[2][256];
@@ -2147,6 +2181,7 @@ static Suite *s_suite(void) {
         {"lend_pool_bounded", test_lend_pool_bounded, 0, 60},
         {"lend_mixed", test_lend_mixed, 0, 60},
         {"control_roundtrip", test_control_roundtrip, 1, 0},
+        {"zmq_lost_queued", test_zmq_lost_queued, 0, 30},
         {"control_rejects", test_control_rejects, 1, 0},
         {"state_roundtrip", test_state_roundtrip, 0, 0},
         {"config_missing_field", test_config_missing_field, 0, 0},

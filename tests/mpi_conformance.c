@@ -304,18 +304,21 @@ static void s_phase_missing_rank(void) {
     dgcn_transport_close(&t);
 }
 
-/* ---- a rank stopped at start-up (DGCN_TEST_STOP=before-init:R or after-gate:R) ---- */
+/* ---- a rank stopped (DGCN_TEST_STOP=before-init:R, before-gate:R, after-gate:R or
+ * before-finalize:R) ---- */
 
 static int s_stop_rank = -1;
+static int s_stop_ticks = 100; /* how long a stopped rank lives, in 100 ms ticks */
 
-/* Stops this process (SIGSTOP). A child it leaves behind kills it after 10 s, should nobody else
- * (the job's abort) have ended it by then, and ends itself when this process is gone. */
+/* Stops this process (SIGSTOP). A child it leaves behind kills it after s_stop_ticks, should
+ * nobody else (the job's abort) have ended it by then, and ends itself when this process is
+ * gone. */
 static void s_stop_self(void) {
     pid_t me = getpid();
     pid_t c = fork();
     if (c == 0) {
         for (int fd = 0; fd < 3; fd++) close(fd);
-        for (int k = 0; k < 100 && getppid() == me; k++)
+        for (int k = 0; k < s_stop_ticks && getppid() == me; k++)
             nanosleep(&(struct timespec){0, 100000000L}, NULL);
         if (getppid() == me) kill(me, SIGKILL);
         _exit(0);
@@ -367,7 +370,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (s_stop_rank >= 0 && !strncmp(stop, "before-finalize:", 16)) {
-        /* the others' MPI_Finalize waits for the stopped rank: their watchdog ends them */
+        /* the others' MPI_Finalize waits for the stopped rank: the coordinator's watchdog ends
+         * the job (its deadline, DGCN_MPI_INIT_DEADLINE_MS, is shorter than the 20 s the stopped
+         * rank lives) */
+        s_stop_ticks = 200;
         if (s_rank == s_stop_rank) s_stop_self();
         dgcn_mpi_finalize();
         fprintf(stderr, "rank %d: FAIL: MPI_Finalize completed without rank %d\n", s_rank,

@@ -2,7 +2,7 @@
  *
  * Every form of the run configuration is expanded from this table: the wire struct
  * dgcn_ctl_config and its pack/unpack (comm/control.c), the agent's dgcn_run_config defaults,
- * conversion and range checks (agent/run.c), config.json and the resume check
+ * conversion and range checks (agent/run_config.c), config.json and the resume check
  * (coordinator/run_config.c), and the command-line options of train and study with their help
  * (the same file). comm/config.proto stays the wire contract: a row's name is its proto field
  * (tests/test_comm.c checks both ways through the protobuf-c descriptor). Adding a field is one
@@ -16,7 +16,7 @@
  *   lo,hi the range an agent accepts, inclusive (I32, I64, ENUM, BOOL; F32 and F64 when lo < hi,
  *         e.g. 0, 0x1.fffffffffffffp-1 for [0, 1); a real is never NaN)
  *   keep  KEEP: a hyper-parameter that --resume must not change; FREE: may change on resume
- *   path  the dgcn_run_config member it sets (agent/run.h)
+ *   path  the dgcn_run_config member it sets (agent/run_config.h)
  *   cli   DGCN_RC_CLI(scope, option, member, arg kind, min, max, help): the command-line option
  *         that sets it, a member of dgcn_train_opts (coordinator/train.h), for train and study
  *         (scope BOTH) or train alone (TRAIN); DGCN_RC_NOCLI when no option sets it */

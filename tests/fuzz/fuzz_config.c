@@ -1,11 +1,11 @@
 /* tests/fuzz/fuzz_config.c: libFuzzer target for the RunConfig decoder: comm/control.c's handling
  * of comm/config.proto (presence of every field, unknown field numbers, widths, the plan path)
- * and the agent's range checks on the result (agent/run.c, dgcn_run_config_from_ctl).
+ * and the agent's range checks on the result (agent/run_config.c, dgcn_run_config_from_ctl).
  *
  * The input is the bytes of one RunConfig; the target wraps them in a ControlEnvelope holding a
  * Setup whose field 10 (config) is exactly those bytes, so every input reaches the config decoder,
  * then unpacks the envelope and, when that succeeds, converts the config. */
-#include "agent/run.h"
+#include "agent/run_config.h"
 #include "comm/control.h"
 
 #include <stddef.h>

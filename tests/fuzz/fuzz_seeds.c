@@ -2,7 +2,7 @@
  * with the library's own writers (dgcn_ctl_pack, the RunConfig inside a packed Setup, a packed
  * NeighborMsg), so the seeds are valid messages. Usage: fuzz_seeds CORPUS_ROOT (the folder holding
  * control/, config/ and neighbor/). Not a fuzz target; run by hand when the formats change. */
-#include "agent/run.h"
+#include "agent/run_config.h"
 #include "comm/control.h"
 #include "comm/control.pb-c.h"
 #include "comm/message.pb-c.h"

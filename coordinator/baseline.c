@@ -151,6 +151,12 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
         .reg_share = 1.0f,
     };
     DGCN_CHECK(dgcn_gcn_new(&g, &o->model, &blk, NULL, NULL));
+    /* An epoch computes only what it reads: the training step the training rows' receptive field,
+     * the evaluation the validation rows'; the final evaluation is a whole pass. */
+    const unsigned rows_train = DGCN_ROWS_SPLIT(DGCN_SPLIT_TRAIN),
+                   rows_val = DGCN_ROWS_SPLIT(DGCN_SPLIT_VAL);
+    DGCN_CHECK(dgcn_gcn_prepare_rows(g, rows_train));
+    DGCN_CHECK(dgcn_gcn_prepare_rows(g, rows_val));
     DGCN_CHECK(dgcn_adam_init(&adam, np));
     dgcn_model_init(&o->model, theta, o->seed);
 
@@ -160,12 +166,12 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
     for (; epoch < o->epochs; epoch++) {
         DGCN_CHECK(dgcn_signal_check("the centralized baseline"));
         double t0 = dgcn_now_ms();
-        DGCN_CHECK(dgcn_gcn_forward(g, theta, 1, o->seed, epoch, &tr));
+        DGCN_CHECK(dgcn_gcn_forward_rows(g, theta, 1, o->seed, epoch, rows_train, &tr));
         const double reg = 0.5 * wd * s_sq_norm(theta, n0);
         const double train_loss = tr.loss_sum[DGCN_SPLIT_TRAIN] / ds->n_train + reg;
         DGCN_CHECK(dgcn_gcn_backward(g, theta, grad));
         dgcn_adam_step(&adam, theta, grad, (float)o->lr, 0.9f, 0.999f, 1e-8f);
-        DGCN_CHECK(dgcn_gcn_forward(g, theta, 0, o->seed, epoch, &ev));
+        DGCN_CHECK(dgcn_gcn_forward_rows(g, theta, 0, o->seed, epoch, rows_val, &ev));
         ms[epoch] = dgcn_now_ms() - t0;
 
         if (!isfinite(train_loss)) {

@@ -24,11 +24,27 @@
 #include "core/rng.h"
 #include "graph/dataset.h"
 #include "nn/kernels.h"
+#include "nn/receptive.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The rows one pass computes: the whole block, or a receptive plan's rows (nn/receptive.h). Layer
+ * l reads n[l] computed rows of M_l (plus the halo rows for the whole block) and writes n[l+1] rows
+ * of Z_l through a[l]; the loss reads the n[L] rows with label and split. */
+typedef struct s_geom {
+    const dgcn_csr *a[DGCN_MAX_LAYERS];  /* (n[l+1], n[l] (+ n_halo)) */
+    const dgcn_csr *at[DGCN_MAX_LAYERS]; /* transposes */
+    const dgcn_csr *x;                   /* (n[0], dims[0]) sparse features (NULL with xd) */
+    int32_t n[DGCN_MAX_LAYERS + 1];
+    const int32_t *gid[DGCN_MAX_LAYERS + 1]; /* (n[l]) dropout keys of layer l's input rows */
+    const int32_t *label;                    /* (n[L]) */
+    const uint8_t *split;                    /* (n[L]) */
+} s_geom;
+
+#define S_MASKS 16 /* split masks: bits 1 << DGCN_SPLIT_TRAIN .. 1 << DGCN_SPLIT_TEST */
 
 struct dgcn_gcn {
     dgcn_model_config cfg;
@@ -56,6 +72,9 @@ struct dgcn_gcn {
     float drop_scale; /* 1 / (1 - p) of the last forward, 1 without dropout */
     int trained;      /* the last forward was a training forward */
     int64_t iter;     /* iteration of the last forward (error messages) */
+    s_geom whole;     /* the block's own rows at every layer */
+    s_geom ge;        /* the rows of the last forward: whole, or a plan's */
+    dgcn_receptive *rf[S_MASKS]; /* receptive plans by split mask (dgcn_gcn_prepare_rows) */
 };
 
 dgcn_model_config dgcn_model_defaults(dgcn_model_kind kind, int32_t d, int32_t c) {
@@ -295,6 +314,18 @@ int dgcn_gcn_new(dgcn_gcn **out, const dgcn_model_config *cfg, const dgcn_block 
         free(count);
         count = NULL;
     }
+    for (int l = 0; l < L; l++) {
+        g->whole.a[l] = blk->a;
+        g->whole.at[l] = &g->at;
+    }
+    g->whole.x = blk->xd ? NULL : blk->x;
+    for (int l = 0; l <= L; l++) {
+        g->whole.n[l] = blk->n_own;
+        g->whole.gid[l] = blk->gid;
+    }
+    g->whole.label = blk->label;
+    g->whole.split = blk->split;
+    g->ge = g->whole;
     *out = g;
     return DGCN_OK;
 fail:
@@ -305,6 +336,10 @@ fail:
 
 void dgcn_gcn_destroy(dgcn_gcn **g) {
     if (!g || !*g) return;
+    for (int m = 0; m < S_MASKS; m++) {
+        dgcn_receptive_fini((*g)->rf[m]);
+        free((*g)->rf[m]);
+    }
     free((*g)->at.rowptr);
     free((*g)->at.col);
     free((*g)->at.val);
@@ -328,9 +363,9 @@ static int s_exchange(dgcn_gcn *g, int layer, dgcn_phase phase, float *rows, int
 /* out (n_own * b, fo) = Hd_l w: the sparse features with the values of the last forward's dropout
  * (layer 0 without xd), else the dense layer input. */
 static void s_input_matmul(const dgcn_gcn *g, int l, const float *w, float *out, int32_t fo) {
-    const int32_t rows = g->blk.n_own * g->b;
+    const int32_t rows = g->ge.n[l] * g->b;
     if (l == 0 && !g->blk.xd) {
-        dgcn_csr xv = *g->blk.x;
+        dgcn_csr xv = *g->ge.x;
         xv.val = (float *)(uintptr_t)g->x_used;
         dgcn_sparse_dropout_matmul_forward(out, NULL, &xv, w, fo, NULL, 0.0f, 0, 0, 0);
     } else {
@@ -341,8 +376,8 @@ static void s_input_matmul(const dgcn_gcn *g, int l, const float *w, float *out,
 /* dw += Hd_l^T dy; dhd += dy w^T when dhd is not NULL (never for layer 0). */
 static void s_input_matmul_backward(const dgcn_gcn *g, int l, const float *w, float *dw,
                                     const float *dy, float *dhd, int32_t fo) {
-    const int32_t rows = g->blk.n_own * g->b;
-    if (l == 0 && !g->blk.xd) dgcn_sparse_matmul_backward(dw, g->blk.x, g->x_used, dy, fo);
+    const int32_t rows = g->ge.n[l] * g->b;
+    if (l == 0 && !g->blk.xd) dgcn_sparse_matmul_backward(dw, g->ge.x, g->x_used, dy, fo);
     else dgcn_matmul_backward(dhd, dw, dy, g->hd[l], w, rows, g->cfg.dims[l], fo);
 }
 
@@ -419,18 +454,19 @@ static void s_mse(float *dz, const float *z, const float *y, int64_t n, float sc
     }
 }
 
-int dgcn_gcn_forward(dgcn_gcn *g, const float *theta, int training, uint64_t seed, int64_t iter,
-                     dgcn_eval *ev) {
+/* The forward pass over the rows of ge (the whole block, or a receptive plan's). */
+static int s_forward(dgcn_gcn *g, const s_geom *ge, const float *theta, int training, uint64_t seed,
+                     int64_t iter, dgcn_eval *ev) {
     int rc;
-    if (!g || !theta) return dgcn_error_set(DGCN_EINVAL, "dgcn_gcn_forward: NULL model or theta");
     const dgcn_model_config *cfg = &g->cfg;
     const dgcn_block *blk = &g->blk;
     const int L = cfg->n_layers;
-    const int32_t n = blk->n_own, nb = blk->n_own * g->b;
+    const int32_t n = blk->n_own;
     const float p = training ? cfg->dropout : 0.0f;
     const int drop = p > 0.0f;
     g->trained = 0;
     g->iter = iter;
+    g->ge = *ge;
     g->drop_scale = drop ? 1.0f / (1.0f - p) : 1.0f;
     if (ev) memset(ev, 0, sizeof *ev);
 
@@ -445,31 +481,32 @@ int dgcn_gcn_forward(dgcn_gcn *g, const float *theta, int training, uint64_t see
     }
     for (int l = 0; l < L; l++) {
         const int32_t fi = cfg->dims[l], fo = cfg->dims[l + 1];
+        const int32_t n_in = ge->n[l] * g->b, n_out = ge->n[l + 1] * g->b;
         const float *w = theta + dgcn_model_param_offset(cfg, l);
         float *m = g->m[l];
         float *z = l == L - 1 ? g->logits : g->h[l + 1];
         if (l == 0 && !blk->xd) {
             /* M_0 = dropout(X) W_0 (the filter's W_0,0), recording dropout(X)'s values. */
-            dgcn_sparse_dropout_matmul_forward(m, drop ? g->xd_val : NULL, blk->x, w, fo, blk->gid,
+            dgcn_sparse_dropout_matmul_forward(m, drop ? g->xd_val : NULL, ge->x, w, fo, ge->gid[0],
                                                p, seed, iter, 0);
-            g->x_used = drop ? g->xd_val : blk->x->val;
+            g->x_used = drop ? g->xd_val : ge->x->val;
         } else if (cfg->kind != DGCN_MODEL_FILTER) {
-            dgcn_matmul_forward(m, g->hd[l], w, nb, fi, fo);
+            dgcn_matmul_forward(m, g->hd[l], w, n_in, fi, fo);
         }
         /* Z_l = A_hat M_l (GCN, halo rows from the neighbours), M_l (MLP), or the filter. */
         if (cfg->kind == DGCN_MODEL_FILTER) {
             DGCN_CHECK(s_filter_forward(g, l, theta, z));
         } else if (cfg->kind == DGCN_MODEL_GCN) {
             DGCN_CHECK(s_exchange(g, l, DGCN_PHASE_FORWARD, m, fo * g->b));
-            dgcn_spmm(z, blk->a, m, fo * g->b);
+            dgcn_spmm(z, ge->a[l], m, fo * g->b);
         } else {
-            memcpy(z, m, (size_t)nb * (size_t)fo * sizeof *z);
+            memcpy(z, m, (size_t)n_out * (size_t)fo * sizeof *z);
         }
         if (l < L - 1) {
-            dgcn_relu_forward(z, z, (int64_t)nb * fo);
+            dgcn_relu_forward(z, z, (int64_t)n_out * fo);
             if (drop) {
-                dgcn_dropout_forward(g->hd_buf[l + 1], z, n, g->b * fo, blk->gid, p, seed, iter,
-                                     l + 1);
+                dgcn_dropout_forward(g->hd_buf[l + 1], z, ge->n[l + 1], g->b * fo, ge->gid[l + 1],
+                                     p, seed, iter, l + 1);
                 g->hd[l + 1] = g->hd_buf[l + 1];
             } else {
                 g->hd[l + 1] = z;
@@ -477,17 +514,77 @@ int dgcn_gcn_forward(dgcn_gcn *g, const float *theta, int training, uint64_t see
         }
     }
     if (blk->y) {
-        s_mse(training ? g->dlogits : NULL, g->logits, blk->y, (int64_t)nb * cfg->dims[L],
+        s_mse(training ? g->dlogits : NULL, g->logits, blk->y, (int64_t)n * g->b * cfg->dims[L],
               (float)(1.0 / blk->n_values_global), ev);
     } else {
         const float grad_scale = blk->n_train_global > 0 ? 1.0f / (float)blk->n_train_global : 0.0f;
-        dgcn_softmax_xent(training ? g->dlogits : NULL, g->logits, blk->label, blk->split, n,
+        dgcn_softmax_xent(training ? g->dlogits : NULL, g->logits, ge->label, ge->split, ge->n[L],
                           cfg->dims[L], grad_scale, ev);
     }
     g->trained = training != 0;
     return DGCN_OK;
 fail:
     return rc;
+}
+
+int dgcn_gcn_forward(dgcn_gcn *g, const float *theta, int training, uint64_t seed, int64_t iter,
+                     dgcn_eval *ev) {
+    if (!g || !theta) return dgcn_error_set(DGCN_EINVAL, "dgcn_gcn_forward: NULL model or theta");
+    return s_forward(g, &g->whole, theta, training, seed, iter, ev);
+}
+
+/* A model whose passes can be restricted: the GCN or MLP on a whole graph (no halo rows), one
+ * signal, sparse features, classification. */
+static int s_restrictable(const dgcn_gcn *g) {
+    return (g->cfg.kind == DGCN_MODEL_GCN || g->cfg.kind == DGCN_MODEL_MLP) && g->blk.n_halo == 0 &&
+           g->b == 1 && !g->blk.xd && !g->blk.y;
+}
+
+int dgcn_gcn_prepare_rows(dgcn_gcn *g, unsigned mask) {
+    int rc;
+    uint8_t *want = NULL;
+    dgcn_receptive *rf = NULL;
+    if (!g || mask >= S_MASKS || (mask & 1u))
+        return dgcn_error_set(DGCN_EINVAL, "dgcn_gcn_prepare_rows: bad model or split mask %u",
+                              mask);
+    if (mask == 0 || !s_restrictable(g) || g->rf[mask]) return DGCN_OK;
+    const dgcn_block *blk = &g->blk;
+    DGCN_ALLOC(want, blk->n_own);
+    for (int32_t r = 0; r < blk->n_own; r++)
+        want[r] = blk->label[r] >= 0 && ((mask >> blk->split[r]) & 1u);
+    DGCN_ALLOC(rf, 1);
+    DGCN_CHECK(dgcn_receptive_build(rf, g->cfg.n_layers,
+                                    g->cfg.kind == DGCN_MODEL_GCN ? blk->a : NULL, blk->x, blk->gid,
+                                    blk->label, blk->split, want));
+    g->rf[mask] = rf;
+    rf = NULL;
+    rc = DGCN_OK;
+fail:
+    free(want);
+    free(rf);
+    return rc;
+}
+
+int dgcn_gcn_forward_rows(dgcn_gcn *g, const float *theta, int training, uint64_t seed,
+                          int64_t iter, unsigned mask, dgcn_eval *ev) {
+    if (!g || !theta)
+        return dgcn_error_set(DGCN_EINVAL, "dgcn_gcn_forward_rows: NULL model or theta");
+    const dgcn_receptive *rf = mask < S_MASKS ? g->rf[mask] : NULL;
+    if (!rf) return s_forward(g, &g->whole, theta, training, seed, iter, ev);
+    s_geom ge;
+    memset(&ge, 0, sizeof ge);
+    for (int l = 0; l < g->cfg.n_layers; l++) {
+        ge.a[l] = &rf->a[l];
+        ge.at[l] = &rf->at[l];
+    }
+    ge.x = &rf->x;
+    for (int l = 0; l <= g->cfg.n_layers; l++) {
+        ge.n[l] = rf->n[l];
+        ge.gid[l] = rf->gid[l];
+    }
+    ge.label = rf->label;
+    ge.split = rf->split;
+    return s_forward(g, &ge, theta, training, seed, iter, ev);
 }
 
 int dgcn_gcn_backward(dgcn_gcn *g, const float *theta, float *grad) {
@@ -500,13 +597,14 @@ int dgcn_gcn_backward(dgcn_gcn *g, const float *theta, float *grad) {
                               "to differentiate",
                               (long long)g->iter);
     const dgcn_model_config *cfg = &g->cfg;
+    const s_geom *ge = &g->ge;
     const int L = cfg->n_layers;
-    const int32_t nb = g->blk.n_own * g->b;
     memset(grad, 0, (size_t)dgcn_model_n_params(cfg) * sizeof *grad);
 
     const float *dz = g->dlogits; /* (nb, dims[l+1]) gradient w.r.t. Z_l */
     for (int l = L - 1; l >= 0; l--) {
         const int32_t fi = cfg->dims[l], fo = cfg->dims[l + 1];
+        const int32_t nb = ge->n[l] * g->b; /* rows of layer l's input */
         const float *w = theta + dgcn_model_param_offset(cfg, l);
         float *dw = grad + dgcn_model_param_offset(cfg, l);
         float *dhd = l > 0 ? g->dhd : NULL;
@@ -517,7 +615,7 @@ int dgcn_gcn_backward(dgcn_gcn *g, const float *theta, float *grad) {
             /* dM_l = A_hat^T dZ_l over own + halo rows; the hook settles the halo rows. */
             const float *dm = dz;
             if (cfg->kind == DGCN_MODEL_GCN) {
-                dgcn_spmm(g->dm, &g->at, dz, fo * g->b);
+                dgcn_spmm(g->dm, ge->at[l], dz, fo * g->b);
                 DGCN_CHECK(s_exchange(g, l, DGCN_PHASE_BACKWARD, g->dm, fo * g->b));
                 dm = g->dm;
             }

@@ -122,11 +122,29 @@ void dgcn_gcn_destroy(dgcn_gcn **g);
 int dgcn_gcn_forward(dgcn_gcn *g, const float *theta, int training, uint64_t seed, int64_t iter,
                      dgcn_eval *ev);
 
+/* Split masks of dgcn_gcn_forward_rows: bit 1 << s selects the labelled rows of split s. */
+#define DGCN_ROWS_SPLIT(s) (1u << (s))
+
+/* Prepares passes restricted to what a loss over the labelled rows of the splits in mask reads:
+ * their receptive field (K hops for K layers, nn/receptive.h), built here once (this allocates;
+ * the passes do not). A model whose passes cannot be restricted (the filter, halo rows, a batch,
+ * dense input, regression) keeps whole passes: the call succeeds and changes nothing. */
+int dgcn_gcn_prepare_rows(dgcn_gcn *g, unsigned mask);
+
+/* dgcn_gcn_forward computing only the receptive field of the labelled rows of the splits in mask
+ * (prepared with dgcn_gcn_prepare_rows; an unprepared mask runs the whole pass). ev counts only
+ * those rows, with the same figures as a whole pass; a dgcn_gcn_backward after it gives the
+ * gradient of those rows' loss, which is the whole pass's gradient when mask holds the training
+ * split (no other row has a loss term). dgcn_gcn_logits then holds the logits of those rows
+ * only, in increasing row order. */
+int dgcn_gcn_forward_rows(dgcn_gcn *g, const float *theta, int training, uint64_t seed,
+                          int64_t iter, unsigned mask, dgcn_eval *ev);
+
 /* Backward pass after a training forward: writes grad (n_params floats, overwritten) = gradient of
  * this block's loss (see above) with respect to theta. */
 int dgcn_gcn_backward(dgcn_gcn *g, const float *theta, float *grad);
 
-/* The block's output logits (n_own, batch, dims[L]) from the last forward. */
+/* The block's output logits (n_own, batch, dims[L]) from the last whole forward. */
 const float *dgcn_gcn_logits(const dgcn_gcn *g);
 
 #endif

@@ -13,6 +13,7 @@
 #include "nn/gcn.h"
 #include "nn/kernels.h"
 #include "nn/optim.h"
+#include "nn/receptive.h"
 #include "tests/testutil.h"
 
 #include <cblas.h>
@@ -1439,6 +1440,157 @@ START_TEST(test_bad_block) {
 }
 END_TEST
 
+/* ---- receptive fields ---- */
+
+/* A problem whose training split is sparse (one row in 30), so its receptive field is a strict
+ * part of the graph. */
+static void s_sparse_split(s_problem *pr) {
+    pr->n_train = 0;
+    for (int32_t i = 0; i < pr->n; i++) {
+        pr->split[i] = i % 30 == 0  ? DGCN_SPLIT_TRAIN
+                       : i % 30 < 6 ? DGCN_SPLIT_VAL
+                                    : DGCN_SPLIT_TEST;
+        if (pr->split[i] == DGCN_SPLIT_TRAIN && pr->label[i] >= 0) pr->n_train++;
+    }
+}
+
+/* Each R_l of a receptive plan is exactly the set of columns of A_hat's rows R_l+1 (brute force
+ * over the dense A_hat), the blocks hold A_hat's entries, and the field is a strict part of the
+ * graph. */
+START_TEST(test_receptive_plan) {
+    s_problem pr;
+    s_problem_make(&pr, 300, 12, 5, 91);
+    s_sparse_split(&pr);
+    uint8_t *want = s_xcalloc((size_t)pr.n, 1), *in = s_xcalloc((size_t)pr.n, 1),
+            *prev = s_xcalloc((size_t)pr.n, 1);
+    for (int32_t i = 0; i < pr.n; i++)
+        want[i] = pr.split[i] == DGCN_SPLIT_TRAIN && pr.label[i] >= 0;
+    for (int L = 1; L <= 3; L++) {
+        dgcn_receptive rf;
+        ck_assert_int_eq(dgcn_receptive_build(&rf, L, &pr.a_csr, &pr.x_csr, pr.gid, pr.label,
+                                              pr.split, want),
+                         DGCN_OK);
+        memcpy(prev, want, (size_t)pr.n);
+        for (int l = L; l >= 0; l--) {
+            if (l < L) {
+                memset(in, 0, (size_t)pr.n);
+                for (int32_t r = 0; r < pr.n; r++)
+                    for (int32_t c = 0; prev[r] && c < pr.n; c++)
+                        if (pr.a_hat[(size_t)r * pr.n + c] != 0.0) in[c] = 1;
+                memcpy(prev, in, (size_t)pr.n);
+            }
+            int32_t k = 0;
+            for (int32_t r = 0; r < pr.n; r++)
+                if (prev[r]) {
+                    ck_assert_int_lt(k, rf.n[l]);
+                    ck_assert_int_eq(rf.rows[l][k], r);
+                    ck_assert_int_eq(rf.gid[l][k], pr.gid[r]);
+                    k++;
+                }
+            ck_assert_int_eq(k, rf.n[l]);
+        }
+        for (int l = 0; l < L; l++)
+            for (int32_t i = 0; i < rf.n[l + 1]; i++)
+                for (int64_t e = rf.a[l].rowptr[i]; e < rf.a[l].rowptr[i + 1]; e++)
+                    ck_assert(rf.a[l].val[e] == (float)pr.a_hat[(size_t)rf.rows[l + 1][i] * pr.n +
+                                                                rf.rows[l][rf.a[l].col[e]]]);
+        ck_assert_int_eq(rf.x.n_rows, rf.n[0]);
+        ck_assert_int_lt(rf.n[0], pr.n); /* the restriction is real */
+        ck_assert_int_gt(rf.n[0], rf.n[L]);
+        dgcn_receptive_fini(&rf);
+    }
+    free(want), free(in), free(prev);
+    s_problem_free(&pr);
+}
+END_TEST
+
+/* Passes restricted to a split's receptive field give the whole pass's figures for that split and
+ * (training split) its gradient; the logits of the rows read are the whole pass's (the same sums in
+ * the same order; a row at a block's end may take a narrower vector path, so not bit for bit). */
+START_TEST(test_receptive_pass) {
+    s_problem pr;
+    s_problem_make(&pr, 300, 12, 5, 92);
+    s_sparse_split(&pr);
+    for (int variant = 0; variant < 3; variant++) {
+        const dgcn_model_kind kind = variant == 2 ? DGCN_MODEL_MLP : DGCN_MODEL_GCN;
+        const int L = variant == 1 ? 3 : 2;
+        dgcn_model_config cfg = dgcn_model_defaults(kind, pr.d, pr.c);
+        cfg.n_layers = L;
+        cfg.dims[1] = 8;
+        if (L == 3) cfg.dims[2] = 6;
+        cfg.dims[L] = pr.c;
+        const int64_t np = dgcn_model_n_params(&cfg);
+        float *theta = s_xcalloc((size_t)np, sizeof *theta);
+        float *gw = s_xcalloc((size_t)np, sizeof *gw), *gr = s_xcalloc((size_t)np, sizeof *gr);
+        float *lw = s_xcalloc((size_t)pr.n * pr.c, sizeof *lw);
+        dgcn_model_init(&cfg, theta, 5);
+        for (int64_t i = 0; i < np; i++) theta[i] *= 2.0f;
+        dgcn_block blk = {.n_own = pr.n,
+                          .a = kind == DGCN_MODEL_GCN ? &pr.a_csr : NULL,
+                          .x = &pr.x_csr,
+                          .gid = pr.gid,
+                          .label = pr.label,
+                          .split = pr.split,
+                          .n_train_global = pr.n_train,
+                          .reg_share = 1.0f};
+        dgcn_gcn *g = NULL;
+        ck_assert_int_eq(dgcn_gcn_new(&g, &cfg, &blk, NULL, NULL), DGCN_OK);
+        const unsigned tr = DGCN_ROWS_SPLIT(DGCN_SPLIT_TRAIN), va = DGCN_ROWS_SPLIT(DGCN_SPLIT_VAL);
+        ck_assert_int_eq(dgcn_gcn_prepare_rows(g, tr), DGCN_OK);
+        ck_assert_int_eq(dgcn_gcn_prepare_rows(g, va), DGCN_OK);
+        ck_assert_int_eq(dgcn_gcn_prepare_rows(g, tr | va), DGCN_OK);
+        ck_assert_int_eq(dgcn_gcn_prepare_rows(g, 1u), DGCN_EINVAL);
+        for (int it = 0; it < 3; it++) {
+            dgcn_eval ew, er;
+            /* training: the whole pass, then the training rows' field */
+            ck_assert_int_eq(dgcn_gcn_forward(g, theta, 1, 77, it, &ew), DGCN_OK);
+            ck_assert_int_eq(dgcn_gcn_backward(g, theta, gw), DGCN_OK);
+            ck_assert_int_eq(dgcn_gcn_forward_rows(g, theta, 1, 77, it, tr, &er), DGCN_OK);
+            ck_assert_int_eq(dgcn_gcn_backward(g, theta, gr), DGCN_OK);
+            const int S = DGCN_SPLIT_TRAIN;
+            ck_assert_int_eq(er.count[S], ew.count[S]);
+            ck_assert_int_eq(er.correct[S], ew.correct[S]);
+            ck_assert_double_le(fabs(er.loss_sum[S] - ew.loss_sum[S]), 1e-6 * fabs(ew.loss_sum[S]));
+            ck_assert_int_eq(er.count[DGCN_SPLIT_VAL] + er.count[DGCN_SPLIT_TEST], 0);
+            ck_assert_double_le(s_rel_err_ff(gr, gw, np), 1e-6);
+            for (int l = 0; l < L; l++) { /* every layer's gradient is compared, not zeros */
+                double sum = 0;
+                for (int64_t i = dgcn_model_param_offset(&cfg, l);
+                     i < dgcn_model_param_offset(&cfg, l + 1); i++)
+                    sum += fabs(gw[i]);
+                ck_assert_double_gt(sum, 1e-4);
+            }
+            /* evaluation on the validation rows, alone and with the training rows */
+            ck_assert_int_eq(dgcn_gcn_forward(g, theta, 0, 77, it, &ew), DGCN_OK);
+            memcpy(lw, dgcn_gcn_logits(g), (size_t)pr.n * pr.c * sizeof *lw);
+            for (unsigned mask = va; mask <= (tr | va); mask += tr) {
+                ck_assert_int_eq(dgcn_gcn_forward_rows(g, theta, 0, 77, it, mask, &er), DGCN_OK);
+                const float *lr = dgcn_gcn_logits(g);
+                int32_t k = 0;
+                for (int32_t r = 0; r < pr.n; r++)
+                    if (pr.label[r] >= 0 && ((mask >> pr.split[r]) & 1u)) {
+                        ck_assert_double_le(s_rel_err_ff(lr + (size_t)k * pr.c,
+                                                         lw + (size_t)r * pr.c, pr.c),
+                                            1e-6);
+                        k++;
+                    }
+                for (int s = DGCN_SPLIT_TRAIN; s <= DGCN_SPLIT_VAL; s++) {
+                    const int in = (mask >> s) & 1u;
+                    ck_assert_int_eq(er.count[s], in ? ew.count[s] : 0);
+                    ck_assert_int_eq(er.correct[s], in ? ew.correct[s] : 0);
+                    ck_assert_double_le(fabs(er.loss_sum[s] - (in ? ew.loss_sum[s] : 0.0)),
+                                        1e-6 * fabs(ew.loss_sum[s]));
+                }
+                ck_assert_int_gt(er.count[DGCN_SPLIT_VAL], 0);
+            }
+        }
+        dgcn_gcn_destroy(&g);
+        free(theta), free(gw), free(gr), free(lw);
+    }
+    s_problem_free(&pr);
+}
+END_TEST
+
 /* ---- optimizers ---- */
 
 /* Two Adam steps from theta = (1, -2), lr 0.1, with g1 = (0.5, -0.1), g2 = (0.2, 0.3):
@@ -1652,6 +1804,8 @@ static Suite *s_suite(void) {
         {"block_invariant", test_block_invariant, 0, 0},
         {"filter_blocks", test_filter_blocks, 0, 0},
         {"hook_calls", test_hook_calls, 0, 0},
+        {"receptive_plan", test_receptive_plan, 0, 0},
+        {"receptive_pass", test_receptive_pass, 0, 0},
         {"config", test_config, 0, 0},
         {"bad_block", test_bad_block, 0, 0},
         {"adam", test_adam, 0, 0},

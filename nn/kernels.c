@@ -157,19 +157,34 @@ s_row_fma(float *restrict yr, const int32_t *restrict col, const float *restrict
     if (T > 2) yr[ot + 2] += t2;
 }
 
-/* The same for any width, accumulating in memory. */
-static void s_row_fma_wide(float *restrict yr, const int32_t *restrict col, const float *restrict v,
-                           int64_t ne, const float *restrict m, int32_t w) {
-    for (int64_t e = 0; e < ne; e++) {
-        const float *restrict mr = m + (size_t)col[e] * (size_t)w;
-        const float s = v[e];
-        for (int32_t j = 0; j < w; j++) yr[j] += s * mr[j];
-    }
-}
-
 /* Widths with a register-resident copy of s_row_fma: 1..16 (hidden layers, class counts). */
 #define S_WIDTH_CASES(X)                                                                           \
     X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
+
+#define S_TILE 16 /* columns of a tile of a wide product: s_row_fma's widest register copy */
+
+/* Columns [t, t + tw) of a wide row, tw <= S_TILE: yr[t..t+tw) += sum over e < ne of v[e] *
+ * m[col[e], t..t+tw), m's rows w floats apart, on the register kernel of width tw. */
+static inline __attribute__((always_inline)) void
+s_row_fma_tile(float *restrict yr, const int32_t *restrict col, const float *restrict v, int64_t ne,
+               const float *restrict m, int32_t w, int32_t t, int32_t tw) {
+    switch (tw) {
+#define S_CASE(W)                                                                                  \
+    case W: s_row_fma(yr + t, col, v, 1, ne, m + t, w, W); break;
+        S_WIDTH_CASES(S_CASE)
+#undef S_CASE
+    default: break;
+    }
+}
+
+/* A wide row (w > S_TILE) tile by tile: each tile's sums stay in registers instead of going
+ * through memory once per entry. */
+static inline __attribute__((always_inline)) void
+s_row_fma_tiled(float *restrict yr, const int32_t *restrict col, const float *restrict v,
+                int64_t ne, const float *restrict m, int32_t w) {
+    for (int32_t t = 0; t < w; t += S_TILE)
+        s_row_fma_tile(yr, col, v, ne, m, w, t, w - t < S_TILE ? w - t : S_TILE);
+}
 
 /* The width a W-wide row is computed at: W rounded up to whole vectors (4 floats for W % 8 <= 4,
  * else 8), so a 7-wide row costs one 8-float multiply-add instead of a 4-float one and three
@@ -401,11 +416,14 @@ S_CLONES void dgcn_spmm(float *y, const dgcn_csr *a, const float *m, int32_t w) 
 #undef S_CASE
     default: break;
     }
-    for (int32_t r = 0; r < a->n_rows; r++) {
-        float *yr = y + (size_t)r * (size_t)w;
-        memset(yr, 0, (size_t)w * sizeof *yr);
-        s_row_fma_wide(yr, a->col + a->rowptr[r], a->val + a->rowptr[r],
-                       a->rowptr[r + 1] - a->rowptr[r], m, w);
+    /* Wider: tiles of S_TILE columns, each a sweep over all rows, so a tile's slice of m (16
+     * floats of each row) is what the sweep keeps in cache. */
+    memset(y, 0, (size_t)a->n_rows * (size_t)w * sizeof *y);
+    for (int32_t t = 0; t < w; t += S_TILE) {
+        const int32_t tw = w - t < S_TILE ? w - t : S_TILE;
+        for (int32_t r = 0; r < a->n_rows; r++)
+            s_row_fma_tile(y + (size_t)r * (size_t)w, a->col + a->rowptr[r], a->val + a->rowptr[r],
+                           a->rowptr[r + 1] - a->rowptr[r], m, w, t, tw);
     }
 }
 
@@ -463,7 +481,7 @@ s_sparse_dropout_matmul(float *restrict y, float *restrict xd_val, const dgcn_cs
                 v = dst;
             }
             if (W) s_row_fma(yr, col + e0, v, 1, ne, w, W, W);
-            else s_row_fma_wide(yr, col + e0, v, ne, w, fo);
+            else s_row_fma_tiled(yr, col + e0, v, ne, w, fo);
         }
     }
 }
@@ -506,6 +524,8 @@ S_CLONES void dgcn_sparse_matmul_backward(float *dw, const dgcn_csr *x, const fl
     switch (fo) {
     case 16: s_sparse_matmul_backward(dw, x, xd_val, dy, 16); break;
     case 7: s_sparse_matmul_backward(dw, x, xd_val, dy, 7); break;
+    case 32: s_sparse_matmul_backward(dw, x, xd_val, dy, 32); break;
+    case 64: s_sparse_matmul_backward(dw, x, xd_val, dy, 64); break;
     default: s_sparse_matmul_backward(dw, x, xd_val, dy, fo);
     }
 }

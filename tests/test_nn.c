@@ -173,7 +173,7 @@ START_TEST(test_sparse_xw) {
     dgcn_rng_seed(&rng, 2, DGCN_STREAM_TEST);
     /* Rows of ~100 stored entries cross the kernel's 64-entry chunks. */
     const int32_t n = 11, d = 150;
-    const int32_t fos[] = {16, 7, 5, 80};
+    const int32_t fos[] = {16, 7, 5, 80, 32, 64};
     double xd[11 * 150];
     s_rand_dense(xd, n * d, 0.3, &rng);
     dgcn_csr x = s_csr_dense(xd, n, d);
@@ -543,7 +543,7 @@ START_TEST(test_spmm_shapes) {
     dgcn_rng rng;
     dgcn_rng_seed(&rng, 12, DGCN_STREAM_TEST);
     const int32_t nrs[] = {1, 2, 3, 10, 41}, ncs[] = {1, 2, 3, 13, 40};
-    const int32_t ws[] = {1, 2, 3, 5, 6, 7, 8, 13, 16, 17};
+    const int32_t ws[] = {1, 2, 3, 5, 6, 7, 8, 13, 16, 17, 32, 64, 210};
     for (size_t a = 0; a < sizeof nrs / sizeof *nrs; a++)
         for (size_t b = 0; b < sizeof ncs / sizeof *ncs; b++)
             for (size_t c = 0; c < sizeof ws / sizeof *ws; c++) {

@@ -23,6 +23,7 @@ enum dgcn_stream {
     DGCN_STREAM_LINKS = 6,    /* link failures (agent/links.h; counter-based, keyed like dropout) */
     DGCN_STREAM_SCHEDULE = 7, /* random schedules of communication graphs (matchings) */
     DGCN_STREAM_LOSS = 8,     /* the agents a study kills (coordinator/study.h, --agent-loss) */
+    DGCN_STREAM_COMPRESS = 9, /* random-k's indices (nn/compress.h; seeded by a per-message key) */
     DGCN_STREAM_TEST = 99     /* tests */
 };
 

@@ -3,6 +3,7 @@
 #include "agent/agent.h"
 
 #include "agent/links.h"
+#include "nn/choco.h"
 
 #include "core/error.h"
 #include "core/timer.h"
@@ -64,6 +65,12 @@ struct dgcn_agent {
     char *need;                     /* (n_nb) 1: the halo exchange carries rows on the link */
     float *zeros;                   /* (msg_len) read for a skipped link (with weight 0) */
     uint64_t failed[DGCN_CH_COUNT]; /* messages not sent for a failed link, per channel */
+    /* compressed gossip (opts.compress): the public copies, and the wire messages in turn */
+    dgcn_choco *choco; /* NULL: params messages go whole */
+    int64_t wire_len;  /* floats of one wire message */
+    float *wires[3];   /* (wire_len) each, taken in turn like msgs (the lending argument) */
+    int wire_next;
+    float *wire_recv; /* (n_nb, wire_len) where the transport copies, or NULL where it lends */
 };
 
 dgcn_agent_opts dgcn_agent_opts_defaults(void) {
@@ -556,6 +563,44 @@ fail:
     return rc;
 }
 
+/* Compressed gossip (opts.compress): the public copies and the wire buffers, after refusing what
+ * it cannot run with. */
+static int s_compress_init(dgcn_agent *a) {
+    int rc = DGCN_OK;
+    const dgcn_agent_opts *o = &a->opts;
+    const int32_t self = a->shard->agent;
+    if (o->compress.kind == DGCN_COMPRESS_NONE) return DGCN_OK;
+    if (o->consensus.gossip_accel != DGCN_GOSSIP_PLAIN && o->consensus.gossip_rounds > 1)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: compressed gossip runs plain gossip rounds: Chebyshev "
+                              "acceleration's weights assume exact mixing (use --gossip-accel "
+                              "none or --gossip-rounds 1)",
+                              self);
+    if (o->sched_rows || o->link_failure > 0.0 || a->t->watch_loss)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: compressed gossip needs a static topology with every "
+                              "params message delivered (no schedule, link failure or lost agent): "
+                              "each agent keeps the sum of its neighbours' public copies",
+                              self);
+    const int32_t n_seg = (int32_t)(a->msg_len / a->n_params);
+    rc = dgcn_choco_new(&a->choco, &o->compress, a->n_params, n_seg, o->compress_seed);
+    if (rc != DGCN_OK) return dgcn_error_wrap(rc, "agent %d: ", self);
+    a->wire_len = dgcn_choco_wire_floats(a->choco);
+    if (a->wire_len > INT32_MAX)
+        return dgcn_error_set(DGCN_EINVAL, "agent %d: a compressed message exceeds 2^31 floats",
+                              self);
+    for (int i = 0; i < 3; i++) {
+        if (a->msgs_lent) a->wires[i] = dgcn_transport_lend_buffer(a->t, (size_t)a->wire_len);
+        else a->wires[i] = calloc((size_t)a->wire_len, sizeof *a->wires[i]);
+        if (!a->wires[i])
+            return dgcn_error_set(DGCN_ENOMEM, "agent %d: out of memory for compressed messages",
+                                  self);
+    }
+    if (!a->msgs_lent) DGCN_ALLOC(a->wire_recv, (int64_t)a->n_nb * a->wire_len);
+fail:
+    return rc;
+}
+
 int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_config *model,
                    dgcn_transport *t, const double *mix_row, const dgcn_agent_opts *opts) {
     int rc;
@@ -645,6 +690,7 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
     DGCN_ALLOC(a->mix_row, a->n_nb + 1);
     memcpy(a->mix_row, mix_row, (size_t)(a->n_nb + 1) * sizeof *a->mix_row);
     DGCN_CHECK(s_links_init(a));
+    DGCN_CHECK(s_compress_init(a));
     dgcn_model_init(model, a->theta, a->opts.init_seed);
     *out = a;
     return DGCN_OK;
@@ -661,6 +707,9 @@ void dgcn_agent_destroy(dgcn_agent **pa) {
     free(a->theta);
     free(a->grad);
     for (int i = 0; i < 3 && !a->msgs_lent; i++) free(a->msgs[i]);
+    for (int i = 0; i < 3 && !a->msgs_lent; i++) free(a->wires[i]);
+    free(a->wire_recv);
+    dgcn_choco_destroy(&a->choco);
     free(a->msg_recv);
     free(a->x_lent);
     free(a->mix_row);
@@ -694,13 +743,16 @@ int dgcn_agent_set_params(dgcn_agent *a, const float *theta) {
 }
 
 int64_t dgcn_agent_state_len(const dgcn_agent *a) {
-    return a->n_params + dgcn_consensus_state_len(a->cons);
+    return a->n_params + dgcn_consensus_state_len(a->cons) +
+           (a->choco ? dgcn_choco_state_len(a->choco) : 0);
 }
 
 void dgcn_agent_state_save(const dgcn_agent *a, float *vec, int64_t counters[2],
                            uint64_t relayed[DGCN_CH_COUNT]) {
     memcpy(vec, a->theta, (size_t)a->n_params * sizeof *vec);
     dgcn_consensus_state_save(a->cons, vec + a->n_params, counters);
+    if (a->choco)
+        dgcn_choco_state_save(a->choco, vec + a->n_params + dgcn_consensus_state_len(a->cons));
     memcpy(relayed, a->relayed, sizeof a->relayed);
 }
 
@@ -710,8 +762,15 @@ int dgcn_agent_state_load(dgcn_agent *a, const float *vec, int64_t len, const in
         return dgcn_error_set(DGCN_EINVAL,
                               "agent %d: a state of %lld floats lacks the %lld parameters",
                               a->shard->agent, (long long)len, (long long)a->n_params);
-    int rc = dgcn_consensus_state_load(a->cons, vec + a->n_params, len - a->n_params, counters);
+    const int64_t ch = a->choco ? dgcn_choco_state_len(a->choco) : 0;
+    if (len < a->n_params + ch)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: a state of %lld floats lacks the compressed gossip's %lld",
+                              a->shard->agent, (long long)len, (long long)ch);
+    int rc = dgcn_consensus_state_load(a->cons, vec + a->n_params, len - a->n_params - ch,
+                                       counters);
     if (rc != DGCN_OK) return dgcn_error_wrap(rc, "agent %d: ", a->shard->agent);
+    if (a->choco) dgcn_choco_state_load(a->choco, vec + len - ch);
     memcpy(a->theta, vec, (size_t)a->n_params * sizeof *vec);
     if (relayed) memcpy(a->relayed, relayed, sizeof a->relayed);
     return DGCN_OK;
@@ -871,10 +930,71 @@ fail:
     return rc;
 }
 
+/* The params exchange of a compressed gossip round: wire (a->wire_len floats, from the wires in
+ * turn) to every neighbour; neighbour i's wire message is then readable at a->x_lent[i]. */
+static int s_wire_exchange(dgcn_agent *a, const float *wire, int32_t round) {
+    for (int32_t i = 0; i < a->n_nb; i++) {
+        a->x_send[i] = wire;
+        a->x_send_len[i] = (int32_t)a->wire_len;
+        a->x_recv[i] = a->wire_recv ? a->wire_recv + (int64_t)i * a->wire_len : NULL;
+        a->x_recv_len[i] = (int32_t)a->wire_len;
+    }
+    dgcn_exchange x = {
+        .channel = DGCN_CH_PARAMS,
+        .iter = a->tag,
+        .layer = round,
+        .send = a->x_send,
+        .send_len = a->x_send_len,
+        .recv = a->x_recv,
+        .recv_len = a->x_recv_len,
+        .lend = 1,
+        .lent = a->x_lent,
+    };
+    int rc = dgcn_transport_exchange(a->t, &x);
+    if (rc != DGCN_OK)
+        dgcn_error_wrap(rc, "agent %d, iteration %lld, compressed params exchange %d (tag %lld): ",
+                        a->shard->agent, (long long)a->iter, (int)round, (long long)a->tag);
+    return rc;
+}
+
+/* The consensus step with compressed gossip (nn/choco.h): the optimizer's message, R rounds of
+ * x <- x + gamma (s - xhat) each after one exchange of Q(x - xhat), then the optimizer's update
+ * on the result as if it were the exactly mixed message (a mixing row of the self weight 1). */
+static int s_step_compressed(dgcn_agent *a, int64_t iter) {
+    static const double one[1] = {1.0};
+    float *msg = s_msg_take(a);
+    int rc = dgcn_consensus_prepare(a->cons, iter, a->theta, a->grad, msg);
+    const int32_t rounds = a->opts.consensus.gossip_rounds;
+    for (int32_t r = 0; rc == DGCN_OK && r < rounds; r++) {
+        float *wire = a->wires[a->wire_next];
+        a->wire_next = (a->wire_next + 1) % 3;
+        rc = dgcn_choco_send(a->choco, a->shard->agent, iter, r, msg, a->mix_row[0], wire);
+        if (rc == DGCN_OK) rc = s_wire_exchange(a, wire, r);
+        else break;
+        if (rc != DGCN_OK) return rc; /* s_wire_exchange named the exchange */
+        rc = dgcn_choco_mix(a->choco, iter, r, a->mix_row, a->n_nb, a->t->neighbors, a->x_lent, msg,
+                            msg);
+    }
+    if (rc != DGCN_OK)
+        return dgcn_error_wrap(rc, "agent %d, iteration %lld, compressed gossip: ", a->shard->agent,
+                               (long long)iter);
+    if (rc == DGCN_OK)
+        rc = dgcn_consensus_mix_round(a->cons, iter, rounds - 1, a->grad, one, 0, msg, NULL, NULL,
+                                      a->theta);
+    return rc;
+}
+
 int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
     int rc;
     DGCN_CHECK(s_begin(a, iter, DGCN_AGENT_TAG_STEP));
     DGCN_CHECK(s_pass(a, 1, 1, train_ev));
+    if (a->choco) {
+        double t0 = dgcn_now_ms();
+        DGCN_CHECK(s_step_compressed(a, iter));
+        a->timing.consensus_ms += dgcn_now_ms() - t0;
+        a->timing.steps++;
+        return DGCN_OK;
+    }
 
     double t0 = dgcn_now_ms();
     /* x_0 = msg; gossip round r sends x_r and forms x_{r+1} from the neighbours' x_r and the

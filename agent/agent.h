@@ -34,6 +34,7 @@
 
 #include "comm/transport.h"
 #include "graph/shard.h"
+#include "nn/compress.h"
 #include "nn/consensus.h"
 #include "nn/gcn.h"
 
@@ -69,6 +70,13 @@ typedef struct dgcn_agent_opts {
     double link_failure;    /* in [0, 1) */
     int32_t halo_staleness; /* S >= 0 */
     uint64_t link_seed;
+    /* Compressed gossip (nn/choco.h; kind NONE: the params messages go whole): every params
+     * exchange of a training step sends Q(msg - xhat) in its wire form and mixes with
+     * msg + gamma (s - xhat). Needs plain gossip rounds and a static topology (no schedule, link
+     * failure or loss watching): DGCN_EINVAL otherwise. Averaging rounds (dgcn_agent_agree) stay
+     * exact. compress_seed keys the draws and must be the same on every agent. */
+    dgcn_compress_config compress;
+    uint64_t compress_seed;
 } dgcn_agent_opts;
 
 /* DGD step 0.1 (constant), grad_scale M, seeds 1. */

@@ -383,6 +383,8 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
     ao.sched_rows = s->n_schedule > 0 ? s->schedule : NULL;
     ao.sched_period = s->n_schedule;
     ao.sched_every = s->schedule_every;
+    ao.compress = r->cfg.compress;
+    ao.compress_seed = r->cfg.init_seed; /* the run's seed: a receiver draws the sender's keys */
     if (r->cfg.task == DGCN_TASK_REGRESSION) DGCN_CHECK(s_regression_setup(r, &ao));
     DGCN_CHECK(dgcn_agent_new(&r->agent, &r->shard, &r->cfg.model, t, *mix, &ao));
     if (r->cfg.checkpoint_every > 0) DGCN_ALLOC(r->state_vec, dgcn_agent_state_len(r->agent));

@@ -65,6 +65,11 @@ _Static_assert(S_SAME(DGCN_CONSENSUS_DGD, DGCN_CTL_OPT_DGD) &&
 _Static_assert(S_SAME(DGCN_GOSSIP_PLAIN, DGCN_CTL_ACCEL_NONE) &&
                    S_SAME(DGCN_GOSSIP_CHEBYSHEV, DGCN_CTL_ACCEL_CHEBYSHEV),
                "gossip accelerations are RunConfig.GossipAccel");
+_Static_assert(S_SAME(DGCN_COMPRESS_NONE, DGCN_CTL_COMPRESS_NONE) &&
+                   S_SAME(DGCN_COMPRESS_TOPK, DGCN_CTL_COMPRESS_TOPK) &&
+                   S_SAME(DGCN_COMPRESS_RANDK, DGCN_CTL_COMPRESS_RANDK) &&
+                   S_SAME(DGCN_COMPRESS_QUANT, DGCN_CTL_COMPRESS_QUANT),
+               "compression kinds are RunConfig.Compress");
 #undef S_SAME
 
 void dgcn_run_config_to_ctl(const dgcn_run_config *c, dgcn_ctl_config *out) {

@@ -7,6 +7,7 @@
 #define DGCN_AGENT_RUN_CONFIG_H
 
 #include "comm/control.h"
+#include "nn/compress.h"
 #include "nn/consensus.h"
 #include "nn/gcn.h"
 
@@ -53,6 +54,8 @@ typedef struct dgcn_run_config {
     double link_failure;    /* probability a link's message is lost in one exchange (0) */
     int32_t halo_staleness; /* halo rows of failed links at most S iterations old (4) */
     int32_t on_agent_loss;  /* dgcn_run_on_loss: a neighbour gone ends the run (0) or is dropped */
+    /* -- compressed gossip (nn/choco.h): kind NONE sends the params messages whole -- */
+    dgcn_compress_config compress;
 } dgcn_run_config;
 
 /* Verify mode, defaults for d features and c classes: Kipf's model without dropout, DGD 0.1. */

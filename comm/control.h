@@ -50,6 +50,12 @@ enum {
     DGCN_CTL_OPT_ED = 4
 };
 enum { DGCN_CTL_ACCEL_NONE = 0, DGCN_CTL_ACCEL_CHEBYSHEV = 1 };
+enum {
+    DGCN_CTL_COMPRESS_NONE = 0,
+    DGCN_CTL_COMPRESS_TOPK = 1,
+    DGCN_CTL_COMPRESS_RANDK = 2,
+    DGCN_CTL_COMPRESS_QUANT = 3
+};
 
 /* dgcn_ctl_config, DGCN_CTL_MAX_DIMS and DGCN_CTL_PLAN_MAX: comm/run_config.h. */
 

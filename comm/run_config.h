@@ -94,7 +94,16 @@
         "failed link are the last delivered ones, at most S iterations old (0: halos never fail)"))  \
     X(on_agent_loss, ENUM, 0, 0, 1, KEEP, on_agent_loss, DGCN_RC_CLI(TRAIN, "on-agent-loss",       \
         on_agent_loss, STRING, 1, 0, "abort|continue: a lost agent (its process gone) ends the "   \
-        "run, or its neighbours drop it and the run goes on without its nodes (zmq)"))
+        "run, or its neighbours drop it and the run goes on without its nodes (zmq)"))         \
+    /* -- compressed gossip (nn/choco.h, docs/compression.md) -- */                              \
+    X(compress_params, ENUM, 0, 0, 3, KEEP, compress.kind, DGCN_RC_CLI(BOTH, "compress-params",   \
+        compress_params, STRING, 1, 0, "none|topk:F|randk:F|quant:B: params messages compressed " \
+        "with error feedback (F the fraction of entries kept, B the bits per entry; plain gossip " \
+        "rounds)"))                                                                                \
+    X(compress_amount, F64, 0.0, 0, 16, KEEP, compress.amount, DGCN_RC_NOCLI)                     \
+    X(compress_gamma, F64, 0.0, 0, 1, KEEP, compress.gamma, DGCN_RC_CLI(BOTH, "compress-gamma",   \
+        compress_gamma, DOUBLE, 0, 1, "consensus step gamma of compressed gossip (0: F for topk "  \
+        "and randk, 1 for quant)"))
 /* clang-format on */
 
 #define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */

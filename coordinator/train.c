@@ -64,6 +64,8 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->epochs = 40;
     o->halo_staleness = 4;
     o->on_agent_loss = "abort";
+    o->compress_params = "none";
+    o->compress_gamma = 0.0;
 }
 
 void dgcn_train_result_fini(dgcn_train_result *r) { dgcn_curve_fini(&r->curve); }
@@ -118,6 +120,16 @@ static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_r
                                   "--on-agent-loss continue: not on transport %s (%s): its agents "
                                   "cannot tell a neighbour's loss; use zmq (ipc or tcp), or abort",
                                   o->transport, kind));
+    DGCN_CHECK(dgcn_compress_parse(o->compress_params ? o->compress_params : "none",
+                                   &cfg->compress.kind, &cfg->compress.amount));
+    cfg->compress.gamma = o->compress_gamma;
+    DGCN_CHECK(dgcn_compress_check(&cfg->compress));
+    if (cfg->compress.kind != DGCN_COMPRESS_NONE && (o->link_failure > 0.0 || cfg->on_agent_loss))
+        DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                  "--compress-params %s: compressed gossip keeps every neighbour's "
+                                  "public copy in step and needs every params message delivered "
+                                  "(no --link-failure, no --on-agent-loss continue)",
+                                  o->compress_params));
     if (o->shard_files) {
         char abs[4096];
         if (!realpath(o->out, abs))
@@ -173,6 +185,14 @@ static int s_gossip_rounds(const dgcn_train_opts *o, const dgcn_plan *p, dgcn_tr
      * schedule's phase graph is sparse (a matching mixes in one round): one round by default. */
     const int dynamic = p->sched_period > 0 || o->link_failure > 0.0;
     if (dynamic) accel = DGCN_GOSSIP_PLAIN;
+    /* Compressed gossip mixes with (1 - gamma) I + gamma C only approximately, so no bound of
+     * C's spectrum gives Chebyshev weights it can use: plain rounds (nn/choco.h). */
+    int32_t ckind = DGCN_COMPRESS_NONE;
+    double camount = 0.0;
+    if (o->compress_params &&
+        dgcn_compress_parse(o->compress_params, &ckind, &camount) == DGCN_OK &&
+        ckind != DGCN_COMPRESS_NONE)
+        accel = DGCN_GOSSIP_PLAIN;
     int32_t rounds;
     dgcn_gossip_choose(accel, *slem, *exact, o->gossip_target, o->gossip_rounds, &rounds, &accel,
                        &r->gossip_rho);
@@ -514,6 +534,10 @@ static void s_min_bytes(const s_run *r, dgcn_train_result *res) {
     for (int x = 0; x < n_x && r->ds.samples; x++) widths[x] *= r->o.batch; /* B signals a row */
     int64_t np = dgcn_model_n_params(&cfg->model);
     int64_t msg = (kind == DGCN_CONSENSUS_GT || kind == DGCN_CONSENSUS_GT_ADAM) ? 2 * np : np;
+    if (cfg->compress.kind != DGCN_COMPRESS_NONE) /* the wire form, per segment of P (nn/choco.h) */
+        msg = (msg / np * dgcn_compress_wire_bytes(cfg->compress.kind, cfg->compress.amount, np) +
+               3) /
+              4;
     res->relayed_per_iter_min = 2.0 * (double)dgcn_plan_relay_bytes(&r->p, widths, n_x);
     res->bytes_per_iter_min = (double)dgcn_plan_min_bytes(&r->p, widths, n_x,
                                                           msg * r->o.gossip_rounds);

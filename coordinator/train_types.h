@@ -70,6 +70,9 @@ typedef struct dgcn_train_opts {
      * iteration >= kill_iter arrives; needs on_agent_loss "continue" and agent processes (zmq) */
     int kill_agents;
     int64_t kill_iter;
+    /* -- compressed gossip (nn/choco.h) -- */
+    const char *compress_params; /* "none", "topk:F", "randk:F" or "quant:B" [none] */
+    double compress_gamma;       /* its consensus step; 0: automatic [0] */
 } dgcn_train_opts;
 
 typedef struct dgcn_train_result {

@@ -1703,7 +1703,7 @@ static void s_check_last_checkpoint(const char *dir) {
  * with SIGKILL mid-run (test-only variables, docs/running.md), resumed with --resume, ends with
  * the same metrics.jsonl, timing fields stripped, and the same model, byte for byte. A resume
  * whose options rebuild a different plan is refused. */
-static void s_resume_on(const char *transport, const char *series) {
+static void s_resume_on(const char *transport, const char *series, const char *const *more_args) {
     if (!strcmp(transport, "mpi") && !s_have_mpirun()) {
         fprintf(stderr, "SKIP: mpirun not in PATH\n");
         return;
@@ -1719,6 +1719,7 @@ static void s_resume_on(const char *transport, const char *series) {
     for (const char *const *a = series ? regression : gen; *a; a++) args[n_args++] = *a;
     for (int i = 0; run[i]; i++)
         if (strcmp(transport, "mpi") || i < 8) args[n_args++] = run[i]; /* mpi: M from -np */
+    for (int i = 0; more_args && more_args[i]; i++) args[n_args++] = more_args[i];
     args[n_args] = NULL;
     char *out = malloc(S_OUT_CAP), ref[128], dir[128], path[256];
     static char want[65536], got[65536];
@@ -1837,13 +1838,102 @@ START_TEST(test_resume_options) {
 }
 END_TEST
 
-START_TEST(test_resume_inproc) { s_resume_on("inproc", NULL); }
+/* Compressed gossip (nn/choco.h): checkpoints carry the public copies, so a run resumed after a
+ * kill ends as the one never interrupted, on every transport (random-k: its draws are keyed by
+ * the iteration, nothing to restore). */
+static const char *const s_resume_compressed[] = {"--compress-params", "randk:0.3",
+                                                  "--gossip-rounds", "2", NULL};
+START_TEST(test_resume_compressed) {
+    static const char *transports[] = {"inproc", "zmq", "mpi"};
+    s_resume_on(transports[_i], NULL, s_resume_compressed);
+}
 END_TEST
 
-START_TEST(test_resume_zmq) { s_resume_on("zmq", NULL); }
+/* Compressed gossip gives the same metrics (the timings aside) on inproc, zmq, tcp and mpi (when
+ * mpirun is there) for each operator, with the params bytes of the wire form counted: fewer than
+ * the uncompressed run's by the operator's ratio. */
+START_TEST(test_train_compressed_transports) {
+    static const char *specs[] = {"topk:0.2", "randk:0.3", "quant:4"};
+    static const char *transports[] = {"inproc", "zmq", "tcp://127.0.0.1:0", "mpi"};
+    int n_tr = s_have_mpirun() ? 4 : 3;
+    char *out = malloc(S_OUT_CAP), dirs[4][128];
+    static char metrics[4][65536];
+    char sum[8192];
+    double params[2] = {0, 0};
+    for (int t = 0; t < n_tr + 1; t++) {
+        const int plain = t == n_tr; /* the uncompressed run, inproc */
+        const char *tr = plain ? "inproc" : transports[t];
+        s_mkdtemp(dirs[plain ? 0 : t], sizeof dirs[0], plain ? "plain" : "cmp");
+        const char *extra[] = {S_GEN,
+                               "--iters",
+                               "12",
+                               "--eval-every",
+                               "4",
+                               "--seed",
+                               "5",
+                               "--topology",
+                               "ring",
+                               "--gossip-rounds",
+                               "2",
+                               "--gossip-accel",
+                               "none",
+                               "--compress-params",
+                               plain ? "none" : specs[_i],
+                               t == 3 ? NULL : "--agents",
+                               "4",
+                               NULL}; /* mpirun -np 5 is 4 agents */
+        char *argv[64];
+        int n = 0;
+        if (!strcmp(tr, "mpi")) {
+            static char *pre[] = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "5"};
+            for (int i = 0; i < 5; i++) argv[n++] = pre[i];
+        }
+        static char *base[] = {DGCN_BINARY,      "train",         "--quiet",
+                               "--no-baselines", "--deadline-ms", "10000"};
+        for (int i = 0; i < 6; i++) argv[n++] = base[i];
+        argv[n++] = "--transport";
+        argv[n++] = (char *)tr;
+        argv[n++] = "--out";
+        argv[n++] = dirs[plain ? 0 : t];
+        for (int i = 0; extra[i]; i++) argv[n++] = (char *)extra[i];
+        argv[n] = NULL;
+        int st = s_run(argv, out, 120);
+        ck_assert_msg(st == 0, "%s over %s exited %d:\n%s", plain ? "none" : specs[_i], tr, st,
+                      out);
+        if (plain || t == 0) {
+            s_slurp(dirs[0], "summary.json", sum, sizeof sum);
+            const char *p = strstr(sum, "\"params_bytes_total\":");
+            ck_assert_ptr_nonnull(p);
+            params[plain] = atof(p + strlen("\"params_bytes_total\":"));
+        }
+        if (plain) {
+            s_rm_rf(dirs[0]);
+            break;
+        }
+        s_metrics_untimed(dirs[t], metrics[t], sizeof metrics[t]);
+        s_blank_control(metrics[t]);
+    }
+    for (int t = 1; t < n_tr; t++)
+        ck_assert_msg(!strcmp(metrics[t], metrics[0]), "%s: %s differs from inproc:\n%s\n%s",
+                      specs[_i], transports[t], metrics[t], metrics[0]);
+    /* wire bytes per float sent: topk 0.2 x 8, randk 0.3 x 4, quant 4 bits and 8 per block */
+    const double ratio[] = {0.2 * 2, 0.3, (4.0 / 32) + 8.0 / (4 * 256)};
+    ck_assert_msg(params[0] < params[1] * ratio[_i] * 1.05 &&
+                      params[0] > params[1] * ratio[_i] * 0.8,
+                  "%s: params bytes %g against %g uncompressed (ratio %g)", specs[_i], params[0],
+                  params[1], ratio[_i]);
+    for (int t = 0; t < n_tr; t++) s_rm_rf(dirs[t]);
+    free(out);
+}
 END_TEST
 
-START_TEST(test_resume_mpi) { s_resume_on("mpi", NULL); }
+START_TEST(test_resume_inproc) { s_resume_on("inproc", NULL, NULL); }
+END_TEST
+
+START_TEST(test_resume_zmq) { s_resume_on("zmq", NULL, NULL); }
+END_TEST
+
+START_TEST(test_resume_mpi) { s_resume_on("mpi", NULL, NULL); }
 END_TEST
 
 /* ---- regression on graph signals (a traffic folder, docs/traffic.md) ---- */
@@ -2001,7 +2091,7 @@ static void s_resume_regression(const char *transport) {
     char base[128], gen[200];
     s_mkdtemp(base, sizeof base, "rr");
     s_traffic_folder(base, gen, sizeof gen);
-    s_resume_on(transport, gen);
+    s_resume_on(transport, gen, NULL);
     s_rm_rf(base);
 }
 
@@ -2276,6 +2366,8 @@ static Suite *s_suite(void) {
         {"sigterm_post_processing", test_sigterm_post_processing, 0, 90},
         {"train_model_predict", test_train_model_predict, 0, 120},
         {"resume_inproc", test_resume_inproc, 0, 240},
+        {"resume_compressed", test_resume_compressed, 3, 300},
+        {"train_compressed_transports", test_train_compressed_transports, 3, 300},
         {"resume_options", test_resume_options, 0, 240},
         {"resume_zmq", test_resume_zmq, 0, 240},
         {"resume_mpi", test_resume_mpi, 0, 240},

@@ -783,6 +783,10 @@ S_CLONES void dgcn_axpy(float *restrict y, float a, const float *restrict x, int
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+S_CLONES void dgcn_scale_copy(float *restrict y, float a, const float *restrict x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = a * x[i];
+}
+
 S_CLONES void dgcn_scal(float *x, float a, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] *= a;
 }

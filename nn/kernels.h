@@ -115,6 +115,8 @@ void dgcn_softmax_xent(float *dlogits /* (n, c) or NULL */, const float *logits 
 
 /* y += a x */
 void dgcn_axpy(float *y /* (n) */, float a, const float *x /* (n) */, int64_t n);
+/* y = a x (overwrites y) */
+void dgcn_scale_copy(float *y /* (n) */, float a, const float *x /* (n) */, int64_t n);
 /* x *= a */
 void dgcn_scal(float *x /* (n) */, float a, int64_t n);
 

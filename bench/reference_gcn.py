@@ -9,8 +9,11 @@ stored values, torch.sparse.mm for X W), the faster of the two common PyTorch fo
 uses a dense X as pygcn does.
 An epoch is one training step plus one evaluation forward on the validation nodes, as in dgcn.
 
+The hyper-parameters can be changed as dgcn's (--hidden, --dropout, --weight-decay, --lr), and
+--raw-counts keeps count features as counts (row-normalized) as dgcn's --raw-counts does.
+
 Usage: /usr/bin/python3 bench/reference_gcn.py DATASET_DIR [--seeds N] [--epochs E] [--threads T]
-       [--dense-features]
+       [--dense-features] [--hidden H] [--dropout P] [--weight-decay L2] [--lr LR] [--raw-counts]
 Prints one JSON line: dataset, test accuracy mean/std, median ms per epoch, peak RSS in MB.
 """
 import argparse
@@ -67,8 +70,9 @@ def load(folder, binarize, dense):
 
 
 class GCN(torch.nn.Module):
-    def __init__(self, d, h, c):
+    def __init__(self, d, h, c, p):
         super().__init__()
+        self.p = p
         self.w0 = torch.nn.Parameter(torch.empty(d, h))
         self.w1 = torch.nn.Parameter(torch.empty(h, c))
         torch.nn.init.xavier_uniform_(self.w0)
@@ -76,21 +80,22 @@ class GCN(torch.nn.Module):
 
     def forward(self, x, adj):
         if x.is_sparse:
-            v = torch.nn.functional.dropout(x.values(), 0.5, self.training)
+            v = torch.nn.functional.dropout(x.values(), self.p, self.training)
             xd = torch.sparse_coo_tensor(x.indices(), v, x.shape)
             h = torch.relu(torch.sparse.mm(adj, torch.sparse.mm(xd, self.w0)))
         else:
-            x = torch.nn.functional.dropout(x, 0.5, self.training)
+            x = torch.nn.functional.dropout(x, self.p, self.training)
             h = torch.relu(torch.sparse.mm(adj, x @ self.w0))
-        h = torch.nn.functional.dropout(h, 0.5, self.training)
+        h = torch.nn.functional.dropout(h, self.p, self.training)
         return torch.sparse.mm(adj, h @ self.w1)
 
 
-def run(x, adj, labels, split, c, seed, epochs):
+def run(x, adj, labels, split, c, seed, a):
     torch.manual_seed(seed)
-    model = GCN(x.shape[1], 16, c)
-    opt = torch.optim.Adam([{"params": [model.w0], "weight_decay": 5e-4},
-                            {"params": [model.w1], "weight_decay": 0.0}], lr=0.01)
+    epochs = a.epochs
+    model = GCN(x.shape[1], a.hidden, c, a.dropout)
+    opt = torch.optim.Adam([{"params": [model.w0], "weight_decay": a.weight_decay},
+                            {"params": [model.w1], "weight_decay": 0.0}], lr=a.lr)
     tr, va, te = split["train"], split["val"], split["test"]
     times = []
     for _ in range(epochs):
@@ -119,13 +124,19 @@ def main():
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--dense-features", action="store_true")
+    ap.add_argument("--hidden", type=int, default=16)
+    ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--weight-decay", type=float, default=5e-4)
+    ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--raw-counts", action="store_true", help="keep count features as counts")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     meta_counts = "feature_values count" in open(os.path.join(a.data, "meta.txt")).read()
-    x, adj, labels, split, c, _ = load(a.data, binarize=meta_counts, dense=a.dense_features)
+    x, adj, labels, split, c, _ = load(a.data, binarize=meta_counts and not a.raw_counts,
+                                       dense=a.dense_features)
     accs, ms = [], []
     for s in range(a.seeds):
-        acc, m = run(x, adj, labels, split, c, s, a.epochs)
+        acc, m = run(x, adj, labels, split, c, s, a)
         accs.append(acc)
         ms.append(m)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -134,7 +145,9 @@ def main():
                       "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
                       "ms_per_epoch_median": statistics.median(ms), "peak_mb": peak_mb,
                       "seeds": a.seeds, "epochs": a.epochs, "threads": a.threads,
-                      "features": "dense" if a.dense_features else "sparse"}))
+                      "features": "dense" if a.dense_features else "sparse",
+                      "hidden": a.hidden, "dropout": a.dropout, "weight_decay": a.weight_decay,
+                      "lr": a.lr, "raw_counts": int(a.raw_counts)}))
 
 
 if __name__ == "__main__":

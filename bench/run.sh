@@ -5,6 +5,8 @@
 #
 #   bench/run.sh [--quick] [DATASET...]   (--quick: Cora only, 3 seeds; DATASET...: only these rows,
 #                                          e.g. bench/run.sh cora pubmed)
+# A row is "dataset seeds [options...]": the options (hyper-parameters, --raw-counts) go to both
+# programs, so each row compares the same model (NELL: Kipf and Welling's NELL settings).
 # Needs the release build (launch/setup.sh --bench also installs python3-torch) and ../shared/data.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +21,9 @@ mkdir -p "$here/bench/results"
 out="$here/bench/results/$(date +%Y%m%d-%H%M%S).jsonl"
 big="${TMPDIR:-/tmp}/dgcn-bench-csbm-100k"
 
-sets=("cora 10" "citeseer 10" "pubmed 10" "coauthor_physics 3" "csbm-100k 3")
+sets=("cora 10" "citeseer 10" "pubmed 10" "coauthor_physics 3" "csbm-100k 3"
+      "amazon_computers 3" "github 3"
+      "nell 3 --hidden 64 --dropout 0.1 --weight-decay 1e-5 --raw-counts")
 if [ "${1:-}" = "--quick" ]; then
   sets=("cora 3")
 elif [ $# -gt 0 ]; then
@@ -29,7 +33,7 @@ elif [ $# -gt 0 ]; then
     for s in "${sets[@]}"; do
       [ "${s%% *}" = "$want" ] && { pick+=("$s"); found=1; }
     done
-    [ "$found" = 1 ] || { echo "bench: unknown dataset $want (cora citeseer pubmed coauthor_physics csbm-100k)" >&2; exit 2; }
+    [ "$found" = 1 ] || { echo "bench: unknown dataset $want (cora citeseer pubmed coauthor_physics csbm-100k amazon_computers github nell)" >&2; exit 2; }
   done
   sets=("${pick[@]}")
 fi
@@ -42,10 +46,11 @@ printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for s in "${sets[@]}"; do
   set -- $s
   name=$1 seeds=$2
+  shift 2
   dir="$data/$name"
   [ "$name" = csbm-100k ] && dir="$big"
-  a=$("$bench" --data "$dir" --seeds "$seeds")
-  b=$($py "$here/bench/reference_gcn.py" "$dir" --seeds "$seeds")
+  a=$("$bench" --data "$dir" --seeds "$seeds" "$@")
+  b=$($py "$here/bench/reference_gcn.py" "$dir" --seeds "$seeds" "$@")
   printf '%s\n%s\n' "$a" "$b" >> "$out"
   $py - "$a" "$b" "$name" "$seeds" <<'PY'
 import json, sys

@@ -300,21 +300,30 @@ int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, con
     case DGCN_CONSENSUS_GT:
     case DGCN_CONSENSUS_GT_ADAM: break;
     }
-    /* y_k(n) = ymix_k(n-1) + s g_k(n) - s g_k(n-1); y_k(0) = s g_k(0). */
-    for (int64_t i = 0; i < p; i++) {
-        float gt = (float)(s * grad[i]);
-        c->y[i] = c->started ? (float)((double)c->ymix[i] + gt - c->g_old[i]) : gt;
-        c->g_old[i] = gt;
+    /* y_k(n) = ymix_k(n-1) + s g_k(n) - s g_k(n-1); y_k(0) = s g_k(0). One pass writes the
+     * tracker, the gradient it remembers and both halves of the message. */
+    float *step_out = msg;      /* (P) theta_k - direction (GT), theta_k (GT_ADAM) */
+    float *track_out = msg + p; /* (P) y_k */
+    float *y = c->y, *g_old = c->g_old;
+    const float *ymix = c->ymix;
+    if (c->cfg.kind == DGCN_CONSENSUS_GT) {
+        for (int64_t i = 0; i < p; i++) {
+            float gt = (float)(s * grad[i]);
+            float yi = c->started ? (float)((double)ymix[i] + gt - g_old[i]) : gt;
+            g_old[i] = gt;
+            y[i] = track_out[i] = yi;
+            step_out[i] = (float)((double)theta[i] - alpha * yi);
+        }
+    } else { /* GT_ADAM steps after mixing, on the mixed tracker (dgcn_consensus_mix) */
+        for (int64_t i = 0; i < p; i++) {
+            float gt = (float)(s * grad[i]);
+            float yi = c->started ? (float)((double)ymix[i] + gt - g_old[i]) : gt;
+            g_old[i] = gt;
+            y[i] = track_out[i] = yi;
+            step_out[i] = theta[i];
+        }
     }
     c->started = 1;
-    float *step_out = msg;      /* (P) theta_k - direction */
-    float *track_out = msg + p; /* (P) y_k */
-    if (c->cfg.kind == DGCN_CONSENSUS_GT) {
-        for (int64_t i = 0; i < p; i++) step_out[i] = (float)((double)theta[i] - alpha * c->y[i]);
-    } else { /* GT_ADAM steps after mixing, on the mixed tracker (dgcn_consensus_mix) */
-        memcpy(step_out, theta, (size_t)p * sizeof *step_out);
-    }
-    memcpy(track_out, c->y, (size_t)p * sizeof *track_out);
     return DGCN_OK;
 }
 
@@ -326,19 +335,82 @@ static int s_check_weights(const double *mix_row, int32_t n_nb) {
     return DGCN_OK;
 }
 
+/* The first neighbour at or after j whose weight is not 0, or n_nb. */
+static int32_t s_next_nb(const double *mix_row, int32_t n_nb, int32_t j) {
+    while (j < n_nb && mix_row[j + 1] == 0.0) j++;
+    return j;
+}
+
 /* acc[0, nb) = mix_row[0] own_msg[at + .] + sum_j mix_row[j + 1] recv[j][at + .], in double, self
- * first. */
+ * first, then the neighbours in order, a neighbour of weight 0 skipped (not added as 0 * x: a NaN
+ * or an infinity sent by a dropped link must not reach the sum, and -0 stays -0).
+ *
+ * One pass over the block takes up to four neighbours: acc is loaded and stored once per four
+ * messages instead of once per message, and the first pass starts from the own message. The sum
+ * is still (((c0 own + w1 r1) + w2 r2) + w3 r3) + ..., every product and every addition rounded
+ * to double in that order (this file is compiled without contraction: C11 mode, no
+ * -ffp-contract), so the result is bit for bit that of one neighbour per pass
+ * (tests/test_consensus.c, fused_mix_bits). */
 static void s_accumulate(const double *mix_row, int32_t n_nb, const float *own_msg,
                          const float *const *recv, int64_t at, int64_t nb, double *acc) {
     const double c0 = mix_row[0];
     const float *own = own_msg + at;
-    for (int64_t i = 0; i < nb; i++) acc[i] = c0 * own[i];
-    for (int32_t j = 0; j < n_nb; j++) {
-        const double w = mix_row[j + 1];
-        if (w == 0.0) continue;
-        const float *r = recv[j] + at;
-        for (int64_t i = 0; i < nb; i++) acc[i] += w * r[i];
-    }
+    int first = 1;
+    int32_t j = s_next_nb(mix_row, n_nb, 0);
+    do {
+        /* up to four neighbours with nonzero weights, in order */
+        double w[4];
+        const float *r[4];
+        int k = 0;
+        while (k < 4 && j < n_nb) {
+            w[k] = mix_row[j + 1];
+            r[k] = recv[j] + at;
+            k++;
+            j = s_next_nb(mix_row, n_nb, j + 1);
+        }
+        if (first) {
+            switch (k) {
+            case 0:
+                for (int64_t i = 0; i < nb; i++) acc[i] = c0 * own[i];
+                break;
+            case 1:
+                for (int64_t i = 0; i < nb; i++) acc[i] = c0 * own[i] + w[0] * r[0][i];
+                break;
+            case 2:
+                for (int64_t i = 0; i < nb; i++)
+                    acc[i] = (c0 * own[i] + w[0] * r[0][i]) + w[1] * r[1][i];
+                break;
+            case 3:
+                for (int64_t i = 0; i < nb; i++)
+                    acc[i] = ((c0 * own[i] + w[0] * r[0][i]) + w[1] * r[1][i]) + w[2] * r[2][i];
+                break;
+            default:
+                for (int64_t i = 0; i < nb; i++)
+                    acc[i] = (((c0 * own[i] + w[0] * r[0][i]) + w[1] * r[1][i]) + w[2] * r[2][i]) +
+                             w[3] * r[3][i];
+                break;
+            }
+            first = 0;
+            continue;
+        }
+        switch (k) {
+        case 1:
+            for (int64_t i = 0; i < nb; i++) acc[i] += w[0] * r[0][i];
+            break;
+        case 2:
+            for (int64_t i = 0; i < nb; i++) acc[i] = (acc[i] + w[0] * r[0][i]) + w[1] * r[1][i];
+            break;
+        case 3:
+            for (int64_t i = 0; i < nb; i++)
+                acc[i] = ((acc[i] + w[0] * r[0][i]) + w[1] * r[1][i]) + w[2] * r[2][i];
+            break;
+        default:
+            for (int64_t i = 0; i < nb; i++)
+                acc[i] = (((acc[i] + w[0] * r[0][i]) + w[1] * r[1][i]) + w[2] * r[2][i]) +
+                         w[3] * r[3][i];
+            break;
+        }
+    } while (j < n_nb);
 }
 
 /* acc[0, nb) = w acc + (1 - w) prev[at + .]: the Chebyshev blend; nothing when w = 1. */

@@ -556,6 +556,257 @@ START_TEST(test_ed_with_gossip_rounds) {
 }
 END_TEST
 
+/* ---- the fused mixing against the plain computation, bit for bit ---- */
+
+/* The optimizer of nn/consensus.h written plainly, as its comment states it: one neighbour per
+ * pass, every sum in double, self first, a neighbour of weight 0 skipped, the tracker, the message
+ * and Adam's update each in a pass of their own. nn/consensus.c fuses these passes (four
+ * neighbours per pass over a block, the tracker and the message written together); this is what
+ * it must equal bit for bit. */
+typedef struct s_plain {
+    dgcn_consensus_config cfg;
+    int64_t p;
+    float *y, *ymix, *g_old, *m, *v, *psi, *phi;
+    int started;
+    int64_t rounds;
+} s_plain;
+
+static int s_plain_tracking(const s_plain *q) {
+    return q->cfg.kind == DGCN_CONSENSUS_GT || q->cfg.kind == DGCN_CONSENSUS_GT_ADAM;
+}
+
+static void s_plain_prepare(s_plain *q, int64_t n, const float *theta, const float *grad,
+                            float *msg) {
+    const int64_t p = q->p;
+    const double alpha = dgcn_step_at(&q->cfg.step, n), s = q->cfg.grad_scale;
+    switch (q->cfg.kind) {
+    case DGCN_CONSENSUS_DGD: memcpy(msg, theta, (size_t)p * sizeof *msg); return;
+    case DGCN_CONSENSUS_DGD_ATC:
+        for (int64_t i = 0; i < p; i++) msg[i] = (float)((double)theta[i] - alpha * s * grad[i]);
+        return;
+    case DGCN_CONSENSUS_ED:
+        for (int64_t i = 0; i < p; i++) {
+            double psi = (double)theta[i] - alpha * s * grad[i];
+            double phi = q->started ? psi + (double)theta[i] - (double)q->psi[i] : psi;
+            q->psi[i] = (float)psi;
+            msg[i] = q->phi[i] = (float)phi;
+        }
+        q->started = 1;
+        return;
+    default: break;
+    }
+    for (int64_t i = 0; i < p; i++) {
+        float gt = (float)(s * grad[i]);
+        q->y[i] = q->started ? (float)((double)q->ymix[i] + gt - q->g_old[i]) : gt;
+        q->g_old[i] = gt;
+    }
+    q->started = 1;
+    for (int64_t i = 0; i < p; i++)
+        msg[i] = q->cfg.kind == DGCN_CONSENSUS_GT ? (float)((double)theta[i] - alpha * q->y[i])
+                                                  : theta[i];
+    memcpy(msg + p, q->y, (size_t)p * sizeof *msg);
+}
+
+/* out[k] = w (row[0] own[at + k] + sum_j row[j + 1] recv[j][at + k]) + (1 - w) prev[at + k]. */
+static void s_plain_sum(const double *row, int32_t n_nb, const float *own, const float *prev,
+                        const float *const *recv, int64_t at, int64_t len, double w, double *out) {
+    for (int64_t k = 0; k < len; k++) out[k] = row[0] * own[at + k];
+    for (int32_t j = 0; j < n_nb; j++) {
+        if (row[j + 1] == 0.0) continue;
+        for (int64_t k = 0; k < len; k++) out[k] += row[j + 1] * recv[j][at + k];
+    }
+    if (w != 1.0)
+        for (int64_t k = 0; k < len; k++) out[k] = w * out[k] + (1.0 - w) * prev[at + k];
+}
+
+static void s_plain_mix(s_plain *q, int64_t n, double w, const float *grad, const double *row,
+                        int32_t n_nb, const float *own, const float *prev, const float *const *recv,
+                        float *theta, double *acc, double *acc_y) {
+    const int64_t p = q->p;
+    const double alpha = dgcn_step_at(&q->cfg.step, n), s = q->cfg.grad_scale;
+    s_plain_sum(row, n_nb, own, prev, recv, 0, p, w, acc);
+    if (s_plain_tracking(q)) {
+        s_plain_sum(row, n_nb, own, prev, recv, p, p, w, acc_y);
+        for (int64_t k = 0; k < p; k++) q->ymix[k] = (float)acc_y[k];
+    }
+    switch (q->cfg.kind) {
+    case DGCN_CONSENSUS_DGD:
+        for (int64_t k = 0; k < p; k++) theta[k] = (float)(acc[k] - alpha * s * grad[k]);
+        break;
+    case DGCN_CONSENSUS_ED:
+        for (int64_t k = 0; k < p; k++) theta[k] = (float)(0.5 * ((double)q->phi[k] + acc[k]));
+        break;
+    case DGCN_CONSENSUS_GT_ADAM: {
+        const double b1 = q->cfg.beta1, b2 = q->cfg.beta2, eps = q->cfg.eps;
+        q->rounds++;
+        const double bc1 = 1.0 - pow(b1, (double)q->rounds), bc2 = 1.0 - pow(b2, (double)q->rounds);
+        for (int64_t k = 0; k < p; k++) {
+            double yi = q->ymix[k];
+            double mi = b1 * q->m[k] + (1.0 - b1) * yi;
+            double vi = b2 * q->v[k] + (1.0 - b2) * yi * yi;
+            q->m[k] = (float)mi;
+            q->v[k] = (float)vi;
+            theta[k] = (float)(acc[k] - alpha * (mi / bc1) / (sqrt(vi / bc2) + eps));
+        }
+        break;
+    }
+    default:
+        for (int64_t k = 0; k < p; k++) theta[k] = (float)acc[k];
+        break;
+    }
+}
+
+/* A random float: mostly normal, sometimes -0, +0 or a value far larger or smaller. */
+static float s_bits_value(void) {
+    double u = s_uniform();
+    if (u < 0.02) return -0.0f;
+    if (u < 0.04) return 0.0f;
+    if (u < 0.06) return (float)(s_normal() * 1e6);
+    if (u < 0.08) return (float)(s_normal() * 1e-6);
+    return (float)s_normal();
+}
+
+/* dgcn_consensus_prepare, _combine and _mix_round against s_plain_* on P = 1100 (two full blocks
+ * of the fused loop and a partial one) for every kind, plain and Chebyshev gossip of 1 to 3
+ * rounds, 0 to 13 neighbours (passes of one to four), neighbours of weight 0 whose
+ * messages are NaN and infinity, values of -0, 0 and far apart magnitudes, and rounds of equal
+ * weights whose messages hold +1e18 and -1e18, so that any other order of the sum loses or keeps
+ * other terms (reassociating a pass of the fused sum fails this test): the parameters, the
+ * messages, the tracker and the saved state equal bit for bit after every round. */
+START_TEST(test_fused_mix_bits) {
+    enum { P = 1100, NB_MAX = 13, ITERS = 12 };
+    static const int32_t nbs[ITERS] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13};
+    const int64_t lmax = 2 * P;
+    float *theta_a = calloc(P, sizeof(float)), *theta_b = calloc(P, sizeof(float));
+    float *grad = calloc(P, sizeof(float));
+    float *msg_a[3], *msg_b[3], *nb[NB_MAX];
+    for (int i = 0; i < 3; i++) {
+        msg_a[i] = calloc((size_t)lmax, sizeof(float));
+        msg_b[i] = calloc((size_t)lmax, sizeof(float));
+    }
+    for (int i = 0; i < NB_MAX; i++) nb[i] = calloc((size_t)lmax, sizeof(float));
+    double *acc = calloc(2 * P, sizeof(double)), *acc_y = calloc(P, sizeof(double));
+    float *sa = calloc(5 * P, sizeof(float)), *sb = calloc(5 * P, sizeof(float));
+    s_plain q;
+    memset(&q, 0, sizeof q);
+    q.p = P;
+    float **vecs[7] = {&q.y, &q.ymix, &q.g_old, &q.m, &q.v, &q.psi, &q.phi};
+    for (int i = 0; i < 7; i++) *vecs[i] = calloc(P, sizeof(float));
+    int checked = 0;
+    for (int kind = 0; kind < 5; kind++)
+        for (int accel = 0; accel < 2; accel++)
+            for (int32_t rounds = 1; rounds <= 3; rounds++) {
+                dgcn_consensus_config cfg = dgcn_consensus_defaults((dgcn_consensus_kind)kind,
+                                                                    0.05);
+                cfg.grad_scale = 7.0;
+                cfg.step.decay = 3.0;
+                cfg.step.power = 1.0;
+                cfg.gossip_rounds = rounds;
+                cfg.gossip_accel = accel ? DGCN_GOSSIP_CHEBYSHEV : DGCN_GOSSIP_PLAIN;
+                cfg.gossip_rho = accel ? 0.6 : 0.0;
+                dgcn_consensus *c = NULL;
+                ck_assert_int_eq(dgcn_consensus_new(&c, &cfg, P), DGCN_OK);
+                q.cfg = cfg;
+                q.started = 0;
+                q.rounds = 0;
+                for (int i = 0; i < 7; i++) memset(*vecs[i], 0, P * sizeof(float));
+                for (int64_t k = 0; k < P; k++) theta_a[k] = theta_b[k] = s_bits_value();
+                const int64_t len = dgcn_consensus_msg_len(c);
+                for (int64_t n = 0; n < ITERS; n++) {
+                    const int32_t n_nb = nbs[(n + kind + rounds) % ITERS];
+                    double row[NB_MAX + 1];
+                    double sum = 0.0;
+                    /* rounds n = 1 mod 3: equal weights (as Metropolis gives on a regular
+                     * graph), so products of +H and -H cancel exactly and the order of the sum
+                     * decides which small terms survive; n = 2 mod 3: every third neighbour has
+                     * weight 0 */
+                    const int equal = n % 3 == 1;
+                    for (int32_t j = 0; j <= n_nb; j++) {
+                        row[j] = equal                                     ? 1.0
+                                 : j > 0 && n % 3 == 2 && (j + n) % 3 == 0 ? 0.0
+                                                                           : 0.1 + s_uniform();
+                        sum += row[j];
+                    }
+                    for (int32_t j = 0; j <= n_nb; j++) row[j] /= sum;
+                    for (int64_t k = 0; k < P; k++) grad[k] = s_bits_value();
+                    float *own_a = msg_a[0], *own_b = msg_b[0], *prev_a = NULL, *prev_b = NULL;
+                    ck_assert_int_eq(dgcn_consensus_prepare(c, n, theta_a, grad, own_a), DGCN_OK);
+                    s_plain_prepare(&q, n, theta_b, grad, own_b);
+                    for (int32_t r = 0; r < rounds; r++) {
+                        const float *recv[NB_MAX];
+                        for (int32_t j = 0; j < n_nb; j++) {
+                            for (int64_t k = 0; k < len; k++) {
+                                double u = s_uniform();
+                                nb[j][k] = row[j + 1] == 0.0
+                                               ? (k % 2 ? NAN : (k % 3 ? INFINITY : -INFINITY))
+                                           : equal && u < 0.3 ? 1e18f
+                                           : equal && u < 0.6 ? -1e18f
+                                                              : s_bits_value();
+                            }
+                            recv[j] = nb[j];
+                        }
+                        const double w = accel ? dgcn_gossip_weight(0.6, r) : 1.0;
+                        if (r + 1 < rounds) {
+                            float *next_a = msg_a[(r + 1) % 3], *next_b = msg_b[(r + 1) % 3];
+                            ck_assert_int_eq(dgcn_consensus_combine(c, r, row, n_nb, own_a, prev_a,
+                                                                    recv, next_a),
+                                             DGCN_OK);
+                            s_plain_sum(row, n_nb, own_b, prev_b, recv, 0, len, w, acc);
+                            for (int64_t k = 0; k < len; k++) next_b[k] = (float)acc[k];
+                            ck_assert_msg(memcmp(next_a, next_b, (size_t)len * sizeof(float)) == 0,
+                                          "%s R=%d accel=%d n=%lld round %d: combine differs",
+                                          dgcn_consensus_kind_name((dgcn_consensus_kind)kind),
+                                          (int)rounds, accel, (long long)n, (int)r);
+                            prev_a = own_a, prev_b = own_b;
+                            own_a = next_a, own_b = next_b;
+                            continue;
+                        }
+                        ck_assert_int_eq(dgcn_consensus_mix_round(c, n, r, grad, row, n_nb, own_a,
+                                                                  prev_a, recv, theta_a),
+                                         DGCN_OK);
+                        s_plain_mix(&q, n, w, grad, row, n_nb, own_b, prev_b, recv, theta_b, acc,
+                                    acc_y);
+                    }
+                    ck_assert_msg(memcmp(msg_a[0], msg_b[0], (size_t)len * sizeof(float)) == 0,
+                                  "%s R=%d accel=%d n=%lld: message differs",
+                                  dgcn_consensus_kind_name((dgcn_consensus_kind)kind), (int)rounds,
+                                  accel, (long long)n);
+                    ck_assert_msg(memcmp(theta_a, theta_b, P * sizeof(float)) == 0,
+                                  "%s R=%d accel=%d n=%lld n_nb=%d: theta differs",
+                                  dgcn_consensus_kind_name((dgcn_consensus_kind)kind), (int)rounds,
+                                  accel, (long long)n, (int)n_nb);
+                    int64_t counters[2];
+                    dgcn_consensus_state_save(c, sa, counters);
+                    int64_t sl = 0;
+                    if (s_plain_tracking(&q)) {
+                        memcpy(sb + sl, q.y, P * sizeof(float)), sl += P;
+                        memcpy(sb + sl, q.ymix, P * sizeof(float)), sl += P;
+                        memcpy(sb + sl, q.g_old, P * sizeof(float)), sl += P;
+                    }
+                    if (kind == DGCN_CONSENSUS_GT_ADAM) {
+                        memcpy(sb + sl, q.m, P * sizeof(float)), sl += P;
+                        memcpy(sb + sl, q.v, P * sizeof(float)), sl += P;
+                    }
+                    if (kind == DGCN_CONSENSUS_ED)
+                        memcpy(sb + sl, q.psi, P * sizeof(float)), sl += P;
+                    ck_assert_int_eq(dgcn_consensus_state_len(c), sl);
+                    ck_assert_msg(memcmp(sa, sb, (size_t)sl * sizeof(float)) == 0,
+                                  "%s R=%d accel=%d n=%lld: state differs",
+                                  dgcn_consensus_kind_name((dgcn_consensus_kind)kind), (int)rounds,
+                                  accel, (long long)n);
+                    ck_assert_int_eq(counters[1], q.rounds);
+                    checked++;
+                }
+                dgcn_consensus_destroy(&c);
+            }
+    ck_assert_int_eq(checked, 5 * 2 * 3 * ITERS);
+    for (int i = 0; i < 7; i++) free(*vecs[i]);
+    for (int i = 0; i < 3; i++) free(msg_a[i]), free(msg_b[i]);
+    for (int i = 0; i < NB_MAX; i++) free(nb[i]);
+    free(theta_a), free(theta_b), free(grad), free(acc), free(acc_y), free(sa), free(sb);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"ed_values", test_ed_values, 0, 0},
@@ -563,6 +814,7 @@ static Suite *s_suite(void) {
         {"chebyshev_gossip", test_chebyshev_gossip, 0, 0},
         {"exact_methods_reach_optimum", test_exact_methods_reach_optimum, 0, 120},
         {"ed_with_gossip_rounds", test_ed_with_gossip_rounds, 0, 120},
+        {"fused_mix_bits", test_fused_mix_bits, 0, 60},
     };
     return DGCN_TEST_SUITE("consensus", cases);
 }

@@ -3,4 +3,5 @@
 if(TARGET dgcn)
   dgcn_add_suite(stop TIMEOUT 240 LIBS dgcn_core)
   add_dependencies(test_stop dgcn)
+  set_tests_properties(stop PROPERTIES COST 10) # about 11 s: early under ctest -j (tests/e2e.cmake)
 endif()

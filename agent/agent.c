@@ -6,7 +6,9 @@
 #include "nn/choco.h"
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "core/timer.h"
+#include "nn/halo_codec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -71,6 +73,15 @@ struct dgcn_agent {
     float *wires[3];   /* (wire_len) each, taken in turn like msgs (the lending argument) */
     int wire_next;
     float *wire_recv; /* (n_nb, wire_len) where the transport copies, or NULL where it lends */
+    /* compressed halo rows (nn/halo_codec.h; codec DGCN_HALO_OFF: none of these) */
+    dgcn_halo_codec codec;
+    float *hstage;       /* (sum over peers of s_cap(halo rows)) words: forward receipts and
+                          * backward sends of the direct path */
+    int64_t *hstage_off; /* (n_nb) offset of neighbour i's part of hstage */
+    float *ef;           /* error feedback residuals, per exchange x: (own send rows, w_x) then
+                          * (halo rows, w_x), rows in peer order; NULL without feedback */
+    int64_t *ef_off;     /* (n_x + 1) offset of exchange x's residuals in ef */
+    uint64_t halo_raw[DGCN_CH_COUNT]; /* float32 bytes of the halo rows sent compressed */
 };
 
 dgcn_agent_opts dgcn_agent_opts_defaults(void) {
@@ -102,6 +113,111 @@ static const char *s_halo_skip(dgcn_agent *a, int32_t layer, int ch) {
     return n > 0 ? a->skip : NULL;
 }
 
+/* Floats a slot of n rows needs in any exchange: n max_width, or the codec's words when more. */
+static int64_t s_cap(const dgcn_agent *a, int64_t n) {
+    const int64_t w = dgcn_halo_codec_words(a->codec, n, a->max_width);
+    return w > n * a->max_width ? w : n * a->max_width;
+}
+
+/* The residuals of the rows sent in exchange `layer` on channel ch from row `row` on (own send
+ * rows forward, halo rows backward), or NULL when error feedback does not apply: only training
+ * steps feed back (an evaluation's or a verification's rows are sent as they are). */
+static float *s_resid(const dgcn_agent *a, int layer, int ch, int32_t row, int32_t width) {
+    const int32_t fb = a->opts.halo_feedback;
+    if (!a->ef || a->tag % DGCN_AGENT_TAG_STRIDE != DGCN_AGENT_TAG_STEP ||
+        fb == DGCN_HALO_FEEDBACK_NONE || (fb == DGCN_HALO_FEEDBACK_GRAD && ch != DGCN_CH_HALO_BWD))
+        return NULL;
+    const int64_t base = a->ef_off[layer];
+    const int64_t fwd_rows = a->shard->n_peers > 0 ? a->shard->send_ptr[a->shard->n_peers] : 0;
+    return a->ef + base + (ch == DGCN_CH_HALO_BWD ? fwd_rows * width : 0) + (int64_t)row * width;
+}
+
+/* The key of q8's stochastic rounding for one block of a message: a pure function of the run's
+ * seed, the pass, the exchange, the link and the block, so every transport draws alike. */
+static uint64_t s_halo_key(const dgcn_agent *a, int ch, int32_t wire_layer, int32_t nb,
+                           int64_t block) {
+    uint64_t k = dgcn_mix64(a->opts.halo_seed ^ 0x68616c6fULL);
+    k = dgcn_mix64(k ^ (uint64_t)a->tag);
+    k = dgcn_mix64(k ^ ((uint64_t)(uint32_t)wire_layer << 8 | (uint64_t)ch));
+    k = dgcn_mix64(k ^ ((uint64_t)(uint32_t)a->shard->agent << 32 | (uint32_t)a->t->neighbors[nb]));
+    return dgcn_mix64(k ^ (uint64_t)block);
+}
+
+/* The direct exchange with compressed rows: as s_exchange, each message one encoded block
+ * (nn/halo_codec.h). Forward: own send rows encoded into halo_buf, the neighbour's block received
+ * into hstage and decoded into the halo rows. Backward: halo rows encoded into hstage, the
+ * neighbour's block received into halo_buf and added into the own rows. A failed or lost link
+ * encodes nothing (its residuals stay) and decodes nothing. */
+static int s_exchange_coded(dgcn_agent *a, int layer, dgcn_phase phase, float *rows,
+                            int32_t width) {
+    const dgcn_shard *s = a->shard;
+    const int32_t n_own = s->n_own;
+    const int fwd = phase == DGCN_PHASE_FORWARD;
+    const int ch = fwd ? DGCN_CH_HALO_FWD : DGCN_CH_HALO_BWD;
+    const dgcn_halo_rounding rnd = (dgcn_halo_rounding)a->opts.halo_rounding;
+    const char *skip = s_halo_skip(a, layer, ch);
+    for (int32_t i = 0; i < a->n_nb; i++) {
+        const int32_t p = a->nb_peer[i];
+        float *buf = a->halo_buf + a->halo_off[i], *stg = a->hstage + a->hstage_off[i];
+        if (p < 0) {
+            a->x_send[i] = a->dummy;
+            a->x_recv[i] = a->dummy;
+            a->x_send_len[i] = 0;
+            a->x_recv_len[i] = 0;
+            continue;
+        }
+        const int32_t n_send = s->send_ptr[p + 1] - s->send_ptr[p];
+        const int32_t n_halo = s->recv_ptr[p + 1] - s->recv_ptr[p];
+        const int32_t n_out = fwd ? n_send : n_halo, n_in = fwd ? n_halo : n_send;
+        float *out = fwd ? buf : stg;
+        a->x_send[i] = out;
+        a->x_send_len[i] = (int32_t)dgcn_halo_codec_words(a->codec, n_out, width);
+        a->x_recv[i] = fwd ? stg : buf;
+        a->x_recv_len[i] = (int32_t)dgcn_halo_codec_words(a->codec, n_in, width);
+        if ((skip && skip[i]) || a->t->lost[i]) continue;
+        if (fwd)
+            dgcn_halo_codec_encode(a->codec, rnd, rows, s->send_idx + s->send_ptr[p], n_send, width,
+                                   s_resid(a, layer, ch, s->send_ptr[p], width),
+                                   s_halo_key(a, ch, layer, i, 0), out);
+        else
+            dgcn_halo_codec_encode(a->codec, rnd, rows + (int64_t)(n_own + s->recv_ptr[p]) * width,
+                                   NULL, n_halo, width,
+                                   s_resid(a, layer, ch, s->recv_ptr[p], width),
+                                   s_halo_key(a, ch, layer, i, 0), out);
+        a->halo_raw[ch] += (uint64_t)n_out * (uint64_t)width * sizeof(float);
+    }
+    dgcn_exchange x = {
+        .channel = ch,
+        .iter = a->tag,
+        .layer = layer,
+        .send = a->x_send,
+        .send_len = a->x_send_len,
+        .recv = a->x_recv,
+        .recv_len = a->x_recv_len,
+        .skip = skip,
+    };
+    int rc = dgcn_transport_exchange(a->t, &x);
+    if (rc != DGCN_OK) /* the model adds the iteration and the layer */
+        return dgcn_error_wrap(rc, "agent %d, %s pass (tag %lld): ", s->agent, s_purpose_name(a),
+                               (long long)a->tag);
+    for (int32_t i = 0; i < a->n_nb; i++) {
+        const int32_t p = a->nb_peer[i];
+        if (p < 0) continue;
+        const int32_t n_halo = s->recv_ptr[p + 1] - s->recv_ptr[p];
+        float *halo_rows = rows + (int64_t)(n_own + s->recv_ptr[p]) * width;
+        if (a->t->lost[i]) { /* a neighbour gone: its nodes leave the graph */
+            if (fwd) memset(halo_rows, 0, (size_t)n_halo * (size_t)width * sizeof *rows);
+            continue;
+        }
+        if (skip && skip[i]) continue; /* halo rows as last delivered, no gradient */
+        if (fwd) dgcn_halo_codec_decode(a->codec, a->x_recv[i], n_halo, width, halo_rows, NULL);
+        else
+            dgcn_halo_codec_decode(a->codec, a->x_recv[i], s->send_ptr[p + 1] - s->send_ptr[p],
+                                   width, rows, s->send_idx + s->send_ptr[p]);
+    }
+    return DGCN_OK;
+}
+
 /* Forward: gather own send rows per neighbour, receive the halo rows in place.
  * Backward: send halo rows back, add received rows into own rows in neighbour order. */
 static int s_exchange(void *ctx, int layer, dgcn_phase phase, float *rows, int32_t width) {
@@ -112,6 +228,7 @@ static int s_exchange(void *ctx, int layer, dgcn_phase phase, float *rows, int32
         return dgcn_error_set(
             DGCN_EINVAL, "agent %d, iteration %lld, layer %d: exchange width %d outside (0, %d]",
             s->agent, (long long)a->iter, layer, width, a->max_width);
+    if (a->codec != DGCN_HALO_OFF) return s_exchange_coded(a, layer, phase, rows, width);
     for (int32_t i = 0; i < a->n_nb; i++) {
         const int32_t p = a->nb_peer[i];
         float *buf = a->halo_buf + a->halo_off[i];
@@ -268,7 +385,7 @@ static int s_relay_plan(dgcn_agent *a) {
         s_seg_put(&a->seg[g++], 1, len - pos - 1, next, 1, src, dst, S_TRANSIT, e, rows);
         s_seg_put(&a->seg[g++], 1, len - pos, prev, 0, src, dst, S_TRANSIT, e, rows);
         a->transit_off[e] = transit_floats;
-        transit_floats += (int64_t)rows * a->max_width;
+        transit_floats += s_cap(a, rows);
     }
     qsort(a->seg, (size_t)g, sizeof *a->seg, s_cmp_seg);
     const int32_t n_slots = 2 * R * a->n_nb * 2;
@@ -287,17 +404,17 @@ static int s_relay_plan(dgcn_agent *a) {
             for (int32_t r = 0; r < R; r++)
                 for (int side = 0; side < 2; side++) {
                     int32_t sl = s_seg_slot(a, dir, r, i, side);
-                    int64_t rows = 0;
+                    int64_t floats = 0;
                     for (int32_t j = a->seg_ptr[sl]; j < a->seg_ptr[sl + 1]; j++)
-                        rows += a->seg[j].rows;
-                    if (rows > most) most = rows;
+                        floats += s_cap(a, a->seg[j].rows);
+                    if (floats > most) most = floats;
                 }
-        if (most * a->max_width > INT32_MAX)
+        if (most > INT32_MAX)
             DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
                                       "agent %d: relay message to agent %d exceeds 2^31 floats",
                                       self, a->t->neighbors[i]));
         a->stage_off[i] = stage_floats;
-        stage_floats += most * a->max_width;
+        stage_floats += most;
     }
     DGCN_ALLOC(a->transit_buf, transit_floats > 0 ? transit_floats : 1);
     DGCN_ALLOC(a->send_stage, stage_floats > 0 ? stage_floats : 1);
@@ -334,11 +451,29 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
         for (int32_t i = 0; i < a->n_nb; i++) {
             int32_t sl = s_seg_slot(a, dir, r, i, 0);
             float *out = a->send_stage + a->stage_off[i], *o = out;
+            const int sends = !(skip && skip[i]) && !a->t->lost[i];
             for (int32_t j = a->seg_ptr[sl]; j < a->seg_ptr[sl + 1]; j++) {
                 const s_seg *g = &a->seg[j];
                 const int32_t *idx;
                 const float *src = s_seg_rows(a, g, rows, width, &idx);
                 const int64_t n = (int64_t)g->rows * width;
+                if (a->codec != DGCN_HALO_OFF) { /* one encoded block per segment */
+                    const int64_t words = dgcn_halo_codec_words(a->codec, g->rows, width);
+                    if (sends && g->kind == S_TRANSIT) { /* forwarded as it came */
+                        memcpy(o, src, (size_t)words * sizeof *o);
+                        a->relayed[ch] += (uint64_t)words * sizeof *o;
+                    } else if (sends) {
+                        const int32_t first = g->kind == S_OWN ? s->send_ptr[g->index]
+                                                               : s->recv_ptr[g->index];
+                        dgcn_halo_codec_encode(a->codec, (dgcn_halo_rounding)a->opts.halo_rounding,
+                                               src, idx, g->rows, width,
+                                               s_resid(a, layer, ch, first, width),
+                                               s_halo_key(a, ch, wire_layer, i, j), o);
+                    }
+                    if (sends) a->halo_raw[ch] += (uint64_t)n * sizeof *o;
+                    o += words;
+                    continue;
+                }
                 if (idx)
                     for (int32_t q = 0; q < g->rows; q++)
                         memcpy(o + (int64_t)q * width, src + (int64_t)idx[q] * width,
@@ -350,11 +485,12 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
             }
             int64_t in = 0;
             sl = s_seg_slot(a, dir, r, i, 1);
-            for (int32_t j = a->seg_ptr[sl]; j < a->seg_ptr[sl + 1]; j++) in += a->seg[j].rows;
+            for (int32_t j = a->seg_ptr[sl]; j < a->seg_ptr[sl + 1]; j++)
+                in += dgcn_halo_codec_words(a->codec, a->seg[j].rows, width); /* off: rows w */
             a->x_send[i] = out;
             a->x_send_len[i] = (int32_t)(o - out);
             a->x_recv[i] = a->recv_stage + a->stage_off[i];
-            a->x_recv_len[i] = (int32_t)(in * width);
+            a->x_recv_len[i] = (int32_t)in;
         }
         dgcn_exchange x = {
             .channel = ch,
@@ -388,6 +524,13 @@ static int s_exchange_relay(void *ctx, int layer, dgcn_phase phase, float *rows,
                 const int32_t *idx;
                 float *dst = s_seg_rows(a, g, rows, width, &idx);
                 const int64_t n = (int64_t)g->rows * width;
+                if (a->codec != DGCN_HALO_OFF) { /* transit blocks are kept encoded */
+                    const int64_t words = dgcn_halo_codec_words(a->codec, g->rows, width);
+                    if (g->kind == S_TRANSIT) memcpy(dst, in, (size_t)words * sizeof *dst);
+                    else dgcn_halo_codec_decode(a->codec, in, g->rows, width, dst, idx);
+                    in += words;
+                    continue;
+                }
                 if (idx) /* backward: own rows accumulate the gradient of their copies */
                     for (int32_t q = 0; q < g->rows; q++) {
                         float *d = dst + (int64_t)idx[q] * width;
@@ -510,6 +653,22 @@ static int s_check_inputs(const dgcn_shard *s, const dgcn_model_config *model,
     return DGCN_OK;
 }
 
+/* The error feedback residuals (zero): per exchange of a pass, one per own send row and one per
+ * halo row at the exchange's width. */
+static int s_ef_init(dgcn_agent *a, const dgcn_model_config *model) {
+    int rc = DGCN_OK;
+    int32_t widths[DGCN_MAX_LAYERS * DGCN_MAX_ORDER];
+    const int n_x = dgcn_model_exchange_widths(model, widths);
+    const dgcn_shard *s = a->shard;
+    const int64_t rows = (s->n_peers > 0 ? s->send_ptr[s->n_peers] : 0) + s->n_halo;
+    const int32_t nb = a->opts.batch > 1 ? a->opts.batch : 1;
+    DGCN_ALLOC(a->ef_off, n_x + 1);
+    for (int x = 0; x < n_x; x++) a->ef_off[x + 1] = a->ef_off[x] + rows * widths[x] * nb;
+    DGCN_ALLOC(a->ef, a->ef_off[n_x] > 0 ? a->ef_off[n_x] : 1);
+fail:
+    return rc;
+}
+
 /* The time-varying links of opts (agent/links.h): the schedule's rows checked and copied, the
  * scratch of one exchange. */
 static int s_links_init(dgcn_agent *a) {
@@ -624,10 +783,22 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
     for (int l = 1; l <= model->n_layers; l++)
         if (model->dims[l] > a->max_width) a->max_width = model->dims[l];
     if (a->opts.batch > 1) a->max_width *= a->opts.batch;
+    a->codec = (dgcn_halo_codec)a->opts.halo_codec;
+    if (a->codec < DGCN_HALO_OFF || a->codec > DGCN_HALO_Q8 || a->opts.halo_rounding < 0 ||
+        a->opts.halo_rounding > DGCN_HALO_STOCHASTIC || a->opts.halo_feedback < 0 ||
+        a->opts.halo_feedback > DGCN_HALO_FEEDBACK_ALL) {
+        rc = dgcn_error_set(DGCN_EINVAL,
+                            "agent %d: halo codec %d, rounding %d or feedback %d unknown",
+                            shard->agent, a->opts.halo_codec, a->opts.halo_rounding,
+                            a->opts.halo_feedback);
+        goto fail;
+    }
     DGCN_ALLOC(a->halo_off, a->n_nb);
-    int64_t halo_floats = 0;
+    DGCN_ALLOC(a->hstage_off, a->n_nb);
+    int64_t halo_floats = 0, stage_floats = 0;
     for (int32_t i = 0; i < a->n_nb; i++) {
         a->halo_off[i] = halo_floats;
+        a->hstage_off[i] = stage_floats;
         int32_t p = a->nb_peer[i];
         if (p < 0) continue;
         int64_t n_send = shard->send_ptr[p + 1] - shard->send_ptr[p];
@@ -638,9 +809,14 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
                                 shard->agent, shard->peer[p]);
             goto fail;
         }
-        halo_floats += n_send * a->max_width;
+        halo_floats += s_cap(a, n_send);
+        if (a->codec != DGCN_HALO_OFF) stage_floats += s_cap(a, n_halo);
     }
     DGCN_ALLOC(a->halo_buf, halo_floats);
+    if (a->codec != DGCN_HALO_OFF) {
+        DGCN_ALLOC(a->hstage, stage_floats > 0 ? stage_floats : 1);
+        if (a->opts.halo_feedback != DGCN_HALO_FEEDBACK_NONE) DGCN_CHECK(s_ef_init(a, model));
+    }
     DGCN_ALLOC(a->x_send, a->n_nb);
     DGCN_ALLOC(a->x_recv, a->n_nb);
     DGCN_ALLOC(a->x_send_len, a->n_nb);
@@ -721,6 +897,10 @@ void dgcn_agent_destroy(dgcn_agent **pa) {
     free(a->nb_peer);
     free(a->halo_buf);
     free(a->halo_off);
+    free(a->hstage);
+    free(a->hstage_off);
+    free(a->ef);
+    free(a->ef_off);
     free(a->x_send);
     free(a->x_recv);
     free(a->x_send_len);
@@ -786,6 +966,9 @@ uint64_t dgcn_agent_relayed_bytes(const dgcn_agent *a, int channel) {
     return channel >= 0 && channel < DGCN_CH_COUNT ? a->relayed[channel] : 0;
 }
 int32_t dgcn_agent_rounds(const dgcn_agent *a) { return a->rounds > 0 ? a->rounds : 1; }
+uint64_t dgcn_agent_halo_raw_bytes(const dgcn_agent *a, int channel) {
+    return channel >= 0 && channel < DGCN_CH_COUNT ? a->halo_raw[channel] : 0;
+}
 uint64_t dgcn_agent_link_failures(const dgcn_agent *a, int channel) {
     return channel >= 0 && channel < DGCN_CH_COUNT ? a->failed[channel] : 0;
 }

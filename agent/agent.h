@@ -77,6 +77,13 @@ typedef struct dgcn_agent_opts {
      * exact. compress_seed keys the draws and must be the same on every agent. */
     dgcn_compress_config compress;
     uint64_t compress_seed;
+    /* Compressed halo rows (nn/halo_codec.h): the form of every halo message's rows, q8's
+     * rounding (stochastic draws keyed by halo_seed, the message and the row), and where error
+     * feedback applies (training steps only). All zero: float32 rows, as without. */
+    int32_t halo_codec;    /* dgcn_halo_codec */
+    int32_t halo_rounding; /* dgcn_halo_rounding */
+    int32_t halo_feedback; /* dgcn_halo_feedback */
+    uint64_t halo_seed;
 } dgcn_agent_opts;
 
 /* DGD step 0.1 (constant), grad_scale M, seeds 1. */
@@ -155,6 +162,9 @@ dgcn_traffic dgcn_agent_traffic(const dgcn_agent *a);
 uint64_t dgcn_agent_relayed_bytes(const dgcn_agent *a, int channel);
 /* Rounds per halo exchange: the relay rounds R, or 1. */
 int32_t dgcn_agent_rounds(const dgcn_agent *a);
+/* The float32 bytes of the halo rows this agent sent compressed (what the same messages carry
+ * uncompressed), per channel; 0 without compression. */
+uint64_t dgcn_agent_halo_raw_bytes(const dgcn_agent *a, int channel);
 /* Messages this agent did not send because their link failed (agent/links.h), per channel
  * (halo_fwd, halo_bwd, params; a failed link counts at both its ends), since the start. */
 uint64_t dgcn_agent_link_failures(const dgcn_agent *a, int channel);

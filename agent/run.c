@@ -172,6 +172,7 @@ static int s_report(s_run *r, int64_t iter, const dgcn_eval *ev, const float *pa
     for (int ch = 0; ch < DGCN_CH_COUNT && r->agent; ch++) {
         p->relayed[ch] = dgcn_agent_relayed_bytes(r->agent, ch);
         p->link_failures[ch] = dgcn_agent_link_failures(r->agent, ch);
+        p->halo_raw[ch] = dgcn_agent_halo_raw_bytes(r->agent, ch);
     }
     for (int32_t i = 0; r->t->lost && i < r->t->n_neighbors && p->n_lost < DGCN_CTL_LOST_MAX; i++)
         if (r->t->lost[i])
@@ -380,6 +381,10 @@ static int s_setup(s_run *r, dgcn_ctl_setup *s, double **mix) {
     ao.link_failure = r->cfg.link_failure;
     ao.halo_staleness = r->cfg.halo_staleness;
     ao.link_seed = r->cfg.init_seed; /* the run's seed, not an agent's: both ends draw alike */
+    ao.halo_codec = r->cfg.halo_codec;
+    ao.halo_rounding = r->cfg.halo_rounding;
+    ao.halo_feedback = r->cfg.halo_feedback;
+    ao.halo_seed = r->cfg.init_seed; /* the run's: stochastic rounding alike on every transport */
     ao.sched_rows = s->n_schedule > 0 ? s->schedule : NULL;
     ao.sched_period = s->n_schedule;
     ao.sched_every = s->schedule_every;

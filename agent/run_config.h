@@ -56,6 +56,10 @@ typedef struct dgcn_run_config {
     int32_t on_agent_loss;  /* dgcn_run_on_loss: a neighbour gone ends the run (0) or is dropped */
     /* -- compressed gossip (nn/choco.h): kind NONE sends the params messages whole -- */
     dgcn_compress_config compress;
+    /* -- compressed halo rows (nn/halo_codec.h) -- */
+    int32_t halo_codec;    /* dgcn_halo_codec (off) */
+    int32_t halo_rounding; /* dgcn_halo_rounding of q8 (nearest) */
+    int32_t halo_feedback; /* dgcn_halo_feedback of training steps (none) */
 } dgcn_run_config;
 
 /* Verify mode, defaults for d features and c classes: Kipf's model without dropout, DGD 0.1. */

@@ -232,6 +232,10 @@ int dgcn_ctl_pack(const dgcn_ctl_msg *m, void **buf, size_t *len) {
         for (int ch = 0; ch < DGCN_CH_COUNT; ch++) failed |= r->link_failures[ch] != 0;
         pb.n_link_failures = failed ? DGCN_CH_COUNT : 0;
         pb.link_failures = (uint64_t *)(uintptr_t)r->link_failures;
+        int raw = 0; /* no compression: left out, as above */
+        for (int ch = 0; ch < DGCN_CH_COUNT; ch++) raw |= r->halo_raw[ch] != 0;
+        pb.n_halo_raw_bytes = raw ? DGCN_CH_COUNT : 0;
+        pb.halo_raw_bytes = (uint64_t *)(uintptr_t)r->halo_raw;
         pb.n_lost = (size_t)(r->n_lost > 0 ? r->n_lost : 0); /* none: left out, as above */
         pb.lost = (int32_t *)(uintptr_t)r->lost;
         env.body_case = DGCNPB__CONTROL_ENVELOPE__BODY_REPORT;
@@ -445,6 +449,7 @@ static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
         (pb->n_relayed_bytes != 0 && pb->n_relayed_bytes != DGCN_CH_COUNT) ||
         (pb->n_abs_sum != 0 && pb->n_abs_sum != DGCN_SPLITS) ||
         (pb->n_link_failures != 0 && pb->n_link_failures != DGCN_CH_COUNT) ||
+        (pb->n_halo_raw_bytes != 0 && pb->n_halo_raw_bytes != DGCN_CH_COUNT) ||
         pb->n_lost > DGCN_CTL_LOST_MAX)
         return dgcn_error_set(DGCN_EPROTO,
                               "report of agent %d, iteration %lld: expected %d values per split "
@@ -462,6 +467,7 @@ static int s_unpack_report(const Dgcnpb__Report *pb, dgcn_ctl_report *r) {
     r->traffic.dropped = pb->dropped;
     if (pb->n_relayed_bytes) memcpy(r->relayed, pb->relayed_bytes, sizeof r->relayed);
     if (pb->n_link_failures) memcpy(r->link_failures, pb->link_failures, sizeof r->link_failures);
+    if (pb->n_halo_raw_bytes) memcpy(r->halo_raw, pb->halo_raw_bytes, sizeof r->halo_raw);
     r->n_lost = (int32_t)pb->n_lost;
     if (pb->n_lost) memcpy(r->lost, pb->lost, pb->n_lost * sizeof *r->lost);
     r->n_params = (int64_t)pb->n_params;

@@ -109,6 +109,7 @@ typedef struct dgcn_ctl_report {
     dgcn_traffic traffic;            /* per channel */
     uint64_t relayed[DGCN_CH_COUNT]; /* of traffic.bytes, bytes forwarded for others (relay) */
     uint64_t link_failures[DGCN_CH_COUNT]; /* messages not sent for failed links (agent/links.h) */
+    uint64_t halo_raw[DGCN_CH_COUNT]; /* float32 bytes of the halo rows sent compressed (0: none) */
     /* neighbours this agent found gone (comm/transport.h, watch_loss): the first
      * DGCN_CTL_LOST_MAX, so the coordinator drops an agent that stalled (docs/agent.md) */
     int32_t n_lost;

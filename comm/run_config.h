@@ -103,7 +103,16 @@
     X(compress_amount, F64, 0.0, 0, 16, KEEP, compress.amount, DGCN_RC_NOCLI)                     \
     X(compress_gamma, F64, 0.0, 0, 1, KEEP, compress.gamma, DGCN_RC_CLI(BOTH, "compress-gamma",   \
         compress_gamma, DOUBLE, 0, 1, "consensus step gamma of compressed gossip (0: F for topk "  \
-        "and randk, 1 for quant)"))
+        "and randk, 1 for quant)"))                                                                \
+    /* -- compressed halo rows (nn/halo_codec.h, docs/compression.md) -- */                       \
+    X(compress_halo, ENUM, 0, 0, 3, KEEP, halo_codec, DGCN_RC_CLI(BOTH, "compress-halo",          \
+        compress_halo, STRING, 1, 0, "off|16|8 (also bf16): halo rows (activations and "          \
+        "gradients) sent as IEEE half (fp16), or as int8 with a float scale per row"))            \
+    X(halo_rounding, ENUM, 0, 0, 1, KEEP, halo_rounding, DGCN_RC_CLI(BOTH, "halo-rounding",       \
+        halo_rounding, STRING, 1, 0, "nearest|stochastic: how --compress-halo 8 rounds"))          \
+    X(halo_feedback, ENUM, 0, 0, 2, KEEP, halo_feedback, DGCN_RC_CLI(BOTH, "halo-feedback",       \
+        halo_feedback, STRING, 1, 0, "none|grad|all: error feedback of the compressed halo rows "  \
+        "of training steps: none, the gradient rows, or the activation rows too"))
 /* clang-format on */
 
 #define DGCN_CTL_MAX_DIMS 16   /* layer widths a config can carry */

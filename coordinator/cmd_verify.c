@@ -5,7 +5,12 @@
  * and its local gradient g_k once. The coordinator runs the same model on the whole graph
  * (n_halo = 0) and compares: logits matched by global id, and sum_k g_k against the central
  * gradient (the blocks' losses add up to the central loss, nn/gcn.h). The difference printed is
- * max_i |dist_i - central_i| / max_i |central_i| (relative to the vector's largest entry). */
+ * max_i |dist_i - central_i| / max_i |central_i| (relative to the vector's largest entry).
+ *
+ * With --compress-halo the distributed pass runs once per setting listed, its halo rows
+ * compressed (nn/halo_codec.h), and each setting's error against the exact computation is
+ * reported (max abs and relative) instead of judged; only "off" in the list is held to the
+ * exact tolerance. The bytes the compressed rows weigh as float32 must still match the plan. */
 #include "agent/run.h"
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
@@ -15,6 +20,7 @@
 #include "core/error.h"
 #include "core/signal.h"
 #include "nn/gcn.h"
+#include "nn/halo_codec.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -42,40 +48,57 @@ static const char s_usage[] =
     "verifies the graph filter of order K instead of the GCN (K halo exchanges per layer each way;\n"
     "the plan's prediction counts all of them). A traffic folder (docs/traffic.md) verifies the\n"
     "regression filter (order --order, default 2) on the first training mini-batch of --batch\n"
-    "snapshots: every agent fills it from its own sensors' series.";
+    "snapshots: every agent fills it from its own sensors' series. --compress-halo LIST (comma\n"
+    "separated: off, 16 (fp16), bf16, 8 (q8); --halo-rounding for q8) runs the distributed pass\n"
+    "once per setting with compressed halo rows and reports each one's error against the exact\n"
+    "pass (max abs, relative) instead of failing on it; the rows' float32 bytes must match the plan.";
 
 #define S_TOL 1e-5
 
-/* max |a - b| / max |b| over n entries. */
-static double s_rel_diff(const float *a, const float *b, int64_t n) {
+/* max |a - b| / max |b| over n entries; *abs_out (may be NULL): max |a - b|. */
+static double s_rel_diff(const float *a, const float *b, int64_t n, double *abs_out) {
     double num = 0, den = 0;
     for (int64_t i = 0; i < n; i++) {
         double d = fabs((double)a[i] - (double)b[i]);
         if (d > num || d != d) num = d != d ? INFINITY : d;
         if (fabs((double)b[i]) > den) den = fabs((double)b[i]);
     }
+    if (abs_out) *abs_out = num;
     return den > 0 ? num / den : num;
 }
+
+#define S_MAX_SETTINGS 8
 
 /* What the steps of one verification share. */
 typedef struct s_verify {
     dgcn_data_source src;
     int agents, hidden, deadline_ms, training, order, batch;
     const char *transport, *partition, *topology, *out, *tcp, *cross;
+    const char *compress, *rounding; /* --compress-halo LIST, --halo-rounding (NULL: none) */
     uint64_t seed;
     dgcn_cross_edges policy;
     dgcn_dataset ds;
     dgcn_csr a_hat;
     dgcn_plan plan;
     dgcn_run_config cfg;
-    int32_t nb;         /* signals per row (regression: the batch) */
-    int32_t c;          /* logits per row */
-    int64_t np;         /* parameters */
-    float *dist_logits; /* (n, c) by global id */
-    float *dist_grad;   /* (np) sum of the agents' gradients */
-    dgcn_traffic tr;    /* the agents' summed traffic */
+    int32_t nb;            /* signals per row (regression: the batch) */
+    int32_t c;             /* logits per row */
+    int64_t np;            /* parameters */
+    float *dist_logits;    /* (n, c) by global id */
+    float *dist_grad;      /* (np) sum of the agents' gradients */
+    float *central_logits; /* (n, c) */
+    float *central_grad;   /* (np) */
+    dgcn_traffic tr;       /* the agents' summed traffic */
     uint64_t relayed[DGCN_CH_COUNT];
+    uint64_t raw[DGCN_CH_COUNT]; /* float32 bytes of the rows sent compressed */
     double d_logits, d_grad;
+    /* --compress-halo: per setting, its codec and errors (max abs, relative) and halo bytes */
+    int n_set;
+    dgcn_halo_codec codec[S_MAX_SETTINGS];
+    double abs_logits[S_MAX_SETTINGS], rel_logits[S_MAX_SETTINGS];
+    double abs_grad[S_MAX_SETTINGS], rel_grad[S_MAX_SETTINGS];
+    uint64_t halo_sent[S_MAX_SETTINGS], halo_raw[S_MAX_SETTINGS];
+    int raw_ok[S_MAX_SETTINGS];
 } s_verify;
 
 /* The plan and the run configuration: the GCN or filter of --order, or for a traffic folder the
@@ -120,6 +143,8 @@ static int s_plan(s_verify *v) {
         cfg->model.weight_decay = 0.0f;
     }
     DGCN_CHECK(dgcn_model_config_check(&cfg->model));
+    v->np = dgcn_model_n_params(&cfg->model);
+    v->c = v->ds.c * v->nb;
 fail:
     return rc;
 }
@@ -137,8 +162,13 @@ static int s_distributed(s_verify *v, const char *sockdir) {
     DGCN_CHECK(dgcn_session_start(&sess, &so));
     DGCN_CHECK(dgcn_session_setup(sess, setups));
 
-    int64_t np = v->np = dgcn_model_n_params(&v->cfg.model);
-    int32_t c = v->c = v->ds.c * v->nb;
+    const int64_t np = v->np;
+    const int32_t c = v->c;
+    free(v->dist_logits), free(v->dist_grad);
+    v->dist_logits = v->dist_grad = NULL;
+    memset(&v->tr, 0, sizeof v->tr);
+    memset(v->relayed, 0, sizeof v->relayed);
+    memset(v->raw, 0, sizeof v->raw);
     DGCN_ALLOC(v->dist_logits, (size_t)v->ds.n * c);
     DGCN_ALLOC(v->dist_grad, np);
     int got_logits = 0, got_grad = 0;
@@ -158,6 +188,7 @@ static int s_distributed(s_verify *v, const char *sockdir) {
                 v->tr.bytes[ch] += r->traffic.bytes[ch];
                 v->tr.messages[ch] += r->traffic.messages[ch];
                 v->relayed[ch] += r->relayed[ch];
+                v->raw[ch] += r->halo_raw[ch];
             }
             got_grad++;
         } else {
@@ -175,7 +206,7 @@ fail:
     return rc;
 }
 
-/* The same pass centrally, and the differences. */
+/* The same pass centrally, kept for the comparisons. */
 static int s_central(s_verify *v) {
     int rc = DGCN_OK;
     const dgcn_dataset *ds = &v->ds;
@@ -212,8 +243,10 @@ static int s_central(s_verify *v) {
     DGCN_CHECK(dgcn_gcn_new(&central, &v->cfg.model, &blk, NULL, NULL));
     DGCN_CHECK(dgcn_gcn_forward(central, theta, 1, v->cfg.dropout_seed, 0, NULL));
     DGCN_CHECK(dgcn_gcn_backward(central, theta, central_grad));
-    v->d_logits = s_rel_diff(v->dist_logits, dgcn_gcn_logits(central), (int64_t)ds->n * v->c);
-    v->d_grad = s_rel_diff(v->dist_grad, central_grad, np);
+    DGCN_ALLOC(v->central_logits, (size_t)ds->n * v->c);
+    memcpy(v->central_logits, dgcn_gcn_logits(central), sizeof(float) * (size_t)ds->n * v->c);
+    v->central_grad = central_grad;
+    central_grad = NULL;
 fail:
     dgcn_gcn_destroy(&central);
     free(theta);
@@ -223,16 +256,24 @@ fail:
     return rc;
 }
 
-/* The verdict: both differences, the bytes per channel beside the plan's prediction; returns the
- * exit status (0: PASS). */
-static int s_report(const s_verify *v) {
+/* The plan's halo bytes per halo channel: direct and relayed. */
+static void s_predicted(const s_verify *v, uint64_t *direct, uint64_t *relay) {
     int32_t widths[DGCN_MAX_LAYERS * DGCN_MAX_ORDER];
     int n_x = dgcn_model_exchange_widths(&v->cfg.model, widths);
     for (int x = 0; x < n_x; x++) widths[x] *= v->nb;
-    uint64_t predicted = dgcn_plan_halo_bytes(&v->plan, widths, n_x);
-    uint64_t pred_relay = dgcn_plan_relay_bytes(&v->plan, widths, n_x);
-    const dgcn_traffic *tr = &v->tr;
-    const uint64_t *relayed = v->relayed;
+    *direct = dgcn_plan_halo_bytes(&v->plan, widths, n_x);
+    *relay = dgcn_plan_relay_bytes(&v->plan, widths, n_x);
+}
+
+/* The differences of the last distributed pass from the central one. */
+static void s_compare(s_verify *v, double *abs_logits, double *abs_grad) {
+    v->d_logits = s_rel_diff(v->dist_logits, v->central_logits, (int64_t)v->ds.n * v->c,
+                             abs_logits);
+    v->d_grad = s_rel_diff(v->dist_grad, v->central_grad, v->np, abs_grad);
+}
+
+/* The first line: what was verified. */
+static void s_header(const s_verify *v) {
 
     char model_name[64] = "gcn";
     if (v->order >= 0) snprintf(model_name, sizeof model_name, "filter of order %d", v->order);
@@ -244,6 +285,16 @@ static int s_report(const s_verify *v) {
            v->agents, dgcn_transport_kind(v->transport), v->partition, v->topology,
            dgcn_cross_edges_name(v->policy), v->ds.n, model_name, v->np,
            v->training ? "training-mode (dropout)" : "dropout-free", v->plan.hops_max);
+}
+
+/* The verdict: both differences, the bytes per channel beside the plan's prediction; returns the
+ * exit status (0: PASS). */
+static int s_report(const s_verify *v) {
+    uint64_t predicted, pred_relay;
+    s_predicted(v, &predicted, &pred_relay);
+    const dgcn_traffic *tr = &v->tr;
+    const uint64_t *relayed = v->relayed;
+    s_header(v);
     printf("  logits    max relative difference %.3e %s\n", v->d_logits,
            v->d_logits <= S_TOL ? "ok" : "FAIL");
     printf("  gradient  max relative difference %.3e %s\n", v->d_grad,
@@ -272,6 +323,71 @@ static int s_report(const s_verify *v) {
     return status;
 }
 
+/* --compress-halo: one distributed pass per setting of the list, each compared with the central
+ * pass; a table of the errors and bytes. Returns the exit status: 0 when every setting's float32
+ * row bytes match the plan and "off" (if listed) is exact. */
+static int s_compressed(s_verify *v, const char *sockdir, int *status) {
+    int rc = DGCN_OK;
+    uint64_t predicted, pred_relay;
+    s_predicted(v, &predicted, &pred_relay);
+    int ok = 1;
+    for (int k = 0; k < v->n_set; k++) {
+        v->cfg.halo_codec = v->codec[k];
+        DGCN_CHECK(s_distributed(v, sockdir));
+        s_compare(v, &v->abs_logits[k], &v->abs_grad[k]);
+        v->rel_logits[k] = v->d_logits, v->rel_grad[k] = v->d_grad;
+        v->halo_sent[k] = v->tr.bytes[DGCN_CH_HALO_FWD] + v->tr.bytes[DGCN_CH_HALO_BWD];
+        v->halo_raw[k] = v->codec[k] == DGCN_HALO_OFF
+                             ? v->halo_sent[k]
+                             : v->raw[DGCN_CH_HALO_FWD] + v->raw[DGCN_CH_HALO_BWD];
+        v->raw_ok[k] = v->halo_raw[k] == 2 * (predicted + pred_relay);
+        if (v->codec[k] == DGCN_HALO_OFF)
+            v->raw_ok[k] = v->raw_ok[k] && v->d_logits <= S_TOL && v->d_grad <= S_TOL;
+        ok = ok && v->raw_ok[k];
+    }
+    s_header(v);
+    printf("  halo rows compressed (q8 rounding %s), each setting against the exact pass:\n",
+           dgcn_halo_rounding_name((dgcn_halo_rounding)v->cfg.halo_rounding));
+    printf("  %-7s %11s %11s %11s %11s %12s %12s %7s\n", "setting", "logits abs", "logits rel",
+           "grad abs", "grad rel", "halo bytes", "as float32", "ratio");
+    for (int k = 0; k < v->n_set; k++)
+        printf("  %-7s %11.3e %11.3e %11.3e %11.3e %12" PRIu64 " %12" PRIu64 " %7.2f %s\n",
+               dgcn_halo_codec_name(v->codec[k]), v->abs_logits[k], v->rel_logits[k],
+               v->abs_grad[k], v->rel_grad[k], v->halo_sent[k], v->halo_raw[k],
+               v->halo_sent[k] ? (double)v->halo_raw[k] / (double)v->halo_sent[k] : 0.0,
+               v->raw_ok[k]                   ? "ok"
+               : v->codec[k] == DGCN_HALO_OFF ? "FAIL"
+                                              : "DIFFER from the plan");
+    printf("  the plan's halo bytes as float32: %" PRIu64 "\n", 2 * (predicted + pred_relay));
+    *status = ok ? 0 : 1;
+    printf("verify: %s\n", ok ? "PASS (errors reported, not judged)" : "FAIL");
+fail:
+    return rc;
+}
+
+/* The settings of --compress-halo into v. */
+static int s_settings(s_verify *v) {
+    char buf[256];
+    v->n_set = 0;
+    if (v->rounding) {
+        dgcn_halo_rounding r;
+        int rc = dgcn_halo_rounding_parse(v->rounding, &r);
+        if (rc != DGCN_OK) return rc;
+        v->cfg.halo_rounding = r;
+    }
+    if (!v->compress) return DGCN_OK;
+    snprintf(buf, sizeof buf, "%s", v->compress);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (v->n_set == S_MAX_SETTINGS)
+            return dgcn_error_set(DGCN_EINVAL, "--compress-halo: at most %d settings",
+                                  S_MAX_SETTINGS);
+        int rc = dgcn_halo_codec_parse(t, &v->codec[v->n_set]);
+        if (rc != DGCN_OK) return dgcn_error_wrap(rc, "--compress-halo: ");
+        v->n_set++;
+    }
+    return DGCN_OK;
+}
+
 /* The options into v; 1 after --help, 2 on a usage error, else 0. */
 static int s_args(s_verify *v, int argc, char **argv) {
     const dgcn_arg table[] = {
@@ -297,6 +413,10 @@ static int s_args(s_verify *v, int argc, char **argv) {
          "folder for the zmq ipc sockets (default /tmp/dgcn-verify-PID)", 1, 0},
         {"tcp", DGCN_ARG_STRING, &v->tcp, "zmq: tcp endpoints on this host instead of ipc", 1, 0},
         {"batch", DGCN_ARG_INT, &v->batch, "regression: snapshots in the mini-batch", 1, 1 << 20},
+        {"compress-halo", DGCN_ARG_STRING, &v->compress,
+         "settings to compare with the exact pass, comma separated: off|16|bf16|8", 1, 0},
+        {"halo-rounding", DGCN_ARG_STRING, &v->rounding,
+         "nearest|stochastic: how --compress-halo 8 rounds", 1, 0},
         DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage, table, argc, argv);
     return a == 1 ? 1 : a ? 2 : 0;
@@ -330,7 +450,10 @@ int dgcn_cmd_verify(int argc, char **argv) {
     {
         int is_agent = 0;
         int32_t m = v->agents;
-        rc = dgcn_session_job_enter(v->transport, &argc, &argv, v->deadline_ms, 1, &is_agent, &m);
+        int runs = 1; /* mpi: the agent ranks run one session per --compress-halo setting */
+        for (const char *c = v->compress; c && *c; c++) runs += *c == ',';
+        rc = dgcn_session_job_enter(v->transport, &argc, &argv, v->deadline_ms, runs, &is_agent,
+                                    &m);
         if (is_agent || rc) {
             if (rc)
                 fprintf(stderr, "dgcn verify (%s %s): %s\n", v->transport,
@@ -345,10 +468,16 @@ int dgcn_cmd_verify(int argc, char **argv) {
     if (!v->out) snprintf(sockdir, sizeof sockdir, "/tmp/dgcn-verify-%d", (int)getpid());
 
     DGCN_CHECK(s_plan(v));
-    DGCN_CHECK(s_distributed(v, sockdir));
+    DGCN_CHECK(s_settings(v));
     DGCN_CHECK(s_central(v));
-    DGCN_CHECK(dgcn_signal_check("verify"));
-    status = s_report(v);
+    if (v->n_set > 0) {
+        DGCN_CHECK(s_compressed(v, sockdir, &status));
+    } else {
+        DGCN_CHECK(s_distributed(v, sockdir));
+        s_compare(v, NULL, NULL);
+        DGCN_CHECK(dgcn_signal_check("verify"));
+        status = s_report(v);
+    }
 
 fail:
     if (rc) {
@@ -358,6 +487,8 @@ fail:
     if (!v->out) rmdir(sockdir);
     free(v->dist_logits);
     free(v->dist_grad);
+    free(v->central_logits);
+    free(v->central_grad);
     dgcn_plan_fini(&v->plan);
     dgcn_csr_fini(&v->a_hat);
     dgcn_dataset_fini(&v->ds);

@@ -101,6 +101,7 @@ int dgcn_gather_add(dgcn_gather *g, const dgcn_ctl_report *r, dgcn_gather_slot *
         sl->tr.messages[ch] += r->traffic.messages[ch];
         sl->relayed[ch] += r->relayed[ch];
         sl->failed[ch] += r->link_failures[ch];
+        sl->raw[ch] += r->halo_raw[ch];
     }
     sl->tr.dropped += r->traffic.dropped;
     for (int ph = 0; ph < r->n_phases && ph < DGCN_RUN_N_PHASES; ph++)
@@ -142,6 +143,7 @@ void dgcn_gather_point_of(const dgcn_gather *g, const dgcn_gather_slot *sl, doub
     pt->relayed = sl->relayed[DGCN_CH_HALO_FWD] + sl->relayed[DGCN_CH_HALO_BWD];
     pt->bytes_per_iter = n > 0 ? (double)pt->moved / (double)n : 0.0;
     memcpy(pt->failed, sl->failed, sizeof pt->failed);
+    pt->halo_raw = sl->raw[DGCN_CH_HALO_FWD] + sl->raw[DGCN_CH_HALO_BWD];
 }
 
 void dgcn_gather_release(dgcn_gather_slot *sl) {
@@ -178,6 +180,12 @@ void dgcn_gather_metrics_line(const dgcn_gather *g, FILE *f, uint64_t seed,
         dgcn_json_object(&j, "link_failures"); /* only when links fail: else as without */
         for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_PARAMS; ch++)
             dgcn_json_int(&j, dgcn_channel_name(ch), (long long)sl->failed[ch]);
+        dgcn_json_end(&j);
+    }
+    if (pt->halo_raw) { /* only with --compress-halo: else as without */
+        dgcn_json_object(&j, "bytes_uncompressed");
+        for (int ch = DGCN_CH_HALO_FWD; ch <= DGCN_CH_HALO_BWD; ch++)
+            dgcn_json_int(&j, dgcn_channel_name(ch), (long long)sl->raw[ch]);
         dgcn_json_end(&j);
     }
     dgcn_json_num(&j, "bytes_per_iter", pt->bytes_per_iter);

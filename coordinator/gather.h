@@ -25,6 +25,7 @@ typedef struct dgcn_gather_slot {
     dgcn_traffic tr;
     uint64_t relayed[DGCN_CH_COUNT]; /* of tr.bytes, forwarded for others (relay) */
     uint64_t failed[DGCN_CH_COUNT];  /* messages lost to failed links (agent/links.h) */
+    uint64_t raw[DGCN_CH_COUNT];     /* float32 bytes of the halo rows sent compressed */
     double phase[DGCN_RUN_N_PHASES]; /* ms, max over agents, cumulative */
     float *params;                   /* (m, np) */
     uint8_t *from;                   /* (m) 1: agent k's report is in */
@@ -57,6 +58,7 @@ typedef struct dgcn_gather_point {
     double bytes_per_iter;          /* moved / iter (0 at iteration 0) */
     uint64_t failed[DGCN_CH_COUNT]; /* messages lost to failed links so far, per channel, summed
                                      * over the agents (a failed link counts at both ends) */
+    uint64_t halo_raw; /* of halo: what the compressed halo rows weigh as float32 (0: none) */
 } dgcn_gather_point;
 
 /* A gatherer for a seed of a run of m agents, np parameters, iters iterations reported every

@@ -137,6 +137,7 @@ static int s_interval(s_seed *s, dgcn_gather_slot *sl, dgcn_seed_out *res) {
     res->params_per_iter = n > 0 ? (double)pt.params / (double)n : 0.0;
     res->bytes_total = (double)pt.moved;
     res->params_bytes_total = (double)pt.params;
+    res->halo_raw_total = (double)pt.halo_raw;
     memcpy(res->link_failures, pt.failed, sizeof res->link_failures);
     if (s->done + 1 == s->g.n_evals) /* the last report: the copies' mean is the run's model */
         DGCN_CHECK(s_save_model(o, l->ds, l->a_hat, &s->cfg.model, s->mean, s->np, l->p->m, n,

@@ -42,6 +42,7 @@ typedef struct dgcn_seed_out {
     double bytes_per_iter; /* halo + params bytes of all agents per iteration (evaluations in) */
     double direct_per_iter, relayed_per_iter, params_per_iter; /* its parts */
     double bytes_total, params_bytes_total; /* halo + params bytes of all agents, the whole run */
+    double halo_raw_total; /* of the halo bytes, what the compressed rows weigh as float32 */
     uint64_t link_failures[DGCN_CH_COUNT];  /* messages lost to failed links, the whole run */
     int32_t n_lost;                         /* agents lost (--on-agent-loss continue) */
     int32_t lost_agent[DGCN_SEED_LOST_MAX]; /* the first of them, and their last reports */

@@ -21,6 +21,7 @@
 #include "core/signal.h"
 #include "core/timer.h"
 #include "graph/shard.h"
+#include "nn/halo_codec.h"
 #include "topologies/graph.h"
 #include "topologies/io.h"
 #include "topologies/spec.h"
@@ -66,6 +67,9 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->on_agent_loss = "abort";
     o->compress_params = "none";
     o->compress_gamma = 0.0;
+    o->compress_halo = "off";
+    o->halo_rounding = "nearest";
+    o->halo_feedback = "none";
 }
 
 void dgcn_train_result_fini(dgcn_train_result *r) { dgcn_curve_fini(&r->curve); }
@@ -109,6 +113,16 @@ static int s_run_config(const dgcn_train_opts *o, const dgcn_dataset *ds, dgcn_r
     else
         DGCN_CHECK(
             dgcn_error_set(DGCN_EINVAL, "--on-agent-loss %s: abort or continue", o->on_agent_loss));
+    dgcn_halo_codec codec = DGCN_HALO_OFF;
+    dgcn_halo_rounding rounding = DGCN_HALO_NEAREST;
+    dgcn_halo_feedback feedback = DGCN_HALO_FEEDBACK_NONE;
+    DGCN_CHECK(dgcn_halo_codec_parse(o->compress_halo ? o->compress_halo : "off", &codec));
+    DGCN_CHECK(
+        dgcn_halo_rounding_parse(o->halo_rounding ? o->halo_rounding : "nearest", &rounding));
+    DGCN_CHECK(dgcn_halo_feedback_parse(o->halo_feedback ? o->halo_feedback : "none", &feedback));
+    cfg->halo_codec = codec;
+    cfg->halo_rounding = rounding;
+    cfg->halo_feedback = feedback;
     if (o->kill_agents > 0 && (!cfg->on_agent_loss || o->kill_agents >= o->plan.agents))
         DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
                                   "%d agents to kill: needs --on-agent-loss continue and fewer "
@@ -510,6 +524,7 @@ static int s_train_seeds(s_run *r, dgcn_train_result *res) {
         res->bytes_per_iter_params += so->params_per_iter / o->seeds;
         res->bytes_total += so->bytes_total / o->seeds;
         res->params_bytes_total += so->params_bytes_total / o->seeds;
+        res->halo_raw_bytes_total += so->halo_raw_total / o->seeds;
         for (int ch = 0; ch < DGCN_CH_COUNT; ch++)
             res->link_failures[ch] += (double)so->link_failures[ch] / o->seeds;
         res->n_lost = so->n_lost; /* the last seed's */

@@ -143,6 +143,15 @@ int dgcn_train_files_summary_write(const dgcn_train_opts *o, int32_t m, int64_t 
     dgcn_json_num(&j, "bytes_per_iter_params", r->bytes_per_iter_params);
     dgcn_json_num(&j, "bytes_total", r->bytes_total);
     dgcn_json_num(&j, "params_bytes_total", r->params_bytes_total);
+    dgcn_json_num(&j, "halo_bytes_total", r->bytes_total - r->params_bytes_total);
+    if (strcmp(o->compress_halo ? o->compress_halo : "off", "off")) { /* else as without */
+        const double halo = r->bytes_total - r->params_bytes_total;
+        dgcn_json_str(&j, "compress_halo", o->compress_halo);
+        dgcn_json_str(&j, "halo_rounding", o->halo_rounding ? o->halo_rounding : "nearest");
+        dgcn_json_str(&j, "halo_feedback", o->halo_feedback ? o->halo_feedback : "none");
+        dgcn_json_num(&j, "halo_bytes_uncompressed", r->halo_raw_bytes_total);
+        dgcn_json_num(&j, "halo_bytes_saved", r->halo_raw_bytes_total - halo);
+    }
     if (o->link_failure > 0.0 || r->schedule_period > 0) { /* else as without these options */
         dgcn_json_num(&j, "link_failure", o->link_failure);
         dgcn_json_int(&j, "halo_staleness", o->halo_staleness);

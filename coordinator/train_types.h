@@ -65,6 +65,10 @@ typedef struct dgcn_train_opts {
     int halo_staleness;  /* halo rows of failed links at most S iterations old [4] */
     /* "abort" or "continue": whether a lost agent ends the run (docs/agent.md) [abort] */
     const char *on_agent_loss;
+    /* -- compressed halo rows (nn/halo_codec.h) -- */
+    const char *compress_halo; /* "off", "16", "8" or "fp16" [off] */
+    const char *halo_rounding; /* "nearest" or "stochastic": q8's rounding [nearest] */
+    const char *halo_feedback; /* "none", "grad" or "all": error feedback [none] */
     /* Study only (coordinator/study.h, --agent-loss; not a train option): the coordinator kills
      * (SIGKILL) kill_agents agents, drawn from each seed, as soon as one of their reports of an
      * iteration >= kill_iter arrives; needs on_agent_loss "continue" and agent processes (zmq) */
@@ -90,6 +94,8 @@ typedef struct dgcn_train_result {
     double bytes_total;            /* halo + params bytes of all agents over a seed's whole run
                                     * (metrics.jsonl's last bytes_cum), mean over seeds */
     double params_bytes_total;     /* of bytes_total: consensus messages */
+    double halo_raw_bytes_total;   /* --compress-halo: the halo bytes of bytes_total weighed as
+                                    * float32 rows, i.e. without compression (0: none) */
     int32_t hops_per_exchange;     /* rounds per halo exchange: the communication graph's
                                     * diameter over the required pairs (1 unless relay) */
     double central_ms_per_epoch;   /* median epoch of the centralized GCN baseline (NaN without) */

@@ -1944,13 +1944,14 @@ START_TEST(test_config_unknown_field) {
     int32_t dims[3];
     dgcn_ctl_msg o;
     s_pb_full_config(&cfg, dims);
-    /* field 42 (varint 5): what a sender with a newer RunConfig would add */
+    /* field 1000 (varint 5): what a sender with a newer RunConfig would add (far above the
+     * numbers in use, so adding a field does not make this one known) */
     uint8_t value[1] = {5};
-    ProtobufCMessageUnknownField uf = {42, PROTOBUF_C_WIRE_TYPE_VARINT, sizeof value, value};
+    ProtobufCMessageUnknownField uf = {1000, PROTOBUF_C_WIRE_TYPE_VARINT, sizeof value, value};
     cfg.base.n_unknown_fields = 1;
     cfg.base.unknown_fields = &uf;
     ck_assert_int_eq(s_unpack_with_config(&cfg, &o), DGCN_EPROTO);
-    ck_assert_msg(strstr(dgcn_error_msg(), "unknown field 42"), "%s", dgcn_error_msg());
+    ck_assert_msg(strstr(dgcn_error_msg(), "unknown field 1000"), "%s", dgcn_error_msg());
     ck_assert_int_eq(o.kind, DGCN_CTL_NONE);
     /* and the same config without it is fine */
     cfg.base.n_unknown_fields = 0;

@@ -1576,6 +1576,137 @@ START_TEST(test_train_dynamic_links) {
 }
 END_TEST
 
+/* Compressed halo rows (--compress-halo, nn/halo_codec.h): 8-bit rows with stochastic rounding
+ * and error feedback on both channels, forwarded by relay, and 16-bit rows on direct links give
+ * the same metrics (the timings aside) on inproc, zmq and mpi (when mpirun is there); the metrics
+ * carry the rows' float32 weight and summary.json the bytes saved, and the run differs from the
+ * uncompressed one. */
+START_TEST(test_train_compress_halo) {
+    static const char *transports[] = {"inproc", "zmq", "mpi"};
+    int n_tr = s_have_mpirun() ? 3 : 2;
+    char *out = malloc(S_OUT_CAP), dir[128];
+    static char metrics[3][65536], plain[65536], kept[65536];
+    /* setting 0: q8 under relay; 1: fp16 on direct links; 2: setting 0's run uncompressed */
+    static const char *const settings[3][7] = {{"8", "stochastic", "all", "relay"},
+                                               {"16", "nearest", "none", "keep"},
+                                               {"off", "nearest", "none", "relay"}};
+    for (int c = 0; c < 3; c++) {
+        for (int t = 0; t < (c < 2 ? n_tr : 1); t++) {
+            s_mkdtemp(dir, sizeof dir, transports[t]);
+            const char *extra[] = {S_GEN,
+                                   "--iters",
+                                   "20",
+                                   "--eval-every",
+                                   "5",
+                                   "--seed",
+                                   "3",
+                                   "--topology",
+                                   "line",
+                                   "--partition",
+                                   "random",
+                                   "--cross-edges",
+                                   settings[c][3],
+                                   "--compress-halo",
+                                   settings[c][0],
+                                   "--halo-rounding",
+                                   settings[c][1],
+                                   "--halo-feedback",
+                                   settings[c][2],
+                                   t == 2 ? NULL : "--agents",
+                                   "3",
+                                   NULL}; /* mpirun -np 4 */
+            int st = s_train_on(transports[t], dir, extra, out);
+            ck_assert_msg(st == 0, "train %s over %s exited %d:\n%s", settings[c][0], transports[t],
+                          st, out);
+            char *m = c < 2 ? metrics[t] : plain;
+            s_metrics_untimed(dir, m, sizeof plain);
+            s_blank_control(m);
+            char sum[8192];
+            s_slurp(dir, "summary.json", sum, sizeof sum);
+            if (c < 2) {
+                ck_assert_msg(strstr(m, "\"bytes_uncompressed\":{"), "%s", m);
+                double saved = s_number_after(sum, "\"halo_bytes_saved\":");
+                ck_assert_msg(saved > 0, "no halo bytes saved:\n%s", sum);
+            } else {
+                ck_assert_msg(!strstr(m, "bytes_uncompressed") && !strstr(sum, "halo_bytes_saved"),
+                              "%s\n%s", m, sum);
+            }
+            s_rm_rf(dir);
+        }
+        for (int t = 1; c < 2 && t < n_tr; t++)
+            ck_assert_msg(!strcmp(metrics[t], metrics[0]), "%s differs from inproc (%s):\n%s\n%s",
+                          transports[t], settings[c][0], metrics[t], metrics[0]);
+        if (c == 0) memcpy(kept, metrics[0], sizeof kept); /* setting 0's */
+    }
+    ck_assert_msg(strcmp(plain, kept), "compression changed nothing");
+    free(out);
+}
+END_TEST
+
+/* verify --compress-halo off,16,8 (three distributed passes, one per setting; mpi: three
+ * sessions of one job) under relay: each compressed setting reports a nonzero error against the
+ * exact pass, off stays exact, the rows' float32 bytes match the plan, and the exit status is 0. */
+START_TEST(test_verify_compress_halo) {
+    static const char *transports[] = {"inproc", "zmq", "mpi"};
+    const char *tr = transports[_i];
+    if (!strcmp(tr, "mpi") && !s_have_mpirun()) {
+        fprintf(stderr, "SKIP: mpirun not in PATH\n");
+        return;
+    }
+    char *out = malloc(S_OUT_CAP), dir[128];
+    s_mkdtemp(dir, sizeof dir, "c");
+    char *args[] = {"verify",
+                    "--transport",
+                    (char *)tr,
+                    "--partition",
+                    "random",
+                    "--agents",
+                    "5",
+                    S_GEN,
+                    "--topology",
+                    "line",
+                    "--out",
+                    dir,
+                    "--cross-edges",
+                    "relay",
+                    "--deadline-ms",
+                    "10000",
+                    "--compress-halo",
+                    "off,16,8",
+                    "--training",
+                    NULL};
+    char *argv[32];
+    int n = 0;
+    if (!strcmp(tr, "mpi")) {
+        static char *pre[] = {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "6"};
+        for (int i = 0; i < 5; i++) argv[n++] = pre[i];
+    }
+    argv[n++] = DGCN_BINARY;
+    for (int i = 0; args[i]; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    int st = s_run(argv, out, 90);
+    ck_assert_msg(st == 0, "verify --compress-halo over %s exited %d:\n%s", tr, st, out);
+    static const char *const names[] = {"\n  off ", "\n  fp16 ", "\n  q8 "};
+    double rel[3][2];
+    for (int k = 0; k < 3; k++) {
+        const char *line = strstr(out, names[k]);
+        double abs_l, abs_g;
+        ck_assert_msg(line && sscanf(line + strlen(names[k]), "%lf %lf %lf %lf", &abs_l, &rel[k][0],
+                                     &abs_g, &rel[k][1]) == 4,
+                      "no line for%s:\n%s", names[k], out);
+        const char *eol = strchr(line + 1, '\n');
+        ck_assert_msg(eol && eol - line > 4 && !strncmp(eol - 2, "ok", 2), "%s", out);
+    }
+    ck_assert_msg(rel[0][0] <= 1e-5 && rel[0][1] <= 1e-5, "off is not exact:\n%s", out);
+    for (int k = 1; k < 3; k++)
+        ck_assert_msg(rel[k][0] > 1e-5 && rel[k][1] > 1e-5 && rel[k][0] < 0.05 && rel[k][1] < 0.2,
+                      "%s: errors %g %g:\n%s", names[k] + 3, rel[k][0], rel[k][1], out);
+    ck_assert_msg(strstr(out, "verify: PASS"), "%s", out);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 /* --on-agent-loss continue on a transport that cannot tell a neighbour's loss (inproc, mpi) is
  * refused before training, naming the transport, not accepted and then ignored. */
 START_TEST(test_train_agent_loss_refused) {
@@ -2354,6 +2485,8 @@ static Suite *s_suite(void) {
         {"train_deadline_follows_work", test_train_deadline_follows_work, 0, 120},
         {"train_transports_agree", test_train_transports_agree, 0, 240},
         {"train_dynamic_links", test_train_dynamic_links, 0, 240},
+        {"train_compress_halo", test_train_compress_halo, 0, 240},
+        {"verify_compress_halo", test_verify_compress_halo, 3, 120},
         {"train_agent_loss_continue", test_train_agent_loss_continue, 0, 240},
         {"train_agent_stall_continue", test_train_agent_stall_continue, 0, 240},
         {"train_agent_loss_refused", test_train_agent_loss_refused, 0, 120},

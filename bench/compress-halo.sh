@@ -5,21 +5,25 @@
 #   dgcn train --data DATA --agents 20 --topology TOPO --cross-edges relay --init-per-agent \
 #       --dropout-per-agent --transport inproc --seeds S --no-baselines --quiet --compress-halo C [..]
 #
-# for TOPO in ring and exponential and the settings off, 16 (bf16), fp16, 8 (q8, nearest), 8 with
-# stochastic rounding and 8 with error feedback on the gradient rows; train's defaults otherwise.
+# for TOPO in ring and exponential and the settings off, bf16, fp16 (= 16), 8 (q8, nearest), 8 with
+# stochastic rounding (8s) and 8 with error feedback on the gradient rows (8f); train's defaults
+# otherwise.
 # Reports test accuracy (mean +- std over the seeds) and, from summary.json, the halo bytes sent,
 # what they weigh as float32, and all bytes (halo + params) of a seed's run. Writes a Markdown
-# table to stdout; run directories stay in DIR (default runs/compress-halo).
+# table to stdout; run directories stay in DIR (default runs/compress-halo). With --verify it
+# prints instead, per dataset and topology, `dgcn verify --compress-halo off,16,bf16,8` (training
+# mode, then with nearest and stochastic q8) on the same 20 agents: each codec's error against the
+# exact pass at the initial weights.
 #
-#   bench/compress-halo.sh [--seeds S] [--out DIR] [--data "cora citeseer pubmed"]
-#                          [--topologies "ring exponential"] [--settings "off 16 fp16 8 8s 8f"]
+#   bench/compress-halo.sh [--verify] [--seeds S] [--out DIR] [--data "cora citeseer pubmed"]
+#                          [--topologies "ring exponential"] [--settings "off bf16 fp16 8 8s 8f"]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$here/launch/env.sh"
 data_dir="${DGCN_DATA:-$here/../shared/data}"
 dgcn="${DGCN:-$here/build/coordinator/dgcn}"
 seeds=3 out="$here/runs/compress-halo"
-sets="cora citeseer pubmed" topos="ring exponential" settings="off 16 fp16 8 8s 8f"
+sets="cora citeseer pubmed" topos="ring exponential" settings="off bf16 fp16 8 8s 8f" verify=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seeds) seeds=$2; shift 2 ;;
@@ -27,11 +31,25 @@ while [ $# -gt 0 ]; do
     --data) sets=$2; shift 2 ;;
     --topologies) topos=$2; shift 2 ;;
     --settings) settings=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --verify) verify=1; shift ;;
+    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compress-halo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$out"
+if [ "$verify" = 1 ]; then
+  for ds in $sets; do
+    for topo in $topos; do
+      for rounding in nearest stochastic; do
+        echo "== $ds, 20 agents, $topo with relay, q8 rounding $rounding, training-mode gradient"
+        "$dgcn" verify --data "$data_dir/$ds" --agents 20 --topology "$topo" --cross-edges relay \
+          --transport inproc --compress-halo off,16,bf16,8 --halo-rounding "$rounding" \
+          --training | tail -n +2
+      done
+    done
+  done
+  exit 0
+fi
 echo "| dataset | topology | setting | test accuracy | halo bytes | halo as float32 | halo saved | total bytes | total / uncompressed run |"
 echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
 for ds in $sets; do

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/signal.h"
 #include "core/timer.h"
+#include "graph/order.h"
 #include "nn/optim.h"
 
 #include <math.h>
@@ -20,6 +21,7 @@ dgcn_baseline_opts dgcn_baseline_defaults(dgcn_model_kind kind, const dgcn_datas
     o.patience = 0;
     o.seed = 0;
     o.label = kind == DGCN_MODEL_MLP ? "mlp" : "gcn";
+    o.reorder = 1;
     o.batch = 32;
     o.step.alpha0 = o.lr;
     o.step.power = 1.0;
@@ -120,7 +122,9 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
     if (ds->samples) return s_run_regression(ds, a_hat, o, r);
     dgcn_gcn *g = NULL;
     dgcn_adam adam = {0};
-    int32_t *gid = NULL;
+    int32_t *gid = NULL, *label = NULL;
+    uint8_t *split = NULL;
+    dgcn_csr a_ord = {0}, x_ord = {0};
     float *theta = NULL, *grad = NULL;
     double *val_hist = NULL, *ms = NULL;
     memset(r, 0, sizeof *r);
@@ -138,15 +142,31 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
     DGCN_ALLOC(val_hist, o->epochs);
     DGCN_ALLOC(ms, o->epochs);
     for (int32_t i = 0; i < ds->n; i++) gid[i] = i;
+    const dgcn_csr *a_used = a_hat, *x_used = &ds->x;
+    const int32_t *label_used = ds->label;
+    const uint8_t *split_used = ds->split;
+    if (o->reorder && o->model.kind == DGCN_MODEL_GCN) {
+        /* Row k is node gid[k] of the dataset: its features, label and split, A_hat renumbered. */
+        DGCN_ALLOC(label, ds->n);
+        DGCN_ALLOC(split, ds->n);
+        DGCN_CHECK(dgcn_order_rcm(a_hat, gid));
+        DGCN_CHECK(dgcn_csr_reorder(&a_ord, a_hat, gid, 1));
+        DGCN_CHECK(dgcn_csr_reorder(&x_ord, &ds->x, gid, 0));
+        for (int32_t k = 0; k < ds->n; k++) {
+            label[k] = ds->label[gid[k]];
+            split[k] = ds->split[gid[k]];
+        }
+        a_used = &a_ord, x_used = &x_ord, label_used = label, split_used = split;
+    }
 
     dgcn_block blk = {
         .n_own = ds->n,
         .n_halo = 0,
-        .a = o->model.kind != DGCN_MODEL_MLP ? a_hat : NULL,
-        .x = &ds->x,
+        .a = o->model.kind != DGCN_MODEL_MLP ? a_used : NULL,
+        .x = x_used,
         .gid = gid,
-        .label = ds->label,
-        .split = ds->split,
+        .label = label_used,
+        .split = split_used,
         .n_train_global = ds->n_train,
         .reg_share = 1.0f,
     };
@@ -228,7 +248,11 @@ int dgcn_baseline_run(const dgcn_dataset *ds, const dgcn_csr *a_hat, const dgcn_
 fail:
     dgcn_gcn_destroy(&g);
     dgcn_adam_fini(&adam);
+    dgcn_csr_fini(&a_ord);
+    dgcn_csr_fini(&x_ord);
     free(gid);
+    free(label);
+    free(split);
     free(theta);
     free(grad);
     free(val_hist);

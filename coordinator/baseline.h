@@ -31,6 +31,9 @@ typedef struct dgcn_baseline_opts {
     const char *label;  /* prefix of the progress line and the "model" field of metrics */
     double *curve_loss; /* (epochs) training loss per epoch, or NULL */
     double *curve_val;  /* (epochs) validation accuracy per epoch, or NULL */
+    int reorder;        /* GCN: train on the nodes renumbered in reverse Cuthill-McKee order
+                         * (graph/order.h; dropout keyed by the original ids, so only the
+                         * summation order changes) [1] */
     /* -- regression: epochs counts mini-batch steps -- */
     int32_t batch;           /* snapshots per mini-batch [32] */
     uint64_t batch_seed;     /* the epochs' sample order [seed] */

@@ -6,6 +6,7 @@
 #include "graph/csr.h"
 #include "graph/dataset.h"
 #include "graph/generate.h"
+#include "graph/order.h"
 #include "tests/testutil.h"
 
 #include <check.h>
@@ -715,11 +716,68 @@ START_TEST(cmd_generate_usage_errors) {
 }
 END_TEST
 
+/* Reverse Cuthill-McKee: a permutation; a path whose nodes are numbered at random gets back
+ * bandwidth 1 (from 60-odd); two components are both ordered; dgcn_csr_reorder moves entry
+ * (order[k], order[j]) to (k, j) with sorted columns, and rows only with cols = 0. */
+START_TEST(order_rcm) {
+    enum { N = 90 };
+    int32_t lab[N], u[N], v[N], order[N], pos[N];
+    for (int32_t i = 0; i < N; i++) lab[i] = i;
+    uint64_t st = 12345;
+    for (int32_t i = N - 1; i > 0; i--) { /* a seeded shuffle of the labels */
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        int32_t j = (int32_t)((st >> 33) % (uint64_t)(i + 1)), t = lab[i];
+        lab[i] = lab[j];
+        lab[j] = t;
+    }
+    /* a path over 0..59 and a path over 60..89, both numbered by lab */
+    int64_t ne = 0;
+    for (int32_t i = 0; i + 1 < N; i++)
+        if (i != 59) u[ne] = lab[i], v[ne] = lab[i + 1], ne++;
+    dgcn_csr a, b;
+    ck_assert_int_eq(dgcn_csr_from_edges(&a, N, u, v, ne), DGCN_OK);
+    ck_assert_int_eq(dgcn_order_rcm(&a, order), DGCN_OK);
+    for (int32_t k = 0; k < N; k++) pos[k] = -1;
+    for (int32_t k = 0; k < N; k++) {
+        ck_assert(order[k] >= 0 && order[k] < N && pos[order[k]] < 0);
+        pos[order[k]] = k;
+    }
+    ck_assert_int_gt(dgcn_order_bandwidth(&a, NULL), 10);
+    ck_assert_int_eq(dgcn_order_bandwidth(&a, order), 1);
+    /* weighted entries: reorder keeps each value with its (row, column) pair */
+    for (int64_t e = 0; e < a.nnz; e++) a.val[e] = (float)(a.col[e] + 1000 * (e % 7));
+    ck_assert_int_eq(dgcn_csr_reorder(&b, &a, order, 1), DGCN_OK);
+    ck_assert_int_eq(b.nnz, a.nnz);
+    for (int32_t k = 0; k < N; k++) {
+        const int32_t r = order[k];
+        ck_assert_int_eq(b.rowptr[k + 1] - b.rowptr[k], a.rowptr[r + 1] - a.rowptr[r]);
+        for (int64_t e = b.rowptr[k]; e < b.rowptr[k + 1]; e++) {
+            if (e > b.rowptr[k]) ck_assert_int_gt(b.col[e], b.col[e - 1]);
+            const int32_t c = order[b.col[e]];
+            int found = 0;
+            for (int64_t f = a.rowptr[r]; f < a.rowptr[r + 1]; f++)
+                if (a.col[f] == c) found = 1, ck_assert(a.val[f] == b.val[e]);
+            ck_assert(found);
+        }
+    }
+    dgcn_csr_fini(&b);
+    ck_assert_int_eq(dgcn_csr_reorder(&b, &a, order, 0), DGCN_OK);
+    for (int32_t k = 0; k < N; k++)
+        for (int64_t e = b.rowptr[k], f = a.rowptr[order[k]]; e < b.rowptr[k + 1]; e++, f++) {
+            ck_assert_int_eq(b.col[e], a.col[f]);
+            ck_assert(b.val[e] == a.val[f]);
+        }
+    dgcn_csr_fini(&b);
+    dgcn_csr_fini(&a);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"csr_from_edges", csr_from_edges_small, 0, 0},
         {"csr_from_edges_rejects", csr_from_edges_rejects, 0, 0},
         {"csr_gcn_norm", csr_gcn_norm_dense, 0, 0},
+        {"order_rcm", order_rcm, 0, 0},
         {"csr_row_normalize", csr_row_normalize_binarize, 0, 0},
         {"load_shipped", load_shipped, 4, 60},
         {"load_missing_folder", load_missing_folder, 0, 0},

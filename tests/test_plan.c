@@ -3,12 +3,14 @@
  * The topology grammar (accepted and rejected specs, unions, files, the design term), the plan's
  * stages (determinism, the three cross-edge policies, connectivity, removal), the traffic it
  * predicts (recomputed here from the partition alone), and the consensus error and curves. */
+#include "coordinator/baseline.h"
 #include "coordinator/data_source.h"
 #include "coordinator/deadline.h"
 #include "coordinator/observe.h"
 #include "coordinator/plan.h"
 #include "coordinator/rundir.h"
 #include "core/error.h"
+#include "graph/generate.h"
 #include "topologies/generate.h"
 #include "topologies/io.h"
 #include "topologies/spec.h"
@@ -663,9 +665,48 @@ START_TEST(test_rundir_no_temporary_left) {
 }
 END_TEST
 
+/* The centralized baseline trained on the nodes renumbered in reverse Cuthill-McKee order gives
+ * the figures of the baseline in the dataset's order: the same dropout masks (keyed by the original
+ * ids), the same rows, only the order of the sums in A_hat's rows differs. */
+START_TEST(test_baseline_reorder) {
+    dgcn_dataset ds = {0};
+    dgcn_csr a_hat = {0};
+    dgcn_csbm_params p = dgcn_csbm_defaults();
+    p.n = 600;
+    p.c = 4;
+    p.avg_degree = 6;
+    p.d = 60;
+    p.feat_nnz = 8;
+    p.train_per_class = 10;
+    p.n_val = 100;
+    p.n_test = 200;
+    p.seed = 5;
+    ck_assert_int_eq(dgcn_generate_csbm(&ds, &p), DGCN_OK);
+    ck_assert_int_eq(dgcn_dataset_preprocess(&ds, 1), DGCN_OK);
+    ck_assert_int_eq(dgcn_csr_gcn_norm(&a_hat, &ds.adj), DGCN_OK);
+    dgcn_baseline_opts o = dgcn_baseline_defaults(DGCN_MODEL_GCN, &ds);
+    ck_assert_int_eq(o.reorder, 1);
+    o.epochs = 30;
+    o.seed = 3;
+    dgcn_baseline_result r0, r1;
+    o.reorder = 0;
+    ck_assert_int_eq(dgcn_baseline_run(&ds, &a_hat, &o, &r0), DGCN_OK);
+    o.reorder = 1;
+    ck_assert_int_eq(dgcn_baseline_run(&ds, &a_hat, &o, &r1), DGCN_OK);
+    ck_assert_double_le(fabs(r1.train_loss - r0.train_loss), 1e-5 * r0.train_loss);
+    ck_assert_double_le(fabs(r1.val_loss - r0.val_loss), 1e-5 * r0.val_loss);
+    ck_assert_double_le(fabs(r1.train_xent - r0.train_xent), 1e-5 * r0.train_xent);
+    ck_assert_double_le(fabs(r1.test_acc - r0.test_acc), 1.0 / p.n_test + 1e-12);
+    ck_assert_double_gt(r0.test_acc, 0.5); /* it learned something */
+    dgcn_csr_fini(&a_hat);
+    dgcn_dataset_fini(&ds);
+}
+END_TEST
+
 static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"spec_grammar", test_spec_grammar, 0, 10},
+        {"baseline_reorder", test_baseline_reorder, 0, 30},
         {"spec_build", test_spec_build, 0, 30},
         {"plan_deterministic", test_plan_deterministic, 0, 30},
         {"plan_policies", test_plan_policies, 0, 30},

@@ -630,6 +630,10 @@ static void s_log_result(const s_run *r, const dgcn_train_result *res) {
             res->consensus_error, res->bytes_per_iter, res->bytes_per_iter_direct,
             res->bytes_per_iter_relayed, res->bytes_per_iter_params, res->hops_per_exchange,
             res->ms_per_iter_median);
+    fprintf(
+        log,
+        "bytes_total %.0f (params %.0f, halo %.0f): every byte the agents sent in a seed's run\n",
+        res->bytes_total, res->params_bytes_total, res->bytes_total - res->params_bytes_total);
     fprintf(log,
             "memory: peak resident %.1f MB (%.1f kB per agent), shards %.1f kB per agent (largest "
             "%.1f kB)\n",

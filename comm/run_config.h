@@ -102,8 +102,8 @@
         "rounds)"))                                                                                \
     X(compress_amount, F64, 0.0, 0, 16, KEEP, compress.amount, DGCN_RC_NOCLI)                     \
     X(compress_gamma, F64, 0.0, 0, 1, KEEP, compress.gamma, DGCN_RC_CLI(BOTH, "compress-gamma",   \
-        compress_gamma, DOUBLE, 0, 1, "consensus step gamma of compressed gossip (0: F for topk "  \
-        "and randk, 1 for quant)"))                                                                \
+        compress_gamma, DOUBLE, 0, 1, "consensus step gamma of compressed gossip (0: min(1, 2F) "  \
+        "for topk, F for randk, 1 for quant with B >= 3 bits, 0.4 with 2)"))                                                                \
     /* -- compressed halo rows (nn/halo_codec.h, docs/compression.md) -- */                       \
     X(compress_halo, ENUM, 0, 0, 3, KEEP, halo_codec, DGCN_RC_CLI(BOTH, "compress-halo",          \
         compress_halo, STRING, 1, 0, "off|16|8 (also bf16): halo rows (activations and "          \

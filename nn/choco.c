@@ -29,6 +29,11 @@ int dgcn_choco_new(dgcn_choco **out, const dgcn_compress_config *cfg, int64_t se
         return dgcn_error_set(DGCN_EINVAL,
                               "compressed gossip: kind %s with %d segments of %lld floats",
                               dgcn_compress_kind_name(cfg->kind), (int)n_seg, (long long)seg_len);
+    if (cfg->kind == DGCN_COMPRESS_QUANT && cfg->amount < 2)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "compressed gossip: quant:1 is not supported: one bit per entry errs "
+                              "by more than the vector's norm (not a contraction), so the public "
+                              "copies never catch up; use 2 bits or more");
     DGCN_ALLOC(c, 1);
     c->cfg = *cfg;
     if (c->cfg.gamma == 0.0) c->cfg.gamma = dgcn_compress_gamma_auto(cfg->kind, cfg->amount);

@@ -17,7 +17,8 @@
  * vectors of the message's length, whatever the degree, and so C must not change during a run (no
  * schedule, link failure or lost agent).
  *
- * Q is the contraction form (RANDK unscaled). A message of n_seg segments of seg_len floats (the
+ * Q is the contraction form (RANDK unscaled). QUANT with one bit is refused: its error exceeds
+ * the vector's norm, so xhat never catches up (the scheme needs E ||x - Q(x)||^2 < ||x||^2). A message of n_seg segments of seg_len floats (the
  * parameters, then the tracker for the tracking optimizers) is compressed per segment, each with
  * its own k or blocks, so one segment's scale does not starve the other. The draws of agent a in
  * exchange (iter, round), segment g, come from dgcn_compress_key(seed, a, iter, round, g).

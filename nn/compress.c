@@ -65,7 +65,12 @@ int dgcn_compress_check(const dgcn_compress_config *c) {
 }
 
 double dgcn_compress_gamma_auto(int32_t kind, double amount) {
-    return kind == DGCN_COMPRESS_TOPK || kind == DGCN_COMPRESS_RANDK ? amount : 1.0;
+    switch (kind) {
+    case DGCN_COMPRESS_TOPK: return amount < 0.5 ? 2.0 * amount : 1.0;
+    case DGCN_COMPRESS_RANDK: return amount;
+    case DGCN_COMPRESS_QUANT: return amount >= 3 ? 1.0 : 0.4;
+    default: return 1.0;
+    }
 }
 
 int64_t dgcn_compress_k(int32_t kind, double amount, int64_t n) {

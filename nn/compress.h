@@ -53,8 +53,10 @@ void dgcn_compress_format(int32_t kind, double amount, char *out, size_t cap);
 const char *dgcn_compress_kind_name(int32_t kind); /* "none", "topk", "randk", "quant" */
 /* Checks kind, amount (F in (0, 1], B an integer in [1, 16]) and gamma (in [0, 1]). */
 int dgcn_compress_check(const dgcn_compress_config *c);
-/* The gamma a run uses when the configuration gives 0: 1 for QUANT, else F (the fraction kept),
- * which keeps (1 - gamma) + gamma times the new information in step with what arrives. */
+/* The gamma a run uses when the configuration gives 0: TOPK min(1, 2 F), RANDK F, QUANT 1 for
+ * B >= 3 bits, 0.4 for B = 2: about half the largest gamma with which the compressed gossip of
+ * tests/test_compress.c (8 agents on a ring) still converged (topk 2.5 F to 3 F, randk about
+ * 1.7 F, quant:2 0.5; docs/compression.md). */
 double dgcn_compress_gamma_auto(int32_t kind, double amount);
 
 /* Entries kept of a vector of n (TOPK, RANDK: ceil(F n), at least 1; else n). */

@@ -288,6 +288,19 @@ START_TEST(test_choco_consensus) {
 END_TEST
 
 /* top-k keeping everything with gamma 1 is exact gossip: x <- C x. */
+/* One-bit quantization is refused by compressed gossip (not a contraction: it diverges whatever
+ * gamma), not run into NaN. */
+START_TEST(test_choco_refuses_one_bit) {
+    dgcn_choco *c = NULL;
+    dgcn_compress_config cfg = {.kind = DGCN_COMPRESS_QUANT, .amount = 1, .gamma = 0.05};
+    ck_assert_int_eq(dgcn_choco_new(&c, &cfg, 100, 1, 1), DGCN_EINVAL);
+    ck_assert_ptr_null(c);
+    cfg.amount = 2;
+    ck_assert_int_eq(dgcn_choco_new(&c, &cfg, 100, 1, 1), DGCN_OK);
+    dgcn_choco_destroy(&c);
+}
+END_TEST
+
 START_TEST(test_choco_exact_limit) {
     gossip g;
     s_gossip_new(&g, DGCN_COMPRESS_TOPK, 1.0, 1.0, 1);
@@ -347,6 +360,7 @@ static Suite *s_suite(void) {
         {"quant_unbiased", test_quant_unbiased, 0, 0},
         {"choco_consensus", test_choco_consensus, 0, 0},
         {"choco_exact_limit", test_choco_exact_limit, 0, 0},
+        {"choco_refuses_one_bit", test_choco_refuses_one_bit, 0, 0},
         {"choco_state", test_choco_state, 0, 0},
     };
     return DGCN_TEST_SUITE("compress", cases);

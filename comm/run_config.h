@@ -33,7 +33,9 @@
         "hidden width (regression: 0, one filter layer)"))                                         \
     X(dropout, F32, 0.0f, 0, 0, KEEP, model.dropout, DGCN_RC_CLI(BOTH, "dropout", dropout, DOUBLE, \
         0, 0.99, "dropout probability"))                                                           \
-    X(weight_decay, F32, 5e-4f, 0, 0, KEEP, model.weight_decay, DGCN_RC_NOCLI)                     \
+    X(weight_decay, F32, 5e-4f, 0, 0, KEEP, model.weight_decay, DGCN_RC_CLI(BOTH, "weight-decay", \
+        weight_decay, DOUBLE, 0, 1, "L2 weight decay on the first layer (NELL: 1e-5, "             \
+        "docs/datasets.md)"))                                                                      \
     X(optimizer, ENUM, 0, 0, 4, KEEP, consensus.kind, DGCN_RC_CLI(BOTH, "optimizer", optimizer,    \
         STRING, 1, 0, "dgd|dgd-atc|gt|gt-adam|ed"))                                                   \
     X(lr, F64, 0.1, 0, 0, KEEP, consensus.step.alpha0, DGCN_RC_CLI(BOTH, "lr", lr, DOUBLE, 0, 100, \

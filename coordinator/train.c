@@ -47,6 +47,7 @@ void dgcn_train_defaults(dgcn_train_opts *o) {
     o->hidden = 16;
     o->order = -1;
     o->dropout = 0.5;
+    o->weight_decay = 5e-4;
     o->iters = 200;
     o->seeds = 1;
     o->transport = "zmq";

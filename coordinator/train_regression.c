@@ -49,6 +49,7 @@ dgcn_model_config dgcn__train_model(const dgcn_train_opts *o, const dgcn_dataset
     dgcn_model_config mc = dgcn_model_defaults(DGCN_MODEL_GCN, ds->d, ds->c);
     mc.dims[1] = o->hidden;
     mc.dropout = (float)o->dropout;
+    mc.weight_decay = (float)o->weight_decay;
     if (o->order >= 0) mc.kind = DGCN_MODEL_FILTER, mc.order = o->order;
     if (ds->samples) {
         mc.weight_decay = 0.0f;

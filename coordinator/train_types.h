@@ -25,6 +25,7 @@ typedef struct dgcn_train_opts {
     int hidden;            /* 16 */
     int order;             /* -1: the GCN; K >= 0: the graph filter of order K (nn/gcn.h) [-1] */
     double dropout;        /* 0.5 */
+    double weight_decay;   /* L2 on the first layer [5e-4] */
     int iters;             /* 200 */
     int seeds;             /* 1 */
     const char *transport; /* "zmq" (default), "inproc", "mpi" or an address (comm/transport.h) */

@@ -81,6 +81,7 @@ struct dgcn_agent {
     float *ef;           /* error feedback residuals, per exchange x: (own send rows, w_x) then
                           * (halo rows, w_x), rows in peer order; NULL without feedback */
     int64_t *ef_off;     /* (n_x + 1) offset of exchange x's residuals in ef */
+    int n_x;             /* exchanges per pass (with ef) */
     uint64_t halo_raw[DGCN_CH_COUNT]; /* float32 bytes of the halo rows sent compressed */
 };
 
@@ -662,6 +663,7 @@ static int s_ef_init(dgcn_agent *a, const dgcn_model_config *model) {
     const dgcn_shard *s = a->shard;
     const int64_t rows = (s->n_peers > 0 ? s->send_ptr[s->n_peers] : 0) + s->n_halo;
     const int32_t nb = a->opts.batch > 1 ? a->opts.batch : 1;
+    a->n_x = n_x;
     DGCN_ALLOC(a->ef_off, n_x + 1);
     for (int x = 0; x < n_x; x++) a->ef_off[x + 1] = a->ef_off[x] + rows * widths[x] * nb;
     DGCN_ALLOC(a->ef, a->ef_off[n_x] > 0 ? a->ef_off[n_x] : 1);
@@ -922,26 +924,41 @@ int dgcn_agent_set_params(dgcn_agent *a, const float *theta) {
     return DGCN_OK;
 }
 
+/* Floats of the halo error feedback residuals (0 without feedback). */
+static int64_t s_ef_len(const dgcn_agent *a) { return a->ef ? a->ef_off[a->n_x] : 0; }
+
 int64_t dgcn_agent_state_len(const dgcn_agent *a) {
     return a->n_params + dgcn_consensus_state_len(a->cons) +
-           (a->choco ? dgcn_choco_state_len(a->choco) : 0);
+           (a->choco ? dgcn_choco_state_len(a->choco) : 0) + s_ef_len(a);
 }
 
 void dgcn_agent_state_save(const dgcn_agent *a, float *vec, int64_t counters[2],
-                           uint64_t relayed[DGCN_CH_COUNT]) {
+                           uint64_t relayed[DGCN_CH_COUNT], uint64_t halo_raw[DGCN_CH_COUNT]) {
     memcpy(vec, a->theta, (size_t)a->n_params * sizeof *vec);
     dgcn_consensus_state_save(a->cons, vec + a->n_params, counters);
     if (a->choco)
         dgcn_choco_state_save(a->choco, vec + a->n_params + dgcn_consensus_state_len(a->cons));
+    if (a->ef) /* last: the halo residuals */
+        memcpy(vec + dgcn_agent_state_len(a) - s_ef_len(a), a->ef,
+               (size_t)s_ef_len(a) * sizeof *vec);
     memcpy(relayed, a->relayed, sizeof a->relayed);
+    if (halo_raw) memcpy(halo_raw, a->halo_raw, sizeof a->halo_raw);
 }
 
 int dgcn_agent_state_load(dgcn_agent *a, const float *vec, int64_t len, const int64_t counters[2],
-                          const uint64_t relayed[DGCN_CH_COUNT]) {
+                          const uint64_t relayed[DGCN_CH_COUNT],
+                          const uint64_t halo_raw[DGCN_CH_COUNT]) {
     if (len < a->n_params)
         return dgcn_error_set(DGCN_EINVAL,
                               "agent %d: a state of %lld floats lacks the %lld parameters",
                               a->shard->agent, (long long)len, (long long)a->n_params);
+    const int64_t ef = s_ef_len(a);
+    if (len < a->n_params + ef)
+        return dgcn_error_set(DGCN_EINVAL,
+                              "agent %d: a state of %lld floats lacks the %lld halo error feedback "
+                              "residuals",
+                              a->shard->agent, (long long)len, (long long)ef);
+    len -= ef;
     const int64_t ch = a->choco ? dgcn_choco_state_len(a->choco) : 0;
     if (len < a->n_params + ch)
         return dgcn_error_set(DGCN_EINVAL,
@@ -951,8 +968,10 @@ int dgcn_agent_state_load(dgcn_agent *a, const float *vec, int64_t len, const in
                                        counters);
     if (rc != DGCN_OK) return dgcn_error_wrap(rc, "agent %d: ", a->shard->agent);
     if (a->choco) dgcn_choco_state_load(a->choco, vec + len - ch);
+    if (a->ef) memcpy(a->ef, vec + len, (size_t)ef * sizeof *vec);
     memcpy(a->theta, vec, (size_t)a->n_params * sizeof *vec);
     if (relayed) memcpy(a->relayed, relayed, sizeof a->relayed);
+    if (halo_raw) memcpy(a->halo_raw, halo_raw, sizeof a->halo_raw);
     return DGCN_OK;
 }
 

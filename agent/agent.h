@@ -110,16 +110,19 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
 void dgcn_agent_destroy(dgcn_agent **a);
 
 /* Checkpoints. The agent's state between iterations is theta_k, the optimizer's state
- * (nn/consensus.h: vectors and two counters) and the relayed-byte totals; everything else the next
- * iteration reads is recomputed from the shard and the iteration number (dropout masks are keyed
- * by it). state_len = n_params + the optimizer's floats. save copies into vec (state_len floats)
- * and counters, allocating nothing; load restores them (relayed may be NULL: left as is),
+ * (nn/consensus.h: vectors and two counters), compressed gossip's public copies, the halo error
+ * feedback residuals (last), the relayed-byte totals and the float32 weight of the halo rows sent
+ * compressed; everything else the next iteration reads is recomputed from the shard and the
+ * iteration number (dropout masks are keyed by it). state_len = n_params + the optimizer's floats
+ * + those of the public copies and residuals. save copies into vec (state_len floats) and
+ * counters, allocating nothing; load restores them (relayed and halo_raw may be NULL: left as is),
  * DGCN_EINVAL naming the agent when len is not state_len. */
 int64_t dgcn_agent_state_len(const dgcn_agent *a);
 void dgcn_agent_state_save(const dgcn_agent *a, float *vec, int64_t counters[2],
-                           uint64_t relayed[DGCN_CH_COUNT]);
+                           uint64_t relayed[DGCN_CH_COUNT], uint64_t halo_raw[DGCN_CH_COUNT]);
 int dgcn_agent_state_load(dgcn_agent *a, const float *vec, int64_t len, const int64_t counters[2],
-                          const uint64_t relayed[DGCN_CH_COUNT]);
+                          const uint64_t relayed[DGCN_CH_COUNT],
+                          const uint64_t halo_raw[DGCN_CH_COUNT]);
 
 /* Overwrites theta_k with theta (n_params floats). */
 int dgcn_agent_set_params(dgcn_agent *a, const float *theta);

@@ -261,7 +261,7 @@ static int s_send_state(s_run *r, int64_t n) {
     st->n_params = dgcn_agent_n_params(r->agent);
     st->n_vec = dgcn_agent_state_len(r->agent);
     st->vec = r->state_vec;
-    dgcn_agent_state_save(r->agent, r->state_vec, st->counters, st->relayed);
+    dgcn_agent_state_save(r->agent, r->state_vec, st->counters, st->relayed, st->halo_raw);
     st->traffic = dgcn_agent_traffic(r->agent);
     int rc = s_send(r, &m);
     r->t->traffic =
@@ -318,7 +318,8 @@ static int s_resume(s_run *r, const dgcn_ctl_state *st) {
         return dgcn_error_set(DGCN_EPROTO,
                               "agent %d: set-up resumes at iteration %lld, outside [1, %lld)",
                               t->self, (long long)st->iter, (long long)r->cfg.iterations);
-    int rc = dgcn_agent_state_load(r->agent, st->vec, st->n_vec, st->counters, st->relayed);
+    int rc = dgcn_agent_state_load(r->agent, st->vec, st->n_vec, st->counters, st->relayed,
+                                   st->halo_raw);
     if (rc != DGCN_OK) return rc;
     t->traffic = st->traffic;
     r->start = st->iter;

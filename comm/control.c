@@ -120,6 +120,10 @@ static int s_pack_state(const dgcn_ctl_state *st, Dgcnpb__State *pb) {
     pb->dropped = st->traffic.dropped;
     pb->n_relayed_bytes = DGCN_CH_COUNT;
     pb->relayed_bytes = (uint64_t *)(uintptr_t)st->relayed;
+    int raw = 0; /* no compression: left out, so a state is the bytes it was */
+    for (int ch = 0; ch < DGCN_CH_COUNT; ch++) raw |= st->halo_raw[ch] != 0;
+    pb->n_halo_raw_bytes = raw ? DGCN_CH_COUNT : 0;
+    pb->halo_raw_bytes = (uint64_t *)(uintptr_t)st->halo_raw;
     return DGCN_OK;
 }
 
@@ -376,7 +380,8 @@ static int s_unpack_config(const Dgcnpb__RunConfig *pb, int32_t agent, dgcn_ctl_
 static int s_unpack_state(const Dgcnpb__State *pb, dgcn_ctl_state *st) {
     if (pb->n_counters != DGCN_CTL_STATE_COUNTERS || pb->n_bytes != DGCN_CH_COUNT ||
         pb->n_messages != DGCN_CH_COUNT || pb->n_relayed_bytes != DGCN_CH_COUNT ||
-        pb->n_params < 0 || (uint64_t)pb->n_params > pb->n_vec || pb->n_vec > INT32_MAX)
+        (pb->n_halo_raw_bytes != 0 && pb->n_halo_raw_bytes != DGCN_CH_COUNT) || pb->n_params < 0 ||
+        (uint64_t)pb->n_params > pb->n_vec || pb->n_vec > INT32_MAX)
         return dgcn_error_set(DGCN_EPROTO,
                               "state of agent %d, iteration %lld: expected %d counters, %d values "
                               "per channel and at least n_params = %lld floats (got %zu)",
@@ -392,6 +397,7 @@ static int s_unpack_state(const Dgcnpb__State *pb, dgcn_ctl_state *st) {
     memcpy(st->traffic.messages, pb->messages, sizeof st->traffic.messages);
     st->traffic.dropped = pb->dropped;
     memcpy(st->relayed, pb->relayed_bytes, sizeof st->relayed);
+    if (pb->n_halo_raw_bytes) memcpy(st->halo_raw, pb->halo_raw_bytes, sizeof st->halo_raw);
     return s_copy((void **)&st->vec, pb->vec, pb->n_vec, sizeof(float));
 }
 

@@ -74,6 +74,7 @@ typedef struct dgcn_ctl_state {
     int64_t counters[DGCN_CTL_STATE_COUNTERS]; /* the optimizer's counters */
     dgcn_traffic traffic;                      /* the transport's totals so far */
     uint64_t relayed[DGCN_CH_COUNT];           /* of traffic.bytes, forwarded for others */
+    uint64_t halo_raw[DGCN_CH_COUNT]; /* float32 bytes of the halo rows sent compressed (0: none) */
 } dgcn_ctl_state;
 
 typedef struct dgcn_ctl_setup {

@@ -1034,7 +1034,7 @@ START_TEST(test_ed_agent_resume) {
         if (n == CUT) {
             uint64_t relayed[DGCN_CH_COUNT];
             for (int32_t k = 0; k < m; k++)
-                dgcn_agent_state_save(r.agent[k], state + k * 2 * p, counters[k], relayed);
+                dgcn_agent_state_save(r.agent[k], state + k * 2 * p, counters[k], relayed, NULL);
         }
         for (int32_t k = 0; k < m; k++)
             jobs[k] = (job){.agent = r.agent[k], .kind = JOB_STEP, .iter = n};
@@ -1046,7 +1046,7 @@ START_TEST(test_ed_agent_resume) {
     s_run_init(&r, &f, m, 1, owner, &opts, 1);
     for (int32_t k = 0; k < m; k++)
         ck_assert_int_eq(dgcn_agent_state_load(r.agent[k], state + k * 2 * p, 2 * p, counters[k],
-                                               NULL),
+                                               NULL, NULL),
                          DGCN_OK);
     for (int64_t n = CUT; n < STEPS; n++) {
         for (int32_t k = 0; k < m; k++)

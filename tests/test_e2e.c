@@ -1577,7 +1577,8 @@ START_TEST(test_train_dynamic_links) {
 END_TEST
 
 /* Compressed halo rows (--compress-halo, nn/halo_codec.h): 8-bit rows with stochastic rounding
- * and error feedback on both channels, forwarded by relay, and 16-bit rows on direct links give
+ * and error feedback on both channels, forwarded by relay over links that fail with probability
+ * 0.2, and 16-bit rows on direct links give
  * the same metrics (the timings aside) on inproc, zmq and mpi (when mpirun is there); the metrics
  * carry the rows' float32 weight and summary.json the bytes saved, and the run differs from the
  * uncompressed one. */
@@ -1586,10 +1587,11 @@ START_TEST(test_train_compress_halo) {
     int n_tr = s_have_mpirun() ? 3 : 2;
     char *out = malloc(S_OUT_CAP), dir[128];
     static char metrics[3][65536], plain[65536], kept[65536];
-    /* setting 0: q8 under relay; 1: fp16 on direct links; 2: setting 0's run uncompressed */
-    static const char *const settings[3][7] = {{"8", "stochastic", "all", "relay"},
-                                               {"16", "nearest", "none", "keep"},
-                                               {"off", "nearest", "none", "relay"}};
+    /* setting 0: q8 under relay with link failures; 1: fp16 on direct links; 2: setting 0's run
+     * uncompressed */
+    static const char *const settings[3][7] = {{"8", "stochastic", "all", "relay", "0.2"},
+                                               {"16", "nearest", "none", "keep", "0"},
+                                               {"off", "nearest", "none", "relay", "0.2"}};
     for (int c = 0; c < 3; c++) {
         for (int t = 0; t < (c < 2 ? n_tr : 1); t++) {
             s_mkdtemp(dir, sizeof dir, transports[t]);
@@ -1612,6 +1614,8 @@ START_TEST(test_train_compress_halo) {
                                    settings[c][1],
                                    "--halo-feedback",
                                    settings[c][2],
+                                   "--link-failure",
+                                   settings[c][4],
                                    t == 2 ? NULL : "--agents",
                                    "3",
                                    NULL}; /* mpirun -np 4 */
@@ -1625,6 +1629,7 @@ START_TEST(test_train_compress_halo) {
             s_slurp(dir, "summary.json", sum, sizeof sum);
             if (c < 2) {
                 ck_assert_msg(strstr(m, "\"bytes_uncompressed\":{"), "%s", m);
+                ck_assert_msg(c == 1 || strstr(m, "\"link_failures\":{"), "no failure:\n%s", m);
                 double saved = s_number_after(sum, "\"halo_bytes_saved\":");
                 ck_assert_msg(saved > 0, "no halo bytes saved:\n%s", sum);
             } else {
@@ -2067,6 +2072,17 @@ END_TEST
 START_TEST(test_resume_mpi) { s_resume_on("mpi", NULL, NULL); }
 END_TEST
 
+/* A run with compressed halo rows and error feedback on both channels resumes bit for bit: the
+ * residuals travel in the checkpoint (after the optimizer's state) and the float32 weight of the
+ * rows sent so far with the traffic counters, so metrics.jsonl (bytes_uncompressed included)
+ * matches the uninterrupted run's. */
+START_TEST(test_resume_compress_halo) {
+    static const char *more[] = {
+        "--compress-halo", "8", "--halo-rounding", "stochastic", "--halo-feedback", "all", NULL};
+    s_resume_on("zmq", NULL, more);
+}
+END_TEST
+
 /* ---- regression on graph signals (a traffic folder, docs/traffic.md) ---- */
 
 /* A generated traffic folder in base/gen (a ring of 30 sensors with a chord every 5, 400 steps):
@@ -2504,6 +2520,7 @@ static Suite *s_suite(void) {
         {"resume_options", test_resume_options, 0, 240},
         {"resume_zmq", test_resume_zmq, 0, 240},
         {"resume_mpi", test_resume_mpi, 0, 240},
+        {"resume_compress_halo", test_resume_compress_halo, 0, 240},
         {"regression_transports", test_regression_transports, 3, 240},
         {"verify_regression", test_verify_regression, 3, 120},
         {"resume_regression_inproc", test_resume_regression_inproc, 0, 240},

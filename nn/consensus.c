@@ -277,6 +277,35 @@ int dgcn_consensus_state_load(dgcn_consensus *c, const float *vec, int64_t len,
     return DGCN_OK;
 }
 
+/* The tracking kinds' prepare in one pass over the vectors: gt = s g, y = ymix + gt - g_old (gt
+ * alone before the first round), g_old = gt, track = y, and step = theta - alpha y (GT) or theta
+ * itself (GT_ADAM, descent = 0: theta - 0 y would turn -0 into +0 and an infinite y into NaN). The vectors are distinct (restrict), so the loops are vectorized. */
+#define S_TRACK_LOOP(Y, STEP)                                                                      \
+    for (int64_t i = 0; i < p; i++) {                                                              \
+        float gt = (float)(s * grad[i]);                                                           \
+        float yi = Y;                                                                              \
+        g_old[i] = gt;                                                                             \
+        y[i] = yi;                                                                                 \
+        track[i] = yi;                                                                             \
+        step[i] = STEP;                                                                            \
+    }
+static void s_track(int64_t p, double s, int started, int descent, double alpha,
+                    const float *restrict grad, const float *restrict theta,
+                    const float *restrict ymix, float *restrict g_old, float *restrict y,
+                    float *restrict step, float *restrict track) {
+    if (started && descent) {
+        S_TRACK_LOOP((float)((double)ymix[i] + gt - g_old[i]),
+                     (float)((double)theta[i] - alpha * yi))
+    } else if (started) {
+        S_TRACK_LOOP((float)((double)ymix[i] + gt - g_old[i]), theta[i])
+    } else if (descent) {
+        S_TRACK_LOOP(gt, (float)((double)theta[i] - alpha * yi))
+    } else {
+        S_TRACK_LOOP(gt, theta[i])
+    }
+}
+#undef S_TRACK_LOOP
+
 int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, const float *grad,
                            float *msg /* (msg_len) */) {
     const int64_t p = c->n_params;
@@ -302,27 +331,8 @@ int dgcn_consensus_prepare(dgcn_consensus *c, int64_t n, const float *theta, con
     }
     /* y_k(n) = ymix_k(n-1) + s g_k(n) - s g_k(n-1); y_k(0) = s g_k(0). One pass writes the
      * tracker, the gradient it remembers and both halves of the message. */
-    float *step_out = msg;      /* (P) theta_k - direction (GT), theta_k (GT_ADAM) */
-    float *track_out = msg + p; /* (P) y_k */
-    float *y = c->y, *g_old = c->g_old;
-    const float *ymix = c->ymix;
-    if (c->cfg.kind == DGCN_CONSENSUS_GT) {
-        for (int64_t i = 0; i < p; i++) {
-            float gt = (float)(s * grad[i]);
-            float yi = c->started ? (float)((double)ymix[i] + gt - g_old[i]) : gt;
-            g_old[i] = gt;
-            y[i] = track_out[i] = yi;
-            step_out[i] = (float)((double)theta[i] - alpha * yi);
-        }
-    } else { /* GT_ADAM steps after mixing, on the mixed tracker (dgcn_consensus_mix) */
-        for (int64_t i = 0; i < p; i++) {
-            float gt = (float)(s * grad[i]);
-            float yi = c->started ? (float)((double)ymix[i] + gt - g_old[i]) : gt;
-            g_old[i] = gt;
-            y[i] = track_out[i] = yi;
-            step_out[i] = theta[i];
-        }
-    }
+    s_track(p, s, c->started, c->cfg.kind == DGCN_CONSENSUS_GT, alpha, grad, theta, c->ymix,
+            c->g_old, c->y, msg, msg + p);
     c->started = 1;
     return DGCN_OK;
 }

@@ -729,6 +729,8 @@ START_TEST(test_fused_mix_bits) {
                     }
                     for (int32_t j = 0; j <= n_nb; j++) row[j] /= sum;
                     for (int64_t k = 0; k < P; k++) grad[k] = s_bits_value();
+                    for (int64_t k = 5; k < P; k += 97) /* -0 parameters: kept as -0 */
+                        theta_a[k] = theta_b[k] = -0.0f;
                     float *own_a = msg_a[0], *own_b = msg_b[0], *prev_a = NULL, *prev_b = NULL;
                     ck_assert_int_eq(dgcn_consensus_prepare(c, n, theta_a, grad, own_a), DGCN_OK);
                     s_plain_prepare(&q, n, theta_b, grad, own_b);

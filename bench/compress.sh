@@ -10,6 +10,9 @@
 #   plain     --gossip-rounds 1 --gossip-accel none (the uncompressed run beside the compressed)
 #   SPEC      --gossip-rounds 1 --gossip-accel none --compress-params SPEC (automatic gamma), or
 #   SPEC@G    the same with --compress-gamma G
+#   SETTING+hH    any of these with --compress-halo H (16 or 8) added: both traffic classes compressed
+# NELL runs with its flags (docs/datasets.md, hidden 16 to keep it affordable): NELL_FLAGS, default
+# "--dropout 0.1 --weight-decay 1e-5 --raw-counts".
 # and reports test accuracy (mean +- std over the seeds), bytes_total (every byte the agents sent
 # in one seed's run, halo and params: summary.json), its ratio to the plain and default rows, the
 # final consensus error and ms per iteration. Writes front.tsv and front.md into OUT (default
@@ -36,7 +39,7 @@ while [ $# -gt 0 ]; do
     --datasets) datasets=$2; shift 2 ;;
     --topologies) topologies=$2; shift 2 ;;
     --settings) settings=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compress.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -47,14 +50,19 @@ printf 'dataset\ttopology\tsetting\tacc_mean\tacc_std\tbytes_total\tparams_bytes
 for ds in $datasets; do
   for topo in $topologies; do
     for s in $settings; do
-      case "$s" in
+      base="${s%+h*}" halo=()
+      [ "$base" != "$s" ] && halo=(--compress-halo "${s##*+h}")
+      extra=()
+      [ "$ds" = nell ] && read -r -a extra <<< "${NELL_FLAGS:---dropout 0.1 --weight-decay 1e-5 --raw-counts}"
+      case "$base" in
         default) flags=() ;;
         plain) flags=(--gossip-rounds 1 --gossip-accel none) ;;
-        *@*) flags=(--gossip-rounds 1 --gossip-accel none --compress-params "${s%@*}"
-                    --compress-gamma "${s#*@}") ;;
-        *) flags=(--gossip-rounds 1 --gossip-accel none --compress-params "$s") ;;
+        *@*) flags=(--gossip-rounds 1 --gossip-accel none --compress-params "${base%@*}"
+                    --compress-gamma "${base#*@}") ;;
+        *) flags=(--gossip-rounds 1 --gossip-accel none --compress-params "$base") ;;
       esac
-      d="$out/$ds-$topo-${s//[:@]/_}"
+      flags+=("${halo[@]}" "${extra[@]}")
+      d="$out/$ds-$topo-${s//[:@+]/_}"
       if [ ! -s "$d/summary.json" ]; then
         echo "compress.sh: $ds $topo $s ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
         "$dgcn" train --data "$data/$ds" --agents "$agents" --topology "$topo" --cross-edges relay \

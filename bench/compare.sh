@@ -145,7 +145,18 @@ def rel(c):
     return " ".join(shlex.quote(os.path.relpath(x, here) if x.startswith(here + "/") else x) for x in c)
 
 
+def fingerprint(path):
+    st = os.stat(path)
+    return (st.st_size, st.st_mtime_ns)
+
+
+bench_at_start = fingerprint(E["CMP_BENCH"]) if not dry else None
+
+
 def run(cmd):
+    if fingerprint(E["CMP_BENCH"]) != bench_at_start:
+        sys.exit("compare.sh: %s changed during the session (rebuilt?): its figures would mix two "
+                 "binaries; nothing recorded" % E["CMP_BENCH"])
     t_wait = time.time()
     while settle and load1() > max_load and time.time() - t_wait < settle:
         time.sleep(5)

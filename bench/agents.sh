@@ -18,6 +18,12 @@
 #                                     540 KB messages: 16 GB per iteration)
 #   gen1m-10000                       a generated graph of 1,000,000 nodes (dgcn generate), 10,000
 #                                     agents on a ring, uncovered data edges dropped, 20 iterations
+#   nell-10 nell-100                  NELL (61,278 sparse features: a wide first layer, P = 983,808
+#                                     with 16 hidden units, 7.9 MB messages), ring joined with the
+#                                     required links (nell-100: the ring alone, uncovered data edges
+#                                     dropped), 50 iterations
+#   github-10 github-100              GitHub (37,700 nodes, 289,003 edges, hubs of degree up to
+#                                     9,458), ring joined with the required links, 50 iterations
 # Every row: BFS parts, gt-adam at the constant step 0.01 its recorded results used (train's
 # default now cools 0.05 to 0), one gossip round per iteration, one seed.
 set -euo pipefail
@@ -26,7 +32,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 data="${DGCN_DATA:-$here/../shared/data}"
 dgcn="$here/build/coordinator/dgcn"
 membw="$here/build/bench/bench_membw"
-rows="cora-10 cora-100 cora-1000 physics-10 physics-100 physics-1000 gen1m-10000"
+rows="cora-10 cora-100 cora-1000 physics-10 physics-100 physics-1000 gen1m-10000 nell-10 github-10 github-100"
 iters=200
 outfile=""
 while [ $# -gt 0 ]; do
@@ -34,7 +40,7 @@ while [ $# -gt 0 ]; do
     --rows) rows=$2; shift 2 ;;
     --iters) iters=$2; shift 2 ;;
     --out) outfile=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "agents.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -51,8 +57,8 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo "CPU: $cpu, $(nproc) cores; memory read bandwidth (bench_membw, one thread): $bw GB/s;"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
-  echo "| row | agents | links | ms/iter | floor ms | ratio | bytes/iter | consensus bytes/iter | peak RSS MB | MB/agent | test acc |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| row | agents | links | ms/iter | floor ms | ratio | bytes/iter | consensus bytes/iter | peak RSS MB | MB/agent | test acc | load |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 } > "$outfile"
 cmds=()
 for row in $rows; do
@@ -60,6 +66,8 @@ for row in $rows; do
   case "$name" in
     cora) ds="$data/cora" ;;
     physics) ds="$data/coauthor_physics"; [ "$m" -ge 1000 ] && cross=drop ;;
+    nell) ds="$data/nell"; it=$((iters < 50 ? iters : 50)); [ "$m" -ge 100 ] && cross=drop ;;
+    github) ds="$data/github"; it=$((iters < 50 ? iters : 50)) ;;
     gen1m)
       ds="$runs/gen1m"
       it=20 cross=drop
@@ -77,9 +85,11 @@ for row in $rows; do
        --transport inproc --quiet --force --out "$out")
   cmds+=("${cmd[*]}")
   echo "agents.sh: $row ..." >&2
+  load0=$(cut -d' ' -f1 /proc/loadavg)
   /usr/bin/time -f "%M" -o "$out.rss" "${cmd[@]}" > "$out.log" 2>&1 ||
     { echo "agents.sh: $row failed, see $out.log" >&2; echo "| $row | $m | failed: see runs/agents/$row.log |" >> "$outfile"; continue; }
-  /usr/bin/python3 - "$out/summary.json" "$out/topology.edges" "$out.rss" "$row" "$m" "$bw" >> "$outfile" <<'PY'
+  load1=$(cut -d' ' -f1 /proc/loadavg)
+  /usr/bin/python3 - "$out/summary.json" "$out/topology.edges" "$out.rss" "$row" "$m" "$bw" "$load0 -> $load1" >> "$outfile" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 links = sum(1 for line in open(sys.argv[2]) if line.strip() and not line.startswith("#"))
@@ -87,15 +97,17 @@ rss_mb = int(open(sys.argv[3]).read().split()[-1]) / 1024.0
 m, bw = int(sys.argv[5]), float(sys.argv[6])
 cons = s["bytes_per_iter_params"]
 floor = s["central_ms_per_epoch"] + cons / (bw * 1e9) * 1e3
-print("| %s | %d | %d | %.1f | %.1f | %.2f | %.3g | %.3g | %.0f | %.2f | %.3f |" % (
+print("| %s | %d | %d | %.1f | %.1f | %.2f | %.3g | %.3g | %.0f | %.2f | %.3f | %s |" % (
     sys.argv[4], m, links, s["ms_per_iter_median"], floor, s["ms_per_iter_median"] / floor,
-    s["bytes_per_iter"], cons, rss_mb, rss_mb / m, s["test_acc_mean"]))
+    s["bytes_per_iter"], cons, rss_mb, rss_mb / m, s["test_acc_mean"], sys.argv[7]))
 PY
 done
 {
   echo
   echo "floor = centralized ms per epoch (same run) + consensus bytes per iteration / read bandwidth."
-  echo "ratio = ms/iter / floor. Commands (one per row, in order):"
+  echo "ratio = ms/iter / floor. load: the 1-minute load average before -> after the row; the"
+  echo "floor and the row share the machine's state only when both are low. Commands (one per row,"
+  echo "in order):"
   echo
   for c in "${cmds[@]}"; do echo "    ${c//$here\//}"; done
 } >> "$outfile"

@@ -786,7 +786,7 @@ int dgcn_agent_new(dgcn_agent **out, const dgcn_shard *shard, const dgcn_model_c
         if (model->dims[l] > a->max_width) a->max_width = model->dims[l];
     if (a->opts.batch > 1) a->max_width *= a->opts.batch;
     a->codec = (dgcn_halo_codec)a->opts.halo_codec;
-    if (a->codec < DGCN_HALO_OFF || a->codec > DGCN_HALO_Q8 || a->opts.halo_rounding < 0 ||
+    if (a->codec < DGCN_HALO_OFF || a->codec > DGCN_HALO_Q2 || a->opts.halo_rounding < 0 ||
         a->opts.halo_rounding > DGCN_HALO_STOCHASTIC || a->opts.halo_feedback < 0 ||
         a->opts.halo_feedback > DGCN_HALO_FEEDBACK_ALL) {
         rc = dgcn_error_set(DGCN_EINVAL,

@@ -77,7 +77,7 @@ typedef struct dgcn_agent_opts {
      * exact. compress_seed keys the draws and must be the same on every agent. */
     dgcn_compress_config compress;
     uint64_t compress_seed;
-    /* Compressed halo rows (nn/halo_codec.h): the form of every halo message's rows, q8's
+    /* Compressed halo rows (nn/halo_codec.h): the form of every halo message's rows, q8's, q4's and q2's
      * rounding (stochastic draws keyed by halo_seed, the message and the row), and where error
      * feedback applies (training steps only). All zero: float32 rows, as without. */
     int32_t halo_codec;    /* dgcn_halo_codec */

@@ -58,7 +58,7 @@ typedef struct dgcn_run_config {
     dgcn_compress_config compress;
     /* -- compressed halo rows (nn/halo_codec.h) -- */
     int32_t halo_codec;    /* dgcn_halo_codec (off) */
-    int32_t halo_rounding; /* dgcn_halo_rounding of q8 (nearest) */
+    int32_t halo_rounding; /* dgcn_halo_rounding of q8, q4, q2 (nearest) */
     int32_t halo_feedback; /* dgcn_halo_feedback of training steps (none) */
 } dgcn_run_config;
 

@@ -6,12 +6,12 @@
 #       --dropout-per-agent --transport inproc --seeds S --no-baselines --quiet --compress-halo C [..]
 #
 # for TOPO in ring and exponential and the settings off, bf16, fp16 (= 16), 8 (q8, nearest), 8 with
-# stochastic rounding (8s) and 8 with error feedback on the gradient rows (8f); train's defaults
-# otherwise.
+# stochastic rounding (8s) and 8 with error feedback on the gradient rows (8f); likewise 4, 2,
+# 4s, 2s, 4f, 2f (q4, q2); train's defaults otherwise.
 # Reports test accuracy (mean +- std over the seeds) and, from summary.json, the halo bytes sent,
 # what they weigh as float32, and all bytes (halo + params) of a seed's run. Writes a Markdown
 # table to stdout; run directories stay in DIR (default runs/compress-halo). With --verify it
-# prints instead, per dataset and topology, `dgcn verify --compress-halo off,16,bf16,8` (training
+# prints instead, per dataset and topology, `dgcn verify --compress-halo off,16,bf16,8,4,2` (training
 # mode, then with nearest and stochastic q8) on the same 20 agents: each codec's error against the
 # exact pass at the initial weights.
 #
@@ -43,7 +43,7 @@ if [ "$verify" = 1 ]; then
       for rounding in nearest stochastic; do
         echo "== $ds, 20 agents, $topo with relay, q8 rounding $rounding, training-mode gradient"
         "$dgcn" verify --data "$data_dir/$ds" --agents 20 --topology "$topo" --cross-edges relay \
-          --transport inproc --compress-halo off,16,bf16,8 --halo-rounding "$rounding" \
+          --transport inproc --compress-halo off,16,bf16,8,4,2 --halo-rounding "$rounding" \
           --training | tail -n +2
       done
     done
@@ -58,8 +58,9 @@ for ds in $sets; do
     for s in $settings; do
       extra=()
       case "$s" in
-        8s) extra=(--compress-halo 8 --halo-rounding stochastic) ;;
-        8f) extra=(--compress-halo 8 --halo-feedback grad) ;;
+        off|fp16|bf16) extra=(--compress-halo "$s") ;;
+        *s) extra=(--compress-halo "${s%s}" --halo-rounding stochastic) ;;
+        *f) extra=(--compress-halo "${s%f}" --halo-feedback grad) ;;
         *) extra=(--compress-halo "$s") ;;
       esac
       dir="$out/$ds-$topo-$s"

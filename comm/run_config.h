@@ -107,11 +107,12 @@
         compress_gamma, DOUBLE, 0, 1, "consensus step gamma of compressed gossip (0: min(1, 2F) "  \
         "for topk, F for randk, 1 for quant with B >= 3 bits, 0.4 with 2)"))                                                                \
     /* -- compressed halo rows (nn/halo_codec.h, docs/compression.md) -- */                       \
-    X(compress_halo, ENUM, 0, 0, 3, KEEP, halo_codec, DGCN_RC_CLI(BOTH, "compress-halo",          \
-        compress_halo, STRING, 1, 0, "off|16|8 (also bf16): halo rows (activations and "          \
-        "gradients) sent as IEEE half (fp16), or as int8 with a float scale per row"))            \
+    X(compress_halo, ENUM, 0, 0, 5, KEEP, halo_codec, DGCN_RC_CLI(BOTH, "compress-halo",          \
+        compress_halo, STRING, 1, 0, "off|16|8|4|2 (also bf16): halo rows (activations and "      \
+        "gradients) sent as IEEE half (fp16), as int8 with a float scale per row, or as 4- or "    \
+        "2-bit codes with a bf16 scale per row"))                                                  \
     X(halo_rounding, ENUM, 0, 0, 1, KEEP, halo_rounding, DGCN_RC_CLI(BOTH, "halo-rounding",       \
-        halo_rounding, STRING, 1, 0, "nearest|stochastic: how --compress-halo 8 rounds"))          \
+        halo_rounding, STRING, 1, 0, "nearest|stochastic: how --compress-halo 8, 4, 2 round"))      \
     X(halo_feedback, ENUM, 0, 0, 2, KEEP, halo_feedback, DGCN_RC_CLI(BOTH, "halo-feedback",       \
         halo_feedback, STRING, 1, 0, "none|grad|all: error feedback of the compressed halo rows "  \
         "of training steps: none, the gradient rows, or the activation rows too"))

@@ -49,7 +49,8 @@ static const char s_usage[] =
     "the plan's prediction counts all of them). A traffic folder (docs/traffic.md) verifies the\n"
     "regression filter (order --order, default 2) on the first training mini-batch of --batch\n"
     "snapshots: every agent fills it from its own sensors' series. --compress-halo LIST (comma\n"
-    "separated: off, 16 (fp16), bf16, 8 (q8); --halo-rounding for q8) runs the distributed pass\n"
+    "separated: off, 16 (fp16), bf16, 8, 4, 2 (q8, q4, q2); --halo-rounding for those) runs the\n"
+    "distributed pass "
     "once per setting with compressed halo rows and reports each one's error against the exact\n"
     "pass (max abs, relative) instead of failing on it; the rows' float32 bytes must match the plan.";
 
@@ -346,7 +347,7 @@ static int s_compressed(s_verify *v, const char *sockdir, int *status) {
         ok = ok && v->raw_ok[k];
     }
     s_header(v);
-    printf("  halo rows compressed (q8 rounding %s), each setting against the exact pass:\n",
+    printf("  halo rows compressed (q8/q4/q2 rounding %s), each setting against the exact pass:\n",
            dgcn_halo_rounding_name((dgcn_halo_rounding)v->cfg.halo_rounding));
     printf("  %-7s %11s %11s %11s %11s %12s %12s %7s\n", "setting", "logits abs", "logits rel",
            "grad abs", "grad rel", "halo bytes", "as float32", "ratio");
@@ -414,9 +415,9 @@ static int s_args(s_verify *v, int argc, char **argv) {
         {"tcp", DGCN_ARG_STRING, &v->tcp, "zmq: tcp endpoints on this host instead of ipc", 1, 0},
         {"batch", DGCN_ARG_INT, &v->batch, "regression: snapshots in the mini-batch", 1, 1 << 20},
         {"compress-halo", DGCN_ARG_STRING, &v->compress,
-         "settings to compare with the exact pass, comma separated: off|16|bf16|8", 1, 0},
+         "settings to compare with the exact pass, comma separated: off|16|bf16|8|4|2", 1, 0},
         {"halo-rounding", DGCN_ARG_STRING, &v->rounding,
-         "nearest|stochastic: how --compress-halo 8 rounds", 1, 0},
+         "nearest|stochastic: how --compress-halo 8, 4, 2 round", 1, 0},
         DGCN_ARGS_END};
     int a = dgcn_args_parse(s_usage, table, argc, argv);
     return a == 1 ? 1 : a ? 2 : 0;

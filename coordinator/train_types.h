@@ -68,7 +68,7 @@ typedef struct dgcn_train_opts {
     const char *on_agent_loss;
     /* -- compressed halo rows (nn/halo_codec.h) -- */
     const char *compress_halo; /* "off", "16", "8" or "fp16" [off] */
-    const char *halo_rounding; /* "nearest" or "stochastic": q8's rounding [nearest] */
+    const char *halo_rounding; /* "nearest" or "stochastic": q8/q4/q2 rounding [nearest] */
     const char *halo_feedback; /* "none", "grad" or "all": error feedback [none] */
     /* Study only (coordinator/study.h, --agent-loss; not a train option): the coordinator kills
      * (SIGKILL) kill_agents agents, drawn from each seed, as soon as one of their reports of an

@@ -7,23 +7,26 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const s_codec_names[] = {"off", "bf16", "fp16", "q8"};
+static const char *const s_codec_names[] = {"off", "bf16", "fp16", "q8", "q4", "q2"};
 
 int dgcn_halo_codec_parse(const char *name, dgcn_halo_codec *out) {
     if (name && (!strcmp(name, "off") || !strcmp(name, "0"))) *out = DGCN_HALO_OFF;
     else if (name && (!strcmp(name, "16") || !strcmp(name, "fp16"))) *out = DGCN_HALO_FP16;
     else if (name && !strcmp(name, "bf16")) *out = DGCN_HALO_BF16;
     else if (name && (!strcmp(name, "8") || !strcmp(name, "q8"))) *out = DGCN_HALO_Q8;
+    else if (name && (!strcmp(name, "4") || !strcmp(name, "q4"))) *out = DGCN_HALO_Q4;
+    else if (name && (!strcmp(name, "2") || !strcmp(name, "q2"))) *out = DGCN_HALO_Q2;
     else
         return dgcn_error_set(DGCN_EINVAL,
-                              "halo compression '%s': off, 16 (fp16), bf16 or 8 (q8: int8 with a "
+                              "halo compression '%s': off, 16 (fp16), bf16, 8 (q8: int8 with a "
+                              "scale per row), 4 or 2 (q4, q2: 4- or 2-bit codes with a bf16 "
                               "scale per row)",
                               name ? name : "(null)");
     return DGCN_OK;
 }
 
 const char *dgcn_halo_codec_name(dgcn_halo_codec c) {
-    return c >= DGCN_HALO_OFF && c <= DGCN_HALO_Q8 ? s_codec_names[c] : "?";
+    return c >= DGCN_HALO_OFF && c <= DGCN_HALO_Q2 ? s_codec_names[c] : "?";
 }
 
 int dgcn_halo_rounding_parse(const char *name, dgcn_halo_rounding *out) {
@@ -65,6 +68,8 @@ int64_t dgcn_halo_codec_words(dgcn_halo_codec c, int64_t n, int32_t w) {
     case DGCN_HALO_BF16:
     case DGCN_HALO_FP16: return (v + 1) / 2;
     case DGCN_HALO_Q8: return n + (v + 3) / 4;
+    case DGCN_HALO_Q4: return (2 * n + (v + 1) / 2 + 3) / 4;
+    case DGCN_HALO_Q2: return (2 * n + (v + 3) / 4 + 3) / 4;
     default: return v;
     }
 }
@@ -147,11 +152,70 @@ static void s_q8_row(dgcn_halo_rounding r, const float *x, int32_t w, float *e, 
     }
 }
 
+/* ---- q4, q2 ---- */
+
+static int s_low_bits(dgcn_halo_codec c) { return c == DGCN_HALO_Q4 ? 4 : 2; }
+
+/* One row (w values, residual e or NULL) at value index base of the block: its bf16 scale and
+ * its B-bit codes (value + L) into the packed codes q. */
+static void s_qlow_row(dgcn_halo_rounding r, int bits, const float *x, int32_t w, float *e,
+                       uint64_t key, int32_t row, int64_t base, uint16_t *scale, uint8_t *q) {
+    const int L = (1 << (bits - 1)) - 1;
+    float amax = 0.0f;
+    for (int32_t j = 0; j < w; j++) {
+        float v = fabsf(e ? x[j] + e[j] : x[j]);
+        if (v != v) {
+            amax = v;
+            break;
+        }
+        if (v > amax) amax = v;
+    }
+    float s = 0.0f;
+    if (amax > 0.0f && isfinite(amax)) {
+        *scale = s_bf16(amax / (float)L);
+        s = s_from_bf16(*scale);
+    } else {
+        *scale = s_bf16(amax); /* zeros; or a NaN / infinity the row passes on */
+    }
+    for (int32_t j = 0; j < w; j++) {
+        float k = 0.0f;
+        if (s > 0.0f) {
+            const float v = e ? x[j] + e[j] : x[j];
+            const float y = v / s;
+            if (r == DGCN_HALO_STOCHASTIC) {
+                k = floorf(y);
+                if (s_unit(key, row, j) < y - k) k += 1.0f;
+            } else {
+                k = nearbyintf(y);
+            }
+            if (k > (float)L) k = (float)L;
+            if (k < (float)-L) k = (float)-L;
+            if (e) e[j] = v - k * s;
+        } else if (e && amax == 0.0f) {
+            e[j] = 0.0f;
+        }
+        const int64_t at = (base + j) * bits;
+        q[at / 8] |= (uint8_t)(((unsigned)((int)k + L)) << (at % 8));
+    }
+}
+
 void dgcn_halo_codec_encode(dgcn_halo_codec c, dgcn_halo_rounding r, const float *src,
                             const int32_t *idx, int32_t n, int32_t w, float *resid, uint64_t key,
                             void *out) {
     unsigned char *o = out;
     const int64_t words = dgcn_halo_codec_words(c, n, w);
+    if (c == DGCN_HALO_Q4 || c == DGCN_HALO_Q2) {
+        const int bits = s_low_bits(c);
+        uint8_t *qb = o + (size_t)n * 2;
+        memset(qb, 0, (size_t)(o + words * 4 - qb)); /* codes are or-ed in; the tail stays 0 */
+        for (int32_t i = 0; i < n; i++) {
+            uint16_t sc;
+            s_qlow_row(r, bits, src + (int64_t)(idx ? idx[i] : i) * w, w,
+                       resid ? resid + (int64_t)i * w : NULL, key, i, (int64_t)i * w, &sc, qb);
+            memcpy(o + (size_t)i * 2, &sc, sizeof sc);
+        }
+        return;
+    }
     if (c == DGCN_HALO_Q8) {
         unsigned char *qb = o + (size_t)n * sizeof(float);
         for (int32_t i = 0; i < n; i++) {
@@ -187,6 +251,24 @@ void dgcn_halo_codec_encode(dgcn_halo_codec c, dgcn_halo_rounding r, const float
 void dgcn_halo_codec_decode(dgcn_halo_codec c, const void *in, int32_t n, int32_t w, float *dst,
                             const int32_t *idx) {
     const unsigned char *p = in;
+    if (c == DGCN_HALO_Q4 || c == DGCN_HALO_Q2) {
+        const int bits = s_low_bits(c), L = (1 << (bits - 1)) - 1;
+        const unsigned mask = (1u << bits) - 1u;
+        const uint8_t *qb = p + (size_t)n * 2;
+        for (int32_t i = 0; i < n; i++) {
+            uint16_t sc;
+            memcpy(&sc, p + (size_t)i * 2, sizeof sc);
+            const float s = s_from_bf16(sc);
+            float *d = dst + (int64_t)(idx ? idx[i] : i) * w;
+            for (int32_t j = 0; j < w; j++) {
+                const int64_t at = ((int64_t)i * w + j) * bits;
+                const int k = (int)((qb[at / 8] >> (at % 8)) & mask) - L;
+                const float v = isfinite(s) ? (float)k * s : s;
+                d[j] = idx ? d[j] + v : v;
+            }
+        }
+        return;
+    }
     if (c == DGCN_HALO_Q8) {
         const int8_t *qb = (const int8_t *)(p + (size_t)n * sizeof(float));
         for (int32_t i = 0; i < n; i++) {

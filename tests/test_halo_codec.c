@@ -92,6 +92,52 @@ START_TEST(test_q8_bounds_per_row) {
 }
 END_TEST
 
+/* q4 and q2 with nearest rounding: |x - d| <= s / 2 + max |row| 2^-8 (the bf16 scale), row by
+ * row; stochastic: unbiased within 5 standard errors over 4000 draws. The codes are packed: q4
+ * takes half a byte per value, q2 a quarter, after a 2-byte scale per row. */
+START_TEST(test_low_bit_bounds) {
+    static const dgcn_halo_codec codecs[] = {DGCN_HALO_Q4, DGCN_HALO_Q2};
+    for (int c = 0; c < 2; c++) {
+        const float L = codecs[c] == DGCN_HALO_Q4 ? 7.0f : 1.0f;
+        float x[S_N * S_W], d[S_N * S_W];
+        uint32_t buf[S_N * S_W];
+        s_rows(x, 5);
+        const int64_t words = dgcn_halo_codec_words(codecs[c], S_N, S_W);
+        const int bits = codecs[c] == DGCN_HALO_Q4 ? 4 : 2;
+        ck_assert_int_eq(words, (2 * S_N + (S_N * S_W * bits + 7) / 8 + 3) / 4);
+        dgcn_halo_codec_encode(codecs[c], DGCN_HALO_NEAREST, x, NULL, S_N, S_W, NULL, 0, buf);
+        dgcn_halo_codec_decode(codecs[c], buf, S_N, S_W, d, NULL);
+        for (int i = 0; i < S_N; i++) {
+            const float m = s_row_max(x + i * S_W), s = m / L;
+            for (int j = 0; j < S_W; j++) {
+                const float e = fabsf(x[i * S_W + j] - d[i * S_W + j]);
+                ck_assert_msg(e <= 0.5f * s * 1.01f + m * 0x1p-8f + 1e-30f,
+                              "%s row %d col %d: %g -> %g (s %g)", dgcn_halo_codec_name(codecs[c]),
+                              i, j, x[i * S_W + j], d[i * S_W + j], s);
+            }
+        }
+        enum { T = 4000 };
+        double sum[S_W] = {0};
+        float row[S_W];
+        dgcn_rng r;
+        dgcn_rng_seed(&r, 6, DGCN_STREAM_TEST);
+        for (int j = 0; j < S_W; j++) row[j] = (float)(2 * dgcn_rng_uniform(&r) - 1);
+        row[0] = 1.0f;
+        const float s = s_row_max(row) / L;
+        for (int t = 0; t < T; t++) {
+            dgcn_halo_codec_encode(codecs[c], DGCN_HALO_STOCHASTIC, row, NULL, 1, S_W, NULL,
+                                   dgcn_mix64((uint64_t)t + 99), buf);
+            dgcn_halo_codec_decode(codecs[c], buf, 1, S_W, d, NULL);
+            for (int j = 0; j < S_W; j++) sum[j] += d[j];
+        }
+        for (int j = 0; j < S_W; j++)
+            ck_assert_msg(fabs(sum[j] / T - row[j]) <= 5.0 * 0.5 * s / sqrt((double)T) + 0x1p-8,
+                          "%s col %d: mean %.6f, x %.6f", dgcn_halo_codec_name(codecs[c]), j,
+                          sum[j] / T, row[j]);
+    }
+}
+END_TEST
+
 /* Stochastic q8: every error below one quantum s, and the mean of 4000 draws (keys) within
  * 5 standard errors of x for every value: unbiased. Nearest rounding's mean error stays at its
  * deterministic error, larger than that tolerance on some value (the test can tell them apart). */
@@ -180,8 +226,9 @@ END_TEST
 /* Rows gathered through idx on encode and added through idx on decode (halo gradients into own
  * rows), the others untouched. */
 START_TEST(test_gather_scatter_add) {
-    static const dgcn_halo_codec codecs[] = {DGCN_HALO_BF16, DGCN_HALO_FP16, DGCN_HALO_Q8};
-    for (int c = 0; c < 3; c++) {
+    static const dgcn_halo_codec codecs[] = {DGCN_HALO_BF16, DGCN_HALO_FP16, DGCN_HALO_Q8,
+                                             DGCN_HALO_Q4};
+    for (int c = 0; c < 4; c++) {
         float src[4 * 3] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, dst[4 * 3];
         const int32_t idx[2] = {3, 1};
         uint32_t buf[16];
@@ -190,11 +237,14 @@ START_TEST(test_gather_scatter_add) {
         dgcn_halo_codec_decode(codecs[c], buf, 2, 3, dst, idx);
         for (int j = 0; j < 3; j++) {
             ck_assert(dst[0 * 3 + j] == 100.0f && dst[2 * 3 + j] == 100.0f);
-            ck_assert_msg(fabsf(dst[3 * 3 + j] - 100.0f - src[3 * 3 + j]) < 0.05f, "%s: %g",
+            const float tol = codecs[c] == DGCN_HALO_Q4 ? 12.0f / 7.0f / 2.0f * 1.01f : 0.05f;
+            ck_assert_msg(fabsf(dst[3 * 3 + j] - 100.0f - src[3 * 3 + j]) < tol, "%s: %g",
                           dgcn_halo_codec_name(codecs[c]), dst[3 * 3 + j]);
-            ck_assert(fabsf(dst[1 * 3 + j] - 100.0f - src[1 * 3 + j]) < 0.05f);
+            ck_assert(fabsf(dst[1 * 3 + j] - 100.0f - src[1 * 3 + j]) < tol);
         }
-        ck_assert_int_eq(dgcn_halo_codec_words(codecs[c], 2, 3), codecs[c] == DGCN_HALO_Q8 ? 4 : 3);
+        ck_assert_int_eq(dgcn_halo_codec_words(codecs[c], 2, 3), codecs[c] == DGCN_HALO_Q8   ? 4
+                                                                 : codecs[c] == DGCN_HALO_Q4 ? 2
+                                                                                             : 3);
     }
     dgcn_halo_codec k;
     ck_assert_int_eq(dgcn_halo_codec_parse("16", &k), DGCN_OK);
@@ -203,7 +253,9 @@ START_TEST(test_gather_scatter_add) {
     ck_assert_int_eq(k, DGCN_HALO_BF16);
     ck_assert_int_eq(dgcn_halo_codec_parse("8", &k), DGCN_OK);
     ck_assert_int_eq(k, DGCN_HALO_Q8);
-    ck_assert_int_eq(dgcn_halo_codec_parse("4", &k), DGCN_EINVAL);
+    ck_assert_int_eq(dgcn_halo_codec_parse("2", &k), DGCN_OK);
+    ck_assert_int_eq(k, DGCN_HALO_Q2);
+    ck_assert_int_eq(dgcn_halo_codec_parse("3", &k), DGCN_EINVAL);
 }
 END_TEST
 
@@ -225,6 +277,7 @@ static Suite *s_suite(void) {
         {"sixteen_bit_bounds", test_sixteen_bit_bounds, 0, 0},
         {"q8_bounds_per_row", test_q8_bounds_per_row, 0, 0},
         {"q8_stochastic_unbiased", test_q8_stochastic_unbiased, 0, 0},
+        {"low_bit_bounds", test_low_bit_bounds, 0, 0},
         {"error_feedback", test_error_feedback, 0, 0},
         {"gather_scatter_add", test_gather_scatter_add, 0, 0},
         {"non_finite_passes", test_non_finite_passes, 0, 0},

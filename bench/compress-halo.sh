@@ -9,7 +9,8 @@
 # stochastic rounding (8s) and 8 with error feedback on the gradient rows (8f); likewise 4, 2,
 # 4s, 2s, 4f, 2f (q4, q2); train's defaults otherwise.
 # Reports test accuracy (mean +- std over the seeds) and, from summary.json, the halo bytes sent,
-# what they weigh as float32, and all bytes (halo + params) of a seed's run. Writes a Markdown
+# what they weigh as float32, and all bytes (halo + params) of a seed's run, and the median
+# milliseconds per iteration (meaningful on a quiet machine only). Writes a Markdown
 # table to stdout; run directories stay in DIR (default runs/compress-halo). With --verify it
 # prints instead, per dataset and topology, `dgcn verify --compress-halo off,16,bf16,8,4,2` (training
 # mode, then with nearest and stochastic q8) on the same 20 agents: each codec's error against the
@@ -50,8 +51,8 @@ if [ "$verify" = 1 ]; then
   done
   exit 0
 fi
-echo "| dataset | topology | setting | test accuracy | halo bytes | halo as float32 | halo saved | total bytes | total / uncompressed run |"
-echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
+echo "| dataset | topology | setting | test accuracy | halo bytes | halo as float32 | halo saved | total bytes | total / uncompressed run | ms/iter |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
 for ds in $sets; do
   for topo in $topos; do
     base_total=""
@@ -75,7 +76,8 @@ acc = [100 * a for a in d["test_acc"]]
 sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
 halo = d["halo_bytes_total"]; raw = d.get("halo_bytes_uncompressed", halo); tot = d["bytes_total"]
 rel = f"{tot / base:.4f}" if base > 0 else "1"
-print(f"| {ds} | {topo} | {s} | {statistics.mean(acc):.2f} +- {sd:.2f} | {halo:.4g} | {raw:.4g} | {raw - halo:.4g} | {tot:.4g} | {rel} |")
+ms = d.get("ms_per_iter_median", float("nan"))
+print(f"| {ds} | {topo} | {s} | {statistics.mean(acc):.2f} +- {sd:.2f} | {halo:.4g} | {raw:.4g} | {raw - halo:.4g} | {tot:.4g} | {rel} | {ms:.2f} |")
 PY
       if [ "$s" = off ]; then
         base_total=$(python3 -c "import json;print(json.load(open('$dir/summary.json'))['bytes_total'])")

@@ -19,14 +19,17 @@
 # runs/compress) and the Markdown table to stdout; with gnuplot, front.png (accuracy against
 # bytes, one panel per dataset and topology). A row whose summary.json exists is not run again.
 #
+# --collect runs nothing: it tabulates (and plots) the rows of OUT that exist, skipping the others.
+#
 #   bench/compress.sh [--seeds S] [--agents M] [--iters N] [--out DIR] [--datasets "cora ..."]
 #                     [--topologies "ring exponential"] [--settings "default plain quant:4 ..."]
+#                     [--collect]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$here/launch/env.sh"
 data="${DGCN_DATA:-$here/../shared/data}"
 dgcn="$here/build/coordinator/dgcn"
-seeds=3 agents=20 iters=200 out="$here/runs/compress"
+seeds=3 agents=20 iters=200 out="$here/runs/compress" collect=0
 datasets="cora citeseer pubmed"
 topologies="ring exponential"
 settings="default plain quant:4 quant:2 topk:0.1 topk:0.04 randk:0.1"
@@ -39,7 +42,8 @@ while [ $# -gt 0 ]; do
     --datasets) datasets=$2; shift 2 ;;
     --topologies) topologies=$2; shift 2 ;;
     --settings) settings=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --collect) collect=1; shift ;;
+    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compress.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -63,6 +67,7 @@ for ds in $datasets; do
       esac
       flags+=("${halo[@]}" "${extra[@]}")
       d="$out/$ds-$topo-${s//[:@+]/_}"
+      [ "$collect" = 1 ] && [ ! -s "$d/summary.json" ] && continue
       if [ ! -s "$d/summary.json" ]; then
         echo "compress.sh: $ds $topo $s ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
         "$dgcn" train --data "$data/$ds" --agents "$agents" --topology "$topo" --cross-edges relay \
@@ -109,8 +114,7 @@ open(sys.argv[2], "w").write("\n".join(out) + "\n")
 print("\n".join(out))
 EOF
 if command -v gnuplot > /dev/null; then
-  panels=""
-  for ds in $datasets; do for topo in $topologies; do panels="$panels $ds:$topo"; done; done
+  panels=$(awk -F'\t' 'NR > 1 { print $1 ":" $2 }' "$tsv" | awk '!seen[$0]++')
   n=$(echo $panels | wc -w)
   {
     echo "set terminal pngcairo size $((420 * (n < 4 ? n : 4))),$((340 * ((n + 3) / 4)))"

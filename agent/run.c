@@ -314,6 +314,14 @@ static int s_resume(s_run *r, const dgcn_ctl_state *st) {
                               "(this agent has %lld)",
                               t->self, st->agent, (long long)st->n_params,
                               (long long)dgcn_agent_n_params(r->agent));
+    if (r->cfg.mode == DGCN_RUN_VERIFY) { /* dgcn verify --model: the weights to verify at */
+        if (st->n_vec != st->n_params)
+            return dgcn_error_set(DGCN_EPROTO,
+                                  "agent %d: a verification state carries %lld floats, not the "
+                                  "%lld parameters",
+                                  t->self, (long long)st->n_vec, (long long)st->n_params);
+        return dgcn_agent_set_params(r->agent, st->vec);
+    }
     if (st->iter < 1 || st->iter >= r->cfg.iterations)
         return dgcn_error_set(DGCN_EPROTO,
                               "agent %d: set-up resumes at iteration %lld, outside [1, %lld)",

@@ -5,7 +5,8 @@
  *   2. Setup {neighbours, mixing row, config, shard}   <- coordinator
  *      dgcn_transport_connect links the neighbours at the endpoints they announced; the shard
  *      comes as bytes or from a plan folder
- *   3. verify: one forward + backward at the config's initial weights; Report LOGITS (params =
+ *   3. verify: one forward + backward at the config's initial weights (or, when the Setup carries
+ *      a State of n_params floats, at its theta: dgcn verify --model); Report LOGITS (params =
  *      the (n_own, c) logits, rows in the shard's own order) and Report GRADIENT (params = g_k,
  *      traffic, phase times).
  *      train: iterations of dgcn_agent_step; at iteration 0, every eval_every and at the end an

@@ -15,6 +15,7 @@
 #include "coordinator/args.h"
 #include "coordinator/commands.h"
 #include "coordinator/data_source.h"
+#include "coordinator/model.h"
 #include "coordinator/plan.h"
 #include "coordinator/session.h"
 #include "core/error.h"
@@ -52,7 +53,9 @@ static const char s_usage[] =
     "separated: off, 16 (fp16), bf16, 8, 4, 2 (q8, q4, q2); --halo-rounding for those) runs the\n"
     "distributed pass "
     "once per setting with compressed halo rows and reports each one's error against the exact\n"
-    "pass (max abs, relative) instead of failing on it; the rows' float32 bytes must match the plan.";
+    "pass (max abs, relative) instead of failing on it; the rows' float32 bytes must match the plan.\n"
+    "--model FILE verifies at the weights of a trained model (a training run's RUNDIR/model, of the\n"
+    "same widths) instead of the seed's initial ones.";
 
 #define S_TOL 1e-5
 
@@ -76,6 +79,8 @@ typedef struct s_verify {
     int agents, hidden, deadline_ms, training, order, batch;
     const char *transport, *partition, *topology, *out, *tcp, *cross;
     const char *compress, *rounding; /* --compress-halo LIST, --halo-rounding (NULL: none) */
+    const char *model_path;          /* --model: verify at these weights (NULL: the init's) */
+    dgcn_model_file model;           /* read from model_path */
     uint64_t seed;
     dgcn_cross_edges policy;
     dgcn_dataset ds;
@@ -146,6 +151,21 @@ static int s_plan(s_verify *v) {
     DGCN_CHECK(dgcn_model_config_check(&cfg->model));
     v->np = dgcn_model_n_params(&cfg->model);
     v->c = v->ds.c * v->nb;
+    if (v->model_path) { /* the weights of a trained model, of the same shape */
+        DGCN_CHECK(dgcn_model_file_read(v->model_path, &v->model));
+        const dgcn_model_config *mm = &v->model.model;
+        int same = mm->kind == cfg->model.kind && mm->n_layers == cfg->model.n_layers &&
+                   v->model.n_params == v->np;
+        for (int l = 0; same && l <= mm->n_layers; l++) same = mm->dims[l] == cfg->model.dims[l];
+        if (!same)
+            DGCN_CHECK(dgcn_error_set(DGCN_EINVAL,
+                                      "--model %s: %lld parameters of %d layers (hidden %d) do not "
+                                      "fit this verification's %lld (hidden %d; see --hidden, "
+                                      "--order)",
+                                      v->model_path, (long long)v->model.n_params, mm->n_layers,
+                                      mm->n_layers > 1 ? mm->dims[1] : 0, (long long)v->np,
+                                      cfg->model.n_layers > 1 ? cfg->model.dims[1] : 0));
+    }
 fail:
     return rc;
 }
@@ -157,7 +177,17 @@ static int s_distributed(s_verify *v, const char *sockdir) {
     int32_t m = v->agents;
     dgcn_ctl_setup *setups = NULL;
     dgcn_session *sess = NULL;
+    dgcn_ctl_state *states = NULL;
     DGCN_CHECK(dgcn_plan_setups(&v->plan, &v->cfg, 1, &setups));
+    if (v->model.theta) { /* every agent starts from the model's weights (agent/run.h) */
+        DGCN_ALLOC(states, m);
+        for (int32_t k = 0; k < m; k++) {
+            states[k].agent = k;
+            states[k].n_params = states[k].n_vec = v->np;
+            states[k].vec = v->model.theta;
+            setups[k].state = &states[k];
+        }
+    }
     dgcn_session_opts so = {v->transport, m, v->deadline_ms, sockdir, v->tcp, NULL, 0,
                             NULL,         0, NULL,           0};
     DGCN_CHECK(dgcn_session_start(&sess, &so));
@@ -204,6 +234,7 @@ static int s_distributed(s_verify *v, const char *sockdir) {
 fail:
     dgcn_session_destroy(&sess);
     dgcn_plan_setups_free(&setups, m);
+    free(states);
     return rc;
 }
 
@@ -223,6 +254,7 @@ static int s_central(s_verify *v) {
     DGCN_ALLOC(gid_all, ds->n);
     for (int32_t i = 0; i < ds->n; i++) gid_all[i] = i;
     dgcn_model_init(&v->cfg.model, theta, v->cfg.init_seed);
+    if (v->model.theta) memcpy(theta, v->model.theta, sizeof(float) * (size_t)np);
     dgcn_block blk = {.n_own = ds->n,
                       .a = v->plan.a_hat,
                       .x = &ds->x,
@@ -275,7 +307,6 @@ static void s_compare(s_verify *v, double *abs_logits, double *abs_grad) {
 
 /* The first line: what was verified. */
 static void s_header(const s_verify *v) {
-
     char model_name[64] = "gcn";
     if (v->order >= 0) snprintf(model_name, sizeof model_name, "filter of order %d", v->order);
     if (v->ds.samples)
@@ -286,6 +317,9 @@ static void s_header(const s_verify *v) {
            v->agents, dgcn_transport_kind(v->transport), v->partition, v->topology,
            dgcn_cross_edges_name(v->policy), v->ds.n, model_name, v->np,
            v->training ? "training-mode (dropout)" : "dropout-free", v->plan.hops_max);
+    if (v->model.theta)
+        printf("  at the weights of %s (%lld iterations of %d agents)\n", v->model_path,
+               (long long)v->model.iterations, (int)v->model.agents);
 }
 
 /* The verdict: both differences, the bytes per channel beside the plan's prediction; returns the
@@ -416,6 +450,10 @@ static int s_args(s_verify *v, int argc, char **argv) {
         {"batch", DGCN_ARG_INT, &v->batch, "regression: snapshots in the mini-batch", 1, 1 << 20},
         {"compress-halo", DGCN_ARG_STRING, &v->compress,
          "settings to compare with the exact pass, comma separated: off|16|bf16|8|4|2", 1, 0},
+        {"model", DGCN_ARG_STRING, &v->model_path,
+         "verify at the weights of this model file (a training run's RUNDIR/model) instead of "
+         "the seed's initial ones",
+         1, 0},
         {"halo-rounding", DGCN_ARG_STRING, &v->rounding,
          "nearest|stochastic: how --compress-halo 8, 4, 2 round", 1, 0},
         DGCN_ARGS_END};
@@ -490,6 +528,7 @@ fail:
     free(v->dist_grad);
     free(v->central_logits);
     free(v->central_grad);
+    dgcn_model_file_fini(&v->model);
     dgcn_plan_fini(&v->plan);
     dgcn_csr_fini(&v->a_hat);
     dgcn_dataset_fini(&v->ds);

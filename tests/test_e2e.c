@@ -1712,6 +1712,43 @@ START_TEST(test_verify_compress_halo) {
 }
 END_TEST
 
+/* verify --model: the distributed pass at a trained model's weights (the agents receive them in
+ * their set-up) equals the centralized pass at the same weights on inproc and zmq (agents left at
+ * the seed's initial weights would fail it: the central pass uses the model's); with
+ * --compress-halo 8 at those weights the error is reported, nonzero. */
+START_TEST(test_verify_trained_model) {
+    char *out = malloc(S_OUT_CAP), dir[128], model[256];
+    s_mkdtemp(dir, sizeof dir, "vm");
+    const char *train[] = {S_GEN, "--iters", "20", "--seed", "3", "--agents", "3", NULL};
+    int st = s_train_on("inproc", dir, train, out);
+    ck_assert_msg(st == 0, "train exited %d:\n%s", st, out);
+    snprintf(model, sizeof model, "%s/model", dir);
+    static const char *transports[] = {"inproc", "zmq"};
+    for (int t = 0; t < 2; t++) {
+        char *argv[] = {DGCN_BINARY, "verify",      "--agents",
+                        "3",         "--transport", (char *)transports[t],
+                        S_GEN,       "--seed",      "3",
+                        "--model",   model,         "--training",
+                        "--out",     dir,           "--deadline-ms",
+                        "10000",     NULL};
+        st = s_run(argv, out, 60);
+        ck_assert_msg(st == 0, "verify --model over %s exited %d:\n%s", transports[t], st, out);
+        s_check_verify(out, 3);
+        ck_assert_msg(strstr(out, "at the weights of"), "%s", out);
+    }
+    char *coded[] = {DGCN_BINARY,       "verify", "--agents", "3",   "--transport", "inproc", S_GEN,
+                     "--seed",          "3",      "--model",  model, "--training",  "--out",  dir,
+                     "--compress-halo", "off,8",  NULL};
+    st = s_run(coded, out, 60);
+    ck_assert_msg(st == 0, "verify --model --compress-halo exited %d:\n%s", st, out);
+    const char *q8 = strstr(out, "\n  q8 ");
+    double abs_l = 0, rel_l = 0;
+    ck_assert_msg(q8 && sscanf(q8 + 6, "%lf %lf", &abs_l, &rel_l) == 2 && rel_l > 1e-5, "%s", out);
+    s_rm_rf(dir);
+    free(out);
+}
+END_TEST
+
 /* --on-agent-loss continue on a transport that cannot tell a neighbour's loss (inproc, mpi) is
  * refused before training, naming the transport, not accepted and then ignored. */
 START_TEST(test_train_agent_loss_refused) {
@@ -2503,6 +2540,7 @@ static Suite *s_suite(void) {
         {"train_dynamic_links", test_train_dynamic_links, 0, 240},
         {"train_compress_halo", test_train_compress_halo, 0, 240},
         {"verify_compress_halo", test_verify_compress_halo, 3, 120},
+        {"verify_trained_model", test_verify_trained_model, 0, 120},
         {"train_agent_loss_continue", test_train_agent_loss_continue, 0, 240},
         {"train_agent_stall_continue", test_train_agent_stall_continue, 0, 240},
         {"train_agent_loss_refused", test_train_agent_loss_refused, 0, 120},

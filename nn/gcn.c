@@ -617,6 +617,11 @@ int dgcn_gcn_backward(dgcn_gcn *g, const float *theta, float *grad) {
         if (dhd) memset(dhd, 0, (size_t)nb * (size_t)fi * sizeof *dhd);
         if (cfg->kind == DGCN_MODEL_FILTER) {
             DGCN_CHECK(s_filter_backward(g, l, theta, dz, dw, dhd));
+        } else if (cfg->kind == DGCN_MODEL_GCN && l == 0 && !g->exchange && !g->blk.xd &&
+                   fo <= DGCN_FUSED_MAX_W) {
+            /* No hook has to settle halo rows in between: dW_0 = dropout(X)^T (A_hat^T dZ_0) in
+             * one pass, dM_0 never stored. */
+            dgcn_spmm_sparse_backward(dw, ge->at[0], dz, ge->x, g->x_used, fo);
         } else {
             /* dM_l = A_hat^T dZ_l over own + halo rows; the hook settles the halo rows. */
             const float *dm = dz;

@@ -161,6 +161,9 @@ s_row_fma(float *restrict yr, const int32_t *restrict col, const float *restrict
 #define S_WIDTH_CASES(X)                                                                           \
     X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
 
+/* Widths with a copy of the fused first-layer weight gradient: those, and NELL's 32 and 64. */
+#define S_FUSED_CASES(X) S_WIDTH_CASES(X) X(32) X(64)
+
 #define S_TILE 16 /* columns of a tile of a wide product: s_row_fma's widest register copy */
 
 /* Columns [t, t + tw) of a wide row, tw <= S_TILE: yr[t..t+tw) += sum over e < ne of v[e] *
@@ -527,6 +530,39 @@ S_CLONES void dgcn_sparse_matmul_backward(float *dw, const dgcn_csr *x, const fl
     case 32: s_sparse_matmul_backward(dw, x, xd_val, dy, 32); break;
     case 64: s_sparse_matmul_backward(dw, x, xd_val, dy, 64); break;
     default: s_sparse_matmul_backward(dw, x, xd_val, dy, fo);
+    }
+}
+
+/* dgcn_spmm_sparse_backward at width W (a compile-time constant after inlining, so the scatter
+ * loop is unrolled; 0: fo at run time). Rows wider than S_TILE are formed tile by tile. */
+static inline __attribute__((always_inline)) void
+s_spmm_sparse_backward(float *restrict dw, const dgcn_csr *at, const float *restrict dz,
+                       const dgcn_csr *x, const float *restrict xd_val, const int W, int32_t fo) {
+    const int32_t w = W ? W : fo;
+    float t[DGCN_FUSED_MAX_W];
+    for (int32_t r = 0; r < at->n_rows; r++) {
+        const int64_t x0 = x->rowptr[r], x1 = x->rowptr[r + 1];
+        const int64_t a0 = at->rowptr[r], na = at->rowptr[r + 1] - a0;
+        if (x1 == x0 || na == 0) continue; /* a zero row of (at dz) or of x adds nothing */
+        for (int32_t j = 0; j < w; j++) t[j] = 0.0f;
+        if (W && W <= S_TILE) s_row_fma(t, at->col + a0, at->val + a0, 1, na, dz, W, W);
+        else s_row_fma_tiled(t, at->col + a0, at->val + a0, na, dz, w);
+        for (int64_t e = x0; e < x1; e++) {
+            const float v = xd_val[e];
+            float *restrict dwr = dw + (size_t)x->col[e] * (size_t)w;
+            for (int32_t j = 0; j < w; j++) dwr[j] += v * t[j];
+        }
+    }
+}
+
+S_CLONES void dgcn_spmm_sparse_backward(float *dw, const dgcn_csr *at, const float *dz,
+                                        const dgcn_csr *x, const float *xd_val, int32_t fo) {
+    switch (fo) {
+#define S_CASE(W)                                                                                  \
+    case W: s_spmm_sparse_backward(dw, at, dz, x, xd_val, W, W); return;
+        S_FUSED_CASES(S_CASE)
+#undef S_CASE
+    default: s_spmm_sparse_backward(dw, at, dz, x, xd_val, 0, fo);
     }
 }
 

@@ -83,6 +83,17 @@ void dgcn_sparse_matmul_backward(float *dw /* (x->n_cols, fo) */, const dgcn_csr
                                  const float *xd_val /* (x->nnz) */,
                                  const float *dy /* (x->n_rows, fo) */, int32_t fo);
 
+/* Widest fo of dgcn_spmm_sparse_backward. */
+#define DGCN_FUSED_MAX_W 256
+
+/* dw += dropout(x)^T (at dz): a first layer's weight gradient through the transposed product in one
+ * pass, the same as dgcn_spmm into a buffer and dgcn_sparse_matmul_backward from it, without the
+ * buffer: row r of at dz is formed on the stack and scattered through row r of x at once. at is
+ * (x->n_rows, k), dz (k, fo), fo <= DGCN_FUSED_MAX_W; xd_val as for dgcn_sparse_matmul_backward. */
+void dgcn_spmm_sparse_backward(float *dw /* (x->n_cols, fo) */, const dgcn_csr *at,
+                               const float *dz /* (at->n_cols, fo) */, const dgcn_csr *x,
+                               const float *xd_val /* (x->nnz) */, int32_t fo);
+
 /* ---- elementwise ---- */
 
 /* out = dropout(in) with the row keys of gid; out may equal in (else they must not overlap). */

@@ -238,6 +238,44 @@ START_TEST(test_sparse_xw) {
 END_TEST
 
 /* Dense layer out = in W: central differences of <R, out> w.r.t. in and W against the backward. */
+/* The fused first-layer weight gradient equals its two passes (dgcn_spmm into a buffer, then
+ * dgcn_sparse_matmul_backward), at register widths, tiled widths and the widest, with empty rows
+ * in both matrices; it accumulates into dw. */
+START_TEST(test_spmm_sparse_backward) {
+    dgcn_rng rng;
+    dgcn_rng_seed(&rng, 31, DGCN_STREAM_TEST);
+    const int32_t n = 37, k = 23, d = 19;
+    const int32_t fos[] = {1, 5, 7, 16, 17, 64, 80, DGCN_FUSED_MAX_W};
+    double *ad = s_xcalloc((size_t)n * k, sizeof *ad), *xdd = s_xcalloc((size_t)n * d, sizeof *xdd);
+    s_rand_dense(ad, (int64_t)n * k, 0.8, &rng);
+    s_rand_dense(xdd, (int64_t)n * d, 0.7, &rng);
+    for (int32_t j = 0; j < k; j++) ad[3 * k + j] = 0.0;  /* row 3 of at is empty */
+    for (int32_t j = 0; j < d; j++) xdd[5 * d + j] = 0.0; /* row 5 of x is empty */
+    dgcn_csr at = s_csr_dense(ad, n, k), x = s_csr_dense(xdd, n, d);
+    float *xd_val = s_xcalloc((size_t)x.nnz + 1, sizeof *xd_val);
+    s_rand_float(xd_val, x.nnz, &rng);
+    for (size_t fi = 0; fi < sizeof fos / sizeof *fos; fi++) {
+        const int32_t fo = fos[fi];
+        float *dz = s_xcalloc((size_t)k * fo, sizeof *dz),
+              *dm = s_xcalloc((size_t)n * fo, sizeof *dm);
+        float *dw1 = s_xcalloc((size_t)d * fo, sizeof *dw1),
+              *dw2 = s_xcalloc((size_t)d * fo, sizeof *dw2);
+        s_rand_float(dz, (int64_t)k * fo, &rng);
+        s_rand_float(dw1, (int64_t)d * fo, &rng); /* accumulated into */
+        memcpy(dw2, dw1, (size_t)d * fo * sizeof *dw1);
+        dgcn_spmm(dm, &at, dz, fo);
+        dgcn_sparse_matmul_backward(dw1, &x, xd_val, dm, fo);
+        dgcn_spmm_sparse_backward(dw2, &at, dz, &x, xd_val, fo);
+        ck_assert_msg(s_rel_err_ff(dw2, dw1, (int64_t)d * fo) <= 1e-6, "width %d: error %g", fo,
+                      s_rel_err_ff(dw2, dw1, (int64_t)d * fo));
+        free(dz), free(dm), free(dw1), free(dw2);
+    }
+    free(ad), free(xdd), free(xd_val);
+    s_csr_free(&at);
+    s_csr_free(&x);
+}
+END_TEST
+
 START_TEST(test_dense) {
     dgcn_rng rng;
     dgcn_rng_seed(&rng, 3, DGCN_STREAM_TEST);
@@ -1791,6 +1829,7 @@ static Suite *s_suite(void) {
     const dgcn_test_case cases[] = {
         {"spmm", test_spmm, 0, 0},
         {"sparse_xw", test_sparse_xw, 0, 0},
+        {"spmm_sparse_backward", test_spmm_sparse_backward, 0, 0},
         {"dense", test_dense, 0, 0},
         {"relu", test_relu, 0, 0},
         {"dropout", test_dropout, 0, 0},

@@ -27,10 +27,19 @@ typedef struct dgcn_test_case {
     int timeout; /* seconds; 0: 60 */
 } dgcn_test_case;
 
-/* A suite with one TCase per row of cases[0..n). */
+/* A suite with one TCase per row of cases[0..n). With DGCN_TEST_SHARD=i/k in the environment
+ * (1 <= i <= k), only the rows whose index is i - 1 modulo k: ctest runs a long suite as k entries
+ * that share the cores (dgcn_add_suite's SHARDS, tests/CMakeLists.txt). */
 static inline Suite *dgcn_test_suite(const char *name, const dgcn_test_case *cases, size_t n) {
     Suite *s = suite_create(name);
+    const char *shard = getenv("DGCN_TEST_SHARD");
+    unsigned si = 0, sk = 0;
+    if (shard && (sscanf(shard, "%u/%u", &si, &sk) != 2 || si < 1 || si > sk)) {
+        fprintf(stderr, "DGCN_TEST_SHARD=%s is not i/k with 1 <= i <= k\n", shard);
+        exit(EXIT_FAILURE);
+    }
     for (size_t i = 0; i < n; i++) {
+        if (sk > 0 && i % sk != si - 1) continue;
         TCase *tc = tcase_create(cases[i].name);
         tcase_set_timeout(tc, cases[i].timeout > 0 ? cases[i].timeout : 60);
         if (cases[i].loops > 0) tcase_add_loop_test(tc, cases[i].fn, 0, cases[i].loops);

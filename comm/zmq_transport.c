@@ -324,6 +324,11 @@ static void s_check_lost(s_zt *p) {
     }
 }
 
+int32_t dgcn_zmq_check_lost(dgcn_transport *t) {
+    s_check_lost((s_zt *)t);
+    return t->n_lost;
+}
+
 /* The exchange, with the handshakes refused meanwhile counted as dropped frames. */
 static int s_exchange(dgcn_transport *t, const dgcn_exchange *x) {
     s_zt *p = (s_zt *)t;

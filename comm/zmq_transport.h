@@ -51,6 +51,10 @@ int dgcn_zmq_bind(dgcn_transport *t, const char *endpoint, char *actual, size_t 
 int dgcn_zmq_connect_neighbors(dgcn_transport *t, const int32_t *neighbors,
                                const char *const *endpoints, int32_t n);
 
+/* t from dgcn_zmq_open, with watch_loss: reads the links' disconnect events now, as an exchange does between its polls,
+ * and returns the number of neighbours lost so far (comm/transport.h: lost, n_lost). */
+int32_t dgcn_zmq_check_lost(dgcn_transport *t);
+
 /* The coordinator's endpoint, bound at `endpoint` (tcp://0.0.0.0:PORT, tcp://HOST:0, ipc://PATH); the
  * endpoint actually bound goes to actual[cap] when actual != NULL. Over tcp it makes the run's keys
  * (dgcn_hub_credentials hands them out) and admits only the agents' keys. */

@@ -34,9 +34,9 @@ export LSAN_OPTIONS="suppressions=$here/launch/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir "$here/build-asan" --output-on-failure -j "$jobs"
 phase_end "tests (ASan + UBSan)"
-echo "== fuzz smoke (launch/fuzz.sh --time 10, every target)"
+echo "== fuzz smoke (launch/fuzz.sh --time 10 --jobs $jobs, every target)"
 unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS # fuzz.sh sets its own
-"$here/launch/fuzz.sh" --time 10
+"$here/launch/fuzz.sh" --time 10 --jobs "$jobs"
 phase_end "fuzz build and smoke"
 echo "== all tests passed; wall time per phase (CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores):"
 printf '   %s\n' "${times[@]}"

@@ -1595,12 +1595,15 @@ START_TEST(test_relay_equivalence) {
     fprintf(stderr, "relay %s M = %d, %d hops: logits rel err %.3g, gradient rel err %.3g\n", topo,
             m, plan.hops_max, e_logit, e_grad);
 
-    /* training steps: the first warms the transport's buffer pools; in the second, neither the
-     * agents nor the transport allocate anything per message: every allocation is the inproc
-     * mailboxes' pool growing to a concurrency it had not met yet (counted by the transport) */
+    /* training steps: the first three warm the transport's buffer pools (one was not always
+     * enough on a loaded machine, where the threads meet at concurrencies a single step had not
+     * reached); in the last, neither the agents nor the transport allocate anything per message:
+     * every allocation is the inproc mailboxes' pool growing to a concurrency it had not met yet
+     * (counted by the transport) */
+    enum { S_WARM_STEPS = 3 };
     pthread_t th[MAX_M];
     uint64_t msgs = 0, pool_allocs = 0;
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0; pass <= S_WARM_STEPS; pass++) {
         msgs = pool_allocs = 0;
         for (int32_t k = 0; k < m; k++) {
             dgcn_traffic tr = dgcn_agent_traffic(ag[k]);
@@ -1609,7 +1612,7 @@ START_TEST(test_relay_equivalence) {
             jobs[k] = (job){.agent = ag[k], .kind = JOB_STEP, .iter = iter + 1 + pass};
         }
         s_allocs = 0;
-        s_counting = pass == 1;
+        s_counting = pass == S_WARM_STEPS;
         for (int32_t k = 0; k < m; k++) pthread_create(&th[k], NULL, s_job_main, &jobs[k]);
         for (int32_t k = 0; k < m; k++) pthread_join(th[k], NULL);
         s_counting = 0;

@@ -114,6 +114,26 @@ static const char *s_halo_skip(dgcn_agent *a, int32_t layer, int ch) {
     return n > 0 ? a->skip : NULL;
 }
 
+/* The direct halo exchange of a->x_send/x_recv (set per neighbour by the caller) on channel ch,
+ * its error naming the agent and the pass (the model adds the iteration and the layer). */
+static int s_halo_transfer(dgcn_agent *a, int ch, int layer, const char *skip) {
+    dgcn_exchange x = {
+        .channel = ch,
+        .iter = a->tag,
+        .layer = layer,
+        .send = a->x_send,
+        .send_len = a->x_send_len,
+        .recv = a->x_recv,
+        .recv_len = a->x_recv_len,
+        .skip = skip,
+    };
+    int rc = dgcn_transport_exchange(a->t, &x);
+    if (rc != DGCN_OK)
+        return dgcn_error_wrap(rc, "agent %d, %s pass (tag %lld): ", a->shard->agent,
+                               s_purpose_name(a), (long long)a->tag);
+    return DGCN_OK;
+}
+
 /* Floats a slot of n rows needs in any exchange: n max_width, or the codec's words when more. */
 static int64_t s_cap(const dgcn_agent *a, int64_t n) {
     const int64_t w = dgcn_halo_codec_words(a->codec, n, a->max_width);
@@ -187,20 +207,8 @@ static int s_exchange_coded(dgcn_agent *a, int layer, dgcn_phase phase, float *r
                                    s_halo_key(a, ch, layer, i, 0), out);
         a->halo_raw[ch] += (uint64_t)n_out * (uint64_t)width * sizeof(float);
     }
-    dgcn_exchange x = {
-        .channel = ch,
-        .iter = a->tag,
-        .layer = layer,
-        .send = a->x_send,
-        .send_len = a->x_send_len,
-        .recv = a->x_recv,
-        .recv_len = a->x_recv_len,
-        .skip = skip,
-    };
-    int rc = dgcn_transport_exchange(a->t, &x);
-    if (rc != DGCN_OK) /* the model adds the iteration and the layer */
-        return dgcn_error_wrap(rc, "agent %d, %s pass (tag %lld): ", s->agent, s_purpose_name(a),
-                               (long long)a->tag);
+    int rc = s_halo_transfer(a, ch, layer, skip);
+    if (rc != DGCN_OK) return rc;
     for (int32_t i = 0; i < a->n_nb; i++) {
         const int32_t p = a->nb_peer[i];
         if (p < 0) continue;
@@ -260,20 +268,9 @@ static int s_exchange(void *ctx, int layer, dgcn_phase phase, float *rows, int32
         }
     }
     const int ch = phase == DGCN_PHASE_FORWARD ? DGCN_CH_HALO_FWD : DGCN_CH_HALO_BWD;
-    dgcn_exchange x = {
-        .channel = ch,
-        .iter = a->tag,
-        .layer = layer,
-        .send = a->x_send,
-        .send_len = a->x_send_len,
-        .recv = a->x_recv,
-        .recv_len = a->x_recv_len,
-        .skip = s_halo_skip(a, layer, ch),
-    };
-    int rc = dgcn_transport_exchange(a->t, &x);
-    if (rc != DGCN_OK) /* the model adds the iteration and the layer */
-        return dgcn_error_wrap(rc, "agent %d, %s pass (tag %lld): ", s->agent, s_purpose_name(a),
-                               (long long)a->tag);
+    const char *skip = s_halo_skip(a, layer, ch);
+    int rc = s_halo_transfer(a, ch, layer, skip);
+    if (rc != DGCN_OK) return rc;
     for (int32_t i = 0; a->t->n_lost > 0 && phase == DGCN_PHASE_FORWARD && i < a->n_nb; i++) {
         const int32_t p = a->nb_peer[i]; /* a neighbour gone: its nodes leave the graph */
         if (p >= 0 && a->t->lost[i])
@@ -283,7 +280,7 @@ static int s_exchange(void *ctx, int layer, dgcn_phase phase, float *rows, int32
     if (phase == DGCN_PHASE_BACKWARD) {
         for (int32_t i = 0; i < a->n_nb; i++) {
             const int32_t p = a->nb_peer[i];
-            if (p < 0 || (x.skip && x.skip[i]) || a->t->lost[i]) continue; /* no gradient rows */
+            if (p < 0 || (skip && skip[i]) || a->t->lost[i]) continue; /* no gradient rows */
             const int32_t n_send = s->send_ptr[p + 1] - s->send_ptr[p];
             const int32_t *idx = s->send_idx + s->send_ptr[p];
             const float *buf = a->halo_buf + a->halo_off[i];
@@ -1034,14 +1031,15 @@ static float *s_msg_take(dgcn_agent *a) {
 
 /* The params exchange of the current tag and gossip round (the layer field): buf (len floats, a
  * buffer from s_msg_take) to every neighbour, handed over in place where the transport can;
- * neighbour i's message is then readable at a->x_lent[i] until the next exchange. what names the
- * pass in an error ("iteration", "averaging round"). */
-static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, int32_t round,
-                             const char *skip, const char *what) {
+ * neighbour i's message is then readable at a->x_lent[i] until the next exchange. Where the
+ * transport copies, neighbour i's message lands at recv + i len (recv: n_nb slots; NULL where it
+ * lends). what names the pass in an error ("iteration", "averaging round"). */
+static int s_params_exchange(dgcn_agent *a, const float *buf, int64_t len, float *recv,
+                             int32_t round, const char *skip, const char *what) {
     for (int32_t i = 0; i < a->n_nb; i++) {
         a->x_send[i] = buf;
         a->x_send_len[i] = (int32_t)len;
-        a->x_recv[i] = a->msg_recv ? a->msg_recv + (int64_t)i * a->msg_len : NULL;
+        a->x_recv[i] = recv ? recv + (int64_t)i * len : NULL;
         a->x_recv_len[i] = (int32_t)len;
     }
     dgcn_exchange x = {
@@ -1114,7 +1112,7 @@ int dgcn_agent_agree(dgcn_agent *a, int64_t iter, int32_t rounds) {
         /* under a schedule, round r of the averaging uses the phase of iteration iter + r */
         const char *skip;
         const double *row = s_params_row(a, iter + r, r, DGCN_CH_CONTROL, &skip);
-        DGCN_CHECK(s_params_exchange(a, msg, p, r, skip, "averaging round"));
+        DGCN_CHECK(s_params_exchange(a, msg, p, a->msg_recv, r, skip, "averaging round"));
         row = s_drop_lost(a, row);
         const double w = rho > 0.0 ? dgcn_gossip_weight(rho, r) : 1.0;
         float *next = r + 1 < rounds ? s_msg_take(a) : a->theta;
@@ -1132,33 +1130,6 @@ fail:
     return rc;
 }
 
-/* The params exchange of a compressed gossip round: wire (a->wire_len floats, from the wires in
- * turn) to every neighbour; neighbour i's wire message is then readable at a->x_lent[i]. */
-static int s_wire_exchange(dgcn_agent *a, const float *wire, int32_t round) {
-    for (int32_t i = 0; i < a->n_nb; i++) {
-        a->x_send[i] = wire;
-        a->x_send_len[i] = (int32_t)a->wire_len;
-        a->x_recv[i] = a->wire_recv ? a->wire_recv + (int64_t)i * a->wire_len : NULL;
-        a->x_recv_len[i] = (int32_t)a->wire_len;
-    }
-    dgcn_exchange x = {
-        .channel = DGCN_CH_PARAMS,
-        .iter = a->tag,
-        .layer = round,
-        .send = a->x_send,
-        .send_len = a->x_send_len,
-        .recv = a->x_recv,
-        .recv_len = a->x_recv_len,
-        .lend = 1,
-        .lent = a->x_lent,
-    };
-    int rc = dgcn_transport_exchange(a->t, &x);
-    if (rc != DGCN_OK)
-        dgcn_error_wrap(rc, "agent %d, iteration %lld, compressed params exchange %d (tag %lld): ",
-                        a->shard->agent, (long long)a->iter, (int)round, (long long)a->tag);
-    return rc;
-}
-
 /* The consensus step with compressed gossip (nn/choco.h): the optimizer's message, R rounds of
  * x <- x + gamma (s - xhat) each after one exchange of Q(x - xhat), then the optimizer's update
  * on the result as if it were the exactly mixed message (a mixing row of the self weight 1). */
@@ -1171,18 +1142,19 @@ static int s_step_compressed(dgcn_agent *a, int64_t iter) {
         float *wire = a->wires[a->wire_next];
         a->wire_next = (a->wire_next + 1) % 3;
         rc = dgcn_choco_send(a->choco, a->shard->agent, iter, r, msg, a->mix_row[0], wire);
-        if (rc == DGCN_OK) rc = s_wire_exchange(a, wire, r);
-        else break;
-        if (rc != DGCN_OK) return rc; /* s_wire_exchange named the exchange */
+        if (rc != DGCN_OK) break;
+        /* names the exchange itself */
+        DGCN_CHECK(s_params_exchange(a, wire, a->wire_len, a->wire_recv, r, NULL,
+                                     "compressed gossip, iteration"));
         rc = dgcn_choco_mix(a->choco, iter, r, a->mix_row, a->n_nb, a->t->neighbors, a->x_lent, msg,
                             msg);
     }
     if (rc != DGCN_OK)
         return dgcn_error_wrap(rc, "agent %d, iteration %lld, compressed gossip: ", a->shard->agent,
                                (long long)iter);
-    if (rc == DGCN_OK)
-        rc = dgcn_consensus_mix_round(a->cons, iter, rounds - 1, a->grad, one, 0, msg, NULL, NULL,
-                                      a->theta);
+    return dgcn_consensus_mix_round(a->cons, iter, rounds - 1, a->grad, one, 0, msg, NULL, NULL,
+                                    a->theta);
+fail:
     return rc;
 }
 
@@ -1211,7 +1183,7 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
     const double *row;
     for (int32_t r = 0; r + 1 < rounds; r++) {
         row = s_params_row(a, iter, r, DGCN_CH_PARAMS, &skip);
-        DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, r, skip, "iteration"));
+        DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, a->msg_recv, r, skip, "iteration"));
         row = s_drop_lost(a, row);
         float *next = s_msg_take(a);
         DGCN_CHECK(dgcn_consensus_combine(a->cons, r, row, a->n_nb, msg, prev, recv, next));
@@ -1219,7 +1191,7 @@ int dgcn_agent_step(dgcn_agent *a, int64_t iter, dgcn_eval *train_ev) {
         msg = next;
     }
     row = s_params_row(a, iter, rounds - 1, DGCN_CH_PARAMS, &skip);
-    DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, rounds - 1, skip, "iteration"));
+    DGCN_CHECK(s_params_exchange(a, msg, a->msg_len, a->msg_recv, rounds - 1, skip, "iteration"));
     row = s_drop_lost(a, row);
     DGCN_CHECK(dgcn_consensus_mix_round(a->cons, iter, rounds - 1, a->grad, row, a->n_nb, msg, prev,
                                         recv, a->theta));
